@@ -1,0 +1,287 @@
+//! The C ABI shared by the FastForth host and its plugins.
+//!
+//! Everything here crosses a `dlopen` boundary between two separately compiled Rust
+//! programs, so only C types appear: integers, `#[repr(C)]` structs, (pointer, length)
+//! slices and `extern "C"` function pointers; never `&str`, `String`, `Box`, trait objects
+//! or `TypeId`. This crate knows nothing of loading (that is `fastforth-host`) or of Forth
+//! semantics (that is `fastforth-engine`).
+//!
+//! A plugin exports one required symbol, [`DESCRIPTOR_SYMBOL`]: a function returning a
+//! pointer to a static [`PluginDescriptor`]. The host checks its [`MAGIC`], [`ABI_VERSION`],
+//! [`LAYOUT_HASH`] and [`PluginKind`], and that no function pointer is null, before it calls
+//! anything else. [`export_plugin!`] writes all of it, wrapping every exported function in
+//! `catch_unwind` so that a panic becomes [`Status::PANICKED`] instead of an abort.
+//!
+//! Every table function follows one convention: `extern "C" fn(args..., out: *mut R) -> Status`.
+//! On [`Status::OK`] the result was written to `out`; on any other status `out` is untouched.
+
+mod guard;
+mod layout;
+mod tables;
+
+pub use guard::{call_guarded, catch_panic_or, run_self_test, run_shutdown};
+pub use layout::LAYOUT_HASH;
+pub use tables::*;
+
+use std::ffi::c_void;
+
+/// The first eight bytes of every descriptor.
+pub const MAGIC: [u8; 8] = *b"FFPLUGIN";
+
+/// Bumped on any incompatible change to this crate's types or conventions.
+pub const ABI_VERSION: u32 = 1;
+
+/// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
+pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";
+
+/// Result code of every function that crosses the boundary.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status(pub i32);
+
+impl Status {
+    /// The call completed and wrote its result.
+    pub const OK: Status = Status(0);
+    /// The plugin panicked; the panic was caught at the boundary.
+    pub const PANICKED: Status = Status(1);
+    /// The call ran and reported a failure (e.g. a failing self-test).
+    pub const FAILED: Status = Status(2);
+}
+
+/// What a plugin is for; selects the function table behind [`PluginDescriptor::functions`].
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PluginKind(pub u32);
+
+impl PluginKind {
+    /// `add_numbers` and `fibonacci`: [`ExampleFunctions`].
+    pub const EXAMPLE: PluginKind = PluginKind(1);
+    /// A whole Forth engine: [`ForthFunctions`].
+    pub const FORTH: PluginKind = PluginKind(2);
+
+    /// The kind's name as used in messages and manifests, or `None` for an unknown kind.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            PluginKind::EXAMPLE => Some("example"),
+            PluginKind::FORTH => Some("forth"),
+            _ => None,
+        }
+    }
+}
+
+/// UTF-8 text owned by the side that made it, as (pointer, length).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct FfiStr {
+    pub ptr: *const u8,
+    pub len: usize,
+}
+
+impl FfiStr {
+    /// Borrows a string; the result is valid as long as `text` is.
+    pub const fn new(text: &str) -> FfiStr {
+        FfiStr {
+            ptr: text.as_ptr(),
+            len: text.len(),
+        }
+    }
+
+    /// The bytes this points to.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads of `len` bytes for the whole lifetime `'a`.
+    pub unsafe fn as_bytes<'a>(self) -> &'a [u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: the caller guarantees `ptr` is valid for `len` bytes during `'a`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// Raw bytes owned by the side that made them, as (pointer, length).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct FfiBytes {
+    pub ptr: *const u8,
+    pub len: usize,
+}
+
+impl FfiBytes {
+    /// Borrows a byte slice; the result is valid as long as `bytes` is.
+    pub const fn new(bytes: &[u8]) -> FfiBytes {
+        FfiBytes {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        }
+    }
+
+    /// The bytes this points to.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads of `len` bytes for the whole lifetime `'a`.
+    pub unsafe fn as_bytes<'a>(self) -> &'a [u8] {
+        // SAFETY: same contract as `FfiStr::as_bytes`, forwarded to our caller.
+        unsafe {
+            FfiStr::as_bytes(FfiStr {
+                ptr: self.ptr,
+                len: self.len,
+            })
+        }
+    }
+}
+
+/// A byte receiver: the callee calls `write` (any number of times) to hand bytes to the
+/// caller, who copies them into its own memory. Memory never changes owner.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ByteSink {
+    pub context: *mut c_void,
+    pub write: extern "C" fn(context: *mut c_void, bytes: *const u8, len: usize),
+}
+
+impl ByteSink {
+    /// Hands `bytes` to the sink's owner.
+    pub fn send(&self, bytes: &[u8]) {
+        (self.write)(self.context, bytes.as_ptr(), bytes.len());
+    }
+
+    /// A sink that appends to `buffer`; valid while `buffer` is borrowed.
+    pub fn for_vec(buffer: &mut Vec<u8>) -> ByteSink {
+        ByteSink {
+            context: (buffer as *mut Vec<u8>).cast(),
+            write: append_to_vec,
+        }
+    }
+}
+
+extern "C" fn append_to_vec(context: *mut c_void, bytes: *const u8, len: usize) {
+    catch_panic_or((), || {
+        // SAFETY: `context` was made by `ByteSink::for_vec` from a `&mut Vec<u8>` that is
+        // still borrowed, and the sender passes `len` readable bytes at `bytes`.
+        let (buffer, bytes) = unsafe {
+            (
+                &mut *context.cast::<Vec<u8>>(),
+                FfiBytes { ptr: bytes, len }.as_bytes(),
+            )
+        };
+        buffer.extend_from_slice(bytes);
+    })
+}
+
+/// The descriptor every plugin exports through [`DESCRIPTOR_SYMBOL`].
+#[repr(C)]
+#[derive(Debug)]
+pub struct PluginDescriptor {
+    pub magic: [u8; 8],
+    pub abi_version: u32,
+    pub kind: PluginKind,
+    /// [`LAYOUT_HASH`] as the plugin was compiled.
+    pub layout_hash: u64,
+    pub name: FfiStr,
+    /// Semantic version, e.g. `1.0.1`.
+    pub version: FfiStr,
+    /// Points to the kind's function table (e.g. [`ExampleFunctions`]).
+    pub functions: *const c_void,
+    /// Runs before the host first uses the plugin; a failure refuses the plugin.
+    pub self_test: Option<extern "C" fn(message: ByteSink) -> Status>,
+    /// Runs once when the host retires the plugin, after its last call returned.
+    pub shutdown: Option<extern "C" fn() -> Status>,
+}
+
+// SAFETY: a descriptor is immutable static data; its pointers refer to other immutable
+// statics of the same plugin, so sharing it between threads cannot race.
+unsafe impl Sync for PluginDescriptor {}
+
+impl PluginDescriptor {
+    /// A descriptor with this crate's magic, ABI version and layout hash.
+    pub const fn new(
+        kind: PluginKind,
+        name: &'static str,
+        version: &'static str,
+        functions: *const c_void,
+        self_test: Option<extern "C" fn(message: ByteSink) -> Status>,
+        shutdown: Option<extern "C" fn() -> Status>,
+    ) -> PluginDescriptor {
+        PluginDescriptor {
+            magic: MAGIC,
+            abi_version: ABI_VERSION,
+            kind,
+            layout_hash: LAYOUT_HASH,
+            name: FfiStr::new(name),
+            version: FfiStr::new(version),
+            functions,
+            self_test,
+            shutdown,
+        }
+    }
+}
+
+/// Exports a plugin: the descriptor symbol, the kind's function table with every function
+/// wrapped in `catch_unwind`, and the optional self-test and shutdown hooks.
+///
+/// ```ignore
+/// fastforth_abi::export_plugin! {
+///     kind: EXAMPLE,
+///     name: "example",
+///     version: "1.0.0",
+///     functions: ExampleFunctions {
+///         add_numbers: fn(a: i32, b: i32) -> i32 = crate::add,
+///         fibonacci: fn(n: i32) -> i64 = crate::fib,
+///     },
+///     self_test: crate::self_test,   // optional: fn() -> Result<(), String>
+///     shutdown: crate::shutdown,     // optional: fn()
+/// }
+/// ```
+#[macro_export]
+macro_rules! export_plugin {
+    (
+        kind: $kind:ident,
+        name: $name:expr,
+        version: $version:expr,
+        functions: $table:ident {
+            $( $field:ident : fn( $($arg:ident : $argty:ty),* $(,)? ) -> $ret:ty = $imp:path ),* $(,)?
+        }
+        $(, self_test: $self_test:path)?
+        $(, shutdown: $shutdown:path)?
+        $(,)?
+    ) => {
+        /// The plugin descriptor (see `fastforth_abi::PluginDescriptor`).
+        #[unsafe(no_mangle)]
+        pub extern "C" fn fastforth_plugin_v1() -> *const $crate::PluginDescriptor {
+            static TABLE: $crate::$table = $crate::$table {
+                $( $field: {
+                    extern "C" fn exported($($arg: $argty,)* out: *mut $ret) -> $crate::Status {
+                        // SAFETY: the ABI requires the host to pass `out` null or valid for
+                        // one write of the result type.
+                        unsafe { $crate::call_guarded(out, move || $imp($($arg),*)) }
+                    }
+                    Some(exported)
+                }, )*
+            };
+            static DESCRIPTOR: $crate::PluginDescriptor = $crate::PluginDescriptor::new(
+                $crate::PluginKind::$kind,
+                $name,
+                $version,
+                (&raw const TABLE).cast(),
+                $crate::export_plugin!(@self_test $($self_test)?),
+                $crate::export_plugin!(@shutdown $($shutdown)?),
+            );
+            &raw const DESCRIPTOR
+        }
+    };
+    (@self_test) => { None };
+    (@self_test $self_test:path) => {{
+        extern "C" fn exported(message: $crate::ByteSink) -> $crate::Status {
+            $crate::run_self_test(message, $self_test)
+        }
+        Some(exported)
+    }};
+    (@shutdown) => { None };
+    (@shutdown $shutdown:path) => {{
+        extern "C" fn exported() -> $crate::Status {
+            $crate::run_shutdown($shutdown)
+        }
+        Some(exported)
+    }};
+}

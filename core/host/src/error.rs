@@ -1,0 +1,126 @@
+//! The one error type of the host: every way loading, validating, calling, swapping or
+//! rolling back a plugin can fail, each message naming the file, the symbol or field, and
+//! what was expected against what was found.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("{}: no such file", path.display())]
+    NotFound { path: PathBuf },
+
+    #[error("{}: is a directory, expected a plugin library file", path.display())]
+    NotAFile { path: PathBuf },
+
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{}: empty file, expected a shared library", path.display())]
+    Empty { path: PathBuf },
+
+    #[error("{}: not a shared library: expected ELF, PE or Mach-O, found {found}", path.display())]
+    NotALibrary { path: PathBuf, found: String },
+
+    #[error("{}: malformed {format} file: {detail}", path.display())]
+    Malformed {
+        path: PathBuf,
+        format: String,
+        detail: String,
+    },
+
+    #[error("{}: built for {found}, expected {expected}", path.display())]
+    WrongArchitecture {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+
+    #[error("{}: does not export `{symbol}`, so it is not a FastForth plugin", path.display())]
+    MissingDescriptor { path: PathBuf, symbol: &'static str },
+
+    #[error("{}: the dynamic loader refused it: {message}", path.display())]
+    Open { path: PathBuf, message: String },
+
+    #[error("{}: `{symbol}` returned a null descriptor", path.display())]
+    NullDescriptor { path: PathBuf, symbol: &'static str },
+
+    #[error("{}: descriptor magic is {found:?}, expected {expected:?}", path.display())]
+    BadMagic {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+
+    #[error("{}: plugin ABI version is {found}, expected {expected}", path.display())]
+    AbiVersion {
+        path: PathBuf,
+        expected: u32,
+        found: u32,
+    },
+
+    #[error(
+        "{}: layout hash is {found:#018x}, expected {expected:#018x}: built against a different fastforth-abi",
+        path.display()
+    )]
+    LayoutHash {
+        path: PathBuf,
+        expected: u64,
+        found: u64,
+    },
+
+    #[error("{}: plugin kind is {found}, expected {expected}", path.display())]
+    WrongKind {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+
+    #[error("{}: descriptor field `{field}` is invalid: {problem}", path.display())]
+    BadField {
+        path: PathBuf,
+        field: &'static str,
+        problem: String,
+    },
+
+    #[error("{}: function table entry `{function}` is null", path.display())]
+    MissingFunction {
+        path: PathBuf,
+        function: &'static str,
+    },
+
+    #[error("{}: self-test failed: {message}", path.display())]
+    SelfTestFailed { path: PathBuf, message: String },
+
+    #[error("{}: self-test panicked: {message}", path.display())]
+    SelfTestPanicked { path: PathBuf, message: String },
+
+    #[error("plugin `{plugin}` {version} panicked in `{function}`")]
+    Panicked {
+        plugin: String,
+        version: String,
+        function: &'static str,
+    },
+
+    #[error("plugin `{plugin}` {version}: `{function}` failed: {message}")]
+    CallFailed {
+        plugin: String,
+        version: String,
+        function: &'static str,
+        message: String,
+    },
+
+    #[error("plugin `{plugin}` has no previous version to roll back to")]
+    NoRollbackTarget { plugin: String },
+
+    #[error("no plugin named `{name}` of kind {kind} is registered")]
+    NotRegistered { name: String, kind: &'static str },
+
+    #[error("plugin cache directory {}: {source}", path.display())]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}

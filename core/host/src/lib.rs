@@ -1,0 +1,40 @@
+//! The FastForth plugin host: loads, validates, hot-swaps and retires native plugins.
+//!
+//! Loading follows one path, failing closed at every step with a [`PluginError`] that names
+//! the file and what was expected against what was found:
+//!
+//! ```text
+//! read + structural check (format, architecture, descriptor export)  ─►  content-addressed
+//! shadow copy (temp file, fsync, rename)  ─►  dlopen RTLD_NOW|RTLD_LOCAL  ─►  descriptor:
+//! magic, ABI version, layout hash, kind, name, version, no null function  ─►  self-test
+//! ─►  ArcSwap::store  ─►  previous kept as last-known-good  ─►  retired (shutdown, close)
+//!     when its last in-flight call returns
+//! ```
+//!
+//! It knows the ABI (`fastforth-abi`) but nothing of Forth semantics or of where plugin
+//! files come from.
+
+mod error;
+pub mod hotswap;
+pub mod inspect;
+pub mod kinds;
+mod library;
+mod plugin;
+mod registry;
+pub mod shadow;
+
+pub use error::PluginError;
+pub use hotswap::{HotSwap, PluginCache, SwapReport};
+pub use kinds::{Example, Kind};
+pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver};
+pub use registry::Registry;
+
+/// The default directory for shadow copies: `$XDG_CACHE_HOME/fastforth/plugins`, else
+/// `~/.cache/fastforth/plugins`, else one under the system temporary directory.
+pub fn default_cache_dir() -> std::path::PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("fastforth").join("plugins")
+}

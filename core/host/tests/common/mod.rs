@@ -1,0 +1,53 @@
+//! Shared test support: plugin builds (each built once per test process) and a fresh loader.
+#![allow(dead_code)]
+
+use fastforth_host::Loader;
+use fastforth_plugin_build::PluginBuild;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Builds `package` with `features` (release) once per test process.
+pub fn built(package: &str, features: &[&str]) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let build = PluginBuild::new(package, features);
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
+    built
+        .entry(build.variant_name())
+        .or_insert_with(|| build.build().unwrap_or_else(|e| panic!("{e}")))
+        .clone()
+}
+
+pub fn example_v1() -> PathBuf {
+    built("fastforth-example-plugin", &[])
+}
+
+pub fn example_v2() -> PathBuf {
+    built("fastforth-example-plugin", &["v2"])
+}
+
+/// The fixture plugin with one fault, named by its cargo feature.
+pub fn fixture(fault: &str) -> PathBuf {
+    built("fastforth-fixture-plugin", &[fault])
+}
+
+/// A loader with a cache directory of its own, removed with the returned guard.
+pub fn fresh_loader() -> (tempfile::TempDir, Arc<Loader>) {
+    let dir = tempfile::tempdir().unwrap();
+    let loader = Arc::new(Loader::new(dir.path().join("cache")));
+    (dir, loader)
+}
+
+/// Copies `from` to `to` the way a build tool replaces a file: new content at the same path.
+pub fn replace_file(from: &Path, to: &Path) {
+    let temp = to.with_extension("tmp");
+    std::fs::copy(from, &temp).unwrap();
+    std::fs::rename(&temp, to).unwrap();
+}
+
+/// How many mappings of `path` this process has (Linux only; `None` elsewhere).
+pub fn mapped_count(path: &Path) -> Option<usize> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let needle = path.to_str()?;
+    Some(maps.lines().filter(|line| line.ends_with(needle)).count())
+}

@@ -1,0 +1,43 @@
+//! Retirement: a swapped-out version stays mapped while a call is inside it, and is shut
+//! down and closed exactly once after that call returns.
+
+mod common;
+
+use common::*;
+use fastforth_host::{Example, HotSwap};
+use std::time::Duration;
+
+#[test]
+fn version_with_a_call_in_flight_is_retired_only_after_the_call_returns() {
+    let (_dir, loader) = fresh_loader();
+    let slot = HotSwap::<Example>::load(loader.clone(), &fixture("blocking")).unwrap();
+    let blocking = slot.current().info().shadow.clone();
+
+    std::thread::scope(|scope| {
+        let call = scope.spawn(|| slot.current().add_numbers(-1, 1500));
+        std::thread::sleep(Duration::from_millis(300));
+        slot.swap(&example_v1()).unwrap();
+        // Push the blocking version out of the last-known-good slot too.
+        slot.swap(&example_v2()).unwrap();
+        assert_eq!(slot.current().version(), "1.0.1");
+        assert!(
+            loader.retirements().is_empty(),
+            "retired while a call was in flight"
+        );
+        if let Some(mapped) = mapped_count(&blocking) {
+            assert!(mapped > 0, "unmapped while a call was in flight");
+        }
+        assert_eq!(call.join().unwrap().unwrap(), -1 + 1500);
+    });
+
+    let retired = loader.retirements();
+    assert_eq!(retired.len(), 1, "{retired:?}");
+    assert_eq!(
+        (retired[0].name.as_str(), retired[0].version.as_str()),
+        ("fixture", "0.0.1")
+    );
+    assert_eq!(retired[0].shadow, blocking);
+    if let Some(mapped) = mapped_count(&blocking) {
+        eprintln!("retired library mappings left after close: {mapped}");
+    }
+}

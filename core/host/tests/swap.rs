@@ -1,0 +1,102 @@
+//! Hot-swapping: versions switch atomically, roll back, and a rebuilt file at the same path
+//! really loads the new code.
+
+mod common;
+
+use common::*;
+use fastforth_host::{Example, HotSwap, PluginError, Registry, SwapReport};
+
+#[test]
+fn swap_to_new_version_then_roll_back() {
+    let (_dir, loader) = fresh_loader();
+    let slot = HotSwap::<Example>::load(loader, &example_v1()).unwrap();
+    assert_eq!(slot.current().version(), "1.0.0");
+
+    let report = slot.swap(&example_v2()).unwrap();
+    assert_eq!(
+        report,
+        SwapReport {
+            from_version: "1.0.0".into(),
+            to_version: "1.0.1".into()
+        }
+    );
+    assert_eq!(slot.current().version(), "1.0.1");
+    assert_eq!(slot.current().add_numbers(5, 3).unwrap(), 8);
+    assert_eq!(slot.last_known_good().unwrap().version(), "1.0.0");
+
+    let report = slot.rollback().unwrap();
+    assert_eq!(
+        (report.from_version.as_str(), report.to_version.as_str()),
+        ("1.0.1", "1.0.0")
+    );
+    assert_eq!(slot.current().version(), "1.0.0");
+    assert_eq!(slot.current().fibonacci(20).unwrap(), 10946);
+
+    let error = slot.rollback().unwrap_err();
+    assert!(matches!(error, PluginError::NoRollbackTarget { .. }));
+    assert_eq!(
+        error.to_string(),
+        "plugin `example` has no previous version to roll back to"
+    );
+    assert_eq!(slot.current().version(), "1.0.0");
+}
+
+#[test]
+fn rebuilt_file_at_the_same_path_loads_the_new_code() {
+    let (dir, loader) = fresh_loader();
+    let path = dir.path().join("libfastforth_example_plugin.so");
+    replace_file(&example_v1(), &path);
+    let slot = HotSwap::<Example>::load(loader, &path).unwrap();
+    assert_eq!(slot.current().version(), "1.0.0");
+
+    replace_file(&example_v2(), &path);
+    slot.swap(&path).unwrap();
+    assert_eq!(slot.current().version(), "1.0.1");
+    assert_ne!(
+        slot.current().info().shadow,
+        slot.last_known_good().unwrap().info().shadow,
+        "each build gets its own shadow file"
+    );
+}
+
+#[test]
+fn cached_view_follows_swaps() {
+    let (_dir, loader) = fresh_loader();
+    let slot = HotSwap::<Example>::load(loader, &example_v1()).unwrap();
+    let mut cache = slot.cache();
+    assert_eq!(cache.get().version(), "1.0.0");
+    slot.swap(&example_v2()).unwrap();
+    assert_eq!(cache.get().version(), "1.0.1");
+}
+
+#[test]
+fn registry_swaps_each_plugin_independently() {
+    let (_dir, loader) = fresh_loader();
+    let registry = Registry::new(loader);
+    registry.load::<Example>("left", &example_v1()).unwrap();
+    registry.load::<Example>("right", &example_v1()).unwrap();
+    registry
+        .get::<Example>("right")
+        .unwrap()
+        .swap(&example_v2())
+        .unwrap();
+    assert_eq!(
+        registry.get::<Example>("left").unwrap().current().version(),
+        "1.0.0"
+    );
+    assert_eq!(
+        registry
+            .get::<Example>("right")
+            .unwrap()
+            .current()
+            .version(),
+        "1.0.1"
+    );
+    assert_eq!(
+        registry.names(),
+        vec![
+            ("left".to_owned(), "example"),
+            ("right".to_owned(), "example")
+        ]
+    );
+}

@@ -1,0 +1,108 @@
+//! Deliberately broken plugins for the host's tests: an example-kind plugin whose
+//! descriptor, function table, imports, self-test or exports are wrong in exactly the way
+//! one cargo feature names. Never shipped.
+
+use fastforth_abi::{
+    ABI_VERSION, ByteSink, ExampleFunctions, LAYOUT_HASH, PluginDescriptor, PluginKind, Status,
+    call_guarded, run_self_test,
+};
+
+const KIND: PluginKind = if cfg!(feature = "wrong-kind") {
+    PluginKind::FORTH
+} else {
+    PluginKind::EXAMPLE
+};
+
+const VERSION: &str = if cfg!(feature = "bad-version") {
+    "one.two"
+} else {
+    "0.0.1"
+};
+
+fn add(a: i32, b: i32) -> i32 {
+    if cfg!(feature = "export-panics") {
+        panic!("fixture: add_numbers always panics");
+    }
+    if cfg!(feature = "blocking") && a == -1 {
+        std::thread::sleep(std::time::Duration::from_millis(b as u64));
+    }
+    a.wrapping_add(b).wrapping_add(missing_import())
+}
+
+#[cfg(feature = "unresolved-import")]
+fn missing_import() -> i32 {
+    unsafe extern "C" {
+        fn fastforth_fixture_symbol_that_does_not_exist() -> i32;
+    }
+    // SAFETY: never reached: the loader refuses the library because this symbol is missing.
+    unsafe { fastforth_fixture_symbol_that_does_not_exist() }
+}
+
+#[cfg(not(feature = "unresolved-import"))]
+fn missing_import() -> i32 {
+    0
+}
+
+fn fib(n: i32) -> i64 {
+    if n <= 1 { 1 } else { fib(n - 1) + fib(n - 2) }
+}
+
+fn self_test() -> Result<(), String> {
+    if cfg!(feature = "self-test-panics") {
+        panic!("fixture: self-test panics");
+    }
+    if cfg!(feature = "self-test-fails") {
+        return Err("fixture: 2 + 2 gave 5".to_owned());
+    }
+    Ok(())
+}
+
+extern "C" fn add_numbers_export(a: i32, b: i32, out: *mut i32) -> Status {
+    // SAFETY: the host passes a valid out pointer, as the ABI requires.
+    unsafe { call_guarded(out, || add(a, b)) }
+}
+
+extern "C" fn fibonacci_export(n: i32, out: *mut i64) -> Status {
+    // SAFETY: the host passes a valid out pointer, as the ABI requires.
+    unsafe { call_guarded(out, || fib(n)) }
+}
+
+extern "C" fn self_test_export(message: ByteSink) -> Status {
+    run_self_test(message, self_test)
+}
+
+static TABLE: ExampleFunctions = ExampleFunctions {
+    add_numbers: Some(add_numbers_export),
+    fibonacci: if cfg!(feature = "null-function") {
+        None
+    } else {
+        Some(fibonacci_export)
+    },
+};
+
+static DESCRIPTOR: PluginDescriptor = PluginDescriptor {
+    abi_version: if cfg!(feature = "wrong-abi") {
+        ABI_VERSION + 1
+    } else {
+        ABI_VERSION
+    },
+    layout_hash: if cfg!(feature = "wrong-layout") {
+        LAYOUT_HASH ^ 1
+    } else {
+        LAYOUT_HASH
+    },
+    ..PluginDescriptor::new(
+        KIND,
+        "fixture",
+        VERSION,
+        (&raw const TABLE).cast(),
+        Some(self_test_export),
+        None,
+    )
+};
+
+/// The descriptor; not exported at all with the `no-descriptor` feature.
+#[cfg_attr(not(feature = "no-descriptor"), unsafe(no_mangle))]
+pub extern "C" fn fastforth_plugin_v1() -> *const PluginDescriptor {
+    &raw const DESCRIPTOR
+}
