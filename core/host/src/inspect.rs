@@ -74,18 +74,34 @@ pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
 }
 
 fn exports_descriptor(file: &object::File) -> bool {
-    let Ok(exports) = file.exports() else {
-        return false;
-    };
-    let wanted = DESCRIPTOR_SYMBOL.as_bytes();
-    exports.iter().any(|export| {
-        let name = export.name();
-        let name = match file.format() {
-            BinaryFormat::MachO => name.strip_prefix(b"_").unwrap_or(name),
-            _ => name,
-        };
-        name == wanted
-    })
+    export_names(file)
+        .iter()
+        .any(|name| name == DESCRIPTOR_SYMBOL)
+}
+
+/// The names the library in `bytes` exports (empty if it does not parse).
+pub fn exported_symbols(bytes: &[u8]) -> Vec<String> {
+    object::File::parse(bytes)
+        .map(|file| export_names(&file))
+        .unwrap_or_default()
+}
+
+/// The names a library exports, sorted, with Mach-O's one leading `_` removed.
+fn export_names(file: &object::File) -> Vec<String> {
+    let exports = file.exports().unwrap_or_default();
+    let mut names: Vec<String> = exports
+        .iter()
+        .map(|export| {
+            let name = export.name();
+            let name = match file.format() {
+                BinaryFormat::MachO => name.strip_prefix(b"_").unwrap_or(name),
+                _ => name,
+            };
+            String::from_utf8_lossy(name).into_owned()
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 /// A short, human description of bytes that are no known binary format.

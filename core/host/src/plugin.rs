@@ -145,10 +145,9 @@ impl Loader {
         let sha256 = shadow::sha256_hex(&bytes);
         let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256)?;
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(plugin) = live.get(&shadow).and_then(Weak::upgrade) {
-            if let Ok(plugin) = plugin.downcast::<Plugin<K>>() {
-                return Ok(plugin);
-            }
+        let already_live = live.get(&shadow).and_then(Weak::upgrade);
+        if let Some(Ok(plugin)) = already_live.map(|p| p.downcast::<Plugin<K>>()) {
+            return Ok(plugin);
         }
         let plugin = Arc::new(self.open_and_validate::<K>(path, shadow.clone(), sha256)?);
         live.retain(|_, weak| weak.strong_count() > 0);

@@ -1,0 +1,21 @@
+//! Loads the example plugin and calls it: `plugin_test [PLUGIN_FILE]`.
+
+use anyhow::Context;
+use fastforth_host::{Example, Loader};
+use std::path::PathBuf;
+
+fn main() -> anyhow::Result<()> {
+    let path = match std::env::args_os().nth(1) {
+        Some(path) => PathBuf::from(path),
+        None => fastforth::workspace_example_plugin().context(
+            "the example plugin is not built: run `cargo build --release -p fastforth-example-plugin` \
+             or pass the plugin file as the first argument",
+        )?,
+    };
+    println!("Loading plugin...");
+    let loader = Loader::new(fastforth_host::default_cache_dir());
+    let plugin = loader.load::<Example>(&path)?;
+    println!("Plugin version: {}", plugin.version());
+    println!("5 + 3 = {}", plugin.add_numbers(5, 3)?);
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! `cargo xtask`: the workspace's automation. Each command is a module whose flags struct
+//! has a `run` method; `main` parses once, moves to the workspace root and dispatches.
+
+mod demo;
+
+use clap::{Parser, Subcommand};
+use xshell::Shell;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "FastForth workspace automation")]
+struct Xtask {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Demo(demo::Demo),
+}
+
+fn main() -> anyhow::Result<()> {
+    let xtask = Xtask::parse();
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match xtask.command {
+        Command::Demo(cmd) => cmd.run(&sh),
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn project_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
+}
+
+/// The cargo that runs us, for nested invocations.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
