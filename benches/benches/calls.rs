@@ -1,0 +1,104 @@
+//! Call-path costs, each path measured in the same run on the same code:
+//! `call/add_numbers/{static,static_noinline,dlopen,hotswap,hotswap_cached}` and
+//! `fib/{N}/{static,static_noinline,dlopen,hotswap,hotswap_cached}`. Library loading and symbol lookup happen
+//! before the timed loops; arguments go through `black_box`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use fastforth_benches::{add_numbers_noinline, example_plugin, fib_sizes, fibonacci_noinline};
+use fastforth_host::{Example, HotSwap, Loader};
+use std::hint::black_box;
+use std::sync::Arc;
+
+type AddFn = extern "C" fn(i32, i32) -> i32;
+type FibFn = extern "C" fn(i32) -> i64;
+
+/// The plugin opened three ways: raw `dlopen` (its plain C exports), and the host's
+/// hot-swap handle (validated, shadow-copied, called through the descriptor's table).
+struct Paths {
+    library: libloading::Library,
+    hotswap: HotSwap<Example>,
+    _cache: tempfile::TempDir,
+}
+
+impl Paths {
+    fn open() -> Paths {
+        let artifact = example_plugin().expect("example plugin builds");
+        // SAFETY: the example plugin's initialisers only set up Rust's runtime; the file is
+        // the workspace's own release build, which the hot-swap path below also validates.
+        let library = unsafe { libloading::Library::new(&artifact) }.expect("plugin opens");
+        let cache = tempfile::tempdir().expect("temporary cache directory");
+        let loader = Arc::new(Loader::new(cache.path()));
+        let hotswap = HotSwap::load(loader, &artifact).expect("plugin validates");
+        Paths {
+            library,
+            hotswap,
+            _cache: cache,
+        }
+    }
+
+    fn symbol<T: Copy>(&self, name: &[u8]) -> T {
+        // SAFETY: `add_numbers` and `fibonacci` are the plugin's plain C exports with exactly
+        // the signatures asked for (`AddFn`, `FibFn`); the copied pointer is only called
+        // while `self.library` stays open (both live until the end of `main`'s benches).
+        unsafe { *self.library.get::<T>(name).expect("symbol exported") }
+    }
+}
+
+fn call_add_numbers(c: &mut Criterion, paths: &Paths) {
+    let add: AddFn = paths.symbol(b"add_numbers");
+    let mut group = c.benchmark_group("call/add_numbers");
+    group.bench_function("static", |b| {
+        b.iter(|| fastforth_example_plugin::add_numbers(black_box(5), black_box(3)))
+    });
+    group.bench_function("static_noinline", |b| {
+        b.iter(|| add_numbers_noinline(black_box(5), black_box(3)))
+    });
+    group.bench_function("dlopen", |b| b.iter(|| add(black_box(5), black_box(3))));
+    group.bench_function("hotswap", |b| {
+        b.iter(|| {
+            paths
+                .hotswap
+                .current()
+                .add_numbers(black_box(5), black_box(3))
+        })
+    });
+    group.bench_function("hotswap_cached", |b| {
+        let mut cache = paths.hotswap.cache();
+        b.iter(|| cache.get().add_numbers(black_box(5), black_box(3)))
+    });
+    group.finish();
+}
+
+fn fib(c: &mut Criterion, paths: &Paths) {
+    let fibonacci: FibFn = paths.symbol(b"fibonacci");
+    for &n in fib_sizes() {
+        let mut group = c.benchmark_group(format!("fib/{n}"));
+        if n >= 25 {
+            group.sample_size(20);
+        }
+        group.bench_function("static", |b| {
+            b.iter(|| fastforth_example_plugin::fibonacci(black_box(n)))
+        });
+        group.bench_function("static_noinline", |b| {
+            b.iter(|| fibonacci_noinline(black_box(n)))
+        });
+        group.bench_function("dlopen", |b| b.iter(|| fibonacci(black_box(n))));
+        group.bench_function("hotswap", |b| {
+            b.iter(|| paths.hotswap.current().fibonacci(black_box(n)))
+        });
+        group.bench_function("hotswap_cached", |b| {
+            let mut cache = paths.hotswap.cache();
+            b.iter(|| cache.get().fibonacci(black_box(n)))
+        });
+        group.finish();
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let paths = Paths::open();
+    call_add_numbers(c, &paths);
+    fib(c, &paths);
+}
+
+criterion_group!(calls, benches);
+criterion_main!(calls);

@@ -1,0 +1,192 @@
+//! Shared pieces of the FastForth benches and measurement probes: building the example
+//! plugin, feeding the hot-swap path a fresh build per swap, the `#[inline(never)]` static
+//! baselines, and the Forth workload sources. It measures nothing itself and knows nothing
+//! of how results are reported (that is `cargo xtask bench`).
+
+use anyhow::Context;
+use fastforth_host::{Example, HotSwap, Loader};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Set (to anything) by `cargo xtask bench --quick`: fewer sizes, shorter runs.
+pub const QUICK_ENV: &str = "FASTFORTH_BENCH_QUICK";
+
+/// Whether this is a quick run (see [`QUICK_ENV`]).
+pub fn quick() -> bool {
+    std::env::var_os(QUICK_ENV).is_some()
+}
+
+/// The Fibonacci sizes measured: all of them, or the two the targets name in a quick run.
+pub fn fib_sizes() -> &'static [i32] {
+    if quick() {
+        &[10, 25]
+    } else {
+        &[10, 20, 25, 30]
+    }
+}
+
+/// Builds (or finds up to date) the release build of the example plugin, version 1.0.0.
+pub fn example_plugin() -> anyhow::Result<PathBuf> {
+    fastforth_plugin_build::PluginBuild::new("fastforth-example-plugin", &[])
+        .build()
+        .context("cannot build the example plugin")
+}
+
+/// The statically linked baseline that is never inlined into the caller: a direct call to
+/// the same `add_numbers` code the plugin exports.
+#[inline(never)]
+pub fn add_numbers_noinline(a: i32, b: i32) -> i32 {
+    fastforth_example_plugin::add_numbers(a, b)
+}
+
+/// The never-inlined static baseline for `fibonacci`.
+#[inline(never)]
+pub fn fibonacci_noinline(n: i32) -> i64 {
+    fastforth_example_plugin::fibonacci(n)
+}
+
+/// Fresh plugin files with distinct bytes, made from one release build: each is the
+/// artifact followed by an 8-byte counter (ELF ignores trailing bytes). A swap to such a
+/// file pays the whole path a new release pays: read, structural check, SHA-256, the
+/// content-addressed copy with fsync, `dlopen`, descriptor validation and self-test.
+pub struct SwapFeed {
+    artifact: Vec<u8>,
+    file_name: String,
+    dir: tempfile::TempDir,
+    next: u64,
+}
+
+impl SwapFeed {
+    /// A feed of copies of the plugin at `artifact`, written to a new temporary directory.
+    pub fn new(artifact: &Path) -> anyhow::Result<SwapFeed> {
+        let bytes = std::fs::read(artifact)
+            .with_context(|| format!("cannot read plugin {}", artifact.display()))?;
+        let file_name = artifact
+            .file_name()
+            .and_then(|name| name.to_str())
+            .context("plugin path has no file name")?
+            .to_owned();
+        let dir = tempfile::tempdir().context("cannot create a directory for plugin copies")?;
+        Ok(SwapFeed {
+            artifact: bytes,
+            file_name,
+            dir,
+            next: 0,
+        })
+    }
+
+    /// Writes the next distinct copy and returns its path.
+    pub fn next_file(&mut self) -> anyhow::Result<PathBuf> {
+        self.next += 1;
+        let dir = self.dir.path().join(self.next.to_string());
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(&self.file_name);
+        let mut bytes = Vec::with_capacity(self.artifact.len() + 8);
+        bytes.extend_from_slice(&self.artifact);
+        bytes.extend_from_slice(&self.next.to_le_bytes());
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+}
+
+/// A hot-swap handle on the example plugin whose shadow copies live in a temporary cache
+/// directory, plus a [`SwapFeed`] of new builds, with the files of retired versions removed
+/// after each swap so that thousands of swaps use bounded disk space.
+pub struct SwapRig {
+    pub hotswap: Arc<HotSwap<Example>>,
+    feed: SwapFeed,
+    _cache: tempfile::TempDir,
+    /// Shadow and source files of the versions still possibly loaded, oldest first.
+    loaded: Vec<(PathBuf, PathBuf)>,
+}
+
+impl SwapRig {
+    /// Loads a first copy of the plugin at `artifact`.
+    pub fn new(artifact: &Path) -> anyhow::Result<SwapRig> {
+        let cache = tempfile::tempdir().context("cannot create a shadow cache directory")?;
+        let loader = Arc::new(Loader::new(cache.path()));
+        let mut feed = SwapFeed::new(artifact)?;
+        let first = feed.next_file()?;
+        let hotswap = HotSwap::<Example>::load(loader, &first)
+            .with_context(|| format!("cannot load {}", first.display()))?;
+        let mut rig = SwapRig {
+            hotswap: Arc::new(hotswap),
+            feed,
+            _cache: cache,
+            loaded: Vec::new(),
+        };
+        rig.record_current(first);
+        Ok(rig)
+    }
+
+    /// Writes the next build (not timed by the caller), then returns it for [`SwapRig::swap`].
+    pub fn prepare(&mut self) -> anyhow::Result<PathBuf> {
+        self.feed.next_file()
+    }
+
+    /// Swaps `path` in and returns how long `HotSwap::swap` took.
+    pub fn swap(&mut self, path: PathBuf) -> anyhow::Result<std::time::Duration> {
+        let start = std::time::Instant::now();
+        self.hotswap
+            .swap(&path)
+            .with_context(|| format!("cannot swap in {}", path.display()))?;
+        let elapsed = start.elapsed();
+        self.record_current(path);
+        Ok(elapsed)
+    }
+
+    /// Remembers the serving version's files and deletes those of versions already retired:
+    /// everything but the serving version and the last-known-good one.
+    fn record_current(&mut self, source: PathBuf) {
+        let shadow = self.hotswap.current().info().shadow.clone();
+        self.loaded.push((shadow, source));
+        while self.loaded.len() > 2 {
+            let (shadow, source) = self.loaded.remove(0);
+            // Best effort: a leftover file only costs disk space in a temporary directory.
+            let _ = std::fs::remove_file(shadow);
+            let _ = std::fs::remove_file(&source);
+            if let Some(dir) = source.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
+}
+
+/// The sample at quantile `q` (0.0 to 1.0) of `sorted`, nearest-rank; `None` when empty.
+pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_are_nearest_rank() {
+        let samples: Vec<u64> = (1..=100).collect();
+        assert_eq!(quantile(&samples, 0.5), Some(50));
+        assert_eq!(quantile(&samples, 0.99), Some(99));
+        assert_eq!(quantile(&samples, 1.0), Some(100));
+        assert_eq!(quantile(&samples, 0.0), Some(1));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn feed_files_differ_only_in_their_trailer() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifact = dir.path().join("libdemo.so");
+        std::fs::write(&artifact, b"ELF").unwrap();
+        let mut feed = SwapFeed::new(&artifact).unwrap();
+        let one = std::fs::read(feed.next_file().unwrap()).unwrap();
+        let two = std::fs::read(feed.next_file().unwrap()).unwrap();
+        assert_eq!(&one[..3], b"ELF");
+        assert_eq!(&two[..3], b"ELF");
+        assert_ne!(one, two);
+        assert_eq!(one.len(), 11);
+    }
+}
