@@ -1,6 +1,7 @@
 //! `cargo xtask`: the workspace's automation. Each command is a module whose flags struct
 //! has a `run` method; `main` parses once, moves to the workspace root and dispatches.
 
+mod bench;
 mod demo;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,7 @@ struct Xtask {
 
 #[derive(Subcommand)]
 enum Command {
+    Bench(bench::Bench),
     Demo(demo::Demo),
 }
 
@@ -23,6 +25,7 @@ fn main() -> anyhow::Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(project_root());
     match xtask.command {
+        Command::Bench(cmd) => cmd.run(&sh),
         Command::Demo(cmd) => cmd.run(&sh),
     }
 }

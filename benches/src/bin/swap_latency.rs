@@ -42,11 +42,17 @@ fn main() -> anyhow::Result<()> {
         median(&mut phases.copy),
     );
     let rest = p50.saturating_sub(check + hash + copy);
+    let phases = [
+        ("read_and_check", check),
+        ("sha256", hash),
+        ("shadow_copy_fsync", copy),
+        ("open_validate_self_test_store_retire", rest),
+    ]
+    .map(|(phase, ns)| format!("{{\"phase\":\"{phase}\",\"p50_ns\":{ns}}}"));
     println!(
-        "{{\"swaps\":{swaps},\"artifact_bytes\":{},\"phases_p50_ns\":{{\"read_and_check\":{check},\
-         \"sha256\":{hash},\"shadow_copy_fsync\":{copy},\"open_validate_self_test_store\":{rest}}},\
-         \"samples_ns\":[{}]}}",
+        "{{\"swaps\":{swaps},\"artifact_bytes\":{},\"phases\":[{}],\"samples_ns\":[{}]}}",
         std::fs::metadata(&artifact)?.len(),
+        phases.join(","),
         list.join(",")
     );
     Ok(())

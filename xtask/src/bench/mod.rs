@@ -1,0 +1,285 @@
+//! `cargo xtask bench`: runs the criterion benches and the measurements criterion cannot
+//! make (swap-latency percentiles, update cost, sizes, gforth-fast and C references), then
+//! writes `results/` (a JSON file per run, `latest.md`, `latest.svg`). A quick run writes to
+//! `target/bench/quick/` instead, so its figures are never committed.
+
+mod chart;
+mod compare;
+mod criterion;
+mod host;
+mod references;
+mod report;
+mod results;
+mod sizes;
+mod update;
+
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use xshell::{Shell, cmd};
+
+/// Run the benchmarks and write `results/` (JSON, latest.md, latest.svg).
+#[derive(clap::Args)]
+pub struct Bench {
+    /// Short warm-up and measurement, fewer sizes and repetitions (about 3 minutes); results
+    /// go to target/bench/quick/ and are not meant to be committed.
+    #[arg(long)]
+    quick: bool,
+    /// Only run the criterion benchmarks whose id matches this regular expression (the
+    /// other measurements are skipped unless the pattern is empty).
+    #[arg(long, value_name = "PATTERN")]
+    filter: Option<String>,
+    /// Print each benchmark's change against an earlier results file from the same host,
+    /// flagging the changes whose 95 % intervals do not overlap.
+    #[arg(long, value_name = "FILE")]
+    compare: Option<PathBuf>,
+}
+
+/// The steps of a run, for the progress lines.
+const STEPS: usize = 6;
+
+impl Bench {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let root = sh.current_dir();
+        let mode = if self.quick { "quick" } else { "full" };
+        let out_dir = self.output_dir(&root);
+        let mut run = results::Run::start(sh, self.quick).context("cannot describe this host")?;
+        step(1, &format!("criterion benches ({mode} run)"));
+        let criterion_home = root.join("target/bench").join(mode).join("criterion");
+        self.run_criterion(sh, &criterion_home)?;
+        run.benchmarks = criterion::read_all(&criterion_home)?;
+        if self.filter.is_none() {
+            step(2, "swap latency: 1,000 individual swaps");
+            run.swap_latency = Some(self.swap_latency(sh)?);
+            step(
+                3,
+                "update cost: plugin rebuild + swap vs monolith rebuild + restart",
+            );
+            run.update_cost = Some(update::measure(sh, &root, self.repetitions())?);
+            step(4, "sizes of the plugins and the fastforth binary");
+            run.sizes = sizes::measure(sh, &root)?;
+            step(5, "references: gforth-fast and cc -O2");
+            run.references = references::measure(&root, self.repetitions(), self.repetitions());
+        }
+        run.finish();
+        step(STEPS, &format!("writing {}", out_dir.display()));
+        let json = results::write(&run, &out_dir)?;
+        let markdown = report::markdown(&run);
+        write_file(&out_dir.join("latest.md"), &markdown)?;
+        chart::draw(&report::ratios(&run), &out_dir.join("latest.svg"))?;
+        println!("\n{}", report::ratio_table(&report::ratios(&run)));
+        println!("wrote {}, latest.md and latest.svg", json.display());
+        if let Some(earlier) = &self.compare {
+            let earlier = results::read(earlier)?;
+            print!("{}", compare::changes(&earlier, &run));
+        }
+        println!("bench finished in {:.0} s", started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn output_dir(&self, root: &Path) -> PathBuf {
+        if self.quick {
+            root.join("target/bench/quick/results")
+        } else {
+            root.join("results")
+        }
+    }
+
+    fn repetitions(&self) -> usize {
+        if self.quick { 1 } else { 5 }
+    }
+
+    /// Runs every bench target; criterion writes its estimates under `criterion_home`,
+    /// emptied first so that only this run's benchmarks are read back.
+    fn run_criterion(&self, sh: &Shell, criterion_home: &Path) -> anyhow::Result<()> {
+        if criterion_home.exists() {
+            std::fs::remove_dir_all(criterion_home)
+                .with_context(|| format!("cannot empty {}", criterion_home.display()))?;
+        }
+        let cargo = crate::cargo();
+        let mut args: Vec<String> = vec!["--noplot".into()];
+        if self.quick {
+            args.extend(
+                [
+                    "--warm-up-time",
+                    "0.3",
+                    "--measurement-time",
+                    "0.7",
+                    "--sample-size",
+                    "10",
+                ]
+                .map(String::from),
+            );
+        }
+        args.extend(self.filter.clone());
+        let _home = sh.push_env("CRITERION_HOME", criterion_home);
+        let _quick = self
+            .quick
+            .then(|| sh.push_env("FASTFORTH_BENCH_QUICK", "1"));
+        let benches = ["calls", "swap", "forth"]
+            .into_iter()
+            .filter(|bench| root_has_bench(sh, bench))
+            .flat_map(|bench| ["--bench", bench]);
+        cmd!(
+            sh,
+            "{cargo} bench --quiet -p fastforth-benches {benches...} -- {args...}"
+        )
+        .run()
+        .context("criterion benches failed")
+    }
+
+    fn swap_latency(&self, sh: &Shell) -> anyhow::Result<results::SwapLatency> {
+        let cargo = crate::cargo();
+        let output = cmd!(
+            sh,
+            "{cargo} run --quiet --release -p fastforth-benches --bin swap-latency -- --swaps 1000"
+        )
+        .read()
+        .context("swap-latency probe failed")?;
+        results::SwapLatency::from_probe(&output)
+    }
+}
+
+/// Whether the bench target `name` exists (the Forth benches need the engine crate).
+fn root_has_bench(sh: &Shell, name: &str) -> bool {
+    sh.current_dir()
+        .join("benches/benches")
+        .join(format!("{name}.rs"))
+        .is_file()
+}
+
+fn step(number: usize, what: &str) {
+    println!("==> [{number}/{STEPS}] {what}");
+}
+
+fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::results::{self, Run};
+    use super::{chart, compare, criterion, report};
+    use std::path::{Path, PathBuf};
+
+    fn fixture() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bench_fixture")
+    }
+
+    /// A small criterion output of the project's own (`call/add_numbers/*`, `fib/25/*`).
+    pub fn fixture_dir() -> PathBuf {
+        fixture().join("criterion")
+    }
+
+    /// The results of the quick run that produced the fixture, its benchmarks cut down to
+    /// those in [`fixture_dir`].
+    fn fixture_run() -> Run {
+        results::read(&fixture().join("run.json")).unwrap()
+    }
+
+    #[test]
+    fn the_results_benchmarks_are_criterions_estimates() {
+        let estimates = criterion::read_all(&fixture_dir()).unwrap();
+        assert_eq!(estimates, fixture_run().benchmarks);
+    }
+
+    #[test]
+    fn results_json_round_trips_under_its_dated_name() {
+        let run = fixture_run();
+        let dir = std::env::temp_dir().join(format!("fastforth-bench-test-{}", std::process::id()));
+        let path = results::write(&run, &dir).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let back = results::read(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            name,
+            format!(
+                "{}-{}-{}.json",
+                &run.timestamp[..10],
+                run.revision,
+                run.host.id
+            )
+        );
+        assert_eq!(back, run);
+    }
+
+    /// `FASTFORTH_BLESS=1 cargo test -p xtask` rewrites the golden file after an intended
+    /// change to the report.
+    #[test]
+    fn markdown_matches_the_golden_report() {
+        let markdown = report::markdown(&fixture_run());
+        let golden = fixture().join("latest.md");
+        if std::env::var_os("FASTFORTH_BLESS").is_some() {
+            std::fs::write(&golden, &markdown).unwrap();
+        }
+        let expected = std::fs::read_to_string(&golden).unwrap();
+        assert!(
+            markdown == expected,
+            "the report differs from {}; if intended, run `FASTFORTH_BLESS=1 cargo test -p xtask` \
+             and commit the file",
+            golden.display()
+        );
+    }
+
+    #[test]
+    fn markdown_states_each_ratio_next_to_its_target() {
+        let markdown = report::markdown(&fixture_run());
+        assert!(markdown.contains("| dlopen / static_noinline, add_numbers | "));
+        assert!(markdown.contains(" | ≤ 1.1 | "));
+        assert!(markdown.contains("| swap latency p50, ms | "));
+        assert!(markdown.contains("## Targets missed, and what was measured"));
+        assert!(markdown.contains("| `fib/25/hotswap_cached` | "));
+    }
+
+    #[test]
+    fn the_chart_has_one_bar_per_measured_ratio_with_a_target() {
+        let ratios = report::ratios(&fixture_run());
+        let svg = chart::svg(&ratios).unwrap();
+        let measured = ratios
+            .iter()
+            .filter(|r| r.value.is_some() && r.target.limit().is_some())
+            .count();
+        let bars =
+            svg.matches("fill=\"#00FF00\"").count() + svg.matches("fill=\"#FF0000\"").count();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+        assert_eq!(bars, measured);
+        assert!(svg.contains("dlopen / static_noinline, add_numbers"));
+    }
+
+    #[test]
+    fn the_chart_matches_the_golden_svg() {
+        let svg = chart::svg(&report::ratios(&fixture_run())).unwrap();
+        let golden = fixture().join("latest.svg");
+        if std::env::var_os("FASTFORTH_BLESS").is_some() {
+            std::fs::write(&golden, &svg).unwrap();
+        }
+        let expected = std::fs::read_to_string(&golden).unwrap();
+        assert!(
+            svg == expected,
+            "the chart differs from {}; if intended, run `FASTFORTH_BLESS=1 cargo test -p xtask` \
+             and commit the file",
+            golden.display()
+        );
+    }
+
+    #[test]
+    fn compare_flags_only_changes_whose_intervals_do_not_overlap() {
+        let earlier = fixture_run();
+        let mut now = earlier.clone();
+        let slower = &mut now.benchmarks[0];
+        slower.mean *= 2.0;
+        slower.ci95 = [slower.ci95[0] * 2.0, slower.ci95[1] * 2.0];
+        let text = compare::changes(&earlier, &now);
+        assert_eq!(text.matches("SLOWER").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("no change").count(),
+            now.benchmarks.len() - 1,
+            "{text}"
+        );
+        assert!(!text.contains("warning"), "{text}");
+    }
+}

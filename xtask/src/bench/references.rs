@@ -1,0 +1,168 @@
+//! Reference times for the Forth workloads: `gforth-fast` on `benches/forth/<w>.fs` and the C
+//! versions in `benches/c/<w>.c` built with `cc -O2`. Both are timed the same way: each
+//! process runs the workload several times and reports the in-program time, and the median
+//! over processes is kept. A missing tool or source is recorded as skipped, not an error.
+
+use super::results::Reference;
+use std::path::Path;
+use std::process::Command;
+
+const WORKLOADS: [&str; 4] = ["sieve", "bubble", "matrix", "fib"];
+const GFORTH: &str = "gforth-fast";
+const CC: &str = "cc -O2";
+/// The line each reference program prints: this word, then the total time of its runs.
+const MARK: &str = "ff-bench-us";
+
+/// `processes` runs of each workload under each reference tool.
+pub fn measure(root: &Path, processes: usize, runs_per_process: usize) -> Vec<Reference> {
+    let mut references = Vec::new();
+    for workload in WORKLOADS {
+        let forth = root.join("benches/forth").join(format!("{workload}.fs"));
+        references.push(match tool_version(GFORTH) {
+            Some(_) if forth.is_file() => {
+                time_processes(GFORTH, workload, processes, runs_per_process, |runs| {
+                    gforth_command(&forth, runs)
+                })
+            }
+            Some(_) => skipped(GFORTH, workload, format!("{} is missing", forth.display())),
+            None => skipped(
+                GFORTH,
+                workload,
+                "gforth-fast is not installed (apt-get install gforth)".into(),
+            ),
+        });
+        references.push(c_reference(root, workload, processes, runs_per_process));
+    }
+    references
+}
+
+fn c_reference(root: &Path, workload: &str, processes: usize, runs: usize) -> Reference {
+    let source = root.join("benches/c").join(format!("{workload}.c"));
+    if !source.is_file() {
+        return skipped(CC, workload, format!("{} is missing", source.display()));
+    }
+    let binary = root.join("target/bench/c").join(workload);
+    if let Err(why) = compile_c(&source, &binary) {
+        return skipped(CC, workload, why);
+    }
+    time_processes(CC, workload, processes, runs, |runs| {
+        let mut command = Command::new(&binary);
+        command.arg(runs.to_string());
+        command
+    })
+}
+
+fn compile_c(source: &Path, binary: &Path) -> Result<(), String> {
+    if let Some(dir) = binary.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let output = Command::new("cc")
+        .arg("-O2")
+        .arg("-o")
+        .arg(binary)
+        .arg(source)
+        .output()
+        .map_err(|e| format!("cc is not available ({e}); apt-get install gcc"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cc -O2 failed on {}: {}",
+            source.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// gforth-fast loads the workload, then times `runs` executions of `main` with `utime`.
+fn gforth_command(source: &Path, runs: usize) -> Command {
+    let timing = format!(
+        "2variable ff-t0 : ff-bench utime ff-t0 2! {runs} 0 do main loop utime ff-t0 2@ d- \
+         cr .\" {MARK} \" d. cr ; ff-bench bye"
+    );
+    let mut command = Command::new(GFORTH);
+    command.arg(source).arg("-e").arg(timing);
+    command
+}
+
+fn time_processes(
+    tool: &str,
+    workload: &str,
+    processes: usize,
+    runs: usize,
+    command: impl Fn(usize) -> Command,
+) -> Reference {
+    let mut times = Vec::new();
+    for _ in 0..processes {
+        match run_once(command(runs)) {
+            Ok(total_us) => times.push(total_us * 1000.0 / runs as f64),
+            Err(why) => return skipped(tool, workload, why),
+        }
+    }
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    Reference {
+        tool: tool.to_owned(),
+        workload: workload.to_owned(),
+        median_ns: sorted.get(sorted.len() / 2).copied(),
+        runs_ns: times,
+        skipped: None,
+    }
+}
+
+/// Runs one process and returns the total microseconds it reported.
+fn run_once(mut command: Command) -> Result<f64, String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "{command:?} exited with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    parse_total(&stdout).ok_or_else(|| format!("{command:?} printed no `{MARK} N` line"))
+}
+
+/// The number after the last `ff-bench-us` mark in `output`.
+pub fn parse_total(output: &str) -> Option<f64> {
+    let after = output.rsplit_once(MARK)?.1;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+fn tool_version(tool: &str) -> Option<String> {
+    let output = Command::new(tool).arg("--version").output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+fn skipped(tool: &str, workload: &str, why: String) -> Reference {
+    eprintln!("skipped {tool} {workload}: {why}");
+    Reference {
+        tool: tool.to_owned(),
+        workload: workload.to_owned(),
+        median_ns: None,
+        runs_ns: Vec::new(),
+        skipped: Some(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_mark_carries_the_total() {
+        assert_eq!(
+            parse_total("1229 primes\nff-bench-us 159321 \n"),
+            Some(159_321.0)
+        );
+        assert_eq!(parse_total("ff-bench-us 1\nff-bench-us 2"), Some(2.0));
+        assert_eq!(parse_total("no timing here"), None);
+    }
+}

@@ -1,0 +1,311 @@
+//! The results of one bench run and their JSON file, `results/<UTC date>-<rev>-<host>.json`.
+//! Everything a report needs is in here; nothing here measures anything.
+
+use super::host::Host;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use xshell::{Shell, cmd};
+
+/// Bumped whenever a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One bench run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Run {
+    pub schema_version: u32,
+    /// Short git revision of the measured tree.
+    pub revision: String,
+    /// Whether the tree had uncommitted changes.
+    pub dirty: bool,
+    /// UTC start of the run, RFC 3339.
+    pub timestamp: String,
+    pub quick: bool,
+    pub host: Host,
+    pub rustc: String,
+    pub profile: String,
+    pub benchmarks: Vec<Estimate>,
+    pub swap_latency: Option<SwapLatency>,
+    pub update_cost: Option<UpdateCost>,
+    pub sizes: Vec<Size>,
+    pub references: Vec<Reference>,
+}
+
+/// One criterion benchmark, read from its `estimates.json` (times in `unit`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Estimate {
+    pub id: String,
+    pub mean: f64,
+    pub median: f64,
+    /// 95 % confidence interval of the mean.
+    pub ci95: [f64; 2],
+    pub unit: String,
+}
+
+/// Individually timed swaps of the example plugin (nanoseconds).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SwapLatency {
+    pub swaps: usize,
+    pub artifact_bytes: u64,
+    pub p50_ns: u64,
+    pub p90_ns: u64,
+    pub p99_ns: u64,
+    pub max_ns: u64,
+    /// Median of each phase of a swap, in order, each timed on a build of its own.
+    pub phases: Vec<Phase>,
+}
+
+/// One phase of a swap.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Phase {
+    pub phase: String,
+    pub p50_ns: u64,
+}
+
+/// Wall time and download size of updating after a one-line change to the example plugin.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UpdateCost {
+    pub repetitions: usize,
+    /// Rebuild the plugin (release) and swap it into a running host, seconds.
+    pub plugin_seconds: Spread,
+    /// Rebuild and relink the statically linked binary and restart it, seconds.
+    pub monolith_seconds: Spread,
+    pub plugin_bytes: Download,
+    pub monolith_bytes: Download,
+}
+
+/// Median and range of repeated measurements.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `samples`; all zero when there are none.
+    pub fn of(samples: &[f64]) -> Spread {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let median = match sorted.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => sorted[n / 2],
+            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Spread {
+            median,
+            min: sorted.first().copied().unwrap_or(0.0),
+            max: sorted.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// The bytes a user downloads: the artifact as built, stripped, and stripped + gzip -9.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Download {
+    pub raw: u64,
+    pub stripped: u64,
+    pub gzip: u64,
+}
+
+/// The size of one artifact for one target triple.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Size {
+    pub artifact: String,
+    pub triple: String,
+    pub bytes: u64,
+    /// `None` when no strip tool for this format was found.
+    pub stripped: Option<u64>,
+}
+
+/// A reference implementation's time for one workload, or why it was skipped.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Reference {
+    /// `gforth-fast` or `cc -O2`.
+    pub tool: String,
+    pub workload: String,
+    /// Median over the processes of the in-program time per run, nanoseconds.
+    pub median_ns: Option<f64>,
+    /// Each process's time per run, nanoseconds.
+    pub runs_ns: Vec<f64>,
+    pub skipped: Option<String>,
+}
+
+impl Run {
+    /// A run starting now on this host, with no figures yet.
+    pub fn start(sh: &Shell, quick: bool) -> anyhow::Result<Run> {
+        let revision = cmd!(sh, "git rev-parse --short HEAD")
+            .read()
+            .unwrap_or_else(|_| "unknown".to_owned());
+        let dirty = cmd!(sh, "git status --porcelain --untracked-files=no")
+            .read()
+            .map(|status| !status.trim().is_empty())
+            .unwrap_or(true);
+        let rustc = cmd!(sh, "rustc -V").read().context("cannot run rustc -V")?;
+        Ok(Run {
+            schema_version: SCHEMA_VERSION,
+            revision,
+            dirty,
+            timestamp: rfc3339(std::time::SystemTime::now()),
+            quick,
+            host: Host::detect(),
+            rustc,
+            profile: "bench (= release: opt-level 3, thin LTO, 4 codegen units)".to_owned(),
+            benchmarks: Vec::new(),
+            swap_latency: None,
+            update_cost: None,
+            sizes: Vec::new(),
+            references: Vec::new(),
+        })
+    }
+
+    /// Records the load average at the end of the run.
+    pub fn finish(&mut self) {
+        self.host.loadavg_after = super::host::loadavg();
+    }
+
+    /// The criterion estimate with this id.
+    pub fn benchmark(&self, id: &str) -> Option<&Estimate> {
+        self.benchmarks.iter().find(|estimate| estimate.id == id)
+    }
+
+    /// `<UTC date>-<short rev>-<host id>.json`.
+    pub fn file_name(&self) -> String {
+        let date = self.timestamp.get(..10).unwrap_or("unknown-date");
+        format!("{date}-{}-{}.json", self.revision, self.host.id)
+    }
+}
+
+impl SwapLatency {
+    /// Parses the `swap-latency` probe's JSON line.
+    pub fn from_probe(output: &str) -> anyhow::Result<SwapLatency> {
+        #[derive(Deserialize)]
+        struct Probe {
+            swaps: usize,
+            artifact_bytes: u64,
+            phases: Vec<Phase>,
+            samples_ns: Vec<u64>,
+        }
+        let line = output
+            .lines()
+            .rfind(|line| line.starts_with('{'))
+            .context("swap-latency printed no JSON")?;
+        let probe: Probe =
+            serde_json::from_str(line).context("cannot parse swap-latency output")?;
+        let mut sorted = probe.samples_ns;
+        sorted.sort_unstable();
+        let at = |q: f64| {
+            let rank = (q * sorted.len() as f64).ceil() as usize;
+            sorted
+                .get(rank.clamp(1, sorted.len().max(1)) - 1)
+                .copied()
+                .unwrap_or(0)
+        };
+        Ok(SwapLatency {
+            swaps: probe.swaps,
+            artifact_bytes: probe.artifact_bytes,
+            p50_ns: at(0.5),
+            p90_ns: at(0.9),
+            p99_ns: at(0.99),
+            max_ns: sorted.last().copied().unwrap_or(0),
+            phases: probe.phases,
+        })
+    }
+}
+
+/// Writes `run` as pretty JSON into `dir` and returns the file's path.
+pub fn write(run: &Run, dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(run.file_name());
+    let mut json = serde_json::to_string_pretty(run).context("cannot encode the results")?;
+    json.push('\n');
+    std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Reads a results file written by [`write`].
+pub fn read(path: &Path) -> anyhow::Result<Run> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let run: Run = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bench results file", path.display()))?;
+    anyhow::ensure!(
+        run.schema_version == SCHEMA_VERSION,
+        "{} has schema version {}, expected {SCHEMA_VERSION}",
+        path.display(),
+        run.schema_version
+    );
+    Ok(run)
+}
+
+/// `time` as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    let seconds = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0);
+    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn timestamps_are_utc_rfc3339() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723);
+        assert_eq!(rfc3339(leap_day), "2000-02-29T01:02:03Z");
+        let later = UNIX_EPOCH + Duration::from_secs(1_795_591_191);
+        assert_eq!(rfc3339(later), "2026-11-25T07:19:51Z");
+    }
+
+    #[test]
+    fn spread_takes_the_middle_of_odd_and_even_samples() {
+        assert_eq!(Spread::of(&[3.0, 1.0, 2.0]).median, 2.0);
+        let even = Spread::of(&[4.0, 1.0, 2.0, 3.0]);
+        assert_eq!((even.median, even.min, even.max), (2.5, 1.0, 4.0));
+    }
+
+    #[test]
+    fn swap_probe_output_becomes_percentiles() {
+        let samples: Vec<String> = (1..=1000).map(|n| (n * 1000).to_string()).collect();
+        let output = format!(
+            "progress\n{{\"swaps\":1000,\"artifact_bytes\":7,\"phases\":[{{\"phase\":\"sha256\",\"p50_ns\":5}}],\"samples_ns\":[{}]}}\n",
+            samples.join(",")
+        );
+        let latency = SwapLatency::from_probe(&output).unwrap();
+        assert_eq!(
+            (
+                latency.p50_ns,
+                latency.p90_ns,
+                latency.p99_ns,
+                latency.max_ns
+            ),
+            (500_000, 900_000, 990_000, 1_000_000)
+        );
+        assert_eq!(latency.phases[0].p50_ns, 5);
+    }
+}

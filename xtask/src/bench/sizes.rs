@@ -1,0 +1,152 @@
+//! Sizes of what users download: each plugin and the `fastforth` binary, as built and
+//! stripped, for the host triple (built here) and for every triple `cargo xtask build-all`
+//! left under `target/plugins/<triple>/`.
+
+use super::results::Size;
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use xshell::{Shell, cmd};
+
+/// The plugin packages whose size is reported, when present in the workspace.
+const PLUGINS: [(&str, &str); 2] = [
+    ("plugins/example", "fastforth-example-plugin"),
+    ("plugins/forth", "fastforth-forth-plugin"),
+];
+
+/// Sizes of everything that builds; what does not build is reported and left out.
+pub fn measure(sh: &Shell, root: &Path) -> anyhow::Result<Vec<Size>> {
+    let triple = host_triple(sh)?;
+    let mut sizes = Vec::new();
+    for (dir, package) in PLUGINS {
+        if !root.join(dir).join("Cargo.toml").is_file() {
+            continue;
+        }
+        match build_plugin(sh, root, package) {
+            Ok(artifact) => sizes.push(size_of(sh, package, &triple, &artifact)?),
+            Err(error) => eprintln!("size of {package} skipped: {error:#}"),
+        }
+    }
+    let cargo = crate::cargo();
+    let built = cmd!(
+        sh,
+        "{cargo} build --quiet --release -p fastforth --bin fastforth"
+    )
+    .run();
+    match built {
+        Ok(()) => {
+            let binary = target_dir(root)
+                .join("release")
+                .join(format!("fastforth{}", std::env::consts::EXE_SUFFIX));
+            sizes.push(size_of(sh, "fastforth", &triple, &binary)?);
+        }
+        Err(error) => eprintln!("size of the fastforth binary skipped: {error}"),
+    }
+    sizes.extend(cross_built(sh, root, &triple)?);
+    Ok(sizes)
+}
+
+/// Builds `package` the way the plugin tests and demos do (its own release target dir).
+fn build_plugin(sh: &Shell, root: &Path, package: &str) -> anyhow::Result<PathBuf> {
+    let dir = root.join("target/plugin-builds").join(package);
+    let cargo = crate::cargo();
+    cmd!(
+        sh,
+        "{cargo} build --quiet --release -p {package} --target-dir {dir}"
+    )
+    .run()
+    .with_context(|| format!("cannot build {package}"))?;
+    let file = format!(
+        "{}{}{}",
+        std::env::consts::DLL_PREFIX,
+        package.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    );
+    Ok(dir.join("release").join(file))
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn host_triple(sh: &Shell) -> anyhow::Result<String> {
+    let version = cmd!(sh, "rustc -vV")
+        .read()
+        .context("cannot run rustc -vV")?;
+    version
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_owned)
+        .context("rustc -vV names no host triple")
+}
+
+/// `path`'s size, and its size after `strip` (`None` if no strip tool handles it).
+pub fn size_of(sh: &Shell, name: &str, triple: &str, path: &Path) -> anyhow::Result<Size> {
+    let bytes = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    let scratch =
+        std::env::temp_dir().join(format!("fastforth-bench-strip-{}", std::process::id()));
+    let stripped = strip_to(sh, path, triple, &scratch);
+    let _ = std::fs::remove_file(&scratch);
+    Ok(Size {
+        artifact: name.to_owned(),
+        triple: triple.to_owned(),
+        bytes,
+        stripped,
+    })
+}
+
+/// Writes a stripped copy of `path` to `out` and returns its size, trying the triple's own
+/// binutils, then `llvm-strip`, then the host's `strip`; `None` if none of them could.
+pub fn strip_to(sh: &Shell, path: &Path, triple: &str, out: &Path) -> Option<u64> {
+    let prefix = triple.replace("-unknown-", "-");
+    let own = (!triple.is_empty()).then(|| format!("{prefix}-strip"));
+    let tools = own
+        .into_iter()
+        .chain(["llvm-strip".to_owned(), "strip".to_owned()]);
+    tools.into_iter().find_map(|tool| {
+        let stripped = cmd!(sh, "{tool} -o {out} {path}")
+            .quiet()
+            .ignore_stderr()
+            .run()
+            .is_ok();
+        stripped
+            .then(|| std::fs::metadata(out).ok().map(|m| m.len()))
+            .flatten()
+    })
+}
+
+/// Artifacts `cargo xtask build-all` left for other triples.
+fn cross_built(sh: &Shell, root: &Path, host: &str) -> anyhow::Result<Vec<Size>> {
+    let plugins = root.join("target/plugins");
+    let Ok(triples) = std::fs::read_dir(&plugins) else {
+        return Ok(Vec::new());
+    };
+    let mut sizes = Vec::new();
+    for triple in triples.flatten() {
+        let name = triple.file_name().to_string_lossy().into_owned();
+        if name == host || !triple.path().is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(triple.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = file.path();
+            let is_library = path
+                .extension()
+                .is_some_and(|e| e == "so" || e == "dll" || e == "dylib" || e == "wasm");
+            if is_library {
+                let artifact = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                sizes.push(size_of(sh, &artifact, &name, &path)?);
+            }
+        }
+    }
+    sizes.sort_by(|a, b| (&a.triple, &a.artifact).cmp(&(&b.triple, &b.artifact)));
+    Ok(sizes)
+}
