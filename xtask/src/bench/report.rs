@@ -329,6 +329,7 @@ fn misses(out: &mut String, ratios: &[Ratio]) {
 }
 
 fn swap_section(out: &mut String, run: &Run) {
+    under_load(out, run);
     let Some(latency) = &run.swap_latency else {
         return;
     };
@@ -349,6 +350,27 @@ fn swap_section(out: &mut String, run: &Run) {
         let _ = writeln!(out, "| {} | {} |", phase.phase, ns(phase.p50_ns as f64));
     }
     out.push('\n');
+}
+
+/// Throughput of the two calling threads of `swap/under_load/*` (one iteration is one call
+/// on each thread).
+fn under_load(out: &mut String, run: &Run) {
+    let throughput = |id: &str| run.benchmark(id).map(|e| 2.0 / e.mean * 1e3);
+    let (Some(idle), Some(swapping)) = (
+        throughput("swap/under_load/idle"),
+        throughput("swap/under_load/swapping"),
+    ) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "## Calls during swaps\n\nTwo threads calling `add_numbers` through their per-thread \
+         caches: {idle:.0} million calls/s without swaps, {swapping:.0} million calls/s with a \
+         swap every millisecond on a third thread ({:.0} % of the idle throughput; the swapping \
+         thread competes for the same {} cores).\n",
+        swapping / idle * 100.0,
+        run.host.cores
+    );
 }
 
 fn update_section(out: &mut String, run: &Run) {

@@ -150,7 +150,7 @@ impl Run {
             quick,
             host: Host::detect(),
             rustc,
-            profile: "bench (= release: opt-level 3, thin LTO, 4 codegen units)".to_owned(),
+            profile: bench_profile(&sh.current_dir().join("Cargo.toml")),
             benchmarks: Vec::new(),
             swap_latency: None,
             update_cost: None,
@@ -211,6 +211,19 @@ impl SwapLatency {
             phases: probe.phases,
         })
     }
+}
+
+/// The settings the bench profile inherits from `[profile.release]` in `manifest`.
+fn bench_profile(manifest: &Path) -> String {
+    let text = std::fs::read_to_string(manifest).unwrap_or_default();
+    let settings: Vec<&str> = text
+        .lines()
+        .skip_while(|line| line.trim() != "[profile.release]")
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty() && !line.starts_with('['))
+        .map(str::trim)
+        .collect();
+    format!("bench (inherits release: {})", settings.join(", "))
 }
 
 /// Writes `run` as pretty JSON into `dir` and returns the file's path.
