@@ -2,7 +2,13 @@
 //! has a `run` method; `main` parses once, moves to the workspace root and dispatches.
 
 mod bench;
+mod build_all;
 mod demo;
+mod index;
+mod plugins;
+mod progress;
+mod setup;
+mod targets;
 
 use clap::{Parser, Subcommand};
 use xshell::Shell;
@@ -17,7 +23,9 @@ struct Xtask {
 #[derive(Subcommand)]
 enum Command {
     Bench(bench::Bench),
+    BuildAll(build_all::BuildAll),
     Demo(demo::Demo),
+    Setup(setup::Setup),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -26,7 +34,9 @@ fn main() -> anyhow::Result<()> {
     sh.change_dir(project_root());
     match xtask.command {
         Command::Bench(cmd) => cmd.run(&sh),
+        Command::BuildAll(cmd) => cmd.run(&sh),
         Command::Demo(cmd) => cmd.run(&sh),
+        Command::Setup(cmd) => cmd.run(&sh),
     }
 }
 
