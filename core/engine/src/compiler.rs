@@ -1,0 +1,347 @@
+//! The compiler: builds one definition's IR, resolves control structures with a
+//! control-flow stack, and turns word references into instructions.
+
+use crate::dictionary::{Kind, Word};
+use crate::engine::Forth;
+use crate::error::{Fallible, Throw, code, fail};
+use crate::ir::Op;
+use crate::optimizer;
+
+/// An entry of the control-flow stack.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Control {
+    /// A forward branch (IF, AHEAD, WHILE) waiting for its target.
+    Orig(usize),
+    /// A backward branch target (BEGIN).
+    Dest(usize),
+    /// A DO loop: where its body starts and the branches (LEAVE, ?DO) to its end.
+    Do { body: usize, exits: Vec<usize> },
+    /// A CASE and its ENDOF branches to ENDCASE.
+    Case { exits: Vec<usize> },
+    /// An OF waiting for its ENDOF.
+    Of(usize),
+}
+
+/// A definition being compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    /// `None` for :NONAME.
+    pub name: Option<Vec<u8>>,
+    /// The execution token it will have (its code goes at the end of the code space).
+    pub xt: u32,
+    pub ir: Vec<Op>,
+    pub control: Vec<Control>,
+}
+
+impl Forth {
+    pub(crate) fn definition_mut(&mut self) -> Fallible<&mut Definition> {
+        self.definition
+            .as_mut()
+            .ok_or_else(|| Throw::new(code::COMPILE_ONLY))
+    }
+
+    pub(crate) fn emit(&mut self, op: Op) -> Fallible<()> {
+        self.definition_mut()?.ir.push(op);
+        Ok(())
+    }
+
+    /// Starts a definition (`:` and :NONAME); returns its execution token.
+    pub(crate) fn begin_definition(&mut self, name: Option<Vec<u8>>) -> Fallible<u32> {
+        if self.definition.is_some() {
+            return fail(code::COMPILER_NESTING);
+        }
+        let xt =
+            u32::try_from(self.code.len()).map_err(|_| Throw::new(code::DICTIONARY_OVERFLOW))?;
+        self.definition = Some(Definition {
+            name,
+            xt,
+            ir: Vec::new(),
+            control: Vec::new(),
+        });
+        self.set_compiling(true);
+        Ok(xt)
+    }
+
+    /// `;`: checks the control structures, optimizes, appends the code and makes the word
+    /// findable.
+    pub(crate) fn end_definition(&mut self) -> Fallible<()> {
+        let definition = self
+            .definition
+            .as_ref()
+            .ok_or_else(|| Throw::new(code::COMPILE_ONLY))?;
+        if !definition.control.is_empty() {
+            return fail(code::CONTROL_MISMATCH);
+        }
+        let Some(mut definition) = self.definition.take() else {
+            return fail(code::COMPILE_ONLY);
+        };
+        definition.ir.push(Op::Exit);
+        if definition.xt as usize != self.code.len() {
+            return fail(code::COMPILER_NESTING);
+        }
+        let optimized = optimizer::optimize(definition.ir, &|xt| self.inline_body(xt));
+        let base = definition.xt;
+        self.code
+            .extend(optimized.into_iter().map(|op| relocate(op, base)));
+        self.set_compiling(false);
+        if let Some(name) = definition.name {
+            self.add_word(name, definition.xt, Kind::Colon);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_word(&mut self, name: Vec<u8>, xt: u32, kind: Kind) -> usize {
+        let index = self.dict.add(Word {
+            name,
+            xt,
+            kind,
+            immediate: false,
+            compile_only: false,
+        });
+        self.latest = Some(index);
+        index
+    }
+
+    /// The instructions of a short straight-line colon definition, for inlining.
+    fn inline_body(&self, xt: u32) -> Option<Vec<Op>> {
+        let word = &self.dict.words[self.dict.by_xt(xt as i64)?];
+        if word.kind != Kind::Colon {
+            return None;
+        }
+        let body: Vec<Op> = self
+            .code
+            .get(xt as usize..)?
+            .iter()
+            .take_while(|&&op| op != Op::Exit)
+            .copied()
+            .collect();
+        let short = body.len() <= optimizer::INLINE_LIMIT;
+        (short && body.iter().all(|&op| optimizer::inlinable(op))).then_some(body)
+    }
+
+    /// COMPILE, for a dictionary word: the cheapest code with its execution semantics.
+    pub(crate) fn compile_word(&mut self, index: usize) -> Fallible<()> {
+        let word = &self.dict.words[index];
+        let xt = word.xt;
+        match word.kind.clone() {
+            Kind::Primitive { len } => {
+                let ops = self.code[xt as usize..(xt + len) as usize].to_vec();
+                ops.into_iter().try_for_each(|op| self.emit(op))
+            }
+            Kind::Constant { value } => self.emit(Op::Lit(value)),
+            Kind::Variable { body } => self.emit(Op::Lit(body)),
+            Kind::Value { body } => self.emit(Op::LitFetch(body)),
+            Kind::Defer { body } => self.emit(Op::ExecuteAt(body)),
+            Kind::Created { body }
+                if self.code.get(xt as usize + 1) == Some(&Op::Exit)
+                    && self.latest != Some(index) =>
+            {
+                self.emit(Op::Lit(body))
+            }
+            _ => self.emit(Op::Call(xt)),
+        }
+    }
+
+    /// COMPILE, for any execution token.
+    pub(crate) fn compile_xt(&mut self, xt: i64) -> Fallible<()> {
+        if let Some(index) = self.dict.by_xt(xt) {
+            return self.compile_word(index);
+        }
+        match u32::try_from(xt) {
+            Ok(target) if (target as usize) < self.code.len() => self.emit(Op::Call(target)),
+            _ => fail(code::INVALID_XT),
+        }
+    }
+
+    fn here_ir(&mut self) -> Fallible<usize> {
+        Ok(self.definition_mut()?.ir.len())
+    }
+
+    fn push_control(&mut self, entry: Control) -> Fallible<()> {
+        self.definition_mut()?.control.push(entry);
+        Ok(())
+    }
+
+    fn pop_control(&mut self) -> Fallible<Control> {
+        self.definition_mut()?
+            .control
+            .pop()
+            .ok_or_else(|| Throw::new(code::CONTROL_MISMATCH))
+    }
+
+    fn pop_orig(&mut self) -> Fallible<usize> {
+        match self.pop_control()? {
+            Control::Orig(at) => Ok(at),
+            _ => fail(code::CONTROL_MISMATCH),
+        }
+    }
+
+    fn pop_dest(&mut self) -> Fallible<usize> {
+        match self.pop_control()? {
+            Control::Dest(at) => Ok(at),
+            _ => fail(code::CONTROL_MISMATCH),
+        }
+    }
+
+    /// Points the branch at `at` to the current end of the definition.
+    fn resolve(&mut self, at: usize) -> Fallible<()> {
+        let definition = self.definition_mut()?;
+        let target = definition.ir.len() as u32;
+        let op = definition
+            .ir
+            .get_mut(at)
+            .ok_or_else(|| Throw::new(code::CONTROL_MISMATCH))?;
+        *op = op.with_target(target);
+        Ok(())
+    }
+
+    fn emit_forward(&mut self, op: Op) -> Fallible<usize> {
+        let at = self.here_ir()?;
+        self.emit(op)?;
+        Ok(at)
+    }
+
+    pub(crate) fn compile_if(&mut self) -> Fallible<()> {
+        let at = self.emit_forward(Op::ZBranch(0))?;
+        self.push_control(Control::Orig(at))
+    }
+
+    pub(crate) fn compile_else(&mut self) -> Fallible<()> {
+        let earlier = self.pop_orig()?;
+        let at = self.emit_forward(Op::Branch(0))?;
+        self.resolve(earlier)?;
+        self.push_control(Control::Orig(at))
+    }
+
+    pub(crate) fn compile_then(&mut self) -> Fallible<()> {
+        let at = self.pop_orig()?;
+        self.resolve(at)
+    }
+
+    pub(crate) fn compile_begin(&mut self) -> Fallible<()> {
+        let at = self.here_ir()?;
+        self.push_control(Control::Dest(at))
+    }
+
+    pub(crate) fn compile_while(&mut self) -> Fallible<()> {
+        let dest = self.pop_dest()?;
+        let at = self.emit_forward(Op::ZBranch(0))?;
+        self.push_control(Control::Orig(at))?;
+        self.push_control(Control::Dest(dest))
+    }
+
+    pub(crate) fn compile_repeat(&mut self) -> Fallible<()> {
+        let dest = self.pop_dest()?;
+        self.emit(Op::Branch(dest as u32))?;
+        let at = self.pop_orig()?;
+        self.resolve(at)
+    }
+
+    pub(crate) fn compile_until(&mut self) -> Fallible<()> {
+        let dest = self.pop_dest()?;
+        self.emit(Op::ZBranch(dest as u32))
+    }
+
+    pub(crate) fn compile_again(&mut self) -> Fallible<()> {
+        let dest = self.pop_dest()?;
+        self.emit(Op::Branch(dest as u32))
+    }
+
+    pub(crate) fn compile_do(&mut self, conditional: bool) -> Fallible<()> {
+        let exits = if conditional {
+            vec![self.emit_forward(Op::QDo(0))?]
+        } else {
+            Vec::new()
+        };
+        if !conditional {
+            self.emit(Op::Do)?;
+        }
+        let body = self.here_ir()?;
+        self.push_control(Control::Do { body, exits })
+    }
+
+    pub(crate) fn compile_loop(&mut self, plus: bool) -> Fallible<()> {
+        let Control::Do { body, exits } = self.pop_control()? else {
+            return fail(code::CONTROL_MISMATCH);
+        };
+        self.emit(if plus {
+            Op::PlusLoop(body as u32)
+        } else {
+            Op::Loop(body as u32)
+        })?;
+        exits.into_iter().try_for_each(|at| self.resolve(at))
+    }
+
+    pub(crate) fn compile_leave(&mut self) -> Fallible<()> {
+        self.emit(Op::Unloop)?;
+        let at = self.emit_forward(Op::Branch(0))?;
+        let definition = self.definition_mut()?;
+        let innermost = definition
+            .control
+            .iter_mut()
+            .rev()
+            .find_map(|entry| match entry {
+                Control::Do { exits, .. } => Some(exits),
+                _ => None,
+            });
+        innermost
+            .ok_or_else(|| Throw::new(code::CONTROL_MISMATCH))?
+            .push(at);
+        Ok(())
+    }
+
+    pub(crate) fn compile_case(&mut self) -> Fallible<()> {
+        self.push_control(Control::Case { exits: Vec::new() })
+    }
+
+    pub(crate) fn compile_of(&mut self) -> Fallible<()> {
+        let at = self.emit_forward(Op::Of(0))?;
+        self.push_control(Control::Of(at))
+    }
+
+    pub(crate) fn compile_endof(&mut self) -> Fallible<()> {
+        let Control::Of(of) = self.pop_control()? else {
+            return fail(code::CONTROL_MISMATCH);
+        };
+        let at = self.emit_forward(Op::Branch(0))?;
+        match self.definition_mut()?.control.last_mut() {
+            Some(Control::Case { exits }) => exits.push(at),
+            _ => return fail(code::CONTROL_MISMATCH),
+        }
+        self.resolve(of)
+    }
+
+    pub(crate) fn compile_endcase(&mut self) -> Fallible<()> {
+        let Control::Case { exits } = self.pop_control()? else {
+            return fail(code::CONTROL_MISMATCH);
+        };
+        self.emit(Op::Drop)?;
+        exits.into_iter().try_for_each(|at| self.resolve(at))
+    }
+
+    pub(crate) fn compile_does(&mut self) -> Fallible<()> {
+        let after = self.here_ir()? as u32 + 2;
+        self.emit(Op::Does(after))?;
+        self.emit(Op::Exit)
+    }
+
+    pub(crate) fn compile_recurse(&mut self) -> Fallible<()> {
+        let xt = self.definition_mut()?.xt;
+        self.emit(Op::Call(xt))
+    }
+
+    /// Compiles a string literal kept in data space: ( -- c-addr u ).
+    pub(crate) fn compile_string(&mut self, bytes: &[u8]) -> Fallible<()> {
+        let address = self.place_bytes(bytes)?;
+        self.emit(Op::Lit(address as i64))?;
+        self.emit(Op::Lit(bytes.len() as i64))
+    }
+}
+
+/// Moves a definition-local branch target to the definition's place in the code space.
+fn relocate(op: Op, base: u32) -> Op {
+    match op.target() {
+        Some(target) => op.with_target(target + base),
+        None => op,
+    }
+}

@@ -1,0 +1,108 @@
+//! Where the engine's output goes and its input comes from: the `Console` trait, an
+//! in-memory console for tests and embedding, and a console on stdin/stdout.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Read, Write};
+
+/// Where the engine's output goes and its input comes from.
+pub trait Console {
+    fn write(&mut self, bytes: &[u8]);
+    /// One line of input without the newline (for ACCEPT, REFILL of the user input device); None = end of input.
+    fn read_line(&mut self) -> Option<String> {
+        None
+    }
+    /// One key (for KEY); None = end of input.
+    fn read_key(&mut self) -> Option<u8> {
+        None
+    }
+    /// Called at the end of each `evaluate`; consoles that buffer output push it out here.
+    fn flush(&mut self) {}
+}
+
+/// A Console that collects output in memory (for tests and embedding).
+#[derive(Debug, Default, Clone)]
+pub struct BufferConsole {
+    pub output: Vec<u8>,
+    pub input_lines: VecDeque<String>,
+    pending_keys: VecDeque<u8>,
+}
+
+impl BufferConsole {
+    pub fn new() -> BufferConsole {
+        BufferConsole::default()
+    }
+
+    /// A console whose input is `input`, one line per `read_line`.
+    pub fn with_input(input: &str) -> BufferConsole {
+        let input_lines = input.lines().map(str::to_owned).collect();
+        BufferConsole {
+            input_lines,
+            ..BufferConsole::default()
+        }
+    }
+
+    /// The output so far as text (invalid UTF-8 replaced).
+    pub fn output_text(&self) -> String {
+        String::from_utf8_lossy(&self.output).into_owned()
+    }
+
+    /// Returns the output so far and clears it.
+    pub fn take_output(&mut self) -> String {
+        let text = self.output_text();
+        self.output.clear();
+        text
+    }
+}
+
+impl Console for BufferConsole {
+    fn write(&mut self, bytes: &[u8]) {
+        self.output.extend_from_slice(bytes);
+    }
+
+    fn read_line(&mut self) -> Option<String> {
+        self.input_lines.pop_front()
+    }
+
+    fn read_key(&mut self) -> Option<u8> {
+        if self.pending_keys.is_empty() {
+            let line = self.input_lines.pop_front()?;
+            self.pending_keys.extend(line.bytes().chain([b'\n']));
+        }
+        self.pending_keys.pop_front()
+    }
+}
+
+/// Writes to stdout (flushed on newline and at the end of each evaluation), reads stdin.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StdConsole;
+
+impl Console for StdConsole {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut out = std::io::stdout().lock();
+        // A closed stdout ends the program's output, not the interpreter.
+        let _ = out.write_all(bytes);
+        if bytes.contains(&b'\n') {
+            let _ = out.flush();
+        }
+    }
+
+    fn read_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_owned()),
+        }
+    }
+
+    fn read_key(&mut self) -> Option<u8> {
+        let mut byte = [0u8];
+        match std::io::stdin().lock().read(&mut byte) {
+            Ok(1) => Some(byte[0]),
+            _ => None,
+        }
+    }
+
+    fn flush(&mut self) {
+        let _ = std::io::stdout().lock().flush();
+    }
+}

@@ -1,0 +1,394 @@
+//! The dictionary: word headers (name, flags, kind, execution token) and the table of
+//! built-in words with the instructions or host words that implement them.
+
+use crate::ir::{Op, Sys};
+use std::collections::HashMap;
+
+/// What a word is; decides how a reference to it is compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// A built-in word: its code is the `len` instructions at its execution token, which
+    /// are copied into definitions that use it.
+    Primitive {
+        len: u32,
+    },
+    /// A colon definition.
+    Colon,
+    /// A CREATEd word (possibly given a DOES> behaviour); `body` is its data field.
+    Created {
+        body: i64,
+    },
+    Variable {
+        body: i64,
+    },
+    Constant {
+        value: i64,
+    },
+    Value {
+        body: i64,
+    },
+    Defer {
+        body: i64,
+    },
+    /// A MARKER: the dictionary state to return to.
+    Marker(Snapshot),
+}
+
+/// The sizes that a MARKER restores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Snapshot {
+    pub words: usize,
+    pub code: usize,
+    pub here: usize,
+    pub latest: Option<usize>,
+}
+
+/// One word header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub name: Vec<u8>,
+    /// The execution token: the address of the word's code.
+    pub xt: u32,
+    pub kind: Kind,
+    pub immediate: bool,
+    pub compile_only: bool,
+}
+
+impl Word {
+    pub fn body(&self) -> Option<i64> {
+        match self.kind {
+            Kind::Created { body }
+            | Kind::Variable { body }
+            | Kind::Value { body }
+            | Kind::Defer { body } => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// All word headers, newest last, with an index from execution token to header.
+#[derive(Debug, Clone, Default)]
+pub struct Dictionary {
+    pub words: Vec<Word>,
+    by_xt: HashMap<u32, usize>,
+}
+
+impl Dictionary {
+    pub fn add(&mut self, word: Word) -> usize {
+        let index = self.words.len();
+        self.by_xt.insert(word.xt, index);
+        self.words.push(word);
+        index
+    }
+
+    /// The newest word with this name (case-insensitive).
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        self.words
+            .iter()
+            .rposition(|word| word.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn by_xt(&self, xt: i64) -> Option<usize> {
+        u32::try_from(xt)
+            .ok()
+            .and_then(|xt| self.by_xt.get(&xt).copied())
+    }
+
+    /// Forgets every word from `len` on.
+    pub fn truncate(&mut self, len: usize) {
+        self.words.truncate(len);
+        self.reindex();
+    }
+
+    pub fn reindex(&mut self) {
+        self.by_xt = self
+            .words
+            .iter()
+            .enumerate()
+            .map(|(index, word)| (word.xt, index))
+            .collect();
+    }
+}
+
+/// How a built-in word behaves.
+#[derive(Debug, Clone, Copy)]
+pub enum Builtin {
+    /// Runs (and compiles to) these instructions.
+    Ops(&'static [Op]),
+    /// A word of the host side of the engine.
+    System(Sys),
+    /// A constant.
+    Constant(i64),
+    /// A variable of the system area at this offset.
+    SystemVariable(usize),
+}
+
+pub const IMMEDIATE: u8 = 1;
+pub const COMPILE_ONLY: u8 = 2;
+const IC: u8 = IMMEDIATE | COMPILE_ONLY;
+
+/// One entry of the built-in word table.
+pub struct BuiltinWord {
+    pub name: &'static str,
+    pub behaviour: Builtin,
+    pub flags: u8,
+}
+
+const fn op(name: &'static str, ops: &'static [Op]) -> BuiltinWord {
+    BuiltinWord {
+        name,
+        behaviour: Builtin::Ops(ops),
+        flags: 0,
+    }
+}
+
+const fn compile_only(name: &'static str, ops: &'static [Op]) -> BuiltinWord {
+    BuiltinWord {
+        name,
+        behaviour: Builtin::Ops(ops),
+        flags: COMPILE_ONLY,
+    }
+}
+
+const fn host(name: &'static str, word: Sys, flags: u8) -> BuiltinWord {
+    BuiltinWord {
+        name,
+        behaviour: Builtin::System(word),
+        flags,
+    }
+}
+
+const fn constant(name: &'static str, value: i64) -> BuiltinWord {
+    BuiltinWord {
+        name,
+        behaviour: Builtin::Constant(value),
+        flags: 0,
+    }
+}
+
+const fn variable(name: &'static str, offset: usize) -> BuiltinWord {
+    BuiltinWord {
+        name,
+        behaviour: Builtin::SystemVariable(offset),
+        flags: 0,
+    }
+}
+
+use crate::memory::{BASE_OFFSET, STATE_OFFSET, TO_IN_OFFSET};
+
+/// Every built-in word.
+pub const BUILTINS: &[BuiltinWord] = &[
+    op("DUP", &[Op::Dup]),
+    op("DROP", &[Op::Drop]),
+    op("SWAP", &[Op::Swap]),
+    op("OVER", &[Op::Over]),
+    op("ROT", &[Op::Rot]),
+    op("NIP", &[Op::Nip]),
+    op("TUCK", &[Op::Tuck]),
+    op("?DUP", &[Op::QDup]),
+    op("PICK", &[Op::Pick]),
+    op("ROLL", &[Op::Roll]),
+    op("2DUP", &[Op::TwoDup]),
+    op("2DROP", &[Op::TwoDrop]),
+    op("2SWAP", &[Op::TwoSwap]),
+    op("2OVER", &[Op::TwoOver]),
+    op("DEPTH", &[Op::Depth]),
+    compile_only(">R", &[Op::ToR]),
+    compile_only("R>", &[Op::RFrom]),
+    compile_only("R@", &[Op::RFetch]),
+    compile_only("2>R", &[Op::TwoToR]),
+    compile_only("2R>", &[Op::TwoRFrom]),
+    compile_only("2R@", &[Op::TwoRFetch]),
+    compile_only("I", &[Op::I]),
+    compile_only("J", &[Op::J]),
+    compile_only("UNLOOP", &[Op::Unloop]),
+    op("+", &[Op::Add]),
+    op("-", &[Op::Sub]),
+    op("*", &[Op::Mul]),
+    op("/", &[Op::Div]),
+    op("MOD", &[Op::Mod]),
+    op("/MOD", &[Op::DivMod]),
+    op("*/", &[Op::StarSlash]),
+    op("*/MOD", &[Op::StarSlashMod]),
+    op("NEGATE", &[Op::Negate]),
+    op("ABS", &[Op::Abs]),
+    op("MIN", &[Op::Min]),
+    op("MAX", &[Op::Max]),
+    op("1+", &[Op::OnePlus]),
+    op("1-", &[Op::OneMinus]),
+    op("2*", &[Op::TwoStar]),
+    op("2/", &[Op::TwoSlash]),
+    op("LSHIFT", &[Op::LShift]),
+    op("RSHIFT", &[Op::RShift]),
+    op("AND", &[Op::And]),
+    op("OR", &[Op::Or]),
+    op("XOR", &[Op::Xor]),
+    op("INVERT", &[Op::Invert]),
+    op("=", &[Op::Eq]),
+    op("<>", &[Op::Ne]),
+    op("<", &[Op::Lt]),
+    op(">", &[Op::Gt]),
+    op("U<", &[Op::ULt]),
+    op("U>", &[Op::UGt]),
+    op("0=", &[Op::ZeroEq]),
+    op("0<>", &[Op::ZeroNe]),
+    op("0<", &[Op::ZeroLt]),
+    op("0>", &[Op::ZeroGt]),
+    op("WITHIN", &[Op::Within]),
+    op("S>D", &[Op::SToD]),
+    op("M*", &[Op::MStar]),
+    op("UM*", &[Op::UMStar]),
+    op("UM/MOD", &[Op::UMSlashMod]),
+    op("FM/MOD", &[Op::FMSlashMod]),
+    op("SM/REM", &[Op::SMSlashRem]),
+    op("@", &[Op::Fetch]),
+    op("!", &[Op::Store]),
+    op("C@", &[Op::CFetch]),
+    op("C!", &[Op::CStore]),
+    op("+!", &[Op::PlusStore]),
+    op("2@", &[Op::TwoFetch]),
+    op("2!", &[Op::TwoStore]),
+    op("CELL+", &[Op::CellPlus]),
+    op("CELLS", &[Op::Cells]),
+    op("CHAR+", &[Op::OnePlus]),
+    op("CHARS", &[]),
+    op("ALIGNED", &[Op::Aligned]),
+    op("COUNT", &[Op::Count]),
+    op("FILL", &[Op::Fill]),
+    op("MOVE", &[Op::Move]),
+    op("ERASE", &[Op::Lit(0), Op::Fill]),
+    op("EXECUTE", &[Op::Execute]),
+    constant("BL", 32),
+    constant("TRUE", -1),
+    constant("FALSE", 0),
+    variable("BASE", BASE_OFFSET),
+    variable("STATE", STATE_OFFSET),
+    variable(">IN", TO_IN_OFFSET),
+    host("EMIT", Sys::Emit, 0),
+    host("TYPE", Sys::Type, 0),
+    host("CR", Sys::Cr, 0),
+    host("SPACE", Sys::Space, 0),
+    host("SPACES", Sys::Spaces, 0),
+    host(".", Sys::Dot, 0),
+    host("U.", Sys::UDot, 0),
+    host(".R", Sys::DotR, 0),
+    host("U.R", Sys::UDotR, 0),
+    host(".S", Sys::DotS, 0),
+    host("KEY", Sys::Key, 0),
+    host("ACCEPT", Sys::Accept, 0),
+    host("REFILL", Sys::Refill, 0),
+    host("SOURCE", Sys::Source, 0),
+    host("SOURCE-ID", Sys::SourceId, 0),
+    host("SAVE-INPUT", Sys::SaveInput, 0),
+    host("RESTORE-INPUT", Sys::RestoreInput, 0),
+    host("WORD", Sys::Word, 0),
+    host("PARSE", Sys::Parse, 0),
+    host("PARSE-NAME", Sys::ParseName, 0),
+    host("CHAR", Sys::Char, 0),
+    host("[CHAR]", Sys::BracketChar, IC),
+    host("'", Sys::Tick, 0),
+    host("[']", Sys::BracketTick, IC),
+    host("(", Sys::Paren, IMMEDIATE),
+    host("\\", Sys::Backslash, IMMEDIATE),
+    host(".(", Sys::DotParen, IMMEDIATE),
+    host("S\"", Sys::SQuote, IMMEDIATE),
+    host("S\\\"", Sys::SBackslashQuote, IMMEDIATE),
+    host("C\"", Sys::CQuote, IC),
+    host(".\"", Sys::DotQuote, IMMEDIATE),
+    host("ABORT\"", Sys::AbortQuote, IC),
+    host("EVALUATE", Sys::Evaluate, 0),
+    host("FIND", Sys::Find, 0),
+    host("INCLUDED", Sys::Included, 0),
+    host("INCLUDE", Sys::Include, 0),
+    host("CATCH", Sys::Catch, 0),
+    host("THROW", Sys::Throw, 0),
+    host("ABORT", Sys::Abort, 0),
+    host("QUIT", Sys::Quit, 0),
+    host("BYE", Sys::Bye, 0),
+    host(">NUMBER", Sys::ToNumber, 0),
+    host("ENVIRONMENT?", Sys::Environment, 0),
+    host("<#", Sys::LessNumber, 0),
+    host("#", Sys::NumberSign, 0),
+    host("#S", Sys::NumberSignS, 0),
+    host("#>", Sys::NumberGreater, 0),
+    host("HOLD", Sys::Hold, 0),
+    host("HOLDS", Sys::Holds, 0),
+    host("SIGN", Sys::Sign, 0),
+    host(":", Sys::Colon, 0),
+    host(";", Sys::Semicolon, IC),
+    host(":NONAME", Sys::NoName, 0),
+    host("CREATE", Sys::Create, 0),
+    host("DOES>", Sys::DoesCompile, IC),
+    host("VARIABLE", Sys::Variable, 0),
+    host("CONSTANT", Sys::Constant, 0),
+    host("VALUE", Sys::Value, 0),
+    host("TO", Sys::To, IMMEDIATE),
+    host("DEFER", Sys::Defer, 0),
+    host("IS", Sys::Is, IMMEDIATE),
+    host("ACTION-OF", Sys::ActionOf, IMMEDIATE),
+    host("DEFER@", Sys::DeferFetch, 0),
+    host("DEFER!", Sys::DeferStore, 0),
+    host("BUFFER:", Sys::BufferColon, 0),
+    host("MARKER", Sys::Marker, 0),
+    host("IMMEDIATE", Sys::Immediate, 0),
+    host("LITERAL", Sys::Literal, IC),
+    host("POSTPONE", Sys::Postpone, IC),
+    host("COMPILE,", Sys::CompileComma, 0),
+    host("[COMPILE]", Sys::BracketCompile, IC),
+    host("[", Sys::LeftBracket, IC),
+    host("]", Sys::RightBracket, 0),
+    host("RECURSE", Sys::Recurse, IC),
+    host("IF", Sys::If, IC),
+    host("ELSE", Sys::Else, IC),
+    host("THEN", Sys::Then, IC),
+    host("BEGIN", Sys::Begin, IC),
+    host("WHILE", Sys::While, IC),
+    host("REPEAT", Sys::Repeat, IC),
+    host("UNTIL", Sys::Until, IC),
+    host("AGAIN", Sys::Again, IC),
+    host("DO", Sys::Do, IC),
+    host("?DO", Sys::QDo, IC),
+    host("LOOP", Sys::Loop, IC),
+    host("+LOOP", Sys::PlusLoop, IC),
+    host("LEAVE", Sys::Leave, IC),
+    host("CASE", Sys::Case, IC),
+    host("OF", Sys::Of, IC),
+    host("ENDOF", Sys::Endof, IC),
+    host("ENDCASE", Sys::Endcase, IC),
+    host("EXIT", Sys::Exit, IC),
+    host("HERE", Sys::Here, 0),
+    host("ALLOT", Sys::Allot, 0),
+    host(",", Sys::Comma, 0),
+    host("C,", Sys::CComma, 0),
+    host("ALIGN", Sys::Align, 0),
+    host("UNUSED", Sys::Unused, 0),
+    host("PAD", Sys::Pad, 0),
+    host("DECIMAL", Sys::Decimal, 0),
+    host("HEX", Sys::Hex, 0),
+    host(">BODY", Sys::ToBody, 0),
+    host("WORDS", Sys::Words, 0),
+];
+
+/// The name of the built-in word an instruction implements (fused instructions are named
+/// after their main operation), for error messages.
+pub fn op_name(op: Op) -> Option<&'static str> {
+    let base = match op {
+        Op::LitAdd(_) | Op::OverAdd | Op::IAdd => Op::Add,
+        Op::LitMul(_) => Op::Mul,
+        Op::LitAnd(_) => Op::And,
+        Op::LitFetch(_) => Op::Fetch,
+        Op::LitStore(_) => Op::Store,
+        Op::LitPlusStore(_) => Op::PlusStore,
+        Op::ExecuteAt(_) | Op::Call(_) => Op::Execute,
+        Op::Loop(_) => return Some("LOOP"),
+        Op::PlusLoop(_) | Op::LitPlusLoop(..) => return Some("+LOOP"),
+        Op::Exit => return Some("EXIT"),
+        Op::Do | Op::QDo(_) => return Some("DO"),
+        other => other,
+    };
+    BUILTINS.iter().find_map(|builtin| match builtin.behaviour {
+        Builtin::Ops(ops) if ops == [base] => Some(builtin.name),
+        Builtin::System(word) if Op::Sys(word) == base => Some(builtin.name),
+        _ => None,
+    })
+}

@@ -1,0 +1,293 @@
+//! The engine state (`Forth`), its construction from `Limits`, and the stack and memory
+//! helpers shared by the host-side words.
+
+use crate::compiler::Definition;
+use crate::dictionary::{Builtin, COMPILE_ONLY, Dictionary, IMMEDIATE, Kind, Word};
+use crate::error::{Fallible, Throw, code, fail};
+use crate::interpreter::Source;
+use crate::ir::Op;
+use crate::memory::{self, BASE_OFFSET, CELL, STATE_OFFSET, SYSTEM_BYTES, TO_IN_OFFSET};
+
+/// Resource bounds of one engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub data_stack_cells: usize,
+    pub return_stack_cells: usize,
+    pub data_space_bytes: usize,
+    /// Stop an evaluation after this many steps (calls, branches and loop iterations, plus
+    /// one per character for SPACES and .R padding); `None` = no bound.
+    pub max_steps: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            data_stack_cells: 1024,
+            return_stack_cells: 1024,
+            data_space_bytes: 1 << 20,
+            max_steps: None,
+        }
+    }
+}
+
+/// How an evaluation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// BYE was executed.
+    Bye,
+}
+
+/// Where CATCH resumes when the caught word throws.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CatchFrame {
+    pub depth: usize,
+    pub rdepth: usize,
+    pub ip: usize,
+    pub sources: usize,
+    pub level: u32,
+}
+
+/// Code addresses with fixed roles.
+pub const HALT_ADDRESS: usize = 0;
+pub const CATCH_OK_ADDRESS: usize = 1;
+
+/// Most input sources (EVALUATE, INCLUDED) that may be nested.
+pub const MAX_SOURCE_NESTING: usize = 64;
+
+/// A Forth system: dictionary, code, data space, stacks and interpreter state.
+pub struct Forth {
+    pub(crate) limits: Limits,
+    /// Data space, then the system area, then the input buffers.
+    pub(crate) mem: Vec<u8>,
+    pub(crate) here: usize,
+    pub(crate) code: Vec<Op>,
+    pub(crate) dict: Dictionary,
+    /// Data stack: items at `ds[1..=depth]` (slot 0 is scratch for the executor).
+    pub(crate) ds: Vec<i64>,
+    pub(crate) depth: usize,
+    pub(crate) rs: Vec<i64>,
+    pub(crate) rdepth: usize,
+    /// Executor registers between runs of its loop.
+    pub(crate) ip: usize,
+    pub(crate) rbase: usize,
+    pub(crate) run_level: u32,
+    pub(crate) steps_left: u64,
+    pub(crate) catch_frames: Vec<CatchFrame>,
+    pub(crate) definition: Option<Definition>,
+    /// The newest defined word (for IMMEDIATE and DOES>).
+    pub(crate) latest: Option<usize>,
+    pub(crate) hold: usize,
+    pub(crate) sources: Vec<Source>,
+    pub(crate) next_transient: usize,
+}
+
+impl Forth {
+    pub fn new(limits: Limits) -> Forth {
+        let user_bytes = memory::aligned(limits.data_space_bytes);
+        let mut forth = Forth {
+            mem: vec![0; user_bytes + SYSTEM_BYTES],
+            here: 0,
+            code: vec![Op::Halt, Op::CatchOk],
+            dict: Dictionary::default(),
+            ds: vec![0; limits.data_stack_cells + 1],
+            depth: 0,
+            rs: vec![0; limits.return_stack_cells],
+            rdepth: 0,
+            ip: HALT_ADDRESS,
+            rbase: 0,
+            run_level: 0,
+            steps_left: u64::MAX,
+            catch_frames: Vec::new(),
+            definition: None,
+            latest: None,
+            hold: 0,
+            sources: Vec::new(),
+            next_transient: 0,
+            limits,
+        };
+        forth.set_system_cell(BASE_OFFSET, 10);
+        forth.install_builtins();
+        forth
+    }
+
+    fn install_builtins(&mut self) {
+        for builtin in crate::dictionary::BUILTINS {
+            let xt = self.code.len() as u32;
+            let kind = match builtin.behaviour {
+                Builtin::Ops(ops) => {
+                    self.code.extend_from_slice(ops);
+                    Kind::Primitive {
+                        len: ops.len() as u32,
+                    }
+                }
+                Builtin::System(word) => {
+                    self.code.push(Op::Sys(word));
+                    Kind::Primitive { len: 1 }
+                }
+                Builtin::Constant(value) => {
+                    self.code.push(Op::Lit(value));
+                    Kind::Constant { value }
+                }
+                Builtin::SystemVariable(offset) => {
+                    let body = self.system_address(offset) as i64;
+                    self.code.push(Op::Lit(body));
+                    Kind::Variable { body }
+                }
+            };
+            self.code.push(Op::Exit);
+            self.dict.add(Word {
+                name: builtin.name.as_bytes().to_vec(),
+                xt,
+                kind,
+                immediate: builtin.flags & IMMEDIATE != 0,
+                compile_only: builtin.flags & COMPILE_ONLY != 0,
+            });
+        }
+    }
+
+    /// Where the system area starts (just after the program's data space).
+    pub(crate) fn system_base(&self) -> usize {
+        memory::aligned(self.limits.data_space_bytes)
+    }
+
+    pub(crate) fn system_address(&self, offset: usize) -> usize {
+        self.system_base() + offset
+    }
+
+    /// End of the system area: the input buffers start here.
+    pub(crate) fn system_end(&self) -> usize {
+        self.system_base() + SYSTEM_BYTES
+    }
+
+    pub(crate) fn system_cell(&self, offset: usize) -> i64 {
+        memory::cell(&self.mem, self.system_address(offset) as i64).unwrap_or(0)
+    }
+
+    pub(crate) fn set_system_cell(&mut self, offset: usize, value: i64) {
+        let address = self.system_address(offset) as i64;
+        let _ = memory::set_cell(&mut self.mem, address, value);
+    }
+
+    pub(crate) fn compiling(&self) -> bool {
+        self.system_cell(STATE_OFFSET) != 0
+    }
+
+    pub(crate) fn set_compiling(&mut self, on: bool) {
+        self.set_system_cell(STATE_OFFSET, if on { -1 } else { 0 });
+    }
+
+    pub(crate) fn base(&self) -> i64 {
+        self.system_cell(BASE_OFFSET)
+    }
+
+    pub(crate) fn to_in(&self) -> usize {
+        usize::try_from(self.system_cell(TO_IN_OFFSET)).unwrap_or(usize::MAX)
+    }
+
+    pub(crate) fn set_to_in(&mut self, position: usize) {
+        self.set_system_cell(TO_IN_OFFSET, position as i64);
+    }
+
+    /// Data stack, bottom first.
+    pub fn data_stack(&self) -> &[i64] {
+        &self.ds[1..=self.depth]
+    }
+
+    pub(crate) fn push(&mut self, value: i64) -> Fallible<()> {
+        if self.depth + 1 >= self.ds.len() {
+            return fail(code::STACK_OVERFLOW);
+        }
+        self.depth += 1;
+        self.ds[self.depth] = value;
+        Ok(())
+    }
+
+    pub(crate) fn pop(&mut self) -> Fallible<i64> {
+        if self.depth == 0 {
+            return fail(code::STACK_UNDERFLOW);
+        }
+        self.depth -= 1;
+        Ok(self.ds[self.depth + 1])
+    }
+
+    pub(crate) fn pop_usize(&mut self) -> Fallible<usize> {
+        Ok(usize::try_from(self.pop()?).unwrap_or(usize::MAX))
+    }
+
+    /// Pops ( c-addr u ) and checks that the range lies in memory.
+    pub(crate) fn pop_range(&mut self) -> Fallible<std::ops::Range<usize>> {
+        let len = self.pop()?;
+        let address = self.pop()?;
+        memory::range(&self.mem, address, len).ok_or_else(|| Throw::new(code::INVALID_ADDRESS))
+    }
+
+    pub(crate) fn pop_bytes(&mut self) -> Fallible<Vec<u8>> {
+        let range = self.pop_range()?;
+        Ok(self.mem[range].to_vec())
+    }
+
+    pub(crate) fn push_rs(&mut self, value: i64) -> Fallible<()> {
+        if self.rdepth >= self.rs.len() {
+            return fail(code::RETURN_STACK_OVERFLOW);
+        }
+        self.rs[self.rdepth] = value;
+        self.rdepth += 1;
+        Ok(())
+    }
+
+    pub(crate) fn fetch_cell(&self, address: i64) -> Fallible<i64> {
+        memory::cell(&self.mem, address).ok_or_else(|| Throw::new(code::INVALID_ADDRESS))
+    }
+
+    pub(crate) fn store_cell(&mut self, address: i64, value: i64) -> Fallible<()> {
+        memory::set_cell(&mut self.mem, address, value)
+            .ok_or_else(|| Throw::new(code::INVALID_ADDRESS))
+    }
+
+    /// Reserves `bytes` of data space at HERE (negative values give space back).
+    pub(crate) fn allot(&mut self, bytes: i64) -> Fallible<()> {
+        let new_here = (self.here as i64).checked_add(bytes).filter(|&h| h >= 0);
+        match new_here {
+            Some(h) if h as usize <= self.limits.data_space_bytes => {
+                self.here = h as usize;
+                Ok(())
+            }
+            _ => fail(code::DICTIONARY_OVERFLOW),
+        }
+    }
+
+    pub(crate) fn align_here(&mut self) -> Fallible<()> {
+        let target = memory::aligned(self.here);
+        self.allot((target - self.here) as i64)
+    }
+
+    pub(crate) fn comma(&mut self, value: i64) -> Fallible<()> {
+        let at = self.here as i64;
+        self.allot(CELL as i64)?;
+        self.store_cell(at, value)
+    }
+
+    /// Copies bytes to HERE and returns their address.
+    pub(crate) fn place_bytes(&mut self, bytes: &[u8]) -> Fallible<usize> {
+        let at = self.here;
+        self.allot(bytes.len() as i64)?;
+        self.mem[at..at + bytes.len()].copy_from_slice(bytes);
+        Ok(at)
+    }
+
+    /// After an uncaught error (REPL behaviour): empty both stacks, back to interpretation
+    /// state; dictionary and data space kept.
+    pub fn reset_after_error(&mut self) {
+        self.depth = 0;
+        self.rdepth = 0;
+        self.rbase = 0;
+        self.ip = HALT_ADDRESS;
+        self.catch_frames.clear();
+        self.definition = None;
+        self.set_compiling(false);
+        self.sources.clear();
+        let end = self.system_end();
+        self.mem.truncate(end);
+    }
+}

@@ -1,0 +1,181 @@
+//! Errors: standard throw codes with messages, the `ForthError` reported to hosts and the
+//! `ImageError` for refused state images.
+
+use std::fmt;
+
+/// A position in a source text: file (or source name), 1-based line and column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceLocation {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// An uncaught Forth exception: the throw code, its message, the word that raised it and
+/// where in the source the interpreter was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForthError {
+    pub code: i64,
+    pub message: String,
+    pub word: Option<String>,
+    pub location: Option<SourceLocation>,
+}
+
+impl fmt::Display for ForthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = &self.location {
+            write!(f, "{}:{}:{}: ", at.file, at.line, at.column)?;
+        }
+        write!(f, "{} {}", self.code, self.message)?;
+        if let Some(word) = &self.word {
+            write!(f, " in {word}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ForthError {}
+
+/// Why a state image was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageError {
+    pub message: String,
+}
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid engine image: {}", self.message)
+    }
+}
+
+impl std::error::Error for ImageError {}
+
+/// The throw codes the engine raises itself (Forth-2012 table 9.1, plus one of its own).
+pub mod code {
+    pub const ABORT: i64 = -1;
+    pub const ABORT_QUOTE: i64 = -2;
+    pub const STACK_OVERFLOW: i64 = -3;
+    pub const STACK_UNDERFLOW: i64 = -4;
+    pub const RETURN_STACK_OVERFLOW: i64 = -5;
+    pub const RETURN_STACK_UNDERFLOW: i64 = -6;
+    pub const INVALID_ADDRESS: i64 = -9;
+    pub const DIVISION_BY_ZERO: i64 = -10;
+    pub const RESULT_OUT_OF_RANGE: i64 = -11;
+    pub const UNDEFINED_WORD: i64 = -13;
+    pub const COMPILE_ONLY: i64 = -14;
+    pub const DICTIONARY_OVERFLOW: i64 = -8;
+    pub const ZERO_LENGTH_NAME: i64 = -16;
+    pub const PICTURED_OVERFLOW: i64 = -17;
+    pub const PARSED_STRING_OVERFLOW: i64 = -18;
+    pub const CONTROL_MISMATCH: i64 = -22;
+    pub const INVALID_NUMERIC_ARGUMENT: i64 = -24;
+    pub const RETURN_STACK_IMBALANCE: i64 = -25;
+    pub const COMPILER_NESTING: i64 = -29;
+    pub const INVALID_NAME_ARGUMENT: i64 = -32;
+    pub const FILE_NOT_FOUND: i64 = -38;
+    pub const UNEXPECTED_EOF: i64 = -39;
+    pub const NESTING_TOO_DEEP: i64 = -258;
+    /// Not in the standard's table: the evaluation used up `Limits::max_steps`.
+    pub const STEP_BUDGET_EXHAUSTED: i64 = -256;
+    /// Not in the standard's table: an execution token that is not one.
+    pub const INVALID_XT: i64 = -257;
+}
+
+/// The standard message for a throw code.
+pub fn message_for(throw_code: i64) -> &'static str {
+    match throw_code {
+        -1 => "aborted",
+        -2 => "aborted",
+        -3 => "stack overflow",
+        -4 => "stack underflow",
+        -5 => "return stack overflow",
+        -6 => "return stack underflow",
+        -7 => "do-loops nested too deeply during execution",
+        -8 => "dictionary overflow",
+        -9 => "invalid memory address",
+        -10 => "division by zero",
+        -11 => "result out of range",
+        -12 => "argument type mismatch",
+        -13 => "undefined word",
+        -14 => "interpreting a compile-only word",
+        -15 => "invalid FORGET",
+        -16 => "attempt to use zero-length string as a name",
+        -17 => "pictured numeric output string overflow",
+        -18 => "parsed string overflow",
+        -19 => "definition name too long",
+        -20 => "write to a read-only location",
+        -21 => "unsupported operation",
+        -22 => "control structure mismatch",
+        -23 => "address alignment exception",
+        -24 => "invalid numeric argument",
+        -25 => "return stack imbalance",
+        -26 => "loop parameters unavailable",
+        -27 => "invalid recursion",
+        -28 => "user interrupt",
+        -29 => "compiler nesting",
+        -31 => ">BODY used on non-CREATEd definition",
+        -32 => "invalid name argument",
+        -38 => "non-existent file",
+        -39 => "unexpected end of file",
+        -40 => "invalid BASE for floating point conversion",
+        -256 => "step budget exhausted",
+        -257 => "invalid execution token",
+        -258 => "input sources nested too deeply",
+        _ => "uncaught exception",
+    }
+}
+
+/// An exception on its way to a CATCH or to the host: the code, an optional message that
+/// replaces the standard one (ABORT", file names), and the word that raised it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Throw {
+    pub code: i64,
+    pub message: Option<String>,
+    pub word: Option<String>,
+    pub location: Option<SourceLocation>,
+}
+
+impl Throw {
+    pub fn new(throw_code: i64) -> Throw {
+        Throw {
+            code: throw_code,
+            message: None,
+            word: None,
+            location: None,
+        }
+    }
+
+    pub fn with_message(throw_code: i64, message: impl Into<String>) -> Throw {
+        Throw {
+            message: Some(message.into()),
+            ..Throw::new(throw_code)
+        }
+    }
+
+    pub fn in_word(mut self, word: &str) -> Throw {
+        if self.word.is_none() {
+            self.word = Some(word.to_owned());
+        }
+        self
+    }
+
+    pub fn into_error(self) -> ForthError {
+        let message = self
+            .message
+            .unwrap_or_else(|| message_for(self.code).to_owned());
+        ForthError {
+            code: self.code,
+            message,
+            word: self.word,
+            location: self.location,
+        }
+    }
+}
+
+/// Shorthand for results inside the engine.
+pub type Fallible<T> = Result<T, Throw>;
+
+/// Shorthand for raising a bare throw code.
+pub fn fail<T>(throw_code: i64) -> Fallible<T> {
+    Err(Throw::new(throw_code))
+}

@@ -1,0 +1,255 @@
+//! The state image: a versioned byte encoding of the whole engine state (dictionary,
+//! compiled code, data space, stacks, BASE/STATE, ...), used to move a running session to
+//! another build of the engine.
+//!
+//! Layout (all integers little-endian):
+//! `"FFIMAGE\0"`, image version (u32), the data space size (u64; it is part of the image
+//! because system addresses depend on it, so it replaces the caller's
+//! `Limits::data_space_bytes`), then the sections below, then an FNV-1a 64-bit
+//! checksum of everything before it.
+//! 1. data space: HERE (u64), the bytes below HERE (u64 count + bytes), the system area
+//!    (u64 count + bytes);
+//! 2. code: the IR encoding of the whole code space (u64 length + [`crate::ir::encode`]);
+//! 3. words: u64 count, then per word: name (u64 length + bytes), xt (u32), flags (u8:
+//!    1 immediate, 2 compile-only), kind tag (u8) and its operands;
+//! 4. latest word (i64, -1 for none), pictured-output pointer (u64), transient buffer
+//!    index (u64);
+//! 5. data stack and return stack: u64 count + cells each.
+
+use crate::dictionary::{Kind, Snapshot, Word};
+use crate::engine::{Forth, Limits};
+use crate::error::ImageError;
+use crate::ir::{self, DecodeError, Reader};
+use crate::memory::SYSTEM_BYTES;
+
+const MAGIC: &[u8; 8] = b"FFIMAGE\0";
+/// Version of the image layout; images of other versions are refused.
+pub const IMAGE_VERSION: u32 = 1;
+/// Largest data space an image may ask for beyond the caller's own limit.
+const MAX_IMAGE_DATA_SPACE: usize = 1 << 28;
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn put_u64(out: &mut Vec<u8>, value: u64) {
+    out.extend(value.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u64(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+fn put_cells(out: &mut Vec<u8>, cells: &[i64]) {
+    put_u64(out, cells.len() as u64);
+    cells.iter().for_each(|cell| out.extend(cell.to_le_bytes()));
+}
+
+fn put_kind(out: &mut Vec<u8>, kind: &Kind) {
+    let (tag, operands): (u8, Vec<i64>) = match kind {
+        Kind::Primitive { len } => (0, vec![*len as i64]),
+        Kind::Colon => (1, vec![]),
+        Kind::Created { body } => (2, vec![*body]),
+        Kind::Variable { body } => (3, vec![*body]),
+        Kind::Constant { value } => (4, vec![*value]),
+        Kind::Value { body } => (5, vec![*body]),
+        Kind::Defer { body } => (6, vec![*body]),
+        Kind::Marker(s) => (
+            7,
+            vec![
+                s.words as i64,
+                s.code as i64,
+                s.here as i64,
+                s.latest.map_or(-1, |l| l as i64),
+            ],
+        ),
+    };
+    out.push(tag);
+    operands
+        .iter()
+        .for_each(|operand| out.extend(operand.to_le_bytes()));
+}
+
+fn read_kind(reader: &mut Reader) -> Result<Kind, DecodeError> {
+    Ok(match reader.u8()? {
+        0 => Kind::Primitive {
+            len: reader.u64()? as u32,
+        },
+        1 => Kind::Colon,
+        2 => Kind::Created {
+            body: reader.i64()?,
+        },
+        3 => Kind::Variable {
+            body: reader.i64()?,
+        },
+        4 => Kind::Constant {
+            value: reader.i64()?,
+        },
+        5 => Kind::Value {
+            body: reader.i64()?,
+        },
+        6 => Kind::Defer {
+            body: reader.i64()?,
+        },
+        7 => {
+            let words = reader.u64()? as usize;
+            let code = reader.u64()? as usize;
+            let here = reader.u64()? as usize;
+            let latest = usize::try_from(reader.i64()?).ok();
+            Kind::Marker(Snapshot {
+                words,
+                code,
+                here,
+                latest,
+            })
+        }
+        tag => return Err(DecodeError(format!("unknown word kind {tag}"))),
+    })
+}
+
+fn read_cells(reader: &mut Reader) -> Result<Vec<i64>, DecodeError> {
+    let count = reader.count(8)?;
+    (0..count).map(|_| reader.i64()).collect()
+}
+
+impl Forth {
+    /// Versioned byte image of the whole state (dictionary, compiled code, data space,
+    /// stacks, BASE/STATE, ...).
+    pub fn save_image(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend(IMAGE_VERSION.to_le_bytes());
+        put_u64(&mut out, self.limits.data_space_bytes as u64);
+        put_u64(&mut out, self.here as u64);
+        put_bytes(&mut out, &self.mem[..self.here]);
+        put_bytes(&mut out, &self.mem[self.system_base()..self.system_end()]);
+        put_bytes(&mut out, &ir::encode(&self.code));
+        put_u64(&mut out, self.dict.words.len() as u64);
+        for word in &self.dict.words {
+            put_bytes(&mut out, &word.name);
+            out.extend(word.xt.to_le_bytes());
+            out.push(word.immediate as u8 | (word.compile_only as u8) << 1);
+            put_kind(&mut out, &word.kind);
+        }
+        out.extend(self.latest.map_or(-1, |l| l as i64).to_le_bytes());
+        put_u64(
+            &mut out,
+            self.hold.saturating_sub(self.system_base()) as u64,
+        );
+        put_u64(&mut out, self.next_transient as u64);
+        put_cells(&mut out, self.data_stack());
+        put_cells(&mut out, &self.rs[..self.rdepth]);
+        let checksum = fnv1a(&out);
+        put_u64(&mut out, checksum);
+        out
+    }
+
+    /// Rebuilds an engine from an image; a wrong magic/version/truncated/corrupt image is
+    /// an ImageError (never a panic).
+    pub fn load_image(bytes: &[u8], limits: Limits) -> Result<Forth, ImageError> {
+        let refuse = |message: String| ImageError { message };
+        if bytes.len() < MAGIC.len() + 12 || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(refuse("not an engine image (bad magic)".to_owned()));
+        }
+        let (body, checksum) = bytes.split_at(bytes.len() - 8);
+        let mut reader = Reader::new(&body[MAGIC.len()..]);
+        let version = reader.u32().map_err(|e| refuse(e.0))?;
+        if version != IMAGE_VERSION {
+            return Err(refuse(format!(
+                "image version {version}, this engine reads version {IMAGE_VERSION}"
+            )));
+        }
+        if fnv1a(body).to_le_bytes() != checksum {
+            return Err(refuse("checksum mismatch (corrupt image)".to_owned()));
+        }
+        let data_space_bytes = reader.u64().map_err(|e| refuse(e.0))?;
+        if data_space_bytes > limits.data_space_bytes.max(MAX_IMAGE_DATA_SPACE) as u64 {
+            return Err(refuse(format!(
+                "data space of {data_space_bytes} bytes is larger than allowed"
+            )));
+        }
+        let mut forth = Forth::new(Limits {
+            data_space_bytes: data_space_bytes as usize,
+            ..limits
+        });
+        forth.read_state(&mut reader).map_err(|e| refuse(e.0))?;
+        Ok(forth)
+    }
+
+    fn read_state(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
+        let refuse = |message: &str| Err(DecodeError(message.to_owned()));
+        let here = reader.u64()? as usize;
+        let data = reader.blob()?;
+        if here != data.len() || here > self.limits.data_space_bytes {
+            return refuse("the image's data space does not fit this engine's limits");
+        }
+        self.here = here;
+        self.mem[..here].copy_from_slice(data);
+        let system = reader.blob()?;
+        if system.len() != SYSTEM_BYTES {
+            return refuse("system area of another size");
+        }
+        let base = self.system_base();
+        self.mem[base..base + SYSTEM_BYTES].copy_from_slice(system);
+        let code = reader.blob()?;
+        self.code = ir::decode(code)?;
+        self.read_words(reader)?;
+        self.latest = usize::try_from(reader.i64()?)
+            .ok()
+            .filter(|&l| l < self.dict.words.len());
+        self.hold = base + (reader.u64()? as usize).min(SYSTEM_BYTES);
+        self.next_transient = reader.u64()? as usize;
+        self.read_stacks(reader)?;
+        if !reader.is_empty() {
+            return refuse("trailing bytes");
+        }
+        Ok(())
+    }
+
+    fn read_words(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
+        let count = reader.count(14)?;
+        let mut words = Vec::with_capacity(count);
+        for _ in 0..count {
+            let name = reader.blob()?.to_vec();
+            let xt = reader.u32()?;
+            let flags = reader.u8()?;
+            let kind = read_kind(reader)?;
+            let span = match kind {
+                Kind::Primitive { len } => len as usize,
+                _ => 2,
+            };
+            if xt as usize + span > self.code.len() {
+                return Err(DecodeError(
+                    "a word's code lies outside the code space".to_owned(),
+                ));
+            }
+            words.push(Word {
+                name,
+                xt,
+                kind,
+                immediate: flags & 1 != 0,
+                compile_only: flags & 2 != 0,
+            });
+        }
+        self.dict.words = words;
+        self.dict.reindex();
+        Ok(())
+    }
+
+    fn read_stacks(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
+        let data = read_cells(reader)?;
+        let returns = read_cells(reader)?;
+        if data.len() >= self.ds.len() || returns.len() > self.rs.len() {
+            return Err(DecodeError(
+                "the image's stacks do not fit this engine's limits".to_owned(),
+            ));
+        }
+        self.depth = data.len();
+        self.ds[1..=data.len()].copy_from_slice(&data);
+        self.rdepth = returns.len();
+        self.rs[..returns.len()].copy_from_slice(&returns);
+        Ok(())
+    }
+}

@@ -1,0 +1,388 @@
+//! The outer interpreter: input sources (host text, files, EVALUATE strings), the text
+//! interpreter loop, and error positions.
+
+use crate::console::Console;
+use crate::engine::{Flow, Forth, MAX_SOURCE_NESTING};
+use crate::error::{Fallible, ForthError, SourceLocation, Throw, code, fail};
+use crate::ir::Op;
+use crate::parser::{self, Number};
+use crate::vm::{BYE_CODE, QUIT_CODE};
+use std::rc::Rc;
+
+/// What kind of input source is being interpreted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    /// Text given to `Forth::evaluate` (the user input device, SOURCE-ID 0).
+    User,
+    /// A file (SOURCE-ID is a positive number).
+    File(i64),
+    /// An EVALUATE string (SOURCE-ID -1).
+    Evaluate,
+}
+
+/// An active input source. Line-based sources (host text and files) copy their current
+/// line into a buffer at the end of memory; EVALUATE strings are interpreted in place.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub kind: SourceKind,
+    pub name: Rc<str>,
+    pub text: Rc<[u8]>,
+    /// Offset in `text` of the current line and of the next one.
+    pub line_start: usize,
+    pub next_line: usize,
+    pub line: u32,
+    /// The input buffer in memory.
+    pub buffer: usize,
+    pub len: usize,
+    /// The enclosing source's >IN, restored when this one ends.
+    pub saved_to_in: usize,
+}
+
+impl Forth {
+    /// Interprets source text; source_name is used in error positions.
+    pub fn evaluate(
+        &mut self,
+        source: &str,
+        source_name: &str,
+        console: &mut dyn Console,
+    ) -> Result<Flow, ForthError> {
+        self.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
+        let result = self.interpret_text(
+            source.as_bytes().into(),
+            source_name.into(),
+            SourceKind::User,
+            console,
+        );
+        console.flush();
+        self.finish(result)
+    }
+
+    /// INCLUDED semantics for a file path (file not found is a ForthError with code -38
+    /// naming the path).
+    pub fn include_file(
+        &mut self,
+        path: &std::path::Path,
+        console: &mut dyn Console,
+    ) -> Result<Flow, ForthError> {
+        self.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
+        let result = self.include_path(path, console);
+        console.flush();
+        self.finish(result)
+    }
+
+    fn finish(&mut self, result: Fallible<()>) -> Result<Flow, ForthError> {
+        match result {
+            Ok(()) => Ok(Flow::Continue),
+            Err(throw) if throw.code == BYE_CODE => Ok(Flow::Bye),
+            Err(throw) if throw.code == QUIT_CODE => {
+                self.rdepth = 0;
+                self.set_compiling(false);
+                self.definition = None;
+                Ok(Flow::Continue)
+            }
+            Err(throw) => Err(throw.into_error()),
+        }
+    }
+
+    pub(crate) fn include_path(
+        &mut self,
+        path: &std::path::Path,
+        console: &mut dyn Console,
+    ) -> Fallible<()> {
+        let resolved = self.resolve_path(path);
+        let text = std::fs::read(&resolved).map_err(|error| {
+            let message = format!("non-existent file: {} ({error})", path.display());
+            Throw::with_message(code::FILE_NOT_FOUND, message).in_word(&path.display().to_string())
+        })?;
+        let id = self.sources.len() as i64 + 1;
+        let name: Rc<str> = resolved.display().to_string().into();
+        self.interpret_text(text.into(), name, SourceKind::File(id), console)
+    }
+
+    /// A relative path is looked up from the current directory, then from the directory
+    /// of the file being included.
+    fn resolve_path(&self, path: &std::path::Path) -> std::path::PathBuf {
+        if path.is_absolute() || path.exists() {
+            return path.to_path_buf();
+        }
+        let including = self
+            .sources
+            .iter()
+            .rev()
+            .find(|s| matches!(s.kind, SourceKind::File(_)));
+        match including.and_then(|s| {
+            std::path::Path::new(&*s.name)
+                .parent()
+                .map(|dir| dir.join(path))
+        }) {
+            Some(candidate) if candidate.exists() => candidate,
+            _ => path.to_path_buf(),
+        }
+    }
+
+    fn push_source(&mut self, source: Source) -> Fallible<()> {
+        if self.sources.len() >= MAX_SOURCE_NESTING {
+            return fail(code::NESTING_TOO_DEEP);
+        }
+        self.sources.push(source);
+        Ok(())
+    }
+
+    /// Ends every source above the first `keep`, restoring >IN and the memory they used.
+    pub(crate) fn restore_sources(&mut self, keep: usize) {
+        while self.sources.len() > keep {
+            self.pop_source();
+        }
+    }
+
+    fn pop_source(&mut self) {
+        if let Some(source) = self.sources.pop() {
+            if source.kind != SourceKind::Evaluate {
+                self.mem.truncate(source.buffer.max(self.system_end()));
+            }
+            self.set_to_in(source.saved_to_in);
+        }
+    }
+
+    /// Interprets a line-based text (host text or a file) to its end.
+    fn interpret_text(
+        &mut self,
+        text: Rc<[u8]>,
+        name: Rc<str>,
+        kind: SourceKind,
+        console: &mut dyn Console,
+    ) -> Fallible<()> {
+        let source = Source {
+            kind,
+            name,
+            text,
+            line_start: 0,
+            next_line: 0,
+            line: 0,
+            buffer: self.mem.len(),
+            len: 0,
+            saved_to_in: self.to_in(),
+        };
+        self.push_source(source)?;
+        let keep = self.sources.len() - 1;
+        let result = self.interpret_lines(console);
+        self.restore_sources(keep);
+        result
+    }
+
+    fn interpret_lines(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        while self.refill_line() {
+            self.interpret_buffer(console)?;
+        }
+        Ok(())
+    }
+
+    /// EVALUATE: interprets a string of memory in place.
+    pub(crate) fn evaluate_range(
+        &mut self,
+        address: usize,
+        len: usize,
+        console: &mut dyn Console,
+    ) -> Fallible<()> {
+        let outer = self.sources.last();
+        let name = outer.map_or_else(|| Rc::from("(evaluate)"), |s| s.name.clone());
+        let source = Source {
+            kind: SourceKind::Evaluate,
+            name,
+            text: Rc::from(Vec::new()),
+            line_start: 0,
+            next_line: 0,
+            line: outer.map_or(1, |s| s.line),
+            buffer: address,
+            len,
+            saved_to_in: self.to_in(),
+        };
+        self.push_source(source)?;
+        self.set_to_in(0);
+        let keep = self.sources.len() - 1;
+        let result = self.interpret_buffer(console);
+        self.restore_sources(keep);
+        result
+    }
+
+    /// REFILL for line-based sources: makes the next line the input buffer. False at the
+    /// end of the text and for EVALUATE strings.
+    pub(crate) fn refill_line(&mut self) -> bool {
+        let Some(source) = self.sources.last() else {
+            return false;
+        };
+        if source.kind == SourceKind::Evaluate || source.next_line >= source.text.len() {
+            return false;
+        }
+        let text = source.text.clone();
+        let start = source.next_line;
+        let end = text[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |n| start + n);
+        let line = text[start..end]
+            .strip_suffix(b"\r")
+            .unwrap_or(&text[start..end]);
+        let buffer = source.buffer;
+        self.mem.truncate(buffer);
+        self.mem.extend_from_slice(line);
+        let len = line.len();
+        if let Some(source) = self.sources.last_mut() {
+            source.line_start = start;
+            source.next_line = end + 1;
+            source.line += 1;
+            source.len = len;
+        }
+        self.set_to_in(0);
+        true
+    }
+
+    /// The current input buffer's address and length.
+    pub(crate) fn input_buffer(&self) -> (usize, usize) {
+        self.sources
+            .last()
+            .map_or((self.system_end(), 0), |s| (s.buffer, s.len))
+    }
+
+    /// Parses the next token with the given delimiter (skipping leading delimiters).
+    pub(crate) fn parse_token(&mut self, delimiter: u8) -> parser::Token {
+        let (buffer, len) = self.input_buffer();
+        let line = &self.mem[buffer..buffer + len];
+        let (token, next) = parser::parse_word(line, self.to_in(), delimiter);
+        self.set_to_in(next);
+        parser::Token {
+            start: buffer + token.start,
+            len: token.len,
+        }
+    }
+
+    /// Parses up to the delimiter without skipping leading delimiters.
+    pub(crate) fn parse_delimited(&mut self, delimiter: u8) -> parser::Token {
+        let (buffer, len) = self.input_buffer();
+        let line = &self.mem[buffer..buffer + len];
+        let (token, next) = parser::parse_until(line, self.to_in(), delimiter);
+        self.set_to_in(next);
+        parser::Token {
+            start: buffer + token.start,
+            len: token.len,
+        }
+    }
+
+    /// The next blank-delimited name; -16 when the line has none.
+    pub(crate) fn parse_name(&mut self) -> Fallible<Vec<u8>> {
+        let token = self.parse_token(b' ');
+        if token.len == 0 {
+            return fail(code::ZERO_LENGTH_NAME);
+        }
+        Ok(self.mem[token.start..token.start + token.len].to_vec())
+    }
+
+    fn interpret_buffer(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        loop {
+            let token = self.parse_token(b' ');
+            if token.len == 0 {
+                return Ok(());
+            }
+            let name = self.mem[token.start..token.start + token.len].to_vec();
+            let column = token.start - self.input_buffer().0;
+            self.interpret_token(&name, console)
+                .map_err(|throw| self.locate(throw, &name, column))?;
+        }
+    }
+
+    /// Adds the word and position to an error passing through this source.
+    fn locate(&self, mut throw: Throw, name: &[u8], column: usize) -> Throw {
+        if throw.word.is_none() {
+            throw.word = Some(String::from_utf8_lossy(name).into_owned());
+        }
+        let source = self.sources.last();
+        if throw.location.is_none() && source.is_some_and(|s| s.kind != SourceKind::Evaluate) {
+            throw.location = source.map(|s| SourceLocation {
+                file: s.name.to_string(),
+                line: s.line,
+                column: column as u32 + 1,
+            });
+        }
+        throw
+    }
+
+    fn interpret_token(&mut self, name: &[u8], console: &mut dyn Console) -> Fallible<()> {
+        if let Some(index) = self.dict.find(name) {
+            let word = &self.dict.words[index];
+            let compiling = self.compiling();
+            return if compiling && !word.immediate {
+                self.compile_word(index)
+            } else if !compiling && word.compile_only {
+                fail(code::COMPILE_ONLY)
+            } else {
+                self.execute_xt(word.xt as i64, console)
+            };
+        }
+        let base = u64::try_from(self.base()).unwrap_or(0);
+        match parser::parse_number(name, base) {
+            Some(number) => self.literal(number),
+            None => fail(code::UNDEFINED_WORD),
+        }
+    }
+
+    fn literal(&mut self, number: Number) -> Fallible<()> {
+        let cells = match number {
+            Number::Single(value) => vec![value],
+            Number::Double(low, high) => vec![low, high],
+        };
+        for cell in cells {
+            if self.compiling() {
+                self.emit(Op::Lit(cell))?
+            } else {
+                self.push(cell)?
+            }
+        }
+        Ok(())
+    }
+
+    /// SOURCE-ID.
+    pub(crate) fn source_id(&self) -> i64 {
+        match self.sources.last().map(|s| &s.kind) {
+            Some(SourceKind::File(id)) => *id,
+            Some(SourceKind::Evaluate) => -1,
+            _ => 0,
+        }
+    }
+
+    /// SAVE-INPUT: ( -- line-offset line >IN 3 ).
+    pub(crate) fn save_input(&mut self) -> Fallible<()> {
+        let (start, line) = self
+            .sources
+            .last()
+            .map_or((0, 0), |s| (s.line_start, s.line));
+        self.push(start as i64)?;
+        self.push(line as i64)?;
+        self.push(self.to_in() as i64)?;
+        self.push(3)
+    }
+
+    /// RESTORE-INPUT: ( line-offset line >IN 3 -- flag ), flag false on success.
+    pub(crate) fn restore_input(&mut self) -> Fallible<()> {
+        let count = self.pop()?;
+        if count != 3 {
+            (0..count.max(0)).try_for_each(|_| self.pop().map(|_| ()))?;
+            return self.push(-1);
+        }
+        let to_in = self.pop_usize()?;
+        let line = self.pop()?;
+        let start = self.pop_usize()?;
+        let line_based = self
+            .sources
+            .last()
+            .is_some_and(|s| s.kind != SourceKind::Evaluate);
+        if line_based && self.sources.last().is_some_and(|s| s.line_start != start) {
+            if let Some(source) = self.sources.last_mut() {
+                source.next_line = start;
+                source.line = (line as u32).saturating_sub(1);
+            }
+            self.refill_line();
+        }
+        self.set_to_in(to_in);
+        self.push(0)
+    }
+}

@@ -1,0 +1,80 @@
+//! FastForth's Forth engine: a Forth-2012 system (CORE, CORE EXT, CATCH/THROW,
+//! INCLUDED/INCLUDE, BYE) with 64-bit cells, written in safe Rust without dependencies.
+//!
+//! # Pipeline
+//!
+//! source text → [`parser`] (blank-delimited tokens with file, line and column; numbers) →
+//! [`compiler`] (one definition's IR, control structures) → [`optimizer`] (IR → IR:
+//! inlining, constant folding, superinstructions) → executor ([`vm`]: a `match` loop over
+//! the code space with the top of stack in a local and an explicit return stack). The
+//! outer interpreter ([`interpreter`]) drives the stages; words that parse, compile or do
+//! I/O run on the host side ([`system`]).
+//!
+//! # The IR
+//!
+//! [`ir::Op`] is a small `Copy` enum (16 bytes). A definition's IR uses local branch
+//! targets; once optimized it is relocated to the end of the code space and executed as
+//! is, so threaded code and IR are the same instructions. [`ir::encode`]/[`ir::decode`]
+//! give it a versioned byte form ([`ir::IR_VERSION`]), which the state image reuses.
+//!
+//! # State image
+//!
+//! [`Forth::save_image`]/[`Forth::load_image`] write and read the whole engine state in
+//! a versioned format ([`image::IMAGE_VERSION`], layout in [`image`]) with a checksum; a
+//! new build of the engine loads what an old one saved. The image carries the data space
+//! size (system addresses depend on it); the caller's limits give the stack sizes and the
+//! step budget.
+//!
+//! # Memory and limits
+//!
+//! Data space is one bounded byte array; addresses are byte offsets and every access is
+//! checked (-9). Above the program's data space lie the system area (STATE, BASE, >IN, PAD,
+//! the pictured numeric output and WORD buffers, two transient S" buffers) and the current
+//! input lines. Stacks have the sizes in [`Limits`]. The executor never recurses on the
+//! host stack for Forth calls (deep recursion is -5); EVALUATE/INCLUDED nest at most 64
+//! deep (-258). [`Limits::max_steps`] bounds an evaluation: every call, branch, loop
+//! iteration and host word is a step, and so is each space of SPACES and `.R` padding;
+//! running out throws -256 "step budget exhausted", which CATCH does not catch.
+//!
+//! # Decisions on points the standard leaves open
+//!
+//! - `/`, `MOD`, `/MOD`, `*/`, `*/MOD` are symmetric (truncating) like `SM/REM`;
+//!   `FM/MOD` is floored. `MIN-INT -1 /` wraps to MIN-INT; a quotient of a double-cell
+//!   division that does not fit is -11; a zero divisor is -10.
+//! - Arithmetic wraps. `LSHIFT`/`RSHIFT` by 64 or more give 0.
+//! - The control-flow stack is separate from the data stack.
+//! - Name lookup ignores ASCII case. Numbers accept `#` `$` `%` prefixes, `'c'`, a leading
+//!   `-`, and a trailing `.` for double cells.
+//! - Host text passed to [`Forth::evaluate`] is the user input device (SOURCE-ID 0): it is
+//!   interpreted line by line and REFILL moves to its next line. `ACCEPT` reads the
+//!   console's next line; `KEY` at the end of input throws -39.
+//! - `(` comments continue across lines of a file or host text.
+//! - Interpreted `S"`/`S\"` use two alternating 2048-byte buffers; compiled strings live in
+//!   data space. `."` also works while interpreting.
+//! - An uninitialised DEFER throws -257 (invalid execution token) when executed.
+//! - Error codes beyond the standard's table: -256 step budget exhausted, -257 invalid
+//!   execution token, -258 input sources nested too deeply.
+//! - Defining a word while a colon definition is being compiled is -29.
+//!
+//! Every CORE and CORE EXT word of Forth-2012 is implemented (the obsolescent words the
+//! 2012 standard dropped, such as `TIB`, `#TIB`, `EXPECT`, `SPAN`, `CONVERT` and `QUERY`,
+//! are not), plus `.S`, `WORDS`, `INCLUDED`, `INCLUDE`, `CATCH`, `THROW` and `BYE`.
+
+mod compiler;
+mod console;
+mod dictionary;
+mod engine;
+mod error;
+mod format;
+pub mod image;
+mod interpreter;
+pub mod ir;
+mod memory;
+mod optimizer;
+mod parser;
+mod system;
+mod vm;
+
+pub use console::{BufferConsole, Console, StdConsole};
+pub use engine::{Flow, Forth, Limits};
+pub use error::{ForthError, ImageError, SourceLocation};

@@ -1,0 +1,268 @@
+//! The optimizer: IR → IR passes over one definition. It inlines short straight-line
+//! colon definitions, folds constant expressions, and fuses common sequences into
+//! superinstructions (literal + operation, compare + branch, `OVER +`, `I +`, ...).
+//! Sequences are only rewritten when no branch lands inside them.
+
+use crate::ir::Op;
+
+/// Longest colon definition (in instructions, without its `Exit`) that is inlined.
+pub const INLINE_LIMIT: usize = 8;
+
+/// How many times the folding and fusing passes run at most.
+const MAX_ROUNDS: usize = 4;
+
+/// Whether an instruction may be copied into another definition: no branches, nothing
+/// that reads or changes the return stack, and no host words.
+pub fn inlinable(op: Op) -> bool {
+    if op.target().is_some() {
+        return false;
+    }
+    !matches!(
+        op,
+        Op::Exit
+            | Op::Halt
+            | Op::CatchOk
+            | Op::ToR
+            | Op::RFrom
+            | Op::RFetch
+            | Op::TwoToR
+            | Op::TwoRFrom
+            | Op::TwoRFetch
+            | Op::I
+            | Op::J
+            | Op::IAdd
+            | Op::Unloop
+            | Op::Do
+            | Op::Sys(_)
+    )
+}
+
+/// Optimizes a definition. `inline_body` gives the body of a callee that may be inlined.
+pub fn optimize(ir: Vec<Op>, inline_body: &dyn Fn(u32) -> Option<Vec<Op>>) -> Vec<Op> {
+    let mut ir = rewrite(ir, &|window: &[Op]| match window[0] {
+        Op::Call(xt) => inline_body(xt).map(|body| (1, body)),
+        _ => None,
+    });
+    for _ in 0..MAX_ROUNDS {
+        let before = ir.len();
+        let changed_ir = rewrite(ir.clone(), &fuse);
+        let unchanged = changed_ir == ir;
+        ir = changed_ir;
+        if unchanged && ir.len() == before {
+            break;
+        }
+    }
+    ir
+}
+
+/// Rewrites windows of instructions that no branch lands inside, then fixes the targets.
+/// `rule` looks at the instructions from one position on and returns how many it replaces
+/// and with what.
+fn rewrite(ir: Vec<Op>, rule: &dyn Fn(&[Op]) -> Option<(usize, Vec<Op>)>) -> Vec<Op> {
+    let mut is_target = vec![false; ir.len() + 1];
+    for op in &ir {
+        if let Some(target) = op.target() {
+            if let Some(flag) = is_target.get_mut(target as usize) {
+                *flag = true;
+            }
+        }
+    }
+    let mut new_index = vec![0u32; ir.len() + 1];
+    let mut out = Vec::with_capacity(ir.len());
+    let mut at = 0;
+    while at < ir.len() {
+        new_index[at] = out.len() as u32;
+        let free_run = 1 + is_target[at + 1..ir.len()]
+            .iter()
+            .take_while(|&&t| !t)
+            .count();
+        match rule(&ir[at..at + free_run]) {
+            Some((used, replacement)) if used >= 1 && used <= free_run => {
+                out.extend(replacement);
+                at += used;
+            }
+            _ => {
+                out.push(ir[at]);
+                at += 1;
+            }
+        }
+    }
+    new_index[ir.len()] = out.len() as u32;
+    out.into_iter()
+        .map(|op| match op.target() {
+            Some(target) => {
+                op.with_target(new_index.get(target as usize).copied().unwrap_or(target))
+            }
+            None => op,
+        })
+        .collect()
+}
+
+/// The folding and fusing rules, longest pattern first.
+fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
+    use Op::*;
+    let replace = |used: usize, op: Op| Some((used, vec![op]));
+    match window {
+        [Dup, Lit(n), Lt, ZBranch(t), ..] => replace(4, DupLitLtBranch(*n, *t)),
+        [Lit(n), Lt, ZBranch(t), ..] => replace(3, LitLtBranch(*n, *t)),
+        [Lit(n), Eq, ZBranch(t), ..] => replace(3, LitEqBranch(*n, *t)),
+        [Lit(a), Lit(b), op, ..] => {
+            fold_binary(*a, *b, *op).and_then(|value| replace(3, Lit(value)))
+        }
+        [Lit(a), op, ..] => fold_unary(*a, *op)
+            .map(|value| (2, vec![Lit(value)]))
+            .or_else(|| fuse_literal(*a, *op)),
+        [LitAdd(a), LitAdd(b), ..] => replace(2, LitAdd(a.wrapping_add(*b))),
+        [LitAdd(0), ..] => Some((1, Vec::new())),
+        [Dup, LitLtBranch(n, t), ..] => replace(2, DupLitLtBranch(*n, *t)),
+        [LitLt(n), ZBranch(t), ..] => replace(2, LitLtBranch(*n, *t)),
+        [LitEq(n), ZBranch(t), ..] => replace(2, LitEqBranch(*n, *t)),
+        [Eq, ZBranch(t), ..] => replace(2, EqBranch(*t)),
+        [Ne, ZBranch(t), ..] => replace(2, NeBranch(*t)),
+        [Lt, ZBranch(t), ..] => replace(2, LtBranch(*t)),
+        [Gt, ZBranch(t), ..] => replace(2, GtBranch(*t)),
+        [ZeroEq, ZBranch(t), ..] => replace(2, NzBranch(*t)),
+        [ZeroNe, ZBranch(t), ..] => replace(2, ZBranch(*t)),
+        [Over, Over, ..] => replace(2, TwoDup),
+        [Over, Add, ..] => replace(2, OverAdd),
+        [I, Add, ..] => replace(2, IAdd),
+        [Swap, Drop, ..] => replace(2, Nip),
+        [OnePlus, ..] => replace(1, LitAdd(1)),
+        [OneMinus, ..] => replace(1, LitAdd(-1)),
+        [CellPlus, ..] => replace(1, LitAdd(8)),
+        _ => None,
+    }
+}
+
+/// `Lit(a)` followed by an operation that takes it as its right operand.
+fn fuse_literal(a: i64, op: Op) -> Option<(usize, Vec<Op>)> {
+    let fused = match op {
+        Op::Add => Op::LitAdd(a),
+        Op::Sub => Op::LitAdd(a.wrapping_neg()),
+        Op::Mul => Op::LitMul(a),
+        Op::And => Op::LitAnd(a),
+        Op::Eq => Op::LitEq(a),
+        Op::Lt => Op::LitLt(a),
+        Op::Gt => Op::LitGt(a),
+        Op::Fetch => Op::LitFetch(a),
+        Op::Store => Op::LitStore(a),
+        Op::PlusStore => Op::LitPlusStore(a),
+        Op::PlusLoop(t) => Op::LitPlusLoop(a, t),
+        _ => return None,
+    };
+    Some((2, vec![fused]))
+}
+
+fn flag(b: bool) -> i64 {
+    if b { -1 } else { 0 }
+}
+
+/// The value of `a op` for pure one-operand operations (including fused literals).
+fn fold_unary(a: i64, op: Op) -> Option<i64> {
+    Some(match op {
+        Op::Negate => a.wrapping_neg(),
+        Op::Invert => !a,
+        Op::Abs => a.wrapping_abs(),
+        Op::OnePlus => a.wrapping_add(1),
+        Op::OneMinus => a.wrapping_sub(1),
+        Op::TwoStar => a.wrapping_shl(1),
+        Op::TwoSlash => a >> 1,
+        Op::Cells => a.wrapping_mul(8),
+        Op::CellPlus => a.wrapping_add(8),
+        Op::ZeroEq => flag(a == 0),
+        Op::ZeroNe => flag(a != 0),
+        Op::ZeroLt => flag(a < 0),
+        Op::ZeroGt => flag(a > 0),
+        Op::LitAdd(b) => a.wrapping_add(b),
+        Op::LitMul(b) => a.wrapping_mul(b),
+        Op::LitAnd(b) => a & b,
+        Op::LitEq(b) => flag(a == b),
+        Op::LitLt(b) => flag(a < b),
+        Op::LitGt(b) => flag(a > b),
+        _ => return None,
+    })
+}
+
+/// The value of `a b op` for pure two-operand operations that cannot fail.
+fn fold_binary(a: i64, b: i64, op: Op) -> Option<i64> {
+    Some(match op {
+        Op::Add => a.wrapping_add(b),
+        Op::Sub => a.wrapping_sub(b),
+        Op::Mul => a.wrapping_mul(b),
+        Op::Div if b != 0 => a.wrapping_div(b),
+        Op::Mod if b != 0 => a.wrapping_rem(b),
+        Op::And => a & b,
+        Op::Or => a | b,
+        Op::Xor => a ^ b,
+        Op::LShift => {
+            if (b as u64) < 64 {
+                a << b
+            } else {
+                0
+            }
+        }
+        Op::RShift => {
+            if (b as u64) < 64 {
+                ((a as u64) >> b) as i64
+            } else {
+                0
+            }
+        }
+        Op::Eq => flag(a == b),
+        Op::Ne => flag(a != b),
+        Op::Lt => flag(a < b),
+        Op::Gt => flag(a > b),
+        Op::ULt => flag((a as u64) < (b as u64)),
+        Op::UGt => flag((a as u64) > (b as u64)),
+        Op::Min => a.min(b),
+        Op::Max => a.max(b),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_inlining(_: u32) -> Option<Vec<Op>> {
+        None
+    }
+
+    #[test]
+    fn folds_constants() {
+        let ir = vec![
+            Op::Lit(2),
+            Op::Lit(3),
+            Op::Add,
+            Op::Lit(4),
+            Op::Mul,
+            Op::Exit,
+        ];
+        assert_eq!(optimize(ir, &no_inlining), vec![Op::Lit(20), Op::Exit]);
+    }
+
+    #[test]
+    fn keeps_branch_targets() {
+        // 0: Dup 1: ZBranch(4) 2: Lit 1 3: Add 4: Exit
+        let ir = vec![Op::Dup, Op::ZBranch(4), Op::Lit(1), Op::Add, Op::Exit];
+        assert_eq!(
+            optimize(ir, &no_inlining),
+            vec![Op::Dup, Op::ZBranch(3), Op::LitAdd(1), Op::Exit]
+        );
+    }
+
+    #[test]
+    fn does_not_fuse_across_a_target() {
+        // The Add at 2 is a branch target, so Lit(1) Add must stay apart.
+        let ir = vec![Op::Lit(1), Op::Branch(2), Op::Add, Op::Exit];
+        let out = optimize(ir, &no_inlining);
+        assert_eq!(out, vec![Op::Lit(1), Op::Branch(2), Op::Add, Op::Exit]);
+    }
+
+    #[test]
+    fn inlines_short_words() {
+        let body = |xt: u32| (xt == 7).then(|| vec![Op::Dup, Op::Mul]);
+        let out = optimize(vec![Op::Call(7), Op::Exit], &body);
+        assert_eq!(out, vec![Op::Dup, Op::Mul, Op::Exit]);
+    }
+}

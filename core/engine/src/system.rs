@@ -1,0 +1,646 @@
+//! The host side of the engine: every word that parses, compiles, does I/O or needs the
+//! whole engine state (the `Sys` instructions).
+
+use crate::console::Console;
+use crate::dictionary::{Kind, Snapshot};
+use crate::engine::Forth;
+use crate::error::{Fallible, Throw, code, fail};
+use crate::ir::{Op, Sys};
+use crate::memory::{
+    self, BASE_OFFSET, CELL, PAD_OFFSET, TRANSIENT_BYTES, TRANSIENT_COUNT, TRANSIENT_OFFSET,
+    WORD_BYTES, WORD_OFFSET,
+};
+use crate::parser;
+use crate::vm::{BYE_CODE, QUIT_CODE};
+
+impl Forth {
+    /// Executes one host word.
+    pub(crate) fn system(&mut self, word: Sys, console: &mut dyn Console) -> Fallible<()> {
+        match word {
+            Sys::Emit => {
+                let char = self.pop()?;
+                console.write(&[char as u8]);
+                Ok(())
+            }
+            Sys::Type => {
+                let text = self.pop_type_range()?;
+                console.write(&text);
+                Ok(())
+            }
+            Sys::Cr => {
+                console.write(b"\n");
+                Ok(())
+            }
+            Sys::Space => {
+                console.write(b" ");
+                Ok(())
+            }
+            Sys::Spaces => {
+                let count = self.pop()?;
+                self.print_spaces(count, console)
+            }
+            Sys::Dot => self.print_number(true, console),
+            Sys::UDot => self.print_number(false, console),
+            Sys::DotR => self.print_number_right(true, console),
+            Sys::UDotR => self.print_number_right(false, console),
+            Sys::DotS => self.print_stack(console),
+            Sys::Words => {
+                self.words(console);
+                Ok(())
+            }
+            Sys::Key => match console.read_key() {
+                Some(key) => self.push(key as i64),
+                None => fail(code::UNEXPECTED_EOF),
+            },
+            Sys::Accept => self.accept(console),
+            Sys::Refill => {
+                let refilled = self.refill(console);
+                self.push(if refilled { -1 } else { 0 })
+            }
+            Sys::Source => {
+                let (buffer, len) = self.input_buffer();
+                self.push(buffer as i64)?;
+                self.push(len as i64)
+            }
+            Sys::SourceId => self.push(self.source_id()),
+            Sys::SaveInput => self.save_input(),
+            Sys::RestoreInput => self.restore_input(),
+            _ => self.parsing_word(word, console),
+        }
+    }
+
+    fn pop_type_range(&mut self) -> Fallible<Vec<u8>> {
+        let len = self.pop()?;
+        let address = self.pop()?;
+        if len <= 0 {
+            return Ok(Vec::new());
+        }
+        let range = memory::range(&self.mem, address, len)
+            .ok_or_else(|| Throw::new(code::INVALID_ADDRESS))?;
+        Ok(self.mem[range].to_vec())
+    }
+
+    fn accept(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        let max = self.pop()?.max(0);
+        let address = self.pop()?;
+        let line = console.read_line().unwrap_or_default();
+        let len = line.len().min(max as usize);
+        let range = memory::range(&self.mem, address, len as i64)
+            .ok_or_else(|| Throw::new(code::INVALID_ADDRESS))?;
+        self.mem[range].copy_from_slice(&line.as_bytes()[..len]);
+        self.push(len as i64)
+    }
+
+    /// REFILL: the next line of a file or of the host text; the console's next line when
+    /// the host text is exhausted is not read (the host text is the user input).
+    fn refill(&mut self, _console: &mut dyn Console) -> bool {
+        self.refill_line()
+    }
+
+    fn parsing_word(&mut self, word: Sys, console: &mut dyn Console) -> Fallible<()> {
+        match word {
+            Sys::Word => self.word(),
+            Sys::Parse => {
+                let delimiter = self.pop()? as u8;
+                let token = self.parse_delimited(delimiter);
+                self.push(token.start as i64)?;
+                self.push(token.len as i64)
+            }
+            Sys::ParseName => {
+                let token = self.parse_token(b' ');
+                self.push(token.start as i64)?;
+                self.push(token.len as i64)
+            }
+            Sys::Char => {
+                let name = self.parse_name()?;
+                self.push(name[0] as i64)
+            }
+            Sys::BracketChar => {
+                let name = self.parse_name()?;
+                self.emit(Op::Lit(name[0] as i64))
+            }
+            Sys::Tick => {
+                let index = self.find_parsed()?;
+                self.push(self.dict.words[index].xt as i64)
+            }
+            Sys::BracketTick => {
+                let index = self.find_parsed()?;
+                self.emit(Op::Lit(self.dict.words[index].xt as i64))
+            }
+            Sys::Paren => self.skip_comment(),
+            Sys::Backslash => {
+                let (_, len) = self.input_buffer();
+                self.set_to_in(len);
+                Ok(())
+            }
+            Sys::DotParen => {
+                let text = self.parse_text(b')');
+                console.write(&text);
+                Ok(())
+            }
+            Sys::SQuote => {
+                let text = self.parse_text(b'"');
+                self.string_literal(&text)
+            }
+            Sys::SBackslashQuote => {
+                let text = self.parse_escaped_text();
+                self.string_literal(&text)
+            }
+            Sys::CQuote => {
+                let text = self.parse_text(b'"');
+                let counted = counted(&text)?;
+                let address = self.place_bytes(&counted)?;
+                self.emit(Op::Lit(address as i64))
+            }
+            Sys::DotQuote => {
+                let text = self.parse_text(b'"');
+                if !self.compiling() {
+                    console.write(&text);
+                    return Ok(());
+                }
+                self.compile_string(&text)?;
+                self.emit(Op::Sys(Sys::Type))
+            }
+            Sys::AbortQuote => {
+                let text = self.parse_text(b'"');
+                self.compile_string(&text)?;
+                self.emit(Op::Sys(Sys::AbortIf))
+            }
+            Sys::AbortIf => {
+                let message = self.pop_bytes()?;
+                match self.pop()? {
+                    0 => Ok(()),
+                    _ => {
+                        console.write(&message);
+                        Err(Throw::with_message(
+                            code::ABORT_QUOTE,
+                            String::from_utf8_lossy(&message),
+                        ))
+                    }
+                }
+            }
+            _ => self.interpreter_word(word, console),
+        }
+    }
+
+    /// WORD ( char -- c-addr ): the parsed text as a counted string in the WORD buffer.
+    fn word(&mut self) -> Fallible<()> {
+        let delimiter = self.pop()? as u8;
+        let token = self.parse_token(delimiter);
+        if token.len > WORD_BYTES - 2 {
+            return fail(code::PARSED_STRING_OVERFLOW);
+        }
+        let text = self.mem[token.start..token.start + token.len].to_vec();
+        let address = self.system_address(WORD_OFFSET);
+        self.mem[address] = text.len() as u8;
+        self.mem[address + 1..address + 1 + text.len()].copy_from_slice(&text);
+        self.mem[address + 1 + text.len()] = b' ';
+        self.push(address as i64)
+    }
+
+    fn find_parsed(&mut self) -> Fallible<usize> {
+        let name = self.parse_name()?;
+        self.dict.find(&name).ok_or_else(|| {
+            Throw::new(code::UNDEFINED_WORD).in_word(&String::from_utf8_lossy(&name))
+        })
+    }
+
+    /// Text up to the delimiter (the rest of the line when there is none).
+    fn parse_text(&mut self, delimiter: u8) -> Vec<u8> {
+        let token = self.parse_delimited(delimiter);
+        self.mem[token.start..token.start + token.len].to_vec()
+    }
+
+    fn parse_escaped_text(&mut self) -> Vec<u8> {
+        let (buffer, len) = self.input_buffer();
+        let (text, next) = parser::parse_escaped(&self.mem[buffer..buffer + len], self.to_in());
+        self.set_to_in(next);
+        text
+    }
+
+    /// `(`: skips to `)`, across lines of a file or the host text.
+    fn skip_comment(&mut self) -> Fallible<()> {
+        loop {
+            let (buffer, len) = self.input_buffer();
+            let rest = self.mem[buffer..buffer + len]
+                .get(self.to_in()..)
+                .unwrap_or(&[]);
+            if let Some(at) = rest.iter().position(|&b| b == b')') {
+                let next = self.to_in() + at + 1;
+                self.set_to_in(next);
+                return Ok(());
+            }
+            if !self.refill_line() {
+                self.set_to_in(len);
+                return Ok(());
+            }
+        }
+    }
+
+    /// S" and S\": compiled into the definition, or copied to a transient buffer.
+    fn string_literal(&mut self, text: &[u8]) -> Fallible<()> {
+        if self.compiling() {
+            return self.compile_string(text);
+        }
+        if text.len() > TRANSIENT_BYTES {
+            return fail(code::PARSED_STRING_OVERFLOW);
+        }
+        let slot = self.next_transient % TRANSIENT_COUNT;
+        self.next_transient = (slot + 1) % TRANSIENT_COUNT;
+        let address = self.system_address(TRANSIENT_OFFSET + slot * TRANSIENT_BYTES);
+        self.mem[address..address + text.len()].copy_from_slice(text);
+        self.push(address as i64)?;
+        self.push(text.len() as i64)
+    }
+
+    fn interpreter_word(&mut self, word: Sys, console: &mut dyn Console) -> Fallible<()> {
+        match word {
+            Sys::Evaluate => {
+                let range = self.pop_range()?;
+                self.evaluate_range(range.start, range.len(), console)
+            }
+            Sys::Find => self.find(),
+            Sys::Included => {
+                let name = self.pop_bytes()?;
+                let path = String::from_utf8_lossy(&name).into_owned();
+                self.include_path(std::path::Path::new(&path), console)
+            }
+            Sys::Include => {
+                let name = self.parse_name()?;
+                let path = String::from_utf8_lossy(&name).into_owned();
+                self.include_path(std::path::Path::new(&path), console)
+            }
+            Sys::Catch => self.catch(),
+            Sys::Throw => match self.pop()? {
+                0 => Ok(()),
+                thrown => Err(Throw::new(thrown)),
+            },
+            Sys::Abort => fail(code::ABORT),
+            Sys::Quit => fail(QUIT_CODE),
+            Sys::Bye => fail(BYE_CODE),
+            Sys::ToNumber => self.to_number(),
+            Sys::Environment => self.environment(),
+            Sys::LessNumber => {
+                self.begin_pictured();
+                Ok(())
+            }
+            Sys::NumberSign => self.pictured_digit(),
+            Sys::NumberSignS => self.pictured_digits(),
+            Sys::NumberGreater => self.end_pictured(),
+            Sys::Hold => {
+                let char = self.pop()?;
+                self.hold_bytes(&[char as u8])
+            }
+            Sys::Holds => {
+                let text = self.pop_bytes()?;
+                self.hold_bytes(&text)
+            }
+            Sys::Sign => match self.pop()? {
+                n if n < 0 => self.hold_bytes(b"-"),
+                _ => Ok(()),
+            },
+            _ => self.defining_word(word),
+        }
+    }
+
+    /// FIND ( c-addr -- c-addr 0 | xt 1 | xt -1 ).
+    fn find(&mut self) -> Fallible<()> {
+        let address = self.pop()?;
+        let len =
+            memory::byte(&self.mem, address).ok_or_else(|| Throw::new(code::INVALID_ADDRESS))?;
+        let range = memory::range(&self.mem, address + 1, len as i64)
+            .ok_or_else(|| Throw::new(code::INVALID_ADDRESS))?;
+        match self.dict.find(&self.mem[range]) {
+            Some(index) => {
+                let word = &self.dict.words[index];
+                let flag = if word.immediate { 1 } else { -1 };
+                self.push(word.xt as i64)?;
+                self.push(flag)
+            }
+            None => {
+                self.push(address)?;
+                self.push(0)
+            }
+        }
+    }
+
+    /// >NUMBER ( ud1 c-addr1 u1 -- ud2 c-addr2 u2 ).
+    fn to_number(&mut self) -> Fallible<()> {
+        let range = self.pop_range()?;
+        let high = self.pop()?;
+        let low = self.pop()?;
+        let base = self.checked_base()? as u64;
+        let start = crate::vm::double(low, high) as u128;
+        let (value, used) = parser::accumulate_digits(start, &self.mem[range.clone()], base);
+        self.push(value as u64 as i64)?;
+        self.push((value >> 64) as u64 as i64)?;
+        self.push((range.start + used) as i64)?;
+        self.push((range.len() - used) as i64)
+    }
+
+    /// ENVIRONMENT? ( c-addr u -- false | i*x true ).
+    fn environment(&mut self) -> Fallible<()> {
+        let query = self.pop_bytes()?.to_ascii_uppercase();
+        let answer: &[i64] = match query.as_slice() {
+            b"/COUNTED-STRING" => &[255],
+            b"/HOLD" => &[crate::memory::HOLD_BYTES as i64],
+            b"/PAD" => &[crate::memory::PAD_BYTES as i64],
+            b"ADDRESS-UNIT-BITS" => &[8],
+            b"FLOORED" => &[0],
+            b"MAX-CHAR" => &[255],
+            b"MAX-D" => &[-1, i64::MAX],
+            b"MAX-N" => &[i64::MAX],
+            b"MAX-U" => &[-1],
+            b"MAX-UD" => &[-1, -1],
+            b"RETURN-STACK-CELLS" => &[self.rs.len() as i64],
+            b"STACK-CELLS" => &[self.ds.len() as i64 - 1],
+            _ => return self.push(0),
+        };
+        let answer = answer.to_vec();
+        answer.into_iter().try_for_each(|value| self.push(value))?;
+        self.push(-1)
+    }
+
+    fn defining_word(&mut self, word: Sys) -> Fallible<()> {
+        match word {
+            Sys::Colon => {
+                let name = self.parse_name()?;
+                self.begin_definition(Some(name)).map(|_| ())
+            }
+            Sys::Semicolon => self.end_definition(),
+            Sys::NoName => {
+                let xt = self.begin_definition(None)?;
+                self.latest = None;
+                self.push(xt as i64)
+            }
+            Sys::Create => self.create_header().map(|_| ()),
+            Sys::DoesCompile => self.compile_does(),
+            Sys::Variable => {
+                let name = self.parse_name()?;
+                self.align_here()?;
+                let body = self.here as i64;
+                self.comma(0)?;
+                self.define(name, &[Op::Lit(body)], Kind::Variable { body })
+            }
+            Sys::Constant => {
+                let name = self.parse_name()?;
+                let value = self.pop()?;
+                self.define(name, &[Op::Lit(value)], Kind::Constant { value })
+            }
+            Sys::Value => {
+                let name = self.parse_name()?;
+                let value = self.pop()?;
+                self.align_here()?;
+                let body = self.here as i64;
+                self.comma(value)?;
+                self.define(name, &[Op::LitFetch(body)], Kind::Value { body })
+            }
+            Sys::Defer => {
+                let name = self.parse_name()?;
+                self.align_here()?;
+                let body = self.here as i64;
+                self.comma(0)?;
+                self.define(name, &[Op::ExecuteAt(body)], Kind::Defer { body })
+            }
+            Sys::To | Sys::Is => self.store_into_named(),
+            Sys::ActionOf => {
+                let body = self.parsed_body()?;
+                if self.compiling() {
+                    self.emit(Op::LitFetch(body))
+                } else {
+                    self.push(self.fetch_cell(body)?)
+                }
+            }
+            Sys::DeferFetch => {
+                let body = self.xt_body()?;
+                self.push(self.fetch_cell(body)?)
+            }
+            Sys::DeferStore => {
+                let body = self.xt_body()?;
+                let xt = self.pop()?;
+                self.store_cell(body, xt)
+            }
+            Sys::BufferColon => {
+                let size = self.pop()?;
+                self.create_header()?;
+                self.allot(size)
+            }
+            Sys::Marker => self.marker(),
+            Sys::RunMarker => self.run_marker(),
+            _ => self.compiling_word(word),
+        }
+    }
+
+    /// Adds a word whose code is `ops` followed by `Exit`.
+    fn define(&mut self, name: Vec<u8>, ops: &[Op], kind: Kind) -> Fallible<()> {
+        if self.definition.is_some() {
+            return fail(code::COMPILER_NESTING);
+        }
+        let xt = self.code.len() as u32;
+        self.code.extend_from_slice(ops);
+        self.code.push(Op::Exit);
+        self.add_word(name, xt, kind);
+        Ok(())
+    }
+
+    /// CREATE: a word that pushes its (aligned) data field address.
+    fn create_header(&mut self) -> Fallible<i64> {
+        let name = self.parse_name()?;
+        self.align_here()?;
+        let body = self.here as i64;
+        self.define(name, &[Op::Lit(body)], Kind::Created { body })?;
+        Ok(body)
+    }
+
+    /// The data field of the word named next in the input.
+    fn parsed_body(&mut self) -> Fallible<i64> {
+        let index = self.find_parsed()?;
+        self.dict.words[index]
+            .body()
+            .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))
+    }
+
+    fn xt_body(&mut self) -> Fallible<i64> {
+        let xt = self.pop()?;
+        let index = self
+            .dict
+            .by_xt(xt)
+            .ok_or_else(|| Throw::new(code::INVALID_XT))?;
+        self.dict.words[index]
+            .body()
+            .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))
+    }
+
+    /// TO and IS: store into a VALUE's or DEFER's data field.
+    fn store_into_named(&mut self) -> Fallible<()> {
+        let body = self.parsed_body()?;
+        if self.compiling() {
+            return self.emit(Op::LitStore(body));
+        }
+        let value = self.pop()?;
+        self.store_cell(body, value)
+    }
+
+    fn marker(&mut self) -> Fallible<()> {
+        let name = self.parse_name()?;
+        let snapshot = Snapshot {
+            words: self.dict.words.len(),
+            code: self.code.len(),
+            here: self.here,
+            latest: self.latest,
+        };
+        let index = self.dict.words.len() as i64;
+        self.define(
+            name,
+            &[Op::Lit(index), Op::Sys(Sys::RunMarker)],
+            Kind::Marker(snapshot),
+        )
+    }
+
+    /// A MARKER word runs: forget it and everything after it, then return to the caller
+    /// (the marker's own code is gone).
+    fn run_marker(&mut self) -> Fallible<()> {
+        let index = self.pop_usize()?;
+        let Some(Kind::Marker(snapshot)) = self.dict.words.get(index).map(|w| w.kind.clone())
+        else {
+            return fail(code::INVALID_NAME_ARGUMENT);
+        };
+        if self.definition.is_some() {
+            return fail(code::COMPILER_NESTING);
+        }
+        self.dict.truncate(snapshot.words);
+        self.code.truncate(snapshot.code);
+        self.here = snapshot.here;
+        self.latest = snapshot.latest;
+        if self.rdepth <= self.rbase {
+            return fail(code::RETURN_STACK_UNDERFLOW);
+        }
+        self.rdepth -= 1;
+        self.ip = self.rs[self.rdepth] as u64 as usize;
+        Ok(())
+    }
+
+    fn compiling_word(&mut self, word: Sys) -> Fallible<()> {
+        match word {
+            Sys::Immediate => {
+                let index = self
+                    .latest
+                    .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))?;
+                self.dict.words[index].immediate = true;
+                Ok(())
+            }
+            Sys::Literal => {
+                let value = self.pop()?;
+                self.emit(Op::Lit(value))
+            }
+            Sys::Postpone => {
+                let index = self.find_parsed()?;
+                if self.dict.words[index].immediate {
+                    return self.compile_word(index);
+                }
+                self.emit(Op::Lit(self.dict.words[index].xt as i64))?;
+                self.emit(Op::Sys(Sys::CompileComma))
+            }
+            Sys::CompileComma => {
+                let xt = self.pop()?;
+                self.compile_xt(xt)
+            }
+            Sys::BracketCompile => {
+                let index = self.find_parsed()?;
+                self.compile_word(index)
+            }
+            Sys::LeftBracket => {
+                self.set_compiling(false);
+                Ok(())
+            }
+            Sys::RightBracket => {
+                self.set_compiling(true);
+                Ok(())
+            }
+            Sys::Recurse => self.compile_recurse(),
+            Sys::If => self.compile_if(),
+            Sys::Else => self.compile_else(),
+            Sys::Then => self.compile_then(),
+            Sys::Begin => self.compile_begin(),
+            Sys::While => self.compile_while(),
+            Sys::Repeat => self.compile_repeat(),
+            Sys::Until => self.compile_until(),
+            Sys::Again => self.compile_again(),
+            Sys::Do => self.compile_do(false),
+            Sys::QDo => self.compile_do(true),
+            Sys::Loop => self.compile_loop(false),
+            Sys::PlusLoop => self.compile_loop(true),
+            Sys::Leave => self.compile_leave(),
+            Sys::Case => self.compile_case(),
+            Sys::Of => self.compile_of(),
+            Sys::Endof => self.compile_endof(),
+            Sys::Endcase => self.compile_endcase(),
+            Sys::Exit => self.emit(Op::Exit),
+            _ => self.data_space_word(word),
+        }
+    }
+
+    fn data_space_word(&mut self, word: Sys) -> Fallible<()> {
+        match word {
+            Sys::Here => self.push(self.here as i64),
+            Sys::Allot => {
+                let bytes = self.pop()?;
+                self.allot(bytes)
+            }
+            Sys::Comma => {
+                let value = self.pop()?;
+                self.comma(value)
+            }
+            Sys::CComma => {
+                let value = self.pop()?;
+                self.place_bytes(&[value as u8]).map(|_| ())
+            }
+            Sys::Align => self.align_here(),
+            Sys::Unused => self.push((self.limits.data_space_bytes - self.here) as i64),
+            Sys::Pad => self.push(self.system_address(PAD_OFFSET) as i64),
+            Sys::Decimal => {
+                self.set_system_cell(BASE_OFFSET, 10);
+                Ok(())
+            }
+            Sys::Hex => {
+                self.set_system_cell(BASE_OFFSET, 16);
+                Ok(())
+            }
+            Sys::ToBody => {
+                let xt = self.pop()?;
+                let index = self.dict.by_xt(xt).ok_or_else(|| Throw::new(-31))?;
+                let body = self.dict.words[index]
+                    .body()
+                    .ok_or_else(|| Throw::new(-31))?;
+                self.push(body)
+            }
+            other => unreachable_word(other),
+        }
+    }
+
+    /// WORDS: the names of all words, newest first.
+    fn words(&mut self, console: &mut dyn Console) {
+        let names: Vec<u8> = self
+            .dict
+            .words
+            .iter()
+            .rev()
+            .flat_map(|w| w.name.iter().copied().chain([b' ']))
+            .collect();
+        console.write(&names);
+    }
+}
+
+fn counted(text: &[u8]) -> Fallible<Vec<u8>> {
+    let len = u8::try_from(text.len()).map_err(|_| Throw::new(code::PARSED_STRING_OVERFLOW))?;
+    Ok([len].into_iter().chain(text.iter().copied()).collect())
+}
+
+fn unreachable_word(word: Sys) -> Fallible<()> {
+    Err(Throw::with_message(
+        -21,
+        format!("{word:?} is not a host word"),
+    ))
+}
+
+const _: () = assert!(CELL == 8);

@@ -1,0 +1,889 @@
+//! The executor: a loop over the code space that dispatches each instruction with one
+//! `match`, keeps the top of the data stack in a local, and never recurses on the host
+//! stack for Forth calls (return addresses live on the explicit return stack).
+
+use crate::console::Console;
+use crate::dictionary::op_name;
+use crate::engine::{CATCH_OK_ADDRESS, CatchFrame, Forth, HALT_ADDRESS};
+use crate::error::{Fallible, Throw, code};
+use crate::ir::{Op, Sys};
+use crate::memory::CELL;
+
+/// Why the inner loop stopped.
+enum Event {
+    Halt,
+    Sys(Sys),
+    Throw(i64),
+    Does(u32),
+    CatchOk,
+}
+
+/// Internal codes that unwind to the top level without stopping at CATCH.
+pub const BYE_CODE: i64 = i64::MIN;
+pub const QUIT_CODE: i64 = i64::MIN + 1;
+
+fn uncatchable(throw_code: i64) -> bool {
+    matches!(
+        throw_code,
+        BYE_CODE | QUIT_CODE | code::STEP_BUDGET_EXHAUSTED
+    )
+}
+
+/// Floored division of a double by a single; `None` when the quotient does not fit.
+pub fn floored_divide(dividend: i128, divisor: i64) -> Option<(i64, i64)> {
+    let divisor = divisor as i128;
+    let quotient = dividend.checked_div_euclid(divisor)?;
+    let mut remainder = dividend - quotient * divisor;
+    let mut quotient = quotient;
+    if remainder != 0 && (remainder < 0) != (divisor < 0) {
+        remainder += divisor;
+        quotient -= 1;
+    }
+    Some((remainder as i64, i64::try_from(quotient).ok()?))
+}
+
+/// Symmetric division of a double by a single; `None` when the quotient does not fit.
+pub fn symmetric_divide(dividend: i128, divisor: i64) -> Option<(i64, i64)> {
+    let quotient = dividend.checked_div(divisor as i128)?;
+    let remainder = dividend.checked_rem(divisor as i128)?;
+    Some((remainder as i64, i64::try_from(quotient).ok()?))
+}
+
+pub fn double(low: i64, high: i64) -> i128 {
+    ((high as i128) << 64) | (low as u64 as i128)
+}
+
+impl Forth {
+    /// Runs the word with this execution token to completion (or to an uncaught throw).
+    pub(crate) fn execute_xt(&mut self, xt: i64, console: &mut dyn Console) -> Fallible<()> {
+        if !(0..self.code.len() as i64).contains(&xt) {
+            return Err(Throw::new(code::INVALID_XT));
+        }
+        let saved = (self.ip, self.rbase, self.rdepth);
+        self.push_rs(HALT_ADDRESS as i64)?;
+        self.rbase = self.rdepth - 1;
+        self.ip = xt as usize;
+        self.run_level += 1;
+        let result = self.run_loop(console);
+        let level = self.run_level;
+        self.catch_frames.retain(|frame| frame.level < level);
+        self.run_level -= 1;
+        (self.ip, self.rbase, self.rdepth) = saved;
+        result
+    }
+
+    fn run_loop(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        loop {
+            let outcome = match self.run_inner() {
+                Event::Halt => return Ok(()),
+                Event::Sys(word) => self
+                    .system(word, console)
+                    .map_err(|t| t.in_word(sys_name(word))),
+                Event::Throw(throw_code) => Err(self.throw_here(throw_code)),
+                Event::Does(target) => self.set_does(target),
+                Event::CatchOk => self.catch_ok(),
+            };
+            if let Err(throw) = outcome {
+                self.handle_throw(throw)?;
+            }
+        }
+    }
+
+    fn throw_here(&self, throw_code: i64) -> Throw {
+        let failed = self
+            .ip
+            .checked_sub(1)
+            .and_then(|at| self.code.get(at).copied());
+        let throw = Throw::new(throw_code);
+        match failed.and_then(op_name) {
+            Some(name) => throw.in_word(name),
+            None => throw,
+        }
+    }
+
+    /// Resumes at the innermost CATCH of this run, or passes the throw on.
+    fn handle_throw(&mut self, throw: Throw) -> Fallible<()> {
+        let level = self.run_level;
+        let frame = match self.catch_frames.last() {
+            Some(frame) if frame.level == level && !uncatchable(throw.code) => *frame,
+            _ => return Err(throw),
+        };
+        self.catch_frames.pop();
+        self.restore_sources(frame.sources);
+        self.depth = frame.depth;
+        self.push(throw.code)?;
+        self.rdepth = frame.rdepth;
+        self.ip = frame.ip;
+        Ok(())
+    }
+
+    /// CATCH ( i*x xt -- j*x 0 | i*x n ).
+    pub(crate) fn catch(&mut self) -> Fallible<()> {
+        let xt = self.pop()?;
+        if !(0..self.code.len() as i64).contains(&xt) {
+            return Err(Throw::new(code::INVALID_XT));
+        }
+        let frame = CatchFrame {
+            depth: self.depth,
+            rdepth: self.rdepth,
+            ip: self.ip,
+            sources: self.sources.len(),
+            level: self.run_level,
+        };
+        self.push_rs(CATCH_OK_ADDRESS as i64)?;
+        self.catch_frames.push(frame);
+        self.ip = xt as usize;
+        Ok(())
+    }
+
+    fn catch_ok(&mut self) -> Fallible<()> {
+        match self.catch_frames.last() {
+            Some(frame) if frame.level == self.run_level && frame.rdepth == self.rdepth => {
+                self.ip = frame.ip;
+                self.catch_frames.pop();
+                self.push(0)
+            }
+            _ => Err(Throw::new(code::RETURN_STACK_IMBALANCE)),
+        }
+    }
+
+    /// DOES> at run time: the latest CREATEd word now runs the code at `target`.
+    fn set_does(&mut self, target: u32) -> Fallible<()> {
+        let word = self.latest.and_then(|index| self.dict.words.get(index));
+        let Some(word) = word.filter(|w| matches!(w.kind, crate::dictionary::Kind::Created { .. }))
+        else {
+            return Err(Throw::new(code::INVALID_NAME_ARGUMENT));
+        };
+        let patch = word.xt as usize + 1;
+        self.code[patch] = Op::Branch(target);
+        Ok(())
+    }
+
+    /// The inner interpreter. Returns when an instruction needs the host side.
+    #[allow(clippy::too_many_lines)]
+    fn run_inner(&mut self) -> Event {
+        let code = &self.code[..];
+        let mem = &mut self.mem[..];
+        let ds = &mut self.ds[..];
+        let rs = &mut self.rs[..];
+        let cap = ds.len() - 1;
+        let rcap = rs.len();
+        let rbase = self.rbase;
+        let mut ip = self.ip;
+        let mut sp = self.depth;
+        let mut tos = ds[sp];
+        let mut rsp = self.rdepth;
+        let mut steps = self.steps_left;
+
+        macro_rules! need {
+            ($n:expr) => {
+                if sp < $n {
+                    break Event::Throw(code::STACK_UNDERFLOW);
+                }
+            };
+        }
+        macro_rules! push {
+            ($value:expr) => {{
+                let value = $value;
+                if sp >= cap {
+                    break Event::Throw(code::STACK_OVERFLOW);
+                }
+                ds[sp] = tos;
+                sp += 1;
+                tos = value;
+            }};
+        }
+        macro_rules! drop1 {
+            () => {{
+                tos = ds[sp - 1];
+                sp -= 1;
+            }};
+        }
+        macro_rules! binary {
+            ($f:expr) => {{
+                need!(2);
+                let f = $f;
+                tos = f(ds[sp - 1], tos);
+                sp -= 1;
+            }};
+        }
+        macro_rules! flag {
+            ($b:expr) => {
+                if $b { -1 } else { 0 }
+            };
+        }
+        macro_rules! rneed {
+            ($n:expr) => {
+                if rsp < rbase + $n {
+                    break Event::Throw(code::RETURN_STACK_UNDERFLOW);
+                }
+            };
+        }
+        macro_rules! rpush {
+            ($value:expr) => {{
+                if rsp >= rcap {
+                    break Event::Throw(code::RETURN_STACK_OVERFLOW);
+                }
+                rs[rsp] = $value;
+                rsp += 1;
+            }};
+        }
+        macro_rules! tick {
+            () => {{
+                if steps == 0 {
+                    break Event::Throw(code::STEP_BUDGET_EXHAUSTED);
+                }
+                steps -= 1;
+            }};
+        }
+        macro_rules! jump {
+            ($target:expr) => {{
+                tick!();
+                ip = $target as usize;
+            }};
+        }
+        macro_rules! load {
+            ($address:expr) => {{
+                let address = $address as u64 as usize;
+                match mem.get(address..).and_then(|s| s.first_chunk::<CELL>()) {
+                    Some(bytes) => i64::from_le_bytes(*bytes),
+                    None => break Event::Throw(code::INVALID_ADDRESS),
+                }
+            }};
+        }
+        macro_rules! store {
+            ($address:expr, $value:expr) => {{
+                let address = $address as u64 as usize;
+                match mem
+                    .get_mut(address..)
+                    .and_then(|s| s.first_chunk_mut::<CELL>())
+                {
+                    Some(bytes) => *bytes = ($value as i64).to_le_bytes(),
+                    None => break Event::Throw(code::INVALID_ADDRESS),
+                }
+            }};
+        }
+
+        let event = loop {
+            let Some(&op) = code.get(ip) else {
+                break Event::Throw(code::INVALID_ADDRESS);
+            };
+            ip += 1;
+            match op {
+                Op::Halt => {
+                    if rsp != rbase {
+                        break Event::Throw(code::INVALID_XT);
+                    }
+                    break Event::Halt;
+                }
+                Op::CatchOk => break Event::CatchOk,
+                Op::Lit(n) => push!(n),
+                Op::Call(target) => {
+                    tick!();
+                    rpush!(ip as i64);
+                    ip = target as usize;
+                }
+                Op::Exit => {
+                    rneed!(1);
+                    rsp -= 1;
+                    ip = rs[rsp] as u64 as usize;
+                }
+                Op::Branch(target) => jump!(target),
+                Op::ZBranch(target) => {
+                    need!(1);
+                    let x = tos;
+                    drop1!();
+                    if x == 0 {
+                        jump!(target);
+                    }
+                }
+                Op::Execute => {
+                    need!(1);
+                    let xt = tos;
+                    drop1!();
+                    if !(0..code.len() as i64).contains(&xt) {
+                        break Event::Throw(code::INVALID_XT);
+                    }
+                    tick!();
+                    rpush!(ip as i64);
+                    ip = xt as usize;
+                }
+                Op::ExecuteAt(address) => {
+                    let xt = load!(address);
+                    if !(0..code.len() as i64).contains(&xt) {
+                        break Event::Throw(code::INVALID_XT);
+                    }
+                    tick!();
+                    rpush!(ip as i64);
+                    ip = xt as usize;
+                }
+                Op::Do => {
+                    need!(2);
+                    let limit = ds[sp - 1];
+                    let index = tos;
+                    tos = ds[sp - 2];
+                    sp -= 2;
+                    rpush!(limit);
+                    rpush!(index);
+                }
+                Op::QDo(target) => {
+                    need!(2);
+                    let limit = ds[sp - 1];
+                    let index = tos;
+                    tos = ds[sp - 2];
+                    sp -= 2;
+                    if limit == index {
+                        ip = target as usize;
+                    } else {
+                        rpush!(limit);
+                        rpush!(index);
+                    }
+                }
+                Op::Loop(target) => {
+                    rneed!(2);
+                    let index = rs[rsp - 1].wrapping_add(1);
+                    if index == rs[rsp - 2] {
+                        rsp -= 2;
+                    } else {
+                        rs[rsp - 1] = index;
+                        jump!(target);
+                    }
+                }
+                Op::PlusLoop(target) => {
+                    need!(1);
+                    let step = tos;
+                    drop1!();
+                    rneed!(2);
+                    if plus_loop(&mut rs[rsp - 2..rsp], step) {
+                        jump!(target);
+                    } else {
+                        rsp -= 2;
+                    }
+                }
+                Op::LitPlusLoop(step, target) => {
+                    rneed!(2);
+                    if plus_loop(&mut rs[rsp - 2..rsp], step) {
+                        jump!(target);
+                    } else {
+                        rsp -= 2;
+                    }
+                }
+                Op::Unloop => {
+                    rneed!(2);
+                    rsp -= 2;
+                }
+                Op::I => {
+                    rneed!(1);
+                    push!(rs[rsp - 1]);
+                }
+                Op::J => {
+                    rneed!(3);
+                    push!(rs[rsp - 3]);
+                }
+                Op::Does(target) => break Event::Does(target),
+                Op::Of(target) => {
+                    need!(2);
+                    if ds[sp - 1] == tos {
+                        tos = ds[sp - 2];
+                        sp -= 2;
+                    } else {
+                        drop1!();
+                        ip = target as usize;
+                    }
+                }
+                Op::ToR => {
+                    need!(1);
+                    rpush!(tos);
+                    drop1!();
+                }
+                Op::RFrom => {
+                    rneed!(1);
+                    push!(rs[rsp - 1]);
+                    rsp -= 1;
+                }
+                Op::RFetch => {
+                    rneed!(1);
+                    push!(rs[rsp - 1]);
+                }
+                Op::TwoToR => {
+                    need!(2);
+                    rpush!(ds[sp - 1]);
+                    rpush!(tos);
+                    tos = ds[sp - 2];
+                    sp -= 2;
+                }
+                Op::TwoRFrom => {
+                    rneed!(2);
+                    push!(rs[rsp - 2]);
+                    push!(rs[rsp - 1]);
+                    rsp -= 2;
+                }
+                Op::TwoRFetch => {
+                    rneed!(2);
+                    push!(rs[rsp - 2]);
+                    push!(rs[rsp - 1]);
+                }
+                Op::Dup => {
+                    need!(1);
+                    push!(tos);
+                }
+                Op::Drop => {
+                    need!(1);
+                    drop1!();
+                }
+                Op::Swap => {
+                    need!(2);
+                    std::mem::swap(&mut ds[sp - 1], &mut tos);
+                }
+                Op::Over => {
+                    need!(2);
+                    push!(ds[sp - 1]);
+                }
+                Op::Rot => {
+                    need!(3);
+                    let x1 = ds[sp - 2];
+                    ds[sp - 2] = ds[sp - 1];
+                    ds[sp - 1] = tos;
+                    tos = x1;
+                }
+                Op::Nip => {
+                    need!(2);
+                    sp -= 1;
+                }
+                Op::Tuck => {
+                    need!(2);
+                    let (x1, x2) = (ds[sp - 1], tos);
+                    ds[sp - 1] = x2;
+                    tos = x1;
+                    push!(x2);
+                }
+                Op::QDup => {
+                    need!(1);
+                    if tos != 0 {
+                        push!(tos);
+                    }
+                }
+                Op::Pick => {
+                    need!(1);
+                    let u = tos as u64;
+                    if u >= (sp - 1) as u64 {
+                        break Event::Throw(code::STACK_UNDERFLOW);
+                    }
+                    tos = ds[sp - 1 - u as usize];
+                }
+                Op::Roll => {
+                    need!(1);
+                    let u = tos as u64;
+                    if u >= (sp - 1) as u64 {
+                        break Event::Throw(code::STACK_UNDERFLOW);
+                    }
+                    sp -= 1;
+                    let u = u as usize;
+                    ds[sp - u..=sp].rotate_left(1);
+                    tos = ds[sp];
+                }
+                Op::TwoDup => {
+                    need!(2);
+                    let (x1, x2) = (ds[sp - 1], tos);
+                    push!(x1);
+                    push!(x2);
+                }
+                Op::TwoDrop => {
+                    need!(2);
+                    tos = ds[sp - 2];
+                    sp -= 2;
+                }
+                Op::TwoSwap => {
+                    need!(4);
+                    ds.swap(sp - 3, sp - 1);
+                    let x2 = ds[sp - 2];
+                    ds[sp - 2] = tos;
+                    tos = x2;
+                }
+                Op::TwoOver => {
+                    need!(4);
+                    let (x1, x2) = (ds[sp - 3], ds[sp - 2]);
+                    push!(x1);
+                    push!(x2);
+                }
+                Op::Depth => push!(sp as i64),
+                Op::Add => binary!(|a: i64, b: i64| a.wrapping_add(b)),
+                Op::Sub => binary!(|a: i64, b: i64| a.wrapping_sub(b)),
+                Op::Mul => binary!(|a: i64, b: i64| a.wrapping_mul(b)),
+                Op::Div => {
+                    need!(2);
+                    if tos == 0 {
+                        break Event::Throw(code::DIVISION_BY_ZERO);
+                    }
+                    tos = ds[sp - 1].wrapping_div(tos);
+                    sp -= 1;
+                }
+                Op::Mod => {
+                    need!(2);
+                    if tos == 0 {
+                        break Event::Throw(code::DIVISION_BY_ZERO);
+                    }
+                    tos = ds[sp - 1].wrapping_rem(tos);
+                    sp -= 1;
+                }
+                Op::DivMod => {
+                    need!(2);
+                    if tos == 0 {
+                        break Event::Throw(code::DIVISION_BY_ZERO);
+                    }
+                    let n1 = ds[sp - 1];
+                    ds[sp - 1] = n1.wrapping_rem(tos);
+                    tos = n1.wrapping_div(tos);
+                }
+                Op::StarSlash | Op::StarSlashMod => {
+                    need!(3);
+                    if tos == 0 {
+                        break Event::Throw(code::DIVISION_BY_ZERO);
+                    }
+                    let product = ds[sp - 2] as i128 * ds[sp - 1] as i128;
+                    let Some((remainder, quotient)) = symmetric_divide(product, tos) else {
+                        break Event::Throw(code::RESULT_OUT_OF_RANGE);
+                    };
+                    if op == Op::StarSlash {
+                        tos = quotient;
+                        sp -= 2;
+                    } else {
+                        ds[sp - 2] = remainder;
+                        tos = quotient;
+                        sp -= 1;
+                    }
+                }
+                Op::Negate => {
+                    need!(1);
+                    tos = tos.wrapping_neg();
+                }
+                Op::Abs => {
+                    need!(1);
+                    tos = tos.wrapping_abs();
+                }
+                Op::Min => binary!(|a: i64, b: i64| a.min(b)),
+                Op::Max => binary!(|a: i64, b: i64| a.max(b)),
+                Op::OnePlus => {
+                    need!(1);
+                    tos = tos.wrapping_add(1);
+                }
+                Op::OneMinus => {
+                    need!(1);
+                    tos = tos.wrapping_sub(1);
+                }
+                Op::TwoStar => {
+                    need!(1);
+                    tos = tos.wrapping_shl(1);
+                }
+                Op::TwoSlash => {
+                    need!(1);
+                    tos >>= 1;
+                }
+                Op::LShift => binary!(|a: i64, b: i64| if (b as u64) < 64 { a << b } else { 0 }),
+                Op::RShift => binary!(|a: i64, b: i64| if (b as u64) < 64 {
+                    ((a as u64) >> b) as i64
+                } else {
+                    0
+                }),
+                Op::And => binary!(|a: i64, b: i64| a & b),
+                Op::Or => binary!(|a: i64, b: i64| a | b),
+                Op::Xor => binary!(|a: i64, b: i64| a ^ b),
+                Op::Invert => {
+                    need!(1);
+                    tos = !tos;
+                }
+                Op::Eq => binary!(|a: i64, b: i64| flag!(a == b)),
+                Op::Ne => binary!(|a: i64, b: i64| flag!(a != b)),
+                Op::Lt => binary!(|a: i64, b: i64| flag!(a < b)),
+                Op::Gt => binary!(|a: i64, b: i64| flag!(a > b)),
+                Op::ULt => binary!(|a: i64, b: i64| flag!((a as u64) < (b as u64))),
+                Op::UGt => binary!(|a: i64, b: i64| flag!((a as u64) > (b as u64))),
+                Op::ZeroEq => {
+                    need!(1);
+                    tos = flag!(tos == 0);
+                }
+                Op::ZeroNe => {
+                    need!(1);
+                    tos = flag!(tos != 0);
+                }
+                Op::ZeroLt => {
+                    need!(1);
+                    tos = flag!(tos < 0);
+                }
+                Op::ZeroGt => {
+                    need!(1);
+                    tos = flag!(tos > 0);
+                }
+                Op::Within => {
+                    need!(3);
+                    let (x, low, high) = (ds[sp - 2], ds[sp - 1], tos);
+                    tos = flag!((x.wrapping_sub(low) as u64) < (high.wrapping_sub(low) as u64));
+                    sp -= 2;
+                }
+                Op::SToD => {
+                    need!(1);
+                    push!(if tos < 0 { -1 } else { 0 });
+                }
+                Op::MStar => {
+                    need!(2);
+                    let product = ds[sp - 1] as i128 * tos as i128;
+                    ds[sp - 1] = product as i64;
+                    tos = (product >> 64) as i64;
+                }
+                Op::UMStar => {
+                    need!(2);
+                    let product = ds[sp - 1] as u64 as u128 * tos as u64 as u128;
+                    ds[sp - 1] = product as u64 as i64;
+                    tos = (product >> 64) as u64 as i64;
+                }
+                Op::UMSlashMod => {
+                    need!(3);
+                    let divisor = tos as u64 as u128;
+                    if divisor == 0 {
+                        break Event::Throw(code::DIVISION_BY_ZERO);
+                    }
+                    let dividend = double(ds[sp - 2], ds[sp - 1]) as u128;
+                    let quotient = dividend / divisor;
+                    if quotient > u64::MAX as u128 {
+                        break Event::Throw(code::RESULT_OUT_OF_RANGE);
+                    }
+                    ds[sp - 2] = (dividend % divisor) as u64 as i64;
+                    tos = quotient as u64 as i64;
+                    sp -= 1;
+                }
+                Op::FMSlashMod | Op::SMSlashRem => {
+                    need!(3);
+                    if tos == 0 {
+                        break Event::Throw(code::DIVISION_BY_ZERO);
+                    }
+                    let dividend = double(ds[sp - 2], ds[sp - 1]);
+                    let result = if op == Op::FMSlashMod {
+                        floored_divide(dividend, tos)
+                    } else {
+                        symmetric_divide(dividend, tos)
+                    };
+                    let Some((remainder, quotient)) = result else {
+                        break Event::Throw(code::RESULT_OUT_OF_RANGE);
+                    };
+                    ds[sp - 2] = remainder;
+                    tos = quotient;
+                    sp -= 1;
+                }
+                Op::Fetch => {
+                    need!(1);
+                    tos = load!(tos);
+                }
+                Op::Store => {
+                    need!(2);
+                    store!(tos, ds[sp - 1]);
+                    tos = ds[sp - 2];
+                    sp -= 2;
+                }
+                Op::CFetch => {
+                    need!(1);
+                    match mem.get(tos as u64 as usize) {
+                        Some(&byte) => tos = byte as i64,
+                        None => break Event::Throw(code::INVALID_ADDRESS),
+                    }
+                }
+                Op::CStore => {
+                    need!(2);
+                    match mem.get_mut(tos as u64 as usize) {
+                        Some(byte) => *byte = ds[sp - 1] as u8,
+                        None => break Event::Throw(code::INVALID_ADDRESS),
+                    }
+                    tos = ds[sp - 2];
+                    sp -= 2;
+                }
+                Op::PlusStore => {
+                    need!(2);
+                    let value = load!(tos).wrapping_add(ds[sp - 1]);
+                    store!(tos, value);
+                    tos = ds[sp - 2];
+                    sp -= 2;
+                }
+                Op::TwoFetch => {
+                    need!(1);
+                    let x2 = load!(tos);
+                    let x1 = load!((tos as u64).wrapping_add(CELL as u64));
+                    tos = x1;
+                    push!(x2);
+                }
+                Op::TwoStore => {
+                    need!(3);
+                    store!(tos, ds[sp - 1]);
+                    store!((tos as u64).wrapping_add(CELL as u64), ds[sp - 2]);
+                    tos = ds[sp - 3];
+                    sp -= 3;
+                }
+                Op::CellPlus => {
+                    need!(1);
+                    tos = tos.wrapping_add(CELL as i64);
+                }
+                Op::Cells => {
+                    need!(1);
+                    tos = tos.wrapping_mul(CELL as i64);
+                }
+                Op::Aligned => {
+                    need!(1);
+                    tos = tos.wrapping_add(CELL as i64 - 1) & !(CELL as i64 - 1);
+                }
+                Op::Count => {
+                    need!(1);
+                    let Some(&len) = mem.get(tos as u64 as usize) else {
+                        break Event::Throw(code::INVALID_ADDRESS);
+                    };
+                    push!(len as i64);
+                    ds[sp - 1] = ds[sp - 1].wrapping_add(1);
+                }
+                Op::Fill => {
+                    need!(3);
+                    let Some(range) = crate::memory::range(mem, ds[sp - 2], ds[sp - 1]) else {
+                        if ds[sp - 1] <= 0 {
+                            tos = ds[sp - 3];
+                            sp -= 3;
+                            continue;
+                        }
+                        break Event::Throw(code::INVALID_ADDRESS);
+                    };
+                    mem[range].fill(tos as u8);
+                    tos = ds[sp - 3];
+                    sp -= 3;
+                }
+                Op::Move => {
+                    need!(3);
+                    if tos > 0 {
+                        let from = crate::memory::range(mem, ds[sp - 2], tos);
+                        let to = crate::memory::range(mem, ds[sp - 1], tos);
+                        let (Some(from), Some(to)) = (from, to) else {
+                            break Event::Throw(code::INVALID_ADDRESS);
+                        };
+                        mem.copy_within(from, to.start);
+                    }
+                    tos = ds[sp - 3];
+                    sp -= 3;
+                }
+                Op::LitAdd(n) => {
+                    need!(1);
+                    tos = tos.wrapping_add(n);
+                }
+                Op::LitMul(n) => {
+                    need!(1);
+                    tos = tos.wrapping_mul(n);
+                }
+                Op::LitAnd(n) => {
+                    need!(1);
+                    tos &= n;
+                }
+                Op::LitEq(n) => {
+                    need!(1);
+                    tos = flag!(tos == n);
+                }
+                Op::LitLt(n) => {
+                    need!(1);
+                    tos = flag!(tos < n);
+                }
+                Op::LitGt(n) => {
+                    need!(1);
+                    tos = flag!(tos > n);
+                }
+                Op::LitFetch(address) => push!(load!(address)),
+                Op::LitStore(address) => {
+                    need!(1);
+                    store!(address, tos);
+                    drop1!();
+                }
+                Op::LitPlusStore(address) => {
+                    need!(1);
+                    let value = load!(address).wrapping_add(tos);
+                    store!(address, value);
+                    drop1!();
+                }
+                Op::OverAdd => {
+                    need!(2);
+                    tos = tos.wrapping_add(ds[sp - 1]);
+                }
+                Op::IAdd => {
+                    need!(1);
+                    rneed!(1);
+                    tos = tos.wrapping_add(rs[rsp - 1]);
+                }
+                Op::EqBranch(target)
+                | Op::NeBranch(target)
+                | Op::LtBranch(target)
+                | Op::GtBranch(target) => {
+                    need!(2);
+                    let (a, b) = (ds[sp - 1], tos);
+                    tos = ds[sp - 2];
+                    sp -= 2;
+                    let holds = match op {
+                        Op::EqBranch(_) => a == b,
+                        Op::NeBranch(_) => a != b,
+                        Op::LtBranch(_) => a < b,
+                        _ => a > b,
+                    };
+                    if !holds {
+                        jump!(target);
+                    }
+                }
+                Op::NzBranch(target) => {
+                    need!(1);
+                    let x = tos;
+                    drop1!();
+                    if x != 0 {
+                        jump!(target);
+                    }
+                }
+                Op::LitLtBranch(n, target) => {
+                    need!(1);
+                    let x = tos;
+                    drop1!();
+                    if x >= n {
+                        jump!(target);
+                    }
+                }
+                Op::DupLitLtBranch(n, target) => {
+                    need!(1);
+                    if tos >= n {
+                        jump!(target);
+                    }
+                }
+                Op::LitEqBranch(n, target) => {
+                    need!(1);
+                    let x = tos;
+                    drop1!();
+                    if x != n {
+                        jump!(target);
+                    }
+                }
+                Op::Sys(word) => {
+                    if steps == 0 {
+                        break Event::Throw(code::STEP_BUDGET_EXHAUSTED);
+                    }
+                    steps -= 1;
+                    break Event::Sys(word);
+                }
+            }
+        };
+        ds[sp] = tos;
+        self.ip = ip;
+        self.depth = sp;
+        self.rdepth = rsp;
+        self.steps_left = steps;
+        event
+    }
+}
+
+/// +LOOP on the loop parameters `[limit, index]`: adds the step and tells whether to loop
+/// again (the index did not cross the boundary between limit-1 and limit).
+fn plus_loop(parameters: &mut [i64], step: i64) -> bool {
+    let (limit, index) = (parameters[0], parameters[1]);
+    let before = index.wrapping_sub(limit);
+    let after = before.wrapping_add(step);
+    parameters[1] = index.wrapping_add(step);
+    (before ^ after) >= 0 || (before ^ step) >= 0
+}
+
+fn sys_name(word: Sys) -> &'static str {
+    op_name(Op::Sys(word)).unwrap_or("?")
+}
