@@ -119,7 +119,10 @@ impl Forth {
         (short && body.iter().all(|&op| optimizer::inlinable(op))).then_some(body)
     }
 
-    /// COMPILE, for a dictionary word: the cheapest code with its execution semantics.
+    /// COMPILE, for a dictionary word: the cheapest code with its execution semantics. A
+    /// CREATEd word compiles to its address unless DOES> may still change it (it has a
+    /// DOES> behaviour, or it is the latest word and no definition is under way that would
+    /// become the latest).
     pub(crate) fn compile_word(&mut self, index: usize) -> Fallible<()> {
         let word = &self.dict.words[index];
         let xt = word.xt;
@@ -134,7 +137,7 @@ impl Forth {
             Kind::Defer { body } => self.emit(Op::ExecuteAt(body)),
             Kind::Created { body }
                 if self.code.get(xt as usize + 1) == Some(&Op::Exit)
-                    && self.latest != Some(index) =>
+                    && (self.definition.is_some() || self.latest != Some(index)) =>
             {
                 self.emit(Op::Lit(body))
             }

@@ -373,7 +373,17 @@ pub const BUILTINS: &[BuiltinWord] = &[
 /// after their main operation), for error messages.
 pub fn op_name(op: Op) -> Option<&'static str> {
     let base = match op {
-        Op::LitAdd(_) | Op::OverAdd | Op::IAdd => Op::Add,
+        Op::LitAdd(_)
+        | Op::OverAdd
+        | Op::IAdd
+        | Op::OverLitAdd(_)
+        | Op::UnderLitAdd(_)
+        | Op::RFromAdd
+        | Op::AddToR => Op::Add,
+        Op::OverFetch | Op::IFetch => Op::Fetch,
+        Op::IStore => Op::Store,
+        Op::ITwoFetch => Op::TwoFetch,
+        Op::ITwoStore => Op::TwoStore,
         Op::LitMul(_) => Op::Mul,
         Op::LitAnd(_) => Op::And,
         Op::LitFetch(_) => Op::Fetch,

@@ -291,3 +291,23 @@ impl Forth {
         self.mem.truncate(end);
     }
 }
+
+impl Forth {
+    /// The executed instructions of a colon definition (including its final `Exit`), for
+    /// inspection and tests; `None` when the name is not a colon definition.
+    pub fn compiled_code(&self, name: &str) -> Option<Vec<Op>> {
+        let word = &self.dict.words[self.dict.find(name.as_bytes())?];
+        if word.kind != Kind::Colon {
+            return None;
+        }
+        let start = word.xt as usize;
+        let next = self
+            .dict
+            .words
+            .iter()
+            .map(|w| w.xt as usize)
+            .filter(|&xt| xt > start)
+            .min();
+        Some(self.code[start..next.unwrap_or(self.code.len())].to_vec())
+    }
+}

@@ -232,6 +232,27 @@ pub enum Op {
     OverAdd,
     /// `I Add` fused: ( x -- x+index ).
     IAdd,
+    /// `Over Fetch` fused: ( addr x -- addr x y ).
+    OverFetch,
+    /// `Over Lit(n) Add` fused: ( x1 x2 -- x1 x2 x1+n ).
+    OverLitAdd(i64),
+    /// `Swap Lit(n) Add Swap` fused: ( x1 x2 -- x1+n x2 ).
+    UnderLitAdd(i64),
+    /// `RFrom Add` fused: ( n -- n+r ) ( R: r -- ).
+    RFromAdd,
+    /// `RFrom Add ToR` fused: ( n -- ) ( R: r -- r+n ).
+    AddToR,
+    /// `I Fetch` fused: ( -- x ) the cell at the loop index.
+    IFetch,
+    /// `I Store` fused: ( x -- ) stores at the loop index.
+    IStore,
+    /// `I TwoFetch` fused.
+    ITwoFetch,
+    /// `I TwoStore` fused.
+    ITwoStore,
+    /// The bottom test of a rotated `BEGIN ... WHILE ... REPEAT`: ( x -- x ) jumps to the
+    /// target while x < n.
+    DupLitLtAgain(i64, u32),
     /// `Eq ZBranch` fused: ( x1 x2 -- ) jumps unless x1 = x2.
     EqBranch(u32),
     /// `Ne ZBranch` fused.
@@ -305,7 +326,8 @@ impl Op {
             | Op::NzBranch(t)
             | Op::LitLtBranch(_, t)
             | Op::DupLitLtBranch(_, t)
-            | Op::LitEqBranch(_, t) => Some(t),
+            | Op::LitEqBranch(_, t)
+            | Op::DupLitLtAgain(_, t) => Some(t),
             _ => None,
         }
     }
@@ -329,6 +351,7 @@ impl Op {
             Op::LitLtBranch(n, _) => Op::LitLtBranch(n, new),
             Op::DupLitLtBranch(n, _) => Op::DupLitLtBranch(n, new),
             Op::LitEqBranch(n, _) => Op::LitEqBranch(n, new),
+            Op::DupLitLtAgain(n, _) => Op::DupLitLtAgain(n, new),
             other => other,
         }
     }
@@ -455,6 +478,9 @@ fn operand_tag(op: Op) -> Option<(u8, Option<i64>, Option<u32>)> {
         Op::LitLtBranch(n, t) => (25, Some(n), Some(t)),
         Op::DupLitLtBranch(n, t) => (26, Some(n), Some(t)),
         Op::LitEqBranch(n, t) => (27, Some(n), Some(t)),
+        Op::OverLitAdd(n) => (28, Some(n), None),
+        Op::UnderLitAdd(n) => (29, Some(n), None),
+        Op::DupLitLtAgain(n, t) => (30, Some(n), Some(t)),
         _ => return None,
     };
     Some(tagged)
@@ -490,6 +516,9 @@ fn from_operand_tag(tag: u8, n: i64, t: u32) -> Option<Op> {
         25 => Op::LitLtBranch(n, t),
         26 => Op::DupLitLtBranch(n, t),
         27 => Op::LitEqBranch(n, t),
+        28 => Op::OverLitAdd(n),
+        29 => Op::UnderLitAdd(n),
+        30 => Op::DupLitLtAgain(n, t),
         _ => return None,
     };
     Some(op)

@@ -31,6 +31,12 @@ pub fn inlinable(op: Op) -> bool {
             | Op::I
             | Op::J
             | Op::IAdd
+            | Op::RFromAdd
+            | Op::AddToR
+            | Op::IFetch
+            | Op::IStore
+            | Op::ITwoFetch
+            | Op::ITwoStore
             | Op::Unloop
             | Op::Do
             | Op::Sys(_)
@@ -52,7 +58,24 @@ pub fn optimize(ir: Vec<Op>, inline_body: &dyn Fn(u32) -> Option<Vec<Op>>) -> Ve
             break;
         }
     }
+    rotate_loops(&mut ir);
     ir
+}
+
+/// Rotates `BEGIN test WHILE body REPEAT` loops: the `Branch` back to the test becomes a
+/// copy of the test that jumps back into the body, saving one jump per iteration.
+fn rotate_loops(ir: &mut [Op]) {
+    for at in 0..ir.len() {
+        let Op::Branch(test) = ir[at] else { continue };
+        let after = at as u32 + 1;
+        let rotated = match ir.get(test as usize) {
+            Some(&Op::ZBranch(exit)) if exit == after => Op::NzBranch(test + 1),
+            Some(&Op::NzBranch(exit)) if exit == after => Op::ZBranch(test + 1),
+            Some(&Op::DupLitLtBranch(n, exit)) if exit == after => Op::DupLitLtAgain(n, test + 1),
+            _ => continue,
+        };
+        ir[at] = rotated;
+    }
 }
 
 /// Rewrites windows of instructions that no branch lands inside, then fixes the targets.
@@ -104,6 +127,8 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
     let replace = |used: usize, op: Op| Some((used, vec![op]));
     match window {
         [Dup, Lit(n), Lt, ZBranch(t), ..] => replace(4, DupLitLtBranch(*n, *t)),
+        [Swap, LitAdd(n), Swap, ..] => replace(3, UnderLitAdd(*n)),
+        [RFrom, Add, ToR, ..] => replace(3, AddToR),
         [Lit(n), Lt, ZBranch(t), ..] => replace(3, LitLtBranch(*n, *t)),
         [Lit(n), Eq, ZBranch(t), ..] => replace(3, LitEqBranch(*n, *t)),
         [Lit(a), Lit(b), op, ..] => {
@@ -126,6 +151,13 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [Over, Over, ..] => replace(2, TwoDup),
         [Over, Add, ..] => replace(2, OverAdd),
         [I, Add, ..] => replace(2, IAdd),
+        [I, Fetch, ..] => replace(2, IFetch),
+        [I, Store, ..] => replace(2, IStore),
+        [I, TwoFetch, ..] => replace(2, ITwoFetch),
+        [I, TwoStore, ..] => replace(2, ITwoStore),
+        [Over, Fetch, ..] => replace(2, OverFetch),
+        [Over, LitAdd(n), ..] => replace(2, OverLitAdd(*n)),
+        [RFrom, Add, ..] => replace(2, RFromAdd),
         [Swap, Drop, ..] => replace(2, Nip),
         [OnePlus, ..] => replace(1, LitAdd(1)),
         [OneMinus, ..] => replace(1, LitAdd(-1)),

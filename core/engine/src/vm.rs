@@ -265,11 +265,11 @@ impl Forth {
         }
 
         let event = loop {
-            let Some(&op) = code.get(ip) else {
+            let Some(op) = code.get(ip) else {
                 break Event::Throw(code::INVALID_ADDRESS);
             };
             ip += 1;
-            match op {
+            match *op {
                 Op::Halt => {
                     if rsp != rbase {
                         break Event::Throw(code::INVALID_XT);
@@ -544,7 +544,7 @@ impl Forth {
                     let Some((remainder, quotient)) = symmetric_divide(product, tos) else {
                         break Event::Throw(code::RESULT_OUT_OF_RANGE);
                     };
-                    if op == Op::StarSlash {
+                    if *op == Op::StarSlash {
                         tos = quotient;
                         sp -= 2;
                     } else {
@@ -657,7 +657,7 @@ impl Forth {
                         break Event::Throw(code::DIVISION_BY_ZERO);
                     }
                     let dividend = double(ds[sp - 2], ds[sp - 1]);
-                    let result = if op == Op::FMSlashMod {
+                    let result = if *op == Op::FMSlashMod {
                         floored_divide(dividend, tos)
                     } else {
                         symmetric_divide(dividend, tos)
@@ -816,13 +816,70 @@ impl Forth {
                     let (a, b) = (ds[sp - 1], tos);
                     tos = ds[sp - 2];
                     sp -= 2;
-                    let holds = match op {
+                    let holds = match *op {
                         Op::EqBranch(_) => a == b,
                         Op::NeBranch(_) => a != b,
                         Op::LtBranch(_) => a < b,
                         _ => a > b,
                     };
                     if !holds {
+                        jump!(target);
+                    }
+                }
+                Op::OverFetch => {
+                    need!(2);
+                    push!(load!(ds[sp - 1]));
+                }
+                Op::OverLitAdd(n) => {
+                    need!(2);
+                    push!(ds[sp - 1].wrapping_add(n));
+                }
+                Op::UnderLitAdd(n) => {
+                    need!(2);
+                    ds[sp - 1] = ds[sp - 1].wrapping_add(n);
+                }
+                Op::RFromAdd => {
+                    need!(1);
+                    rneed!(1);
+                    rsp -= 1;
+                    tos = tos.wrapping_add(rs[rsp]);
+                }
+                Op::AddToR => {
+                    need!(1);
+                    rneed!(1);
+                    rs[rsp - 1] = rs[rsp - 1].wrapping_add(tos);
+                    drop1!();
+                }
+                Op::IFetch => {
+                    rneed!(1);
+                    push!(load!(rs[rsp - 1]));
+                }
+                Op::IStore => {
+                    need!(1);
+                    rneed!(1);
+                    store!(rs[rsp - 1], tos);
+                    drop1!();
+                }
+                Op::ITwoFetch => {
+                    rneed!(1);
+                    let address = rs[rsp - 1];
+                    let x2 = load!(address);
+                    let x1 = load!((address as u64).wrapping_add(CELL as u64));
+                    push!(x1);
+                    push!(x2);
+                }
+                Op::ITwoStore => {
+                    need!(2);
+                    rneed!(1);
+                    let address = rs[rsp - 1];
+                    store!(address, tos);
+                    store!((address as u64).wrapping_add(CELL as u64), ds[sp - 1]);
+                    tos = ds[sp - 2];
+                    sp -= 2;
+                }
+                Op::DupLitLtAgain(n, target) => {
+                    need!(1);
+                    if tos < n {
                         jump!(target);
                     }
                 }
