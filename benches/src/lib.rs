@@ -32,6 +32,17 @@ pub fn example_plugin() -> anyhow::Result<PathBuf> {
         .context("cannot build the example plugin")
 }
 
+/// The Forth workloads of `benches/forth/`, each defining `main`.
+pub const FORTH_WORKLOADS: [&str; 4] = ["sieve", "bubble", "matrix", "fib"];
+
+/// The source of the Forth workload `name` (`benches/forth/<name>.fs`).
+pub fn forth_source(name: &str) -> anyhow::Result<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("forth")
+        .join(format!("{name}.fs"));
+    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
 /// The statically linked baseline that is never inlined into the caller: a direct call to
 /// the same `add_numbers` code the plugin exports.
 #[inline(never)]

@@ -5,6 +5,7 @@
 //! restarts it to measure what updating a statically linked program costs.
 
 use anyhow::Context;
+use fastforth_engine::{BufferConsole, Forth, Limits};
 use fastforth_host::{Example, Loader};
 use std::io::Read;
 use std::path::Path;
@@ -19,7 +20,16 @@ fn main() -> anyhow::Result<()> {
     }
     let sum = fastforth_example_plugin::add(5, 3);
     let fib = fastforth_example_plugin::fib(10);
-    println!("ready {} {sum} {fib}", fastforth_example_plugin::VERSION);
+    let mut console = BufferConsole::new();
+    Forth::new(Limits::default())
+        .evaluate(": square dup * ; 7 square .", "monolith", &mut console)
+        .map_err(|error| anyhow::anyhow!("the engine failed: {error}"))?;
+    let square = String::from_utf8_lossy(&console.output);
+    println!(
+        "ready {} {sum} {fib} {}",
+        fastforth_example_plugin::VERSION,
+        square.trim()
+    );
     std::io::stdin()
         .read_to_end(&mut Vec::new())
         .context("cannot read standard input")?;
