@@ -5,8 +5,10 @@ mod bench;
 mod build_all;
 mod demo;
 mod index;
+mod keygen;
 mod plugins;
 mod progress;
+mod release;
 mod setup;
 mod targets;
 
@@ -25,6 +27,8 @@ enum Command {
     Bench(bench::Bench),
     BuildAll(build_all::BuildAll),
     Demo(demo::Demo),
+    Keygen(keygen::Keygen),
+    Release(release::Release),
     Setup(setup::Setup),
 }
 
@@ -36,6 +40,8 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(cmd) => cmd.run(&sh),
         Command::BuildAll(cmd) => cmd.run(&sh),
         Command::Demo(cmd) => cmd.run(&sh),
+        Command::Keygen(cmd) => cmd.run(&sh),
+        Command::Release(cmd) => cmd.run(&sh),
         Command::Setup(cmd) => cmd.run(&sh),
     }
 }

@@ -1,0 +1,137 @@
+//! The one error type of the updater: every way an update, a check, a recovery or a
+//! rollback can fail, each message naming the file or URL and what was expected against what
+//! was found. Every error is raised before anything installed changes, or after it was put
+//! back.
+
+use fastforth_host::PluginError;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error("no update channel: expected `--channel URL` or a channel stored in {}", state.display())]
+    NoChannel { state: PathBuf },
+
+    #[error("channel {url}: {problem}")]
+    BadChannel { url: String, problem: String },
+
+    #[error("cannot fetch {url}: {message}")]
+    Fetch { url: String, message: String },
+
+    #[error("{url}: more than {limit} bytes, expected at most {limit}: download stopped")]
+    TooLarge { url: String, limit: u64 },
+
+    #[error("{url}: got {found} bytes, expected {expected}: the download ended early")]
+    Truncated {
+        url: String,
+        expected: u64,
+        found: u64,
+    },
+
+    #[error("{url}: sha256 is {found}, expected {expected}")]
+    HashMismatch {
+        url: String,
+        expected: String,
+        found: String,
+    },
+
+    #[error("{what}: {problem}")]
+    KeyFormat { what: String, problem: String },
+
+    #[error("manifest signed with key {found}, expected one of the trusted keys {}", trusted.join(", "))]
+    UntrustedKey { found: String, trusted: Vec<String> },
+
+    #[error(
+        "manifest signature does not verify with trusted key {key_id}: the manifest or its signature was altered"
+    )]
+    BadSignature { key_id: String },
+
+    #[error("manifest schema is {found}, expected {expected}")]
+    UnknownSchema { expected: u32, found: String },
+
+    #[error("manifest: {problem}")]
+    Manifest { problem: String },
+
+    #[error("manifest expired at {expires}, the update started at {now}")]
+    Expired { expires: String, now: String },
+
+    #[error(
+        "manifest_version is {found}, expected more than the installed {stored}: refusing to go back to an older release"
+    )]
+    OlderManifest { stored: u64, found: u64 },
+
+    #[error(
+        "manifest_version jumps from {stored} to {found}, expected a jump of at most {max_jump}"
+    )]
+    VersionJump {
+        stored: u64,
+        found: u64,
+        max_jump: u64,
+    },
+
+    #[error("manifest is for plugin ABI version {found}, expected {expected}")]
+    AbiMismatch { expected: u32, found: u32 },
+
+    #[error("manifest names no plugin this host manages: expected one of [{}], found [{}]", managed.join(", "), found.join(", "))]
+    NothingManaged {
+        managed: Vec<String>,
+        found: Vec<String>,
+    },
+
+    #[error("plugin `{plugin}` has no build for {expected}, found builds for [{}]", found.join(", "))]
+    NoBuildForTarget {
+        plugin: String,
+        expected: String,
+        found: Vec<String>,
+    },
+
+    #[error("plugin `{plugin}` declares {found} bytes, expected at most {limit}")]
+    DeclaredTooLarge {
+        plugin: String,
+        limit: u64,
+        found: u64,
+    },
+
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("plugin `{plugin}` failed its checks: {source}")]
+    Plugin { plugin: String, source: PluginError },
+
+    #[error(
+        "plugin `{plugin}`: the manifest promises `{expected_name}` {expected_version}, the file is `{found_name}` {found_version}"
+    )]
+    WrongPlugin {
+        plugin: String,
+        expected_name: String,
+        expected_version: String,
+        found_name: String,
+        found_version: String,
+    },
+
+    #[error("{}: {problem}", path.display())]
+    State { path: PathBuf, problem: String },
+
+    #[error("{} is held by another update; waited {waited_ms} ms", path.display())]
+    Locked { path: PathBuf, waited_ms: u128 },
+
+    #[error(
+        "an update awaits confirmation ({}): confirm it or restart to roll it back",
+        path.display()
+    )]
+    Pending { path: PathBuf },
+
+    #[error("plugin `{plugin}` has no previous version to roll back to")]
+    NoPrevious { plugin: String },
+
+    #[error("nothing is installed in {}", path.display())]
+    NothingInstalled { path: PathBuf },
+}

@@ -1,0 +1,261 @@
+//! The release manifest: what a channel offers, per plugin and per target triple. Parsed only
+//! from bytes whose signature has already been verified; it knows nothing of signatures or
+//! of how the bytes were fetched.
+//!
+//! ```json
+//! {
+//!   "schema": 1,
+//!   "manifest_version": 7,
+//!   "expires": "2026-12-25T06:17:14Z",
+//!   "abi_version": 1,
+//!   "plugins": {
+//!     "example": {
+//!       "version": "1.0.1",
+//!       "targets": {
+//!         "x86_64-unknown-linux-gnu": {
+//!           "file": "libfastforth_example_plugin.so",
+//!           "url": "libfastforth_example_plugin-0123456789abcdef01234567.so",
+//!           "size": 318904,
+//!           "sha256": "…64 lower-case hex digits…"
+//!         }
+//!       }
+//!     }
+//!   }
+//! }
+//! ```
+//!
+//! `manifest_version` increases strictly with every release into a channel; `expires` is
+//! RFC 3339 UTC; `url` is a file name relative to the channel, or an absolute URL; `file` is
+//! the library's own file name. Unknown fields are refused: a new `schema` number is how the
+//! format changes.
+
+use crate::UpdateError;
+use crate::time::parse_rfc3339;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+/// The manifest schema this host understands.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema: u32,
+    pub manifest_version: u64,
+    pub expires: String,
+    pub abi_version: u32,
+    pub plugins: BTreeMap<String, PluginRelease>,
+}
+
+/// One plugin at one version, built for several targets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginRelease {
+    pub version: String,
+    pub targets: BTreeMap<String, TargetBuild>,
+}
+
+/// One build of a plugin for one target triple.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetBuild {
+    pub file: String,
+    pub url: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Deserialize)]
+struct SchemaProbe {
+    schema: serde_json::Value,
+}
+
+impl Manifest {
+    /// Parses verified manifest bytes: the schema number first, then the whole document,
+    /// then the values (names, versions, hashes, the expiry date).
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, UpdateError> {
+        let probe: SchemaProbe =
+            serde_json::from_slice(bytes).map_err(|error| UpdateError::Manifest {
+                problem: format!("expected a JSON object with a `schema` field: {error}"),
+            })?;
+        if probe.schema != serde_json::Value::from(SCHEMA) {
+            return Err(UpdateError::UnknownSchema {
+                expected: SCHEMA,
+                found: probe.schema.to_string(),
+            });
+        }
+        let manifest: Manifest =
+            serde_json::from_slice(bytes).map_err(|error| UpdateError::Manifest {
+                problem: error.to_string(),
+            })?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// The manifest as the bytes a release signs.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest always serialises");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// When the manifest stops being valid.
+    pub fn expires_at(&self) -> Result<SystemTime, UpdateError> {
+        parse_rfc3339(&self.expires).ok_or_else(|| UpdateError::Manifest {
+            problem: format!(
+                "`expires` is {:?}, expected RFC 3339 UTC like \"2026-12-25T06:17:14Z\"",
+                self.expires
+            ),
+        })
+    }
+
+    fn validate(&self) -> Result<(), UpdateError> {
+        self.expires_at()?;
+        for (name, release) in &self.plugins {
+            check(is_plugin_name(name), || {
+                format!("plugin name {name:?} is not lower-case letters, digits, `-` and `_`")
+            })?;
+            check(fastforth_host::is_semver(&release.version), || {
+                format!(
+                    "plugin `{name}` version {:?} is not MAJOR.MINOR.PATCH",
+                    release.version
+                )
+            })?;
+            for (triple, build) in &release.targets {
+                build.validate(name, triple)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TargetBuild {
+    fn validate(&self, plugin: &str, triple: &str) -> Result<(), UpdateError> {
+        let at = format!("plugin `{plugin}` for {triple}");
+        check(is_plain_file_name(&self.file), || {
+            format!(
+                "{at}: `file` is {:?}, expected a plain file name",
+                self.file
+            )
+        })?;
+        check(
+            self.url.contains("://") || is_plain_file_name(&self.url),
+            || {
+                format!(
+                    "{at}: `url` is {:?}, expected a file name in the channel or an absolute URL",
+                    self.url
+                )
+            },
+        )?;
+        check(
+            self.sha256.len() == 64
+                && self
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            || {
+                format!(
+                    "{at}: `sha256` is {:?}, expected 64 lower-case hex digits",
+                    self.sha256
+                )
+            },
+        )?;
+        check(self.size > 0, || format!("{at}: `size` is 0"))
+    }
+}
+
+fn check(ok: bool, problem: impl FnOnce() -> String) -> Result<(), UpdateError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(UpdateError::Manifest { problem: problem() })
+    }
+}
+
+fn is_plugin_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// A name with no directory part, nothing hidden, nothing a URL or a shell would read twice.
+pub(crate) fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        let build = TargetBuild {
+            file: "libx.so".to_owned(),
+            url: "libx-00.so".to_owned(),
+            size: 3,
+            sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".to_owned(),
+        };
+        Manifest {
+            schema: SCHEMA,
+            manifest_version: 4,
+            expires: "2030-01-01T00:00:00Z".to_owned(),
+            abi_version: 1,
+            plugins: BTreeMap::from([(
+                "example".to_owned(),
+                PluginRelease {
+                    version: "1.0.1".to_owned(),
+                    targets: BTreeMap::from([("x86_64-unknown-linux-gnu".to_owned(), build)]),
+                },
+            )]),
+        }
+    }
+
+    fn with_text(edit: impl FnOnce(String) -> String) -> Result<Manifest, UpdateError> {
+        let text = String::from_utf8(sample().to_bytes()).unwrap();
+        Manifest::parse(edit(text).as_bytes())
+    }
+
+    #[test]
+    fn a_manifest_round_trips_through_its_bytes() {
+        assert_eq!(Manifest::parse(&sample().to_bytes()).unwrap(), sample());
+    }
+
+    #[test]
+    fn an_unknown_schema_is_refused_before_the_rest_is_read() {
+        let error = with_text(|t| t.replace("\"schema\": 1", "\"schema\": 2")).unwrap_err();
+        assert_eq!(error.to_string(), "manifest schema is 2, expected 1");
+        let error = Manifest::parse(b"[1, 2]").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("manifest: expected a JSON object with a `schema` field"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_are_refused() {
+        let error = with_text(|t| t.replace("\"size\"", "\"extra\": 1, \"size\"")).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `extra`"),
+            "{error}"
+        );
+        let error = with_text(|t| t.replace("libx-00.so", "../libx.so")).unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "`url` is \"../libx.so\", expected a file name in the channel or an absolute URL"
+            ),
+            "{error}"
+        );
+        let error = with_text(|t| t.replace("2030-01-01T00:00:00Z", "tomorrow")).unwrap_err();
+        assert!(
+            error.to_string().contains("`expires` is \"tomorrow\""),
+            "{error}"
+        );
+    }
+}

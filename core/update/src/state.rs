@@ -1,0 +1,268 @@
+//! What is installed, kept in the state directory: `state.json` (installed versions, the
+//! manifest they came from, the previous version of each for rollback), `pending.json`
+//! (written before a swap, removed when the update is confirmed) and `update.lock` (held by
+//! whoever changes either). Files are replaced by write-temp, fsync, rename, fsync of the
+//! directory, never rewritten in place. It knows nothing of manifests or of loading.
+//!
+//! ```json
+//! {
+//!   "schema": 1,
+//!   "channel": "http://127.0.0.1:8000/stable",
+//!   "manifest_version": 7,
+//!   "plugins": {
+//!     "example": {
+//!       "installed": { "version": "1.0.1", "file": "libfastforth_example_plugin-….so",
+//!                      "sha256": "…", "manifest_version": 7 },
+//!       "previous":  { "version": "1.0.0", "file": "…", "sha256": "…", "manifest_version": 6 }
+//!     }
+//!   }
+//! }
+//! ```
+
+use crate::UpdateError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const STATE_FILE: &str = "state.json";
+pub const PENDING_FILE: &str = "pending.json";
+pub const LOCK_FILE: &str = "update.lock";
+const SCHEMA: u32 = 1;
+
+/// Everything the updater remembers between runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub schema: u32,
+    /// The channel of the last update, used when none is given.
+    pub channel: Option<String>,
+    /// The newest manifest accepted (0 before the first update).
+    pub manifest_version: u64,
+    pub plugins: BTreeMap<String, PluginState>,
+}
+
+/// One plugin's installed version and its last-known-good predecessor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginState {
+    pub installed: Installed,
+    pub previous: Option<Installed>,
+}
+
+/// One installed build: its file in the plugin directory and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Installed {
+    pub version: String,
+    /// A file name in the plugin directory (content-addressed).
+    pub file: String,
+    pub sha256: String,
+    pub manifest_version: u64,
+}
+
+/// The marker of an update that swapped but is not yet confirmed: the state to go back to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pending {
+    /// The manifest being installed; after a rollback it counts as seen, so the same
+    /// release is not retried on every start.
+    pub manifest_version: u64,
+    pub before: State,
+}
+
+impl State {
+    /// The state in `dir`, or an empty one when there is none yet.
+    pub fn load(dir: &Path) -> Result<State, UpdateError> {
+        let path = dir.join(STATE_FILE);
+        match read_json::<State>(&path)? {
+            Some(state) if state.schema != SCHEMA => Err(UpdateError::State {
+                path,
+                problem: format!("schema is {}, expected {SCHEMA}", state.schema),
+            }),
+            Some(state) => Ok(state),
+            None => Ok(State {
+                schema: SCHEMA,
+                ..State::default()
+            }),
+        }
+    }
+
+    /// Replaces the state in `dir` atomically.
+    pub fn save(&self, dir: &Path) -> Result<(), UpdateError> {
+        write_json(dir, STATE_FILE, self)
+    }
+}
+
+impl Pending {
+    /// The marker in `dir`, if an update awaits confirmation.
+    pub fn load(dir: &Path) -> Result<Option<Pending>, UpdateError> {
+        read_json(&dir.join(PENDING_FILE))
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<(), UpdateError> {
+        write_json(dir, PENDING_FILE, self)
+    }
+
+    /// Removes the marker in `dir` (confirming the update), durably.
+    pub fn clear(dir: &Path) -> Result<(), UpdateError> {
+        let path = dir.join(PENDING_FILE);
+        match std::fs::remove_file(&path) {
+            Ok(()) => sync_dir(dir),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(UpdateError::Write { path, source }),
+        }
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, UpdateError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(UpdateError::Read {
+                path: path.into(),
+                source,
+            });
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|error| UpdateError::State {
+            path: path.into(),
+            problem: format!("unreadable: {error}"),
+        })
+}
+
+fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), UpdateError> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("state always serialises");
+    bytes.push(b'\n');
+    write_atomically(dir, name, &bytes).map(|_| ())
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file in `dir`: write, fsync, rename,
+/// fsync the directory. A reader sees the old file or the new one, never a mix.
+pub(crate) fn write_atomically(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<PathBuf, UpdateError> {
+    let path = dir.join(name);
+    let write_error = |source| UpdateError::Write {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(write_error)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".incoming-")
+        .tempfile_in(dir)
+        .map_err(write_error)?;
+    temp.write_all(bytes).map_err(write_error)?;
+    temp.as_file().sync_all().map_err(write_error)?;
+    temp.persist(&path)
+        .map_err(|error| write_error(error.error))?;
+    sync_dir(dir)?;
+    Ok(path)
+}
+
+/// Makes a rename or removal in `dir` durable (a no-op where directories cannot be synced).
+fn sync_dir(dir: &Path) -> Result<(), UpdateError> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| UpdateError::Write {
+            path: dir.into(),
+            source,
+        })?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// The exclusive lock of a state directory, released when dropped (or when the process
+/// dies: it is an OS file lock, never a stale file).
+#[derive(Debug)]
+pub struct UpdateLock {
+    _file: std::fs::File,
+}
+
+impl UpdateLock {
+    /// Takes the lock of `dir`, waiting up to `timeout` for another holder to finish.
+    pub fn acquire(dir: &Path, timeout: Duration) -> Result<UpdateLock, UpdateError> {
+        let path = dir.join(LOCK_FILE);
+        let write_error = |source| UpdateError::Write {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(write_error)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(write_error)?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(UpdateLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(UpdateError::Locked {
+                        path,
+                        waited_ms: started.elapsed().as_millis(),
+                    });
+                }
+                Err(std::fs::TryLockError::Error(source)) => return Err(write_error(source)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_state_is_empty_and_a_saved_one_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::load(dir.path()).unwrap();
+        assert_eq!(state.manifest_version, 0);
+        state.manifest_version = 3;
+        state.channel = Some("file:///c".to_owned());
+        state.save(dir.path()).unwrap();
+        assert_eq!(State::load(dir.path()).unwrap(), state);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(leftovers, [STATE_FILE]);
+    }
+
+    #[test]
+    fn a_second_lock_waits_then_gives_up_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = UpdateLock::acquire(dir.path(), Duration::ZERO).unwrap();
+        let error = UpdateLock::acquire(dir.path(), Duration::from_millis(60)).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                UpdateError::Locked {
+                    waited_ms: 60..,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("update.lock is held by another update")
+        );
+        drop(held);
+        UpdateLock::acquire(dir.path(), Duration::ZERO).unwrap();
+    }
+}

@@ -1,0 +1,608 @@
+//! The client side of a signed update, in the one order that keeps it fail-closed:
+//!
+//! ```text
+//! fix the start time ─► fetch manifest.json and manifest.json.sig (byte caps) ─► verify_strict
+//! ─► schema known ─► not expired at the start time ─► manifest_version newer than stored
+//! (equal: up to date; bounded jump) ─► ABI version is the host's ─► this host's exact triple
+//! ─► download at most `size` bytes into SHA-256 ─► size and hash match ─► temp file in the
+//! plugin directory, fsync, rename to a content-addressed name ─► structural checks ─►
+//! pending marker ─► load, validate, self-test, swap ─► state saved (write-temp-fsync-rename)
+//! ─► confirmed: marker removed
+//! ```
+//!
+//! Every step before the swap changes nothing installed; a failing swap undoes the swaps
+//! before it; an update that swapped but was never confirmed (the process died) is rolled
+//! back by [`Updater::recover`] at the next start. One update at a time per state directory
+//! (an OS file lock). It knows plugins only through [`Slots`].
+
+use crate::fetch::{self, Fetcher, Progress};
+use crate::keys::{MAX_SIGNATURE_BYTES, TrustedKeys};
+use crate::manifest::{Manifest, TargetBuild};
+use crate::state::{Installed, Pending, PluginState, State, UpdateLock, write_atomically};
+use crate::time::format_rfc3339;
+use crate::{Slots, UpdateError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// The target triple this library was built for: the manifest entry an update picks.
+pub const HOST_TARGET: &str = env!("FASTFORTH_UPDATE_TARGET");
+
+/// When an update counts as done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirm {
+    /// Right after the new state is saved (a one-shot command).
+    Immediately,
+    /// When the host calls [`Updater::confirm`], e.g. after the new version served for a
+    /// while; until then a restart rolls the update back.
+    Manually,
+}
+
+/// Where an updater reads from and writes to, whom it trusts, and its limits.
+#[derive(Clone, Debug)]
+pub struct UpdaterConfig {
+    /// The channel URL (`http://`, `https://`, `file://`); `None` uses the stored one.
+    pub channel: Option<String>,
+    pub trusted_keys: TrustedKeys,
+    /// Where plugin files are installed, under content-addressed names.
+    pub plugin_dir: PathBuf,
+    /// Where `state.json`, `pending.json` and `update.lock` live.
+    pub state_dir: PathBuf,
+    /// The target triple whose builds to install.
+    pub target: String,
+    /// The plugin ABI version this host speaks.
+    pub abi_version: u32,
+    pub max_manifest_bytes: u64,
+    /// The largest artifact a manifest may declare.
+    pub max_artifact_bytes: u64,
+    /// The largest step of `manifest_version` accepted over an installed one.
+    pub max_version_jump: u64,
+    /// The longest one request may take.
+    pub timeout: Duration,
+    /// How long to wait for another update to release the lock.
+    pub lock_timeout: Duration,
+    pub confirm: Confirm,
+}
+
+impl UpdaterConfig {
+    /// This host's target and ABI, and default limits: manifest 1 MiB, artifact 256 MiB,
+    /// version jump 1,000, 5 min per request, 30 s for the lock, confirm immediately.
+    pub fn new(trusted_keys: TrustedKeys, plugin_dir: &Path, state_dir: &Path) -> UpdaterConfig {
+        UpdaterConfig {
+            channel: None,
+            trusted_keys,
+            plugin_dir: plugin_dir.into(),
+            state_dir: state_dir.into(),
+            target: HOST_TARGET.to_owned(),
+            abi_version: fastforth_abi::ABI_VERSION,
+            max_manifest_bytes: 1 << 20,
+            max_artifact_bytes: 256 << 20,
+            max_version_jump: 1000,
+            timeout: Duration::from_secs(300),
+            lock_timeout: Duration::from_secs(30),
+            confirm: Confirm::Immediately,
+        }
+    }
+}
+
+/// One plugin whose version changes (or would).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub plugin: String,
+    /// `None` for a first install.
+    pub from: Option<String>,
+    pub to: String,
+}
+
+/// What an update or a check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The channel's manifest is the installed one.
+    UpToDate { manifest_version: u64 },
+    /// A check found a newer manifest (nothing was downloaded).
+    Available {
+        from_manifest: u64,
+        to_manifest: u64,
+        changes: Vec<Change>,
+    },
+    /// An update installed a newer manifest.
+    Updated {
+        from_manifest: u64,
+        to_manifest: u64,
+        changes: Vec<Change>,
+        /// False while a [`Confirm::Manually`] update awaits [`Updater::confirm`].
+        confirmed: bool,
+    },
+}
+
+/// What [`Updater::recover`] did at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    /// No update was awaiting confirmation.
+    Clean,
+    /// An unconfirmed update was rolled back; its manifest counts as seen.
+    RolledBack {
+        manifest_version: u64,
+        changes: Vec<Change>,
+    },
+}
+
+/// Updates the plugins of one plugin directory from one channel.
+pub struct Updater {
+    config: UpdaterConfig,
+    fetcher: Fetcher,
+}
+
+/// One managed plugin of a manifest, with its build for this host.
+struct Step<'m> {
+    plugin: &'m str,
+    version: &'m str,
+    build: &'m TargetBuild,
+    changed: bool,
+}
+
+impl Updater {
+    pub fn new(config: UpdaterConfig) -> Updater {
+        let fetcher = Fetcher::new(config.timeout);
+        Updater { config, fetcher }
+    }
+
+    pub fn config(&self) -> &UpdaterConfig {
+        &self.config
+    }
+
+    /// The stored state (empty before the first update).
+    pub fn state(&self) -> Result<State, UpdateError> {
+        State::load(&self.config.state_dir)
+    }
+
+    /// The update awaiting confirmation, if any.
+    pub fn pending(&self) -> Result<Option<Pending>, UpdateError> {
+        Pending::load(&self.config.state_dir)
+    }
+
+    /// Where an installed plugin's file is.
+    pub fn installed_path(&self, installed: &Installed) -> PathBuf {
+        self.config.plugin_dir.join(&installed.file)
+    }
+
+    /// Fetches and verifies the channel's manifest and says what an update would change,
+    /// downloading nothing and changing nothing.
+    pub fn check(&self, managed: &[String]) -> Result<Outcome, UpdateError> {
+        let started = SystemTime::now();
+        let state = self.state()?;
+        let channel = self.channel(&state)?;
+        let Some(manifest) = self.fetch_manifest(&channel, started, &state)? else {
+            return Ok(Outcome::UpToDate {
+                manifest_version: state.manifest_version,
+            });
+        };
+        let steps = self.plan(&manifest, &state, managed)?;
+        Ok(Outcome::Available {
+            from_manifest: state.manifest_version,
+            to_manifest: manifest.manifest_version,
+            changes: changes_of(&steps, &state),
+        })
+    }
+
+    /// Installs the channel's manifest into `slots` if it is newer than the stored one.
+    pub fn update(&self, slots: &Slots, progress: &dyn Progress) -> Result<Outcome, UpdateError> {
+        let started = SystemTime::now();
+        let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
+        self.refuse_pending()?;
+        let state = self.state()?;
+        let channel = self.channel(&state)?;
+        let Some(manifest) = self.fetch_manifest(&channel, started, &state)? else {
+            return Ok(Outcome::UpToDate {
+                manifest_version: state.manifest_version,
+            });
+        };
+        let steps = self.plan(&manifest, &state, &slots.names())?;
+        let mut staged = Staged::default();
+        for step in steps.iter().filter(|step| step.changed) {
+            self.fetch_and_place(&channel, step, progress, &mut staged)?;
+        }
+        let next = next_state(&state, &manifest, &channel, &steps);
+        let changes = changes_of(&steps, &state);
+        let swapped = steps.iter().any(|step| step.changed);
+        if swapped {
+            Pending {
+                manifest_version: manifest.manifest_version,
+                before: state.clone(),
+            }
+            .save(&self.config.state_dir)?;
+            self.swap_all(slots, &steps, &next)?;
+        }
+        if let Err(error) = next.save(&self.config.state_dir) {
+            undo_all(slots, &steps);
+            let _ = Pending::clear(&self.config.state_dir);
+            return Err(error);
+        }
+        staged.keep();
+        let confirmed = !swapped || self.config.confirm == Confirm::Immediately;
+        if swapped && confirmed {
+            Pending::clear(&self.config.state_dir)?;
+            self.remove_unreferenced(&state, &next);
+        }
+        Ok(Outcome::Updated {
+            from_manifest: state.manifest_version,
+            to_manifest: manifest.manifest_version,
+            changes,
+            confirmed,
+        })
+    }
+
+    /// Confirms the update awaiting confirmation: it will not be rolled back at restart.
+    pub fn confirm(&self) -> Result<(), UpdateError> {
+        let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
+        let Some(pending) = self.pending()? else {
+            return Ok(());
+        };
+        Pending::clear(&self.config.state_dir)?;
+        self.remove_unreferenced(&pending.before, &self.state()?);
+        Ok(())
+    }
+
+    /// At start, before any plugin is loaded: rolls back an update that swapped but was
+    /// never confirmed (the process died), restoring the state from before it.
+    pub fn recover(&self) -> Result<Recovery, UpdateError> {
+        let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
+        let Some(pending) = self.pending()? else {
+            return Ok(Recovery::Clean);
+        };
+        let abandoned = self.state()?;
+        let mut restored = pending.before.clone();
+        restored.manifest_version = restored.manifest_version.max(pending.manifest_version);
+        restored.save(&self.config.state_dir)?;
+        Pending::clear(&self.config.state_dir)?;
+        self.remove_unreferenced(&abandoned, &restored);
+        let changes = abandoned
+            .plugins
+            .iter()
+            .filter(|(name, now)| restored.plugins.get(*name) != Some(*now))
+            .map(|(name, now)| Change {
+                plugin: name.clone(),
+                from: Some(now.installed.version.clone()),
+                to: restored.plugins.get(name).map_or_else(
+                    || "nothing".to_owned(),
+                    |before| before.installed.version.clone(),
+                ),
+            })
+            .collect();
+        Ok(Recovery::RolledBack {
+            manifest_version: pending.manifest_version,
+            changes,
+        })
+    }
+
+    /// Puts every plugin that has a previous version back to it (each one loaded, validated
+    /// and self-tested first). The stored `manifest_version` stays: only a newer release
+    /// installs again.
+    pub fn rollback(&self, slots: &Slots) -> Result<Vec<Change>, UpdateError> {
+        let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
+        self.refuse_pending()?;
+        let state = self.state()?;
+        if state.plugins.is_empty() {
+            return Err(UpdateError::NothingInstalled {
+                path: self.config.state_dir.clone(),
+            });
+        }
+        let targets: Vec<(&String, &Installed, &Installed)> = state
+            .plugins
+            .iter()
+            .filter_map(|(name, p)| p.previous.as_ref().map(|prev| (name, &p.installed, prev)))
+            .collect();
+        if targets.is_empty() {
+            return Err(UpdateError::NoPrevious {
+                plugin: state
+                    .plugins
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("`, `"),
+            });
+        }
+        let mut next = state.clone();
+        let mut done = Vec::new();
+        for (name, _, previous) in &targets {
+            let swapped = slots
+                .get(name)
+                .map(|slot| slot.swap_in(&self.installed_path(previous), name, &previous.version));
+            if let Some(Err(error)) = swapped {
+                undo_names(slots, &done);
+                return Err(error);
+            }
+            done.push(name.as_str());
+            next.plugins.insert(
+                (*name).clone(),
+                PluginState {
+                    installed: (*previous).clone(),
+                    previous: None,
+                },
+            );
+        }
+        if let Err(error) = next.save(&self.config.state_dir) {
+            undo_names(slots, &done);
+            return Err(error);
+        }
+        self.remove_unreferenced(&state, &next);
+        Ok(targets
+            .iter()
+            .map(|(name, installed, previous)| Change {
+                plugin: (*name).clone(),
+                from: Some(installed.version.clone()),
+                to: previous.version.clone(),
+            })
+            .collect())
+    }
+
+    fn refuse_pending(&self) -> Result<(), UpdateError> {
+        match self.pending()? {
+            Some(_) => Err(UpdateError::Pending {
+                path: self.config.state_dir.join(crate::state::PENDING_FILE),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn channel(&self, state: &State) -> Result<String, UpdateError> {
+        let channel = self
+            .config
+            .channel
+            .clone()
+            .or_else(|| state.channel.clone())
+            .ok_or_else(|| UpdateError::NoChannel {
+                state: self.config.state_dir.join(crate::state::STATE_FILE),
+            })?;
+        fetch::check_channel(&channel)?;
+        Ok(channel)
+    }
+
+    /// The verified manifest if it is newer than the stored one, `None` if it is the same.
+    fn fetch_manifest(
+        &self,
+        channel: &str,
+        started: SystemTime,
+        state: &State,
+    ) -> Result<Option<Manifest>, UpdateError> {
+        let manifest_url = fetch::join(channel, "manifest.json");
+        let bytes = self
+            .fetcher
+            .fetch_capped(&manifest_url, self.config.max_manifest_bytes)?;
+        let signature = self.fetcher.fetch_capped(
+            &fetch::join(channel, "manifest.json.sig"),
+            MAX_SIGNATURE_BYTES,
+        )?;
+        self.config.trusted_keys.verify(&bytes, &signature)?;
+        let manifest = Manifest::parse(&bytes)?;
+        if manifest.expires_at()? <= started {
+            return Err(UpdateError::Expired {
+                expires: manifest.expires.clone(),
+                now: format_rfc3339(started),
+            });
+        }
+        let (stored, found) = (state.manifest_version, manifest.manifest_version);
+        if found < stored {
+            return Err(UpdateError::OlderManifest { stored, found });
+        }
+        if found == stored {
+            return Ok(None);
+        }
+        if stored > 0 && found - stored > self.config.max_version_jump {
+            return Err(UpdateError::VersionJump {
+                stored,
+                found,
+                max_jump: self.config.max_version_jump,
+            });
+        }
+        if manifest.abi_version != self.config.abi_version {
+            return Err(UpdateError::AbiMismatch {
+                expected: self.config.abi_version,
+                found: manifest.abi_version,
+            });
+        }
+        Ok(Some(manifest))
+    }
+
+    /// The manifest's managed plugins with their build for this host's triple.
+    fn plan<'m>(
+        &self,
+        manifest: &'m Manifest,
+        state: &State,
+        managed: &[String],
+    ) -> Result<Vec<Step<'m>>, UpdateError> {
+        let mut steps = Vec::new();
+        for (name, release) in &manifest.plugins {
+            if !managed.contains(name) {
+                continue;
+            }
+            let build = release.targets.get(&self.config.target).ok_or_else(|| {
+                UpdateError::NoBuildForTarget {
+                    plugin: name.clone(),
+                    expected: self.config.target.clone(),
+                    found: release.targets.keys().cloned().collect(),
+                }
+            })?;
+            let installed_sha = state.plugins.get(name).map(|p| &p.installed.sha256);
+            steps.push(Step {
+                plugin: name,
+                version: &release.version,
+                build,
+                changed: installed_sha != Some(&build.sha256),
+            });
+        }
+        if steps.is_empty() {
+            return Err(UpdateError::NothingManaged {
+                managed: managed.to_vec(),
+                found: manifest.plugins.keys().cloned().collect(),
+            });
+        }
+        Ok(steps)
+    }
+
+    /// Downloads one build, checks size and hash, installs it under its content-addressed
+    /// name and runs the structural checks on it.
+    fn fetch_and_place(
+        &self,
+        channel: &str,
+        step: &Step,
+        progress: &dyn Progress,
+        staged: &mut Staged,
+    ) -> Result<(), UpdateError> {
+        let build = step.build;
+        if build.size > self.config.max_artifact_bytes {
+            return Err(UpdateError::DeclaredTooLarge {
+                plugin: step.plugin.to_owned(),
+                limit: self.config.max_artifact_bytes,
+                found: build.size,
+            });
+        }
+        let url = fetch::join(channel, &build.url);
+        progress.started(step.plugin, build.size);
+        let downloaded = self.fetcher.download(&url, build.size, progress);
+        progress.finished();
+        let downloaded = downloaded?;
+        if downloaded.sha256 != build.sha256 {
+            return Err(UpdateError::HashMismatch {
+                url,
+                expected: build.sha256.clone(),
+                found: downloaded.sha256,
+            });
+        }
+        let name = installed_file_name(build);
+        let path = self.config.plugin_dir.join(&name);
+        if !std::fs::read(&path).is_ok_and(|existing| existing == downloaded.bytes) {
+            write_atomically(&self.config.plugin_dir, &name, &downloaded.bytes)?;
+            staged.created.push(path.clone());
+        }
+        fastforth_host::inspect::check_bytes(&path, &downloaded.bytes).map_err(|source| {
+            UpdateError::Plugin {
+                plugin: step.plugin.to_owned(),
+                source,
+            }
+        })
+    }
+
+    /// Swaps every changed plugin in; on the first failure undoes the ones before it and
+    /// removes the pending marker.
+    fn swap_all(&self, slots: &Slots, steps: &[Step], next: &State) -> Result<(), UpdateError> {
+        let mut done = Vec::new();
+        for step in steps.iter().filter(|step| step.changed) {
+            let installed = &next.plugins[step.plugin].installed;
+            let slot = slots
+                .get(step.plugin)
+                .expect("plan keeps managed plugins only");
+            let swapped = slot.swap_in(&self.installed_path(installed), step.plugin, step.version);
+            if let Err(error) = swapped {
+                undo_names(slots, &done);
+                // Should this fail, the marker stays and the next start restores the state
+                // from before this update, which is what is on disk anyway.
+                let _ = Pending::clear(&self.config.state_dir);
+                return Err(error);
+            }
+            done.push(step.plugin);
+        }
+        Ok(())
+    }
+
+    /// Removes plugin files `before` referenced and `after` does not (best effort: a file
+    /// still mapped elsewhere is harmless to unlink on Unix and stays on Windows).
+    fn remove_unreferenced(&self, before: &State, after: &State) {
+        let referenced = |state: &State, file: &str| {
+            state.plugins.values().any(|p| {
+                p.installed.file == file
+                    || p.previous.as_ref().is_some_and(|prev| prev.file == file)
+            })
+        };
+        for plugin in before.plugins.values() {
+            for old in std::iter::once(&plugin.installed).chain(&plugin.previous) {
+                if !referenced(after, &old.file) {
+                    let _ = std::fs::remove_file(self.installed_path(old));
+                }
+            }
+        }
+    }
+}
+
+/// The file name a build is installed under: `<stem>-<sha256 prefix>.<ext>`, the same name
+/// the host's loader gives its shadow copy, so a loader whose cache is the plugin directory
+/// copies nothing.
+pub fn installed_file_name(build: &TargetBuild) -> String {
+    fastforth_host::shadow::shadow_file_name(Path::new(&build.file), &build.sha256)
+}
+
+fn next_state(state: &State, manifest: &Manifest, channel: &str, steps: &[Step]) -> State {
+    let mut next = state.clone();
+    next.manifest_version = manifest.manifest_version;
+    next.channel = Some(channel.to_owned());
+    for step in steps.iter().filter(|step| step.changed) {
+        let installed = Installed {
+            version: step.version.to_owned(),
+            file: installed_file_name(step.build),
+            sha256: step.build.sha256.clone(),
+            manifest_version: manifest.manifest_version,
+        };
+        let previous = state.plugins.get(step.plugin).map(|p| p.installed.clone());
+        next.plugins.insert(
+            step.plugin.to_owned(),
+            PluginState {
+                installed,
+                previous,
+            },
+        );
+    }
+    next
+}
+
+fn changes_of(steps: &[Step], state: &State) -> Vec<Change> {
+    steps
+        .iter()
+        .filter(|step| step.changed)
+        .map(|step| Change {
+            plugin: step.plugin.to_owned(),
+            from: state
+                .plugins
+                .get(step.plugin)
+                .map(|p| p.installed.version.clone()),
+            to: step.version.to_owned(),
+        })
+        .collect()
+}
+
+fn undo_all(slots: &Slots, steps: &[Step]) {
+    let changed: Vec<&str> = steps
+        .iter()
+        .filter(|step| step.changed)
+        .map(|step| step.plugin)
+        .collect();
+    undo_names(slots, &changed);
+}
+
+/// Undoes the swaps of `names`, last first. An undo that fails leaves that slot on the
+/// new version, which passed every check; the state on disk still names the old one.
+fn undo_names(slots: &Slots, names: &[&str]) {
+    for name in names.iter().rev() {
+        if let Some(slot) = slots.get(name) {
+            let _ = slot.undo(name);
+        }
+    }
+}
+
+/// Files an update placed in the plugin directory: removed again unless the update is kept.
+#[derive(Default)]
+struct Staged {
+    created: Vec<PathBuf>,
+}
+
+impl Staged {
+    fn keep(&mut self) {
+        self.created.clear();
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for path in &self.created {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}

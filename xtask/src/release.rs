@@ -1,0 +1,263 @@
+//! `cargo xtask release --key FILE --channel DIR`: publishes the artifacts `build-all`
+//! indexed under `target/plugins/` into a static channel directory — the plugin files under
+//! content-addressed names, `manifest.json` with the next `manifest_version`, and its
+//! detached signature `manifest.json.sig`. It re-hashes every artifact against the index, so
+//! a stale index never ships. The formats belong to `fastforth-update`.
+
+use crate::index::{self, Artifact};
+use anyhow::Context;
+use fastforth_update::keys;
+use fastforth_update::{Manifest, Release as SignedRelease, ReleaseArtifact};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use xshell::Shell;
+
+/// Sign and publish build-all's artifacts into a static channel directory
+#[derive(clap::Args)]
+pub struct Release {
+    /// The secret key file made by `cargo xtask keygen`
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The channel directory to publish into (created if missing)
+    #[arg(long, value_name = "DIR")]
+    channel: PathBuf,
+    /// Days until the manifest expires (clients refuse it afterwards)
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    expires: u64,
+    /// The build-all index to publish (default: target/plugins/index.json)
+    #[arg(long, value_name = "FILE")]
+    index: Option<PathBuf>,
+    /// Publish only this plugin (repeatable; default: every indexed plugin)
+    #[arg(long = "plugin", value_name = "NAME")]
+    plugins: Vec<String>,
+    /// Publish only this triple (repeatable; default: every indexed triple)
+    #[arg(long = "target", value_name = "TRIPLE")]
+    targets: Vec<String>,
+}
+
+impl Release {
+    pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
+        anyhow::ensure!(self.expires > 0, "--expires is 0 days, expected at least 1");
+        let index_path = self
+            .index
+            .clone()
+            .unwrap_or_else(|| index::plugins_dir(&crate::project_root()).join(index::FILE_NAME));
+        let key_text = std::fs::read_to_string(&self.key)
+            .with_context(|| format!("cannot read the key {}", self.key.display()))?;
+        let key = keys::parse_secret_key(&self.key.display().to_string(), &key_text)?;
+        let artifacts = self.select(&index_path)?;
+        let expires = SystemTime::now() + Duration::from_secs(self.expires * 86_400);
+        let manifest = publish(&self.channel, &key, &artifacts, expires)?;
+        print_summary(&self.channel, &manifest, &key);
+        Ok(())
+    }
+
+    /// The indexed artifacts to publish, each checked against its recorded size and hash.
+    fn select(&self, index_path: &Path) -> anyhow::Result<Vec<ReleaseArtifact>> {
+        let index = index::read(index_path)?;
+        let base = index_path.parent().unwrap_or(Path::new("."));
+        let wanted = |artifact: &Artifact| {
+            (self.plugins.is_empty() || self.plugins.contains(&artifact.plugin))
+                && (self.targets.is_empty() || self.targets.contains(&artifact.triple))
+        };
+        let chosen: Vec<&Artifact> = index.artifacts.iter().filter(|a| wanted(a)).collect();
+        anyhow::ensure!(
+            !chosen.is_empty(),
+            "{} lists no artifact to release{}: run `cargo xtask build-all` first",
+            index_path.display(),
+            if self.plugins.is_empty() && self.targets.is_empty() {
+                ""
+            } else {
+                " for the given --plugin/--target"
+            }
+        );
+        chosen
+            .into_iter()
+            .map(|artifact| checked(base, artifact))
+            .collect()
+    }
+}
+
+/// `artifact` as a release input, once its file still has the indexed size and hash.
+fn checked(base: &Path, artifact: &Artifact) -> anyhow::Result<ReleaseArtifact> {
+    anyhow::ensure!(
+        artifact.profile == "release",
+        "{}: built with profile {}, expected release: run `cargo xtask build-all`",
+        artifact.file,
+        artifact.profile
+    );
+    let path = base.join(&artifact.file);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "cannot read {} (listed in the index): run `cargo xtask build-all`",
+            path.display()
+        )
+    })?;
+    let sha256 = index::sha256_hex(&bytes);
+    anyhow::ensure!(
+        bytes.len() as u64 == artifact.size && sha256 == artifact.sha256,
+        "{}: {} bytes with sha256 {sha256}, expected {} bytes with sha256 {} as indexed: run `cargo xtask build-all` again",
+        path.display(),
+        bytes.len(),
+        artifact.size,
+        artifact.sha256
+    );
+    Ok(ReleaseArtifact {
+        plugin: artifact.plugin.clone(),
+        version: artifact.version.clone(),
+        triple: artifact.triple.clone(),
+        path,
+    })
+}
+
+/// Publishes `artifacts` into `channel` with the next manifest version.
+pub fn publish(
+    channel: &Path,
+    key: &fastforth_update::SigningKey,
+    artifacts: &[ReleaseArtifact],
+    expires: SystemTime,
+) -> anyhow::Result<Manifest> {
+    SignedRelease::new(channel, key)
+        .expires(expires)
+        .publish(artifacts)
+        .with_context(|| format!("cannot publish into {}", channel.display()))
+}
+
+fn print_summary(channel: &Path, manifest: &Manifest, key: &fastforth_update::SigningKey) {
+    println!(
+        "published manifest_version {} into {} (expires {}, signed by key {})",
+        manifest.manifest_version,
+        channel.display(),
+        manifest.expires,
+        keys::key_id(&key.verifying_key())
+    );
+    for (name, release) in &manifest.plugins {
+        let triples: Vec<&str> = release.targets.keys().map(String::as_str).collect();
+        println!("  {name} {}: {}", release.version, triples.join(", "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fastforth_update::{SigningKey, TrustedKeys};
+
+    /// A build-all output directory with one fake artifact for each of two triples.
+    fn fake_build_all(dir: &Path) -> PathBuf {
+        let mut artifacts = Vec::new();
+        for triple in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+            let bytes = format!("not really a library for {triple}").into_bytes();
+            std::fs::create_dir_all(dir.join(triple)).unwrap();
+            let file = format!("{triple}/libfastforth_example_plugin.so");
+            std::fs::write(dir.join(&file), &bytes).unwrap();
+            artifacts.push(Artifact {
+                plugin: "example".to_owned(),
+                package: "fastforth-example-plugin".to_owned(),
+                version: "1.0.0".to_owned(),
+                triple: triple.to_owned(),
+                profile: "release".to_owned(),
+                file,
+                size: bytes.len() as u64,
+                sha256: index::sha256_hex(&bytes),
+            });
+        }
+        let path = dir.join(index::FILE_NAME);
+        let index = index::Index {
+            schema: index::SCHEMA,
+            artifacts,
+        };
+        index::write(&path, &index).unwrap();
+        path
+    }
+
+    /// A fresh scratch directory for one test, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(test: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("xtask-{test}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn release_of(index: &Path, channel: &Path, key: &Path) -> Release {
+        Release {
+            key: key.into(),
+            channel: channel.into(),
+            expires: 30,
+            index: Some(index.into()),
+            plugins: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn release_signs_the_indexed_artifacts_with_a_strictly_increasing_version() {
+        let dir = Scratch::new("release-signs");
+        let index = fake_build_all(&dir.path().join("plugins"));
+        let signer = SigningKey::from_bytes(&[9; 32]);
+        let key_file = dir.path().join("release.key");
+        std::fs::write(&key_file, keys::secret_key_file(&signer)).unwrap();
+        let channel = dir.path().join("channel");
+        let sh = Shell::new().unwrap();
+
+        release_of(&index, &channel, &key_file).run(&sh).unwrap();
+        release_of(&index, &channel, &key_file).run(&sh).unwrap();
+
+        let manifest = std::fs::read(channel.join("manifest.json")).unwrap();
+        let signature = std::fs::read(channel.join("manifest.json.sig")).unwrap();
+        TrustedKeys::new([signer.verifying_key()])
+            .verify(&manifest, &signature)
+            .unwrap();
+        let manifest = Manifest::parse(&manifest).unwrap();
+        assert_eq!(manifest.manifest_version, 2);
+        let example = &manifest.plugins["example"];
+        assert_eq!(example.targets.len(), 2);
+        let build = &example.targets["x86_64-unknown-linux-gnu"];
+        assert_eq!(
+            std::fs::read(channel.join(&build.url)).unwrap(),
+            b"not really a library for x86_64-unknown-linux-gnu"
+        );
+    }
+
+    #[test]
+    fn release_refuses_an_artifact_that_changed_since_it_was_indexed() {
+        let dir = Scratch::new("release-stale");
+        let plugins = dir.path().join("plugins");
+        let index = fake_build_all(&plugins);
+        std::fs::write(
+            plugins.join("x86_64-unknown-linux-gnu/libfastforth_example_plugin.so"),
+            b"rebuilt",
+        )
+        .unwrap();
+        let key_file = dir.path().join("release.key");
+        std::fs::write(
+            &key_file,
+            keys::secret_key_file(&SigningKey::from_bytes(&[9; 32])),
+        )
+        .unwrap();
+        let channel = dir.path().join("channel");
+        let error = release_of(&index, &channel, &key_file)
+            .run(&Shell::new().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("7 bytes with sha256"), "{error}");
+        assert!(
+            error.ends_with("as indexed: run `cargo xtask build-all` again"),
+            "{error}"
+        );
+        assert!(!channel.join("manifest.json").exists());
+    }
+}
