@@ -286,7 +286,7 @@ fn build_dir(root: &Path) -> PathBuf {
 }
 
 fn rustc_sysroot() -> anyhow::Result<PathBuf> {
-    let output = Command::new("rustc")
+    let output = Command::new(crate::targets::rustc())
         .args(["--print", "sysroot"])
         .output()
         .context("cannot run `rustc --print sysroot`")?;

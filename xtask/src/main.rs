@@ -11,6 +11,7 @@ mod progress;
 mod release;
 mod setup;
 mod targets;
+mod verify_symbols;
 
 use clap::{Parser, Subcommand};
 use xshell::Shell;
@@ -30,6 +31,7 @@ enum Command {
     Keygen(keygen::Keygen),
     Release(release::Release),
     Setup(setup::Setup),
+    VerifySymbols(verify_symbols::VerifySymbols),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         Command::Keygen(cmd) => cmd.run(&sh),
         Command::Release(cmd) => cmd.run(&sh),
         Command::Setup(cmd) => cmd.run(&sh),
+        Command::VerifySymbols(cmd) => cmd.run(&sh),
     }
 }
 

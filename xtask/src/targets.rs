@@ -79,7 +79,13 @@ pub enum Runner {
     Never { why: &'static str },
 }
 
-const GLIBC_FLOOR_REASON: &str = "Rust's documented minimum for linux-gnu targets is glibc 2.17";
+/// Rust's own minimum is glibc 2.17, but an artifact links against the build machine's
+/// glibc, and Debian 12's 2.36 binds std's `pthread_key_create` to its 2.34 version (when
+/// libpthread merged into libc). 2.34 admits Debian 12, Ubuntu 22.04, RHEL 9 and newer; it
+/// keeps out any symbol that would exclude them (a `__isoc23_*` from glibc 2.38, say).
+/// Lowering it needs an older glibc to link against, not a different Rust.
+const GLIBC_FLOOR: Option<GlibcVersion> = Some(GlibcVersion(2, 34));
+const GLIBC_FLOOR_REASON: &str = "built against Debian 12's glibc, std needs pthread_key_create@GLIBC_2.34; RHEL 9 and Ubuntu 22.04 have 2.34+";
 const LINUX_LIBRARIES: &[&str] = &[
     "libc.so.6",
     "libm.so.6",
@@ -120,7 +126,7 @@ pub const TARGETS: &[Target] = &[
         little_endian: true,
         linker: Linker::Default,
         runner: Runner::Native,
-        glibc_floor: Some(GlibcVersion(2, 17)),
+        glibc_floor: GLIBC_FLOOR,
         glibc_floor_reason: GLIBC_FLOOR_REASON,
         allowed_libraries: LINUX_LIBRARIES,
         native_only: false,
@@ -136,7 +142,7 @@ pub const TARGETS: &[Target] = &[
             package: "gcc-i686-linux-gnu",
         },
         runner: Runner::Native,
-        glibc_floor: Some(GlibcVersion(2, 17)),
+        glibc_floor: GLIBC_FLOOR,
         glibc_floor_reason: GLIBC_FLOOR_REASON,
         allowed_libraries: LINUX_LIBRARIES,
         native_only: false,
@@ -155,8 +161,8 @@ pub const TARGETS: &[Target] = &[
             program: "qemu-aarch64",
             sysroot: "/usr/aarch64-linux-gnu",
         },
-        glibc_floor: Some(GlibcVersion(2, 17)),
-        glibc_floor_reason: "glibc 2.17 is the first release with aarch64 and Rust's minimum",
+        glibc_floor: GLIBC_FLOOR,
+        glibc_floor_reason: GLIBC_FLOOR_REASON,
         allowed_libraries: LINUX_LIBRARIES,
         native_only: false,
     },
@@ -174,7 +180,7 @@ pub const TARGETS: &[Target] = &[
             program: "qemu-arm",
             sysroot: "/usr/arm-linux-gnueabihf",
         },
-        glibc_floor: Some(GlibcVersion(2, 17)),
+        glibc_floor: GLIBC_FLOOR,
         glibc_floor_reason: GLIBC_FLOOR_REASON,
         allowed_libraries: LINUX_LIBRARIES,
         native_only: false,
@@ -193,8 +199,8 @@ pub const TARGETS: &[Target] = &[
             program: "qemu-riscv64",
             sysroot: "/usr/riscv64-linux-gnu",
         },
-        glibc_floor: Some(GlibcVersion(2, 27)),
-        glibc_floor_reason: "glibc 2.27 is the first release with riscv64, so its symbols start there",
+        glibc_floor: GLIBC_FLOOR,
+        glibc_floor_reason: GLIBC_FLOOR_REASON,
         allowed_libraries: LINUX_LIBRARIES,
         native_only: false,
     },
@@ -303,9 +309,14 @@ pub fn runner_on<'a>(target: &'a Target, host: &str) -> Result<&'a Runner, Strin
     }
 }
 
+/// The rustc cargo uses: `$RUSTC` when set, as cargo does.
+pub fn rustc() -> String {
+    std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned())
+}
+
 /// The machine's own triple, from `rustc -vV`.
 pub fn host_triple() -> anyhow::Result<String> {
-    let output = std::process::Command::new("rustc")
+    let output = std::process::Command::new(rustc())
         .arg("-vV")
         .output()
         .map_err(|error| anyhow::anyhow!("cannot run `rustc -vV`: {error}"))?;

@@ -1,0 +1,194 @@
+//! `cargo xtask build-all` and `cargo xtask setup` end to end: artifacts and index land
+//! under `target/plugins/<triple>/`, a triple without its Rust std is skipped with what to
+//! install while the rest builds, bad requests are refused, and the load check loads the
+//! plugin through the host's own checks on every triple that runs here.
+
+mod common;
+
+use common::{
+    build_all, example_artifact, on_path, root, scratch, std_installed, xtask, xtask_with,
+};
+use sha2::{Digest, Sha256};
+
+const X86_64: &str = "x86_64-unknown-linux-gnu";
+
+#[test]
+fn artifacts_and_their_index_land_under_the_triple_folder() {
+    let Some(artifact) = example_artifact(X86_64) else {
+        return;
+    };
+    let bytes = std::fs::read(&artifact).unwrap();
+    let index_path = root()
+        .join("target/plugins")
+        .join(X86_64)
+        .join("index.json");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    assert_eq!(index["schema"], 1);
+    let entry = index["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["plugin"] == "example")
+        .expect("the example plugin is indexed");
+    assert_eq!(entry["package"], "fastforth-example-plugin");
+    assert_eq!(entry["version"], "1.0.0");
+    assert_eq!(entry["triple"], X86_64);
+    assert_eq!(entry["profile"], "release");
+    assert_eq!(
+        entry["file"],
+        format!("{X86_64}/libfastforth_example_plugin.so")
+    );
+    assert_eq!(entry["size"], bytes.len() as u64);
+    let sha: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(entry["sha256"], sha);
+    let combined = std::fs::read_to_string(root().join("target/plugins/index.json")).unwrap();
+    assert!(combined.contains(&sha), "the combined index lists it too");
+}
+
+#[test]
+fn a_triple_without_its_std_is_skipped_and_the_rest_builds() {
+    if !std_installed(X86_64) {
+        eprintln!("skipped: needs the x86_64 Linux std");
+        return;
+    }
+    // A rustc whose sysroot has only the x86_64 Linux std, as after a refused download.
+    let dir = scratch("fake-sysroot");
+    std::fs::create_dir_all(dir.join("sysroot/lib/rustlib").join(X86_64).join("lib")).unwrap();
+    let wrapper = dir.join("rustc");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --print ] && [ \"$2\" = sysroot ]; then echo {}; else exec rustc \"$@\"; fi\n",
+            dir.join("sysroot").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let run = xtask_with(
+        &[
+            "build-all",
+            "--plugin",
+            "example",
+            "--target",
+            X86_64,
+            "--target",
+            "riscv64gc-unknown-linux-gnu",
+        ],
+        &[("RUSTC", wrapper.to_str().unwrap())],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains(
+        "skip riscv64gc-unknown-linux-gnu: Rust std is not installed: run `rustup target add riscv64gc-unknown-linux-gnu` (or `cargo xtask setup`)"
+    ), "{}", run.all());
+    assert!(
+        run.stdout.contains(&format!("{X86_64:<32} built 1")),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .contains("riscv64gc-unknown-linux-gnu      skipped"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn unknown_triples_and_plugins_are_refused() {
+    let run = xtask(&["build-all", "--target", "sparc-sun-solaris"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "unknown target triple `sparc-sun-solaris`: supported are x86_64-unknown-linux-gnu"
+        ),
+        "{}",
+        run.all()
+    );
+    let run = xtask(&["build-all", "--plugin", "no-such-plugin"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("unknown plugin `no-such-plugin`: the workspace ships"),
+        "{}",
+        run.all()
+    );
+    assert!(run.stderr.contains("example"), "{}", run.all());
+}
+
+#[test]
+fn the_load_check_loads_and_calls_the_plugin_on_every_triple_that_runs_here() {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        eprintln!("skipped: the load check's runners are set up for x86_64 Linux");
+        return;
+    }
+    let mut args = vec!["--load-check", "--target", X86_64];
+    let mut expected = vec![X86_64];
+    let foreign = [
+        ("aarch64-unknown-linux-gnu", "qemu-aarch64"),
+        ("x86_64-pc-windows-gnu", "wine"),
+    ];
+    for (triple, runner) in foreign {
+        if std_installed(triple) && on_path(runner) {
+            args.extend(["--target", triple]);
+            expected.push(triple);
+        } else {
+            eprintln!("load check of {triple} skipped: its std or {runner} is not installed");
+        }
+    }
+    let run = build_all(&args);
+    assert_eq!(run.code, 0, "{}", run.all());
+    for triple in expected {
+        let line = format!("load check {triple}: PASS ");
+        let pass = run.stderr.lines().find(|l| l.starts_with(&line));
+        let pass = pass.unwrap_or_else(|| panic!("no PASS line for {triple}:\n{}", run.all()));
+        assert!(
+            pass.ends_with("example 1.0.0 add_numbers(5, 3) = 8, fibonacci(20) = 10946"),
+            "{pass}"
+        );
+        assert!(
+            run.stdout
+                .contains(&format!("{triple:<32} built 1    1 passed")),
+            "{}",
+            run.all()
+        );
+    }
+}
+
+#[test]
+fn setup_check_reports_without_installing() {
+    let run = xtask(&["setup", "--check"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    for expected in [
+        "rustup target x86_64-unknown-linux-gnu",
+        "apt package gcc-aarch64-linux-gnu",
+        "Mach-O .tbd stubs",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected} missing:\n{}",
+            run.all()
+        );
+    }
+    assert!(
+        run.stdout.lines().all(|l| l.is_empty()
+            || l.starts_with("ok ")
+            || l.starts_with("missing ")
+            || l.contains("missing")
+            || l.starts_with("everything")),
+        "{}",
+        run.all()
+    );
+    assert!(
+        !run.stdout.contains("installed "),
+        "--check installs nothing:\n{}",
+        run.all()
+    );
+}
