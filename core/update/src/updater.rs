@@ -422,12 +422,16 @@ impl Updater {
                     found: release.targets.keys().cloned().collect(),
                 }
             })?;
-            let installed_sha = state.plugins.get(name).map(|p| &p.installed.sha256);
+            // A version claim that differs from what is installed is checked by loading
+            // the file, even when its bytes are the installed ones.
+            let installed = state.plugins.get(name).map(|p| &p.installed);
+            let same =
+                installed.is_some_and(|i| i.sha256 == build.sha256 && i.version == release.version);
             steps.push(Step {
                 plugin: name,
                 version: &release.version,
                 build,
-                changed: installed_sha != Some(&build.sha256),
+                changed: !same,
             });
         }
         if steps.is_empty() {
