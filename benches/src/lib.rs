@@ -32,6 +32,13 @@ pub fn example_plugin() -> anyhow::Result<PathBuf> {
         .context("cannot build the example plugin")
 }
 
+/// Builds (or finds up to date) the release build of the Forth engine plugin.
+pub fn forth_plugin() -> anyhow::Result<PathBuf> {
+    fastforth_plugin_build::PluginBuild::new("fastforth-forth-plugin", &[])
+        .build()
+        .context("cannot build the forth plugin")
+}
+
 /// The Forth workloads of `benches/forth/`, each defining `main`.
 pub const FORTH_WORKLOADS: [&str; 4] = ["sieve", "bubble", "matrix", "fib"];
 
