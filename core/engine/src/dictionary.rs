@@ -394,6 +394,8 @@ pub fn op_name(op: Op) -> Option<&'static str> {
         Op::PlusLoop(_) | Op::LitPlusLoop(..) => return Some("+LOOP"),
         Op::Exit => return Some("EXIT"),
         Op::Do | Op::QDo(_) => return Some("DO"),
+        Op::Sys(Sys::AbortIf) => return Some("ABORT\""),
+        Op::Sys(Sys::RunMarker) => return Some("MARKER"),
         other => other,
     };
     BUILTINS.iter().find_map(|builtin| match builtin.behaviour {

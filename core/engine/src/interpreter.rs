@@ -285,8 +285,21 @@ impl Forth {
             }
             let name = self.mem[token.start..token.start + token.len].to_vec();
             let column = token.start - self.input_buffer().0;
-            self.interpret_token(&name, console)
+            self.take_step()
+                .and_then(|()| self.interpret_token(&name, console))
                 .map_err(|throw| self.locate(throw, &name, column))?;
+        }
+    }
+
+    /// One step of the budget per interpreted token, so that source which re-reads itself
+    /// (`0 >IN !`) is bounded like a loop.
+    fn take_step(&mut self) -> Fallible<()> {
+        match self.steps_left.checked_sub(1) {
+            Some(left) => {
+                self.steps_left = left;
+                Ok(())
+            }
+            None => fail(code::STEP_BUDGET_EXHAUSTED),
         }
     }
 

@@ -81,13 +81,14 @@ fn rotate_loops(ir: &mut [Op]) {
 /// Rewrites windows of instructions that no branch lands inside, then fixes the targets.
 /// `rule` looks at the instructions from one position on and returns how many it replaces
 /// and with what.
-fn rewrite(ir: Vec<Op>, rule: &dyn Fn(&[Op]) -> Option<(usize, Vec<Op>)>) -> Vec<Op> {
+/// A rewrite rule's answer: how many instructions it replaces, and with what.
+type Replacement = Option<(usize, Vec<Op>)>;
+
+fn rewrite(ir: Vec<Op>, rule: &dyn Fn(&[Op]) -> Replacement) -> Vec<Op> {
     let mut is_target = vec![false; ir.len() + 1];
     for op in &ir {
-        if let Some(target) = op.target() {
-            if let Some(flag) = is_target.get_mut(target as usize) {
-                *flag = true;
-            }
+        if let Some(flag) = op.target().and_then(|t| is_target.get_mut(t as usize)) {
+            *flag = true;
         }
     }
     let mut new_index = vec![0u32; ir.len() + 1];

@@ -137,8 +137,8 @@ pub fn digit_value(byte: u8, base: u64) -> Option<u64> {
     (value < base).then_some(value)
 }
 
-/// >NUMBER: accumulates digits into an unsigned double (wrapping). Returns the new value
-/// and how many bytes were converted.
+/// `>NUMBER`: accumulates digits into an unsigned double (wrapping). Returns the new
+/// value and how many bytes were converted.
 pub fn accumulate_digits(mut value: u128, text: &[u8], base: u64) -> (u128, usize) {
     let mut used = 0;
     for &byte in text {

@@ -278,7 +278,7 @@ impl Forth {
             Sys::Abort => fail(code::ABORT),
             Sys::Quit => fail(QUIT_CODE),
             Sys::Bye => fail(BYE_CODE),
-            Sys::ToNumber => self.to_number(),
+            Sys::ToNumber => self.convert_number(),
             Sys::Environment => self.environment(),
             Sys::LessNumber => {
                 self.begin_pictured();
@@ -325,7 +325,7 @@ impl Forth {
     }
 
     /// >NUMBER ( ud1 c-addr1 u1 -- ud2 c-addr2 u2 ).
-    fn to_number(&mut self) -> Fallible<()> {
+    fn convert_number(&mut self) -> Fallible<()> {
         let range = self.pop_range()?;
         let high = self.pop()?;
         let low = self.pop()?;

@@ -78,7 +78,7 @@ impl Forth {
                 Event::Halt => return Ok(()),
                 Event::Sys(word) => self
                     .system(word, console)
-                    .map_err(|t| t.in_word(sys_name(word))),
+                    .map_err(|t| name_throw(t, Op::Sys(word))),
                 Event::Throw(throw_code) => Err(self.throw_here(throw_code)),
                 Event::Does(target) => self.set_does(target),
                 Event::CatchOk => self.catch_ok(),
@@ -94,10 +94,9 @@ impl Forth {
             .ip
             .checked_sub(1)
             .and_then(|at| self.code.get(at).copied());
-        let throw = Throw::new(throw_code);
-        match failed.and_then(op_name) {
-            Some(name) => throw.in_word(name),
-            None => throw,
+        match failed {
+            Some(op) => name_throw(Throw::new(throw_code), op),
+            None => Throw::new(throw_code),
         }
     }
 
@@ -200,10 +199,11 @@ impl Forth {
             }};
         }
         macro_rules! binary {
-            ($f:expr) => {{
+            (|$a:ident: i64, $b:ident: i64| $body:expr) => {{
                 need!(2);
-                let f = $f;
-                tos = f(ds[sp - 1], tos);
+                let $a: i64 = ds[sp - 1];
+                let $b: i64 = tos;
+                tos = $body;
                 sp -= 1;
             }};
         }
@@ -496,9 +496,7 @@ impl Forth {
                 Op::TwoSwap => {
                     need!(4);
                     ds.swap(sp - 3, sp - 1);
-                    let x2 = ds[sp - 2];
-                    ds[sp - 2] = tos;
-                    tos = x2;
+                    std::mem::swap(&mut ds[sp - 2], &mut tos);
                 }
                 Op::TwoOver => {
                     need!(4);
@@ -941,6 +939,10 @@ fn plus_loop(parameters: &mut [i64], step: i64) -> bool {
     (before ^ after) >= 0 || (before ^ step) >= 0
 }
 
-fn sys_name(word: Sys) -> &'static str {
-    op_name(Op::Sys(word)).unwrap_or("?")
+/// Names the word of the failing instruction in the throw, if it has a name.
+fn name_throw(throw: Throw, op: Op) -> Throw {
+    match op_name(op) {
+        Some(name) => throw.in_word(name),
+        None => throw,
+    }
 }

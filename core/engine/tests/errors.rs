@@ -1,0 +1,267 @@
+//! Every error: its standard throw code, message, word and source position, and that the
+//! engine keeps working after `reset_after_error`.
+
+mod common;
+
+use common::error;
+use fastforth_engine::{BufferConsole, Forth, Limits, SourceLocation};
+
+fn check(source: &str, code: i64, message: &str, word: Option<&str>) {
+    let failure = error(source);
+    assert_eq!(failure.code, code, "code of {source:?}: {failure}");
+    assert_eq!(failure.message, message, "message of {source:?}");
+    assert_eq!(failure.word.as_deref(), word, "word of {source:?}");
+}
+
+#[test]
+fn standard_codes_messages_and_words() {
+    check("DUP", -4, "stack underflow", Some("DUP"));
+    check(": t DUP ; t", -4, "stack underflow", Some("DUP"));
+    check(
+        ": t RECURSE ; t",
+        -5,
+        "return stack overflow",
+        Some("EXECUTE"),
+    );
+    check(": t R> R> R> ; t", -6, "return stack underflow", Some("R>"));
+    check("-1 @", -9, "invalid memory address", Some("@"));
+    check(
+        "1 HERE 999999999 + !",
+        -9,
+        "invalid memory address",
+        Some("!"),
+    );
+    check("0 -1 C!", -9, "invalid memory address", Some("C!"));
+    check("1 0 /", -10, "division by zero", Some("/"));
+    check("1 0 MOD", -10, "division by zero", Some("MOD"));
+    check("nosuchword", -13, "undefined word", Some("nosuchword"));
+    check("IF", -14, "interpreting a compile-only word", Some("IF"));
+    check(
+        ": t THEN ;",
+        -22,
+        "control structure mismatch",
+        Some("THEN"),
+    );
+    check(
+        ": t BEGIN IF AGAIN ;",
+        -22,
+        "control structure mismatch",
+        Some("AGAIN"),
+    );
+    check(": t IF ;", -22, "control structure mismatch", Some(";"));
+    check("ABORT", -1, "aborted", Some("ABORT"));
+    check(
+        ": t 1 ABORT\" it broke\" ; t",
+        -2,
+        "it broke",
+        Some("ABORT\""),
+    );
+    check("42 THROW", 42, "uncaught exception", Some("THROW"));
+    check(
+        "S\" /no/such/file.fs\" INCLUDED",
+        -38,
+        "non-existent file: /no/such/file.fs (No such file or directory (os error 2))",
+        Some("/no/such/file.fs"),
+    );
+    check("1 1 1 UM/MOD", -11, "result out of range", Some("UM/MOD"));
+    check(
+        ": t ' ; t",
+        -16,
+        "attempt to use zero-length string as a name",
+        Some("'"),
+    );
+}
+
+#[test]
+fn stack_overflow_is_minus_three() {
+    let mut forth = Forth::new(Limits {
+        data_stack_cells: 8,
+        ..Limits::default()
+    });
+    let mut console = BufferConsole::new();
+    let failure = forth
+        .evaluate("1 2 3 4 5 6 7 8 9", "t", &mut console)
+        .unwrap_err();
+    assert_eq!(failure.code, -3);
+    assert_eq!(forth.data_stack().len(), 8);
+}
+
+#[test]
+fn zero_divisor_in_other_division_words() {
+    for source in [
+        "1 0 /MOD",
+        "1 1 0 */",
+        "1 1 0 */MOD",
+        "1 0 0 FM/MOD",
+        "1 0 0 UM/MOD",
+    ] {
+        assert_eq!(error(source).code, -10, "{source}");
+    }
+}
+
+#[test]
+fn display_has_position_code_message_and_word() {
+    let failure = error("1 2\n  3 DROP DROP DROP DUP");
+    assert_eq!(
+        failure.location,
+        Some(SourceLocation {
+            file: "test".into(),
+            line: 2,
+            column: 20
+        })
+    );
+    assert_eq!(failure.to_string(), "test:2:20: -4 stack underflow in DUP");
+}
+
+#[test]
+fn errors_inside_evaluate_report_the_outer_position() {
+    let failure = error("  S\" 1 nope\" EVALUATE");
+    assert_eq!(failure.code, -13);
+    assert_eq!(failure.word.as_deref(), Some("nope"));
+    assert_eq!(failure.location.map(|l| l.column), Some(14));
+}
+
+#[test]
+fn file_errors_name_the_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("fastforth-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.fs");
+    std::fs::write(&path, ": ok 1 ;\nok ok\n  oops\n").unwrap();
+    let mut forth = Forth::new(Limits::default());
+    let failure = forth
+        .include_file(&path, &mut BufferConsole::new())
+        .unwrap_err();
+    let location = failure.location.unwrap();
+    assert!(location.file.ends_with("bad.fs"));
+    assert_eq!((location.line, location.column), (3, 3));
+    assert_eq!(forth.data_stack(), &[1, 1]);
+    let missing = forth
+        .include_file(&dir.join("missing.fs"), &mut BufferConsole::new())
+        .unwrap_err();
+    assert_eq!(missing.code, -38);
+    assert!(missing.message.contains("missing.fs"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unterminated_definitions_and_strings() {
+    // A definition left open at the end of the text stays open: the next text continues it.
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    forth.evaluate(": five", "t", &mut console).unwrap();
+    forth.evaluate("5 ;", "t", &mut console).unwrap();
+    forth.evaluate("five", "t", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), &[5]);
+    // An unterminated string takes the rest of the line.
+    assert_eq!(common::stack(": t S\" abc ; \n ; t NIP"), vec![6]);
+    // Interpreted strings longer than the transient buffer are -18.
+    let long = format!("S\" {}\"", "x".repeat(5000));
+    assert_eq!(error(&long).code, -18);
+}
+
+#[test]
+fn engine_keeps_working_after_reset() {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate(": sq DUP * ; VARIABLE v 7 v !", "t", &mut console)
+        .unwrap();
+    let cases = [
+        "1 2 nosuch",
+        ": broken IF ;",
+        "1 0 /",
+        ": deep RECURSE ; deep",
+        ": half 1 2 [ 1 0 / ] ;",
+        "-8 @",
+    ];
+    for source in cases {
+        assert!(
+            forth.evaluate(source, "t", &mut console).is_err(),
+            "{source}"
+        );
+        forth.reset_after_error();
+        assert!(forth.data_stack().is_empty());
+        forth.evaluate("v @ sq", "t", &mut console).unwrap();
+        assert_eq!(forth.data_stack(), &[49], "after {source}");
+        forth.evaluate("DROP", "t", &mut console).unwrap();
+    }
+}
+
+#[test]
+fn step_budget_stops_runaway_programs() {
+    let limits = Limits {
+        max_steps: Some(10_000),
+        ..Limits::default()
+    };
+    let mut forth = Forth::new(limits);
+    let mut console = BufferConsole::new();
+    let failure = forth
+        .evaluate(": spin BEGIN AGAIN ; spin", "t", &mut console)
+        .unwrap_err();
+    assert_eq!(failure.code, -256);
+    assert_eq!(failure.message, "step budget exhausted");
+    forth.reset_after_error();
+    // CATCH cannot swallow it.
+    let caught = forth.evaluate(
+        ": spin BEGIN AGAIN ; : t BEGIN ['] spin CATCH DROP AGAIN ; t",
+        "t",
+        &mut console,
+    );
+    assert_eq!(caught.unwrap_err().code, -256);
+    forth.reset_after_error();
+    assert_eq!(
+        forth
+            .evaluate("1000000000 SPACES", "t", &mut console)
+            .unwrap_err()
+            .code,
+        -256
+    );
+    forth.reset_after_error();
+    // Source that rewinds its own parse position is bounded too.
+    let rewinding = forth.evaluate("1 DROP 0 >IN !", "t", &mut console);
+    assert_eq!(rewinding.unwrap_err().code, -256);
+    forth.reset_after_error();
+    // Each evaluation gets a fresh budget.
+    forth.evaluate("1 2 +", "t", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), &[3]);
+}
+
+#[test]
+fn nesting_of_evaluate_is_bounded() {
+    let failure = error(": again S\" again\" EVALUATE ; again");
+    assert_eq!(failure.code, -258);
+}
+
+#[test]
+fn deep_recursion_does_not_use_the_host_stack() {
+    let limits = Limits {
+        return_stack_cells: 1_000_000,
+        ..Limits::default()
+    };
+    let mut forth = Forth::new(limits);
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate(
+            ": down DUP IF 1- RECURSE THEN ; 900000 down",
+            "t",
+            &mut console,
+        )
+        .unwrap();
+    assert_eq!(forth.data_stack(), &[0]);
+}
+
+#[test]
+fn data_space_is_bounded() {
+    let mut forth = Forth::new(Limits {
+        data_space_bytes: 4096,
+        ..Limits::default()
+    });
+    let mut console = BufferConsole::new();
+    let failure = forth.evaluate("5000 ALLOT", "t", &mut console).unwrap_err();
+    assert_eq!(failure.code, -8);
+    forth.reset_after_error();
+    let failure = forth
+        .evaluate(": t 1000 0 DO I , LOOP ; t", "t", &mut console)
+        .unwrap_err();
+    assert_eq!(failure.code, -8);
+}

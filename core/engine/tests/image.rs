@@ -1,0 +1,119 @@
+//! The state image: everything survives a save and a load into a fresh engine, and bad
+//! images are refused with an `ImageError`.
+
+use fastforth_engine::{BufferConsole, Forth, Limits};
+
+fn session() -> (Forth, BufferConsole) {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    let setup = "VARIABLE counter 5 counter ! \
+                 : bump 1 counter +! ; \
+                 : k CREATE , DOES> @ 2* ; 21 k twice \
+                 10 VALUE limit DEFER action ' bump IS action \
+                 CREATE table 1 , 2 , 3 , \
+                 HEX 7 8 9";
+    forth.evaluate(setup, "setup", &mut console).unwrap();
+    (forth, console)
+}
+
+#[test]
+fn definitions_variables_stacks_and_base_survive() {
+    let (forth, _) = session();
+    let image = forth.save_image();
+    let mut loaded = Forth::load_image(&image, Limits::default()).unwrap();
+    assert_eq!(loaded.data_stack(), &[7, 8, 9]);
+    let mut console = BufferConsole::new();
+    loaded
+        .evaluate(
+            "DECIMAL action action counter @ twice limit table 2 CELLS + @ 10",
+            "after",
+            &mut console,
+        )
+        .unwrap();
+    assert_eq!(loaded.data_stack(), &[7, 8, 9, 7, 42, 10, 3, 10]);
+    loaded
+        .evaluate(
+            ": more counter @ 100 + ; more 20 TO limit limit",
+            "after",
+            &mut console,
+        )
+        .unwrap();
+    assert_eq!(&loaded.data_stack()[8..], &[107, 20]);
+}
+
+#[test]
+fn an_image_of_a_loaded_engine_is_the_same() {
+    let (forth, _) = session();
+    let image = forth.save_image();
+    let loaded = Forth::load_image(&image, Limits::default()).unwrap();
+    assert_eq!(loaded.save_image(), image);
+}
+
+#[test]
+fn hex_base_is_kept() {
+    let (forth, _) = session();
+    let mut loaded = Forth::load_image(&forth.save_image(), Limits::default()).unwrap();
+    let mut console = BufferConsole::new();
+    loaded.evaluate("10 .", "after", &mut console).unwrap();
+    assert_eq!(console.output_text(), "10 ");
+    loaded
+        .evaluate("DECIMAL 10", "after", &mut console)
+        .unwrap();
+    assert_eq!(loaded.data_stack().last(), Some(&10));
+}
+
+#[test]
+fn bad_images_are_refused() {
+    let (forth, _) = session();
+    let image = forth.save_image();
+    let refused = |bytes: &[u8]| {
+        Forth::load_image(bytes, Limits::default())
+            .map(|_| ())
+            .unwrap_err()
+    };
+    assert!(refused(b"").message.contains("magic"));
+    assert!(refused(b"not an image at all").message.contains("magic"));
+    let mut other_version = image.clone();
+    other_version[8] = 99;
+    assert!(refused(&other_version).message.contains("version"));
+    for cut in [9, 20, image.len() / 2, image.len() - 1] {
+        refused(&image[..cut]);
+    }
+    for at in (12..image.len()).step_by(97) {
+        let mut corrupt = image.clone();
+        corrupt[at] ^= 0x5A;
+        refused(&corrupt);
+    }
+}
+
+#[test]
+fn an_image_that_does_not_fit_is_refused() {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    forth.evaluate("1 2 3 4 5", "t", &mut console).unwrap();
+    let small = Limits {
+        data_stack_cells: 2,
+        ..Limits::default()
+    };
+    assert!(Forth::load_image(&forth.save_image(), small).is_err());
+}
+
+#[test]
+fn ir_encoding_round_trips() {
+    use fastforth_engine::ir::{self, Op, Sys};
+    let ops = vec![
+        Op::Lit(-5),
+        Op::Call(1234),
+        Op::ZBranch(3),
+        Op::LitLtBranch(7, 9),
+        Op::Dup,
+        Op::Sys(Sys::Emit),
+        Op::Exit,
+    ];
+    let bytes = ir::encode(&ops);
+    assert_eq!(ir::decode(&bytes).unwrap(), ops);
+    assert!(ir::decode(&bytes[..bytes.len() - 1]).is_err());
+    let mut other = bytes.clone();
+    other[0] = 2;
+    assert!(ir::decode(&other).is_err());
+}
