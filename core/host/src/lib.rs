@@ -15,6 +15,7 @@
 //! files come from.
 
 mod error;
+pub mod forth;
 pub mod hotswap;
 pub mod inspect;
 pub mod kinds;
@@ -24,6 +25,8 @@ mod registry;
 pub mod shadow;
 
 pub use error::PluginError;
+pub use fastforth_abi::ForthLimits;
+pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession};
 pub use hotswap::{HotSwap, PluginCache, SwapReport};
 pub use kinds::{Example, Kind};
 pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver};

@@ -1,0 +1,303 @@
+//! The Forth engine plugin kind: engine instances made by a plugin, and a session whose
+//! engine can be swapped for another build while the user's state (definitions, variables,
+//! stacks, data space) carries over as the engine's versioned state image.
+
+use crate::kinds::Kind;
+use crate::{HotSwap, Loader, Plugin, PluginError, SwapReport};
+use fastforth_abi::{
+    ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthFunctions,
+    ForthLimits, PluginKind, Status, catch_panic_or,
+};
+use std::ffi::c_void;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The Forth engine plugin kind.
+pub struct Forth;
+
+type UnitFn<A> = extern "C" fn(EngineHandle, A, *mut ()) -> Status;
+
+/// [`ForthFunctions`] with every entry present.
+pub struct ForthApi {
+    create: extern "C" fn(ForthLimits, FfiBytes, ByteSink, *mut EngineHandle) -> Status,
+    evaluate: extern "C" fn(
+        EngineHandle,
+        FfiStr,
+        FfiStr,
+        ConsoleCallbacks,
+        ByteSink,
+        *mut EvalOutcome,
+    ) -> Status,
+    save_image: UnitFn<ByteSink>,
+    data_stack: UnitFn<ByteSink>,
+    reset_after_error: extern "C" fn(EngineHandle, *mut ()) -> Status,
+    destroy: extern "C" fn(EngineHandle, *mut ()) -> Status,
+}
+
+impl Kind for Forth {
+    const KIND: PluginKind = PluginKind::FORTH;
+    type Api = ForthApi;
+
+    unsafe fn resolve(table: *const c_void) -> Result<ForthApi, &'static str> {
+        // SAFETY: the caller guarantees `table` points to a live `ForthFunctions`.
+        let table = unsafe { &*table.cast::<ForthFunctions>() };
+        Ok(ForthApi {
+            create: table.create.ok_or("create")?,
+            evaluate: table.evaluate.ok_or("evaluate")?,
+            save_image: table.save_image.ok_or("save_image")?,
+            data_stack: table.data_stack.ok_or("data_stack")?,
+            reset_after_error: table.reset_after_error.ok_or("reset_after_error")?,
+            destroy: table.destroy.ok_or("destroy")?,
+        })
+    }
+}
+
+/// Where a plugin engine's output goes and its input comes from.
+pub trait ForthConsole {
+    fn write(&mut self, bytes: &[u8]);
+    /// One input line without its newline; `None` at end of input.
+    fn read_line(&mut self) -> Option<String>;
+    /// One key; `None` at end of input.
+    fn read_key(&mut self) -> Option<u8>;
+}
+
+/// How an evaluation ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Evaluation {
+    /// The source was interpreted to its end.
+    Continue,
+    /// `BYE` was executed.
+    Bye,
+    /// A Forth error: its throw code and message (with source position).
+    Error { code: i64, message: String },
+}
+
+/// One engine instance, owned by the plugin that made it and destroyed through it.
+pub struct ForthInstance {
+    plugin: Arc<Plugin<Forth>>,
+    handle: EngineHandle,
+}
+
+// SAFETY: an engine instance is used by one thread at a time (every method takes `&mut self`
+// or is called under the session's mutex); the plugin keeps no thread affinity for it.
+unsafe impl Send for ForthInstance {}
+
+impl ForthInstance {
+    /// A new engine in `plugin`, rebuilt from `image` when it is non-empty.
+    pub fn create(
+        plugin: Arc<Plugin<Forth>>,
+        limits: ForthLimits,
+        image: &[u8],
+    ) -> Result<ForthInstance, PluginError> {
+        let mut error = Vec::new();
+        let mut handle = EngineHandle::NULL;
+        let status = (plugin.api.create)(
+            limits,
+            FfiBytes::new(image),
+            ByteSink::for_vec(&mut error),
+            &mut handle,
+        );
+        if status != Status::OK {
+            return Err(plugin.call_error("create", status));
+        }
+        if handle.is_null() {
+            let message = String::from_utf8_lossy(&error).into_owned();
+            return Err(plugin.failure("create", message));
+        }
+        Ok(ForthInstance { plugin, handle })
+    }
+
+    pub fn plugin(&self) -> &Arc<Plugin<Forth>> {
+        &self.plugin
+    }
+
+    /// Interprets `source` (named `source_name` in error positions).
+    pub fn evaluate(
+        &mut self,
+        source: &str,
+        source_name: &str,
+        console: &mut dyn ForthConsole,
+    ) -> Result<Evaluation, PluginError> {
+        let mut console: &mut dyn ForthConsole = console;
+        let callbacks = ConsoleCallbacks {
+            context: (&raw mut console).cast(),
+            write: console_write,
+            read_line: console_read_line,
+            read_key: console_read_key,
+        };
+        let mut error = Vec::new();
+        let mut outcome = EvalOutcome {
+            flow: EvalOutcome::CONTINUE,
+            error_code: 0,
+        };
+        let status = (self.plugin.api.evaluate)(
+            self.handle,
+            FfiStr::new(source),
+            FfiStr::new(source_name),
+            callbacks,
+            ByteSink::for_vec(&mut error),
+            &mut outcome,
+        );
+        if status != Status::OK {
+            return Err(self.plugin.call_error("evaluate", status));
+        }
+        Ok(match outcome.flow {
+            EvalOutcome::BYE => Evaluation::Bye,
+            EvalOutcome::ERROR => Evaluation::Error {
+                code: outcome.error_code,
+                message: String::from_utf8_lossy(&error).into_owned(),
+            },
+            _ => Evaluation::Continue,
+        })
+    }
+
+    /// The engine's state image.
+    pub fn save_image(&mut self) -> Result<Vec<u8>, PluginError> {
+        self.collect("save_image", self.plugin.api.save_image)
+    }
+
+    /// The data stack, bottom first.
+    pub fn data_stack(&mut self) -> Result<Vec<i64>, PluginError> {
+        let bytes = self.collect("data_stack", self.plugin.api.data_stack)?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|cell| i64::from_le_bytes(cell.try_into().expect("8-byte chunk")))
+            .collect())
+    }
+
+    /// Empties the stacks and leaves compilation state, keeping the dictionary.
+    pub fn reset_after_error(&mut self) -> Result<(), PluginError> {
+        match (self.plugin.api.reset_after_error)(self.handle, std::ptr::null_mut()) {
+            Status::OK => Ok(()),
+            status => Err(self.plugin.call_error("reset_after_error", status)),
+        }
+    }
+
+    fn collect(
+        &self,
+        function: &'static str,
+        call: UnitFn<ByteSink>,
+    ) -> Result<Vec<u8>, PluginError> {
+        let mut bytes = Vec::new();
+        match call(
+            self.handle,
+            ByteSink::for_vec(&mut bytes),
+            std::ptr::null_mut(),
+        ) {
+            Status::OK => Ok(bytes),
+            status => Err(self.plugin.call_error(function, status)),
+        }
+    }
+}
+
+impl Drop for ForthInstance {
+    fn drop(&mut self) {
+        (self.plugin.api.destroy)(self.handle, std::ptr::null_mut());
+    }
+}
+
+/// Recovers the console from a callback context.
+///
+/// # Safety
+/// `context` must be the `&raw mut console` made in [`ForthInstance::evaluate`], which
+/// outlives the plugin call that invokes the callback.
+unsafe fn console_from<'a>(context: *mut c_void) -> &'a mut dyn ForthConsole {
+    // SAFETY: guaranteed by the caller.
+    unsafe { *context.cast::<&mut dyn ForthConsole>() }
+}
+
+extern "C" fn console_write(context: *mut c_void, bytes: *const u8, len: usize) {
+    catch_panic_or((), || {
+        // SAFETY: called by the plugin during `evaluate` with our context and `len` readable
+        // bytes at `bytes`.
+        let (console, bytes) = unsafe {
+            (
+                console_from(context),
+                FfiBytes { ptr: bytes, len }.as_bytes(),
+            )
+        };
+        console.write(bytes);
+    })
+}
+
+extern "C" fn console_read_line(context: *mut c_void, line: ByteSink) -> i32 {
+    catch_panic_or(0, || {
+        // SAFETY: called by the plugin during `evaluate` with our context.
+        let console = unsafe { console_from(context) };
+        match console.read_line() {
+            Some(text) => {
+                line.send(text.as_bytes());
+                1
+            }
+            None => 0,
+        }
+    })
+}
+
+extern "C" fn console_read_key(context: *mut c_void) -> i32 {
+    catch_panic_or(-1, || {
+        // SAFETY: called by the plugin during `evaluate` with our context.
+        let console = unsafe { console_from(context) };
+        console.read_key().map_or(-1, i32::from)
+    })
+}
+
+/// A Forth session whose engine plugin can be swapped between evaluations: the new engine
+/// is loaded and validated while the old one serves, then rebuilt from the old engine's
+/// state image. If the new engine refuses the image, the old engine keeps serving.
+pub struct ForthSession {
+    engines: HotSwap<Forth>,
+    instance: Mutex<ForthInstance>,
+    limits: ForthLimits,
+}
+
+impl ForthSession {
+    /// Loads the engine plugin at `path` and starts a fresh engine in it.
+    pub fn start(
+        loader: Arc<Loader>,
+        path: &Path,
+        limits: ForthLimits,
+    ) -> Result<ForthSession, PluginError> {
+        let engines = HotSwap::<Forth>::load(loader, path)?;
+        let instance = ForthInstance::create(engines.current().clone(), limits, &[])?;
+        Ok(ForthSession {
+            engines,
+            instance: Mutex::new(instance),
+            limits,
+        })
+    }
+
+    /// The serving engine plugin's version.
+    pub fn engine_version(&self) -> String {
+        self.lock().plugin().version().to_owned()
+    }
+
+    /// Runs `f` with the engine instance (one evaluation at a time).
+    pub fn with_instance<R>(&self, f: impl FnOnce(&mut ForthInstance) -> R) -> R {
+        f(&mut self.lock())
+    }
+
+    /// Swaps in the engine plugin at `path`, carrying the session's state across. Waits for
+    /// a running evaluation to finish; on any error the previous engine keeps serving.
+    pub fn swap_engine(&self, path: &Path) -> Result<SwapReport, PluginError> {
+        let mut instance = self.lock();
+        let report = self.engines.swap(path)?;
+        let migrated = instance.save_image().and_then(|image| {
+            ForthInstance::create(self.engines.current().clone(), self.limits, &image)
+        });
+        match migrated {
+            Ok(next) => {
+                *instance = next;
+                Ok(report)
+            }
+            Err(error) => {
+                self.engines.rollback()?;
+                Err(error)
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ForthInstance> {
+        self.instance.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

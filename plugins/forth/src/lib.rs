@@ -1,0 +1,156 @@
+//! The Forth engine as a plugin of kind "forth". Engine instances live in this plugin's
+//! memory behind opaque handles; their whole state travels to another build of the engine
+//! as the engine's versioned state image, so the host can swap engines mid-session.
+
+use fastforth_abi::{
+    ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthLimits,
+};
+use fastforth_engine::{Console, Flow, Forth, Limits};
+
+/// This build's semantic version.
+pub const VERSION: &str = if cfg!(feature = "v2") {
+    "1.1.0"
+} else {
+    "1.0.0"
+};
+
+fn limits(limits: ForthLimits) -> Limits {
+    let size = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+    Limits {
+        data_stack_cells: size(limits.data_stack_cells),
+        return_stack_cells: size(limits.return_stack_cells),
+        data_space_bytes: size(limits.data_space_bytes),
+        max_steps: (limits.max_steps != 0).then_some(limits.max_steps),
+    }
+}
+
+fn create(limits_in: ForthLimits, image: FfiBytes, error: ByteSink) -> EngineHandle {
+    // SAFETY: the host passes `image` valid for the duration of this call.
+    let image = unsafe { image.as_bytes() };
+    let forth = if image.is_empty() {
+        Forth::new(limits(limits_in))
+    } else {
+        match Forth::load_image(image, limits(limits_in)) {
+            Ok(forth) => forth,
+            Err(refused) => {
+                error.send(refused.to_string().as_bytes());
+                return EngineHandle::NULL;
+            }
+        }
+    };
+    EngineHandle(Box::into_raw(Box::new(forth)).cast())
+}
+
+/// The engine behind a handle.
+///
+/// # Safety
+/// `engine` must come from this plugin's `create`, not yet destroyed, and not in use by
+/// another call (the host serialises calls on one instance).
+unsafe fn engine<'a>(engine: EngineHandle) -> &'a mut Forth {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &mut *engine.0.cast::<Forth>() }
+}
+
+fn evaluate(
+    handle: EngineHandle,
+    source: FfiStr,
+    source_name: FfiStr,
+    console: ConsoleCallbacks,
+    error: ByteSink,
+) -> EvalOutcome {
+    // SAFETY: the host passes a live handle and strings valid for this call.
+    let (forth, source, name) =
+        unsafe { (engine(handle), source.as_bytes(), source_name.as_bytes()) };
+    let source = String::from_utf8_lossy(source);
+    let name = String::from_utf8_lossy(name);
+    let mut console = HostConsole(console);
+    match forth.evaluate(&source, &name, &mut console) {
+        Ok(Flow::Continue) => outcome(EvalOutcome::CONTINUE, 0),
+        Ok(Flow::Bye) => outcome(EvalOutcome::BYE, 0),
+        Err(failure) => {
+            error.send(failure.to_string().as_bytes());
+            outcome(EvalOutcome::ERROR, failure.code)
+        }
+    }
+}
+
+fn outcome(flow: u32, error_code: i64) -> EvalOutcome {
+    EvalOutcome { flow, error_code }
+}
+
+fn save_image(handle: EngineHandle, image: ByteSink) {
+    // SAFETY: the host passes a live handle.
+    image.send(&unsafe { engine(handle) }.save_image());
+}
+
+fn data_stack(handle: EngineHandle, cells: ByteSink) {
+    // SAFETY: the host passes a live handle.
+    let stack = unsafe { engine(handle) }.data_stack();
+    let bytes: Vec<u8> = stack.iter().flat_map(|cell| cell.to_le_bytes()).collect();
+    cells.send(&bytes);
+}
+
+fn reset_after_error(handle: EngineHandle) {
+    // SAFETY: the host passes a live handle.
+    unsafe { engine(handle) }.reset_after_error();
+}
+
+fn destroy(handle: EngineHandle) {
+    if !handle.is_null() {
+        // SAFETY: the handle came from `Box::into_raw` in `create` and the host destroys
+        // each instance exactly once.
+        drop(unsafe { Box::from_raw(handle.0.cast::<Forth>()) });
+    }
+}
+
+/// The host's console, seen through the engine's [`Console`] trait.
+struct HostConsole(ConsoleCallbacks);
+
+impl Console for HostConsole {
+    fn write(&mut self, bytes: &[u8]) {
+        (self.0.write)(self.0.context, bytes.as_ptr(), bytes.len());
+    }
+
+    fn read_line(&mut self) -> Option<String> {
+        let mut line = Vec::new();
+        let got = (self.0.read_line)(self.0.context, ByteSink::for_vec(&mut line));
+        (got == 1).then(|| String::from_utf8_lossy(&line).into_owned())
+    }
+
+    fn read_key(&mut self) -> Option<u8> {
+        u8::try_from((self.0.read_key)(self.0.context)).ok()
+    }
+}
+
+fn self_test() -> Result<(), String> {
+    let mut console = fastforth_engine::BufferConsole::new();
+    let mut forth = Forth::new(Limits::default());
+    let result = forth.evaluate(": sq dup * ; 7 sq .", "self-test", &mut console);
+    let printed = String::from_utf8_lossy(&console.output).into_owned();
+    match result {
+        Ok(_) if printed.trim() == "49" => Ok(()),
+        Ok(_) => Err(format!("expected `7 sq .` to print 49, found {printed:?}")),
+        Err(error) => Err(format!("self-test program failed: {error}")),
+    }
+}
+
+fastforth_abi::export_plugin! {
+    kind: FORTH,
+    name: "forth",
+    version: VERSION,
+    functions: ForthFunctions {
+        create: fn(limits: ForthLimits, image: FfiBytes, error: ByteSink) -> EngineHandle = create,
+        evaluate: fn(
+            engine: EngineHandle,
+            source: FfiStr,
+            source_name: FfiStr,
+            console: ConsoleCallbacks,
+            error: ByteSink,
+        ) -> EvalOutcome = evaluate,
+        save_image: fn(engine: EngineHandle, image: ByteSink) -> () = save_image,
+        data_stack: fn(engine: EngineHandle, cells: ByteSink) -> () = data_stack,
+        reset_after_error: fn(engine: EngineHandle) -> () = reset_after_error,
+        destroy: fn(engine: EngineHandle) -> () = destroy,
+    },
+    self_test: self_test,
+}
