@@ -104,14 +104,16 @@ pub enum UpdateError {
     },
 
     #[error("plugin `{plugin}` failed its checks: {source}")]
-    Plugin { plugin: String, source: PluginError },
+    Plugin {
+        plugin: String,
+        source: Box<PluginError>,
+    },
 
     #[error(
-        "plugin `{plugin}`: the manifest promises `{expected_name}` {expected_version}, the file is `{found_name}` {found_version}"
+        "plugin `{plugin}`: the manifest promises `{plugin}` {expected_version}, the file is `{found_name}` {found_version}"
     )]
     WrongPlugin {
         plugin: String,
-        expected_name: String,
         expected_version: String,
         found_name: String,
         found_version: String,

@@ -79,7 +79,7 @@ impl Manifest {
             serde_json::from_slice(bytes).map_err(|error| UpdateError::Manifest {
                 problem: format!("expected a JSON object with a `schema` field: {error}"),
             })?;
-        if probe.schema != serde_json::Value::from(SCHEMA) {
+        if probe.schema != SCHEMA {
             return Err(UpdateError::UnknownSchema {
                 expected: SCHEMA,
                 found: probe.schema.to_string(),

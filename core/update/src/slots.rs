@@ -70,14 +70,13 @@ impl<K: Kind> Slot for HotSlot<K> {
     ) -> Result<Option<String>, UpdateError> {
         let plugin_error = |source: PluginError| UpdateError::Plugin {
             plugin: name.to_owned(),
-            source,
+            source: Box::new(source),
         };
         // Loaded (and self-tested) once here; the swap below reuses this live plugin.
         let candidate = self.loader.load::<K>(path).map_err(plugin_error)?;
         if candidate.name() != name || candidate.version() != version {
             return Err(UpdateError::WrongPlugin {
                 plugin: name.to_owned(),
-                expected_name: name.to_owned(),
                 expected_version: version.to_owned(),
                 found_name: candidate.name().to_owned(),
                 found_version: candidate.version().to_owned(),
@@ -111,7 +110,7 @@ impl<K: Kind> Slot for HotSlot<K> {
             .map(|_| ())
             .map_err(|source| UpdateError::Plugin {
                 plugin: plugin.to_owned(),
-                source,
+                source: Box::new(source),
             })
     }
 

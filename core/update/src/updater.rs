@@ -481,7 +481,7 @@ impl Updater {
         fastforth_host::inspect::check_bytes(&path, &downloaded.bytes).map_err(|source| {
             UpdateError::Plugin {
                 plugin: step.plugin.to_owned(),
-                source,
+                source: Box::new(source),
             }
         })
     }
@@ -527,9 +527,8 @@ impl Updater {
     }
 }
 
-/// The file name a build is installed under: `<stem>-<sha256 prefix>.<ext>`, the same name
-/// the host's loader gives its shadow copy, so a loader whose cache is the plugin directory
-/// copies nothing.
+/// The file name a build is installed (and published) under: `<stem>-<sha256 prefix>.<ext>`,
+/// the host's content-addressed naming, so two builds never share a name.
 pub fn installed_file_name(build: &TargetBuild) -> String {
     fastforth_host::shadow::shadow_file_name(Path::new(&build.file), &build.sha256)
 }
