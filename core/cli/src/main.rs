@@ -1,8 +1,15 @@
-//! The `fastforth` command line: inspect and call plugins.
+//! The `fastforth` command line: run Forth (built-in engine or an engine plugin), the REPL,
+//! and inspecting and calling plugins.
+
+mod forth_cmd;
+mod repl;
+#[cfg(feature = "update")]
+mod update_cmd;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use fastforth_host::{Example, Loader, Plugin, inspect};
+use fastforth_host::{Example, Forth, Loader, Plugin, PluginError, inspect};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,14 +21,35 @@ use std::sync::Arc;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    options: forth_cmd::EngineOptions,
 }
 
+/// With no command: the REPL on a terminal, else the program read from standard input.
 #[derive(Subcommand)]
 enum Command {
+    /// Run Forth source files in order, then `-e` code; exit non-zero after an error.
+    Run {
+        /// Forth source files.
+        files: Vec<PathBuf>,
+        /// Forth code to run after the files.
+        #[arg(short = 'e', long = "evaluate", value_name = "CODE")]
+        code: Option<String>,
+        #[command(flatten)]
+        options: forth_cmd::EngineOptions,
+    },
+    /// Interactive session with line editing and history.
+    Repl {
+        #[command(flatten)]
+        options: forth_cmd::EngineOptions,
+    },
     /// Inspect and call plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Update the installed plugins from a signed release channel, or roll them back.
+    #[cfg(feature = "update")]
+    Update(update_cmd::UpdateArgs),
 }
 
 #[derive(Subcommand)]
@@ -41,17 +69,34 @@ enum PluginCommand {
         #[arg(allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// List the installed plugins: version, manifest, last-known-good version.
+    #[cfg(feature = "update")]
+    List(update_cmd::InstallDir),
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Plugin(PluginCommand::Info { file }) => plugin_info(&file),
-        Command::Plugin(PluginCommand::Call {
+    let cli = Cli::parse();
+    let exit_code = match cli.command {
+        None if std::io::stdin().is_terminal() => repl::repl(&cli.options)?,
+        None => forth_cmd::run_stdin(&cli.options)?,
+        Some(Command::Run {
+            files,
+            code,
+            options,
+        }) => forth_cmd::run(&files, code.as_deref(), &options)?,
+        Some(Command::Repl { options }) => repl::repl(&options)?,
+        Some(Command::Plugin(PluginCommand::Info { file })) => plugin_info(&file).map(|()| 0)?,
+        Some(Command::Plugin(PluginCommand::Call {
             file,
             function,
             args,
-        }) => plugin_call(&file, &function, &args),
-    }
+        })) => plugin_call(&file, &function, &args).map(|()| 0)?,
+        #[cfg(feature = "update")]
+        Some(Command::Plugin(PluginCommand::List(dir))) => update_cmd::list(&dir).map(|()| 0)?,
+        #[cfg(feature = "update")]
+        Some(Command::Update(args)) => update_cmd::update(args).map(|()| 0)?,
+    };
+    std::process::exit(exit_code)
 }
 
 fn loader() -> Loader {
@@ -59,8 +104,13 @@ fn loader() -> Loader {
 }
 
 fn plugin_info(file: &Path) -> anyhow::Result<()> {
-    let plugin = loader().load::<Example>(file)?;
-    let info = plugin.info();
+    let loader = loader();
+    let info = match loader.load::<Example>(file) {
+        Err(PluginError::WrongKind { found, .. }) if found == "forth" => {
+            loader.load::<Forth>(file)?.info().clone()
+        }
+        loaded => loaded?.info().clone(),
+    };
     println!("file:      {}", file.display());
     println!("kind:      {}", info.kind);
     println!("name:      {}", info.name);

@@ -1,0 +1,233 @@
+//! `fastforth run` and `fastforth repl`: Forth on the engine linked into this binary, or on
+//! an engine plugin (`--engine FILE`) that can be swapped mid-session.
+
+use anyhow::Context;
+use fastforth_engine::{Console, Flow, Forth, Limits};
+use fastforth_host::{Evaluation, ForthConsole, ForthLimits, ForthSession, Loader};
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Resource options shared by `run` and `repl`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct EngineOptions {
+    /// Run on this engine plugin file instead of the built-in engine.
+    #[arg(long, value_name = "PLUGIN_FILE")]
+    pub engine: Option<std::path::PathBuf>,
+    /// Stop any evaluation after this many executed instructions (for untrusted code).
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u64>,
+    /// Size of the data space in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().data_space_bytes)]
+    pub data_space: usize,
+    /// Depth of the data stack in cells.
+    #[arg(long, value_name = "CELLS", default_value_t = Limits::default().data_stack_cells)]
+    pub stack_cells: usize,
+    /// Depth of the return stack in cells.
+    #[arg(long, value_name = "CELLS", default_value_t = Limits::default().return_stack_cells)]
+    pub return_stack_cells: usize,
+}
+
+impl EngineOptions {
+    fn limits(&self) -> Limits {
+        Limits {
+            data_stack_cells: self.stack_cells,
+            return_stack_cells: self.return_stack_cells,
+            data_space_bytes: self.data_space,
+            max_steps: self.max_steps,
+        }
+    }
+}
+
+/// How one evaluation ended, whichever engine ran it.
+pub enum Outcome {
+    Continue,
+    Bye,
+    Error(String),
+}
+
+/// The built-in engine or an engine plugin session.
+pub enum Engine {
+    BuiltIn(Box<Forth>),
+    Plugin(ForthSession),
+}
+
+impl Engine {
+    pub fn start(options: &EngineOptions) -> anyhow::Result<Engine> {
+        let limits = options.limits();
+        match &options.engine {
+            None => Ok(Engine::BuiltIn(Box::new(Forth::new(limits)))),
+            Some(path) => {
+                let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
+                let session = ForthSession::start(loader, path, abi_limits(&limits))?;
+                Ok(Engine::Plugin(session))
+            }
+        }
+    }
+
+    pub fn evaluate(
+        &mut self,
+        source: &str,
+        name: &str,
+        console: &mut Terminal,
+    ) -> anyhow::Result<Outcome> {
+        match self {
+            Engine::BuiltIn(forth) => Ok(match forth.evaluate(source, name, console) {
+                Ok(Flow::Continue) => Outcome::Continue,
+                Ok(Flow::Bye) => Outcome::Bye,
+                Err(error) => Outcome::Error(error.to_string()),
+            }),
+            Engine::Plugin(session) => {
+                let evaluation =
+                    session.with_instance(|engine| engine.evaluate(source, name, console))?;
+                Ok(match evaluation {
+                    Evaluation::Continue => Outcome::Continue,
+                    Evaluation::Bye => Outcome::Bye,
+                    Evaluation::Error { message, .. } => Outcome::Error(message),
+                })
+            }
+        }
+    }
+
+    pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
+        match self {
+            Engine::BuiltIn(forth) => forth.reset_after_error(),
+            Engine::Plugin(session) => {
+                session.with_instance(|engine| engine.reset_after_error())?
+            }
+        }
+        Ok(())
+    }
+
+    /// "built-in" or the plugin engine's version.
+    pub fn describe(&self) -> String {
+        match self {
+            Engine::BuiltIn(_) => "built-in engine".to_owned(),
+            Engine::Plugin(session) => format!("engine plugin {}", session.engine_version()),
+        }
+    }
+
+    /// Swaps the plugin engine, keeping the session's state.
+    pub fn swap(&mut self, path: &Path) -> anyhow::Result<String> {
+        match self {
+            Engine::BuiltIn(_) => anyhow::bail!(
+                "the built-in engine cannot be swapped; start with --engine PLUGIN_FILE"
+            ),
+            Engine::Plugin(session) => {
+                let report = session.swap_engine(path)?;
+                Ok(format!(
+                    "engine {} -> {}",
+                    report.from_version, report.to_version
+                ))
+            }
+        }
+    }
+}
+
+fn abi_limits(limits: &Limits) -> ForthLimits {
+    ForthLimits {
+        data_stack_cells: limits.data_stack_cells as u64,
+        return_stack_cells: limits.return_stack_cells as u64,
+        data_space_bytes: limits.data_space_bytes as u64,
+        max_steps: limits.max_steps.unwrap_or(0),
+    }
+}
+
+/// Standard output for program output, standard input for `ACCEPT`/`KEY`.
+#[derive(Default)]
+pub struct Terminal {
+    pending_keys: std::collections::VecDeque<u8>,
+}
+
+impl Terminal {
+    fn write_out(&mut self, bytes: &[u8]) {
+        let mut out = std::io::stdout().lock();
+        // Output errors (a closed pipe) end the program's output, not the interpreter.
+        let _ = out.write_all(bytes).and_then(|()| out.flush());
+    }
+
+    fn next_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_owned()),
+        }
+    }
+
+    fn next_key(&mut self) -> Option<u8> {
+        if self.pending_keys.is_empty() {
+            let line = self.next_line()?;
+            self.pending_keys.extend(line.bytes().chain([b'\n']));
+        }
+        self.pending_keys.pop_front()
+    }
+}
+
+impl Console for Terminal {
+    fn write(&mut self, bytes: &[u8]) {
+        self.write_out(bytes);
+    }
+    fn read_line(&mut self) -> Option<String> {
+        self.next_line()
+    }
+    fn read_key(&mut self) -> Option<u8> {
+        self.next_key()
+    }
+}
+
+impl ForthConsole for Terminal {
+    fn write(&mut self, bytes: &[u8]) {
+        self.write_out(bytes);
+    }
+    fn read_line(&mut self) -> Option<String> {
+        self.next_line()
+    }
+    fn read_key(&mut self) -> Option<u8> {
+        self.next_key()
+    }
+}
+
+/// Runs `files` in order, then `code`; returns the process exit code.
+pub fn run(
+    files: &[std::path::PathBuf],
+    code: Option<&str>,
+    options: &EngineOptions,
+) -> anyhow::Result<i32> {
+    let mut engine = Engine::start(options)?;
+    let mut console = Terminal::default();
+    let mut sources = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("{}: cannot read", file.display()))?;
+        sources.push((text, file.display().to_string()));
+    }
+    if let Some(code) = code {
+        sources.push((code.to_owned(), "-e".to_owned()));
+    }
+    for (text, name) in &sources {
+        match engine.evaluate(text, name, &mut console)? {
+            Outcome::Continue => {}
+            Outcome::Bye => return Ok(0),
+            Outcome::Error(message) => {
+                eprintln!("{message}");
+                return Ok(1);
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Reads the whole program from standard input and runs it.
+pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
+    let mut program = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut program)
+        .context("cannot read the program from standard input")?;
+    let mut engine = Engine::start(options)?;
+    match engine.evaluate(&program, "<stdin>", &mut Terminal::default())? {
+        Outcome::Continue | Outcome::Bye => Ok(0),
+        Outcome::Error(message) => {
+            eprintln!("{message}");
+            Ok(1)
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `fastforth run`, standard input and the REPL, on the built-in engine and on the engine
+//! plugin, run as a user runs them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fastforth(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(args)
+        .env("HOME", std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn program(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, source).unwrap();
+    path
+}
+
+fn engine_plugin() -> String {
+    fastforth_plugin_build::PluginBuild::new("fastforth-forth-plugin", &[])
+        .build()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn run_executes_files_in_order_then_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = program(dir.path(), "a.fs", ": greet .\" hello \" ;\n");
+    let b = program(dir.path(), "b.fs", "greet 6 7 * .\n");
+    let output = fastforth(
+        &[
+            "run",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "-e",
+            "greet",
+        ],
+        "",
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "hello 42 hello ");
+}
+
+#[test]
+fn run_reports_an_error_with_file_line_and_column_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let prog = program(dir.path(), "prog.fs", "1 2 +\n  drop drop\n");
+    let output = fastforth(&["run", prog.to_str().unwrap()], "");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!("{}:2:8: -4 stack underflow", prog.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_names_a_missing_file() {
+    let output = fastforth(&["run", "/nonexistent/prog.fs"], "");
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("/nonexistent/prog.fs: cannot read"));
+}
+
+#[test]
+fn program_on_standard_input_runs_when_stdin_is_not_a_terminal() {
+    let output = fastforth(&[], ": sq dup * ; 9 sq . bye");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "81 ");
+}
+
+#[test]
+fn max_steps_stops_an_endless_loop() {
+    let output = fastforth(
+        &[
+            "run",
+            "--max-steps",
+            "100000",
+            "-e",
+            ": spin begin again ; spin",
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("spin"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn repl_answers_ok_and_keeps_definitions_after_an_error() {
+    let output = fastforth(&["repl"], ": sq dup * ;\n5 sq .\n1 nosuch\n.s\n3 sq .\n");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(stdout.contains("25  ok"), "{stdout}");
+    assert!(stdout.contains("<0>  ok"), "stacks were reset: {stdout}");
+    assert!(stdout.contains("9  ok"), "{stdout}");
+    assert!(
+        stderr.contains("-13") && stderr.contains("nosuch"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn engine_plugin_runs_the_same_program_the_same_way() {
+    let engine = engine_plugin();
+    let code = ": fib dup 2 < if drop 1 else dup 1- recurse swap 2 - recurse + then ; 20 fib .";
+    let built_in = fastforth(&["run", "-e", code], "");
+    let plugin = fastforth(&["run", "--engine", &engine, "-e", code], "");
+    assert!(plugin.status.success(), "{plugin:?}");
+    assert_eq!(text(&plugin.stdout), "10946 ");
+    assert_eq!(built_in.stdout, plugin.stdout);
+}
+
+#[test]
+fn repl_swaps_the_engine_and_keeps_the_session() {
+    let v1 = engine_plugin();
+    let v2 = fastforth_plugin_build::PluginBuild::new("fastforth-forth-plugin", &["v2"])
+        .build()
+        .unwrap();
+    let input = format!(
+        ": twice 2 * ;\nvariable v 11 v !\n#engine {}\n#engine\n21 twice . v @ .\n#engine /nonexistent.so\n1 twice .\n",
+        v2.display()
+    );
+    let output = fastforth(&["repl", "--engine", &v1], &input);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("engine 1.0.0 -> 1.1.0; definitions, stacks and data kept"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("engine plugin 1.1.0"), "{stdout}");
+    assert!(stdout.contains("42 11  ok"), "{stdout}");
+    assert!(text(&output.stderr).contains("swap refused, engine plugin 1.1.0 keeps serving"));
+    assert!(stdout.contains("2  ok"), "{stdout}");
+}

@@ -1,0 +1,204 @@
+//! `fastforth update` and `fastforth plugin list` as a user runs them. Manifests made here
+//! are signed with a test key, which the binary does not trust (it trusts only the pinned
+//! release keys): so installs go through the library with the test key, and the binary is
+//! shown refusing the test channel, listing, and rolling back.
+#![cfg(feature = "update")]
+
+use fastforth_host::{Example, Loader};
+use fastforth_plugin_build::PluginBuild;
+use fastforth_update::{
+    HOST_TARGET, HotSlot, NoProgress, Release, ReleaseArtifact, SigningKey, Slots, TrustedKeys,
+    Updater, UpdaterConfig,
+};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+fn test_key() -> SigningKey {
+    SigningKey::from_bytes(&[5; 32])
+}
+
+fn example(features: &[&str]) -> PathBuf {
+    PluginBuild::new("fastforth-example-plugin", features)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn publish(channel: &Path, version: &str, path: &Path) {
+    let artifact = ReleaseArtifact {
+        plugin: "example".to_owned(),
+        version: version.to_owned(),
+        triple: HOST_TARGET.to_owned(),
+        path: path.into(),
+    };
+    Release::new(channel, &test_key())
+        .publish(&[artifact])
+        .unwrap();
+}
+
+fn file_url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// Runs `fastforth` with `args`, its caches kept inside `home`.
+fn fastforth(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(args)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Installs the channel's manifest into `dir` through the library, trusting the test key.
+fn install_with_test_key(channel: &Path, dir: &Path, slot: &Arc<HotSlot<Example>>) {
+    let mut config = UpdaterConfig::new(TrustedKeys::new([test_key().verifying_key()]), dir, dir);
+    config.channel = Some(file_url(channel));
+    let mut slots = Slots::new();
+    slots.insert("example", slot.clone());
+    Updater::new(config).update(&slots, &NoProgress).unwrap();
+}
+
+#[test]
+fn plugin_list_says_when_nothing_is_installed() {
+    let home = tempfile::tempdir().unwrap();
+    let output = fastforth(home.path(), &["plugin", "list"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let expected = format!(
+        "plugin directory: {}\nnothing installed\n",
+        home.path().join("data/fastforth").display()
+    );
+    assert_eq!(stdout(&output), expected);
+}
+
+#[test]
+fn update_refuses_a_channel_signed_by_a_key_that_is_not_pinned() {
+    let home = tempfile::tempdir().unwrap();
+    let channel = home.path().join("channel");
+    publish(&channel, "1.0.0", &example(&[]));
+    let dir = home.path().join("install");
+
+    let output = fastforth(
+        home.path(),
+        &[
+            "update",
+            "--channel",
+            &file_url(&channel),
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+
+    assert!(!output.status.success());
+    let pinned = TrustedKeys::pinned().unwrap().ids().join(", ");
+    let test_id = fastforth_update::keys::key_id(&test_key().verifying_key());
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "Error: manifest signed with key {test_id}, expected one of the trusted keys {pinned}\n"
+        )
+    );
+    assert!(!dir.join("state.json").exists());
+}
+
+#[test]
+fn update_without_a_channel_says_how_to_give_one() {
+    let home = tempfile::tempdir().unwrap();
+    let output = fastforth(home.path(), &["update", "--check"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).starts_with(
+            "Error: no update channel: expected `--channel URL` or a channel stored in "
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn plugin_list_and_rollback_work_on_what_is_installed() {
+    let home = tempfile::tempdir().unwrap();
+    let channel = home.path().join("channel");
+    let dir = home.path().join("install");
+    let loader = Arc::new(Loader::new(home.path().join("test-cache")));
+    let slot = Arc::new(HotSlot::<Example>::empty(loader));
+    publish(&channel, "1.0.0", &example(&[]));
+    install_with_test_key(&channel, &dir, &slot);
+    publish(&channel, "1.0.1", &example(&["v2"]));
+    install_with_test_key(&channel, &dir, &slot);
+    let dir_arg = dir.to_str().unwrap();
+
+    let listed = fastforth(home.path(), &["plugin", "list", "--plugin-dir", dir_arg]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listed = stdout(&listed);
+    assert!(
+        listed.contains(&format!(
+            "channel:          {} (manifest 2)",
+            file_url(&channel)
+        )),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with("example    1.0.1     2         1.0.0 (m1)")),
+        "{listed}"
+    );
+
+    let rolled = fastforth(
+        home.path(),
+        &["update", "--rollback", "--plugin-dir", dir_arg],
+    );
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    assert_eq!(stdout(&rolled), "rolled back:\n  example 1.0.1 -> 1.0.0\n");
+
+    let listed = stdout(&fastforth(
+        home.path(),
+        &["plugin", "list", "--plugin-dir", dir_arg],
+    ));
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with("example    1.0.0     1         -")),
+        "{listed}"
+    );
+    let again = fastforth(
+        home.path(),
+        &["update", "--rollback", "--plugin-dir", dir_arg],
+    );
+    assert_eq!(
+        stderr(&again),
+        "Error: plugin `example` has no previous version to roll back to\n"
+    );
+}
+
+#[test]
+fn https_needs_a_build_with_tls() {
+    let home = tempfile::tempdir().unwrap();
+    let output = fastforth(
+        home.path(),
+        &[
+            "update",
+            "--check",
+            "--channel",
+            "https://127.0.0.1:9/stable",
+        ],
+    );
+    if cfg!(feature = "tls") {
+        assert!(!stderr(&output).contains("needs a build with the `tls` feature"));
+    } else {
+        assert_eq!(
+            stderr(&output),
+            "Error: channel https://127.0.0.1:9/stable: https:// needs a build with the `tls` feature; this one reads http:// and file://\n"
+        );
+    }
+}
