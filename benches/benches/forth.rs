@@ -1,38 +1,101 @@
 //! The Forth workloads (`benches/forth/{sieve,bubble,matrix,fib}.fs`, each defining `main`)
-//! with the engine crate linked in: `forth/<w>/static`. Compiling the workload happens before
-//! timing; one iteration is one run of `main`, its output discarded.
+//! three ways: `forth/<w>/static` (the engine crate linked in), `forth/<w>/plugin` (the forth
+//! plugin called through the host's ABI) and `forth/<w>/hotswap` (a `ForthSession`, whose
+//! engine plugin can be swapped between evaluations). Loading the plugin and compiling the
+//! workload happen before timing; one iteration is one run of `main`, its output discarded.
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use fastforth_benches::{FORTH_WORKLOADS, forth_source};
-use fastforth_engine::{Console, Flow, Forth, Limits};
+use fastforth_benches::{FORTH_WORKLOADS, forth_plugin, forth_source};
+use fastforth_engine::{Flow, Forth, Limits};
+use fastforth_host::{Evaluation, ForthInstance, ForthLimits, ForthSession, Loader};
+use std::sync::Arc;
 
-/// A console that reads nothing and throws output away.
+/// A console that reads nothing and throws output away, for the engine and for the host.
 struct Discard;
 
-impl Console for Discard {
+impl fastforth_engine::Console for Discard {
     fn write(&mut self, _bytes: &[u8]) {}
 }
 
-/// A fresh engine with `workload` compiled into it.
-fn static_engine(workload: &str) -> Forth {
-    let source = forth_source(workload).expect("workload source");
+impl fastforth_host::ForthConsole for Discard {
+    fn write(&mut self, _bytes: &[u8]) {}
+    fn read_line(&mut self) -> Option<String> {
+        None
+    }
+    fn read_key(&mut self) -> Option<u8> {
+        None
+    }
+}
+
+/// The engine's default limits, as the plugin ABI passes them.
+fn plugin_limits() -> ForthLimits {
+    let limits = Limits::default();
+    ForthLimits {
+        data_stack_cells: limits.data_stack_cells as u64,
+        return_stack_cells: limits.return_stack_cells as u64,
+        data_space_bytes: limits.data_space_bytes as u64,
+        max_steps: limits.max_steps.unwrap_or(0),
+    }
+}
+
+/// A fresh linked-in engine with `workload` compiled into it.
+fn static_engine(workload: &str, source: &str) -> Forth {
     let mut forth = Forth::new(Limits::default());
-    match forth.evaluate(&source, workload, &mut Discard) {
+    match forth.evaluate(source, workload, &mut Discard) {
         Ok(Flow::Continue) => forth,
         other => panic!("{workload}.fs does not load: {other:?}"),
     }
 }
 
+fn expect_continue(evaluation: Result<Evaluation, fastforth_host::PluginError>, what: &str) {
+    match evaluation {
+        Ok(Evaluation::Continue) => {}
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
 fn benches(c: &mut Criterion) {
+    let plugin_path = forth_plugin().expect("forth plugin builds");
+    let cache = tempfile::tempdir().expect("temporary cache directory");
+    let loader = Arc::new(Loader::new(cache.path()));
+    let plugin = loader
+        .load::<fastforth_host::Forth>(&plugin_path)
+        .expect("forth plugin validates");
     for workload in FORTH_WORKLOADS {
+        let source = forth_source(workload).expect("workload source");
         let mut group = c.benchmark_group(format!("forth/{workload}"));
         group.sample_size(10).sampling_mode(SamplingMode::Flat);
-        let mut forth = static_engine(workload);
+
+        let mut forth = static_engine(workload, &source);
         group.bench_function("static", |b| {
             b.iter(|| {
                 forth
                     .evaluate("main", workload, &mut Discard)
                     .expect("main runs")
+            })
+        });
+        drop(forth);
+
+        let mut instance = ForthInstance::create(plugin.clone(), plugin_limits(), &[])
+            .expect("engine instance starts");
+        expect_continue(instance.evaluate(&source, workload, &mut Discard), workload);
+        group.bench_function("plugin", |b| {
+            b.iter(|| {
+                instance
+                    .evaluate("main", workload, &mut Discard)
+                    .expect("main runs")
+            })
+        });
+        drop(instance);
+
+        let session = ForthSession::start(loader.clone(), &plugin_path, plugin_limits())
+            .expect("session starts");
+        let loaded =
+            session.with_instance(|engine| engine.evaluate(&source, workload, &mut Discard));
+        expect_continue(loaded, workload);
+        group.bench_function("hotswap", |b| {
+            b.iter(|| {
+                session.with_instance(|engine| engine.evaluate("main", workload, &mut Discard))
             })
         });
         group.finish();
