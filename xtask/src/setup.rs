@@ -134,12 +134,18 @@ impl Setup {
             .filter(|package| !is_installed(package))
             .collect();
         if !self.check && !missing.is_empty() {
-            let _ = cmd!(sh, "apt-get update -qq").quiet().run();
+            let (runner, runner_args) = as_root(sh);
             let to_install = missing.clone();
-            let _ = cmd!(sh, "apt-get install -y -qq {to_install...}")
-                .env("DEBIAN_FRONTEND", "noninteractive")
+            let update_args = runner_args.clone();
+            let _ = cmd!(sh, "{runner} {update_args...} apt-get update -qq")
                 .quiet()
                 .run();
+            let _ = cmd!(
+                sh,
+                "{runner} {runner_args...} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {to_install...}"
+            )
+            .quiet()
+            .run();
         }
         packages
             .into_iter()
@@ -172,6 +178,17 @@ impl Setup {
             Ok(()) => Step::Installed(what),
             Err(error) => Step::Missing(format!("{what}: {error:#}")),
         }
+    }
+}
+
+/// What runs a command as root: `env` when already root, else `sudo -n` (which fails
+/// rather than asks for a password, so the step is reported missing instead of hanging).
+fn as_root(sh: &Shell) -> (&'static str, Vec<&'static str>) {
+    let uid = cmd!(sh, "id -u").quiet().read().unwrap_or_default();
+    if uid.trim() == "0" {
+        ("env", Vec::new())
+    } else {
+        ("sudo", vec!["-n"])
     }
 }
 
