@@ -171,7 +171,9 @@ impl Forth {
                 match self.pop()? {
                     0 => Ok(()),
                     _ => {
-                        console.write(&message);
+                        if self.catch_frames.is_empty() {
+                            console.write(&message);
+                        }
                         Err(Throw::with_message(
                             code::ABORT_QUOTE,
                             String::from_utf8_lossy(&message),
