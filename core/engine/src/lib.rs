@@ -51,6 +51,10 @@
 //! - `(` comments continue across lines of a file or host text.
 //! - Interpreted `S"`/`S\"` use two alternating 2048-byte buffers; compiled strings live in
 //!   data space. `."` also works while interpreting.
+//! - `ABORT"` displays its message only when no CATCH is active; the message is also the
+//!   text of the -2 error the host receives.
+//! - THROW restores the input source that was current at CATCH (nested EVALUATE and
+//!   INCLUDED sources end); text parsed from that same source since CATCH stays parsed.
 //! - An uninitialised DEFER throws -257 (invalid execution token) when executed.
 //! - Error codes beyond the standard's table: -256 step budget exhausted, -257 invalid
 //!   execution token, -258 input sources nested too deeply.
