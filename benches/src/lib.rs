@@ -32,6 +32,14 @@ pub fn example_plugin() -> anyhow::Result<PathBuf> {
         .context("cannot build the example plugin")
 }
 
+/// Builds (or finds up to date) the release build of the example plugin's second release,
+/// version 1.0.1 (its `v2` feature).
+pub fn example_plugin_v2() -> anyhow::Result<PathBuf> {
+    fastforth_plugin_build::PluginBuild::new("fastforth-example-plugin", &["v2"])
+        .build()
+        .context("cannot build version 1.0.1 of the example plugin")
+}
+
 /// Builds (or finds up to date) the release build of the Forth engine plugin.
 pub fn forth_plugin() -> anyhow::Result<PathBuf> {
     fastforth_plugin_build::PluginBuild::new("fastforth-forth-plugin", &[])
