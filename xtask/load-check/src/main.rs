@@ -8,11 +8,14 @@
 //!
 //! ```text
 //! PASS <file> <name> <version> add_numbers(5, 3) = 8, fibonacci(20) = 10946
+//! PASS <file> <name> <version> evaluated `: sq dup * ; 7 sq 2 + .` -> `51 `
 //! SKIP <file> <why: a kind this checker has no calls for, after the host validated the rest>
 //! FAIL <file> <reason>
 //! ```
 
-use fastforth_host::{Example, Loader, PluginError};
+use fastforth_host::{
+    Evaluation, Example, Forth, ForthConsole, ForthInstance, ForthLimits, Loader, PluginError,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -50,10 +53,16 @@ enum Outcome {
     Fail(String),
 }
 
+fn failed(error: PluginError) -> Outcome {
+    Outcome::Fail(error.to_string())
+}
+
 /// Loads `file` as the kind it declares and checks the answers of its functions.
 fn load_and_call(loader: &Loader, file: &Path) -> Result<String, Outcome> {
-    let failed = |error: PluginError| Outcome::Fail(error.to_string());
     match loader.load::<Example>(file) {
+        Err(PluginError::WrongKind { found, .. }) if found == "forth" => {
+            evaluate_forth(loader, file)
+        }
         Ok(plugin) => {
             let sum = plugin.add_numbers(5, 3).map_err(failed)?;
             let fib = plugin.fibonacci(20).map_err(failed)?;
@@ -73,4 +82,51 @@ fn load_and_call(loader: &Loader, file: &Path) -> Result<String, Outcome> {
         ))),
         Err(error) => Err(failed(error)),
     }
+}
+
+/// A Forth program whose output proves the engine compiles, runs and prints.
+const FORTH_PROGRAM: &str = ": sq dup * ; 7 sq 2 + .";
+const FORTH_OUTPUT: &str = "51 ";
+
+/// Collects what the engine prints; reads nothing.
+#[derive(Default)]
+struct Output(Vec<u8>);
+
+impl ForthConsole for Output {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+    fn read_line(&mut self) -> Option<String> {
+        None
+    }
+    fn read_key(&mut self) -> Option<u8> {
+        None
+    }
+}
+
+/// Loads a forth engine plugin, makes an instance and checks what a small program prints.
+fn evaluate_forth(loader: &Loader, file: &Path) -> Result<String, Outcome> {
+    let plugin = loader.load::<Forth>(file).map_err(failed)?;
+    let limits = ForthLimits {
+        data_stack_cells: 256,
+        return_stack_cells: 256,
+        data_space_bytes: 64 * 1024,
+        max_steps: 1_000_000,
+    };
+    let mut instance = ForthInstance::create(plugin.clone(), limits, &[]).map_err(failed)?;
+    let mut output = Output::default();
+    let outcome = instance
+        .evaluate(FORTH_PROGRAM, "load-check", &mut output)
+        .map_err(failed)?;
+    let printed = String::from_utf8_lossy(&output.0);
+    if outcome != Evaluation::Continue || printed != FORTH_OUTPUT {
+        return Err(Outcome::Fail(format!(
+            "`{FORTH_PROGRAM}` ended {outcome:?} printing {printed:?}, expected Continue printing {FORTH_OUTPUT:?}"
+        )));
+    }
+    Ok(format!(
+        "{} {} evaluated `{FORTH_PROGRAM}` -> `{printed}`",
+        plugin.name(),
+        plugin.version()
+    ))
 }
