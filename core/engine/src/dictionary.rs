@@ -381,6 +381,8 @@ pub fn op_name(op: Op) -> Option<&'static str> {
         | Op::RFromAdd
         | Op::AddToR => Op::Add,
         Op::OverFetch | Op::IFetch => Op::Fetch,
+        Op::DupLitAdd(_) => Op::Dup,
+        Op::SwapLitAdd(_) => Op::Swap,
         Op::IStore => Op::Store,
         Op::ITwoFetch => Op::TwoFetch,
         Op::ITwoStore => Op::TwoStore,

@@ -13,6 +13,8 @@
 use std::fmt;
 
 /// Version of the byte encoding written by [`encode`]; [`decode`] refuses other versions.
+/// New instructions get new tags without changing the encoding of the others, so a
+/// reader of the same version refuses only the instructions it does not know.
 pub const IR_VERSION: u32 = 1;
 
 /// One instruction.
@@ -269,6 +271,17 @@ pub enum Op {
     DupLitLtBranch(i64, u32),
     /// `Lit(n) Eq ZBranch` fused: ( x -- ) jumps unless x = n.
     LitEqBranch(i64, u32),
+    /// `Dup Lit(n) Lt ZBranch(past) Exit` fused, the `DUP n < IF EXIT THEN` of recursive
+    /// words: ( x -- x ) returns when x < n.
+    DupLitLtExit(i64),
+    /// `Dup LitAdd(n)` fused: ( x -- x x+n ).
+    DupLitAdd(i64),
+    /// `Swap LitAdd(n)` fused: ( x1 x2 -- x2 x1+n ).
+    SwapLitAdd(i64),
+    /// `Lit(n) Over CStore` fused: ( addr -- addr ) stores the byte n at addr.
+    LitOverCStore(i64),
+    /// `I CFetch` fused: ( -- char ) the byte at the loop index.
+    ICFetch,
     /// A word implemented by the host side of the engine (parsing, compiling, I/O, ...).
     Sys(Sys),
 }
@@ -442,6 +455,14 @@ const PLAIN: &[Op] = &[
     Op::Move,
     Op::OverAdd,
     Op::IAdd,
+    Op::OverFetch,
+    Op::RFromAdd,
+    Op::AddToR,
+    Op::IFetch,
+    Op::IStore,
+    Op::ITwoFetch,
+    Op::ITwoStore,
+    Op::ICFetch,
 ];
 
 const TAG_SYS: u8 = 0xF0;
@@ -481,6 +502,10 @@ fn operand_tag(op: Op) -> Option<(u8, Option<i64>, Option<u32>)> {
         Op::OverLitAdd(n) => (28, Some(n), None),
         Op::UnderLitAdd(n) => (29, Some(n), None),
         Op::DupLitLtAgain(n, t) => (30, Some(n), Some(t)),
+        Op::DupLitLtExit(n) => (31, Some(n), None),
+        Op::DupLitAdd(n) => (32, Some(n), None),
+        Op::SwapLitAdd(n) => (33, Some(n), None),
+        Op::LitOverCStore(n) => (34, Some(n), None),
         _ => return None,
     };
     Some(tagged)
@@ -519,6 +544,10 @@ fn from_operand_tag(tag: u8, n: i64, t: u32) -> Option<Op> {
         28 => Op::OverLitAdd(n),
         29 => Op::UnderLitAdd(n),
         30 => Op::DupLitLtAgain(n, t),
+        31 => Op::DupLitLtExit(n),
+        32 => Op::DupLitAdd(n),
+        33 => Op::SwapLitAdd(n),
+        34 => Op::LitOverCStore(n),
         _ => return None,
     };
     Some(op)
@@ -679,4 +708,31 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, DecodeError> {
         return Err(DecodeError("trailing bytes after the IR".to_owned()));
     }
     Ok(ops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fused_instructions_round_trip() {
+        let ops = vec![
+            Op::OverFetch,
+            Op::RFromAdd,
+            Op::AddToR,
+            Op::IFetch,
+            Op::IStore,
+            Op::ITwoFetch,
+            Op::ITwoStore,
+            Op::ICFetch,
+            Op::DupLitLtExit(2),
+            Op::DupLitAdd(-1),
+            Op::SwapLitAdd(-2),
+            Op::LitOverCStore(7),
+            Op::OverLitAdd(8),
+            Op::UnderLitAdd(8),
+            Op::DupLitLtAgain(5, 3),
+        ];
+        assert_eq!(decode(&encode(&ops)).unwrap(), ops);
+    }
 }

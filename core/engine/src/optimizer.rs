@@ -37,6 +37,8 @@ pub fn inlinable(op: Op) -> bool {
             | Op::IStore
             | Op::ITwoFetch
             | Op::ITwoStore
+            | Op::ICFetch
+            | Op::DupLitLtExit(_)
             | Op::Unloop
             | Op::Do
             | Op::Sys(_)
@@ -45,13 +47,13 @@ pub fn inlinable(op: Op) -> bool {
 
 /// Optimizes a definition. `inline_body` gives the body of a callee that may be inlined.
 pub fn optimize(ir: Vec<Op>, inline_body: &dyn Fn(u32) -> Option<Vec<Op>>) -> Vec<Op> {
-    let mut ir = rewrite(ir, &|window: &[Op]| match window[0] {
+    let mut ir = rewrite(ir, &|_, window: &[Op]| match window[0] {
         Op::Call(xt) => inline_body(xt).map(|body| (1, body)),
         _ => None,
     });
     for _ in 0..MAX_ROUNDS {
         let before = ir.len();
-        let changed_ir = rewrite(ir.clone(), &fuse);
+        let changed_ir = rewrite(ir.clone(), &|_, window: &[Op]| fuse(window));
         let unchanged = changed_ir == ir;
         ir = changed_ir;
         if unchanged && ir.len() == before {
@@ -59,7 +61,17 @@ pub fn optimize(ir: Vec<Op>, inline_body: &dyn Fn(u32) -> Option<Vec<Op>>) -> Ve
         }
     }
     rotate_loops(&mut ir);
-    ir
+    rewrite(ir, &fuse_exits)
+}
+
+/// Fuses a conditional branch over an `Exit` (`... IF EXIT THEN`) into a conditional exit.
+fn fuse_exits(at: usize, window: &[Op]) -> Replacement {
+    match window {
+        [Op::DupLitLtBranch(n, past), Op::Exit, ..] if *past as usize == at + 2 => {
+            Some((2, vec![Op::DupLitLtExit(*n)]))
+        }
+        _ => None,
+    }
 }
 
 /// Rotates `BEGIN test WHILE body REPEAT` loops: the `Branch` back to the test becomes a
@@ -78,13 +90,13 @@ fn rotate_loops(ir: &mut [Op]) {
     }
 }
 
-/// Rewrites windows of instructions that no branch lands inside, then fixes the targets.
-/// `rule` looks at the instructions from one position on and returns how many it replaces
-/// and with what.
 /// A rewrite rule's answer: how many instructions it replaces, and with what.
 type Replacement = Option<(usize, Vec<Op>)>;
 
-fn rewrite(ir: Vec<Op>, rule: &dyn Fn(&[Op]) -> Replacement) -> Vec<Op> {
+/// Rewrites windows of instructions that no branch lands inside, then fixes the targets.
+/// `rule` looks at the instructions from one position (its first argument) on and returns
+/// how many it replaces and with what.
+fn rewrite(ir: Vec<Op>, rule: &dyn Fn(usize, &[Op]) -> Replacement) -> Vec<Op> {
     let mut is_target = vec![false; ir.len() + 1];
     for op in &ir {
         if let Some(flag) = op.target().and_then(|t| is_target.get_mut(t as usize)) {
@@ -100,7 +112,7 @@ fn rewrite(ir: Vec<Op>, rule: &dyn Fn(&[Op]) -> Replacement) -> Vec<Op> {
             .iter()
             .take_while(|&&t| !t)
             .count();
-        match rule(&ir[at..at + free_run]) {
+        match rule(at, &ir[at..at + free_run]) {
             Some((used, replacement)) if used >= 1 && used <= free_run => {
                 out.extend(replacement);
                 at += used;
@@ -132,6 +144,9 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [RFrom, Add, ToR, ..] => replace(3, AddToR),
         [Lit(n), Lt, ZBranch(t), ..] => replace(3, LitLtBranch(*n, *t)),
         [Lit(n), Eq, ZBranch(t), ..] => replace(3, LitEqBranch(*n, *t)),
+        [Lit(n), Over, CStore, ..] => replace(3, LitOverCStore(*n)),
+        [Lit(0), Add | Sub | Or | Xor, ..] => Some((2, Vec::new())),
+        [Lit(0), IAdd, ..] => replace(2, I),
         [Lit(a), Lit(b), op, ..] => {
             fold_binary(*a, *b, *op).and_then(|value| replace(3, Lit(value)))
         }
@@ -140,6 +155,9 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
             .or_else(|| fuse_literal(*a, *op)),
         [LitAdd(a), LitAdd(b), ..] => replace(2, LitAdd(a.wrapping_add(*b))),
         [LitAdd(0), ..] => Some((1, Vec::new())),
+        [Dup, LitAdd(n), ..] => replace(2, DupLitAdd(*n)),
+        [Swap, LitAdd(n), ..] => replace(2, SwapLitAdd(*n)),
+        [I, CFetch, ..] => replace(2, ICFetch),
         [Dup, LitLtBranch(n, t), ..] => replace(2, DupLitLtBranch(*n, *t)),
         [LitLt(n), ZBranch(t), ..] => replace(2, LitLtBranch(*n, *t)),
         [LitEq(n), ZBranch(t), ..] => replace(2, LitEqBranch(*n, *t)),

@@ -14,6 +14,8 @@ enum Event {
     Halt,
     Sys(Sys),
     Throw(i64),
+    /// A throw from a fused instruction, named after the part of it that failed.
+    ThrowAs(i64, Op),
     Does(u32),
     CatchOk,
 }
@@ -80,6 +82,7 @@ impl Forth {
                     .system(word, console)
                     .map_err(|t| name_throw(t, Op::Sys(word))),
                 Event::Throw(throw_code) => Err(self.throw_here(throw_code)),
+                Event::ThrowAs(throw_code, op) => Err(name_throw(Throw::new(throw_code), op)),
                 Event::Does(target) => self.set_does(target),
                 Event::CatchOk => self.catch_ok(),
             };
@@ -163,15 +166,18 @@ impl Forth {
     fn run_inner(&mut self) -> Event {
         let code = &self.code[..];
         let mem = &mut self.mem[..];
-        let ds = &mut self.ds[..];
-        let rs = &mut self.rs[..];
-        let cap = ds.len() - 1;
-        let rcap = rs.len();
-        let rbase = self.rbase;
-        let mut ip = self.ip;
         let mut sp = self.depth;
-        let mut tos = ds[sp];
-        let mut rsp = self.rdepth;
+        let mut tos = self.ds.get(sp).copied().unwrap_or(0);
+        // The slot above the deepest item holds the cached top of the stack on exit, so the
+        // executor sees one slot less: pushing fails exactly when the stack is full.
+        let cap = self.ds.len().saturating_sub(1);
+        let ds = &mut self.ds[..cap];
+        // The return stack as seen by this run starts at its base, so that underflow
+        // checks compare with constants.
+        let rbase = self.rbase.min(self.rs.len());
+        let rs = &mut self.rs[rbase..];
+        let mut ip = self.ip;
+        let mut rsp = self.rdepth.saturating_sub(rbase);
         let mut steps = self.steps_left;
 
         macro_rules! need {
@@ -184,10 +190,10 @@ impl Forth {
         macro_rules! push {
             ($value:expr) => {{
                 let value = $value;
-                if sp >= cap {
-                    break Event::Throw(code::STACK_OVERFLOW);
+                match ds.get_mut(sp) {
+                    Some(slot) => *slot = tos,
+                    None => break Event::Throw(code::STACK_OVERFLOW),
                 }
-                ds[sp] = tos;
                 sp += 1;
                 tos = value;
             }};
@@ -214,26 +220,26 @@ impl Forth {
         }
         macro_rules! rneed {
             ($n:expr) => {
-                if rsp < rbase + $n {
+                if rsp < $n {
                     break Event::Throw(code::RETURN_STACK_UNDERFLOW);
                 }
             };
         }
         macro_rules! rpush {
             ($value:expr) => {{
-                if rsp >= rcap {
-                    break Event::Throw(code::RETURN_STACK_OVERFLOW);
+                match rs.get_mut(rsp) {
+                    Some(slot) => *slot = $value,
+                    None => break Event::Throw(code::RETURN_STACK_OVERFLOW),
                 }
-                rs[rsp] = $value;
                 rsp += 1;
             }};
         }
         macro_rules! tick {
             () => {{
-                if steps == 0 {
-                    break Event::Throw(code::STEP_BUDGET_EXHAUSTED);
+                match steps.checked_sub(1) {
+                    Some(left) => steps = left,
+                    None => break Event::Throw(code::STEP_BUDGET_EXHAUSTED),
                 }
-                steps -= 1;
             }};
         }
         macro_rules! jump {
@@ -271,7 +277,7 @@ impl Forth {
             ip += 1;
             match *op {
                 Op::Halt => {
-                    if rsp != rbase {
+                    if rsp != 0 {
                         break Event::Throw(code::INVALID_XT);
                     }
                     break Event::Halt;
@@ -911,6 +917,54 @@ impl Forth {
                         jump!(target);
                     }
                 }
+                Op::DupLitLtExit(n) => {
+                    need!(1);
+                    if tos < n {
+                        if rsp < 1 {
+                            break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::Exit);
+                        }
+                        rsp -= 1;
+                        ip = rs[rsp] as u64 as usize;
+                    } else {
+                        tick!();
+                    }
+                }
+                Op::DupLitAdd(n) => {
+                    need!(1);
+                    push!(tos.wrapping_add(n));
+                }
+                Op::SwapLitAdd(n) => {
+                    need!(2);
+                    let x1 = ds[sp - 1];
+                    ds[sp - 1] = tos;
+                    tos = x1.wrapping_add(n);
+                }
+                Op::LitOverCStore(n) => {
+                    // The literal and the copy of the address went on the stack.
+                    if sp + 2 > ds.len() {
+                        let failed = if sp >= ds.len() { Op::Lit(n) } else { Op::Over };
+                        break Event::ThrowAs(code::STACK_OVERFLOW, failed);
+                    }
+                    if sp < 1 {
+                        break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Over);
+                    }
+                    match mem.get_mut(tos as u64 as usize) {
+                        Some(byte) => *byte = n as u8,
+                        None => break Event::ThrowAs(code::INVALID_ADDRESS, Op::CStore),
+                    }
+                }
+                Op::ICFetch => {
+                    if rsp < 1 {
+                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::I);
+                    }
+                    if sp >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::I);
+                    }
+                    match mem.get(rs[rsp - 1] as u64 as usize) {
+                        Some(&byte) => push!(byte as i64),
+                        None => break Event::ThrowAs(code::INVALID_ADDRESS, Op::CFetch),
+                    }
+                }
                 Op::Sys(word) => {
                     if steps == 0 {
                         break Event::Throw(code::STEP_BUDGET_EXHAUSTED);
@@ -920,10 +974,12 @@ impl Forth {
                 }
             }
         };
-        ds[sp] = tos;
+        if let Some(slot) = self.ds.get_mut(sp) {
+            *slot = tos;
+        }
         self.ip = ip;
         self.depth = sp;
-        self.rdepth = rsp;
+        self.rdepth = rbase + rsp;
         self.steps_left = steps;
         event
     }
