@@ -6,8 +6,10 @@
 //! cargo's own lock serialises them and an up-to-date variant rebuilds in milliseconds.
 //! It knows nothing of loading or validating plugins.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, OnceLock};
 
 /// A plugin crate of this workspace, built with a set of features.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +124,22 @@ impl PluginBuild {
         }
         Ok(path)
     }
+}
+
+/// Builds `package` with `features` (release) at most once per process: later calls with
+/// the same variant return the first build's artifact. Panics with cargo's message when the
+/// build fails, which is what a test wants.
+pub fn built_once(package: &str, features: &[&str]) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let build = PluginBuild::new(package, features);
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    built
+        .entry(build.variant_name())
+        .or_insert_with(|| build.build().unwrap_or_else(|e| panic!("{e}")))
+        .clone()
 }
 
 /// The root of this workspace (two levels above this crate).

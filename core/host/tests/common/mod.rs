@@ -2,20 +2,12 @@
 #![allow(dead_code)]
 
 use fastforth_host::Loader;
-use fastforth_plugin_build::PluginBuild;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// Builds `package` with `features` (release) once per test process.
 pub fn built(package: &str, features: &[&str]) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    let build = PluginBuild::new(package, features);
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
-    built
-        .entry(build.variant_name())
-        .or_insert_with(|| build.build().unwrap_or_else(|e| panic!("{e}")))
-        .clone()
+    fastforth_plugin_build::built_once(package, features)
 }
 
 pub fn example_v1() -> PathBuf {

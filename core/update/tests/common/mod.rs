@@ -6,26 +6,19 @@
 pub mod server;
 
 use fastforth_host::{Example, HotSwap, Loader};
-use fastforth_plugin_build::PluginBuild;
 use fastforth_update::{
     Confirm, HOST_TARGET, HotSlot, Manifest, NoProgress, Outcome, Release, ReleaseArtifact,
     SigningKey, Slots, TrustedKeys, UpdateError, Updater, UpdaterConfig,
 };
 use server::Server;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Builds `package` with `features` (release) once per test process.
 pub fn built(package: &str, features: &[&str]) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    let build = PluginBuild::new(package, features);
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
-    built
-        .entry(build.variant_name())
-        .or_insert_with(|| build.build().unwrap_or_else(|e| panic!("{e}")))
-        .clone()
+    fastforth_plugin_build::built_once(package, features)
 }
 
 pub fn example_v1() -> PathBuf {
