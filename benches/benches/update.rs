@@ -4,7 +4,7 @@
 //! static file server on a thread of the bench; every iteration starts from a fresh host
 //! with 1.0.0 installed, made and torn down outside the timed part.
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
 use fastforth_benches::{example_plugin, example_plugin_v2};
 use fastforth_host::{Example, Loader};
 use fastforth_update::{
@@ -131,7 +131,11 @@ fn benches(c: &mut Criterion) {
     publish(&channels.path().join("2"), &key, 2, "1.0.1", v2);
     let url = serve(channels.path().to_path_buf());
     let (first, second) = (format!("{url}/1"), format!("{url}/2"));
-    c.bench_function("update/loopback", |b| {
+    // Each update takes milliseconds, plus as long again for its untimed setup: 20 samples
+    // of equal size keep a run to seconds.
+    let mut group = c.benchmark_group("update");
+    group.sample_size(20).sampling_mode(SamplingMode::Flat);
+    group.bench_function("loopback", |b| {
         b.iter_batched_ref(
             || {
                 let host = Host::new();
@@ -142,6 +146,7 @@ fn benches(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    group.finish();
 }
 
 criterion_group!(update, benches);
