@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: runs the criterion benches and the measurements criterion cannot
-//! make (swap-latency percentiles, update cost, sizes, gforth-fast and C references), then
+//! `cargo xtask bench`: runs the criterion benches (signed update over loopback included) and
+//! the measurements criterion cannot make (swap-latency percentiles, update cost, sizes,
+//! gforth-fast and C references), then
 //! writes `results/` (a JSON file per run, `latest.md`, `latest.svg`). A quick run writes to
 //! `target/bench/quick/` instead, so its figures are never committed.
 
@@ -57,7 +58,10 @@ impl Bench {
                 "update cost: plugin rebuild + swap vs monolith rebuild + restart",
             );
             run.update_cost = Some(update::measure(sh, &root, self.repetitions())?);
-            step(4, "sizes of the plugins and the fastforth binary");
+            step(
+                4,
+                "sizes of the plugins and the fastforth binary (three feature sets)",
+            );
             run.sizes = sizes::measure(sh, &root)?;
             step(5, "references: gforth-fast and cc -O2");
             run.references = references::measure(&root, self.repetitions(), self.repetitions());
@@ -117,7 +121,7 @@ impl Bench {
         let _quick = self
             .quick
             .then(|| sh.push_env("FASTFORTH_BENCH_QUICK", "1"));
-        let benches = ["calls", "swap", "forth"]
+        let benches = ["calls", "swap", "forth", "update"]
             .into_iter()
             .filter(|bench| root_has_bench(sh, bench))
             .flat_map(|bench| ["--bench", bench]);
@@ -170,7 +174,8 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bench_fixture")
     }
 
-    /// A small criterion output of the project's own (`call/add_numbers/*`, `fib/25/*`).
+    /// A small criterion output of the project's own (`call/add_numbers/*`, `fib/25/*`,
+    /// `update/loopback`).
     pub fn fixture_dir() -> PathBuf {
         fixture().join("criterion")
     }
@@ -233,6 +238,8 @@ mod tests {
         assert!(markdown.contains("| swap latency p50, ms | "));
         assert!(markdown.contains("## Targets missed, and what was measured"));
         assert!(markdown.contains("| `fib/25/hotswap_cached` | "));
+        assert!(markdown.contains("## Signed update over loopback"));
+        assert!(markdown.contains("The update machinery adds 884.1 KiB"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! of the misses as measured, and the raw figures below. Pure functions of a [`Run`].
 
 use super::results::{Download, Reference, Run};
+use super::sizes::FASTFORTH_FEATURES;
 use std::fmt::Write;
 
 /// A target a ratio must meet.
@@ -274,6 +275,7 @@ pub fn markdown(run: &Run) -> String {
     misses(&mut out, &ratios);
     swap_section(&mut out, run);
     update_section(&mut out, run);
+    loopback_section(&mut out, run);
     forth_section(&mut out, run);
     sizes_section(&mut out, run);
     raw_section(&mut out, run);
@@ -405,6 +407,26 @@ fn update_section(out: &mut String, run: &Run) {
     );
 }
 
+/// `update/loopback`, whose median is the figure reported for an update's own cost.
+fn loopback_section(out: &mut String, run: &Run) {
+    let Some(update) = run.benchmark("update/loopback") else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "## Signed update over loopback\n\n\
+         `update/loopback`: one complete update of the example plugin from 1.0.0 to 1.0.1 \
+         from a signed channel served over HTTP on 127.0.0.1 (fetch `manifest.json` and its \
+         signature, verify, download, SHA-256, write with fsync, structural check, load, \
+         self-test, swap, state saved), each from a fresh host with 1.0.0 installed: median \
+         {}, mean {} (95 % interval of the mean {} – {}).\n",
+        ns(update.median),
+        ns(update.mean),
+        ns(update.ci95[0]),
+        ns(update.ci95[1])
+    );
+}
+
 fn forth_section(out: &mut String, run: &Run) {
     if run.references.is_empty() && !run.benchmarks.iter().any(|e| e.id.starts_with("forth/")) {
         return;
@@ -474,7 +496,26 @@ fn sizes_section(out: &mut String, run: &Run) {
             kib(size.bytes)
         );
     }
+    if let Some(added) = update_machinery(run) {
+        let _ = writeln!(out, "\n{added}");
+    }
     out.push('\n');
+}
+
+/// What the update machinery adds to the stripped `fastforth` binary (built for the host
+/// triple only), when all three feature sets were measured.
+fn update_machinery(run: &Run) -> Option<String> {
+    let stripped = |artifact: &str| run.sizes.iter().find(|s| s.artifact == artifact)?.stripped;
+    let [without, default, tls] = FASTFORTH_FEATURES.map(|(artifact, _)| stripped(artifact));
+    let (without, default, tls) = (without?, default?, tls?);
+    Some(format!(
+        "The update machinery adds {} to the stripped `fastforth` binary (`update`, the \
+         default: `http://` and `file://` channels) and {} with `tls` (`https://` too), over \
+         the {} of `--no-default-features`.",
+        kib(default.saturating_sub(without)),
+        kib(tls.saturating_sub(without)),
+        kib(without)
+    ))
 }
 
 fn raw_section(out: &mut String, run: &Run) {

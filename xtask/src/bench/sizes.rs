@@ -1,6 +1,7 @@
-//! Sizes of what users download: each plugin and the `fastforth` binary, as built and
-//! stripped, for the host triple (built here) and for every triple `cargo xtask build-all`
-//! left under `target/plugins/<triple>/`.
+//! Sizes of what users download: each plugin and the `fastforth` binary (without the update
+//! machinery, as by default, and with https), as built and stripped, for the host triple
+//! (built here) and for every triple `cargo xtask build-all` left under
+//! `target/plugins/<triple>/`.
 
 use super::results::Size;
 use anyhow::Context;
@@ -26,23 +27,47 @@ pub fn measure(sh: &Shell, root: &Path) -> anyhow::Result<Vec<Size>> {
             Err(error) => eprintln!("size of {package} skipped: {error:#}"),
         }
     }
-    let cargo = crate::cargo();
-    let built = cmd!(
-        sh,
-        "{cargo} build --quiet --release -p fastforth --bin fastforth"
-    )
-    .run();
-    match built {
-        Ok(()) => {
-            let binary = target_dir(root)
-                .join("release")
-                .join(format!("fastforth{}", std::env::consts::EXE_SUFFIX));
-            sizes.push(size_of(sh, "fastforth", &triple, &binary)?);
-        }
-        Err(error) => eprintln!("size of the fastforth binary skipped: {error}"),
+    for (artifact, flags) in FASTFORTH_FEATURES {
+        sizes.extend(fastforth_size(sh, root, &triple, artifact, flags)?);
     }
     sizes.extend(cross_built(sh, root, &triple)?);
     Ok(sizes)
+}
+
+/// The `fastforth` binary's feature sets, each reported under its own artifact name:
+/// without the update machinery, the default (`update`: `http://` and `file://` channels),
+/// and `tls` (`https://` too).
+pub const FASTFORTH_FEATURES: [(&str, &[&str]); 3] = [
+    (
+        "fastforth --no-default-features",
+        &["--no-default-features"],
+    ),
+    ("fastforth", &[]),
+    ("fastforth --features tls", &["--features", "tls"]),
+];
+
+/// Builds the `fastforth` binary with `flags` and measures it; `None` if it does not build.
+fn fastforth_size(
+    sh: &Shell,
+    root: &Path,
+    triple: &str,
+    artifact: &str,
+    flags: &[&str],
+) -> anyhow::Result<Option<Size>> {
+    let cargo = crate::cargo();
+    let built = cmd!(
+        sh,
+        "{cargo} build --quiet --release -p fastforth --bin fastforth {flags...}"
+    )
+    .run();
+    if let Err(error) = built {
+        eprintln!("size of {artifact} skipped: {error}");
+        return Ok(None);
+    }
+    let binary = target_dir(root)
+        .join("release")
+        .join(format!("fastforth{}", std::env::consts::EXE_SUFFIX));
+    size_of(sh, artifact, triple, &binary).map(Some)
 }
 
 /// Builds `package` the way the plugin tests and demos do (its own release target dir).
