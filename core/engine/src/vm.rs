@@ -257,6 +257,44 @@ impl Forth {
                 }
             }};
         }
+        // The two cells at an address (x2 at it, x1 in the next cell), checked at once.
+        macro_rules! load2 {
+            ($address:expr) => {{
+                let address = $address as u64 as usize;
+                match mem
+                    .get(address..)
+                    .and_then(|s| s.first_chunk::<{ 2 * CELL }>())
+                {
+                    Some(bytes) => {
+                        let (x2, x1) = bytes.split_at(CELL);
+                        (cell_of(x1), cell_of(x2))
+                    }
+                    None => break Event::Throw(code::INVALID_ADDRESS),
+                }
+            }};
+        }
+        // Stores x2 at the address and x1 in the next cell; when they do not both fit,
+        // stores one by one so that the first store happens before the throw.
+        macro_rules! store2 {
+            ($address:expr, $x1:expr, $x2:expr) => {{
+                let (x1, x2): (i64, i64) = ($x1, $x2);
+                let address = $address as u64 as usize;
+                match mem
+                    .get_mut(address..)
+                    .and_then(|s| s.first_chunk_mut::<{ 2 * CELL }>())
+                {
+                    Some(bytes) => {
+                        let (low, high) = bytes.split_at_mut(CELL);
+                        low.copy_from_slice(&x2.to_le_bytes());
+                        high.copy_from_slice(&x1.to_le_bytes());
+                    }
+                    None => {
+                        store!(address, x2);
+                        store!((address as u64).wrapping_add(CELL as u64), x1);
+                    }
+                }
+            }};
+        }
         macro_rules! store {
             ($address:expr, $value:expr) => {{
                 let address = $address as u64 as usize;
@@ -708,15 +746,13 @@ impl Forth {
                 }
                 Op::TwoFetch => {
                     need!(1);
-                    let x2 = load!(tos);
-                    let x1 = load!((tos as u64).wrapping_add(CELL as u64));
+                    let (x1, x2) = load2!(tos);
                     tos = x1;
                     push!(x2);
                 }
                 Op::TwoStore => {
                     need!(3);
-                    store!(tos, ds[sp - 1]);
-                    store!((tos as u64).wrapping_add(CELL as u64), ds[sp - 2]);
+                    store2!(tos, ds[sp - 2], ds[sp - 1]);
                     tos = ds[sp - 3];
                     sp -= 3;
                 }
@@ -866,18 +902,14 @@ impl Forth {
                 }
                 Op::ITwoFetch => {
                     rneed!(1);
-                    let address = rs[rsp - 1];
-                    let x2 = load!(address);
-                    let x1 = load!((address as u64).wrapping_add(CELL as u64));
+                    let (x1, x2) = load2!(rs[rsp - 1]);
                     push!(x1);
                     push!(x2);
                 }
                 Op::ITwoStore => {
                     need!(2);
                     rneed!(1);
-                    let address = rs[rsp - 1];
-                    store!(address, tos);
-                    store!((address as u64).wrapping_add(CELL as u64), ds[sp - 1]);
+                    store2!(rs[rsp - 1], ds[sp - 1], tos);
                     tos = ds[sp - 2];
                     sp -= 2;
                 }
@@ -993,6 +1025,13 @@ fn plus_loop(parameters: &mut [i64], step: i64) -> bool {
     let after = before.wrapping_add(step);
     parameters[1] = index.wrapping_add(step);
     (before ^ after) >= 0 || (before ^ step) >= 0
+}
+
+/// The cell in eight bytes of data space.
+fn cell_of(bytes: &[u8]) -> i64 {
+    let mut cell = [0; CELL];
+    cell.copy_from_slice(bytes);
+    i64::from_le_bytes(cell)
 }
 
 /// Names the word of the failing instruction in the throw, if it has a name.
