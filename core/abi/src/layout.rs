@@ -55,6 +55,7 @@ const FACTS: &[&[usize]] = &[
         reset_after_error,
         destroy
     }),
+    &facts!(NativeForthFunctions { words, run_word }),
 ];
 
 /// FNV-1a over [`FACTS`], each number as 8 little-endian bytes, each type closed by a marker.
@@ -89,7 +90,7 @@ mod tests {
 
     #[test]
     fn layout_hash_covers_every_boundary_type() {
-        assert_eq!(FACTS.len(), 12);
+        assert_eq!(FACTS.len(), 13);
         assert_ne!(LAYOUT_HASH, 0);
     }
 

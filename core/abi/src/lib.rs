@@ -58,12 +58,15 @@ impl PluginKind {
     pub const EXAMPLE: PluginKind = PluginKind(1);
     /// A whole Forth engine: [`ForthFunctions`].
     pub const FORTH: PluginKind = PluginKind(2);
+    /// A Forth program compiled ahead of time to native code: [`NativeForthFunctions`].
+    pub const FORTH_NATIVE: PluginKind = PluginKind(3);
 
     /// The kind's name as used in messages and manifests, or `None` for an unknown kind.
     pub fn name(self) -> Option<&'static str> {
         match self {
             PluginKind::EXAMPLE => Some("example"),
             PluginKind::FORTH => Some("forth"),
+            PluginKind::FORTH_NATIVE => Some("forth-native"),
             _ => None,
         }
     }

@@ -108,3 +108,26 @@ pub struct ForthFunctions {
     /// Frees the engine.
     pub destroy: Option<extern "C" fn(engine: EngineHandle, out: *mut ()) -> Status>,
 }
+
+/// Functions of a [`crate::PluginKind::FORTH_NATIVE`] plugin: a Forth program compiled ahead
+/// of time, whose words run as native code. Every run starts from the program's state as it
+/// was compiled (its data space, empty stacks); runs share nothing.
+#[repr(C)]
+#[derive(Debug)]
+pub struct NativeForthFunctions {
+    /// Sends the names of the compiled words, oldest first, one per line.
+    pub words: Option<extern "C" fn(names: ByteSink, out: *mut ()) -> Status>,
+    /// Runs the word `name` with output and input through `console`. Sends the data stack it
+    /// leaves, bottom first, as little-endian 8-byte cells to `stack`, and on an error its
+    /// message to `error` ([`EvalOutcome::ERROR`] with the throw code; -13 for a name that
+    /// is not a compiled word).
+    pub run_word: Option<
+        extern "C" fn(
+            name: FfiStr,
+            console: ConsoleCallbacks,
+            stack: ByteSink,
+            error: ByteSink,
+            out: *mut EvalOutcome,
+        ) -> Status,
+    >,
+}

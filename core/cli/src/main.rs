@@ -2,13 +2,14 @@
 //! and inspecting and calling plugins.
 
 mod forth_cmd;
+mod native_cmd;
 mod repl;
 #[cfg(feature = "update")]
 mod update_cmd;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use fastforth_host::{Example, Forth, Loader, Plugin, PluginError, inspect};
+use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, inspect};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,11 +34,22 @@ enum Command {
     Run {
         /// Forth source files.
         files: Vec<PathBuf>,
-        /// Forth code to run after the files.
+        /// Forth code to run after the files (with --native: the word to run, default main).
         #[arg(short = 'e', long = "evaluate", value_name = "CODE")]
         code: Option<String>,
+        /// Run a word of this native plugin (made by `fastforth compile`) instead.
+        #[arg(long, value_name = "PLUGIN_FILE", conflicts_with_all = ["files", "engine", "max_steps"])]
+        native: Option<PathBuf>,
         #[command(flatten)]
         options: forth_cmd::EngineOptions,
+    },
+    /// Compile a Forth program ahead of time to a native plugin (kind "forth-native").
+    Compile {
+        /// The Forth program.
+        file: PathBuf,
+        /// The plugin file to write (default: the program's name with the library extension).
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: Option<PathBuf>,
     },
     /// Interactive session with line editing and history.
     Repl {
@@ -80,10 +92,17 @@ fn main() -> anyhow::Result<()> {
         None if std::io::stdin().is_terminal() => repl::repl(&cli.options)?,
         None => forth_cmd::run_stdin(&cli.options)?,
         Some(Command::Run {
+            native: Some(plugin),
+            code,
+            ..
+        }) => native_cmd::run(&plugin, code.as_deref().unwrap_or("main"))?,
+        Some(Command::Run {
             files,
             code,
             options,
+            ..
         }) => forth_cmd::run(&files, code.as_deref(), &options)?,
+        Some(Command::Compile { file, output }) => native_cmd::compile(&file, output.as_deref())?,
         Some(Command::Repl { options }) => repl::repl(&options)?,
         Some(Command::Plugin(PluginCommand::Info { file })) => plugin_info(&file).map(|()| 0)?,
         Some(Command::Plugin(PluginCommand::Call {
@@ -108,6 +127,9 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
     let info = match loader.load::<Example>(file) {
         Err(PluginError::WrongKind { found, .. }) if found == "forth" => {
             loader.load::<Forth>(file)?.info().clone()
+        }
+        Err(PluginError::WrongKind { found, .. }) if found == "forth-native" => {
+            loader.load::<ForthNative>(file)?.info().clone()
         }
         loaded => loaded?.info().clone(),
     };

@@ -296,11 +296,27 @@ impl Forth {
     /// The executed instructions of a colon definition (including its final `Exit`), for
     /// inspection and tests; `None` when the name is not a colon definition.
     pub fn compiled_code(&self, name: &str) -> Option<Vec<Op>> {
-        let word = &self.dict.words[self.dict.find(name.as_bytes())?];
+        self.colon_code(self.dict.words[self.dict.find(name.as_bytes())?].xt)
+    }
+
+    /// The colon definitions in the dictionary, oldest first: name and execution token.
+    pub fn colon_definitions(&self) -> Vec<(String, u32)> {
+        self.dict
+            .words
+            .iter()
+            .filter(|word| word.kind == Kind::Colon)
+            .map(|word| (String::from_utf8_lossy(&word.name).into_owned(), word.xt))
+            .collect()
+    }
+
+    /// The instructions of the colon definition with this execution token, as executed
+    /// (branch and call targets are code addresses); `None` when `xt` is not one.
+    pub fn colon_code(&self, xt: u32) -> Option<Vec<Op>> {
+        let word = &self.dict.words[self.dict.by_xt(xt as i64)?];
         if word.kind != Kind::Colon {
             return None;
         }
-        let start = word.xt as usize;
+        let start = xt as usize;
         let next = self
             .dict
             .words
@@ -309,5 +325,16 @@ impl Forth {
             .filter(|&xt| xt > start)
             .min();
         Some(self.code[start..next.unwrap_or(self.code.len())].to_vec())
+    }
+
+    /// Data space as the program sees it: its own bytes from address 0, then the system
+    /// area from [`Forth::system_area`] on.
+    pub fn data_space(&self) -> &[u8] {
+        &self.mem[..self.system_end()]
+    }
+
+    /// The address where the system area (STATE, BASE, >IN, PAD, ...) starts.
+    pub fn system_area(&self) -> usize {
+        self.system_base()
     }
 }

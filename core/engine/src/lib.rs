@@ -80,5 +80,6 @@ mod system;
 mod vm;
 
 pub use console::{BufferConsole, Console, StdConsole};
+pub use dictionary::op_name;
 pub use engine::{Flow, Forth, Limits};
-pub use error::{ForthError, ImageError, SourceLocation};
+pub use error::{ForthError, ImageError, SourceLocation, message_for};

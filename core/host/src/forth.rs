@@ -119,12 +119,7 @@ impl ForthInstance {
         console: &mut dyn ForthConsole,
     ) -> Result<Evaluation, PluginError> {
         let mut console: &mut dyn ForthConsole = console;
-        let callbacks = ConsoleCallbacks {
-            context: (&raw mut console).cast(),
-            write: console_write,
-            read_line: console_read_line,
-            read_key: console_read_key,
-        };
+        let callbacks = console_callbacks(&mut console);
         let mut error = Vec::new();
         let mut outcome = EvalOutcome {
             flow: EvalOutcome::CONTINUE,
@@ -196,11 +191,22 @@ impl Drop for ForthInstance {
     }
 }
 
+/// The callbacks through which a plugin reaches `console`; valid while `console` is
+/// borrowed, which must outlast the plugin call they are passed to.
+pub(crate) fn console_callbacks(console: &mut &mut dyn ForthConsole) -> ConsoleCallbacks {
+    ConsoleCallbacks {
+        context: (console as *mut &mut dyn ForthConsole).cast(),
+        write: console_write,
+        read_line: console_read_line,
+        read_key: console_read_key,
+    }
+}
+
 /// Recovers the console from a callback context.
 ///
 /// # Safety
-/// `context` must be the `&raw mut console` made in [`ForthInstance::evaluate`], which
-/// outlives the plugin call that invokes the callback.
+/// `context` must come from [`console_callbacks`] for a console that outlives the plugin
+/// call that invokes the callback.
 unsafe fn console_from<'a>(context: *mut c_void) -> &'a mut dyn ForthConsole {
     // SAFETY: guaranteed by the caller.
     unsafe { *context.cast::<&mut dyn ForthConsole>() }
@@ -208,7 +214,7 @@ unsafe fn console_from<'a>(context: *mut c_void) -> &'a mut dyn ForthConsole {
 
 extern "C" fn console_write(context: *mut c_void, bytes: *const u8, len: usize) {
     catch_panic_or((), || {
-        // SAFETY: called by the plugin during `evaluate` with our context and `len` readable
+        // SAFETY: called by the plugin during a call that was given our context and `len` readable
         // bytes at `bytes`.
         let (console, bytes) = unsafe {
             (
@@ -222,7 +228,7 @@ extern "C" fn console_write(context: *mut c_void, bytes: *const u8, len: usize) 
 
 extern "C" fn console_read_line(context: *mut c_void, line: ByteSink) -> i32 {
     catch_panic_or(0, || {
-        // SAFETY: called by the plugin during `evaluate` with our context.
+        // SAFETY: called by the plugin during a call that was given our context.
         let console = unsafe { console_from(context) };
         match console.read_line() {
             Some(text) => {
@@ -236,7 +242,7 @@ extern "C" fn console_read_line(context: *mut c_void, line: ByteSink) -> i32 {
 
 extern "C" fn console_read_key(context: *mut c_void) -> i32 {
     catch_panic_or(-1, || {
-        // SAFETY: called by the plugin during `evaluate` with our context.
+        // SAFETY: called by the plugin during a call that was given our context.
         let console = unsafe { console_from(context) };
         console.read_key().map_or(-1, i32::from)
     })

@@ -20,6 +20,7 @@ pub mod hotswap;
 pub mod inspect;
 pub mod kinds;
 mod library;
+pub mod native;
 mod plugin;
 mod registry;
 pub mod shadow;
@@ -29,6 +30,7 @@ pub use fastforth_abi::ForthLimits;
 pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession};
 pub use hotswap::{HotSwap, PluginCache, SwapReport};
 pub use kinds::{Example, Kind};
+pub use native::{ForthNative, NativeRun};
 pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver};
 pub use registry::Registry;
 

@@ -1,0 +1,154 @@
+//! Building a generated crate with cargo, through a cache: each crate lives in a directory
+//! named by a hash of everything the plugin is built from (the generated files and the
+//! sources of the runtime and the ABI), next to its built plugin; all crates share one
+//! target directory, so the runtime and the ABI are compiled once.
+
+use crate::{AotError, CompiledWord, GeneratedCrate, Skipped, generate};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The sources a plugin is built from besides its own crate.
+const BUILT_FROM: &[&str] = &[
+    include_str!("../../native-runtime/src/lib.rs"),
+    include_str!("../../native-runtime/src/arith.rs"),
+    include_str!("../../native-runtime/src/output.rs"),
+    include_str!("../../abi/src/lib.rs"),
+    include_str!("../../abi/src/tables.rs"),
+    include_str!("../../abi/src/layout.rs"),
+    include_str!("../../abi/src/guard.rs"),
+];
+
+/// Where to build.
+#[derive(Debug, Clone)]
+pub struct CompileOptions {
+    /// The FastForth workspace whose ABI and runtime the plugin uses.
+    pub workspace_root: PathBuf,
+    /// The cache: one directory per generated crate, and `target/`.
+    pub cache_dir: PathBuf,
+    /// The cargo command.
+    pub cargo: String,
+}
+
+/// A built native plugin.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The plugin file in the cache.
+    pub artifact: PathBuf,
+    /// Whether it was already built (cargo did not run).
+    pub cache_hit: bool,
+    pub words: Vec<CompiledWord>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Generates, builds (unless cached) and returns the plugin of `source`.
+pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Compiled, AotError> {
+    let generated = generate(source, name)?;
+    let key = format!("{:016x}", key(&generated, &options.workspace_root));
+    let package = format!("ffnative-{key}");
+    let dir = options.cache_dir.join(&key);
+    let artifact = dir.join(library_file_name(&package));
+    let cache_hit = artifact.is_file();
+    if !cache_hit {
+        let cargo_toml = generated.cargo_toml(&package, &options.workspace_root);
+        write_atomically(&dir.join("Cargo.toml"), cargo_toml.as_bytes())?;
+        write_atomically(&dir.join("src/lib.rs"), generated.lib_rs.as_bytes())?;
+        write_atomically(&dir.join("src/data.bin"), &generated.data)?;
+        write_atomically(&dir.join("src/system.bin"), &generated.system)?;
+        build(&dir, &package, &artifact, options)?;
+    }
+    Ok(Compiled {
+        artifact,
+        cache_hit,
+        words: generated.words,
+        skipped: generated.skipped,
+    })
+}
+
+/// The hash of everything the plugin is built from.
+fn key(generated: &GeneratedCrate, workspace_root: &Path) -> u64 {
+    let cargo_toml = generated.cargo_toml("ffnative", workspace_root);
+    let crate_files = [
+        cargo_toml.as_bytes(),
+        generated.lib_rs.as_bytes(),
+        &generated.data,
+        &generated.system,
+    ];
+    let built_from = BUILT_FROM.iter().map(|source| source.as_bytes());
+    fnv1a(crate_files.into_iter().chain(built_from))
+}
+
+/// `cargo build --release` of the crate in `dir`, then the plugin copied to `artifact`.
+fn build(
+    dir: &Path,
+    package: &str,
+    artifact: &Path,
+    options: &CompileOptions,
+) -> Result<(), AotError> {
+    let target_dir = options.cache_dir.join("target");
+    let output = Command::new(&options.cargo)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--offline",
+            "--manifest-path",
+        ])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .output()
+        .map_err(|error| AotError::CargoMissing {
+            cargo: options.cargo.clone(),
+            error,
+        })?;
+    if !output.status.success() {
+        return Err(AotError::Build(
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ));
+    }
+    let built = target_dir.join("release").join(library_file_name(package));
+    let bytes = std::fs::read(&built).map_err(|error| AotError::Io { path: built, error })?;
+    write_atomically(artifact, &bytes)
+}
+
+/// The file name cargo gives the `cdylib` of `package` on this platform.
+fn library_file_name(package: &str) -> String {
+    let stem = package.replace('-', "_");
+    match std::env::consts::OS {
+        "windows" => format!("{stem}.dll"),
+        "macos" => format!("lib{stem}.dylib"),
+        _ => format!("lib{stem}.so"),
+    }
+}
+
+/// Writes through a temporary file and a rename, so a concurrent reader sees the whole
+/// file or none.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
+    let io = |error| AotError::Io {
+        path: path.to_owned(),
+        error,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&temporary, bytes).map_err(io)?;
+    std::fs::rename(&temporary, path).map_err(io)
+}
+
+/// FNV-1a over the pieces, each closed by its length.
+fn fnv1a<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |byte: u8| {
+        hash ^= byte as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    };
+    for piece in pieces {
+        piece.iter().copied().for_each(&mut eat);
+        (piece.len() as u64)
+            .to_le_bytes()
+            .into_iter()
+            .for_each(&mut eat);
+    }
+    hash
+}

@@ -1,0 +1,330 @@
+//! Rust source for one definition: a function whose data stack cells are the locals `s0`,
+//! `s1`, ... (static mode) or live on the explicit stack (dynamic mode), whose return stack
+//! cells are the locals `r0`, `r1`, ..., and whose control flow is nested labeled blocks and
+//! loops laid out by [`crate::structure`].
+
+use crate::cfg::{Block, Cfg, Exit, Term};
+use crate::ops::{self, Class, Effect};
+use crate::shape::{Mode, Shape};
+use crate::structure::Structure;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// The Rust function name of the definition with this execution token.
+pub fn function_name(xt: u32) -> String {
+    format!("w{xt}")
+}
+
+/// The Rust function a run starts the definition through: it takes its inputs from the
+/// explicit stack and leaves its outputs there.
+pub fn entry_function(xt: u32, mode: Mode) -> String {
+    let name = function_name(xt);
+    let body = match mode {
+        Mode::Dynamic => format!("    {name}(vm, 1)\n"),
+        Mode::Static(s) => {
+            let code = call_code(xt, s.inputs, "1");
+            format!(
+                "    {}\n    Ok(())\n",
+                on_stack(effect(s.inputs, s.outputs), &code)
+            )
+        }
+    };
+    format!("fn e{xt}(vm: &mut Vm) -> Res<()> {{\n{body}}}\n")
+}
+
+fn effect(ins: usize, outs: usize) -> Effect {
+    Effect {
+        ins,
+        outs,
+        rreads: 0,
+        rdelta: 0,
+    }
+}
+
+/// A call of a static definition with `ins` inputs, passing `rp` as its return stack depth.
+fn call_code(xt: u32, ins: usize, rp: &str) -> String {
+    let mut code = format!("{}(vm, {rp}", function_name(xt));
+    for i in 0..ins {
+        write!(code, ", ${i}").expect("writing to a String");
+    }
+    code.push_str(")?");
+    code
+}
+
+/// Replaces the `$i` placeholders of a template with `names`.
+fn fill(template: &str, names: &[String]) -> String {
+    let mut code = template.to_owned();
+    for (i, name) in names.iter().enumerate().rev() {
+        code = code.replace(&format!("${i}"), name);
+    }
+    code
+}
+
+/// A statement running `template` on the explicit stack: pops its inputs, pushes its outputs.
+fn on_stack(effect: Effect, template: &str) -> String {
+    let inputs: Vec<String> = (0..effect.ins).map(|i| format!("x{i}")).collect();
+    let mut code = String::from("{ ");
+    for input in inputs.iter().rev() {
+        write!(code, "let {input} = vm.pop()?; ").expect("writing to a String");
+    }
+    let expression = fill(template, &inputs);
+    let outputs: Vec<String> = (0..effect.outs).map(|i| format!("y{i}")).collect();
+    match outputs.len() {
+        0 if expression.is_empty() => {}
+        0 => write!(code, "{expression}; ").expect("writing to a String"),
+        1 => write!(code, "let y0 = {expression}; ").expect("writing to a String"),
+        _ => write!(code, "let ({}) = {expression}; ", outputs.join(", "))
+            .expect("writing to a String"),
+    }
+    for output in &outputs {
+        write!(code, "vm.push({output})?; ").expect("writing to a String");
+    }
+    code.push('}');
+    code
+}
+
+/// A statement running `template` on the locals: inputs are the top `effect.ins` of the
+/// `depth` cells, outputs replace them.
+fn on_locals(effect: Effect, template: &str, depth: usize) -> String {
+    let base = depth - effect.ins;
+    let inputs: Vec<String> = (base..depth).map(|i| format!("s{i}")).collect();
+    let expression = fill(template, &inputs);
+    let outputs: Vec<String> = (base..base + effect.outs)
+        .map(|i| format!("s{i}"))
+        .collect();
+    match outputs.len() {
+        0 if expression.is_empty() => String::new(),
+        0 => format!("{expression};"),
+        1 => format!("{} = {expression};", outputs[0]),
+        _ => format!("({}) = {expression};", outputs.join(", ")),
+    }
+}
+
+/// Text with indentation.
+struct Writer {
+    text: String,
+    indent: usize,
+}
+
+impl Writer {
+    fn line(&mut self, line: &str) {
+        if !line.is_empty() {
+            self.text.push_str(&"    ".repeat(self.indent));
+            self.text.push_str(line);
+            self.text.push('\n');
+        }
+    }
+
+    fn open(&mut self, head: &str) {
+        self.line(&format!("{head} {{"));
+        self.indent += 1;
+    }
+
+    /// Closes the open brace and opens another on the same line (`} else {`).
+    fn reopen(&mut self, head: &str) {
+        self.indent -= 1;
+        self.open(head);
+    }
+
+    fn close(&mut self) {
+        self.indent -= 1;
+        self.line("}");
+    }
+}
+
+/// Everything needed to write one definition.
+pub struct Definition<'a> {
+    pub xt: u32,
+    pub cfg: &'a Cfg,
+    pub shape: &'a Shape,
+    pub structure: &'a Structure,
+    /// The mode of every definition it may call (itself included).
+    pub callees: &'a HashMap<u32, Mode>,
+}
+
+/// The Rust function of a definition.
+pub fn function(definition: &Definition<'_>) -> String {
+    let shape = definition.shape;
+    let mut writer = Writer {
+        text: String::new(),
+        indent: 0,
+    };
+    writer.open(&signature(definition.xt, shape.mode));
+    writer.line("rt::rroom(rp, RS)?;");
+    let inputs = match shape.mode {
+        Mode::Static(s) => s.inputs,
+        Mode::Dynamic => shape.slots,
+    };
+    for i in inputs..shape.slots {
+        writer.line(&format!("let mut s{i}: i64 = 0;"));
+    }
+    for i in 0..shape.rslots {
+        writer.line(&format!("let mut r{i}: i64 = 0;"));
+    }
+    let mut emitter = Emitter { definition, writer };
+    emitter.tree(0);
+    emitter.writer.close();
+    emitter.writer.text
+}
+
+fn signature(xt: u32, mode: Mode) -> String {
+    let name = function_name(xt);
+    match mode {
+        Mode::Dynamic => format!("fn {name}(vm: &mut Vm, rp: usize) -> Res<()>"),
+        Mode::Static(s) => {
+            let params: String = (0..s.inputs).map(|i| format!(", mut s{i}: i64")).collect();
+            let result = match s.outputs {
+                0 => "()".to_owned(),
+                1 => "i64".to_owned(),
+                n => format!("({})", vec!["i64"; n].join(", ")),
+            };
+            format!("fn {name}(vm: &mut Vm, rp: usize{params}) -> Res<{result}>")
+        }
+    }
+}
+
+struct Emitter<'a, 'b> {
+    definition: &'b Definition<'a>,
+    writer: Writer,
+}
+
+impl Emitter<'_, '_> {
+    fn is_static(&self) -> bool {
+        matches!(self.definition.shape.mode, Mode::Static(_))
+    }
+
+    /// A block and everything it dominates.
+    fn tree(&mut self, block: usize) {
+        let structure = self.definition.structure;
+        if structure.loop_header[block] {
+            self.writer.open(&format!("'l{block}: loop"));
+            self.within(block, &structure.merge_children[block]);
+            self.writer.close();
+        } else {
+            self.within(block, &structure.merge_children[block]);
+        }
+    }
+
+    /// A block, with the merge blocks it dominates placed after labeled blocks around it.
+    fn within(&mut self, block: usize, merges: &[usize]) {
+        match merges.split_last() {
+            Some((&last, inner)) => {
+                self.writer.open(&format!("'b{last}:"));
+                self.within(block, inner);
+                self.writer.close();
+                self.tree(last);
+            }
+            None => self.body(block),
+        }
+    }
+
+    /// A block's instructions and how it ends.
+    fn body(&mut self, id: usize) {
+        let shape = self.definition.shape;
+        let block: &Block = &self.definition.cfg.blocks[id];
+        let (mut d, mut k) = (shape.depth[id], shape.rdepth[id]);
+        for &op in &block.ops {
+            let (line, effect) = self.instruction(op, d, k);
+            self.writer.line(&line);
+            d = (d + effect.outs).saturating_sub(effect.ins);
+            k = k.wrapping_add_signed(effect.rdelta);
+        }
+        match block.term {
+            Term::Jump(exit) => self.edge(id, exit, d),
+            Term::Branch { op, taken, fall } => self.branch(id, op, (taken, fall), d, k),
+        }
+    }
+
+    /// One instruction's statement, and its effect on the depths.
+    fn instruction(&self, op: fastforth_engine::ir::Op, d: usize, k: usize) -> (String, Effect) {
+        let (effect, template) = match ops::classify(op, k) {
+            Class::Fixed(effect, code) => (effect, code),
+            Class::Stackful(code) => return (format!("{code};"), effect(0, 0)),
+            Class::Call(xt) => match self.definition.callees.get(&xt) {
+                Some(Mode::Static(s)) => {
+                    let rp = format!("rp + {}", k + 1);
+                    (effect(s.inputs, s.outputs), call_code(xt, s.inputs, &rp))
+                }
+                _ => {
+                    let call = format!("{}(vm, rp + {})?;", function_name(xt), k + 1);
+                    return (call, effect(0, 0));
+                }
+            },
+            Class::Unsupported => unreachable!("the analysis refuses {op:?}"),
+        };
+        let line = if self.is_static() {
+            on_locals(effect, &template, d)
+        } else {
+            on_stack(effect, &template)
+        };
+        (line, effect)
+    }
+
+    /// A two-way branch at the end of a block.
+    fn branch(
+        &mut self,
+        id: usize,
+        op: fastforth_engine::ir::Op,
+        (taken, fall): (Exit, Exit),
+        d: usize,
+        k: usize,
+    ) {
+        let code = ops::branch(op, k).expect("the analysis accepted the branch");
+        let inputs: Vec<String> = if self.is_static() {
+            (d - code.ins..d).map(|i| format!("s{i}")).collect()
+        } else {
+            let names: Vec<String> = (0..code.ins).map(|i| format!("x{i}")).collect();
+            for name in names.iter().rev() {
+                self.writer.line(&format!("let {name} = vm.pop()?;"));
+            }
+            names
+        };
+        let keep = |pops: usize| -> String {
+            if self.is_static() {
+                return String::new();
+            }
+            (0..code.ins - pops)
+                .map(|i| format!("vm.push(x{i})?; "))
+                .collect()
+        };
+        let (taken_prefix, fall_prefix) = (keep(code.taken_pops), keep(code.fall_pops));
+        self.writer.line(&fill(&code.before, &inputs));
+        self.writer
+            .open(&format!("if {}", fill(&code.condition, &inputs)));
+        self.writer.line(taken_prefix.trim_end());
+        self.edge(id, taken, d.saturating_sub(code.taken_pops));
+        self.writer.reopen("} else");
+        self.writer.line(fall_prefix.trim_end());
+        self.writer.line(&fill(&code.fall_prefix, &inputs));
+        self.edge(id, fall, d.saturating_sub(code.fall_pops));
+        self.writer.close();
+    }
+
+    /// Control along an edge: return, continue a loop, break to a merge block, or the
+    /// target's code itself.
+    fn edge(&mut self, from: usize, exit: Exit, d: usize) {
+        let structure = self.definition.structure;
+        match exit {
+            Exit::Return => {
+                let line = self.return_statement(d);
+                self.writer.line(&line);
+            }
+            Exit::Block(to) if structure.is_back_edge(from, to) => {
+                self.writer.line(&format!("continue 'l{to};"));
+            }
+            Exit::Block(to) if structure.merge[to] => {
+                self.writer.line(&format!("break 'b{to};"));
+            }
+            Exit::Block(to) => self.tree(to),
+        }
+    }
+
+    fn return_statement(&self, d: usize) -> String {
+        let cells: Vec<String> = (0..d).map(|i| format!("s{i}")).collect();
+        match (self.definition.shape.mode, cells.len()) {
+            (Mode::Dynamic, _) | (_, 0) => "return Ok(());".to_owned(),
+            (_, 1) => format!("return Ok({});", cells[0]),
+            _ => format!("return Ok(({}));", cells.join(", ")),
+        }
+    }
+}

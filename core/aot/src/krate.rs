@@ -1,0 +1,167 @@
+//! The generated crate: `Cargo.toml`, and `src/lib.rs` with the plugin's descriptor, the
+//! program's image and one function per compiled definition.
+
+use crate::program::Program;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Throw codes whose messages a plugin carries (the engine's table).
+const MESSAGE_CODES: [std::ops::RangeInclusive<i64>; 2] = [-80..=-1, -258..=-256];
+
+/// The source of a native plugin crate, and what the compiler made of each definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedCrate {
+    /// The plugin's name (from the program's name).
+    pub name: String,
+    /// `src/lib.rs`.
+    pub lib_rs: String,
+    /// `src/data.bin` and `src/system.bin`: the program's data space and system area.
+    pub data: Vec<u8>,
+    pub system: Vec<u8>,
+    /// The compiled definitions, oldest first.
+    pub words: Vec<crate::CompiledWord>,
+    /// The definitions that were not compiled, and why.
+    pub skipped: Vec<crate::Skipped>,
+}
+
+impl GeneratedCrate {
+    /// `Cargo.toml` for a crate named `package`, depending on the ABI and the runtime of
+    /// the FastForth workspace at `workspace_root`.
+    pub fn cargo_toml(&self, package: &str, workspace_root: &Path) -> String {
+        let path = |crate_dir: &str| {
+            let dir = workspace_root.join(crate_dir);
+            format!("{:?}", dir.display().to_string())
+        };
+        format!(
+            r#"[package]
+name = "{package}"
+version = "{version}"
+edition = "2024"
+publish = false
+
+[lib]
+crate-type = ["cdylib"]
+path = "src/lib.rs"
+
+[dependencies]
+fastforth-abi = {{ path = {abi} }}
+fastforth-native-runtime = {{ path = {runtime} }}
+
+[profile.release]
+opt-level = 3
+codegen-units = 1
+debug = false
+strip = true
+
+[workspace]
+"#,
+            version = env!("CARGO_PKG_VERSION"),
+            abi = path("core/abi"),
+            runtime = path("core/native-runtime"),
+        )
+    }
+}
+
+/// `src/lib.rs`: the image, the word table, the exports and the word functions.
+pub fn lib_rs(
+    program: &Program,
+    name: &str,
+    words: &[crate::CompiledWord],
+    functions: &[String],
+) -> String {
+    let mut text = format!(
+        "//! {name:?} compiled ahead of time to a FastForth plugin of kind \"forth-native\".\n"
+    );
+    text.push_str(HEADER);
+    write_image(&mut text, program);
+    text.push_str("static WORDS: &[(&str, rt::Entry)] = &[\n");
+    for word in words {
+        writeln!(text, "    ({:?}, e{}),", word.name, word.xt).expect("writing to a String");
+    }
+    text.push_str("];\n\n");
+    text.push_str(
+        &EXPORTS
+            .replace("$NAME", &format!("{name:?}"))
+            .replace("$VERSION", &format!("{:?}", env!("CARGO_PKG_VERSION"))),
+    );
+    for function in functions {
+        text.push('\n');
+        text.push_str(function);
+    }
+    text
+}
+
+const HEADER: &str = r#"#![allow(
+    unused_mut,
+    unused_variables,
+    unused_assignments,
+    unused_labels,
+    unused_braces,
+    unused_parens,
+    unreachable_code,
+    clippy::all
+)]
+
+use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiStr};
+use fastforth_native_runtime::{self as rt, Res, Vm};
+
+"#;
+
+const EXPORTS: &str = r#"fn words(names: ByteSink) {
+    rt::words(WORDS, names)
+}
+
+fn run_word(name: FfiStr, console: ConsoleCallbacks, stack: ByteSink, error: ByteSink) -> EvalOutcome {
+    rt::run(&IMAGE, WORDS, name, console, stack, error)
+}
+
+fastforth_abi::export_plugin! {
+    kind: FORTH_NATIVE,
+    name: $NAME,
+    version: $VERSION,
+    functions: NativeForthFunctions {
+        words: fn(names: ByteSink) -> () = words,
+        run_word: fn(
+            name: FfiStr,
+            console: ConsoleCallbacks,
+            stack: ByteSink,
+            error: ByteSink,
+        ) -> EvalOutcome = run_word,
+    },
+}
+"#;
+
+fn write_image(text: &mut String, program: &Program) {
+    let limits = &program.limits;
+    let mut messages = String::new();
+    for code in MESSAGE_CODES.into_iter().flatten() {
+        let message = fastforth_engine::message_for(code);
+        if message != "uncaught exception" {
+            writeln!(messages, "        ({code}, {message:?}),").expect("writing to a String");
+        }
+    }
+    write!(
+        text,
+        r#"/// Return stack cells: a deeper call or DO is -5.
+const RS: usize = {rs};
+
+static IMAGE: rt::Image = rt::Image {{
+    memory_bytes: {memory},
+    data: include_bytes!("data.bin"),
+    system_base: {system_base},
+    system: include_bytes!("system.bin"),
+    base_address: {base},
+    stack_cells: {stack},
+    messages: &[
+{messages}    ],
+}};
+
+"#,
+        rs = limits.return_stack_cells,
+        memory = program.memory_bytes,
+        system_base = program.system_base,
+        base = program.base_address,
+        stack = limits.data_stack_cells,
+    )
+    .expect("writing to a String");
+}

@@ -1,0 +1,175 @@
+//! Ahead-of-time compilation of Forth to native plugins of kind "forth-native".
+//!
+//! [`generate`] loads a program into the engine, takes each colon definition's optimized
+//! IR and writes a Rust crate with one function per definition: where the stack effect is
+//! static the stack cells are Rust locals (so a recursive word becomes an ordinary
+//! recursive function), otherwise they live on an explicit, bounds-checked stack (`PICK`,
+//! `ROLL`, `DEPTH`, `?DUP`). Return stack cells (loop parameters, `>R`) are always locals;
+//! control flow becomes nested labeled blocks and loops. Memory access and arithmetic go
+//! through `fastforth-native-runtime`, which fails with the interpreter's throw codes.
+//! A definition the backend cannot compile is never approximated: it is left out and
+//! reported with the reason, and so is every definition that calls it.
+//!
+//! [`compile`] writes the crate to a cache directory keyed by a hash of everything it is
+//! built from, builds it with `cargo build --release` and returns the plugin's path; an
+//! unchanged program is a cache hit that does not run cargo.
+
+mod cache;
+mod cfg;
+mod emit;
+mod krate;
+mod ops;
+mod program;
+mod shape;
+mod structure;
+
+pub use cache::{CompileOptions, Compiled, compile};
+pub use krate::GeneratedCrate;
+pub use shape::{Mode, Signature};
+
+use std::collections::HashMap;
+use std::fmt;
+
+/// A definition in the generated plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompiledWord {
+    pub name: String,
+    pub xt: u32,
+    pub mode: Mode,
+}
+
+/// A definition left out of the plugin, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub word: String,
+    pub reason: String,
+}
+
+/// Why a program could not be compiled.
+#[derive(Debug)]
+pub enum AotError {
+    /// Loading the program into the engine failed.
+    Program(String),
+    /// No definition could be compiled.
+    NothingCompiled(Vec<Skipped>),
+    /// cargo could not be started.
+    CargoMissing {
+        cargo: String,
+        error: std::io::Error,
+    },
+    /// cargo failed; its error output.
+    Build(String),
+    /// Reading or writing the cache failed.
+    Io {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for AotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AotError::Program(message) => write!(f, "the program does not load: {message}"),
+            AotError::NothingCompiled(skipped) => {
+                write!(f, "no definition can be compiled natively")?;
+                skipped
+                    .iter()
+                    .try_for_each(|s| write!(f, "\n  {}: {}", s.word, s.reason))
+            }
+            AotError::CargoMissing { cargo, error } => write!(
+                f,
+                "cannot run `{cargo}` to build the native plugin: {error} (is a Rust toolchain installed?)"
+            ),
+            AotError::Build(stderr) => {
+                write!(f, "cargo failed to build the native plugin:\n{stderr}")
+            }
+            AotError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for AotError {}
+
+/// Loads `source` (named `name` in messages and in the plugin) and generates the crate.
+pub fn generate(source: &str, name: &str) -> Result<GeneratedCrate, AotError> {
+    let program = program::load(source, name)?;
+    let names: HashMap<u32, String> = program
+        .words
+        .iter()
+        .map(|word| (word.xt, word.name.clone()))
+        .collect();
+    let name_of = |xt: u32| {
+        names
+            .get(&xt)
+            .cloned()
+            .unwrap_or_else(|| format!("the code at {xt}"))
+    };
+    let mut modes: HashMap<u32, Mode> = HashMap::new();
+    let (mut words, mut functions, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for word in &program.words {
+        match compile_word(word, &modes, &name_of) {
+            Ok((mode, text)) => {
+                modes.insert(word.xt, mode);
+                functions.push(text);
+                words.push(CompiledWord {
+                    name: word.name.clone(),
+                    xt: word.xt,
+                    mode,
+                });
+            }
+            Err(reason) => skipped.push(Skipped {
+                word: word.name.clone(),
+                reason,
+            }),
+        }
+    }
+    if words.is_empty() {
+        return Err(AotError::NothingCompiled(skipped));
+    }
+    Ok(GeneratedCrate {
+        name: name.to_owned(),
+        lib_rs: krate::lib_rs(&program, name, &words, &functions),
+        data: program.data,
+        system: program.system,
+        words,
+        skipped,
+    })
+}
+
+/// One definition's function and entry function, or why it cannot be compiled.
+fn compile_word(
+    word: &program::Word,
+    modes: &HashMap<u32, Mode>,
+    name_of: &dyn Fn(u32) -> String,
+) -> Result<(Mode, String), String> {
+    let cfg = cfg::build(&word.code)?;
+    let shape = shape::analyze(&cfg, word.xt, modes, name_of)?;
+    let successors: Vec<Vec<usize>> = cfg
+        .blocks
+        .iter()
+        .map(|block| {
+            let exits = block.term.exits().into_iter();
+            exits
+                .filter_map(|exit| match exit {
+                    cfg::Exit::Block(to) => Some(to),
+                    cfg::Exit::Return => None,
+                })
+                .collect()
+        })
+        .collect();
+    let structure = structure::analyze(&successors)?;
+    let mut callees = modes.clone();
+    callees.insert(word.xt, shape.mode);
+    let function = emit::function(&emit::Definition {
+        xt: word.xt,
+        cfg: &cfg,
+        shape: &shape,
+        structure: &structure,
+        callees: &callees,
+    });
+    let entry = emit::entry_function(word.xt, shape.mode);
+    Ok((
+        shape.mode,
+        format!("// {:?}\n{function}\n{entry}", word.name),
+    ))
+}

@@ -1,0 +1,88 @@
+//! The program as the engine leaves it after loading: its colon definitions with their
+//! optimized code, and its data space.
+
+use crate::AotError;
+use fastforth_engine::ir::Op;
+use fastforth_engine::{BufferConsole, Forth, Limits};
+
+/// A colon definition: its name, execution token and code, with branch targets relative
+/// to the start of the definition (call targets stay execution tokens).
+#[derive(Debug, Clone)]
+pub struct Word {
+    pub name: String,
+    pub xt: u32,
+    pub code: Vec<Op>,
+}
+
+/// What the generated plugin starts every run from.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Colon definitions, oldest first.
+    pub words: Vec<Word>,
+    /// The program's data space from address 0, without trailing zeros.
+    pub data: Vec<u8>,
+    /// Where the system area starts, and its bytes without trailing zeros.
+    pub system_base: usize,
+    pub system: Vec<u8>,
+    /// Size of the whole data space.
+    pub memory_bytes: usize,
+    /// The address of BASE.
+    pub base_address: i64,
+    /// The engine limits the program was loaded with.
+    pub limits: Limits,
+}
+
+/// Loads `source` into a fresh engine (its output is discarded) and reads back the result.
+pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
+    let limits = Limits::default();
+    let mut forth = Forth::new(limits.clone());
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate(source, name, &mut console)
+        .map_err(|error| AotError::Program(error.to_string()))?;
+    forth.reset_after_error();
+    forth
+        .evaluate("BASE", "aot", &mut console)
+        .map_err(|error| AotError::Program(error.to_string()))?;
+    let base_address = forth.data_stack().last().copied().unwrap_or(0);
+    let words = forth
+        .colon_definitions()
+        .into_iter()
+        .filter_map(|(name, xt)| {
+            let code = forth.colon_code(xt)?;
+            Some(Word {
+                name,
+                xt,
+                code: code.into_iter().map(|op| localize(op, xt)).collect(),
+            })
+        })
+        .collect();
+    let memory = forth.data_space();
+    let system_base = forth.system_area();
+    Ok(Program {
+        words,
+        data: trimmed(&memory[..system_base]),
+        system_base,
+        system: trimmed(&memory[system_base..]),
+        memory_bytes: memory.len(),
+        base_address,
+        limits,
+    })
+}
+
+/// Makes a branch target relative to the definition at `xt`; a target before it becomes
+/// `u32::MAX`, which no definition reaches.
+fn localize(op: Op, xt: u32) -> Op {
+    match op.target() {
+        Some(target) => op.with_target(target.checked_sub(xt).unwrap_or(u32::MAX)),
+        None => op,
+    }
+}
+
+fn trimmed(bytes: &[u8]) -> Vec<u8> {
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |last| last + 1);
+    bytes[..end].to_vec()
+}

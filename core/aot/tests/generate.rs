@@ -1,0 +1,96 @@
+//! What the generator makes of definitions: static stack effects in locals, the explicit
+//! stack where the depth is not static, and refusals that name the word and the reason.
+
+use fastforth_aot::{AotError, GeneratedCrate, Mode, Signature, generate};
+
+fn generated(source: &str) -> GeneratedCrate {
+    generate(source, "test").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn mode(crate_: &GeneratedCrate, name: &str) -> Mode {
+    crate_
+        .words
+        .iter()
+        .find(|w| w.name == name)
+        .unwrap_or_else(|| panic!("{name} compiled"))
+        .mode
+}
+
+fn signature(inputs: usize, outputs: usize) -> Mode {
+    Mode::Static(Signature { inputs, outputs })
+}
+
+#[test]
+fn recursion_and_loops_get_static_effects() {
+    let c = generated(
+        ": fib dup 2 < if exit then dup 1- recurse swap 2 - recurse + ;
+         : sum ( n -- s ) 0 swap 0 ?do i + loop ;
+         : both ( a b -- c d ) 2dup + >r * r> ;",
+    );
+    assert_eq!(mode(&c, "fib"), signature(1, 1));
+    assert_eq!(mode(&c, "sum"), signature(1, 1));
+    assert_eq!(mode(&c, "both"), signature(2, 2));
+    assert!(c.lib_rs.contains("fn w"), "functions are generated");
+    assert!(c.skipped.is_empty());
+}
+
+#[test]
+fn depth_dependent_words_and_their_callers_use_the_explicit_stack() {
+    let c = generated(
+        ": third 2 pick ;
+         : uses-third 1 2 3 third ;
+         : maybe ?dup if 1+ then ;
+         : plain 1 2 + ;",
+    );
+    assert_eq!(mode(&c, "third"), Mode::Dynamic);
+    assert_eq!(mode(&c, "uses-third"), Mode::Dynamic);
+    assert_eq!(mode(&c, "maybe"), Mode::Dynamic);
+    assert_eq!(mode(&c, "plain"), signature(0, 1));
+}
+
+#[test]
+fn unsupported_words_and_their_callers_are_named_with_the_reason() {
+    let c = generated(
+        ": maker create 8 allot ;
+         : calls-maker maker ;
+         : steals r> drop ;
+         : keeps 1 >r ;
+         : fine 1 ;",
+    );
+    let reason = |name: &str| {
+        c.skipped
+            .iter()
+            .find(|s| s.word == name)
+            .unwrap_or_else(|| panic!("{name} is reported"))
+            .reason
+            .clone()
+    };
+    assert!(
+        reason("maker").contains("CREATE is not supported"),
+        "{}",
+        reason("maker")
+    );
+    assert!(reason("calls-maker").contains("calls maker"));
+    assert!(reason("steals").contains("return stack"));
+    assert!(reason("keeps").contains("return stack"));
+    assert_eq!(mode(&c, "fine"), signature(0, 1));
+}
+
+#[test]
+fn a_program_without_compilable_words_is_an_error() {
+    match generate(": maker create ;", "test") {
+        Err(AotError::NothingCompiled(skipped)) => assert_eq!(skipped[0].word, "maker"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        generate("1 0 /", "test"),
+        Err(AotError::Program(_))
+    ));
+}
+
+#[test]
+fn the_data_space_is_carried_over() {
+    let c = generated("variable v 1234 v ! : get v @ ;");
+    // The first cell holds 1234; trailing zero bytes are left out.
+    assert_eq!(c.data, 1234i64.to_le_bytes()[..2]);
+}

@@ -1,0 +1,77 @@
+//! `fastforth compile` and `fastforth run --native`: a Forth program compiled ahead of time
+//! to a native plugin of kind "forth-native", and a word of it run through the host.
+
+use crate::forth_cmd::Terminal;
+use anyhow::Context;
+use fastforth_aot::{CompileOptions, Compiled, Mode};
+use fastforth_host::{Evaluation, ForthNative, Loader};
+use std::path::{Path, PathBuf};
+
+/// Where generated crates and their builds are kept: `$FASTFORTH_NATIVE_CACHE`, else
+/// `target/native-cache` in the FastForth workspace.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("FASTFORTH_NATIVE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| fastforth_plugin_build::workspace_root().join("target/native-cache"))
+}
+
+/// Compiles `file` to a native plugin at `output` (by default the program's name with the
+/// platform's library extension); returns the process exit code.
+pub fn compile(file: &Path, output: Option<&Path>) -> anyhow::Result<i32> {
+    let source = std::fs::read_to_string(file)
+        .with_context(|| format!("{}: cannot read", file.display()))?;
+    let name = file
+        .file_stem()
+        .map_or("forth".into(), |stem| stem.to_string_lossy());
+    let options = CompileOptions {
+        workspace_root: fastforth_plugin_build::workspace_root(),
+        cache_dir: cache_dir(),
+        cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
+    };
+    let compiled = match fastforth_aot::compile(&source, &name, &options) {
+        Ok(compiled) => compiled,
+        Err(error) => {
+            eprintln!("{}: {error}", file.display());
+            return Ok(1);
+        }
+    };
+    let output = output.map_or_else(|| default_output(&name), Path::to_path_buf);
+    std::fs::copy(&compiled.artifact, &output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    report(&compiled, &output);
+    Ok(0)
+}
+
+fn default_output(name: &str) -> PathBuf {
+    PathBuf::from(format!("{name}.{}", std::env::consts::DLL_EXTENSION))
+}
+
+/// Each word's stack mode, the words left out and why, and where the plugin went.
+fn report(compiled: &Compiled, output: &Path) {
+    for word in &compiled.words {
+        let mode = match word.mode {
+            Mode::Static(s) => format!("static ( {} -- {} )", s.inputs, s.outputs),
+            Mode::Dynamic => "explicit stack".to_owned(),
+        };
+        println!("{}: {mode}", word.name);
+    }
+    for skipped in &compiled.skipped {
+        eprintln!("not compiled: {}: {}", skipped.word, skipped.reason);
+    }
+    let cached = if compiled.cache_hit { " (cached)" } else { "" };
+    println!("wrote {}{cached}", output.display());
+}
+
+/// Runs `word` of the native plugin `plugin`; returns the process exit code.
+pub fn run(plugin: &Path, word: &str) -> anyhow::Result<i32> {
+    let loader = Loader::new(fastforth_host::default_cache_dir());
+    let plugin = loader.load::<ForthNative>(plugin)?;
+    let run = plugin.run_word(word, &mut Terminal::default())?;
+    match run.evaluation {
+        Evaluation::Continue | Evaluation::Bye => Ok(0),
+        Evaluation::Error { message, .. } => {
+            eprintln!("{message}");
+            Ok(1)
+        }
+    }
+}

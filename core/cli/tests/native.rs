@@ -1,0 +1,151 @@
+//! `fastforth compile` and `fastforth run --native`: the benchmark workloads and a program
+//! covering the control structures print the same compiled as interpreted, errors end with
+//! the same throw codes, words the backend cannot compile are named, and compiling an
+//! unchanged program again does not run cargo.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+fn fastforth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(args)
+        .output()
+        .expect("fastforth runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn workload(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../benches/forth/{name}.fs"))
+}
+
+fn control() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/native/control.fs")
+}
+
+/// Compiles each program once per test process; returns the plugin and the compiler's
+/// standard output and error.
+fn compiled(program: &Path) -> (PathBuf, String, String) {
+    type Built = Vec<(PathBuf, (PathBuf, String, String))>;
+    static BUILT: OnceLock<Mutex<Built>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, found)) = built.iter().find(|(p, _)| p == program) {
+        return found.clone();
+    }
+    let stem = program.file_stem().unwrap().to_string_lossy();
+    let plugin = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("native-{stem}.{}", std::env::consts::DLL_EXTENSION));
+    let output = fastforth(&[
+        "compile",
+        program.to_str().unwrap(),
+        "-o",
+        plugin.to_str().unwrap(),
+    ]);
+    let result = (plugin, text(&output.stdout), text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "compile {}: {}",
+        program.display(),
+        result.2
+    );
+    built.push((program.to_owned(), result.clone()));
+    result
+}
+
+/// (stdout, stderr, success) of `word` interpreted and of `word` in the native plugin.
+fn both(program: &Path, word: &str) -> ((String, String, bool), (String, String, bool)) {
+    let interpreted = fastforth(&["run", program.to_str().unwrap(), "-e", word]);
+    let (plugin, _, _) = compiled(program);
+    let native = fastforth(&["run", "--native", plugin.to_str().unwrap(), "-e", word]);
+    let summary = |o: &Output| (text(&o.stdout), text(&o.stderr), o.status.success());
+    (summary(&interpreted), summary(&native))
+}
+
+#[test]
+fn the_workloads_print_the_same_compiled_as_interpreted() {
+    for name in ["fib", "sieve", "bubble", "matrix"] {
+        let (interpreted, native) = both(&workload(name), "main");
+        assert!(
+            interpreted.2 && native.2,
+            "{name}: {interpreted:?} {native:?}"
+        );
+        assert!(!native.0.is_empty(), "{name} prints its result");
+        assert_eq!(native.0, interpreted.0, "{name}");
+    }
+}
+
+#[test]
+fn fib_is_a_static_recursive_function_and_matrix_names_what_is_left_out() {
+    let (_, stdout, _) = compiled(&workload("fib"));
+    assert!(stdout.contains("fib: static ( 1 -- 1 )"), "{stdout}");
+    let (_, _, stderr) = compiled(&workload("matrix"));
+    assert!(stderr.contains("not compiled: matrix: "), "{stderr}");
+}
+
+#[test]
+fn control_structures_and_memory_words_print_the_same() {
+    let (interpreted, native) = both(&control(), "main");
+    assert!(interpreted.2, "{interpreted:?}");
+    assert_eq!(native, interpreted);
+    let (_, stdout, _) = compiled(&control());
+    assert!(stdout.contains("third: explicit stack"), "{stdout}");
+    assert!(stdout.contains("fact: static ( 1 -- 1 )"), "{stdout}");
+}
+
+#[test]
+fn errors_end_with_the_same_throw_codes() {
+    let cases = [
+        ("div0", "-10 division by zero"),
+        ("bad-address", "-9 invalid memory address"),
+        ("deep", "-5 return stack overflow"),
+        ("aborts", "-2 stop here"),
+        ("underflow", "-4 stack underflow"),
+    ];
+    for (word, error) in cases {
+        let (interpreted, native) = both(&control(), word);
+        assert!(!interpreted.2 && !native.2, "{word} fails");
+        assert_eq!(native.0, interpreted.0, "{word} prints the same first");
+        assert!(interpreted.1.contains(error), "{word}: {}", interpreted.1);
+        assert!(native.1.contains(error), "{word}: {}", native.1);
+    }
+}
+
+#[test]
+fn an_unknown_word_is_undefined() {
+    let (plugin, _, _) = compiled(&workload("fib"));
+    let run = fastforth(&["run", "--native", plugin.to_str().unwrap(), "-e", "nope"]);
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("-13 undefined word"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+#[test]
+fn compiling_an_unchanged_program_again_is_a_cache_hit() {
+    compiled(&workload("fib"));
+    let plugin = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "native-fib-again.{}",
+        std::env::consts::DLL_EXTENSION
+    ));
+    let again = fastforth(&[
+        "compile",
+        workload("fib").to_str().unwrap(),
+        "-o",
+        plugin.to_str().unwrap(),
+    ]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("(cached)"),
+        "{}",
+        text(&again.stdout)
+    );
+    assert!(plugin.is_file());
+}

@@ -1,0 +1,50 @@
+\ Control structures, memory words, explicit-stack words and errors, for the native
+\ backend's differential test: `main` prints the same compiled as interpreted, and the
+\ error words fail with the same throw codes.
+
+variable counter
+10 constant ten
+create table 8 cells allot
+create bytes 16 allot
+
+: classify ( n -- ) dup 0< if drop ." negative " else 0= if ." zero " else ." positive " then then ;
+: countdown ( n -- ) begin dup 0> while dup . 1- repeat drop ;
+: until-ten ( -- ) 0 begin 1+ dup ten = until . ;
+: again-exit ( -- ) 0 begin 1+ dup 5 = if . exit then again ;
+: squares ( -- ) ten 0 do i i * . loop ;
+: maybe ( n -- ) 0 ?do i . loop ;
+: evens ( -- ) 20 0 do i . 2 +loop ;
+: down ( -- ) 0 10 do i . -3 +loop ;
+: find-first ( n -- ) 100 0 do i dup * over > if i . leave then loop drop ;
+: nested ( -- ) 3 0 do 3 0 do i j * . loop loop ;
+: early ( -- n ) 10 0 do i 4 = if i unloop exit then loop -1 ;
+: fact ( n -- n! ) dup 2 < if drop 1 else dup 1- recurse * then ;
+: weekday ( n -- ) case 0 of ." sun " endof 6 of ." sat " endof ." weekday " endcase ;
+: fill-table ( -- ) 8 0 do i i * table i cells + ! loop ;
+: sum-table ( -- n ) 0 8 0 do table i cells + @ + loop ;
+: bytes-demo ( -- ) 16 0 do i 3 * bytes i + c! loop 0 16 0 do bytes i + c@ + loop . ;
+: counting ( -- ) 5 0 do 1 counter +! loop counter @ . ;
+: third ( a b c -- a b c a ) 2 pick ;
+: safe-div ( a b -- ) ?dup if / . else drop ." none " then ;
+: depth-demo ( -- ) 1 2 3 depth . drop drop drop ;
+: rstack ( a b -- ) >r dup . r@ . r> + . ;
+: math ( -- )
+    7 2 /mod . . -7 2 / . -7 2 mod . 5 3 min . 5 3 max . -5 abs . 3 negate .
+    1 3 lshift . 256 2 rshift . 6 3 xor . 2 3 4 */ . -7 s>d 2 fm/mod . . ;
+: bases ( -- ) 255 hex . decimal 255 . -1 u. ;
+: emits ( -- ) 72 emit 105 emit space 3 spaces ." ok" 42 5 .r cr ;
+: main ( -- )
+    -5 classify 0 classify 5 classify cr
+    3 countdown cr until-ten again-exit cr
+    squares cr 0 maybe 3 maybe evens down cr
+    30 find-first nested cr early . 6 fact . cr
+    0 weekday 3 weekday 6 weekday cr
+    fill-table sum-table . bytes-demo counting cr
+    1 2 3 third . . . . 7 2 safe-div 7 0 safe-div depth-demo 4 5 rstack cr
+    math cr bases emits ;
+
+: div0 ( -- ) ." before " 1 0 / . ;
+: bad-address ( -- ) -8 @ . ;
+: deep ( -- ) recurse ;
+: aborts ( -- ) 1 abort" stop here" ;
+: underflow ( -- ) drop ;

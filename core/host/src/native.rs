@@ -1,0 +1,95 @@
+//! The native Forth plugin kind: a Forth program compiled ahead of time to a plugin whose
+//! words run as machine code. Each run starts from the program's compiled state.
+
+use crate::Plugin;
+use crate::PluginError;
+use crate::forth::{Evaluation, ForthConsole, console_callbacks};
+use crate::kinds::Kind;
+use fastforth_abi::{
+    ByteSink, ConsoleCallbacks, EvalOutcome, FfiStr, NativeForthFunctions, PluginKind, Status,
+};
+use std::ffi::c_void;
+
+/// The native Forth plugin kind ("forth-native").
+pub struct ForthNative;
+
+/// [`NativeForthFunctions`] with every entry present.
+pub struct ForthNativeApi {
+    words: extern "C" fn(ByteSink, *mut ()) -> Status,
+    run_word:
+        extern "C" fn(FfiStr, ConsoleCallbacks, ByteSink, ByteSink, *mut EvalOutcome) -> Status,
+}
+
+impl Kind for ForthNative {
+    const KIND: PluginKind = PluginKind::FORTH_NATIVE;
+    type Api = ForthNativeApi;
+
+    unsafe fn resolve(table: *const c_void) -> Result<ForthNativeApi, &'static str> {
+        // SAFETY: the caller guarantees `table` points to a live `NativeForthFunctions`.
+        let table = unsafe { &*table.cast::<NativeForthFunctions>() };
+        Ok(ForthNativeApi {
+            words: table.words.ok_or("words")?,
+            run_word: table.run_word.ok_or("run_word")?,
+        })
+    }
+}
+
+/// What a run of a native word did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NativeRun {
+    /// How it ended ([`Evaluation::Error`] with the throw code on an error).
+    pub evaluation: Evaluation,
+    /// The data stack it left, bottom first.
+    pub stack: Vec<i64>,
+}
+
+impl Plugin<ForthNative> {
+    /// The names of the compiled words, oldest first.
+    pub fn words(&self) -> Result<Vec<String>, PluginError> {
+        let mut names = Vec::new();
+        match (self.api.words)(ByteSink::for_vec(&mut names), std::ptr::null_mut()) {
+            Status::OK => Ok(String::from_utf8_lossy(&names)
+                .lines()
+                .map(str::to_owned)
+                .collect()),
+            status => Err(self.call_error("words", status)),
+        }
+    }
+
+    /// Runs the compiled word `name` from the program's compiled state.
+    pub fn run_word(
+        &self,
+        name: &str,
+        console: &mut dyn ForthConsole,
+    ) -> Result<NativeRun, PluginError> {
+        let mut console: &mut dyn ForthConsole = console;
+        let (mut stack, mut error) = (Vec::new(), Vec::new());
+        let mut outcome = EvalOutcome {
+            flow: EvalOutcome::CONTINUE,
+            error_code: 0,
+        };
+        let status = (self.api.run_word)(
+            FfiStr::new(name),
+            console_callbacks(&mut console),
+            ByteSink::for_vec(&mut stack),
+            ByteSink::for_vec(&mut error),
+            &mut outcome,
+        );
+        if status != Status::OK {
+            return Err(self.call_error("run_word", status));
+        }
+        let evaluation = match outcome.flow {
+            EvalOutcome::BYE => Evaluation::Bye,
+            EvalOutcome::ERROR => Evaluation::Error {
+                code: outcome.error_code,
+                message: String::from_utf8_lossy(&error).into_owned(),
+            },
+            _ => Evaluation::Continue,
+        };
+        let stack = stack
+            .chunks_exact(8)
+            .map(|cell| i64::from_le_bytes(cell.try_into().expect("8-byte chunk")))
+            .collect();
+        Ok(NativeRun { evaluation, stack })
+    }
+}

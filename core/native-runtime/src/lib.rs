@@ -1,0 +1,398 @@
+//! What Forth compiled ahead of time (`fastforth-aot`) runs on: the program's data space
+//! with checked access, the explicit data stack of words whose stack effect is not static,
+//! console output, number output, and the arithmetic that can fail. Every failure is a
+//! [`Throw`] with the interpreter's throw code, so compiled code is as safe as interpreted
+//! code and fails the same way.
+//!
+//! A generated plugin calls [`run`] from its `run_word` export and [`words`] from its
+//! `words` export; everything else is called from the generated word functions.
+
+mod arith;
+mod output;
+
+pub use arith::*;
+
+use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiStr};
+
+/// An exception on its way out of the run: the Forth throw code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throw(pub i64);
+
+/// Result of everything that can throw.
+pub type Res<T> = Result<T, Throw>;
+
+/// Throw codes the runtime raises.
+pub mod code {
+    pub const ABORT: i64 = -1;
+    pub const ABORT_QUOTE: i64 = -2;
+    pub const STACK_OVERFLOW: i64 = -3;
+    pub const STACK_UNDERFLOW: i64 = -4;
+    pub const RETURN_STACK_OVERFLOW: i64 = -5;
+    pub const INVALID_ADDRESS: i64 = -9;
+    pub const DIVISION_BY_ZERO: i64 = -10;
+    pub const RESULT_OUT_OF_RANGE: i64 = -11;
+    pub const UNDEFINED_WORD: i64 = -13;
+    pub const INVALID_NUMERIC_ARGUMENT: i64 = -24;
+}
+
+/// The program's state as it was compiled.
+#[derive(Debug)]
+pub struct Image {
+    /// Size of the data space (program data, then the system area).
+    pub memory_bytes: usize,
+    /// The program's data, from address 0.
+    pub data: &'static [u8],
+    /// Where the system area starts, and its initial bytes.
+    pub system_base: usize,
+    pub system: &'static [u8],
+    /// The address of BASE.
+    pub base_address: i64,
+    /// Depth of the explicit data stack.
+    pub stack_cells: usize,
+    /// The message of each throw code.
+    pub messages: &'static [(i64, &'static str)],
+}
+
+/// A compiled word as a run starts it: inputs from and outputs to the explicit data stack.
+pub type Entry = fn(&mut Vm) -> Res<()>;
+
+/// Output is passed to the host in chunks of about this size.
+const FLUSH_BYTES: usize = 8192;
+
+/// The state of one run: data space, explicit data stack, pending output.
+pub struct Vm {
+    mem: Vec<u8>,
+    stack: Vec<i64>,
+    stack_cells: usize,
+    base_address: i64,
+    out: Vec<u8>,
+    console: ConsoleCallbacks,
+    /// The text of an ABORT" that ended the run.
+    abort_message: Option<String>,
+}
+
+impl Vm {
+    /// A fresh run of `image` writing to `console`.
+    pub fn new(image: &Image, console: ConsoleCallbacks) -> Vm {
+        let mut mem = vec![0; image.memory_bytes];
+        copy_into(&mut mem, 0, image.data);
+        copy_into(&mut mem, image.system_base, image.system);
+        Vm {
+            mem,
+            stack: Vec::with_capacity(image.stack_cells),
+            stack_cells: image.stack_cells,
+            base_address: image.base_address,
+            out: Vec::with_capacity(FLUSH_BYTES),
+            console,
+            abort_message: None,
+        }
+    }
+
+    /// Pushes on the explicit data stack (-3 when full).
+    #[inline]
+    pub fn push(&mut self, x: i64) -> Res<()> {
+        if self.stack.len() >= self.stack_cells {
+            return Err(Throw(code::STACK_OVERFLOW));
+        }
+        self.stack.push(x);
+        Ok(())
+    }
+
+    /// Pops from the explicit data stack (-4 when empty).
+    #[inline]
+    pub fn pop(&mut self) -> Res<i64> {
+        self.stack.pop().ok_or(Throw(code::STACK_UNDERFLOW))
+    }
+
+    /// DEPTH.
+    pub fn depth(&mut self) -> Res<()> {
+        self.push(self.stack.len() as i64)
+    }
+
+    /// ?DUP.
+    pub fn question_dup(&mut self) -> Res<()> {
+        let x = self.pop()?;
+        self.push(x)?;
+        if x != 0 { self.push(x) } else { Ok(()) }
+    }
+
+    /// PICK: ( xu ... x0 u -- xu ... x0 xu ).
+    pub fn pick(&mut self) -> Res<()> {
+        let u = self.pop()? as u64;
+        let len = self.stack.len() as u64;
+        if u >= len {
+            return Err(Throw(code::STACK_UNDERFLOW));
+        }
+        self.push(self.stack[(len - 1 - u) as usize])
+    }
+
+    /// ROLL: ( xu xu-1 ... x0 u -- xu-1 ... x0 xu ).
+    pub fn roll(&mut self) -> Res<()> {
+        let u = self.pop()? as u64;
+        let len = self.stack.len() as u64;
+        if u >= len {
+            return Err(Throw(code::STACK_UNDERFLOW));
+        }
+        self.stack[(len - 1 - u) as usize..].rotate_left(1);
+        Ok(())
+    }
+
+    /// The cell at an address (-9 outside data space).
+    #[inline]
+    pub fn fetch(&self, address: i64) -> Res<i64> {
+        match self
+            .mem
+            .get(address as u64 as usize..)
+            .and_then(|s| s.first_chunk::<8>())
+        {
+            Some(bytes) => Ok(i64::from_le_bytes(*bytes)),
+            None => Err(Throw(code::INVALID_ADDRESS)),
+        }
+    }
+
+    /// Stores a cell.
+    #[inline]
+    pub fn store(&mut self, address: i64, x: i64) -> Res<()> {
+        match self
+            .mem
+            .get_mut(address as u64 as usize..)
+            .and_then(|s| s.first_chunk_mut::<8>())
+        {
+            Some(bytes) => {
+                *bytes = x.to_le_bytes();
+                Ok(())
+            }
+            None => Err(Throw(code::INVALID_ADDRESS)),
+        }
+    }
+
+    /// The byte at an address.
+    #[inline]
+    pub fn cfetch(&self, address: i64) -> Res<i64> {
+        match self.mem.get(address as u64 as usize) {
+            Some(&byte) => Ok(byte as i64),
+            None => Err(Throw(code::INVALID_ADDRESS)),
+        }
+    }
+
+    /// Stores the low byte of `x`.
+    #[inline]
+    pub fn cstore(&mut self, address: i64, x: i64) -> Res<()> {
+        match self.mem.get_mut(address as u64 as usize) {
+            Some(byte) => {
+                *byte = x as u8;
+                Ok(())
+            }
+            None => Err(Throw(code::INVALID_ADDRESS)),
+        }
+    }
+
+    /// +!
+    #[inline]
+    pub fn plus_store(&mut self, address: i64, n: i64) -> Res<()> {
+        let value = self.fetch(address)?.wrapping_add(n);
+        self.store(address, value)
+    }
+
+    /// 2@: ( -- x1 x2 ) with x2 at the address and x1 in the next cell.
+    #[inline]
+    pub fn fetch2(&self, address: i64) -> Res<(i64, i64)> {
+        match self
+            .mem
+            .get(address as u64 as usize..)
+            .and_then(|s| s.first_chunk::<16>())
+        {
+            Some(bytes) => {
+                let (x2, x1) = bytes.split_at(8);
+                Ok((cell_of(x1), cell_of(x2)))
+            }
+            None => Err(Throw(code::INVALID_ADDRESS)),
+        }
+    }
+
+    /// 2!: stores x2 at the address and x1 in the next cell; when both do not fit, the
+    /// first store happens before the throw, as in the interpreter.
+    #[inline]
+    pub fn store2(&mut self, address: i64, x1: i64, x2: i64) -> Res<()> {
+        match self
+            .mem
+            .get_mut(address as u64 as usize..)
+            .and_then(|s| s.first_chunk_mut::<16>())
+        {
+            Some(bytes) => {
+                let (low, high) = bytes.split_at_mut(8);
+                low.copy_from_slice(&x2.to_le_bytes());
+                high.copy_from_slice(&x1.to_le_bytes());
+                Ok(())
+            }
+            None => {
+                self.store(address, x2)?;
+                self.store((address as u64).wrapping_add(8) as i64, x1)
+            }
+        }
+    }
+
+    /// COUNT: ( c-addr -- c-addr+1 u ).
+    pub fn count(&self, address: i64) -> Res<(i64, i64)> {
+        Ok((address.wrapping_add(1), self.cfetch(address)?))
+    }
+
+    /// FILL: ( c-addr u char -- ); nothing when u <= 0.
+    pub fn fill(&mut self, address: i64, len: i64, char: i64) -> Res<()> {
+        match self.range(address, len) {
+            Some(range) => {
+                self.mem[range].fill(char as u8);
+                Ok(())
+            }
+            None if len <= 0 => Ok(()),
+            None => Err(Throw(code::INVALID_ADDRESS)),
+        }
+    }
+
+    /// MOVE: ( addr1 addr2 u -- ) as if through a temporary buffer.
+    pub fn move_bytes(&mut self, from: i64, to: i64, len: i64) -> Res<()> {
+        if len <= 0 {
+            return Ok(());
+        }
+        match (self.range(from, len), self.range(to, len)) {
+            (Some(from), Some(to)) => {
+                self.mem.copy_within(from, to.start);
+                Ok(())
+            }
+            _ => Err(Throw(code::INVALID_ADDRESS)),
+        }
+    }
+
+    /// The byte range [address, address+len) if it lies in data space.
+    fn range(&self, address: i64, len: i64) -> Option<std::ops::Range<usize>> {
+        let start = usize::try_from(address).ok()?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        (end <= self.mem.len()).then_some(start..end)
+    }
+
+    /// DECIMAL and HEX.
+    pub fn set_base(&mut self, base: i64) -> Res<()> {
+        self.store(self.base_address, base)
+    }
+
+    /// ABORT": ( flag c-addr u -- ) displays the message and throws -2 when flag is true.
+    pub fn abort_quote(&mut self, flag: i64, address: i64, len: i64) -> Res<()> {
+        let range = self
+            .range(address, len)
+            .ok_or(Throw(code::INVALID_ADDRESS))?;
+        if flag == 0 {
+            return Ok(());
+        }
+        let message = self.mem[range].to_vec();
+        self.write(&message);
+        self.abort_message = Some(String::from_utf8_lossy(&message).into_owned());
+        Err(Throw(code::ABORT_QUOTE))
+    }
+
+    /// Passes pending output to the host.
+    pub fn flush(&mut self) {
+        if !self.out.is_empty() {
+            (self.console.write)(self.console.context, self.out.as_ptr(), self.out.len());
+            self.out.clear();
+        }
+    }
+}
+
+/// Copies `bytes` into `mem` at `at`, as far as they fit.
+fn copy_into(mem: &mut [u8], at: usize, bytes: &[u8]) {
+    if let Some(target) = mem.get_mut(at..) {
+        let len = bytes.len().min(target.len());
+        target[..len].copy_from_slice(&bytes[..len]);
+    }
+}
+
+/// The cell in eight bytes.
+fn cell_of(bytes: &[u8]) -> i64 {
+    let mut cell = [0; 8];
+    cell.copy_from_slice(bytes);
+    i64::from_le_bytes(cell)
+}
+
+/// Checks that the return stack has room for `depth` cells (-5 otherwise).
+#[inline(always)]
+pub fn rroom(depth: usize, cells: usize) -> Res<()> {
+    if depth > cells {
+        return Err(Throw(code::RETURN_STACK_OVERFLOW));
+    }
+    Ok(())
+}
+
+/// THROW: ( n -- ) throws n unless it is 0.
+#[inline]
+pub fn throw(n: i64) -> Res<()> {
+    if n != 0 { Err(Throw(n)) } else { Ok(()) }
+}
+
+/// ABORT.
+pub fn abort() -> Res<()> {
+    Err(Throw(code::ABORT))
+}
+
+/// Runs the newest compiled word called `name` (ASCII case ignored) from the program's
+/// compiled state: its output goes to `console`, the stack it leaves to `stack`.
+pub fn run(
+    image: &Image,
+    words: &[(&str, Entry)],
+    name: FfiStr,
+    console: ConsoleCallbacks,
+    stack: ByteSink,
+    error: ByteSink,
+) -> EvalOutcome {
+    // SAFETY: the host passes `name` valid for reads for the duration of this call.
+    let name = String::from_utf8_lossy(unsafe { name.as_bytes() }).into_owned();
+    let found = words
+        .iter()
+        .rev()
+        .find(|(word, _)| word.eq_ignore_ascii_case(&name));
+    let Some(&(_, entry)) = found else {
+        let message = format!(
+            "{} undefined word: {name} is not a compiled word",
+            code::UNDEFINED_WORD
+        );
+        error.send(message.as_bytes());
+        return failed(code::UNDEFINED_WORD);
+    };
+    let mut vm = Vm::new(image, console);
+    let result = entry(&mut vm);
+    vm.flush();
+    let cells: Vec<u8> = vm
+        .stack
+        .iter()
+        .flat_map(|cell| cell.to_le_bytes())
+        .collect();
+    stack.send(&cells);
+    match result {
+        Ok(()) => EvalOutcome {
+            flow: EvalOutcome::CONTINUE,
+            error_code: 0,
+        },
+        Err(Throw(thrown)) => {
+            let message = vm.abort_message.take().unwrap_or_else(|| {
+                let known = image.messages.iter().find(|(c, _)| *c == thrown);
+                known
+                    .map_or("uncaught exception", |(_, text)| text)
+                    .to_owned()
+            });
+            error.send(format!("{thrown} {message}").as_bytes());
+            failed(thrown)
+        }
+    }
+}
+
+fn failed(error_code: i64) -> EvalOutcome {
+    EvalOutcome {
+        flow: EvalOutcome::ERROR,
+        error_code,
+    }
+}
+
+/// Sends the names of the compiled words, oldest first, one per line.
+pub fn words(words: &[(&str, Entry)], names: ByteSink) {
+    let list: Vec<&str> = words.iter().map(|(name, _)| *name).collect();
+    names.send(list.join("\n").as_bytes());
+}
