@@ -1,13 +1,15 @@
 //! The Forth workloads (`benches/forth/{sieve,bubble,matrix,fib}.fs`, each defining `main`)
-//! three ways: `forth/<w>/static` (the engine crate linked in), `forth/<w>/plugin` (the forth
-//! plugin called through the host's ABI) and `forth/<w>/hotswap` (a `ForthSession`, whose
-//! engine plugin can be swapped between evaluations). Loading the plugin and compiling the
-//! workload happen before timing; one iteration is one run of `main`, its output discarded.
+//! four ways: `forth/<w>/static` (the engine crate linked in), `forth/<w>/plugin` (the forth
+//! plugin called through the host's ABI), `forth/<w>/hotswap` (a `ForthSession`, whose
+//! engine plugin can be swapped between evaluations) and `forth/<w>/native` (the workload
+//! compiled ahead of time by `fastforth-aot` to a "forth-native" plugin, each run starting
+//! from the compiled state). Loading the plugin and compiling the workload happen before
+//! timing; one iteration is one run of `main`, its output discarded.
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use fastforth_benches::{FORTH_WORKLOADS, forth_plugin, forth_source};
 use fastforth_engine::{Flow, Forth, Limits};
-use fastforth_host::{Evaluation, ForthInstance, ForthLimits, ForthSession, Loader};
+use fastforth_host::{Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, Loader};
 use std::sync::Arc;
 
 /// A console that reads nothing and throws output away, for the engine and for the host.
@@ -54,6 +56,20 @@ fn expect_continue(evaluation: Result<Evaluation, fastforth_host::PluginError>, 
     }
 }
 
+/// The workload compiled to a native plugin (a cache hit after the first build).
+fn native_plugin(workload: &str, source: &str) -> std::path::PathBuf {
+    let workspace_root = fastforth_plugin_build::workspace_root();
+    let options = fastforth_aot::CompileOptions {
+        cache_dir: workspace_root.join("target/native-cache"),
+        workspace_root,
+        cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
+    };
+    match fastforth_aot::compile(source, workload, &options) {
+        Ok(compiled) => compiled.artifact,
+        Err(error) => panic!("{workload}.fs does not compile natively: {error}"),
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let plugin_path = forth_plugin().expect("forth plugin builds");
     let cache = tempfile::tempdir().expect("temporary cache directory");
@@ -97,6 +113,14 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 session.with_instance(|engine| engine.evaluate("main", workload, &mut Discard))
             })
+        });
+        drop(session);
+
+        let native = loader
+            .load::<ForthNative>(&native_plugin(workload, &source))
+            .expect("native plugin validates");
+        group.bench_function("native", |b| {
+            b.iter(|| native.run_word("main", &mut Discard).expect("main runs"))
         });
         group.finish();
     }
