@@ -77,6 +77,25 @@ pub fn analyze(
     callees: &HashMap<u32, Mode>,
     names: &dyn Fn(u32) -> String,
 ) -> Result<Shape, String> {
+    let shape = find_shape(cfg, own_xt, callees, names)?;
+    if shape.slots + shape.rslots > MAX_LOCALS {
+        return Err(format!(
+            "needs more than {MAX_LOCALS} stack cells of its own"
+        ));
+    }
+    Ok(shape)
+}
+
+/// Most stack cells one definition may keep in locals, which bounds the size of a Rust
+/// frame; the runtime's thread has room for the deepest nesting of such frames.
+const MAX_LOCALS: usize = 1024;
+
+fn find_shape(
+    cfg: &Cfg,
+    own_xt: u32,
+    callees: &HashMap<u32, Mode>,
+    names: &dyn Fn(u32) -> String,
+) -> Result<Shape, String> {
     let mut analysis = Analysis {
         cfg,
         own_xt,

@@ -13,6 +13,7 @@ mod output;
 pub use arith::*;
 
 use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiStr};
+use std::sync::mpsc::Sender;
 
 /// An exception on its way out of the run: the Forth throw code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,14 +67,16 @@ pub struct Vm {
     stack_cells: usize,
     base_address: i64,
     out: Vec<u8>,
-    console: ConsoleCallbacks,
+    /// Where full chunks of output go: the thread that called [`run`], which passes them
+    /// to the host's console.
+    output: Sender<Vec<u8>>,
     /// The text of an ABORT" that ended the run.
     abort_message: Option<String>,
 }
 
 impl Vm {
-    /// A fresh run of `image` writing to `console`.
-    pub fn new(image: &Image, console: ConsoleCallbacks) -> Vm {
+    /// A fresh run of `image` sending its output to `output`.
+    pub fn new(image: &Image, output: Sender<Vec<u8>>) -> Vm {
         let mut mem = vec![0; image.memory_bytes];
         copy_into(&mut mem, 0, image.data);
         copy_into(&mut mem, image.system_base, image.system);
@@ -83,7 +86,7 @@ impl Vm {
             stack_cells: image.stack_cells,
             base_address: image.base_address,
             out: Vec::with_capacity(FLUSH_BYTES),
-            console,
+            output,
             abort_message: None,
         }
     }
@@ -289,11 +292,12 @@ impl Vm {
         Err(Throw(code::ABORT_QUOTE))
     }
 
-    /// Passes pending output to the host.
+    /// Passes pending output on to the host.
     pub fn flush(&mut self) {
         if !self.out.is_empty() {
-            (self.console.write)(self.console.context, self.out.as_ptr(), self.out.len());
-            self.out.clear();
+            let chunk = std::mem::replace(&mut self.out, Vec::with_capacity(FLUSH_BYTES));
+            // The receiver lives until the run ends; a send can only fail after that.
+            let _ = self.output.send(chunk);
         }
     }
 }
@@ -333,10 +337,23 @@ pub fn abort() -> Res<()> {
     Err(Throw(code::ABORT))
 }
 
+/// Stack of the thread a word runs on: room for the deepest nesting the return stack
+/// allows (each level is one Rust frame) whatever the caller's thread has.
+const RUN_STACK_BYTES: usize = 64 << 20;
+
+/// What a run leaves behind.
+struct Finished {
+    result: Res<()>,
+    stack: Vec<i64>,
+    abort_message: Option<String>,
+}
+
 /// Runs the newest compiled word called `name` (ASCII case ignored) from the program's
-/// compiled state: its output goes to `console`, the stack it leaves to `stack`.
+/// compiled state: its output goes to `console`, the stack it leaves to `stack`. The word
+/// runs on a thread of its own with a large stack; the console is only called from the
+/// calling thread.
 pub fn run(
-    image: &Image,
+    image: &'static Image,
     words: &[(&str, Entry)],
     name: FfiStr,
     console: ConsoleCallbacks,
@@ -350,29 +367,25 @@ pub fn run(
         .rev()
         .find(|(word, _)| word.eq_ignore_ascii_case(&name));
     let Some(&(_, entry)) = found else {
-        let message = format!(
-            "{} undefined word: {name} is not a compiled word",
-            code::UNDEFINED_WORD
-        );
+        let code = code::UNDEFINED_WORD;
+        let message = format!("{code} undefined word: {name} is not a compiled word");
         error.send(message.as_bytes());
-        return failed(code::UNDEFINED_WORD);
+        return failed(code);
     };
-    let mut vm = Vm::new(image, console);
-    let result = entry(&mut vm);
-    vm.flush();
-    let cells: Vec<u8> = vm
+    let finished = run_on_own_thread(image, entry, console);
+    let cells: Vec<u8> = finished
         .stack
         .iter()
-        .flat_map(|cell| cell.to_le_bytes())
+        .flat_map(|c| c.to_le_bytes())
         .collect();
     stack.send(&cells);
-    match result {
+    match finished.result {
         Ok(()) => EvalOutcome {
             flow: EvalOutcome::CONTINUE,
             error_code: 0,
         },
         Err(Throw(thrown)) => {
-            let message = vm.abort_message.take().unwrap_or_else(|| {
+            let message = finished.abort_message.unwrap_or_else(|| {
                 let known = image.messages.iter().find(|(c, _)| *c == thrown);
                 known
                     .map_or("uncaught exception", |(_, text)| text)
@@ -382,6 +395,35 @@ pub fn run(
             failed(thrown)
         }
     }
+}
+
+/// Runs `entry` on a new thread, passing its output to `console` as it comes; a panic of
+/// the run continues on this thread.
+fn run_on_own_thread(image: &'static Image, entry: Entry, console: ConsoleCallbacks) -> Finished {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let body = move || {
+        let mut vm = Vm::new(image, sender);
+        let result = entry(&mut vm);
+        vm.flush();
+        Finished {
+            result,
+            stack: std::mem::take(&mut vm.stack),
+            abort_message: vm.abort_message.take(),
+        }
+    };
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("forth-native".to_owned())
+            .stack_size(RUN_STACK_BYTES)
+            .spawn_scoped(scope, body)
+            .unwrap_or_else(|e| panic!("cannot start the thread of the run: {e}"));
+        for chunk in receiver {
+            (console.write)(console.context, chunk.as_ptr(), chunk.len());
+        }
+        worker
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    })
 }
 
 fn failed(error_code: i64) -> EvalOutcome {
