@@ -18,18 +18,25 @@ pub fn function_name(xt: u32) -> String {
 /// The Rust function a run starts the definition through: it takes its inputs from the
 /// explicit stack and leaves its outputs there.
 pub fn entry_function(xt: u32, mode: Mode) -> String {
-    let name = function_name(xt);
-    let body = match mode {
-        Mode::Dynamic => format!("    {name}(vm, 1)\n"),
+    format!(
+        "fn e{xt}(vm: &mut Vm) -> Res<()> {{\n    {}\n}}\n",
+        on_explicit_stack(xt, mode, "1")
+    )
+}
+
+/// An expression calling the definition on the explicit stack with `rp` as its return
+/// stack depth.
+pub fn on_explicit_stack(xt: u32, mode: Mode, rp: &str) -> String {
+    match mode {
+        Mode::Dynamic => format!("{}(vm, {rp})", function_name(xt)),
         Mode::Static(s) => {
-            let code = call_code(xt, s.inputs, "1");
+            let code = call_code(xt, s.inputs, rp);
             format!(
-                "    {}\n    Ok(())\n",
+                "{{ {} Ok(()) }}",
                 on_stack(effect(s.inputs, s.outputs), &code)
             )
         }
-    };
-    format!("fn e{xt}(vm: &mut Vm) -> Res<()> {{\n{body}}}\n")
+    }
 }
 
 fn effect(ins: usize, outs: usize) -> Effect {
@@ -239,7 +246,7 @@ impl Emitter<'_, '_> {
     fn instruction(&self, op: fastforth_engine::ir::Op, d: usize, k: usize) -> (String, Effect) {
         let (effect, template) = match ops::classify(op, k) {
             Class::Fixed(effect, code) => (effect, code),
-            Class::Stackful(code) => return (format!("{code};"), effect(0, 0)),
+            Class::Stackful(code) => return (format!("{{ {code} }}"), effect(0, 0)),
             Class::Call(xt) => match self.definition.callees.get(&xt) {
                 Some(Mode::Static(s)) => {
                     let rp = format!("rp + {}", k + 1);

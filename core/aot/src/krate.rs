@@ -79,6 +79,7 @@ pub fn lib_rs(
         writeln!(text, "    ({:?}, e{}),", word.name, word.xt).expect("writing to a String");
     }
     text.push_str("];\n\n");
+    write_execute(&mut text, words);
     text.push_str(
         &EXPORTS
             .replace("$NAME", &format!("{name:?}"))
@@ -99,6 +100,7 @@ const HEADER: &str = r#"#![allow(
     unused_braces,
     unused_parens,
     unreachable_code,
+    dead_code,
     clippy::all
 )]
 
@@ -164,4 +166,15 @@ static IMAGE: rt::Image = rt::Image {{
         stack = limits.data_stack_cells,
     )
     .expect("writing to a String");
+}
+
+/// `execute`: EXECUTE and deferred words, for the execution tokens of compiled definitions;
+/// any other token is -21 (the interpreter would run it, the plugin cannot).
+fn write_execute(text: &mut String, words: &[crate::CompiledWord]) {
+    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64) -> Res<()> {\n    match xt {\n");
+    for word in words {
+        let call = crate::emit::on_explicit_stack(word.xt, word.mode, "rp");
+        writeln!(text, "        {} => {call},", word.xt).expect("writing to a String");
+    }
+    text.push_str("        _ => Err(rt::Throw(rt::code::UNSUPPORTED)),\n    }\n}\n\n");
 }

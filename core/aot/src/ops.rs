@@ -21,7 +21,8 @@ pub enum Class {
     /// A fixed effect and the code: an expression giving the outputs (a tuple when more
     /// than one) or, without outputs, a statement (possibly empty).
     Fixed(Effect, String),
-    /// Depends on the depth of the data stack: only on the explicit stack, with this code.
+    /// Depends on the depth of the data stack, or calls what an execution token names:
+    /// only on the explicit stack, with these statements.
     Stackful(String),
     /// Calls the colon definition with this execution token.
     Call(u32),
@@ -69,10 +70,19 @@ pub fn classify(op: Op, k: usize) -> Class {
     }
     match op {
         Op::Call(xt) => Class::Call(xt),
-        Op::Pick => Class::Stackful("vm.pick()?".to_owned()),
-        Op::Roll => Class::Stackful("vm.roll()?".to_owned()),
-        Op::Depth => Class::Stackful("vm.depth()?".to_owned()),
-        Op::QDup => Class::Stackful("vm.question_dup()?".to_owned()),
+        Op::Pick => Class::Stackful("vm.pick()?;".to_owned()),
+        Op::Roll => Class::Stackful("vm.roll()?;".to_owned()),
+        Op::Depth => Class::Stackful("vm.depth()?;".to_owned()),
+        Op::QDup => Class::Stackful("vm.question_dup()?;".to_owned()),
+        Op::Execute => Class::Stackful(format!(
+            "let xt = vm.pop()?; execute(vm, rp + {}, xt)?;",
+            k + 1
+        )),
+        Op::ExecuteAt(address) => Class::Stackful(format!(
+            "let xt = vm.fetch({})?; execute(vm, rp + {}, xt)?;",
+            lit(address),
+            k + 1
+        )),
         _ => Class::Unsupported,
     }
 }

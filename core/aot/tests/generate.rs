@@ -35,13 +35,15 @@ fn recursion_and_loops_get_static_effects() {
 }
 
 #[test]
-fn depth_dependent_words_and_their_callers_use_the_explicit_stack() {
+fn depth_dependent_words_execute_and_their_callers_use_the_explicit_stack() {
     let c = generated(
         ": third 2 pick ;
          : uses-third 1 2 3 third ;
          : maybe ?dup if 1+ then ;
+         : run-it execute ;
          : plain 1 2 + ;",
     );
+    assert_eq!(mode(&c, "run-it"), Mode::Dynamic);
     assert_eq!(mode(&c, "third"), Mode::Dynamic);
     assert_eq!(mode(&c, "uses-third"), Mode::Dynamic);
     assert_eq!(mode(&c, "maybe"), Mode::Dynamic);

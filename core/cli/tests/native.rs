@@ -96,6 +96,7 @@ fn control_structures_and_memory_words_print_the_same() {
     let (_, stdout, _) = compiled(&control());
     assert!(stdout.contains("third: explicit stack"), "{stdout}");
     assert!(stdout.contains("fact: static ( 1 -- 1 )"), "{stdout}");
+    assert!(stdout.contains("apply: explicit stack"), "{stdout}");
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub mod code {
     pub const DIVISION_BY_ZERO: i64 = -10;
     pub const RESULT_OUT_OF_RANGE: i64 = -11;
     pub const UNDEFINED_WORD: i64 = -13;
+    /// EXECUTE of a token that names no compiled definition.
+    pub const UNSUPPORTED: i64 = -21;
     pub const INVALID_NUMERIC_ARGUMENT: i64 = -24;
 }
 

@@ -33,6 +33,12 @@ create bytes 16 allot
     1 3 lshift . 256 2 rshift . 6 3 xor . 2 3 4 */ . -7 s>d 2 fm/mod . . ;
 : bases ( -- ) 255 hex . decimal 255 . -1 u. ;
 : emits ( -- ) 72 emit 105 emit space 3 spaces ." ok" 42 5 .r cr ;
+: square ( n -- n*n ) dup * ;
+defer op
+' square is op
+: apply ( n xt -- m ) execute ;
+: deferred ( n -- m ) op ;
+: tokens ( -- ) 7 ['] square apply . 5 deferred . ['] emits execute ;
 : main ( -- )
     -5 classify 0 classify 5 classify cr
     3 countdown cr until-ten again-exit cr
@@ -41,7 +47,7 @@ create bytes 16 allot
     0 weekday 3 weekday 6 weekday cr
     fill-table sum-table . bytes-demo counting cr
     1 2 3 third . . . . 7 2 safe-div 7 0 safe-div depth-demo 4 5 rstack cr
-    math cr bases emits ;
+    math cr bases emits tokens ;
 
 : div0 ( -- ) ." before " 1 0 / . ;
 : bad-address ( -- ) -8 @ . ;
