@@ -9,6 +9,7 @@ pub fn flag(b: bool) -> i64 {
     -(b as i64)
 }
 
+#[inline]
 fn nonzero(divisor: i64) -> Res<()> {
     if divisor == 0 {
         return Err(Throw(code::DIVISION_BY_ZERO));
@@ -48,10 +49,12 @@ pub fn star_slash(a: i64, b: i64, c: i64) -> Res<i64> {
     Ok(star_slash_mod(a, b, c)?.1)
 }
 
+#[inline]
 fn double(low: i64, high: i64) -> i128 {
     ((high as i128) << 64) | (low as u64 as i128)
 }
 
+#[inline]
 fn symmetric(dividend: i128, divisor: i64) -> Res<(i64, i64)> {
     let out_of_range = Throw(code::RESULT_OUT_OF_RANGE);
     let quotient = dividend.checked_div(divisor as i128).ok_or(out_of_range)?;

@@ -269,6 +269,7 @@ impl Vm {
     }
 
     /// The byte range [address, address+len) if it lies in data space.
+    #[inline]
     fn range(&self, address: i64, len: i64) -> Option<std::ops::Range<usize>> {
         let start = usize::try_from(address).ok()?;
         let end = start.checked_add(usize::try_from(len).ok()?)?;
@@ -313,6 +314,7 @@ fn copy_into(mem: &mut [u8], at: usize, bytes: &[u8]) {
 }
 
 /// The cell in eight bytes.
+#[inline]
 fn cell_of(bytes: &[u8]) -> i64 {
     let mut cell = [0; 8];
     cell.copy_from_slice(bytes);
