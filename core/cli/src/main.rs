@@ -124,12 +124,15 @@ fn loader() -> Loader {
 
 fn plugin_info(file: &Path) -> anyhow::Result<()> {
     let loader = loader();
+    let mut words = None;
     let info = match loader.load::<Example>(file) {
         Err(PluginError::WrongKind { found, .. }) if found == "forth" => {
             loader.load::<Forth>(file)?.info().clone()
         }
         Err(PluginError::WrongKind { found, .. }) if found == "forth-native" => {
-            loader.load::<ForthNative>(file)?.info().clone()
+            let plugin = loader.load::<ForthNative>(file)?;
+            words = Some(plugin.words()?);
+            plugin.info().clone()
         }
         loaded => loaded?.info().clone(),
     };
@@ -141,6 +144,9 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
     println!("sha256:    {}", info.sha256);
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     println!("exports:   {}", inspect::exported_symbols(&bytes).join(" "));
+    if let Some(words) = words {
+        println!("words:     {}", words.join(" "));
+    }
     println!("self-test: passed");
     Ok(())
 }

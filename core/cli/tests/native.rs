@@ -150,3 +150,13 @@ fn compiling_an_unchanged_program_again_is_a_cache_hit() {
     );
     assert!(plugin.is_file());
 }
+
+#[test]
+fn plugin_info_shows_the_kind_and_the_compiled_words() {
+    let (plugin, _, _) = compiled(&workload("fib"));
+    let info = fastforth(&["plugin", "info", plugin.to_str().unwrap()]);
+    let stdout = text(&info.stdout);
+    assert!(info.status.success(), "{}", text(&info.stderr));
+    assert!(stdout.contains("kind:      forth-native"), "{stdout}");
+    assert!(stdout.contains("words:     fib main"), "{stdout}");
+}
