@@ -13,6 +13,24 @@
 //! [`compile`] writes the crate to a cache directory keyed by a hash of everything it is
 //! built from, builds it with `cargo build --release` and returns the plugin's path; an
 //! unchanged program is a cache hit that does not run cargo.
+//!
+//! # Semantics
+//!
+//! A run starts from the state the program left after loading (data space, BASE) with
+//! empty stacks; runs share nothing. Throw codes are the interpreter's, with these
+//! differences in *when* a run fails, never in what a successful run computes:
+//!
+//! - A word with a static effect takes its inputs when it starts, so too few cells on the
+//!   stack fail with -4 before it runs instead of at the instruction that needed them.
+//! - Cells kept in locals do not count against the 1024-cell data stack (-3); the return
+//!   stack bound (-5) is exact, counted per call, `DO` and `>R`.
+//! - EXECUTE of a token that is not a compiled definition (a built-in word, `:NONAME`
+//!   code) is -21; there is no step budget.
+//!
+//! Not compiled (reported per word): defining and compiling words (`CREATE`, `DOES>`,
+//! `,`, `ALLOT`...), `CATCH`, input, pictured numeric output, `EVALUATE`, words that read
+//! return stack cells they did not push or return with loop parameters on it, and
+//! irreducible control flow.
 
 mod cache;
 mod cfg;
