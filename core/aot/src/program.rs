@@ -40,11 +40,6 @@ pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
     forth
         .evaluate(source, name, &mut console)
         .map_err(|error| AotError::Program(error.to_string()))?;
-    forth.reset_after_error();
-    forth
-        .evaluate("BASE", "aot", &mut console)
-        .map_err(|error| AotError::Program(error.to_string()))?;
-    let base_address = forth.data_stack().last().copied().unwrap_or(0);
     let words = forth
         .colon_definitions()
         .into_iter()
@@ -65,7 +60,7 @@ pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
         system_base,
         system: trimmed(&memory[system_base..]),
         memory_bytes: memory.len(),
-        base_address,
+        base_address: forth.base_address() as i64,
         limits,
     })
 }

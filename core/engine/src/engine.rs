@@ -337,4 +337,9 @@ impl Forth {
     pub fn system_area(&self) -> usize {
         self.system_base()
     }
+
+    /// The address of BASE.
+    pub fn base_address(&self) -> usize {
+        self.system_address(BASE_OFFSET)
+    }
 }
