@@ -17,9 +17,12 @@ pub enum Exit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Term {
     Jump(Exit),
-    /// The instruction decides: `taken` when its condition holds, else `fall`.
+    /// The instruction decides: `taken` when its condition holds, else `fall`. With `qdup`
+    /// the block's last instruction was a `?DUP` that the branch consumes: only the path
+    /// where the cell is non-zero keeps it, so the depths stay static.
     Branch {
         op: Op,
+        qdup: bool,
         taken: Exit,
         fall: Exit,
     },
@@ -84,10 +87,11 @@ pub fn build(code: &[Op]) -> Result<Cfg, String> {
         };
         let term = match term {
             Scanned::Jump(at) => Term::Jump(id_of(at)),
-            Scanned::Branch(op, taken, fall) => {
+            Scanned::Branch(op, qdup, taken, fall) => {
                 let taken = id_of(taken);
                 Term::Branch {
                     op,
+                    qdup,
                     taken,
                     fall: id_of(fall),
                 }
@@ -100,7 +104,7 @@ pub fn build(code: &[Op]) -> Result<Cfg, String> {
 
 enum Scanned {
     Jump(Option<usize>),
-    Branch(Op, Option<usize>, Option<usize>),
+    Branch(Op, bool, Option<usize>, Option<usize>),
 }
 
 /// The instructions of the block at `start` and how it ends.
@@ -118,7 +122,15 @@ fn scan(
         match (op, edges(op, at)) {
             (Op::Exit, _) => return Ok((ops, Scanned::Jump(None))),
             (Op::Branch(_), Some((target, _))) => return Ok((ops, Scanned::Jump(target))),
-            (_, Some((taken, fall))) => return Ok((ops, Scanned::Branch(op, taken, fall))),
+            (Op::ZBranch(_) | Op::NzBranch(_), Some((taken, fall)))
+                if ops.last() == Some(&Op::QDup) =>
+            {
+                ops.pop();
+                return Ok((ops, Scanned::Branch(op, true, taken, fall)));
+            }
+            (_, Some((taken, fall))) => {
+                return Ok((ops, Scanned::Branch(op, false, taken, fall)));
+            }
             (_, None) => ops.push(op),
         }
         at += 1;

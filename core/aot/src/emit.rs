@@ -238,7 +238,12 @@ impl Emitter<'_, '_> {
         }
         match block.term {
             Term::Jump(exit) => self.edge(id, exit, d),
-            Term::Branch { op, taken, fall } => self.branch(id, op, (taken, fall), d, k),
+            Term::Branch {
+                op,
+                qdup,
+                taken,
+                fall,
+            } => self.branch(id, (op, qdup), (taken, fall), d, k),
         }
     }
 
@@ -271,12 +276,12 @@ impl Emitter<'_, '_> {
     fn branch(
         &mut self,
         id: usize,
-        op: fastforth_engine::ir::Op,
+        (op, qdup): (fastforth_engine::ir::Op, bool),
         (taken, fall): (Exit, Exit),
         d: usize,
         k: usize,
     ) {
-        let code = ops::branch(op, k).expect("the analysis accepted the branch");
+        let code = ops::branch(op, qdup, k).expect("the analysis accepted the branch");
         let inputs: Vec<String> = if self.is_static() {
             (d - code.ins..d).map(|i| format!("s{i}")).collect()
         } else {

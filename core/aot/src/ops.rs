@@ -278,8 +278,9 @@ pub struct BranchCode {
     pub fall_prefix: String,
 }
 
-/// The branch instructions, with `k` cells of this definition on the return stack.
-pub fn branch(op: Op, k: usize) -> Option<BranchCode> {
+/// The branch instructions, with `k` cells of this definition on the return stack; with
+/// `qdup`, a `?DUP` just before the branch is part of it.
+pub fn branch(op: Op, qdup: bool, k: usize) -> Option<BranchCode> {
     let r = |back: usize| format!("r{}", k.wrapping_sub(back));
     let test = |ins: usize, pops: usize, condition: String| BranchCode {
         ins,
@@ -293,6 +294,15 @@ pub fn branch(op: Op, k: usize) -> Option<BranchCode> {
         fall_prefix: String::new(),
     };
     let code = match op {
+        Op::ZBranch(_) if qdup => BranchCode {
+            fall_pops: 0,
+            ..test(1, 1, "$0 == 0".to_owned())
+        },
+        Op::NzBranch(_) if qdup => BranchCode {
+            taken_pops: 0,
+            ..test(1, 1, "$0 != 0".to_owned())
+        },
+        _ if qdup => return None,
         Op::ZBranch(_) => test(1, 1, "$0 == 0".to_owned()),
         Op::NzBranch(_) => test(1, 1, "$0 != 0".to_owned()),
         Op::EqBranch(_) => test(2, 2, "$0 != $1".to_owned()),

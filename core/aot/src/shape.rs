@@ -213,8 +213,13 @@ impl Analysis<'_> {
         }
         Ok(Some(match block.term {
             Term::Jump(exit) => vec![(exit, d, k)],
-            Term::Branch { op, taken, fall } => {
-                let code = ops::branch(op, k).ok_or_else(|| unsupported(op))?;
+            Term::Branch {
+                op,
+                qdup,
+                taken,
+                fall,
+            } => {
+                let code = ops::branch(op, qdup, k).ok_or_else(|| unsupported(op))?;
                 if code.rreads > k {
                     return Err(refused_rreads());
                 }

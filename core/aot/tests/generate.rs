@@ -25,8 +25,12 @@ fn recursion_and_loops_get_static_effects() {
     let c = generated(
         ": fib dup 2 < if exit then dup 1- recurse swap 2 - recurse + ;
          : sum ( n -- s ) 0 swap 0 ?do i + loop ;
-         : both ( a b -- c d ) 2dup + >r * r> ;",
+         : both ( a b -- c d ) 2dup + >r * r> ;
+         : safe ( a b -- c ) ?dup if / else drop 0 then ;
+         : nonzero ( a -- ) ?dup 0= if exit then drop ;",
     );
+    assert_eq!(mode(&c, "safe"), signature(2, 1));
+    assert_eq!(mode(&c, "nonzero"), signature(1, 0));
     assert_eq!(mode(&c, "fib"), signature(1, 1));
     assert_eq!(mode(&c, "sum"), signature(1, 1));
     assert_eq!(mode(&c, "both"), signature(2, 2));

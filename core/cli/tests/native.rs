@@ -97,6 +97,7 @@ fn control_structures_and_memory_words_print_the_same() {
     assert!(stdout.contains("third: explicit stack"), "{stdout}");
     assert!(stdout.contains("fact: static ( 1 -- 1 )"), "{stdout}");
     assert!(stdout.contains("apply: explicit stack"), "{stdout}");
+    assert!(stdout.contains("safe-div: static ( 2 -- 0 )"), "{stdout}");
 }
 
 #[test]

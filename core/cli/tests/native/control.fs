@@ -26,6 +26,7 @@ create bytes 16 allot
 : counting ( -- ) 5 0 do 1 counter +! loop counter @ . ;
 : third ( a b c -- a b c a ) 2 pick ;
 : safe-div ( a b -- ) ?dup if / . else drop ." none " then ;
+: nz ( n -- ) ?dup 0= if ." zero " exit then . ;
 : depth-demo ( -- ) 1 2 3 depth . drop drop drop ;
 : rstack ( a b -- ) >r dup . r@ . r> + . ;
 : math ( -- )
@@ -46,7 +47,7 @@ defer op
     30 find-first nested cr early . 6 fact . cr
     0 weekday 3 weekday 6 weekday cr
     fill-table sum-table . bytes-demo counting cr
-    1 2 3 third . . . . 7 2 safe-div 7 0 safe-div depth-demo 4 5 rstack cr
+    1 2 3 third . . . . 7 2 safe-div 7 0 safe-div 0 nz 5 nz depth-demo 4 5 rstack cr
     math cr bases emits tokens ;
 
 : div0 ( -- ) ." before " 1 0 / . ;
