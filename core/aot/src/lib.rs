@@ -3,9 +3,11 @@
 //! [`generate`] loads a program into the engine, takes each colon definition's optimized
 //! IR and writes a Rust crate with one function per definition: where the stack effect is
 //! static the stack cells are Rust locals (so a recursive word becomes an ordinary
-//! recursive function), otherwise they live on an explicit, bounds-checked stack (`PICK`,
-//! `ROLL`, `DEPTH`, `?DUP`). Return stack cells (loop parameters, `>R`) are always locals;
-//! control flow becomes nested labeled blocks and loops. Memory access and arithmetic go
+//! recursive function). Otherwise (paths that leave different depths, `PICK`, `ROLL`,
+//! `DEPTH`, `EXECUTE`, deferred words, a `?DUP` not followed by `IF`, and callers of such
+//! words) they live on an explicit, bounds-checked stack. Return stack cells (loop
+//! parameters, `>R`) are always locals; control flow becomes nested labeled blocks and
+//! loops. Memory access and arithmetic go
 //! through `fastforth-native-runtime`, which fails with the interpreter's throw codes.
 //! A definition the backend cannot compile is never approximated: it is left out and
 //! reported with the reason, and so is every definition that calls it.
