@@ -161,3 +161,42 @@ fn plugin_info_shows_the_kind_and_the_compiled_words() {
     assert!(stdout.contains("kind:      forth-native"), "{stdout}");
     assert!(stdout.contains("words:     fib main"), "{stdout}");
 }
+
+/// A console that keeps what is written.
+#[derive(Default)]
+struct Captured(Vec<u8>);
+
+impl fastforth_host::ForthConsole for Captured {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+    fn read_line(&mut self) -> Option<String> {
+        None
+    }
+    fn read_key(&mut self) -> Option<u8> {
+        None
+    }
+}
+
+#[test]
+fn the_host_runs_words_and_reads_the_stack_they_leave() {
+    use fastforth_host::{Evaluation, ForthNative, Loader};
+    let (plugin, _, _) = compiled(&control());
+    let shadows = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-shadows");
+    let plugin = Loader::new(shadows)
+        .load::<ForthNative>(&plugin)
+        .expect("the native plugin validates");
+    assert!(plugin.words().unwrap().contains(&"fact".to_owned()));
+    let mut console = Captured::default();
+    let early = plugin.run_word("EARLY", &mut console).unwrap();
+    assert_eq!(
+        (early.evaluation, early.stack),
+        (Evaluation::Continue, vec![4])
+    );
+    let failed = plugin.run_word("div0", &mut console).unwrap();
+    assert!(matches!(
+        failed.evaluation,
+        Evaluation::Error { code: -10, .. }
+    ));
+    assert_eq!(console.0, b"before ");
+}
