@@ -79,6 +79,7 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
     list.extend(swap_ratios(run));
     list.extend(update_ratios(run));
     list.extend(WORKLOADS.iter().map(|workload| forth_ratio(run, workload)));
+    list.extend(WORKLOADS.iter().map(|workload| native_ratio(run, workload)));
     for ratio in &mut list {
         if ratio.value.and_then(|v| ratio.target.met(v)) != Some(false) {
             ratio.cause.clear();
@@ -232,6 +233,30 @@ fn forth_ratio(run: &Run, workload: &str) -> Ratio {
                  gforth-fast is direct-threaded code with the top of stack in a register",
                 ns(f),
                 ns(g)
+            )
+        }),
+    }
+}
+
+/// Forth compiled ahead of time against the same algorithm in C: at most 1.18 (85 % of C's
+/// speed), and at most 1.0 on fib.
+fn native_ratio(run: &Run, workload: &str) -> Ratio {
+    let native = run
+        .benchmark(&format!("forth/{workload}/native"))
+        .map(|e| e.mean);
+    let c = reference(run, "cc -O2", workload).and_then(|r| r.median_ns);
+    let limit = if workload == "fib" { 1.0 } else { 1.18 };
+    Ratio {
+        name: format!("forth {workload}: native / C (cc -O2)"),
+        value: native.zip(c).map(|(n, c)| n / c),
+        target: Target::AtMost(limit),
+        cause: native.zip(c).map_or_else(String::new, |(n, c)| {
+            format!(
+                "one `main` takes {} compiled ahead of time against {} in C; every data-space \
+                 access of the compiled code is bounds-checked and every call checks the \
+                 return-stack depth, which C does not",
+                ns(n),
+                ns(c)
             )
         }),
     }
@@ -433,11 +458,12 @@ fn forth_section(out: &mut String, run: &Run) {
     }
     out.push_str(
         "## Forth workloads and references\n\n\
-         FastForth: criterion mean of one `main` (`benches/forth/*.fs`). References: the same \
-         workloads under `gforth-fast` and in C (`cc -O2`, `benches/c/*.c`), timed in-program \
+         FastForth: criterion mean of one `main` (`benches/forth/*.fs`); native is the \
+         workload compiled ahead of time to a forth-native plugin (`fastforth compile`). \
+         References: the same workloads under `gforth-fast` and in C (`cc -O2`, `benches/c/*.c`), timed in-program \
          over repeated runs, median over processes.\n\n\
-         | workload | FastForth static | plugin | hotswap | gforth-fast | cc -O2 | static / gforth-fast | static / C |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+         | workload | FastForth static | plugin | hotswap | native | gforth-fast | cc -O2 | static / gforth-fast | static / C | native / C |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for workload in WORKLOADS {
         let bench = |path: &str| {
@@ -451,16 +477,19 @@ fn forth_section(out: &mut String, run: &Run) {
                 .map_or_else(|| "—".to_owned(), |(a, b)| format!("{:.2}", a / b))
         };
         let (fast, gforth, c) = (bench("static"), refer("gforth-fast"), refer("cc -O2"));
+        let native = bench("native");
         let _ = writeln!(
             out,
-            "| {workload} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {workload} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             time(fast),
             time(bench("plugin")),
             time(bench("hotswap")),
+            time(native),
             time(gforth),
             time(c),
             over(fast, gforth),
-            over(fast, c)
+            over(fast, c),
+            over(native, c)
         );
     }
     let skipped: Vec<String> = run
