@@ -212,22 +212,24 @@ mod tests {
         assert_eq!(back, run);
     }
 
-    /// `FASTFORTH_BLESS=1 cargo test -p xtask` rewrites the golden file after an intended
-    /// change to the report.
-    #[test]
-    fn markdown_matches_the_golden_report() {
-        let markdown = report::markdown(&fixture_run());
-        let golden = fixture().join("latest.md");
+    /// Compares `actual` with the golden file `name` of the fixture;
+    /// `FASTFORTH_BLESS=1 cargo test -p xtask` rewrites it after an intended change.
+    fn assert_golden(name: &str, actual: &str) {
+        let golden = fixture().join(name);
         if std::env::var_os("FASTFORTH_BLESS").is_some() {
-            std::fs::write(&golden, &markdown).unwrap();
+            std::fs::write(&golden, actual).unwrap();
         }
         let expected = std::fs::read_to_string(&golden).unwrap();
         assert!(
-            markdown == expected,
-            "the report differs from {}; if intended, run `FASTFORTH_BLESS=1 cargo test -p xtask` \
-             and commit the file",
+            actual == expected,
+            "{} differs; if intended, run `FASTFORTH_BLESS=1 cargo test -p xtask` and commit it",
             golden.display()
         );
+    }
+
+    #[test]
+    fn markdown_matches_the_golden_report() {
+        assert_golden("latest.md", &report::markdown(&fixture_run()));
     }
 
     #[test]
@@ -259,17 +261,9 @@ mod tests {
 
     #[test]
     fn the_chart_matches_the_golden_svg() {
-        let svg = chart::svg(&report::ratios(&fixture_run())).unwrap();
-        let golden = fixture().join("latest.svg");
-        if std::env::var_os("FASTFORTH_BLESS").is_some() {
-            std::fs::write(&golden, &svg).unwrap();
-        }
-        let expected = std::fs::read_to_string(&golden).unwrap();
-        assert!(
-            svg == expected,
-            "the chart differs from {}; if intended, run `FASTFORTH_BLESS=1 cargo test -p xtask` \
-             and commit the file",
-            golden.display()
+        assert_golden(
+            "latest.svg",
+            &chart::svg(&report::ratios(&fixture_run())).unwrap(),
         );
     }
 
