@@ -2,8 +2,8 @@
 
 use xshell::{Shell, cmd};
 
-/// Build the plugins, then run `plugin_test`, `hotswap_demo`, `engine_swap_demo` and a
-/// Forth program.
+/// Build the plugins, then run `plugin_test`, `hotswap_demo`, `engine_swap_demo`, a Forth
+/// program, and the same program compiled ahead of time to a native plugin.
 #[derive(clap::Args)]
 pub struct Demo {}
 
@@ -27,6 +27,20 @@ impl Demo {
         cmd!(
             sh,
             "{cargo} run {release...} -p fastforth -- run benches/forth/fib.fs -e main"
+        )
+        .run()?;
+        let demo_dir = crate::project_root().join("target/demo");
+        std::fs::create_dir_all(&demo_dir)?;
+        let native = demo_dir.join("fib-native.so");
+        println!("\n== fastforth compile benches/forth/fib.fs, then run --native");
+        cmd!(
+            sh,
+            "{cargo} run {release...} -p fastforth -- compile benches/forth/fib.fs -o {native}"
+        )
+        .run()?;
+        cmd!(
+            sh,
+            "{cargo} run {release...} -p fastforth -- run --native {native}"
         )
         .run()?;
         Ok(())
