@@ -415,6 +415,7 @@ fn run_streaming(mut command: Command, label: &str, progress: &Progress) -> anyh
 
 /// Copies each plugin's library out of cargo's directory and records it in the index.
 fn collect(triple: &str, profile: Profile, cx: &Shared) -> anyhow::Result<Vec<PathBuf>> {
+    let _one_writer = index::lock(&index::plugins_dir(cx.root))?;
     let out_dir = index::plugins_dir(cx.root).join(triple);
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;

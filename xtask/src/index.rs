@@ -56,6 +56,19 @@ pub fn plugins_dir(root: &Path) -> PathBuf {
     root.join("target").join("plugins")
 }
 
+/// Holds `target/plugins/.lock` exclusively until dropped, so that concurrent build-all runs
+/// copy artifacts and rewrite the indexes one at a time.
+pub fn lock(plugins_dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(plugins_dir)
+        .with_context(|| format!("cannot create {}", plugins_dir.display()))?;
+    let path = plugins_dir.join(".lock");
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
+}
+
 /// The index at `path`; an empty one when the file does not exist.
 pub fn read(path: &Path) -> anyhow::Result<Index> {
     let text = match std::fs::read_to_string(path) {
@@ -177,6 +190,30 @@ mod tests {
             all.artifacts,
             [newer, artifact("two", "a-b-c"), artifact("two", "d-e-f")]
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_writers_holding_the_lock_lose_no_entry() {
+        let dir = std::env::temp_dir().join(format!("xtask-index-lock-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a-b-c")).unwrap();
+        let writers: Vec<_> = (0..8)
+            .map(|n| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    let plugin = format!("p{n}");
+                    std::fs::write(dir.join(format!("a-b-c/lib{plugin}.so")), b"abc").unwrap();
+                    for _ in 0..20 {
+                        let _one_writer = lock(&dir).unwrap();
+                        record(&dir, "a-b-c", vec![artifact(&plugin, "a-b-c")]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(read(&dir.join("index.json")).unwrap().artifacts.len(), 8);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    build_all, example_artifact, on_path, root, scratch, std_installed, xtask, xtask_with,
+    build_all, build_all_with, example_artifact, on_path, root, scratch, std_installed, xtask,
 };
 use sha2::{Digest, Sha256};
 
@@ -72,11 +72,8 @@ fn a_triple_without_its_std_is_skipped_and_the_rest_builds() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let run = xtask_with(
+    let run = build_all_with(
         &[
-            "build-all",
-            "--plugin",
-            "example",
             "--target",
             X86_64,
             "--target",

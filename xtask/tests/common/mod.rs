@@ -83,10 +83,16 @@ static BUILD_ALL: Mutex<()> = Mutex::new(());
 
 /// Runs `cargo xtask build-all` with `args`, one run at a time within this process.
 pub fn build_all(args: &[&str]) -> Run {
+    build_all_with(args, &[])
+}
+
+/// Runs `cargo xtask build-all` with `args` and extra environment variables, one run at a
+/// time within this process.
+pub fn build_all_with(args: &[&str], env: &[(&str, &str)]) -> Run {
     let _one_at_a_time = BUILD_ALL.lock().unwrap_or_else(|e| e.into_inner());
     let mut full = vec!["build-all", "--plugin", "example"];
     full.extend_from_slice(args);
-    xtask(&full)
+    xtask_with(&full, env)
 }
 
 /// The example plugin built by build-all for `triple` (built once per process), or `None`
