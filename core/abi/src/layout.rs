@@ -55,7 +55,11 @@ const FACTS: &[&[usize]] = &[
         reset_after_error,
         destroy
     }),
-    &facts!(NativeForthFunctions { words, run_word }),
+    &facts!(NativeForthFunctions {
+        words,
+        run_word,
+        call_word
+    }),
 ];
 
 /// FNV-1a over [`FACTS`], each number as 8 little-endian bytes, each type closed by a marker.

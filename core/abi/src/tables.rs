@@ -130,4 +130,17 @@ pub struct NativeForthFunctions {
             out: *mut EvalOutcome,
         ) -> Status,
     >,
+    /// Calls the word `name` in the plugin's live session, whose data space persists from
+    /// call to call (calls are serialised), with `input` on its data stack (little-endian
+    /// 8-byte cells, bottom first); otherwise as `run_word`.
+    pub call_word: Option<
+        extern "C" fn(
+            name: FfiStr,
+            input: FfiBytes,
+            console: ConsoleCallbacks,
+            stack: ByteSink,
+            error: ByteSink,
+            out: *mut EvalOutcome,
+        ) -> Status,
+    >,
 }

@@ -137,7 +137,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
 }
 
 /// FNV-1a over the pieces, each closed by its length.
-fn fnv1a<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> u64 {
+pub(crate) fn fnv1a<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |byte: u8| {
         hash ^= byte as u64;

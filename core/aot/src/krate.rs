@@ -66,6 +66,7 @@ strip = true
 pub fn lib_rs(
     program: &Program,
     name: &str,
+    version: &str,
     words: &[crate::CompiledWord],
     functions: &[String],
 ) -> String {
@@ -83,7 +84,7 @@ pub fn lib_rs(
     text.push_str(
         &EXPORTS
             .replace("$NAME", &format!("{name:?}"))
-            .replace("$VERSION", &format!("{:?}", env!("CARGO_PKG_VERSION"))),
+            .replace("$VERSION", &format!("{version:?}")),
     );
     for function in functions {
         text.push('\n');
@@ -104,7 +105,7 @@ const HEADER: &str = r#"#![allow(
     clippy::all
 )]
 
-use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiStr};
+use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr};
 use fastforth_native_runtime::{self as rt, Res, Vm};
 
 "#;
@@ -115,6 +116,10 @@ const EXPORTS: &str = r#"fn words(names: ByteSink) {
 
 fn run_word(name: FfiStr, console: ConsoleCallbacks, stack: ByteSink, error: ByteSink) -> EvalOutcome {
     rt::run(&IMAGE, WORDS, name, console, stack, error)
+}
+
+fn call_word(name: FfiStr, input: FfiBytes, console: ConsoleCallbacks, stack: ByteSink, error: ByteSink) -> EvalOutcome {
+    rt::call(&IMAGE, WORDS, name, input, console, stack, error)
 }
 
 fastforth_abi::export_plugin! {
@@ -129,6 +134,13 @@ fastforth_abi::export_plugin! {
             stack: ByteSink,
             error: ByteSink,
         ) -> EvalOutcome = run_word,
+        call_word: fn(
+            name: FfiStr,
+            input: FfiBytes,
+            console: ConsoleCallbacks,
+            stack: ByteSink,
+            error: ByteSink,
+        ) -> EvalOutcome = call_word,
     },
 }
 "#;

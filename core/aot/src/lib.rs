@@ -148,7 +148,7 @@ pub fn generate(source: &str, name: &str) -> Result<GeneratedCrate, AotError> {
     }
     Ok(GeneratedCrate {
         name: name.to_owned(),
-        lib_rs: krate::lib_rs(&program, name, &words, &functions),
+        lib_rs: krate::lib_rs(&program, name, &version_of(source), &words, &functions),
         data: program.data,
         system: program.system,
         words,
@@ -157,6 +157,13 @@ pub fn generate(source: &str, name: &str) -> Result<GeneratedCrate, AotError> {
 }
 
 /// One definition's function and entry function, or why it cannot be compiled.
+/// The plugin's version: the compiler's, with the source's hash as build metadata, so that
+/// a swap reports which program replaced which.
+fn version_of(source: &str) -> String {
+    let hash = cache::fnv1a([source.as_bytes()].into_iter());
+    format!("{}+{:08x}", env!("CARGO_PKG_VERSION"), hash as u32)
+}
+
 fn compile_word(
     word: &program::Word,
     modes: &HashMap<u32, Mode>,

@@ -1,9 +1,13 @@
 //! `fastforth run` and `fastforth repl`: Forth on the engine linked into this binary, or on
-//! an engine plugin (`--engine FILE`) that can be swapped mid-session.
+//! an engine plugin (`--engine FILE`) that can be swapped mid-session. The built-in engine
+//! can link native plugins (`--link FILE`): their compiled words become the session's own
+//! words, and linking a new build of the same program swaps it in.
 
 use anyhow::Context;
-use fastforth_engine::{Console, Flow, Forth, Limits};
-use fastforth_host::{Evaluation, ForthConsole, ForthLimits, ForthSession, Loader};
+use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
+use fastforth_host::{
+    Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, Loader, NativeWords,
+};
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +18,10 @@ pub struct EngineOptions {
     /// Run on this engine plugin file instead of the built-in engine.
     #[arg(long, value_name = "PLUGIN_FILE")]
     pub engine: Option<std::path::PathBuf>,
+    /// Make the words of this native plugin (from `fastforth compile`) words of the
+    /// session (built-in engine only; repeatable).
+    #[arg(long = "link", value_name = "PLUGIN_FILE", conflicts_with = "engine")]
+    pub links: Vec<std::path::PathBuf>,
     /// Stop any evaluation after this many executed instructions (for untrusted code).
     #[arg(long, value_name = "N")]
     pub max_steps: Option<u64>,
@@ -46,22 +54,57 @@ pub enum Outcome {
     Error(String),
 }
 
-/// The built-in engine or an engine plugin session.
+/// The built-in engine with the native words linked into it, or an engine plugin session.
 pub enum Engine {
-    BuiltIn(Box<Forth>),
+    BuiltIn {
+        forth: Box<Forth>,
+        natives: NativeWords,
+    },
     Plugin(ForthSession),
 }
 
 impl Engine {
     pub fn start(options: &EngineOptions) -> anyhow::Result<Engine> {
         let limits = options.limits();
+        let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
         match &options.engine {
-            None => Ok(Engine::BuiltIn(Box::new(Forth::new(limits)))),
+            None => {
+                let mut engine = Engine::BuiltIn {
+                    forth: Box::new(Forth::new(limits)),
+                    natives: NativeWords::new(loader),
+                };
+                for path in &options.links {
+                    engine.link(path)?;
+                }
+                Ok(engine)
+            }
             Some(path) => {
-                let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
                 let session = ForthSession::start(loader, path, abi_limits(&limits))?;
                 Ok(Engine::Plugin(session))
             }
+        }
+    }
+
+    /// Links the native plugin at `path` into the session, or swaps it in when a build of
+    /// the same program is linked already; its new words become words of the session.
+    pub fn link(&mut self, path: &Path) -> anyhow::Result<Linked> {
+        let Engine::BuiltIn { forth, natives } = self else {
+            anyhow::bail!("native words can be linked into the built-in engine only");
+        };
+        let linked = natives.link(path)?;
+        for (word, id) in &linked.new_words {
+            forth
+                .define_host_word(word, *id)
+                .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+        }
+        Ok(linked)
+    }
+
+    /// The linked native plugins: name and serving version.
+    pub fn linked(&self) -> Vec<(String, String)> {
+        match self {
+            Engine::BuiltIn { natives, .. } => natives.plugins(),
+            Engine::Plugin(_) => Vec::new(),
         }
     }
 
@@ -72,11 +115,17 @@ impl Engine {
         console: &mut Terminal,
     ) -> anyhow::Result<Outcome> {
         match self {
-            Engine::BuiltIn(forth) => Ok(match forth.evaluate(source, name, console) {
-                Ok(Flow::Continue) => Outcome::Continue,
-                Ok(Flow::Bye) => Outcome::Bye,
-                Err(error) => Outcome::Error(error.to_string()),
-            }),
+            Engine::BuiltIn { forth, natives } => {
+                let mut console = WithNatives {
+                    terminal: console,
+                    natives,
+                };
+                Ok(match forth.evaluate(source, name, &mut console) {
+                    Ok(Flow::Continue) => Outcome::Continue,
+                    Ok(Flow::Bye) => Outcome::Bye,
+                    Err(error) => Outcome::Error(error.to_string()),
+                })
+            }
             Engine::Plugin(session) => {
                 let evaluation =
                     session.with_instance(|engine| engine.evaluate(source, name, console))?;
@@ -91,7 +140,7 @@ impl Engine {
 
     pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
         match self {
-            Engine::BuiltIn(forth) => forth.reset_after_error(),
+            Engine::BuiltIn { forth, .. } => forth.reset_after_error(),
             Engine::Plugin(session) => {
                 session.with_instance(|engine| engine.reset_after_error())?
             }
@@ -102,7 +151,7 @@ impl Engine {
     /// "built-in" or the plugin engine's version.
     pub fn describe(&self) -> String {
         match self {
-            Engine::BuiltIn(_) => "built-in engine".to_owned(),
+            Engine::BuiltIn { .. } => "built-in engine".to_owned(),
             Engine::Plugin(session) => format!("engine plugin {}", session.engine_version()),
         }
     }
@@ -110,7 +159,7 @@ impl Engine {
     /// Swaps the plugin engine, keeping the session's state.
     pub fn swap(&mut self, path: &Path) -> anyhow::Result<String> {
         match self {
-            Engine::BuiltIn(_) => anyhow::bail!(
+            Engine::BuiltIn { .. } => anyhow::bail!(
                 "the built-in engine cannot be swapped; start with --engine PLUGIN_FILE"
             ),
             Engine::Plugin(session) => {
@@ -184,6 +233,32 @@ impl ForthConsole for Terminal {
     }
     fn read_key(&mut self) -> Option<u8> {
         self.next_key()
+    }
+}
+
+/// The terminal, and the native words the session calls through it.
+struct WithNatives<'a> {
+    terminal: &'a mut Terminal,
+    natives: &'a NativeWords,
+}
+
+impl Console for WithNatives<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.terminal.write_out(bytes);
+    }
+    fn read_line(&mut self) -> Option<String> {
+        self.terminal.next_line()
+    }
+    fn read_key(&mut self) -> Option<u8> {
+        self.terminal.next_key()
+    }
+    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
+        self.natives
+            .call(id, stack, self.terminal)
+            .map_err(|error| HostWordError {
+                code: error.code,
+                message: error.message,
+            })
     }
 }
 

@@ -1,12 +1,14 @@
 //! `fastforth repl`: an interactive session with line editing and history. Each line is
 //! evaluated and answered with ` ok`; an error is reported and resets the stacks but keeps
-//! the dictionary. `#engine` shows the engine, `#engine FILE` swaps the engine plugin.
+//! the dictionary. `#engine` shows the engine, `#engine FILE` swaps the engine plugin;
+//! `#link` lists the linked native plugins, `#link FILE` links one or swaps in a new build.
 
 use crate::forth_cmd::{Engine, EngineOptions, Outcome, Terminal};
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
 const ENGINE_COMMAND: &str = "#engine";
+const LINK_COMMAND: &str = "#link";
 
 pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
     let mut engine = Engine::start(options)?;
@@ -17,7 +19,8 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
         let _ = editor.load_history(history);
     }
     println!(
-        "FastForth {} ({}). BYE leaves; {ENGINE_COMMAND} FILE swaps the engine plugin.",
+        "FastForth {} ({}). BYE leaves; {ENGINE_COMMAND} FILE swaps the engine plugin; \
+         {LINK_COMMAND} FILE links or swaps a native plugin.",
         env!("CARGO_PKG_VERSION"),
         engine.describe()
     );
@@ -33,6 +36,10 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
         let _ = editor.add_history_entry(line.as_str());
         if let Some(argument) = line.trim().strip_prefix(ENGINE_COMMAND) {
             engine_command(&mut engine, argument.trim());
+            continue;
+        }
+        if let Some(argument) = line.trim().strip_prefix(LINK_COMMAND) {
+            link_command(&mut engine, argument.trim());
             continue;
         }
         let name = format!("<repl line {line_number}>");
@@ -63,6 +70,36 @@ fn engine_command(engine: &mut Engine, argument: &str) {
             "swap refused, {} keeps serving: {error:#}",
             engine.describe()
         ),
+    }
+}
+
+fn link_command(engine: &mut Engine, argument: &str) {
+    if argument.is_empty() {
+        for (name, version) in engine.linked() {
+            println!("{name} {version}");
+        }
+        return;
+    }
+    match engine.link(std::path::Path::new(argument)) {
+        Ok(linked) => {
+            let new: Vec<&str> = linked.new_words.iter().map(|(w, _)| w.as_str()).collect();
+            match linked.swapped {
+                Some(report) => println!(
+                    "{} {} -> {}; new words: {}",
+                    linked.plugin,
+                    report.from_version,
+                    report.to_version,
+                    new.join(" ")
+                ),
+                None => println!(
+                    "{} {} linked: {}",
+                    linked.plugin,
+                    linked.version,
+                    linked.words.join(" ")
+                ),
+            }
+        }
+        Err(error) => eprintln!("link refused, the linked words keep serving: {error:#}"),
     }
 }
 

@@ -26,6 +26,10 @@ fn control() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/native/control.fs")
 }
 
+fn mixed(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/native/mixed/{name}"))
+}
+
 /// Compiles each program once per test process; returns the plugin and the compiler's
 /// standard output and error.
 fn compiled(program: &Path) -> (PathBuf, String, String) {
@@ -39,8 +43,16 @@ fn compiled(program: &Path) -> (PathBuf, String, String) {
         return found.clone();
     }
     let stem = program.file_stem().unwrap().to_string_lossy();
-    let plugin = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("native-{stem}.{}", std::env::consts::DLL_EXTENSION));
+    let folder = program
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy();
+    let plugin = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "native-{folder}-{stem}.{}",
+        std::env::consts::DLL_EXTENSION
+    ));
     let output = fastforth(&[
         "compile",
         program.to_str().unwrap(),
@@ -199,4 +211,103 @@ fn the_host_runs_words_and_reads_the_stack_they_leave() {
         Evaluation::Error { code: -10, .. }
     ));
     assert_eq!(console.0, b"before ");
+}
+
+#[test]
+fn linked_workloads_print_the_same_as_interpreted() {
+    for name in ["fib", "sieve", "bubble"] {
+        let (plugin, _, _) = compiled(&workload(name));
+        let interpreted = fastforth(&["run", workload(name).to_str().unwrap(), "-e", "main"]);
+        let linked = fastforth(&["run", "--link", plugin.to_str().unwrap(), "-e", "main"]);
+        assert!(linked.status.success(), "{name}: {}", text(&linked.stderr));
+        assert_eq!(text(&linked.stdout), text(&interpreted.stdout), "{name}");
+    }
+}
+
+#[test]
+fn interpreted_code_calls_linked_words_as_its_own() {
+    let (plugin, _, _) = compiled(&mixed("v1/calc.fs"));
+    let session = mixed("session.fs");
+    let interpreted = fastforth(&[
+        "run",
+        mixed("v1/calc.fs").to_str().unwrap(),
+        session.to_str().unwrap(),
+    ]);
+    let linked = fastforth(&[
+        "run",
+        "--link",
+        plugin.to_str().unwrap(),
+        session.to_str().unwrap(),
+    ]);
+    assert!(linked.status.success(), "{}", text(&linked.stderr));
+    assert_eq!(
+        text(&linked.stdout),
+        "0 3 6 9 12 \n1 1 2 3 5 8 13 21 34 55 \n5050 1 2 3 \n21 \n-10 1 \n"
+    );
+    assert_eq!(text(&linked.stdout), text(&interpreted.stdout));
+}
+
+#[test]
+fn a_linked_word_error_names_the_code_the_plugin_and_the_position() {
+    let (plugin, _, _) = compiled(&mixed("v1/calc.fs"));
+    let run = fastforth(&[
+        "run",
+        "--link",
+        plugin.to_str().unwrap(),
+        "-e",
+        "1 triple .\n  7 div0",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(text(&run.stdout), "3 ");
+    assert_eq!(
+        text(&run.stderr).trim_end(),
+        "-e:2:5: -10 division by zero (native code of calc) in div0"
+    );
+}
+
+#[test]
+fn the_repl_swaps_in_a_new_build_and_keeps_the_old_one_after_a_refused_link() {
+    let (v1, _, _) = compiled(&mixed("v1/calc.fs"));
+    let (v2, _, _) = compiled(&mixed("v2/calc.fs"));
+    let not_a_plugin = mixed("session.fs");
+    let input = format!(
+        "5 triple . hit . hit .\n#link {}\n5 triple . 4 square .\n#link {}\n#link\n2 triple .\nhit\n",
+        v2.display(),
+        not_a_plugin.display()
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(["repl", "--link", v1.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(input.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("the repl runs");
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    let lines: Vec<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(lines[0], "15 1 2  ok", "{stdout}");
+    assert!(
+        lines[1].starts_with("calc 0.1.0+") && lines[1].ends_with("; new words: square"),
+        "{stdout}"
+    );
+    assert_eq!(lines[2], "16 16  ok", "{stdout}");
+    let serving = lines[3];
+    assert!(serving.starts_with("calc 0.1.0+"), "{stdout}");
+    assert!(lines[1].ends_with(&format!("-> {}; new words: square", &serving[5..])));
+    assert_eq!(lines[4], "7  ok", "{stdout}");
+    assert!(
+        stderr.contains("link refused, the linked words keep serving: "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "-13 undefined word: hit is not a compiled word (native code of calc) in hit"
+        ),
+        "{stderr}"
+    );
 }

@@ -1,10 +1,18 @@
-//! Where the engine's output goes and its input comes from: the `Console` trait, an
-//! in-memory console for tests and embedding, and a console on stdin/stdout.
+//! Where the engine's output goes and its input comes from, and how it reaches the words its
+//! host provides: the `Console` trait, an in-memory console for tests and embedding, and a
+//! console on stdin/stdout.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Write};
 
-/// Where the engine's output goes and its input comes from.
+/// Why a host word failed: the throw code and the message reported for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostWordError {
+    pub code: i64,
+    pub message: String,
+}
+
+/// Where the engine's output goes and its input comes from, and who runs host words.
 pub trait Console {
     fn write(&mut self, bytes: &[u8]);
     /// One line of input without the newline (for ACCEPT, REFILL of the user input device); None = end of input.
@@ -17,6 +25,15 @@ pub trait Console {
     }
     /// Called at the end of each `evaluate`; consoles that buffer output push it out here.
     fn flush(&mut self) {}
+    /// Runs the host word `id` (see [`crate::Forth::define_host_word`]) on the data stack,
+    /// bottom first, which it may change in any way. The default knows no host word.
+    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
+        let _ = stack;
+        Err(HostWordError {
+            code: crate::error::code::UNSUPPORTED_OPERATION,
+            message: format!("host word {id} is not provided by this console"),
+        })
+    }
 }
 
 /// A Console that collects output in memory (for tests and embedding).

@@ -317,6 +317,8 @@ system_words! {
     Recurse, If, Else, Then, Begin, While, Repeat, Until, Again, Do, QDo, Loop, PlusLoop, Leave,
     Case, Of, Endof, Endcase, Exit,
     Here, Allot, Comma, CComma, Align, Unused, Pad, Decimal, Hex, ToBody, Words,
+    /// ( i*x id -- j*x ) the run-time part of a host word.
+    CallHost,
 }
 
 impl Op {

@@ -70,6 +70,7 @@ mod dictionary;
 mod engine;
 mod error;
 mod format;
+mod host_words;
 pub mod image;
 mod interpreter;
 pub mod ir;
@@ -79,7 +80,7 @@ mod parser;
 mod system;
 mod vm;
 
-pub use console::{BufferConsole, Console, StdConsole};
+pub use console::{BufferConsole, Console, HostWordError, StdConsole};
 pub use dictionary::op_name;
 pub use engine::{Flow, Forth, Limits};
 pub use error::{ForthError, ImageError, SourceLocation, message_for};

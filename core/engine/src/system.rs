@@ -48,6 +48,7 @@ impl Forth {
                 self.words(console);
                 Ok(())
             }
+            Sys::CallHost => self.call_host(console),
             Sys::Key => match console.read_key() {
                 Some(key) => self.push(key as i64),
                 None => fail(code::UNEXPECTED_EOF),

@@ -1,12 +1,14 @@
 //! The native Forth plugin kind: a Forth program compiled ahead of time to a plugin whose
-//! words run as machine code. Each run starts from the program's compiled state.
+//! words run as machine code. A run starts from the program's compiled state; a call
+//! continues the plugin's live session with the caller's stack.
 
 use crate::Plugin;
 use crate::PluginError;
 use crate::forth::{Evaluation, ForthConsole, console_callbacks};
 use crate::kinds::Kind;
 use fastforth_abi::{
-    ByteSink, ConsoleCallbacks, EvalOutcome, FfiStr, NativeForthFunctions, PluginKind, Status,
+    ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr, NativeForthFunctions, PluginKind,
+    Status,
 };
 use std::ffi::c_void;
 
@@ -18,6 +20,14 @@ pub struct ForthNativeApi {
     words: extern "C" fn(ByteSink, *mut ()) -> Status,
     run_word:
         extern "C" fn(FfiStr, ConsoleCallbacks, ByteSink, ByteSink, *mut EvalOutcome) -> Status,
+    call_word: extern "C" fn(
+        FfiStr,
+        FfiBytes,
+        ConsoleCallbacks,
+        ByteSink,
+        ByteSink,
+        *mut EvalOutcome,
+    ) -> Status,
 }
 
 impl Kind for ForthNative {
@@ -30,6 +40,7 @@ impl Kind for ForthNative {
         Ok(ForthNativeApi {
             words: table.words.ok_or("words")?,
             run_word: table.run_word.ok_or("run_word")?,
+            call_word: table.call_word.ok_or("call_word")?,
         })
     }
 }
@@ -56,11 +67,47 @@ impl Plugin<ForthNative> {
         }
     }
 
-    /// Runs the compiled word `name` from the program's compiled state.
+    /// Runs the compiled word `name` from the program's compiled state with an empty stack.
     pub fn run_word(
         &self,
         name: &str,
         console: &mut dyn ForthConsole,
+    ) -> Result<NativeRun, PluginError> {
+        let run_word = self.api.run_word;
+        self.invoke("run_word", console, |callbacks, stack, error, outcome| {
+            run_word(FfiStr::new(name), callbacks, stack, error, outcome)
+        })
+    }
+
+    /// Calls the compiled word `name` in the plugin's live session (its data space as the
+    /// previous call left it) with `input` on the stack, bottom first.
+    pub fn call_word(
+        &self,
+        name: &str,
+        input: &[i64],
+        console: &mut dyn ForthConsole,
+    ) -> Result<NativeRun, PluginError> {
+        let cells: Vec<u8> = input.iter().flat_map(|cell| cell.to_le_bytes()).collect();
+        let call_word = self.api.call_word;
+        self.invoke("call_word", console, |callbacks, stack, error, outcome| {
+            call_word(
+                FfiStr::new(name),
+                FfiBytes::new(&cells),
+                callbacks,
+                stack,
+                error,
+                outcome,
+            )
+        })
+    }
+
+    /// Calls `function` through `call` with the console's callbacks and sinks for the stack
+    /// and the error message, and reads what it reported.
+    fn invoke(
+        &self,
+        function: &'static str,
+        console: &mut dyn ForthConsole,
+        call: impl FnOnce(ConsoleCallbacks, ByteSink, ByteSink, *mut EvalOutcome) -> Status,
     ) -> Result<NativeRun, PluginError> {
         let mut console: &mut dyn ForthConsole = console;
         let (mut stack, mut error) = (Vec::new(), Vec::new());
@@ -68,15 +115,14 @@ impl Plugin<ForthNative> {
             flow: EvalOutcome::CONTINUE,
             error_code: 0,
         };
-        let status = (self.api.run_word)(
-            FfiStr::new(name),
+        let status = call(
             console_callbacks(&mut console),
             ByteSink::for_vec(&mut stack),
             ByteSink::for_vec(&mut error),
             &mut outcome,
         );
         if status != Status::OK {
-            return Err(self.call_error("run_word", status));
+            return Err(self.call_error(function, status));
         }
         let evaluation = match outcome.flow {
             EvalOutcome::BYE => Evaluation::Bye,

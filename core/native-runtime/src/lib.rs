@@ -4,15 +4,16 @@
 //! [`Throw`] with the interpreter's throw code, so compiled code is as safe as interpreted
 //! code and fails the same way.
 //!
-//! A generated plugin calls [`run`] from its `run_word` export and [`words`] from its
-//! `words` export; everything else is called from the generated word functions.
+//! A generated plugin calls [`run`] from its `run_word` export, [`call`] from its
+//! `call_word` export and [`words`] from its `words` export; everything else is called from the generated word functions.
 
 mod arith;
 mod output;
 
 pub use arith::*;
 
-use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiStr};
+use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr};
+use std::sync::Mutex;
 use std::sync::mpsc::Sender;
 
 /// An exception on its way out of the run: the Forth throw code.
@@ -77,14 +78,13 @@ pub struct Vm {
 }
 
 impl Vm {
-    /// A fresh run of `image` sending its output to `output`.
-    pub fn new(image: &Image, output: Sender<Vec<u8>>) -> Vm {
-        let mut mem = vec![0; image.memory_bytes];
-        copy_into(&mut mem, 0, image.data);
-        copy_into(&mut mem, image.system_base, image.system);
+    /// A run of `image` from `start`, sending its output to `output`.
+    fn new(image: &Image, start: Start, output: Sender<Vec<u8>>) -> Vm {
+        let mut stack = start.stack;
+        stack.reserve(image.stack_cells.saturating_sub(stack.len()));
         Vm {
-            mem,
-            stack: Vec::with_capacity(image.stack_cells),
+            mem: start.mem,
+            stack,
             stack_cells: image.stack_cells,
             base_address: image.base_address,
             out: Vec::with_capacity(FLUSH_BYTES),
@@ -345,17 +345,24 @@ pub fn abort() -> Res<()> {
 /// allows (each level is one Rust frame) whatever the caller's thread has.
 const RUN_STACK_BYTES: usize = 64 << 20;
 
+/// How a run starts: the data space and the data stack, bottom first.
+struct Start {
+    mem: Vec<u8>,
+    stack: Vec<i64>,
+}
+
 /// What a run leaves behind.
 struct Finished {
     result: Res<()>,
+    mem: Vec<u8>,
     stack: Vec<i64>,
     abort_message: Option<String>,
 }
 
 /// Runs the newest compiled word called `name` (ASCII case ignored) from the program's
-/// compiled state: its output goes to `console`, the stack it leaves to `stack`. The word
-/// runs on a thread of its own with a large stack; the console is only called from the
-/// calling thread.
+/// compiled state with an empty stack: its output goes to `console`, the stack it leaves to
+/// `stack`. The word runs on a thread of its own with a large stack; the console is only
+/// called from the calling thread.
 pub fn run(
     image: &'static Image,
     words: &[(&str, Entry)],
@@ -364,6 +371,65 @@ pub fn run(
     stack: ByteSink,
     error: ByteSink,
 ) -> EvalOutcome {
+    let start = Start {
+        mem: fresh_memory(image),
+        stack: Vec::new(),
+    };
+    execute(image, words, name, start, console, stack, error).0
+}
+
+/// The data space of the plugin's live session: made from the compiled state by the first
+/// [`call`], then kept from call to call.
+static SESSION: Mutex<Option<Vec<u8>>> = Mutex::new(None);
+
+/// Calls the compiled word `name` in the plugin's live session with `input` (little-endian
+/// cells, bottom first) on its stack: like [`run`], except that the data space is the one
+/// the previous call left. Calls are serialised.
+pub fn call(
+    image: &'static Image,
+    words: &[(&str, Entry)],
+    name: FfiStr,
+    input: FfiBytes,
+    console: ConsoleCallbacks,
+    stack: ByteSink,
+    error: ByteSink,
+) -> EvalOutcome {
+    // SAFETY: the host passes `input` valid for reads for the duration of this call.
+    let input = unsafe { input.as_bytes() };
+    if input.len() % 8 != 0 || input.len() / 8 > image.stack_cells {
+        let code = code::STACK_OVERFLOW;
+        let message = format!("{code} stack overflow: {} input bytes", input.len());
+        error.send(message.as_bytes());
+        return failed(code);
+    }
+    let mut session = SESSION.lock().unwrap_or_else(|e| e.into_inner());
+    let start = Start {
+        mem: session.take().unwrap_or_else(|| fresh_memory(image)),
+        stack: input.chunks_exact(8).map(cell_of).collect(),
+    };
+    let (outcome, mem) = execute(image, words, name, start, console, stack, error);
+    *session = Some(mem);
+    outcome
+}
+
+/// The data space as the program was compiled.
+fn fresh_memory(image: &Image) -> Vec<u8> {
+    let mut mem = vec![0; image.memory_bytes];
+    copy_into(&mut mem, 0, image.data);
+    copy_into(&mut mem, image.system_base, image.system);
+    mem
+}
+
+/// Finds `name` and runs it from `start`; returns the outcome and the data space after.
+fn execute(
+    image: &'static Image,
+    words: &[(&str, Entry)],
+    name: FfiStr,
+    start: Start,
+    console: ConsoleCallbacks,
+    stack: ByteSink,
+    error: ByteSink,
+) -> (EvalOutcome, Vec<u8>) {
     // SAFETY: the host passes `name` valid for reads for the duration of this call.
     let name = String::from_utf8_lossy(unsafe { name.as_bytes() }).into_owned();
     let found = words
@@ -374,16 +440,16 @@ pub fn run(
         let code = code::UNDEFINED_WORD;
         let message = format!("{code} undefined word: {name} is not a compiled word");
         error.send(message.as_bytes());
-        return failed(code);
+        return (failed(code), start.mem);
     };
-    let finished = run_on_own_thread(image, entry, console);
+    let finished = run_on_own_thread(image, entry, start, console);
     let cells: Vec<u8> = finished
         .stack
         .iter()
         .flat_map(|c| c.to_le_bytes())
         .collect();
     stack.send(&cells);
-    match finished.result {
+    let outcome = match finished.result {
         Ok(()) => EvalOutcome {
             flow: EvalOutcome::CONTINUE,
             error_code: 0,
@@ -398,19 +464,26 @@ pub fn run(
             error.send(format!("{thrown} {message}").as_bytes());
             failed(thrown)
         }
-    }
+    };
+    (outcome, finished.mem)
 }
 
 /// Runs `entry` on a new thread, passing its output to `console` as it comes; a panic of
 /// the run continues on this thread.
-fn run_on_own_thread(image: &'static Image, entry: Entry, console: ConsoleCallbacks) -> Finished {
+fn run_on_own_thread(
+    image: &'static Image,
+    entry: Entry,
+    start: Start,
+    console: ConsoleCallbacks,
+) -> Finished {
     let (sender, receiver) = std::sync::mpsc::channel();
     let body = move || {
-        let mut vm = Vm::new(image, sender);
+        let mut vm = Vm::new(image, start, sender);
         let result = entry(&mut vm);
         vm.flush();
         Finished {
             result,
+            mem: std::mem::take(&mut vm.mem),
             stack: std::mem::take(&mut vm.stack),
             abort_message: vm.abort_message.take(),
         }

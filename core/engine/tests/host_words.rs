@@ -1,0 +1,128 @@
+//! Host words: defined by the embedding program, run by its console on the data stack,
+//! called interpreted, compiled, through EXECUTE and under CATCH, with their errors
+//! reported like any other word's.
+
+use fastforth_engine::{BufferConsole, Console, Forth, HostWordError, Limits};
+
+/// A console whose host word 0 is `sum` ( n*x n -- total ), 1 is `fail` (throws -10
+/// with its own message) and 2 is `flood` (pushes more cells than the stack holds).
+#[derive(Default)]
+struct Host {
+    output: BufferConsole,
+    calls: usize,
+}
+
+impl Console for Host {
+    fn write(&mut self, bytes: &[u8]) {
+        self.output.write(bytes);
+    }
+
+    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
+        self.calls += 1;
+        match id {
+            0 => {
+                let count = stack.pop().unwrap_or(0).max(0) as usize;
+                let from = stack.len().saturating_sub(count);
+                let total = stack.drain(from..).sum();
+                stack.push(total);
+                Ok(())
+            }
+            1 => Err(HostWordError {
+                code: -10,
+                message: "division by zero in native word fail".to_owned(),
+            }),
+            _ => {
+                stack.extend(std::iter::repeat_n(7, 100));
+                Ok(())
+            }
+        }
+    }
+}
+
+fn engine() -> Forth {
+    let mut forth = Forth::new(Limits {
+        data_stack_cells: 64,
+        ..Limits::default()
+    });
+    for (name, id) in [("sum", 0), ("fail", 1), ("flood", 2)] {
+        forth.define_host_word(name, id).unwrap();
+    }
+    forth
+}
+
+#[test]
+fn a_host_word_runs_interpreted_compiled_and_through_execute() {
+    let mut forth = engine();
+    let mut host = Host::default();
+    forth
+        .evaluate(
+            "1 2 3 3 sum . : twice 2 sum ; 10 20 twice . 4 5 2 ' sum execute .",
+            "t",
+            &mut host,
+        )
+        .unwrap();
+    assert_eq!(host.output.output_text(), "6 30 9 ");
+    assert_eq!(host.calls, 3);
+    assert_eq!(forth.data_stack(), &[] as &[i64]);
+}
+
+#[test]
+fn a_host_word_error_carries_its_code_message_and_position() {
+    let mut forth = engine();
+    let error = forth
+        .evaluate("1 2\n  fail", "prog.fs", &mut Host::default())
+        .unwrap_err();
+    assert_eq!(error.code, -10);
+    assert_eq!(error.message, "division by zero in native word fail");
+    let location = error.location.expect("a position");
+    assert_eq!((location.line, location.column), (2, 3));
+}
+
+#[test]
+fn catch_catches_a_host_word_error_and_the_engine_goes_on() {
+    let mut forth = engine();
+    let mut host = Host::default();
+    forth
+        .evaluate("' fail catch . 1 1 2 sum .", "t", &mut host)
+        .unwrap();
+    assert_eq!(host.output.output_text(), "-10 2 ");
+}
+
+#[test]
+fn a_host_word_that_overflows_the_stack_is_minus_3_and_leaves_it_unchanged() {
+    let mut forth = engine();
+    let error = forth
+        .evaluate("1 2 flood", "t", &mut Host::default())
+        .unwrap_err();
+    assert_eq!(error.code, -3);
+    assert_eq!(forth.data_stack(), &[1, 2]);
+}
+
+#[test]
+fn a_console_without_host_words_refuses_them_with_minus_21() {
+    let mut forth = engine();
+    let error = forth
+        .evaluate("1 sum", "t", &mut BufferConsole::new())
+        .unwrap_err();
+    assert_eq!(error.code, -21);
+    assert_eq!(error.message, "host word 0 is not provided by this console");
+}
+
+#[test]
+fn host_word_names_must_be_one_token() {
+    let mut forth = engine();
+    for bad in ["", "two words"] {
+        let error = forth.define_host_word(bad, 9).unwrap_err();
+        assert_eq!(error.code, -32, "{bad:?}");
+    }
+}
+
+#[test]
+fn a_later_host_word_of_the_same_name_shadows_the_earlier() {
+    let mut forth = engine();
+    forth.define_host_word("sum", 1).unwrap();
+    let error = forth
+        .evaluate("1 1 sum", "t", &mut Host::default())
+        .unwrap_err();
+    assert_eq!(error.code, -10);
+}
