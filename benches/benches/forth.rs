@@ -5,11 +5,18 @@
 //! compiled ahead of time by `fastforth-aot` to a "forth-native" plugin, each run starting
 //! from the compiled state). Loading the plugin and compiling the workload happen before
 //! timing; one iteration is one run of `main`, its output discarded.
+//!
+//! `forth/linked-call/{interpreted,linked}` measure mixed mode: an interpreted loop calling
+//! a word 1,000 times, the word interpreted vs compiled natively and linked into the
+//! session (called in place on a large stack, as `fastforth run --link` does).
 
-use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, criterion_group};
 use fastforth_benches::{FORTH_WORKLOADS, forth_plugin, forth_source};
 use fastforth_engine::{Flow, Forth, Limits};
-use fastforth_host::{Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, Loader};
+use fastforth_host::{
+    Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, Loader, NativeWords,
+    on_native_stack,
+};
 use std::sync::Arc;
 
 /// A console that reads nothing and throws output away, for the engine and for the host.
@@ -126,5 +133,57 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(forth, benches);
-criterion_main!(forth);
+/// A console that throws output away and runs host words as the linked native words.
+struct Linked<'a>(&'a NativeWords);
+
+impl fastforth_engine::Console for Linked<'_> {
+    fn write(&mut self, _bytes: &[u8]) {}
+    fn call_host_word(
+        &mut self,
+        id: u32,
+        stack: &mut Vec<i64>,
+    ) -> Result<(), fastforth_engine::HostWordError> {
+        self.0
+            .call(id, stack, &mut Discard)
+            .map_err(|error| fastforth_engine::HostWordError {
+                code: error.code,
+                message: error.message,
+            })
+    }
+}
+
+const CALLED: &str = ": triple ( n -- 3n ) 3 * ;";
+const CALLER: &str = ": calls ( -- ) 1000 0 do i triple drop loop ;";
+
+fn linked_calls(c: &mut Criterion) {
+    let cache = tempfile::tempdir().expect("temporary cache directory");
+    let mut natives = NativeWords::new(Arc::new(Loader::new(cache.path())));
+    let linked = natives
+        .link(&native_plugin("triple", CALLED))
+        .expect("native plugin links");
+    let mut group = c.benchmark_group("forth/linked-call");
+    let mut interpreted = static_engine("calls", &format!("{CALLED} {CALLER}"));
+    group.bench_function("interpreted", |b| {
+        b.iter(|| interpreted.evaluate("calls", "calls", &mut Discard))
+    });
+    let mut forth = Forth::new(Limits::default());
+    for (word, id) in &linked.new_words {
+        forth.define_host_word(word, *id).expect("host word");
+    }
+    forth
+        .evaluate(CALLER, "calls", &mut Linked(&natives))
+        .expect("caller compiles");
+    group.bench_function("linked", |b| {
+        b.iter(|| forth.evaluate("calls", "calls", &mut Linked(&natives)))
+    });
+    group.finish();
+}
+
+criterion_group!(forth, benches, linked_calls);
+/// `criterion_main!`, on a stack on which linked native words run in place.
+fn main() {
+    on_native_stack(|| {
+        forth();
+        Criterion::default().configure_from_args().final_summary();
+    });
+}

@@ -34,6 +34,11 @@ pub const ABI_VERSION: u32 = 1;
 /// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
 pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";
 
+/// The stack a native Forth word may need: a `call_word` caller that guarantees this many
+/// bytes of stack gets the word run on its own thread, otherwise the plugin starts a thread
+/// with this much stack for the call.
+pub const NATIVE_CALL_STACK_BYTES: usize = 64 << 20;
+
 /// Result code of every function that crosses the boundary.
 #[repr(transparent)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -132,11 +132,14 @@ pub struct NativeForthFunctions {
     >,
     /// Calls the word `name` in the plugin's live session, whose data space persists from
     /// call to call (calls are serialised), with `input` on its data stack (little-endian
-    /// 8-byte cells, bottom first); otherwise as `run_word`.
+    /// 8-byte cells, bottom first); otherwise as `run_word`. `stack_room` is the stack, in
+    /// bytes, the calling thread guarantees below the caller's frame (see
+    /// [`crate::NATIVE_CALL_STACK_BYTES`]).
     pub call_word: Option<
         extern "C" fn(
             name: FfiStr,
             input: FfiBytes,
+            stack_room: usize,
             console: ConsoleCallbacks,
             stack: ByteSink,
             error: ByteSink,

@@ -118,8 +118,8 @@ fn run_word(name: FfiStr, console: ConsoleCallbacks, stack: ByteSink, error: Byt
     rt::run(&IMAGE, WORDS, name, console, stack, error)
 }
 
-fn call_word(name: FfiStr, input: FfiBytes, console: ConsoleCallbacks, stack: ByteSink, error: ByteSink) -> EvalOutcome {
-    rt::call(&IMAGE, WORDS, name, input, console, stack, error)
+fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: ConsoleCallbacks, stack: ByteSink, error: ByteSink) -> EvalOutcome {
+    rt::call(&IMAGE, WORDS, name, input, stack_room, console, stack, error)
 }
 
 fastforth_abi::export_plugin! {
@@ -137,6 +137,7 @@ fastforth_abi::export_plugin! {
         call_word: fn(
             name: FfiStr,
             input: FfiBytes,
+            stack_room: usize,
             console: ConsoleCallbacks,
             stack: ByteSink,
             error: ByteSink,

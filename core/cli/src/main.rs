@@ -88,7 +88,14 @@ enum PluginCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let exit_code = match cli.command {
+    // Native words linked into a session run in place on this thread's large stack.
+    let exit_code = fastforth_host::on_native_stack(|| execute(cli))?;
+    std::process::exit(exit_code)
+}
+
+/// Runs the command; returns the process exit code.
+fn execute(cli: Cli) -> anyhow::Result<i32> {
+    Ok(match cli.command {
         None if std::io::stdin().is_terminal() => repl::repl(&cli.options)?,
         None => forth_cmd::run_stdin(&cli.options)?,
         Some(Command::Run {
@@ -114,8 +121,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Plugin(PluginCommand::List(dir))) => update_cmd::list(&dir).map(|()| 0)?,
         #[cfg(feature = "update")]
         Some(Command::Update(args)) => update_cmd::update(args).map(|()| 0)?,
-    };
-    std::process::exit(exit_code)
+    })
 }
 
 fn loader() -> Loader {

@@ -214,6 +214,39 @@ fn the_host_runs_words_and_reads_the_stack_they_leave() {
 }
 
 #[test]
+fn calls_take_the_stack_and_keep_the_data_space_on_any_thread() {
+    use fastforth_host::{Evaluation, ForthNative, Loader, on_native_stack};
+    let (plugin, _, _) = compiled(&control());
+    let shadows = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-shadows");
+    let plugin = Loader::new(shadows).load::<ForthNative>(&plugin).unwrap();
+    let mut console = Captured::default();
+    // On this test thread the plugin runs each call on a thread of its own.
+    let fact = plugin.call_word("fact", &[9, 5], &mut console).unwrap();
+    assert_eq!(
+        (fact.evaluation, fact.stack),
+        (Evaluation::Continue, vec![9, 120])
+    );
+    let first = plugin.call_word("counting", &[], &mut console).unwrap();
+    assert_eq!(first.evaluation, Evaluation::Continue);
+    // On a large stack it runs in place, in the same session: the counter goes on.
+    let (second, deep) = on_native_stack(|| {
+        let second = plugin.call_word("counting", &[], &mut console).unwrap();
+        let deep = plugin.call_word("deep", &[], &mut console).unwrap();
+        (second, deep)
+    });
+    assert_eq!(second.evaluation, Evaluation::Continue);
+    assert!(matches!(
+        deep.evaluation,
+        Evaluation::Error { code: -5, .. }
+    ));
+    assert_eq!(console.0, b"5 10 ");
+    // A run starts from the compiled state, whatever the calls did.
+    let mut fresh = Captured::default();
+    plugin.run_word("counting", &mut fresh).unwrap();
+    assert_eq!(fresh.0, b"5 ");
+}
+
+#[test]
 fn linked_workloads_print_the_same_as_interpreted() {
     for name in ["fib", "sieve", "bubble"] {
         let (plugin, _, _) = compiled(&workload(name));

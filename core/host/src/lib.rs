@@ -32,7 +32,7 @@ pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession};
 pub use hotswap::{HotSwap, PluginCache, SwapReport};
 pub use kinds::{Example, Kind};
 pub use mixed::{Linked, NativeCallError, NativeWords};
-pub use native::{ForthNative, NativeRun};
+pub use native::{ForthNative, NativeRun, on_native_stack};
 pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver};
 pub use registry::Registry;
 

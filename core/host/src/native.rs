@@ -6,10 +6,12 @@ use crate::Plugin;
 use crate::PluginError;
 use crate::forth::{Evaluation, ForthConsole, console_callbacks};
 use crate::kinds::Kind;
+use fastforth_abi::NATIVE_CALL_STACK_BYTES;
 use fastforth_abi::{
     ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr, NativeForthFunctions, PluginKind,
     Status,
 };
+use std::cell::Cell;
 use std::ffi::c_void;
 
 /// The native Forth plugin kind ("forth-native").
@@ -23,6 +25,7 @@ pub struct ForthNativeApi {
     call_word: extern "C" fn(
         FfiStr,
         FfiBytes,
+        usize,
         ConsoleCallbacks,
         ByteSink,
         ByteSink,
@@ -80,7 +83,9 @@ impl Plugin<ForthNative> {
     }
 
     /// Calls the compiled word `name` in the plugin's live session (its data space as the
-    /// previous call left it) with `input` on the stack, bottom first.
+    /// previous call left it) with `input` on the stack, bottom first. On a thread started by
+    /// [`on_native_stack`] the word runs on the calling thread; elsewhere the plugin starts
+    /// a thread with a large stack for the call (tens of microseconds).
     pub fn call_word(
         &self,
         name: &str,
@@ -93,6 +98,7 @@ impl Plugin<ForthNative> {
             call_word(
                 FfiStr::new(name),
                 FfiBytes::new(&cells),
+                stack_room(),
                 callbacks,
                 stack,
                 error,
@@ -138,4 +144,52 @@ impl Plugin<ForthNative> {
             .collect();
         Ok(NativeRun { evaluation, stack })
     }
+}
+
+/// Stack, in bytes, beyond what native calls need: the interpreter's own frames and a margin
+/// for the frames between the caller and the plugin.
+const HEADROOM_BYTES: usize = 16 << 20;
+
+/// Margin kept above the thread's lowest stack address.
+const GUARD_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// On a thread started by [`on_native_stack`], the lowest stack address native code may
+    /// use; 0 elsewhere.
+    static STACK_FLOOR: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs `f` on a new thread whose stack is large enough for native words to run in place
+/// (see [`fastforth_abi::NATIVE_CALL_STACK_BYTES`]); returns what `f` returns. The stack is
+/// reserved, not committed: untouched pages cost no memory.
+pub fn on_native_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let size = NATIVE_CALL_STACK_BYTES + HEADROOM_BYTES;
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("forth".to_owned())
+            .stack_size(size)
+            .spawn_scoped(scope, move || {
+                STACK_FLOOR.set(stack_address() - size + GUARD_BYTES);
+                f()
+            })
+            .unwrap_or_else(|e| panic!("cannot start a thread with {size} bytes of stack: {e}"));
+        worker
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    })
+}
+
+/// The stack this thread has left below the caller's frame, as far as it is known.
+fn stack_room() -> usize {
+    match STACK_FLOOR.get() {
+        0 => 0,
+        floor => stack_address().saturating_sub(floor),
+    }
+}
+
+/// An address in the current stack frame (stacks grow down on every supported target).
+#[inline(never)]
+fn stack_address() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
 }

@@ -70,24 +70,21 @@ pub struct Vm {
     stack_cells: usize,
     base_address: i64,
     out: Vec<u8>,
-    /// Where full chunks of output go: the thread that called [`run`], which passes them
-    /// to the host's console.
-    output: Sender<Vec<u8>>,
+    /// Where full chunks of output go.
+    output: Output,
     /// The text of an ABORT" that ended the run.
     abort_message: Option<String>,
 }
 
 impl Vm {
     /// A run of `image` from `start`, sending its output to `output`.
-    fn new(image: &Image, start: Start, output: Sender<Vec<u8>>) -> Vm {
-        let mut stack = start.stack;
-        stack.reserve(image.stack_cells.saturating_sub(stack.len()));
+    fn new(image: &Image, start: Start, output: Output) -> Vm {
         Vm {
             mem: start.mem,
-            stack,
+            stack: start.stack,
             stack_cells: image.stack_cells,
             base_address: image.base_address,
-            out: Vec::with_capacity(FLUSH_BYTES),
+            out: Vec::new(),
             output,
             abort_message: None,
         }
@@ -298,11 +295,35 @@ impl Vm {
     /// Passes pending output on to the host.
     pub fn flush(&mut self) {
         if !self.out.is_empty() {
-            let chunk = std::mem::replace(&mut self.out, Vec::with_capacity(FLUSH_BYTES));
-            // The receiver lives until the run ends; a send can only fail after that.
-            let _ = self.output.send(chunk);
+            let chunk = std::mem::take(&mut self.out);
+            match &self.output {
+                // The receiver lives until the run ends; a send can only fail after that.
+                Output::Channel(sender) => drop(sender.send(chunk)),
+                Output::Console(console) => {
+                    (console.write)(console.context, chunk.as_ptr(), chunk.len());
+                }
+            }
         }
     }
+
+    /// Ends the run: pending output flushed, what it leaves behind collected.
+    fn finish(mut self, result: Res<()>) -> Finished {
+        self.flush();
+        Finished {
+            result,
+            mem: self.mem,
+            stack: self.stack,
+            abort_message: self.abort_message,
+        }
+    }
+}
+
+/// Where a run's output goes.
+enum Output {
+    /// To the thread that called, which passes each chunk to the host's console.
+    Channel(Sender<Vec<u8>>),
+    /// Straight to the host's console: the run is on the thread that called.
+    Console(ConsoleCallbacks),
 }
 
 /// Copies `bytes` into `mem` at `at`, as far as they fit.
@@ -341,9 +362,9 @@ pub fn abort() -> Res<()> {
     Err(Throw(code::ABORT))
 }
 
-/// Stack of the thread a word runs on: room for the deepest nesting the return stack
-/// allows (each level is one Rust frame) whatever the caller's thread has.
-const RUN_STACK_BYTES: usize = 64 << 20;
+/// Stack a word runs on: room for the deepest nesting the return stack allows (each level
+/// is one Rust frame). A call whose caller guarantees less runs on a thread of its own.
+const RUN_STACK_BYTES: usize = fastforth_abi::NATIVE_CALL_STACK_BYTES;
 
 /// How a run starts: the data space and the data stack, bottom first.
 struct Start {
@@ -375,7 +396,17 @@ pub fn run(
         mem: fresh_memory(image),
         stack: Vec::new(),
     };
-    execute(image, words, name, start, console, stack, error).0
+    execute(
+        image,
+        words,
+        name,
+        start,
+        Place::OwnThread,
+        console,
+        stack,
+        error,
+    )
+    .0
 }
 
 /// The data space of the plugin's live session: made from the compiled state by the first
@@ -384,12 +415,16 @@ static SESSION: Mutex<Option<Vec<u8>>> = Mutex::new(None);
 
 /// Calls the compiled word `name` in the plugin's live session with `input` (little-endian
 /// cells, bottom first) on its stack: like [`run`], except that the data space is the one
-/// the previous call left. Calls are serialised.
+/// the previous call left, and that the word runs on the calling thread when the caller
+/// guarantees `stack_room` bytes of stack of at least [`RUN_STACK_BYTES`]. Calls are
+/// serialised.
+#[allow(clippy::too_many_arguments)]
 pub fn call(
     image: &'static Image,
     words: &[(&str, Entry)],
     name: FfiStr,
     input: FfiBytes,
+    stack_room: usize,
     console: ConsoleCallbacks,
     stack: ByteSink,
     error: ByteSink,
@@ -407,7 +442,12 @@ pub fn call(
         mem: session.take().unwrap_or_else(|| fresh_memory(image)),
         stack: input.chunks_exact(8).map(cell_of).collect(),
     };
-    let (outcome, mem) = execute(image, words, name, start, console, stack, error);
+    let place = if stack_room >= RUN_STACK_BYTES {
+        Place::CallingThread
+    } else {
+        Place::OwnThread
+    };
+    let (outcome, mem) = execute(image, words, name, start, place, console, stack, error);
     *session = Some(mem);
     outcome
 }
@@ -420,12 +460,20 @@ fn fresh_memory(image: &Image) -> Vec<u8> {
     mem
 }
 
+/// Which thread a word runs on.
+enum Place {
+    CallingThread,
+    OwnThread,
+}
+
 /// Finds `name` and runs it from `start`; returns the outcome and the data space after.
+#[allow(clippy::too_many_arguments)]
 fn execute(
     image: &'static Image,
     words: &[(&str, Entry)],
     name: FfiStr,
     start: Start,
+    place: Place,
     console: ConsoleCallbacks,
     stack: ByteSink,
     error: ByteSink,
@@ -442,7 +490,14 @@ fn execute(
         error.send(message.as_bytes());
         return (failed(code), start.mem);
     };
-    let finished = run_on_own_thread(image, entry, start, console);
+    let finished = match place {
+        Place::CallingThread => {
+            let mut vm = Vm::new(image, start, Output::Console(console));
+            let result = entry(&mut vm);
+            vm.finish(result)
+        }
+        Place::OwnThread => run_on_own_thread(image, entry, start, console),
+    };
     let cells: Vec<u8> = finished
         .stack
         .iter()
@@ -478,15 +533,9 @@ fn run_on_own_thread(
 ) -> Finished {
     let (sender, receiver) = std::sync::mpsc::channel();
     let body = move || {
-        let mut vm = Vm::new(image, start, sender);
+        let mut vm = Vm::new(image, start, Output::Channel(sender));
         let result = entry(&mut vm);
-        vm.flush();
-        Finished {
-            result,
-            mem: std::mem::take(&mut vm.mem),
-            stack: std::mem::take(&mut vm.stack),
-            abort_message: vm.abort_message.take(),
-        }
+        vm.finish(result)
     };
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
