@@ -76,6 +76,12 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
             cause: String::new(),
         },
     ];
+    list.push(Ratio {
+        name: "linked native word / interpreted word, an interpreted loop of 1,000 calls".into(),
+        value: ratio("forth/linked-call/linked", "forth/linked-call/interpreted"),
+        target: Target::None,
+        cause: String::new(),
+    });
     list.extend(swap_ratios(run));
     list.extend(update_ratios(run));
     list.extend(WORKLOADS.iter().map(|workload| forth_ratio(run, workload)));
