@@ -19,7 +19,7 @@ pub fn function_name(xt: u32) -> String {
 /// explicit stack and leaves its outputs there.
 pub fn entry_function(xt: u32, mode: Mode) -> String {
     format!(
-        "fn e{xt}(vm: &mut Vm) -> Res<()> {{\n    {}\n}}\n",
+        "fn e{xt}(vm: &mut Vm) {{\n    {}\n}}\n",
         on_explicit_stack(xt, mode, "1")
     )
 }
@@ -31,10 +31,7 @@ pub fn on_explicit_stack(xt: u32, mode: Mode, rp: &str) -> String {
         Mode::Dynamic => format!("{}(vm, {rp})", function_name(xt)),
         Mode::Static(s) => {
             let code = call_code(xt, s.inputs, rp);
-            format!(
-                "{{ {} Ok(()) }}",
-                on_stack(effect(s.inputs, s.outputs), &code)
-            )
+            on_stack(effect(s.inputs, s.outputs), &code)
         }
     }
 }
@@ -54,7 +51,7 @@ fn call_code(xt: u32, ins: usize, rp: &str) -> String {
     for i in 0..ins {
         write!(code, ", ${i}").expect("writing to a String");
     }
-    code.push_str(")?");
+    code.push(')');
     code
 }
 
@@ -72,7 +69,7 @@ fn on_stack(effect: Effect, template: &str) -> String {
     let inputs: Vec<String> = (0..effect.ins).map(|i| format!("x{i}")).collect();
     let mut code = String::from("{ ");
     for input in inputs.iter().rev() {
-        write!(code, "let {input} = vm.pop()?; ").expect("writing to a String");
+        write!(code, "let {input} = vm.pop().or_throw(); ").expect("writing to a String");
     }
     let expression = fill(template, &inputs);
     let outputs: Vec<String> = (0..effect.outs).map(|i| format!("y{i}")).collect();
@@ -84,7 +81,7 @@ fn on_stack(effect: Effect, template: &str) -> String {
             .expect("writing to a String"),
     }
     for output in &outputs {
-        write!(code, "vm.push({output})?; ").expect("writing to a String");
+        write!(code, "vm.push({output}).or_throw(); ").expect("writing to a String");
     }
     code.push('}');
     code
@@ -157,7 +154,7 @@ pub fn function(definition: &Definition<'_>) -> String {
         indent: 0,
     };
     writer.open(&signature(definition.xt, shape.mode));
-    writer.line("rt::rroom(rp, RS)?;");
+    writer.line("rt::rroom(rp, RS);");
     let inputs = match shape.mode {
         Mode::Static(s) => s.inputs,
         Mode::Dynamic => shape.slots,
@@ -177,7 +174,7 @@ pub fn function(definition: &Definition<'_>) -> String {
 fn signature(xt: u32, mode: Mode) -> String {
     let name = function_name(xt);
     match mode {
-        Mode::Dynamic => format!("fn {name}(vm: &mut Vm, rp: usize) -> Res<()>"),
+        Mode::Dynamic => format!("fn {name}(vm: &mut Vm, rp: usize)"),
         Mode::Static(s) => {
             let params: String = (0..s.inputs).map(|i| format!(", mut s{i}: i64")).collect();
             let result = match s.outputs {
@@ -185,7 +182,7 @@ fn signature(xt: u32, mode: Mode) -> String {
                 1 => "i64".to_owned(),
                 n => format!("({})", vec!["i64"; n].join(", ")),
             };
-            format!("fn {name}(vm: &mut Vm, rp: usize{params}) -> Res<{result}>")
+            format!("fn {name}(vm: &mut Vm, rp: usize{params}) -> {result}")
         }
     }
 }
@@ -258,7 +255,7 @@ impl Emitter<'_, '_> {
                     (effect(s.inputs, s.outputs), call_code(xt, s.inputs, &rp))
                 }
                 _ => {
-                    let call = format!("{}(vm, rp + {})?;", function_name(xt), k + 1);
+                    let call = format!("{}(vm, rp + {});", function_name(xt), k + 1);
                     return (call, effect(0, 0));
                 }
             },
@@ -287,7 +284,8 @@ impl Emitter<'_, '_> {
         } else {
             let names: Vec<String> = (0..code.ins).map(|i| format!("x{i}")).collect();
             for name in names.iter().rev() {
-                self.writer.line(&format!("let {name} = vm.pop()?;"));
+                self.writer
+                    .line(&format!("let {name} = vm.pop().or_throw();"));
             }
             names
         };
@@ -296,7 +294,7 @@ impl Emitter<'_, '_> {
                 return String::new();
             }
             (0..code.ins - pops)
-                .map(|i| format!("vm.push(x{i})?; "))
+                .map(|i| format!("vm.push(x{i}).or_throw(); "))
                 .collect()
         };
         let (taken_prefix, fall_prefix) = (keep(code.taken_pops), keep(code.fall_pops));
@@ -334,9 +332,9 @@ impl Emitter<'_, '_> {
     fn return_statement(&self, d: usize) -> String {
         let cells: Vec<String> = (0..d).map(|i| format!("s{i}")).collect();
         match (self.definition.shape.mode, cells.len()) {
-            (Mode::Dynamic, _) | (_, 0) => "return Ok(());".to_owned(),
-            (_, 1) => format!("return Ok({});", cells[0]),
-            _ => format!("return Ok(({}));", cells.join(", ")),
+            (Mode::Dynamic, _) | (_, 0) => "return;".to_owned(),
+            (_, 1) => format!("return {};", cells[0]),
+            _ => format!("return ({});", cells.join(", ")),
         }
     }
 }

@@ -106,7 +106,7 @@ const HEADER: &str = r#"#![allow(
 )]
 
 use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr};
-use fastforth_native_runtime::{self as rt, Res, Vm};
+use fastforth_native_runtime::{self as rt, OrThrow, Vm};
 
 "#;
 
@@ -184,10 +184,10 @@ static IMAGE: rt::Image = rt::Image {{
 /// `execute`: EXECUTE and deferred words, for the execution tokens of compiled definitions;
 /// any other token is -21 (the interpreter would run it, the plugin cannot).
 fn write_execute(text: &mut String, words: &[crate::CompiledWord]) {
-    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64) -> Res<()> {\n    match xt {\n");
+    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64) {\n    match xt {\n");
     for word in words {
         let call = crate::emit::on_explicit_stack(word.xt, word.mode, "rp");
         writeln!(text, "        {} => {call},", word.xt).expect("writing to a String");
     }
-    text.push_str("        _ => Err(rt::Throw(rt::code::UNSUPPORTED)),\n    }\n}\n\n");
+    text.push_str("        _ => rt::Throw(rt::code::UNSUPPORTED).raise(),\n    }\n}\n\n");
 }

@@ -20,8 +20,45 @@ use std::sync::mpsc::Sender;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Throw(pub i64);
 
-/// Result of everything that can throw.
+impl Throw {
+    /// Unwinds to the start of the run (or to a compiled CATCH) with this exception. Word
+    /// functions return plain values, so the path without a throw carries no error checks.
+    #[cold]
+    #[inline(never)]
+    pub fn raise(self) -> ! {
+        std::panic::resume_unwind(Box::new(self))
+    }
+}
+
+/// Result of the runtime's operations that can throw; generated code unwraps it with
+/// [`OrThrow::or_throw`].
 pub type Res<T> = Result<T, Throw>;
+
+/// The value, or the exception raised.
+pub trait OrThrow<T> {
+    fn or_throw(self) -> T;
+}
+
+impl<T> OrThrow<T> for Res<T> {
+    #[inline(always)]
+    fn or_throw(self) -> T {
+        match self {
+            Ok(value) => value,
+            Err(thrown) => thrown.raise(),
+        }
+    }
+}
+
+/// Runs `word`, catching the exception it raises; any other panic goes on unwinding.
+fn catching(word: impl FnOnce()) -> Res<()> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(word)) {
+        Ok(()) => Ok(()),
+        Err(payload) => match payload.downcast::<Throw>() {
+            Ok(thrown) => Err(*thrown),
+            Err(other) => std::panic::resume_unwind(other),
+        },
+    }
+}
 
 /// Throw codes the runtime raises.
 pub mod code {
@@ -57,8 +94,9 @@ pub struct Image {
     pub messages: &'static [(i64, &'static str)],
 }
 
-/// A compiled word as a run starts it: inputs from and outputs to the explicit data stack.
-pub type Entry = fn(&mut Vm) -> Res<()>;
+/// A compiled word as a run starts it: inputs from and outputs to the explicit data stack;
+/// a throw unwinds with a [`Throw`].
+pub type Entry = fn(&mut Vm);
 
 /// Output is passed to the host in chunks of about this size.
 const FLUSH_BYTES: usize = 8192;
@@ -342,13 +380,12 @@ fn cell_of(bytes: &[u8]) -> i64 {
     i64::from_le_bytes(cell)
 }
 
-/// Checks that the return stack has room for `depth` cells (-5 otherwise).
+/// Checks that the return stack has room for `depth` cells (throws -5 otherwise).
 #[inline(always)]
-pub fn rroom(depth: usize, cells: usize) -> Res<()> {
+pub fn rroom(depth: usize, cells: usize) {
     if depth > cells {
-        return Err(Throw(code::RETURN_STACK_OVERFLOW));
+        Throw(code::RETURN_STACK_OVERFLOW).raise()
     }
-    Ok(())
 }
 
 /// THROW: ( n -- ) throws n unless it is 0.
@@ -493,7 +530,7 @@ fn execute(
     let finished = match place {
         Place::CallingThread => {
             let mut vm = Vm::new(image, start, Output::Console(console));
-            let result = entry(&mut vm);
+            let result = catching(|| entry(&mut vm));
             vm.finish(result)
         }
         Place::OwnThread => run_on_own_thread(image, entry, start, console),
@@ -534,7 +571,7 @@ fn run_on_own_thread(
     let (sender, receiver) = std::sync::mpsc::channel();
     let body = move || {
         let mut vm = Vm::new(image, start, Output::Channel(sender));
-        let result = entry(&mut vm);
+        let result = catching(|| entry(&mut vm));
         vm.finish(result)
     };
     std::thread::scope(|scope| {
