@@ -4,11 +4,14 @@
 //! IR and writes a Rust crate with one function per definition: where the stack effect is
 //! static the stack cells are Rust locals (so a recursive word becomes an ordinary
 //! recursive function). Otherwise (paths that leave different depths, `PICK`, `ROLL`,
-//! `DEPTH`, `EXECUTE`, deferred words, a `?DUP` not followed by `IF`, and callers of such
-//! words) they live on an explicit, bounds-checked stack. Return stack cells (loop
+//! `DEPTH`, `EXECUTE`, `CATCH`, deferred words, a `?DUP` not followed by `IF`, and callers
+//! of such words) they live on an explicit, bounds-checked stack. Return stack cells (loop
 //! parameters, `>R`) are always locals; control flow becomes nested labeled blocks and
 //! loops. Memory access and arithmetic go
-//! through `fastforth-native-runtime`, which fails with the interpreter's throw codes.
+//! through `fastforth-native-runtime`, which fails with the interpreter's throw codes. A
+//! throw unwinds (the runtime's `Throw::raise`) to the innermost compiled `CATCH` or to the
+//! start of the run, so word functions return plain values and the path without a throw
+//! carries no error checks.
 //! A definition the backend cannot compile is never approximated: it is left out and
 //! reported with the reason, and so is every definition that calls it.
 //!
@@ -18,8 +21,10 @@
 //!
 //! # Semantics
 //!
-//! A run starts from the state the program left after loading (data space, BASE) with
-//! empty stacks; runs share nothing. Throw codes are the interpreter's, with these
+//! A run (`run_word`) starts from the state the program left after loading (data space,
+//! BASE) with empty stacks; runs share nothing. A call (`call_word`, how an interpreter
+//! session calls a linked word) takes the caller's stack and continues the plugin's live
+//! session: its data space is the one the previous call left. Throw codes are the interpreter's, with these
 //! differences in *when* a run fails, never in what a successful run computes:
 //!
 //! - A word with a static effect takes its inputs when it starts, so too few cells on the
@@ -30,7 +35,7 @@
 //!   code) is -21; there is no step budget.
 //!
 //! Not compiled (reported per word): defining and compiling words (`CREATE`, `DOES>`,
-//! `,`, `ALLOT`...), `CATCH`, input, pictured numeric output, `EVALUATE`, words that read
+//! `,`, `ALLOT`...), input, pictured numeric output, `EVALUATE`, words that read
 //! return stack cells they did not push or return with loop parameters on it, and
 //! irreducible control flow.
 

@@ -78,6 +78,10 @@ pub fn classify(op: Op, k: usize) -> Class {
             "let xt = vm.pop().or_throw(); execute(vm, rp + {}, xt);",
             k + 1
         )),
+        Op::Sys(Sys::Catch) => Class::Stackful(format!(
+            "let xt = vm.pop().or_throw(); vm.catch(|vm| execute(vm, rp + {}, xt));",
+            k + 1
+        )),
         Op::ExecuteAt(address) => Class::Stackful(format!(
             "let xt = vm.fetch({}).or_throw(); execute(vm, rp + {}, xt);",
             lit(address),

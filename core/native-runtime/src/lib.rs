@@ -112,6 +112,8 @@ pub struct Vm {
     output: Output,
     /// The text of an ABORT" that ended the run.
     abort_message: Option<String>,
+    /// How many CATCHes are running.
+    catching: usize,
 }
 
 impl Vm {
@@ -125,6 +127,7 @@ impl Vm {
             out: Vec::new(),
             output,
             abort_message: None,
+            catching: 0,
         }
     }
 
@@ -316,7 +319,28 @@ impl Vm {
         self.store(self.base_address, base)
     }
 
-    /// ABORT": ( flag c-addr u -- ) displays the message and throws -2 when flag is true.
+    /// CATCH of a word whose execution token is already popped: ( i*x -- j*x 0 ) when it
+    /// returns, ( i*x -- k*x n ) when it throws n, with the stack cut back or filled up to
+    /// its depth before the word (the cells' values are then unspecified, as the standard
+    /// allows).
+    pub fn catch(&mut self, word: impl FnOnce(&mut Vm)) {
+        let depth = self.stack.len();
+        self.catching += 1;
+        let result = catching(|| word(self));
+        self.catching -= 1;
+        let code = match result {
+            Ok(()) => 0,
+            Err(Throw(code)) => {
+                self.stack.resize(depth, 0);
+                self.abort_message = None;
+                code
+            }
+        };
+        self.push(code).or_throw();
+    }
+
+    /// ABORT": ( flag c-addr u -- ) displays the message (unless a CATCH is running) and
+    /// throws -2 when flag is true.
     pub fn abort_quote(&mut self, flag: i64, address: i64, len: i64) -> Res<()> {
         let range = self
             .range(address, len)
@@ -325,7 +349,9 @@ impl Vm {
             return Ok(());
         }
         let message = self.mem[range].to_vec();
-        self.write(&message);
+        if self.catching == 0 {
+            self.write(&message);
+        }
         self.abort_message = Some(String::from_utf8_lossy(&message).into_owned());
         Err(Throw(code::ABORT_QUOTE))
     }

@@ -40,6 +40,12 @@ defer op
 : apply ( n xt -- m ) execute ;
 : deferred ( n -- m ) op ;
 : tokens ( -- ) 7 ['] square apply . 5 deferred . ['] emits execute ;
+: risky ( n -- m ) dup 0= if -7 throw then 100 swap / ;
+: try ( n -- ) ['] risky catch if ." caught " drop else . then ;
+: drop-two ( a b -- ) 2drop ;
+: quiet-abort ( -- ) 0 abort" not shown" 1 abort" also not shown" ;
+: catches ( -- )
+    4 try 0 try ['] quiet-abort catch . 1 2 ['] drop-two catch . depth . cr ;
 : main ( -- )
     -5 classify 0 classify 5 classify cr
     3 countdown cr until-ten again-exit cr
@@ -48,7 +54,7 @@ defer op
     0 weekday 3 weekday 6 weekday cr
     fill-table sum-table . bytes-demo counting cr
     1 2 3 third . . . . 7 2 safe-div 7 0 safe-div 0 nz 5 nz depth-demo 4 5 rstack cr
-    math cr bases emits tokens ;
+    math cr bases emits tokens catches ;
 
 : div0 ( -- ) ." before " 1 0 / . ;
 : bad-address ( -- ) -8 @ . ;
