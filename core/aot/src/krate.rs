@@ -166,6 +166,7 @@ static IMAGE: rt::Image = rt::Image {{
     system_base: {system_base},
     system: include_bytes!("system.bin"),
     base_address: {base},
+    hold_area: {hold_start}..{hold_end},
     stack_cells: {stack},
     messages: &[
 {messages}    ],
@@ -176,6 +177,8 @@ static IMAGE: rt::Image = rt::Image {{
         memory = program.memory_bytes,
         system_base = program.system_base,
         base = program.base_address,
+        hold_start = program.hold_area.start,
+        hold_end = program.hold_area.end,
         stack = limits.data_stack_cells,
     )
     .expect("writing to a String");

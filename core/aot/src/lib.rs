@@ -35,7 +35,7 @@
 //!   code) is -21; there is no step budget.
 //!
 //! Not compiled (reported per word): defining and compiling words (`CREATE`, `DOES>`,
-//! `,`, `ALLOT`...), input, pictured numeric output, `EVALUATE`, words that read
+//! `,`, `ALLOT`...), input, `EVALUATE`, words that read
 //! return stack cells they did not push or return with loop parameters on it, and
 //! irreducible control flow.
 

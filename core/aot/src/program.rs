@@ -28,6 +28,8 @@ pub struct Program {
     pub memory_bytes: usize,
     /// The address of BASE.
     pub base_address: i64,
+    /// The pictured numeric output buffer.
+    pub hold_area: std::ops::Range<usize>,
     /// The engine limits the program was loaded with.
     pub limits: Limits,
 }
@@ -61,6 +63,7 @@ pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
         system: trimmed(&memory[system_base..]),
         memory_bytes: memory.len(),
         base_address: forth.base_address() as i64,
+        hold_area: forth.hold_area(),
         limits,
     })
 }

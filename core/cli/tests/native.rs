@@ -120,6 +120,10 @@ fn errors_end_with_the_same_throw_codes() {
         ("deep", "-5 return stack overflow"),
         ("aborts", "-2 stop here"),
         ("underflow", "-4 stack underflow"),
+        (
+            "long-picture",
+            "-17 pictured numeric output string overflow",
+        ),
     ];
     for (word, error) in cases {
         let (interpreted, native) = both(&control(), word);

@@ -342,4 +342,11 @@ impl Forth {
     pub fn base_address(&self) -> usize {
         self.system_address(BASE_OFFSET)
     }
+
+    /// The addresses of the pictured numeric output buffer (`<#` ... `#>` fill it from its
+    /// end down).
+    pub fn hold_area(&self) -> std::ops::Range<usize> {
+        let start = self.system_address(memory::HOLD_OFFSET);
+        start..start + memory::HOLD_BYTES
+    }
 }

@@ -9,6 +9,7 @@
 
 mod arith;
 mod output;
+mod pictured;
 
 pub use arith::*;
 
@@ -71,6 +72,7 @@ pub mod code {
     pub const DIVISION_BY_ZERO: i64 = -10;
     pub const RESULT_OUT_OF_RANGE: i64 = -11;
     pub const UNDEFINED_WORD: i64 = -13;
+    pub const PICTURED_OVERFLOW: i64 = -17;
     /// EXECUTE of a token that names no compiled definition.
     pub const UNSUPPORTED: i64 = -21;
     pub const INVALID_NUMERIC_ARGUMENT: i64 = -24;
@@ -88,6 +90,8 @@ pub struct Image {
     pub system: &'static [u8],
     /// The address of BASE.
     pub base_address: i64,
+    /// The pictured numeric output buffer.
+    pub hold_area: std::ops::Range<usize>,
     /// Depth of the explicit data stack.
     pub stack_cells: usize,
     /// The message of each throw code.
@@ -107,6 +111,9 @@ pub struct Vm {
     stack: Vec<i64>,
     stack_cells: usize,
     base_address: i64,
+    hold_area: std::ops::Range<usize>,
+    /// Where the pictured numeric output starts (0 before the first `<#`).
+    hold: usize,
     out: Vec<u8>,
     /// Where full chunks of output go.
     output: Output,
@@ -124,6 +131,8 @@ impl Vm {
             stack: start.stack,
             stack_cells: image.stack_cells,
             base_address: image.base_address,
+            hold_area: image.hold_area.clone(),
+            hold: 0,
             out: Vec::new(),
             output,
             abort_message: None,

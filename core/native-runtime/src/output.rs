@@ -53,11 +53,16 @@ impl Vm {
         Ok(())
     }
 
+    /// BASE, when it is one numbers can be written in (-24 otherwise).
+    pub(crate) fn number_base(&self) -> Res<u32> {
+        match self.fetch(self.base_address)? {
+            base @ 2..=36 => Ok(base as u32),
+            _ => Err(Throw(code::INVALID_NUMERIC_ARGUMENT)),
+        }
+    }
+
     fn number_text(&self, value: i64, signed: bool) -> Res<Vec<u8>> {
-        let base = match self.fetch(self.base_address)? {
-            base @ 2..=36 => base as u32,
-            _ => return Err(Throw(code::INVALID_NUMERIC_ARGUMENT)),
-        };
+        let base = self.number_base()?;
         let magnitude = if signed {
             value.unsigned_abs()
         } else {
@@ -71,16 +76,20 @@ impl Vm {
     }
 }
 
+/// The character of one digit, upper case.
+pub(crate) fn digit_char(digit: u8) -> u8 {
+    if digit < 10 {
+        b'0' + digit
+    } else {
+        b'A' + digit - 10
+    }
+}
+
 /// The digits of `value` in `base`, most significant first, upper case.
 fn digits(mut value: u128, base: u32) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let digit = (value % base as u128) as u8;
-        out.push(if digit < 10 {
-            b'0' + digit
-        } else {
-            b'A' + digit - 10
-        });
+        out.push(digit_char((value % base as u128) as u8));
         value /= base as u128;
         if value == 0 {
             break;

@@ -46,6 +46,10 @@ defer op
 : quiet-abort ( -- ) 0 abort" not shown" 1 abort" also not shown" ;
 : catches ( -- )
     4 try 0 try ['] quiet-abort catch . 1 2 ['] drop-two catch . depth . cr ;
+: money ( n -- ) dup abs 0 <# # # [char] . hold #s rot sign #> type space ;
+: hex-pic ( u -- ) base @ swap hex 0 <# #s [char] $ hold #> type base ! space ;
+: holds-demo ( -- ) 0 0 <# s" xyz" holds #> type space ;
+: pictures ( -- ) -12345 money 7 money 255 hex-pic holds-demo cr ;
 : main ( -- )
     -5 classify 0 classify 5 classify cr
     3 countdown cr until-ten again-exit cr
@@ -54,10 +58,11 @@ defer op
     0 weekday 3 weekday 6 weekday cr
     fill-table sum-table . bytes-demo counting cr
     1 2 3 third . . . . 7 2 safe-div 7 0 safe-div 0 nz 5 nz depth-demo 4 5 rstack cr
-    math cr bases emits tokens catches ;
+    math cr bases emits tokens catches pictures ;
 
 : div0 ( -- ) ." before " 1 0 / . ;
 : bad-address ( -- ) -8 @ . ;
 : deep ( -- ) recurse ;
 : aborts ( -- ) 1 abort" stop here" ;
 : underflow ( -- ) drop ;
+: long-picture ( -- ) 0 0 <# 600 0 do [char] x hold loop #> type ;
