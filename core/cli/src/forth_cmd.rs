@@ -19,8 +19,12 @@ pub struct EngineOptions {
     #[arg(long, value_name = "PLUGIN_FILE")]
     pub engine: Option<std::path::PathBuf>,
     /// Make the words of this native plugin (from `fastforth compile`) words of the
-    /// session (built-in engine only; repeatable).
-    #[arg(long = "link", value_name = "PLUGIN_FILE", conflicts_with = "engine")]
+    /// session (built-in engine only, no step budget: native code cannot be stopped; repeatable).
+    #[arg(
+        long = "link",
+        value_name = "PLUGIN_FILE",
+        conflicts_with_all = ["engine", "max_steps"]
+    )]
     pub links: Vec<std::path::PathBuf>,
     /// Stop any evaluation after this many executed instructions (for untrusted code).
     #[arg(long, value_name = "N")]

@@ -285,6 +285,23 @@ fn interpreted_code_calls_linked_words_as_its_own() {
 }
 
 #[test]
+fn linking_is_refused_with_a_step_budget_or_an_engine_plugin() {
+    let (plugin, _, _) = compiled(&mixed("v1/calc.fs"));
+    for other in [["--max-steps", "100"], ["--engine", "engine.so"]] {
+        let run = fastforth(&[
+            "run",
+            "--link",
+            plugin.to_str().unwrap(),
+            other[0],
+            other[1],
+        ]);
+        assert_eq!(run.status.code(), Some(2));
+        let stderr = text(&run.stderr);
+        assert!(stderr.contains("cannot be used with"), "{stderr}");
+    }
+}
+
+#[test]
 fn a_linked_word_error_names_the_code_the_plugin_and_the_position() {
     let (plugin, _, _) = compiled(&mixed("v1/calc.fs"));
     let run = fastforth(&[
