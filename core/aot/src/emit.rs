@@ -36,6 +36,21 @@ pub fn on_explicit_stack(xt: u32, mode: Mode, rp: &str) -> String {
     }
 }
 
+/// A statement running a built-in word's instructions on the explicit stack, when every one
+/// of them can run there (none touches the return stack or needs the definition around it).
+pub fn primitive_on_stack(code: &[fastforth_engine::ir::Op]) -> Option<String> {
+    let mut statements = Vec::new();
+    for &op in code {
+        match ops::classify(op, 0) {
+            Class::Fixed(effect, template) if effect.rreads == 0 && effect.rdelta == 0 => {
+                statements.push(on_stack(effect, &template));
+            }
+            _ => return None,
+        }
+    }
+    Some(format!("{{ {} }}", statements.join(" ")))
+}
+
 fn effect(ins: usize, outs: usize) -> Effect {
     Effect {
         ins,

@@ -80,7 +80,7 @@ pub fn lib_rs(
         writeln!(text, "    ({:?}, e{}),", word.name, word.xt).expect("writing to a String");
     }
     text.push_str("];\n\n");
-    write_execute(&mut text, words);
+    write_execute(&mut text, program, words);
     text.push_str(
         &EXPORTS
             .replace("$NAME", &format!("{name:?}"))
@@ -184,13 +184,19 @@ static IMAGE: rt::Image = rt::Image {{
     .expect("writing to a String");
 }
 
-/// `execute`: EXECUTE and deferred words, for the execution tokens of compiled definitions;
-/// any other token is -21 (the interpreter would run it, the plugin cannot).
-fn write_execute(text: &mut String, words: &[crate::CompiledWord]) {
+/// `execute`: EXECUTE, CATCH and deferred words, for the execution tokens of compiled
+/// definitions and of the built-in words that can run on the explicit stack; any other token
+/// is -21 (the interpreter would run it, the plugin cannot).
+fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledWord]) {
     text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64) {\n    match xt {\n");
     for word in words {
         let call = crate::emit::on_explicit_stack(word.xt, word.mode, "rp");
         writeln!(text, "        {} => {call},", word.xt).expect("writing to a String");
+    }
+    for (xt, code) in &program.primitives {
+        if let Some(run) = crate::emit::primitive_on_stack(code) {
+            writeln!(text, "        {xt} => {run},").expect("writing to a String");
+        }
     }
     text.push_str("        _ => rt::Throw(rt::code::UNSUPPORTED).raise(),\n    }\n}\n\n");
 }

@@ -31,8 +31,9 @@
 //!   stack fail with -4 before it runs instead of at the instruction that needed them.
 //! - Cells kept in locals do not count against the 1024-cell data stack (-3); the return
 //!   stack bound (-5) is exact, counted per call, `DO` and `>R`.
-//! - EXECUTE of a token that is not a compiled definition (a built-in word, `:NONAME`
-//!   code) is -21; there is no step budget.
+//! - EXECUTE (and CATCH) of a token that is neither a compiled definition nor a built-in
+//!   word that runs on the data stack alone (`:NONAME` code, `>R`, parsing words) is -21;
+//!   there is no step budget.
 //!
 //! Not compiled (reported per word): defining and compiling words (`CREATE`, `DOES>`,
 //! `,`, `ALLOT`...), input, `EVALUATE`, words that read

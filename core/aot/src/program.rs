@@ -19,6 +19,9 @@ pub struct Word {
 pub struct Program {
     /// Colon definitions, oldest first.
     pub words: Vec<Word>,
+    /// Built-in words made of instructions: execution token and instructions (for
+    /// EXECUTE of their tokens).
+    pub primitives: Vec<(u32, Vec<Op>)>,
     /// The program's data space from address 0, without trailing zeros.
     pub data: Vec<u8>,
     /// Where the system area starts, and its bytes without trailing zeros.
@@ -54,10 +57,16 @@ pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
             })
         })
         .collect();
+    let primitives = forth
+        .primitive_words()
+        .into_iter()
+        .map(|(_, xt, code)| (xt, code))
+        .collect();
     let memory = forth.data_space();
     let system_base = forth.system_area();
     Ok(Program {
         words,
+        primitives,
         data: trimmed(&memory[..system_base]),
         system_base,
         system: trimmed(&memory[system_base..]),

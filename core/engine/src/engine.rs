@@ -309,6 +309,27 @@ impl Forth {
             .collect()
     }
 
+    /// The words whose code is copied into the definitions that use them (the built-in
+    /// words made of instructions, and host words), oldest first: name, execution token and
+    /// instructions.
+    pub fn primitive_words(&self) -> Vec<(String, u32, Vec<Op>)> {
+        self.dict
+            .words
+            .iter()
+            .filter_map(|word| match word.kind {
+                Kind::Primitive { len } => {
+                    let code = self.code[word.xt as usize..(word.xt + len) as usize].to_vec();
+                    Some((
+                        String::from_utf8_lossy(&word.name).into_owned(),
+                        word.xt,
+                        code,
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The instructions of the colon definition with this execution token, as executed
     /// (branch and call targets are code addresses); `None` when `xt` is not one.
     pub fn colon_code(&self, xt: u32) -> Option<Vec<Op>> {

@@ -50,6 +50,8 @@ defer op
 : hex-pic ( u -- ) base @ swap hex 0 <# #s [char] $ hold #> type base ! space ;
 : holds-demo ( -- ) 0 0 <# s" xyz" holds #> type space ;
 : pictures ( -- ) -12345 money 7 money 255 hex-pic holds-demo cr ;
+: builtin-tokens ( -- )
+    3 4 ['] + execute . 1 2 ['] 2drop catch . depth . 65 ['] emit execute ['] cr execute ;
 : main ( -- )
     -5 classify 0 classify 5 classify cr
     3 countdown cr until-ten again-exit cr
@@ -58,7 +60,7 @@ defer op
     0 weekday 3 weekday 6 weekday cr
     fill-table sum-table . bytes-demo counting cr
     1 2 3 third . . . . 7 2 safe-div 7 0 safe-div 0 nz 5 nz depth-demo 4 5 rstack cr
-    math cr bases emits tokens catches pictures ;
+    math cr bases emits tokens catches pictures builtin-tokens ;
 
 : div0 ( -- ) ." before " 1 0 / . ;
 : bad-address ( -- ) -8 @ . ;
