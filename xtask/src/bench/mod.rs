@@ -1,9 +1,10 @@
 //! `cargo xtask bench`: runs the criterion benches (signed update over loopback included) and
 //! the measurements criterion cannot make (swap-latency percentiles, update cost, sizes,
-//! gforth-fast and C references), then
-//! writes `results/` (a JSON file per run, `latest.md`, `latest.svg`). A quick run writes to
-//! `target/bench/quick/` instead, so its figures are never committed.
+//! gforth-fast and C references, the compile time and plugin size of `fastforth compile`),
+//! then writes `results/` (a JSON file per run, `latest.md`, `latest.svg`). A quick run
+//! writes to `target/bench/quick/` instead, so its figures are never committed.
 
+mod aot;
 mod chart;
 mod compare;
 mod criterion;
@@ -37,7 +38,7 @@ pub struct Bench {
 }
 
 /// The steps of a run, for the progress lines.
-const STEPS: usize = 6;
+const STEPS: usize = 7;
 
 impl Bench {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -65,6 +66,11 @@ impl Bench {
             run.sizes = sizes::measure(sh, &root)?;
             step(5, "references: gforth-fast and cc -O2");
             run.references = references::measure(&root, self.repetitions(), self.repetitions());
+            step(
+                6,
+                "ahead-of-time compilation: fastforth compile of the Forth workloads",
+            );
+            run.aot_compile = aot::measure(sh, &root);
         }
         run.finish();
         step(STEPS, &format!("writing {}", out_dir.display()));
@@ -212,6 +218,18 @@ mod tests {
         assert_eq!(back, run);
     }
 
+    /// Results files committed before a field was added still read (new fields default).
+    #[test]
+    fn every_committed_results_file_still_reads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
+        let files = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path());
+        for path in files.filter(|path| path.extension().is_some_and(|e| e == "json")) {
+            results::read(&path).unwrap();
+        }
+    }
+
     /// Compares `actual` with the golden file `name` of the fixture;
     /// `FASTFORTH_BLESS=1 cargo test -p xtask` rewrites it after an intended change.
     fn assert_golden(name: &str, actual: &str) {
@@ -242,6 +260,7 @@ mod tests {
         assert!(markdown.contains("| `fib/25/hotswap_cached` | "));
         assert!(markdown.contains("## Signed update over loopback"));
         assert!(markdown.contains("The update machinery adds 884.1 KiB"));
+        assert!(markdown.contains("| matrix | 2.911 s | 273.3 ms | 3.606 ms | 408.6 KiB |"));
     }
 
     #[test]

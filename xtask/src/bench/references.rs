@@ -7,7 +7,8 @@ use super::results::Reference;
 use std::path::Path;
 use std::process::Command;
 
-const WORKLOADS: [&str; 4] = ["sieve", "bubble", "matrix", "fib"];
+/// The Forth workloads, `benches/forth/<w>.fs` (and `benches/c/<w>.c`).
+pub const WORKLOADS: [&str; 4] = ["sieve", "bubble", "matrix", "fib"];
 const GFORTH: &str = "gforth-fast";
 const CC: &str = "cc -O2";
 /// The line each reference program prints: this word, then the total time of its runs.

@@ -1,7 +1,7 @@
 //! `latest.md`: the ratios the project's claims rest on, each next to its target, the causes
 //! of the misses as measured, and the raw figures below. Pure functions of a [`Run`].
 
-use super::results::{Download, Reference, Run};
+use super::results::{AotCompile, Download, Reference, Run};
 use super::sizes::FASTFORTH_FEATURES;
 use std::fmt::Write;
 
@@ -308,6 +308,7 @@ pub fn markdown(run: &Run) -> String {
     update_section(&mut out, run);
     loopback_section(&mut out, run);
     forth_section(&mut out, run);
+    aot_section(&mut out, run);
     sizes_section(&mut out, run);
     raw_section(&mut out, run);
     out
@@ -510,10 +511,53 @@ fn forth_section(out: &mut String, run: &Run) {
             ))
         })
         .collect();
+    skipped_note(out, &skipped);
+    out.push('\n');
+}
+
+fn aot_section(out: &mut String, run: &Run) {
+    if run.aot_compile.is_empty() {
+        return;
+    }
+    out.push_str(
+        "## Ahead-of-time compilation (`fastforth compile`)\n\n\
+         Wall time of `fastforth compile benches/forth/<w>.fs` (release build), one process \
+         each. Cold: into an empty native cache, so cargo also builds fastforth-abi and \
+         fastforth-native-runtime. New program: into a cache where another workload was \
+         compiled. Cached: the same program again, without running cargo. Plugin size: the \
+         file written, stripped by the generated crate's profile.\n\n\
+         | workload | cold | new program | cached | plugin size |\n\
+         |---|---:|---:|---:|---:|\n",
+    );
+    for cost in &run.aot_compile {
+        out.push_str(&aot_row(cost));
+    }
+    let skipped: Vec<String> = run
+        .aot_compile
+        .iter()
+        .filter_map(|c| Some(format!("{}: {}", c.workload, c.skipped.as_ref()?)))
+        .collect();
+    skipped_note(out, &skipped);
+    out.push('\n');
+}
+
+fn aot_row(cost: &AotCompile) -> String {
+    let time = |seconds: Option<f64>| seconds.map_or_else(|| "—".to_owned(), |s| ns(s * 1e9));
+    format!(
+        "| {} | {} | {} | {} | {} |\n",
+        cost.workload,
+        time(cost.cold_seconds),
+        time(cost.new_program_seconds),
+        time(cost.cached_seconds),
+        cost.plugin_bytes.map_or_else(|| "—".to_owned(), kib)
+    )
+}
+
+/// The line naming what was skipped and why, if anything was.
+fn skipped_note(out: &mut String, skipped: &[String]) {
     if !skipped.is_empty() {
         let _ = writeln!(out, "\nSkipped: {}.", skipped.join("; "));
     }
-    out.push('\n');
 }
 
 fn sizes_section(out: &mut String, run: &Run) {

@@ -29,6 +29,9 @@ pub struct Run {
     pub update_cost: Option<UpdateCost>,
     pub sizes: Vec<Size>,
     pub references: Vec<Reference>,
+    /// `fastforth compile` of each Forth workload (empty in runs made before it was measured).
+    #[serde(default)]
+    pub aot_compile: Vec<AotCompile>,
 }
 
 /// One criterion benchmark, read from its `estimates.json` (times in `unit`).
@@ -131,6 +134,22 @@ pub struct Reference {
     pub skipped: Option<String>,
 }
 
+/// What `fastforth compile` of one Forth workload costs (wall seconds of the process), or why
+/// it was skipped.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AotCompile {
+    pub workload: String,
+    /// Into an empty cache: cargo also builds fastforth-abi and fastforth-native-runtime.
+    pub cold_seconds: Option<f64>,
+    /// Into a cache where another workload was compiled: only this program's crate is built.
+    pub new_program_seconds: Option<f64>,
+    /// The same program again: found in the cache, cargo does not run.
+    pub cached_seconds: Option<f64>,
+    /// The plugin file written (stripped by the generated crate's profile).
+    pub plugin_bytes: Option<u64>,
+    pub skipped: Option<String>,
+}
+
 impl Run {
     /// A run starting now on this host, with no figures yet.
     pub fn start(sh: &Shell, quick: bool) -> anyhow::Result<Run> {
@@ -156,6 +175,7 @@ impl Run {
             update_cost: None,
             sizes: Vec::new(),
             references: Vec::new(),
+            aot_compile: Vec::new(),
         })
     }
 

@@ -54,20 +54,27 @@ fn fastforth_size(
     artifact: &str,
     flags: &[&str],
 ) -> anyhow::Result<Option<Size>> {
+    match build_fastforth(sh, root, flags) {
+        Ok(binary) => size_of(sh, artifact, triple, &binary).map(Some),
+        Err(error) => {
+            eprintln!("size of {artifact} skipped: {error:#}");
+            Ok(None)
+        }
+    }
+}
+
+/// Builds the `fastforth` binary (release) with `flags` and returns its path.
+pub fn build_fastforth(sh: &Shell, root: &Path, flags: &[&str]) -> anyhow::Result<PathBuf> {
     let cargo = crate::cargo();
-    let built = cmd!(
+    cmd!(
         sh,
         "{cargo} build --quiet --release -p fastforth --bin fastforth {flags...}"
     )
-    .run();
-    if let Err(error) = built {
-        eprintln!("size of {artifact} skipped: {error}");
-        return Ok(None);
-    }
-    let binary = target_dir(root)
+    .run()
+    .context("cannot build the fastforth binary")?;
+    Ok(target_dir(root)
         .join("release")
-        .join(format!("fastforth{}", std::env::consts::EXE_SUFFIX));
-    size_of(sh, artifact, triple, &binary).map(Some)
+        .join(format!("fastforth{}", std::env::consts::EXE_SUFFIX)))
 }
 
 /// Builds `package` the way the plugin tests and demos do (its own release target dir).
