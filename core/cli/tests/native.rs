@@ -365,3 +365,123 @@ fn the_repl_swaps_in_a_new_build_and_keeps_the_old_one_after_a_refused_link() {
         "{stderr}"
     );
 }
+
+/// A xorshift generator: the generated program is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// Words with their data stack need and change.
+const RANDOM_OPS: [(&str, usize, isize); 30] = [
+    ("+", 2, -1),
+    ("-", 2, -1),
+    ("*", 2, -1),
+    ("/", 2, -1),
+    ("mod", 2, -1),
+    ("and", 2, -1),
+    ("or", 2, -1),
+    ("xor", 2, -1),
+    ("min", 2, -1),
+    ("max", 2, -1),
+    ("=", 2, -1),
+    ("<", 2, -1),
+    ("u<", 2, -1),
+    ("lshift", 2, -1),
+    ("swap", 2, 0),
+    ("over", 2, 1),
+    ("rot", 3, 0),
+    ("dup", 1, 1),
+    ("drop", 1, -1),
+    ("nip", 2, -1),
+    ("tuck", 2, 1),
+    ("2dup", 2, 2),
+    ("negate", 1, 0),
+    ("abs", 1, 0),
+    ("1+", 1, 0),
+    ("1-", 1, 0),
+    ("2*", 1, 0),
+    ("2/", 1, 0),
+    ("0=", 1, 0),
+    ("invert", 1, 0),
+];
+
+/// A word of random stack and arithmetic operations and `IF`/`ELSE`/`THEN` on three inputs,
+/// printing what it leaves; its stack effect is static, so the backend keeps its cells in
+/// locals.
+fn random_word(rng: &mut Rng, name: &str) -> String {
+    let mut body = vec![format!(": {name}")];
+    let mut depth = 3usize;
+    for _ in 0..3 + rng.below(12) {
+        let unary: Vec<&str> = RANDOM_OPS
+            .iter()
+            .filter(|op| (op.1, op.2) == (1, 0))
+            .map(|op| op.0)
+            .collect();
+        let choice = rng.below(RANDOM_OPS.len() + 8);
+        if depth < 2 || depth < 6 && choice >= RANDOM_OPS.len() + 4 {
+            body.push((rng.below(41) as i64 - 20).to_string());
+            depth += 1;
+        } else if choice >= RANDOM_OPS.len() {
+            let (yes, no) = (unary[rng.below(unary.len())], unary[rng.below(unary.len())]);
+            body.push(format!("if {yes} else {no} then"));
+            depth -= 1;
+        } else if RANDOM_OPS[choice].1 <= depth && depth < 8 {
+            body.push(RANDOM_OPS[choice].0.to_owned());
+            depth = depth.checked_add_signed(RANDOM_OPS[choice].2).unwrap();
+        }
+    }
+    body.extend(std::iter::repeat_n(".".to_owned(), depth));
+    body.push("cr ;".to_owned());
+    body.join(" ")
+}
+
+#[test]
+fn random_words_print_the_same_compiled_as_interpreted() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let names: Vec<String> = (0..120).map(|i| format!("r{i}")).collect();
+    let source: Vec<String> = names.iter().map(|n| random_word(&mut rng, n)).collect();
+    let program = Path::new(env!("CARGO_TARGET_TMPDIR")).join("random/random.fs");
+    std::fs::create_dir_all(program.parent().unwrap()).unwrap();
+    std::fs::write(&program, source.join("\n") + "\n").unwrap();
+    let (plugin, stdout, stderr) = compiled(&program);
+    assert!(!stderr.contains("not compiled"), "{stderr}");
+    let static_words = stdout.matches(": static ( 3 -- 0 )").count();
+    assert_eq!(static_words, names.len(), "{stdout}");
+    let mut failures = 0;
+    for (name, definition) in names.iter().zip(&source) {
+        let call = format!("7 -3 12 {name}");
+        let interpreted = fastforth(&["run", program.to_str().unwrap(), "-e", &call]);
+        let linked = fastforth(&["run", "--link", plugin.to_str().unwrap(), "-e", &call]);
+        assert_eq!(
+            text(&linked.stdout),
+            text(&interpreted.stdout),
+            "{definition}"
+        );
+        assert_eq!(
+            linked.status.code(),
+            interpreted.status.code(),
+            "{definition}"
+        );
+        if !interpreted.status.success() {
+            failures += 1;
+            let code = |o: &Output| {
+                text(&o.stderr)
+                    .split(": ")
+                    .nth(1)
+                    .map(|m| m[..3].to_owned())
+            };
+            assert_eq!(code(&linked), code(&interpreted), "{definition}");
+        }
+    }
+    assert!(
+        failures < names.len() / 4,
+        "{failures} of the random words fail"
+    );
+}
