@@ -74,7 +74,7 @@ pub fn fibonacci_noinline(n: i32) -> i64 {
 /// Fresh plugin files with distinct bytes, made from one release build: each is the
 /// artifact followed by an 8-byte counter (ELF ignores trailing bytes). A swap to such a
 /// file pays the whole path a new release pays: read, structural check, SHA-256, the
-/// content-addressed copy with fsync, `dlopen`, descriptor validation and self-test.
+/// content-addressed copy, `dlopen`, descriptor validation and self-test.
 pub struct SwapFeed {
     artifact: Vec<u8>,
     file_name: String,

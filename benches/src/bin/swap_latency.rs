@@ -1,7 +1,7 @@
 //! Times individual hot swaps of the example plugin (`swap-latency [--swaps N]`), for the
 //! percentiles that criterion's mean cannot give, and splits the median swap into its
 //! phases (each timed on a build of its own): read + structural check, SHA-256, the
-//! content-addressed copy with fsync, and the rest (dlopen, validation, self-test, store,
+//! content-addressed copy, and the rest (dlopen, validation, self-test, store,
 //! retiring the version two swaps back). Prints one JSON object; knows nothing of where
 //! the figures go.
 
@@ -45,7 +45,7 @@ fn main() -> anyhow::Result<()> {
     let phases = [
         ("read_and_check", check),
         ("sha256", hash),
-        ("shadow_copy_fsync", copy),
+        ("shadow_copy", copy),
         ("open_validate_self_test_store_retire", rest),
     ]
     .map(|(phase, ns)| format!("{{\"phase\":\"{phase}\",\"p50_ns\":{ns}}}"));

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! read + structural check (format, architecture, descriptor export)  ─►  content-addressed
-//! shadow copy (temp file, fsync, rename)  ─►  dlopen RTLD_NOW|RTLD_LOCAL  ─►  descriptor:
+//! shadow copy (temp file, rename)  ─►  dlopen RTLD_NOW|RTLD_LOCAL  ─►  descriptor:
 //! magic, ABI version, layout hash, kind, name, version, no null function  ─►  self-test
 //! ─►  ArcSwap::store  ─►  previous kept as last-known-good  ─►  retired (shutdown, close)
 //!     when its last in-flight call returns

@@ -1,7 +1,10 @@
 //! Content-addressed shadow copies: every distinct plugin build gets its own file name (and
 //! so its own inode) in a cache directory the host owns, because `dlopen` of a path whose
-//! image is still resident returns the old image. Files are written to a temporary name,
-//! synced and renamed into place; a file that may be mapped is never rewritten.
+//! image is still resident returns the old image. Files are written to a temporary name
+//! and renamed into place; a file that may be mapped is never rewritten. They are not
+//! fsynced: the cache needs no durability, because an existing copy is compared byte for
+//! byte with the plugin before it is reused, so a copy torn by a crash is replaced, never
+//! loaded.
 
 use crate::PluginError;
 use sha2::{Digest, Sha256};
@@ -47,7 +50,6 @@ pub fn place(
     }
     let mut temp = tempfile::NamedTempFile::new_in(cache_dir).map_err(cache_error)?;
     temp.write_all(bytes).map_err(cache_error)?;
-    temp.as_file().sync_all().map_err(cache_error)?;
     temp.persist(&shadow)
         .map_err(|error| cache_error(error.error))?;
     Ok(shadow)

@@ -377,7 +377,7 @@ fn swap_section(out: &mut String, run: &Run) {
     let _ = writeln!(
         out,
         "## Swap latency\n\n{} swaps of the example plugin, each a build with distinct bytes \
-         (load, structural check, SHA-256, content-addressed copy with fsync, dlopen, \
+         (load, structural check, SHA-256, content-addressed copy, dlopen, \
          validation, self-test, store, retirement of the version two swaps back), timed one \
          by one:\n\n| p50 | p90 | p99 | max |\n|---:|---:|---:|---:|\n| {} | {} | {} | {} |\n",
         latency.swaps,
