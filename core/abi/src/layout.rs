@@ -44,7 +44,8 @@ const FACTS: &[&[usize]] = &[
         context,
         write,
         read_line,
-        read_key
+        read_key,
+        call_host_word
     }),
     &facts!(EvalOutcome { flow, error_code }),
     &facts!(ForthFunctions {
@@ -53,7 +54,8 @@ const FACTS: &[&[usize]] = &[
         save_image,
         data_stack,
         reset_after_error,
-        destroy
+        destroy,
+        define_host_word
     }),
     &facts!(NativeForthFunctions {
         words,

@@ -53,6 +53,16 @@ pub struct ConsoleCallbacks {
     pub read_line: extern "C" fn(context: *mut c_void, line: ByteSink) -> i32,
     /// One key (0..=255), or -1 at end of input.
     pub read_key: extern "C" fn(context: *mut c_void) -> i32,
+    /// Runs the host word `id` on the data stack `stack` (little-endian 8-byte cells,
+    /// bottom first): returns 0 and sends the stack it leaves to `new_stack`, or returns the
+    /// throw code and sends the message to `error`.
+    pub call_host_word: extern "C" fn(
+        context: *mut c_void,
+        id: u32,
+        stack: FfiBytes,
+        new_stack: ByteSink,
+        error: ByteSink,
+    ) -> i64,
 }
 
 /// How an evaluation ended.
@@ -107,6 +117,17 @@ pub struct ForthFunctions {
     pub reset_after_error: Option<extern "C" fn(engine: EngineHandle, out: *mut ()) -> Status>,
     /// Frees the engine.
     pub destroy: Option<extern "C" fn(engine: EngineHandle, out: *mut ()) -> Status>,
+    /// Defines `name` as host word `id` (see [`ConsoleCallbacks::call_host_word`]); on a
+    /// refusal its message is sent to `error` and 0 returned, else 1.
+    pub define_host_word: Option<
+        extern "C" fn(
+            engine: EngineHandle,
+            name: FfiStr,
+            id: u32,
+            error: ByteSink,
+            out: *mut u32,
+        ) -> Status,
+    >,
 }
 
 /// Functions of a [`crate::PluginKind::FORTH_NATIVE`] plugin: a Forth program compiled ahead

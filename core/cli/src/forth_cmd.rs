@@ -1,7 +1,7 @@
 //! `fastforth run` and `fastforth repl`: Forth on the engine linked into this binary, or on
-//! an engine plugin (`--engine FILE`) that can be swapped mid-session. The built-in engine
-//! can link native plugins (`--link FILE`): their compiled words become the session's own
-//! words, and linking a new build of the same program swaps it in.
+//! an engine plugin (`--engine FILE`) that can be swapped mid-session. Either can link
+//! native plugins (`--link FILE`): their compiled words become the session's own words, and
+//! linking a new build of the same program swaps it in.
 
 use anyhow::Context;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
@@ -19,11 +19,11 @@ pub struct EngineOptions {
     #[arg(long, value_name = "PLUGIN_FILE")]
     pub engine: Option<std::path::PathBuf>,
     /// Make the words of this native plugin (from `fastforth compile`) words of the
-    /// session (built-in engine only, no step budget: native code cannot be stopped; repeatable).
+    /// session (no step budget: native code cannot be stopped; repeatable).
     #[arg(
         long = "link",
         value_name = "PLUGIN_FILE",
-        conflicts_with_all = ["engine", "max_steps"]
+        conflicts_with = "max_steps"
     )]
     pub links: Vec<std::path::PathBuf>,
     /// Stop any evaluation after this many executed instructions (for untrusted code).
@@ -58,12 +58,16 @@ pub enum Outcome {
     Error(String),
 }
 
-/// The built-in engine with the native words linked into it, or an engine plugin session.
-pub enum Engine {
-    BuiltIn {
-        forth: Box<Forth>,
-        natives: NativeWords,
-    },
+/// The interpreter of a session (the built-in engine or an engine plugin) and the native
+/// words linked into it.
+pub struct Engine {
+    interpreter: Interpreter,
+    natives: NativeWords,
+}
+
+/// The built-in engine, or an engine plugin session.
+enum Interpreter {
+    BuiltIn(Box<Forth>),
     Plugin(ForthSession),
 }
 
@@ -71,68 +75,66 @@ impl Engine {
     pub fn start(options: &EngineOptions) -> anyhow::Result<Engine> {
         let limits = options.limits();
         let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
-        match &options.engine {
-            None => {
-                let mut engine = Engine::BuiltIn {
-                    forth: Box::new(Forth::new(limits)),
-                    natives: NativeWords::new(loader),
-                };
-                for path in &options.links {
-                    engine.link(path)?;
-                }
-                Ok(engine)
-            }
-            Some(path) => {
-                let session = ForthSession::start(loader, path, abi_limits(&limits))?;
-                Ok(Engine::Plugin(session))
-            }
+        let interpreter = match &options.engine {
+            None => Interpreter::BuiltIn(Box::new(Forth::new(limits))),
+            Some(path) => Interpreter::Plugin(ForthSession::start(
+                loader.clone(),
+                path,
+                abi_limits(&limits),
+            )?),
+        };
+        let mut engine = Engine {
+            interpreter,
+            natives: NativeWords::new(loader),
+        };
+        for path in &options.links {
+            engine.link(path)?;
         }
+        Ok(engine)
     }
 
     /// Links the native plugin at `path` into the session, or swaps it in when a build of
     /// the same program is linked already; its new words become words of the session.
     pub fn link(&mut self, path: &Path) -> anyhow::Result<Linked> {
-        let Engine::BuiltIn { forth, natives } = self else {
-            anyhow::bail!("native words can be linked into the built-in engine only");
-        };
-        let linked = natives.link(path)?;
+        let linked = self.natives.link(path)?;
         for (word, id) in &linked.new_words {
-            forth
-                .define_host_word(word, *id)
-                .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+            let defined = match &mut self.interpreter {
+                Interpreter::BuiltIn(forth) => forth
+                    .define_host_word(word, *id)
+                    .map_err(anyhow::Error::from),
+                Interpreter::Plugin(session) => session
+                    .with_instance(|engine| engine.define_host_word(word, *id))
+                    .map_err(anyhow::Error::from),
+            };
+            defined.with_context(|| format!("{}: cannot define {word}", path.display()))?;
         }
         Ok(linked)
     }
 
     /// The linked native plugins: name and serving version.
     pub fn linked(&self) -> Vec<(String, String)> {
-        match self {
-            Engine::BuiltIn { natives, .. } => natives.plugins(),
-            Engine::Plugin(_) => Vec::new(),
-        }
+        self.natives.plugins()
     }
 
     pub fn evaluate(
         &mut self,
         source: &str,
         name: &str,
-        console: &mut Terminal,
+        terminal: &mut Terminal,
     ) -> anyhow::Result<Outcome> {
-        match self {
-            Engine::BuiltIn { forth, natives } => {
-                let mut console = WithNatives {
-                    terminal: console,
-                    natives,
-                };
-                Ok(match forth.evaluate(source, name, &mut console) {
-                    Ok(Flow::Continue) => Outcome::Continue,
-                    Ok(Flow::Bye) => Outcome::Bye,
-                    Err(error) => Outcome::Error(error.to_string()),
-                })
-            }
-            Engine::Plugin(session) => {
+        let mut console = WithNatives {
+            terminal,
+            natives: &self.natives,
+        };
+        match &mut self.interpreter {
+            Interpreter::BuiltIn(forth) => Ok(match forth.evaluate(source, name, &mut console) {
+                Ok(Flow::Continue) => Outcome::Continue,
+                Ok(Flow::Bye) => Outcome::Bye,
+                Err(error) => Outcome::Error(error.to_string()),
+            }),
+            Interpreter::Plugin(session) => {
                 let evaluation =
-                    session.with_instance(|engine| engine.evaluate(source, name, console))?;
+                    session.with_instance(|engine| engine.evaluate(source, name, &mut console))?;
                 Ok(match evaluation {
                     Evaluation::Continue => Outcome::Continue,
                     Evaluation::Bye => Outcome::Bye,
@@ -143,9 +145,9 @@ impl Engine {
     }
 
     pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
-        match self {
-            Engine::BuiltIn { forth, .. } => forth.reset_after_error(),
-            Engine::Plugin(session) => {
+        match &mut self.interpreter {
+            Interpreter::BuiltIn(forth) => forth.reset_after_error(),
+            Interpreter::Plugin(session) => {
                 session.with_instance(|engine| engine.reset_after_error())?
             }
         }
@@ -154,19 +156,21 @@ impl Engine {
 
     /// "built-in" or the plugin engine's version.
     pub fn describe(&self) -> String {
-        match self {
-            Engine::BuiltIn { .. } => "built-in engine".to_owned(),
-            Engine::Plugin(session) => format!("engine plugin {}", session.engine_version()),
+        match &self.interpreter {
+            Interpreter::BuiltIn(_) => "built-in engine".to_owned(),
+            Interpreter::Plugin(session) => {
+                format!("engine plugin {}", session.engine_version())
+            }
         }
     }
 
-    /// Swaps the plugin engine, keeping the session's state.
+    /// Swaps the plugin engine, keeping the session's state (linked words included).
     pub fn swap(&mut self, path: &Path) -> anyhow::Result<String> {
-        match self {
-            Engine::BuiltIn { .. } => anyhow::bail!(
+        match &mut self.interpreter {
+            Interpreter::BuiltIn(_) => anyhow::bail!(
                 "the built-in engine cannot be swapped; start with --engine PLUGIN_FILE"
             ),
-            Engine::Plugin(session) => {
+            Interpreter::Plugin(session) => {
                 let report = session.swap_engine(path)?;
                 Ok(format!(
                     "engine {} -> {}",
@@ -240,7 +244,7 @@ impl ForthConsole for Terminal {
     }
 }
 
-/// The terminal, and the native words the session calls through it.
+/// The terminal, and the native words the session calls through it (for either engine).
 struct WithNatives<'a> {
     terminal: &'a mut Terminal,
     natives: &'a NativeWords,
@@ -263,6 +267,25 @@ impl Console for WithNatives<'_> {
                 code: error.code,
                 message: error.message,
             })
+    }
+}
+
+impl ForthConsole for WithNatives<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.terminal.write_out(bytes);
+    }
+    fn read_line(&mut self) -> Option<String> {
+        self.terminal.next_line()
+    }
+    fn read_key(&mut self) -> Option<u8> {
+        self.terminal.next_key()
+    }
+    fn call_host_word(
+        &mut self,
+        id: u32,
+        stack: &mut Vec<i64>,
+    ) -> Result<(), fastforth_host::HostWordError> {
+        self.natives.call(id, stack, self.terminal)
     }
 }
 

@@ -285,20 +285,66 @@ fn interpreted_code_calls_linked_words_as_its_own() {
 }
 
 #[test]
-fn linking_is_refused_with_a_step_budget_or_an_engine_plugin() {
+fn linking_is_refused_with_a_step_budget() {
     let (plugin, _, _) = compiled(&mixed("v1/calc.fs"));
-    for other in [["--max-steps", "100"], ["--engine", "engine.so"]] {
-        let run = fastforth(&[
-            "run",
-            "--link",
-            plugin.to_str().unwrap(),
-            other[0],
-            other[1],
-        ]);
-        assert_eq!(run.status.code(), Some(2));
-        let stderr = text(&run.stderr);
-        assert!(stderr.contains("cannot be used with"), "{stderr}");
-    }
+    let run = fastforth(&[
+        "run",
+        "--link",
+        plugin.to_str().unwrap(),
+        "--max-steps",
+        "100",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}
+
+#[test]
+fn an_engine_plugin_calls_linked_words_and_keeps_them_across_an_engine_swap() {
+    let (plugin, _, _) = compiled(&mixed("v1/calc.fs"));
+    let engine = |features: &[&str]| {
+        fastforth_plugin_build::PluginBuild::new("fastforth-forth-plugin", features)
+            .build()
+            .unwrap()
+    };
+    let (v1, v2) = (engine(&[]), engine(&["v2"]));
+    let session = mixed("session.fs");
+    let interpreted = fastforth(&[
+        "run",
+        mixed("v1/calc.fs").to_str().unwrap(),
+        session.to_str().unwrap(),
+    ]);
+    let on_plugin = fastforth(&[
+        "run",
+        "--engine",
+        v1.to_str().unwrap(),
+        "--link",
+        plugin.to_str().unwrap(),
+        session.to_str().unwrap(),
+    ]);
+    assert!(on_plugin.status.success(), "{}", text(&on_plugin.stderr));
+    assert_eq!(text(&on_plugin.stdout), text(&interpreted.stdout));
+    let input = format!(
+        "5 triple . hit .\n#engine {}\n6 triple . hit .\n",
+        v2.display()
+    );
+    let repl = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(["repl", "--engine", v1.to_str().unwrap(), "--link"])
+        .arg(&plugin)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(input.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("the repl runs");
+    let stdout = text(&repl.stdout);
+    assert!(stdout.contains("15 1  ok"), "{stdout}");
+    assert!(stdout.contains("engine 1.0.0 -> 1.1.0"), "{stdout}");
+    assert!(stdout.contains("18 2  ok"), "{stdout}");
 }
 
 #[test]

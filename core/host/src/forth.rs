@@ -32,6 +32,7 @@ pub struct ForthApi {
     data_stack: UnitFn<ByteSink>,
     reset_after_error: extern "C" fn(EngineHandle, *mut ()) -> Status,
     destroy: extern "C" fn(EngineHandle, *mut ()) -> Status,
+    define_host_word: extern "C" fn(EngineHandle, FfiStr, u32, ByteSink, *mut u32) -> Status,
 }
 
 impl Kind for Forth {
@@ -48,17 +49,35 @@ impl Kind for Forth {
             data_stack: table.data_stack.ok_or("data_stack")?,
             reset_after_error: table.reset_after_error.ok_or("reset_after_error")?,
             destroy: table.destroy.ok_or("destroy")?,
+            define_host_word: table.define_host_word.ok_or("define_host_word")?,
         })
     }
 }
 
-/// Where a plugin engine's output goes and its input comes from.
+/// Where a plugin engine's output goes and its input comes from, and who runs its host
+/// words.
 pub trait ForthConsole {
     fn write(&mut self, bytes: &[u8]);
     /// One input line without its newline; `None` at end of input.
     fn read_line(&mut self) -> Option<String>;
     /// One key; `None` at end of input.
     fn read_key(&mut self) -> Option<u8>;
+    /// Runs host word `id` (see [`ForthInstance::define_host_word`]) on the data stack,
+    /// bottom first. The default knows no host word.
+    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
+        let _ = stack;
+        Err(HostWordError {
+            code: -21,
+            message: format!("host word {id} is not provided by this console"),
+        })
+    }
+}
+
+/// Why a host word failed: the throw code and its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostWordError {
+    pub code: i64,
+    pub message: String,
 }
 
 /// How an evaluation ended.
@@ -160,6 +179,27 @@ impl ForthInstance {
             .collect())
     }
 
+    /// Defines `name` as host word `id`: executing it calls the console's
+    /// [`ForthConsole::call_host_word`].
+    pub fn define_host_word(&mut self, name: &str, id: u32) -> Result<(), PluginError> {
+        let (mut error, mut defined) = (Vec::new(), 0u32);
+        let status = (self.plugin.api.define_host_word)(
+            self.handle,
+            FfiStr::new(name),
+            id,
+            ByteSink::for_vec(&mut error),
+            &mut defined,
+        );
+        match (status, defined) {
+            (Status::OK, 1) => Ok(()),
+            (Status::OK, _) => {
+                let message = String::from_utf8_lossy(&error).into_owned();
+                Err(self.plugin.failure("define_host_word", message))
+            }
+            (status, _) => Err(self.plugin.call_error("define_host_word", status)),
+        }
+    }
+
     /// Empties the stacks and leaves compilation state, keeping the dictionary.
     pub fn reset_after_error(&mut self) -> Result<(), PluginError> {
         match (self.plugin.api.reset_after_error)(self.handle, std::ptr::null_mut()) {
@@ -199,6 +239,7 @@ pub(crate) fn console_callbacks(console: &mut &mut dyn ForthConsole) -> ConsoleC
         write: console_write,
         read_line: console_read_line,
         read_key: console_read_key,
+        call_host_word: console_call_host_word,
     }
 }
 
@@ -245,6 +286,35 @@ extern "C" fn console_read_key(context: *mut c_void) -> i32 {
         // SAFETY: called by the plugin during a call that was given our context.
         let console = unsafe { console_from(context) };
         console.read_key().map_or(-1, i32::from)
+    })
+}
+
+extern "C" fn console_call_host_word(
+    context: *mut c_void,
+    id: u32,
+    stack: FfiBytes,
+    new_stack: ByteSink,
+    error: ByteSink,
+) -> i64 {
+    catch_panic_or(-21, || {
+        // SAFETY: called by the plugin during a call that was given our context, with
+        // `stack` readable for the duration of this call.
+        let (console, stack) = unsafe { (console_from(context), stack.as_bytes()) };
+        let mut cells: Vec<i64> = stack
+            .chunks_exact(8)
+            .map(|cell| i64::from_le_bytes(cell.try_into().expect("8-byte chunk")))
+            .collect();
+        match console.call_host_word(id, &mut cells) {
+            Ok(()) => {
+                let bytes: Vec<u8> = cells.iter().flat_map(|cell| cell.to_le_bytes()).collect();
+                new_stack.send(&bytes);
+                0
+            }
+            Err(failure) => {
+                error.send(failure.message.as_bytes());
+                failure.code
+            }
+        }
     })
 }
 

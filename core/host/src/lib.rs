@@ -28,10 +28,10 @@ pub mod shadow;
 
 pub use error::PluginError;
 pub use fastforth_abi::ForthLimits;
-pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession};
+pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError};
 pub use hotswap::{HotSwap, PluginCache, SwapReport};
 pub use kinds::{Example, Kind};
-pub use mixed::{Linked, NativeCallError, NativeWords};
+pub use mixed::{Linked, NativeWords};
 pub use native::{ForthNative, NativeRun, on_native_stack};
 pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver};
 pub use registry::Registry;

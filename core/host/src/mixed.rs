@@ -3,7 +3,7 @@
 //! plugin is hot-swappable: linking a new build of a plugin already linked swaps it in,
 //! and the session's words call the new code from their next call on.
 
-use crate::forth::{Evaluation, ForthConsole};
+use crate::forth::{Evaluation, ForthConsole, HostWordError};
 use crate::native::ForthNative;
 use crate::{HotSwap, Loader, PluginError, SwapReport};
 use std::path::Path;
@@ -28,13 +28,6 @@ pub struct Linked {
     pub new_words: Vec<(String, u32)>,
     /// Every word the plugin compiled, oldest first.
     pub words: Vec<String>,
-}
-
-/// Why a call of a native word failed: the throw code and its message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NativeCallError {
-    pub code: i64,
-    pub message: String,
 }
 
 impl NativeWords {
@@ -102,9 +95,9 @@ impl NativeWords {
         id: u32,
         stack: &mut Vec<i64>,
         console: &mut dyn ForthConsole,
-    ) -> Result<(), NativeCallError> {
+    ) -> Result<(), HostWordError> {
         let Some((index, word)) = self.words.get(id as usize) else {
-            return Err(NativeCallError {
+            return Err(HostWordError {
                 code: -13,
                 message: format!("no native word has id {id}"),
             });
@@ -112,7 +105,7 @@ impl NativeWords {
         let plugin = self.plugins[*index].current().clone();
         let run = plugin
             .call_word(word, stack, console)
-            .map_err(|error| NativeCallError {
+            .map_err(|error| HostWordError {
                 code: -21,
                 message: format!("native word {word}: {error}"),
             })?;
@@ -125,7 +118,7 @@ impl NativeWords {
                 let message = message
                     .strip_prefix(&format!("{code} "))
                     .unwrap_or(&message);
-                Err(NativeCallError {
+                Err(HostWordError {
                     code,
                     message: format!("{message} (native code of {})", plugin.name()),
                 })

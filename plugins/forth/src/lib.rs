@@ -5,7 +5,7 @@
 use fastforth_abi::{
     ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthLimits,
 };
-use fastforth_engine::{Console, Flow, Forth, Limits};
+use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
 
 /// This build's semantic version.
 pub const VERSION: &str = if cfg!(feature = "v2") {
@@ -95,6 +95,18 @@ fn reset_after_error(handle: EngineHandle) {
     unsafe { engine(handle) }.reset_after_error();
 }
 
+fn define_host_word(handle: EngineHandle, name: FfiStr, id: u32, error: ByteSink) -> u32 {
+    // SAFETY: the host passes a live handle and a name valid for this call.
+    let (forth, name) = unsafe { (engine(handle), name.as_bytes()) };
+    match forth.define_host_word(&String::from_utf8_lossy(name), id) {
+        Ok(()) => 1,
+        Err(refused) => {
+            error.send(refused.to_string().as_bytes());
+            0
+        }
+    }
+}
+
 fn destroy(handle: EngineHandle) {
     if !handle.is_null() {
         // SAFETY: the handle came from `Box::into_raw` in `create` and the host destroys
@@ -119,6 +131,27 @@ impl Console for HostConsole {
 
     fn read_key(&mut self) -> Option<u8> {
         u8::try_from((self.0.read_key)(self.0.context)).ok()
+    }
+
+    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
+        let cells: Vec<u8> = stack.iter().flat_map(|cell| cell.to_le_bytes()).collect();
+        let (mut new_stack, mut message) = (Vec::new(), Vec::new());
+        let code = (self.0.call_host_word)(
+            self.0.context,
+            id,
+            FfiBytes::new(&cells),
+            ByteSink::for_vec(&mut new_stack),
+            ByteSink::for_vec(&mut message),
+        );
+        if code != 0 {
+            let message = String::from_utf8_lossy(&message).into_owned();
+            return Err(HostWordError { code, message });
+        }
+        *stack = new_stack
+            .chunks_exact(8)
+            .map(|cell| i64::from_le_bytes(cell.try_into().expect("8-byte chunk")))
+            .collect();
+        Ok(())
     }
 }
 
@@ -151,6 +184,12 @@ fastforth_abi::export_plugin! {
         data_stack: fn(engine: EngineHandle, cells: ByteSink) -> () = data_stack,
         reset_after_error: fn(engine: EngineHandle) -> () = reset_after_error,
         destroy: fn(engine: EngineHandle) -> () = destroy,
+        define_host_word: fn(
+            engine: EngineHandle,
+            name: FfiStr,
+            id: u32,
+            error: ByteSink,
+        ) -> u32 = define_host_word,
     },
     self_test: self_test,
 }
