@@ -17,9 +17,9 @@ pub fn function_name(xt: u32) -> String {
 
 /// The Rust function a run starts the definition through: it takes its inputs from the
 /// explicit stack and leaves its outputs there.
-pub fn entry_function(xt: u32, mode: Mode) -> String {
+pub fn entry_function(xt: u32, mode: Mode, name: &str) -> String {
     format!(
-        "fn e{xt}(vm: &mut Vm) {{\n    {}\n}}\n",
+        "fn e{xt}(vm: &mut Vm) {{\n    const W: &str = {name:?};\n    {}\n}}\n",
         on_explicit_stack(xt, mode, "1")
     )
 }
@@ -84,7 +84,7 @@ fn on_stack(effect: Effect, template: &str) -> String {
     let inputs: Vec<String> = (0..effect.ins).map(|i| format!("x{i}")).collect();
     let mut code = String::from("{ ");
     for input in inputs.iter().rev() {
-        write!(code, "let {input} = vm.pop().or_throw(); ").expect("writing to a String");
+        write!(code, "let {input} = vm.pop().or_throw_in(W); ").expect("writing to a String");
     }
     let expression = fill(template, &inputs);
     let outputs: Vec<String> = (0..effect.outs).map(|i| format!("y{i}")).collect();
@@ -96,7 +96,7 @@ fn on_stack(effect: Effect, template: &str) -> String {
             .expect("writing to a String"),
     }
     for output in &outputs {
-        write!(code, "vm.push({output}).or_throw(); ").expect("writing to a String");
+        write!(code, "vm.push({output}).or_throw_in(W); ").expect("writing to a String");
     }
     code.push('}');
     code
@@ -154,6 +154,8 @@ impl Writer {
 /// Everything needed to write one definition.
 pub struct Definition<'a> {
     pub xt: u32,
+    /// The Forth name, which errors raised in the definition carry (`W` in its function).
+    pub name: &'a str,
     pub cfg: &'a Cfg,
     pub shape: &'a Shape,
     pub structure: &'a Structure,
@@ -169,7 +171,8 @@ pub fn function(definition: &Definition<'_>) -> String {
         indent: 0,
     };
     writer.open(&signature(definition.xt, shape.mode));
-    writer.line("rt::rroom(rp, RS);");
+    writer.line(&format!("const W: &str = {:?};", definition.name));
+    writer.line("rt::rroom(rp, RS, W);");
     let inputs = match shape.mode {
         Mode::Static(s) => s.inputs,
         Mode::Dynamic => shape.slots,
@@ -300,7 +303,7 @@ impl Emitter<'_, '_> {
             let names: Vec<String> = (0..code.ins).map(|i| format!("x{i}")).collect();
             for name in names.iter().rev() {
                 self.writer
-                    .line(&format!("let {name} = vm.pop().or_throw();"));
+                    .line(&format!("let {name} = vm.pop().or_throw_in(W);"));
             }
             names
         };
@@ -309,7 +312,7 @@ impl Emitter<'_, '_> {
                 return String::new();
             }
             (0..code.ins - pops)
-                .map(|i| format!("vm.push(x{i}).or_throw(); "))
+                .map(|i| format!("vm.push(x{i}).or_throw_in(W); "))
                 .collect()
         };
         let (taken_prefix, fall_prefix) = (keep(code.taken_pops), keep(code.fall_pops));

@@ -188,7 +188,7 @@ static IMAGE: rt::Image = rt::Image {{
 /// definitions and of the built-in words that can run on the explicit stack; any other token
 /// is -21 (the interpreter would run it, the plugin cannot).
 fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledWord]) {
-    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64) {\n    match xt {\n");
+    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64) {\n    const W: &str = \"EXECUTE\";\n    match xt {\n");
     for word in words {
         let call = crate::emit::on_explicit_stack(word.xt, word.mode, "rp");
         writeln!(text, "        {} => {call},", word.xt).expect("writing to a String");

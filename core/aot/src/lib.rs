@@ -24,13 +24,17 @@
 //! A run (`run_word`) starts from the state the program left after loading (data space,
 //! BASE) with empty stacks; runs share nothing. A call (`call_word`, how an interpreter
 //! session calls a linked word) takes the caller's stack and continues the plugin's live
-//! session: its data space is the one the previous call left. Throw codes are the interpreter's, with these
-//! differences in *when* a run fails, never in what a successful run computes:
+//! session: its data space is the one the previous call left. Throw codes are the
+//! interpreter's; a run differs only in when it fails and in what the error names, never in
+//! what a successful run computes:
 //!
 //! - A word with a static effect takes its inputs when it starts, so too few cells on the
 //!   stack fail with -4 before it runs instead of at the instruction that needed them.
 //! - Cells kept in locals do not count against the 1024-cell data stack (-3); the return
 //!   stack bound (-5) is exact, counted per call, `DO` and `>R`.
+//! - An error names the compiled word it happened in (`-10 division by zero in avg`), where
+//!   the interpreter names the built-in word (`in /`) and the position of the text it was
+//!   interpreting.
 //! - EXECUTE (and CATCH) of a token that is neither a compiled definition nor a built-in
 //!   word that runs on the data stack alone (`:NONAME` code, `>R`, parsing words) is -21;
 //!   there is no step budget.
@@ -195,12 +199,13 @@ fn compile_word(
     callees.insert(word.xt, shape.mode);
     let function = emit::function(&emit::Definition {
         xt: word.xt,
+        name: &word.name,
         cfg: &cfg,
         shape: &shape,
         structure: &structure,
         callees: &callees,
     });
-    let entry = emit::entry_function(word.xt, shape.mode);
+    let entry = emit::entry_function(word.xt, shape.mode, &word.name);
     Ok((
         shape.mode,
         format!("// {:?}\n{function}\n{entry}", word.name),

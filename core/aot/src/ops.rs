@@ -70,20 +70,20 @@ pub fn classify(op: Op, k: usize) -> Class {
     }
     match op {
         Op::Call(xt) => Class::Call(xt),
-        Op::Pick => Class::Stackful("vm.pick().or_throw();".to_owned()),
-        Op::Roll => Class::Stackful("vm.roll().or_throw();".to_owned()),
-        Op::Depth => Class::Stackful("vm.depth().or_throw();".to_owned()),
-        Op::QDup => Class::Stackful("vm.question_dup().or_throw();".to_owned()),
+        Op::Pick => Class::Stackful("vm.pick().or_throw_in(W);".to_owned()),
+        Op::Roll => Class::Stackful("vm.roll().or_throw_in(W);".to_owned()),
+        Op::Depth => Class::Stackful("vm.depth().or_throw_in(W);".to_owned()),
+        Op::QDup => Class::Stackful("vm.question_dup().or_throw_in(W);".to_owned()),
         Op::Execute => Class::Stackful(format!(
-            "let xt = vm.pop().or_throw(); execute(vm, rp + {}, xt);",
+            "let xt = vm.pop().or_throw_in(W); execute(vm, rp + {}, xt);",
             k + 1
         )),
         Op::Sys(Sys::Catch) => Class::Stackful(format!(
-            "let xt = vm.pop().or_throw(); vm.catch(|vm| execute(vm, rp + {}, xt));",
+            "let xt = vm.pop().or_throw_in(W); vm.catch(|vm| execute(vm, rp + {}, xt));",
             k + 1
         )),
         Op::ExecuteAt(address) => Class::Stackful(format!(
-            "let xt = vm.fetch({}).or_throw(); execute(vm, rp + {}, xt);",
+            "let xt = vm.fetch({}).or_throw_in(W); execute(vm, rp + {}, xt);",
             lit(address),
             k + 1
         )),
@@ -116,16 +116,16 @@ fn arithmetic(op: Op) -> Option<(Effect, String)> {
         Op::Add => binary("$0.wrapping_add($1)"),
         Op::Sub => binary("$0.wrapping_sub($1)"),
         Op::Mul => binary("$0.wrapping_mul($1)"),
-        Op::Div => binary("rt::div($0, $1).or_throw()"),
-        Op::Mod => binary("rt::rem($0, $1).or_throw()"),
-        Op::DivMod => Some((data(2, 2), "rt::div_mod($0, $1).or_throw()".to_owned())),
+        Op::Div => binary("rt::div($0, $1).or_throw_in(W)"),
+        Op::Mod => binary("rt::rem($0, $1).or_throw_in(W)"),
+        Op::DivMod => Some((data(2, 2), "rt::div_mod($0, $1).or_throw_in(W)".to_owned())),
         Op::StarSlash => Some((
             data(3, 1),
-            "rt::star_slash($0, $1, $2).or_throw()".to_owned(),
+            "rt::star_slash($0, $1, $2).or_throw_in(W)".to_owned(),
         )),
         Op::StarSlashMod => Some((
             data(3, 2),
-            "rt::star_slash_mod($0, $1, $2).or_throw()".to_owned(),
+            "rt::star_slash_mod($0, $1, $2).or_throw_in(W)".to_owned(),
         )),
         Op::Negate => unary("$0.wrapping_neg()"),
         Op::Abs => unary("$0.wrapping_abs()"),
@@ -157,15 +157,15 @@ fn arithmetic(op: Op) -> Option<(Effect, String)> {
         Op::UMStar => Some((data(2, 2), "rt::um_star($0, $1)".to_owned())),
         Op::UMSlashMod => Some((
             data(3, 2),
-            "rt::um_slash_mod($0, $1, $2).or_throw()".to_owned(),
+            "rt::um_slash_mod($0, $1, $2).or_throw_in(W)".to_owned(),
         )),
         Op::FMSlashMod => Some((
             data(3, 2),
-            "rt::fm_slash_mod($0, $1, $2).or_throw()".to_owned(),
+            "rt::fm_slash_mod($0, $1, $2).or_throw_in(W)".to_owned(),
         )),
         Op::SMSlashRem => Some((
             data(3, 2),
-            "rt::sm_slash_rem($0, $1, $2).or_throw()".to_owned(),
+            "rt::sm_slash_rem($0, $1, $2).or_throw_in(W)".to_owned(),
         )),
         Op::CellPlus => unary("$0.wrapping_add(8)"),
         Op::Cells => unary("$0.wrapping_mul(8)"),
@@ -176,18 +176,18 @@ fn arithmetic(op: Op) -> Option<(Effect, String)> {
 
 fn memory(op: Op) -> Option<(Effect, String)> {
     let (effect, code) = match op {
-        Op::Fetch => (data(1, 1), "vm.fetch($0).or_throw()"),
-        Op::Store => (data(2, 0), "vm.store($1, $0).or_throw()"),
-        Op::CFetch => (data(1, 1), "vm.cfetch($0).or_throw()"),
-        Op::CStore => (data(2, 0), "vm.cstore($1, $0).or_throw()"),
-        Op::PlusStore => (data(2, 0), "vm.plus_store($1, $0).or_throw()"),
-        Op::TwoFetch => (data(1, 2), "vm.fetch2($0).or_throw()"),
-        Op::TwoStore => (data(3, 0), "vm.store2($2, $0, $1).or_throw()"),
-        Op::Count => (data(1, 2), "vm.count($0).or_throw()"),
-        Op::Fill => (data(3, 0), "vm.fill($0, $1, $2).or_throw()"),
-        Op::Move => (data(3, 0), "vm.move_bytes($0, $1, $2).or_throw()"),
+        Op::Fetch => (data(1, 1), "vm.fetch($0).or_throw_in(W)"),
+        Op::Store => (data(2, 0), "vm.store($1, $0).or_throw_in(W)"),
+        Op::CFetch => (data(1, 1), "vm.cfetch($0).or_throw_in(W)"),
+        Op::CStore => (data(2, 0), "vm.cstore($1, $0).or_throw_in(W)"),
+        Op::PlusStore => (data(2, 0), "vm.plus_store($1, $0).or_throw_in(W)"),
+        Op::TwoFetch => (data(1, 2), "vm.fetch2($0).or_throw_in(W)"),
+        Op::TwoStore => (data(3, 0), "vm.store2($2, $0, $1).or_throw_in(W)"),
+        Op::Count => (data(1, 2), "vm.count($0).or_throw_in(W)"),
+        Op::Fill => (data(3, 0), "vm.fill($0, $1, $2).or_throw_in(W)"),
+        Op::Move => (data(3, 0), "vm.move_bytes($0, $1, $2).or_throw_in(W)"),
         Op::OverAdd => (data(2, 2), "($0, $1.wrapping_add($0))"),
-        Op::OverFetch => (data(2, 3), "($0, $1, vm.fetch($0).or_throw())"),
+        Op::OverFetch => (data(2, 3), "($0, $1, vm.fetch($0).or_throw_in(W))"),
         _ => return None,
     };
     Some((effect, code.to_owned()))
@@ -203,11 +203,14 @@ fn literal_op(op: Op) -> Option<(Effect, String)> {
         Op::LitEq(n) => (data(1, 1), format!("rt::flag($0 == {})", lit(n))),
         Op::LitLt(n) => (data(1, 1), format!("rt::flag($0 < {})", lit(n))),
         Op::LitGt(n) => (data(1, 1), format!("rt::flag($0 > {})", lit(n))),
-        Op::LitFetch(a) => (data(0, 1), format!("vm.fetch({}).or_throw()", lit(a))),
-        Op::LitStore(a) => (data(1, 0), format!("vm.store({}, $0).or_throw()", lit(a))),
+        Op::LitFetch(a) => (data(0, 1), format!("vm.fetch({}).or_throw_in(W)", lit(a))),
+        Op::LitStore(a) => (
+            data(1, 0),
+            format!("vm.store({}, $0).or_throw_in(W)", lit(a)),
+        ),
         Op::LitPlusStore(a) => (
             data(1, 0),
-            format!("vm.plus_store({}, $0).or_throw()", lit(a)),
+            format!("vm.plus_store({}, $0).or_throw_in(W)", lit(a)),
         ),
         Op::OverLitAdd(n) => (data(2, 3), format!("($0, $1, $0.wrapping_add({}))", lit(n))),
         Op::UnderLitAdd(n) => (data(2, 2), format!("($0.wrapping_add({}), $1)", lit(n))),
@@ -215,7 +218,7 @@ fn literal_op(op: Op) -> Option<(Effect, String)> {
         Op::SwapLitAdd(n) => (data(2, 2), format!("($1, $0.wrapping_add({}))", lit(n))),
         Op::LitOverCStore(n) => (
             data(1, 1),
-            format!("{{ vm.cstore($0, {}).or_throw(); $0 }}", lit(n)),
+            format!("{{ vm.cstore($0, {}).or_throw_in(W); $0 }}", lit(n)),
         ),
         _ => return None,
     };
@@ -227,7 +230,7 @@ fn literal_op(op: Op) -> Option<(Effect, String)> {
 /// of it is emitted, so the names made here always name pushed cells.
 fn return_stack(op: Op, k: usize) -> Option<(Effect, String)> {
     let r = |back: usize| format!("r{}", k.wrapping_sub(back));
-    let room = |cells: usize| format!("rt::rroom(rp + {}, RS)", k + cells);
+    let room = |cells: usize| format!("rt::rroom(rp + {}, RS, W)", k + cells);
     let (effect, code) = match op {
         Op::I => (rs(0, 1, 1, 0), r(1)),
         Op::J => (rs(0, 1, 3, 0), r(3)),
@@ -246,14 +249,23 @@ fn return_stack(op: Op, k: usize) -> Option<(Effect, String)> {
         ),
         Op::Unloop => (rs(0, 0, 2, -2), String::new()),
         Op::IAdd => (rs(1, 1, 1, 0), format!("$0.wrapping_add({})", r(1))),
-        Op::IFetch => (rs(0, 1, 1, 0), format!("vm.fetch({}).or_throw()", r(1))),
-        Op::IStore => (rs(1, 0, 1, 0), format!("vm.store({}, $0).or_throw()", r(1))),
-        Op::ITwoFetch => (rs(0, 2, 1, 0), format!("vm.fetch2({}).or_throw()", r(1))),
+        Op::IFetch => (rs(0, 1, 1, 0), format!("vm.fetch({}).or_throw_in(W)", r(1))),
+        Op::IStore => (
+            rs(1, 0, 1, 0),
+            format!("vm.store({}, $0).or_throw_in(W)", r(1)),
+        ),
+        Op::ITwoFetch => (
+            rs(0, 2, 1, 0),
+            format!("vm.fetch2({}).or_throw_in(W)", r(1)),
+        ),
         Op::ITwoStore => (
             rs(2, 0, 1, 0),
-            format!("vm.store2({}, $0, $1).or_throw()", r(1)),
+            format!("vm.store2({}, $0, $1).or_throw_in(W)", r(1)),
         ),
-        Op::ICFetch => (rs(0, 1, 1, 0), format!("vm.cfetch({}).or_throw()", r(1))),
+        Op::ICFetch => (
+            rs(0, 1, 1, 0),
+            format!("vm.cfetch({}).or_throw_in(W)", r(1)),
+        ),
         Op::RFromAdd => (rs(1, 1, 1, -1), format!("$0.wrapping_add({})", r(1))),
         Op::AddToR => (
             rs(1, 0, 1, 0),
@@ -269,26 +281,26 @@ fn system(op: Op) -> Option<(Effect, String)> {
     let Op::Sys(word) = op else { return None };
     let (effect, code) = match word {
         Sys::Emit => (data(1, 0), "vm.emit($0)"),
-        Sys::Type => (data(2, 0), "vm.type_text($0, $1).or_throw()"),
+        Sys::Type => (data(2, 0), "vm.type_text($0, $1).or_throw_in(W)"),
         Sys::Cr => (data(0, 0), "vm.write(b\"\\n\")"),
         Sys::Space => (data(0, 0), "vm.write(b\" \")"),
         Sys::Spaces => (data(1, 0), "vm.spaces($0)"),
-        Sys::Dot => (data(1, 0), "vm.dot($0, true).or_throw()"),
-        Sys::UDot => (data(1, 0), "vm.dot($0, false).or_throw()"),
-        Sys::DotR => (data(2, 0), "vm.dot_r($0, $1, true).or_throw()"),
-        Sys::UDotR => (data(2, 0), "vm.dot_r($0, $1, false).or_throw()"),
-        Sys::AbortIf => (data(3, 0), "vm.abort_quote($0, $1, $2).or_throw()"),
-        Sys::Throw => (data(1, 0), "rt::throw($0).or_throw()"),
+        Sys::Dot => (data(1, 0), "vm.dot($0, true).or_throw_in(W)"),
+        Sys::UDot => (data(1, 0), "vm.dot($0, false).or_throw_in(W)"),
+        Sys::DotR => (data(2, 0), "vm.dot_r($0, $1, true).or_throw_in(W)"),
+        Sys::UDotR => (data(2, 0), "vm.dot_r($0, $1, false).or_throw_in(W)"),
+        Sys::AbortIf => (data(3, 0), "vm.abort_quote($0, $1, $2).or_throw_in(W)"),
+        Sys::Throw => (data(1, 0), "rt::throw($0).or_throw_in(W)"),
         Sys::LessNumber => (data(0, 0), "vm.begin_pictured()"),
-        Sys::NumberSign => (data(2, 2), "vm.pictured_digit($0, $1).or_throw()"),
-        Sys::NumberSignS => (data(2, 2), "vm.pictured_digits($0, $1).or_throw()"),
-        Sys::NumberGreater => (data(2, 2), "vm.end_pictured().or_throw()"),
-        Sys::Hold => (data(1, 0), "vm.hold_char($0).or_throw()"),
-        Sys::Holds => (data(2, 0), "vm.holds($0, $1).or_throw()"),
-        Sys::Sign => (data(1, 0), "vm.sign($0).or_throw()"),
-        Sys::Abort => (data(0, 0), "rt::abort().or_throw()"),
-        Sys::Decimal => (data(0, 0), "vm.set_base(10).or_throw()"),
-        Sys::Hex => (data(0, 0), "vm.set_base(16).or_throw()"),
+        Sys::NumberSign => (data(2, 2), "vm.pictured_digit($0, $1).or_throw_in(W)"),
+        Sys::NumberSignS => (data(2, 2), "vm.pictured_digits($0, $1).or_throw_in(W)"),
+        Sys::NumberGreater => (data(2, 2), "vm.end_pictured().or_throw_in(W)"),
+        Sys::Hold => (data(1, 0), "vm.hold_char($0).or_throw_in(W)"),
+        Sys::Holds => (data(2, 0), "vm.holds($0, $1).or_throw_in(W)"),
+        Sys::Sign => (data(1, 0), "vm.sign($0).or_throw_in(W)"),
+        Sys::Abort => (data(0, 0), "rt::abort().or_throw_in(W)"),
+        Sys::Decimal => (data(0, 0), "vm.set_base(10).or_throw_in(W)"),
+        Sys::Hex => (data(0, 0), "vm.set_base(16).or_throw_in(W)"),
         _ => return None,
     };
     Some((effect, code.to_owned()))
@@ -355,7 +367,7 @@ pub fn branch(op: Op, qdup: bool, k: usize) -> Option<BranchCode> {
         Op::QDo(_) => BranchCode {
             fall_rdelta: 2,
             fall_prefix: format!(
-                "rt::rroom(rp + {}, RS); (r{k}, r{}) = ($0, $1);",
+                "rt::rroom(rp + {}, RS, W); (r{k}, r{}) = ($0, $1);",
                 k + 2,
                 k + 1
             ),

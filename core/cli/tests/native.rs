@@ -131,6 +131,8 @@ fn errors_end_with_the_same_throw_codes() {
         assert_eq!(native.0, interpreted.0, "{word} prints the same first");
         assert!(interpreted.1.contains(error), "{word}: {}", interpreted.1);
         assert!(native.1.contains(error), "{word}: {}", native.1);
+        let in_word = format!("{error} in {word}");
+        assert!(native.1.contains(&in_word), "{word}: {}", native.1);
     }
 }
 

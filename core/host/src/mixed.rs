@@ -115,9 +115,13 @@ impl NativeWords {
                 Ok(())
             }
             Evaluation::Error { code, message } => {
+                // The engine adds the code and the name of the word it called.
                 let message = message
                     .strip_prefix(&format!("{code} "))
                     .unwrap_or(&message);
+                let message = message
+                    .strip_suffix(&format!(" in {word}"))
+                    .unwrap_or(message);
                 Err(HostWordError {
                     code,
                     message: format!("{message} (native code of {})", plugin.name()),

@@ -24,20 +24,34 @@ pub struct Throw(pub i64);
 impl Throw {
     /// Unwinds to the start of the run (or to a compiled CATCH) with this exception. Word
     /// functions return plain values, so the path without a throw carries no error checks.
+    pub fn raise(self) -> ! {
+        self.raise_in(None)
+    }
+
+    /// [`Throw::raise`] from the compiled word `word`, which the error message names.
     #[cold]
     #[inline(never)]
-    pub fn raise(self) -> ! {
-        std::panic::resume_unwind(Box::new(self))
+    pub fn raise_in(self, word: Option<&'static str>) -> ! {
+        std::panic::resume_unwind(Box::new(Raised { thrown: self, word }))
     }
 }
 
+/// What unwinds out of a word: the exception, and the compiled word that raised it.
+#[derive(Clone, Copy, Debug)]
+struct Raised {
+    thrown: Throw,
+    word: Option<&'static str>,
+}
+
 /// Result of the runtime's operations that can throw; generated code unwraps it with
-/// [`OrThrow::or_throw`].
+/// [`OrThrow::or_throw_in`].
 pub type Res<T> = Result<T, Throw>;
 
 /// The value, or the exception raised.
 pub trait OrThrow<T> {
     fn or_throw(self) -> T;
+    /// [`OrThrow::or_throw`] in the compiled word `word`.
+    fn or_throw_in(self, word: &'static str) -> T;
 }
 
 impl<T> OrThrow<T> for Res<T> {
@@ -48,14 +62,22 @@ impl<T> OrThrow<T> for Res<T> {
             Err(thrown) => thrown.raise(),
         }
     }
+
+    #[inline(always)]
+    fn or_throw_in(self, word: &'static str) -> T {
+        match self {
+            Ok(value) => value,
+            Err(thrown) => thrown.raise_in(Some(word)),
+        }
+    }
 }
 
 /// Runs `word`, catching the exception it raises; any other panic goes on unwinding.
-fn catching(word: impl FnOnce()) -> Res<()> {
+fn catching(word: impl FnOnce()) -> Result<(), Raised> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(word)) {
         Ok(()) => Ok(()),
-        Err(payload) => match payload.downcast::<Throw>() {
-            Ok(thrown) => Err(*thrown),
+        Err(payload) => match payload.downcast::<Raised>() {
+            Ok(raised) => Err(*raised),
             Err(other) => std::panic::resume_unwind(other),
         },
     }
@@ -326,7 +348,8 @@ impl Vm {
         self.catching -= 1;
         let code = match result {
             Ok(()) => 0,
-            Err(Throw(code)) => {
+            Err(Raised { thrown, .. }) => {
+                let code = thrown.0;
                 self.stack.resize(depth, 0);
                 self.abort_message = None;
                 code
@@ -367,7 +390,7 @@ impl Vm {
     }
 
     /// Ends the run: pending output flushed, what it leaves behind collected.
-    fn finish(mut self, result: Res<()>) -> Finished {
+    fn finish(mut self, result: Result<(), Raised>) -> Finished {
         self.flush();
         Finished {
             result,
@@ -402,11 +425,11 @@ fn cell_of(bytes: &[u8]) -> i64 {
     i64::from_le_bytes(cell)
 }
 
-/// Checks that the return stack has room for `depth` cells (throws -5 otherwise).
+/// Checks that the return stack has room for `depth` cells (throws -5 in `word` otherwise).
 #[inline(always)]
-pub fn rroom(depth: usize, cells: usize) {
+pub fn rroom(depth: usize, cells: usize, word: &'static str) {
     if depth > cells {
-        Throw(code::RETURN_STACK_OVERFLOW).raise()
+        Throw(code::RETURN_STACK_OVERFLOW).raise_in(Some(word))
     }
 }
 
@@ -433,7 +456,7 @@ struct Start {
 
 /// What a run leaves behind.
 struct Finished {
-    result: Res<()>,
+    result: Result<(), Raised>,
     mem: Vec<u8>,
     stack: Vec<i64>,
     abort_message: Option<String>,
@@ -568,14 +591,18 @@ fn execute(
             flow: EvalOutcome::CONTINUE,
             error_code: 0,
         },
-        Err(Throw(thrown)) => {
+        Err(Raised {
+            thrown: Throw(thrown),
+            word,
+        }) => {
             let message = finished.abort_message.unwrap_or_else(|| {
                 let known = image.messages.iter().find(|(c, _)| *c == thrown);
                 known
                     .map_or("uncaught exception", |(_, text)| text)
                     .to_owned()
             });
-            error.send(format!("{thrown} {message}").as_bytes());
+            let place = word.map(|word| format!(" in {word}")).unwrap_or_default();
+            error.send(format!("{thrown} {message}{place}").as_bytes());
             failed(thrown)
         }
     };
