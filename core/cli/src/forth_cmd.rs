@@ -289,34 +289,45 @@ impl ForthConsole for WithNatives<'_> {
     }
 }
 
-/// Runs `files` in order, then `code`; returns the process exit code.
+/// Runs `files` in order, links `native` (its compiled words replace the files'
+/// definitions of the same names), then runs `code`; returns the process exit code.
 pub fn run(
     files: &[std::path::PathBuf],
     code: Option<&str>,
+    native: Option<&Path>,
     options: &EngineOptions,
 ) -> anyhow::Result<i32> {
     let mut engine = Engine::start(options)?;
     let mut console = Terminal::default();
-    let mut sources = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("{}: cannot read", file.display()))?;
-        sources.push((text, file.display().to_string()));
-    }
-    if let Some(code) = code {
-        sources.push((code.to_owned(), "-e".to_owned()));
-    }
-    for (text, name) in &sources {
-        match engine.evaluate(text, name, &mut console)? {
-            Outcome::Continue => {}
-            Outcome::Bye => return Ok(0),
-            Outcome::Error(message) => {
-                eprintln!("{message}");
-                return Ok(1);
-            }
+        let name = file.display().to_string();
+        if let Some(exit_code) = finished(engine.evaluate(&text, &name, &mut console)?) {
+            return Ok(exit_code);
         }
     }
+    if let Some(plugin) = native {
+        engine.link(plugin)?;
+    }
+    if let Some(code) = code
+        && let Some(exit_code) = finished(engine.evaluate(code, "-e", &mut console)?)
+    {
+        return Ok(exit_code);
+    }
     Ok(0)
+}
+
+/// The exit code when the program ends here: after BYE or an error (which is reported).
+fn finished(outcome: Outcome) -> Option<i32> {
+    match outcome {
+        Outcome::Continue => None,
+        Outcome::Bye => Some(0),
+        Outcome::Error(message) => {
+            eprintln!("{message}");
+            Some(1)
+        }
+    }
 }
 
 /// Reads the whole program from standard input and runs it.
@@ -325,11 +336,6 @@ pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut program)
         .context("cannot read the program from standard input")?;
     let mut engine = Engine::start(options)?;
-    match engine.evaluate(&program, "<stdin>", &mut Terminal::default())? {
-        Outcome::Continue | Outcome::Bye => Ok(0),
-        Outcome::Error(message) => {
-            eprintln!("{message}");
-            Ok(1)
-        }
-    }
+    let outcome = engine.evaluate(&program, "<stdin>", &mut Terminal::default())?;
+    Ok(finished(outcome).unwrap_or(0))
 }

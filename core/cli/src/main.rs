@@ -34,11 +34,14 @@ enum Command {
     Run {
         /// Forth source files.
         files: Vec<PathBuf>,
-        /// Forth code to run after the files (with --native: the word to run, default main).
+        /// Forth code to run after the files (with --native: default `main`; without files,
+        /// the one word of the plugin to run).
         #[arg(short = 'e', long = "evaluate", value_name = "CODE")]
         code: Option<String>,
-        /// Run a word of this native plugin (made by `fastforth compile`) instead.
-        #[arg(long, value_name = "PLUGIN_FILE", conflicts_with_all = ["files", "engine", "max_steps"])]
+        /// Run this native plugin (made by `fastforth compile`). With FILES, the files are
+        /// interpreted first, then the plugin's compiled words replace their definitions for
+        /// the code that follows, so words the backend could not compile run interpreted.
+        #[arg(long, value_name = "PLUGIN_FILE", conflicts_with_all = ["engine", "max_steps"])]
         native: Option<PathBuf>,
         #[command(flatten)]
         options: forth_cmd::EngineOptions,
@@ -99,16 +102,24 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         None if std::io::stdin().is_terminal() => repl::repl(&cli.options)?,
         None => forth_cmd::run_stdin(&cli.options)?,
         Some(Command::Run {
-            native: Some(plugin),
+            files,
             code,
-            ..
-        }) => native_cmd::run(&plugin, code.as_deref().unwrap_or("main"))?,
+            native: Some(plugin),
+            options,
+        }) => {
+            let code = code.as_deref().unwrap_or("main");
+            if files.is_empty() {
+                native_cmd::run(&plugin, code)?
+            } else {
+                forth_cmd::run(&files, Some(code), Some(&plugin), &options)?
+            }
+        }
         Some(Command::Run {
             files,
             code,
             options,
             ..
-        }) => forth_cmd::run(&files, code.as_deref(), &options)?,
+        }) => forth_cmd::run(&files, code.as_deref(), None, &options)?,
         Some(Command::Compile { file, output }) => native_cmd::compile(&file, output.as_deref())?,
         Some(Command::Repl { options }) => repl::repl(&options)?,
         Some(Command::Plugin(PluginCommand::Info { file })) => plugin_info(&file).map(|()| 0)?,

@@ -14,6 +14,23 @@ fn fastforth(args: &[&str]) -> Output {
         .expect("fastforth runs")
 }
 
+/// `fastforth repl ARGS` with `input` on its standard input.
+fn repl(args: &[&str], input: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .arg("repl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(input.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("the repl runs")
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -287,6 +304,38 @@ fn interpreted_code_calls_linked_words_as_its_own() {
 }
 
 #[test]
+fn run_with_files_and_native_replaces_compiled_words_and_interprets_the_rest() {
+    // v1's source, then v2's compiled words: triple is v2's, hit and make-counter stay v1's.
+    let (v2, _, _) = compiled(&mixed("v2/calc.fs"));
+    let (_, _, stderr) = compiled(&mixed("v1/calc.fs"));
+    assert!(stderr.contains("not compiled: make-counter: "), "{stderr}");
+    let source = mixed("v1/calc.fs");
+    let call = "5 triple . hit . 4 square . make-counter ticks ticks drop ticks .";
+    let run = fastforth(&[
+        "run",
+        source.to_str().unwrap(),
+        "--native",
+        v2.to_str().unwrap(),
+        "-e",
+        call,
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(text(&run.stdout), "16 1 16 2 ");
+    let (plugin, _, stderr) = compiled(&workload("matrix"));
+    assert!(stderr.contains("not compiled: matrix: "), "{stderr}");
+    let matrix = workload("matrix");
+    let interpreted = fastforth(&["run", matrix.to_str().unwrap(), "-e", "main"]);
+    let mixed_run = fastforth(&[
+        "run",
+        matrix.to_str().unwrap(),
+        "--native",
+        plugin.to_str().unwrap(),
+    ]);
+    assert!(mixed_run.status.success(), "{}", text(&mixed_run.stderr));
+    assert_eq!(text(&mixed_run.stdout), text(&interpreted.stdout));
+}
+
+#[test]
 fn linking_is_refused_with_a_step_budget() {
     let (plugin, _, _) = compiled(&mixed("v1/calc.fs"));
     let run = fastforth(&[
@@ -330,19 +379,8 @@ fn an_engine_plugin_calls_linked_words_and_keeps_them_across_an_engine_swap() {
         "5 triple . hit .\n#engine {}\n6 triple . hit .\n",
         v2.display()
     );
-    let repl = Command::new(env!("CARGO_BIN_EXE_fastforth"))
-        .args(["repl", "--engine", v1.to_str().unwrap(), "--link"])
-        .arg(&plugin)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(input.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("the repl runs");
+    let (v1, plugin) = (v1.to_str().unwrap(), plugin.to_str().unwrap());
+    let repl = repl(&["--engine", v1, "--link", plugin], &input);
     let stdout = text(&repl.stdout);
     assert!(stdout.contains("15 1  ok"), "{stdout}");
     assert!(stdout.contains("engine 1.0.0 -> 1.1.0"), "{stdout}");
@@ -377,18 +415,7 @@ fn the_repl_swaps_in_a_new_build_and_keeps_the_old_one_after_a_refused_link() {
         v2.display(),
         not_a_plugin.display()
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_fastforth"))
-        .args(["repl", "--link", v1.to_str().unwrap()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(input.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("the repl runs");
+    let output = repl(&["--link", v1.to_str().unwrap()], &input);
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     let lines: Vec<&str> = stdout.lines().skip(1).collect();

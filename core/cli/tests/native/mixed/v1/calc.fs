@@ -5,3 +5,4 @@ variable hits
 : div0 ( n -- ) 0 / ;
 : fib ( n -- f ) dup 2 < if drop 1 exit then dup 1- recurse swap 2 - recurse + ;
 : sum-to ( n -- sum ) 0 swap 1+ 1 ?do i + loop ;
+: make-counter ( "name" -- ) create 0 , does> dup 1 swap +! @ ;
