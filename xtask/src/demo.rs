@@ -3,7 +3,8 @@
 use xshell::{Shell, cmd};
 
 /// Build the plugins, then run `plugin_test`, `hotswap_demo`, `engine_swap_demo`, a Forth
-/// program, and the same program compiled ahead of time to a native plugin.
+/// program, the same program compiled ahead of time to a native plugin, and interpreted
+/// code calling the compiled word (mixed mode).
 #[derive(clap::Args)]
 pub struct Demo {}
 
@@ -41,6 +42,13 @@ impl Demo {
         cmd!(
             sh,
             "{cargo} run {release...} -p fastforth -- run --native {native}"
+        )
+        .run()?;
+        let loop_code = ": fibs 15 0 do i fib . loop cr ; fibs";
+        println!("\n== fastforth run --link fib-native.so -e '{loop_code}'");
+        cmd!(
+            sh,
+            "{cargo} run {release...} -p fastforth -- run --link {native} -e {loop_code}"
         )
         .run()?;
         Ok(())
