@@ -70,6 +70,7 @@ fn native_plugin(workload: &str, source: &str) -> std::path::PathBuf {
         cache_dir: workspace_root.join("target/native-cache"),
         workspace_root,
         cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
+        release: true,
     };
     match fastforth_aot::compile(source, workload, &options) {
         Ok(compiled) => compiled.artifact,

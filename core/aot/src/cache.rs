@@ -12,6 +12,7 @@ const BUILT_FROM: &[&str] = &[
     include_str!("../../native-runtime/src/lib.rs"),
     include_str!("../../native-runtime/src/arith.rs"),
     include_str!("../../native-runtime/src/output.rs"),
+    include_str!("../../native-runtime/src/pictured.rs"),
     include_str!("../../abi/src/lib.rs"),
     include_str!("../../abi/src/tables.rs"),
     include_str!("../../abi/src/layout.rs"),
@@ -27,6 +28,20 @@ pub struct CompileOptions {
     pub cache_dir: PathBuf,
     /// The cargo command.
     pub cargo: String,
+    /// An optimised build (cargo's release profile); otherwise an unoptimised one, which
+    /// builds faster and runs slower.
+    pub release: bool,
+}
+
+impl CompileOptions {
+    /// Cargo's name of the profile, and its output directory.
+    fn profile(&self) -> (&'static str, &'static str) {
+        if self.release {
+            ("release", "release")
+        } else {
+            ("dev", "debug")
+        }
+    }
 }
 
 /// A built native plugin.
@@ -43,7 +58,7 @@ pub struct Compiled {
 /// Generates, builds (unless cached) and returns the plugin of `source`.
 pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Compiled, AotError> {
     let generated = generate(source, name)?;
-    let key = format!("{:016x}", key(&generated, &options.workspace_root));
+    let key = format!("{:016x}", key(&generated, options));
     let package = format!("ffnative-{key}");
     let dir = options.cache_dir.join(&key);
     let artifact = dir.join(library_file_name(&package));
@@ -65,9 +80,10 @@ pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Com
 }
 
 /// The hash of everything the plugin is built from.
-fn key(generated: &GeneratedCrate, workspace_root: &Path) -> u64 {
-    let cargo_toml = generated.cargo_toml("ffnative", workspace_root);
+fn key(generated: &GeneratedCrate, options: &CompileOptions) -> u64 {
+    let cargo_toml = generated.cargo_toml("ffnative", &options.workspace_root);
     let crate_files = [
+        options.profile().0.as_bytes(),
         cargo_toml.as_bytes(),
         generated.lib_rs.as_bytes(),
         &generated.data,
@@ -77,7 +93,8 @@ fn key(generated: &GeneratedCrate, workspace_root: &Path) -> u64 {
     fnv1a(crate_files.into_iter().chain(built_from))
 }
 
-/// `cargo build --release` of the crate in `dir`, then the plugin copied to `artifact`.
+/// `cargo build` of the crate in `dir` in the chosen profile, then the plugin copied to
+/// `artifact`.
 fn build(
     dir: &Path,
     package: &str,
@@ -86,13 +103,8 @@ fn build(
 ) -> Result<(), AotError> {
     let target_dir = options.cache_dir.join("target");
     let output = Command::new(&options.cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--offline",
-            "--manifest-path",
-        ])
+        .args(["build", "--profile", options.profile().0])
+        .args(["--quiet", "--offline", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
@@ -106,7 +118,9 @@ fn build(
             String::from_utf8_lossy(&output.stderr).into_owned(),
         ));
     }
-    let built = target_dir.join("release").join(library_file_name(package));
+    let built = target_dir
+        .join(options.profile().1)
+        .join(library_file_name(package));
     let bytes = std::fs::read(&built).map_err(|error| AotError::Io { path: built, error })?;
     write_atomically(artifact, &bytes)
 }

@@ -53,6 +53,12 @@ enum Command {
         /// The plugin file to write (default: the program's name with the library extension).
         #[arg(short = 'o', long = "output", value_name = "OUT")]
         output: Option<PathBuf>,
+        /// Optimised build, the default (cargo's release profile).
+        #[arg(long, conflicts_with = "debug")]
+        release: bool,
+        /// Unoptimised build: compiles faster, runs several times slower.
+        #[arg(long)]
+        debug: bool,
     },
     /// Interactive session with line editing and history.
     Repl {
@@ -120,7 +126,12 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             options,
             ..
         }) => forth_cmd::run(&files, code.as_deref(), None, &options)?,
-        Some(Command::Compile { file, output }) => native_cmd::compile(&file, output.as_deref())?,
+        Some(Command::Compile {
+            file,
+            output,
+            release,
+            debug,
+        }) => native_cmd::compile(&file, output.as_deref(), release || !debug)?,
         Some(Command::Repl { options }) => repl::repl(&options)?,
         Some(Command::Plugin(PluginCommand::Info { file })) => plugin_info(&file).map(|()| 0)?,
         Some(Command::Plugin(PluginCommand::Call {

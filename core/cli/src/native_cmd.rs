@@ -16,8 +16,8 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// Compiles `file` to a native plugin at `output` (by default the program's name with the
-/// platform's library extension); returns the process exit code.
-pub fn compile(file: &Path, output: Option<&Path>) -> anyhow::Result<i32> {
+/// platform's library extension), optimised when `release`; returns the process exit code.
+pub fn compile(file: &Path, output: Option<&Path>, release: bool) -> anyhow::Result<i32> {
     let source = std::fs::read_to_string(file)
         .with_context(|| format!("{}: cannot read", file.display()))?;
     let name = file
@@ -27,6 +27,7 @@ pub fn compile(file: &Path, output: Option<&Path>) -> anyhow::Result<i32> {
         workspace_root: fastforth_plugin_build::workspace_root(),
         cache_dir: cache_dir(),
         cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
+        release,
     };
     let compiled = match fastforth_aot::compile(&source, &name, &options) {
         Ok(compiled) => compiled,

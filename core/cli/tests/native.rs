@@ -166,6 +166,56 @@ fn an_unknown_word_is_undefined() {
 }
 
 #[test]
+fn a_debug_build_is_cached_apart_and_prints_the_same() {
+    let (release, _, _) = compiled(&control());
+    let plugin = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "native-control-debug.{}",
+        std::env::consts::DLL_EXTENSION
+    ));
+    let (control, plugin) = (control(), plugin.to_str().unwrap().to_owned());
+    let debug = fastforth(&[
+        "compile",
+        control.to_str().unwrap(),
+        "-o",
+        &plugin,
+        "--debug",
+    ]);
+    assert!(debug.status.success(), "{}", text(&debug.stderr));
+    let bytes = |path: &Path| std::fs::read(path).unwrap();
+    assert_ne!(
+        bytes(Path::new(&plugin)),
+        bytes(&release),
+        "a build of its own"
+    );
+    let interpreted = fastforth(&["run", control.to_str().unwrap(), "-e", "main"]);
+    let native = fastforth(&["run", "--native", &plugin]);
+    assert_eq!(text(&native.stdout), text(&interpreted.stdout));
+    let both = fastforth(&["compile", control.to_str().unwrap(), "--debug", "--release"]);
+    assert_eq!(both.status.code(), Some(2));
+}
+
+#[test]
+fn compiling_without_a_rust_toolchain_says_so() {
+    let program = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-toolchain/prog.fs");
+    std::fs::create_dir_all(program.parent().unwrap()).unwrap();
+    std::fs::write(&program, ": main 1 . ;\n").unwrap();
+    let cache = program.parent().unwrap().join("cache");
+    let run = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(["compile", program.to_str().unwrap()])
+        .env("CARGO", "/nonexistent/cargo")
+        .env("FASTFORTH_NATIVE_CACHE", &cache)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("cannot run `/nonexistent/cargo` to build the native plugin")
+            && stderr.contains("is a Rust toolchain installed?"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn compiling_an_unchanged_program_again_is_a_cache_hit() {
     compiled(&workload("fib"));
     let plugin = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
