@@ -56,7 +56,7 @@ enum Command {
         /// Optimised build, the default (cargo's release profile).
         #[arg(long, conflicts_with = "debug")]
         release: bool,
-        /// Unoptimised build: compiles faster, runs several times slower.
+        /// Unoptimised build: compiles faster, runs about ten times slower.
         #[arg(long)]
         debug: bool,
     },
