@@ -220,18 +220,6 @@ impl Terminal {
     }
 }
 
-impl Console for Terminal {
-    fn write(&mut self, bytes: &[u8]) {
-        self.write_out(bytes);
-    }
-    fn read_line(&mut self) -> Option<String> {
-        self.next_line()
-    }
-    fn read_key(&mut self) -> Option<u8> {
-        self.next_key()
-    }
-}
-
 impl ForthConsole for Terminal {
     fn write(&mut self, bytes: &[u8]) {
         self.write_out(bytes);

@@ -43,11 +43,16 @@ impl<K: Kind> HotSwap<K> {
     /// Loads the first version from `path`.
     pub fn load(loader: Arc<Loader>, path: &Path) -> Result<HotSwap<K>, PluginError> {
         let first = loader.load::<K>(path)?;
-        Ok(HotSwap {
+        Ok(HotSwap::serving(loader, first))
+    }
+
+    /// A handle whose first version is `first`, already loaded by `loader`.
+    pub fn serving(loader: Arc<Loader>, first: Arc<Plugin<K>>) -> HotSwap<K> {
+        HotSwap {
             loader,
             current: ArcSwap::new(first),
             previous: Mutex::new(None),
-        })
+        }
     }
 
     /// The serving version; it stays loaded while the guard lives. Do not hold the guard
@@ -73,10 +78,25 @@ impl<K: Kind> HotSwap<K> {
     pub fn swap(&self, path: &Path) -> Result<SwapReport, PluginError> {
         let mut previous = self.lock_previous();
         let next = self.loader.load::<K>(path)?;
+        Ok(self.install(&mut previous, next))
+    }
+
+    /// Makes `next`, already loaded and validated, the serving version; the old one becomes
+    /// last-known-good.
+    pub fn swap_to(&self, next: Arc<Plugin<K>>) -> SwapReport {
+        let mut previous = self.lock_previous();
+        self.install(&mut previous, next)
+    }
+
+    fn install(
+        &self,
+        previous: &mut MutexGuard<'_, Option<Arc<Plugin<K>>>>,
+        next: Arc<Plugin<K>>,
+    ) -> SwapReport {
         let old = self.current.swap(next);
         let report = self.report_from(&old);
-        *previous = Some(old);
-        Ok(report)
+        **previous = Some(old);
+        report
     }
 
     /// Restores the last-known-good version; the version it replaces is retired.

@@ -50,10 +50,13 @@ impl NativeWords {
             .plugins
             .iter()
             .position(|plugin| plugin.current().name() == name);
+        // The build whose words were read is the one that serves: the file is not read again.
+        let version = candidate.version().to_owned();
         let (index, swapped) = match existing {
-            Some(index) => (index, Some(self.plugins[index].swap(path)?)),
+            Some(index) => (index, Some(self.plugins[index].swap_to(candidate))),
             None => {
-                self.plugins.push(HotSwap::load(self.loader.clone(), path)?);
+                let loader = self.loader.clone();
+                self.plugins.push(HotSwap::serving(loader, candidate));
                 (self.plugins.len() - 1, None)
             }
         };
@@ -70,7 +73,7 @@ impl NativeWords {
         }
         Ok(Linked {
             plugin: name,
-            version: candidate.version().to_owned(),
+            version,
             swapped,
             new_words,
             words,
