@@ -161,7 +161,7 @@ fn one_flipped_byte_in_the_signature_is_refused() {
         w.publish(&[artifact("1.0.1", &example_v2())]);
         let signature = w.channel.join("manifest.json.sig");
         let length = std::fs::read(&signature).unwrap().len();
-        flip_byte(&signature, length - 10); // a hex digit of the signature itself
+        change_hex_digit(&signature, length - 10); // a digit of the signature itself
     });
     assert!(matches!(error, UpdateError::BadSignature { .. }), "{error}");
 }

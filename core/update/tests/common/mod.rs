@@ -227,6 +227,18 @@ impl World {
 }
 
 /// Flips one bit of the byte at `offset` in `path`.
+/// Replaces the hex digit at `offset` with another hex digit, so that the text stays a
+/// well-formed hex string (flipping a bit of `a` or `f` would leave the hex alphabet).
+pub fn change_hex_digit(path: &Path, offset: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    assert!(
+        bytes[offset].is_ascii_hexdigit(),
+        "no hex digit at {offset}"
+    );
+    bytes[offset] = if bytes[offset] == b'0' { b'1' } else { b'0' };
+    std::fs::write(path, bytes).unwrap();
+}
+
 pub fn flip_byte(path: &Path, offset: usize) {
     let mut bytes = std::fs::read(path).unwrap();
     bytes[offset] ^= 0x01;
