@@ -4,12 +4,15 @@
 mod bench;
 mod build_all;
 mod demo;
+mod fuzz;
 mod index;
 mod keygen;
 mod plugins;
 mod progress;
 mod release;
+mod sanitize;
 mod setup;
+mod soak;
 mod targets;
 mod verify_symbols;
 
@@ -28,9 +31,12 @@ enum Command {
     Bench(bench::Bench),
     BuildAll(build_all::BuildAll),
     Demo(demo::Demo),
+    Fuzz(fuzz::Fuzz),
     Keygen(keygen::Keygen),
     Release(release::Release),
+    Sanitize(sanitize::Sanitize),
     Setup(setup::Setup),
+    Soak(soak::Soak),
     VerifySymbols(verify_symbols::VerifySymbols),
 }
 
@@ -42,9 +48,12 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(cmd) => cmd.run(&sh),
         Command::BuildAll(cmd) => cmd.run(&sh),
         Command::Demo(cmd) => cmd.run(&sh),
+        Command::Fuzz(cmd) => cmd.run(&sh),
         Command::Keygen(cmd) => cmd.run(&sh),
         Command::Release(cmd) => cmd.run(&sh),
+        Command::Sanitize(cmd) => cmd.run(&sh),
         Command::Setup(cmd) => cmd.run(&sh),
+        Command::Soak(cmd) => cmd.run(&sh),
         Command::VerifySymbols(cmd) => cmd.run(&sh),
     }
 }

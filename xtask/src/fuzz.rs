@@ -1,0 +1,182 @@
+//! `cargo xtask fuzz`: builds the cargo-fuzz targets of `fuzz/` on nightly and runs each for
+//! a fixed time from its committed seeds plus a working corpus under `target/fuzz/`, then
+//! reports executions and findings per target. Nothing here knows what a target tests.
+
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use xshell::{Shell, cmd};
+
+/// Run every fuzz target (or those named) for a bounded time; exit non-zero on any finding.
+#[derive(clap::Args)]
+pub struct Fuzz {
+    /// Seconds per target.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Only this target (repeatable); default: every target `cargo fuzz list` names.
+    #[arg(long = "target", value_name = "NAME")]
+    targets: Vec<String>,
+}
+
+/// What one target's run found.
+struct Outcome {
+    target: String,
+    executions: u64,
+    corpus_files: usize,
+    findings: Vec<PathBuf>,
+}
+
+impl Fuzz {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        require_cargo_fuzz(sh)?;
+        let targets = if self.targets.is_empty() {
+            list_targets(sh)?
+        } else {
+            self.targets.clone()
+        };
+        println!(
+            "== building {} fuzz target(s) (nightly, AddressSanitizer)",
+            targets.len()
+        );
+        cmd!(sh, "rustup run nightly cargo fuzz build -O").run()?;
+        let example = example_plugin(sh)?;
+        let outcomes = targets
+            .iter()
+            .map(|target| self.run_target(sh, target, &example))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        report(&outcomes, self.seconds)
+    }
+
+    fn run_target(&self, sh: &Shell, target: &str, example: &Path) -> anyhow::Result<Outcome> {
+        let root = sh.current_dir();
+        let corpus = root.join("target/fuzz/corpus").join(target);
+        let seeds = root.join("fuzz/corpus").join(target);
+        let artifacts = root.join("fuzz/artifacts").join(target);
+        for dir in [&corpus, &artifacts] {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        if target == "plugin_inspect" {
+            // The real plugin as a seed: mutations then start from a whole Rust cdylib.
+            std::fs::copy(example, corpus.join("example-plugin.so"))
+                .with_context(|| format!("cannot copy {}", example.display()))?;
+        }
+        let before = list_files(&artifacts);
+        println!("\n== fuzz {target} for {} s", self.seconds);
+        let options = [
+            format!("-max_total_time={}", self.seconds),
+            "-timeout=10".to_owned(),
+            "-rss_limit_mb=2048".to_owned(),
+            "-print_final_stats=1".to_owned(),
+        ];
+        let output = cmd!(
+            sh,
+            "rustup run nightly cargo fuzz run -O {target} {corpus} {seeds} -- {options...}"
+        )
+        .ignore_status()
+        .output()
+        .with_context(|| format!("cannot run fuzz target {target}"))?;
+        let log = String::from_utf8_lossy(&output.stderr);
+        let findings: Vec<PathBuf> = list_files(&artifacts)
+            .into_iter()
+            .filter(|file| !before.contains(file))
+            .collect();
+        if !output.status.success() && findings.is_empty() {
+            bail!(
+                "fuzz target {target} failed without a finding:\n{}",
+                tail(&log, 30)
+            );
+        }
+        if !findings.is_empty() {
+            eprintln!("{}", tail(&log, 40));
+        }
+        Ok(Outcome {
+            target: target.to_owned(),
+            executions: final_stat(&log, "number_of_executed_units").unwrap_or(0),
+            corpus_files: list_files(&corpus).len(),
+            findings,
+        })
+    }
+}
+
+fn require_cargo_fuzz(sh: &Shell) -> anyhow::Result<()> {
+    cmd!(sh, "rustup run nightly cargo fuzz --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .context(
+            "cargo-fuzz on nightly is needed: `rustup toolchain install nightly` and \
+             `cargo install cargo-fuzz`",
+        )
+}
+
+/// The targets `fuzz/Cargo.toml` declares, as cargo-fuzz reads them.
+fn list_targets(sh: &Shell) -> anyhow::Result<Vec<String>> {
+    let list = cmd!(sh, "rustup run nightly cargo fuzz list").read()?;
+    Ok(list.lines().map(str::to_owned).collect())
+}
+
+/// The release build of the example plugin, a seed for the inspection target.
+fn example_plugin(sh: &Shell) -> anyhow::Result<PathBuf> {
+    let cargo = crate::cargo();
+    cmd!(
+        sh,
+        "{cargo} build --quiet --release -p fastforth-example-plugin"
+    )
+    .run()?;
+    Ok(sh
+        .current_dir()
+        .join("target/release/libfastforth_example_plugin.so"))
+}
+
+fn list_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| Some(entry.ok()?.path()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A `stat::NAME: VALUE` line of libFuzzer's final statistics.
+fn final_stat(log: &str, name: &str) -> Option<u64> {
+    let prefix = format!("stat::{name}:");
+    log.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+fn tail(log: &str, lines: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn report(outcomes: &[Outcome], seconds: u64) -> anyhow::Result<()> {
+    println!("\n| target | seconds | executions | exec/s | corpus files | findings |");
+    println!("|---|---|---|---|---|---|");
+    for outcome in outcomes {
+        println!(
+            "| {} | {seconds} | {} | {} | {} | {} |",
+            outcome.target,
+            outcome.executions,
+            outcome.executions / seconds.max(1),
+            outcome.corpus_files,
+            outcome.findings.len()
+        );
+    }
+    let findings: Vec<String> = outcomes
+        .iter()
+        .flat_map(|outcome| &outcome.findings)
+        .map(|file| file.display().to_string())
+        .collect();
+    if !findings.is_empty() {
+        bail!(
+            "fuzzing found {} input(s) that fail; reproduce with `cargo +nightly fuzz run TARGET FILE`, \
+             fix, then add each to fuzz/corpus/TARGET:\n{}",
+            findings.len(),
+            findings.join("\n")
+        );
+    }
+    Ok(())
+}
