@@ -180,3 +180,20 @@ fn report(outcomes: &[Outcome], seconds: u64) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executions_are_read_from_libfuzzers_final_statistics() {
+        let log = "#2 INITED cov: 10\nDone 1234 runs in 2 second(s)\n\
+                   stat::number_of_executed_units: 1234\nstat::peak_rss_mb: 80\n";
+        assert_eq!(final_stat(log, "number_of_executed_units"), Some(1234));
+        assert_eq!(final_stat(log, "peak_rss_mb"), Some(80));
+        assert_eq!(
+            final_stat("crashed early", "number_of_executed_units"),
+            None
+        );
+    }
+}

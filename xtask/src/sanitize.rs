@@ -42,6 +42,8 @@ fn run_under(sh: &Shell, sanitizer: &str) -> anyhow::Result<()> {
         TESTS.join(", ")
     );
     let rustflags = format!("target.{TRIPLE}.rustflags=[\"-Zsanitizer={sanitizer}\"]");
+    // Unoptimised instrumented code makes a thousand swaps take minutes (SHA-256 alone).
+    let optimise = "profile.dev.opt-level=1";
     let target_dir = sh.current_dir().join("target/sanitize").join(sanitizer);
     let tests = TESTS.iter().flat_map(|test| ["--test", test]);
     let suppressions = sh.current_dir().join("xtask/sanitize/tsan.supp");
@@ -55,7 +57,7 @@ fn run_under(sh: &Shell, sanitizer: &str) -> anyhow::Result<()> {
     cmd!(
         sh,
         "rustup run nightly cargo test -Zbuild-std --target {TRIPLE} --target-dir {target_dir}
-         --config {rustflags} -p fastforth-host {tests...}"
+         --config {rustflags} --config {optimise} -p fastforth-host {tests...}"
     )
     .run()
     .with_context(|| format!("the host tests fail under the {sanitizer} sanitizer"))

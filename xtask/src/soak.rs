@@ -163,3 +163,51 @@ fn check_bounds(report: &Report) -> anyhow::Result<()> {
     }
     bail!("soak bounds broken:\n- {}", broken.join("\n- "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(adjust: impl FnOnce(&mut Report)) -> Report {
+        let resources = || Resources {
+            rss_bytes: 4 << 20,
+            open_fds: 6,
+            mapped_images: 2,
+            cache_bytes: 1 << 20,
+        };
+        let mut report = Report {
+            swaps: 1000,
+            refused: 100,
+            retired: 400,
+            seconds: 10.0,
+            calls: 1_000_000,
+            wrong: 0,
+            failed: 0,
+            start: resources(),
+            end: resources(),
+        };
+        adjust(&mut report);
+        report
+    }
+
+    #[test]
+    fn a_clean_run_keeps_the_bounds() {
+        check_bounds(&report(|_| {})).unwrap();
+    }
+
+    #[test]
+    fn each_broken_bound_is_named() {
+        let cases: [(fn(&mut Report), &str); 6] = [
+            (|r| r.failed = 1, "failed calls"),
+            (|r| r.refused = 99, "broken builds refused"),
+            (|r| r.end.rss_bytes += 10 << 20, "RSS grew"),
+            (|r| r.end.mapped_images = 4, "plugin images mapped"),
+            (|r| r.end.open_fds = 11, "open descriptors"),
+            (|r| r.end.cache_bytes = 3 << 20, "shadow cache grew"),
+        ];
+        for (adjust, expected) in cases {
+            let error = check_bounds(&report(adjust)).unwrap_err().to_string();
+            assert!(error.contains(expected), "{expected:?} not in {error:?}");
+        }
+    }
+}
