@@ -12,35 +12,42 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Resource options shared by `run` and `repl`.
+/// Resource options of `run` and `repl`, accepted before or after the command.
 #[derive(clap::Args, Clone, Debug)]
 pub struct EngineOptions {
     /// Run on this engine plugin file instead of the built-in engine.
-    #[arg(long, value_name = "PLUGIN_FILE")]
+    #[arg(long, global = true, value_name = "PLUGIN_FILE")]
     pub engine: Option<std::path::PathBuf>,
     /// Make the words of this native plugin (from `fastforth compile`) words of the
-    /// session (no step budget: native code cannot be stopped; repeatable).
-    #[arg(
-        long = "link",
-        value_name = "PLUGIN_FILE",
-        conflicts_with = "max_steps"
-    )]
+    /// session (no step budget: native code cannot be stopped, so not with --max-steps;
+    /// repeatable).
+    #[arg(long = "link", global = true, value_name = "PLUGIN_FILE")]
     pub links: Vec<std::path::PathBuf>,
     /// Stop any evaluation after this many executed instructions (for untrusted code).
-    #[arg(long, value_name = "N")]
+    #[arg(long, global = true, value_name = "N")]
     pub max_steps: Option<u64>,
     /// Size of the data space in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().data_space_bytes)]
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = Limits::default().data_space_bytes)]
     pub data_space: usize,
     /// Depth of the data stack in cells.
-    #[arg(long, value_name = "CELLS", default_value_t = Limits::default().data_stack_cells)]
+    #[arg(long, global = true, value_name = "CELLS", default_value_t = Limits::default().data_stack_cells)]
     pub stack_cells: usize,
     /// Depth of the return stack in cells.
-    #[arg(long, value_name = "CELLS", default_value_t = Limits::default().return_stack_cells)]
+    #[arg(long, global = true, value_name = "CELLS", default_value_t = Limits::default().return_stack_cells)]
     pub return_stack_cells: usize,
 }
 
 impl EngineOptions {
+    /// The clap id and flag of each option (for telling whether one was given).
+    pub const FLAGS: [(&str, &str); 6] = [
+        ("engine", "--engine"),
+        ("links", "--link"),
+        ("max_steps", "--max-steps"),
+        ("data_space", "--data-space"),
+        ("stack_cells", "--stack-cells"),
+        ("return_stack_cells", "--return-stack-cells"),
+    ];
+
     fn limits(&self) -> Limits {
         Limits {
             data_stack_cells: self.stack_cells,
