@@ -26,26 +26,60 @@ pub struct EngineOptions {
     /// Stop any evaluation after this many executed instructions (for untrusted code).
     #[arg(long, global = true, value_name = "N")]
     pub max_steps: Option<u64>,
-    /// Size of the data space in bytes.
-    #[arg(long, global = true, value_name = "BYTES", default_value_t = Limits::default().data_space_bytes)]
+    /// Size of the data space in bytes (at most 1 GiB).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BYTES",
+        default_value_t = Limits::default().data_space_bytes,
+        value_parser = sizes(0, Limits::MAX_DATA_SPACE_BYTES)
+    )]
     pub data_space: usize,
-    /// Depth of the data stack in cells.
-    #[arg(long, global = true, value_name = "CELLS", default_value_t = Limits::default().data_stack_cells)]
+    /// Depth of the data stack in cells (1 to 1048576).
+    #[arg(
+        long,
+        global = true,
+        value_name = "CELLS",
+        default_value_t = Limits::default().data_stack_cells,
+        value_parser = sizes(Limits::MIN_STACK_CELLS, Limits::MAX_STACK_CELLS)
+    )]
     pub stack_cells: usize,
-    /// Depth of the return stack in cells.
-    #[arg(long, global = true, value_name = "CELLS", default_value_t = Limits::default().return_stack_cells)]
+    /// Depth of the return stack in cells (1 to 1048576).
+    #[arg(
+        long,
+        global = true,
+        value_name = "CELLS",
+        default_value_t = Limits::default().return_stack_cells,
+        value_parser = sizes(Limits::MIN_STACK_CELLS, Limits::MAX_STACK_CELLS)
+    )]
     pub return_stack_cells: usize,
+    /// The largest source text accepted, from a file, INCLUDED or one line of standard
+    /// input, in bytes (at most 1 GiB).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BYTES",
+        default_value_t = Limits::default().max_source_bytes,
+        value_parser = sizes(1, Limits::MAX_SOURCE_BYTES)
+    )]
+    pub max_source_bytes: usize,
+}
+
+/// Parses a size within `min..=max`.
+fn sizes(min: usize, max: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(min as u64..=max as u64)
 }
 
 impl EngineOptions {
     /// The clap id and flag of each option (for telling whether one was given).
-    pub const FLAGS: [(&str, &str); 6] = [
+    pub const FLAGS: [(&str, &str); 7] = [
         ("engine", "--engine"),
         ("links", "--link"),
         ("max_steps", "--max-steps"),
         ("data_space", "--data-space"),
         ("stack_cells", "--stack-cells"),
         ("return_stack_cells", "--return-stack-cells"),
+        ("max_source_bytes", "--max-source-bytes"),
     ];
 
     fn limits(&self) -> Limits {
@@ -54,6 +88,7 @@ impl EngineOptions {
             return_stack_cells: self.return_stack_cells,
             data_space_bytes: self.data_space,
             max_steps: self.max_steps,
+            max_source_bytes: self.max_source_bytes,
         }
     }
 }
@@ -81,9 +116,15 @@ enum Interpreter {
 impl Engine {
     pub fn start(options: &EngineOptions) -> anyhow::Result<Engine> {
         let limits = options.limits();
+        // Checked here too for the plugin engine, before the limits cross the ABI.
+        limits
+            .check()
+            .map_err(|refused| anyhow::anyhow!("invalid engine limits: {refused}"))?;
         let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
         let interpreter = match &options.engine {
-            None => Interpreter::BuiltIn(Box::new(Forth::new(limits))),
+            None => Interpreter::BuiltIn(Box::new(
+                Forth::try_new(limits).map_err(anyhow::Error::msg)?,
+            )),
             Some(path) => Interpreter::Plugin(ForthSession::start(
                 loader.clone(),
                 path,

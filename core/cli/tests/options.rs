@@ -167,3 +167,52 @@ fn options_that_cannot_apply_are_refused_not_dropped() {
         );
     }
 }
+
+#[test]
+fn absurd_sizes_are_refused_with_a_clear_error() {
+    let cases = [
+        ("--data-space", "9223372036854775807", "0..=1073741824"),
+        ("--data-space", "18446744073709551615", "0..=1073741824"),
+        ("--data-space", "100000000000", "0..=1073741824"),
+        (
+            "--return-stack-cells",
+            "18446744073709551615",
+            "1..=1048576",
+        ),
+        ("--stack-cells", "0", "1..=1048576"),
+        ("--max-source-bytes", "0", "1..=1073741824"),
+    ];
+    for (flag, value, range) in cases {
+        for args in [
+            vec![flag, value, "run", "-e", "5 0 ! 0 @ ."],
+            vec!["run", flag, value, "-e", "5 0 ! 0 @ ."],
+        ] {
+            let output = fastforth(&args, "");
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+            let stderr = text(&output.stderr);
+            let expected = format!("invalid value '{value}' for '{flag} ");
+            assert!(stderr.contains(&expected), "{stderr}");
+            assert!(
+                stderr.contains(&format!("{value} is not in {range}")),
+                "{stderr}"
+            );
+            assert_eq!(text(&output.stdout), "");
+        }
+    }
+}
+
+#[test]
+fn the_largest_data_space_keeps_user_data_apart_from_system_variables() {
+    let output = fastforth(
+        &[
+            "--data-space",
+            "1073741824",
+            "run",
+            "-e",
+            "5 0 ! 0 @ . base @ .",
+        ],
+        "",
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "5 10 ");
+}
