@@ -3,6 +3,7 @@
 //! native plugins (`--link FILE`): their compiled words become the session's own words, and
 //! linking a new build of the same program swaps it in.
 
+use crate::output::errln;
 use anyhow::Context;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
 use fastforth_host::{
@@ -174,22 +175,23 @@ impl Engine {
             terminal,
             natives: &self.natives,
         };
-        match &mut self.interpreter {
-            Interpreter::BuiltIn(forth) => Ok(match forth.evaluate(source, name, &mut console) {
+        let outcome = match &mut self.interpreter {
+            Interpreter::BuiltIn(forth) => match forth.evaluate(source, name, &mut console) {
                 Ok(Flow::Continue) => Outcome::Continue,
                 Ok(Flow::Bye) => Outcome::Bye,
                 Err(error) => Outcome::Error(error.to_string()),
-            }),
+            },
             Interpreter::Plugin(session) => {
                 let evaluation =
                     session.with_instance(|engine| engine.evaluate(source, name, &mut console))?;
-                Ok(match evaluation {
+                match evaluation {
                     Evaluation::Continue => Outcome::Continue,
                     Evaluation::Bye => Outcome::Bye,
                     Evaluation::Error { message, .. } => Outcome::Error(message),
-                })
+                }
             }
-        }
+        };
+        Ok(output_failure(outcome, console.terminal))
     }
 
     pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
@@ -242,13 +244,26 @@ fn abi_limits(limits: &Limits) -> ForthLimits {
 #[derive(Default)]
 pub struct Terminal {
     pending_keys: std::collections::VecDeque<u8>,
+    /// An output error met by a writer that cannot report it (an engine plugin or a
+    /// native word): later writes fail with it without writing, and it fails the
+    /// evaluation. (The built-in engine gets its errors as they happen.)
+    output_error: Option<std::io::Error>,
 }
 
 impl Terminal {
-    fn write_out(&mut self, bytes: &[u8]) {
+    fn write_out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(error) = &self.output_error {
+            return Err(std::io::Error::new(error.kind(), error.to_string()));
+        }
         let mut out = std::io::stdout().lock();
-        // Output errors (a closed pipe) end the program's output, not the interpreter.
-        let _ = out.write_all(bytes).and_then(|()| out.flush());
+        out.write_all(bytes).and_then(|()| out.flush())
+    }
+
+    /// Writes for a writer with no error channel: the first error is kept.
+    fn write_or_keep_error(&mut self, bytes: &[u8]) {
+        if let Err(error) = self.write_out(bytes) {
+            self.output_error.get_or_insert(error);
+        }
     }
 
     fn next_line(&mut self) -> Option<String> {
@@ -270,7 +285,7 @@ impl Terminal {
 
 impl ForthConsole for Terminal {
     fn write(&mut self, bytes: &[u8]) {
-        self.write_out(bytes);
+        self.write_or_keep_error(bytes);
     }
     fn read_line(&mut self) -> Option<String> {
         self.next_line()
@@ -287,8 +302,8 @@ struct WithNatives<'a> {
 }
 
 impl Console for WithNatives<'_> {
-    fn write(&mut self, bytes: &[u8]) {
-        self.terminal.write_out(bytes);
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.terminal.write_out(bytes)
     }
     fn read_line(&mut self) -> Option<String> {
         self.terminal.next_line()
@@ -308,7 +323,7 @@ impl Console for WithNatives<'_> {
 
 impl ForthConsole for WithNatives<'_> {
     fn write(&mut self, bytes: &[u8]) {
-        self.terminal.write_out(bytes);
+        self.terminal.write_or_keep_error(bytes);
     }
     fn read_line(&mut self) -> Option<String> {
         self.terminal.next_line()
@@ -354,13 +369,24 @@ pub fn run(
     Ok(0)
 }
 
+/// The outcome of an evaluation that wrote to `terminal`: its own error, else the output
+/// error it met (-37, as the built-in engine throws it), else `outcome`. Clears the error.
+pub fn output_failure(outcome: Outcome, terminal: &mut Terminal) -> Outcome {
+    match (outcome, terminal.output_error.take()) {
+        (Outcome::Continue | Outcome::Bye, Some(error)) => Outcome::Error(format!(
+            "-37 file I/O exception: cannot write the output: {error}"
+        )),
+        (outcome, _) => outcome,
+    }
+}
+
 /// The exit code when the program ends here: after BYE or an error (which is reported).
 fn finished(outcome: Outcome) -> Option<i32> {
     match outcome {
         Outcome::Continue => None,
         Outcome::Bye => Some(0),
         Outcome::Error(message) => {
-            eprintln!("{message}");
+            errln!("{message}");
             Some(1)
         }
     }

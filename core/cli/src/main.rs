@@ -1,6 +1,8 @@
 //! The `fastforth` command line: run Forth (built-in engine or an engine plugin), the REPL,
 //! and inspecting and calling plugins.
 
+mod output;
+
 mod forth_cmd;
 mod native_cmd;
 mod repl;
@@ -10,6 +12,7 @@ mod update_cmd;
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, inspect};
+use output::outln;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -225,25 +228,25 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
         }
         loaded => loaded?.info().clone(),
     };
-    println!("file:      {}", file.display());
-    println!("kind:      {}", info.kind);
-    println!("name:      {}", info.name);
-    println!("version:   {}", info.version);
-    println!("abi:       {}", info.abi_version);
-    println!("sha256:    {}", info.sha256);
+    outln!("file:      {}", file.display())?;
+    outln!("kind:      {}", info.kind)?;
+    outln!("name:      {}", info.name)?;
+    outln!("version:   {}", info.version)?;
+    outln!("abi:       {}", info.abi_version)?;
+    outln!("sha256:    {}", info.sha256)?;
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
-    println!("exports:   {}", inspect::exported_symbols(&bytes).join(" "));
+    outln!("exports:   {}", inspect::exported_symbols(&bytes).join(" "))?;
     if let Some(words) = words {
-        println!("words:     {}", words.join(" "));
+        outln!("words:     {}", words.join(" "))?;
     }
-    println!("self-test: passed");
+    outln!("self-test: passed")?;
     Ok(())
 }
 
 fn plugin_call(file: &Path, function: &str, args: &[String]) -> anyhow::Result<()> {
     let plugin = loader().load::<Example>(file)?;
     let answer = call_example(&plugin, function, &parse_ints(function, args)?)?;
-    println!("{answer}");
+    outln!("{answer}")?;
     Ok(())
 }
 

@@ -120,8 +120,11 @@ fn destroy(handle: EngineHandle) {
 struct HostConsole(ConsoleCallbacks);
 
 impl Console for HostConsole {
-    fn write(&mut self, bytes: &[u8]) {
+    /// The host's write callback has no error channel: the host reports its output errors
+    /// after the evaluation.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         (self.0.write)(self.0.context, bytes.as_ptr(), bytes.len());
+        Ok(())
     }
 
     fn read_line(&mut self) -> Option<String> {
