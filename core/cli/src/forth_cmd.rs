@@ -3,13 +3,14 @@
 //! native plugins (`--link FILE`): their compiled words become the session's own words, and
 //! linking a new build of the same program swaps it in.
 
+use crate::input;
 use crate::output::errln;
 use anyhow::Context;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
 use fastforth_host::{
     Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, Loader, NativeWords,
 };
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -241,16 +242,31 @@ fn abi_limits(limits: &Limits) -> ForthLimits {
 }
 
 /// Standard output for program output, standard input for `ACCEPT`/`KEY`.
-#[derive(Default)]
 pub struct Terminal {
     pending_keys: std::collections::VecDeque<u8>,
+    /// The longest input line read at once: a longer line is read in pieces of this size.
+    max_line_bytes: usize,
     /// An output error met by a writer that cannot report it (an engine plugin or a
     /// native word): later writes fail with it without writing, and it fails the
     /// evaluation. (The built-in engine gets its errors as they happen.)
     output_error: Option<std::io::Error>,
 }
 
+impl Default for Terminal {
+    fn default() -> Terminal {
+        Terminal::new(Limits::default().max_source_bytes)
+    }
+}
+
 impl Terminal {
+    pub fn new(max_line_bytes: usize) -> Terminal {
+        Terminal {
+            pending_keys: Default::default(),
+            max_line_bytes,
+            output_error: None,
+        }
+    }
+
     fn write_out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         if let Some(error) = &self.output_error {
             return Err(std::io::Error::new(error.kind(), error.to_string()));
@@ -267,11 +283,9 @@ impl Terminal {
     }
 
     fn next_line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_owned()),
-        }
+        let line = input::read_line_capped(&mut std::io::stdin().lock(), self.max_line_bytes);
+        let text = line.ok()??.text;
+        Some(String::from_utf8_lossy(&text).into_owned())
     }
 
     fn next_key(&mut self) -> Option<u8> {
@@ -351,8 +365,9 @@ pub fn run(
     let mut engine = Engine::start(options)?;
     let mut console = Terminal::default();
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("{}: cannot read", file.display()))?;
+        let bytes = input::read_source_file(file, options.max_source_bytes)?;
+        let text = String::from_utf8(bytes)
+            .with_context(|| format!("{}: cannot read: not valid UTF-8", file.display()))?;
         let name = file.display().to_string();
         if let Some(exit_code) = finished(engine.evaluate(&text, &name, &mut console)?) {
             return Ok(exit_code);
@@ -392,12 +407,30 @@ fn finished(outcome: Outcome) -> Option<i32> {
     }
 }
 
-/// Reads the whole program from standard input and runs it.
+/// Runs the program on standard input a line at a time as the lines arrive, each
+/// evaluated as the REPL evaluates a line (definitions may span lines; a `(` comment ends
+/// at the end of its line), and stops at the first error; `ACCEPT` and `KEY` read the
+/// lines that follow. A line longer than `--max-source-bytes` is an error.
 pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
-    let mut program = String::new();
-    std::io::Read::read_to_string(&mut std::io::stdin(), &mut program)
-        .context("cannot read the program from standard input")?;
     let mut engine = Engine::start(options)?;
-    let outcome = engine.evaluate(&program, "<stdin>", &mut Terminal::default())?;
-    Ok(finished(outcome).unwrap_or(0))
+    let cap = options.max_source_bytes;
+    let mut terminal = Terminal::new(cap);
+    for number in 1.. {
+        let line = input::read_line_capped(&mut std::io::stdin().lock(), cap)
+            .with_context(|| format!("cannot read line {number} of standard input"))?;
+        let Some(line) = line else { break };
+        let name = format!("<stdin line {number}>");
+        if !line.complete {
+            errln!("{name}: longer than the source limit of {cap} bytes (--max-source-bytes)");
+            return Ok(1);
+        }
+        let Ok(text) = String::from_utf8(line.text) else {
+            errln!("{name}: not valid UTF-8");
+            return Ok(1);
+        };
+        if let Some(exit_code) = finished(engine.evaluate(&text, &name, &mut terminal)?) {
+            return Ok(exit_code);
+        }
+    }
+    Ok(0)
 }

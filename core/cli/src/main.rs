@@ -4,6 +4,7 @@
 mod output;
 
 mod forth_cmd;
+mod input;
 mod native_cmd;
 mod repl;
 #[cfg(feature = "update")]
