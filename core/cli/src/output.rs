@@ -6,6 +6,9 @@ use std::io::Write;
 
 /// `println!` that returns an error instead of panicking when standard output fails.
 macro_rules! outln {
+    () => {
+        $crate::output::print_line(format_args!(""))
+    };
     ($($arg:tt)*) => {
         $crate::output::print_line(format_args!($($arg)*))
     };

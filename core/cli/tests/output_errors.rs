@@ -126,3 +126,35 @@ fn the_engine_plugin_reports_the_output_error_after_the_evaluation() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_repl_into_a_closed_pipe_fails_without_a_panic() {
+    let args = ["repl"];
+    let mut child = spawn(&args, closed_pipe());
+    drop(child.stdin.take());
+    let (status, stderr) = finish(child, &args);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plugin_list_into_a_closed_pipe_fails_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "plugin",
+        "list",
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+    ];
+    let (status, stderr) = finish(spawn(&args, closed_pipe()), &args);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+}
