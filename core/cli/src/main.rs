@@ -31,7 +31,8 @@ struct Cli {
     options: forth_cmd::EngineOptions,
 }
 
-/// With no command: the REPL on a terminal, else the program read from standard input.
+/// With no command: the REPL on a terminal, else the program on standard input, evaluated a
+/// line at a time as it arrives.
 #[derive(Subcommand)]
 enum Command {
     /// Run Forth source files in order, then `-e` code; exit non-zero after an error.
