@@ -363,7 +363,7 @@ pub fn run(
     options: &EngineOptions,
 ) -> anyhow::Result<i32> {
     let mut engine = Engine::start(options)?;
-    let mut console = Terminal::default();
+    let mut console = Terminal::new(options.max_source_bytes);
     for file in files {
         let bytes = input::read_source_file(file, options.max_source_bytes)?;
         let text = String::from_utf8(bytes)

@@ -1,6 +1,7 @@
 //! The `fastforth` command line: run Forth (built-in engine or an engine plugin), the REPL,
 //! and inspecting and calling plugins.
 
+// First: the modules below use its macros.
 mod output;
 
 mod forth_cmd;

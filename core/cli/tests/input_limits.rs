@@ -162,3 +162,14 @@ fn accept_reads_the_line_after_the_one_running() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(text(&output.stdout), "hello theredone");
 }
+
+#[test]
+fn accept_reads_a_line_over_the_limit_in_pieces() {
+    let code = "pad 80 accept . pad 80 accept . pad 80 accept .";
+    let output = fastforth(
+        &["--max-source-bytes", "5", "run", "-e", code],
+        "abcdefgh\nxy\n",
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "5 3 2 ");
+}
