@@ -216,3 +216,23 @@ fn the_largest_data_space_keeps_user_data_apart_from_system_variables() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(text(&output.stdout), "5 10 ");
 }
+
+#[test]
+fn the_engine_plugin_refuses_absurd_limits_that_reach_it() {
+    let file = fastforth_plugin_build::PluginBuild::new("fastforth-forth-plugin", &[])
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let loader = fastforth_host::Loader::new(dir.path());
+    let plugin = loader.load::<fastforth_host::Forth>(&file).unwrap();
+    let limits = fastforth_host::ForthLimits {
+        data_stack_cells: 64,
+        return_stack_cells: u64::MAX,
+        data_space_bytes: u64::MAX,
+        max_steps: 0,
+    };
+    let refused = fastforth_host::ForthInstance::create(plugin, limits, &[])
+        .err()
+        .expect("an engine with absurd limits was created");
+    assert!(refused.to_string().contains("data space of"), "{refused}");
+}
