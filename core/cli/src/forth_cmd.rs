@@ -25,8 +25,9 @@ pub struct EngineOptions {
     /// repeatable).
     #[arg(long = "link", global = true, value_name = "PLUGIN_FILE")]
     pub links: Vec<std::path::PathBuf>,
-    /// Stop any evaluation after this many executed instructions (for untrusted code).
-    #[arg(long, global = true, value_name = "N")]
+    /// Stop any evaluation after this many executed instructions (for untrusted code;
+    /// at least 1).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_steps: Option<u64>,
     /// Size of the data space in bytes (at most 1 GiB).
     #[arg(

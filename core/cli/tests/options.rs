@@ -181,6 +181,8 @@ fn absurd_sizes_are_refused_with_a_clear_error() {
         ),
         ("--stack-cells", "0", "1..=1048576"),
         ("--max-source-bytes", "0", "1..=1073741824"),
+        // The engine plugin's ABI reads 0 as "no bound".
+        ("--max-steps", "0", "1.."),
     ];
     for (flag, value, range) in cases {
         for args in [
