@@ -23,7 +23,9 @@ use std::sync::Arc;
 struct Discard;
 
 impl fastforth_engine::Console for Discard {
-    fn write(&mut self, _bytes: &[u8]) {}
+    fn write(&mut self, _bytes: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl fastforth_host::ForthConsole for Discard {
@@ -138,7 +140,9 @@ fn benches(c: &mut Criterion) {
 struct Linked<'a>(&'a NativeWords);
 
 impl fastforth_engine::Console for Linked<'_> {
-    fn write(&mut self, _bytes: &[u8]) {}
+    fn write(&mut self, _bytes: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
     fn call_host_word(
         &mut self,
         id: u32,

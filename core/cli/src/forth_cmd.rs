@@ -3,50 +3,95 @@
 //! native plugins (`--link FILE`): their compiled words become the session's own words, and
 //! linking a new build of the same program swaps it in.
 
+use crate::input;
+use crate::output::errln;
 use anyhow::Context;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
 use fastforth_host::{
     Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, Loader, NativeWords,
 };
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Resource options shared by `run` and `repl`.
+/// Resource options of `run` and `repl`, accepted before or after the command.
 #[derive(clap::Args, Clone, Debug)]
 pub struct EngineOptions {
     /// Run on this engine plugin file instead of the built-in engine.
-    #[arg(long, value_name = "PLUGIN_FILE")]
+    #[arg(long, global = true, value_name = "PLUGIN_FILE")]
     pub engine: Option<std::path::PathBuf>,
     /// Make the words of this native plugin (from `fastforth compile`) words of the
-    /// session (no step budget: native code cannot be stopped; repeatable).
-    #[arg(
-        long = "link",
-        value_name = "PLUGIN_FILE",
-        conflicts_with = "max_steps"
-    )]
+    /// session (no step budget: native code cannot be stopped, so not with --max-steps;
+    /// repeatable).
+    #[arg(long = "link", global = true, value_name = "PLUGIN_FILE")]
     pub links: Vec<std::path::PathBuf>,
-    /// Stop any evaluation after this many executed instructions (for untrusted code).
-    #[arg(long, value_name = "N")]
+    /// Stop any evaluation after this many executed instructions (for untrusted code;
+    /// at least 1).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_steps: Option<u64>,
-    /// Size of the data space in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().data_space_bytes)]
+    /// Size of the data space in bytes (at most 1 GiB).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BYTES",
+        default_value_t = Limits::default().data_space_bytes,
+        value_parser = sizes(0, Limits::MAX_DATA_SPACE_BYTES)
+    )]
     pub data_space: usize,
-    /// Depth of the data stack in cells.
-    #[arg(long, value_name = "CELLS", default_value_t = Limits::default().data_stack_cells)]
+    /// Depth of the data stack in cells (1 to 1048576).
+    #[arg(
+        long,
+        global = true,
+        value_name = "CELLS",
+        default_value_t = Limits::default().data_stack_cells,
+        value_parser = sizes(Limits::MIN_STACK_CELLS, Limits::MAX_STACK_CELLS)
+    )]
     pub stack_cells: usize,
-    /// Depth of the return stack in cells.
-    #[arg(long, value_name = "CELLS", default_value_t = Limits::default().return_stack_cells)]
+    /// Depth of the return stack in cells (1 to 1048576).
+    #[arg(
+        long,
+        global = true,
+        value_name = "CELLS",
+        default_value_t = Limits::default().return_stack_cells,
+        value_parser = sizes(Limits::MIN_STACK_CELLS, Limits::MAX_STACK_CELLS)
+    )]
     pub return_stack_cells: usize,
+    /// The largest source text accepted, from a file, INCLUDED or one line of standard
+    /// input, in bytes (at most 1 GiB).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BYTES",
+        default_value_t = Limits::default().max_source_bytes,
+        value_parser = sizes(1, Limits::MAX_SOURCE_BYTES)
+    )]
+    pub max_source_bytes: usize,
+}
+
+/// Parses a size within `min..=max`.
+fn sizes(min: usize, max: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(min as u64..=max as u64)
 }
 
 impl EngineOptions {
+    /// The clap id and flag of each option (for telling whether one was given).
+    pub const FLAGS: [(&str, &str); 7] = [
+        ("engine", "--engine"),
+        ("links", "--link"),
+        ("max_steps", "--max-steps"),
+        ("data_space", "--data-space"),
+        ("stack_cells", "--stack-cells"),
+        ("return_stack_cells", "--return-stack-cells"),
+        ("max_source_bytes", "--max-source-bytes"),
+    ];
+
     fn limits(&self) -> Limits {
         Limits {
             data_stack_cells: self.stack_cells,
             return_stack_cells: self.return_stack_cells,
             data_space_bytes: self.data_space,
             max_steps: self.max_steps,
+            max_source_bytes: self.max_source_bytes,
         }
     }
 }
@@ -74,9 +119,15 @@ enum Interpreter {
 impl Engine {
     pub fn start(options: &EngineOptions) -> anyhow::Result<Engine> {
         let limits = options.limits();
+        // Checked here too for the plugin engine, before the limits cross the ABI.
+        limits
+            .check()
+            .map_err(|refused| anyhow::anyhow!("invalid engine limits: {refused}"))?;
         let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
         let interpreter = match &options.engine {
-            None => Interpreter::BuiltIn(Box::new(Forth::new(limits))),
+            None => Interpreter::BuiltIn(Box::new(
+                Forth::try_new(limits).map_err(anyhow::Error::msg)?,
+            )),
             Some(path) => Interpreter::Plugin(ForthSession::start(
                 loader.clone(),
                 path,
@@ -126,22 +177,23 @@ impl Engine {
             terminal,
             natives: &self.natives,
         };
-        match &mut self.interpreter {
-            Interpreter::BuiltIn(forth) => Ok(match forth.evaluate(source, name, &mut console) {
+        let outcome = match &mut self.interpreter {
+            Interpreter::BuiltIn(forth) => match forth.evaluate(source, name, &mut console) {
                 Ok(Flow::Continue) => Outcome::Continue,
                 Ok(Flow::Bye) => Outcome::Bye,
                 Err(error) => Outcome::Error(error.to_string()),
-            }),
+            },
             Interpreter::Plugin(session) => {
                 let evaluation =
                     session.with_instance(|engine| engine.evaluate(source, name, &mut console))?;
-                Ok(match evaluation {
+                match evaluation {
                     Evaluation::Continue => Outcome::Continue,
                     Evaluation::Bye => Outcome::Bye,
                     Evaluation::Error { message, .. } => Outcome::Error(message),
-                })
+                }
             }
-        }
+        };
+        Ok(output_failure(outcome, console.terminal))
     }
 
     pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
@@ -191,24 +243,50 @@ fn abi_limits(limits: &Limits) -> ForthLimits {
 }
 
 /// Standard output for program output, standard input for `ACCEPT`/`KEY`.
-#[derive(Default)]
 pub struct Terminal {
     pending_keys: std::collections::VecDeque<u8>,
+    /// The longest input line read at once: a longer line is read in pieces of this size.
+    max_line_bytes: usize,
+    /// An output error met by a writer that cannot report it (an engine plugin or a
+    /// native word): later writes fail with it without writing, and it fails the
+    /// evaluation. (The built-in engine gets its errors as they happen.)
+    output_error: Option<std::io::Error>,
+}
+
+impl Default for Terminal {
+    fn default() -> Terminal {
+        Terminal::new(Limits::default().max_source_bytes)
+    }
 }
 
 impl Terminal {
-    fn write_out(&mut self, bytes: &[u8]) {
+    pub fn new(max_line_bytes: usize) -> Terminal {
+        Terminal {
+            pending_keys: Default::default(),
+            max_line_bytes,
+            output_error: None,
+        }
+    }
+
+    fn write_out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(error) = &self.output_error {
+            return Err(std::io::Error::new(error.kind(), error.to_string()));
+        }
         let mut out = std::io::stdout().lock();
-        // Output errors (a closed pipe) end the program's output, not the interpreter.
-        let _ = out.write_all(bytes).and_then(|()| out.flush());
+        out.write_all(bytes).and_then(|()| out.flush())
+    }
+
+    /// Writes for a writer with no error channel: the first error is kept.
+    fn write_or_keep_error(&mut self, bytes: &[u8]) {
+        if let Err(error) = self.write_out(bytes) {
+            self.output_error.get_or_insert(error);
+        }
     }
 
     fn next_line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_owned()),
-        }
+        let line = input::read_line_capped(&mut std::io::stdin().lock(), self.max_line_bytes);
+        let text = line.ok()??.text;
+        Some(String::from_utf8_lossy(&text).into_owned())
     }
 
     fn next_key(&mut self) -> Option<u8> {
@@ -222,7 +300,7 @@ impl Terminal {
 
 impl ForthConsole for Terminal {
     fn write(&mut self, bytes: &[u8]) {
-        self.write_out(bytes);
+        self.write_or_keep_error(bytes);
     }
     fn read_line(&mut self) -> Option<String> {
         self.next_line()
@@ -239,8 +317,8 @@ struct WithNatives<'a> {
 }
 
 impl Console for WithNatives<'_> {
-    fn write(&mut self, bytes: &[u8]) {
-        self.terminal.write_out(bytes);
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.terminal.write_out(bytes)
     }
     fn read_line(&mut self) -> Option<String> {
         self.terminal.next_line()
@@ -260,7 +338,7 @@ impl Console for WithNatives<'_> {
 
 impl ForthConsole for WithNatives<'_> {
     fn write(&mut self, bytes: &[u8]) {
-        self.terminal.write_out(bytes);
+        self.terminal.write_or_keep_error(bytes);
     }
     fn read_line(&mut self) -> Option<String> {
         self.terminal.next_line()
@@ -286,10 +364,11 @@ pub fn run(
     options: &EngineOptions,
 ) -> anyhow::Result<i32> {
     let mut engine = Engine::start(options)?;
-    let mut console = Terminal::default();
+    let mut console = Terminal::new(options.max_source_bytes);
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("{}: cannot read", file.display()))?;
+        let bytes = input::read_source_file(file, options.max_source_bytes)?;
+        let text = String::from_utf8(bytes)
+            .with_context(|| format!("{}: cannot read: not valid UTF-8", file.display()))?;
         let name = file.display().to_string();
         if let Some(exit_code) = finished(engine.evaluate(&text, &name, &mut console)?) {
             return Ok(exit_code);
@@ -306,24 +385,53 @@ pub fn run(
     Ok(0)
 }
 
+/// The outcome of an evaluation that wrote to `terminal`: its own error, else the output
+/// error it met (-37, as the built-in engine throws it), else `outcome`. Clears the error.
+pub fn output_failure(outcome: Outcome, terminal: &mut Terminal) -> Outcome {
+    match (outcome, terminal.output_error.take()) {
+        (Outcome::Continue | Outcome::Bye, Some(error)) => Outcome::Error(format!(
+            "-37 file I/O exception: cannot write the output: {error}"
+        )),
+        (outcome, _) => outcome,
+    }
+}
+
 /// The exit code when the program ends here: after BYE or an error (which is reported).
 fn finished(outcome: Outcome) -> Option<i32> {
     match outcome {
         Outcome::Continue => None,
         Outcome::Bye => Some(0),
         Outcome::Error(message) => {
-            eprintln!("{message}");
+            errln!("{message}");
             Some(1)
         }
     }
 }
 
-/// Reads the whole program from standard input and runs it.
+/// Runs the program on standard input a line at a time as the lines arrive, each
+/// evaluated as the REPL evaluates a line (definitions may span lines; a `(` comment ends
+/// at the end of its line), and stops at the first error; `ACCEPT` and `KEY` read the
+/// lines that follow. A line longer than `--max-source-bytes` is an error.
 pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
-    let mut program = String::new();
-    std::io::Read::read_to_string(&mut std::io::stdin(), &mut program)
-        .context("cannot read the program from standard input")?;
     let mut engine = Engine::start(options)?;
-    let outcome = engine.evaluate(&program, "<stdin>", &mut Terminal::default())?;
-    Ok(finished(outcome).unwrap_or(0))
+    let cap = options.max_source_bytes;
+    let mut terminal = Terminal::new(cap);
+    for number in 1.. {
+        let line = input::read_line_capped(&mut std::io::stdin().lock(), cap)
+            .with_context(|| format!("cannot read line {number} of standard input"))?;
+        let Some(line) = line else { break };
+        let name = format!("<stdin line {number}>");
+        if !line.complete {
+            errln!("{name}: longer than the source limit of {cap} bytes (--max-source-bytes)");
+            return Ok(1);
+        }
+        let Ok(text) = String::from_utf8(line.text) else {
+            errln!("{name}: not valid UTF-8");
+            return Ok(1);
+        };
+        if let Some(exit_code) = finished(engine.evaluate(&text, &name, &mut terminal)?) {
+            return Ok(exit_code);
+        }
+    }
+    Ok(0)
 }

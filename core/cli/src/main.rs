@@ -1,15 +1,20 @@
 //! The `fastforth` command line: run Forth (built-in engine or an engine plugin), the REPL,
 //! and inspecting and calling plugins.
 
+// First: the modules below use its macros.
+mod output;
+
 mod forth_cmd;
+mod input;
 mod native_cmd;
 mod repl;
 #[cfg(feature = "update")]
 mod update_cmd;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, inspect};
+use output::outln;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,7 +32,8 @@ struct Cli {
     options: forth_cmd::EngineOptions,
 }
 
-/// With no command: the REPL on a terminal, else the program read from standard input.
+/// With no command: the REPL on a terminal, else the program on standard input, evaluated a
+/// line at a time as it arrives.
 #[derive(Subcommand)]
 enum Command {
     /// Run Forth source files in order, then `-e` code; exit non-zero after an error.
@@ -41,10 +47,9 @@ enum Command {
         /// Run this native plugin (made by `fastforth compile`). With FILES, the files are
         /// interpreted first, then the plugin's compiled words replace their definitions for
         /// the code that follows, so words the backend could not compile run interpreted.
-        #[arg(long, value_name = "PLUGIN_FILE", conflicts_with_all = ["engine", "max_steps"])]
+        /// Cannot be used with --engine or --max-steps.
+        #[arg(long, value_name = "PLUGIN_FILE")]
         native: Option<PathBuf>,
-        #[command(flatten)]
-        options: forth_cmd::EngineOptions,
     },
     /// Compile a Forth program ahead of time to a native plugin (kind "forth-native").
     Compile {
@@ -61,10 +66,7 @@ enum Command {
         debug: bool,
     },
     /// Interactive session with line editing and history.
-    Repl {
-        #[command(flatten)]
-        options: forth_cmd::EngineOptions,
-    },
+    Repl,
     /// Inspect and call plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -96,43 +98,108 @@ enum PluginCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    if let Some(message) =
+        conflicting_options(&cli).or_else(|| misplaced_engine_option(&cli, &matches))
+    {
+        Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .exit();
+    }
     // Native words linked into a session run in place on this thread's large stack.
     let exit_code = fastforth_host::on_native_stack(|| execute(cli))?;
     std::process::exit(exit_code)
 }
 
+/// Which options given together cannot work together, if any (checked here rather than by
+/// clap, which misses conflicts between an option given before the command and one after).
+fn conflicting_options(cli: &Cli) -> Option<String> {
+    let options = &cli.options;
+    let native = matches!(
+        &cli.command,
+        Some(Command::Run {
+            native: Some(_),
+            ..
+        })
+    );
+    let pairs = [
+        (
+            !options.links.is_empty(),
+            "--link",
+            options.max_steps.is_some(),
+            "--max-steps",
+        ),
+        (native, "--native", options.engine.is_some(), "--engine"),
+        (
+            native,
+            "--native",
+            options.max_steps.is_some(),
+            "--max-steps",
+        ),
+    ];
+    let (_, first, _, second) = pairs.into_iter().find(|(a, _, b, _)| *a && *b)?;
+    Some(format!("{first} cannot be used with {second}"))
+}
+
+/// Why an engine option given on the command line cannot apply to the command, if it
+/// cannot: they are global so that they may come before `run`/`repl`, and are then never
+/// dropped silently.
+fn misplaced_engine_option(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> {
+    let command = match &cli.command {
+        None | Some(Command::Repl) => return None,
+        Some(Command::Run { native: None, .. }) => return None,
+        Some(Command::Run { files, .. }) if !files.is_empty() => return None,
+        Some(Command::Run { .. }) => "`run --native` without FILES (the plugin runs alone)",
+        Some(Command::Compile { .. }) => "`compile`",
+        Some(Command::Plugin(_)) => "`plugin`",
+        #[cfg(feature = "update")]
+        Some(Command::Update(_)) => "`update`",
+    };
+    let (_, flag) = forth_cmd::EngineOptions::FLAGS
+        .iter()
+        .find(|(id, _)| given_anywhere(matches, id))?;
+    Some(format!(
+        "{flag} applies to `run` and `repl`, not to {command}"
+    ))
+}
+
+/// Whether the argument `id` was given on the command line, at this level or below.
+fn given_anywhere(matches: &clap::ArgMatches, id: &str) -> bool {
+    matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        || matches
+            .subcommand()
+            .is_some_and(|(_, sub)| given_anywhere(sub, id))
+}
+
 /// Runs the command; returns the process exit code.
 fn execute(cli: Cli) -> anyhow::Result<i32> {
+    let options = &cli.options;
     Ok(match cli.command {
-        None if std::io::stdin().is_terminal() => repl::repl(&cli.options)?,
-        None => forth_cmd::run_stdin(&cli.options)?,
+        None if std::io::stdin().is_terminal() => repl::repl(options)?,
+        None => forth_cmd::run_stdin(options)?,
         Some(Command::Run {
             files,
             code,
             native: Some(plugin),
-            options,
         }) => {
             let code = code.as_deref().unwrap_or("main");
             if files.is_empty() {
                 native_cmd::run(&plugin, code)?
             } else {
-                forth_cmd::run(&files, Some(code), Some(&plugin), &options)?
+                forth_cmd::run(&files, Some(code), Some(&plugin), options)?
             }
         }
-        Some(Command::Run {
-            files,
-            code,
-            options,
-            ..
-        }) => forth_cmd::run(&files, code.as_deref(), None, &options)?,
+        Some(Command::Run { files, code, .. }) => {
+            forth_cmd::run(&files, code.as_deref(), None, options)?
+        }
         Some(Command::Compile {
             file,
             output,
             release,
             debug,
         }) => native_cmd::compile(&file, output.as_deref(), release || !debug)?,
-        Some(Command::Repl { options }) => repl::repl(&options)?,
+        Some(Command::Repl) => repl::repl(options)?,
         Some(Command::Plugin(PluginCommand::Info { file })) => plugin_info(&file).map(|()| 0)?,
         Some(Command::Plugin(PluginCommand::Call {
             file,
@@ -164,25 +231,25 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
         }
         loaded => loaded?.info().clone(),
     };
-    println!("file:      {}", file.display());
-    println!("kind:      {}", info.kind);
-    println!("name:      {}", info.name);
-    println!("version:   {}", info.version);
-    println!("abi:       {}", info.abi_version);
-    println!("sha256:    {}", info.sha256);
+    outln!("file:      {}", file.display())?;
+    outln!("kind:      {}", info.kind)?;
+    outln!("name:      {}", info.name)?;
+    outln!("version:   {}", info.version)?;
+    outln!("abi:       {}", info.abi_version)?;
+    outln!("sha256:    {}", info.sha256)?;
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
-    println!("exports:   {}", inspect::exported_symbols(&bytes).join(" "));
+    outln!("exports:   {}", inspect::exported_symbols(&bytes).join(" "))?;
     if let Some(words) = words {
-        println!("words:     {}", words.join(" "));
+        outln!("words:     {}", words.join(" "))?;
     }
-    println!("self-test: passed");
+    outln!("self-test: passed")?;
     Ok(())
 }
 
 fn plugin_call(file: &Path, function: &str, args: &[String]) -> anyhow::Result<()> {
     let plugin = loader().load::<Example>(file)?;
     let answer = call_example(&plugin, function, &parse_ints(function, args)?)?;
-    println!("{answer}");
+    outln!("{answer}")?;
     Ok(())
 }
 
@@ -227,4 +294,14 @@ fn parse_ints(function: &str, args: &[String]) -> anyhow::Result<Vec<i32>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
 }

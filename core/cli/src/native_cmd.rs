@@ -1,7 +1,8 @@
 //! `fastforth compile` and `fastforth run --native`: a Forth program compiled ahead of time
 //! to a native plugin of kind "forth-native", and a word of it run through the host.
 
-use crate::forth_cmd::Terminal;
+use crate::forth_cmd::{Outcome, Terminal, output_failure};
+use crate::output::{errln, outln};
 use anyhow::Context;
 use fastforth_aot::{CompileOptions, Compiled, Mode};
 use fastforth_host::{Evaluation, ForthNative, Loader};
@@ -32,14 +33,14 @@ pub fn compile(file: &Path, output: Option<&Path>, release: bool) -> anyhow::Res
     let compiled = match fastforth_aot::compile(&source, &name, &options) {
         Ok(compiled) => compiled,
         Err(error) => {
-            eprintln!("{}: {error}", file.display());
+            errln!("{}: {error}", file.display());
             return Ok(1);
         }
     };
     let output = output.map_or_else(|| default_output(&name), Path::to_path_buf);
     std::fs::copy(&compiled.artifact, &output)
         .with_context(|| format!("cannot write {}", output.display()))?;
-    report(&compiled, &output);
+    report(&compiled, &output)?;
     Ok(0)
 }
 
@@ -48,31 +49,36 @@ fn default_output(name: &str) -> PathBuf {
 }
 
 /// Each word's stack mode, the words left out and why, and where the plugin went.
-fn report(compiled: &Compiled, output: &Path) {
+fn report(compiled: &Compiled, output: &Path) -> anyhow::Result<()> {
     for word in &compiled.words {
         let mode = match word.mode {
             Mode::Static(s) => format!("static ( {} -- {} )", s.inputs, s.outputs),
             Mode::Dynamic => "explicit stack".to_owned(),
         };
-        println!("{}: {mode}", word.name);
+        outln!("{}: {mode}", word.name)?;
     }
     for skipped in &compiled.skipped {
-        eprintln!("not compiled: {}: {}", skipped.word, skipped.reason);
+        errln!("not compiled: {}: {}", skipped.word, skipped.reason);
     }
     let cached = if compiled.cache_hit { " (cached)" } else { "" };
-    println!("wrote {}{cached}", output.display());
+    outln!("wrote {}{cached}", output.display())
 }
 
 /// Runs `word` of the native plugin `plugin`; returns the process exit code.
 pub fn run(plugin: &Path, word: &str) -> anyhow::Result<i32> {
     let loader = Loader::new(fastforth_host::default_cache_dir());
     let plugin = loader.load::<ForthNative>(plugin)?;
-    let run = plugin.run_word(word, &mut Terminal::default())?;
-    match run.evaluation {
-        Evaluation::Continue | Evaluation::Bye => Ok(0),
-        Evaluation::Error { message, .. } => {
-            eprintln!("{message}");
+    let mut terminal = Terminal::default();
+    let run = plugin.run_word(word, &mut terminal)?;
+    let outcome = match run.evaluation {
+        Evaluation::Continue | Evaluation::Bye => Outcome::Continue,
+        Evaluation::Error { message, .. } => Outcome::Error(message),
+    };
+    match output_failure(outcome, &mut terminal) {
+        Outcome::Error(message) => {
+            errln!("{message}");
             Ok(1)
         }
+        Outcome::Continue | Outcome::Bye => Ok(0),
     }
 }

@@ -4,6 +4,7 @@
 //! `#link` lists the linked native plugins, `#link FILE` links one or swaps in a new build.
 
 use crate::forth_cmd::{Engine, EngineOptions, Outcome, Terminal};
+use crate::output::{errln, outln};
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
@@ -18,12 +19,12 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
     if let Some(history) = &history {
         let _ = editor.load_history(history);
     }
-    println!(
+    outln!(
         "FastForth {} ({}). BYE leaves; {ENGINE_COMMAND} FILE swaps the engine plugin; \
          {LINK_COMMAND} FILE links or swaps a native plugin.",
         env!("CARGO_PKG_VERSION"),
         engine.describe()
-    );
+    )?;
     let mut line_number = 0;
     loop {
         let line = match editor.readline("") {
@@ -35,20 +36,20 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
         line_number += 1;
         let _ = editor.add_history_entry(line.as_str());
         if let Some(argument) = line.trim().strip_prefix(ENGINE_COMMAND) {
-            engine_command(&mut engine, argument.trim());
+            engine_command(&mut engine, argument.trim())?;
             continue;
         }
         if let Some(argument) = line.trim().strip_prefix(LINK_COMMAND) {
-            link_command(&mut engine, argument.trim());
+            link_command(&mut engine, argument.trim())?;
             continue;
         }
         let name = format!("<repl line {line_number}>");
         match engine.evaluate(&line, &name, &mut console)? {
-            Outcome::Continue => println!(" ok"),
+            Outcome::Continue => outln!(" ok")?,
             Outcome::Bye => break,
             Outcome::Error(message) => {
-                println!();
-                eprintln!("{message}");
+                outln!()?;
+                errln!("{message}");
                 engine.reset_after_error()?;
             }
         }
@@ -59,48 +60,49 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn engine_command(engine: &mut Engine, argument: &str) {
+fn engine_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
     if argument.is_empty() {
-        println!("{}", engine.describe());
-        return;
+        return outln!("{}", engine.describe());
     }
     match engine.swap(std::path::Path::new(argument)) {
-        Ok(report) => println!("{report}; definitions, stacks and data kept"),
-        Err(error) => eprintln!(
+        Ok(report) => outln!("{report}; definitions, stacks and data kept")?,
+        Err(error) => errln!(
             "swap refused, {} keeps serving: {error:#}",
             engine.describe()
         ),
     }
+    Ok(())
 }
 
-fn link_command(engine: &mut Engine, argument: &str) {
+fn link_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
     if argument.is_empty() {
         for (name, version) in engine.linked() {
-            println!("{name} {version}");
+            outln!("{name} {version}")?;
         }
-        return;
+        return Ok(());
     }
     match engine.link(std::path::Path::new(argument)) {
         Ok(linked) => {
             let new: Vec<&str> = linked.new_words.iter().map(|(w, _)| w.as_str()).collect();
             match linked.swapped {
-                Some(report) => println!(
+                Some(report) => outln!(
                     "{} {} -> {}; new words: {}",
                     linked.plugin,
                     report.from_version,
                     report.to_version,
                     new.join(" ")
                 ),
-                None => println!(
+                None => outln!(
                     "{} {} linked: {}",
                     linked.plugin,
                     linked.version,
                     linked.words.join(" ")
                 ),
-            }
+            }?;
         }
-        Err(error) => eprintln!("link refused, the linked words keep serving: {error:#}"),
+        Err(error) => errln!("link refused, the linked words keep serving: {error:#}"),
     }
+    Ok(())
 }
 
 fn history_file() -> Option<std::path::PathBuf> {

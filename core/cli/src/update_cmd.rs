@@ -4,6 +4,7 @@
 //! checks, downloads and swaps are all that crate's. This module only wires them to flags,
 //! a progress bar and the installation directory.
 
+use crate::output::{errln, outln};
 use anyhow::Context;
 use fastforth_host::{Example, HotSwap, Loader};
 use fastforth_update::{
@@ -76,8 +77,8 @@ pub fn update(args: UpdateArgs) -> anyhow::Result<()> {
                 to_manifest,
                 changes,
             } => {
-                println!("update available: manifest {from_manifest} -> {to_manifest}");
-                print_changes(&changes);
+                outln!("update available: manifest {from_manifest} -> {to_manifest}")?;
+                print_changes(&changes)?;
                 Ok(())
             }
             outcome => report(&outcome),
@@ -86,8 +87,8 @@ pub fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let slots = load_installed(&updater)?;
     if args.rollback {
         let changes = updater.rollback(&slots)?;
-        println!("rolled back:");
-        print_changes(&changes);
+        outln!("rolled back:")?;
+        print_changes(&changes)?;
         return Ok(());
     }
     let bar = ProgressBar::on_terminal();
@@ -99,41 +100,47 @@ pub fn list(dir: &InstallDir) -> anyhow::Result<()> {
     let dir = dir.path();
     let updater = updater(&dir, None)?;
     let state = updater.state()?;
-    println!("plugin directory: {}", dir.display());
+    outln!("plugin directory: {}", dir.display())?;
     if state.plugins.is_empty() {
-        println!("nothing installed");
+        outln!("nothing installed")?;
         return Ok(());
     }
-    print_state(&state);
+    print_state(&state)?;
     if let Some(pending) = updater.pending()? {
-        println!(
+        outln!(
             "pending: manifest {} awaits confirmation; the next start rolls it back",
             pending.manifest_version
-        );
+        )?;
     }
     Ok(())
 }
 
-fn print_state(state: &State) {
+fn print_state(state: &State) -> anyhow::Result<()> {
     let channel = state.channel.as_deref().unwrap_or("none");
-    println!(
+    outln!(
         "channel:          {channel} (manifest {})",
         state.manifest_version
-    );
-    println!(
+    )?;
+    outln!(
         "{:<10} {:<9} {:<9} {:<16} file",
-        "plugin", "version", "manifest", "last-known-good"
-    );
+        "plugin",
+        "version",
+        "manifest",
+        "last-known-good"
+    )?;
     for (name, plugin) in &state.plugins {
         let good = plugin.previous.as_ref().map_or_else(
             || "-".to_owned(),
             |p| format!("{} (m{})", p.version, p.manifest_version),
         );
-        println!(
+        outln!(
             "{name:<10} {:<9} {:<9} {good:<16} {}",
-            plugin.installed.version, plugin.installed.manifest_version, plugin.installed.file
-        );
+            plugin.installed.version,
+            plugin.installed.manifest_version,
+            plugin.installed.file
+        )?;
     }
+    Ok(())
 }
 
 /// One slot per managed plugin, serving what the state says is installed.
@@ -163,7 +170,7 @@ fn load_installed(updater: &Updater) -> anyhow::Result<Slots> {
 fn report(outcome: &Outcome) -> anyhow::Result<()> {
     match outcome {
         Outcome::UpToDate { manifest_version } => {
-            println!("up to date (manifest {manifest_version})");
+            outln!("up to date (manifest {manifest_version})")?;
         }
         Outcome::Available { .. } => unreachable!("only a check reports an available update"),
         Outcome::Updated {
@@ -172,8 +179,8 @@ fn report(outcome: &Outcome) -> anyhow::Result<()> {
             changes,
             ..
         } => {
-            println!("updated: manifest {from_manifest} -> {to_manifest}");
-            print_changes(changes);
+            outln!("updated: manifest {from_manifest} -> {to_manifest}")?;
+            print_changes(changes)?;
         }
     }
     Ok(())
@@ -185,20 +192,21 @@ fn report_recovery(recovery: Recovery) {
         changes,
     } = recovery
     {
-        eprintln!("the update to manifest {manifest_version} was never confirmed; rolled back:");
+        errln!("the update to manifest {manifest_version} was never confirmed; rolled back:");
         for change in changes {
-            eprintln!("  {}", describe(&change));
+            errln!("  {}", describe(&change));
         }
     }
 }
 
-fn print_changes(changes: &[Change]) {
+fn print_changes(changes: &[Change]) -> anyhow::Result<()> {
     if changes.is_empty() {
-        println!("  no plugin changes");
+        outln!("  no plugin changes")?;
     }
     for change in changes {
-        println!("  {}", describe(change));
+        outln!("  {}", describe(change))?;
     }
+    Ok(())
 }
 
 fn describe(change: &Change) -> String {
@@ -258,7 +266,7 @@ impl Progress for ProgressBar {
 
     fn finished(&self) {
         if self.enabled {
-            eprintln!();
+            errln!("");
         }
     }
 }

@@ -2,6 +2,7 @@
 //! host provides: the `Console` trait, an in-memory console for tests and embedding, and a
 //! console on stdin/stdout.
 
+use crate::error::{Fallible, Throw, code};
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Write};
 
@@ -14,7 +15,9 @@ pub struct HostWordError {
 
 /// Where the engine's output goes and its input comes from, and who runs host words.
 pub trait Console {
-    fn write(&mut self, bytes: &[u8]);
+    /// Writes program output. An error (a closed pipe, a full disk) is throw code -37 in
+    /// the word that wrote, which stops it unless it is caught.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()>;
     /// One line of input without the newline (for ACCEPT, REFILL of the user input device); None = end of input.
     fn read_line(&mut self) -> Option<String> {
         None
@@ -24,7 +27,10 @@ pub trait Console {
         None
     }
     /// Called at the end of each `evaluate`; consoles that buffer output push it out here.
-    fn flush(&mut self) {}
+    /// An error fails an evaluation that had succeeded with throw code -37.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
     /// Runs the host word `id` (see [`crate::Forth::define_host_word`]) on the data stack,
     /// bottom first, which it may change in any way. The default knows no host word.
     fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
@@ -72,8 +78,9 @@ impl BufferConsole {
 }
 
 impl Console for BufferConsole {
-    fn write(&mut self, bytes: &[u8]) {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.output.extend_from_slice(bytes);
+        Ok(())
     }
 
     fn read_line(&mut self) -> Option<String> {
@@ -94,13 +101,13 @@ impl Console for BufferConsole {
 pub struct StdConsole;
 
 impl Console for StdConsole {
-    fn write(&mut self, bytes: &[u8]) {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        // A closed stdout ends the program's output, not the interpreter.
-        let _ = out.write_all(bytes);
+        out.write_all(bytes)?;
         if bytes.contains(&b'\n') {
-            let _ = out.flush();
+            out.flush()?;
         }
+        Ok(())
     }
 
     fn read_line(&mut self) -> Option<String> {
@@ -119,7 +126,20 @@ impl Console for StdConsole {
         }
     }
 
-    fn flush(&mut self) {
-        let _ = std::io::stdout().lock().flush();
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().lock().flush()
     }
+}
+
+/// Writes program output to `console`; a write error is throw code -37.
+pub(crate) fn write_output(console: &mut dyn Console, bytes: &[u8]) -> Fallible<()> {
+    console.write(bytes).map_err(output_error)
+}
+
+/// The throw for an output error: -37, naming the error.
+pub(crate) fn output_error(error: std::io::Error) -> Throw {
+    Throw::with_message(
+        code::FILE_IO,
+        format!("file I/O exception: cannot write the output: {error}"),
+    )
 }

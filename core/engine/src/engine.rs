@@ -17,6 +17,9 @@ pub struct Limits {
     /// Stop an evaluation after this many steps (interpreted tokens, calls, branches and
     /// loop iterations, plus one per character for SPACES and .R padding); `None` = no bound.
     pub max_steps: Option<u64>,
+    /// The largest source text accepted, from a file, INCLUDED or one line of standard
+    /// input, in bytes.
+    pub max_source_bytes: usize,
 }
 
 impl Default for Limits {
@@ -26,8 +29,63 @@ impl Default for Limits {
             return_stack_cells: 1024,
             data_space_bytes: 1 << 20,
             max_steps: None,
+            max_source_bytes: 64 << 20,
         }
     }
+}
+
+impl Limits {
+    /// The largest data space, in bytes (1 GiB).
+    pub const MAX_DATA_SPACE_BYTES: usize = 1 << 30;
+    /// The fewest cells of the data and of the return stack.
+    pub const MIN_STACK_CELLS: usize = 1;
+    /// The most cells of the data and of the return stack (8 MiB each).
+    pub const MAX_STACK_CELLS: usize = 1 << 20;
+    /// The largest `max_source_bytes` (1 GiB).
+    pub const MAX_SOURCE_BYTES: usize = 1 << 30;
+
+    /// Refuses sizes an engine cannot be built with (too large to allocate, or so large
+    /// that adding the system area would wrap): the error names the size and its bounds.
+    pub fn check(&self) -> Result<(), String> {
+        let (stack_min, stack_max) = (Limits::MIN_STACK_CELLS, Limits::MAX_STACK_CELLS);
+        within(
+            "data space",
+            "bytes",
+            self.data_space_bytes,
+            0,
+            Limits::MAX_DATA_SPACE_BYTES,
+        )?;
+        within(
+            "data stack",
+            "cells",
+            self.data_stack_cells,
+            stack_min,
+            stack_max,
+        )?;
+        within(
+            "return stack",
+            "cells",
+            self.return_stack_cells,
+            stack_min,
+            stack_max,
+        )?;
+        within(
+            "source text limit",
+            "bytes",
+            self.max_source_bytes,
+            1,
+            Limits::MAX_SOURCE_BYTES,
+        )
+    }
+}
+
+fn within(what: &str, unit: &str, value: usize, min: usize, max: usize) -> Result<(), String> {
+    if (min..=max).contains(&value) {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} of {value} {unit} is out of range: expected {min} to {max} {unit}"
+    ))
 }
 
 /// How an evaluation ended.
@@ -83,7 +141,21 @@ pub struct Forth {
 }
 
 impl Forth {
+    /// A new engine with these limits.
+    ///
+    /// # Panics
+    /// When `limits` fail [`Limits::check`]; [`Forth::try_new`] returns that error instead.
     pub fn new(limits: Limits) -> Forth {
+        Forth::try_new(limits).unwrap_or_else(|refused| panic!("invalid engine limits: {refused}"))
+    }
+
+    /// A new engine with these limits, or why they are refused (see [`Limits::check`]).
+    pub fn try_new(limits: Limits) -> Result<Forth, String> {
+        limits.check()?;
+        Ok(Forth::with_checked_limits(limits))
+    }
+
+    fn with_checked_limits(limits: Limits) -> Forth {
         let user_bytes = memory::aligned(limits.data_space_bytes);
         let mut forth = Forth {
             mem: vec![0; user_bytes + SYSTEM_BYTES],

@@ -73,6 +73,8 @@ pub mod code {
     pub const RETURN_STACK_IMBALANCE: i64 = -25;
     pub const COMPILER_NESTING: i64 = -29;
     pub const INVALID_NAME_ARGUMENT: i64 = -32;
+    /// Also raised when the console cannot write the program's output.
+    pub const FILE_IO: i64 = -37;
     pub const FILE_NOT_FOUND: i64 = -38;
     pub const UNEXPECTED_EOF: i64 = -39;
     pub const NESTING_TOO_DEEP: i64 = -258;
@@ -116,6 +118,7 @@ pub fn message_for(throw_code: i64) -> &'static str {
         -29 => "compiler nesting",
         -31 => ">BODY used on non-CREATEd definition",
         -32 => "invalid name argument",
+        -37 => "file I/O exception",
         -38 => "non-existent file",
         -39 => "unexpected end of file",
         -40 => "invalid BASE for floating point conversion",

@@ -1,6 +1,6 @@
 //! Number output: `.`, `U.`, `.R`, `U.R`, `.S` and pictured numeric output (`<#` ... `#>`).
 
-use crate::console::Console;
+use crate::console::{Console, write_output};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
 use crate::memory::{HOLD_BYTES, HOLD_OFFSET};
@@ -57,8 +57,7 @@ impl Forth {
             self.unsigned_text(value)?
         };
         text.push(b' ');
-        console.write(&text);
-        Ok(())
+        write_output(console, &text)
     }
 
     /// `.R` and `U.R`: the number right-aligned in a field.
@@ -76,8 +75,7 @@ impl Forth {
         };
         let padding = (width.max(0) as u64).saturating_sub(text.len() as u64);
         self.print_spaces(padding as i64, console)?;
-        console.write(&text);
-        Ok(())
+        write_output(console, &text)
     }
 
     /// SPACES (and .R padding): one step of the budget per space.
@@ -90,7 +88,7 @@ impl Forth {
                 return fail(code::STEP_BUDGET_EXHAUSTED);
             }
             self.steps_left -= chunk;
-            console.write(&[b' '; 256][..chunk as usize]);
+            write_output(console, &[b' '; 256][..chunk as usize])?;
             left -= chunk;
         }
         Ok(())
@@ -103,8 +101,7 @@ impl Forth {
             text.extend(self.signed_text(self.ds[index])?);
             text.push(b' ');
         }
-        console.write(&text);
-        Ok(())
+        write_output(console, &text)
     }
 
     fn hold_start(&self) -> usize {

@@ -170,10 +170,11 @@ impl Forth {
                 "data space of {data_space_bytes} bytes is larger than allowed"
             )));
         }
-        let mut forth = Forth::new(Limits {
+        let mut forth = Forth::try_new(Limits {
             data_space_bytes: data_space_bytes as usize,
             ..limits
-        });
+        })
+        .map_err(refuse)?;
         forth.read_state(&mut reader).map_err(|e| refuse(e.0))?;
         Ok(forth)
     }

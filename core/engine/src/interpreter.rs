@@ -1,7 +1,7 @@
 //! The outer interpreter: input sources (host text, files, EVALUATE strings), the text
 //! interpreter loop, and error positions.
 
-use crate::console::Console;
+use crate::console::{Console, output_error};
 use crate::engine::{Flow, Forth, MAX_SOURCE_NESTING};
 use crate::error::{Fallible, ForthError, SourceLocation, Throw, code, fail};
 use crate::ir::Op;
@@ -53,8 +53,8 @@ impl Forth {
             SourceKind::User,
             console,
         );
-        console.flush();
-        self.finish(result)
+        let flushed = console.flush().map_err(output_error);
+        self.finish(result.and(flushed))
     }
 
     /// INCLUDED semantics for a file path (file not found is a ForthError with code -38
@@ -66,8 +66,8 @@ impl Forth {
     ) -> Result<Flow, ForthError> {
         self.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
         let result = self.include_path(path, console);
-        console.flush();
-        self.finish(result)
+        let flushed = console.flush().map_err(output_error);
+        self.finish(result.and(flushed))
     }
 
     fn finish(&mut self, result: Fallible<()>) -> Result<Flow, ForthError> {

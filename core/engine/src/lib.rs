@@ -35,6 +35,8 @@
 //! deep (-258). [`Limits::max_steps`] bounds an evaluation: every interpreted token, call,
 //! branch, loop iteration and host word is a step, and so is each space of SPACES and `.R` padding;
 //! running out throws -256 "step budget exhausted", which CATCH does not catch.
+//! [`Limits::check`] bounds the sizes themselves (data space at most 1 GiB, stacks at most
+//! 2^20 cells): [`Forth::try_new`] refuses others with an error naming them.
 //!
 //! # Decisions on points the standard leaves open
 //!
@@ -59,6 +61,8 @@
 //! - Error codes beyond the standard's table: -256 step budget exhausted, -257 invalid
 //!   execution token, -258 input sources nested too deeply.
 //! - Defining a word while a colon definition is being compiled is -29.
+//! - Output the console cannot write (a closed pipe, a full disk) is -37 "file I/O
+//!   exception" in the word that wrote, so an output loop stops; CATCH can catch it.
 //!
 //! Every CORE and CORE EXT word of Forth-2012 is implemented (the obsolescent words the
 //! 2012 standard dropped, such as `TIB`, `#TIB`, `EXPECT`, `SPAN`, `CONVERT` and `QUERY`,

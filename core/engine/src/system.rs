@@ -1,7 +1,7 @@
 //! The host side of the engine: every word that parses, compiles, does I/O or needs the
 //! whole engine state (the `Sys` instructions).
 
-use crate::console::Console;
+use crate::console::{Console, write_output};
 use crate::dictionary::{Kind, Snapshot};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
@@ -19,22 +19,14 @@ impl Forth {
         match word {
             Sys::Emit => {
                 let char = self.pop()?;
-                console.write(&[char as u8]);
-                Ok(())
+                write_output(console, &[char as u8])
             }
             Sys::Type => {
                 let text = self.pop_type_range()?;
-                console.write(&text);
-                Ok(())
+                write_output(console, &text)
             }
-            Sys::Cr => {
-                console.write(b"\n");
-                Ok(())
-            }
-            Sys::Space => {
-                console.write(b" ");
-                Ok(())
-            }
+            Sys::Cr => write_output(console, b"\n"),
+            Sys::Space => write_output(console, b" "),
             Sys::Spaces => {
                 let count = self.pop()?;
                 self.print_spaces(count, console)
@@ -44,10 +36,7 @@ impl Forth {
             Sys::DotR => self.print_number_right(true, console),
             Sys::UDotR => self.print_number_right(false, console),
             Sys::DotS => self.print_stack(console),
-            Sys::Words => {
-                self.words(console);
-                Ok(())
-            }
+            Sys::Words => self.words(console),
             Sys::CallHost => self.call_host(console),
             Sys::Key => match console.read_key() {
                 Some(key) => self.push(key as i64),
@@ -136,8 +125,7 @@ impl Forth {
             }
             Sys::DotParen => {
                 let text = self.parse_text(b')');
-                console.write(&text);
-                Ok(())
+                write_output(console, &text)
             }
             Sys::SQuote => {
                 let text = self.parse_text(b'"');
@@ -156,8 +144,7 @@ impl Forth {
             Sys::DotQuote => {
                 let text = self.parse_text(b'"');
                 if !self.compiling() {
-                    console.write(&text);
-                    return Ok(());
+                    return write_output(console, &text);
                 }
                 self.compile_string(&text)?;
                 self.emit(Op::Sys(Sys::Type))
@@ -173,7 +160,9 @@ impl Forth {
                     0 => Ok(()),
                     _ => {
                         if self.catch_frames.is_empty() {
-                            console.write(&message);
+                            // An output error loses only the message: the abort stops the
+                            // word either way.
+                            let _ = console.write(&message);
                         }
                         Err(Throw::with_message(
                             code::ABORT_QUOTE,
@@ -622,7 +611,7 @@ impl Forth {
     }
 
     /// WORDS: the names of all words, newest first.
-    fn words(&mut self, console: &mut dyn Console) {
+    fn words(&mut self, console: &mut dyn Console) -> Fallible<()> {
         let names: Vec<u8> = self
             .dict
             .words
@@ -630,7 +619,7 @@ impl Forth {
             .rev()
             .flat_map(|w| w.name.iter().copied().chain([b' ']))
             .collect();
-        console.write(&names);
+        write_output(console, &names)
     }
 }
 

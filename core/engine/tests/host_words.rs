@@ -13,8 +13,8 @@ struct Host {
 }
 
 impl Console for Host {
-    fn write(&mut self, bytes: &[u8]) {
-        self.output.write(bytes);
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.output.write(bytes)
     }
 
     fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {

@@ -21,24 +21,25 @@ fn limits(limits: ForthLimits) -> Limits {
         return_stack_cells: size(limits.return_stack_cells),
         data_space_bytes: size(limits.data_space_bytes),
         max_steps: (limits.max_steps != 0).then_some(limits.max_steps),
+        ..Limits::default()
     }
 }
 
 fn create(limits_in: ForthLimits, image: FfiBytes, error: ByteSink) -> EngineHandle {
     // SAFETY: the host passes `image` valid for the duration of this call.
     let image = unsafe { image.as_bytes() };
-    let forth = if image.is_empty() {
-        Forth::new(limits(limits_in))
+    let created = if image.is_empty() {
+        Forth::try_new(limits(limits_in))
     } else {
-        match Forth::load_image(image, limits(limits_in)) {
-            Ok(forth) => forth,
-            Err(refused) => {
-                error.send(refused.to_string().as_bytes());
-                return EngineHandle::NULL;
-            }
-        }
+        Forth::load_image(image, limits(limits_in)).map_err(|refused| refused.to_string())
     };
-    EngineHandle(Box::into_raw(Box::new(forth)).cast())
+    match created {
+        Ok(forth) => EngineHandle(Box::into_raw(Box::new(forth)).cast()),
+        Err(refused) => {
+            error.send(refused.as_bytes());
+            EngineHandle::NULL
+        }
+    }
 }
 
 /// The engine behind a handle.
@@ -119,8 +120,11 @@ fn destroy(handle: EngineHandle) {
 struct HostConsole(ConsoleCallbacks);
 
 impl Console for HostConsole {
-    fn write(&mut self, bytes: &[u8]) {
+    /// The host's write callback has no error channel: the host reports its output errors
+    /// after the evaluation.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         (self.0.write)(self.0.context, bytes.as_ptr(), bytes.len());
+        Ok(())
     }
 
     fn read_line(&mut self) -> Option<String> {

@@ -1,0 +1,104 @@
+//! Engine limits: sizes out of range are refused with an error naming them (never a panic,
+//! an allocation abort or a wrapped address), and the largest accepted sizes work.
+
+use fastforth_engine::{BufferConsole, Forth, Limits};
+
+fn refusal(limits: Limits) -> String {
+    match Forth::try_new(limits) {
+        Ok(_) => panic!("accepted"),
+        Err(refused) => refused,
+    }
+}
+
+#[test]
+fn absurd_sizes_are_refused_with_their_bounds() {
+    let cases = [
+        (
+            Limits {
+                data_space_bytes: usize::MAX,
+                ..Limits::default()
+            },
+            format!(
+                "data space of {} bytes is out of range: expected 0 to 1073741824 bytes",
+                usize::MAX
+            ),
+        ),
+        (
+            Limits {
+                data_space_bytes: 100_000_000_000,
+                ..Limits::default()
+            },
+            "data space of 100000000000 bytes is out of range: expected 0 to 1073741824 bytes"
+                .to_owned(),
+        ),
+        (
+            Limits {
+                return_stack_cells: usize::MAX,
+                ..Limits::default()
+            },
+            format!(
+                "return stack of {} cells is out of range: expected 1 to 1048576 cells",
+                usize::MAX
+            ),
+        ),
+        (
+            Limits {
+                data_stack_cells: 0,
+                ..Limits::default()
+            },
+            "data stack of 0 cells is out of range: expected 1 to 1048576 cells".to_owned(),
+        ),
+        (
+            Limits {
+                max_source_bytes: 0,
+                ..Limits::default()
+            },
+            "source text limit of 0 bytes is out of range: expected 1 to 1073741824 bytes"
+                .to_owned(),
+        ),
+    ];
+    for (limits, expected) in cases {
+        assert_eq!(limits.check(), Err(expected.clone()));
+        assert_eq!(refusal(limits), expected);
+    }
+}
+
+#[test]
+fn the_largest_sizes_work_and_user_data_stays_apart_from_system_variables() {
+    let mut forth = Forth::try_new(Limits {
+        data_space_bytes: Limits::MAX_DATA_SPACE_BYTES,
+        data_stack_cells: Limits::MAX_STACK_CELLS,
+        return_stack_cells: Limits::MAX_STACK_CELLS,
+        ..Limits::default()
+    })
+    .unwrap();
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate("5 0 ! 0 @ . base @ . unused .", "t", &mut console)
+        .unwrap();
+    assert_eq!(console.take_output(), "5 10 1073741824 ");
+}
+
+#[test]
+fn an_image_loaded_with_absurd_limits_is_refused() {
+    let image = Forth::new(Limits::default()).save_image();
+    let limits = Limits {
+        return_stack_cells: usize::MAX,
+        ..Limits::default()
+    };
+    let refused = Forth::load_image(&image, limits).err().expect("accepted");
+    assert!(
+        refused.message.contains("return stack of"),
+        "{}",
+        refused.message
+    );
+}
+
+#[test]
+#[should_panic(expected = "invalid engine limits: data space of")]
+fn new_names_the_refused_size() {
+    let _ = Forth::new(Limits {
+        data_space_bytes: usize::MAX,
+        ..Limits::default()
+    });
+}
