@@ -197,7 +197,8 @@ mod tests {
 
     #[test]
     fn each_broken_bound_is_named() {
-        let cases: [(fn(&mut Report), &str); 6] = [
+        type Adjust = fn(&mut Report);
+        let cases: [(Adjust, &str); 6] = [
             (|r| r.failed = 1, "failed calls"),
             (|r| r.refused = 99, "broken builds refused"),
             (|r| r.end.rss_bytes += 10 << 20, "RSS grew"),
