@@ -51,6 +51,15 @@ pub enum UpdateError {
     #[error("manifest: {problem}")]
     Manifest { problem: String },
 
+    #[error(
+        "manifest is for channel `{found}`, expected `{expected}` (the channel {url}): refusing a manifest from another channel"
+    )]
+    WrongChannel {
+        url: String,
+        expected: String,
+        found: String,
+    },
+
     #[error("manifest expired at {expires}, the update started at {now}")]
     Expired { expires: String, now: String },
 

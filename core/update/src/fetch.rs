@@ -153,9 +153,30 @@ fn check_url(url: &str) -> Result<Scheme, UpdateError> {
     Err(bad("expected an http://, https:// or file:// URL"))
 }
 
-/// Checks that `channel` is a URL this build can read.
+/// Checks that `channel` is a URL this build can read and that it names a channel.
 pub(crate) fn check_channel(channel: &str) -> Result<(), UpdateError> {
-    check_url(channel).map(|_| ())
+    check_url(channel)?;
+    channel_name(channel).map(|_| ())
+}
+
+/// The name of the channel at `channel`: the last segment of its path (`stable` for
+/// `http://host/fastforth/stable/`), which a manifest of that channel must carry.
+pub(crate) fn channel_name(channel: &str) -> Result<&str, UpdateError> {
+    let after_scheme = channel.split_once("://").map_or(channel, |(_, rest)| rest);
+    let path = match channel.starts_with("file://") {
+        true => after_scheme,
+        false => after_scheme.find('/').map_or("", |at| &after_scheme[at..]),
+    };
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|name| crate::manifest::is_plain_file_name(name))
+        .ok_or_else(|| UpdateError::BadChannel {
+            url: channel.to_owned(),
+            problem:
+                "expected a URL whose last path segment names the channel, like http://host/stable"
+                    .to_owned(),
+        })
 }
 
 /// `name` inside `channel`, or `name` itself when it is an absolute URL.
@@ -230,6 +251,11 @@ mod tests {
     #[test]
     fn channel_urls_this_build_cannot_read_are_refused() {
         assert!(check_channel("file:///srv/channel").is_ok());
+        let error = check_channel("http://127.0.0.1:8000/").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "channel http://127.0.0.1:8000/: expected a URL whose last path segment names the channel, like http://host/stable"
+        );
         assert!(check_channel("http://127.0.0.1:8000/c").is_ok());
         let error = check_channel("file://relative").unwrap_err();
         assert_eq!(
@@ -238,6 +264,14 @@ mod tests {
         );
         assert!(check_channel("ftp://x").is_err());
         assert_eq!(check_channel("https://x").is_ok(), cfg!(feature = "tls"));
+    }
+
+    #[test]
+    fn a_channel_is_named_by_the_last_segment_of_its_path() {
+        assert_eq!(channel_name("http://h:80/ff/stable/").unwrap(), "stable");
+        assert_eq!(channel_name("file:///srv/beta").unwrap(), "beta");
+        assert!(channel_name("http://stable").is_err());
+        assert!(channel_name("file:///").is_err());
     }
 
     #[test]

@@ -28,18 +28,24 @@ pub struct ReleaseArtifact {
 pub struct Release<'k> {
     channel_dir: PathBuf,
     key: &'k SigningKey,
+    channel_name: Option<String>,
+    issued: SystemTime,
     expires: SystemTime,
     abi_version: u32,
     manifest_version: Option<u64>,
 }
 
 impl<'k> Release<'k> {
-    /// A release valid for 30 days, for this build's plugin ABI.
+    /// A release issued now and valid for 30 days, for this build's plugin ABI, into the
+    /// channel named like the last component of `channel_dir`.
     pub fn new(channel_dir: &Path, key: &'k SigningKey) -> Release<'k> {
+        let now = SystemTime::now();
         Release {
             channel_dir: channel_dir.into(),
             key,
-            expires: SystemTime::now() + Duration::from_secs(30 * 86_400),
+            channel_name: None,
+            issued: now,
+            expires: now + Duration::from_secs(30 * 86_400),
             abi_version: fastforth_abi::ABI_VERSION,
             manifest_version: None,
         }
@@ -48,6 +54,18 @@ impl<'k> Release<'k> {
     /// When the manifest stops being valid.
     pub fn expires(mut self, expires: SystemTime) -> Release<'k> {
         self.expires = expires;
+        self
+    }
+
+    /// Names the channel `name` in the manifest instead of after the directory.
+    pub fn channel_name(mut self, name: &str) -> Release<'k> {
+        self.channel_name = Some(name.to_owned());
+        self
+    }
+
+    /// When the manifest says it was released.
+    pub fn issued(mut self, issued: SystemTime) -> Release<'k> {
+        self.issued = issued;
         self
     }
 
@@ -97,7 +115,9 @@ impl<'k> Release<'k> {
         }
         let manifest = Manifest {
             schema: SCHEMA,
+            channel: self.channel()?,
             manifest_version,
+            issued: format_rfc3339(self.issued),
             expires: format_rfc3339(self.expires),
             abi_version: self.abi_version,
             plugins,
@@ -111,6 +131,23 @@ impl<'k> Release<'k> {
         )?;
         write_atomically(&self.channel_dir, "manifest.json", &bytes)?;
         Ok(manifest)
+    }
+
+    /// The channel's name: the one given, else the directory's last component.
+    fn channel(&self) -> Result<String, UpdateError> {
+        if let Some(name) = &self.channel_name {
+            return Ok(name.clone());
+        }
+        self.channel_dir
+            .file_name()
+            .and_then(|name| name.to_str())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                manifest_problem(format!(
+                    "{}: expected a channel directory with a name, like `.../stable`",
+                    self.channel_dir.display()
+                ))
+            })
     }
 
     /// The `manifest_version` already in the channel directory (0 when empty).

@@ -374,6 +374,14 @@ impl Updater {
         )?;
         self.config.trusted_keys.verify(&bytes, &signature)?;
         let manifest = Manifest::parse(&bytes)?;
+        let expected_channel = fetch::channel_name(channel)?;
+        if manifest.channel != expected_channel {
+            return Err(UpdateError::WrongChannel {
+                url: channel.to_owned(),
+                expected: expected_channel.to_owned(),
+                found: manifest.channel.clone(),
+            });
+        }
         if manifest.expires_at()? <= started {
             return Err(UpdateError::Expired {
                 expires: manifest.expires.clone(),

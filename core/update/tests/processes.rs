@@ -27,7 +27,7 @@ fn spawn_child(world: &World, mode: &str) -> std::process::Child {
             "--test-threads=1",
         ])
         .env(CHILD_ENV, mode)
-        .env("CHILD_CHANNEL", world.server.url())
+        .env("CHILD_CHANNEL", world.channel_url())
         .env("CHILD_PLUGIN_DIR", &world.plugin_dir)
         .env("CHILD_STATE_DIR", &world.state_dir)
         .env("CHILD_CACHE_DIR", world.dir.path().join("child-cache"))

@@ -64,7 +64,7 @@ impl Server {
         format!("http://{}", self.address)
     }
 
-    /// Answers requests for `name` with `behaviour` from now on.
+    /// Answers requests for a file called `name` (in any channel) with `behaviour` from now on.
     pub fn misbehave(&self, name: &str, behaviour: Behaviour) {
         self.shared
             .overrides
@@ -97,7 +97,8 @@ fn answer(mut stream: TcpStream, shared: &Shared) {
         return;
     };
     let name = path.trim_start_matches('/').to_owned();
-    let behaviour = shared.overrides.lock().unwrap().get(&name).cloned();
+    let file_name = name.rsplit('/').next().unwrap_or_default();
+    let behaviour = shared.overrides.lock().unwrap().get(file_name).cloned();
     match behaviour {
         Some(Behaviour::Endless) => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
@@ -151,8 +152,8 @@ fn read_request_path(stream: &mut TcpStream) -> Option<String> {
     parts.next().map(str::to_owned)
 }
 
-/// `root/name` when `name` is a plain file name.
+/// `root/name` when every component of `name` is a plain file name.
 fn safe_file(root: &Path, name: &str) -> Option<PathBuf> {
-    let plain = !name.is_empty() && !name.contains('/') && !name.starts_with('.');
-    plain.then(|| root.join(name))
+    let plain = |part: &str| !part.is_empty() && !part.starts_with('.');
+    name.split('/').all(plain).then(|| root.join(name))
 }
