@@ -145,7 +145,7 @@ fn load_installed(updater: &Updater) -> anyhow::Result<Slots> {
         let slot: Arc<dyn Slot> = match state.plugins.get(*name) {
             None => Arc::new(HotSlot::<Example>::empty(loader.clone())),
             Some(plugin) => {
-                let path = updater.installed_path(&plugin.installed);
+                let path = updater.verified_path(&plugin.installed)?;
                 let hot = HotSwap::<Example>::load(loader.clone(), &path).with_context(|| {
                     format!(
                         "installed plugin `{name}` {} does not load",

@@ -7,8 +7,8 @@
 use fastforth_host::{Example, Loader};
 use fastforth_plugin_build::PluginBuild;
 use fastforth_update::{
-    HOST_TARGET, HotSlot, NoProgress, Release, ReleaseArtifact, SigningKey, Slots, TrustedKeys,
-    Updater, UpdaterConfig,
+    HOST_TARGET, HotSlot, NoProgress, Pending, Release, ReleaseArtifact, SigningKey, Slots, State,
+    TrustedKeys, Updater, UpdaterConfig,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -201,4 +201,99 @@ fn https_needs_a_build_with_tls() {
             "Error: channel https://127.0.0.1:9/stable: https:// needs a build with the `tls` feature; this one reads http:// and file://\n"
         );
     }
+}
+
+/// 1.0.0 then 1.0.1 installed into `home/install` from `home/channel` with the test key.
+fn installed_twice(home: &Path) -> (PathBuf, PathBuf) {
+    let channel = home.join("channel");
+    let dir = home.join("install");
+    let loader = Arc::new(Loader::new(home.join("test-cache")));
+    let slot = Arc::new(HotSlot::<Example>::empty(loader));
+    publish(&channel, "1.0.0", &example(&[]));
+    install_with_test_key(&channel, &dir, &slot);
+    publish(&channel, "1.0.1", &example(&["v2"]));
+    install_with_test_key(&channel, &dir, &slot);
+    (channel, dir)
+}
+
+/// The demonstration replayed: a planted `pending.json` + `state.json` pair made
+/// `update --check` delete a file outside the plugin directory.
+#[test]
+fn a_planted_state_pair_cannot_make_update_check_delete_files_elsewhere() {
+    let home = tempfile::tempdir().unwrap();
+    let (channel, dir) = installed_twice(home.path());
+    let victim = home.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let mut state = State::load(&dir).unwrap();
+    let before = State {
+        plugins: Default::default(),
+        ..state.clone()
+    };
+    state.plugins.get_mut("example").unwrap().installed.file = victim.display().to_string();
+    state.save(&dir).unwrap();
+    Pending {
+        manifest_version: 3,
+        before,
+    }
+    .save(&dir)
+    .unwrap();
+
+    let output = fastforth(
+        home.path(),
+        &[
+            "update",
+            "--check",
+            "--channel",
+            &file_url(&channel),
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+
+    assert!(!output.status.success());
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "Error: {}: plugin `example`: `installed`.file is {:?}, expected a plain file name in the plugin directory\n",
+            dir.join("state.json").display(),
+            victim.display().to_string()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+/// The demonstration replayed: a planted `state.json` made `update --rollback` load and
+/// self-test a library no signed manifest vouched for.
+#[test]
+fn a_planted_state_cannot_make_update_rollback_load_an_unsigned_library() {
+    let home = tempfile::tempdir().unwrap();
+    let (_, dir) = installed_twice(home.path());
+    let unsigned = home.path().join("libfastforth_example_plugin.so");
+    std::fs::copy(example(&[]), &unsigned).unwrap();
+    let mut state = State::load(&dir).unwrap();
+    let example = state.plugins.get_mut("example").unwrap();
+    example.previous.as_mut().unwrap().file = unsigned.display().to_string();
+    state.save(&dir).unwrap();
+    let planted = std::fs::read(dir.join("state.json")).unwrap();
+
+    let output = fastforth(
+        home.path(),
+        &[
+            "update",
+            "--rollback",
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).ends_with(&format!(
+            "`previous`.file is {:?}, expected a plain file name in the plugin directory\n",
+            unsigned.display().to_string()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read(dir.join("state.json")).unwrap(), planted);
 }

@@ -131,6 +131,12 @@ pub enum UpdateError {
     #[error("{}: {problem}", path.display())]
     State { path: PathBuf, problem: String },
 
+    #[error(
+        "{}: {problem} as recorded when it was installed: refusing to load a changed plugin file",
+        path.display()
+    )]
+    InstalledChanged { path: PathBuf, problem: String },
+
     #[error("{} is held by another update; waited {waited_ms} ms", path.display())]
     Locked { path: PathBuf, waited_ms: u128 },
 

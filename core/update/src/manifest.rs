@@ -166,19 +166,12 @@ impl TargetBuild {
                 )
             },
         )?;
-        check(
-            self.sha256.len() == 64
-                && self
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-            || {
-                format!(
-                    "{at}: `sha256` is {:?}, expected 64 lower-case hex digits",
-                    self.sha256
-                )
-            },
-        )?;
+        check(is_sha256_hex(&self.sha256), || {
+            format!(
+                "{at}: `sha256` is {:?}, expected 64 lower-case hex digits",
+                self.sha256
+            )
+        })?;
         check(self.size > 0, || format!("{at}: `size` is 0"))
     }
 }
@@ -200,7 +193,15 @@ fn check(ok: bool, problem: impl FnOnce() -> String) -> Result<(), UpdateError> 
     }
 }
 
-fn is_plugin_name(name: &str) -> bool {
+/// 64 lower-case hex digits, the form of a SHA-256 in manifests and state files.
+pub(crate) fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+pub(crate) fn is_plugin_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()

@@ -2,7 +2,10 @@
 //! manifest they came from, the previous version of each for rollback), `pending.json`
 //! (written before a swap, removed when the update is confirmed) and `update.lock` (held by
 //! whoever changes either). Files are replaced by write-temp, fsync, rename, fsync of the
-//! directory, never rewritten in place. It knows nothing of manifests or of loading.
+//! directory, never rewritten in place. Both files are checked when read: plugin and file
+//! names must be plain, hashes 64 hex digits, versions MAJOR.MINOR.PATCH, so that a planted
+//! file cannot point the updater outside the plugin directory. It knows nothing of
+//! manifests or of loading.
 //!
 //! ```json
 //! {
@@ -20,6 +23,7 @@
 //! ```
 
 use crate::UpdateError;
+use crate::manifest::{is_plain_file_name, is_plugin_name, is_sha256_hex};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -77,16 +81,36 @@ impl State {
     pub fn load(dir: &Path) -> Result<State, UpdateError> {
         let path = dir.join(STATE_FILE);
         match read_json::<State>(&path)? {
-            Some(state) if state.schema != SCHEMA => Err(UpdateError::State {
-                path,
-                problem: format!("schema is {}, expected {SCHEMA}", state.schema),
-            }),
-            Some(state) => Ok(state),
+            Some(state) => {
+                state
+                    .validate()
+                    .map_err(|problem| UpdateError::State { path, problem })?;
+                Ok(state)
+            }
             None => Ok(State {
                 schema: SCHEMA,
                 ..State::default()
             }),
         }
+    }
+
+    /// Checks what a planted or damaged file could get wrong; says what and where.
+    fn validate(&self) -> Result<(), String> {
+        if self.schema != SCHEMA {
+            return Err(format!("schema is {}, expected {SCHEMA}", self.schema));
+        }
+        for (name, plugin) in &self.plugins {
+            if !is_plugin_name(name) {
+                return Err(format!(
+                    "plugin name {name:?} is not lower-case letters, digits, `-` and `_`"
+                ));
+            }
+            plugin.installed.validate(name, "installed")?;
+            if let Some(previous) = &plugin.previous {
+                previous.validate(name, "previous")?;
+            }
+        }
+        Ok(())
     }
 
     /// Replaces the state in `dir` atomically.
@@ -95,10 +119,43 @@ impl State {
     }
 }
 
+impl Installed {
+    fn validate(&self, plugin: &str, which: &str) -> Result<(), String> {
+        let at = format!("plugin `{plugin}`: `{which}`");
+        if !is_plain_file_name(&self.file) {
+            return Err(format!(
+                "{at}.file is {:?}, expected a plain file name in the plugin directory",
+                self.file
+            ));
+        }
+        if !is_sha256_hex(&self.sha256) {
+            return Err(format!(
+                "{at}.sha256 is {:?}, expected 64 lower-case hex digits",
+                self.sha256
+            ));
+        }
+        if !fastforth_host::is_semver(&self.version) {
+            return Err(format!(
+                "{at}.version is {:?}, expected MAJOR.MINOR.PATCH",
+                self.version
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Pending {
     /// The marker in `dir`, if an update awaits confirmation.
     pub fn load(dir: &Path) -> Result<Option<Pending>, UpdateError> {
-        read_json(&dir.join(PENDING_FILE))
+        let path = dir.join(PENDING_FILE);
+        let pending: Option<Pending> = read_json(&path)?;
+        if let Some(pending) = &pending {
+            pending
+                .before
+                .validate()
+                .map_err(|problem| UpdateError::State { path, problem })?;
+        }
+        Ok(pending)
     }
 
     pub fn save(&self, dir: &Path) -> Result<(), UpdateError> {

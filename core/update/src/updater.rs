@@ -165,6 +165,32 @@ impl Updater {
         self.config.plugin_dir.join(&installed.file)
     }
 
+    /// Where an installed plugin's file is, once it is a regular file whose SHA-256 is the
+    /// one recorded in the state: what is loaded at start or by a rollback is what was
+    /// verified when it was installed.
+    pub fn verified_path(&self, installed: &Installed) -> Result<PathBuf, UpdateError> {
+        let path = self.installed_path(installed);
+        let read_error = |source| UpdateError::Read {
+            path: path.clone(),
+            source,
+        };
+        let metadata = std::fs::symlink_metadata(&path).map_err(read_error)?;
+        if !metadata.is_file() {
+            return Err(UpdateError::InstalledChanged {
+                path,
+                problem: "is not a regular file".to_owned(),
+            });
+        }
+        let found = crate::shadow_sha256(&std::fs::read(&path).map_err(read_error)?);
+        if found != installed.sha256 {
+            return Err(UpdateError::InstalledChanged {
+                path,
+                problem: format!("sha256 is {found}, expected {}", installed.sha256),
+            });
+        }
+        Ok(path)
+    }
+
     /// Fetches and verifies the channel's manifest and says what an update would change,
     /// downloading nothing and changing nothing.
     pub fn check(&self, managed: &[String]) -> Result<Outcome, UpdateError> {
@@ -304,9 +330,16 @@ impl Updater {
         let mut next = state.clone();
         let mut done = Vec::new();
         for (name, _, previous) in &targets {
+            let path = match self.verified_path(previous) {
+                Ok(path) => path,
+                Err(error) => {
+                    undo_names(slots, &done);
+                    return Err(error);
+                }
+            };
             let swapped = slots
                 .get(name)
-                .map(|slot| slot.swap_in(&self.installed_path(previous), name, &previous.version));
+                .map(|slot| slot.swap_in(&path, name, &previous.version));
             if let Some(Err(error)) = swapped {
                 undo_names(slots, &done);
                 return Err(error);
