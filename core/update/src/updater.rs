@@ -15,7 +15,7 @@
 //! back by [`Updater::recover`] at the next start. One update at a time per state directory
 //! (an OS file lock). It knows plugins only through [`Slots`].
 
-use crate::fetch::{self, Fetcher, Progress};
+use crate::fetch::{self, Fetcher, Limits, Progress};
 use crate::keys::{MAX_SIGNATURE_BYTES, TrustedKeys};
 use crate::manifest::{Manifest, TargetBuild};
 use crate::state::{Installed, Pending, PluginState, State, UpdateLock, write_atomically};
@@ -56,7 +56,14 @@ pub struct UpdaterConfig {
     pub max_artifact_bytes: u64,
     /// The largest step of `manifest_version` accepted over an installed one.
     pub max_version_jump: u64,
-    /// The longest one request may take.
+    /// The longest wait for a connection to the channel's server.
+    pub connect_timeout: Duration,
+    /// The longest wait for a response head, and for any one read of a body.
+    pub read_timeout: Duration,
+    /// The slowest average a download may arrive at: a body of N bytes may take
+    /// `read_timeout + N / min_bytes_per_second`.
+    pub min_bytes_per_second: u64,
+    /// The longest one request may take, however fast it is going.
     pub timeout: Duration,
     /// How long to wait for another update to release the lock.
     pub lock_timeout: Duration,
@@ -65,7 +72,8 @@ pub struct UpdaterConfig {
 
 impl UpdaterConfig {
     /// This host's target and ABI, and default limits: manifest 1 MiB, artifact 256 MiB,
-    /// version jump 1,000, 5 min per request, 30 s for the lock, confirm immediately.
+    /// version jump 1,000, 10 s to connect, 15 s per read, at least 16 KiB/s, 5 min per
+    /// request, 30 s for the lock, confirm immediately.
     pub fn new(trusted_keys: TrustedKeys, plugin_dir: &Path, state_dir: &Path) -> UpdaterConfig {
         UpdaterConfig {
             channel: None,
@@ -77,6 +85,9 @@ impl UpdaterConfig {
             max_manifest_bytes: 1 << 20,
             max_artifact_bytes: 256 << 20,
             max_version_jump: 1000,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(15),
+            min_bytes_per_second: 16 * 1024,
             timeout: Duration::from_secs(300),
             lock_timeout: Duration::from_secs(30),
             confirm: Confirm::Immediately,
@@ -142,7 +153,12 @@ struct Step<'m> {
 
 impl Updater {
     pub fn new(config: UpdaterConfig) -> Updater {
-        let fetcher = Fetcher::new(config.timeout);
+        let fetcher = Fetcher::new(Limits {
+            connect: config.connect_timeout,
+            read: config.read_timeout,
+            min_bytes_per_second: config.min_bytes_per_second,
+            total: config.timeout,
+        });
         Updater { config, fetcher }
     }
 
@@ -197,7 +213,8 @@ impl Updater {
         let started = SystemTime::now();
         let state = self.state()?;
         let channel = self.channel(&state)?;
-        let Some(manifest) = self.fetch_manifest(&channel, started, &state)? else {
+        let manifest = self.fetch_manifest(&channel, started)?;
+        let Some(manifest) = self.newer(manifest, &state)? else {
             return Ok(Outcome::UpToDate {
                 manifest_version: state.manifest_version,
             });
@@ -213,11 +230,13 @@ impl Updater {
     /// Installs the channel's manifest into `slots` if it is newer than the stored one.
     pub fn update(&self, slots: &Slots, progress: &dyn Progress) -> Result<Outcome, UpdateError> {
         let started = SystemTime::now();
+        let channel = self.channel(&self.state()?)?;
+        // Fetched before the lock is taken: a slow server never holds up another updater.
+        let manifest = self.fetch_manifest(&channel, started)?;
         let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
         self.refuse_pending()?;
         let state = self.state()?;
-        let channel = self.channel(&state)?;
-        let Some(manifest) = self.fetch_manifest(&channel, started, &state)? else {
+        let Some(manifest) = self.newer(manifest, &state)? else {
             return Ok(Outcome::UpToDate {
                 manifest_version: state.manifest_version,
             });
@@ -390,13 +409,9 @@ impl Updater {
         Ok(channel)
     }
 
-    /// The verified manifest if it is newer than the stored one, `None` if it is the same.
-    fn fetch_manifest(
-        &self,
-        channel: &str,
-        started: SystemTime,
-        state: &State,
-    ) -> Result<Option<Manifest>, UpdateError> {
+    /// The channel's manifest, once its signature verified and it is this channel's and
+    /// unexpired at `started`.
+    fn fetch_manifest(&self, channel: &str, started: SystemTime) -> Result<Manifest, UpdateError> {
         let manifest_url = fetch::join(channel, "manifest.json");
         let bytes = self
             .fetcher
@@ -421,6 +436,12 @@ impl Updater {
                 now: format_rfc3339(started),
             });
         }
+        Ok(manifest)
+    }
+
+    /// `manifest` if it is newer than the stored one and for this host's ABI, `None` if it
+    /// is the stored one.
+    fn newer(&self, manifest: Manifest, state: &State) -> Result<Option<Manifest>, UpdateError> {
         let (stored, found) = (state.manifest_version, manifest.manifest_version);
         if found < stored {
             return Err(UpdateError::OlderManifest { stored, found });
