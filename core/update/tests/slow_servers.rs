@@ -196,7 +196,9 @@ fn a_redirect_within_the_origin_is_followed() {
     let world = World::installed_v1();
     world.publish(&[artifact("1.0.1", &example_v2())]);
     let (port, _) = serve(redirecting(world.channel.clone()));
-    let outcome = world.update_with(config_on(&world, port)).unwrap();
+    let mut config = world.config();
+    config.channel = Some(format!("http://127.0.0.1:{port}/stable"));
+    let outcome = world.update_with(config).unwrap();
     assert!(
         matches!(outcome, Outcome::Updated { to_manifest: 2, .. }),
         "{outcome:?}"
