@@ -5,7 +5,7 @@
 //! a progress bar and the installation directory.
 
 use anyhow::Context;
-use fastforth_host::{Example, HotSwap, Loader};
+use fastforth_host::{Example, Loader};
 use fastforth_update::{
     Change, HotSlot, Outcome, Progress, Recovery, Slot, Slots, State, TrustedKeys, Updater,
     UpdaterConfig,
@@ -136,26 +136,26 @@ fn print_state(state: &State) {
     }
 }
 
-/// One slot per managed plugin, serving what the state says is installed.
+/// One slot per managed plugin, serving what the state says is installed: the file is
+/// hashed before it is loaded, and the bytes loaded must be the ones recorded.
 fn load_installed(updater: &Updater) -> anyhow::Result<Slots> {
     let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
     let state = updater.state()?;
     let mut slots = Slots::new();
     for name in MANAGED {
-        let slot: Arc<dyn Slot> = match state.plugins.get(*name) {
-            None => Arc::new(HotSlot::<Example>::empty(loader.clone())),
-            Some(plugin) => {
-                let path = updater.verified_path(&plugin.installed)?;
-                let hot = HotSwap::<Example>::load(loader.clone(), &path).with_context(|| {
+        let slot = HotSlot::<Example>::empty(loader.clone());
+        if let Some(plugin) = state.plugins.get(*name) {
+            let installed = &plugin.installed;
+            let path = updater.verified_path(installed)?;
+            slot.swap_in(&path, name, &installed.version, &installed.sha256)
+                .with_context(|| {
                     format!(
                         "installed plugin `{name}` {} does not load",
-                        plugin.installed.version
+                        installed.version
                     )
                 })?;
-                Arc::new(HotSlot::new(loader.clone(), Arc::new(hot)))
-            }
-        };
-        slots.insert(name, slot);
+        }
+        slots.insert(name, Arc::new(slot));
     }
     Ok(slots)
 }

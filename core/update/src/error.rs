@@ -128,6 +128,17 @@ pub enum UpdateError {
         found_version: String,
     },
 
+    #[error(
+        "plugin `{plugin}`: the bytes loaded from {} have sha256 {found}, expected {expected}: the file changed after it was checked",
+        path.display()
+    )]
+    ChangedAfterCheck {
+        plugin: String,
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+
     #[error("{}: {problem}", path.display())]
     State { path: PathBuf, problem: String },
 

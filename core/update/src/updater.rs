@@ -358,7 +358,7 @@ impl Updater {
             };
             let swapped = slots
                 .get(name)
-                .map(|slot| slot.swap_in(&path, name, &previous.version));
+                .map(|slot| slot.swap_in(&path, name, &previous.version, &previous.sha256));
             if let Some(Err(error)) = swapped {
                 undo_names(slots, &done);
                 return Err(error);
@@ -557,7 +557,12 @@ impl Updater {
             let slot = slots
                 .get(step.plugin)
                 .expect("plan keeps managed plugins only");
-            let swapped = slot.swap_in(&self.installed_path(installed), step.plugin, step.version);
+            let swapped = slot.swap_in(
+                &self.installed_path(installed),
+                step.plugin,
+                step.version,
+                &installed.sha256,
+            );
             if let Err(error) = swapped {
                 undo_names(slots, &done);
                 // Should this fail, the marker stays and the next start restores the state

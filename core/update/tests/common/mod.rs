@@ -193,6 +193,15 @@ impl World {
         manifest.plugins["example"].targets[HOST_TARGET].url.clone()
     }
 
+    /// The signed SHA-256 of the (only) example build in the current manifest.
+    pub fn artifact_sha256(&self) -> String {
+        let manifest = std::fs::read(self.channel.join("manifest.json")).unwrap();
+        let manifest = Manifest::parse(&manifest).unwrap();
+        manifest.plugins["example"].targets[HOST_TARGET]
+            .sha256
+            .clone()
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let mut plugin_files = BTreeMap::new();
         for entry in std::fs::read_dir(&self.plugin_dir)
