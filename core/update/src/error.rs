@@ -157,6 +157,11 @@ pub enum UpdateError {
     )]
     Pending { path: PathBuf },
 
+    #[error(
+        "manifest_version {manifest_version} was rolled back {times} times because the process died before confirming it: waiting for a newer release"
+    )]
+    Abandoned { manifest_version: u64, times: u32 },
+
     #[error("plugin `{plugin}` has no previous version to roll back to")]
     NoPrevious { plugin: String },
 

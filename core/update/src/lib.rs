@@ -27,7 +27,7 @@ pub use keys::TrustedKeys;
 pub use manifest::Manifest;
 pub use release::{Release, ReleaseArtifact};
 pub use slots::{HotSlot, Slot, Slots};
-pub use state::{Installed, Pending, PluginState, State};
+pub use state::{Abandoned, Installed, Pending, PluginState, State};
 pub use updater::{
     Change, Confirm, HOST_TARGET, Outcome, Recovery, Updater, UpdaterConfig, installed_file_name,
 };

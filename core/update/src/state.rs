@@ -45,6 +45,21 @@ pub struct State {
     /// The newest manifest accepted (0 before the first update).
     pub manifest_version: u64,
     pub plugins: BTreeMap<String, PluginState>,
+    /// The last release rolled back at start because the process died before confirming
+    /// it, and how many times in a row; it is retried until [`MAX_ATTEMPTS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<Abandoned>,
+}
+
+/// How often one release may die unconfirmed before it is no longer retried.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// A release whose update the process died in, before confirming it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Abandoned {
+    pub manifest_version: u64,
+    pub times: u32,
 }
 
 /// One plugin's installed version and its last-known-good predecessor.
@@ -70,8 +85,8 @@ pub struct Installed {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pending {
-    /// The manifest being installed; after a rollback it counts as seen, so the same
-    /// release is not retried on every start.
+    /// The manifest being installed; after a rollback it is retried, up to
+    /// [`MAX_ATTEMPTS`] times in all.
     pub manifest_version: u64,
     pub before: State,
 }
@@ -198,6 +213,26 @@ fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), Upd
     write_atomically(dir, name, &bytes).map(|_| ())
 }
 
+/// Removes the temporary files `write_atomically` left in `dir` when a process died
+/// mid-write (call with the update lock held). Returns how many it removed.
+pub(crate) fn sweep_incoming(dir: &Path) -> usize {
+    let leftovers = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(INCOMING_PREFIX)
+        });
+    leftovers
+        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
+const INCOMING_PREFIX: &str = ".incoming-";
+
 /// Writes `bytes` to `dir/name` through a temporary file in `dir`: write, fsync, rename,
 /// fsync the directory. A reader sees the old file or the new one, never a mix.
 pub(crate) fn write_atomically(
@@ -212,7 +247,7 @@ pub(crate) fn write_atomically(
     };
     std::fs::create_dir_all(dir).map_err(write_error)?;
     let mut temp = tempfile::Builder::new()
-        .prefix(".incoming-")
+        .prefix(INCOMING_PREFIX)
         .tempfile_in(dir)
         .map_err(write_error)?;
     temp.write_all(bytes).map_err(write_error)?;

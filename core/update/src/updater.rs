@@ -18,7 +18,10 @@
 use crate::fetch::{self, Fetcher, Limits, Progress};
 use crate::keys::{MAX_SIGNATURE_BYTES, TrustedKeys};
 use crate::manifest::{Manifest, TargetBuild};
-use crate::state::{Installed, Pending, PluginState, State, UpdateLock, write_atomically};
+use crate::state::{
+    Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, sweep_incoming,
+    write_atomically,
+};
 use crate::time::format_rfc3339;
 use crate::{Slots, UpdateError};
 use std::path::{Path, PathBuf};
@@ -130,7 +133,7 @@ pub enum Outcome {
 pub enum Recovery {
     /// No update was awaiting confirmation.
     Clean,
-    /// An unconfirmed update was rolled back; its manifest counts as seen.
+    /// An unconfirmed update was rolled back; the next update retries it.
     RolledBack {
         manifest_version: u64,
         changes: Vec<Change>,
@@ -287,16 +290,27 @@ impl Updater {
         Ok(())
     }
 
-    /// At start, before any plugin is loaded: rolls back an update that swapped but was
-    /// never confirmed (the process died), restoring the state from before it.
+    /// At start, before any plugin is loaded: removes temporary files a dead process left,
+    /// and rolls back an update that swapped but was never confirmed (the process died),
+    /// restoring the state from before it. That release is retried by the next update, up
+    /// to [`MAX_ATTEMPTS`] times.
     pub fn recover(&self) -> Result<Recovery, UpdateError> {
         let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
+        sweep_incoming(&self.config.plugin_dir);
+        sweep_incoming(&self.config.state_dir);
         let Some(pending) = self.pending()? else {
             return Ok(Recovery::Clean);
         };
         let abandoned = self.state()?;
         let mut restored = pending.before.clone();
-        restored.manifest_version = restored.manifest_version.max(pending.manifest_version);
+        let times = match &restored.abandoned {
+            Some(last) if last.manifest_version == pending.manifest_version => last.times + 1,
+            _ => 1,
+        };
+        restored.abandoned = Some(Abandoned {
+            manifest_version: pending.manifest_version,
+            times,
+        });
         restored.save(&self.config.state_dir)?;
         Pending::clear(&self.config.state_dir)?;
         self.remove_unreferenced(&abandoned, &restored);
@@ -443,6 +457,15 @@ impl Updater {
     /// is the stored one.
     fn newer(&self, manifest: Manifest, state: &State) -> Result<Option<Manifest>, UpdateError> {
         let (stored, found) = (state.manifest_version, manifest.manifest_version);
+        if let Some(abandoned) = &state.abandoned
+            && abandoned.manifest_version == found
+            && abandoned.times >= MAX_ATTEMPTS
+        {
+            return Err(UpdateError::Abandoned {
+                manifest_version: found,
+                times: abandoned.times,
+            });
+        }
         if found < stored {
             return Err(UpdateError::OlderManifest { stored, found });
         }
@@ -603,6 +626,7 @@ pub fn installed_file_name(build: &TargetBuild) -> String {
 fn next_state(state: &State, manifest: &Manifest, channel: &str, steps: &[Step]) -> State {
     let mut next = state.clone();
     next.manifest_version = manifest.manifest_version;
+    next.abandoned = None;
     next.channel = Some(channel.to_owned());
     for step in steps.iter().filter(|step| step.changed) {
         let installed = Installed {
