@@ -8,7 +8,7 @@ use anyhow::Context;
 use fastforth_host::{Example, Loader};
 use fastforth_update::{
     Change, HotSlot, Outcome, Progress, Recovery, Slot, Slots, State, TrustedKeys, Updater,
-    UpdaterConfig,
+    UpdaterConfig, printable,
 };
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -64,7 +64,12 @@ fn updater(dir: &Path, channel: Option<String>) -> anyhow::Result<Updater> {
     Ok(Updater::new(config))
 }
 
+/// `fastforth update`; every message it prints has control characters escaped.
 pub fn update(args: UpdateArgs) -> anyhow::Result<()> {
+    run_update(args).map_err(printable_error)
+}
+
+fn run_update(args: UpdateArgs) -> anyhow::Result<()> {
     let dir = args.dir.path();
     let updater = updater(&dir, args.channel)?;
     report_recovery(updater.recover()?);
@@ -95,7 +100,25 @@ pub fn update(args: UpdateArgs) -> anyhow::Result<()> {
     report(&outcome)
 }
 
+/// `fastforth plugin list`; every message it prints has control characters escaped.
 pub fn list(dir: &InstallDir) -> anyhow::Result<()> {
+    run_list(dir).map_err(printable_error)
+}
+
+/// `error` with the same chain of messages, each with its control characters escaped.
+fn printable_error(error: anyhow::Error) -> anyhow::Error {
+    let mut messages: Vec<String> = error
+        .chain()
+        .map(|cause| printable(&cause.to_string()).into_owned())
+        .collect();
+    let mut clean = anyhow::anyhow!(messages.pop().unwrap_or_default());
+    while let Some(outer) = messages.pop() {
+        clean = clean.context(outer);
+    }
+    clean
+}
+
+fn run_list(dir: &InstallDir) -> anyhow::Result<()> {
     let dir = dir.path();
     let updater = updater(&dir, None)?;
     let state = updater.state()?;
@@ -115,7 +138,7 @@ pub fn list(dir: &InstallDir) -> anyhow::Result<()> {
 }
 
 fn print_state(state: &State) {
-    let channel = state.channel.as_deref().unwrap_or("none");
+    let channel = printable(state.channel.as_deref().unwrap_or("none"));
     println!(
         "channel:          {channel} (manifest {})",
         state.manifest_version
@@ -127,11 +150,14 @@ fn print_state(state: &State) {
     for (name, plugin) in &state.plugins {
         let good = plugin.previous.as_ref().map_or_else(
             || "-".to_owned(),
-            |p| format!("{} (m{})", p.version, p.manifest_version),
+            |p| format!("{} (m{})", printable(&p.version), p.manifest_version),
         );
         println!(
-            "{name:<10} {:<9} {:<9} {good:<16} {}",
-            plugin.installed.version, plugin.installed.manifest_version, plugin.installed.file
+            "{:<10} {:<9} {:<9} {good:<16} {}",
+            printable(name),
+            printable(&plugin.installed.version),
+            plugin.installed.manifest_version,
+            printable(&plugin.installed.file)
         );
     }
 }
@@ -202,9 +228,10 @@ fn print_changes(changes: &[Change]) {
 }
 
 fn describe(change: &Change) -> String {
+    let (plugin, to) = (printable(&change.plugin), printable(&change.to));
     match &change.from {
-        Some(from) => format!("{} {from} -> {}", change.plugin, change.to),
-        None => format!("{} {} (new)", change.plugin, change.to),
+        Some(from) => format!("{plugin} {} -> {to}", printable(from)),
+        None => format!("{plugin} {to} (new)"),
     }
 }
 

@@ -32,6 +32,7 @@ fn publish(channel: &Path, version: &str, path: &Path) {
         path: path.into(),
     };
     Release::new(channel, &test_key())
+        .state_file(&channel.with_extension("publisher.json"))
         .publish(&[artifact])
         .unwrap();
 }

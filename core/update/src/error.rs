@@ -64,6 +64,20 @@ pub enum UpdateError {
     Expired { expires: String, now: String },
 
     #[error(
+        "manifest expired at {expires}: this host already saw {seen}, so its clock ({now}) was set back"
+    )]
+    ClockBehind {
+        expires: String,
+        seen: String,
+        now: String,
+    },
+
+    #[error(
+        "manifest issued at {issued}, before {seen}, when an installed manifest was issued: refusing to go back"
+    )]
+    IssuedBeforeSeen { issued: String, seen: String },
+
+    #[error(
         "manifest_version is {found}, expected more than the installed {stored}: refusing to go back to an older release"
     )]
     OlderManifest { stored: u64, found: u64 },

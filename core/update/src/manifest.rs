@@ -37,10 +37,14 @@ use crate::UpdateError;
 use crate::time::parse_rfc3339;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// The manifest schema this host understands.
 pub const SCHEMA: u32 = 2;
+
+/// The longest a manifest may be valid: `expires` at most this long after `issued`, so a
+/// signed manifest cannot be replayed for longer.
+pub const MAX_VALIDITY: Duration = Duration::from_secs(90 * 86_400);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,13 +134,24 @@ impl Manifest {
                 self.issued, self.expires
             )
         })?;
+        check(
+            expires.duration_since(issued).unwrap_or_default() <= MAX_VALIDITY,
+            || {
+                format!(
+                    "`expires` {} is more than {} days after `issued` {}",
+                    self.expires,
+                    MAX_VALIDITY.as_secs() / 86_400,
+                    self.issued
+                )
+            },
+        )?;
         for (name, release) in &self.plugins {
             check(is_plugin_name(name), || {
                 format!("plugin name {name:?} is not lower-case letters, digits, `-` and `_`")
             })?;
-            check(fastforth_host::is_semver(&release.version), || {
+            check(is_version(&release.version), || {
                 format!(
-                    "plugin `{name}` version {:?} is not MAJOR.MINOR.PATCH",
+                    "plugin `{name}` version {:?} is not MAJOR.MINOR.PATCH in printable ASCII",
                     release.version
                 )
             })?;
@@ -191,6 +206,12 @@ fn check(ok: bool, problem: impl FnOnce() -> String) -> Result<(), UpdateError> 
     } else {
         Err(UpdateError::Manifest { problem: problem() })
     }
+}
+
+/// MAJOR.MINOR.PATCH with an optional `-pre` or `+build` of printable ASCII: a version is
+/// printed, so it may not carry terminal escapes.
+pub(crate) fn is_version(version: &str) -> bool {
+    fastforth_host::is_semver(version) && version.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// 64 lower-case hex digits, the form of a SHA-256 in manifests and state files.
@@ -292,6 +313,20 @@ mod tests {
         let error = with_text(|t| t.replace("2029-12-01", "2030-02-01")).unwrap_err();
         assert!(
             error.to_string().contains("expected it before `expires`"),
+            "{error}"
+        );
+        let error = with_text(|t| t.replace("2030-01-01", "2030-03-02")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`expires` 2030-03-02T00:00:00Z is more than 90 days after `issued`"),
+            "{error}"
+        );
+        let error = with_text(|t| t.replace("\"1.0.1\"", "\"1.0.1-\\u001b[2J\"")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("version \"1.0.1-\\u{1b}[2J\" is not MAJOR.MINOR.PATCH"),
             "{error}"
         );
         let error = with_text(|t| t.replace("2030-01-01T00:00:00Z", "tomorrow")).unwrap_err();

@@ -23,12 +23,13 @@
 //! ```
 
 use crate::UpdateError;
-use crate::manifest::{is_plain_file_name, is_plugin_name, is_sha256_hex};
+use crate::manifest::{is_plain_file_name, is_plugin_name, is_sha256_hex, is_version};
+use crate::time::parse_rfc3339;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 pub const STATE_FILE: &str = "state.json";
 pub const PENDING_FILE: &str = "pending.json";
@@ -49,6 +50,14 @@ pub struct State {
     /// it, and how many times in a row; it is retried until [`MAX_ATTEMPTS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abandoned: Option<Abandoned>,
+    /// The `issued` time of the newest manifest accepted: no manifest issued before it is
+    /// accepted, and expiry is judged by it when the clock is behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_issued: Option<String>,
+    /// The clock when the newest manifest was accepted: a clock behind it was set back,
+    /// and expiry is judged by this time instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_seen: Option<String>,
 }
 
 /// How often one release may die unconfirmed before it is no longer retried.
@@ -109,10 +118,33 @@ impl State {
         }
     }
 
+    /// When the newest manifest accepted was issued.
+    pub fn newest_issued_at(&self) -> Option<SystemTime> {
+        self.newest_issued.as_deref().and_then(parse_rfc3339)
+    }
+
+    /// The latest time this state has seen: a manifest's `issued` or the clock of an update.
+    pub fn latest_time_seen(&self) -> Option<SystemTime> {
+        let clock = self.clock_seen.as_deref().and_then(parse_rfc3339);
+        self.newest_issued_at().max(clock)
+    }
+
     /// Checks what a planted or damaged file could get wrong; says what and where.
     fn validate(&self) -> Result<(), String> {
         if self.schema != SCHEMA {
             return Err(format!("schema is {}, expected {SCHEMA}", self.schema));
+        }
+        for (field, time) in [
+            ("newest_issued", &self.newest_issued),
+            ("clock_seen", &self.clock_seen),
+        ] {
+            if let Some(time) = time
+                && parse_rfc3339(time).is_none()
+            {
+                return Err(format!(
+                    "`{field}` is {time:?}, expected RFC 3339 UTC like \"2026-12-25T06:17:14Z\""
+                ));
+            }
         }
         for (name, plugin) in &self.plugins {
             if !is_plugin_name(name) {
@@ -149,7 +181,7 @@ impl Installed {
                 self.sha256
             ));
         }
-        if !fastforth_host::is_semver(&self.version) {
+        if !is_version(&self.version) {
             return Err(format!(
                 "{at}.version is {:?}, expected MAJOR.MINOR.PATCH",
                 self.version
@@ -240,22 +272,37 @@ pub(crate) fn write_atomically(
     name: &str,
     bytes: &[u8],
 ) -> Result<PathBuf, UpdateError> {
-    let path = dir.join(name);
-    let write_error = |source| UpdateError::Write {
-        path: path.clone(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(write_error)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(INCOMING_PREFIX)
-        .tempfile_in(dir)
-        .map_err(write_error)?;
-    temp.write_all(bytes).map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(&path)
-        .map_err(|error| write_error(error.error))?;
-    sync_dir(dir)?;
-    Ok(path)
+    write_all_atomically(dir, &[(name, bytes)])?;
+    Ok(dir.join(name))
+}
+
+/// Writes several files of `dir` like [`write_atomically`], every one staged and synced
+/// before the first is renamed into place, then renamed in order: the files change within
+/// a few system calls of each other, and a failure before the renames changes none.
+pub(crate) fn write_all_atomically(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), UpdateError> {
+    let mut staged = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        let write_error = |source| UpdateError::Write {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(write_error)?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(INCOMING_PREFIX)
+            .tempfile_in(dir)
+            .map_err(write_error)?;
+        temp.write_all(bytes).map_err(write_error)?;
+        temp.as_file().sync_all().map_err(write_error)?;
+        staged.push((temp, path));
+    }
+    for (temp, path) in staged {
+        temp.persist(&path).map_err(|error| UpdateError::Write {
+            path: path.clone(),
+            source: error.error,
+        })?;
+    }
+    sync_dir(dir)
 }
 
 /// Makes a rename or removal in `dir` durable (a no-op where directories cannot be synced).

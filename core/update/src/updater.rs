@@ -216,8 +216,8 @@ impl Updater {
         let started = SystemTime::now();
         let state = self.state()?;
         let channel = self.channel(&state)?;
-        let manifest = self.fetch_manifest(&channel, started)?;
-        let Some(manifest) = self.newer(manifest, &state)? else {
+        let manifest = self.fetch_manifest(&channel)?;
+        let Some(manifest) = self.newer(manifest, &state, started)? else {
             return Ok(Outcome::UpToDate {
                 manifest_version: state.manifest_version,
             });
@@ -235,11 +235,11 @@ impl Updater {
         let started = SystemTime::now();
         let channel = self.channel(&self.state()?)?;
         // Fetched before the lock is taken: a slow server never holds up another updater.
-        let manifest = self.fetch_manifest(&channel, started)?;
+        let manifest = self.fetch_manifest(&channel)?;
         let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
         self.refuse_pending()?;
         let state = self.state()?;
-        let Some(manifest) = self.newer(manifest, &state)? else {
+        let Some(manifest) = self.newer(manifest, &state, started)? else {
             return Ok(Outcome::UpToDate {
                 manifest_version: state.manifest_version,
             });
@@ -249,7 +249,7 @@ impl Updater {
         for step in steps.iter().filter(|step| step.changed) {
             self.fetch_and_place(&channel, step, progress, &mut staged)?;
         }
-        let next = next_state(&state, &manifest, &channel, &steps);
+        let next = next_state(&state, &manifest, &channel, &steps, started);
         let changes = changes_of(&steps, &state);
         let swapped = steps.iter().any(|step| step.changed);
         if swapped {
@@ -423,18 +423,14 @@ impl Updater {
         Ok(channel)
     }
 
-    /// The channel's manifest, once its signature verified and it is this channel's and
-    /// unexpired at `started`.
-    fn fetch_manifest(&self, channel: &str, started: SystemTime) -> Result<Manifest, UpdateError> {
-        let manifest_url = fetch::join(channel, "manifest.json");
-        let bytes = self
-            .fetcher
-            .fetch_capped(&manifest_url, self.config.max_manifest_bytes)?;
-        let signature = self.fetcher.fetch_capped(
-            &fetch::join(channel, "manifest.json.sig"),
-            MAX_SIGNATURE_BYTES,
-        )?;
-        self.config.trusted_keys.verify(&bytes, &signature)?;
+    /// The channel's manifest, once its signature verified and it names this channel. A
+    /// pair that does not verify is fetched once more: a release renames the manifest and
+    /// its signature one after the other, so a reader between the two sees a torn pair.
+    fn fetch_manifest(&self, channel: &str) -> Result<Manifest, UpdateError> {
+        let bytes = match self.fetch_verified(channel) {
+            Err(UpdateError::BadSignature { .. }) => self.fetch_verified(channel)?,
+            other => other?,
+        };
         let manifest = Manifest::parse(&bytes)?;
         let expected_channel = fetch::channel_name(channel)?;
         if manifest.channel != expected_channel {
@@ -444,18 +440,69 @@ impl Updater {
                 found: manifest.channel.clone(),
             });
         }
-        if manifest.expires_at()? <= started {
-            return Err(UpdateError::Expired {
-                expires: manifest.expires.clone(),
-                now: format_rfc3339(started),
-            });
-        }
         Ok(manifest)
     }
 
-    /// `manifest` if it is newer than the stored one and for this host's ABI, `None` if it
-    /// is the stored one.
-    fn newer(&self, manifest: Manifest, state: &State) -> Result<Option<Manifest>, UpdateError> {
+    /// The bytes of the channel's manifest, once its signature verifies.
+    fn fetch_verified(&self, channel: &str) -> Result<Vec<u8>, UpdateError> {
+        let manifest_url = fetch::join(channel, "manifest.json");
+        let bytes = self
+            .fetcher
+            .fetch_capped(&manifest_url, self.config.max_manifest_bytes)?;
+        let signature = self.fetcher.fetch_capped(
+            &fetch::join(channel, "manifest.json.sig"),
+            MAX_SIGNATURE_BYTES,
+        )?;
+        self.config.trusted_keys.verify(&bytes, &signature)?;
+        Ok(bytes)
+    }
+
+    /// Refuses `manifest` if it expired, judged by the later of the clock at `started` and
+    /// the latest time the state has seen (so a clock set back does not revive it).
+    fn check_expiry(
+        &self,
+        manifest: &Manifest,
+        state: &State,
+        started: SystemTime,
+    ) -> Result<(), UpdateError> {
+        let seen = state.latest_time_seen();
+        let now = seen.map_or(started, |seen| seen.max(started));
+        if manifest.expires_at()? <= now {
+            return Err(match seen {
+                Some(seen) if seen > started => UpdateError::ClockBehind {
+                    expires: manifest.expires.clone(),
+                    seen: format_rfc3339(seen),
+                    now: format_rfc3339(started),
+                },
+                _ => UpdateError::Expired {
+                    expires: manifest.expires.clone(),
+                    now: format_rfc3339(started),
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a newer `manifest` issued before the newest one already accepted.
+    fn check_issued(&self, manifest: &Manifest, state: &State) -> Result<(), UpdateError> {
+        match state.newest_issued_at() {
+            Some(seen) if manifest.issued_at()? < seen => Err(UpdateError::IssuedBeforeSeen {
+                issued: manifest.issued.clone(),
+                seen: format_rfc3339(seen),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// `manifest` if it is unexpired, newer than the stored one (by version and by
+    /// `issued`) and for this host's ABI; `None` if it is the stored one.
+    fn newer(
+        &self,
+        manifest: Manifest,
+        state: &State,
+        started: SystemTime,
+    ) -> Result<Option<Manifest>, UpdateError> {
+        self.check_expiry(&manifest, state, started)?;
         let (stored, found) = (state.manifest_version, manifest.manifest_version);
         if let Some(abandoned) = &state.abandoned
             && abandoned.manifest_version == found
@@ -479,6 +526,7 @@ impl Updater {
                 max_jump: self.config.max_version_jump,
             });
         }
+        self.check_issued(&manifest, state)?;
         if manifest.abi_version != self.config.abi_version {
             return Err(UpdateError::AbiMismatch {
                 expected: self.config.abi_version,
@@ -623,10 +671,21 @@ pub fn installed_file_name(build: &TargetBuild) -> String {
     fastforth_host::shadow::shadow_file_name(Path::new(&build.file), &build.sha256)
 }
 
-fn next_state(state: &State, manifest: &Manifest, channel: &str, steps: &[Step]) -> State {
+fn next_state(
+    state: &State,
+    manifest: &Manifest,
+    channel: &str,
+    steps: &[Step],
+    started: SystemTime,
+) -> State {
     let mut next = state.clone();
     next.manifest_version = manifest.manifest_version;
     next.abandoned = None;
+    next.newest_issued = Some(manifest.issued.clone());
+    let clock = state
+        .latest_time_seen()
+        .map_or(started, |seen| seen.max(started));
+    next.clock_seen = Some(format_rfc3339(clock));
     next.channel = Some(channel.to_owned());
     for step in steps.iter().filter(|step| step.changed) {
         let installed = Installed {

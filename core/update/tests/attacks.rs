@@ -226,14 +226,14 @@ fn an_expired_manifest_is_refused() {
     let world = World::installed_v1();
     let yesterday = SystemTime::now() - Duration::from_secs(86_400);
     let error = refused(&world, |w| {
-        w.release(
-            &release_key(),
-            |r| {
-                r.issued(yesterday - Duration::from_secs(86_400))
-                    .expires(yesterday)
-            },
-            &[artifact("1.0.1", &example_v2())],
-        );
+        // Made two days ago and kept back: not through the publisher's state, which has a
+        // later release into this channel.
+        Release::new(&w.channel, &release_key())
+            .manifest_version(2)
+            .issued(yesterday - Duration::from_secs(86_400))
+            .expires(yesterday)
+            .publish(&[artifact("1.0.1", &example_v2())])
+            .unwrap();
     });
     assert!(matches!(error, UpdateError::Expired { .. }), "{error}");
     assert!(

@@ -170,9 +170,13 @@ impl World {
         adjust: impl FnOnce(Release) -> Release,
         artifacts: &[ReleaseArtifact],
     ) -> Manifest {
-        adjust(Release::new(&self.channel, key))
-            .publish(artifacts)
-            .unwrap()
+        let release = Release::new(&self.channel, key).state_file(&self.publisher_state());
+        adjust(release).publish(artifacts).unwrap()
+    }
+
+    /// The publisher's private state file (outside the served directories).
+    pub fn publisher_state(&self) -> PathBuf {
+        self.dir.path().join("publisher.json")
     }
 
     /// The hot-swap handle of the example plugin.

@@ -19,6 +19,8 @@ pub enum Behaviour {
     DieAfter(usize),
     /// Serves these bytes instead of the file.
     Bytes(Vec<u8>),
+    /// Serves these bytes once, then the file again.
+    Once(Vec<u8>),
 }
 
 struct Shared {
@@ -98,7 +100,13 @@ fn answer(mut stream: TcpStream, shared: &Shared) {
     };
     let name = path.trim_start_matches('/').to_owned();
     let file_name = name.rsplit('/').next().unwrap_or_default();
-    let behaviour = shared.overrides.lock().unwrap().get(file_name).cloned();
+    let behaviour = {
+        let mut overrides = shared.overrides.lock().unwrap();
+        match overrides.get(file_name) {
+            Some(Behaviour::Once(_)) => overrides.remove(file_name),
+            other => other.cloned(),
+        }
+    };
     match behaviour {
         Some(Behaviour::Endless) => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
@@ -115,7 +123,7 @@ fn answer(mut stream: TcpStream, shared: &Shared) {
             let _ = stream.write_all(&body[..sent.min(body.len())]);
             let _ = stream.flush();
         }
-        Some(Behaviour::Bytes(body)) => {
+        Some(Behaviour::Bytes(body) | Behaviour::Once(body)) => {
             let _ = write_head(&mut stream, body.len()).and_then(|()| stream.write_all(&body));
         }
         None => match safe_file(&shared.root, &name).and_then(|p| std::fs::read(p).ok()) {
