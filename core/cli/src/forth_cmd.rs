@@ -74,7 +74,7 @@ enum Interpreter {
 impl Engine {
     pub fn start(options: &EngineOptions) -> anyhow::Result<Engine> {
         let limits = options.limits();
-        let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
+        let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()?));
         let interpreter = match &options.engine {
             None => Interpreter::BuiltIn(Box::new(Forth::new(limits))),
             Some(path) => Interpreter::Plugin(ForthSession::start(

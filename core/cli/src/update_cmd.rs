@@ -35,25 +35,28 @@ pub struct UpdateArgs {
 
 #[derive(clap::Args)]
 pub struct InstallDir {
-    /// Where plugins and update state are installed [default: $XDG_DATA_HOME/fastforth or
-    /// ~/.local/share/fastforth]
+    /// Where plugins and update state are installed, owner-only [default:
+    /// $XDG_DATA_HOME/fastforth or ~/.local/share/fastforth]
     #[arg(long, value_name = "DIR")]
     plugin_dir: Option<PathBuf>,
 }
 
 impl InstallDir {
-    fn path(&self) -> PathBuf {
-        self.plugin_dir.clone().unwrap_or_else(default_install_dir)
+    /// The installation directory, created owner-only if missing and refused if another
+    /// user owns it or can write to it.
+    fn path(&self) -> anyhow::Result<PathBuf> {
+        let dir = match &self.plugin_dir {
+            Some(dir) => dir.clone(),
+            None => {
+                fastforth_host::per_user_dir("installed plugins", "XDG_DATA_HOME", ".local/share")
+                    .map_err(|error| anyhow::anyhow!("{error}, or give --plugin-dir DIR"))?
+                    .join("fastforth")
+            }
+        };
+        fastforth_host::ensure_private_dir(&dir)
+            .with_context(|| format!("the plugin directory {}", dir.display()))?;
+        Ok(dir)
     }
-}
-
-/// `$XDG_DATA_HOME/fastforth`, else `~/.local/share/fastforth`, else under the temp dir.
-fn default_install_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".local/share")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("fastforth")
 }
 
 /// An updater over `dir` (plugins and state side by side) trusting the pinned keys.
@@ -70,7 +73,7 @@ pub fn update(args: UpdateArgs) -> anyhow::Result<()> {
 }
 
 fn run_update(args: UpdateArgs) -> anyhow::Result<()> {
-    let dir = args.dir.path();
+    let dir = args.dir.path()?;
     let updater = updater(&dir, args.channel)?;
     report_recovery(updater.recover()?);
     let managed: Vec<String> = MANAGED.iter().map(|name| (*name).to_owned()).collect();
@@ -119,7 +122,7 @@ fn printable_error(error: anyhow::Error) -> anyhow::Error {
 }
 
 fn run_list(dir: &InstallDir) -> anyhow::Result<()> {
-    let dir = dir.path();
+    let dir = dir.path()?;
     let updater = updater(&dir, None)?;
     let state = updater.state()?;
     println!("plugin directory: {}", dir.display());
@@ -165,7 +168,7 @@ fn print_state(state: &State) {
 /// One slot per managed plugin, serving what the state says is installed: the file is
 /// hashed before it is loaded, and the bytes loaded must be the ones recorded.
 fn load_installed(updater: &Updater) -> anyhow::Result<Slots> {
-    let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
+    let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()?));
     let state = updater.state()?;
     let mut slots = Slots::new();
     for name in MANAGED {

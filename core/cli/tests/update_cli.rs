@@ -298,3 +298,82 @@ fn a_planted_state_cannot_make_update_rollback_load_an_unsigned_library() {
     );
     assert_eq!(std::fs::read(dir.join("state.json")).unwrap(), planted);
 }
+
+/// Runs `fastforth` with `args` and no per-user location at all.
+fn fastforth_without_home(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn without_home_or_xdg_nothing_falls_back_to_a_shared_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let output = fastforth_without_home(home.path(), &["update", "--check"]);
+    assert_eq!(
+        stderr(&output),
+        "Error: no per-user directory for installed plugins: set $XDG_DATA_HOME or $HOME, or give --plugin-dir DIR\n"
+    );
+    let (_, dir) = installed_twice(home.path());
+    let output = fastforth_without_home(
+        home.path(),
+        &[
+            "update",
+            "--rollback",
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        stderr(&output),
+        "Error: no per-user directory for the plugin cache: set $XDG_CACHE_HOME or $HOME\n"
+    );
+    assert_eq!(
+        State::load(&dir).unwrap().plugins["example"]
+            .installed
+            .version,
+        "1.0.1"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_directory_others_can_write_to_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let shared = home.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = fastforth(
+        home.path(),
+        &["plugin", "list", "--plugin-dir", shared.to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "Error: the plugin directory {0}\n\nCaused by:\n    {0}: mode 777 lets group or others write to it, expected at most 0755 (0700 when created here)\n",
+            shared.display()
+        )
+    );
+}
+
+#[test]
+fn the_default_plugin_directory_is_created_owner_only() {
+    let home = tempfile::tempdir().unwrap();
+    let output = fastforth(home.path(), &["plugin", "list"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = home.path().join("data/fastforth");
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "mode {mode:o}");
+    }
+}
