@@ -9,6 +9,7 @@ mod keygen;
 mod plugins;
 mod progress;
 mod release;
+mod root;
 mod setup;
 mod targets;
 mod verify_symbols;
@@ -30,6 +31,7 @@ enum Command {
     Demo(demo::Demo),
     Keygen(keygen::Keygen),
     Release(release::Release),
+    Root(root::RootCmd),
     Setup(setup::Setup),
     VerifySymbols(verify_symbols::VerifySymbols),
 }
@@ -44,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(cmd) => cmd.run(&sh),
         Command::Keygen(cmd) => cmd.run(&sh),
         Command::Release(cmd) => cmd.run(&sh),
+        Command::Root(cmd) => cmd.run(&sh),
         Command::Setup(cmd) => cmd.run(&sh),
         Command::VerifySymbols(cmd) => cmd.run(&sh),
     }

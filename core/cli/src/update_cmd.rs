@@ -7,7 +7,7 @@
 use anyhow::Context;
 use fastforth_host::{Example, Loader};
 use fastforth_update::{
-    Change, HotSlot, Outcome, Progress, Recovery, Slot, Slots, State, TrustedKeys, Updater,
+    Change, HotSlot, Outcome, Progress, Recovery, Root, Slot, Slots, State, TrustedKeys, Updater,
     UpdaterConfig, printable,
 };
 use std::io::{IsTerminal, Write};
@@ -63,6 +63,7 @@ impl InstallDir {
 fn updater(dir: &Path, channel: Option<String>) -> anyhow::Result<Updater> {
     let keys = TrustedKeys::pinned().context("the pinned release keys do not parse")?;
     let mut config = UpdaterConfig::new(keys, dir, dir);
+    config.root = Root::pinned().context("the pinned root metadata does not parse")?;
     config.channel = channel;
     Ok(Updater::new(config))
 }

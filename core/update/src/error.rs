@@ -17,6 +17,9 @@ pub enum UpdateError {
     #[error("cannot fetch {url}: {message}")]
     Fetch { url: String, message: String },
 
+    #[error("cannot fetch {url}: not found")]
+    Missing { url: String },
+
     #[error("{url}: more than {limit} bytes, expected at most {limit}: download stopped")]
     TooLarge { url: String, limit: u64 },
 
@@ -44,6 +47,17 @@ pub enum UpdateError {
         "manifest signature does not verify with trusted key {key_id}: the manifest or its signature was altered"
     )]
     BadSignature { key_id: String },
+
+    #[error("{what}: {valid} valid signature(s) from trusted keys, expected at least {threshold} of [{}]", trusted.join(", "))]
+    ThresholdNotMet {
+        what: String,
+        valid: usize,
+        threshold: usize,
+        trusted: Vec<String>,
+    },
+
+    #[error("{what}: {problem}")]
+    Root { what: String, problem: String },
 
     #[error("manifest schema is {found}, expected {expected}")]
     UnknownSchema { expected: u32, found: String },

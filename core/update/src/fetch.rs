@@ -92,6 +92,16 @@ impl Fetcher {
         read_capped(&mut *reader, url, cap, &mut |_| {})
     }
 
+    /// All of `url` like [`Fetcher::fetch_capped`], or `None` when it does not exist (a
+    /// missing file, HTTP 404).
+    pub fn fetch_if_present(&self, url: &str, cap: u64) -> Result<Option<Vec<u8>>, UpdateError> {
+        match self.fetch_capped(url, cap) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(UpdateError::Missing { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Exactly `size` bytes of `url`, hashed as they stream in: more is refused at the
     /// `size + 1`th byte, fewer is a truncated download.
     pub fn download(
@@ -146,7 +156,12 @@ impl Fetcher {
                 .timeout_recv_body(Some(self.limits.body_deadline(bytes)))
                 .build()
                 .call()
-                .map_err(|error| fetch_error(self.describe(&error)))?;
+                .map_err(|error| match error {
+                    ureq::Error::StatusCode(404) => UpdateError::Missing {
+                        url: current.clone(),
+                    },
+                    error => fetch_error(self.describe(&error)),
+                })?;
             if !response.status().is_redirection() {
                 return Ok(Box::new(TimeoutText {
                     inner: response.into_body().into_reader(),
@@ -243,7 +258,12 @@ fn open_regular_file(url: &str) -> Result<Box<dyn Read>, UpdateError> {
         message,
     };
     let not_regular = || fetch_error("not a regular file: refused".to_owned());
-    let metadata = std::fs::metadata(path).map_err(|error| fetch_error(error.to_string()))?;
+    let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => UpdateError::Missing {
+            url: url.to_owned(),
+        },
+        _ => fetch_error(error.to_string()),
+    })?;
     if !metadata.is_file() {
         return Err(not_regular());
     }

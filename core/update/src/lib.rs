@@ -15,6 +15,7 @@ mod fetch;
 pub mod keys;
 pub mod manifest;
 pub mod release;
+pub mod root;
 mod slots;
 pub mod state;
 pub mod time;
@@ -26,6 +27,7 @@ pub use fetch::{NoProgress, Progress};
 pub use keys::TrustedKeys;
 pub use manifest::Manifest;
 pub use release::{Release, ReleaseArtifact};
+pub use root::Root;
 pub use slots::{HotSlot, Slot, Slots};
 pub use state::{Abandoned, Installed, Pending, PluginState, State};
 pub use updater::{

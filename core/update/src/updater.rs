@@ -18,14 +18,23 @@
 use crate::fetch::{self, Fetcher, Limits, Progress};
 use crate::keys::{MAX_SIGNATURE_BYTES, TrustedKeys};
 use crate::manifest::{Manifest, TargetBuild};
+use crate::root::Root;
 use crate::state::{
     Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, sweep_incoming,
-    write_atomically,
+    write_all_atomically, write_atomically,
 };
 use crate::time::format_rfc3339;
 use crate::{Slots, UpdateError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+
+/// Where accepted roots are kept, in the state directory.
+const ROOTS_DIR: &str = "roots";
+/// The most root versions one update walks.
+const MAX_ROOT_STEPS: usize = 64;
+/// The largest root file, and the largest root signature file.
+const MAX_ROOT_BYTES: u64 = 64 * 1024;
+const MAX_ROOT_SIGNATURE_BYTES: u64 = 16 * 1024;
 
 /// The target triple this library was built for: the manifest entry an update picks.
 pub const HOST_TARGET: &str = env!("FASTFORTH_UPDATE_TARGET");
@@ -45,7 +54,12 @@ pub enum Confirm {
 pub struct UpdaterConfig {
     /// The channel URL (`http://`, `https://`, `file://`); `None` uses the stored one.
     pub channel: Option<String>,
+    /// The keys manifests must be signed with, when there is no `root`.
     pub trusted_keys: TrustedKeys,
+    /// The root metadata shipped with the host: when set, the release keys come from the
+    /// newest root reachable from it (`root/<N>.json` in the channel, each signed by the
+    /// root before it), and `trusted_keys` is not used.
+    pub root: Option<Root>,
     /// Where plugin files are installed, under content-addressed names.
     pub plugin_dir: PathBuf,
     /// Where `state.json`, `pending.json` and `update.lock` live.
@@ -81,6 +95,7 @@ impl UpdaterConfig {
         UpdaterConfig {
             channel: None,
             trusted_keys,
+            root: None,
             plugin_dir: plugin_dir.into(),
             state_dir: state_dir.into(),
             target: HOST_TARGET.to_owned(),
@@ -216,7 +231,8 @@ impl Updater {
         let started = SystemTime::now();
         let state = self.state()?;
         let channel = self.channel(&state)?;
-        let manifest = self.fetch_manifest(&channel)?;
+        let keys = self.release_keys(&channel, false)?;
+        let manifest = self.fetch_manifest(&channel, &keys)?;
         let Some(manifest) = self.newer(manifest, &state, started)? else {
             return Ok(Outcome::UpToDate {
                 manifest_version: state.manifest_version,
@@ -235,7 +251,8 @@ impl Updater {
         let started = SystemTime::now();
         let channel = self.channel(&self.state()?)?;
         // Fetched before the lock is taken: a slow server never holds up another updater.
-        let manifest = self.fetch_manifest(&channel)?;
+        let keys = self.release_keys(&channel, true)?;
+        let manifest = self.fetch_manifest(&channel, &keys)?;
         let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
         self.refuse_pending()?;
         let state = self.state()?;
@@ -426,9 +443,9 @@ impl Updater {
     /// The channel's manifest, once its signature verified and it names this channel. A
     /// pair that does not verify is fetched once more: a release renames the manifest and
     /// its signature one after the other, so a reader between the two sees a torn pair.
-    fn fetch_manifest(&self, channel: &str) -> Result<Manifest, UpdateError> {
-        let bytes = match self.fetch_verified(channel) {
-            Err(UpdateError::BadSignature { .. }) => self.fetch_verified(channel)?,
+    fn fetch_manifest(&self, channel: &str, keys: &TrustedKeys) -> Result<Manifest, UpdateError> {
+        let bytes = match self.fetch_verified(channel, keys) {
+            Err(UpdateError::BadSignature { .. }) => self.fetch_verified(channel, keys)?,
             other => other?,
         };
         let manifest = Manifest::parse(&bytes)?;
@@ -444,7 +461,7 @@ impl Updater {
     }
 
     /// The bytes of the channel's manifest, once its signature verifies.
-    fn fetch_verified(&self, channel: &str) -> Result<Vec<u8>, UpdateError> {
+    fn fetch_verified(&self, channel: &str, keys: &TrustedKeys) -> Result<Vec<u8>, UpdateError> {
         let manifest_url = fetch::join(channel, "manifest.json");
         let bytes = self
             .fetcher
@@ -453,8 +470,62 @@ impl Updater {
             &fetch::join(channel, "manifest.json.sig"),
             MAX_SIGNATURE_BYTES,
         )?;
-        self.config.trusted_keys.verify(&bytes, &signature)?;
+        keys.verify(&bytes, &signature)?;
         Ok(bytes)
+    }
+
+    /// The keys release manifests must be signed with: those of the newest root the
+    /// channel offers (stored under `roots/` in the state directory when `keep` is set), or
+    /// the configured keys when the host ships no root.
+    fn release_keys(&self, channel: &str, keep: bool) -> Result<TrustedKeys, UpdateError> {
+        let Some(pinned) = &self.config.root else {
+            return Ok(self.config.trusted_keys.clone());
+        };
+        let mut root = self.stored_root(pinned)?;
+        for _ in 0..MAX_ROOT_STEPS {
+            let name = format!("root/{}.json", root.root_version + 1);
+            let url = fetch::join(channel, &name);
+            let Some(bytes) = self.fetcher.fetch_if_present(&url, MAX_ROOT_BYTES)? else {
+                break;
+            };
+            let signatures = self
+                .fetcher
+                .fetch_capped(&format!("{url}.sig"), MAX_ROOT_SIGNATURE_BYTES)?;
+            root = root.verify_next(&bytes, &signatures)?;
+            if keep {
+                self.keep_root(root.root_version, &bytes, &signatures)?;
+            }
+        }
+        Ok(root.release_trust())
+    }
+
+    /// The newest root stored in the state directory, verified link by link from `pinned`
+    /// (a stored root is never trusted for being there).
+    fn stored_root(&self, pinned: &Root) -> Result<Root, UpdateError> {
+        let dir = self.config.state_dir.join(ROOTS_DIR);
+        let mut root = pinned.clone();
+        loop {
+            let path = dir.join(format!("{}.json", root.root_version + 1));
+            let (Ok(bytes), Ok(signatures)) = (
+                std::fs::read(&path),
+                std::fs::read(path.with_extension("json.sig")),
+            ) else {
+                return Ok(root);
+            };
+            root = root.verify_next(&bytes, &signatures)?;
+        }
+    }
+
+    fn keep_root(&self, version: u64, bytes: &[u8], signatures: &[u8]) -> Result<(), UpdateError> {
+        let dir = self.config.state_dir.join(ROOTS_DIR);
+        let name = format!("{version}.json");
+        write_all_atomically(
+            &dir,
+            &[
+                (name.as_str(), bytes),
+                (format!("{name}.sig").as_str(), signatures),
+            ],
+        )
     }
 
     /// Refuses `manifest` if it expired, judged by the later of the clock at `started` and

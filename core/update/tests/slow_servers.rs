@@ -186,7 +186,10 @@ fn redirecting(root: std::path::PathBuf) -> impl Fn(TcpStream, String) + Send + 
             let body = std::fs::read(root.join(name)).unwrap_or_default();
             ("200 OK".to_owned(), body)
         };
-        let head = format!("HTTP/1.1 {head}\r\nContent-Length: {}\r\n\r\n", body.len());
+        let head = format!(
+            "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
         let _ = stream.write_all(&[head.into_bytes(), body].concat());
     }
 }
