@@ -8,7 +8,7 @@
 use crate::index::{self, Artifact};
 use anyhow::Context;
 use fastforth_update::keys;
-use fastforth_update::{Manifest, Release as SignedRelease, ReleaseArtifact};
+use fastforth_update::{Manifest, Release as SignedRelease, ReleaseArtifact, SigningKey};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use xshell::Shell;
@@ -19,6 +19,10 @@ pub struct Release {
     /// The secret key file made by `cargo xtask keygen`
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
+    /// Another release key to sign with too (repeatable), for a root whose release threshold
+    /// is more than one
+    #[arg(long = "cosign", value_name = "FILE")]
+    cosign: Vec<PathBuf>,
     /// The channel directory to publish into (created if missing)
     #[arg(long, value_name = "DIR")]
     channel: PathBuf,
@@ -56,12 +60,21 @@ impl Release {
             .index
             .clone()
             .unwrap_or_else(|| index::plugins_dir(&crate::project_root()).join(index::FILE_NAME));
-        let key_text = std::fs::read_to_string(&self.key)
-            .with_context(|| format!("cannot read the key {}", self.key.display()))?;
-        let key = keys::parse_secret_key(&self.key.display().to_string(), &key_text)?;
+        let key = read_secret_key(&self.key)?;
+        let cosigners = self
+            .cosign
+            .iter()
+            .map(|path| read_secret_key(path))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let artifacts = self.select(&index_path)?;
         let expires = SystemTime::now() + Duration::from_secs(self.expires * 86_400);
-        let manifest = publish(&self.channel, &key, &state, &artifacts, expires)?;
+        let manifest = publish(
+            &self.channel,
+            (&key, &cosigners),
+            &state,
+            &artifacts,
+            expires,
+        )?;
         print_summary(&self.channel, &manifest, &key);
         Ok(())
     }
@@ -124,15 +137,27 @@ fn checked(base: &Path, artifact: &Artifact) -> anyhow::Result<ReleaseArtifact> 
     })
 }
 
-/// Publishes `artifacts` into `channel` with the next manifest version counted in `state`.
+fn read_secret_key(path: &Path) -> anyhow::Result<SigningKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the key {}", path.display()))?;
+    Ok(keys::parse_secret_key(&path.display().to_string(), &text)?)
+}
+
+/// Publishes `artifacts` into `channel` with the next manifest version counted in `state`,
+/// signed by `key` and each of the cosigners.
 pub fn publish(
     channel: &Path,
-    key: &fastforth_update::SigningKey,
+    (key, cosigners): (&SigningKey, &[SigningKey]),
     state: &Path,
     artifacts: &[ReleaseArtifact],
     expires: SystemTime,
 ) -> anyhow::Result<Manifest> {
-    SignedRelease::new(channel, key)
+    let release = cosigners
+        .iter()
+        .fold(SignedRelease::new(channel, key), |release, cosigner| {
+            release.cosign(cosigner)
+        });
+    release
         .state_file(state)
         .expires(expires)
         .publish(artifacts)
@@ -156,7 +181,7 @@ fn print_summary(channel: &Path, manifest: &Manifest, key: &fastforth_update::Si
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fastforth_update::{SigningKey, TrustedKeys};
+    use fastforth_update::TrustedKeys;
 
     /// A build-all output directory with one fake artifact for each of two triples.
     fn fake_build_all(dir: &Path) -> PathBuf {
@@ -211,6 +236,7 @@ mod tests {
     fn release_of(index: &Path, channel: &Path, key: &Path) -> Release {
         Release {
             key: key.into(),
+            cosign: Vec::new(),
             channel: channel.into(),
             expires: 30,
             state: None,

@@ -28,10 +28,12 @@ pub struct ReleaseArtifact {
     pub path: PathBuf,
 }
 
-/// A release into one channel directory, signed with one key.
+/// A release into one channel directory, signed with one key or more (for a root whose
+/// release threshold is more than one).
 pub struct Release<'k> {
     channel_dir: PathBuf,
     key: &'k SigningKey,
+    cosigners: Vec<&'k SigningKey>,
     channel_name: Option<String>,
     issued: SystemTime,
     expires: SystemTime,
@@ -63,6 +65,7 @@ impl<'k> Release<'k> {
         Release {
             channel_dir: channel_dir.into(),
             key,
+            cosigners: Vec::new(),
             channel_name: None,
             issued: now,
             expires: now + Duration::from_secs(30 * 86_400),
@@ -82,6 +85,12 @@ impl<'k> Release<'k> {
     /// When the manifest stops being valid: at most 90 days after it is issued.
     pub fn expires(mut self, expires: SystemTime) -> Release<'k> {
         self.expires = expires;
+        self
+    }
+
+    /// Also signs the manifest with `key` (one more line in `manifest.json.sig`).
+    pub fn cosign(mut self, key: &'k SigningKey) -> Release<'k> {
+        self.cosigners.push(key);
         self
     }
 
@@ -146,7 +155,10 @@ impl<'k> Release<'k> {
             },
         );
         self.write_state(&state)?;
-        let signature = sign(&bytes, self.key);
+        let signature: String = std::iter::once(self.key)
+            .chain(self.cosigners.iter().copied())
+            .map(|key| sign(&bytes, key))
+            .collect();
         write_all_atomically(
             &self.channel_dir,
             &[

@@ -156,3 +156,28 @@ fn a_root_planted_in_the_state_directory_is_not_trusted() {
     );
     assert_eq!(world.serving().as_deref(), Some("1.0.0"));
 }
+
+#[test]
+fn a_release_threshold_of_two_needs_two_release_signatures() {
+    let (world, config) = world_with_root(root(1, &[R1], 1, &release_key()));
+    let two = Root::new(2, (&public(&[R1]), 1), (&public(&[K2, K3]), 2));
+    serve_root(&world, &two, &[R1]);
+    world.release(&key(K2), |r| r, &[artifact("1.0.1", &example_v2())]);
+    let before = world.snapshot();
+    let error = world.update_with(config.clone()).unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "manifest.json.sig: 1 valid signature(s) from trusted keys, expected at least 2 of ["
+        ),
+        "{error}"
+    );
+    world.assert_unchanged(&before);
+    let (k2, k3) = (key(K2), key(K3));
+    fastforth_update::Release::new(&world.channel, &k2)
+        .state_file(&world.publisher_state())
+        .cosign(&k3)
+        .publish(&[artifact("1.0.1", &example_v2())])
+        .unwrap();
+    let outcome = world.update_with(config).unwrap();
+    assert!(matches!(outcome, Outcome::Updated { .. }), "{outcome:?}");
+}
