@@ -1,5 +1,6 @@
-//! Pins the release public keys in `keys/*.pub` into the library and records the target
-//! triple the library is built for (the one the updater picks from a manifest).
+//! Pins the release public keys in `keys/*.pub` and the root metadata `keys/root.json` (if
+//! any) into the library and records the target triple the library is built for (the one
+//! the updater picks from a manifest).
 
 use std::path::Path;
 
@@ -26,6 +27,16 @@ fn main() {
         ));
     }
     code.push_str("];\n");
+    let root = keys_dir.join("root.json");
+    println!("cargo:rerun-if-changed={}", root.display());
+    code.push_str("/// `keys/root.json`, if there is one.\n");
+    match root.is_file() {
+        true => code.push_str(&format!(
+            "pub const PINNED_ROOT: Option<&str> = Some(include_str!({:?}));\n",
+            root.display().to_string()
+        )),
+        false => code.push_str("pub const PINNED_ROOT: Option<&str> = None;\n"),
+    }
     let out =
         Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pinned_keys.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");

@@ -8,7 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use xshell::Shell;
 
-/// Make a release signing key pair: DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub
+/// Make a signing key pair: DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub; a release
+/// key (online) or, with --name root-1 and so on, an offline root key for `cargo xtask root`
 #[derive(clap::Args)]
 pub struct Keygen {
     /// Directory to write the key pair to (created if missing)
@@ -30,7 +31,8 @@ impl Keygen {
         );
         println!("public key: {}", public.display());
         println!(
-            "to trust it, copy {} to core/update/keys/ and commit it",
+            "to trust it, copy {} to core/update/keys/ and commit it, or list it in a root \
+             (`cargo xtask root new`)",
             public.display()
         );
         Ok(())

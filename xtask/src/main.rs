@@ -10,6 +10,7 @@ mod keygen;
 mod plugins;
 mod progress;
 mod release;
+mod root;
 mod sanitize;
 mod setup;
 mod soak;
@@ -34,6 +35,7 @@ enum Command {
     Fuzz(fuzz::Fuzz),
     Keygen(keygen::Keygen),
     Release(release::Release),
+    Root(root::RootCmd),
     Sanitize(sanitize::Sanitize),
     Setup(setup::Setup),
     Soak(soak::Soak),
@@ -51,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         Command::Fuzz(cmd) => cmd.run(&sh),
         Command::Keygen(cmd) => cmd.run(&sh),
         Command::Release(cmd) => cmd.run(&sh),
+        Command::Root(cmd) => cmd.run(&sh),
         Command::Sanitize(cmd) => cmd.run(&sh),
         Command::Setup(cmd) => cmd.run(&sh),
         Command::Soak(cmd) => cmd.run(&sh),

@@ -1,13 +1,14 @@
 //! `cargo xtask release --key FILE --channel DIR`: publishes the artifacts `build-all`
 //! indexed under `target/plugins/` into a static channel directory — the plugin files under
 //! content-addressed names, `manifest.json` with the next `manifest_version`, and its
-//! detached signature `manifest.json.sig`. It re-hashes every artifact against the index, so
-//! a stale index never ships. The formats belong to `fastforth-update`.
+//! detached signature `manifest.json.sig`. The version is counted in the publisher's state
+//! file next to the key, never read from the channel. It re-hashes every artifact against the
+//! index, so a stale index never ships. The formats belong to `fastforth-update`.
 
 use crate::index::{self, Artifact};
 use anyhow::Context;
 use fastforth_update::keys;
-use fastforth_update::{Manifest, Release as SignedRelease, ReleaseArtifact};
+use fastforth_update::{Manifest, Release as SignedRelease, ReleaseArtifact, SigningKey};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use xshell::Shell;
@@ -18,12 +19,20 @@ pub struct Release {
     /// The secret key file made by `cargo xtask keygen`
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
+    /// Another release key to sign with too (repeatable), for a root whose release threshold
+    /// is more than one
+    #[arg(long = "cosign", value_name = "FILE")]
+    cosign: Vec<PathBuf>,
     /// The channel directory to publish into (created if missing)
     #[arg(long, value_name = "DIR")]
     channel: PathBuf,
-    /// Days until the manifest expires (clients refuse it afterwards)
+    /// Days until the manifest expires (clients refuse it afterwards; at most 90)
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     expires: u64,
+    /// The publisher's state file, which counts each channel's manifest_version (default:
+    /// the key file with the extension .state.json)
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
     /// The build-all index to publish (default: target/plugins/index.json)
     #[arg(long, value_name = "FILE")]
     index: Option<PathBuf>,
@@ -37,17 +46,35 @@ pub struct Release {
 
 impl Release {
     pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        anyhow::ensure!(self.expires > 0, "--expires is 0 days, expected at least 1");
+        let max_days = fastforth_update::manifest::MAX_VALIDITY.as_secs() / 86_400;
+        anyhow::ensure!(
+            (1..=max_days).contains(&self.expires),
+            "--expires is {} days, expected 1 to {max_days}",
+            self.expires
+        );
+        let state = self
+            .state
+            .clone()
+            .unwrap_or_else(|| self.key.with_extension("state.json"));
         let index_path = self
             .index
             .clone()
             .unwrap_or_else(|| index::plugins_dir(&crate::project_root()).join(index::FILE_NAME));
-        let key_text = std::fs::read_to_string(&self.key)
-            .with_context(|| format!("cannot read the key {}", self.key.display()))?;
-        let key = keys::parse_secret_key(&self.key.display().to_string(), &key_text)?;
+        let key = read_secret_key(&self.key)?;
+        let cosigners = self
+            .cosign
+            .iter()
+            .map(|path| read_secret_key(path))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let artifacts = self.select(&index_path)?;
         let expires = SystemTime::now() + Duration::from_secs(self.expires * 86_400);
-        let manifest = publish(&self.channel, &key, &artifacts, expires)?;
+        let manifest = publish(
+            &self.channel,
+            (&key, &cosigners),
+            &state,
+            &artifacts,
+            expires,
+        )?;
         print_summary(&self.channel, &manifest, &key);
         Ok(())
     }
@@ -110,14 +137,28 @@ fn checked(base: &Path, artifact: &Artifact) -> anyhow::Result<ReleaseArtifact> 
     })
 }
 
-/// Publishes `artifacts` into `channel` with the next manifest version.
+fn read_secret_key(path: &Path) -> anyhow::Result<SigningKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the key {}", path.display()))?;
+    Ok(keys::parse_secret_key(&path.display().to_string(), &text)?)
+}
+
+/// Publishes `artifacts` into `channel` with the next manifest version counted in `state`,
+/// signed by `key` and each of the cosigners.
 pub fn publish(
     channel: &Path,
-    key: &fastforth_update::SigningKey,
+    (key, cosigners): (&SigningKey, &[SigningKey]),
+    state: &Path,
     artifacts: &[ReleaseArtifact],
     expires: SystemTime,
 ) -> anyhow::Result<Manifest> {
-    SignedRelease::new(channel, key)
+    let release = cosigners
+        .iter()
+        .fold(SignedRelease::new(channel, key), |release, cosigner| {
+            release.cosign(cosigner)
+        });
+    release
+        .state_file(state)
         .expires(expires)
         .publish(artifacts)
         .with_context(|| format!("cannot publish into {}", channel.display()))
@@ -140,7 +181,7 @@ fn print_summary(channel: &Path, manifest: &Manifest, key: &fastforth_update::Si
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fastforth_update::{SigningKey, TrustedKeys};
+    use fastforth_update::TrustedKeys;
 
     /// A build-all output directory with one fake artifact for each of two triples.
     fn fake_build_all(dir: &Path) -> PathBuf {
@@ -195,8 +236,10 @@ mod tests {
     fn release_of(index: &Path, channel: &Path, key: &Path) -> Release {
         Release {
             key: key.into(),
+            cosign: Vec::new(),
             channel: channel.into(),
             expires: 30,
+            state: None,
             index: Some(index.into()),
             plugins: Vec::new(),
             targets: Vec::new(),
@@ -230,6 +273,47 @@ mod tests {
             std::fs::read(channel.join(&build.url)).unwrap(),
             b"not really a library for x86_64-unknown-linux-gnu"
         );
+    }
+
+    #[test]
+    fn release_counts_versions_in_its_own_state_not_in_the_served_manifest() {
+        let dir = Scratch::new("release-counter");
+        let index = fake_build_all(&dir.path().join("plugins"));
+        let key_file = dir.path().join("release.key");
+        std::fs::write(
+            &key_file,
+            keys::secret_key_file(&SigningKey::from_bytes(&[9; 32])),
+        )
+        .unwrap();
+        let channel = dir.path().join("stable");
+        let sh = Shell::new().unwrap();
+        release_of(&index, &channel, &key_file).run(&sh).unwrap();
+        // Whoever can write the served directory plants a manifest with a huge version.
+        std::fs::write(
+            channel.join("manifest.json"),
+            r#"{"schema": 2, "manifest_version": 900}"#,
+        )
+        .unwrap();
+
+        release_of(&index, &channel, &key_file).run(&sh).unwrap();
+
+        let manifest = Manifest::parse(&std::fs::read(channel.join("manifest.json")).unwrap());
+        assert_eq!(manifest.unwrap().manifest_version, 2);
+        let state = std::fs::read_to_string(dir.path().join("release.state.json")).unwrap();
+        assert!(state.contains("\"manifest_version\": 2"), "{state}");
+    }
+
+    #[test]
+    fn release_caps_the_expiry_at_90_days() {
+        let dir = Scratch::new("release-expiry");
+        let index = fake_build_all(&dir.path().join("plugins"));
+        let key_file = dir.path().join("release.key");
+        let channel = dir.path().join("stable");
+        let mut release = release_of(&index, &channel, &key_file);
+        release.expires = 91;
+        let error = release.run(&Shell::new().unwrap()).unwrap_err();
+        assert_eq!(error.to_string(), "--expires is 91 days, expected 1 to 90");
+        assert!(!channel.join("manifest.json").exists());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::Path;
 
 fn main() -> anyhow::Result<()> {
-    let loader = Loader::new(fastforth_host::default_cache_dir());
+    let loader = Loader::new(fastforth_host::default_cache_dir()?);
     for path in std::env::args().skip(1) {
         let plugin = loader
             .load::<Example>(Path::new(&path))

@@ -123,7 +123,7 @@ impl Engine {
         limits
             .check()
             .map_err(|refused| anyhow::anyhow!("invalid engine limits: {refused}"))?;
-        let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
+        let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()?));
         let interpreter = match &options.engine {
             None => Interpreter::BuiltIn(Box::new(
                 Forth::try_new(limits).map_err(anyhow::Error::msg)?,

@@ -213,12 +213,12 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     })
 }
 
-fn loader() -> Loader {
-    Loader::new(fastforth_host::default_cache_dir())
+fn loader() -> anyhow::Result<Loader> {
+    Ok(Loader::new(fastforth_host::default_cache_dir()?))
 }
 
 fn plugin_info(file: &Path) -> anyhow::Result<()> {
-    let loader = loader();
+    let loader = loader()?;
     let mut words = None;
     let info = match loader.load::<Example>(file) {
         Err(PluginError::WrongKind { found, .. }) if found == "forth" => {
@@ -247,7 +247,7 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
 }
 
 fn plugin_call(file: &Path, function: &str, args: &[String]) -> anyhow::Result<()> {
-    let plugin = loader().load::<Example>(file)?;
+    let plugin = loader()?.load::<Example>(file)?;
     let answer = call_example(&plugin, function, &parse_ints(function, args)?)?;
     outln!("{answer}")?;
     Ok(())

@@ -66,7 +66,7 @@ fn report(compiled: &Compiled, output: &Path) -> anyhow::Result<()> {
 
 /// Runs `word` of the native plugin `plugin`; returns the process exit code.
 pub fn run(plugin: &Path, word: &str) -> anyhow::Result<i32> {
-    let loader = Loader::new(fastforth_host::default_cache_dir());
+    let loader = Loader::new(fastforth_host::default_cache_dir()?);
     let plugin = loader.load::<ForthNative>(plugin)?;
     let mut terminal = Terminal::default();
     let run = plugin.run_word(word, &mut terminal)?;

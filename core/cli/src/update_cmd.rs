@@ -6,10 +6,10 @@
 
 use crate::output::{errln, outln};
 use anyhow::Context;
-use fastforth_host::{Example, HotSwap, Loader};
+use fastforth_host::{Example, Loader};
 use fastforth_update::{
-    Change, HotSlot, Outcome, Progress, Recovery, Slot, Slots, State, TrustedKeys, Updater,
-    UpdaterConfig,
+    Change, HotSlot, Outcome, Progress, Recovery, Root, Slot, Slots, State, TrustedKeys, Updater,
+    UpdaterConfig, printable,
 };
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -36,37 +36,46 @@ pub struct UpdateArgs {
 
 #[derive(clap::Args)]
 pub struct InstallDir {
-    /// Where plugins and update state are installed [default: $XDG_DATA_HOME/fastforth or
-    /// ~/.local/share/fastforth]
+    /// Where plugins and update state are installed, owner-only [default:
+    /// $XDG_DATA_HOME/fastforth or ~/.local/share/fastforth]
     #[arg(long, value_name = "DIR")]
     plugin_dir: Option<PathBuf>,
 }
 
 impl InstallDir {
-    fn path(&self) -> PathBuf {
-        self.plugin_dir.clone().unwrap_or_else(default_install_dir)
+    /// The installation directory, created owner-only if missing and refused if another
+    /// user owns it or can write to it.
+    fn path(&self) -> anyhow::Result<PathBuf> {
+        let dir = match &self.plugin_dir {
+            Some(dir) => dir.clone(),
+            None => {
+                fastforth_host::per_user_dir("installed plugins", "XDG_DATA_HOME", ".local/share")
+                    .map_err(|error| anyhow::anyhow!("{error}, or give --plugin-dir DIR"))?
+                    .join("fastforth")
+            }
+        };
+        fastforth_host::ensure_private_dir(&dir)
+            .with_context(|| format!("the plugin directory {}", dir.display()))?;
+        Ok(dir)
     }
-}
-
-/// `$XDG_DATA_HOME/fastforth`, else `~/.local/share/fastforth`, else under the temp dir.
-fn default_install_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".local/share")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("fastforth")
 }
 
 /// An updater over `dir` (plugins and state side by side) trusting the pinned keys.
 fn updater(dir: &Path, channel: Option<String>) -> anyhow::Result<Updater> {
     let keys = TrustedKeys::pinned().context("the pinned release keys do not parse")?;
     let mut config = UpdaterConfig::new(keys, dir, dir);
+    config.root = Root::pinned().context("the pinned root metadata does not parse")?;
     config.channel = channel;
     Ok(Updater::new(config))
 }
 
+/// `fastforth update`; every message it prints has control characters escaped.
 pub fn update(args: UpdateArgs) -> anyhow::Result<()> {
-    let dir = args.dir.path();
+    run_update(args).map_err(printable_error)
+}
+
+fn run_update(args: UpdateArgs) -> anyhow::Result<()> {
+    let dir = args.dir.path()?;
     let updater = updater(&dir, args.channel)?;
     report_recovery(updater.recover()?);
     let managed: Vec<String> = MANAGED.iter().map(|name| (*name).to_owned()).collect();
@@ -96,8 +105,26 @@ pub fn update(args: UpdateArgs) -> anyhow::Result<()> {
     report(&outcome)
 }
 
+/// `fastforth plugin list`; every message it prints has control characters escaped.
 pub fn list(dir: &InstallDir) -> anyhow::Result<()> {
-    let dir = dir.path();
+    run_list(dir).map_err(printable_error)
+}
+
+/// `error` with the same chain of messages, each with its control characters escaped.
+fn printable_error(error: anyhow::Error) -> anyhow::Error {
+    let mut messages: Vec<String> = error
+        .chain()
+        .map(|cause| printable(&cause.to_string()).into_owned())
+        .collect();
+    let mut clean = anyhow::anyhow!(messages.pop().unwrap_or_default());
+    while let Some(outer) = messages.pop() {
+        clean = clean.context(outer);
+    }
+    clean
+}
+
+fn run_list(dir: &InstallDir) -> anyhow::Result<()> {
+    let dir = dir.path()?;
     let updater = updater(&dir, None)?;
     let state = updater.state()?;
     outln!("plugin directory: {}", dir.display())?;
@@ -116,7 +143,7 @@ pub fn list(dir: &InstallDir) -> anyhow::Result<()> {
 }
 
 fn print_state(state: &State) -> anyhow::Result<()> {
-    let channel = state.channel.as_deref().unwrap_or("none");
+    let channel = printable(state.channel.as_deref().unwrap_or("none"));
     outln!(
         "channel:          {channel} (manifest {})",
         state.manifest_version
@@ -131,38 +158,39 @@ fn print_state(state: &State) -> anyhow::Result<()> {
     for (name, plugin) in &state.plugins {
         let good = plugin.previous.as_ref().map_or_else(
             || "-".to_owned(),
-            |p| format!("{} (m{})", p.version, p.manifest_version),
+            |p| format!("{} (m{})", printable(&p.version), p.manifest_version),
         );
         outln!(
-            "{name:<10} {:<9} {:<9} {good:<16} {}",
-            plugin.installed.version,
+            "{:<10} {:<9} {:<9} {good:<16} {}",
+            printable(name),
+            printable(&plugin.installed.version),
             plugin.installed.manifest_version,
-            plugin.installed.file
+            printable(&plugin.installed.file)
         )?;
     }
     Ok(())
 }
 
-/// One slot per managed plugin, serving what the state says is installed.
+/// One slot per managed plugin, serving what the state says is installed: the file is
+/// hashed before it is loaded, and the bytes loaded must be the ones recorded.
 fn load_installed(updater: &Updater) -> anyhow::Result<Slots> {
-    let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
+    let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()?));
     let state = updater.state()?;
     let mut slots = Slots::new();
     for name in MANAGED {
-        let slot: Arc<dyn Slot> = match state.plugins.get(*name) {
-            None => Arc::new(HotSlot::<Example>::empty(loader.clone())),
-            Some(plugin) => {
-                let path = updater.installed_path(&plugin.installed);
-                let hot = HotSwap::<Example>::load(loader.clone(), &path).with_context(|| {
+        let slot = HotSlot::<Example>::empty(loader.clone());
+        if let Some(plugin) = state.plugins.get(*name) {
+            let installed = &plugin.installed;
+            let path = updater.verified_path(installed)?;
+            slot.swap_in(&path, name, &installed.version, &installed.sha256)
+                .with_context(|| {
                     format!(
                         "installed plugin `{name}` {} does not load",
-                        plugin.installed.version
+                        installed.version
                     )
                 })?;
-                Arc::new(HotSlot::new(loader.clone(), Arc::new(hot)))
-            }
-        };
-        slots.insert(name, slot);
+        }
+        slots.insert(name, Arc::new(slot));
     }
     Ok(slots)
 }
@@ -210,9 +238,10 @@ fn print_changes(changes: &[Change]) -> anyhow::Result<()> {
 }
 
 fn describe(change: &Change) -> String {
+    let (plugin, to) = (printable(&change.plugin), printable(&change.to));
     match &change.from {
-        Some(from) => format!("{} {from} -> {}", change.plugin, change.to),
-        None => format!("{} {} (new)", change.plugin, change.to),
+        Some(from) => format!("{plugin} {} -> {to}", printable(from)),
+        None => format!("{plugin} {to} (new)"),
     }
 }
 

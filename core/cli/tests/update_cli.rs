@@ -7,8 +7,8 @@
 use fastforth_host::{Example, Loader};
 use fastforth_plugin_build::PluginBuild;
 use fastforth_update::{
-    HOST_TARGET, HotSlot, NoProgress, Release, ReleaseArtifact, SigningKey, Slots, TrustedKeys,
-    Updater, UpdaterConfig,
+    HOST_TARGET, HotSlot, NoProgress, Pending, Release, ReleaseArtifact, SigningKey, Slots, State,
+    TrustedKeys, Updater, UpdaterConfig,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -32,6 +32,7 @@ fn publish(channel: &Path, version: &str, path: &Path) {
         path: path.into(),
     };
     Release::new(channel, &test_key())
+        .state_file(&channel.with_extension("publisher.json"))
         .publish(&[artifact])
         .unwrap();
 }
@@ -200,5 +201,179 @@ fn https_needs_a_build_with_tls() {
             stderr(&output),
             "Error: channel https://127.0.0.1:9/stable: https:// needs a build with the `tls` feature; this one reads http:// and file://\n"
         );
+    }
+}
+
+/// 1.0.0 then 1.0.1 installed into `home/install` from `home/channel` with the test key.
+fn installed_twice(home: &Path) -> (PathBuf, PathBuf) {
+    let channel = home.join("channel");
+    let dir = home.join("install");
+    let loader = Arc::new(Loader::new(home.join("test-cache")));
+    let slot = Arc::new(HotSlot::<Example>::empty(loader));
+    publish(&channel, "1.0.0", &example(&[]));
+    install_with_test_key(&channel, &dir, &slot);
+    publish(&channel, "1.0.1", &example(&["v2"]));
+    install_with_test_key(&channel, &dir, &slot);
+    (channel, dir)
+}
+
+/// The demonstration replayed: a planted `pending.json` + `state.json` pair made
+/// `update --check` delete a file outside the plugin directory.
+#[test]
+fn a_planted_state_pair_cannot_make_update_check_delete_files_elsewhere() {
+    let home = tempfile::tempdir().unwrap();
+    let (channel, dir) = installed_twice(home.path());
+    let victim = home.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let mut state = State::load(&dir).unwrap();
+    let before = State {
+        plugins: Default::default(),
+        ..state.clone()
+    };
+    state.plugins.get_mut("example").unwrap().installed.file = victim.display().to_string();
+    state.save(&dir).unwrap();
+    Pending {
+        manifest_version: 3,
+        before,
+    }
+    .save(&dir)
+    .unwrap();
+
+    let output = fastforth(
+        home.path(),
+        &[
+            "update",
+            "--check",
+            "--channel",
+            &file_url(&channel),
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+
+    assert!(!output.status.success());
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "Error: {}: plugin `example`: `installed`.file is {:?}, expected a plain file name in the plugin directory\n",
+            dir.join("state.json").display(),
+            victim.display().to_string()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+/// The demonstration replayed: a planted `state.json` made `update --rollback` load and
+/// self-test a library no signed manifest vouched for.
+#[test]
+fn a_planted_state_cannot_make_update_rollback_load_an_unsigned_library() {
+    let home = tempfile::tempdir().unwrap();
+    let (_, dir) = installed_twice(home.path());
+    let unsigned = home.path().join("libfastforth_example_plugin.so");
+    std::fs::copy(example(&[]), &unsigned).unwrap();
+    let mut state = State::load(&dir).unwrap();
+    let example = state.plugins.get_mut("example").unwrap();
+    example.previous.as_mut().unwrap().file = unsigned.display().to_string();
+    state.save(&dir).unwrap();
+    let planted = std::fs::read(dir.join("state.json")).unwrap();
+
+    let output = fastforth(
+        home.path(),
+        &[
+            "update",
+            "--rollback",
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).ends_with(&format!(
+            "`previous`.file is {:?}, expected a plain file name in the plugin directory\n",
+            unsigned.display().to_string()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read(dir.join("state.json")).unwrap(), planted);
+}
+
+/// Runs `fastforth` with `args` and no per-user location at all.
+fn fastforth_without_home(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn without_home_or_xdg_nothing_falls_back_to_a_shared_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let output = fastforth_without_home(home.path(), &["update", "--check"]);
+    assert_eq!(
+        stderr(&output),
+        "Error: no per-user directory for installed plugins: set $XDG_DATA_HOME or $HOME, or give --plugin-dir DIR\n"
+    );
+    let (_, dir) = installed_twice(home.path());
+    let output = fastforth_without_home(
+        home.path(),
+        &[
+            "update",
+            "--rollback",
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        stderr(&output),
+        "Error: no per-user directory for the plugin cache: set $XDG_CACHE_HOME or $HOME\n"
+    );
+    assert_eq!(
+        State::load(&dir).unwrap().plugins["example"]
+            .installed
+            .version,
+        "1.0.1"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_directory_others_can_write_to_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let shared = home.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = fastforth(
+        home.path(),
+        &["plugin", "list", "--plugin-dir", shared.to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "Error: the plugin directory {0}\n\nCaused by:\n    {0}: mode 777 lets group or others write to it, expected at most 0755 (0700 when created here)\n",
+            shared.display()
+        )
+    );
+}
+
+#[test]
+fn the_default_plugin_directory_is_created_owner_only() {
+    let home = tempfile::tempdir().unwrap();
+    let output = fastforth(home.path(), &["plugin", "list"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = home.path().join("data/fastforth");
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "mode {mode:o}");
     }
 }

@@ -23,6 +23,7 @@ mod library;
 pub mod mixed;
 pub mod native;
 mod plugin;
+mod private_dir;
 mod registry;
 pub mod shadow;
 
@@ -34,14 +35,16 @@ pub use kinds::{Example, Kind};
 pub use mixed::{Linked, NativeWords};
 pub use native::{ForthNative, NativeRun, on_native_stack};
 pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver};
+pub use private_dir::{ensure_private_dir, per_user_dir};
 pub use registry::Registry;
 
 /// The default directory for shadow copies: `$XDG_CACHE_HOME/fastforth/plugins`, else
-/// `~/.cache/fastforth/plugins`, else one under the system temporary directory.
-pub fn default_cache_dir() -> std::path::PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("fastforth").join("plugins")
+/// `~/.cache/fastforth/plugins`, created owner-only and refused if another user controls it.
+/// With neither variable set there is no per-user location, and that is an error.
+pub fn default_cache_dir() -> std::io::Result<std::path::PathBuf> {
+    let dir = per_user_dir("the plugin cache", "XDG_CACHE_HOME", ".cache")?
+        .join("fastforth")
+        .join("plugins");
+    ensure_private_dir(&dir)?;
+    Ok(dir)
 }

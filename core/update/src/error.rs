@@ -17,6 +17,9 @@ pub enum UpdateError {
     #[error("cannot fetch {url}: {message}")]
     Fetch { url: String, message: String },
 
+    #[error("cannot fetch {url}: not found")]
+    Missing { url: String },
+
     #[error("{url}: more than {limit} bytes, expected at most {limit}: download stopped")]
     TooLarge { url: String, limit: u64 },
 
@@ -45,14 +48,48 @@ pub enum UpdateError {
     )]
     BadSignature { key_id: String },
 
+    #[error("{what}: {valid} valid signature(s) from trusted keys, expected at least {threshold} of [{}]", trusted.join(", "))]
+    ThresholdNotMet {
+        what: String,
+        valid: usize,
+        threshold: usize,
+        trusted: Vec<String>,
+    },
+
+    #[error("{what}: {problem}")]
+    Root { what: String, problem: String },
+
     #[error("manifest schema is {found}, expected {expected}")]
     UnknownSchema { expected: u32, found: String },
 
     #[error("manifest: {problem}")]
     Manifest { problem: String },
 
+    #[error(
+        "manifest is for channel `{found}`, expected `{expected}` (the channel {url}): refusing a manifest from another channel"
+    )]
+    WrongChannel {
+        url: String,
+        expected: String,
+        found: String,
+    },
+
     #[error("manifest expired at {expires}, the update started at {now}")]
     Expired { expires: String, now: String },
+
+    #[error(
+        "manifest expired at {expires}: this host already saw {seen}, so its clock ({now}) was set back"
+    )]
+    ClockBehind {
+        expires: String,
+        seen: String,
+        now: String,
+    },
+
+    #[error(
+        "manifest issued at {issued}, before {seen}, when an installed manifest was issued: refusing to go back"
+    )]
+    IssuedBeforeSeen { issued: String, seen: String },
 
     #[error(
         "manifest_version is {found}, expected more than the installed {stored}: refusing to go back to an older release"
@@ -119,8 +156,25 @@ pub enum UpdateError {
         found_version: String,
     },
 
+    #[error(
+        "plugin `{plugin}`: the bytes loaded from {} have sha256 {found}, expected {expected}: the file changed after it was checked",
+        path.display()
+    )]
+    ChangedAfterCheck {
+        plugin: String,
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+
     #[error("{}: {problem}", path.display())]
     State { path: PathBuf, problem: String },
+
+    #[error(
+        "{}: {problem} as recorded when it was installed: refusing to load a changed plugin file",
+        path.display()
+    )]
+    InstalledChanged { path: PathBuf, problem: String },
 
     #[error("{} is held by another update; waited {waited_ms} ms", path.display())]
     Locked { path: PathBuf, waited_ms: u128 },
@@ -130,6 +184,11 @@ pub enum UpdateError {
         path.display()
     )]
     Pending { path: PathBuf },
+
+    #[error(
+        "manifest_version {manifest_version} was rolled back {times} times because the process died before confirming it: waiting for a newer release"
+    )]
+    Abandoned { manifest_version: u64, times: u32 },
 
     #[error("plugin `{plugin}` has no previous version to roll back to")]
     NoPrevious { plugin: String },

@@ -29,21 +29,57 @@ pub(crate) struct Downloaded {
     pub sha256: String,
 }
 
+/// How long a fetch may wait, so that a server that stalls or drips costs seconds, not the
+/// whole `total`.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) struct Limits {
+    /// The longest wait for a connection.
+    pub connect: Duration,
+    /// The longest wait for the response head, and for any one read.
+    pub read: Duration,
+    /// The slowest average a body may arrive at: a body of N bytes gets `read + N / rate`.
+    pub min_bytes_per_second: u64,
+    /// The longest one request may take, whatever its size.
+    pub total: Duration,
+}
+
+#[cfg(feature = "http")]
+impl Limits {
+    /// The longest a body of up to `bytes` may take to arrive.
+    fn body_deadline(&self, bytes: u64) -> Duration {
+        self.read + Duration::from_secs(bytes / self.min_bytes_per_second.max(1))
+    }
+}
+
+/// The most redirects one request follows (each within the origin of the URL asked for).
+#[cfg(feature = "http")]
+const MAX_REDIRECTS: usize = 5;
+
 /// Fetches from one channel.
 pub(crate) struct Fetcher {
+    #[cfg(feature = "http")]
+    limits: Limits,
     #[cfg(feature = "http")]
     agent: ureq::Agent,
 }
 
 impl Fetcher {
-    /// A fetcher whose every request must finish within `timeout`.
-    pub fn new(timeout: Duration) -> Fetcher {
+    /// A fetcher within `limits`. Redirects are followed here, not by ureq, so that each
+    /// one can be checked.
+    pub fn new(limits: Limits) -> Fetcher {
         #[cfg(not(feature = "http"))]
-        let _ = timeout;
+        let _ = limits;
         Fetcher {
             #[cfg(feature = "http")]
+            limits,
+            #[cfg(feature = "http")]
             agent: ureq::Agent::config_builder()
-                .timeout_global(Some(timeout))
+                .timeout_global(Some(limits.total))
+                .timeout_connect(Some(limits.connect))
+                .timeout_recv_response(Some(limits.read))
+                .timeout_per_read(Some(limits.read))
+                .max_redirects(0)
                 .user_agent(concat!("fastforth-update/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .new_agent(),
@@ -52,8 +88,18 @@ impl Fetcher {
 
     /// All of `url`, refused once it passes `cap` bytes.
     pub fn fetch_capped(&self, url: &str, cap: u64) -> Result<Vec<u8>, UpdateError> {
-        let mut reader = self.open(url)?;
+        let mut reader = self.open(url, cap)?;
         read_capped(&mut *reader, url, cap, &mut |_| {})
+    }
+
+    /// All of `url` like [`Fetcher::fetch_capped`], or `None` when it does not exist (a
+    /// missing file, HTTP 404).
+    pub fn fetch_if_present(&self, url: &str, cap: u64) -> Result<Option<Vec<u8>>, UpdateError> {
+        match self.fetch_capped(url, cap) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(UpdateError::Missing { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Exactly `size` bytes of `url`, hashed as they stream in: more is refused at the
@@ -64,7 +110,7 @@ impl Fetcher {
         size: u64,
         progress: &dyn Progress,
     ) -> Result<Downloaded, UpdateError> {
-        let mut reader = self.open(url)?;
+        let mut reader = self.open(url, size)?;
         let mut hasher = Sha256::new();
         let mut done = 0;
         let bytes = read_capped(&mut *reader, url, size, &mut |chunk| {
@@ -85,39 +131,179 @@ impl Fetcher {
         })
     }
 
-    fn open(&self, url: &str) -> Result<Box<dyn Read + '_>, UpdateError> {
+    /// A reader of `url`, whose body is expected to be at most `bytes` long.
+    fn open(&self, url: &str, bytes: u64) -> Result<Box<dyn Read + '_>, UpdateError> {
         let scheme = check_url(url)?;
         if scheme == Scheme::File {
-            let path = &url["file://".len()..];
-            let file = std::fs::File::open(path).map_err(|error| UpdateError::Fetch {
-                url: url.to_owned(),
-                message: error.to_string(),
-            })?;
-            return Ok(Box::new(file));
+            return open_regular_file(url);
         }
-        self.open_http(url)
+        self.open_http(url, bytes)
     }
 
     #[cfg(feature = "http")]
-    fn open_http(&self, url: &str) -> Result<Box<dyn Read + '_>, UpdateError> {
-        let response = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|error| UpdateError::Fetch {
-                url: url.to_owned(),
-                message: error.to_string(),
-            })?;
-        Ok(Box::new(response.into_body().into_reader()))
+    fn open_http(&self, url: &str, bytes: u64) -> Result<Box<dyn Read + '_>, UpdateError> {
+        let fetch_error = |message: String| UpdateError::Fetch {
+            url: url.to_owned(),
+            message,
+        };
+        let allowed = origin(url).ok_or_else(|| fetch_error("no host in the URL".to_owned()))?;
+        let mut current = url.to_owned();
+        for _ in 0..=MAX_REDIRECTS {
+            let response = self
+                .agent
+                .get(&current)
+                .config()
+                .timeout_recv_body(Some(self.limits.body_deadline(bytes)))
+                .build()
+                .call()
+                .map_err(|error| match error {
+                    ureq::Error::StatusCode(404) => UpdateError::Missing {
+                        url: current.clone(),
+                    },
+                    error => fetch_error(self.describe(&error)),
+                })?;
+            if !response.status().is_redirection() {
+                return Ok(Box::new(TimeoutText {
+                    inner: response.into_body().into_reader(),
+                    fetcher: self,
+                }));
+            }
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|value| value.to_str().ok())
+                .ok_or_else(|| {
+                    fetch_error(format!("{} without a Location header", response.status()))
+                })?;
+            let next = resolve(&current, location);
+            if origin(&next).as_deref() != Some(allowed.as_str()) {
+                return Err(fetch_error(format!(
+                    "redirected to {next}, outside the origin {allowed}: refused"
+                )));
+            }
+            current = next;
+        }
+        Err(fetch_error(format!(
+            "more than {MAX_REDIRECTS} redirects: refused"
+        )))
     }
 
     #[cfg(not(feature = "http"))]
-    fn open_http(&self, url: &str) -> Result<Box<dyn Read + '_>, UpdateError> {
+    fn open_http(&self, url: &str, _bytes: u64) -> Result<Box<dyn Read + '_>, UpdateError> {
         Err(UpdateError::BadChannel {
             url: url.to_owned(),
             problem: "this build reads only file:// channels (the `http` feature is off)"
                 .to_owned(),
         })
+    }
+
+    /// What went wrong with a request, naming the limit that a timeout hit.
+    #[cfg(feature = "http")]
+    fn describe(&self, error: &ureq::Error) -> String {
+        let limits = &self.limits;
+        match error {
+            ureq::Error::Timeout(ureq::Timeout::Connect) => {
+                format!(
+                    "no connection within {:?} (connect timeout)",
+                    limits.connect
+                )
+            }
+            ureq::Error::Timeout(ureq::Timeout::PerRead) => {
+                format!("nothing received for {:?} (read timeout)", limits.read)
+            }
+            ureq::Error::Timeout(ureq::Timeout::RecvResponse) => format!(
+                "no complete response head within {:?} (read timeout)",
+                limits.read
+            ),
+            ureq::Error::Timeout(ureq::Timeout::RecvBody) => format!(
+                "the body arrived slower than {} bytes/s (after a {:?} grace)",
+                limits.min_bytes_per_second, limits.read
+            ),
+            ureq::Error::Timeout(ureq::Timeout::Global) => {
+                format!("not done within {:?} (total timeout)", limits.total)
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A body reader whose errors name the limit a timeout hit.
+#[cfg(feature = "http")]
+struct TimeoutText<'f, R> {
+    inner: R,
+    fetcher: &'f Fetcher,
+}
+
+#[cfg(feature = "http")]
+impl<R: Read> Read for TimeoutText<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|error| {
+            match error
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<ureq::Error>())
+            {
+                Some(inner) => std::io::Error::new(error.kind(), self.fetcher.describe(inner)),
+                None => error,
+            }
+        })
+    }
+}
+
+/// Opens the file of a `file://` URL if it is a regular file: a FIFO or a device would
+/// block or never end.
+fn open_regular_file(url: &str) -> Result<Box<dyn Read>, UpdateError> {
+    let path = &url["file://".len()..];
+    let fetch_error = |message: String| UpdateError::Fetch {
+        url: url.to_owned(),
+        message,
+    };
+    let not_regular = || fetch_error("not a regular file: refused".to_owned());
+    let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => UpdateError::Missing {
+            url: url.to_owned(),
+        },
+        _ => fetch_error(error.to_string()),
+    })?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path).map_err(|error| fetch_error(error.to_string()))?;
+    match file.metadata() {
+        Ok(metadata) if metadata.is_file() => Ok(Box::new(file)),
+        Ok(_) => Err(not_regular()),
+        Err(error) => Err(fetch_error(error.to_string())),
+    }
+}
+
+/// `scheme://host[:port]` of `url`, lower-cased; `None` without a host.
+#[cfg(any(feature = "http", test))]
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
+/// The URL a `Location` header points to, from the URL that answered with it.
+#[cfg(any(feature = "http", test))]
+fn resolve(from: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_owned();
+    }
+    let scheme = from.split_once("://").map_or("http", |(scheme, _)| scheme);
+    if let Some(rest) = location.strip_prefix("//") {
+        return format!("{scheme}://{rest}");
+    }
+    let origin = origin(from).unwrap_or_default();
+    if location.starts_with('/') {
+        return format!("{origin}{location}");
+    }
+    let directory = from
+        .rsplit_once('/')
+        .map_or(from, |(directory, _)| directory);
+    match directory.len() > origin.len() {
+        true => format!("{directory}/{location}"),
+        false => format!("{origin}/{location}"),
     }
 }
 
@@ -153,9 +339,30 @@ fn check_url(url: &str) -> Result<Scheme, UpdateError> {
     Err(bad("expected an http://, https:// or file:// URL"))
 }
 
-/// Checks that `channel` is a URL this build can read.
+/// Checks that `channel` is a URL this build can read and that it names a channel.
 pub(crate) fn check_channel(channel: &str) -> Result<(), UpdateError> {
-    check_url(channel).map(|_| ())
+    check_url(channel)?;
+    channel_name(channel).map(|_| ())
+}
+
+/// The name of the channel at `channel`: the last segment of its path (`stable` for
+/// `http://host/fastforth/stable/`), which a manifest of that channel must carry.
+pub(crate) fn channel_name(channel: &str) -> Result<&str, UpdateError> {
+    let after_scheme = channel.split_once("://").map_or(channel, |(_, rest)| rest);
+    let path = match channel.starts_with("file://") {
+        true => after_scheme,
+        false => after_scheme.find('/').map_or("", |at| &after_scheme[at..]),
+    };
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|name| crate::manifest::is_plain_file_name(name))
+        .ok_or_else(|| UpdateError::BadChannel {
+            url: channel.to_owned(),
+            problem:
+                "expected a URL whose last path segment names the channel, like http://host/stable"
+                    .to_owned(),
+        })
 }
 
 /// `name` inside `channel`, or `name` itself when it is an absolute URL.
@@ -230,6 +437,11 @@ mod tests {
     #[test]
     fn channel_urls_this_build_cannot_read_are_refused() {
         assert!(check_channel("file:///srv/channel").is_ok());
+        let error = check_channel("http://127.0.0.1:8000/").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "channel http://127.0.0.1:8000/: expected a URL whose last path segment names the channel, like http://host/stable"
+        );
         assert!(check_channel("http://127.0.0.1:8000/c").is_ok());
         let error = check_channel("file://relative").unwrap_err();
         assert_eq!(
@@ -238,6 +450,47 @@ mod tests {
         );
         assert!(check_channel("ftp://x").is_err());
         assert_eq!(check_channel("https://x").is_ok(), cfg!(feature = "tls"));
+    }
+
+    #[test]
+    fn a_channel_is_named_by_the_last_segment_of_its_path() {
+        assert_eq!(channel_name("http://h:80/ff/stable/").unwrap(), "stable");
+        assert_eq!(channel_name("file:///srv/beta").unwrap(), "beta");
+        assert!(channel_name("http://stable").is_err());
+        assert!(channel_name("file:///").is_err());
+    }
+
+    #[test]
+    fn redirects_resolve_and_origins_compare_scheme_host_and_port() {
+        assert_eq!(
+            resolve("http://h:1/c/m.json", "n.json"),
+            "http://h:1/c/n.json"
+        );
+        assert_eq!(resolve("http://h:1/c/m.json", "/x/n"), "http://h:1/x/n");
+        assert_eq!(resolve("https://h/c/m", "//e/n"), "https://e/n");
+        assert_eq!(resolve("http://h/c/m", "http://e/n"), "http://e/n");
+        assert_eq!(origin("http://H:1/c"), Some("http://h:1".to_owned()));
+        assert_ne!(origin("https://h/c"), origin("http://h/c"));
+        assert_ne!(origin("http://h:1/c"), origin("http://h:2/c"));
+        assert_eq!(origin("http://u@h/c"), Some("http://h".to_owned()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_instead_of_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("manifest.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let url = format!("file://{}", fifo.display());
+        let error = open_regular_file(&url).err().unwrap();
+        assert_eq!(
+            error.to_string(),
+            format!("cannot fetch {url}: not a regular file: refused")
+        );
     }
 
     #[test]

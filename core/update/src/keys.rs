@@ -16,7 +16,7 @@ use crate::UpdateError;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-mod pinned {
+pub(crate) mod pinned {
     include!(concat!(env!("OUT_DIR"), "/pinned_keys.rs"));
 }
 
@@ -32,10 +32,23 @@ pub fn key_id(key: &VerifyingKey) -> String {
     hex(&Sha256::digest(key.as_bytes())[..8])
 }
 
-/// The public keys a host accepts manifest signatures from.
-#[derive(Clone, Debug, Default)]
+/// The most signature lines a signature file may hold.
+const MAX_SIGNATURES: usize = 16;
+
+/// The public keys a host accepts signatures from, and how many of them must sign.
+#[derive(Clone, Debug)]
 pub struct TrustedKeys {
     keys: Vec<(String, VerifyingKey)>,
+    threshold: usize,
+}
+
+impl Default for TrustedKeys {
+    fn default() -> TrustedKeys {
+        TrustedKeys {
+            keys: Vec::new(),
+            threshold: 1,
+        }
+    }
 }
 
 impl TrustedKeys {
@@ -57,6 +70,12 @@ impl TrustedKeys {
         trusted
     }
 
+    /// The same keys, of which `threshold` distinct ones must sign.
+    pub fn with_threshold(mut self, threshold: usize) -> TrustedKeys {
+        self.threshold = threshold.max(1);
+        self
+    }
+
     pub fn add(&mut self, key: VerifyingKey) {
         let id = key_id(&key);
         if !self.keys.iter().any(|(known, _)| *known == id) {
@@ -70,17 +89,67 @@ impl TrustedKeys {
     }
 
     /// Checks `signature_file` (the text of `manifest.json.sig`) over exactly `message`
-    /// with `verify_strict`, which also refuses malleable and small-order signatures.
+    /// with `verify_strict`, which also refuses malleable and small-order signatures. With a
+    /// threshold of one the error is the first signature's (an unknown key, an altered file).
     pub fn verify(&self, message: &[u8], signature_file: &[u8]) -> Result<(), UpdateError> {
-        let (id, signature) = parse_signature(signature_file)?;
-        let Some((_, key)) = self.keys.iter().find(|(known, _)| *known == id) else {
-            return Err(UpdateError::UntrustedKey {
-                found: id,
-                trusted: self.ids(),
-            });
-        };
-        key.verify_strict(message, &signature)
-            .map_err(|_| UpdateError::BadSignature { key_id: id })
+        let what = "manifest.json.sig";
+        match self.count_valid(what, message, signature_file)? {
+            (valid, _) if valid >= self.threshold => Ok(()),
+            (_, Some(error)) if self.threshold == 1 => Err(error),
+            (valid, _) => Err(self.threshold_not_met(what, valid)),
+        }
+    }
+
+    /// Checks that at least the threshold of distinct trusted keys signed exactly `message`
+    /// in `signature_file` (one `ed25519 <key id> <signature>` line per signature); `what`
+    /// names the file in errors.
+    pub fn verify_file(
+        &self,
+        what: &str,
+        message: &[u8],
+        signature_file: &[u8],
+    ) -> Result<(), UpdateError> {
+        match self.count_valid(what, message, signature_file)? {
+            (valid, _) if valid >= self.threshold => Ok(()),
+            (valid, _) => Err(self.threshold_not_met(what, valid)),
+        }
+    }
+
+    /// How many distinct trusted keys signed `message`, and the first signature's error.
+    fn count_valid(
+        &self,
+        what: &str,
+        message: &[u8],
+        signature_file: &[u8],
+    ) -> Result<(usize, Option<UpdateError>), UpdateError> {
+        let mut valid: Vec<String> = Vec::new();
+        let mut first_error = None;
+        for (id, signature) in parse_signatures(what, signature_file)? {
+            let Some((_, key)) = self.keys.iter().find(|(known, _)| *known == id) else {
+                first_error.get_or_insert(UpdateError::UntrustedKey {
+                    found: id,
+                    trusted: self.ids(),
+                });
+                continue;
+            };
+            match key.verify_strict(message, &signature) {
+                Ok(()) if !valid.contains(&id) => valid.push(id),
+                Ok(()) => {}
+                Err(_) => {
+                    first_error.get_or_insert(UpdateError::BadSignature { key_id: id });
+                }
+            }
+        }
+        Ok((valid.len(), first_error))
+    }
+
+    fn threshold_not_met(&self, what: &str, valid: usize) -> UpdateError {
+        UpdateError::ThresholdNotMet {
+            what: what.to_owned(),
+            valid,
+            threshold: self.threshold,
+            trusted: self.ids(),
+        }
     }
 }
 
@@ -166,33 +235,42 @@ fn tagged_hex<const N: usize>(what: &str, text: &str, tag: &str) -> Result<[u8; 
     }
 }
 
-/// Parses a signature file: `ed25519 <key id> <signature>`.
-fn parse_signature(bytes: &[u8]) -> Result<(String, Signature), UpdateError> {
+/// Parses a signature file: one or more `ed25519 <key id> <signature>` lines.
+fn parse_signatures(what: &str, bytes: &[u8]) -> Result<Vec<(String, Signature)>, UpdateError> {
     let problem = |problem: String| UpdateError::KeyFormat {
-        what: "manifest.json.sig".to_owned(),
+        what: what.to_owned(),
         problem,
     };
     let text = std::str::from_utf8(bytes).map_err(|_| problem("not UTF-8 text".to_owned()))?;
     let lines = content_lines(text);
-    let fields: Vec<&str> = match lines.as_slice() {
-        [line] => line.split_ascii_whitespace().collect(),
-        _ => {
-            return Err(problem(format!("expected one line, found {}", lines.len())));
-        }
-    };
-    let [SIGNATURE_TAG, id, signature] = fields.as_slice() else {
+    if lines.is_empty() || lines.len() > MAX_SIGNATURES {
         return Err(problem(format!(
-            "expected `{SIGNATURE_TAG} <key id> <signature>`, found {:?}",
-            truncate(lines[0])
+            "expected 1 to {MAX_SIGNATURES} signature lines, found {}",
+            lines.len()
         )));
+    }
+    lines
+        .into_iter()
+        .map(|line| parse_signature_line(line).map_err(problem))
+        .collect()
+}
+
+/// One `ed25519 <key id> <signature>` line.
+fn parse_signature_line(line: &str) -> Result<(String, Signature), String> {
+    let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+    let [SIGNATURE_TAG, id, signature] = fields.as_slice() else {
+        return Err(format!(
+            "expected `{SIGNATURE_TAG} <key id> <signature>`, found {:?}",
+            truncate(line)
+        ));
     };
-    let id_bytes = unhex::<8>(id)
-        .ok_or_else(|| problem(format!("expected a 16-hex-digit key id, found {id:?}")))?;
+    let id_bytes =
+        unhex::<8>(id).ok_or_else(|| format!("expected a 16-hex-digit key id, found {id:?}"))?;
     let signature = unhex::<64>(signature).ok_or_else(|| {
-        problem(format!(
+        format!(
             "expected a 128-hex-digit signature, found {:?}",
             truncate(signature)
-        ))
+        )
     })?;
     Ok((hex(&id_bytes), Signature::from_bytes(&signature)))
 }
@@ -214,7 +292,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// Exactly `N` bytes from `2N` hex digits (either case).
-fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
+pub(crate) fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
     if text.len() != N * 2 || !text.is_ascii() {
         return None;
     }
@@ -289,7 +367,26 @@ mod tests {
         let error = trusted.verify(b"m", b"").unwrap_err();
         assert_eq!(
             error.to_string(),
-            "manifest.json.sig: expected one line, found 0"
+            "manifest.json.sig: expected 1 to 16 signature lines, found 0"
+        );
+    }
+
+    #[test]
+    fn a_threshold_counts_distinct_valid_signatures() {
+        let (one, two) = (key(1), key(2));
+        let trusted =
+            TrustedKeys::new([one.verifying_key(), two.verifying_key()]).with_threshold(2);
+        let both = format!("{}{}", sign(b"m", &one), sign(b"m", &two));
+        trusted.verify_file("r", b"m", both.as_bytes()).unwrap();
+        let twice = format!("{}{}", sign(b"m", &one), sign(b"m", &one));
+        let error = trusted
+            .verify_file("r", b"m", twice.as_bytes())
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("r: 1 valid signature(s) from trusted keys, expected at least 2"),
+            "{error}"
         );
     }
 

@@ -4,8 +4,10 @@
 //!
 //! ```json
 //! {
-//!   "schema": 1,
+//!   "schema": 2,
+//!   "channel": "stable",
 //!   "manifest_version": 7,
+//!   "issued": "2026-11-25T06:17:14Z",
 //!   "expires": "2026-12-25T06:17:14Z",
 //!   "abi_version": 1,
 //!   "plugins": {
@@ -24,8 +26,10 @@
 //! }
 //! ```
 //!
-//! `manifest_version` increases strictly with every release into a channel; `expires` is
-//! RFC 3339 UTC; `url` is a file name relative to the channel, or an absolute URL; `file` is
+//! `channel` is the name of the channel the manifest was released into (the last path
+//! segment of the channel's URL), so that a manifest signed for one channel cannot be served
+//! as another's; `manifest_version` increases strictly with every release into a channel;
+//! `issued` and `expires` are RFC 3339 UTC; `url` is a file name relative to the channel, or an absolute URL; `file` is
 //! the library's own file name. Unknown fields are refused: a new `schema` number is how the
 //! format changes.
 
@@ -33,16 +37,22 @@ use crate::UpdateError;
 use crate::time::parse_rfc3339;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// The manifest schema this host understands.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
+
+/// The longest a manifest may be valid: `expires` at most this long after `issued`, so a
+/// signed manifest cannot be replayed for longer.
+pub const MAX_VALIDITY: Duration = Duration::from_secs(90 * 86_400);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub schema: u32,
+    pub channel: String,
     pub manifest_version: u64,
+    pub issued: String,
     pub expires: String,
     pub abi_version: u32,
     pub plugins: BTreeMap<String, PluginRelease>,
@@ -102,23 +112,46 @@ impl Manifest {
 
     /// When the manifest stops being valid.
     pub fn expires_at(&self) -> Result<SystemTime, UpdateError> {
-        parse_rfc3339(&self.expires).ok_or_else(|| UpdateError::Manifest {
-            problem: format!(
-                "`expires` is {:?}, expected RFC 3339 UTC like \"2026-12-25T06:17:14Z\"",
-                self.expires
-            ),
-        })
+        instant("expires", &self.expires)
+    }
+
+    /// When the manifest was released.
+    pub fn issued_at(&self) -> Result<SystemTime, UpdateError> {
+        instant("issued", &self.issued)
     }
 
     fn validate(&self) -> Result<(), UpdateError> {
-        self.expires_at()?;
+        check(is_plain_file_name(&self.channel), || {
+            format!(
+                "`channel` is {:?}, expected a plain name like \"stable\"",
+                self.channel
+            )
+        })?;
+        let (issued, expires) = (self.issued_at()?, self.expires_at()?);
+        check(issued < expires, || {
+            format!(
+                "`issued` is {}, expected it before `expires` {}",
+                self.issued, self.expires
+            )
+        })?;
+        check(
+            expires.duration_since(issued).unwrap_or_default() <= MAX_VALIDITY,
+            || {
+                format!(
+                    "`expires` {} is more than {} days after `issued` {}",
+                    self.expires,
+                    MAX_VALIDITY.as_secs() / 86_400,
+                    self.issued
+                )
+            },
+        )?;
         for (name, release) in &self.plugins {
             check(is_plugin_name(name), || {
                 format!("plugin name {name:?} is not lower-case letters, digits, `-` and `_`")
             })?;
-            check(fastforth_host::is_semver(&release.version), || {
+            check(is_version(&release.version), || {
                 format!(
-                    "plugin `{name}` version {:?} is not MAJOR.MINOR.PATCH",
+                    "plugin `{name}` version {:?} is not MAJOR.MINOR.PATCH in printable ASCII",
                     release.version
                 )
             })?;
@@ -148,21 +181,23 @@ impl TargetBuild {
                 )
             },
         )?;
-        check(
-            self.sha256.len() == 64
-                && self
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-            || {
-                format!(
-                    "{at}: `sha256` is {:?}, expected 64 lower-case hex digits",
-                    self.sha256
-                )
-            },
-        )?;
+        check(is_sha256_hex(&self.sha256), || {
+            format!(
+                "{at}: `sha256` is {:?}, expected 64 lower-case hex digits",
+                self.sha256
+            )
+        })?;
         check(self.size > 0, || format!("{at}: `size` is 0"))
     }
+}
+
+/// The RFC 3339 instant in field `field`.
+fn instant(field: &str, text: &str) -> Result<SystemTime, UpdateError> {
+    parse_rfc3339(text).ok_or_else(|| UpdateError::Manifest {
+        problem: format!(
+            "`{field}` is {text:?}, expected RFC 3339 UTC like \"2026-12-25T06:17:14Z\""
+        ),
+    })
 }
 
 fn check(ok: bool, problem: impl FnOnce() -> String) -> Result<(), UpdateError> {
@@ -173,7 +208,21 @@ fn check(ok: bool, problem: impl FnOnce() -> String) -> Result<(), UpdateError> 
     }
 }
 
-fn is_plugin_name(name: &str) -> bool {
+/// MAJOR.MINOR.PATCH with an optional `-pre` or `+build` of printable ASCII: a version is
+/// printed, so it may not carry terminal escapes.
+pub(crate) fn is_version(version: &str) -> bool {
+    fastforth_host::is_semver(version) && version.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// 64 lower-case hex digits, the form of a SHA-256 in manifests and state files.
+pub(crate) fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+pub(crate) fn is_plugin_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
@@ -202,7 +251,9 @@ mod tests {
         };
         Manifest {
             schema: SCHEMA,
+            channel: "stable".to_owned(),
             manifest_version: 4,
+            issued: "2029-12-01T00:00:00Z".to_owned(),
             expires: "2030-01-01T00:00:00Z".to_owned(),
             abi_version: 1,
             plugins: BTreeMap::from([(
@@ -227,8 +278,8 @@ mod tests {
 
     #[test]
     fn an_unknown_schema_is_refused_before_the_rest_is_read() {
-        let error = with_text(|t| t.replace("\"schema\": 1", "\"schema\": 2")).unwrap_err();
-        assert_eq!(error.to_string(), "manifest schema is 2, expected 1");
+        let error = with_text(|t| t.replace("\"schema\": 2", "\"schema\": 1")).unwrap_err();
+        assert_eq!(error.to_string(), "manifest schema is 1, expected 2");
         let error = Manifest::parse(b"[1, 2]").unwrap_err();
         assert!(
             error
@@ -250,6 +301,32 @@ mod tests {
             error.to_string().contains(
                 "`url` is \"../libx.so\", expected a file name in the channel or an absolute URL"
             ),
+            "{error}"
+        );
+        let error = with_text(|t| t.replace("\"stable\"", "\"../beta\"")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`channel` is \"../beta\", expected a plain name"),
+            "{error}"
+        );
+        let error = with_text(|t| t.replace("2029-12-01", "2030-02-01")).unwrap_err();
+        assert!(
+            error.to_string().contains("expected it before `expires`"),
+            "{error}"
+        );
+        let error = with_text(|t| t.replace("2030-01-01", "2030-03-02")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`expires` 2030-03-02T00:00:00Z is more than 90 days after `issued`"),
+            "{error}"
+        );
+        let error = with_text(|t| t.replace("\"1.0.1\"", "\"1.0.1-\\u001b[2J\"")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("version \"1.0.1-\\u{1b}[2J\" is not MAJOR.MINOR.PATCH"),
             "{error}"
         );
         let error = with_text(|t| t.replace("2030-01-01T00:00:00Z", "tomorrow")).unwrap_err();

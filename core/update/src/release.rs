@@ -1,15 +1,19 @@
 //! The release side: writes a static channel directory that any file server can serve —
 //! the plugin files under content-addressed names, `manifest.json` and its detached
-//! signature `manifest.json.sig`. Each release into a directory takes the next
-//! `manifest_version`. It knows nothing of how artifacts were built.
+//! signature `manifest.json.sig`, both staged and then renamed together. Each release into a
+//! channel takes the next `manifest_version`, counted in the publisher's own state file
+//! (kept with the key, never read back from the served, unsigned `manifest.json`), which also
+//! keeps `issued` from going back. It knows nothing of how artifacts were built.
 
 use crate::keys::sign;
+use crate::manifest::MAX_VALIDITY;
 use crate::manifest::{Manifest, PluginRelease, SCHEMA, TargetBuild};
-use crate::state::write_atomically;
+use crate::state::{write_all_atomically, write_atomically};
 use crate::time::format_rfc3339;
 use crate::updater::installed_file_name;
 use crate::{UpdateError, shadow_sha256};
 use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -24,30 +28,81 @@ pub struct ReleaseArtifact {
     pub path: PathBuf,
 }
 
-/// A release into one channel directory, signed with one key.
+/// A release into one channel directory, signed with one key or more (for a root whose
+/// release threshold is more than one).
 pub struct Release<'k> {
     channel_dir: PathBuf,
     key: &'k SigningKey,
+    cosigners: Vec<&'k SigningKey>,
+    channel_name: Option<String>,
+    issued: SystemTime,
     expires: SystemTime,
     abi_version: u32,
     manifest_version: Option<u64>,
+    state_file: Option<PathBuf>,
+}
+
+/// What a publisher remembers per channel, in its private state file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublisherState {
+    channels: BTreeMap<String, Published>,
+}
+
+/// The last release into one channel.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Published {
+    manifest_version: u64,
+    issued: String,
 }
 
 impl<'k> Release<'k> {
-    /// A release valid for 30 days, for this build's plugin ABI.
+    /// A release issued now and valid for 30 days, for this build's plugin ABI, into the
+    /// channel named like the last component of `channel_dir`.
     pub fn new(channel_dir: &Path, key: &'k SigningKey) -> Release<'k> {
+        let now = SystemTime::now();
         Release {
             channel_dir: channel_dir.into(),
             key,
-            expires: SystemTime::now() + Duration::from_secs(30 * 86_400),
+            cosigners: Vec::new(),
+            channel_name: None,
+            issued: now,
+            expires: now + Duration::from_secs(30 * 86_400),
             abi_version: fastforth_abi::ABI_VERSION,
             manifest_version: None,
+            state_file: None,
         }
     }
 
-    /// When the manifest stops being valid.
+    /// Counts `manifest_version` in `path`, the publisher's private state (one entry per
+    /// channel, created at the first release); each release takes the next number.
+    pub fn state_file(mut self, path: &Path) -> Release<'k> {
+        self.state_file = Some(path.into());
+        self
+    }
+
+    /// When the manifest stops being valid: at most 90 days after it is issued.
     pub fn expires(mut self, expires: SystemTime) -> Release<'k> {
         self.expires = expires;
+        self
+    }
+
+    /// Also signs the manifest with `key` (one more line in `manifest.json.sig`).
+    pub fn cosign(mut self, key: &'k SigningKey) -> Release<'k> {
+        self.cosigners.push(key);
+        self
+    }
+
+    /// Names the channel `name` in the manifest instead of after the directory.
+    pub fn channel_name(mut self, name: &str) -> Release<'k> {
+        self.channel_name = Some(name.to_owned());
+        self
+    }
+
+    /// When the manifest says it was released.
+    pub fn issued(mut self, issued: SystemTime) -> Release<'k> {
+        self.issued = issued;
         self
     }
 
@@ -62,13 +117,92 @@ impl<'k> Release<'k> {
         self
     }
 
-    /// Copies the artifacts into the channel and writes the signed manifest (signature
-    /// first, then the manifest, each atomically). Returns the manifest.
+    /// Copies the artifacts into the channel and writes the signed manifest and its
+    /// signature (both staged, then renamed one right after the other), after recording the
+    /// release in the state file. Returns the manifest.
     pub fn publish(&self, artifacts: &[ReleaseArtifact]) -> Result<Manifest, UpdateError> {
-        let manifest_version = match self.manifest_version {
-            Some(version) => version,
-            None => self.current_manifest_version()? + 1,
+        let channel = self.channel()?;
+        let mut state = self.read_state()?;
+        let last = state.channels.get(&channel);
+        let manifest_version = self.next_version(&channel, last)?;
+        if let Some(last) = last {
+            let issued = format_rfc3339(self.issued);
+            if issued < last.issued {
+                return Err(manifest_problem(format!(
+                    "issued {issued}, before the last release into `{channel}` ({}): is the clock behind?",
+                    last.issued
+                )));
+            }
+        }
+        self.check_validity()?;
+        let plugins = self.place_all(artifacts)?;
+        let manifest = Manifest {
+            schema: SCHEMA,
+            channel: channel.clone(),
+            manifest_version,
+            issued: format_rfc3339(self.issued),
+            expires: format_rfc3339(self.expires),
+            abi_version: self.abi_version,
+            plugins,
         };
+        let bytes = manifest.to_bytes();
+        Manifest::parse(&bytes)?;
+        state.channels.insert(
+            channel,
+            Published {
+                manifest_version,
+                issued: manifest.issued.clone(),
+            },
+        );
+        self.write_state(&state)?;
+        let signature: String = std::iter::once(self.key)
+            .chain(self.cosigners.iter().copied())
+            .map(|key| sign(&bytes, key))
+            .collect();
+        write_all_atomically(
+            &self.channel_dir,
+            &[
+                ("manifest.json", &bytes),
+                ("manifest.json.sig", signature.as_bytes()),
+            ],
+        )?;
+        Ok(manifest)
+    }
+
+    /// The explicit version if one was given (above the last one recorded), else the one
+    /// after the last recorded.
+    fn next_version(&self, channel: &str, last: Option<&Published>) -> Result<u64, UpdateError> {
+        let recorded = last.map_or(0, |last| last.manifest_version);
+        match (self.manifest_version, &self.state_file) {
+            (Some(version), _) if version > recorded => Ok(version),
+            (Some(version), _) => Err(manifest_problem(format!(
+                "manifest_version {version} for `{channel}`, expected more than the last one published, {recorded}"
+            ))),
+            (None, Some(_)) => Ok(recorded + 1),
+            (None, None) => Err(manifest_problem(
+                "no manifest_version: give the publisher's state file, which counts them, or a version"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    fn check_validity(&self) -> Result<(), UpdateError> {
+        let window = self.expires.duration_since(self.issued).unwrap_or_default();
+        if window > MAX_VALIDITY {
+            return Err(manifest_problem(format!(
+                "expires {} days after it is issued, expected at most {} days",
+                window.as_secs().div_ceil(86_400),
+                MAX_VALIDITY.as_secs() / 86_400
+            )));
+        }
+        Ok(())
+    }
+
+    /// Places every artifact and groups them by plugin.
+    fn place_all(
+        &self,
+        artifacts: &[ReleaseArtifact],
+    ) -> Result<BTreeMap<String, PluginRelease>, UpdateError> {
         let mut plugins: BTreeMap<String, PluginRelease> = BTreeMap::new();
         for artifact in artifacts {
             let build = self.place(artifact)?;
@@ -95,32 +229,61 @@ impl<'k> Release<'k> {
                 )));
             }
         }
-        let manifest = Manifest {
-            schema: SCHEMA,
-            manifest_version,
-            expires: format_rfc3339(self.expires),
-            abi_version: self.abi_version,
-            plugins,
-        };
-        let bytes = manifest.to_bytes();
-        Manifest::parse(&bytes)?;
-        write_atomically(
-            &self.channel_dir,
-            "manifest.json.sig",
-            sign(&bytes, self.key).as_bytes(),
-        )?;
-        write_atomically(&self.channel_dir, "manifest.json", &bytes)?;
-        Ok(manifest)
+        Ok(plugins)
     }
 
-    /// The `manifest_version` already in the channel directory (0 when empty).
-    fn current_manifest_version(&self) -> Result<u64, UpdateError> {
-        let path = self.channel_dir.join("manifest.json");
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Manifest::parse(&bytes)?.manifest_version),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(0),
-            Err(source) => Err(UpdateError::Read { path, source }),
+    fn read_state(&self) -> Result<PublisherState, UpdateError> {
+        let Some(path) = &self.state_file else {
+            return Ok(PublisherState::default());
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| UpdateError::State {
+                path: path.clone(),
+                problem: format!("unreadable: {error}"),
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Ok(PublisherState::default())
+            }
+            Err(source) => Err(UpdateError::Read {
+                path: path.clone(),
+                source,
+            }),
         }
+    }
+
+    fn write_state(&self, state: &PublisherState) -> Result<(), UpdateError> {
+        let Some(path) = &self.state_file else {
+            return Ok(());
+        };
+        let (dir, name) = match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+            (Some(dir), Some(name)) => (dir, name),
+            _ => {
+                return Err(manifest_problem(format!(
+                    "{}: expected a state file path with a file name",
+                    path.display()
+                )));
+            }
+        };
+        let mut bytes = serde_json::to_vec_pretty(state).expect("publisher state serialises");
+        bytes.push(b'\n');
+        write_atomically(dir, name, &bytes).map(|_| ())
+    }
+
+    /// The channel's name: the one given, else the directory's last component.
+    fn channel(&self) -> Result<String, UpdateError> {
+        if let Some(name) = &self.channel_name {
+            return Ok(name.clone());
+        }
+        self.channel_dir
+            .file_name()
+            .and_then(|name| name.to_str())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                manifest_problem(format!(
+                    "{}: expected a channel directory with a name, like `.../stable`",
+                    self.channel_dir.display()
+                ))
+            })
     }
 
     /// Copies one artifact to its content-addressed name in the channel.
@@ -156,4 +319,59 @@ impl<'k> Release<'k> {
 
 fn manifest_problem(problem: String) -> UpdateError {
     UpdateError::Manifest { problem }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[3; 32])
+    }
+
+    #[test]
+    fn versions_are_counted_in_the_state_file_and_never_go_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (channel, state) = (dir.path().join("stable"), dir.path().join("state.json"));
+        let key = key();
+        let release = || Release::new(&channel, &key).state_file(&state);
+        assert_eq!(release().publish(&[]).unwrap().manifest_version, 1);
+        assert_eq!(release().publish(&[]).unwrap().manifest_version, 2);
+        let error = release().manifest_version(2).publish(&[]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "manifest: manifest_version 2 for `stable`, expected more than the last one published, 2"
+        );
+        let error = release()
+            .issued(SystemTime::now() - Duration::from_secs(3600))
+            .publish(&[])
+            .unwrap_err();
+        assert!(
+            error.to_string().ends_with("is the clock behind?"),
+            "{error}"
+        );
+        let error = Release::new(&channel, &key).publish(&[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("manifest: no manifest_version"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_expiry_more_than_90_days_out_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = key();
+        let error = Release::new(&dir.path().join("stable"), &key)
+            .manifest_version(1)
+            .expires(SystemTime::now() + Duration::from_secs(91 * 86_400))
+            .publish(&[])
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "manifest: expires 91 days after it is issued, expected at most 90 days"
+        );
+        assert!(!dir.path().join("stable/manifest.json").exists());
+    }
 }

@@ -3,21 +3,23 @@
 //! fills it. It knows nothing of manifests, downloads or state files.
 
 use crate::UpdateError;
-use fastforth_host::{HotSwap, Kind, Loader, PluginError};
+use fastforth_host::{HotSwap, Kind, Loader};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A plugin the host runs and an update may replace.
 pub trait Slot: Send + Sync {
-    /// Loads, validates and self-tests `path`, checks that it is `name` at `version`, then
-    /// makes it the serving version. Returns the version it replaced, `None` if empty. On
-    /// any error the serving version is unchanged.
+    /// Loads, validates and self-tests `path`, checks that the bytes loaded have SHA-256
+    /// `sha256` (the verified ones) and that it is `name` at `version`, then makes that very
+    /// load the serving version. Returns the version it replaced, `None` if empty. On any
+    /// error the serving version is unchanged.
     fn swap_in(
         &self,
         path: &Path,
         name: &str,
         version: &str,
+        sha256: &str,
     ) -> Result<Option<String>, UpdateError>;
 
     /// Undoes the last `swap_in`: the previous version serves again, or the slot is empty
@@ -67,13 +69,24 @@ impl<K: Kind> Slot for HotSlot<K> {
         path: &Path,
         name: &str,
         version: &str,
+        sha256: &str,
     ) -> Result<Option<String>, UpdateError> {
-        let plugin_error = |source: PluginError| UpdateError::Plugin {
-            plugin: name.to_owned(),
-            source: Box::new(source),
-        };
-        // Loaded (and self-tested) once here; the swap below reuses this live plugin.
-        let candidate = self.loader.load::<K>(path).map_err(plugin_error)?;
+        // Loaded (and self-tested) once here; the swap below serves this very load.
+        let candidate = self
+            .loader
+            .load::<K>(path)
+            .map_err(|source| UpdateError::Plugin {
+                plugin: name.to_owned(),
+                source: Box::new(source),
+            })?;
+        if candidate.info().sha256 != sha256 {
+            return Err(UpdateError::ChangedAfterCheck {
+                plugin: name.to_owned(),
+                path: path.into(),
+                expected: sha256.to_owned(),
+                found: candidate.info().sha256.clone(),
+            });
+        }
         if candidate.name() != name || candidate.version() != version {
             return Err(UpdateError::WrongPlugin {
                 plugin: name.to_owned(),
@@ -84,13 +97,9 @@ impl<K: Kind> Slot for HotSlot<K> {
         }
         let mut hot = self.lock();
         match &*hot {
-            Some(serving) => {
-                let report = serving.swap(path).map_err(plugin_error)?;
-                Ok(Some(report.from_version))
-            }
+            Some(serving) => Ok(Some(serving.swap_to(candidate).from_version)),
             None => {
-                let first = HotSwap::load(self.loader.clone(), path).map_err(plugin_error)?;
-                *hot = Some(Arc::new(first));
+                *hot = Some(Arc::new(HotSwap::serving(self.loader.clone(), candidate)));
                 Ok(None)
             }
         }

@@ -2,7 +2,10 @@
 //! manifest they came from, the previous version of each for rollback), `pending.json`
 //! (written before a swap, removed when the update is confirmed) and `update.lock` (held by
 //! whoever changes either). Files are replaced by write-temp, fsync, rename, fsync of the
-//! directory, never rewritten in place. It knows nothing of manifests or of loading.
+//! directory, never rewritten in place. Both files are checked when read: plugin and file
+//! names must be plain, hashes 64 hex digits, versions MAJOR.MINOR.PATCH, so that a planted
+//! file cannot point the updater outside the plugin directory. It knows nothing of
+//! manifests or of loading.
 //!
 //! ```json
 //! {
@@ -20,11 +23,13 @@
 //! ```
 
 use crate::UpdateError;
+use crate::manifest::{is_plain_file_name, is_plugin_name, is_sha256_hex, is_version};
+use crate::time::parse_rfc3339;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 pub const STATE_FILE: &str = "state.json";
 pub const PENDING_FILE: &str = "pending.json";
@@ -41,6 +46,29 @@ pub struct State {
     /// The newest manifest accepted (0 before the first update).
     pub manifest_version: u64,
     pub plugins: BTreeMap<String, PluginState>,
+    /// The last release rolled back at start because the process died before confirming
+    /// it, and how many times in a row; it is retried until [`MAX_ATTEMPTS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<Abandoned>,
+    /// The `issued` time of the newest manifest accepted: no manifest issued before it is
+    /// accepted, and expiry is judged by it when the clock is behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_issued: Option<String>,
+    /// The clock when the newest manifest was accepted: a clock behind it was set back,
+    /// and expiry is judged by this time instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_seen: Option<String>,
+}
+
+/// How often one release may die unconfirmed before it is no longer retried.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// A release whose update the process died in, before confirming it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Abandoned {
+    pub manifest_version: u64,
+    pub times: u32,
 }
 
 /// One plugin's installed version and its last-known-good predecessor.
@@ -66,8 +94,8 @@ pub struct Installed {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pending {
-    /// The manifest being installed; after a rollback it counts as seen, so the same
-    /// release is not retried on every start.
+    /// The manifest being installed; after a rollback it is retried, up to
+    /// [`MAX_ATTEMPTS`] times in all.
     pub manifest_version: u64,
     pub before: State,
 }
@@ -77,16 +105,59 @@ impl State {
     pub fn load(dir: &Path) -> Result<State, UpdateError> {
         let path = dir.join(STATE_FILE);
         match read_json::<State>(&path)? {
-            Some(state) if state.schema != SCHEMA => Err(UpdateError::State {
-                path,
-                problem: format!("schema is {}, expected {SCHEMA}", state.schema),
-            }),
-            Some(state) => Ok(state),
+            Some(state) => {
+                state
+                    .validate()
+                    .map_err(|problem| UpdateError::State { path, problem })?;
+                Ok(state)
+            }
             None => Ok(State {
                 schema: SCHEMA,
                 ..State::default()
             }),
         }
+    }
+
+    /// When the newest manifest accepted was issued.
+    pub fn newest_issued_at(&self) -> Option<SystemTime> {
+        self.newest_issued.as_deref().and_then(parse_rfc3339)
+    }
+
+    /// The latest time this state has seen: a manifest's `issued` or the clock of an update.
+    pub fn latest_time_seen(&self) -> Option<SystemTime> {
+        let clock = self.clock_seen.as_deref().and_then(parse_rfc3339);
+        self.newest_issued_at().max(clock)
+    }
+
+    /// Checks what a planted or damaged file could get wrong; says what and where.
+    fn validate(&self) -> Result<(), String> {
+        if self.schema != SCHEMA {
+            return Err(format!("schema is {}, expected {SCHEMA}", self.schema));
+        }
+        for (field, time) in [
+            ("newest_issued", &self.newest_issued),
+            ("clock_seen", &self.clock_seen),
+        ] {
+            if let Some(time) = time
+                && parse_rfc3339(time).is_none()
+            {
+                return Err(format!(
+                    "`{field}` is {time:?}, expected RFC 3339 UTC like \"2026-12-25T06:17:14Z\""
+                ));
+            }
+        }
+        for (name, plugin) in &self.plugins {
+            if !is_plugin_name(name) {
+                return Err(format!(
+                    "plugin name {name:?} is not lower-case letters, digits, `-` and `_`"
+                ));
+            }
+            plugin.installed.validate(name, "installed")?;
+            if let Some(previous) = &plugin.previous {
+                previous.validate(name, "previous")?;
+            }
+        }
+        Ok(())
     }
 
     /// Replaces the state in `dir` atomically.
@@ -95,10 +166,43 @@ impl State {
     }
 }
 
+impl Installed {
+    fn validate(&self, plugin: &str, which: &str) -> Result<(), String> {
+        let at = format!("plugin `{plugin}`: `{which}`");
+        if !is_plain_file_name(&self.file) {
+            return Err(format!(
+                "{at}.file is {:?}, expected a plain file name in the plugin directory",
+                self.file
+            ));
+        }
+        if !is_sha256_hex(&self.sha256) {
+            return Err(format!(
+                "{at}.sha256 is {:?}, expected 64 lower-case hex digits",
+                self.sha256
+            ));
+        }
+        if !is_version(&self.version) {
+            return Err(format!(
+                "{at}.version is {:?}, expected MAJOR.MINOR.PATCH",
+                self.version
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Pending {
     /// The marker in `dir`, if an update awaits confirmation.
     pub fn load(dir: &Path) -> Result<Option<Pending>, UpdateError> {
-        read_json(&dir.join(PENDING_FILE))
+        let path = dir.join(PENDING_FILE);
+        let pending: Option<Pending> = read_json(&path)?;
+        if let Some(pending) = &pending {
+            pending
+                .before
+                .validate()
+                .map_err(|problem| UpdateError::State { path, problem })?;
+        }
+        Ok(pending)
     }
 
     pub fn save(&self, dir: &Path) -> Result<(), UpdateError> {
@@ -141,6 +245,26 @@ fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), Upd
     write_atomically(dir, name, &bytes).map(|_| ())
 }
 
+/// Removes the temporary files `write_atomically` left in `dir` when a process died
+/// mid-write (call with the update lock held). Returns how many it removed.
+pub(crate) fn sweep_incoming(dir: &Path) -> usize {
+    let leftovers = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(INCOMING_PREFIX)
+        });
+    leftovers
+        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
+const INCOMING_PREFIX: &str = ".incoming-";
+
 /// Writes `bytes` to `dir/name` through a temporary file in `dir`: write, fsync, rename,
 /// fsync the directory. A reader sees the old file or the new one, never a mix.
 pub(crate) fn write_atomically(
@@ -148,22 +272,37 @@ pub(crate) fn write_atomically(
     name: &str,
     bytes: &[u8],
 ) -> Result<PathBuf, UpdateError> {
-    let path = dir.join(name);
-    let write_error = |source| UpdateError::Write {
-        path: path.clone(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(write_error)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".incoming-")
-        .tempfile_in(dir)
-        .map_err(write_error)?;
-    temp.write_all(bytes).map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(&path)
-        .map_err(|error| write_error(error.error))?;
-    sync_dir(dir)?;
-    Ok(path)
+    write_all_atomically(dir, &[(name, bytes)])?;
+    Ok(dir.join(name))
+}
+
+/// Writes several files of `dir` like [`write_atomically`], every one staged and synced
+/// before the first is renamed into place, then renamed in order: the files change within
+/// a few system calls of each other, and a failure before the renames changes none.
+pub(crate) fn write_all_atomically(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), UpdateError> {
+    let mut staged = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        let write_error = |source| UpdateError::Write {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(write_error)?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(INCOMING_PREFIX)
+            .tempfile_in(dir)
+            .map_err(write_error)?;
+        temp.write_all(bytes).map_err(write_error)?;
+        temp.as_file().sync_all().map_err(write_error)?;
+        staged.push((temp, path));
+    }
+    for (temp, path) in staged {
+        temp.persist(&path).map_err(|error| UpdateError::Write {
+            path: path.clone(),
+            source: error.error,
+        })?;
+    }
+    sync_dir(dir)
 }
 
 /// Makes a rename or removal in `dir` durable (a no-op where directories cannot be synced).

@@ -15,14 +15,26 @@
 //! back by [`Updater::recover`] at the next start. One update at a time per state directory
 //! (an OS file lock). It knows plugins only through [`Slots`].
 
-use crate::fetch::{self, Fetcher, Progress};
+use crate::fetch::{self, Fetcher, Limits, Progress};
 use crate::keys::{MAX_SIGNATURE_BYTES, TrustedKeys};
 use crate::manifest::{Manifest, TargetBuild};
-use crate::state::{Installed, Pending, PluginState, State, UpdateLock, write_atomically};
+use crate::root::Root;
+use crate::state::{
+    Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, sweep_incoming,
+    write_all_atomically, write_atomically,
+};
 use crate::time::format_rfc3339;
 use crate::{Slots, UpdateError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+
+/// Where accepted roots are kept, in the state directory.
+const ROOTS_DIR: &str = "roots";
+/// The most root versions one update walks.
+const MAX_ROOT_STEPS: usize = 64;
+/// The largest root file, and the largest root signature file.
+const MAX_ROOT_BYTES: u64 = 64 * 1024;
+const MAX_ROOT_SIGNATURE_BYTES: u64 = 16 * 1024;
 
 /// The target triple this library was built for: the manifest entry an update picks.
 pub const HOST_TARGET: &str = env!("FASTFORTH_UPDATE_TARGET");
@@ -42,7 +54,12 @@ pub enum Confirm {
 pub struct UpdaterConfig {
     /// The channel URL (`http://`, `https://`, `file://`); `None` uses the stored one.
     pub channel: Option<String>,
+    /// The keys manifests must be signed with, when there is no `root`.
     pub trusted_keys: TrustedKeys,
+    /// The root metadata shipped with the host: when set, the release keys come from the
+    /// newest root reachable from it (`root/<N>.json` in the channel, each signed by the
+    /// root before it), and `trusted_keys` is not used.
+    pub root: Option<Root>,
     /// Where plugin files are installed, under content-addressed names.
     pub plugin_dir: PathBuf,
     /// Where `state.json`, `pending.json` and `update.lock` live.
@@ -56,7 +73,14 @@ pub struct UpdaterConfig {
     pub max_artifact_bytes: u64,
     /// The largest step of `manifest_version` accepted over an installed one.
     pub max_version_jump: u64,
-    /// The longest one request may take.
+    /// The longest wait for a connection to the channel's server.
+    pub connect_timeout: Duration,
+    /// The longest wait for a response head, and for any one read of a body.
+    pub read_timeout: Duration,
+    /// The slowest average a download may arrive at: a body of N bytes may take
+    /// `read_timeout + N / min_bytes_per_second`.
+    pub min_bytes_per_second: u64,
+    /// The longest one request may take, however fast it is going.
     pub timeout: Duration,
     /// How long to wait for another update to release the lock.
     pub lock_timeout: Duration,
@@ -65,11 +89,13 @@ pub struct UpdaterConfig {
 
 impl UpdaterConfig {
     /// This host's target and ABI, and default limits: manifest 1 MiB, artifact 256 MiB,
-    /// version jump 1,000, 5 min per request, 30 s for the lock, confirm immediately.
+    /// version jump 1,000, 10 s to connect, 15 s per read, at least 16 KiB/s, 5 min per
+    /// request, 30 s for the lock, confirm immediately.
     pub fn new(trusted_keys: TrustedKeys, plugin_dir: &Path, state_dir: &Path) -> UpdaterConfig {
         UpdaterConfig {
             channel: None,
             trusted_keys,
+            root: None,
             plugin_dir: plugin_dir.into(),
             state_dir: state_dir.into(),
             target: HOST_TARGET.to_owned(),
@@ -77,6 +103,9 @@ impl UpdaterConfig {
             max_manifest_bytes: 1 << 20,
             max_artifact_bytes: 256 << 20,
             max_version_jump: 1000,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(15),
+            min_bytes_per_second: 16 * 1024,
             timeout: Duration::from_secs(300),
             lock_timeout: Duration::from_secs(30),
             confirm: Confirm::Immediately,
@@ -119,7 +148,7 @@ pub enum Outcome {
 pub enum Recovery {
     /// No update was awaiting confirmation.
     Clean,
-    /// An unconfirmed update was rolled back; its manifest counts as seen.
+    /// An unconfirmed update was rolled back; the next update retries it.
     RolledBack {
         manifest_version: u64,
         changes: Vec<Change>,
@@ -142,7 +171,12 @@ struct Step<'m> {
 
 impl Updater {
     pub fn new(config: UpdaterConfig) -> Updater {
-        let fetcher = Fetcher::new(config.timeout);
+        let fetcher = Fetcher::new(Limits {
+            connect: config.connect_timeout,
+            read: config.read_timeout,
+            min_bytes_per_second: config.min_bytes_per_second,
+            total: config.timeout,
+        });
         Updater { config, fetcher }
     }
 
@@ -165,13 +199,41 @@ impl Updater {
         self.config.plugin_dir.join(&installed.file)
     }
 
+    /// Where an installed plugin's file is, once it is a regular file whose SHA-256 is the
+    /// one recorded in the state: what is loaded at start or by a rollback is what was
+    /// verified when it was installed.
+    pub fn verified_path(&self, installed: &Installed) -> Result<PathBuf, UpdateError> {
+        let path = self.installed_path(installed);
+        let read_error = |source| UpdateError::Read {
+            path: path.clone(),
+            source,
+        };
+        let metadata = std::fs::symlink_metadata(&path).map_err(read_error)?;
+        if !metadata.is_file() {
+            return Err(UpdateError::InstalledChanged {
+                path,
+                problem: "is not a regular file".to_owned(),
+            });
+        }
+        let found = crate::shadow_sha256(&std::fs::read(&path).map_err(read_error)?);
+        if found != installed.sha256 {
+            return Err(UpdateError::InstalledChanged {
+                path,
+                problem: format!("sha256 is {found}, expected {}", installed.sha256),
+            });
+        }
+        Ok(path)
+    }
+
     /// Fetches and verifies the channel's manifest and says what an update would change,
     /// downloading nothing and changing nothing.
     pub fn check(&self, managed: &[String]) -> Result<Outcome, UpdateError> {
         let started = SystemTime::now();
         let state = self.state()?;
         let channel = self.channel(&state)?;
-        let Some(manifest) = self.fetch_manifest(&channel, started, &state)? else {
+        let keys = self.release_keys(&channel, false)?;
+        let manifest = self.fetch_manifest(&channel, &keys)?;
+        let Some(manifest) = self.newer(manifest, &state, started)? else {
             return Ok(Outcome::UpToDate {
                 manifest_version: state.manifest_version,
             });
@@ -187,11 +249,14 @@ impl Updater {
     /// Installs the channel's manifest into `slots` if it is newer than the stored one.
     pub fn update(&self, slots: &Slots, progress: &dyn Progress) -> Result<Outcome, UpdateError> {
         let started = SystemTime::now();
+        let channel = self.channel(&self.state()?)?;
+        // Fetched before the lock is taken: a slow server never holds up another updater.
+        let keys = self.release_keys(&channel, true)?;
+        let manifest = self.fetch_manifest(&channel, &keys)?;
         let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
         self.refuse_pending()?;
         let state = self.state()?;
-        let channel = self.channel(&state)?;
-        let Some(manifest) = self.fetch_manifest(&channel, started, &state)? else {
+        let Some(manifest) = self.newer(manifest, &state, started)? else {
             return Ok(Outcome::UpToDate {
                 manifest_version: state.manifest_version,
             });
@@ -201,7 +266,7 @@ impl Updater {
         for step in steps.iter().filter(|step| step.changed) {
             self.fetch_and_place(&channel, step, progress, &mut staged)?;
         }
-        let next = next_state(&state, &manifest, &channel, &steps);
+        let next = next_state(&state, &manifest, &channel, &steps, started);
         let changes = changes_of(&steps, &state);
         let swapped = steps.iter().any(|step| step.changed);
         if swapped {
@@ -242,16 +307,27 @@ impl Updater {
         Ok(())
     }
 
-    /// At start, before any plugin is loaded: rolls back an update that swapped but was
-    /// never confirmed (the process died), restoring the state from before it.
+    /// At start, before any plugin is loaded: removes temporary files a dead process left,
+    /// and rolls back an update that swapped but was never confirmed (the process died),
+    /// restoring the state from before it. That release is retried by the next update, up
+    /// to [`MAX_ATTEMPTS`] times.
     pub fn recover(&self) -> Result<Recovery, UpdateError> {
         let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
+        sweep_incoming(&self.config.plugin_dir);
+        sweep_incoming(&self.config.state_dir);
         let Some(pending) = self.pending()? else {
             return Ok(Recovery::Clean);
         };
         let abandoned = self.state()?;
         let mut restored = pending.before.clone();
-        restored.manifest_version = restored.manifest_version.max(pending.manifest_version);
+        let times = match &restored.abandoned {
+            Some(last) if last.manifest_version == pending.manifest_version => last.times + 1,
+            _ => 1,
+        };
+        restored.abandoned = Some(Abandoned {
+            manifest_version: pending.manifest_version,
+            times,
+        });
         restored.save(&self.config.state_dir)?;
         Pending::clear(&self.config.state_dir)?;
         self.remove_unreferenced(&abandoned, &restored);
@@ -304,9 +380,16 @@ impl Updater {
         let mut next = state.clone();
         let mut done = Vec::new();
         for (name, _, previous) in &targets {
+            let path = match self.verified_path(previous) {
+                Ok(path) => path,
+                Err(error) => {
+                    undo_names(slots, &done);
+                    return Err(error);
+                }
+            };
             let swapped = slots
                 .get(name)
-                .map(|slot| slot.swap_in(&self.installed_path(previous), name, &previous.version));
+                .map(|slot| slot.swap_in(&path, name, &previous.version, &previous.sha256));
             if let Some(Err(error)) = swapped {
                 undo_names(slots, &done);
                 return Err(error);
@@ -357,13 +440,28 @@ impl Updater {
         Ok(channel)
     }
 
-    /// The verified manifest if it is newer than the stored one, `None` if it is the same.
-    fn fetch_manifest(
-        &self,
-        channel: &str,
-        started: SystemTime,
-        state: &State,
-    ) -> Result<Option<Manifest>, UpdateError> {
+    /// The channel's manifest, once its signature verified and it names this channel. A
+    /// pair that does not verify is fetched once more: a release renames the manifest and
+    /// its signature one after the other, so a reader between the two sees a torn pair.
+    fn fetch_manifest(&self, channel: &str, keys: &TrustedKeys) -> Result<Manifest, UpdateError> {
+        let bytes = match self.fetch_verified(channel, keys) {
+            Err(UpdateError::BadSignature { .. }) => self.fetch_verified(channel, keys)?,
+            other => other?,
+        };
+        let manifest = Manifest::parse(&bytes)?;
+        let expected_channel = fetch::channel_name(channel)?;
+        if manifest.channel != expected_channel {
+            return Err(UpdateError::WrongChannel {
+                url: channel.to_owned(),
+                expected: expected_channel.to_owned(),
+                found: manifest.channel.clone(),
+            });
+        }
+        Ok(manifest)
+    }
+
+    /// The bytes of the channel's manifest, once its signature verifies.
+    fn fetch_verified(&self, channel: &str, keys: &TrustedKeys) -> Result<Vec<u8>, UpdateError> {
         let manifest_url = fetch::join(channel, "manifest.json");
         let bytes = self
             .fetcher
@@ -372,15 +470,120 @@ impl Updater {
             &fetch::join(channel, "manifest.json.sig"),
             MAX_SIGNATURE_BYTES,
         )?;
-        self.config.trusted_keys.verify(&bytes, &signature)?;
-        let manifest = Manifest::parse(&bytes)?;
-        if manifest.expires_at()? <= started {
-            return Err(UpdateError::Expired {
-                expires: manifest.expires.clone(),
-                now: format_rfc3339(started),
+        keys.verify(&bytes, &signature)?;
+        Ok(bytes)
+    }
+
+    /// The keys release manifests must be signed with: those of the newest root the
+    /// channel offers (stored under `roots/` in the state directory when `keep` is set), or
+    /// the configured keys when the host ships no root.
+    fn release_keys(&self, channel: &str, keep: bool) -> Result<TrustedKeys, UpdateError> {
+        let Some(pinned) = &self.config.root else {
+            return Ok(self.config.trusted_keys.clone());
+        };
+        let mut root = self.stored_root(pinned)?;
+        for _ in 0..MAX_ROOT_STEPS {
+            let name = format!("root/{}.json", root.root_version + 1);
+            let url = fetch::join(channel, &name);
+            let Some(bytes) = self.fetcher.fetch_if_present(&url, MAX_ROOT_BYTES)? else {
+                break;
+            };
+            let signatures = self
+                .fetcher
+                .fetch_capped(&format!("{url}.sig"), MAX_ROOT_SIGNATURE_BYTES)?;
+            root = root.verify_next(&bytes, &signatures)?;
+            if keep {
+                self.keep_root(root.root_version, &bytes, &signatures)?;
+            }
+        }
+        Ok(root.release_trust())
+    }
+
+    /// The newest root stored in the state directory, verified link by link from `pinned`
+    /// (a stored root is never trusted for being there).
+    fn stored_root(&self, pinned: &Root) -> Result<Root, UpdateError> {
+        let dir = self.config.state_dir.join(ROOTS_DIR);
+        let mut root = pinned.clone();
+        loop {
+            let path = dir.join(format!("{}.json", root.root_version + 1));
+            let (Ok(bytes), Ok(signatures)) = (
+                std::fs::read(&path),
+                std::fs::read(path.with_extension("json.sig")),
+            ) else {
+                return Ok(root);
+            };
+            root = root.verify_next(&bytes, &signatures)?;
+        }
+    }
+
+    fn keep_root(&self, version: u64, bytes: &[u8], signatures: &[u8]) -> Result<(), UpdateError> {
+        let dir = self.config.state_dir.join(ROOTS_DIR);
+        let name = format!("{version}.json");
+        write_all_atomically(
+            &dir,
+            &[
+                (name.as_str(), bytes),
+                (format!("{name}.sig").as_str(), signatures),
+            ],
+        )
+    }
+
+    /// Refuses `manifest` if it expired, judged by the later of the clock at `started` and
+    /// the latest time the state has seen (so a clock set back does not revive it).
+    fn check_expiry(
+        &self,
+        manifest: &Manifest,
+        state: &State,
+        started: SystemTime,
+    ) -> Result<(), UpdateError> {
+        let seen = state.latest_time_seen();
+        let now = seen.map_or(started, |seen| seen.max(started));
+        if manifest.expires_at()? <= now {
+            return Err(match seen {
+                Some(seen) if seen > started => UpdateError::ClockBehind {
+                    expires: manifest.expires.clone(),
+                    seen: format_rfc3339(seen),
+                    now: format_rfc3339(started),
+                },
+                _ => UpdateError::Expired {
+                    expires: manifest.expires.clone(),
+                    now: format_rfc3339(started),
+                },
             });
         }
+        Ok(())
+    }
+
+    /// Refuses a newer `manifest` issued before the newest one already accepted.
+    fn check_issued(&self, manifest: &Manifest, state: &State) -> Result<(), UpdateError> {
+        match state.newest_issued_at() {
+            Some(seen) if manifest.issued_at()? < seen => Err(UpdateError::IssuedBeforeSeen {
+                issued: manifest.issued.clone(),
+                seen: format_rfc3339(seen),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// `manifest` if it is unexpired, newer than the stored one (by version and by
+    /// `issued`) and for this host's ABI; `None` if it is the stored one.
+    fn newer(
+        &self,
+        manifest: Manifest,
+        state: &State,
+        started: SystemTime,
+    ) -> Result<Option<Manifest>, UpdateError> {
+        self.check_expiry(&manifest, state, started)?;
         let (stored, found) = (state.manifest_version, manifest.manifest_version);
+        if let Some(abandoned) = &state.abandoned
+            && abandoned.manifest_version == found
+            && abandoned.times >= MAX_ATTEMPTS
+        {
+            return Err(UpdateError::Abandoned {
+                manifest_version: found,
+                times: abandoned.times,
+            });
+        }
         if found < stored {
             return Err(UpdateError::OlderManifest { stored, found });
         }
@@ -394,6 +597,7 @@ impl Updater {
                 max_jump: self.config.max_version_jump,
             });
         }
+        self.check_issued(&manifest, state)?;
         if manifest.abi_version != self.config.abi_version {
             return Err(UpdateError::AbiMismatch {
                 expected: self.config.abi_version,
@@ -495,7 +699,12 @@ impl Updater {
             let slot = slots
                 .get(step.plugin)
                 .expect("plan keeps managed plugins only");
-            let swapped = slot.swap_in(&self.installed_path(installed), step.plugin, step.version);
+            let swapped = slot.swap_in(
+                &self.installed_path(installed),
+                step.plugin,
+                step.version,
+                &installed.sha256,
+            );
             if let Err(error) = swapped {
                 undo_names(slots, &done);
                 // Should this fail, the marker stays and the next start restores the state
@@ -533,9 +742,21 @@ pub fn installed_file_name(build: &TargetBuild) -> String {
     fastforth_host::shadow::shadow_file_name(Path::new(&build.file), &build.sha256)
 }
 
-fn next_state(state: &State, manifest: &Manifest, channel: &str, steps: &[Step]) -> State {
+fn next_state(
+    state: &State,
+    manifest: &Manifest,
+    channel: &str,
+    steps: &[Step],
+    started: SystemTime,
+) -> State {
     let mut next = state.clone();
     next.manifest_version = manifest.manifest_version;
+    next.abandoned = None;
+    next.newest_issued = Some(manifest.issued.clone());
+    let clock = state
+        .latest_time_seen()
+        .map_or(started, |seen| seen.max(started));
+    next.clock_seen = Some(format_rfc3339(clock));
     next.channel = Some(channel.to_owned());
     for step in steps.iter().filter(|step| step.changed) {
         let installed = Installed {

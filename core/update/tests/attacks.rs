@@ -6,7 +6,9 @@ mod common;
 
 use common::server::Behaviour;
 use common::*;
-use fastforth_update::{Change, HOST_TARGET, Outcome, ReleaseArtifact, State, UpdateError};
+use fastforth_update::{
+    Change, HOST_TARGET, Outcome, Release, ReleaseArtifact, State, UpdateError,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -184,16 +186,54 @@ fn a_replayed_older_manifest_is_refused() {
     assert_eq!(world.serving().as_deref(), Some("1.0.1"));
 }
 
+/// The demonstration of cross-channel substitution, replayed: a signed, unexpired manifest of
+/// channel `beta` (manifest 900, with its artifact) copied into `stable/` must not install,
+/// or every later stable release would be refused as older.
+#[test]
+fn a_manifest_of_another_channel_served_at_this_one_is_refused() {
+    let world = World::installed_v1();
+    let error = refused(&world, |w| {
+        let beta = w.other_channel("beta");
+        Release::new(&beta, &release_key())
+            .manifest_version(900)
+            .publish(&[artifact("1.0.1", &example_v2())])
+            .unwrap();
+        for entry in std::fs::read_dir(&beta).unwrap().flatten() {
+            std::fs::copy(entry.path(), w.channel.join(entry.file_name())).unwrap();
+        }
+    });
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "manifest is for channel `beta`, expected `stable` (the channel {}): refusing a manifest from another channel",
+            world.channel_url()
+        )
+    );
+    world.release(
+        &release_key(),
+        |r| r.manifest_version(2),
+        &[artifact("1.0.1", &example_v2())],
+    );
+    assert!(matches!(
+        world.update().unwrap(),
+        Outcome::Updated { to_manifest: 2, .. }
+    ));
+    assert_eq!(world.serving().as_deref(), Some("1.0.1"));
+}
+
 #[test]
 fn an_expired_manifest_is_refused() {
     let world = World::installed_v1();
     let yesterday = SystemTime::now() - Duration::from_secs(86_400);
     let error = refused(&world, |w| {
-        w.release(
-            &release_key(),
-            |r| r.expires(yesterday),
-            &[artifact("1.0.1", &example_v2())],
-        );
+        // Made two days ago and kept back: not through the publisher's state, which has a
+        // later release into this channel.
+        Release::new(&w.channel, &release_key())
+            .manifest_version(2)
+            .issued(yesterday - Duration::from_secs(86_400))
+            .expires(yesterday)
+            .publish(&[artifact("1.0.1", &example_v2())])
+            .unwrap();
     });
     assert!(matches!(error, UpdateError::Expired { .. }), "{error}");
     assert!(

@@ -27,7 +27,7 @@ fn spawn_child(world: &World, mode: &str) -> std::process::Child {
             "--test-threads=1",
         ])
         .env(CHILD_ENV, mode)
-        .env("CHILD_CHANNEL", world.server.url())
+        .env("CHILD_CHANNEL", world.channel_url())
         .env("CHILD_PLUGIN_DIR", &world.plugin_dir)
         .env("CHILD_STATE_DIR", &world.state_dir)
         .env("CHILD_CACHE_DIR", world.dir.path().join("child-cache"))
@@ -136,20 +136,27 @@ fn a_crash_between_swap_and_confirmation_is_rolled_back_at_the_next_start() {
     let state = State::load(&world.state_dir).unwrap();
     assert_eq!(state.plugins["example"].installed.version, "1.0.0");
     assert_eq!(
-        state.manifest_version, 2,
-        "the abandoned release counts as seen"
+        state.manifest_version, 1,
+        "the abandoned release does not count as seen"
     );
     assert!(!world.state_dir.join("pending.json").exists());
     assert_eq!(world.plugin_dir.read_dir().unwrap().count(), 1);
     let mut slots = Slots::new();
-    slots.insert("example", slot);
+    slots.insert("example", slot.clone());
     let again = world.updater().update(&slots, &NoProgress).unwrap();
-    assert_eq!(
-        again,
-        Outcome::UpToDate {
-            manifest_version: 2
-        }
+    assert!(
+        matches!(
+            again,
+            Outcome::Updated {
+                to_manifest: 2,
+                confirmed: true,
+                ..
+            }
+        ),
+        "the release is retried: {again:?}"
     );
+    assert_eq!(slot.hot_swap().unwrap().current().version(), "1.0.1");
+    assert_eq!(State::load(&world.state_dir).unwrap().abandoned, None);
 }
 
 #[test]

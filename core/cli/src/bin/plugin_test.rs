@@ -13,7 +13,7 @@ fn main() -> anyhow::Result<()> {
         )?,
     };
     println!("Loading plugin...");
-    let loader = Loader::new(fastforth_host::default_cache_dir());
+    let loader = Loader::new(fastforth_host::default_cache_dir()?);
     let plugin = loader.load::<Example>(&path)?;
     println!("Plugin version: {}", plugin.version());
     println!("5 + 3 = {}", plugin.add_numbers(5, 3)?);

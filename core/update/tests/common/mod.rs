@@ -54,9 +54,10 @@ pub fn artifact(version: &str, path: &Path) -> ReleaseArtifact {
     }
 }
 
-/// A channel, its HTTP server, and a host's plugin and state directories.
+/// A channel (`stable`), its HTTP server, and a host's plugin and state directories.
 pub struct World {
     pub dir: tempfile::TempDir,
+    /// The directory of the `stable` channel, in the served `channels` directory.
     pub channel: PathBuf,
     pub plugin_dir: PathBuf,
     pub state_dir: PathBuf,
@@ -83,14 +84,15 @@ impl World {
     /// Like [`World::new`] with the plugins installed in `plugin_dir`.
     pub fn with_plugin_dir(plugin_dir: Option<PathBuf>) -> World {
         let dir = tempfile::tempdir().unwrap();
-        let channel = dir.path().join("channel");
+        let channels = dir.path().join("channels");
+        let channel = channels.join("stable");
         std::fs::create_dir_all(&channel).unwrap();
         let loader = Arc::new(Loader::new(dir.path().join("cache")));
         World {
             channel: channel.clone(),
             plugin_dir: plugin_dir.unwrap_or_else(|| dir.path().join("plugins")),
             state_dir: dir.path().join("state"),
-            server: Server::start(&channel),
+            server: Server::start(&channels),
             slot: Arc::new(HotSlot::empty(loader.clone())),
             loader,
             dir,
@@ -120,10 +122,22 @@ impl World {
             &self.plugin_dir,
             &self.state_dir,
         );
-        config.channel = Some(self.server.url());
+        config.channel = Some(self.channel_url());
         config.timeout = Duration::from_secs(20);
         config.lock_timeout = Duration::from_secs(20);
         config
+    }
+
+    /// The URL of the `stable` channel.
+    pub fn channel_url(&self) -> String {
+        format!("{}/stable", self.server.url())
+    }
+
+    /// The directory of another channel served next to `stable`.
+    pub fn other_channel(&self, name: &str) -> PathBuf {
+        let path = self.channel.with_file_name(name);
+        std::fs::create_dir_all(&path).unwrap();
+        path
     }
 
     pub fn updater(&self) -> Updater {
@@ -156,9 +170,13 @@ impl World {
         adjust: impl FnOnce(Release) -> Release,
         artifacts: &[ReleaseArtifact],
     ) -> Manifest {
-        adjust(Release::new(&self.channel, key))
-            .publish(artifacts)
-            .unwrap()
+        let release = Release::new(&self.channel, key).state_file(&self.publisher_state());
+        adjust(release).publish(artifacts).unwrap()
+    }
+
+    /// The publisher's private state file (outside the served directories).
+    pub fn publisher_state(&self) -> PathBuf {
+        self.dir.path().join("publisher.json")
     }
 
     /// The hot-swap handle of the example plugin.
@@ -177,6 +195,15 @@ impl World {
         let manifest = std::fs::read(self.channel.join("manifest.json")).unwrap();
         let manifest = Manifest::parse(&manifest).unwrap();
         manifest.plugins["example"].targets[HOST_TARGET].url.clone()
+    }
+
+    /// The signed SHA-256 of the (only) example build in the current manifest.
+    pub fn artifact_sha256(&self) -> String {
+        let manifest = std::fs::read(self.channel.join("manifest.json")).unwrap();
+        let manifest = Manifest::parse(&manifest).unwrap();
+        manifest.plugins["example"].targets[HOST_TARGET]
+            .sha256
+            .clone()
     }
 
     pub fn snapshot(&self) -> Snapshot {

@@ -19,6 +19,8 @@ pub enum Behaviour {
     DieAfter(usize),
     /// Serves these bytes instead of the file.
     Bytes(Vec<u8>),
+    /// Serves these bytes once, then the file again.
+    Once(Vec<u8>),
 }
 
 struct Shared {
@@ -64,7 +66,7 @@ impl Server {
         format!("http://{}", self.address)
     }
 
-    /// Answers requests for `name` with `behaviour` from now on.
+    /// Answers requests for a file called `name` (in any channel) with `behaviour` from now on.
     pub fn misbehave(&self, name: &str, behaviour: Behaviour) {
         self.shared
             .overrides
@@ -97,7 +99,14 @@ fn answer(mut stream: TcpStream, shared: &Shared) {
         return;
     };
     let name = path.trim_start_matches('/').to_owned();
-    let behaviour = shared.overrides.lock().unwrap().get(&name).cloned();
+    let file_name = name.rsplit('/').next().unwrap_or_default();
+    let behaviour = {
+        let mut overrides = shared.overrides.lock().unwrap();
+        match overrides.get(file_name) {
+            Some(Behaviour::Once(_)) => overrides.remove(file_name),
+            other => other.cloned(),
+        }
+    };
     match behaviour {
         Some(Behaviour::Endless) => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
@@ -114,7 +123,7 @@ fn answer(mut stream: TcpStream, shared: &Shared) {
             let _ = stream.write_all(&body[..sent.min(body.len())]);
             let _ = stream.flush();
         }
-        Some(Behaviour::Bytes(body)) => {
+        Some(Behaviour::Bytes(body) | Behaviour::Once(body)) => {
             let _ = write_head(&mut stream, body.len()).and_then(|()| stream.write_all(&body));
         }
         None => match safe_file(&shared.root, &name).and_then(|p| std::fs::read(p).ok()) {
@@ -151,8 +160,8 @@ fn read_request_path(stream: &mut TcpStream) -> Option<String> {
     parts.next().map(str::to_owned)
 }
 
-/// `root/name` when `name` is a plain file name.
+/// `root/name` when every component of `name` is a plain file name.
 fn safe_file(root: &Path, name: &str) -> Option<PathBuf> {
-    let plain = !name.is_empty() && !name.contains('/') && !name.starts_with('.');
-    plain.then(|| root.join(name))
+    let plain = |part: &str| !part.is_empty() && !part.starts_with('.');
+    name.split('/').all(plain).then(|| root.join(name))
 }

@@ -1,0 +1,179 @@
+//! Planted state files: `state.json` and `pending.json` are read as untrusted input. A
+//! planted pair must not make a recovery or a check delete files outside the plugin
+//! directory, nor make a rollback load a library that no signed manifest vouched for.
+
+mod common;
+
+use common::*;
+use fastforth_update::{Installed, Pending, State, UpdateError};
+use std::path::{Path, PathBuf};
+
+/// 1.0.0 installed, then 1.0.1: the state has an installed and a previous version.
+fn installed_v1_then_v2() -> World {
+    let world = World::installed_v1();
+    world.publish(&[artifact("1.0.1", &example_v2())]);
+    world.update().unwrap();
+    world
+}
+
+fn edit_state(world: &World, edit: impl FnOnce(&mut State)) {
+    let mut state = State::load(&world.state_dir).unwrap();
+    edit(&mut state);
+    state.save(&world.state_dir).unwrap();
+}
+
+fn previous(state: &mut State) -> &mut Installed {
+    let example = state.plugins.get_mut("example").unwrap();
+    example.previous.as_mut().unwrap()
+}
+
+/// A file outside the plugin directory that nothing may delete.
+fn victim(world: &World) -> PathBuf {
+    let path = world.dir.path().join("victim.txt");
+    std::fs::write(&path, "precious").unwrap();
+    path
+}
+
+/// The demonstration replayed: a `pending.json` whose `before` knows no plugin, next to a
+/// `state.json` whose installed file is `file`. Recovering "rolls back" to `before` and, before
+/// the fix, removed `file` as no longer referenced.
+fn plant_pair(world: &World, file: &str) {
+    let before = State::load(&world.state_dir).unwrap();
+    edit_state(world, |state| {
+        state.plugins.get_mut("example").unwrap().installed.file = file.to_owned();
+    });
+    Pending {
+        manifest_version: 9,
+        before: State {
+            plugins: Default::default(),
+            ..before
+        },
+    }
+    .save(&world.state_dir)
+    .unwrap();
+}
+
+#[test]
+fn a_planted_pair_cannot_make_recovery_delete_a_file_outside_the_plugin_directory() {
+    for relative in [false, true] {
+        let world = World::installed_v1();
+        let victim = victim(&world);
+        let file = match relative {
+            false => victim.display().to_string(),
+            true => format!("../{}", victim.file_name().unwrap().to_str().unwrap()),
+        };
+        plant_pair(&world, &file);
+
+        let error = world.updater().recover().unwrap_err();
+
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: plugin `example`: `installed`.file is {file:?}, expected a plain file name in the plugin directory",
+                world.state_dir.join("state.json").display()
+            )
+        );
+        let error = world.updater().check(&["example".to_owned()]).unwrap_err();
+        assert!(matches!(error, UpdateError::State { .. }), "{error}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    }
+}
+
+#[test]
+fn a_planted_pending_marker_is_checked_like_the_state() {
+    let world = World::installed_v1();
+    let mut before = State::load(&world.state_dir).unwrap();
+    before.plugins.get_mut("example").unwrap().installed.sha256 = "ZZ".to_owned();
+    Pending {
+        manifest_version: 9,
+        before,
+    }
+    .save(&world.state_dir)
+    .unwrap();
+    let error = world.updater().recover().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: plugin `example`: `installed`.sha256 is \"ZZ\", expected 64 lower-case hex digits",
+            world.state_dir.join("pending.json").display()
+        )
+    );
+}
+
+/// A library outside the plugin directory that no manifest vouched for (a real, loadable
+/// build, so that only the checks can stop it).
+fn unsigned_library(world: &World) -> PathBuf {
+    let dir = world.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("libfastforth_example_plugin.so");
+    std::fs::copy(example_v1(), &path).unwrap();
+    path
+}
+
+fn shadow_copies(cache: &Path) -> Vec<String> {
+    std::fs::read_dir(cache)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn a_planted_previous_version_outside_the_plugin_directory_is_not_rolled_back_to() {
+    let world = installed_v1_then_v2();
+    let unsigned = unsigned_library(&world);
+    edit_state(&world, |state| {
+        previous(state).file = unsigned.display().to_string();
+    });
+    let before = world.snapshot();
+
+    let error = world.updater().rollback(&world.slots()).unwrap_err();
+
+    assert!(matches!(error, UpdateError::State { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .ends_with("expected a plain file name in the plugin directory"),
+        "{error}"
+    );
+    world.assert_unchanged(&before);
+    assert_eq!(world.serving().as_deref(), Some("1.0.1"));
+}
+
+#[test]
+fn a_planted_library_under_a_plain_name_is_refused_by_its_hash_before_loading() {
+    let world = installed_v1_then_v2();
+    let mut planted = std::fs::read(example_v1()).unwrap();
+    planted.extend_from_slice(b"planted");
+    std::fs::write(world.plugin_dir.join("libplanted.so"), &planted).unwrap();
+    edit_state(&world, |state| {
+        previous(state).file = "libplanted.so".to_owned()
+    });
+    let recorded = State::load(&world.state_dir).unwrap().plugins["example"]
+        .previous
+        .clone()
+        .unwrap()
+        .sha256;
+    let before = world.snapshot();
+
+    let error = world.updater().rollback(&world.slots()).unwrap_err();
+
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: sha256 is {}, expected {recorded} as recorded when it was installed: refusing to load a changed plugin file",
+            world.plugin_dir.join("libplanted.so").display(),
+            fastforth_host::shadow::sha256_hex(&planted)
+        )
+    );
+    world.assert_unchanged(&before);
+    let cache = world.dir.path().join("cache");
+    assert!(
+        !shadow_copies(&cache)
+            .iter()
+            .any(|name| name.starts_with("libplanted")),
+        "the planted library was loaded: {:?}",
+        shadow_copies(&cache)
+    );
+}
