@@ -3,10 +3,9 @@
 
 use crate::console::Console;
 use crate::engine::{Flow, Forth, MAX_SOURCE_NESTING};
-use crate::error::{Fallible, ForthError, SourceLocation, Throw, code, fail};
+use crate::error::{Fallible, ForthError, SourceLocation, Stop, Throw, code, fail};
 use crate::ir::Op;
 use crate::parser::{self, Number};
-use crate::vm::{BYE_CODE, QUIT_CODE};
 use std::rc::Rc;
 
 /// What kind of input source is being interpreted.
@@ -73,8 +72,8 @@ impl Forth {
     fn finish(&mut self, result: Fallible<()>) -> Result<Flow, ForthError> {
         match result {
             Ok(()) => Ok(Flow::Continue),
-            Err(throw) if throw.code == BYE_CODE => Ok(Flow::Bye),
-            Err(throw) if throw.code == QUIT_CODE => {
+            Err(throw) if throw.stop == Some(Stop::Bye) => Ok(Flow::Bye),
+            Err(throw) if throw.stop == Some(Stop::Quit) => {
                 self.rdepth = 0;
                 self.set_compiling(false);
                 self.definition = None;

@@ -20,15 +20,10 @@ enum Event {
     CatchOk,
 }
 
-/// Internal codes that unwind to the top level without stopping at CATCH.
-pub const BYE_CODE: i64 = i64::MIN;
-pub const QUIT_CODE: i64 = i64::MIN + 1;
-
-fn uncatchable(throw_code: i64) -> bool {
-    matches!(
-        throw_code,
-        BYE_CODE | QUIT_CODE | code::STEP_BUDGET_EXHAUSTED
-    )
+/// BYE, QUIT and an exhausted step budget unwind to the top level without stopping at
+/// CATCH; every other throw code can be caught.
+fn uncatchable(throw: &Throw) -> bool {
+    throw.stop.is_some() || throw.code == code::STEP_BUDGET_EXHAUSTED
 }
 
 /// Floored division of a double by a single; `None` when the quotient does not fit.
@@ -107,7 +102,7 @@ impl Forth {
     fn handle_throw(&mut self, throw: Throw) -> Fallible<()> {
         let level = self.run_level;
         let frame = match self.catch_frames.last() {
-            Some(frame) if frame.level == level && !uncatchable(throw.code) => *frame,
+            Some(frame) if frame.level == level && !uncatchable(&throw) => *frame,
             _ => return Err(throw),
         };
         self.catch_frames.pop();
