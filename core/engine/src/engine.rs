@@ -14,8 +14,9 @@ pub struct Limits {
     pub data_stack_cells: usize,
     pub return_stack_cells: usize,
     pub data_space_bytes: usize,
-    /// Stop an evaluation after this many steps (interpreted tokens, calls, branches and
-    /// loop iterations, plus one per character for SPACES and .R padding); `None` = no bound.
+    /// Stop an evaluation after this many steps (lines read, interpreted tokens, calls,
+    /// branches and loop iterations, plus one per character for SPACES and .R padding);
+    /// `None` = no bound.
     pub max_steps: Option<u64>,
 }
 

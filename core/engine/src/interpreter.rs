@@ -169,8 +169,11 @@ impl Forth {
         result
     }
 
+    /// Each line read is a step, so that a huge text of blank or comment lines is bounded
+    /// by the budget like one of words.
     fn interpret_lines(&mut self, console: &mut dyn Console) -> Fallible<()> {
         while self.refill_line() {
+            self.take_step()?;
             self.interpret_buffer(console)?;
         }
         Ok(())

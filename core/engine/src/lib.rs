@@ -32,8 +32,10 @@
 //! the pictured numeric output and WORD buffers, two transient S" buffers) and the current
 //! input lines. Stacks have the sizes in [`Limits`]. The executor never recurses on the
 //! host stack for Forth calls (deep recursion is -5); EVALUATE/INCLUDED nest at most 64
-//! deep (-258). [`Limits::max_steps`] bounds an evaluation: every interpreted token, call,
-//! branch, loop iteration and host word is a step, and so is each space of SPACES and `.R` padding;
+//! deep (-258). [`Limits::max_steps`] bounds an evaluation: every line read, interpreted
+//! token, call, branch, loop iteration and host word is a step, and so is each space of
+//! SPACES and `.R` padding (compiling costs time linear in the source, so the budget bounds
+//! compile time too);
 //! running out throws -256 "step budget exhausted", which CATCH does not catch.
 //!
 //! # Decisions on points the standard leaves open
