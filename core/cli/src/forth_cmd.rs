@@ -8,7 +8,7 @@ use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
 use fastforth_host::{
     Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, Loader, NativeWords,
 };
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -47,6 +47,7 @@ impl EngineOptions {
             return_stack_cells: self.return_stack_cells,
             data_space_bytes: self.data_space,
             max_steps: self.max_steps,
+            ..Limits::default()
         }
     }
 }
@@ -63,6 +64,8 @@ pub enum Outcome {
 pub struct Engine {
     interpreter: Interpreter,
     natives: NativeWords,
+    /// The largest source file that `include` runs, in bytes.
+    max_source_bytes: usize,
 }
 
 /// The built-in engine, or an engine plugin session.
@@ -76,7 +79,7 @@ impl Engine {
         let limits = options.limits();
         let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()));
         let interpreter = match &options.engine {
-            None => Interpreter::BuiltIn(Box::new(Forth::new(limits))),
+            None => Interpreter::BuiltIn(Box::new(Forth::new(limits.clone()))),
             Some(path) => Interpreter::Plugin(ForthSession::start(
                 loader.clone(),
                 path,
@@ -86,6 +89,7 @@ impl Engine {
         let mut engine = Engine {
             interpreter,
             natives: NativeWords::new(loader),
+            max_source_bytes: limits.max_source_bytes,
         };
         for path in &options.links {
             engine.link(path)?;
@@ -127,11 +131,7 @@ impl Engine {
             natives: &self.natives,
         };
         match &mut self.interpreter {
-            Interpreter::BuiltIn(forth) => Ok(match forth.evaluate(source, name, &mut console) {
-                Ok(Flow::Continue) => Outcome::Continue,
-                Ok(Flow::Bye) => Outcome::Bye,
-                Err(error) => Outcome::Error(error.to_string()),
-            }),
+            Interpreter::BuiltIn(forth) => Ok(outcome(forth.evaluate(source, name, &mut console))),
             Interpreter::Plugin(session) => {
                 let evaluation =
                     session.with_instance(|engine| engine.evaluate(source, name, &mut console))?;
@@ -142,6 +142,22 @@ impl Engine {
                 })
             }
         }
+    }
+
+    /// Runs a source file. The built-in engine includes it itself, as INCLUDED does (same
+    /// size limit, source as bytes); an engine plugin gets its text, read under the same
+    /// limit (bytes that are not UTF-8 become U+FFFD on the way: the ABI passes text).
+    pub fn include(&mut self, path: &Path, terminal: &mut Terminal) -> anyhow::Result<Outcome> {
+        if let Interpreter::BuiltIn(forth) = &mut self.interpreter {
+            let mut console = WithNatives {
+                terminal,
+                natives: &self.natives,
+            };
+            return Ok(outcome(forth.include_file(path, &mut console)));
+        }
+        let text = read_source(path, self.max_source_bytes)?;
+        let name = path.display().to_string();
+        self.evaluate(&String::from_utf8_lossy(&text), &name, terminal)
     }
 
     pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
@@ -179,6 +195,30 @@ impl Engine {
             }
         }
     }
+}
+
+fn outcome(result: Result<Flow, fastforth_engine::ForthError>) -> Outcome {
+    match result {
+        Ok(Flow::Continue) => Outcome::Continue,
+        Ok(Flow::Bye) => Outcome::Bye,
+        Err(error) => Outcome::Error(error.to_string()),
+    }
+}
+
+/// The bytes of a source file, refused when larger than `max_bytes`.
+fn read_source(path: &Path, max_bytes: usize) -> anyhow::Result<Vec<u8>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut text = Vec::new();
+    std::io::Read::take(file, (max_bytes as u64).saturating_add(1))
+        .read_to_end(&mut text)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    anyhow::ensure!(
+        text.len() <= max_bytes,
+        "{}: larger than the source size limit of {max_bytes} bytes",
+        path.display()
+    );
+    Ok(text)
 }
 
 fn abi_limits(limits: &Limits) -> ForthLimits {
@@ -288,10 +328,7 @@ pub fn run(
     let mut engine = Engine::start(options)?;
     let mut console = Terminal::default();
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("{}: cannot read", file.display()))?;
-        let name = file.display().to_string();
-        if let Some(exit_code) = finished(engine.evaluate(&text, &name, &mut console)?) {
+        if let Some(exit_code) = finished(engine.include(file, &mut console)?) {
             return Ok(exit_code);
         }
     }

@@ -77,7 +77,27 @@ fn run_reports_an_error_with_file_line_and_column_and_exits_non_zero() {
 fn run_names_a_missing_file() {
     let output = fastforth(&["run", "/nonexistent/prog.fs"], "");
     assert!(!output.status.success());
-    assert!(text(&output.stderr).contains("/nonexistent/prog.fs: cannot read"));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("-38 non-existent file: /nonexistent/prog.fs"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_takes_source_bytes_that_are_not_utf8_like_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.fs");
+    std::fs::write(&path, b": \xff 1 ; \\ caf\xe9\n\xff .\n").unwrap();
+    let file = path.to_str().unwrap();
+    let run = fastforth(&["run", file], "");
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(text(&run.stdout), "1 ");
+    let included = fastforth(&["run", "-e", &format!("s\" {file}\" included")], "");
+    assert_eq!(included.stdout, run.stdout, "{included:?}");
+    let plugin = fastforth(&["run", "--engine", &engine_plugin(), file], "");
+    assert!(plugin.status.success(), "{plugin:?}");
+    assert_eq!(plugin.stdout, run.stdout);
 }
 
 #[test]

@@ -18,6 +18,9 @@ pub struct Limits {
     /// branches and loop iterations, plus one per character for SPACES and .R padding);
     /// `None` = no bound.
     pub max_steps: Option<u64>,
+    /// The largest source text accepted, from a file, INCLUDED or one line of standard
+    /// input, in bytes.
+    pub max_source_bytes: usize,
 }
 
 impl Default for Limits {
@@ -27,6 +30,7 @@ impl Default for Limits {
             return_stack_cells: 1024,
             data_space_bytes: 1 << 20,
             max_steps: None,
+            max_source_bytes: 64 << 20,
         }
     }
 }

@@ -6,6 +6,8 @@ use crate::engine::{Flow, Forth, MAX_SOURCE_NESTING};
 use crate::error::{Fallible, ForthError, SourceLocation, Stop, Throw, code, fail};
 use crate::ir::Op;
 use crate::parser::{self, Number};
+use std::io::Read;
+use std::path::Path;
 use std::rc::Rc;
 
 /// What kind of input source is being interpreted.
@@ -45,13 +47,19 @@ impl Forth {
         source_name: &str,
         console: &mut dyn Console,
     ) -> Result<Flow, ForthError> {
+        self.evaluate_bytes(source.as_bytes(), source_name, console)
+    }
+
+    /// [`Forth::evaluate`] for source that need not be UTF-8: like a file, source is bytes.
+    pub fn evaluate_bytes(
+        &mut self,
+        source: &[u8],
+        source_name: &str,
+        console: &mut dyn Console,
+    ) -> Result<Flow, ForthError> {
         self.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
-        let result = self.interpret_text(
-            source.as_bytes().into(),
-            source_name.into(),
-            SourceKind::User,
-            console,
-        );
+        let result =
+            self.interpret_text(source.into(), source_name.into(), SourceKind::User, console);
         console.flush();
         self.finish(result)
     }
@@ -89,13 +97,33 @@ impl Forth {
         console: &mut dyn Console,
     ) -> Fallible<()> {
         let resolved = self.resolve_path(path);
-        let text = std::fs::read(&resolved).map_err(|error| {
-            let message = format!("non-existent file: {} ({error})", path.display());
-            Throw::with_message(code::FILE_NOT_FOUND, message).in_word(&path.display().to_string())
-        })?;
+        let text = self.read_source(path, &resolved)?;
         let id = self.sources.len() as i64 + 1;
         let name: Rc<str> = resolved.display().to_string().into();
         self.interpret_text(text.into(), name, SourceKind::File(id), console)
+    }
+
+    /// The bytes of a source file: -38 when it cannot be opened, -37 when it cannot be read
+    /// or is larger than [`crate::Limits::max_source_bytes`] (read no further than that).
+    fn read_source(&self, path: &Path, resolved: &Path) -> Fallible<Vec<u8>> {
+        let shown = path.display().to_string();
+        let file = std::fs::File::open(resolved).map_err(|error| {
+            let message = format!("non-existent file: {shown} ({error})");
+            Throw::with_message(code::FILE_NOT_FOUND, message).in_word(&shown)
+        })?;
+        let cap = self.limits.max_source_bytes;
+        let mut text = Vec::new();
+        let read = file
+            .take((cap as u64).saturating_add(1))
+            .read_to_end(&mut text);
+        let problem = match read {
+            Err(error) => format!("cannot read {shown} ({error})"),
+            Ok(_) if text.len() > cap => {
+                format!("{shown} is larger than the source size limit of {cap} bytes")
+            }
+            Ok(_) => return Ok(text),
+        };
+        Err(Throw::with_message(code::FILE_IO, problem).in_word(&shown))
     }
 
     /// A relative path is looked up from the current directory, then from the directory

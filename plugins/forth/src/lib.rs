@@ -21,6 +21,7 @@ fn limits(limits: ForthLimits) -> Limits {
         return_stack_cells: size(limits.return_stack_cells),
         data_space_bytes: size(limits.data_space_bytes),
         max_steps: (limits.max_steps != 0).then_some(limits.max_steps),
+        ..Limits::default()
     }
 }
 
@@ -61,10 +62,9 @@ fn evaluate(
     // SAFETY: the host passes a live handle and strings valid for this call.
     let (forth, source, name) =
         unsafe { (engine(handle), source.as_bytes(), source_name.as_bytes()) };
-    let source = String::from_utf8_lossy(source);
     let name = String::from_utf8_lossy(name);
     let mut console = HostConsole(console);
-    match forth.evaluate(&source, &name, &mut console) {
+    match forth.evaluate_bytes(source, &name, &mut console) {
         Ok(Flow::Continue) => outcome(EvalOutcome::CONTINUE, 0),
         Ok(Flow::Bye) => outcome(EvalOutcome::BYE, 0),
         Err(failure) => {
