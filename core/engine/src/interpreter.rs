@@ -322,8 +322,9 @@ impl Forth {
     }
 
     /// One step of the budget per interpreted token, so that source which re-reads itself
-    /// (`0 >IN !`) is bounded like a loop.
+    /// (`0 >IN !`) is bounded like a loop; an interrupt stops it here too.
     fn take_step(&mut self) -> Fallible<()> {
+        self.check_interrupt()?;
         match self.steps_left.checked_sub(1) {
             Some(left) => {
                 self.steps_left = left;

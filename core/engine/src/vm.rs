@@ -8,6 +8,7 @@ use crate::engine::{CATCH_OK_ADDRESS, CatchFrame, Forth, HALT_ADDRESS};
 use crate::error::{Fallible, Throw, code};
 use crate::ir::{Op, Sys};
 use crate::memory::CELL;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Why the inner loop stopped.
 enum Event {
@@ -18,6 +19,28 @@ enum Event {
     ThrowAs(i64, Op),
     Does(u32),
     CatchOk,
+    /// The interrupt flag was found set.
+    Interrupt,
+}
+
+/// Instructions the executor runs between two looks at the interrupt flag (at most; it
+/// also looks each time it starts, so after every host word).
+const POLL_INTERVAL: u64 = 1 << 14;
+
+/// Called when the steps handed to the executor are used up: -28 when the interrupt flag
+/// is set (clearing it), -256 when the budget is spent, otherwise the next steps to use,
+/// taken from `reserve`.
+#[cold]
+fn refuel(reserve: &mut u64, interrupt: &AtomicBool) -> Result<u64, Event> {
+    if interrupt.swap(false, Ordering::Relaxed) {
+        return Err(Event::Interrupt);
+    }
+    if *reserve == 0 {
+        return Err(Event::Throw(code::STEP_BUDGET_EXHAUSTED));
+    }
+    let fuel = (*reserve).min(POLL_INTERVAL);
+    *reserve -= fuel;
+    Ok(fuel)
 }
 
 /// BYE, QUIT and an exhausted step budget unwind to the top level without stopping at
@@ -80,6 +103,7 @@ impl Forth {
                 Event::ThrowAs(throw_code, op) => Err(name_throw(Throw::new(throw_code), op)),
                 Event::Does(target) => self.set_does(target),
                 Event::CatchOk => self.catch_ok(),
+                Event::Interrupt => Err(Throw::new(code::USER_INTERRUPT)),
             };
             if let Err(throw) = outcome {
                 self.handle_throw(throw)?;
@@ -159,6 +183,9 @@ impl Forth {
     /// The inner interpreter. Returns when an instruction needs the host side.
     #[allow(clippy::too_many_lines)]
     fn run_inner(&mut self) -> Event {
+        if self.check_interrupt().is_err() {
+            return Event::Interrupt;
+        }
         let code = &self.code[..];
         let mem = &mut self.mem[..];
         let mut sp = self.depth;
@@ -173,7 +200,11 @@ impl Forth {
         let rs = &mut self.rs[rbase..];
         let mut ip = self.ip;
         let mut rsp = self.rdepth.saturating_sub(rbase);
-        let mut steps = self.steps_left;
+        // `steps` counts down the steps handed out; `reserve` holds the rest of the budget,
+        // handed out a slice at a time so that the interrupt flag is seen between slices.
+        let interrupt = &*self.interrupt;
+        let mut steps = self.steps_left.min(POLL_INTERVAL);
+        let mut reserve = self.steps_left - steps;
 
         macro_rules! need {
             ($n:expr) => {
@@ -233,7 +264,10 @@ impl Forth {
             () => {{
                 match steps.checked_sub(1) {
                     Some(left) => steps = left,
-                    None => break Event::Throw(code::STEP_BUDGET_EXHAUSTED),
+                    None => match refuel(&mut reserve, interrupt) {
+                        Ok(fuel) => steps = fuel - 1,
+                        Err(event) => break event,
+                    },
                 }
             }};
         }
@@ -993,10 +1027,7 @@ impl Forth {
                     }
                 }
                 Op::Sys(word) => {
-                    if steps == 0 {
-                        break Event::Throw(code::STEP_BUDGET_EXHAUSTED);
-                    }
-                    steps -= 1;
+                    tick!();
                     break Event::Sys(word);
                 }
             }
@@ -1007,7 +1038,7 @@ impl Forth {
         self.ip = ip;
         self.depth = sp;
         self.rdepth = rbase + rsp;
-        self.steps_left = steps;
+        self.steps_left = reserve + steps;
         event
     }
 }

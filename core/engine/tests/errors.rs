@@ -344,3 +344,53 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn an_interrupt_throws_minus_28_into_the_running_word() {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate(": sq DUP * ; : spin BEGIN AGAIN ;", "t", &mut console)
+        .unwrap();
+    let interrupt_after = |flag: std::sync::Arc<std::sync::atomic::AtomicBool>| {
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        })
+    };
+    // Uncaught: an error naming the interrupted word; the session goes on.
+    let setter = interrupt_after(forth.interrupt_handle());
+    let failure = forth.evaluate("1 2 spin", "t", &mut console).unwrap_err();
+    setter.join().unwrap();
+    assert_eq!(
+        (failure.code, failure.message.as_str()),
+        (-28, "user interrupt")
+    );
+    assert_eq!(failure.word.as_deref(), Some("spin"));
+    forth.reset_after_error();
+    forth.evaluate("7 sq", "t", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), &[49]);
+    // CATCH catches it, also in a loop that runs a host word each time round.
+    let setter = interrupt_after(forth.interrupt_handle());
+    forth
+        .evaluate(
+            ": busy BEGIN 0 SPACES AGAIN ; ' spin CATCH",
+            "t",
+            &mut console,
+        )
+        .unwrap();
+    setter.join().unwrap();
+    let setter = interrupt_after(forth.interrupt_handle());
+    forth.evaluate("' busy CATCH", "t", &mut console).unwrap();
+    setter.join().unwrap();
+    assert_eq!(forth.data_stack(), &[49, -28, -28]);
+    // The flag was cleared by the throw: the next evaluation runs normally.
+    forth.evaluate("2 sq", "t", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), &[49, -28, -28, 4]);
+    // An interrupt also stops a long compile that runs no word.
+    forth
+        .interrupt_handle()
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let failure = forth.evaluate("1 2 3", "t", &mut console).unwrap_err();
+    assert_eq!(failure.code, -28);
+}

@@ -26,6 +26,7 @@ fn limits() -> Limits {
         return_stack_cells: 64,
         data_space_bytes: 16 * 1024,
         max_steps: Some(20_000),
+        ..Limits::default()
     }
 }
 
