@@ -28,19 +28,21 @@ enum Event {
 const POLL_INTERVAL: u64 = 1 << 14;
 
 /// Called when the steps handed to the executor are used up: -28 when the interrupt flag
-/// is set (clearing it), -256 when the budget is spent, otherwise the next steps to use,
-/// taken from `reserve`.
+/// is set (clearing it), -256 when the budget is spent, otherwise 0 after handing out the
+/// next slice of `reserve` in `steps`.
 #[cold]
-fn refuel(reserve: &mut u64, interrupt: &AtomicBool) -> Result<u64, Event> {
+#[inline(never)]
+fn refuel(reserve: &mut u64, interrupt: &AtomicBool, steps: &mut u64) -> i64 {
     if interrupt.swap(false, Ordering::Relaxed) {
-        return Err(Event::Interrupt);
+        return code::USER_INTERRUPT;
     }
     if *reserve == 0 {
-        return Err(Event::Throw(code::STEP_BUDGET_EXHAUSTED));
+        return code::STEP_BUDGET_EXHAUSTED;
     }
     let fuel = (*reserve).min(POLL_INTERVAL);
     *reserve -= fuel;
-    Ok(fuel)
+    *steps = fuel - 1;
+    0
 }
 
 /// BYE, QUIT and an exhausted step budget unwind to the top level without stopping at
@@ -200,11 +202,10 @@ impl Forth {
         let rs = &mut self.rs[rbase..];
         let mut ip = self.ip;
         let mut rsp = self.rdepth.saturating_sub(rbase);
-        // `steps` counts down the steps handed out; `reserve` holds the rest of the budget,
-        // handed out a slice at a time so that the interrupt flag is seen between slices.
-        let interrupt = &*self.interrupt;
+        // `steps` counts down a slice of the budget; the rest stays in `self.steps_left` and
+        // is handed out a slice at a time, so that the interrupt flag is seen between slices.
         let mut steps = self.steps_left.min(POLL_INTERVAL);
-        let mut reserve = self.steps_left - steps;
+        self.steps_left -= steps;
 
         macro_rules! need {
             ($n:expr) => {
@@ -264,10 +265,12 @@ impl Forth {
             () => {{
                 match steps.checked_sub(1) {
                     Some(left) => steps = left,
-                    None => match refuel(&mut reserve, interrupt) {
-                        Ok(fuel) => steps = fuel - 1,
-                        Err(event) => break event,
-                    },
+                    None => {
+                        let stop = refuel(&mut self.steps_left, &self.interrupt, &mut steps);
+                        if stop != 0 {
+                            break Event::Throw(stop);
+                        }
+                    }
                 }
             }};
         }
@@ -1038,7 +1041,7 @@ impl Forth {
         self.ip = ip;
         self.depth = sp;
         self.rdepth = rbase + rsp;
-        self.steps_left = reserve + steps;
+        self.steps_left += steps;
         event
     }
 }
