@@ -11,6 +11,7 @@ use fastforth_host::{
 use std::io::{BufRead, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Resource options shared by `run` and `repl`.
 #[derive(clap::Args, Clone, Debug)]
@@ -168,6 +169,15 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The built-in engine's interrupt flag (setting it throws -28 into the running word);
+    /// `None` for an engine plugin, which the ABI gives no way to interrupt.
+    pub fn interrupt_handle(&self) -> Option<Arc<AtomicBool>> {
+        match &self.interpreter {
+            Interpreter::BuiltIn(forth) => Some(forth.interrupt_handle()),
+            Interpreter::Plugin(_) => None,
+        }
     }
 
     /// "built-in" or the plugin engine's version.

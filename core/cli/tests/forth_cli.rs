@@ -174,3 +174,52 @@ fn repl_swaps_the_engine_and_keeps_the_session() {
     assert!(text(&output.stderr).contains("swap refused, engine plugin 1.1.0 keeps serving"));
     assert!(stdout.contains("2  ok"), "{stdout}");
 }
+
+#[test]
+fn ctrl_c_interrupts_the_running_word_and_the_repl_keeps_its_session_and_history() {
+    use std::io::{BufRead, BufReader, Read};
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .arg("repl")
+        .env("HOME", home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, ": sq dup * ;\n: x .\" go\" cr begin again ; x").unwrap();
+    stdin.flush().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("go\n") {
+        let read = stdout.read_line(&mut seen).unwrap();
+        assert!(read > 0, "the REPL ended before x ran: {seen}");
+    }
+    // x loops now; the history already has its line.
+    let history = std::fs::read_to_string(home.path().join(".fastforth_history")).unwrap();
+    assert!(
+        history.contains(": x .\" go\" cr begin again ; x"),
+        "{history}"
+    );
+    let pid = child.id().to_string();
+    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(kill.success());
+    writeln!(stdin, "7 sq .").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?} {seen}{rest} {stderr}");
+    assert!(stderr.contains("-28 user interrupt in x"), "{stderr}");
+    assert!(rest.contains("49  ok"), "definitions kept: {rest}");
+    let history = std::fs::read_to_string(home.path().join(".fastforth_history")).unwrap();
+    assert!(history.contains("7 sq ."), "{history}");
+}
