@@ -225,7 +225,7 @@ fn read_source(path: &Path, max_bytes: usize) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("{}: cannot read", path.display()))?;
     anyhow::ensure!(
         text.len() <= max_bytes,
-        "{}: larger than the source size limit of {max_bytes} bytes",
+        "{} is larger than the source size limit of {max_bytes} bytes",
         path.display()
     );
     Ok(text)

@@ -223,3 +223,17 @@ fn ctrl_c_interrupts_the_running_word_and_the_repl_keeps_its_session_and_history
     let history = std::fs::read_to_string(home.path().join(".fastforth_history")).unwrap();
     assert!(history.contains("7 sq ."), "{history}");
 }
+
+#[test]
+fn run_refuses_an_endless_source_file_at_the_size_limit() {
+    let limit = fastforth_engine::Limits::default().max_source_bytes;
+    let built_in = fastforth(&["run", "/dev/zero"], "");
+    assert_eq!(built_in.status.code(), Some(1), "{built_in:?}");
+    let stderr = text(&built_in.stderr);
+    let refusal = format!("/dev/zero is larger than the source size limit of {limit} bytes");
+    assert!(stderr.contains(&format!("-37 {refusal}")), "{stderr}");
+    let plugin = fastforth(&["run", "--engine", &engine_plugin(), "/dev/zero"], "");
+    assert!(!plugin.status.success(), "{plugin:?}");
+    let stderr = text(&plugin.stderr);
+    assert!(stderr.contains(&refusal), "{stderr}");
+}
