@@ -36,7 +36,12 @@
 //! token, call, branch, loop iteration and host word is a step, and so is each space of
 //! SPACES and `.R` padding (compiling costs time linear in the source, so the budget bounds
 //! compile time too);
-//! running out throws -256 "step budget exhausted", which CATCH does not catch.
+//! running out throws -256 "step budget exhausted", which CATCH does not catch. A source
+//! file (INCLUDED, INCLUDE, [`Forth::include_file`]) larger than
+//! [`Limits::max_source_bytes`] is refused with -37 after reading one byte more than that.
+//! Setting the flag from [`Forth::interrupt_handle`] (another thread, a signal handler)
+//! throws -28 "user interrupt" into the running word; CATCH catches it. BYE and QUIT are not
+//! throw codes: no THROW can fake them and no CATCH stops them.
 //!
 //! # Decisions on points the standard leaves open
 //!
