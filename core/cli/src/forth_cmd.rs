@@ -13,6 +13,7 @@ use fastforth_host::{
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Resource options of `run` and `repl`, accepted before or after the command.
 #[derive(clap::Args, Clone, Debug)]
@@ -108,6 +109,8 @@ pub enum Outcome {
 pub struct Engine {
     interpreter: Interpreter,
     natives: NativeWords,
+    /// The largest source file that `include` runs, in bytes.
+    max_source_bytes: usize,
 }
 
 /// The built-in engine, or an engine plugin session.
@@ -126,7 +129,7 @@ impl Engine {
         let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()?));
         let interpreter = match &options.engine {
             None => Interpreter::BuiltIn(Box::new(
-                Forth::try_new(limits).map_err(anyhow::Error::msg)?,
+                Forth::try_new(limits.clone()).map_err(anyhow::Error::msg)?,
             )),
             Some(path) => Interpreter::Plugin(ForthSession::start(
                 loader.clone(),
@@ -137,6 +140,7 @@ impl Engine {
         let mut engine = Engine {
             interpreter,
             natives: NativeWords::new(loader),
+            max_source_bytes: limits.max_source_bytes,
         };
         for path in &options.links {
             engine.link(path)?;
@@ -178,11 +182,7 @@ impl Engine {
             natives: &self.natives,
         };
         let outcome = match &mut self.interpreter {
-            Interpreter::BuiltIn(forth) => match forth.evaluate(source, name, &mut console) {
-                Ok(Flow::Continue) => Outcome::Continue,
-                Ok(Flow::Bye) => Outcome::Bye,
-                Err(error) => Outcome::Error(error.to_string()),
-            },
+            Interpreter::BuiltIn(forth) => outcome(forth.evaluate(source, name, &mut console)),
             Interpreter::Plugin(session) => {
                 let evaluation =
                     session.with_instance(|engine| engine.evaluate(source, name, &mut console))?;
@@ -196,6 +196,23 @@ impl Engine {
         Ok(output_failure(outcome, console.terminal))
     }
 
+    /// Runs a source file. The built-in engine includes it itself, as INCLUDED does (same
+    /// size limit, source as bytes); an engine plugin gets its text, read under the same
+    /// limit (bytes that are not UTF-8 become U+FFFD on the way: the ABI passes text).
+    pub fn include(&mut self, path: &Path, terminal: &mut Terminal) -> anyhow::Result<Outcome> {
+        if let Interpreter::BuiltIn(forth) = &mut self.interpreter {
+            let mut console = WithNatives {
+                terminal,
+                natives: &self.natives,
+            };
+            let included = outcome(forth.include_file(path, &mut console));
+            return Ok(output_failure(included, console.terminal));
+        }
+        let text = input::read_source_file(path, self.max_source_bytes)?;
+        let name = path.display().to_string();
+        self.evaluate(&String::from_utf8_lossy(&text), &name, terminal)
+    }
+
     pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
         match &mut self.interpreter {
             Interpreter::BuiltIn(forth) => forth.reset_after_error(),
@@ -204,6 +221,15 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The built-in engine's interrupt flag (setting it throws -28 into the running word);
+    /// `None` for an engine plugin, which the ABI gives no way to interrupt.
+    pub fn interrupt_handle(&self) -> Option<Arc<AtomicBool>> {
+        match &self.interpreter {
+            Interpreter::BuiltIn(forth) => Some(forth.interrupt_handle()),
+            Interpreter::Plugin(_) => None,
+        }
     }
 
     /// "built-in" or the plugin engine's version.
@@ -230,6 +256,14 @@ impl Engine {
                 ))
             }
         }
+    }
+}
+
+fn outcome(result: Result<Flow, fastforth_engine::ForthError>) -> Outcome {
+    match result {
+        Ok(Flow::Continue) => Outcome::Continue,
+        Ok(Flow::Bye) => Outcome::Bye,
+        Err(error) => Outcome::Error(error.to_string()),
     }
 }
 
@@ -366,11 +400,7 @@ pub fn run(
     let mut engine = Engine::start(options)?;
     let mut console = Terminal::new(options.max_source_bytes);
     for file in files {
-        let bytes = input::read_source_file(file, options.max_source_bytes)?;
-        let text = String::from_utf8(bytes)
-            .with_context(|| format!("{}: cannot read: not valid UTF-8", file.display()))?;
-        let name = file.display().to_string();
-        if let Some(exit_code) = finished(engine.evaluate(&text, &name, &mut console)?) {
+        if let Some(exit_code) = finished(engine.include(file, &mut console)?) {
             return Ok(exit_code);
         }
     }

@@ -2,17 +2,25 @@
 //! evaluated and answered with ` ok`; an error is reported and resets the stacks but keeps
 //! the dictionary. `#engine` shows the engine, `#engine FILE` swaps the engine plugin;
 //! `#link` lists the linked native plugins, `#link FILE` links one or swaps in a new build.
+//! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
+//! keeps the session; history is saved after every line.
 
 use crate::forth_cmd::{Engine, EngineOptions, Outcome, Terminal};
 use crate::output::{errln, outln};
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const ENGINE_COMMAND: &str = "#engine";
 const LINK_COMMAND: &str = "#link";
 
 pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
     let mut engine = Engine::start(options)?;
+    let interrupt = engine.interrupt_handle();
+    if let Some(flag) = &interrupt {
+        interrupt_on_ctrl_c(flag)?;
+    }
     let mut console = Terminal::default();
     let mut editor = DefaultEditor::new()?;
     let history = history_file();
@@ -35,6 +43,9 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
         };
         line_number += 1;
         let _ = editor.add_history_entry(line.as_str());
+        if let Some(history) = &history {
+            let _ = editor.append_history(history);
+        }
         if let Some(argument) = line.trim().strip_prefix(ENGINE_COMMAND) {
             engine_command(&mut engine, argument.trim())?;
             continue;
@@ -44,7 +55,15 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
             continue;
         }
         let name = format!("<repl line {line_number}>");
-        match engine.evaluate(&line, &name, &mut console)? {
+        let clear = || {
+            interrupt
+                .iter()
+                .for_each(|flag| flag.store(false, Ordering::Relaxed))
+        };
+        clear();
+        let outcome = engine.evaluate(&line, &name, &mut console)?;
+        clear();
+        match outcome {
             Outcome::Continue => outln!(" ok")?,
             Outcome::Bye => break,
             Outcome::Error(message) => {
@@ -54,10 +73,18 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
             }
         }
     }
-    if let Some(history) = &history {
-        let _ = editor.save_history(history);
-    }
     Ok(0)
+}
+
+/// Ctrl-C (SIGINT) sets the engine's interrupt flag; at the prompt the line editor reads it
+/// as a key instead. A second Ctrl-C before the engine took the first (a word waiting in
+/// KEY or ACCEPT) ends the REPL with status 130, as without this handler.
+fn interrupt_on_ctrl_c(flag: &Arc<AtomicBool>) -> anyhow::Result<()> {
+    use signal_hook::{consts::SIGINT, flag as signal_flag};
+    // The order matters: the second registration arms the first for the next signal.
+    signal_flag::register_conditional_shutdown(SIGINT, 130, flag.clone())?;
+    signal_flag::register(SIGINT, flag.clone())?;
+    Ok(())
 }
 
 fn engine_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {

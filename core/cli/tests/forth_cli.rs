@@ -77,7 +77,27 @@ fn run_reports_an_error_with_file_line_and_column_and_exits_non_zero() {
 fn run_names_a_missing_file() {
     let output = fastforth(&["run", "/nonexistent/prog.fs"], "");
     assert!(!output.status.success());
-    assert!(text(&output.stderr).contains("/nonexistent/prog.fs: cannot read"));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("-38 non-existent file: /nonexistent/prog.fs"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_takes_source_bytes_that_are_not_utf8_like_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.fs");
+    std::fs::write(&path, b": \xff 1 ; \\ caf\xe9\n\xff .\n").unwrap();
+    let file = path.to_str().unwrap();
+    let run = fastforth(&["run", file], "");
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(text(&run.stdout), "1 ");
+    let included = fastforth(&["run", "-e", &format!("s\" {file}\" included")], "");
+    assert_eq!(included.stdout, run.stdout, "{included:?}");
+    let plugin = fastforth(&["run", "--engine", &engine_plugin(), file], "");
+    assert!(plugin.status.success(), "{plugin:?}");
+    assert_eq!(plugin.stdout, run.stdout);
 }
 
 #[test]
@@ -153,4 +173,67 @@ fn repl_swaps_the_engine_and_keeps_the_session() {
     assert!(stdout.contains("42 11  ok"), "{stdout}");
     assert!(text(&output.stderr).contains("swap refused, engine plugin 1.1.0 keeps serving"));
     assert!(stdout.contains("2  ok"), "{stdout}");
+}
+
+#[test]
+fn ctrl_c_interrupts_the_running_word_and_the_repl_keeps_its_session_and_history() {
+    use std::io::{BufRead, BufReader, Read};
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .arg("repl")
+        .env("HOME", home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, ": sq dup * ;\n: x .\" go\" cr begin again ; x").unwrap();
+    stdin.flush().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("go\n") {
+        let read = stdout.read_line(&mut seen).unwrap();
+        assert!(read > 0, "the REPL ended before x ran: {seen}");
+    }
+    // x loops now; the history already has its line.
+    let history = std::fs::read_to_string(home.path().join(".fastforth_history")).unwrap();
+    assert!(
+        history.contains(": x .\" go\" cr begin again ; x"),
+        "{history}"
+    );
+    let pid = child.id().to_string();
+    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(kill.success());
+    writeln!(stdin, "7 sq .").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?} {seen}{rest} {stderr}");
+    assert!(stderr.contains("-28 user interrupt in x"), "{stderr}");
+    assert!(rest.contains("49  ok"), "definitions kept: {rest}");
+    let history = std::fs::read_to_string(home.path().join(".fastforth_history")).unwrap();
+    assert!(history.contains("7 sq ."), "{history}");
+}
+
+#[test]
+fn run_refuses_an_endless_source_file_at_the_size_limit() {
+    let limit = fastforth_engine::Limits::default().max_source_bytes;
+    let built_in = fastforth(&["run", "/dev/zero"], "");
+    assert_eq!(built_in.status.code(), Some(1), "{built_in:?}");
+    let stderr = text(&built_in.stderr);
+    let refusal = format!("/dev/zero is larger than the source size limit of {limit} bytes");
+    assert!(stderr.contains(&format!("-37 {refusal}")), "{stderr}");
+    let plugin = fastforth(&["run", "--engine", &engine_plugin(), "/dev/zero"], "");
+    assert!(!plugin.status.success(), "{plugin:?}");
+    let stderr = text(&plugin.stderr);
+    assert!(stderr.contains(&refusal), "{stderr}");
 }

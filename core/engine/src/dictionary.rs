@@ -66,26 +66,31 @@ impl Word {
     }
 }
 
-/// All word headers, newest last, with an index from execution token to header.
+/// All word headers, newest last, with indexes from execution token and from name to
+/// header. Look-up by name is one hash probe however many words there are.
 #[derive(Debug, Clone, Default)]
 pub struct Dictionary {
     pub words: Vec<Word>,
     by_xt: HashMap<u32, usize>,
+    /// The newest word of each name; names in upper case (look-up ignores ASCII case).
+    by_name: HashMap<Vec<u8>, usize>,
+    /// For each word, the older word of the same name that it shadows.
+    shadowed: Vec<Option<usize>>,
 }
 
 impl Dictionary {
     pub fn add(&mut self, word: Word) -> usize {
         let index = self.words.len();
         self.by_xt.insert(word.xt, index);
+        let older = self.by_name.insert(word.name.to_ascii_uppercase(), index);
+        self.shadowed.push(older);
         self.words.push(word);
         index
     }
 
     /// The newest word with this name (case-insensitive).
     pub fn find(&self, name: &[u8]) -> Option<usize> {
-        self.words
-            .iter()
-            .rposition(|word| word.name.eq_ignore_ascii_case(name))
+        self.by_name.get(&name.to_ascii_uppercase()).copied()
     }
 
     pub fn by_xt(&self, xt: i64) -> Option<usize> {
@@ -94,19 +99,30 @@ impl Dictionary {
             .and_then(|xt| self.by_xt.get(&xt).copied())
     }
 
-    /// Forgets every word from `len` on.
+    /// Forgets every word from `len` on; the words they shadowed are found again.
     pub fn truncate(&mut self, len: usize) {
-        self.words.truncate(len);
-        self.reindex();
+        while self.words.len() > len {
+            let index = self.words.len() - 1;
+            let (Some(word), Some(older)) = (self.words.pop(), self.shadowed.pop()) else {
+                break;
+            };
+            if self.by_xt.get(&word.xt) == Some(&index) {
+                self.by_xt.remove(&word.xt);
+            }
+            let name = word.name.to_ascii_uppercase();
+            match older {
+                Some(older) => self.by_name.insert(name, older),
+                None => self.by_name.remove(&name),
+            };
+        }
     }
 
-    pub fn reindex(&mut self) {
-        self.by_xt = self
-            .words
-            .iter()
-            .enumerate()
-            .map(|(index, word)| (word.xt, index))
-            .collect();
+    /// Replaces every word (a state image being loaded) and rebuilds the indexes.
+    pub fn replace(&mut self, words: Vec<Word>) {
+        *self = Dictionary::default();
+        words.into_iter().for_each(|word| {
+            self.add(word);
+        });
     }
 }
 

@@ -7,6 +7,8 @@ use crate::error::{Fallible, Throw, code, fail};
 use crate::interpreter::Source;
 use crate::ir::Op;
 use crate::memory::{self, BASE_OFFSET, CELL, STATE_OFFSET, SYSTEM_BYTES, TO_IN_OFFSET};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Resource bounds of one engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +16,9 @@ pub struct Limits {
     pub data_stack_cells: usize,
     pub return_stack_cells: usize,
     pub data_space_bytes: usize,
-    /// Stop an evaluation after this many steps (interpreted tokens, calls, branches and
-    /// loop iterations, plus one per character for SPACES and .R padding); `None` = no bound.
+    /// Stop an evaluation after this many steps (lines read, interpreted tokens, calls,
+    /// branches and loop iterations, plus one per character for SPACES and .R padding);
+    /// `None` = no bound.
     pub max_steps: Option<u64>,
     /// The largest source text accepted, from a file, INCLUDED or one line of standard
     /// input, in bytes.
@@ -138,6 +141,8 @@ pub struct Forth {
     pub(crate) hold: usize,
     pub(crate) sources: Vec<Source>,
     pub(crate) next_transient: usize,
+    /// Set from any thread to throw -28 into the running evaluation.
+    pub(crate) interrupt: Arc<AtomicBool>,
 }
 
 impl Forth {
@@ -176,6 +181,7 @@ impl Forth {
             hold: 0,
             sources: Vec::new(),
             next_transient: 0,
+            interrupt: Arc::new(AtomicBool::new(false)),
             limits,
         };
         forth.set_system_cell(BASE_OFFSET, 10);
@@ -216,6 +222,22 @@ impl Forth {
                 compile_only: builtin.flags & COMPILE_ONLY != 0,
             });
         }
+    }
+
+    /// A flag that interrupts the engine: setting it (from any thread, a signal handler
+    /// included) throws -28 "user interrupt" into the running word within a few thousand
+    /// instructions, or into the next evaluation when none runs; CATCH can catch it. The
+    /// engine clears the flag when it throws.
+    pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
+    }
+
+    /// Takes a pending interrupt: -28 when the flag was set (and clears it).
+    pub(crate) fn check_interrupt(&self) -> Fallible<()> {
+        if self.interrupt.load(Ordering::Relaxed) && self.interrupt.swap(false, Ordering::Relaxed) {
+            return fail(code::USER_INTERRUPT);
+        }
+        Ok(())
     }
 
     /// Where the system area starts (just after the program's data space).

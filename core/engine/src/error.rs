@@ -73,6 +73,7 @@ pub mod code {
     pub const RETURN_STACK_IMBALANCE: i64 = -25;
     pub const COMPILER_NESTING: i64 = -29;
     pub const INVALID_NAME_ARGUMENT: i64 = -32;
+    pub const USER_INTERRUPT: i64 = -28;
     /// Also raised when the console cannot write the program's output.
     pub const FILE_IO: i64 = -37;
     pub const FILE_NOT_FOUND: i64 = -38;
@@ -129,14 +130,24 @@ pub fn message_for(throw_code: i64) -> &'static str {
     }
 }
 
+/// BYE and QUIT: they unwind to the top level like an exception, but no throw code can
+/// stand for them, so neither THROW nor CATCH can fake or stop them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Bye,
+    Quit,
+}
+
 /// An exception on its way to a CATCH or to the host: the code, an optional message that
-/// replaces the standard one (ABORT", file names), and the word that raised it.
+/// replaces the standard one (ABORT", file names), and the word that raised it; or BYE and
+/// QUIT on their way out (`stop`), which only the top level sees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Throw {
     pub code: i64,
     pub message: Option<String>,
     pub word: Option<String>,
     pub location: Option<SourceLocation>,
+    pub stop: Option<Stop>,
 }
 
 impl Throw {
@@ -146,6 +157,15 @@ impl Throw {
             message: None,
             word: None,
             location: None,
+            stop: None,
+        }
+    }
+
+    /// BYE or QUIT leaving the executor.
+    pub fn stop(stop: Stop) -> Throw {
+        Throw {
+            stop: Some(stop),
+            ..Throw::new(0)
         }
     }
 

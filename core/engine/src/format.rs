@@ -82,6 +82,7 @@ impl Forth {
     pub(crate) fn print_spaces(&mut self, count: i64, console: &mut dyn Console) -> Fallible<()> {
         let mut left = count.max(0) as u64;
         while left > 0 {
+            self.check_interrupt()?;
             let chunk = left.min(256);
             if self.steps_left < chunk {
                 self.steps_left = 0;

@@ -234,8 +234,7 @@ impl Forth {
                 compile_only: flags & 2 != 0,
             });
         }
-        self.dict.words = words;
-        self.dict.reindex();
+        self.dict.replace(words);
         Ok(())
     }
 

@@ -3,10 +3,11 @@
 
 use crate::console::{Console, output_error};
 use crate::engine::{Flow, Forth, MAX_SOURCE_NESTING};
-use crate::error::{Fallible, ForthError, SourceLocation, Throw, code, fail};
+use crate::error::{Fallible, ForthError, SourceLocation, Stop, Throw, code, fail};
 use crate::ir::Op;
 use crate::parser::{self, Number};
-use crate::vm::{BYE_CODE, QUIT_CODE};
+use std::io::Read;
+use std::path::Path;
 use std::rc::Rc;
 
 /// What kind of input source is being interpreted.
@@ -46,13 +47,19 @@ impl Forth {
         source_name: &str,
         console: &mut dyn Console,
     ) -> Result<Flow, ForthError> {
+        self.evaluate_bytes(source.as_bytes(), source_name, console)
+    }
+
+    /// [`Forth::evaluate`] for source that need not be UTF-8: like a file, source is bytes.
+    pub fn evaluate_bytes(
+        &mut self,
+        source: &[u8],
+        source_name: &str,
+        console: &mut dyn Console,
+    ) -> Result<Flow, ForthError> {
         self.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
-        let result = self.interpret_text(
-            source.as_bytes().into(),
-            source_name.into(),
-            SourceKind::User,
-            console,
-        );
+        let result =
+            self.interpret_text(source.into(), source_name.into(), SourceKind::User, console);
         let flushed = console.flush().map_err(output_error);
         self.finish(result.and(flushed))
     }
@@ -73,8 +80,8 @@ impl Forth {
     fn finish(&mut self, result: Fallible<()>) -> Result<Flow, ForthError> {
         match result {
             Ok(()) => Ok(Flow::Continue),
-            Err(throw) if throw.code == BYE_CODE => Ok(Flow::Bye),
-            Err(throw) if throw.code == QUIT_CODE => {
+            Err(throw) if throw.stop == Some(Stop::Bye) => Ok(Flow::Bye),
+            Err(throw) if throw.stop == Some(Stop::Quit) => {
                 self.rdepth = 0;
                 self.set_compiling(false);
                 self.definition = None;
@@ -90,13 +97,33 @@ impl Forth {
         console: &mut dyn Console,
     ) -> Fallible<()> {
         let resolved = self.resolve_path(path);
-        let text = std::fs::read(&resolved).map_err(|error| {
-            let message = format!("non-existent file: {} ({error})", path.display());
-            Throw::with_message(code::FILE_NOT_FOUND, message).in_word(&path.display().to_string())
-        })?;
+        let text = self.read_source(path, &resolved)?;
         let id = self.sources.len() as i64 + 1;
         let name: Rc<str> = resolved.display().to_string().into();
         self.interpret_text(text.into(), name, SourceKind::File(id), console)
+    }
+
+    /// The bytes of a source file: -38 when it cannot be opened, -37 when it cannot be read
+    /// or is larger than [`crate::Limits::max_source_bytes`] (read no further than that).
+    fn read_source(&self, path: &Path, resolved: &Path) -> Fallible<Vec<u8>> {
+        let shown = path.display().to_string();
+        let file = std::fs::File::open(resolved).map_err(|error| {
+            let message = format!("non-existent file: {shown} ({error})");
+            Throw::with_message(code::FILE_NOT_FOUND, message).in_word(&shown)
+        })?;
+        let cap = self.limits.max_source_bytes;
+        let mut text = Vec::new();
+        let read = file
+            .take((cap as u64).saturating_add(1))
+            .read_to_end(&mut text);
+        let problem = match read {
+            Err(error) => format!("cannot read {shown} ({error})"),
+            Ok(_) if text.len() > cap => {
+                format!("{shown} is larger than the source size limit of {cap} bytes")
+            }
+            Ok(_) => return Ok(text),
+        };
+        Err(Throw::with_message(code::FILE_IO, problem).in_word(&shown))
     }
 
     /// A relative path is looked up from the current directory, then from the directory
@@ -170,8 +197,11 @@ impl Forth {
         result
     }
 
+    /// Each line read is a step, so that a huge text of blank or comment lines is bounded
+    /// by the budget like one of words.
     fn interpret_lines(&mut self, console: &mut dyn Console) -> Fallible<()> {
         while self.refill_line() {
+            self.take_step()?;
             self.interpret_buffer(console)?;
         }
         Ok(())
@@ -292,8 +322,9 @@ impl Forth {
     }
 
     /// One step of the budget per interpreted token, so that source which re-reads itself
-    /// (`0 >IN !`) is bounded like a loop.
+    /// (`0 >IN !`) is bounded like a loop; an interrupt stops it here too.
     fn take_step(&mut self) -> Fallible<()> {
+        self.check_interrupt()?;
         match self.steps_left.checked_sub(1) {
             Some(left) => {
                 self.steps_left = left;

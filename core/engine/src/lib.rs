@@ -32,9 +32,16 @@
 //! the pictured numeric output and WORD buffers, two transient S" buffers) and the current
 //! input lines. Stacks have the sizes in [`Limits`]. The executor never recurses on the
 //! host stack for Forth calls (deep recursion is -5); EVALUATE/INCLUDED nest at most 64
-//! deep (-258). [`Limits::max_steps`] bounds an evaluation: every interpreted token, call,
-//! branch, loop iteration and host word is a step, and so is each space of SPACES and `.R` padding;
-//! running out throws -256 "step budget exhausted", which CATCH does not catch.
+//! deep (-258). [`Limits::max_steps`] bounds an evaluation: every line read, interpreted
+//! token, call, branch, loop iteration and host word is a step, and so is each space of
+//! SPACES and `.R` padding (compiling costs time linear in the source, so the budget bounds
+//! compile time too);
+//! running out throws -256 "step budget exhausted", which CATCH does not catch. A source
+//! file (INCLUDED, INCLUDE, [`Forth::include_file`]) larger than
+//! [`Limits::max_source_bytes`] is refused with -37 after reading one byte more than that.
+//! Setting the flag from [`Forth::interrupt_handle`] (another thread, a signal handler)
+//! throws -28 "user interrupt" into the running word; CATCH catches it. BYE and QUIT are not
+//! throw codes: no THROW can fake them and no CATCH stops them.
 //! [`Limits::check`] bounds the sizes themselves (data space at most 1 GiB, stacks at most
 //! 2^20 cells): [`Forth::try_new`] refuses others with an error naming them.
 //!

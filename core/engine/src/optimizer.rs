@@ -8,6 +8,9 @@ use crate::ir::Op;
 /// Longest colon definition (in instructions, without its `Exit`) that is inlined.
 pub const INLINE_LIMIT: usize = 8;
 
+/// The most instructions any rewrite rule looks at.
+const WINDOW: usize = 4;
+
 /// How many times the folding and fusing passes run at most.
 const MAX_ROUNDS: usize = 4;
 
@@ -94,8 +97,8 @@ fn rotate_loops(ir: &mut [Op]) {
 type Replacement = Option<(usize, Vec<Op>)>;
 
 /// Rewrites windows of instructions that no branch lands inside, then fixes the targets.
-/// `rule` looks at the instructions from one position (its first argument) on and returns
-/// how many it replaces and with what.
+/// `rule` looks at up to [`WINDOW`] instructions from one position (its first argument) on
+/// and returns how many it replaces and with what. Linear in the length of `ir`.
 fn rewrite(ir: Vec<Op>, rule: &dyn Fn(usize, &[Op]) -> Replacement) -> Vec<Op> {
     let mut is_target = vec![false; ir.len() + 1];
     for op in &ir {
@@ -108,7 +111,8 @@ fn rewrite(ir: Vec<Op>, rule: &dyn Fn(usize, &[Op]) -> Replacement) -> Vec<Op> {
     let mut at = 0;
     while at < ir.len() {
         new_index[at] = out.len() as u32;
-        let free_run = 1 + is_target[at + 1..ir.len()]
+        let window_end = (at + WINDOW).min(ir.len());
+        let free_run = 1 + is_target[at + 1..window_end]
             .iter()
             .take_while(|&&t| !t)
             .count();
@@ -308,6 +312,25 @@ mod tests {
         let ir = vec![Op::Lit(1), Op::Branch(2), Op::Add, Op::Exit];
         let out = optimize(ir, &no_inlining);
         assert_eq!(out, vec![Op::Lit(1), Op::Branch(2), Op::Add, Op::Exit]);
+    }
+
+    #[test]
+    fn rewriting_looks_at_a_bounded_window() {
+        // 10,000 nested IFs: every branch lands on the final Exit, so no target breaks the
+        // run of instructions; the rules must still see a few of them at a time.
+        let depth = 10_000;
+        let end = 2 * depth as u32;
+        let mut ir: Vec<Op> = (0..depth)
+            .flat_map(|_| [Op::Lit(1), Op::ZBranch(end)])
+            .collect();
+        ir.push(Op::Exit);
+        let looked_at = std::cell::Cell::new(0);
+        let out = rewrite(ir.clone(), &|_, window: &[Op]| {
+            looked_at.set(looked_at.get() + window.len());
+            None
+        });
+        assert_eq!(out, ir);
+        assert!(looked_at.get() <= WINDOW * ir.len(), "{}", looked_at.get());
     }
 
     #[test]

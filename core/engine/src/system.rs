@@ -4,14 +4,13 @@
 use crate::console::{Console, write_output};
 use crate::dictionary::{Kind, Snapshot};
 use crate::engine::Forth;
-use crate::error::{Fallible, Throw, code, fail};
+use crate::error::{Fallible, Stop, Throw, code, fail};
 use crate::ir::{Op, Sys};
 use crate::memory::{
     self, BASE_OFFSET, CELL, PAD_OFFSET, TRANSIENT_BYTES, TRANSIENT_COUNT, TRANSIENT_OFFSET,
     WORD_BYTES, WORD_OFFSET,
 };
 use crate::parser;
-use crate::vm::{BYE_CODE, QUIT_CODE};
 
 impl Forth {
     /// Executes one host word.
@@ -268,8 +267,8 @@ impl Forth {
                 thrown => Err(Throw::new(thrown)),
             },
             Sys::Abort => fail(code::ABORT),
-            Sys::Quit => fail(QUIT_CODE),
-            Sys::Bye => fail(BYE_CODE),
+            Sys::Quit => Err(Throw::stop(Stop::Quit)),
+            Sys::Bye => Err(Throw::stop(Stop::Bye)),
             Sys::ToNumber => self.convert_number(),
             Sys::Environment => self.environment(),
             Sys::LessNumber => {

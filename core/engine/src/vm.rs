@@ -8,6 +8,7 @@ use crate::engine::{CATCH_OK_ADDRESS, CatchFrame, Forth, HALT_ADDRESS};
 use crate::error::{Fallible, Throw, code};
 use crate::ir::{Op, Sys};
 use crate::memory::CELL;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Why the inner loop stopped.
 enum Event {
@@ -18,17 +19,36 @@ enum Event {
     ThrowAs(i64, Op),
     Does(u32),
     CatchOk,
+    /// The interrupt flag was found set.
+    Interrupt,
 }
 
-/// Internal codes that unwind to the top level without stopping at CATCH.
-pub const BYE_CODE: i64 = i64::MIN;
-pub const QUIT_CODE: i64 = i64::MIN + 1;
+/// Instructions the executor runs between two looks at the interrupt flag (at most; it
+/// also looks each time it starts, so after every host word).
+const POLL_INTERVAL: u64 = 1 << 14;
 
-fn uncatchable(throw_code: i64) -> bool {
-    matches!(
-        throw_code,
-        BYE_CODE | QUIT_CODE | code::STEP_BUDGET_EXHAUSTED
-    )
+/// Called when the steps handed to the executor are used up: -28 when the interrupt flag
+/// is set (clearing it), -256 when the budget is spent, otherwise 0 after handing out the
+/// next slice of `reserve` in `steps`.
+#[cold]
+#[inline(never)]
+fn refuel(reserve: &mut u64, interrupt: &AtomicBool, steps: &mut u64) -> i64 {
+    if interrupt.swap(false, Ordering::Relaxed) {
+        return code::USER_INTERRUPT;
+    }
+    if *reserve == 0 {
+        return code::STEP_BUDGET_EXHAUSTED;
+    }
+    let fuel = (*reserve).min(POLL_INTERVAL);
+    *reserve -= fuel;
+    *steps = fuel - 1;
+    0
+}
+
+/// BYE, QUIT and an exhausted step budget unwind to the top level without stopping at
+/// CATCH; every other throw code can be caught.
+fn uncatchable(throw: &Throw) -> bool {
+    throw.stop.is_some() || throw.code == code::STEP_BUDGET_EXHAUSTED
 }
 
 /// Floored division of a double by a single; `None` when the quotient does not fit.
@@ -85,6 +105,7 @@ impl Forth {
                 Event::ThrowAs(throw_code, op) => Err(name_throw(Throw::new(throw_code), op)),
                 Event::Does(target) => self.set_does(target),
                 Event::CatchOk => self.catch_ok(),
+                Event::Interrupt => Err(Throw::new(code::USER_INTERRUPT)),
             };
             if let Err(throw) = outcome {
                 self.handle_throw(throw)?;
@@ -107,7 +128,7 @@ impl Forth {
     fn handle_throw(&mut self, throw: Throw) -> Fallible<()> {
         let level = self.run_level;
         let frame = match self.catch_frames.last() {
-            Some(frame) if frame.level == level && !uncatchable(throw.code) => *frame,
+            Some(frame) if frame.level == level && !uncatchable(&throw) => *frame,
             _ => return Err(throw),
         };
         self.catch_frames.pop();
@@ -164,6 +185,9 @@ impl Forth {
     /// The inner interpreter. Returns when an instruction needs the host side.
     #[allow(clippy::too_many_lines)]
     fn run_inner(&mut self) -> Event {
+        if self.check_interrupt().is_err() {
+            return Event::Interrupt;
+        }
         let code = &self.code[..];
         let mem = &mut self.mem[..];
         let mut sp = self.depth;
@@ -178,7 +202,10 @@ impl Forth {
         let rs = &mut self.rs[rbase..];
         let mut ip = self.ip;
         let mut rsp = self.rdepth.saturating_sub(rbase);
-        let mut steps = self.steps_left;
+        // `steps` counts down a slice of the budget; the rest stays in `self.steps_left` and
+        // is handed out a slice at a time, so that the interrupt flag is seen between slices.
+        let mut steps = self.steps_left.min(POLL_INTERVAL);
+        self.steps_left -= steps;
 
         macro_rules! need {
             ($n:expr) => {
@@ -238,7 +265,12 @@ impl Forth {
             () => {{
                 match steps.checked_sub(1) {
                     Some(left) => steps = left,
-                    None => break Event::Throw(code::STEP_BUDGET_EXHAUSTED),
+                    None => {
+                        let stop = refuel(&mut self.steps_left, &self.interrupt, &mut steps);
+                        if stop != 0 {
+                            break Event::Throw(stop);
+                        }
+                    }
                 }
             }};
         }
@@ -998,10 +1030,7 @@ impl Forth {
                     }
                 }
                 Op::Sys(word) => {
-                    if steps == 0 {
-                        break Event::Throw(code::STEP_BUDGET_EXHAUSTED);
-                    }
-                    steps -= 1;
+                    tick!();
                     break Event::Sys(word);
                 }
             }
@@ -1012,7 +1041,7 @@ impl Forth {
         self.ip = ip;
         self.depth = sp;
         self.rdepth = rbase + rsp;
-        self.steps_left = steps;
+        self.steps_left += steps;
         event
     }
 }

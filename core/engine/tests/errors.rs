@@ -265,3 +265,132 @@ fn data_space_is_bounded() {
         .unwrap_err();
     assert_eq!(failure.code, -8);
 }
+
+#[test]
+fn included_source_is_capped_by_max_source_bytes() {
+    let dir = tempfile_dir("cap");
+    let path = dir.join("big.fs");
+    std::fs::write(&path, format!("1 2 +\n{}", " ".repeat(100))).unwrap();
+    let mut forth = Forth::new(Limits {
+        max_source_bytes: 64,
+        ..Limits::default()
+    });
+    let mut console = BufferConsole::new();
+    let failure = forth.include_file(&path, &mut console).unwrap_err();
+    assert_eq!(failure.code, -37);
+    let shown = path.display().to_string();
+    assert_eq!(
+        failure.message,
+        format!("{shown} is larger than the source size limit of 64 bytes")
+    );
+    assert!(forth.data_stack().is_empty(), "nothing of it ran");
+    forth.reset_after_error();
+    // INCLUDED and INCLUDE refuse it the same way, and CATCH sees the code.
+    let source = format!("S\" {shown}\" ' INCLUDED CATCH NIP NIP");
+    forth.evaluate(&source, "t", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), &[-37]);
+    forth.reset_after_error();
+    let failure = forth
+        .evaluate(&format!("INCLUDE {shown}"), "t", &mut console)
+        .unwrap_err();
+    assert_eq!(failure.code, -37);
+    // A file of exactly the limit is accepted.
+    std::fs::write(&path, format!("1 2 +{}", " ".repeat(59))).unwrap();
+    forth.reset_after_error();
+    forth.include_file(&path, &mut console).unwrap();
+    assert_eq!(forth.data_stack(), &[3]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_endless_file_is_refused_at_the_limit() {
+    let mut forth = Forth::new(Limits {
+        max_source_bytes: 1 << 16,
+        ..Limits::default()
+    });
+    let mut console = BufferConsole::new();
+    let failure = forth
+        .evaluate("S\" /dev/zero\" INCLUDED", "t", &mut console)
+        .unwrap_err();
+    assert_eq!(failure.code, -37);
+    assert!(failure.message.contains("/dev/zero"), "{}", failure.message);
+    assert!(
+        failure.message.contains("65536 bytes"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(Limits::default().max_source_bytes, 64 << 20);
+}
+
+#[test]
+fn source_is_bytes_in_files_and_host_text() {
+    let dir = tempfile_dir("bytes");
+    let path = dir.join("latin1.fs");
+    // A Latin-1 comment and a word whose name is not UTF-8.
+    std::fs::write(&path, b": \xff 1 ; \\ caf\xe9\n\xff \xff +\n").unwrap();
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    forth.include_file(&path, &mut console).unwrap();
+    assert_eq!(forth.data_stack(), &[2]);
+    forth
+        .evaluate_bytes(b": \xfe 5 ; \xfe \xff", "t", &mut console)
+        .unwrap();
+    assert_eq!(forth.data_stack(), &[2, 5, 1]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("fastforth-errors-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn an_interrupt_throws_minus_28_into_the_running_word() {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate(": sq DUP * ; : spin BEGIN AGAIN ;", "t", &mut console)
+        .unwrap();
+    let interrupt_after = |flag: std::sync::Arc<std::sync::atomic::AtomicBool>| {
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        })
+    };
+    // Uncaught: an error naming the interrupted word; the session goes on.
+    let setter = interrupt_after(forth.interrupt_handle());
+    let failure = forth.evaluate("1 2 spin", "t", &mut console).unwrap_err();
+    setter.join().unwrap();
+    assert_eq!(
+        (failure.code, failure.message.as_str()),
+        (-28, "user interrupt")
+    );
+    assert_eq!(failure.word.as_deref(), Some("spin"));
+    forth.reset_after_error();
+    forth.evaluate("7 sq", "t", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), &[49]);
+    // CATCH catches it, also in a loop that runs a host word each time round.
+    let setter = interrupt_after(forth.interrupt_handle());
+    forth
+        .evaluate(
+            ": busy BEGIN 0 SPACES AGAIN ; ' spin CATCH",
+            "t",
+            &mut console,
+        )
+        .unwrap();
+    setter.join().unwrap();
+    let setter = interrupt_after(forth.interrupt_handle());
+    forth.evaluate("' busy CATCH", "t", &mut console).unwrap();
+    setter.join().unwrap();
+    assert_eq!(forth.data_stack(), &[49, -28, -28]);
+    // The flag was cleared by the throw: the next evaluation runs normally.
+    forth.evaluate("2 sq", "t", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), &[49, -28, -28, 4]);
+    // An interrupt also stops a long compile that runs no word.
+    forth
+        .interrupt_handle()
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let failure = forth.evaluate("1 2 3", "t", &mut console).unwrap_err();
+    assert_eq!(failure.code, -28);
+}

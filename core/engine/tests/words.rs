@@ -365,3 +365,29 @@ fn bye_stops_the_evaluation() {
     assert_eq!(flow, Flow::Bye);
     assert_eq!(forth.data_stack(), &[1]);
 }
+
+#[test]
+fn every_throw_code_is_caught_and_bye_and_quit_are_not_throw_codes() {
+    // The codes BYE and QUIT once travelled under: plain exceptions now.
+    for code in [i64::MIN, i64::MIN + 1, i64::MAX, -9_223_372_036_854_775_807] {
+        let source = format!(": x {code} THROW ; ' x CATCH");
+        assert_eq!(stack(&source), vec![code], "{source}");
+        let uncaught = error(&format!("{code} THROW"));
+        assert_eq!(uncaught.code, code);
+        assert_eq!(uncaught.message, "uncaught exception");
+    }
+    use fastforth_engine::{BufferConsole, Flow, Forth, Limits};
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    // BYE inside CATCH still ends the session; QUIT inside CATCH still ends the line.
+    let flow = forth.evaluate(": b 7 BYE ; ' b CATCH 8", "t", &mut console);
+    assert_eq!(flow.unwrap(), Flow::Bye);
+    assert_eq!(forth.data_stack(), &[7]);
+    let flow = forth.evaluate(": q 9 QUIT ; ' q CATCH 10", "t", &mut console);
+    assert_eq!(flow.unwrap(), Flow::Continue);
+    assert_eq!(forth.data_stack(), &[7, 9]);
+    forth
+        .evaluate("DROP DROP 1 2 +", "t", &mut console)
+        .unwrap();
+    assert_eq!(forth.data_stack(), &[3]);
+}

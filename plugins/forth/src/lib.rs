@@ -62,10 +62,9 @@ fn evaluate(
     // SAFETY: the host passes a live handle and strings valid for this call.
     let (forth, source, name) =
         unsafe { (engine(handle), source.as_bytes(), source_name.as_bytes()) };
-    let source = String::from_utf8_lossy(source);
     let name = String::from_utf8_lossy(name);
     let mut console = HostConsole(console);
-    match forth.evaluate(&source, &name, &mut console) {
+    match forth.evaluate_bytes(source, &name, &mut console) {
         Ok(Flow::Continue) => outcome(EvalOutcome::CONTINUE, 0),
         Ok(Flow::Bye) => outcome(EvalOutcome::BYE, 0),
         Err(failure) => {
