@@ -110,15 +110,15 @@ use fastforth_native_runtime::{self as rt, OrThrow, Vm};
 
 "#;
 
-const EXPORTS: &str = r#"fn words(names: ByteSink) {
+const EXPORTS: &str = r#"fn words(names: ByteSink<'_>) {
     rt::words(WORDS, names)
 }
 
-fn run_word(name: FfiStr, console: ConsoleCallbacks, stack: ByteSink, error: ByteSink) -> EvalOutcome {
+fn run_word(name: FfiStr, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
     rt::run(&IMAGE, WORDS, name, console, stack, error)
 }
 
-fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: ConsoleCallbacks, stack: ByteSink, error: ByteSink) -> EvalOutcome {
+fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
     rt::call(&IMAGE, WORDS, name, input, stack_room, console, stack, error)
 }
 

@@ -122,13 +122,13 @@ pub struct Image {
 
 /// A compiled word as a run starts it: inputs from and outputs to the explicit data stack;
 /// a throw unwinds with a [`Throw`].
-pub type Entry = fn(&mut Vm);
+pub type Entry = fn(&mut Vm<'_>);
 
 /// Output is passed to the host in chunks of about this size.
 const FLUSH_BYTES: usize = 8192;
 
 /// The state of one run: data space, explicit data stack, pending output.
-pub struct Vm {
+pub struct Vm<'c> {
     mem: Vec<u8>,
     stack: Vec<i64>,
     stack_cells: usize,
@@ -138,16 +138,16 @@ pub struct Vm {
     hold: usize,
     out: Vec<u8>,
     /// Where full chunks of output go.
-    output: Output,
+    output: Output<'c>,
     /// The text of an ABORT" that ended the run.
     abort_message: Option<String>,
     /// How many CATCHes are running.
     catching: usize,
 }
 
-impl Vm {
+impl<'c> Vm<'c> {
     /// A run of `image` from `start`, sending its output to `output`.
-    fn new(image: &Image, start: Start, output: Output) -> Vm {
+    fn new(image: &Image, start: Start, output: Output<'c>) -> Vm<'c> {
         Vm {
             mem: start.mem,
             stack: start.stack,
@@ -341,7 +341,7 @@ impl Vm {
     /// returns, ( i*x -- k*x n ) when it throws n, with the stack cut back or filled up to
     /// its depth before the word (the cells' values are then unspecified, as the standard
     /// allows).
-    pub fn catch(&mut self, word: impl FnOnce(&mut Vm)) {
+    pub fn catch(&mut self, word: impl FnOnce(&mut Vm<'c>)) {
         let depth = self.stack.len();
         self.catching += 1;
         let result = catching(|| word(self));
@@ -383,7 +383,7 @@ impl Vm {
                 // The receiver lives until the run ends; a send can only fail after that.
                 Output::Channel(sender) => drop(sender.send(chunk)),
                 Output::Console(console) => {
-                    (console.write)(console.context, chunk.as_ptr(), chunk.len());
+                    console.write(&chunk);
                 }
             }
         }
@@ -402,11 +402,11 @@ impl Vm {
 }
 
 /// Where a run's output goes.
-enum Output {
+enum Output<'c> {
     /// To the thread that called, which passes each chunk to the host's console.
     Channel(Sender<Vec<u8>>),
     /// Straight to the host's console: the run is on the thread that called.
-    Console(ConsoleCallbacks),
+    Console(ConsoleCallbacks<'c>),
 }
 
 /// Copies `bytes` into `mem` at `at`, as far as they fit.
@@ -470,9 +470,9 @@ pub fn run(
     image: &'static Image,
     words: &[(&str, Entry)],
     name: FfiStr,
-    console: ConsoleCallbacks,
-    stack: ByteSink,
-    error: ByteSink,
+    console: ConsoleCallbacks<'_>,
+    stack: ByteSink<'_>,
+    error: ByteSink<'_>,
 ) -> EvalOutcome {
     let start = Start {
         mem: fresh_memory(image),
@@ -507,9 +507,9 @@ pub fn call(
     name: FfiStr,
     input: FfiBytes,
     stack_room: usize,
-    console: ConsoleCallbacks,
-    stack: ByteSink,
-    error: ByteSink,
+    console: ConsoleCallbacks<'_>,
+    stack: ByteSink<'_>,
+    error: ByteSink<'_>,
 ) -> EvalOutcome {
     // SAFETY: the host passes `input` valid for reads for the duration of this call.
     let input = unsafe { input.as_bytes() };
@@ -556,9 +556,9 @@ fn execute(
     name: FfiStr,
     start: Start,
     place: Place,
-    console: ConsoleCallbacks,
-    stack: ByteSink,
-    error: ByteSink,
+    console: ConsoleCallbacks<'_>,
+    stack: ByteSink<'_>,
+    error: ByteSink<'_>,
 ) -> (EvalOutcome, Vec<u8>) {
     // SAFETY: the host passes `name` valid for reads for the duration of this call.
     let name = String::from_utf8_lossy(unsafe { name.as_bytes() }).into_owned();
@@ -615,7 +615,7 @@ fn run_on_own_thread(
     image: &'static Image,
     entry: Entry,
     start: Start,
-    console: ConsoleCallbacks,
+    console: ConsoleCallbacks<'_>,
 ) -> Finished {
     let (sender, receiver) = std::sync::mpsc::channel();
     let body = move || {
@@ -630,7 +630,7 @@ fn run_on_own_thread(
             .spawn_scoped(scope, body)
             .unwrap_or_else(|e| panic!("cannot start the thread of the run: {e}"));
         for chunk in receiver {
-            (console.write)(console.context, chunk.as_ptr(), chunk.len());
+            console.write(&chunk);
         }
         worker
             .join()
@@ -646,7 +646,7 @@ fn failed(error_code: i64) -> EvalOutcome {
 }
 
 /// Sends the names of the compiled words, oldest first, one per line.
-pub fn words(words: &[(&str, Entry)], names: ByteSink) {
+pub fn words(words: &[(&str, Entry)], names: ByteSink<'_>) {
     let list: Vec<&str> = words.iter().map(|(name, _)| *name).collect();
     names.send(list.join("\n").as_bytes());
 }

@@ -116,30 +116,29 @@ fn destroy(handle: EngineHandle) {
 }
 
 /// The host's console, seen through the engine's [`Console`] trait.
-struct HostConsole(ConsoleCallbacks);
+struct HostConsole<'a>(ConsoleCallbacks<'a>);
 
-impl Console for HostConsole {
+impl Console for HostConsole<'_> {
     fn write(&mut self, bytes: &[u8]) {
-        (self.0.write)(self.0.context, bytes.as_ptr(), bytes.len());
+        self.0.write(bytes);
     }
 
     fn read_line(&mut self) -> Option<String> {
         let mut line = Vec::new();
-        let got = (self.0.read_line)(self.0.context, ByteSink::for_vec(&mut line));
-        (got == 1).then(|| String::from_utf8_lossy(&line).into_owned())
+        let got = self.0.read_line(ByteSink::for_vec(&mut line));
+        got.then(|| String::from_utf8_lossy(&line).into_owned())
     }
 
     fn read_key(&mut self) -> Option<u8> {
-        u8::try_from((self.0.read_key)(self.0.context)).ok()
+        self.0.read_key()
     }
 
     fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
         let cells: Vec<u8> = stack.iter().flat_map(|cell| cell.to_le_bytes()).collect();
         let (mut new_stack, mut message) = (Vec::new(), Vec::new());
-        let code = (self.0.call_host_word)(
-            self.0.context,
+        let code = self.0.call_host_word(
             id,
-            FfiBytes::new(&cells),
+            &cells,
             ByteSink::for_vec(&mut new_stack),
             ByteSink::for_vec(&mut message),
         );
