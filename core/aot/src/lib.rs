@@ -166,7 +166,6 @@ pub fn generate(source: &str, name: &str) -> Result<GeneratedCrate, AotError> {
     })
 }
 
-/// One definition's function and entry function, or why it cannot be compiled.
 /// The plugin's version: the compiler's, with the source's hash as build metadata, so that
 /// a swap reports which program replaced which.
 fn version_of(source: &str) -> String {
@@ -174,6 +173,7 @@ fn version_of(source: &str) -> String {
     format!("{}+{:08x}", env!("CARGO_PKG_VERSION"), hash as u32)
 }
 
+/// One definition's function and entry function, or why it cannot be compiled.
 fn compile_word(
     word: &program::Word,
     modes: &HashMap<u32, Mode>,
@@ -195,16 +195,14 @@ fn compile_word(
         })
         .collect();
     let structure = structure::analyze(&successors)?;
-    let mut callees = modes.clone();
-    callees.insert(word.xt, shape.mode);
     let function = emit::function(&emit::Definition {
         xt: word.xt,
         name: &word.name,
         cfg: &cfg,
         shape: &shape,
         structure: &structure,
-        callees: &callees,
-    });
+        callees: modes,
+    })?;
     let entry = emit::entry_function(word.xt, shape.mode, &word.name);
     Ok((
         shape.mode,
