@@ -185,10 +185,21 @@ static IMAGE: rt::Image = rt::Image {{
 }
 
 /// `execute`: EXECUTE, CATCH and deferred words, for the execution tokens of compiled
-/// definitions and of the built-in words that can run on the explicit stack; any other token
-/// is -21 (the interpreter would run it, the plugin cannot).
+/// definitions and of the built-in words that can run on the explicit stack. A token
+/// outside the program's code is -257, as in the interpreter (`check_xt`); any other token
+/// is -21 (the interpreter would run it, the plugin cannot). Both name `caller`, the
+/// compiled word that executed the token.
 fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledWord]) {
-    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64) {\n    const W: &str = \"EXECUTE\";\n    match xt {\n");
+    write!(
+        text,
+        "/// Throws -257 in `caller` unless `xt` lies in the program's code.\n\
+         fn check_xt(xt: i64, caller: &'static str) {{\n    \
+         if !(0..{}).contains(&xt) {{\n        \
+         rt::Throw(rt::code::INVALID_XT).raise_in(Some(caller))\n    }}\n}}\n\n",
+        program.code_end
+    )
+    .expect("writing to a String");
+    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64, caller: &'static str) {\n    const W: &str = \"EXECUTE\";\n    match xt {\n");
     for word in words {
         let call = crate::emit::on_explicit_stack(word.xt, word.mode, "rp");
         writeln!(text, "        {} => {call},", word.xt).expect("writing to a String");
@@ -198,5 +209,5 @@ fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledW
             writeln!(text, "        {xt} => {run},").expect("writing to a String");
         }
     }
-    text.push_str("        _ => rt::Throw(rt::code::UNSUPPORTED).raise(),\n    }\n}\n\n");
+    text.push_str("        _ => {\n            check_xt(xt, caller);\n            rt::Throw(rt::code::UNSUPPORTED).raise_in(Some(caller))\n        }\n    }\n}\n\n");
 }

@@ -35,9 +35,10 @@
 //! - An error names the compiled word it happened in (`-10 division by zero in avg`), where
 //!   the interpreter names the built-in word (`in /`) and the position of the text it was
 //!   interpreting.
-//! - EXECUTE (and CATCH) of a token that is neither a compiled definition nor a built-in
-//!   word that runs on the data stack alone (`:NONAME` code, `>R`, parsing words) is -21;
-//!   there is no step budget.
+//! - EXECUTE (and CATCH) of a token outside the program's code is -257, as in the
+//!   interpreter; of a token that is neither a compiled definition nor a built-in word that
+//!   runs on the data stack alone (`:NONAME` code, `>R`, parsing words) it is -21. Both
+//!   name the compiled word that executed the token. There is no step budget.
 //!
 //! Not compiled (reported per word): defining and compiling words (`CREATE`, `DOES>`,
 //! `,`, `ALLOT`...), input, `EVALUATE`, words that read

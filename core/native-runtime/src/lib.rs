@@ -95,9 +95,11 @@ pub mod code {
     pub const RESULT_OUT_OF_RANGE: i64 = -11;
     pub const UNDEFINED_WORD: i64 = -13;
     pub const PICTURED_OVERFLOW: i64 = -17;
-    /// EXECUTE of a token that names no compiled definition.
+    /// EXECUTE of a token of a word that is not compiled into the plugin.
     pub const UNSUPPORTED: i64 = -21;
     pub const INVALID_NUMERIC_ARGUMENT: i64 = -24;
+    /// EXECUTE or CATCH of a token outside the program's code, as in the interpreter.
+    pub const INVALID_XT: i64 = -257;
 }
 
 /// The program's state as it was compiled.
