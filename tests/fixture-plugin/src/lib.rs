@@ -23,10 +23,22 @@ fn add(a: i32, b: i32) -> i32 {
     if cfg!(feature = "export-panics") {
         panic!("fixture: add_numbers always panics");
     }
+    if cfg!(feature = "payload-drop-panics") {
+        std::panic::panic_any(PanicsOnDrop);
+    }
     if cfg!(feature = "blocking") && a == -1 {
         std::thread::sleep(std::time::Duration::from_millis(b as u64));
     }
     a.wrapping_add(b).wrapping_add(missing_import())
+}
+
+/// A panic payload whose `Drop` panics as well.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("fixture: the panic payload's drop panics");
+    }
 }
 
 #[cfg(feature = "unresolved-import")]
