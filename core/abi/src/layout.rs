@@ -65,6 +65,15 @@ const FACTS: &[&[usize]] = &[
     }),
 ];
 
+// The leading fields sit at the same offsets on every target and in every ABI version, so
+// any host can read them before it trusts the rest.
+const _: () = {
+    assert!(offset_of!(PluginDescriptor, magic) == 0);
+    assert!(offset_of!(PluginDescriptor, abi_version) == 8);
+    assert!(offset_of!(PluginDescriptor, kind) == 12);
+    assert!(offset_of!(PluginDescriptor, layout_hash) == 16);
+};
+
 /// The signatures of every function pointer type that crosses the boundary.
 const SIGNATURES: &[&[&str]] = &[
     crate::signatures::CALLBACK_SIGNATURES,
@@ -130,8 +139,6 @@ mod tests {
     #[test]
     fn descriptor_layout_is_the_documented_c_layout_on_64_bit() {
         if size_of::<usize>() == 8 {
-            assert_eq!(offset_of!(PluginDescriptor, abi_version), 8);
-            assert_eq!(offset_of!(PluginDescriptor, layout_hash), 16);
             assert_eq!(size_of::<PluginDescriptor>(), 80);
         }
     }

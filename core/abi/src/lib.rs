@@ -254,7 +254,9 @@ impl PluginDescriptor {
 }
 
 /// Exports a plugin: the descriptor symbol, the kind's function table with every function
-/// wrapped in `catch_unwind`, and the optional self-test and shutdown hooks.
+/// wrapped in `catch_unwind`, and the optional self-test and shutdown hooks. An
+/// implementation that relies on the entry's documented contract (a live handle, readable
+/// strings) is an `unsafe fn` whose `# Safety` is that contract; others are plain `fn`s.
 ///
 /// ```ignore
 /// fastforth_abi::export_plugin! {
@@ -291,7 +293,8 @@ macro_rules! export_plugin {
                     /// `out` must be null or valid for one write of the result type, and
                     /// the arguments valid as the table entry's documentation requires.
                     unsafe extern "C" fn exported($($arg: $argty,)* out: *mut $ret) -> $crate::Status {
-                        // SAFETY: guaranteed by the caller (the host), as the ABI requires.
+                        // SAFETY: guaranteed by the caller (the host), as the ABI requires;
+                        // an `unsafe fn` implementation has the entry's contract as its own.
                         unsafe { $crate::call_guarded(out, move || $imp($($arg),*)) }
                     }
                     Some(exported)

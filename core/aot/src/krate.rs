@@ -114,12 +114,18 @@ const EXPORTS: &str = r#"fn words(names: ByteSink<'_>) {
     rt::words(WORDS, names)
 }
 
-fn run_word(name: FfiStr, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
-    rt::run(&IMAGE, WORDS, name, console, stack, error)
+/// # Safety
+/// `name` must be readable for the duration of the call.
+unsafe fn run_word(name: FfiStr, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
+    // SAFETY: guaranteed by the caller.
+    unsafe { rt::run(&IMAGE, WORDS, name, console, stack, error) }
 }
 
-fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
-    rt::call(&IMAGE, WORDS, name, input, stack_room, console, stack, error)
+/// # Safety
+/// `name` and `input` must be readable for the duration of the call.
+unsafe fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
+    // SAFETY: guaranteed by the caller.
+    unsafe { rt::call(&IMAGE, WORDS, name, input, stack_room, console, stack, error) }
 }
 
 fastforth_abi::export_plugin! {

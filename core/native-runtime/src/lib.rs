@@ -468,7 +468,10 @@ struct Finished {
 /// compiled state with an empty stack: its output goes to `console`, the stack it leaves to
 /// `stack`. The word runs on a thread of its own with a large stack; the console is only
 /// called from the calling thread.
-pub fn run(
+///
+/// # Safety
+/// `name` must be readable for the duration of the call.
+pub unsafe fn run(
     image: &'static Image,
     words: &[(&str, Entry)],
     name: FfiStr,
@@ -476,6 +479,8 @@ pub fn run(
     stack: ByteSink<'_>,
     error: ByteSink<'_>,
 ) -> EvalOutcome {
+    // SAFETY: guaranteed by the caller.
+    let name = String::from_utf8_lossy(unsafe { name.as_bytes() });
     let start = Start {
         mem: fresh_memory(image),
         stack: Vec::new(),
@@ -483,7 +488,7 @@ pub fn run(
     execute(
         image,
         words,
-        name,
+        &name,
         start,
         Place::OwnThread,
         console,
@@ -502,8 +507,11 @@ static SESSION: Mutex<Option<Vec<u8>>> = Mutex::new(None);
 /// the previous call left, and that the word runs on the calling thread when the caller
 /// guarantees `stack_room` bytes of stack of at least [`RUN_STACK_BYTES`]. Calls are
 /// serialised.
+///
+/// # Safety
+/// `name` and `input` must be readable for the duration of the call.
 #[allow(clippy::too_many_arguments)]
-pub fn call(
+pub unsafe fn call(
     image: &'static Image,
     words: &[(&str, Entry)],
     name: FfiStr,
@@ -513,8 +521,8 @@ pub fn call(
     stack: ByteSink<'_>,
     error: ByteSink<'_>,
 ) -> EvalOutcome {
-    // SAFETY: the host passes `input` valid for reads for the duration of this call.
-    let input = unsafe { input.as_bytes() };
+    // SAFETY: guaranteed by the caller.
+    let (name, input) = unsafe { (String::from_utf8_lossy(name.as_bytes()), input.as_bytes()) };
     if input.len() % 8 != 0 || input.len() / 8 > image.stack_cells {
         let code = code::STACK_OVERFLOW;
         let message = format!("{code} stack overflow: {} input bytes", input.len());
@@ -531,7 +539,7 @@ pub fn call(
     } else {
         Place::OwnThread
     };
-    let (outcome, mem) = execute(image, words, name, start, place, console, stack, error);
+    let (outcome, mem) = execute(image, words, &name, start, place, console, stack, error);
     *session = Some(mem);
     outcome
 }
@@ -555,19 +563,17 @@ enum Place {
 fn execute(
     image: &'static Image,
     words: &[(&str, Entry)],
-    name: FfiStr,
+    name: &str,
     start: Start,
     place: Place,
     console: ConsoleCallbacks<'_>,
     stack: ByteSink<'_>,
     error: ByteSink<'_>,
 ) -> (EvalOutcome, Vec<u8>) {
-    // SAFETY: the host passes `name` valid for reads for the duration of this call.
-    let name = String::from_utf8_lossy(unsafe { name.as_bytes() }).into_owned();
     let found = words
         .iter()
         .rev()
-        .find(|(word, _)| word.eq_ignore_ascii_case(&name));
+        .find(|(word, _)| word.eq_ignore_ascii_case(name));
     let Some(&(_, entry)) = found else {
         let code = code::UNDEFINED_WORD;
         let message = format!("{code} undefined word: {name} is not a compiled word");
