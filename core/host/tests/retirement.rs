@@ -12,13 +12,15 @@ fn version_with_a_call_in_flight_is_retired_only_after_the_call_returns() {
     let (_dir, loader) = fresh_loader();
     let slot = HotSwap::<Example>::load(loader.clone(), &fixture("blocking")).unwrap();
     let blocking = slot.current().info().shadow.clone();
+    // Built before the call starts: a build inside its 1.5 s would outlast it under load.
+    let (v1, v2) = (example_v1(), example_v2());
 
     std::thread::scope(|scope| {
         let call = scope.spawn(|| slot.current().add_numbers(-1, 1500));
         std::thread::sleep(Duration::from_millis(300));
-        slot.swap(&example_v1()).unwrap();
+        slot.swap(&v1).unwrap();
         // Push the blocking version out of the last-known-good slot too.
-        slot.swap(&example_v2()).unwrap();
+        slot.swap(&v2).unwrap();
         assert_eq!(slot.current().version(), "1.0.1");
         assert!(
             loader.retirements().is_empty(),
