@@ -205,3 +205,47 @@ function_table! {
         ) -> Status,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// # Safety
+    /// `out` must be valid for one write.
+    unsafe extern "C" fn add(a: i32, b: i32, out: *mut i32) -> Status {
+        // SAFETY: guaranteed by the caller.
+        unsafe { out.write(a + b) };
+        Status::OK
+    }
+
+    #[test]
+    fn check_names_the_first_missing_entry() {
+        let table = ExampleFunctions {
+            add_numbers: Some(add),
+            fibonacci: None,
+        };
+        assert_eq!(table.check().map(|_| ()), Err("fibonacci"));
+    }
+
+    /// # Safety
+    /// `out` must be valid for one write.
+    unsafe extern "C" fn one(_: i32, out: *mut i64) -> Status {
+        // SAFETY: guaranteed by the caller.
+        unsafe { out.write(1) };
+        Status::OK
+    }
+
+    #[test]
+    fn a_complete_table_checks_into_plain_function_pointers() {
+        let api = ExampleFunctions {
+            add_numbers: Some(add),
+            fibonacci: Some(one),
+        }
+        .check()
+        .expect("complete table");
+        let mut sum = 0;
+        // SAFETY: `sum` is valid for one write.
+        assert_eq!(unsafe { (api.add_numbers)(2, 3, &mut sum) }, Status::OK);
+        assert_eq!(sum, 5);
+    }
+}
