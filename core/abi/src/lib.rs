@@ -149,6 +149,14 @@ impl FfiBytes {
 /// A byte receiver: the callee calls `write` (any number of times) to hand bytes to the
 /// caller, who copies them into its own memory. Memory never changes owner. The lifetime is
 /// the borrow of the receiver's memory: a sink cannot outlive the buffer it appends to.
+///
+/// ```compile_fail
+/// let sink = {
+///     let mut buffer = Vec::new();
+///     fastforth_abi::ByteSink::for_vec(&mut buffer)
+/// };
+/// sink.send(b"into a dropped buffer");
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ByteSink<'a> {
@@ -167,24 +175,11 @@ impl<'a> ByteSink<'a> {
         }
     }
 
-    /// A sink that hands bytes to `write(context, ..)`.
-    ///
-    /// # Safety
-    /// During `'a`, `write` must be safe to call with `context` and any readable
-    /// (pointer, length) pair, from the thread that holds the sink.
-    pub const unsafe fn from_raw(context: *mut c_void, write: WriteBytesFn) -> ByteSink<'a> {
-        ByteSink {
-            context,
-            write,
-            _receiver: PhantomData,
-        }
-    }
-
     /// Hands `bytes` to the sink's owner.
     pub fn send(&self, bytes: &[u8]) {
         // SAFETY: a sink is made either by `for_vec` (whose context is a live `&mut Vec`) or
-        // by `from_raw`/the other side of the ABI, whose contract makes `write` callable with
-        // `context` while the sink lives; `bytes` is readable for `len` bytes.
+        // by the other side of the ABI, whose contract makes `write` callable with `context`
+        // while the sink lives; `bytes` is readable for `len` bytes.
         unsafe { (self.write)(self.context, bytes.as_ptr(), bytes.len()) }
     }
 }
