@@ -1,5 +1,6 @@
 //! Panic containment for exported functions: a panic that unwinds out of `extern "C"`
-//! aborts the process, so every export runs its body through one of these.
+//! aborts the process, so every export runs its body through one of these. A caught
+//! panic's payload is dropped under `catch_unwind` too, since its `Drop` may panic again.
 
 use crate::{ByteSink, Status};
 use std::any::Any;
@@ -21,14 +22,28 @@ pub unsafe fn call_guarded<T>(out: *mut T, body: impl FnOnce() -> T) -> Status {
             }
             Status::OK
         }
-        Err(_) => Status::PANICKED,
+        Err(payload) => {
+            drop_payload(payload);
+            Status::PANICKED
+        }
     }
 }
 
 /// Runs `body`, returning `on_panic` if it panics. For plain C exports whose signature has
 /// no room for a status code.
 pub fn catch_panic_or<T>(on_panic: T, body: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        drop_payload(payload);
+        on_panic
+    })
+}
+
+/// Drops a caught panic's payload without letting a panic in its `Drop` escape: such a
+/// second payload is leaked (its `Drop` could panic again).
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(second);
+    }
 }
 
 /// Runs a plugin's self-test: [`Status::OK`], or [`Status::FAILED`] / [`Status::PANICKED`]
@@ -42,6 +57,7 @@ pub fn run_self_test(message: ByteSink, test: fn() -> Result<(), String>) -> Sta
         }
         Err(payload) => {
             message.send(panic_text(payload.as_ref()).as_bytes());
+            drop_payload(payload);
             Status::PANICKED
         }
     }
@@ -51,7 +67,10 @@ pub fn run_self_test(message: ByteSink, test: fn() -> Result<(), String>) -> Sta
 pub fn run_shutdown(shutdown: fn()) -> Status {
     match catch_unwind(shutdown) {
         Ok(()) => Status::OK,
-        Err(_) => Status::PANICKED,
+        Err(payload) => {
+            drop_payload(payload);
+            Status::PANICKED
+        }
     }
 }
 
@@ -62,5 +81,30 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
         text
     } else {
         "panic with a non-string payload"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic payload whose `Drop` panics too.
+    struct PanicsOnDrop;
+
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("the payload's drop panics");
+        }
+    }
+
+    #[test]
+    fn a_payload_whose_drop_panics_is_contained() {
+        let mut out = 0;
+        // SAFETY: `out` is valid for one write.
+        let status =
+            unsafe { call_guarded(&mut out, || -> i32 { std::panic::panic_any(PanicsOnDrop) }) };
+        assert_eq!(status, Status::PANICKED);
+        let value = catch_panic_or(-1, || -> i32 { std::panic::panic_any(PanicsOnDrop) });
+        assert_eq!(value, -1);
     }
 }

@@ -12,18 +12,25 @@
 //! anything else. [`export_plugin!`] writes all of it, wrapping every exported function in
 //! `catch_unwind` so that a panic becomes [`Status::PANICKED`] instead of an abort.
 //!
-//! Every table function follows one convention: `extern "C" fn(args..., out: *mut R) -> Status`.
+//! Every table function follows one convention: `unsafe extern "C" fn(args..., out: *mut R) -> Status`.
 //! On [`Status::OK`] the result was written to `out`; on any other status `out` is untouched.
+//! The table's entries are `Option`s, checked once at load (`ExampleFunctions::check` and
+//! its kin); the layout hash covers every function signature as well as every size and
+//! offset, so a changed parameter list is refused like a changed struct.
 
 mod guard;
+#[macro_use]
+mod signatures;
 mod layout;
 mod tables;
 
 pub use guard::{call_guarded, catch_panic_or, run_self_test, run_shutdown};
 pub use layout::LAYOUT_HASH;
+pub use signatures::*;
 pub use tables::*;
 
 use std::ffi::c_void;
+use std::marker::PhantomData;
 
 /// The first eight bytes of every descriptor.
 pub const MAGIC: [u8; 8] = *b"FFPLUGIN";
@@ -140,33 +147,49 @@ impl FfiBytes {
 }
 
 /// A byte receiver: the callee calls `write` (any number of times) to hand bytes to the
-/// caller, who copies them into its own memory. Memory never changes owner.
+/// caller, who copies them into its own memory. Memory never changes owner. The lifetime is
+/// the borrow of the receiver's memory: a sink cannot outlive the buffer it appends to.
+///
+/// ```compile_fail
+/// let sink = {
+///     let mut buffer = Vec::new();
+///     fastforth_abi::ByteSink::for_vec(&mut buffer)
+/// };
+/// sink.send(b"into a dropped buffer");
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct ByteSink {
-    pub context: *mut c_void,
-    pub write: extern "C" fn(context: *mut c_void, bytes: *const u8, len: usize),
+pub struct ByteSink<'a> {
+    context: *mut c_void,
+    write: WriteBytesFn,
+    _receiver: PhantomData<&'a mut ()>,
 }
 
-impl ByteSink {
-    /// Hands `bytes` to the sink's owner.
-    pub fn send(&self, bytes: &[u8]) {
-        (self.write)(self.context, bytes.as_ptr(), bytes.len());
-    }
-
-    /// A sink that appends to `buffer`; valid while `buffer` is borrowed.
-    pub fn for_vec(buffer: &mut Vec<u8>) -> ByteSink {
+impl<'a> ByteSink<'a> {
+    /// A sink that appends to `buffer`; it borrows `buffer` for as long as it lives.
+    pub fn for_vec(buffer: &'a mut Vec<u8>) -> ByteSink<'a> {
         ByteSink {
             context: (buffer as *mut Vec<u8>).cast(),
             write: append_to_vec,
+            _receiver: PhantomData,
         }
+    }
+
+    /// Hands `bytes` to the sink's owner.
+    pub fn send(&self, bytes: &[u8]) {
+        // SAFETY: a sink is made either by `for_vec` (whose context is a live `&mut Vec`) or
+        // by the other side of the ABI, whose contract makes `write` callable with `context`
+        // while the sink lives; `bytes` is readable for `len` bytes.
+        unsafe { (self.write)(self.context, bytes.as_ptr(), bytes.len()) }
     }
 }
 
-extern "C" fn append_to_vec(context: *mut c_void, bytes: *const u8, len: usize) {
+/// # Safety
+/// `context` must come from [`ByteSink::for_vec`] whose buffer is still borrowed, and
+/// `bytes` must be readable for `len` bytes.
+unsafe extern "C" fn append_to_vec(context: *mut c_void, bytes: *const u8, len: usize) {
     catch_panic_or((), || {
-        // SAFETY: `context` was made by `ByteSink::for_vec` from a `&mut Vec<u8>` that is
-        // still borrowed, and the sender passes `len` readable bytes at `bytes`.
+        // SAFETY: guaranteed by the caller (see above).
         let (buffer, bytes) = unsafe {
             (
                 &mut *context.cast::<Vec<u8>>(),
@@ -192,9 +215,9 @@ pub struct PluginDescriptor {
     /// Points to the kind's function table (e.g. [`ExampleFunctions`]).
     pub functions: *const c_void,
     /// Runs before the host first uses the plugin; a failure refuses the plugin.
-    pub self_test: Option<extern "C" fn(message: ByteSink) -> Status>,
+    pub self_test: Option<SelfTestFn>,
     /// Runs once when the host retires the plugin, after its last call returned.
-    pub shutdown: Option<extern "C" fn() -> Status>,
+    pub shutdown: Option<ShutdownFn>,
 }
 
 // SAFETY: a descriptor is immutable static data; its pointers refer to other immutable
@@ -208,8 +231,8 @@ impl PluginDescriptor {
         name: &'static str,
         version: &'static str,
         functions: *const c_void,
-        self_test: Option<extern "C" fn(message: ByteSink) -> Status>,
-        shutdown: Option<extern "C" fn() -> Status>,
+        self_test: Option<SelfTestFn>,
+        shutdown: Option<ShutdownFn>,
     ) -> PluginDescriptor {
         PluginDescriptor {
             magic: MAGIC,
@@ -226,7 +249,9 @@ impl PluginDescriptor {
 }
 
 /// Exports a plugin: the descriptor symbol, the kind's function table with every function
-/// wrapped in `catch_unwind`, and the optional self-test and shutdown hooks.
+/// wrapped in `catch_unwind`, and the optional self-test and shutdown hooks. An
+/// implementation that relies on the entry's documented contract (a live handle, readable
+/// strings) is an `unsafe fn` whose `# Safety` is that contract; others are plain `fn`s.
 ///
 /// ```ignore
 /// fastforth_abi::export_plugin! {
@@ -259,9 +284,12 @@ macro_rules! export_plugin {
         pub extern "C" fn fastforth_plugin_v1() -> *const $crate::PluginDescriptor {
             static TABLE: $crate::$table = $crate::$table {
                 $( $field: {
-                    extern "C" fn exported($($arg: $argty,)* out: *mut $ret) -> $crate::Status {
-                        // SAFETY: the ABI requires the host to pass `out` null or valid for
-                        // one write of the result type.
+                    /// # Safety
+                    /// `out` must be null or valid for one write of the result type, and
+                    /// the arguments valid as the table entry's documentation requires.
+                    unsafe extern "C" fn exported($($arg: $argty,)* out: *mut $ret) -> $crate::Status {
+                        // SAFETY: guaranteed by the caller (the host), as the ABI requires;
+                        // an `unsafe fn` implementation has the entry's contract as its own.
                         unsafe { $crate::call_guarded(out, move || $imp($($arg),*)) }
                     }
                     Some(exported)
@@ -280,14 +308,14 @@ macro_rules! export_plugin {
     };
     (@self_test) => { None };
     (@self_test $self_test:path) => {{
-        extern "C" fn exported(message: $crate::ByteSink) -> $crate::Status {
+        unsafe extern "C" fn exported(message: $crate::ByteSink<'_>) -> $crate::Status {
             $crate::run_self_test(message, $self_test)
         }
         Some(exported)
     }};
     (@shutdown) => { None };
     (@shutdown $shutdown:path) => {{
-        extern "C" fn exported() -> $crate::Status {
+        unsafe extern "C" fn exported() -> $crate::Status {
             $crate::run_shutdown($shutdown)
         }
         Some(exported)

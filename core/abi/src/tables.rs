@@ -1,19 +1,23 @@
 //! The function table of each plugin kind, and the boundary types its functions take.
 //!
 //! Every entry is an `Option` so that a null pointer is representable and the host can
-//! refuse it at load time; once validated the host calls them without further checks.
+//! refuse it at load time (`check`); once checked the host calls them without further
+//! checks. Entries are `unsafe`: each takes pointers the caller must make valid.
 
-use crate::{ByteSink, FfiBytes, FfiStr, Status};
+use crate::{
+    ByteSink, CallHostWordFn, FfiBytes, FfiStr, ReadKeyFn, ReadLineFn, Status, WriteBytesFn,
+};
 use std::ffi::c_void;
+use std::marker::PhantomData;
 
-/// Functions of a [`crate::PluginKind::EXAMPLE`] plugin.
-#[repr(C)]
-#[derive(Debug)]
-pub struct ExampleFunctions {
-    /// `a + b` (wrapping).
-    pub add_numbers: Option<extern "C" fn(a: i32, b: i32, out: *mut i32) -> Status>,
-    /// Recursive Fibonacci with `fibonacci(0) = fibonacci(1) = 1`.
-    pub fibonacci: Option<extern "C" fn(n: i32, out: *mut i64) -> Status>,
+function_table! {
+    /// Functions of a [`crate::PluginKind::EXAMPLE`] plugin.
+    pub struct ExampleFunctions, checked as ExampleApi {
+        /// `a + b` (wrapping).
+        add_numbers: fn(a: i32, b: i32, out: *mut i32) -> Status,
+        /// Recursive Fibonacci with `fibonacci(0) = fibonacci(1) = 1`.
+        fibonacci: fn(n: i32, out: *mut i64) -> Status,
+    }
 }
 
 /// An engine instance made by [`ForthFunctions::create`]; owned by the plugin that made it
@@ -42,27 +46,72 @@ pub struct ForthLimits {
     pub max_steps: u64,
 }
 
-/// Input and output of a Forth evaluation, implemented by the host.
+/// Input and output of a Forth evaluation, implemented by the host. The lifetime is the
+/// borrow of the host's console: the callbacks cannot outlive it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct ConsoleCallbacks {
-    pub context: *mut c_void,
-    /// Program output.
-    pub write: extern "C" fn(context: *mut c_void, bytes: *const u8, len: usize),
-    /// Sends one input line (without newline) to `line` and returns 1, or returns 0 at end of input.
-    pub read_line: extern "C" fn(context: *mut c_void, line: ByteSink) -> i32,
-    /// One key (0..=255), or -1 at end of input.
-    pub read_key: extern "C" fn(context: *mut c_void) -> i32,
-    /// Runs the host word `id` on the data stack `stack` (little-endian 8-byte cells,
-    /// bottom first): returns 0 and sends the stack it leaves to `new_stack`, or returns the
-    /// throw code and sends the message to `error`.
-    pub call_host_word: extern "C" fn(
+pub struct ConsoleCallbacks<'a> {
+    pub(crate) context: *mut c_void,
+    pub(crate) write: WriteBytesFn,
+    pub(crate) read_line: ReadLineFn,
+    pub(crate) read_key: ReadKeyFn,
+    pub(crate) call_host_word: CallHostWordFn,
+    _console: PhantomData<&'a mut ()>,
+}
+
+impl<'a> ConsoleCallbacks<'a> {
+    /// Callbacks that pass `context` to each function.
+    ///
+    /// # Safety
+    /// During `'a`, each function must be safe to call with `context` and arguments valid
+    /// for its signature, from the thread that holds the callbacks.
+    pub const unsafe fn from_raw(
         context: *mut c_void,
+        write: WriteBytesFn,
+        read_line: ReadLineFn,
+        read_key: ReadKeyFn,
+        call_host_word: CallHostWordFn,
+    ) -> ConsoleCallbacks<'a> {
+        ConsoleCallbacks {
+            context,
+            write,
+            read_line,
+            read_key,
+            call_host_word,
+            _console: PhantomData,
+        }
+    }
+
+    /// Program output.
+    pub fn write(&self, bytes: &[u8]) {
+        // SAFETY: `from_raw`'s contract (or, for callbacks received through the ABI, the
+        // caller's) makes the functions callable with `context`; `bytes` is readable.
+        unsafe { (self.write)(self.context, bytes.as_ptr(), bytes.len()) }
+    }
+
+    /// Sends one input line (without newline) to `line`; false at end of input.
+    pub fn read_line(&self, line: ByteSink<'_>) -> bool {
+        // SAFETY: as in `write`.
+        unsafe { (self.read_line)(self.context, line) == 1 }
+    }
+
+    /// One key, or `None` at end of input.
+    pub fn read_key(&self) -> Option<u8> {
+        // SAFETY: as in `write`.
+        u8::try_from(unsafe { (self.read_key)(self.context) }).ok()
+    }
+
+    /// Runs host word `id` on `stack` (see [`CallHostWordFn`]): 0, or the throw code.
+    pub fn call_host_word(
+        &self,
         id: u32,
-        stack: FfiBytes,
-        new_stack: ByteSink,
-        error: ByteSink,
-    ) -> i64,
+        stack: &[u8],
+        new_stack: ByteSink<'_>,
+        error: ByteSink<'_>,
+    ) -> i64 {
+        // SAFETY: as in `write`; `stack` is readable for the duration of the call.
+        unsafe { (self.call_host_word)(self.context, id, FfiBytes::new(stack), new_stack, error) }
+    }
 }
 
 /// How an evaluation ended.
@@ -81,90 +130,122 @@ impl EvalOutcome {
     pub const ERROR: u32 = 2;
 }
 
-/// Functions of a [`crate::PluginKind::FORTH`] plugin: a whole Forth engine whose state can
-/// be carried to another build of the engine as a versioned image.
-#[repr(C)]
-#[derive(Debug)]
-pub struct ForthFunctions {
-    /// A new engine, or one rebuilt from `image` when it is non-empty. Returns
-    /// [`EngineHandle::NULL`] with the reason sent to `error` when the image is refused.
-    pub create: Option<
-        extern "C" fn(
+function_table! {
+    /// Functions of a [`crate::PluginKind::FORTH`] plugin: a whole Forth engine whose state
+    /// can be carried to another build of the engine as a versioned image.
+    pub struct ForthFunctions, checked as ForthApi {
+        /// A new engine, or one rebuilt from `image` when it is non-empty. Returns
+        /// [`EngineHandle::NULL`] with the reason sent to `error` when the image is refused.
+        create: fn(
             limits: ForthLimits,
             image: FfiBytes,
-            error: ByteSink,
+            error: ByteSink<'_>,
             out: *mut EngineHandle,
         ) -> Status,
-    >,
-    /// Interprets `source`; on an error its message (with position) is sent to `error`.
-    pub evaluate: Option<
-        extern "C" fn(
+        /// Interprets `source`; on an error its message (with position) is sent to `error`.
+        evaluate: fn(
             engine: EngineHandle,
             source: FfiStr,
             source_name: FfiStr,
-            console: ConsoleCallbacks,
-            error: ByteSink,
+            console: ConsoleCallbacks<'_>,
+            error: ByteSink<'_>,
             out: *mut EvalOutcome,
         ) -> Status,
-    >,
-    /// Sends the engine's state image to `image`.
-    pub save_image:
-        Option<extern "C" fn(engine: EngineHandle, image: ByteSink, out: *mut ()) -> Status>,
-    /// Sends the data stack, bottom first, as little-endian 8-byte cells.
-    pub data_stack:
-        Option<extern "C" fn(engine: EngineHandle, cells: ByteSink, out: *mut ()) -> Status>,
-    /// Empties both stacks and returns to interpretation state, keeping the dictionary.
-    pub reset_after_error: Option<extern "C" fn(engine: EngineHandle, out: *mut ()) -> Status>,
-    /// Frees the engine.
-    pub destroy: Option<extern "C" fn(engine: EngineHandle, out: *mut ()) -> Status>,
-    /// Defines `name` as host word `id` (see [`ConsoleCallbacks::call_host_word`]); on a
-    /// refusal its message is sent to `error` and 0 returned, else 1.
-    pub define_host_word: Option<
-        extern "C" fn(
+        /// Sends the engine's state image to `image`.
+        save_image: fn(engine: EngineHandle, image: ByteSink<'_>, out: *mut ()) -> Status,
+        /// Sends the data stack, bottom first, as little-endian 8-byte cells.
+        data_stack: fn(engine: EngineHandle, cells: ByteSink<'_>, out: *mut ()) -> Status,
+        /// Empties both stacks and returns to interpretation state, keeping the dictionary.
+        reset_after_error: fn(engine: EngineHandle, out: *mut ()) -> Status,
+        /// Frees the engine.
+        destroy: fn(engine: EngineHandle, out: *mut ()) -> Status,
+        /// Defines `name` as host word `id` (see [`ConsoleCallbacks::call_host_word`]); on a
+        /// refusal its message is sent to `error` and 0 returned, else 1.
+        define_host_word: fn(
             engine: EngineHandle,
             name: FfiStr,
             id: u32,
-            error: ByteSink,
+            error: ByteSink<'_>,
             out: *mut u32,
         ) -> Status,
-    >,
+    }
 }
 
-/// Functions of a [`crate::PluginKind::FORTH_NATIVE`] plugin: a Forth program compiled ahead
-/// of time, whose words run as native code. Every run starts from the program's state as it
-/// was compiled (its data space, empty stacks); runs share nothing.
-#[repr(C)]
-#[derive(Debug)]
-pub struct NativeForthFunctions {
-    /// Sends the names of the compiled words, oldest first, one per line.
-    pub words: Option<extern "C" fn(names: ByteSink, out: *mut ()) -> Status>,
-    /// Runs the word `name` with output and input through `console`. Sends the data stack it
-    /// leaves, bottom first, as little-endian 8-byte cells to `stack`, and on an error its
-    /// message to `error` ([`EvalOutcome::ERROR`] with the throw code; -13 for a name that
-    /// is not a compiled word).
-    pub run_word: Option<
-        extern "C" fn(
+function_table! {
+    /// Functions of a [`crate::PluginKind::FORTH_NATIVE`] plugin: a Forth program compiled
+    /// ahead of time, whose words run as native code. Every run starts from the program's
+    /// state as it was compiled (its data space, empty stacks); runs share nothing.
+    pub struct NativeForthFunctions, checked as NativeForthApi {
+        /// Sends the names of the compiled words, oldest first, one per line.
+        words: fn(names: ByteSink<'_>, out: *mut ()) -> Status,
+        /// Runs the word `name` with output and input through `console`. Sends the data
+        /// stack it leaves, bottom first, as little-endian 8-byte cells to `stack`, and on an
+        /// error its message to `error` ([`EvalOutcome::ERROR`] with the throw code; -13 for
+        /// a name that is not a compiled word).
+        run_word: fn(
             name: FfiStr,
-            console: ConsoleCallbacks,
-            stack: ByteSink,
-            error: ByteSink,
+            console: ConsoleCallbacks<'_>,
+            stack: ByteSink<'_>,
+            error: ByteSink<'_>,
             out: *mut EvalOutcome,
         ) -> Status,
-    >,
-    /// Calls the word `name` in the plugin's live session, whose data space persists from
-    /// call to call (calls are serialised), with `input` on its data stack (little-endian
-    /// 8-byte cells, bottom first); otherwise as `run_word`. `stack_room` is the stack, in
-    /// bytes, the calling thread guarantees below the caller's frame (see
-    /// [`crate::NATIVE_CALL_STACK_BYTES`]).
-    pub call_word: Option<
-        extern "C" fn(
+        /// Calls the word `name` in the plugin's live session, whose data space persists
+        /// from call to call (calls are serialised), with `input` on its data stack
+        /// (little-endian 8-byte cells, bottom first); otherwise as `run_word`. `stack_room`
+        /// is the stack, in bytes, the calling thread guarantees below the caller's frame
+        /// (see [`crate::NATIVE_CALL_STACK_BYTES`]).
+        call_word: fn(
             name: FfiStr,
             input: FfiBytes,
             stack_room: usize,
-            console: ConsoleCallbacks,
-            stack: ByteSink,
-            error: ByteSink,
+            console: ConsoleCallbacks<'_>,
+            stack: ByteSink<'_>,
+            error: ByteSink<'_>,
             out: *mut EvalOutcome,
         ) -> Status,
-    >,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// # Safety
+    /// `out` must be valid for one write.
+    unsafe extern "C" fn add(a: i32, b: i32, out: *mut i32) -> Status {
+        // SAFETY: guaranteed by the caller.
+        unsafe { out.write(a + b) };
+        Status::OK
+    }
+
+    #[test]
+    fn check_names_the_first_missing_entry() {
+        let table = ExampleFunctions {
+            add_numbers: Some(add),
+            fibonacci: None,
+        };
+        assert_eq!(table.check().map(|_| ()), Err("fibonacci"));
+    }
+
+    /// # Safety
+    /// `out` must be valid for one write.
+    unsafe extern "C" fn one(_: i32, out: *mut i64) -> Status {
+        // SAFETY: guaranteed by the caller.
+        unsafe { out.write(1) };
+        Status::OK
+    }
+
+    #[test]
+    fn a_complete_table_checks_into_plain_function_pointers() {
+        let api = ExampleFunctions {
+            add_numbers: Some(add),
+            fibonacci: Some(one),
+        }
+        .check()
+        .expect("complete table");
+        let mut sum = 0;
+        // SAFETY: `sum` is valid for one write.
+        assert_eq!(unsafe { (api.add_numbers)(2, 3, &mut sum) }, Status::OK);
+        assert_eq!(sum, 5);
+    }
 }

@@ -1,7 +1,8 @@
 //! Building a generated crate with cargo, through a cache: each crate lives in a directory
 //! named by a hash of everything the plugin is built from (the generated files and the
 //! sources of the runtime and the ABI), next to its built plugin; all crates share one
-//! target directory, so the runtime and the ABI are compiled once.
+//! target directory, so the runtime and the ABI are compiled once. A crate whose build
+//! failed is removed, so the cache holds only crates next to their built plugin.
 
 use crate::{AotError, CompiledWord, GeneratedCrate, Skipped, generate};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ const BUILT_FROM: &[&str] = &[
     include_str!("../../abi/src/lib.rs"),
     include_str!("../../abi/src/tables.rs"),
     include_str!("../../abi/src/layout.rs"),
+    include_str!("../../abi/src/signatures.rs"),
     include_str!("../../abi/src/guard.rs"),
 ];
 
@@ -64,12 +66,13 @@ pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Com
     let artifact = dir.join(library_file_name(&package));
     let cache_hit = artifact.is_file();
     if !cache_hit {
-        let cargo_toml = generated.cargo_toml(&package, &options.workspace_root);
-        write_atomically(&dir.join("Cargo.toml"), cargo_toml.as_bytes())?;
-        write_atomically(&dir.join("src/lib.rs"), generated.lib_rs.as_bytes())?;
-        write_atomically(&dir.join("src/data.bin"), &generated.data)?;
-        write_atomically(&dir.join("src/system.bin"), &generated.system)?;
-        build(&dir, &package, &artifact, options)?;
+        let built = write_crate(&generated, &dir, &package, options)
+            .and_then(|()| build(&dir, &package, &artifact, options));
+        if let Err(error) = built {
+            // Best effort: the error being reported matters more than a leftover directory.
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(error);
+        }
     }
     Ok(Compiled {
         artifact,
@@ -77,6 +80,20 @@ pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Com
         words: generated.words,
         skipped: generated.skipped,
     })
+}
+
+/// Writes the crate's files into `dir`.
+fn write_crate(
+    generated: &GeneratedCrate,
+    dir: &Path,
+    package: &str,
+    options: &CompileOptions,
+) -> Result<(), AotError> {
+    let cargo_toml = generated.cargo_toml(package, &options.workspace_root);
+    write_atomically(&dir.join("Cargo.toml"), cargo_toml.as_bytes())?;
+    write_atomically(&dir.join("src/lib.rs"), generated.lib_rs.as_bytes())?;
+    write_atomically(&dir.join("src/data.bin"), &generated.data)?;
+    write_atomically(&dir.join("src/system.bin"), &generated.system)
 }
 
 /// The hash of everything the plugin is built from.

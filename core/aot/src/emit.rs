@@ -2,6 +2,10 @@
 //! `s1`, ... (static mode) or live on the explicit stack (dynamic mode), whose return stack
 //! cells are the locals `r0`, `r1`, ..., and whose control flow is nested labeled blocks and
 //! loops laid out by [`crate::structure`].
+//!
+//! The text stays linear in the definition's size: indentation stops growing after
+//! [`INDENT_CAP`] levels, and a definition nested deeper than [`MAX_NESTING`] levels (which
+//! rustc's recursive passes, and this emitter's own recursion, cannot take) is refused.
 
 use crate::cfg::{Block, Cfg, Exit, Term};
 use crate::ops::{self, Class, Effect};
@@ -119,6 +123,18 @@ fn on_locals(effect: Effect, template: &str, depth: usize) -> String {
     }
 }
 
+/// The deepest nesting of blocks, loops and branches a definition may have.
+pub const MAX_NESTING: usize = 256;
+
+/// Indentation shows at most this many levels, so each line costs O(1) whatever its depth.
+pub const INDENT_CAP: usize = 8;
+
+fn too_deep() -> String {
+    format!(
+        "control flow nests more than {MAX_NESTING} levels deep (the most the native backend compiles)"
+    )
+}
+
 /// Text with indentation.
 struct Writer {
     text: String,
@@ -128,21 +144,28 @@ struct Writer {
 impl Writer {
     fn line(&mut self, line: &str) {
         if !line.is_empty() {
-            self.text.push_str(&"    ".repeat(self.indent));
+            for _ in 0..self.indent.min(INDENT_CAP) {
+                self.text.push_str("    ");
+            }
             self.text.push_str(line);
             self.text.push('\n');
         }
     }
 
-    fn open(&mut self, head: &str) {
+    /// Opens a brace: `head {`, or a refusal when the nesting would exceed [`MAX_NESTING`].
+    fn open(&mut self, head: &str) -> Result<(), String> {
+        if self.indent >= MAX_NESTING {
+            return Err(too_deep());
+        }
         self.line(&format!("{head} {{"));
         self.indent += 1;
+        Ok(())
     }
 
     /// Closes the open brace and opens another on the same line (`} else {`).
-    fn reopen(&mut self, head: &str) {
+    fn reopen(&mut self, head: &str) -> Result<(), String> {
         self.indent -= 1;
-        self.open(head);
+        self.open(head)
     }
 
     fn close(&mut self) {
@@ -159,18 +182,18 @@ pub struct Definition<'a> {
     pub cfg: &'a Cfg,
     pub shape: &'a Shape,
     pub structure: &'a Structure,
-    /// The mode of every definition it may call (itself included).
+    /// The mode of every definition it may call (besides itself).
     pub callees: &'a HashMap<u32, Mode>,
 }
 
-/// The Rust function of a definition.
-pub fn function(definition: &Definition<'_>) -> String {
+/// The Rust function of a definition, or why it nests too deeply to compile.
+pub fn function(definition: &Definition<'_>) -> Result<String, String> {
     let shape = definition.shape;
     let mut writer = Writer {
         text: String::new(),
         indent: 0,
     };
-    writer.open(&signature(definition.xt, shape.mode));
+    writer.open(&signature(definition.xt, shape.mode))?;
     writer.line(&format!("const W: &str = {:?};", definition.name));
     writer.line("rt::rroom(rp, RS, W);");
     let inputs = match shape.mode {
@@ -183,10 +206,14 @@ pub fn function(definition: &Definition<'_>) -> String {
     for i in 0..shape.rslots {
         writer.line(&format!("let mut r{i}: i64 = 0;"));
     }
-    let mut emitter = Emitter { definition, writer };
-    emitter.tree(0);
+    let mut emitter = Emitter {
+        definition,
+        writer,
+        depth: 0,
+    };
+    emitter.tree(0)?;
     emitter.writer.close();
-    emitter.writer.text
+    Ok(emitter.writer.text)
 }
 
 fn signature(xt: u32, mode: Mode) -> String {
@@ -208,40 +235,58 @@ fn signature(xt: u32, mode: Mode) -> String {
 struct Emitter<'a, 'b> {
     definition: &'b Definition<'a>,
     writer: Writer,
+    /// How many calls of `tree` are open: a block placed inside its predecessor nests one
+    /// level deeper even when no brace opens.
+    depth: usize,
 }
 
 impl Emitter<'_, '_> {
+    /// The mode of a definition this one calls (itself included).
+    fn mode_of(&self, xt: u32) -> Option<&Mode> {
+        if xt == self.definition.xt {
+            Some(&self.definition.shape.mode)
+        } else {
+            self.definition.callees.get(&xt)
+        }
+    }
+
     fn is_static(&self) -> bool {
         matches!(self.definition.shape.mode, Mode::Static(_))
     }
 
     /// A block and everything it dominates.
-    fn tree(&mut self, block: usize) {
+    fn tree(&mut self, block: usize) -> Result<(), String> {
+        if self.depth >= MAX_NESTING {
+            return Err(too_deep());
+        }
+        self.depth += 1;
         let structure = self.definition.structure;
         if structure.loop_header[block] {
-            self.writer.open(&format!("'l{block}: loop"));
-            self.within(block, &structure.merge_children[block]);
+            self.writer.open(&format!("'l{block}: loop"))?;
+            self.within(block, &structure.merge_children[block])?;
             self.writer.close();
         } else {
-            self.within(block, &structure.merge_children[block]);
+            self.within(block, &structure.merge_children[block])?;
         }
+        self.depth -= 1;
+        Ok(())
     }
 
     /// A block, with the merge blocks it dominates placed after labeled blocks around it.
-    fn within(&mut self, block: usize, merges: &[usize]) {
+    fn within(&mut self, block: usize, merges: &[usize]) -> Result<(), String> {
         match merges.split_last() {
             Some((&last, inner)) => {
-                self.writer.open(&format!("'b{last}:"));
-                self.within(block, inner);
+                self.writer.open(&format!("'b{last}:"))?;
+                self.within(block, inner)?;
                 self.writer.close();
-                self.tree(last);
+                self.tree(last)
             }
             None => self.body(block),
         }
     }
 
     /// A block's instructions and how it ends.
-    fn body(&mut self, id: usize) {
+    fn body(&mut self, id: usize) -> Result<(), String> {
         let shape = self.definition.shape;
         let block: &Block = &self.definition.cfg.blocks[id];
         let (mut d, mut k) = (shape.depth[id], shape.rdepth[id]);
@@ -267,7 +312,7 @@ impl Emitter<'_, '_> {
         let (effect, template) = match ops::classify(op, k) {
             Class::Fixed(effect, code) => (effect, code),
             Class::Stackful(code) => return (format!("{{ {code} }}"), effect(0, 0)),
-            Class::Call(xt) => match self.definition.callees.get(&xt) {
+            Class::Call(xt) => match self.mode_of(xt) {
                 Some(Mode::Static(s)) => {
                     let rp = format!("rp + {}", k + 1);
                     (effect(s.inputs, s.outputs), call_code(xt, s.inputs, &rp))
@@ -295,7 +340,7 @@ impl Emitter<'_, '_> {
         (taken, fall): (Exit, Exit),
         d: usize,
         k: usize,
-    ) {
+    ) -> Result<(), String> {
         let code = ops::branch(op, qdup, k).expect("the analysis accepted the branch");
         let inputs: Vec<String> = if self.is_static() {
             (d - code.ins..d).map(|i| format!("s{i}")).collect()
@@ -318,19 +363,20 @@ impl Emitter<'_, '_> {
         let (taken_prefix, fall_prefix) = (keep(code.taken_pops), keep(code.fall_pops));
         self.writer.line(&fill(&code.before, &inputs));
         self.writer
-            .open(&format!("if {}", fill(&code.condition, &inputs)));
+            .open(&format!("if {}", fill(&code.condition, &inputs)))?;
         self.writer.line(taken_prefix.trim_end());
-        self.edge(id, taken, d.saturating_sub(code.taken_pops));
-        self.writer.reopen("} else");
+        self.edge(id, taken, d.saturating_sub(code.taken_pops))?;
+        self.writer.reopen("} else")?;
         self.writer.line(fall_prefix.trim_end());
         self.writer.line(&fill(&code.fall_prefix, &inputs));
-        self.edge(id, fall, d.saturating_sub(code.fall_pops));
+        self.edge(id, fall, d.saturating_sub(code.fall_pops))?;
         self.writer.close();
+        Ok(())
     }
 
     /// Control along an edge: return, continue a loop, break to a merge block, or the
     /// target's code itself.
-    fn edge(&mut self, from: usize, exit: Exit, d: usize) {
+    fn edge(&mut self, from: usize, exit: Exit, d: usize) -> Result<(), String> {
         let structure = self.definition.structure;
         match exit {
             Exit::Return => {
@@ -343,8 +389,9 @@ impl Emitter<'_, '_> {
             Exit::Block(to) if structure.merge[to] => {
                 self.writer.line(&format!("break 'b{to};"));
             }
-            Exit::Block(to) => self.tree(to),
+            Exit::Block(to) => return self.tree(to),
         }
+        Ok(())
     }
 
     fn return_statement(&self, d: usize) -> String {

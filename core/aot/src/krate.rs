@@ -110,16 +110,22 @@ use fastforth_native_runtime::{self as rt, OrThrow, Vm};
 
 "#;
 
-const EXPORTS: &str = r#"fn words(names: ByteSink) {
+const EXPORTS: &str = r#"fn words(names: ByteSink<'_>) {
     rt::words(WORDS, names)
 }
 
-fn run_word(name: FfiStr, console: ConsoleCallbacks, stack: ByteSink, error: ByteSink) -> EvalOutcome {
-    rt::run(&IMAGE, WORDS, name, console, stack, error)
+/// # Safety
+/// `name` must be readable for the duration of the call.
+unsafe fn run_word(name: FfiStr, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
+    // SAFETY: guaranteed by the caller.
+    unsafe { rt::run(&IMAGE, WORDS, name, console, stack, error) }
 }
 
-fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: ConsoleCallbacks, stack: ByteSink, error: ByteSink) -> EvalOutcome {
-    rt::call(&IMAGE, WORDS, name, input, stack_room, console, stack, error)
+/// # Safety
+/// `name` and `input` must be readable for the duration of the call.
+unsafe fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
+    // SAFETY: guaranteed by the caller.
+    unsafe { rt::call(&IMAGE, WORDS, name, input, stack_room, console, stack, error) }
 }
 
 fastforth_abi::export_plugin! {
@@ -185,10 +191,21 @@ static IMAGE: rt::Image = rt::Image {{
 }
 
 /// `execute`: EXECUTE, CATCH and deferred words, for the execution tokens of compiled
-/// definitions and of the built-in words that can run on the explicit stack; any other token
-/// is -21 (the interpreter would run it, the plugin cannot).
+/// definitions and of the built-in words that can run on the explicit stack. A token
+/// outside the program's code is -257, as in the interpreter (`check_xt`); any other token
+/// is -21 (the interpreter would run it, the plugin cannot). Both name `caller`, the
+/// compiled word that executed the token.
 fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledWord]) {
-    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64) {\n    const W: &str = \"EXECUTE\";\n    match xt {\n");
+    write!(
+        text,
+        "/// Throws -257 in `caller` unless `xt` lies in the program's code.\n\
+         fn check_xt(xt: i64, caller: &'static str) {{\n    \
+         if !(0..{}).contains(&xt) {{\n        \
+         rt::Throw(rt::code::INVALID_XT).raise_in(Some(caller))\n    }}\n}}\n\n",
+        program.code_end
+    )
+    .expect("writing to a String");
+    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64, caller: &'static str) {\n    const W: &str = \"EXECUTE\";\n    match xt {\n");
     for word in words {
         let call = crate::emit::on_explicit_stack(word.xt, word.mode, "rp");
         writeln!(text, "        {} => {call},", word.xt).expect("writing to a String");
@@ -198,5 +215,5 @@ fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledW
             writeln!(text, "        {xt} => {run},").expect("writing to a String");
         }
     }
-    text.push_str("        _ => rt::Throw(rt::code::UNSUPPORTED).raise(),\n    }\n}\n\n");
+    text.push_str("        _ => {\n            check_xt(xt, caller);\n            rt::Throw(rt::code::UNSUPPORTED).raise_in(Some(caller))\n        }\n    }\n}\n\n");
 }

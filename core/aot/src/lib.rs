@@ -35,9 +35,10 @@
 //! - An error names the compiled word it happened in (`-10 division by zero in avg`), where
 //!   the interpreter names the built-in word (`in /`) and the position of the text it was
 //!   interpreting.
-//! - EXECUTE (and CATCH) of a token that is neither a compiled definition nor a built-in
-//!   word that runs on the data stack alone (`:NONAME` code, `>R`, parsing words) is -21;
-//!   there is no step budget.
+//! - EXECUTE (and CATCH) of a token outside the program's code is -257, as in the
+//!   interpreter; of a token that is neither a compiled definition nor a built-in word that
+//!   runs on the data stack alone (`:NONAME` code, `>R`, parsing words) it is -21. Both
+//!   name the compiled word that executed the token. There is no step budget.
 //!
 //! Not compiled (reported per word): defining and compiling words (`CREATE`, `DOES>`,
 //! `,`, `ALLOT`...), input, `EVALUATE`, words that read
@@ -166,7 +167,6 @@ pub fn generate(source: &str, name: &str) -> Result<GeneratedCrate, AotError> {
     })
 }
 
-/// One definition's function and entry function, or why it cannot be compiled.
 /// The plugin's version: the compiler's, with the source's hash as build metadata, so that
 /// a swap reports which program replaced which.
 fn version_of(source: &str) -> String {
@@ -174,6 +174,7 @@ fn version_of(source: &str) -> String {
     format!("{}+{:08x}", env!("CARGO_PKG_VERSION"), hash as u32)
 }
 
+/// One definition's function and entry function, or why it cannot be compiled.
 fn compile_word(
     word: &program::Word,
     modes: &HashMap<u32, Mode>,
@@ -195,16 +196,14 @@ fn compile_word(
         })
         .collect();
     let structure = structure::analyze(&successors)?;
-    let mut callees = modes.clone();
-    callees.insert(word.xt, shape.mode);
     let function = emit::function(&emit::Definition {
         xt: word.xt,
         name: &word.name,
         cfg: &cfg,
         shape: &shape,
         structure: &structure,
-        callees: &callees,
-    });
+        callees: modes,
+    })?;
     let entry = emit::entry_function(word.xt, shape.mode, &word.name);
     Ok((
         shape.mode,

@@ -75,15 +75,15 @@ pub fn classify(op: Op, k: usize) -> Class {
         Op::Depth => Class::Stackful("vm.depth().or_throw_in(W);".to_owned()),
         Op::QDup => Class::Stackful("vm.question_dup().or_throw_in(W);".to_owned()),
         Op::Execute => Class::Stackful(format!(
-            "let xt = vm.pop().or_throw_in(W); execute(vm, rp + {}, xt);",
+            "let xt = vm.pop().or_throw_in(W); execute(vm, rp + {}, xt, W);",
             k + 1
         )),
         Op::Sys(Sys::Catch) => Class::Stackful(format!(
-            "let xt = vm.pop().or_throw_in(W); vm.catch(|vm| execute(vm, rp + {}, xt));",
+            "let xt = vm.pop().or_throw_in(W); check_xt(xt, W); vm.catch(|vm| execute(vm, rp + {}, xt, W));",
             k + 1
         )),
         Op::ExecuteAt(address) => Class::Stackful(format!(
-            "let xt = vm.fetch({}).or_throw_in(W); execute(vm, rp + {}, xt);",
+            "let xt = vm.fetch({}).or_throw_in(W); execute(vm, rp + {}, xt, W);",
             lit(address),
             k + 1
         )),

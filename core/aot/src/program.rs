@@ -35,6 +35,9 @@ pub struct Program {
     pub hold_area: std::ops::Range<usize>,
     /// The engine limits the program was loaded with.
     pub limits: Limits,
+    /// The end of the program's code: the interpreter's EXECUTE refuses a token at or past
+    /// it (or below 0) with -257.
+    pub code_end: u32,
 }
 
 /// Loads `source` into a fresh engine (its output is discarded) and reads back the result.
@@ -64,7 +67,7 @@ pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
         .collect();
     let memory = forth.data_space();
     let system_base = forth.system_area();
-    Ok(Program {
+    let mut program = Program {
         words,
         primitives,
         data: trimmed(&memory[..system_base]),
@@ -74,7 +77,27 @@ pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
         base_address: forth.base_address() as i64,
         hold_area: forth.hold_area(),
         limits,
-    })
+        code_end: 0,
+    };
+    // Last: the probe defines a word, after everything the plugin starts from was read.
+    program.code_end = code_end(&mut forth, &program.words);
+    Ok(program)
+}
+
+/// The end of the engine's code. Code is only appended to, so a `:NONAME` definition made
+/// after the program starts there: its token is the end. Without one (the program left
+/// the engine compiling), the end of the newest colon definition.
+fn code_end(forth: &mut Forth, words: &[Word]) -> u32 {
+    let depth = forth.data_stack().len();
+    let probe = forth.evaluate(":noname ;", "code-end probe", &mut BufferConsole::new());
+    match (probe, forth.data_stack()) {
+        (Ok(_), stack) if stack.len() == depth + 1 => stack[depth] as u32,
+        _ => words
+            .iter()
+            .map(|word| word.xt + word.code.len() as u32)
+            .max()
+            .unwrap_or(0),
+    }
 }
 
 /// Makes a branch target relative to the definition at `xt`; a target before it becomes

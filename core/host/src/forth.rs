@@ -5,8 +5,8 @@
 use crate::kinds::Kind;
 use crate::{HotSwap, Loader, Plugin, PluginError, SwapReport};
 use fastforth_abi::{
-    ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthFunctions,
-    ForthLimits, PluginKind, Status, catch_panic_or,
+    ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthApi,
+    ForthFunctions, ForthLimits, PluginKind, Status, catch_panic_or,
 };
 use std::ffi::c_void;
 use std::path::Path;
@@ -15,25 +15,8 @@ use std::sync::{Arc, Mutex};
 /// The Forth engine plugin kind.
 pub struct Forth;
 
-type UnitFn<A> = extern "C" fn(EngineHandle, A, *mut ()) -> Status;
-
-/// [`ForthFunctions`] with every entry present.
-pub struct ForthApi {
-    create: extern "C" fn(ForthLimits, FfiBytes, ByteSink, *mut EngineHandle) -> Status,
-    evaluate: extern "C" fn(
-        EngineHandle,
-        FfiStr,
-        FfiStr,
-        ConsoleCallbacks,
-        ByteSink,
-        *mut EvalOutcome,
-    ) -> Status,
-    save_image: UnitFn<ByteSink>,
-    data_stack: UnitFn<ByteSink>,
-    reset_after_error: extern "C" fn(EngineHandle, *mut ()) -> Status,
-    destroy: extern "C" fn(EngineHandle, *mut ()) -> Status,
-    define_host_word: extern "C" fn(EngineHandle, FfiStr, u32, ByteSink, *mut u32) -> Status,
-}
+/// `save_image` and `data_stack`: send bytes about an engine to a sink.
+type CollectFn = unsafe extern "C" fn(EngineHandle, ByteSink<'_>, *mut ()) -> Status;
 
 impl Kind for Forth {
     const KIND: PluginKind = PluginKind::FORTH;
@@ -41,16 +24,7 @@ impl Kind for Forth {
 
     unsafe fn resolve(table: *const c_void) -> Result<ForthApi, &'static str> {
         // SAFETY: the caller guarantees `table` points to a live `ForthFunctions`.
-        let table = unsafe { &*table.cast::<ForthFunctions>() };
-        Ok(ForthApi {
-            create: table.create.ok_or("create")?,
-            evaluate: table.evaluate.ok_or("evaluate")?,
-            save_image: table.save_image.ok_or("save_image")?,
-            data_stack: table.data_stack.ok_or("data_stack")?,
-            reset_after_error: table.reset_after_error.ok_or("reset_after_error")?,
-            destroy: table.destroy.ok_or("destroy")?,
-            define_host_word: table.define_host_word.ok_or("define_host_word")?,
-        })
+        unsafe { &*table.cast::<ForthFunctions>() }.check()
     }
 }
 
@@ -110,12 +84,16 @@ impl ForthInstance {
     ) -> Result<ForthInstance, PluginError> {
         let mut error = Vec::new();
         let mut handle = EngineHandle::NULL;
-        let status = (plugin.api.create)(
-            limits,
-            FfiBytes::new(image),
-            ByteSink::for_vec(&mut error),
-            &mut handle,
-        );
+        // SAFETY: a checked entry of a loaded plugin; `image` and `error` are borrowed for
+        // the call and `handle` is valid for one write.
+        let status = unsafe {
+            (plugin.api.create)(
+                limits,
+                FfiBytes::new(image),
+                ByteSink::for_vec(&mut error),
+                &mut handle,
+            )
+        };
         if status != Status::OK {
             return Err(plugin.call_error("create", status));
         }
@@ -144,14 +122,18 @@ impl ForthInstance {
             flow: EvalOutcome::CONTINUE,
             error_code: 0,
         };
-        let status = (self.plugin.api.evaluate)(
-            self.handle,
-            FfiStr::new(source),
-            FfiStr::new(source_name),
-            callbacks,
-            ByteSink::for_vec(&mut error),
-            &mut outcome,
-        );
+        // SAFETY: a checked entry called with our live handle; the strings, callbacks and
+        // sink are borrowed for the call and `outcome` is valid for one write.
+        let status = unsafe {
+            (self.plugin.api.evaluate)(
+                self.handle,
+                FfiStr::new(source),
+                FfiStr::new(source_name),
+                callbacks,
+                ByteSink::for_vec(&mut error),
+                &mut outcome,
+            )
+        };
         if status != Status::OK {
             return Err(self.plugin.call_error("evaluate", status));
         }
@@ -183,13 +165,17 @@ impl ForthInstance {
     /// [`ForthConsole::call_host_word`].
     pub fn define_host_word(&mut self, name: &str, id: u32) -> Result<(), PluginError> {
         let (mut error, mut defined) = (Vec::new(), 0u32);
-        let status = (self.plugin.api.define_host_word)(
-            self.handle,
-            FfiStr::new(name),
-            id,
-            ByteSink::for_vec(&mut error),
-            &mut defined,
-        );
+        // SAFETY: a checked entry called with our live handle; `name` and the sink are
+        // borrowed for the call and `defined` is valid for one write.
+        let status = unsafe {
+            (self.plugin.api.define_host_word)(
+                self.handle,
+                FfiStr::new(name),
+                id,
+                ByteSink::for_vec(&mut error),
+                &mut defined,
+            )
+        };
         match (status, defined) {
             (Status::OK, 1) => Ok(()),
             (Status::OK, _) => {
@@ -202,23 +188,25 @@ impl ForthInstance {
 
     /// Empties the stacks and leaves compilation state, keeping the dictionary.
     pub fn reset_after_error(&mut self) -> Result<(), PluginError> {
-        match (self.plugin.api.reset_after_error)(self.handle, std::ptr::null_mut()) {
+        // SAFETY: a checked entry called with our live handle; a null `out` is allowed.
+        match unsafe { (self.plugin.api.reset_after_error)(self.handle, std::ptr::null_mut()) } {
             Status::OK => Ok(()),
             status => Err(self.plugin.call_error("reset_after_error", status)),
         }
     }
 
-    fn collect(
-        &self,
-        function: &'static str,
-        call: UnitFn<ByteSink>,
-    ) -> Result<Vec<u8>, PluginError> {
+    fn collect(&self, function: &'static str, call: CollectFn) -> Result<Vec<u8>, PluginError> {
         let mut bytes = Vec::new();
-        match call(
-            self.handle,
-            ByteSink::for_vec(&mut bytes),
-            std::ptr::null_mut(),
-        ) {
+        // SAFETY: `call` is a checked entry of this plugin, called with our live handle; the
+        // sink is borrowed for the call and a null `out` is allowed.
+        let status = unsafe {
+            call(
+                self.handle,
+                ByteSink::for_vec(&mut bytes),
+                std::ptr::null_mut(),
+            )
+        };
+        match status {
             Status::OK => Ok(bytes),
             status => Err(self.plugin.call_error(function, status)),
         }
@@ -227,19 +215,26 @@ impl ForthInstance {
 
 impl Drop for ForthInstance {
     fn drop(&mut self) {
-        (self.plugin.api.destroy)(self.handle, std::ptr::null_mut());
+        // SAFETY: a checked entry called once with our live handle, which is not used again.
+        unsafe { (self.plugin.api.destroy)(self.handle, std::ptr::null_mut()) };
     }
 }
 
 /// The callbacks through which a plugin reaches `console`; valid while `console` is
 /// borrowed, which must outlast the plugin call they are passed to.
-pub(crate) fn console_callbacks(console: &mut &mut dyn ForthConsole) -> ConsoleCallbacks {
-    ConsoleCallbacks {
-        context: (console as *mut &mut dyn ForthConsole).cast(),
-        write: console_write,
-        read_line: console_read_line,
-        read_key: console_read_key,
-        call_host_word: console_call_host_word,
+pub(crate) fn console_callbacks<'a>(
+    console: &'a mut &mut dyn ForthConsole,
+) -> ConsoleCallbacks<'a> {
+    // SAFETY: each callback recovers the console from this context, which stays valid
+    // (exclusively borrowed) for `'a`.
+    unsafe {
+        ConsoleCallbacks::from_raw(
+            (console as *mut &mut dyn ForthConsole).cast(),
+            console_write,
+            console_read_line,
+            console_read_key,
+            console_call_host_word,
+        )
     }
 }
 
@@ -253,10 +248,11 @@ unsafe fn console_from<'a>(context: *mut c_void) -> &'a mut dyn ForthConsole {
     unsafe { *context.cast::<&mut dyn ForthConsole>() }
 }
 
-extern "C" fn console_write(context: *mut c_void, bytes: *const u8, len: usize) {
+/// # Safety
+/// `context` must come from [`console_callbacks`], still borrowed; `bytes` readable for `len`.
+unsafe extern "C" fn console_write(context: *mut c_void, bytes: *const u8, len: usize) {
     catch_panic_or((), || {
-        // SAFETY: called by the plugin during a call that was given our context and `len` readable
-        // bytes at `bytes`.
+        // SAFETY: guaranteed by the caller (see above).
         let (console, bytes) = unsafe {
             (
                 console_from(context),
@@ -267,9 +263,11 @@ extern "C" fn console_write(context: *mut c_void, bytes: *const u8, len: usize) 
     })
 }
 
-extern "C" fn console_read_line(context: *mut c_void, line: ByteSink) -> i32 {
+/// # Safety
+/// `context` must come from [`console_callbacks`], still borrowed.
+unsafe extern "C" fn console_read_line(context: *mut c_void, line: ByteSink<'_>) -> i32 {
     catch_panic_or(0, || {
-        // SAFETY: called by the plugin during a call that was given our context.
+        // SAFETY: guaranteed by the caller.
         let console = unsafe { console_from(context) };
         match console.read_line() {
             Some(text) => {
@@ -281,24 +279,28 @@ extern "C" fn console_read_line(context: *mut c_void, line: ByteSink) -> i32 {
     })
 }
 
-extern "C" fn console_read_key(context: *mut c_void) -> i32 {
+/// # Safety
+/// `context` must come from [`console_callbacks`], still borrowed.
+unsafe extern "C" fn console_read_key(context: *mut c_void) -> i32 {
     catch_panic_or(-1, || {
-        // SAFETY: called by the plugin during a call that was given our context.
+        // SAFETY: guaranteed by the caller.
         let console = unsafe { console_from(context) };
         console.read_key().map_or(-1, i32::from)
     })
 }
 
-extern "C" fn console_call_host_word(
+/// # Safety
+/// `context` must come from [`console_callbacks`], still borrowed; `stack` readable for the
+/// duration of the call.
+unsafe extern "C" fn console_call_host_word(
     context: *mut c_void,
     id: u32,
     stack: FfiBytes,
-    new_stack: ByteSink,
-    error: ByteSink,
+    new_stack: ByteSink<'_>,
+    error: ByteSink<'_>,
 ) -> i64 {
     catch_panic_or(-21, || {
-        // SAFETY: called by the plugin during a call that was given our context, with
-        // `stack` readable for the duration of this call.
+        // SAFETY: guaranteed by the caller.
         let (console, stack) = unsafe { (console_from(context), stack.as_bytes()) };
         let mut cells: Vec<i64> = stack
             .chunks_exact(8)

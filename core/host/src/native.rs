@@ -8,8 +8,8 @@ use crate::forth::{Evaluation, ForthConsole, console_callbacks};
 use crate::kinds::Kind;
 use fastforth_abi::NATIVE_CALL_STACK_BYTES;
 use fastforth_abi::{
-    ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr, NativeForthFunctions, PluginKind,
-    Status,
+    ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr, NativeForthApi,
+    NativeForthFunctions, PluginKind, Status,
 };
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -17,34 +17,13 @@ use std::ffi::c_void;
 /// The native Forth plugin kind ("forth-native").
 pub struct ForthNative;
 
-/// [`NativeForthFunctions`] with every entry present.
-pub struct ForthNativeApi {
-    words: extern "C" fn(ByteSink, *mut ()) -> Status,
-    run_word:
-        extern "C" fn(FfiStr, ConsoleCallbacks, ByteSink, ByteSink, *mut EvalOutcome) -> Status,
-    call_word: extern "C" fn(
-        FfiStr,
-        FfiBytes,
-        usize,
-        ConsoleCallbacks,
-        ByteSink,
-        ByteSink,
-        *mut EvalOutcome,
-    ) -> Status,
-}
-
 impl Kind for ForthNative {
     const KIND: PluginKind = PluginKind::FORTH_NATIVE;
-    type Api = ForthNativeApi;
+    type Api = NativeForthApi;
 
-    unsafe fn resolve(table: *const c_void) -> Result<ForthNativeApi, &'static str> {
+    unsafe fn resolve(table: *const c_void) -> Result<NativeForthApi, &'static str> {
         // SAFETY: the caller guarantees `table` points to a live `NativeForthFunctions`.
-        let table = unsafe { &*table.cast::<NativeForthFunctions>() };
-        Ok(ForthNativeApi {
-            words: table.words.ok_or("words")?,
-            run_word: table.run_word.ok_or("run_word")?,
-            call_word: table.call_word.ok_or("call_word")?,
-        })
+        unsafe { &*table.cast::<NativeForthFunctions>() }.check()
     }
 }
 
@@ -61,7 +40,11 @@ impl Plugin<ForthNative> {
     /// The names of the compiled words, oldest first.
     pub fn words(&self) -> Result<Vec<String>, PluginError> {
         let mut names = Vec::new();
-        match (self.api.words)(ByteSink::for_vec(&mut names), std::ptr::null_mut()) {
+        // SAFETY: a checked entry of a loaded plugin; the sink is borrowed for the call and
+        // a null `out` is allowed.
+        let status =
+            unsafe { (self.api.words)(ByteSink::for_vec(&mut names), std::ptr::null_mut()) };
+        match status {
             Status::OK => Ok(String::from_utf8_lossy(&names)
                 .lines()
                 .map(str::to_owned)
@@ -78,7 +61,9 @@ impl Plugin<ForthNative> {
     ) -> Result<NativeRun, PluginError> {
         let run_word = self.api.run_word;
         self.invoke("run_word", console, |callbacks, stack, error, outcome| {
-            run_word(FfiStr::new(name), callbacks, stack, error, outcome)
+            // SAFETY: a checked entry; `invoke` passes callbacks and sinks borrowed for the
+            // call and an `outcome` valid for one write; `name` is borrowed for the call.
+            unsafe { run_word(FfiStr::new(name), callbacks, stack, error, outcome) }
         })
     }
 
@@ -95,15 +80,19 @@ impl Plugin<ForthNative> {
         let cells: Vec<u8> = input.iter().flat_map(|cell| cell.to_le_bytes()).collect();
         let call_word = self.api.call_word;
         self.invoke("call_word", console, |callbacks, stack, error, outcome| {
-            call_word(
-                FfiStr::new(name),
-                FfiBytes::new(&cells),
-                stack_room(),
-                callbacks,
-                stack,
-                error,
-                outcome,
-            )
+            // SAFETY: as in `run_word`; `cells` is borrowed for the call, and `stack_room`
+            // never claims more stack than this thread has.
+            unsafe {
+                call_word(
+                    FfiStr::new(name),
+                    FfiBytes::new(&cells),
+                    stack_room(),
+                    callbacks,
+                    stack,
+                    error,
+                    outcome,
+                )
+            }
         })
     }
 
@@ -113,7 +102,7 @@ impl Plugin<ForthNative> {
         &self,
         function: &'static str,
         console: &mut dyn ForthConsole,
-        call: impl FnOnce(ConsoleCallbacks, ByteSink, ByteSink, *mut EvalOutcome) -> Status,
+        call: impl FnOnce(ConsoleCallbacks<'_>, ByteSink<'_>, ByteSink<'_>, *mut EvalOutcome) -> Status,
     ) -> Result<NativeRun, PluginError> {
         let mut console: &mut dyn ForthConsole = console;
         let (mut stack, mut error) = (Vec::new(), Vec::new());

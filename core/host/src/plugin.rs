@@ -5,7 +5,7 @@
 
 use crate::kinds::Kind;
 use crate::{PluginError, inspect, library, shadow};
-use fastforth_abi::{ABI_VERSION, ByteSink, DESCRIPTOR_SYMBOL, LAYOUT_HASH, MAGIC};
+use fastforth_abi::{ABI_VERSION, ByteSink, DESCRIPTOR_SYMBOL, LAYOUT_HASH, MAGIC, ShutdownFn};
 use fastforth_abi::{FfiStr, PluginDescriptor, Status};
 use std::any::Any;
 use std::collections::HashMap;
@@ -42,7 +42,7 @@ pub struct Retirement {
 pub struct Plugin<K: Kind> {
     info: PluginInfo,
     pub(crate) api: K::Api,
-    shutdown: Option<extern "C" fn() -> Status>,
+    shutdown: Option<ShutdownFn>,
     retirements: Arc<Mutex<Vec<Retirement>>>,
     // Declared last so it is dropped last: after `shutdown` ran and no pointer is left.
     _library: libloading::Library,
@@ -93,7 +93,9 @@ impl<K: Kind> std::fmt::Debug for Plugin<K> {
 
 impl<K: Kind> Drop for Plugin<K> {
     fn drop(&mut self) {
-        let status = self.shutdown.map(|shutdown| shutdown());
+        // SAFETY: the descriptor's shutdown hook, called once, after the last call returned
+        // and while the library is still loaded (`_library` is dropped after this).
+        let status = self.shutdown.map(|shutdown| unsafe { shutdown() });
         let record = Retirement {
             name: self.info.name.clone(),
             version: self.info.version.clone(),
@@ -353,7 +355,9 @@ fn run_self_test(descriptor: &PluginDescriptor, source: &Path) -> Result<(), Plu
         return Ok(());
     };
     let mut message = Vec::new();
-    let status = self_test(ByteSink::for_vec(&mut message));
+    // SAFETY: the descriptor's self-test hook of a library that stays loaded for the call;
+    // the sink is borrowed for the call.
+    let status = unsafe { self_test(ByteSink::for_vec(&mut message)) };
     let message = String::from_utf8_lossy(&message).into_owned();
     match status {
         Status::OK => Ok(()),

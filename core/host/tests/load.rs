@@ -211,6 +211,22 @@ fn panic_in_an_export_is_an_error_for_the_caller() {
     );
 }
 
+/// Issue 19 S5: the payload is dropped inside the export's `extern "C"` frame, where a
+/// second panic would abort the host.
+#[test]
+fn a_panic_payload_whose_drop_panics_is_contained() {
+    let (_dir, loader) = fresh_loader();
+    let plugin = loader
+        .load::<Example>(&fixture("payload-drop-panics"))
+        .unwrap();
+    let error = plugin.add_numbers(1, 2).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "plugin `fixture` 0.0.1 panicked in `add_numbers`"
+    );
+    assert_eq!(plugin.fibonacci(10).unwrap(), 89, "the plugin still works");
+}
+
 fn scratch_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);

@@ -95,9 +95,11 @@ pub mod code {
     pub const RESULT_OUT_OF_RANGE: i64 = -11;
     pub const UNDEFINED_WORD: i64 = -13;
     pub const PICTURED_OVERFLOW: i64 = -17;
-    /// EXECUTE of a token that names no compiled definition.
+    /// EXECUTE of a token of a word that is not compiled into the plugin.
     pub const UNSUPPORTED: i64 = -21;
     pub const INVALID_NUMERIC_ARGUMENT: i64 = -24;
+    /// EXECUTE or CATCH of a token outside the program's code, as in the interpreter.
+    pub const INVALID_XT: i64 = -257;
 }
 
 /// The program's state as it was compiled.
@@ -122,13 +124,13 @@ pub struct Image {
 
 /// A compiled word as a run starts it: inputs from and outputs to the explicit data stack;
 /// a throw unwinds with a [`Throw`].
-pub type Entry = fn(&mut Vm);
+pub type Entry = fn(&mut Vm<'_>);
 
 /// Output is passed to the host in chunks of about this size.
 const FLUSH_BYTES: usize = 8192;
 
 /// The state of one run: data space, explicit data stack, pending output.
-pub struct Vm {
+pub struct Vm<'c> {
     mem: Vec<u8>,
     stack: Vec<i64>,
     stack_cells: usize,
@@ -138,16 +140,16 @@ pub struct Vm {
     hold: usize,
     out: Vec<u8>,
     /// Where full chunks of output go.
-    output: Output,
+    output: Output<'c>,
     /// The text of an ABORT" that ended the run.
     abort_message: Option<String>,
     /// How many CATCHes are running.
     catching: usize,
 }
 
-impl Vm {
+impl<'c> Vm<'c> {
     /// A run of `image` from `start`, sending its output to `output`.
-    fn new(image: &Image, start: Start, output: Output) -> Vm {
+    fn new(image: &Image, start: Start, output: Output<'c>) -> Vm<'c> {
         Vm {
             mem: start.mem,
             stack: start.stack,
@@ -341,7 +343,7 @@ impl Vm {
     /// returns, ( i*x -- k*x n ) when it throws n, with the stack cut back or filled up to
     /// its depth before the word (the cells' values are then unspecified, as the standard
     /// allows).
-    pub fn catch(&mut self, word: impl FnOnce(&mut Vm)) {
+    pub fn catch(&mut self, word: impl FnOnce(&mut Vm<'c>)) {
         let depth = self.stack.len();
         self.catching += 1;
         let result = catching(|| word(self));
@@ -383,7 +385,7 @@ impl Vm {
                 // The receiver lives until the run ends; a send can only fail after that.
                 Output::Channel(sender) => drop(sender.send(chunk)),
                 Output::Console(console) => {
-                    (console.write)(console.context, chunk.as_ptr(), chunk.len());
+                    console.write(&chunk);
                 }
             }
         }
@@ -402,11 +404,11 @@ impl Vm {
 }
 
 /// Where a run's output goes.
-enum Output {
+enum Output<'c> {
     /// To the thread that called, which passes each chunk to the host's console.
     Channel(Sender<Vec<u8>>),
     /// Straight to the host's console: the run is on the thread that called.
-    Console(ConsoleCallbacks),
+    Console(ConsoleCallbacks<'c>),
 }
 
 /// Copies `bytes` into `mem` at `at`, as far as they fit.
@@ -466,14 +468,19 @@ struct Finished {
 /// compiled state with an empty stack: its output goes to `console`, the stack it leaves to
 /// `stack`. The word runs on a thread of its own with a large stack; the console is only
 /// called from the calling thread.
-pub fn run(
+///
+/// # Safety
+/// `name` must be readable for the duration of the call.
+pub unsafe fn run(
     image: &'static Image,
     words: &[(&str, Entry)],
     name: FfiStr,
-    console: ConsoleCallbacks,
-    stack: ByteSink,
-    error: ByteSink,
+    console: ConsoleCallbacks<'_>,
+    stack: ByteSink<'_>,
+    error: ByteSink<'_>,
 ) -> EvalOutcome {
+    // SAFETY: guaranteed by the caller.
+    let name = String::from_utf8_lossy(unsafe { name.as_bytes() });
     let start = Start {
         mem: fresh_memory(image),
         stack: Vec::new(),
@@ -481,7 +488,7 @@ pub fn run(
     execute(
         image,
         words,
-        name,
+        &name,
         start,
         Place::OwnThread,
         console,
@@ -500,19 +507,22 @@ static SESSION: Mutex<Option<Vec<u8>>> = Mutex::new(None);
 /// the previous call left, and that the word runs on the calling thread when the caller
 /// guarantees `stack_room` bytes of stack of at least [`RUN_STACK_BYTES`]. Calls are
 /// serialised.
+///
+/// # Safety
+/// `name` and `input` must be readable for the duration of the call.
 #[allow(clippy::too_many_arguments)]
-pub fn call(
+pub unsafe fn call(
     image: &'static Image,
     words: &[(&str, Entry)],
     name: FfiStr,
     input: FfiBytes,
     stack_room: usize,
-    console: ConsoleCallbacks,
-    stack: ByteSink,
-    error: ByteSink,
+    console: ConsoleCallbacks<'_>,
+    stack: ByteSink<'_>,
+    error: ByteSink<'_>,
 ) -> EvalOutcome {
-    // SAFETY: the host passes `input` valid for reads for the duration of this call.
-    let input = unsafe { input.as_bytes() };
+    // SAFETY: guaranteed by the caller.
+    let (name, input) = unsafe { (String::from_utf8_lossy(name.as_bytes()), input.as_bytes()) };
     if input.len() % 8 != 0 || input.len() / 8 > image.stack_cells {
         let code = code::STACK_OVERFLOW;
         let message = format!("{code} stack overflow: {} input bytes", input.len());
@@ -529,7 +539,7 @@ pub fn call(
     } else {
         Place::OwnThread
     };
-    let (outcome, mem) = execute(image, words, name, start, place, console, stack, error);
+    let (outcome, mem) = execute(image, words, &name, start, place, console, stack, error);
     *session = Some(mem);
     outcome
 }
@@ -553,19 +563,17 @@ enum Place {
 fn execute(
     image: &'static Image,
     words: &[(&str, Entry)],
-    name: FfiStr,
+    name: &str,
     start: Start,
     place: Place,
-    console: ConsoleCallbacks,
-    stack: ByteSink,
-    error: ByteSink,
+    console: ConsoleCallbacks<'_>,
+    stack: ByteSink<'_>,
+    error: ByteSink<'_>,
 ) -> (EvalOutcome, Vec<u8>) {
-    // SAFETY: the host passes `name` valid for reads for the duration of this call.
-    let name = String::from_utf8_lossy(unsafe { name.as_bytes() }).into_owned();
     let found = words
         .iter()
         .rev()
-        .find(|(word, _)| word.eq_ignore_ascii_case(&name));
+        .find(|(word, _)| word.eq_ignore_ascii_case(name));
     let Some(&(_, entry)) = found else {
         let code = code::UNDEFINED_WORD;
         let message = format!("{code} undefined word: {name} is not a compiled word");
@@ -615,7 +623,7 @@ fn run_on_own_thread(
     image: &'static Image,
     entry: Entry,
     start: Start,
-    console: ConsoleCallbacks,
+    console: ConsoleCallbacks<'_>,
 ) -> Finished {
     let (sender, receiver) = std::sync::mpsc::channel();
     let body = move || {
@@ -630,7 +638,7 @@ fn run_on_own_thread(
             .spawn_scoped(scope, body)
             .unwrap_or_else(|e| panic!("cannot start the thread of the run: {e}"));
         for chunk in receiver {
-            (console.write)(console.context, chunk.as_ptr(), chunk.len());
+            console.write(&chunk);
         }
         worker
             .join()
@@ -646,7 +654,7 @@ fn failed(error_code: i64) -> EvalOutcome {
 }
 
 /// Sends the names of the compiled words, oldest first, one per line.
-pub fn words(words: &[(&str, Entry)], names: ByteSink) {
+pub fn words(words: &[(&str, Entry)], names: ByteSink<'_>) {
     let list: Vec<&str> = words.iter().map(|(name, _)| *name).collect();
     names.send(list.join("\n").as_bytes());
 }

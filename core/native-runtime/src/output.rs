@@ -2,7 +2,7 @@
 
 use crate::{FLUSH_BYTES, Res, Throw, Vm, code};
 
-impl Vm {
+impl Vm<'_> {
     /// Queues bytes for the console.
     pub fn write(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);

@@ -14,7 +14,7 @@ fn cells(value: u128) -> (i64, i64) {
     (value as u64 as i64, (value >> 64) as u64 as i64)
 }
 
-impl Vm {
+impl Vm<'_> {
     /// `<#`.
     pub fn begin_pictured(&mut self) {
         self.hold = self.hold_area.end;

@@ -25,8 +25,10 @@ fn limits(limits: ForthLimits) -> Limits {
     }
 }
 
-fn create(limits_in: ForthLimits, image: FfiBytes, error: ByteSink) -> EngineHandle {
-    // SAFETY: the host passes `image` valid for the duration of this call.
+/// # Safety
+/// `image` must be readable for the duration of the call.
+unsafe fn create(limits_in: ForthLimits, image: FfiBytes, error: ByteSink<'_>) -> EngineHandle {
+    // SAFETY: guaranteed by the caller.
     let image = unsafe { image.as_bytes() };
     let created = if image.is_empty() {
         Forth::try_new(limits(limits_in))
@@ -52,14 +54,17 @@ unsafe fn engine<'a>(engine: EngineHandle) -> &'a mut Forth {
     unsafe { &mut *engine.0.cast::<Forth>() }
 }
 
-fn evaluate(
+/// # Safety
+/// `handle` must be live and not in use by another call (see [`engine`]); the strings
+/// readable for the duration of the call.
+unsafe fn evaluate(
     handle: EngineHandle,
     source: FfiStr,
     source_name: FfiStr,
-    console: ConsoleCallbacks,
-    error: ByteSink,
+    console: ConsoleCallbacks<'_>,
+    error: ByteSink<'_>,
 ) -> EvalOutcome {
-    // SAFETY: the host passes a live handle and strings valid for this call.
+    // SAFETY: guaranteed by the caller.
     let (forth, source, name) =
         unsafe { (engine(handle), source.as_bytes(), source_name.as_bytes()) };
     let name = String::from_utf8_lossy(name);
@@ -78,25 +83,38 @@ fn outcome(flow: u32, error_code: i64) -> EvalOutcome {
     EvalOutcome { flow, error_code }
 }
 
-fn save_image(handle: EngineHandle, image: ByteSink) {
-    // SAFETY: the host passes a live handle.
+/// # Safety
+/// As for [`engine`].
+unsafe fn save_image(handle: EngineHandle, image: ByteSink<'_>) {
+    // SAFETY: guaranteed by the caller.
     image.send(&unsafe { engine(handle) }.save_image());
 }
 
-fn data_stack(handle: EngineHandle, cells: ByteSink) {
-    // SAFETY: the host passes a live handle.
+/// # Safety
+/// As for [`engine`].
+unsafe fn data_stack(handle: EngineHandle, cells: ByteSink<'_>) {
+    // SAFETY: guaranteed by the caller.
     let stack = unsafe { engine(handle) }.data_stack();
     let bytes: Vec<u8> = stack.iter().flat_map(|cell| cell.to_le_bytes()).collect();
     cells.send(&bytes);
 }
 
-fn reset_after_error(handle: EngineHandle) {
-    // SAFETY: the host passes a live handle.
+/// # Safety
+/// As for [`engine`].
+unsafe fn reset_after_error(handle: EngineHandle) {
+    // SAFETY: guaranteed by the caller.
     unsafe { engine(handle) }.reset_after_error();
 }
 
-fn define_host_word(handle: EngineHandle, name: FfiStr, id: u32, error: ByteSink) -> u32 {
-    // SAFETY: the host passes a live handle and a name valid for this call.
+/// # Safety
+/// As for [`engine`], and `name` readable for the duration of the call.
+unsafe fn define_host_word(
+    handle: EngineHandle,
+    name: FfiStr,
+    id: u32,
+    error: ByteSink<'_>,
+) -> u32 {
+    // SAFETY: guaranteed by the caller.
     let (forth, name) = unsafe { (engine(handle), name.as_bytes()) };
     match forth.define_host_word(&String::from_utf8_lossy(name), id) {
         Ok(()) => 1,
@@ -107,42 +125,43 @@ fn define_host_word(handle: EngineHandle, name: FfiStr, id: u32, error: ByteSink
     }
 }
 
-fn destroy(handle: EngineHandle) {
+/// # Safety
+/// `handle` must be null or come from `create`, and not be used after this call.
+unsafe fn destroy(handle: EngineHandle) {
     if !handle.is_null() {
-        // SAFETY: the handle came from `Box::into_raw` in `create` and the host destroys
-        // each instance exactly once.
+        // SAFETY: the handle came from `Box::into_raw` in `create` (guaranteed by the
+        // caller), which is destroyed exactly once.
         drop(unsafe { Box::from_raw(handle.0.cast::<Forth>()) });
     }
 }
 
 /// The host's console, seen through the engine's [`Console`] trait.
-struct HostConsole(ConsoleCallbacks);
+struct HostConsole<'a>(ConsoleCallbacks<'a>);
 
-impl Console for HostConsole {
+impl Console for HostConsole<'_> {
     /// The host's write callback has no error channel: the host reports its output errors
     /// after the evaluation.
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        (self.0.write)(self.0.context, bytes.as_ptr(), bytes.len());
+        self.0.write(bytes);
         Ok(())
     }
 
     fn read_line(&mut self) -> Option<String> {
         let mut line = Vec::new();
-        let got = (self.0.read_line)(self.0.context, ByteSink::for_vec(&mut line));
-        (got == 1).then(|| String::from_utf8_lossy(&line).into_owned())
+        let got = self.0.read_line(ByteSink::for_vec(&mut line));
+        got.then(|| String::from_utf8_lossy(&line).into_owned())
     }
 
     fn read_key(&mut self) -> Option<u8> {
-        u8::try_from((self.0.read_key)(self.0.context)).ok()
+        self.0.read_key()
     }
 
     fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
         let cells: Vec<u8> = stack.iter().flat_map(|cell| cell.to_le_bytes()).collect();
         let (mut new_stack, mut message) = (Vec::new(), Vec::new());
-        let code = (self.0.call_host_word)(
-            self.0.context,
+        let code = self.0.call_host_word(
             id,
-            FfiBytes::new(&cells),
+            &cells,
             ByteSink::for_vec(&mut new_stack),
             ByteSink::for_vec(&mut message),
         );

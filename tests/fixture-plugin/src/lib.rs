@@ -23,10 +23,22 @@ fn add(a: i32, b: i32) -> i32 {
     if cfg!(feature = "export-panics") {
         panic!("fixture: add_numbers always panics");
     }
+    if cfg!(feature = "payload-drop-panics") {
+        std::panic::panic_any(PanicsOnDrop);
+    }
     if cfg!(feature = "blocking") && a == -1 {
         std::thread::sleep(std::time::Duration::from_millis(b as u64));
     }
     a.wrapping_add(b).wrapping_add(missing_import())
+}
+
+/// A panic payload whose `Drop` panics as well.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("fixture: the panic payload's drop panics");
+    }
 }
 
 #[cfg(feature = "unresolved-import")]
@@ -57,17 +69,21 @@ fn self_test() -> Result<(), String> {
     Ok(())
 }
 
-extern "C" fn add_numbers_export(a: i32, b: i32, out: *mut i32) -> Status {
-    // SAFETY: the host passes a valid out pointer, as the ABI requires.
+/// # Safety
+/// `out` must be null or valid for one write.
+unsafe extern "C" fn add_numbers_export(a: i32, b: i32, out: *mut i32) -> Status {
+    // SAFETY: guaranteed by the caller (the host), as the ABI requires.
     unsafe { call_guarded(out, || add(a, b)) }
 }
 
-extern "C" fn fibonacci_export(n: i32, out: *mut i64) -> Status {
-    // SAFETY: the host passes a valid out pointer, as the ABI requires.
+/// # Safety
+/// `out` must be null or valid for one write.
+unsafe extern "C" fn fibonacci_export(n: i32, out: *mut i64) -> Status {
+    // SAFETY: guaranteed by the caller (the host), as the ABI requires.
     unsafe { call_guarded(out, || fib(n)) }
 }
 
-extern "C" fn self_test_export(message: ByteSink) -> Status {
+unsafe extern "C" fn self_test_export(message: ByteSink<'_>) -> Status {
     run_self_test(message, self_test)
 }
 

@@ -64,6 +64,8 @@ defer op
 
 : div0 ( -- ) ." before " 1 0 / . ;
 : bad-address ( -- ) -8 @ . ;
+: bad-token ( -- ) 12345 execute ;
+: bad-catch ( -- ) 12345 catch . ;
 : deep ( -- ) recurse ;
 : aborts ( -- ) 1 abort" stop here" ;
 : underflow ( -- ) drop ;
