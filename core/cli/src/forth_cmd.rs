@@ -171,9 +171,11 @@ impl Engine {
         self.natives.plugins()
     }
 
+    /// Evaluates source bytes: the built-in engine takes them as they are; an engine plugin
+    /// gets text, so bytes that are not UTF-8 become U+FFFD on the way (the ABI passes text).
     pub fn evaluate(
         &mut self,
-        source: &str,
+        source: &[u8],
         name: &str,
         terminal: &mut Terminal,
     ) -> anyhow::Result<Outcome> {
@@ -182,10 +184,13 @@ impl Engine {
             natives: &self.natives,
         };
         let outcome = match &mut self.interpreter {
-            Interpreter::BuiltIn(forth) => outcome(forth.evaluate(source, name, &mut console)),
+            Interpreter::BuiltIn(forth) => {
+                outcome(forth.evaluate_bytes(source, name, &mut console))
+            }
             Interpreter::Plugin(session) => {
-                let evaluation =
-                    session.with_instance(|engine| engine.evaluate(source, name, &mut console))?;
+                let evaluation = session.with_instance(|engine| {
+                    engine.evaluate(&String::from_utf8_lossy(source), name, &mut console)
+                })?;
                 match evaluation {
                     Evaluation::Continue => Outcome::Continue,
                     Evaluation::Bye => Outcome::Bye,
@@ -210,7 +215,7 @@ impl Engine {
         }
         let text = input::read_source_file(path, self.max_source_bytes)?;
         let name = path.display().to_string();
-        self.evaluate(&String::from_utf8_lossy(&text), &name, terminal)
+        self.evaluate(&text, &name, terminal)
     }
 
     pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
@@ -408,7 +413,7 @@ pub fn run(
         engine.link(plugin)?;
     }
     if let Some(code) = code
-        && let Some(exit_code) = finished(engine.evaluate(code, "-e", &mut console)?)
+        && let Some(exit_code) = finished(engine.evaluate(code.as_bytes(), "-e", &mut console)?)
     {
         return Ok(exit_code);
     }
@@ -452,14 +457,12 @@ pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
         let Some(line) = line else { break };
         let name = format!("<stdin line {number}>");
         if !line.complete {
-            errln!("{name}: longer than the source limit of {cap} bytes (--max-source-bytes)");
+            errln!(
+                "{name} is larger than the source size limit of {cap} bytes (--max-source-bytes)"
+            );
             return Ok(1);
         }
-        let Ok(text) = String::from_utf8(line.text) else {
-            errln!("{name}: not valid UTF-8");
-            return Ok(1);
-        };
-        if let Some(exit_code) = finished(engine.evaluate(&text, &name, &mut terminal)?) {
+        if let Some(exit_code) = finished(engine.evaluate(&line.text, &name, &mut terminal)?) {
             return Ok(exit_code);
         }
     }

@@ -69,7 +69,7 @@ pub fn read_source_file(path: &Path, cap: usize) -> anyhow::Result<Vec<u8>> {
         .with_context(cannot_read)?;
     if bytes.len() > cap {
         anyhow::bail!(
-            "{}: longer than the source limit of {cap} bytes (--max-source-bytes)",
+            "{} is larger than the source size limit of {cap} bytes (--max-source-bytes)",
             path.display()
         );
     }

@@ -61,7 +61,7 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
                 .for_each(|flag| flag.store(false, Ordering::Relaxed))
         };
         clear();
-        let outcome = engine.evaluate(&line, &name, &mut console)?;
+        let outcome = engine.evaluate(line.as_bytes(), &name, &mut console)?;
         clear();
         match outcome {
             Outcome::Continue => outln!(" ok")?,

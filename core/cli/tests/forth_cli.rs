@@ -98,6 +98,13 @@ fn run_takes_source_bytes_that_are_not_utf8_like_included() {
     let plugin = fastforth(&["run", "--engine", &engine_plugin(), file], "");
     assert!(plugin.status.success(), "{plugin:?}");
     assert_eq!(plugin.stdout, run.stdout);
+    let piped = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .env("HOME", std::env::temp_dir())
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert!(piped.status.success(), "{piped:?}");
+    assert_eq!(piped.stdout, run.stdout);
 }
 
 #[test]

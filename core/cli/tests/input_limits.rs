@@ -63,7 +63,7 @@ fn a_source_file_over_the_limit_is_refused_naming_it_and_the_limit() {
     let refused = fastforth(&["run", "--max-source-bytes", "6", path], "");
     assert_eq!(refused.status.code(), Some(1));
     assert_eq!(text(&refused.stdout), "");
-    let expected = format!("{path}: longer than the source limit of 6 bytes (--max-source-bytes)");
+    let expected = format!("{path} is larger than the source size limit of 6 bytes");
     assert!(text(&refused.stderr).contains(&expected), "{refused:?}");
 }
 
@@ -72,7 +72,7 @@ fn a_source_file_over_the_limit_is_refused_naming_it_and_the_limit() {
 fn an_endless_source_file_is_refused() {
     let output = fastforth(&["--max-source-bytes", "1000000", "run", "/dev/zero"], "");
     assert_eq!(output.status.code(), Some(1));
-    let expected = "/dev/zero: longer than the source limit of 1000000 bytes";
+    let expected = "/dev/zero is larger than the source size limit of 1000000 bytes";
     assert!(text(&output.stderr).contains(expected), "{output:?}");
 }
 
@@ -85,7 +85,7 @@ fn a_standard_input_line_over_the_limit_is_refused_without_reading_it_all() {
     let output = finish(child);
     assert_eq!(output.status.code(), Some(1));
     let expected =
-        "<stdin line 1>: longer than the source limit of 1000 bytes (--max-source-bytes)";
+        "<stdin line 1> is larger than the source size limit of 1000 bytes (--max-source-bytes)";
     assert!(text(&output.stderr).contains(expected), "{output:?}");
 }
 
