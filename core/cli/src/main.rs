@@ -9,7 +9,8 @@ mod update_cmd;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, inspect};
+use fastforth_host::inspect;
+use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, ProbeCommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,7 +72,14 @@ enum Command {
     /// Update the installed plugins from a signed release channel, or roll them back.
     #[cfg(feature = "update")]
     Update(update_cmd::UpdateArgs),
+    /// Open, validate and self-test a plugin file in this process (run by the loader in a
+    /// child process before a new build is opened in the parent).
+    #[command(name = PROBE_SUBCOMMAND, hide = true)]
+    Probe { file: PathBuf },
 }
+
+/// The hidden subcommand that probes a plugin file.
+const PROBE_SUBCOMMAND: &str = "__probe";
 
 #[derive(Subcommand)]
 enum PluginCommand {
@@ -97,6 +105,9 @@ enum PluginCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Ok(exe) = std::env::current_exe() {
+        fastforth_host::probe::set_default(ProbeCommand::new(exe, &[PROBE_SUBCOMMAND]));
+    }
     // Native words linked into a session run in place on this thread's large stack.
     let exit_code = fastforth_host::on_native_stack(|| execute(cli))?;
     std::process::exit(exit_code)
@@ -143,7 +154,19 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Plugin(PluginCommand::List(dir))) => update_cmd::list(&dir).map(|()| 0)?,
         #[cfg(feature = "update")]
         Some(Command::Update(args)) => update_cmd::update(args).map(|()| 0)?,
+        Some(Command::Probe { file }) => probe(&file),
     })
+}
+
+/// The probe's verdict on `file` as its exit code (see `fastforth_host::probe`).
+fn probe(file: &Path) -> i32 {
+    match fastforth_host::open_any_kind(file) {
+        Ok(_) => 0,
+        Err(error) => {
+            eprintln!("error: {error}");
+            fastforth_host::probe::REFUSED_EXIT_CODE
+        }
+    }
 }
 
 fn loader() -> Loader {
