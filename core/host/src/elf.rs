@@ -119,13 +119,13 @@ fn check_loads<Elf: FileHeader>(
                 load.vaddr, load.offset
             ));
         }
-        if let Some(previous) = loads.last() {
-            if load.vaddr < previous.vaddr + previous.memsz {
-                return Err(format!(
-                    "{name} at {:#x} overlaps or precedes the previous one ({:#x} + {:#x})",
-                    load.vaddr, previous.vaddr, previous.memsz
-                ));
-            }
+        if let Some(previous) = loads.last()
+            && load.vaddr < previous.vaddr + previous.memsz
+        {
+            return Err(format!(
+                "{name} at {:#x} overlaps or precedes the previous one ({:#x} + {:#x})",
+                load.vaddr, previous.vaddr, previous.memsz
+            ));
         }
         let end = load.vaddr.checked_add(load.memsz);
         if end
@@ -304,8 +304,26 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         }
     }
 
-    /// The number of dynamic symbols, from `DT_HASH` or `DT_GNU_HASH` (as `ld.so` knows it).
+    /// The number of dynamic symbols: the room between `DT_SYMTAB` and `DT_STRTAB` when the
+    /// string table follows (as linkers lay them out), else what the hash table covers; the
+    /// hash table may not cover more (`ld.so` follows its chains into the symbol table).
     fn symbol_count(&self, dynamic: &Dynamic) -> Result<u64, String> {
+        let hashed = self.hashed_symbol_count(dynamic)?;
+        let entsize = size_of::<Elf::Sym>() as u64;
+        let count = match (dynamic.get(elf::DT_SYMTAB), dynamic.get(elf::DT_STRTAB)) {
+            (Some(symbols), Some(strings)) if strings > symbols => (strings - symbols) / entsize,
+            _ => hashed,
+        };
+        if hashed > count {
+            return Err(format!(
+                "the hash table covers {hashed} symbols, the symbol table holds {count}"
+            ));
+        }
+        Ok(count)
+    }
+
+    /// The number of dynamic symbols `DT_HASH` or `DT_GNU_HASH` covers.
+    fn hashed_symbol_count(&self, dynamic: &Dynamic) -> Result<u64, String> {
         let endian = self.endian;
         if let Some(address) = dynamic.get(elf::DT_GNU_HASH) {
             let table = self.bytes_at("GNU hash table (DT_GNU_HASH)", address, 16)?;
@@ -499,12 +517,12 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             }
         }
         for (tag, name) in [(elf::DT_INIT, "DT_INIT"), (elf::DT_FINI, "DT_FINI")] {
-            if let Some(address) = dynamic.get(tag) {
-                if !self.in_memory(name, address, 1)?.executable {
-                    return Err(format!(
-                        "{name} at {address:#x} is not in an executable segment"
-                    ));
-                }
+            if let Some(address) = dynamic.get(tag)
+                && !self.in_memory(name, address, 1)?.executable
+            {
+                return Err(format!(
+                    "{name} at {address:#x} is not in an executable segment"
+                ));
             }
         }
         Ok(())
@@ -520,16 +538,14 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
     ) -> Result<(), String> {
         let mut versions = 2u64;
         if let Some(address) = dynamic.get(elf::DT_VERNEED) {
-            let count = dynamic.get(elf::DT_VERNEEDNUM).unwrap_or(0);
             let needed: Vec<&[u8]> = dynamic
                 .all(elf::DT_NEEDED)
                 .filter_map(|offset| string_at(strings, offset, "DT_NEEDED").ok())
                 .collect();
-            versions = versions.max(self.check_verneed(address, count, strings, &needed)?);
+            versions = versions.max(self.check_verneed(address, strings, &needed)?);
         }
         if let Some(address) = dynamic.get(elf::DT_VERDEF) {
-            let count = dynamic.get(elf::DT_VERDEFNUM).unwrap_or(0);
-            versions = versions.max(self.check_verdef(address, count)?);
+            versions = versions.max(self.check_verdef(address, strings)?);
         }
         if let Some(address) = dynamic.get(elf::DT_VERSYM) {
             let bytes = self.bytes_at("symbol versions (DT_VERSYM)", address, symbols * 2)?;
@@ -545,73 +561,94 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         Ok(())
     }
 
-    /// Walks `count` `Verneed` entries; returns one more than the largest version index.
-    fn check_verneed(
-        &self,
-        address: u64,
-        count: u64,
-        strings: &[u8],
-        needed: &[&[u8]],
-    ) -> Result<u64, String> {
-        let mut next = address;
+    /// Walks the `Verneed` chain the way `ld.so` does (by `vn_next`/`vna_next` until 0);
+    /// returns one more than the largest version index.
+    fn check_verneed(&self, address: u64, strings: &[u8], needed: &[&[u8]]) -> Result<u64, String> {
+        let mut steps = Steps::default();
         let mut versions = 0;
-        for index in 0..count {
-            let entry = self.bytes_at("version needs (DT_VERNEED)", next, 16)?;
-            let field = |at: usize| {
-                u64::from(
-                    self.endian
-                        .read_u32_bytes(entry[at..at + 4].try_into().unwrap_or_default()),
-                )
-            };
-            let file = string_at(strings, field(4), "version need file")?;
+        let mut next = Some(address);
+        while let Some(at) = next {
+            steps.take()?;
+            let entry = self.bytes_at("version need (DT_VERNEED)", at, 16)?;
+            let file = string_at(strings, self.u32_at(entry, 4), "version need file")?;
             if !needed.contains(&file) {
                 return Err(format!(
-                    "version need {index} names {:?}, which is no DT_NEEDED entry",
+                    "version need at {at:#x} names {:?}, which is no DT_NEEDED entry",
                     String::from_utf8_lossy(file)
                 ));
             }
-            let aux_count = self.endian.read_u16_bytes([entry[2], entry[3]]);
-            let mut aux = next
-                .checked_add(field(8))
-                .ok_or("version need offset overflows")?;
-            for _ in 0..aux_count {
-                let entry = self.bytes_at("version need entry", aux, 16)?;
-                let field = |at: usize| {
-                    u64::from(
-                        self.endian
-                            .read_u32_bytes(entry[at..at + 4].try_into().unwrap_or_default()),
-                    )
-                };
-                string_at(strings, field(8), "version name")?;
-                versions = versions
-                    .max(u64::from(self.endian.read_u16_bytes([entry[6], entry[7]]) & 0x7fff) + 1);
-                aux = aux
-                    .checked_add(field(12))
-                    .ok_or("version need offset overflows")?;
+            let mut aux = Some(offset_by(at, self.u32_at(entry, 8))?);
+            while let Some(aux_at) = aux {
+                steps.take()?;
+                let entry = self.bytes_at("version need entry", aux_at, 16)?;
+                string_at(strings, self.u32_at(entry, 8), "version name")?;
+                versions = versions.max(self.version_index(entry, 6) + 1);
+                aux = chain(aux_at, self.u32_at(entry, 12))?;
             }
-            next = next
-                .checked_add(field(12))
-                .ok_or("version need offset overflows")?;
+            next = chain(at, self.u32_at(entry, 12))?;
         }
         Ok(versions)
     }
 
-    /// Walks `count` `Verdef` entries; returns one more than the largest version index.
-    fn check_verdef(&self, address: u64, count: u64) -> Result<u64, String> {
-        let mut next = address;
+    /// Walks the `Verdef` chain (by `vd_next` until 0); returns one more than the largest
+    /// version index.
+    fn check_verdef(&self, address: u64, strings: &[u8]) -> Result<u64, String> {
+        let mut steps = Steps::default();
         let mut versions = 0;
-        for _ in 0..count {
-            let entry = self.bytes_at("version definitions (DT_VERDEF)", next, 20)?;
-            versions = versions
-                .max(u64::from(self.endian.read_u16_bytes([entry[4], entry[5]]) & 0x7fff) + 1);
-            let offset = self
-                .endian
-                .read_u32_bytes(entry[16..20].try_into().unwrap_or_default());
-            next = next
-                .checked_add(u64::from(offset))
-                .ok_or("version definition offset overflows")?;
+        let mut next = Some(address);
+        while let Some(at) = next {
+            steps.take()?;
+            let entry = self.bytes_at("version definition (DT_VERDEF)", at, 20)?;
+            versions = versions.max(self.version_index(entry, 4) + 1);
+            let aux = offset_by(at, self.u32_at(entry, 12))?;
+            let aux = self.bytes_at("version definition name", aux, 8)?;
+            string_at(strings, self.u32_at(aux, 0), "version definition name")?;
+            next = chain(at, self.u32_at(entry, 16))?;
         }
         Ok(versions)
+    }
+
+    fn u32_at(&self, bytes: &[u8], at: usize) -> u64 {
+        let word = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
+        u64::from(self.endian.read_u32_bytes(word))
+    }
+
+    fn version_index(&self, bytes: &[u8], at: usize) -> u64 {
+        u64::from(self.endian.read_u16_bytes([bytes[at], bytes[at + 1]]) & 0x7fff)
+    }
+}
+
+/// A bound on the entries of the version chains, so a corrupt chain cannot keep the check
+/// busy: far above the few dozen a plugin has.
+#[derive(Default)]
+struct Steps(u32);
+
+impl Steps {
+    const MAX: u32 = 4096;
+
+    fn take(&mut self) -> Result<(), String> {
+        self.0 += 1;
+        if self.0 > Self::MAX {
+            return Err(format!(
+                "symbol version chains exceed {} entries",
+                Self::MAX
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn offset_by(at: u64, offset: u64) -> Result<u64, String> {
+    at.checked_add(offset)
+        .ok_or_else(|| format!("version table offset {offset:#x} from {at:#x} overflows"))
+}
+
+/// The next entry of a version chain: `None` at a zero link.
+fn chain(at: u64, link: u64) -> Result<Option<u64>, String> {
+    if link == 0 {
+        Ok(None)
+    } else {
+        offset_by(at, link).map(Some)
     }
 }
 

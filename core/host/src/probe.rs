@@ -108,9 +108,9 @@ fn run(command: &ProbeCommand, file: &Path) -> Result<Verdict, String> {
         }
         text
     });
-    let status = wait(&mut child, command.timeout);
+    // On a timeout the reader is left behind: a grandchild may still hold the pipe open.
+    let status = wait(&mut child, command.timeout)?;
     let stderr = reader.join().unwrap_or_default();
-    let status = status?;
     match status.code() {
         Some(0) => Ok(Verdict::Loaded),
         Some(REFUSED_EXIT_CODE) => Ok(Verdict::Refused),
@@ -193,7 +193,7 @@ fn record(markers: &Path, marker: &Path) {
         .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
         .collect();
     if all.len() > KEEP_MARKERS {
-        all.sort_by(|a, b| b.0.cmp(&a.0));
+        all.sort_by_key(|entry| std::cmp::Reverse(entry.0));
         for (_, old) in all.into_iter().skip(KEEP_MARKERS) {
             let _ = std::fs::remove_file(old);
         }

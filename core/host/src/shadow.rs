@@ -160,7 +160,7 @@ pub fn evict_old_versions(shadow: &Path, is_live: &dyn Fn(&Path) -> bool) {
             (modified.unwrap_or(SystemTime::UNIX_EPOCH), entry.path())
         })
         .collect();
-    copies.sort_by(|a, b| b.0.cmp(&a.0));
+    copies.sort_by_key(|copy| std::cmp::Reverse(copy.0));
     for (_, old) in copies.into_iter().skip(KEEP_PER_STEM) {
         if old != shadow && !is_live(&old) {
             let _ = std::fs::remove_file(old);
