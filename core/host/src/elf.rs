@@ -400,6 +400,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             let size = dynamic.get(elf::DT_RELASZ).unwrap_or(0);
             check_entsize("DT_RELAENT", dynamic.get(elf::DT_RELAENT), rela)?;
             self.check_rela_table("DT_RELA", address, size, symbols)?;
+            self.check_relative_count(dynamic.get(elf::DT_RELACOUNT), address, size)?;
         }
         if let Some(address) = dynamic.get(elf::DT_REL) {
             let size = dynamic.get(elf::DT_RELSZ).unwrap_or(0);
@@ -454,6 +455,39 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             }
         }
         Ok(())
+    }
+
+    /// `ld.so` takes the first `DT_RELACOUNT` entries of `DT_RELA` to be relative
+    /// relocations without looking (and asserts it), so they must be.
+    fn check_relative_count(
+        &self,
+        count: Option<u64>,
+        address: u64,
+        size: u64,
+    ) -> Result<(), String> {
+        let Some(count) = count else {
+            return Ok(());
+        };
+        let bytes = self.bytes_at("relocation table (DT_RELA)", address, size)?;
+        let entries = bytes.len() / size_of::<Elf::Rela>();
+        let (relocations, _) = object::pod::slice_from_bytes::<Elf::Rela>(bytes, entries)
+            .map_err(|()| "relocation table (DT_RELA) is misaligned".to_owned())?;
+        if count > entries as u64 {
+            return Err(format!(
+                "DT_RELACOUNT is {count}, but DT_RELA holds {entries} entries"
+            ));
+        }
+        let known = relative_type().is_some();
+        match relocations[..count as usize]
+            .iter()
+            .position(|r| !is_relative(r.r_type(self.endian, false)))
+        {
+            Some(index) if known => Err(format!(
+                "relocation {index} of DT_RELA is counted by DT_RELACOUNT as relative, but its type is {}",
+                relocations[index].r_type(self.endian, false)
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn check_rel_table(
@@ -686,13 +720,17 @@ fn tag_name(tag: u32) -> &'static str {
     }
 }
 
-/// Whether relocation type `kind` is this architecture's "base + addend" relocation, whose
-/// addend must then be an address in the image.
-fn is_relative(kind: u32) -> bool {
+/// This architecture's "base + addend" relocation type, whose addend must be an address in
+/// the image (`None` where not listed here).
+fn relative_type() -> Option<u32> {
     match std::env::consts::ARCH {
-        "x86_64" => kind == elf::R_X86_64_RELATIVE,
-        "aarch64" => kind == elf::R_AARCH64_RELATIVE,
-        "riscv64" => kind == elf::R_RISCV_RELATIVE,
-        _ => false,
+        "x86_64" => Some(elf::R_X86_64_RELATIVE),
+        "aarch64" => Some(elf::R_AARCH64_RELATIVE),
+        "riscv64" => Some(elf::R_RISCV_RELATIVE),
+        _ => None,
     }
+}
+
+fn is_relative(kind: u32) -> bool {
+    relative_type() == Some(kind)
 }

@@ -1,6 +1,8 @@
 //! Structural checks on a plugin file before anything is loaded: loading runs code
 //! (`.init_array`, `DllMain`), so a file must prove it is a shared library for this
-//! machine that exports the descriptor symbol while it is still just bytes.
+//! machine that exports the descriptor symbol while it is still just bytes. Only a regular
+//! file under a size cap is read at all, and an ELF file's loader-facing structure is
+//! checked in depth (`elf`); PE and Mach-O files get `object`'s parse checks only.
 
 use crate::PluginError;
 use fastforth_abi::DESCRIPTOR_SYMBOL;

@@ -271,3 +271,28 @@ fn a_shutdown_pointer_into_data_is_refused_not_called() {
         "{error}"
     );
 }
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn a_counted_relative_relocation_of_another_type_is_refused_not_asserted_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = patched(dir.path(), |bytes| {
+        let dynamic = program_header(bytes, 2);
+        let offset = u64_at(bytes, dynamic + 8) as usize;
+        let rela = (offset..)
+            .step_by(16)
+            .find(|&e| u64_at(bytes, e) == 7)
+            .map(|e| u64_at(bytes, e + 8) as usize)
+            .unwrap();
+        // r_info of the first entry: type R_X86_64_64 (1), symbol 0.
+        bytes[rela + 8..rela + 16].copy_from_slice(&1u64.to_le_bytes());
+    });
+    let (_cache, loader) = fresh_loader();
+    let error = loader.load::<Example>(&bad).unwrap_err().to_string();
+    assert!(
+        error.ends_with(
+            "relocation 0 of DT_RELA is counted by DT_RELACOUNT as relative, but its type is 1"
+        ),
+        "{error}"
+    );
+}
