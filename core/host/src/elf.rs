@@ -26,6 +26,23 @@ pub fn check(data: &[u8]) -> Result<(), String> {
 const DT_RELR: u32 = 36;
 const DT_RELRSZ: u32 = 35;
 
+/// The tags whose values are addresses of tables `ld.so` reads.
+const TABLE_TAGS: [u32; 13] = [
+    elf::DT_STRTAB,
+    elf::DT_SYMTAB,
+    elf::DT_HASH,
+    elf::DT_GNU_HASH,
+    elf::DT_VERSYM,
+    elf::DT_VERNEED,
+    elf::DT_VERDEF,
+    elf::DT_RELA,
+    elf::DT_REL,
+    elf::DT_JMPREL,
+    DT_RELR,
+    elf::DT_INIT_ARRAY,
+    elf::DT_FINI_ARRAY,
+];
+
 /// The largest span of address space a plugin's segments may cover.
 const MAX_IMAGE_SPAN: u64 = 1 << 30;
 
@@ -304,22 +321,38 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         }
     }
 
-    /// The number of dynamic symbols: the room between `DT_SYMTAB` and `DT_STRTAB` when the
-    /// string table follows (as linkers lay them out), else what the hash table covers; the
-    /// hash table may not cover more (`ld.so` follows its chains into the symbol table).
+    /// The number of dynamic symbols, bounded by the room the symbol table has before the
+    /// next table (linkers lay them out one after another; nothing records the count). The
+    /// hash table may not cover more: `ld.so` follows its chains into the symbol table.
     fn symbol_count(&self, dynamic: &Dynamic) -> Result<u64, String> {
         let hashed = self.hashed_symbol_count(dynamic)?;
-        let entsize = size_of::<Elf::Sym>() as u64;
-        let count = match (dynamic.get(elf::DT_SYMTAB), dynamic.get(elf::DT_STRTAB)) {
-            (Some(symbols), Some(strings)) if strings > symbols => (strings - symbols) / entsize,
-            _ => hashed,
-        };
+        let address = dynamic
+            .get(elf::DT_SYMTAB)
+            .ok_or("dynamic section lacks DT_SYMTAB")?;
+        let count = self.room(dynamic, address)? / size_of::<Elf::Sym>() as u64;
         if hashed > count {
             return Err(format!(
-                "the hash table covers {hashed} symbols, the symbol table holds {count}"
+                "the hash table covers {hashed} symbols, the symbol table has room for {count}"
             ));
         }
         Ok(count)
+    }
+
+    /// The bytes from `address` to the next table the dynamic section names, or to the end
+    /// of its segment's file part.
+    fn room(&self, dynamic: &Dynamic, address: u64) -> Result<u64, String> {
+        let load = self
+            .loads
+            .iter()
+            .find(|l| l.vaddr <= address && address < l.vaddr + l.filesz)
+            .ok_or_else(|| format!("table at {address:#x} is outside the file's data"))?;
+        let next_table = TABLE_TAGS
+            .iter()
+            .filter_map(|&tag| dynamic.get(tag))
+            .filter(|&other| other > address)
+            .min();
+        let end = load.vaddr + load.filesz;
+        Ok(next_table.map_or(end, |next| next.min(end)) - address)
     }
 
     /// The number of dynamic symbols `DT_HASH` or `DT_GNU_HASH` covers.
@@ -582,7 +615,8 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             versions = versions.max(self.check_verdef(address, strings)?);
         }
         if let Some(address) = dynamic.get(elf::DT_VERSYM) {
-            let bytes = self.bytes_at("symbol versions (DT_VERSYM)", address, symbols * 2)?;
+            let entries = symbols.min(self.room(dynamic, address)? / 2);
+            let bytes = self.bytes_at("symbol versions (DT_VERSYM)", address, entries * 2)?;
             for (index, pair) in bytes.chunks_exact(2).enumerate() {
                 let version = u64::from(self.endian.read_u16_bytes([pair[0], pair[1]]) & 0x7fff);
                 if version >= versions {
