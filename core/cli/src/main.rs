@@ -161,7 +161,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
 /// The probe's verdict on `file` as its exit code (see `fastforth_host::probe`).
 fn probe(file: &Path) -> i32 {
     match fastforth_host::open_any_kind(file) {
-        Ok(_) => 0,
+        Ok(()) => 0,
         Err(error) => {
             eprintln!("error: {error}");
             fastforth_host::probe::REFUSED_EXIT_CODE

@@ -212,23 +212,20 @@ impl Loader {
     }
 }
 
-/// Opens, validates and self-tests the plugin at `path` in this process, whatever its kind,
-/// without a shadow copy or a probe, then retires it: what a probe process does.
-pub fn open_any_kind(path: &Path) -> Result<PluginInfo, PluginError> {
-    let bytes = inspect::read_and_check(path)?;
-    let sha256 = shadow::sha256_hex(&bytes);
+/// Checks, opens, validates and self-tests the plugin at `path` in this process, whatever
+/// its kind, without a shadow copy or a probe, then retires it: what a probe process does.
+pub fn open_any_kind(path: &Path) -> Result<(), PluginError> {
+    inspect::read_and_check(path)?;
     let library = open(path, path)?;
     let kind = resolve_descriptor(&library, path, path)?.descriptor.kind;
-    let (retirements, shadow) = (Arc::default(), path.to_path_buf());
+    // Not hashed: the probe's caller knows the hash, and nothing here outlives this call.
+    let (retirements, shadow, sha256) = (Arc::default(), path.to_path_buf(), String::new());
     match kind {
-        PluginKind::FORTH => build::<Forth>(library, path, shadow, sha256, retirements)
-            .map(|plugin| plugin.info.clone()),
+        PluginKind::FORTH => build::<Forth>(library, path, shadow, sha256, retirements).map(drop),
         PluginKind::FORTH_NATIVE => {
-            build::<ForthNative>(library, path, shadow, sha256, retirements)
-                .map(|plugin| plugin.info.clone())
+            build::<ForthNative>(library, path, shadow, sha256, retirements).map(drop)
         }
-        _ => build::<Example>(library, path, shadow, sha256, retirements)
-            .map(|plugin| plugin.info.clone()),
+        _ => build::<Example>(library, path, shadow, sha256, retirements).map(drop),
     }
 }
 
