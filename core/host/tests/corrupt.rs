@@ -296,3 +296,22 @@ fn a_counted_relative_relocation_of_another_type_is_refused_not_asserted_on() {
         "{error}"
     );
 }
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[test]
+fn version_chains_are_walked_as_the_loader_walks_them_not_by_their_count() {
+    // `ld.so` follows `vn_next` links and ignores DT_VERNEEDNUM; the check once looped on it.
+    let dir = tempfile::tempdir().unwrap();
+    let odd = patched(dir.path(), |bytes| {
+        let dynamic = program_header(bytes, 2);
+        let offset = u64_at(bytes, dynamic + 8) as usize;
+        let count = (offset..)
+            .step_by(16)
+            .find(|&e| u64_at(bytes, e) == 0x6fff_ffff)
+            .expect("DT_VERNEEDNUM");
+        bytes[count + 8..count + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+    });
+    let (_cache, loader) = fresh_loader();
+    let plugin = loader.load::<Example>(&odd).unwrap();
+    assert_eq!(plugin.add_numbers(20, 22).unwrap(), 42);
+}
