@@ -9,6 +9,7 @@ mod update_cmd;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use fastforth::PROBE_SUBCOMMAND;
 use fastforth_host::inspect;
 use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, ProbeCommand};
 use std::io::IsTerminal;
@@ -77,9 +78,6 @@ enum Command {
     #[command(name = PROBE_SUBCOMMAND, hide = true)]
     Probe { file: PathBuf },
 }
-
-/// The hidden subcommand that probes a plugin file.
-const PROBE_SUBCOMMAND: &str = "__probe";
 
 #[derive(Subcommand)]
 enum PluginCommand {
