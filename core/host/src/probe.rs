@@ -4,7 +4,7 @@
 //!
 //! The child is a command the application names ([`ProbeCommand`]: for the CLI, its own
 //! executable with a hidden subcommand), given the shadow copy's path as its last argument.
-//! It opens, validates and self-tests the file with [`open_any_kind`](crate::plugin) and
+//! It opens, validates and self-tests the file with [`crate::open_any_kind`] and
 //! exits with 0 when the build loaded, [`REFUSED_EXIT_CODE`] when it was refused with an
 //! error (the parent then opens it itself to report that error), anything else when it
 //! crashed. A build that passed leaves a marker named by its SHA-256 in the cache, so only
