@@ -1,5 +1,5 @@
 //! Support shared by the `fastforth`, `plugin_test` and `hotswap_demo` binaries: where the
-//! workspace's plugin builds are and how to describe a plugin file.
+//! workspace's plugin builds are and how to describe a plugin file, and the probe command.
 
 use fastforth_plugin_build::PluginBuild;
 use std::path::PathBuf;
@@ -19,3 +19,6 @@ pub fn build_example_versions() -> anyhow::Result<(PathBuf, PathBuf)> {
     let v2 = PluginBuild::new("fastforth-example-plugin", &["v2"]).build()?;
     Ok((v1, v2))
 }
+
+/// The hidden `fastforth` subcommand that probes a plugin file (see `fastforth_host::probe`).
+pub const PROBE_SUBCOMMAND: &str = "__probe";

@@ -13,8 +13,10 @@ mod update_cmd;
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, inspect};
-use output::outln;
+use fastforth::PROBE_SUBCOMMAND;
+use fastforth_host::inspect;
+use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, ProbeCommand};
+use output::{errln, outln};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -73,6 +75,10 @@ enum Command {
     /// Update the installed plugins from a signed release channel, or roll them back.
     #[cfg(feature = "update")]
     Update(update_cmd::UpdateArgs),
+    /// Open, validate and self-test a plugin file in this process (run by the loader in a
+    /// child process before a new build is opened in the parent).
+    #[command(name = PROBE_SUBCOMMAND, hide = true)]
+    Probe { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +112,9 @@ fn main() -> anyhow::Result<()> {
         Cli::command()
             .error(clap::error::ErrorKind::ArgumentConflict, message)
             .exit();
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        fastforth_host::probe::set_default(ProbeCommand::new(exe, &[PROBE_SUBCOMMAND]));
     }
     // Native words linked into a session run in place on this thread's large stack.
     let exit_code = fastforth_host::on_native_stack(|| execute(cli))?;
@@ -155,6 +164,7 @@ fn misplaced_engine_option(cli: &Cli, matches: &clap::ArgMatches) -> Option<Stri
         Some(Command::Plugin(_)) => "`plugin`",
         #[cfg(feature = "update")]
         Some(Command::Update(_)) => "`update`",
+        Some(Command::Probe { .. }) => "the probe",
     };
     let (_, flag) = forth_cmd::EngineOptions::FLAGS
         .iter()
@@ -210,7 +220,19 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Plugin(PluginCommand::List(dir))) => update_cmd::list(&dir).map(|()| 0)?,
         #[cfg(feature = "update")]
         Some(Command::Update(args)) => update_cmd::update(args).map(|()| 0)?,
+        Some(Command::Probe { file }) => probe(&file),
     })
+}
+
+/// The probe's verdict on `file` as its exit code (see `fastforth_host::probe`).
+fn probe(file: &Path) -> i32 {
+    match fastforth_host::open_any_kind(file) {
+        Ok(()) => 0,
+        Err(error) => {
+            errln!("error: {error}");
+            fastforth_host::probe::REFUSED_EXIT_CODE
+        }
+    }
 }
 
 fn loader() -> anyhow::Result<Loader> {

@@ -9,8 +9,14 @@ pub enum PluginError {
     #[error("{}: no such file", path.display())]
     NotFound { path: PathBuf },
 
-    #[error("{}: is a directory, expected a plugin library file", path.display())]
-    NotAFile { path: PathBuf },
+    #[error("{}: not a regular file: found {found}, expected a plugin library file", path.display())]
+    NotARegularFile { path: PathBuf, found: &'static str },
+
+    #[error(
+        "{}: {size} bytes, larger than the {max}-byte cap on plugin files",
+        path.display()
+    )]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
 
     #[error("{}: cannot read: {source}", path.display())]
     Io {
@@ -84,6 +90,16 @@ pub enum PluginError {
         field: &'static str,
         problem: String,
     },
+
+    #[error("{}: descriptor field `{field}` points outside the plugin: {problem}", path.display())]
+    OutsideImage {
+        path: PathBuf,
+        field: &'static str,
+        problem: String,
+    },
+
+    #[error("{}: the probe process refused it: {detail}", path.display())]
+    ProbeFailed { path: PathBuf, detail: String },
 
     #[error("{}: function table entry `{function}` is null", path.display())]
     MissingFunction {

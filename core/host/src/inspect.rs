@@ -1,31 +1,107 @@
 //! Structural checks on a plugin file before anything is loaded: loading runs code
 //! (`.init_array`, `DllMain`), so a file must prove it is a shared library for this
-//! machine that exports the descriptor symbol while it is still just bytes.
+//! machine that exports the descriptor symbol while it is still just bytes. Only a regular
+//! file under a size cap is read at all, and an ELF file's loader-facing structure is
+//! checked in depth (`elf`); PE and Mach-O files get `object`'s parse checks only.
 
 use crate::PluginError;
 use fastforth_abi::DESCRIPTOR_SYMBOL;
 use object::{Architecture, BinaryFormat, Endianness, FileKind, Object, ObjectKind};
 use std::path::Path;
 
+/// The largest plugin file the host reads unless told otherwise ([`crate::Loader::with_max_file_bytes`]):
+/// 256 MiB, about a hundred times the size of the engine plugin.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 << 20;
+
 /// Reads `path` and checks that its bytes are a shared library for this host's format and
 /// architecture that exports [`DESCRIPTOR_SYMBOL`]. Returns the bytes that were checked, so
-/// the caller loads exactly what was verified.
+/// the caller loads exactly what was verified. Files above [`DEFAULT_MAX_FILE_BYTES`] are
+/// refused before anything is read.
 pub fn read_and_check(path: &Path) -> Result<Vec<u8>, PluginError> {
-    let bytes = read_plugin_file(path)?;
+    read_and_check_capped(path, DEFAULT_MAX_FILE_BYTES)
+}
+
+/// [`read_and_check`] with a size cap of `max_bytes`.
+pub fn read_and_check_capped(path: &Path, max_bytes: u64) -> Result<Vec<u8>, PluginError> {
+    let bytes = read_plugin_file(path, max_bytes)?;
     check_bytes(path, &bytes)?;
     Ok(bytes)
 }
 
-fn read_plugin_file(path: &Path) -> Result<Vec<u8>, PluginError> {
-    let metadata = std::fs::metadata(path).map_err(|source| io_error(path, source))?;
-    if metadata.is_dir() {
-        return Err(PluginError::NotAFile { path: path.into() });
+/// Reads a regular file of at most `max_bytes`. The file is opened without blocking (a FIFO
+/// would otherwise wait for a writer forever) and its type and size are taken from the
+/// opened file, so what is checked is what is read.
+fn read_plugin_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, PluginError> {
+    let file = open_nonblocking(path).map_err(|source| io_error(path, source))?;
+    let metadata = file.metadata().map_err(|source| io_error(path, source))?;
+    if !metadata.is_file() {
+        return Err(PluginError::NotARegularFile {
+            path: path.into(),
+            found: describe_file_type(&metadata.file_type()),
+        });
     }
-    let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
+    if metadata.len() > max_bytes {
+        return Err(PluginError::TooLarge {
+            path: path.into(),
+            size: metadata.len(),
+            max: max_bytes,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    // One byte more than the cap tells a file that grew since `metadata` from one that did not.
+    std::io::Read::read_to_end(&mut std::io::Read::take(&file, max_bytes + 1), &mut bytes)
+        .map_err(|source| io_error(path, source))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(PluginError::TooLarge {
+            path: path.into(),
+            size: bytes.len() as u64,
+            max: max_bytes,
+        });
+    }
     if bytes.is_empty() {
         return Err(PluginError::Empty { path: path.into() });
     }
     Ok(bytes)
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    // Opening a named pipe on Windows does not wait for the other end.
+    std::fs::File::open(path)
+}
+
+/// "a directory", "a FIFO (named pipe)", ...: what a path that is no regular file is.
+fn describe_file_type(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "neither a file nor a directory"
+    }
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> PluginError {
@@ -64,6 +140,11 @@ pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
             found: format!("a {:?} {:?} file", file.format(), file.kind()).to_lowercase(),
         });
     }
+    crate::elf::check(bytes).map_err(|detail| PluginError::Malformed {
+        path: path.into(),
+        format: format!("{kind:?}"),
+        detail,
+    })?;
     if !exports_descriptor(&file) {
         return Err(PluginError::MissingDescriptor {
             path: path.into(),

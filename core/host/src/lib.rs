@@ -4,9 +4,12 @@
 //! the file and what was expected against what was found:
 //!
 //! ```text
-//! read + structural check (format, architecture, descriptor export)  ─►  content-addressed
-//! shadow copy (temp file, rename)  ─►  dlopen RTLD_NOW|RTLD_LOCAL  ─►  descriptor:
-//! magic, ABI version, layout hash, kind, name, version, no null function  ─►  self-test
+//! regular file, size cap  ─►  read + structural check (format, architecture, descriptor
+//! export; ELF: segments, dynamic section, relocations and symbol tables within the file)
+//! ─►  content-addressed shadow copy (temp file, rename)  ─►  probe in a child process
+//! (new builds only, when configured)  ─►  dlopen RTLD_NOW|RTLD_LOCAL  ─►  descriptor:
+//! in the library's image, magic, ABI version, layout hash, kind, name, version, every
+//! pointer in the library's data or code, no null function  ─►  self-test
 //! ─►  ArcSwap::store  ─►  previous kept as last-known-good  ─►  retired (shutdown, close)
 //!     when its last in-flight call returns
 //! ```
@@ -14,9 +17,11 @@
 //! It knows the ABI (`fastforth-abi`) but nothing of Forth semantics or of where plugin
 //! files come from.
 
+mod elf;
 mod error;
 pub mod forth;
 pub mod hotswap;
+mod image;
 pub mod inspect;
 pub mod kinds;
 mod library;
@@ -24,6 +29,7 @@ pub mod mixed;
 pub mod native;
 mod plugin;
 mod private_dir;
+pub mod probe;
 mod registry;
 pub mod shadow;
 
@@ -34,8 +40,9 @@ pub use hotswap::{HotSwap, PluginCache, SwapReport};
 pub use kinds::{Example, Kind};
 pub use mixed::{Linked, NativeWords};
 pub use native::{ForthNative, NativeRun, on_native_stack};
-pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver};
+pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver, open_any_kind};
 pub use private_dir::{ensure_private_dir, per_user_dir};
+pub use probe::ProbeCommand;
 pub use registry::Registry;
 
 /// The default directory for shadow copies: `$XDG_CACHE_HOME/fastforth/plugins`, else

@@ -1,12 +1,17 @@
 //! One loaded, validated plugin, and the [`Loader`] that makes them: check the file, copy it
-//! to its content-addressed shadow name, open it with `RTLD_NOW`, validate the descriptor,
-//! copy its strings into host memory, run its self-test. A [`Plugin`] owns its library, so a
+//! to its content-addressed shadow name, probe it in a child process (once per build, when
+//! configured), open it with `RTLD_NOW`, validate the descriptor and check that its every
+//! pointer lies in the library's own image, copy its strings into host memory, run its
+//! self-test. A [`Plugin`] owns its library, so a
 //! function pointer taken from it can never outlive the code it points to.
 
-use crate::kinds::Kind;
-use crate::{PluginError, inspect, library, shadow};
+use crate::image::{self, Image};
+use crate::kinds::{Example, Kind};
+use crate::probe::{self, ProbeCommand};
+use crate::{Forth, ForthNative, PluginError, inspect, library, shadow};
 use fastforth_abi::{ABI_VERSION, ByteSink, DESCRIPTOR_SYMBOL, LAYOUT_HASH, MAGIC, ShutdownFn};
-use fastforth_abi::{FfiStr, PluginDescriptor, Status};
+use fastforth_abi::{ExampleFunctions, ForthFunctions, NativeForthFunctions};
+use fastforth_abi::{FfiStr, PluginDescriptor, PluginKind, Status};
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -112,20 +117,45 @@ type LivePlugins = HashMap<PathBuf, Weak<dyn Any + Send + Sync>>;
 
 /// Loads plugins through shadow copies in a cache directory it owns. Identical bytes are
 /// loaded once: a second load of a file whose build is already live returns that plugin.
+///
+/// Files larger than a cap ([`inspect::DEFAULT_MAX_FILE_BYTES`] unless set with
+/// [`Loader::with_max_file_bytes`]) are refused before they are read. With a probe command
+/// ([`Loader::with_probe`], by default the one given to [`probe::set_default`]) a build is
+/// first opened in a child process, once per content hash: see [`probe`].
 pub struct Loader {
     cache_dir: PathBuf,
+    max_file_bytes: u64,
+    probe: Option<ProbeCommand>,
     live: Mutex<LivePlugins>,
     retirements: Arc<Mutex<Vec<Retirement>>>,
 }
 
 impl Loader {
-    /// A loader whose shadow copies go to `cache_dir` (created when needed).
+    /// A loader whose shadow copies go to `cache_dir` (created when needed). Temporary
+    /// files that killed loads left there are removed now.
     pub fn new(cache_dir: impl Into<PathBuf>) -> Loader {
+        let cache_dir = cache_dir.into();
+        shadow::remove_stale_temp_files(&cache_dir);
         Loader {
-            cache_dir: cache_dir.into(),
+            cache_dir,
+            max_file_bytes: inspect::DEFAULT_MAX_FILE_BYTES,
+            probe: probe::default_command(),
             live: Mutex::new(HashMap::new()),
             retirements: Arc::default(),
         }
+    }
+
+    /// The same loader with a cap of `max_bytes` on plugin files.
+    pub fn with_max_file_bytes(mut self, max_bytes: u64) -> Loader {
+        self.max_file_bytes = max_bytes;
+        self
+    }
+
+    /// The same loader probing new builds with `probe` (`None`: opening them directly).
+    /// A loader for files a signature vouches for (signed update artifacts) needs none.
+    pub fn with_probe(mut self, probe: Option<ProbeCommand>) -> Loader {
+        self.probe = probe;
+        self
     }
 
     pub fn cache_dir(&self) -> &Path {
@@ -140,56 +170,114 @@ impl Loader {
             .unwrap_or_default()
     }
 
-    /// Verifies, shadow-copies, opens and validates the plugin at `path`, then runs its
-    /// self-test. Nothing is opened unless the file passed the structural checks.
+    /// Verifies, shadow-copies, probes, opens and validates the plugin at `path`, then runs
+    /// its self-test. Nothing is opened unless the file passed the structural checks. A
+    /// refused build's shadow copy is removed; a loaded one evicts its stem's old copies.
     pub fn load<K: Kind>(&self, path: &Path) -> Result<Arc<Plugin<K>>, PluginError> {
-        let bytes = inspect::read_and_check(path)?;
+        let bytes = inspect::read_and_check_capped(path, self.max_file_bytes)?;
         let sha256 = shadow::sha256_hex(&bytes);
         let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256)?;
+        drop(bytes);
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         let already_live = live.get(&shadow).and_then(Weak::upgrade);
         if let Some(Ok(plugin)) = already_live.map(|p| p.downcast::<Plugin<K>>()) {
             return Ok(plugin);
         }
-        let plugin = Arc::new(self.open_and_validate::<K>(path, shadow.clone(), sha256)?);
+        let plugin = match self.probe_then_open::<K>(path, &shadow, sha256) {
+            Ok(plugin) => Arc::new(plugin),
+            Err(error) => {
+                if !live.contains_key(&shadow) {
+                    shadow::remove(&shadow);
+                }
+                return Err(error);
+            }
+        };
         live.retain(|_, weak| weak.strong_count() > 0);
         let erased: Arc<dyn Any + Send + Sync> = plugin.clone();
-        live.insert(shadow, Arc::downgrade(&erased));
+        live.insert(shadow.clone(), Arc::downgrade(&erased));
+        shadow::evict_old_versions(&shadow, &|old| live.contains_key(old));
         Ok(plugin)
     }
 
-    fn open_and_validate<K: Kind>(
+    fn probe_then_open<K: Kind>(
         &self,
         source: &Path,
-        shadow: PathBuf,
+        shadow: &Path,
         sha256: String,
     ) -> Result<Plugin<K>, PluginError> {
-        // SAFETY: `inspect::read_and_check` verified that these exact bytes (now in the
-        // shadow file, which nothing else writes) are a shared library for this host that
-        // exports the descriptor symbol.
-        let library = unsafe { library::open(&shadow) }.map_err(|error| PluginError::Open {
-            path: source.into(),
-            message: error_chain(&error),
-        })?;
-        let descriptor = resolve_descriptor(&library, source)?;
-        let info = validate_descriptor::<K>(descriptor, source, shadow, sha256)?;
-        // SAFETY: the descriptor's kind is `K::KIND` and its layout hash matches ours, so
-        // `functions` points to a `K` table, static in the library we keep alive in `Plugin`.
-        let api = unsafe { K::resolve(descriptor.functions) }.map_err(|function| {
-            PluginError::MissingFunction {
-                path: source.into(),
-                function,
-            }
-        })?;
-        run_self_test(descriptor, source)?;
-        Ok(Plugin {
-            info,
-            api,
-            shutdown: descriptor.shutdown,
-            retirements: self.retirements.clone(),
-            _library: library,
-        })
+        if let Some(command) = &self.probe {
+            probe::probe(command, &self.cache_dir, source, shadow, &sha256)?;
+        }
+        let library = open(source, shadow)?;
+        let retirements = self.retirements.clone();
+        build::<K>(library, source, shadow.to_path_buf(), sha256, retirements)
     }
+}
+
+/// Checks, opens, validates and self-tests the plugin at `path` in this process, whatever
+/// its kind, without a shadow copy or a probe, then retires it: what a probe process does.
+pub fn open_any_kind(path: &Path) -> Result<(), PluginError> {
+    inspect::read_and_check(path)?;
+    let library = open(path, path)?;
+    let kind = resolve_descriptor(&library, path, path)?.descriptor.kind;
+    // Not hashed: the probe's caller knows the hash, and nothing here outlives this call.
+    let (retirements, shadow, sha256) = (Arc::default(), path.to_path_buf(), String::new());
+    match kind {
+        PluginKind::FORTH => build::<Forth>(library, path, shadow, sha256, retirements).map(drop),
+        PluginKind::FORTH_NATIVE => {
+            build::<ForthNative>(library, path, shadow, sha256, retirements).map(drop)
+        }
+        _ => build::<Example>(library, path, shadow, sha256, retirements).map(drop),
+    }
+}
+
+fn open(source: &Path, shadow: &Path) -> Result<libloading::Library, PluginError> {
+    // SAFETY: `inspect::read_and_check` verified that these exact bytes (now in the
+    // shadow file, which nothing else writes) are a well-formed shared library for this
+    // host that exports the descriptor symbol, and a probe process (when configured)
+    // opened them without crashing.
+    unsafe { library::open(shadow) }.map_err(|error| PluginError::Open {
+        path: source.into(),
+        message: error_chain(&error),
+    })
+}
+
+/// A descriptor found in an opened library, with the image its pointers must lie in
+/// (`None` where the platform does not say).
+struct Found<'lib> {
+    descriptor: &'lib PluginDescriptor,
+    image: Option<Image>,
+}
+
+/// Validates the descriptor for kind `K`, resolves its table and runs its self-test.
+fn build<K: Kind>(
+    library: libloading::Library,
+    source: &Path,
+    shadow: PathBuf,
+    sha256: String,
+    retirements: Arc<Mutex<Vec<Retirement>>>,
+) -> Result<Plugin<K>, PluginError> {
+    let found = resolve_descriptor(&library, source, &shadow)?;
+    let descriptor = found.descriptor;
+    let info = validate_descriptor::<K>(&found, source, shadow, sha256)?;
+    check_code_pointers(&found, source)?;
+    // SAFETY: the descriptor's kind is `K::KIND` and its layout hash matches ours, so
+    // `functions` points to a `K` table, static in the library we keep alive in `Plugin`;
+    // the table lies in the library's data and every entry points into its code.
+    let api = unsafe { K::resolve(descriptor.functions) }.map_err(|function| {
+        PluginError::MissingFunction {
+            path: source.into(),
+            function,
+        }
+    })?;
+    run_self_test(descriptor, source)?;
+    Ok(Plugin {
+        info,
+        api,
+        shutdown: descriptor.shutdown,
+        retirements,
+        _library: library,
+    })
 }
 
 /// An error and its sources, joined by ": " (libloading keeps `dlerror`'s text in the source).
@@ -204,22 +292,43 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Calls the descriptor function. The returned reference points into `library`'s static
-/// data; it is used only while `library` is alive (inside `open_and_validate`).
+/// Finds the descriptor function, checks that it lies in the library's code, calls it and
+/// checks that the descriptor it returns lies in the library's data. The returned reference
+/// points into `library`'s static data and is used only while `library` is borrowed.
 fn resolve_descriptor<'lib>(
     library: &'lib libloading::Library,
     source: &Path,
-) -> Result<&'lib PluginDescriptor, PluginError> {
+    shadow: &Path,
+) -> Result<Found<'lib>, PluginError> {
     type DescriptorFn = extern "C" fn() -> *const PluginDescriptor;
+    let missing = || PluginError::MissingDescriptor {
+        path: source.into(),
+        symbol: DESCRIPTOR_SYMBOL,
+    };
     // SAFETY: every FastForth plugin defines this symbol with exactly this signature; the
-    // pointer is only used while `library` is borrowed.
-    let function =
-        unsafe { library.get::<DescriptorFn>(DESCRIPTOR_SYMBOL.as_bytes()) }.map_err(|_| {
-            PluginError::MissingDescriptor {
-                path: source.into(),
-                symbol: DESCRIPTOR_SYMBOL,
-            }
-        })?;
+    // pointer is only used while `library` is borrowed, and only called once it is known
+    // to point into the library's code.
+    let function = unsafe { library.get::<DescriptorFn>(DESCRIPTOR_SYMBOL.as_bytes()) }
+        .map_err(|_| missing())?;
+    let image = image::mapped_image(shadow);
+    if image.is_none() && cfg!(target_os = "linux") {
+        return Err(outside(
+            source,
+            "image",
+            format!("the dynamic loader has no image named {}", shadow.display()),
+        ));
+    }
+    let bounds = Bounds(image.as_ref());
+    if !bounds.code(*function as usize) {
+        return Err(outside(
+            source,
+            DESCRIPTOR_SYMBOL,
+            format!(
+                "symbol address {:#x} is not in the library's code",
+                *function as usize
+            ),
+        ));
+    }
     let pointer = function();
     if pointer.is_null() {
         return Err(PluginError::NullDescriptor {
@@ -227,18 +336,96 @@ fn resolve_descriptor<'lib>(
             symbol: DESCRIPTOR_SYMBOL,
         });
     }
-    // SAFETY: non-null, and the ABI makes it point to a static descriptor in `library`;
-    // its leading fields (magic, version, layout hash) sit at the same offsets in every ABI
-    // version, and nothing else is trusted before they are checked.
-    Ok(unsafe { &*pointer })
+    if !bounds.data(pointer as usize, size_of::<PluginDescriptor>()) || !pointer.is_aligned() {
+        return Err(outside(
+            source,
+            "descriptor",
+            format!("{pointer:?} is not an aligned descriptor in the library's data"),
+        ));
+    }
+    // SAFETY: non-null, aligned and (where the platform says) inside the library's readable
+    // data; the ABI makes it a static descriptor whose leading fields (magic, version,
+    // layout hash) sit at the same offsets in every ABI version, and nothing else is
+    // trusted before they are checked.
+    let descriptor = unsafe { &*pointer };
+    Ok(Found { descriptor, image })
+}
+
+/// Pointer checks against an image; with no image (not known on this platform) they pass.
+struct Bounds<'a>(Option<&'a Image>);
+
+impl Bounds<'_> {
+    fn code(&self, address: usize) -> bool {
+        self.0.is_none_or(|image| image.is_code(address))
+    }
+
+    fn data(&self, address: usize, len: usize) -> bool {
+        self.0.is_none_or(|image| image.is_data(address, len))
+    }
+}
+
+fn outside(source: &Path, field: &'static str, problem: String) -> PluginError {
+    PluginError::OutsideImage {
+        path: source.into(),
+        field,
+        problem,
+    }
+}
+
+/// The number of function pointers in the table of `kind` (every table holds only those).
+fn table_entries(kind: PluginKind) -> usize {
+    let bytes = match kind {
+        PluginKind::FORTH => size_of::<ForthFunctions>(),
+        PluginKind::FORTH_NATIVE => size_of::<NativeForthFunctions>(),
+        _ => size_of::<ExampleFunctions>(),
+    };
+    bytes / size_of::<usize>()
+}
+
+/// Checks that `self_test`, `shutdown` and every non-null table entry point into the
+/// library's code, and the table into its data, so nothing is called or read elsewhere.
+fn check_code_pointers(found: &Found, source: &Path) -> Result<(), PluginError> {
+    let descriptor = found.descriptor;
+    let bounds = Bounds(found.image.as_ref());
+    let entries = table_entries(descriptor.kind);
+    let table = descriptor.functions.cast::<usize>();
+    if !bounds.data(table as usize, entries * size_of::<usize>()) || !table.is_aligned() {
+        return Err(outside(
+            source,
+            "functions",
+            format!("the table at {table:?} is not aligned in the library's data"),
+        ));
+    }
+    let in_code = |field: &'static str, address: Option<usize>| match address {
+        Some(address) if !bounds.code(address) => Err(outside(
+            source,
+            field,
+            format!("{address:#x} is not in the library's code"),
+        )),
+        _ => Ok(()),
+    };
+    in_code("self_test", descriptor.self_test.map(|f| f as usize))?;
+    in_code("shutdown", descriptor.shutdown.map(|f| f as usize))?;
+    for index in 0..entries {
+        // SAFETY: the table lies in the library's readable data (checked above, or the
+        // platform does not say and the layout hash vouches for it) and is aligned; each
+        // entry is an optional function pointer, read here as the address it holds.
+        let address = unsafe { table.add(index).read() };
+        if address != 0 {
+            in_code("functions", Some(address))?;
+        }
+    }
+    Ok(())
 }
 
 fn validate_descriptor<K: Kind>(
-    descriptor: &PluginDescriptor,
+    found: &Found,
     source: &Path,
     shadow: PathBuf,
     sha256: String,
 ) -> Result<PluginInfo, PluginError> {
+    let descriptor = found.descriptor;
+    let bounds = Bounds(found.image.as_ref());
     let path = || source.to_path_buf();
     if descriptor.magic != MAGIC {
         return Err(PluginError::BadMagic {
@@ -276,8 +463,8 @@ fn validate_descriptor<K: Kind>(
         });
     }
     Ok(PluginInfo {
-        name: read_name(descriptor.name, source)?,
-        version: read_version(descriptor.version, source)?,
+        name: read_name(descriptor.name, &bounds, source)?,
+        version: read_version(descriptor.version, &bounds, source)?,
         kind: K::KIND.name().unwrap_or("unknown"),
         abi_version: descriptor.abi_version,
         source: source.into(),
@@ -295,7 +482,12 @@ fn kind_name(kind: fastforth_abi::PluginKind) -> String {
 
 const MAX_FIELD_LEN: usize = 128;
 
-fn read_field(text: FfiStr, source: &Path, field: &'static str) -> Result<String, PluginError> {
+fn read_field(
+    text: FfiStr,
+    bounds: &Bounds,
+    source: &Path,
+    field: &'static str,
+) -> Result<String, PluginError> {
     let bad = |problem: String| PluginError::BadField {
         path: source.into(),
         field,
@@ -307,14 +499,25 @@ fn read_field(text: FfiStr, source: &Path, field: &'static str) -> Result<String
             text.len, text.ptr
         )));
     }
+    if !bounds.data(text.ptr as usize, text.len) {
+        return Err(outside(
+            source,
+            field,
+            format!(
+                "{} bytes at {:?} are not in the library's data",
+                text.len, text.ptr
+            ),
+        ));
+    }
     // SAFETY: the descriptor passed its magic/ABI/layout checks, so `text` is a (ptr, len)
-    // pair into the library's static data; the length is bounded above.
+    // pair into the library's static data (checked against its image where the platform
+    // says); the length is bounded above.
     let bytes = unsafe { text.as_bytes() };
     String::from_utf8(bytes.to_vec()).map_err(|e| bad(format!("not UTF-8: {e}")))
 }
 
-fn read_name(text: FfiStr, source: &Path) -> Result<String, PluginError> {
-    let name = read_field(text, source, "name")?;
+fn read_name(text: FfiStr, bounds: &Bounds, source: &Path) -> Result<String, PluginError> {
+    let name = read_field(text, bounds, source, "name")?;
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
     if name.chars().all(allowed) {
         Ok(name)
@@ -327,8 +530,8 @@ fn read_name(text: FfiStr, source: &Path) -> Result<String, PluginError> {
     }
 }
 
-fn read_version(text: FfiStr, source: &Path) -> Result<String, PluginError> {
-    let version = read_field(text, source, "version")?;
+fn read_version(text: FfiStr, bounds: &Bounds, source: &Path) -> Result<String, PluginError> {
+    let version = read_field(text, bounds, source, "version")?;
     if is_semver(&version) {
         Ok(version)
     } else {

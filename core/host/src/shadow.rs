@@ -5,11 +5,32 @@
 //! fsynced: the cache needs no durability, because an existing copy is compared byte for
 //! byte with the plugin before it is reused, so a copy torn by a crash is replaced, never
 //! loaded.
+//!
+//! The cache stays bounded:
+//! - a build the loader refused is removed at once ([`remove`]);
+//! - temporary files that a killed load left behind are removed when a loader starts
+//!   ([`remove_stale_temp_files`]): each is named after the process writing it, and removed
+//!   once that process is gone (or, where that cannot be asked, after an hour);
+//! - after a successful load, older copies of the same stem are evicted beyond the newest
+//!   [`KEEP_PER_STEM`] (by modification time, refreshed whenever a copy is reused), never
+//!   one that is live in this loader ([`evict_old_versions`]). A copy another process has
+//!   mapped stays valid on Unix once unlinked; Windows refuses to delete it, and it is left.
 
 use crate::PluginError;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// How many copies of one stem (one plugin file name) the cache keeps: the serving
+/// version, the last-known-good one and two more to swap back and forth between.
+pub const KEEP_PER_STEM: usize = 4;
+
+/// The prefix of temporary files, followed by the writing process's id and a `-`.
+const TEMP_PREFIX: &str = ".tmp-shadow-";
+
+/// How old a temporary file of an unknown or unaskable writer must be to be removed.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -46,13 +67,128 @@ pub fn place(
     std::fs::create_dir_all(cache_dir).map_err(cache_error)?;
     let shadow = cache_dir.join(shadow_file_name(source, sha256));
     if std::fs::read(&shadow).is_ok_and(|existing| existing == bytes) {
+        touch(&shadow);
         return Ok(shadow);
     }
-    let mut temp = tempfile::NamedTempFile::new_in(cache_dir).map_err(cache_error)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .tempfile_in(cache_dir)
+        .map_err(cache_error)?;
     temp.write_all(bytes).map_err(cache_error)?;
     temp.persist(&shadow)
         .map_err(|error| cache_error(error.error))?;
     Ok(shadow)
+}
+
+/// Marks a reused copy as recently used, so eviction keeps it.
+fn touch(shadow: &Path) {
+    if let Ok(file) = std::fs::File::open(shadow) {
+        let _ = file.set_modified(SystemTime::now());
+    }
+}
+
+/// Removes the shadow copy of a refused build (best effort: a copy that cannot be removed
+/// is harmless and is evicted later).
+pub fn remove(shadow: &Path) {
+    let _ = std::fs::remove_file(shadow);
+}
+
+/// Removes temporary files whose writer is gone (see the module documentation).
+pub fn remove_stale_temp_files(cache_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(cache_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with(".tmp") && temp_file_is_stale(name, &entry) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn temp_file_is_stale(name: &str, entry: &std::fs::DirEntry) -> bool {
+    let writer = name
+        .strip_prefix(TEMP_PREFIX)
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|pid| pid.parse::<u32>().ok());
+    match writer.map(process_is_alive) {
+        Some(Some(alive)) => !alive,
+        _ => age(entry).is_some_and(|age| age > STALE_AFTER),
+    }
+}
+
+fn age(entry: &std::fs::DirEntry) -> Option<Duration> {
+    let modified = entry.metadata().ok()?.modified().ok()?;
+    SystemTime::now().duration_since(modified).ok()
+}
+
+/// Whether process `pid` exists (`None`: cannot tell on this platform).
+#[cfg(unix)]
+fn process_is_alive(pid: u32) -> Option<bool> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+    let result = unsafe { libc::kill(pid, 0) };
+    Some(result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
+#[cfg(not(unix))]
+fn process_is_alive(_pid: u32) -> Option<bool> {
+    None
+}
+
+/// Evicts copies of `shadow`'s stem beyond the newest [`KEEP_PER_STEM`], keeping `shadow`
+/// itself and every copy for which `is_live` says so.
+pub fn evict_old_versions(shadow: &Path, is_live: &dyn Fn(&Path) -> bool) {
+    let (Some(dir), Some(name)) = (shadow.parent(), shadow.file_name().and_then(|n| n.to_str()))
+    else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut copies: Vec<(SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|other| same_stem(name, other))
+        })
+        .map(|entry| {
+            let modified = entry.metadata().and_then(|m| m.modified());
+            (modified.unwrap_or(SystemTime::UNIX_EPOCH), entry.path())
+        })
+        .collect();
+    copies.sort_by_key(|copy| std::cmp::Reverse(copy.0));
+    for (_, old) in copies.into_iter().skip(KEEP_PER_STEM) {
+        if old != shadow && !is_live(&old) {
+            let _ = std::fs::remove_file(old);
+        }
+    }
+}
+
+/// Whether two shadow file names (`<stem>-<24 hex>[.<ext>]`) have the same stem and extension.
+fn same_stem(a: &str, b: &str) -> bool {
+    match (split_shadow_name(a), split_shadow_name(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `(stem, extension)` of a shadow file name, `None` for any other name.
+fn split_shadow_name(name: &str) -> Option<(&str, &str)> {
+    let with_extension = name
+        .rsplit_once('.')
+        .and_then(|(base, extension)| Some((split(base)?, extension)));
+    with_extension.or_else(|| Some((split(name)?, "")))
+}
+
+/// The stem of `<stem>-<24 hex>`.
+fn split(base: &str) -> Option<&str> {
+    let (stem, hash) = base.rsplit_once('-')?;
+    let is_hash = hash.len() == 24 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    (is_hash && !stem.is_empty()).then_some(stem)
 }
 
 #[cfg(test)]

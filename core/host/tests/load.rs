@@ -277,11 +277,14 @@ fn truncated_plugin_is_refused() {
 fn directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let error = refused(dir.path());
-    assert!(matches!(error, PluginError::NotAFile { .. }), "{error}");
+    assert!(
+        matches!(error, PluginError::NotARegularFile { .. }),
+        "{error}"
+    );
     assert!(
         error
             .to_string()
-            .ends_with("is a directory, expected a plugin library file")
+            .ends_with("not a regular file: found a directory, expected a plugin library file")
     );
 }
 

@@ -3,8 +3,8 @@
 //! one cargo feature names. Never shipped.
 
 use fastforth_abi::{
-    ABI_VERSION, ByteSink, ExampleFunctions, LAYOUT_HASH, PluginDescriptor, PluginKind, Status,
-    call_guarded, run_self_test,
+    ABI_VERSION, ByteSink, ExampleFunctions, FfiStr, LAYOUT_HASH, PluginDescriptor, PluginKind,
+    Status, call_guarded, run_self_test,
 };
 
 const KIND: PluginKind = if cfg!(feature = "wrong-kind") {
@@ -63,6 +63,10 @@ fn self_test() -> Result<(), String> {
     if cfg!(feature = "self-test-panics") {
         panic!("fixture: self-test panics");
     }
+    if cfg!(feature = "self-test-crashes") {
+        // SAFETY: not safe at all: this fault is the point of the feature.
+        unsafe { std::ptr::null_mut::<u8>().write_volatile(1) };
+    }
     if cfg!(feature = "self-test-fails") {
         return Err("fixture: 2 + 2 gave 5".to_owned());
     }
@@ -107,6 +111,14 @@ static DESCRIPTOR: PluginDescriptor = PluginDescriptor {
     } else {
         LAYOUT_HASH
     },
+    name: if cfg!(feature = "wild-name") {
+        FfiStr {
+            ptr: 0x1000 as *const u8,
+            len: 7,
+        }
+    } else {
+        FfiStr::new("fixture")
+    },
     ..PluginDescriptor::new(
         KIND,
         "fixture",
@@ -120,5 +132,27 @@ static DESCRIPTOR: PluginDescriptor = PluginDescriptor {
 /// The descriptor; not exported at all with the `no-descriptor` feature.
 #[cfg_attr(not(feature = "no-descriptor"), unsafe(no_mangle))]
 pub extern "C" fn fastforth_plugin_v1() -> *const PluginDescriptor {
+    if cfg!(feature = "wild-shutdown") {
+        return wild_shutdown();
+    }
     &raw const DESCRIPTOR
+}
+
+/// The descriptor with `shutdown` pointing at the function table (data, not code), in the
+/// library's own (writable) data.
+fn wild_shutdown() -> *const PluginDescriptor {
+    static mut WILD: std::mem::MaybeUninit<PluginDescriptor> = std::mem::MaybeUninit::uninit();
+    // SAFETY: not safe to call at all: this fault is the point of the feature. The host
+    // asks for the descriptor from one thread at a time.
+    unsafe {
+        let data = std::mem::transmute::<*const ExampleFunctions, extern "C" fn() -> Status>(
+            &raw const TABLE,
+        );
+        let wild = (&raw mut WILD).cast::<PluginDescriptor>();
+        wild.write(PluginDescriptor {
+            shutdown: Some(data),
+            ..DESCRIPTOR
+        });
+        wild
+    }
 }

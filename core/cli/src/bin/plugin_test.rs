@@ -1,7 +1,7 @@
 //! Loads the example plugin and calls it: `plugin_test [PLUGIN_FILE]`.
 
 use anyhow::Context;
-use fastforth_host::{Example, Loader};
+use fastforth_host::{Example, Loader, ProbeCommand};
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
@@ -13,7 +13,13 @@ fn main() -> anyhow::Result<()> {
         )?,
     };
     println!("Loading plugin...");
-    let loader = Loader::new(fastforth_host::default_cache_dir()?);
+    // New builds are probed by the `fastforth` binary next to this one, when there is one.
+    let probe = std::env::current_exe()
+        .ok()
+        .map(|exe| exe.with_file_name(format!("fastforth{}", std::env::consts::EXE_SUFFIX)))
+        .filter(|probe| probe.is_file())
+        .map(|probe| ProbeCommand::new(probe, &[fastforth::PROBE_SUBCOMMAND]));
+    let loader = Loader::new(fastforth_host::default_cache_dir()?).with_probe(probe);
     let plugin = loader.load::<Example>(&path)?;
     println!("Plugin version: {}", plugin.version());
     println!("5 + 3 = {}", plugin.add_numbers(5, 3)?);

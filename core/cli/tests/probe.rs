@@ -1,0 +1,94 @@
+//! The CLI probes a new plugin build in a child process (`fastforth __probe FILE`) before
+//! opening it: a build that crashes while loading is refused with the signal named and the
+//! CLI lives; a build that passed is remembered by its SHA-256 and not probed again.
+
+use fastforth_plugin_build::PluginBuild;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn build(package: &str, features: &[&str]) -> PathBuf {
+    PluginBuild::new(package, features)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn fastforth(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(args)
+        .env("XDG_CACHE_HOME", cache)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("fastforth runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_that_crashes_in_its_self_test_is_refused_and_the_cli_lives() {
+    let plugin = build("fastforth-fixture-plugin", &["self-test-crashes"]);
+    let cache = tempfile::tempdir().unwrap();
+    let output = fastforth(&["plugin", "info", plugin.to_str().unwrap()], cache.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stderr).trim(),
+        format!(
+            "Error: {}: the probe process refused it: it was killed by signal 11 (SIGSEGV)",
+            plugin.display()
+        )
+    );
+    let shadows = cache.path().join("fastforth/plugins");
+    let left: Vec<_> = std::fs::read_dir(&shadows)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().unwrap().is_file())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the refused build's copy is removed: {left:?}"
+    );
+}
+
+#[test]
+fn a_build_that_passed_its_probe_is_remembered_by_its_hash() {
+    let plugin = build("fastforth-example-plugin", &[]);
+    let cache = tempfile::tempdir().unwrap();
+    let first = fastforth(&["plugin", "info", plugin.to_str().unwrap()], cache.path());
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let sha = text(&first.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("sha256:").map(|s| s.trim().to_owned()))
+        .unwrap();
+    let marker = cache.path().join("fastforth/plugins/probed").join(&sha);
+    assert!(marker.is_file(), "no marker at {}", marker.display());
+}
+
+#[test]
+fn a_refusal_found_by_the_probe_is_reported_with_its_specific_error() {
+    let plugin = build("fastforth-fixture-plugin", &["self-test-fails"]);
+    let cache = tempfile::tempdir().unwrap();
+    let output = fastforth(&["plugin", "info", plugin.to_str().unwrap()], cache.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr).trim(),
+        format!(
+            "Error: {}: self-test failed: fixture: 2 + 2 gave 5",
+            plugin.display()
+        )
+    );
+}
+
+#[test]
+fn the_probe_subcommand_is_hidden_and_exits_3_on_a_refusal() {
+    let cache = tempfile::tempdir().unwrap();
+    let help = fastforth(&["--help"], cache.path());
+    assert!(!text(&help.stdout).contains("__probe"));
+    let missing = fastforth(&["__probe", "/no/such/plugin.so"], cache.path());
+    assert_eq!(missing.status.code(), Some(3));
+    assert_eq!(
+        text(&missing.stderr).trim(),
+        "error: /no/such/plugin.so: no such file"
+    );
+}
