@@ -4,38 +4,16 @@
 //! detached signature `manifest.json.sig`. It re-hashes every artifact against the index, so
 //! a stale index never ships. The formats belong to `fastforth-update`.
 
+use crate::flags;
 use crate::index::{self, Artifact};
 use anyhow::Context;
 use fastforth_update::keys;
 use fastforth_update::{Manifest, Release as SignedRelease, ReleaseArtifact};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 use xshell::Shell;
 
-/// Sign and publish build-all's artifacts into a static channel directory
-#[derive(clap::Args)]
-pub struct Release {
-    /// The secret key file made by `cargo xtask keygen`
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
-    /// The channel directory to publish into (created if missing)
-    #[arg(long, value_name = "DIR")]
-    channel: PathBuf,
-    /// Days until the manifest expires (clients refuse it afterwards)
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
-    expires: u64,
-    /// The build-all index to publish (default: target/plugins/index.json)
-    #[arg(long, value_name = "FILE")]
-    index: Option<PathBuf>,
-    /// Publish only this plugin (repeatable; default: every indexed plugin)
-    #[arg(long = "plugin", value_name = "NAME")]
-    plugins: Vec<String>,
-    /// Publish only this triple (repeatable; default: every indexed triple)
-    #[arg(long = "target", value_name = "TRIPLE")]
-    targets: Vec<String>,
-}
-
-impl Release {
+impl flags::Release {
     pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
         anyhow::ensure!(self.expires > 0, "--expires is 0 days, expected at least 1");
         let index_path = self
@@ -141,6 +119,7 @@ fn print_summary(channel: &Path, manifest: &Manifest, key: &fastforth_update::Si
 mod tests {
     use super::*;
     use fastforth_update::{SigningKey, TrustedKeys};
+    use std::path::PathBuf;
 
     /// A build-all output directory with one fake artifact for each of two triples.
     fn fake_build_all(dir: &Path) -> PathBuf {
@@ -192,8 +171,8 @@ mod tests {
         }
     }
 
-    fn release_of(index: &Path, channel: &Path, key: &Path) -> Release {
-        Release {
+    fn release_of(index: &Path, channel: &Path, key: &Path) -> flags::Release {
+        flags::Release {
             key: key.into(),
             channel: channel.into(),
             expires: 30,
