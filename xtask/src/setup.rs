@@ -135,6 +135,7 @@ impl flags::Setup {
             let (runner, runner_args) = as_root(sh);
             let to_install = missing.clone();
             let update_args = runner_args.clone();
+            // Failures show on stderr; each package is then checked and reported one by one.
             let _ = cmd!(sh, "{runner} {update_args...} apt-get update -qq")
                 .quiet()
                 .run();
@@ -143,6 +144,7 @@ impl flags::Setup {
                 "{runner} {runner_args...} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {to_install...}"
             )
             .quiet()
+            .ignore_stdout()
             .run();
         }
         packages
