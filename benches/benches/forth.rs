@@ -11,7 +11,7 @@
 //! session (called in place on a large stack, as `fastforth run --link` does).
 
 use criterion::{Criterion, SamplingMode, criterion_group};
-use fastforth_benches::{FORTH_WORKLOADS, forth_plugin, forth_source};
+use fastforth_benches::{forth_plugin, forth_source, forth_workloads};
 use fastforth_engine::{Flow, Forth, Limits};
 use fastforth_host::{
     Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, Loader, NativeWords,
@@ -87,7 +87,7 @@ fn benches(c: &mut Criterion) {
     let plugin = loader
         .load::<fastforth_host::Forth>(&plugin_path)
         .expect("forth plugin validates");
-    for workload in FORTH_WORKLOADS {
+    for workload in forth_workloads() {
         let source = forth_source(workload).expect("workload source");
         let mut group = c.benchmark_group(format!("forth/{workload}"));
         group.sample_size(10).sampling_mode(SamplingMode::Flat);

@@ -47,8 +47,14 @@ pub fn forth_plugin() -> anyhow::Result<PathBuf> {
         .context("cannot build the forth plugin")
 }
 
-/// The Forth workloads of `benches/forth/`, each defining `main`.
-pub const FORTH_WORKLOADS: [&str; 4] = ["sieve", "bubble", "matrix", "fib"];
+/// The Forth workloads of `benches/forth/`, each defining `main`, in report order: the
+/// names listed in `benches/forth/workloads.txt`, which `cargo xtask bench` reads too.
+pub fn forth_workloads() -> impl Iterator<Item = &'static str> {
+    include_str!("../forth/workloads.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
 
 /// The source of the Forth workload `name` (`benches/forth/<name>.fs`).
 pub fn forth_source(name: &str) -> anyhow::Result<String> {

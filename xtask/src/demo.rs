@@ -1,16 +1,11 @@
 //! `cargo xtask demo`: builds the plugins and runs the demos end to end.
 
+use crate::flags;
 use xshell::{Shell, cmd};
 
-/// Build the plugins, then run `plugin_test`, `hotswap_demo`, `engine_swap_demo`, a Forth
-/// program, the same program compiled ahead of time to a native plugin, and interpreted
-/// code calling the compiled word (mixed mode).
-#[derive(clap::Args)]
-pub struct Demo {}
-
-impl Demo {
+impl flags::Demo {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let cargo = crate::cargo();
+        let cargo = crate::toolchain::cargo();
         let release = ["--release", "--quiet"];
         let plugins = [
             "-p",

@@ -2,20 +2,10 @@
 //! a fixed time from its committed seeds plus a working corpus under `target/fuzz/`, then
 //! reports executions and findings per target. Nothing here knows what a target tests.
 
+use crate::flags;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
-
-/// Run every fuzz target (or those named) for a bounded time; exit non-zero on any finding.
-#[derive(clap::Args)]
-pub struct Fuzz {
-    /// Seconds per target.
-    #[arg(long, default_value_t = 60)]
-    seconds: u64,
-    /// Only this target (repeatable); default: every target `cargo fuzz list` names.
-    #[arg(long = "target", value_name = "NAME")]
-    targets: Vec<String>,
-}
 
 /// What one target's run found.
 struct Outcome {
@@ -25,7 +15,7 @@ struct Outcome {
     findings: Vec<PathBuf>,
 }
 
-impl Fuzz {
+impl flags::Fuzz {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         require_cargo_fuzz(sh)?;
         let targets = if self.targets.is_empty() {
@@ -118,7 +108,7 @@ fn list_targets(sh: &Shell) -> anyhow::Result<Vec<String>> {
 
 /// The release build of the example plugin, a seed for the inspection target.
 fn example_plugin(sh: &Shell) -> anyhow::Result<PathBuf> {
-    let cargo = crate::cargo();
+    let cargo = crate::toolchain::cargo();
     cmd!(
         sh,
         "{cargo} build --quiet --release -p fastforth-example-plugin"

@@ -2,25 +2,14 @@
 //! The secret key file is created owner-only and nothing existing is ever overwritten. It
 //! knows the key file formats only through `fastforth-update`.
 
+use crate::flags;
 use anyhow::Context;
 use fastforth_update::keys;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use xshell::Shell;
 
-/// Make a signing key pair: DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub; a release
-/// key (online) or, with --name root-1 and so on, an offline root key for `cargo xtask root`
-#[derive(clap::Args)]
-pub struct Keygen {
-    /// Directory to write the key pair to (created if missing)
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
-    /// File name stem of the pair
-    #[arg(long, default_value = "release")]
-    name: String,
-}
-
-impl Keygen {
+impl flags::Keygen {
     pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
         let (secret, public) = write_key_pair(&self.out, &self.name)?;
         let key = keys::parse_public_key("new key", &std::fs::read_to_string(&public)?)?;

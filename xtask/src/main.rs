@@ -1,52 +1,44 @@
-//! `cargo xtask`: the workspace's automation. Each command is a module whose flags struct
-//! has a `run` method; `main` parses once, moves to the workspace root and dispatches.
+//! `cargo xtask`: the workspace's automation, in rust-analyzer's shape. `flags.rs` declares
+//! every command's flags; each command's module implements `run` on them; `main` parses
+//! once, moves to the workspace root and dispatches. The commands with heavy dependencies
+//! sit behind cargo features (see `relaunch.rs`), so a plain `cargo xtask` builds lean.
 
+#[cfg(feature = "bench")]
 mod bench;
 mod build_all;
 mod demo;
+mod flags;
 mod fuzz;
 mod index;
+#[cfg(feature = "release")]
 mod keygen;
+mod load_check;
 mod plugins;
+mod process;
 mod progress;
+#[cfg(not(all(feature = "bench", feature = "verify-symbols", feature = "release")))]
+mod relaunch;
+#[cfg(feature = "release")]
 mod release;
+#[cfg(feature = "release")]
 mod root;
 mod sanitize;
 mod setup;
 mod soak;
 mod targets;
+mod toolchain;
+#[cfg(feature = "verify-symbols")]
 mod verify_symbols;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use flags::Command;
 use xshell::Shell;
 
-#[derive(Parser)]
-#[command(name = "cargo xtask", about = "FastForth workspace automation")]
-struct Xtask {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    Bench(bench::Bench),
-    BuildAll(build_all::BuildAll),
-    Demo(demo::Demo),
-    Fuzz(fuzz::Fuzz),
-    Keygen(keygen::Keygen),
-    Release(release::Release),
-    Root(root::RootCmd),
-    Sanitize(sanitize::Sanitize),
-    Setup(setup::Setup),
-    Soak(soak::Soak),
-    VerifySymbols(verify_symbols::VerifySymbols),
-}
-
 fn main() -> anyhow::Result<()> {
-    let xtask = Xtask::parse();
+    let flags = flags::Xtask::parse();
     let sh = Shell::new()?;
     sh.change_dir(project_root());
-    match xtask.command {
+    match flags.command {
         Command::Bench(cmd) => cmd.run(&sh),
         Command::BuildAll(cmd) => cmd.run(&sh),
         Command::Demo(cmd) => cmd.run(&sh),
@@ -67,9 +59,4 @@ fn project_root() -> std::path::PathBuf {
         .parent()
         .expect("xtask lives one level below the root")
         .to_path_buf()
-}
-
-/// The cargo that runs us, for nested invocations.
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }

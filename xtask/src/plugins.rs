@@ -61,7 +61,7 @@ struct CrateTarget {
 
 /// Every shipped plugin of the workspace at `root`, sorted by name.
 pub fn discover(sh: &Shell, root: &Path) -> anyhow::Result<Vec<Plugin>> {
-    let cargo = crate::cargo();
+    let cargo = crate::toolchain::cargo();
     let manifest = root.join("Cargo.toml");
     let json = cmd!(
         sh,

@@ -5,46 +5,16 @@
 //! file next to the key, never read from the channel. It re-hashes every artifact against the
 //! index, so a stale index never ships. The formats belong to `fastforth-update`.
 
+use crate::flags;
 use crate::index::{self, Artifact};
 use anyhow::Context;
 use fastforth_update::keys;
 use fastforth_update::{Manifest, Release as SignedRelease, ReleaseArtifact, SigningKey};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 use xshell::Shell;
 
-/// Sign and publish build-all's artifacts into a static channel directory
-#[derive(clap::Args)]
-pub struct Release {
-    /// The secret key file made by `cargo xtask keygen`
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
-    /// Another release key to sign with too (repeatable), for a root whose release threshold
-    /// is more than one
-    #[arg(long = "cosign", value_name = "FILE")]
-    cosign: Vec<PathBuf>,
-    /// The channel directory to publish into (created if missing)
-    #[arg(long, value_name = "DIR")]
-    channel: PathBuf,
-    /// Days until the manifest expires (clients refuse it afterwards; at most 90)
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
-    expires: u64,
-    /// The publisher's state file, which counts each channel's manifest_version (default:
-    /// the key file with the extension .state.json)
-    #[arg(long, value_name = "FILE")]
-    state: Option<PathBuf>,
-    /// The build-all index to publish (default: target/plugins/index.json)
-    #[arg(long, value_name = "FILE")]
-    index: Option<PathBuf>,
-    /// Publish only this plugin (repeatable; default: every indexed plugin)
-    #[arg(long = "plugin", value_name = "NAME")]
-    plugins: Vec<String>,
-    /// Publish only this triple (repeatable; default: every indexed triple)
-    #[arg(long = "target", value_name = "TRIPLE")]
-    targets: Vec<String>,
-}
-
-impl Release {
+impl flags::Release {
     pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
         let max_days = fastforth_update::manifest::MAX_VALIDITY.as_secs() / 86_400;
         anyhow::ensure!(
@@ -182,6 +152,7 @@ fn print_summary(channel: &Path, manifest: &Manifest, key: &fastforth_update::Si
 mod tests {
     use super::*;
     use fastforth_update::TrustedKeys;
+    use std::path::PathBuf;
 
     /// A build-all output directory with one fake artifact for each of two triples.
     fn fake_build_all(dir: &Path) -> PathBuf {
@@ -233,8 +204,8 @@ mod tests {
         }
     }
 
-    fn release_of(index: &Path, channel: &Path, key: &Path) -> Release {
-        Release {
+    fn release_of(index: &Path, channel: &Path, key: &Path) -> flags::Release {
+        flags::Release {
             key: key.into(),
             cosign: Vec::new(),
             channel: channel.into(),

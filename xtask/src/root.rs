@@ -3,59 +3,17 @@
 //! `root/<N>.json.sig`. Root N+1 needs a threshold of root N's root keys and of its own. It
 //! knows the formats only through `fastforth-update`.
 
+use crate::flags::{self, RootAction};
 use anyhow::Context;
 use fastforth_update::keys;
 use fastforth_update::{Root, VerifyingKey};
 use std::path::{Path, PathBuf};
 use xshell::Shell;
 
-/// Make and sign root metadata: which keys sign releases, and which root keys may change that
-#[derive(clap::Args)]
-pub struct RootCmd {
-    #[command(subcommand)]
-    action: Action,
-}
-
-#[derive(clap::Subcommand)]
-enum Action {
-    /// Write DIR/root/<VERSION>.json, not yet signed
-    New {
-        /// The channel directory
-        #[arg(long, value_name = "DIR")]
-        channel: PathBuf,
-        /// The root version (the first is 1; each next one is one more)
-        #[arg(long, value_name = "N")]
-        version: u64,
-        /// A root public key file (repeatable); keep these keys offline
-        #[arg(long = "root-key", value_name = "FILE", required = true)]
-        root_keys: Vec<PathBuf>,
-        /// How many root keys must sign the next root
-        #[arg(long, value_name = "N", default_value_t = 1)]
-        root_threshold: usize,
-        /// A release public key file (repeatable): the keys that sign manifests
-        #[arg(long = "release-key", value_name = "FILE", required = true)]
-        release_keys: Vec<PathBuf>,
-        /// How many release keys must sign a manifest
-        #[arg(long, value_name = "N", default_value_t = 1)]
-        release_threshold: usize,
-    },
-    /// Add a signature with KEY to DIR/root/<VERSION>.json.sig
-    Sign {
-        /// The channel directory
-        #[arg(long, value_name = "DIR")]
-        channel: PathBuf,
-        #[arg(long, value_name = "N")]
-        version: u64,
-        /// A root secret key file (of root VERSION-1 or of root VERSION)
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-    },
-}
-
-impl RootCmd {
+impl flags::Root {
     pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
         match self.action {
-            Action::New {
+            RootAction::New {
                 channel,
                 version,
                 root_keys,
@@ -74,7 +32,7 @@ impl RootCmd {
                     path.display()
                 );
             }
-            Action::Sign {
+            RootAction::Sign {
                 channel,
                 version,
                 key,

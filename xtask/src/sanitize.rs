@@ -3,6 +3,7 @@
 //! instrumented too). The plugins those tests load are built without a sanitizer by the
 //! tests themselves; the host side, where swapping and retirement happen, is instrumented.
 
+use crate::flags;
 use anyhow::Context;
 use xshell::{Shell, cmd};
 
@@ -12,15 +13,7 @@ const TESTS: [&str; 3] = ["swap", "retirement", "under_load"];
 /// The one triple the sanitizers run on here.
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
-/// Run the host's concurrency tests under sanitizers; exit non-zero on any report.
-#[derive(clap::Args)]
-pub struct Sanitize {
-    /// Only this sanitizer (`address` or `thread`, repeatable); default: both.
-    #[arg(long = "sanitizer", value_name = "NAME", value_parser = ["address", "thread"])]
-    sanitizers: Vec<String>,
-}
-
-impl Sanitize {
+impl flags::Sanitize {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         require_nightly_with_source(sh)?;
         let sanitizers = if self.sanitizers.is_empty() {

@@ -1,16 +1,20 @@
 //! `cargo xtask setup`: installs what cross-building and load-checking need (rustup
 //! targets, the Debian cross tools, qemu-user and Wine, the Wine `bcryptprimitives.dll`
-//! stand-in) and checks the committed Mach-O `.tbd` stubs. A refused download is reported
-//! and the rest goes on; `--check` only reports. It knows the target table, not plugins.
+//! stand-in), what `bench` compares against (gforth), and checks the committed Mach-O
+//! `.tbd` stubs. It prints one line per item and exits non-zero unless everything is in
+//! place; `--allow-refused-downloads` tolerates downloads that were refused (CI on a
+//! machine without network beyond the registries), `--check` only reports. It knows the
+//! target table, not plugins.
 
-use crate::build_all::{find_ld64_lld, find_program};
+use crate::flags;
 use crate::targets::{Linker, Runner, TARGETS};
+use crate::toolchain::{find_ld64_lld, find_program};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
 /// Debian packages needed beyond each triple's linker.
-const EXTRA_PACKAGES: &[(&str, &str)] = &[
+pub const EXTRA_PACKAGES: &[(&str, &str)] = &[
     (
         "qemu-user",
         "runs the aarch64, armv7 and riscv64 load checks",
@@ -19,49 +23,54 @@ const EXTRA_PACKAGES: &[(&str, &str)] = &[
     ("lld", "links Mach-O (ld64.lld)"),
     ("libc6-i386", "runs the i686 load check"),
     ("lib32gcc-s1", "runs the i686 load check"),
+    ("gforth", "the reference Forth of `cargo xtask bench`"),
 ];
 
-/// Install the cross-building and load-check tools (rustup targets, Debian packages, Wine).
-#[derive(clap::Args)]
-pub struct Setup {
-    /// Only report what is missing; install nothing
-    #[arg(long)]
-    check: bool,
-}
+/// The programs the Wine stub needs, with the packages they come from.
+const WINE_PROGRAMS: [(&str, &str); 2] = [
+    ("wine", "wine64"),
+    ("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64"),
+];
 
-/// One thing setup looked at.
+/// One thing setup looked at, and where it stands.
+#[derive(Debug, PartialEq)]
 enum Step {
     Ready(String),
     Installed(String),
+    /// Not there, and `--check` installs nothing.
     Missing(String),
+    /// Its download (a rustup target, a Debian package, or one it needs) was refused.
+    Refused(String),
+    /// Could not be put in place for another reason.
+    Failed(String),
 }
 
-impl Setup {
+impl Step {
+    fn line(&self) -> String {
+        let (label, what) = match self {
+            Step::Ready(what) => ("ok", what),
+            Step::Installed(what) => ("installed", what),
+            Step::Missing(what) => ("missing", what),
+            Step::Refused(what) => ("refused", what),
+            Step::Failed(what) => ("failed", what),
+        };
+        format!("{label:<9} {what}")
+    }
+}
+
+impl flags::Setup {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let root = crate::project_root();
         let mut steps = self.rustup_targets(sh);
         steps.extend(self.debian_packages(sh));
         steps.push(self.wine(sh, &root));
-        steps.push(mach_o_stubs(&root));
-        let mut missing = 0;
+        steps.push(self.mach_o_stubs(&root));
         for step in &steps {
-            match step {
-                Step::Ready(what) => println!("ok        {what}"),
-                Step::Installed(what) => println!("installed {what}"),
-                Step::Missing(what) => {
-                    missing += 1;
-                    println!("missing   {what}");
-                }
-            }
+            println!("{}", step.line());
         }
-        if missing == 0 {
-            println!("\neverything build-all and its load check use is installed");
-        } else {
-            println!(
-                "\n{missing} item(s) missing: build-all skips the triples (or load checks) that need them"
-            );
-        }
-        Ok(())
+        let verdict = verdict(&steps, self.allow_refused_downloads);
+        println!("\n{}", verdict.as_deref().unwrap_or(SKIPPED));
+        verdict.map(drop)
     }
 
     fn rustup_targets(&self, sh: &Shell) -> Vec<Step> {
@@ -89,8 +98,8 @@ impl Setup {
                 {
                     Step::Installed(what)
                 } else {
-                    Step::Missing(format!(
-                        "{what}: `rustup target add {triple}` was refused; that triple will be skipped"
+                    Step::Refused(format!(
+                        "{what}: `rustup target add {triple}` was refused; build-all skips that triple"
                     ))
                 }
             })
@@ -98,23 +107,12 @@ impl Setup {
     }
 
     fn debian_packages(&self, sh: &Shell) -> Vec<Step> {
-        let mut packages: Vec<(&str, String)> = TARGETS
-            .iter()
-            .filter_map(|target| match target.linker {
-                Linker::Gcc { package, .. } => Some((package, format!("links {}", target.triple))),
-                _ => None,
-            })
-            .collect();
-        packages.extend(
-            EXTRA_PACKAGES
-                .iter()
-                .map(|(package, why)| (*package, (*why).to_owned())),
-        );
+        let packages = debian_packages();
         if find_program("dpkg").is_none() {
             return packages
                 .into_iter()
                 .map(|(package, why)| {
-                    Step::Missing(format!(
+                    Step::Failed(format!(
                         "{package} ({why}): not a Debian system, install its equivalent by hand"
                     ))
                 })
@@ -137,6 +135,7 @@ impl Setup {
             let (runner, runner_args) = as_root(sh);
             let to_install = missing.clone();
             let update_args = runner_args.clone();
+            // Failures show on stderr; each package is then checked and reported one by one.
             let _ = cmd!(sh, "{runner} {update_args...} apt-get update -qq")
                 .quiet()
                 .run();
@@ -145,6 +144,7 @@ impl Setup {
                 "{runner} {runner_args...} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {to_install...}"
             )
             .quiet()
+            .ignore_stdout()
             .run();
         }
         packages
@@ -153,10 +153,12 @@ impl Setup {
                 let what = format!("apt package {package} ({why})");
                 if !missing.contains(&package) {
                     Step::Ready(what)
-                } else if !self.check && is_installed(package) {
+                } else if self.check {
+                    Step::Missing(format!("{what}: run `apt-get install {package}`"))
+                } else if is_installed(package) {
                     Step::Installed(what)
                 } else {
-                    Step::Missing(format!("{what}: run `apt-get install {package}`"))
+                    Step::Refused(format!("{what}: `apt-get install {package}` failed"))
                 }
             })
             .collect()
@@ -174,11 +176,85 @@ impl Setup {
         if self.check {
             return Step::Missing(format!("{what}: run `cargo xtask setup`"));
         }
+        let absent = WINE_PROGRAMS
+            .iter()
+            .find(|(program, _)| find_program(program).is_none());
+        if let Some((program, package)) = absent {
+            return Step::Refused(format!(
+                "{what}: needs {program}, and package {package} could not be installed"
+            ));
+        }
         match ensure_wine_prefix(sh, root) {
             Ok(()) => Step::Installed(what),
-            Err(error) => Step::Missing(format!("{what}: {error:#}")),
+            Err(error) => Step::Failed(format!("{what}: {error:#}")),
         }
     }
+
+    fn mach_o_stubs(&self, root: &Path) -> Step {
+        let sdk = mach_o_sdk(root);
+        let what = format!("Mach-O .tbd stubs in {}", sdk.display());
+        let missing: Vec<&str> = ["libSystem.tbd", "libc.tbd", "libm.tbd"]
+            .into_iter()
+            .filter(|stub| !sdk.join("usr/lib").join(stub).is_file())
+            .collect();
+        if !missing.is_empty() {
+            return Step::Failed(format!(
+                "{what}: {} missing from the checkout (restore them with git)",
+                missing.join(", ")
+            ));
+        }
+        match find_ld64_lld() {
+            Some(linker) => Step::Ready(format!("{what}, linker {}", linker.display())),
+            None if self.check => Step::Missing(format!(
+                "{what}: ld64.lld not found: run `apt-get install lld`"
+            )),
+            None => Step::Refused(format!(
+                "{what}: ld64.lld not found, and package lld could not be installed"
+            )),
+        }
+    }
+}
+
+/// The last line of the report when the verdict is an error (the error says the rest).
+const SKIPPED: &str =
+    "build-all skips the triples (or load checks) that need what is not installed";
+
+/// The report's last line, or the error that makes setup exit non-zero: anything missing
+/// or failed, and a refused download unless `allow_refused`.
+fn verdict(steps: &[Step], allow_refused: bool) -> anyhow::Result<&'static str> {
+    let count = |kind: fn(&Step) -> bool| steps.iter().filter(|s| kind(s)).count();
+    let missing = count(|s| matches!(s, Step::Missing(_)));
+    let refused = count(|s| matches!(s, Step::Refused(_)));
+    let failed = count(|s| matches!(s, Step::Failed(_)));
+    if missing + refused + failed == 0 {
+        return Ok("everything build-all and its load check use is installed");
+    }
+    if missing + failed == 0 && allow_refused {
+        return Ok(
+            "refused downloads tolerated (--allow-refused-downloads): build-all skips the triples (or load checks) that need them",
+        );
+    }
+    anyhow::bail!(
+        "setup is incomplete: {missing} missing, {refused} refused download(s), {failed} failed (the lines above say which){}",
+        if refused > 0 && !allow_refused {
+            "; `--allow-refused-downloads` tolerates refused downloads"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Every Debian package setup installs, with what it is for: each triple's linker, then
+/// [`EXTRA_PACKAGES`].
+fn debian_packages() -> Vec<(&'static str, String)> {
+    let linkers = TARGETS.iter().filter_map(|target| match target.linker {
+        Linker::Gcc { package, .. } => Some((package, format!("links {}", target.triple))),
+        _ => None,
+    });
+    let extras = EXTRA_PACKAGES
+        .iter()
+        .map(|(package, why)| (*package, (*why).to_owned()));
+    linkers.chain(extras).collect()
 }
 
 /// What runs a command as root: `env` when already root, else `sudo -n` (which fails
@@ -189,27 +265,6 @@ fn as_root(sh: &Shell) -> (&'static str, Vec<&'static str>) {
         ("env", Vec::new())
     } else {
         ("sudo", vec!["-n"])
-    }
-}
-
-fn mach_o_stubs(root: &Path) -> Step {
-    let sdk = mach_o_sdk(root);
-    let what = format!("Mach-O .tbd stubs in {}", sdk.display());
-    let missing: Vec<&str> = ["libSystem.tbd", "libc.tbd", "libm.tbd"]
-        .into_iter()
-        .filter(|stub| !sdk.join("usr/lib").join(stub).is_file())
-        .collect();
-    if !missing.is_empty() {
-        return Step::Missing(format!(
-            "{what}: {} missing from the checkout (restore them with git)",
-            missing.join(", ")
-        ));
-    }
-    match find_ld64_lld() {
-        Some(linker) => Step::Ready(format!("{what}, linker {}", linker.display())),
-        None => Step::Missing(format!(
-            "{what}: ld64.lld not found: run `apt-get install lld`"
-        )),
     }
 }
 
@@ -279,4 +334,91 @@ pub fn ensure_wine_prefix(sh: &Shell, root: &Path) -> anyhow::Result<()> {
     .context("cannot build the bcryptprimitives.dll stub with mingw")?;
     std::fs::rename(&temp, &stub).with_context(|| format!("cannot install {}", stub.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(kinds: &[fn(String) -> Step]) -> Vec<Step> {
+        kinds.iter().map(|kind| kind("item".to_owned())).collect()
+    }
+
+    #[test]
+    fn setup_succeeds_only_when_everything_is_in_place() {
+        let done = steps(&[Step::Ready, Step::Installed]);
+        assert!(verdict(&done, false).unwrap().starts_with("everything"));
+        let refused = steps(&[Step::Ready, Step::Refused]);
+        let error = verdict(&refused, false).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "setup is incomplete: 0 missing, 1 refused download(s), 0 failed (the lines above say which); `--allow-refused-downloads` tolerates refused downloads"
+        );
+        assert!(
+            verdict(&refused, true)
+                .unwrap()
+                .starts_with("refused downloads tolerated")
+        );
+    }
+
+    #[test]
+    fn tolerating_refused_downloads_tolerates_nothing_else() {
+        for kinds in [
+            [Step::Refused, Step::Failed],
+            [Step::Refused, Step::Missing],
+        ] {
+            let error = verdict(&steps(&kinds), true).unwrap_err().to_string();
+            assert!(error.starts_with("setup is incomplete: "), "{error}");
+            assert!(!error.contains("--allow-refused-downloads"), "{error}");
+        }
+    }
+
+    #[test]
+    fn report_lines_start_with_a_padded_status() {
+        assert_eq!(Step::Refused("x".into()).line(), "refused   x");
+        assert_eq!(Step::Installed("x".into()).line(), "installed x");
+    }
+
+    /// `.ci/run` installs through `cargo xtask setup` and its commands repeat none of the
+    /// triples and packages that this module and `targets.rs` hold (comments may name them).
+    #[test]
+    fn ci_installs_through_setup_and_repeats_none_of_its_lists() {
+        let ci =
+            std::fs::read_to_string(crate::project_root().join(".ci/run")).expect("read .ci/run");
+        let setup = ci
+            .find("\ncargo xtask setup --allow-refused-downloads\n")
+            .expect(".ci/run should run `cargo xtask setup --allow-refused-downloads`");
+        let first_build = ci.find("\ncargo ").expect(".ci/run runs cargo");
+        assert_eq!(
+            setup, first_build,
+            "setup should come before any other cargo step"
+        );
+        let commands: Vec<&str> = ci
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .collect();
+        let commands = commands.join("\n");
+        let words: Vec<&str> = commands
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            .collect();
+        let packages = debian_packages();
+        let named = TARGETS
+            .iter()
+            .map(|target| target.triple)
+            .chain(packages.iter().map(|(package, _)| *package));
+        for name in named {
+            assert!(
+                !words.contains(&name),
+                ".ci/run repeats {name}: setup installs it"
+            );
+        }
+        assert!(
+            !commands.contains("apt-get"),
+            ".ci/run should leave apt-get to setup"
+        );
+        assert!(
+            !commands.contains("rustup target"),
+            ".ci/run should leave rustup targets to setup"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! threads, a broken build every tenth swap) and judges its report against the bounds a
 //! long-running host must keep. Runs of 100,000 swaps or more are kept in `results/soak.json`.
 
+use crate::flags;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use xshell::{Shell, cmd};
@@ -17,18 +18,7 @@ const MAX_FD_GROWTH: usize = 4;
 /// it may not grow past this many times that size.
 const MAX_CACHE_GROWTH_FACTOR: u64 = 2;
 /// Runs this long are recorded in `results/`.
-const RECORDED_SWAPS: u64 = 100_000;
-
-/// Swap under load for a long time and check calls, memory, descriptors and mappings.
-#[derive(clap::Args)]
-pub struct Soak {
-    /// Number of swaps.
-    #[arg(long, default_value_t = RECORDED_SWAPS)]
-    swaps: u64,
-    /// Calling threads.
-    #[arg(long, default_value_t = 4)]
-    threads: usize,
-}
+pub const RECORDED_SWAPS: u64 = 100_000;
 
 #[derive(Deserialize)]
 struct Report {
@@ -51,9 +41,9 @@ struct Resources {
     cache_bytes: u64,
 }
 
-impl Soak {
+impl flags::Soak {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let cargo = crate::cargo();
+        let cargo = crate::toolchain::cargo();
         let path = sh.current_dir().join("target/soak/report.json");
         std::fs::create_dir_all(path.parent().expect("a parent directory"))?;
         let (swaps, threads) = (self.swaps.to_string(), self.threads.to_string());
@@ -195,10 +185,12 @@ mod tests {
         check_bounds(&report(|_| {})).unwrap();
     }
 
+    /// Breaks one bound of a clean report.
+    type Breach = fn(&mut Report);
+
     #[test]
     fn each_broken_bound_is_named() {
-        type Adjust = fn(&mut Report);
-        let cases: [(Adjust, &str); 6] = [
+        let cases: [(Breach, &str); 6] = [
             (|r| r.failed = 1, "failed calls"),
             (|r| r.refused = 99, "broken builds refused"),
             (|r| r.end.rss_bytes += 10 << 20, "RSS grew"),

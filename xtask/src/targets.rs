@@ -4,10 +4,29 @@
 //! or not at all), its glibc symbol-version floor and the libraries a plugin may import.
 //! It knows nothing of cargo or of plugins.
 
-use object::{Architecture, BinaryFormat};
+/// A binary format, named as the `object` crate names it (so `verify-symbols` compares the
+/// two by name without this table depending on `object`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryFormat {
+    Elf,
+    Pe,
+    MachO,
+}
 
-/// One supported target triple.
+/// A CPU architecture, named as the `object` crate names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Architecture {
+    X86_64,
+    I386,
+    Aarch64,
+    Arm,
+    Riscv64,
+}
+
+/// One supported target triple. Built without the `verify-symbols` feature, xtask reads
+/// only the fields build-all and setup use.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "verify-symbols"), allow(dead_code))]
 pub struct Target {
     pub triple: &'static str,
     pub format: BinaryFormat,
@@ -32,6 +51,7 @@ pub struct Target {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GlibcVersion(pub u32, pub u32);
 
+#[cfg_attr(not(feature = "verify-symbols"), allow(dead_code))]
 impl GlibcVersion {
     /// Parses `GLIBC_2.17` (or `GLIBC_2.2.5`, whose third part is ignored); other names
     /// (`GCC_3.0`, `GLIBC_PRIVATE`) are not glibc release versions and give `None`.
@@ -307,24 +327,6 @@ pub fn runner_on<'a>(target: &'a Target, host: &str) -> Result<&'a Runner, Strin
         Runner::Never { why } => Err((*why).to_owned()),
         runner => Ok(runner),
     }
-}
-
-/// The rustc cargo uses: `$RUSTC` when set, as cargo does.
-pub fn rustc() -> String {
-    std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned())
-}
-
-/// The machine's own triple, from `rustc -vV`.
-pub fn host_triple() -> anyhow::Result<String> {
-    let output = std::process::Command::new(rustc())
-        .arg("-vV")
-        .output()
-        .map_err(|error| anyhow::anyhow!("cannot run `rustc -vV`: {error}"))?;
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("`rustc -vV` names no host triple"))
 }
 
 #[cfg(test)]

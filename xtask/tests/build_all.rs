@@ -7,6 +7,7 @@ mod common;
 
 use common::{
     build_all, build_all_with, example_artifact, on_path, root, scratch, std_installed, xtask,
+    xtask_with,
 };
 use sha2::{Digest, Sha256};
 
@@ -162,10 +163,10 @@ fn the_load_check_loads_and_calls_the_plugin_on_every_triple_that_runs_here() {
 #[test]
 fn setup_check_reports_without_installing() {
     let run = xtask(&["setup", "--check"]);
-    assert_eq!(run.code, 0, "{}", run.all());
     for expected in [
         "rustup target x86_64-unknown-linux-gnu",
         "apt package gcc-aarch64-linux-gnu",
+        "apt package gforth",
         "Mach-O .tbd stubs",
     ] {
         assert!(
@@ -174,18 +175,89 @@ fn setup_check_reports_without_installing() {
             run.all()
         );
     }
+    let statuses = ["ok ", "missing ", "failed "];
     assert!(
         run.stdout.lines().all(|l| l.is_empty()
-            || l.starts_with("ok ")
-            || l.starts_with("missing ")
-            || l.contains("missing")
-            || l.starts_with("everything")),
+            || statuses.iter().any(|s| l.starts_with(s))
+            || l.starts_with("everything")
+            || l.starts_with("build-all skips")),
         "{}",
         run.all()
     );
     assert!(
         !run.stdout.contains("installed "),
         "--check installs nothing:\n{}",
+        run.all()
+    );
+    let incomplete = run
+        .stdout
+        .lines()
+        .any(|l| !l.starts_with("ok ") && statuses.iter().any(|s| l.starts_with(s)));
+    assert_eq!(
+        run.code,
+        i32::from(incomplete),
+        "exit 1 exactly when something is missing:\n{}",
+        run.all()
+    );
+}
+
+/// A `PATH` where rustup refuses every target and apt-get every package, and where no
+/// other program (wine, ld64.lld, id, sudo) exists.
+fn refusing_path(name: &str) -> std::path::PathBuf {
+    let bin = scratch(name);
+    for (program, exit) in [("rustup", 1), ("dpkg", 1), ("apt-get", 100), ("sudo", 1)] {
+        let path = bin.join(program);
+        std::fs::write(&path, format!("#!/bin/sh\nexit {exit}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+#[test]
+fn setup_exits_non_zero_when_a_download_is_refused() {
+    let bin = refusing_path("setup-refused");
+    let run = xtask_with(&["setup"], &[("PATH", bin.to_str().unwrap())]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    for expected in [
+        "refused   rustup target aarch64-unknown-linux-gnu: `rustup target add aarch64-unknown-linux-gnu` was refused; build-all skips that triple",
+        "refused   apt package gcc-aarch64-linux-gnu (links aarch64-unknown-linux-gnu): `apt-get install gcc-aarch64-linux-gnu` failed",
+        "refused   apt package gforth",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected} missing:\n{}",
+            run.all()
+        );
+    }
+    assert!(!run.stdout.contains("\nfailed "), "{}", run.all());
+    assert!(
+        run.stderr.contains("setup is incomplete: 0 missing, ")
+            && run
+                .stderr
+                .contains("`--allow-refused-downloads` tolerates refused downloads"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn refused_downloads_can_be_tolerated_and_are_still_reported() {
+    let bin = refusing_path("setup-tolerated");
+    let run = xtask_with(
+        &["setup", "--allow-refused-downloads"],
+        &[("PATH", bin.to_str().unwrap())],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("refused   rustup target riscv64gc-unknown-linux-gnu"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.trim_end().ends_with("refused downloads tolerated (--allow-refused-downloads): build-all skips the triples (or load checks) that need them"),
+        "{}",
         run.all()
     );
 }

@@ -5,9 +5,9 @@
 //! again: no cargo run), and the size of the plugin written. Everything happens under
 //! `target/bench/aot/`; a compile that fails is recorded as skipped, not an error.
 
-use super::references::WORKLOADS;
 use super::results::AotCompile;
 use super::sizes::build_fastforth;
+use super::workloads;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Instant;
@@ -18,15 +18,16 @@ use xshell::{Shell, cmd};
 pub fn measure(sh: &Shell, root: &Path) -> Vec<AotCompile> {
     let compiler = match Compiler::new(sh, root) {
         Ok(compiler) => compiler,
-        Err(why) => return WORKLOADS.map(|w| skipped(w, why.clone())).to_vec(),
+        Err(why) => return workloads().map(|w| skipped(w, why.clone())).collect(),
     };
-    let mut costs: Vec<AotCompile> = WORKLOADS.map(|w| compiler.cold(sh, w)).to_vec();
+    let names: Vec<&str> = workloads().collect();
+    let mut costs: Vec<AotCompile> = names.iter().map(|w| compiler.cold(sh, w)).collect();
     let compiled: Vec<usize> = (0..costs.len())
         .filter(|&i| costs[i].skipped.is_none())
         .collect();
     for (n, &index) in compiled.iter().enumerate() {
         let other = compiled[(n + 1) % compiled.len()];
-        compiler.warm(sh, &mut costs[index], WORKLOADS[other]);
+        compiler.warm(sh, &mut costs[index], names[other]);
     }
     costs
 }

@@ -2,7 +2,7 @@
 //! measured ÷ target on a log scale (turned around for "at least" targets), so a bar that
 //! stops left of the line at 1 met its target and one that crosses it missed.
 
-use super::report::{Ratio, Target};
+use super::ratios::{Ratio, Target};
 use anyhow::Context;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;

@@ -1,7 +1,7 @@
 //! `--compare FILE`: each benchmark's change against an earlier run, flagged only when the
 //! two 95 % intervals of the mean do not overlap (anything else is noise on this evidence).
 
-use super::report::ns;
+use super::ratios::ns;
 use super::results::Run;
 use std::fmt::Write;
 

@@ -9,38 +9,32 @@ mod chart;
 mod compare;
 mod criterion;
 mod host;
+mod ratios;
 mod references;
 mod report;
 mod results;
 mod sizes;
 mod update;
 
+use crate::flags;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xshell::{Shell, cmd};
 
-/// Run the benchmarks and write `results/` (JSON, latest.md, latest.svg).
-#[derive(clap::Args)]
-pub struct Bench {
-    /// Short warm-up and measurement, fewer sizes and repetitions (about 3 minutes); results
-    /// go to target/bench/quick/ and are not meant to be committed.
-    #[arg(long)]
-    quick: bool,
-    /// Only run the criterion benchmarks whose id matches this regular expression (the
-    /// other measurements are skipped unless the pattern is empty).
-    #[arg(long, value_name = "PATTERN")]
-    filter: Option<String>,
-    /// Print each benchmark's change against an earlier results file from the same host,
-    /// flagging the changes whose 95 % intervals do not overlap.
-    #[arg(long, value_name = "FILE")]
-    compare: Option<PathBuf>,
+/// The Forth workloads, in report order: the one list, `benches/forth/workloads.txt`, which
+/// the forth bench reads too.
+pub fn workloads() -> impl Iterator<Item = &'static str> {
+    include_str!("../../../benches/forth/workloads.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
 }
 
 /// The steps of a run, for the progress lines.
 const STEPS: usize = 7;
 
-impl Bench {
+impl flags::Bench {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let started = Instant::now();
         let root = sh.current_dir();
@@ -65,7 +59,7 @@ impl Bench {
             );
             run.sizes = sizes::measure(sh, &root)?;
             step(5, "references: gforth-fast and cc -O2");
-            run.references = references::measure(&root, self.repetitions(), self.repetitions());
+            run.references = references::measure(sh, &root, self.repetitions(), self.repetitions());
             step(
                 6,
                 "ahead-of-time compilation: fastforth compile of the Forth workloads",
@@ -77,8 +71,8 @@ impl Bench {
         let json = results::write(&run, &out_dir)?;
         let markdown = report::markdown(&run);
         write_file(&out_dir.join("latest.md"), &markdown)?;
-        chart::draw(&report::ratios(&run), &out_dir.join("latest.svg"))?;
-        println!("\n{}", report::ratio_table(&report::ratios(&run)));
+        chart::draw(&ratios::ratios(&run), &out_dir.join("latest.svg"))?;
+        println!("\n{}", report::ratio_table(&ratios::ratios(&run)));
         println!("wrote {}, latest.md and latest.svg", json.display());
         if let Some(earlier) = &self.compare {
             let earlier = results::read(earlier)?;
@@ -107,7 +101,7 @@ impl Bench {
             std::fs::remove_dir_all(criterion_home)
                 .with_context(|| format!("cannot empty {}", criterion_home.display()))?;
         }
-        let cargo = crate::cargo();
+        let cargo = crate::toolchain::cargo();
         let mut args: Vec<String> = vec!["--noplot".into()];
         if self.quick {
             args.extend(
@@ -140,7 +134,7 @@ impl Bench {
     }
 
     fn swap_latency(&self, sh: &Shell) -> anyhow::Result<results::SwapLatency> {
-        let cargo = crate::cargo();
+        let cargo = crate::toolchain::cargo();
         let output = cmd!(
             sh,
             "{cargo} run --quiet --release -p fastforth-benches --bin swap-latency -- --swaps 1000"
@@ -173,7 +167,7 @@ fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::results::{self, Run};
-    use super::{chart, compare, criterion, report};
+    use super::{chart, compare, criterion, ratios, report};
     use std::path::{Path, PathBuf};
 
     fn fixture() -> PathBuf {
@@ -245,6 +239,29 @@ mod tests {
         );
     }
 
+    /// Every listed workload has its Forth and C sources, and every Forth source is listed.
+    #[test]
+    fn the_workload_list_names_exactly_the_forth_sources() {
+        let benches = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches");
+        let mut listed: Vec<&str> = super::workloads().collect();
+        for workload in &listed {
+            assert!(
+                benches.join(format!("c/{workload}.c")).is_file(),
+                "{workload}.c"
+            );
+        }
+        let mut sources: Vec<String> = std::fs::read_dir(benches.join("forth"))
+            .unwrap()
+            .filter_map(|entry| {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                Some(name.strip_suffix(".fs")?.to_owned())
+            })
+            .collect();
+        sources.sort();
+        listed.sort();
+        assert_eq!(sources, listed, "benches/forth/*.fs against workloads.txt");
+    }
+
     #[test]
     fn markdown_matches_the_golden_report() {
         assert_golden("latest.md", &report::markdown(&fixture_run()));
@@ -265,7 +282,7 @@ mod tests {
 
     #[test]
     fn the_chart_has_one_bar_per_measured_ratio_with_a_target() {
-        let ratios = report::ratios(&fixture_run());
+        let ratios = ratios::ratios(&fixture_run());
         let svg = chart::svg(&ratios).unwrap();
         let measured = ratios
             .iter()
@@ -282,7 +299,7 @@ mod tests {
     fn the_chart_matches_the_golden_svg() {
         assert_golden(
             "latest.svg",
-            &chart::svg(&report::ratios(&fixture_run())).unwrap(),
+            &chart::svg(&ratios::ratios(&fixture_run())).unwrap(),
         );
     }
 

@@ -4,25 +4,29 @@
 //! over processes is kept. A missing tool or source is recorded as skipped, not an error.
 
 use super::results::Reference;
+use super::workloads;
 use std::path::Path;
-use std::process::Command;
+use xshell::{Cmd, Shell, cmd};
 
-/// The Forth workloads, `benches/forth/<w>.fs` (and `benches/c/<w>.c`).
-pub const WORKLOADS: [&str; 4] = ["sieve", "bubble", "matrix", "fib"];
 const GFORTH: &str = "gforth-fast";
 const CC: &str = "cc -O2";
 /// The line each reference program prints: this word, then the total time of its runs.
 const MARK: &str = "ff-bench-us";
 
 /// `processes` runs of each workload under each reference tool.
-pub fn measure(root: &Path, processes: usize, runs_per_process: usize) -> Vec<Reference> {
+pub fn measure(
+    sh: &Shell,
+    root: &Path,
+    processes: usize,
+    runs_per_process: usize,
+) -> Vec<Reference> {
     let mut references = Vec::new();
-    for workload in WORKLOADS {
+    for workload in workloads() {
         let forth = root.join("benches/forth").join(format!("{workload}.fs"));
-        references.push(match tool_version(GFORTH) {
+        references.push(match tool_version(sh, GFORTH) {
             Some(_) if forth.is_file() => {
                 time_processes(GFORTH, workload, processes, runs_per_process, |runs| {
-                    gforth_command(&forth, runs)
+                    gforth_command(sh, &forth, runs)
                 })
             }
             Some(_) => skipped(GFORTH, workload, format!("{} is missing", forth.display())),
@@ -32,37 +36,40 @@ pub fn measure(root: &Path, processes: usize, runs_per_process: usize) -> Vec<Re
                 "gforth-fast is not installed (apt-get install gforth)".into(),
             ),
         });
-        references.push(c_reference(root, workload, processes, runs_per_process));
+        references.push(c_reference(sh, root, workload, processes, runs_per_process));
     }
     references
 }
 
-fn c_reference(root: &Path, workload: &str, processes: usize, runs: usize) -> Reference {
+fn c_reference(
+    sh: &Shell,
+    root: &Path,
+    workload: &str,
+    processes: usize,
+    runs: usize,
+) -> Reference {
     let source = root.join("benches/c").join(format!("{workload}.c"));
     if !source.is_file() {
         return skipped(CC, workload, format!("{} is missing", source.display()));
     }
     let binary = root.join("target/bench/c").join(workload);
-    if let Err(why) = compile_c(&source, &binary) {
+    if let Err(why) = compile_c(sh, &source, &binary) {
         return skipped(CC, workload, why);
     }
     time_processes(CC, workload, processes, runs, |runs| {
-        let mut command = Command::new(&binary);
-        command.arg(runs.to_string());
-        command
+        let runs = runs.to_string();
+        cmd!(sh, "{binary} {runs}")
     })
 }
 
-fn compile_c(source: &Path, binary: &Path) -> Result<(), String> {
+fn compile_c(sh: &Shell, source: &Path, binary: &Path) -> Result<(), String> {
     if let Some(dir) = binary.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let output = Command::new("cc")
-        .arg("-O2")
-        .arg("-o")
-        .arg(binary)
-        .arg(source)
+    let output = cmd!(sh, "cc -O2 -o {binary} {source}")
+        .quiet()
+        .ignore_status()
         .output()
         .map_err(|e| format!("cc is not available ({e}); apt-get install gcc"))?;
     if output.status.success() {
@@ -77,22 +84,20 @@ fn compile_c(source: &Path, binary: &Path) -> Result<(), String> {
 }
 
 /// gforth-fast loads the workload, then times `runs` executions of `main` with `utime`.
-fn gforth_command(source: &Path, runs: usize) -> Command {
+fn gforth_command<'a>(sh: &'a Shell, source: &Path, runs: usize) -> Cmd<'a> {
     let timing = format!(
         "2variable ff-t0 : ff-bench utime ff-t0 2! {runs} 0 do main loop utime ff-t0 2@ d- \
          cr .\" {MARK} \" d. cr ; ff-bench bye"
     );
-    let mut command = Command::new(GFORTH);
-    command.arg(source).arg("-e").arg(timing);
-    command
+    cmd!(sh, "{GFORTH} {source} -e {timing}")
 }
 
-fn time_processes(
+fn time_processes<'a>(
     tool: &str,
     workload: &str,
     processes: usize,
     runs: usize,
-    command: impl Fn(usize) -> Command,
+    command: impl Fn(usize) -> Cmd<'a>,
 ) -> Reference {
     let mut times = Vec::new();
     for _ in 0..processes {
@@ -113,19 +118,22 @@ fn time_processes(
 }
 
 /// Runs one process and returns the total microseconds it reported.
-fn run_once(mut command: Command) -> Result<f64, String> {
+fn run_once(command: Cmd<'_>) -> Result<f64, String> {
+    let shown = command.to_string();
     let output = command
+        .quiet()
+        .ignore_status()
         .output()
-        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         return Err(format!(
-            "{command:?} exited with {}: {}",
+            "{shown} exited with {}: {}",
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
-    parse_total(&stdout).ok_or_else(|| format!("{command:?} printed no `{MARK} N` line"))
+    parse_total(&stdout).ok_or_else(|| format!("{shown} printed no `{MARK} N` line"))
 }
 
 /// The number after the last `ff-bench-us` mark in `output`.
@@ -134,8 +142,13 @@ pub fn parse_total(output: &str) -> Option<f64> {
     after.split_whitespace().next()?.parse().ok()
 }
 
-fn tool_version(tool: &str) -> Option<String> {
-    let output = Command::new(tool).arg("--version").output().ok()?;
+fn tool_version(sh: &Shell, tool: &str) -> Option<String> {
+    let output = cmd!(sh, "{tool} --version")
+        .quiet()
+        .ignore_status()
+        .ignore_stderr()
+        .output()
+        .ok()?;
     output
         .status
         .success()

@@ -16,7 +16,7 @@ const PLUGINS: [(&str, &str); 2] = [
 
 /// Sizes of everything that builds; what does not build is reported and left out.
 pub fn measure(sh: &Shell, root: &Path) -> anyhow::Result<Vec<Size>> {
-    let triple = host_triple(sh)?;
+    let triple = crate::toolchain::host_triple(sh)?;
     let mut sizes = Vec::new();
     for (dir, package) in PLUGINS {
         if !root.join(dir).join("Cargo.toml").is_file() {
@@ -65,7 +65,7 @@ fn fastforth_size(
 
 /// Builds the `fastforth` binary (release) with `flags` and returns its path.
 pub fn build_fastforth(sh: &Shell, root: &Path, flags: &[&str]) -> anyhow::Result<PathBuf> {
-    let cargo = crate::cargo();
+    let cargo = crate::toolchain::cargo();
     cmd!(
         sh,
         "{cargo} build --quiet --release -p fastforth --bin fastforth {flags...}"
@@ -80,7 +80,7 @@ pub fn build_fastforth(sh: &Shell, root: &Path, flags: &[&str]) -> anyhow::Resul
 /// Builds `package` the way the plugin tests and demos do (its own release target dir).
 fn build_plugin(sh: &Shell, root: &Path, package: &str) -> anyhow::Result<PathBuf> {
     let dir = root.join("target/plugin-builds").join(package);
-    let cargo = crate::cargo();
+    let cargo = crate::toolchain::cargo();
     cmd!(
         sh,
         "{cargo} build --quiet --release -p {package} --target-dir {dir}"
@@ -98,17 +98,6 @@ fn build_plugin(sh: &Shell, root: &Path, package: &str) -> anyhow::Result<PathBu
 
 fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
-}
-
-fn host_triple(sh: &Shell) -> anyhow::Result<String> {
-    let version = cmd!(sh, "rustc -vV")
-        .read()
-        .context("cannot run rustc -vV")?;
-    version
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(str::to_owned)
-        .context("rustc -vV names no host triple")
 }
 
 /// `path`'s size, and its size after `strip` (`None` if no strip tool handles it).

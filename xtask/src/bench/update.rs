@@ -9,9 +9,9 @@ use super::sizes::strip_to;
 use anyhow::Context;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::time::Instant;
-use xshell::{Shell, cmd};
+use xshell::{Cmd, Shell, cmd};
 
 /// The crates the scratch workspace needs, copied from the working tree (the host's tests
 /// need `plugin-build`, so cargo wants its manifest too).
@@ -38,7 +38,7 @@ pub fn measure(sh: &Shell, root: &Path, repetitions: usize) -> anyhow::Result<Up
         monolith_target: dir.join("monolith-target"),
     };
     println!("    warming up both builds (not timed)");
-    let cargo = crate::cargo();
+    let cargo = crate::toolchain::cargo();
     cmd!(
         sh,
         "{cargo} build --quiet --release -p fastforth-benches --bin update-host"
@@ -47,13 +47,14 @@ pub fn measure(sh: &Shell, root: &Path, repetitions: usize) -> anyhow::Result<Up
     .context("cannot build the update host")?;
     scratch.build_plugin(sh)?;
     scratch.build_monolith(sh)?;
-    let mut host = Process::start(
-        Command::new(target_dir(root).join("release/update-host"))
-            .arg(scratch.plugin_artifact())
-            .arg(dir.join("host-cache")),
-        "ready ",
-    )?;
-    let mut monolith = Process::start(&mut Command::new(scratch.monolith_binary()), "ready ")?;
+    let (update_host, artifact) = (
+        target_dir(root).join("release/update-host"),
+        scratch.plugin_artifact(),
+    );
+    let host_cache = dir.join("host-cache");
+    let mut host = Process::start(cmd!(sh, "{update_host} {artifact} {host_cache}"), "ready ")?;
+    let monolith_binary = scratch.monolith_binary();
+    let mut monolith = Process::start(cmd!(sh, "{monolith_binary}"), "ready ")?;
     let (mut plugin_seconds, mut monolith_seconds) = (Vec::new(), Vec::new());
     let mut current = VERSION_LINE.to_owned();
     for repetition in 1..=repetitions {
@@ -73,10 +74,7 @@ pub fn measure(sh: &Shell, root: &Path, repetitions: usize) -> anyhow::Result<Up
         let start = Instant::now();
         scratch.build_monolith(sh)?;
         monolith.stop()?;
-        monolith = Process::start(
-            &mut Command::new(scratch.monolith_binary()),
-            &format!("ready {version}"),
-        )?;
+        monolith = Process::start(cmd!(sh, "{monolith_binary}"), &format!("ready {version}"))?;
         monolith_seconds.push(start.elapsed().as_secs_f64());
         println!(
             "    repetition {repetition}/{repetitions}: plugin {:.2} s, monolith {:.2} s",
@@ -111,7 +109,7 @@ impl Scratch {
     }
 
     fn build(&self, sh: &Shell, package: &str, target: &Path) -> anyhow::Result<()> {
-        let cargo = crate::cargo();
+        let cargo = crate::toolchain::cargo();
         let manifest = self.workspace.join("Cargo.toml");
         cmd!(
             sh,
@@ -224,9 +222,9 @@ fn download(sh: &Shell, file: &Path, scratch: &Path) -> anyhow::Result<Download>
     } else {
         file
     };
-    let gzip = Command::new("gzip")
-        .args(["-9", "-c"])
-        .arg(compressed_input)
+    let gzip = cmd!(sh, "gzip -9 -c {compressed_input}")
+        .quiet()
+        .ignore_status()
         .output()
         .context("cannot run gzip")?;
     anyhow::ensure!(
@@ -251,7 +249,8 @@ struct Process {
 
 impl Process {
     /// Starts `command` and waits for its first line, which must start with `ready`.
-    fn start(command: &mut Command, ready: &str) -> anyhow::Result<Process> {
+    fn start(command: Cmd<'_>, ready: &str) -> anyhow::Result<Process> {
+        let mut command = std::process::Command::from(command);
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

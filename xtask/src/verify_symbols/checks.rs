@@ -114,9 +114,10 @@ pub fn run(
 
 type Outcome = (Status, &'static str, String);
 
+/// `format` and `architecture` are the target table's or `object`'s, which share names.
 fn describe(
-    format: BinaryFormat,
-    architecture: object::Architecture,
+    format: impl std::fmt::Debug,
+    architecture: impl std::fmt::Debug,
     is_64: bool,
     little: bool,
 ) -> String {

@@ -29,6 +29,7 @@ mod binary;
 mod checks;
 mod expectations;
 
+use crate::flags::{self, OutputFormat};
 use crate::index;
 use crate::plugins::{self, Plugin};
 use crate::targets::{self, TARGETS, Target};
@@ -38,34 +39,6 @@ use expectations::Expected;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use xshell::Shell;
-
-/// Check the exports, imports and format of every built plugin against the committed
-/// expectation files.
-#[derive(clap::Args)]
-pub struct VerifySymbols {
-    /// Artifacts to check instead of those in build-all's index; each one's triple comes
-    /// from `--target` or from the name of the folder it is in
-    #[arg(value_name = "FILE")]
-    files: Vec<PathBuf>,
-    /// Check only this triple (repeatable)
-    #[arg(long = "target", value_name = "TRIPLE")]
-    targets: Vec<String>,
-    /// Rewrite the expectation files from the artifacts, then check
-    #[arg(long)]
-    bless: bool,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    format: OutputFormat,
-    /// Directory of the expectation files [default: xtask/expectations]
-    #[arg(long, value_name = "DIR")]
-    expectations: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum OutputFormat {
-    Text,
-    Json,
-}
 
 /// One file to check, and what it should be.
 struct Artifact {
@@ -98,7 +71,7 @@ struct Summary {
     errors: usize,
 }
 
-impl VerifySymbols {
+impl flags::VerifySymbols {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let report = self.check(sh);
         match self.format {
@@ -187,7 +160,7 @@ impl VerifySymbols {
         root: &Path,
         results: &mut Vec<Check>,
     ) -> Result<Vec<Artifact>, String> {
-        let host = targets::host_triple().map_err(|e| format!("{e:#}"))?;
+        let host = crate::toolchain::host_triple(sh).map_err(|e| format!("{e:#}"))?;
         let selected = if self.targets.is_empty() {
             targets::default_set(&host)
         } else {

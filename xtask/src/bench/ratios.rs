@@ -1,0 +1,320 @@
+//! The ratios the project's claims rest on, each with its target and, when the target is
+//! missed, what was measured; and how figures are written (`ns`, `kib`). Pure functions of
+//! a [`Run`]; `report.rs` renders them.
+
+use super::results::{Download, Reference, Run};
+use super::workloads;
+
+/// A target a ratio must meet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    AtMost(f64),
+    Below(f64),
+    AtLeast(f64),
+    /// Reported for context, no target.
+    None,
+}
+
+impl Target {
+    pub fn met(self, value: f64) -> Option<bool> {
+        match self {
+            Target::AtMost(limit) => Some(value <= limit),
+            Target::Below(limit) => Some(value < limit),
+            Target::AtLeast(limit) => Some(value >= limit),
+            Target::None => None,
+        }
+    }
+
+    pub fn limit(self) -> Option<f64> {
+        match self {
+            Target::AtMost(limit) | Target::Below(limit) | Target::AtLeast(limit) => Some(limit),
+            Target::None => None,
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Target::AtMost(limit) => format!("≤ {}", trim(limit)),
+            Target::Below(limit) => format!("< {}", trim(limit)),
+            Target::AtLeast(limit) => format!("≥ {}", trim(limit)),
+            Target::None => "—".to_owned(),
+        }
+    }
+}
+
+/// One ratio of the report; `value` is `None` when its inputs were not measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ratio {
+    pub name: String,
+    pub value: Option<f64>,
+    pub target: Target,
+    /// What was measured when the target is missed (empty otherwise).
+    pub cause: String,
+}
+
+/// Every ratio, in report order.
+pub fn ratios(run: &Run) -> Vec<Ratio> {
+    let mean = |id: &str| run.benchmark(id).map(|e| e.mean);
+    let ratio = |a: &str, b: &str| Some(mean(a)? / mean(b)?);
+    let mut list = vec![
+        call_ratio(run, "add_numbers", "call/add_numbers", Target::AtMost(1.1)),
+        call_ratio(run, "fib/25", "fib/25", Target::AtMost(1.02)),
+        cached_ratio(run, "add_numbers", "call/add_numbers", Target::AtMost(1.5)),
+        cached_ratio(run, "fib/25", "fib/25", Target::AtMost(1.02)),
+        Ratio {
+            name: "hotswap (ArcSwap::load per call) / dlopen, add_numbers".into(),
+            value: ratio("call/add_numbers/hotswap", "call/add_numbers/dlopen"),
+            target: Target::None,
+            cause: String::new(),
+        },
+        Ratio {
+            name: "call time under swaps every ms / without swaps".into(),
+            value: ratio("swap/under_load/swapping", "swap/under_load/idle"),
+            target: Target::None,
+            cause: String::new(),
+        },
+    ];
+    list.push(Ratio {
+        name: "linked native word / interpreted word, an interpreted loop of 1,000 calls".into(),
+        value: ratio("forth/linked-call/linked", "forth/linked-call/interpreted"),
+        target: Target::None,
+        cause: String::new(),
+    });
+    list.extend(swap_ratios(run));
+    list.extend(update_ratios(run));
+    list.extend(workloads().map(|workload| forth_ratio(run, workload)));
+    list.extend(workloads().map(|workload| native_ratio(run, workload)));
+    for ratio in &mut list {
+        if ratio.value.and_then(|v| ratio.target.met(v)) != Some(false) {
+            ratio.cause.clear();
+        }
+    }
+    list
+}
+
+fn call_ratio(run: &Run, label: &str, group: &str, target: Target) -> Ratio {
+    let (dlopen, noinline) = (
+        run.benchmark(&format!("{group}/dlopen")),
+        run.benchmark(&format!("{group}/static_noinline")),
+    );
+    let value = dlopen.zip(noinline).map(|(d, s)| d.mean / s.mean);
+    let cause = dlopen.zip(noinline).map_or_else(String::new, |(d, s)| {
+        format!(
+            "the raw pointer call takes {} against {} for the direct call; the body is the same \
+             code, so the difference is the indirect call and the two compilations \
+             (plugin: its own crate; static: inlined into the bench binary with thin LTO)",
+            ns(d.mean),
+            ns(s.mean)
+        )
+    });
+    Ratio {
+        name: format!("dlopen / static_noinline, {label}"),
+        value,
+        target,
+        cause,
+    }
+}
+
+fn cached_ratio(run: &Run, label: &str, group: &str, target: Target) -> Ratio {
+    let (cached, dlopen) = (
+        run.benchmark(&format!("{group}/hotswap_cached")),
+        run.benchmark(&format!("{group}/dlopen")),
+    );
+    let value = cached.zip(dlopen).map(|(c, d)| c.mean / d.mean);
+    let cause = cached.zip(dlopen).map_or_else(String::new, |(c, d)| {
+        format!(
+            "the cached hot-swap call takes {} against {} for the raw pointer: {} more per call \
+             for the `arc_swap::Cache` check and the ABI's calling convention (the result is \
+             written through an out-pointer and a `Status` is returned and checked)",
+            ns(c.mean),
+            ns(d.mean),
+            ns(c.mean - d.mean)
+        )
+    });
+    Ratio {
+        name: format!("hotswap_cached / dlopen, {label}"),
+        value,
+        target,
+        cause,
+    }
+}
+
+fn swap_ratios(run: &Run) -> Vec<Ratio> {
+    let latency = run.swap_latency.as_ref();
+    let phases = latency.map_or_else(String::new, |latency| {
+        let parts: Vec<String> = latency
+            .phases
+            .iter()
+            .map(|p| format!("{} {}", p.phase, ns(p.p50_ns as f64)))
+            .collect();
+        format!(
+            "median phases of a swap of the {} KiB plugin: {}",
+            latency.artifact_bytes / 1024,
+            parts.join(", ")
+        )
+    });
+    let ms = |nanos: u64| nanos as f64 / 1e6;
+    vec![
+        Ratio {
+            name: "swap latency p50, ms".into(),
+            value: latency.map(|l| ms(l.p50_ns)),
+            target: Target::Below(0.3),
+            cause: phases.clone(),
+        },
+        Ratio {
+            name: "swap latency p99, ms".into(),
+            value: latency.map(|l| ms(l.p99_ns)),
+            target: Target::Below(2.0),
+            cause: phases,
+        },
+    ]
+}
+
+fn update_ratios(run: &Run) -> Vec<Ratio> {
+    let update = run.update_cost.as_ref();
+    let bytes = |pick: fn(&Download) -> u64| {
+        update.map(|u| pick(&u.plugin_bytes) as f64 / pick(&u.monolith_bytes) as f64)
+    };
+    let size_cause = update.map_or_else(String::new, |u| {
+        format!(
+            "the stripped plugin is {} and the whole stripped binary {}: each cdylib carries its \
+             own copy of std's panic and backtrace runtime (needed by `catch_unwind`), which \
+             a single binary carries once",
+            kib(u.plugin_bytes.stripped),
+            kib(u.monolith_bytes.stripped)
+        )
+    });
+    vec![
+        Ratio {
+            name: "update speed-up: monolith rebuild + restart / plugin rebuild + swap".into(),
+            value: update.map(|u| u.monolith_seconds.median / u.plugin_seconds.median),
+            target: Target::AtLeast(13.0),
+            cause: update.map_or_else(String::new, |u| {
+                format!(
+                    "plugin {:.2} s, monolith {:.2} s (medians): both are dominated by cargo and \
+                     rustc recompiling the changed crate; the monolith adds only relinking \
+                     (thin LTO) and a restart",
+                    u.plugin_seconds.median, u.monolith_seconds.median
+                )
+            }),
+        },
+        Ratio {
+            name: "plugin bytes / whole binary bytes, stripped".into(),
+            value: bytes(|d| d.stripped),
+            target: Target::AtMost(0.15),
+            cause: size_cause,
+        },
+        Ratio {
+            name: "plugin bytes / whole binary bytes, stripped + gzip -9".into(),
+            value: bytes(|d| d.gzip),
+            target: Target::AtMost(0.15),
+            cause: update.map_or_else(String::new, |u| {
+                format!(
+                    "compressed, the plugin is {} and the whole binary {}: the shared runtime \
+                     compresses no better in one than in the other",
+                    kib(u.plugin_bytes.gzip),
+                    kib(u.monolith_bytes.gzip)
+                )
+            }),
+        },
+    ]
+}
+
+fn forth_ratio(run: &Run, workload: &str) -> Ratio {
+    let fastforth = run
+        .benchmark(&format!("forth/{workload}/static"))
+        .map(|e| e.mean);
+    let gforth = reference(run, "gforth-fast", workload).and_then(|r| r.median_ns);
+    Ratio {
+        name: format!("forth {workload}: FastForth static / gforth-fast"),
+        value: fastforth.zip(gforth).map(|(f, g)| f / g),
+        target: Target::AtMost(1.0),
+        cause: fastforth.zip(gforth).map_or_else(String::new, |(f, g)| {
+            format!(
+                "one `main` takes {} in FastForth against {} in gforth-fast; FastForth's \
+                 executor is a `match` over 16-byte IR ops with every memory access bounds-checked \
+                 and every call, branch and loop iteration counted against the step budget, \
+                 gforth-fast is direct-threaded code with the top of stack in a register",
+                ns(f),
+                ns(g)
+            )
+        }),
+    }
+}
+
+/// Forth compiled ahead of time against the same algorithm in C: at most 1.18 (85 % of C's
+/// speed), and at most 1.0 on fib.
+fn native_ratio(run: &Run, workload: &str) -> Ratio {
+    let native = run
+        .benchmark(&format!("forth/{workload}/native"))
+        .map(|e| e.mean);
+    let c = reference(run, "cc -O2", workload).and_then(|r| r.median_ns);
+    let limit = if workload == "fib" { 1.0 } else { 1.18 };
+    Ratio {
+        name: format!("forth {workload}: native / C (cc -O2)"),
+        value: native.zip(c).map(|(n, c)| n / c),
+        target: Target::AtMost(limit),
+        cause: native.zip(c).map_or_else(String::new, |(n, c)| {
+            format!(
+                "one `main` takes {} compiled ahead of time against {} in C; every data-space \
+                 access of the compiled code is bounds-checked and every call checks the \
+                 return-stack depth, which C does not",
+                ns(n),
+                ns(c)
+            )
+        }),
+    }
+}
+
+pub fn reference<'a>(run: &'a Run, tool: &str, workload: &str) -> Option<&'a Reference> {
+    run.references
+        .iter()
+        .find(|r| r.tool == tool && r.workload == workload)
+}
+
+/// A time in nanoseconds with a unit that keeps 3–4 significant digits.
+pub fn ns(nanos: f64) -> String {
+    let (value, unit) = match nanos.abs() {
+        n if n < 1e3 => (nanos, "ns"),
+        n if n < 1e6 => (nanos / 1e3, "µs"),
+        n if n < 1e9 => (nanos / 1e6, "ms"),
+        _ => (nanos / 1e9, "s"),
+    };
+    let decimals = match value.abs() {
+        v if v < 10.0 => 3,
+        v if v < 100.0 => 2,
+        _ => 1,
+    };
+    format!("{value:.decimals$} {unit}")
+}
+
+pub fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+fn trim(value: f64) -> String {
+    let text = format!("{value}");
+    text.trim_end_matches(".0").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_keep_three_or_four_digits() {
+        assert_eq!(ns(1.3712), "1.371 ns");
+        assert_eq!(ns(141_940.0), "141.9 µs");
+        assert_eq!(ns(34_800_000.0), "34.80 ms");
+        assert_eq!(ns(2.5e9), "2.500 s");
+    }
+
+    #[test]
+    fn targets_know_which_side_passes() {
+        assert_eq!(Target::AtMost(1.1).met(1.1), Some(true));
+        assert_eq!(Target::Below(0.3).met(0.3), Some(false));
+        assert_eq!(Target::AtLeast(13.0).met(12.9), Some(false));
+        assert_eq!(Target::None.met(5.0), None);
+        assert_eq!(Target::AtLeast(13.0).describe(), "≥ 13");
+    }
+}
