@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
          \"calls\":{},\"wrong\":{},\"failed\":{},\"start\":{},\"end\":{}}}\n",
         flags.swaps,
         flags.threads,
-        loader.retirements().len(),
+        loader.retired_count(),
         started.elapsed().as_secs_f64(),
         counters.calls.load(Ordering::Relaxed),
         counters.wrong.load(Ordering::Relaxed),

@@ -13,7 +13,7 @@ use fastforth_abi::{ABI_VERSION, ByteSink, DESCRIPTOR_SYMBOL, LAYOUT_HASH, MAGIC
 use fastforth_abi::{ExampleFunctions, ForthFunctions, NativeForthFunctions};
 use fastforth_abi::{FfiStr, PluginDescriptor, PluginKind, Status};
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -41,6 +41,28 @@ pub struct Retirement {
     pub shutdown: Option<Status>,
 }
 
+/// How many retirements a loader remembers: a host that swaps for months keeps bounded memory.
+const RECENT_RETIREMENTS: usize = 64;
+
+/// A loader's record of retired plugins: the most recent ones, and how many in all.
+#[derive(Default)]
+struct RetirementLog {
+    recent: VecDeque<Retirement>,
+    total: u64,
+}
+
+impl RetirementLog {
+    fn record(&mut self, retirement: Retirement) {
+        if self.recent.len() == RECENT_RETIREMENTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(retirement);
+        self.total += 1;
+    }
+}
+
+type SharedRetirementLog = Arc<Mutex<RetirementLog>>;
+
 /// A loaded, validated plugin of kind `K`. Calls go through its kind's methods (e.g.
 /// `add_numbers` on `Plugin<Example>`); dropping the last reference runs its `shutdown`
 /// and closes the library.
@@ -48,7 +70,7 @@ pub struct Plugin<K: Kind> {
     info: PluginInfo,
     pub(crate) api: K::Api,
     shutdown: Option<ShutdownFn>,
-    retirements: Arc<Mutex<Vec<Retirement>>>,
+    retirements: SharedRetirementLog,
     // Declared last so it is dropped last: after `shutdown` ran and no pointer is left.
     _library: libloading::Library,
 }
@@ -108,7 +130,7 @@ impl<K: Kind> Drop for Plugin<K> {
             shutdown: status,
         };
         if let Ok(mut log) = self.retirements.lock() {
-            log.push(record);
+            log.record(record);
         }
     }
 }
@@ -127,7 +149,7 @@ pub struct Loader {
     max_file_bytes: u64,
     probe: Option<ProbeCommand>,
     live: Mutex<LivePlugins>,
-    retirements: Arc<Mutex<Vec<Retirement>>>,
+    retirements: SharedRetirementLog,
 }
 
 impl Loader {
@@ -162,12 +184,17 @@ impl Loader {
         &self.cache_dir
     }
 
-    /// Every plugin retired so far, oldest first.
+    /// The plugins retired most recently (at most 64), oldest first.
     pub fn retirements(&self) -> Vec<Retirement> {
         self.retirements
             .lock()
-            .map(|log| log.clone())
+            .map(|log| log.recent.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// How many plugins this loader has retired in all.
+    pub fn retired_count(&self) -> u64 {
+        self.retirements.lock().map_or(0, |log| log.total)
     }
 
     /// Verifies, shadow-copies, probes, opens and validates the plugin at `path`, then runs
@@ -255,7 +282,7 @@ fn build<K: Kind>(
     source: &Path,
     shadow: PathBuf,
     sha256: String,
-    retirements: Arc<Mutex<Vec<Retirement>>>,
+    retirements: SharedRetirementLog,
 ) -> Result<Plugin<K>, PluginError> {
     let found = resolve_descriptor(&library, source, &shadow)?;
     let descriptor = found.descriptor;

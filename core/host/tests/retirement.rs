@@ -43,3 +43,22 @@ fn version_with_a_call_in_flight_is_retired_only_after_the_call_returns() {
         eprintln!("retired library mappings left after close: {mapped}");
     }
 }
+
+#[test]
+fn the_retirement_log_keeps_the_recent_ones_and_counts_all() {
+    let (dir, loader) = fresh_loader();
+    let slot = HotSwap::<Example>::load(loader.clone(), &example_v1()).unwrap();
+    let bytes = std::fs::read(example_v1()).unwrap();
+    for build in 0..70u64 {
+        // Distinct bytes (ELF ignores a trailer): every swap loads a new image and retires
+        // the version two swaps back.
+        let path = dir.path().join(format!("{build}/libfastforth_example_plugin.so"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, [bytes.as_slice(), &build.to_le_bytes()].concat()).unwrap();
+        slot.swap(&path).unwrap();
+    }
+    assert_eq!(loader.retired_count(), 69);
+    let recent = loader.retirements();
+    assert_eq!(recent.len(), 64, "only the most recent are remembered");
+    assert!(recent.iter().all(|retired| retired.version == "1.0.0"));
+}

@@ -118,7 +118,7 @@ fn stress_worker() {
         failed.load(Ordering::Relaxed),
         latencies[SWAPS / 2].as_micros(),
         latencies[SWAPS * 99 / 100].as_micros(),
-        loader.retirements().len(),
+        loader.retired_count(),
     );
 }
 
