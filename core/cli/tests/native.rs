@@ -612,3 +612,41 @@ fn random_words_print_the_same_compiled_as_interpreted() {
         "{failures} of the random words fail"
     );
 }
+
+/// A debug build of a program with many words gives its `execute` dispatcher a large frame;
+/// recursion through EXECUTE and through a deferred word must end in -5, not in a crash on
+/// the guard page (issue 19 S1).
+#[test]
+fn deep_recursion_through_execute_with_large_frames_is_minus_5() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deep-frames");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut source = String::new();
+    for i in 0..300 {
+        source.push_str(&format!(": w{i} ( a b -- c d ) swap {i} + ;\n"));
+    }
+    source.push_str(
+        "variable 'down\n\
+         : down ( n -- n ) dup if 1- 'down @ execute then ;\n\
+         ' down 'down !\n\
+         defer again\n\
+         : twice ( n -- n ) dup if 1- again then ;\n\
+         ' twice is again\n\
+         : by-execute ( -- ) 100000 down drop ;\n\
+         : by-defer ( -- ) 100000 twice drop ;\n",
+    );
+    let program = dir.join("frames.fs");
+    std::fs::write(&program, source).unwrap();
+    let plugin = dir.join(format!("frames.{}", std::env::consts::DLL_EXTENSION));
+    let (program, plugin) = (program.to_str().unwrap(), plugin.to_str().unwrap());
+    let compile = fastforth(&["compile", program, "-o", plugin, "--debug"]);
+    assert!(compile.status.success(), "{}", text(&compile.stderr));
+    for word in ["by-execute", "by-defer"] {
+        let run = fastforth(&["run", "--native", plugin, "-e", word]);
+        assert_eq!(run.status.code(), Some(1), "{word}: {run:?}");
+        let error = text(&run.stderr);
+        assert!(
+            error.contains("-5 return stack overflow"),
+            "{word}: {error}"
+        );
+    }
+}

@@ -145,11 +145,18 @@ pub struct Vm<'c> {
     abort_message: Option<String>,
     /// How many CATCHes are running.
     catching: usize,
+    /// The lowest stack address a compiled word may start at: below it, the next frames
+    /// could reach the guard page, so entering a word throws -5 instead.
+    stack_floor: usize,
 }
 
 impl<'c> Vm<'c> {
-    /// A run of `image` from `start`, sending its output to `output`.
-    fn new(image: &Image, start: Start, output: Output<'c>) -> Vm<'c> {
+    /// A run of `image` from `start`, sending its output to `output`, on a stack with
+    /// `stack_room` bytes left below this call.
+    fn new(image: &Image, start: Start, output: Output<'c>, stack_room: usize) -> Vm<'c> {
+        let stack_floor = stack_address()
+            .saturating_sub(stack_room)
+            .saturating_add(STACK_MARGIN_BYTES);
         Vm {
             mem: start.mem,
             stack: start.stack,
@@ -161,6 +168,19 @@ impl<'c> Vm<'c> {
             output,
             abort_message: None,
             catching: 0,
+            stack_floor,
+        }
+    }
+
+    /// Entry of a compiled word at return stack depth `depth`: throws -5 in `word` when the
+    /// return stack has no room for it (`cells`), or when the stack left could not take
+    /// the frames of the next few calls. Depth alone does not bound stack use: a frame can
+    /// be large (the `execute` dispatcher of a debug build with many words takes tens of
+    /// kilobytes).
+    #[inline(always)]
+    pub fn enter(&self, depth: usize, cells: usize, word: &'static str) {
+        if depth > cells || stack_address() < self.stack_floor {
+            Throw(code::RETURN_STACK_OVERFLOW).raise_in(Some(word))
         }
     }
 
@@ -450,6 +470,18 @@ pub fn abort() -> Res<()> {
 /// is one Rust frame). A call whose caller guarantees less runs on a thread of its own.
 const RUN_STACK_BYTES: usize = fastforth_abi::NATIVE_CALL_STACK_BYTES;
 
+/// Stack kept free below the point where entering a word throws -5: room for the frames
+/// between two word entries (a word and the `execute` dispatcher), for the runtime's own
+/// calls, and for unwinding the throw.
+const STACK_MARGIN_BYTES: usize = 4 << 20;
+
+/// An address in the current stack frame (stacks grow down on every supported target).
+#[inline(always)]
+fn stack_address() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
 /// How a run starts: the data space and the data stack, bottom first.
 struct Start {
     mem: Vec<u8>,
@@ -535,7 +567,7 @@ pub unsafe fn call(
         stack: input.chunks_exact(8).map(cell_of).collect(),
     };
     let place = if stack_room >= RUN_STACK_BYTES {
-        Place::CallingThread
+        Place::CallingThread(stack_room)
     } else {
         Place::OwnThread
     };
@@ -554,7 +586,8 @@ fn fresh_memory(image: &Image) -> Vec<u8> {
 
 /// Which thread a word runs on.
 enum Place {
-    CallingThread,
+    /// The caller's, with this many bytes of stack left.
+    CallingThread(usize),
     OwnThread,
 }
 
@@ -581,8 +614,8 @@ fn execute(
         return (failed(code), start.mem);
     };
     let finished = match place {
-        Place::CallingThread => {
-            let mut vm = Vm::new(image, start, Output::Console(console));
+        Place::CallingThread(room) => {
+            let mut vm = Vm::new(image, start, Output::Console(console), room);
             let result = catching(|| entry(&mut vm));
             vm.finish(result)
         }
@@ -627,7 +660,7 @@ fn run_on_own_thread(
 ) -> Finished {
     let (sender, receiver) = std::sync::mpsc::channel();
     let body = move || {
-        let mut vm = Vm::new(image, start, Output::Channel(sender));
+        let mut vm = Vm::new(image, start, Output::Channel(sender), RUN_STACK_BYTES);
         let result = catching(|| entry(&mut vm));
         vm.finish(result)
     };
