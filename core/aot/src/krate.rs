@@ -128,6 +128,10 @@ unsafe fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: C
     unsafe { rt::call(&IMAGE, WORDS, name, input, stack_room, console, stack, error) }
 }
 
+fn shutdown() {
+    rt::end_session()
+}
+
 fastforth_abi::export_plugin! {
     kind: FORTH_NATIVE,
     name: $NAME,
@@ -149,6 +153,7 @@ fastforth_abi::export_plugin! {
             error: ByteSink,
         ) -> EvalOutcome = call_word,
     },
+    shutdown: shutdown,
 }
 "#;
 

@@ -650,3 +650,45 @@ fn deep_recursion_through_execute_with_large_frames_is_minus_5() {
         );
     }
 }
+
+/// How many mappings of `path` this process has (Linux only; `None` elsewhere).
+fn mapped_count(path: &Path) -> Option<usize> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let needle = path.to_str()?;
+    Some(maps.lines().filter(|line| line.ends_with(needle)).count())
+}
+
+/// A native plugin called from a host thread leaves nothing behind on it: once retired it
+/// is unmapped, and loading the same file again starts a fresh session (issue 19 S3).
+#[test]
+fn a_retired_native_plugin_is_unmapped_and_a_reload_starts_a_fresh_session() {
+    use fastforth_host::{Evaluation, ForthNative, Loader};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-reload");
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("reload.fs");
+    std::fs::write(
+        &program,
+        "variable hits\n: hit ( -- n ) 1 hits +! hits @ ;\n: say ( -- ) 7 . hit drop ;\n",
+    )
+    .unwrap();
+    let (plugin, _, _) = compiled(&program);
+    let loader = Loader::new(dir.join("shadows"));
+    let mut console = Captured::default();
+    let hits = |native: &fastforth_host::Plugin<ForthNative>, console: &mut Captured| {
+        let run = native.call_word("hit", &[], console).unwrap();
+        assert_eq!(run.evaluation, Evaluation::Continue);
+        run.stack
+    };
+    let first = loader.load::<ForthNative>(&plugin).unwrap();
+    let shadow = first.info().shadow.clone();
+    assert_eq!(hits(&first, &mut console), vec![1]);
+    assert_eq!(hits(&first, &mut console), vec![2]);
+    first.run_word("say", &mut console).unwrap();
+    assert_eq!(console.0, b"7 ");
+    drop(first);
+    if let Some(mapped) = mapped_count(&shadow) {
+        assert_eq!(mapped, 0, "the retired plugin is still mapped");
+    }
+    let again = loader.load::<ForthNative>(&plugin).unwrap();
+    assert_eq!(hits(&again, &mut console), vec![1], "a fresh session");
+}

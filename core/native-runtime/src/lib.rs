@@ -5,17 +5,18 @@
 //! code and fails the same way.
 //!
 //! A generated plugin calls [`run`] from its `run_word` export, [`call`] from its
-//! `call_word` export and [`words`] from its `words` export; everything else is called from the generated word functions.
+//! `call_word` export, [`words`] from its `words` export and [`end_session`] from its
+//! `shutdown` hook; everything else is called from the generated word functions.
 
 mod arith;
 mod output;
 mod pictured;
+mod worker;
 
 pub use arith::*;
 
 use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr};
-use std::sync::Mutex;
-use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 
 /// An exception on its way out of the run: the Forth throw code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -403,7 +404,7 @@ impl<'c> Vm<'c> {
             let chunk = std::mem::take(&mut self.out);
             match &self.output {
                 // The receiver lives until the run ends; a send can only fail after that.
-                Output::Channel(sender) => drop(sender.send(chunk)),
+                Output::Pipe(pipe) => pipe.send(chunk),
                 Output::Console(console) => {
                     console.write(&chunk);
                 }
@@ -426,7 +427,7 @@ impl<'c> Vm<'c> {
 /// Where a run's output goes.
 enum Output<'c> {
     /// To the thread that called, which passes each chunk to the host's console.
-    Channel(Sender<Vec<u8>>),
+    Pipe(Arc<worker::Pipe<Finished>>),
     /// Straight to the host's console: the run is on the thread that called.
     Console(ConsoleCallbacks<'c>),
 }
@@ -576,6 +577,14 @@ pub unsafe fn call(
     outcome
 }
 
+/// Ends the live session: the next [`call`] starts from the compiled state. A generated
+/// plugin calls it from its `shutdown` hook, so that a library the C library keeps mapped
+/// after its retirement (one that registered a thread-local destructor on a thread still
+/// running) does not hand its old session to the next load of the same file.
+pub fn end_session() {
+    *SESSION.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
 /// The data space as the program was compiled.
 fn fresh_memory(image: &Image) -> Vec<u8> {
     let mut mem = vec![0; image.memory_bytes];
@@ -658,26 +667,21 @@ fn run_on_own_thread(
     start: Start,
     console: ConsoleCallbacks<'_>,
 ) -> Finished {
-    let (sender, receiver) = std::sync::mpsc::channel();
+    let pipe = Arc::new(worker::Pipe::new());
+    let sender = pipe.clone();
     let body = move || {
-        let mut vm = Vm::new(image, start, Output::Channel(sender), RUN_STACK_BYTES);
+        let mut vm = Vm::new(image, start, Output::Pipe(sender), RUN_STACK_BYTES);
         let result = catching(|| entry(&mut vm));
         vm.finish(result)
     };
-    std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("forth-native".to_owned())
-            .stack_size(RUN_STACK_BYTES)
-            .spawn_scoped(scope, body)
-            .unwrap_or_else(|e| panic!("cannot start the thread of the run: {e}"));
-        for chunk in receiver {
-            console.write(&chunk);
-        }
-        worker
-            .join()
-            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    worker::run(RUN_STACK_BYTES + THREAD_EXTRA_BYTES, pipe, body, |chunk| {
+        console.write(chunk);
     })
 }
+
+/// Stack a run's thread gets beyond [`RUN_STACK_BYTES`]: the C library keeps the thread's
+/// static thread-local storage at the top of its stack.
+const THREAD_EXTRA_BYTES: usize = 1 << 20;
 
 fn failed(error_code: i64) -> EvalOutcome {
     EvalOutcome {
