@@ -562,7 +562,12 @@ pub unsafe fn call(
         error.send(message.as_bytes());
         return failed(code);
     }
-    let mut session = SESSION.lock().unwrap_or_else(|e| e.into_inner());
+    // A panic in an earlier call poisoned the lock: its data space may be half-updated.
+    let Ok(mut session) = SESSION.lock() else {
+        let code = code::ABORT;
+        error.send(format!("{code} {DEAD_SESSION}").as_bytes());
+        return failed(code);
+    };
     let start = Start {
         mem: session.take().unwrap_or_else(|| fresh_memory(image)),
         stack: input.chunks_exact(8).map(cell_of).collect(),
@@ -583,7 +588,13 @@ pub unsafe fn call(
 /// running) does not hand its old session to the next load of the same file.
 pub fn end_session() {
     *SESSION.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    SESSION.clear_poison();
 }
+
+/// What a call answers once a panic in an earlier call (a bug, not a Forth exception) may
+/// have left the session's data space half-updated; it ends with the plugin's retirement.
+const DEAD_SESSION: &str =
+    "the session is dead after a panic in call_word; load the plugin again for a new one";
 
 /// The data space as the program was compiled.
 fn fresh_memory(image: &Image) -> Vec<u8> {
@@ -694,4 +705,93 @@ fn failed(error_code: i64) -> EvalOutcome {
 pub fn words(words: &[(&str, Entry)], names: ByteSink<'_>) {
     let list: Vec<&str> = words.iter().map(|(name, _)| *name).collect();
     names.send(list.join("\n").as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::c_void;
+
+    static IMAGE: Image = Image {
+        memory_bytes: 64,
+        data: &[],
+        system_base: 32,
+        system: &[],
+        base_address: 32,
+        hold_area: 40..64,
+        stack_cells: 16,
+        messages: &[],
+    };
+
+    /// ( -- n ): counts its calls in the cell at 0.
+    fn bump(vm: &mut Vm) {
+        let n = vm.fetch(0).or_throw() + 1;
+        vm.store(0, n).or_throw();
+        vm.push(n).or_throw();
+    }
+
+    /// Half an update, then a panic (a bug in compiled code, not a Forth exception).
+    fn half(vm: &mut Vm) {
+        vm.store(0, 100).or_throw();
+        panic!("a bug in the middle of a word");
+    }
+
+    static WORDS: &[(&str, Entry)] = &[("bump", bump), ("half", half)];
+
+    unsafe extern "C" fn write(_: *mut c_void, _: *const u8, _: usize) {}
+    unsafe extern "C" fn read_line(_: *mut c_void, _: ByteSink<'_>) -> i32 {
+        0
+    }
+    unsafe extern "C" fn read_key(_: *mut c_void) -> i32 {
+        -1
+    }
+    unsafe extern "C" fn host_word(
+        _: *mut c_void,
+        _: u32,
+        _: FfiBytes,
+        _: ByteSink<'_>,
+        _: ByteSink<'_>,
+    ) -> i64 {
+        -21
+    }
+
+    /// Calls `name` on a thread of its own: (error code, stack bytes, error text).
+    fn call_word(name: &str) -> (i64, Vec<u8>, String) {
+        let (mut stack, mut error) = (Vec::new(), Vec::new());
+        // SAFETY: the callbacks ignore their context; the strings and sinks outlive the call.
+        let outcome = unsafe {
+            let console = ConsoleCallbacks::from_raw(
+                std::ptr::null_mut(),
+                write,
+                read_line,
+                read_key,
+                host_word,
+            );
+            call(
+                &IMAGE,
+                WORDS,
+                FfiStr::new(name),
+                FfiBytes::new(&[]),
+                0,
+                console,
+                ByteSink::for_vec(&mut stack),
+                ByteSink::for_vec(&mut error),
+            )
+        };
+        let error = String::from_utf8_lossy(&error).into_owned();
+        (outcome.error_code, stack, error)
+    }
+
+    #[test]
+    fn a_session_is_dead_after_a_panic_until_it_ends() {
+        assert_eq!(call_word("bump").1, 1i64.to_le_bytes());
+        assert_eq!(call_word("bump").1, 2i64.to_le_bytes());
+        let panicked = std::panic::catch_unwind(|| call_word("half"));
+        assert!(panicked.is_err(), "the panic reaches the export's guard");
+        let (code, stack, error) = call_word("bump");
+        assert_eq!((code, stack), (code::ABORT, Vec::new()));
+        assert_eq!(error, format!("-1 {DEAD_SESSION}"));
+        end_session();
+        assert_eq!(call_word("bump").1, 1i64.to_le_bytes(), "a fresh session");
+    }
 }
