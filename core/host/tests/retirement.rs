@@ -80,3 +80,29 @@ fn a_retired_engine_plugin_is_unmapped() {
         assert_eq!(mapped, 0, "the retired engine plugin is still mapped");
     }
 }
+
+/// A retired version's `shutdown` runs after the swap released the handle's lock: while a
+/// slow shutdown runs, the handle answers at once (issue 19 S7).
+#[test]
+fn a_retired_version_shuts_down_outside_the_swap_lock() {
+    let (_dir, loader) = fresh_loader();
+    let (v1, v2) = (example_v1(), example_v2());
+    // A log left by an earlier process with the same id would mislead the test.
+    drop(std::fs::remove_file(shutdown_log_path()));
+    let slot = HotSwap::<Example>::load(loader, &fixture("slow-shutdown")).unwrap();
+    slot.swap(&v1).unwrap();
+    std::thread::scope(|scope| {
+        // Pushes the slow version out of the last-known-good slot: its shutdown runs here.
+        let swap = scope.spawn(|| slot.swap(&v2).unwrap());
+        while !shutdown_log().contains("start") {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(slot.last_known_good().unwrap().version(), "1.0.0");
+        assert!(
+            !shutdown_log().contains("end"),
+            "the handle's lock was held until the shutdown ended"
+        );
+        swap.join().unwrap();
+    });
+    assert_eq!(shutdown_log(), "start\nend\n");
+}

@@ -43,3 +43,16 @@ pub fn mapped_count(path: &Path) -> Option<usize> {
     let needle = path.to_str()?;
     Some(maps.lines().filter(|line| line.ends_with(needle)).count())
 }
+
+/// The file the `slow-shutdown` fixture's shutdown hooks of this process log to.
+pub fn shutdown_log_path() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "fastforth-fixture-shutdown-{}.log",
+        std::process::id()
+    ))
+}
+
+/// What they have logged so far.
+pub fn shutdown_log() -> String {
+    std::fs::read_to_string(shutdown_log_path()).unwrap_or_default()
+}
