@@ -17,6 +17,7 @@
 mod error;
 pub mod forth;
 pub mod hotswap;
+mod images;
 pub mod inspect;
 pub mod kinds;
 mod library;

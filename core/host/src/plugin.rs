@@ -4,13 +4,11 @@
 //! function pointer taken from it can never outlive the code it points to.
 
 use crate::kinds::Kind;
-use crate::{PluginError, inspect, library, shadow};
+use crate::{PluginError, images, inspect, library, shadow};
 use fastforth_abi::{ABI_VERSION, ByteSink, DESCRIPTOR_SYMBOL, LAYOUT_HASH, MAGIC, ShutdownFn};
 use fastforth_abi::{FfiStr, PluginDescriptor, Status};
-use std::any::Any;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 /// What the host copied out of a plugin's descriptor, plus where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +43,7 @@ pub struct Plugin<K: Kind> {
     shutdown: Option<ShutdownFn>,
     retirements: Arc<Mutex<Vec<Retirement>>>,
     // Declared last so it is dropped last: after `shutdown` ran and no pointer is left.
-    _library: libloading::Library,
+    _library: images::OpenImage,
 }
 
 impl<K: Kind> Plugin<K> {
@@ -108,13 +106,13 @@ impl<K: Kind> Drop for Plugin<K> {
     }
 }
 
-type LivePlugins = HashMap<PathBuf, Weak<dyn Any + Send + Sync>>;
-
 /// Loads plugins through shadow copies in a cache directory it owns. Identical bytes are
-/// loaded once: a second load of a file whose build is already live returns that plugin.
+/// loaded once: a second load of a file whose build is already live returns that plugin,
+/// also when another loader on the same cache directory loaded it (its retirement is then
+/// recorded by that loader), and a load of a build whose last plugin is being retired
+/// waits until its library is closed (see `images`).
 pub struct Loader {
     cache_dir: PathBuf,
-    live: Mutex<LivePlugins>,
     retirements: Arc<Mutex<Vec<Retirement>>>,
 }
 
@@ -123,7 +121,6 @@ impl Loader {
     pub fn new(cache_dir: impl Into<PathBuf>) -> Loader {
         Loader {
             cache_dir: cache_dir.into(),
-            live: Mutex::new(HashMap::new()),
             retirements: Arc::default(),
         }
     }
@@ -146,15 +143,21 @@ impl Loader {
         let bytes = inspect::read_and_check(path)?;
         let sha256 = shadow::sha256_hex(&bytes);
         let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256)?;
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        let already_live = live.get(&shadow).and_then(Weak::upgrade);
-        if let Some(Ok(plugin)) = already_live.map(|p| p.downcast::<Plugin<K>>()) {
-            return Ok(plugin);
+        let key = shadow.canonicalize().unwrap_or_else(|_| shadow.clone());
+        // Declared before the lock, so a plugin of another kind found live is dropped after
+        // the lock is released (dropping a plugin takes it).
+        let other_kind;
+        let (mut open, live) = images::live(images::lock(), &key);
+        match live.map(|plugin| plugin.downcast::<Plugin<K>>()) {
+            Some(Ok(plugin)) => return Ok(plugin),
+            // Opening it again fails the kind check without running any hook.
+            found => other_kind = found,
         }
-        let plugin = Arc::new(self.open_and_validate::<K>(path, shadow.clone(), sha256)?);
-        live.retain(|_, weak| weak.strong_count() > 0);
-        let erased: Arc<dyn Any + Send + Sync> = plugin.clone();
-        live.insert(shadow, Arc::downgrade(&erased));
+        let plugin = self.open_and_validate::<K>(path, shadow, sha256, key.clone())?;
+        let plugin = Arc::new(plugin);
+        let erased: images::AnyPlugin = plugin.clone();
+        images::insert(&mut open, key, &erased);
+        drop((open, other_kind));
         Ok(plugin)
     }
 
@@ -163,6 +166,7 @@ impl Loader {
         source: &Path,
         shadow: PathBuf,
         sha256: String,
+        key: PathBuf,
     ) -> Result<Plugin<K>, PluginError> {
         // SAFETY: `inspect::read_and_check` verified that these exact bytes (now in the
         // shadow file, which nothing else writes) are a shared library for this host that
@@ -187,7 +191,7 @@ impl Loader {
             api,
             shutdown: descriptor.shutdown,
             retirements: self.retirements.clone(),
-            _library: library,
+            _library: images::OpenImage::new(library, key),
         })
     }
 }

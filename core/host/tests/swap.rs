@@ -72,8 +72,6 @@ fn cached_view_follows_swaps() {
 #[test]
 fn registry_swaps_each_plugin_independently() {
     let (_dir, loader) = fresh_loader();
-    // A log left by an earlier process with the same id would mislead the test.
-    drop(std::fs::remove_file(shutdown_log_path()));
     let registry = Registry::new(loader);
     registry.load::<Example>("left", &example_v1()).unwrap();
     registry.load::<Example>("right", &example_v1()).unwrap();
@@ -107,6 +105,8 @@ fn registry_swaps_each_plugin_independently() {
 /// while its slow shutdown runs, the registry answers at once (issue 19 S7).
 #[test]
 fn a_replaced_registry_entry_shuts_down_outside_the_registry_lock() {
+    // A log left by an earlier process with the same id would mislead the test.
+    drop(std::fs::remove_file(shutdown_log_path()));
     let (_dir, loader) = fresh_loader();
     let registry = Registry::new(loader);
     registry

@@ -23,6 +23,11 @@ pub fn fixture(fault: &str) -> PathBuf {
     built("fastforth-fixture-plugin", &[fault])
 }
 
+/// The fixture plugin with the faults named by `faults`.
+pub fn fixture_with(faults: &[&str]) -> PathBuf {
+    built("fastforth-fixture-plugin", faults)
+}
+
 /// A loader with a cache directory of its own, removed with the returned guard.
 pub fn fresh_loader() -> (tempfile::TempDir, Arc<Loader>) {
     let dir = tempfile::tempdir().unwrap();
