@@ -177,10 +177,32 @@ impl<'c> Vm<'c> {
     /// return stack has no room for it (`cells`), or when the stack left could not take
     /// the frames of the next few calls. Depth alone does not bound stack use: a frame can
     /// be large (the `execute` dispatcher of a debug build with many words takes tens of
-    /// kilobytes).
+    /// kilobytes). Shallow entries pay one comparison, as a depth check alone would: both
+    /// checks run out of line from depth [`STACK_CHECK_DEPTH`] on (or the return stack's
+    /// size, when smaller).
     #[inline(always)]
     pub fn enter(&self, depth: usize, cells: usize, word: &'static str) {
-        if depth > cells || stack_address() < self.stack_floor {
+        if depth >= cells.min(STACK_CHECK_DEPTH) {
+            self.enter_deep(depth, cells, word);
+        }
+    }
+
+    /// [`Vm::enter`] at a depth where the stack may be running short.
+    #[cold]
+    #[inline(never)]
+    fn enter_deep(&self, depth: usize, cells: usize, word: &'static str) {
+        if depth > cells {
+            Throw(code::RETURN_STACK_OVERFLOW).raise_in(Some(word))
+        }
+        self.check_stack(word);
+    }
+
+    /// Throws -5 in `word` when less than [`STACK_MARGIN_BYTES`] of the run's stack is
+    /// left. The generated `execute` dispatcher, whose frame is the largest, calls it on
+    /// every execution.
+    #[inline(never)]
+    pub fn check_stack(&self, word: &'static str) {
+        if stack_address() < self.stack_floor {
             Throw(code::RETURN_STACK_OVERFLOW).raise_in(Some(word))
         }
     }
@@ -476,11 +498,17 @@ const RUN_STACK_BYTES: usize = fastforth_abi::NATIVE_CALL_STACK_BYTES;
 /// calls, and for unwinding the throw.
 const STACK_MARGIN_BYTES: usize = 4 << 20;
 
-/// An address in the current stack frame (stacks grow down on every supported target).
+/// Return stack depth from which a word's entry looks at the stack. The frames below it
+/// fit: `execute`'s frame is checked on every execution, and this many word frames (whose
+/// locals `fastforth-aot` bounds) are far below the run's stack less the margin.
+const STACK_CHECK_DEPTH: usize = 64;
+
+/// An address in the current stack frame (stacks grow down on every supported target):
+/// inlined, it is one address computation in the caller's frame.
 #[inline(always)]
 fn stack_address() -> usize {
     let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
+    (&raw const marker) as usize
 }
 
 /// How a run starts: the data space and the data stack, bottom first.
