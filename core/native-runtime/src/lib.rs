@@ -425,7 +425,6 @@ impl<'c> Vm<'c> {
         if !self.out.is_empty() {
             let chunk = std::mem::take(&mut self.out);
             match &self.output {
-                // The receiver lives until the run ends; a send can only fail after that.
                 Output::Pipe(pipe) => pipe.send(chunk),
                 Output::Console(console) => {
                     console.write(&chunk);
