@@ -195,7 +195,7 @@ pub fn function(definition: &Definition<'_>) -> Result<String, String> {
     };
     writer.open(&signature(definition.xt, shape.mode))?;
     writer.line(&format!("const W: &str = {:?};", definition.name));
-    writer.line("rt::rroom(rp, RS, W);");
+    writer.line("vm.enter(rp, RS, W);");
     let inputs = match shape.mode {
         Mode::Static(s) => s.inputs,
         Mode::Dynamic => shape.slots,

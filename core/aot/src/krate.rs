@@ -128,6 +128,10 @@ unsafe fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: C
     unsafe { rt::call(&IMAGE, WORDS, name, input, stack_room, console, stack, error) }
 }
 
+fn shutdown() {
+    rt::end_session()
+}
+
 fastforth_abi::export_plugin! {
     kind: FORTH_NATIVE,
     name: $NAME,
@@ -149,6 +153,7 @@ fastforth_abi::export_plugin! {
             error: ByteSink,
         ) -> EvalOutcome = call_word,
     },
+    shutdown: shutdown,
 }
 "#;
 
@@ -205,7 +210,7 @@ fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledW
         program.code_end
     )
     .expect("writing to a String");
-    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64, caller: &'static str) {\n    const W: &str = \"EXECUTE\";\n    match xt {\n");
+    text.push_str("fn execute(vm: &mut Vm, rp: usize, xt: i64, caller: &'static str) {\n    const W: &str = \"EXECUTE\";\n    vm.check_stack(caller);\n    match xt {\n");
     for word in words {
         let call = crate::emit::on_explicit_stack(word.xt, word.mode, "rp");
         writeln!(text, "        {} => {call},", word.xt).expect("writing to a String");

@@ -612,3 +612,83 @@ fn random_words_print_the_same_compiled_as_interpreted() {
         "{failures} of the random words fail"
     );
 }
+
+/// A debug build of a program with many words gives its `execute` dispatcher a large frame;
+/// recursion through EXECUTE and through a deferred word must end in -5, not in a crash on
+/// the guard page (issue 19 S1).
+#[test]
+fn deep_recursion_through_execute_with_large_frames_is_minus_5() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deep-frames");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut source = String::new();
+    for i in 0..300 {
+        source.push_str(&format!(": w{i} ( a b -- c d ) swap {i} + ;\n"));
+    }
+    source.push_str(
+        "variable 'down\n\
+         : down ( n -- n ) dup if 1- 'down @ execute then ;\n\
+         ' down 'down !\n\
+         defer again\n\
+         : twice ( n -- n ) dup if 1- again then ;\n\
+         ' twice is again\n\
+         : by-execute ( -- ) 100000 down drop ;\n\
+         : by-defer ( -- ) 100000 twice drop ;\n",
+    );
+    let program = dir.join("frames.fs");
+    std::fs::write(&program, source).unwrap();
+    let plugin = dir.join(format!("frames.{}", std::env::consts::DLL_EXTENSION));
+    let (program, plugin) = (program.to_str().unwrap(), plugin.to_str().unwrap());
+    let compile = fastforth(&["compile", program, "-o", plugin, "--debug"]);
+    assert!(compile.status.success(), "{}", text(&compile.stderr));
+    for word in ["by-execute", "by-defer"] {
+        let run = fastforth(&["run", "--native", plugin, "-e", word]);
+        assert_eq!(run.status.code(), Some(1), "{word}: {run:?}");
+        let error = text(&run.stderr);
+        assert!(
+            error.contains("-5 return stack overflow"),
+            "{word}: {error}"
+        );
+    }
+}
+
+/// How many mappings of `path` this process has (Linux only; `None` elsewhere).
+fn mapped_count(path: &Path) -> Option<usize> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let needle = path.to_str()?;
+    Some(maps.lines().filter(|line| line.ends_with(needle)).count())
+}
+
+/// A native plugin called from a host thread leaves nothing behind on it: once retired it
+/// is unmapped, and loading the same file again starts a fresh session (issue 19 S3).
+#[test]
+fn a_retired_native_plugin_is_unmapped_and_a_reload_starts_a_fresh_session() {
+    use fastforth_host::{Evaluation, ForthNative, Loader};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-reload");
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("reload.fs");
+    std::fs::write(
+        &program,
+        "variable hits\n: hit ( -- n ) 1 hits +! hits @ ;\n: say ( -- ) 7 . hit drop ;\n",
+    )
+    .unwrap();
+    let (plugin, _, _) = compiled(&program);
+    let loader = Loader::new(dir.join("shadows"));
+    let mut console = Captured::default();
+    let hits = |native: &fastforth_host::Plugin<ForthNative>, console: &mut Captured| {
+        let run = native.call_word("hit", &[], console).unwrap();
+        assert_eq!(run.evaluation, Evaluation::Continue);
+        run.stack
+    };
+    let first = loader.load::<ForthNative>(&plugin).unwrap();
+    let shadow = first.info().shadow.clone();
+    assert_eq!(hits(&first, &mut console), vec![1]);
+    assert_eq!(hits(&first, &mut console), vec![2]);
+    first.run_word("say", &mut console).unwrap();
+    assert_eq!(console.0, b"7 ");
+    drop(first);
+    if let Some(mapped) = mapped_count(&shadow) {
+        assert_eq!(mapped, 0, "the retired plugin is still mapped");
+    }
+    let again = loader.load::<ForthNative>(&plugin).unwrap();
+    assert_eq!(hits(&again, &mut console), vec![1], "a fresh session");
+}

@@ -69,6 +69,9 @@ pub enum Evaluation {
 pub struct ForthInstance {
     plugin: Arc<Plugin<Forth>>,
     handle: EngineHandle,
+    /// The function that panicked, once one has: the engine may be half-updated, so the
+    /// instance refuses every later call.
+    dead: Option<&'static str>,
 }
 
 // SAFETY: an engine instance is used by one thread at a time (every method takes `&mut self`
@@ -101,7 +104,11 @@ impl ForthInstance {
             let message = String::from_utf8_lossy(&error).into_owned();
             return Err(plugin.failure("create", message));
         }
-        Ok(ForthInstance { plugin, handle })
+        Ok(ForthInstance {
+            plugin,
+            handle,
+            dead: None,
+        })
     }
 
     pub fn plugin(&self) -> &Arc<Plugin<Forth>> {
@@ -115,6 +122,7 @@ impl ForthInstance {
         source_name: &str,
         console: &mut dyn ForthConsole,
     ) -> Result<Evaluation, PluginError> {
+        self.alive("evaluate")?;
         let mut console: &mut dyn ForthConsole = console;
         let callbacks = console_callbacks(&mut console);
         let mut error = Vec::new();
@@ -135,7 +143,7 @@ impl ForthInstance {
             )
         };
         if status != Status::OK {
-            return Err(self.plugin.call_error("evaluate", status));
+            return Err(self.failed("evaluate", status));
         }
         Ok(match outcome.flow {
             EvalOutcome::BYE => Evaluation::Bye,
@@ -164,6 +172,7 @@ impl ForthInstance {
     /// Defines `name` as host word `id`: executing it calls the console's
     /// [`ForthConsole::call_host_word`].
     pub fn define_host_word(&mut self, name: &str, id: u32) -> Result<(), PluginError> {
+        self.alive("define_host_word")?;
         let (mut error, mut defined) = (Vec::new(), 0u32);
         // SAFETY: a checked entry called with our live handle; `name` and the sink are
         // borrowed for the call and `defined` is valid for one write.
@@ -182,20 +191,22 @@ impl ForthInstance {
                 let message = String::from_utf8_lossy(&error).into_owned();
                 Err(self.plugin.failure("define_host_word", message))
             }
-            (status, _) => Err(self.plugin.call_error("define_host_word", status)),
+            (status, _) => Err(self.failed("define_host_word", status)),
         }
     }
 
     /// Empties the stacks and leaves compilation state, keeping the dictionary.
     pub fn reset_after_error(&mut self) -> Result<(), PluginError> {
+        self.alive("reset_after_error")?;
         // SAFETY: a checked entry called with our live handle; a null `out` is allowed.
         match unsafe { (self.plugin.api.reset_after_error)(self.handle, std::ptr::null_mut()) } {
             Status::OK => Ok(()),
-            status => Err(self.plugin.call_error("reset_after_error", status)),
+            status => Err(self.failed("reset_after_error", status)),
         }
     }
 
-    fn collect(&self, function: &'static str, call: CollectFn) -> Result<Vec<u8>, PluginError> {
+    fn collect(&mut self, function: &'static str, call: CollectFn) -> Result<Vec<u8>, PluginError> {
+        self.alive(function)?;
         let mut bytes = Vec::new();
         // SAFETY: `call` is a checked entry of this plugin, called with our live handle; the
         // sink is borrowed for the call and a null `out` is allowed.
@@ -208,8 +219,27 @@ impl ForthInstance {
         };
         match status {
             Status::OK => Ok(bytes),
-            status => Err(self.plugin.call_error(function, status)),
+            status => Err(self.failed(function, status)),
         }
+    }
+
+    /// Refuses a call into an instance that a panic may have left half-updated.
+    fn alive(&self, function: &'static str) -> Result<(), PluginError> {
+        match self.dead {
+            None => Ok(()),
+            Some(panicked) => Err(self.plugin.failure(
+                function,
+                format!("instance is dead after a panic in `{panicked}`; create a new one"),
+            )),
+        }
+    }
+
+    /// The error of a call that returned `status`; a panic kills the instance.
+    fn failed(&mut self, function: &'static str, status: Status) -> PluginError {
+        if status == Status::PANICKED {
+            self.dead = Some(function);
+        }
+        self.plugin.call_error(function, status)
     }
 }
 

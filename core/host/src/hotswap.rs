@@ -8,7 +8,8 @@
 //! changed) but keeps the version it last saw alive until called again. `swap` and
 //! `rollback` serialise on a mutex that calls never touch; a swap waits for nothing but the
 //! load of the new file. A retired version's `shutdown` runs on whichever thread drops its
-//! last reference, after its last in-flight call returned.
+//! last reference, after its last in-flight call returned, and never under this handle's
+//! lock.
 
 use crate::kinds::Kind;
 use crate::{Loader, Plugin, PluginError};
@@ -78,25 +79,29 @@ impl<K: Kind> HotSwap<K> {
     pub fn swap(&self, path: &Path) -> Result<SwapReport, PluginError> {
         let mut previous = self.lock_previous();
         let next = self.loader.load::<K>(path)?;
-        Ok(self.install(&mut previous, next))
+        let (report, retired) = self.install(&mut previous, next);
+        retire_unlocked(previous, retired);
+        Ok(report)
     }
 
     /// Makes `next`, already loaded and validated, the serving version; the old one becomes
     /// last-known-good.
     pub fn swap_to(&self, next: Arc<Plugin<K>>) -> SwapReport {
         let mut previous = self.lock_previous();
-        self.install(&mut previous, next)
+        let (report, retired) = self.install(&mut previous, next);
+        retire_unlocked(previous, retired);
+        report
     }
 
+    /// Serves `next`; returns the report and the last-known-good version it replaces.
     fn install(
         &self,
         previous: &mut MutexGuard<'_, Option<Arc<Plugin<K>>>>,
         next: Arc<Plugin<K>>,
-    ) -> SwapReport {
+    ) -> (SwapReport, Option<Arc<Plugin<K>>>) {
         let old = self.current.swap(next);
         let report = self.report_from(&old);
-        **previous = Some(old);
-        report
+        (report, previous.replace(old))
     }
 
     /// Restores the last-known-good version; the version it replaces is retired.
@@ -108,7 +113,9 @@ impl<K: Kind> HotSwap<K> {
             });
         };
         let bad = self.current.swap(good);
-        Ok(self.report_from(&bad))
+        let report = self.report_from(&bad);
+        retire_unlocked(previous, Some(bad));
+        Ok(report)
     }
 
     fn report_from(&self, old: &Plugin<K>) -> SwapReport {
@@ -121,6 +128,14 @@ impl<K: Kind> HotSwap<K> {
     fn lock_previous(&self) -> MutexGuard<'_, Option<Arc<Plugin<K>>>> {
         self.previous.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Unlocks, then drops `retired`: if it was the last reference, the plugin's `shutdown` and
+/// the closing of its library run with no lock of this handle held, so they neither stall
+/// other swaps nor can deadlock with them.
+fn retire_unlocked<T, K: Kind>(lock: MutexGuard<'_, T>, retired: Option<Arc<Plugin<K>>>) {
+    drop(lock);
+    drop(retired);
 }
 
 /// A thread's cached view of a [`HotSwap`]: after a swap, the next `get` picks up the new

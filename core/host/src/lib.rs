@@ -22,6 +22,7 @@ mod error;
 pub mod forth;
 pub mod hotswap;
 mod image;
+mod images;
 pub mod inspect;
 pub mod kinds;
 mod library;

@@ -8,14 +8,13 @@
 use crate::image::{self, Image};
 use crate::kinds::{Example, Kind};
 use crate::probe::{self, ProbeCommand};
-use crate::{Forth, ForthNative, PluginError, inspect, library, shadow};
+use crate::{Forth, ForthNative, PluginError, images, inspect, library, shadow};
 use fastforth_abi::{ABI_VERSION, ByteSink, DESCRIPTOR_SYMBOL, LAYOUT_HASH, MAGIC, ShutdownFn};
 use fastforth_abi::{ExampleFunctions, ForthFunctions, NativeForthFunctions};
 use fastforth_abi::{FfiStr, PluginDescriptor, PluginKind, Status};
-use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 /// What the host copied out of a plugin's descriptor, plus where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +71,7 @@ pub struct Plugin<K: Kind> {
     shutdown: Option<ShutdownFn>,
     retirements: SharedRetirementLog,
     // Declared last so it is dropped last: after `shutdown` ran and no pointer is left.
-    _library: libloading::Library,
+    _library: images::OpenImage,
 }
 
 impl<K: Kind> Plugin<K> {
@@ -135,10 +134,11 @@ impl<K: Kind> Drop for Plugin<K> {
     }
 }
 
-type LivePlugins = HashMap<PathBuf, Weak<dyn Any + Send + Sync>>;
-
 /// Loads plugins through shadow copies in a cache directory it owns. Identical bytes are
-/// loaded once: a second load of a file whose build is already live returns that plugin.
+/// loaded once: a second load of a file whose build is already live returns that plugin,
+/// also when another loader on the same cache directory loaded it (its retirement is then
+/// recorded by that loader), and a load of a build whose last plugin is being retired
+/// waits until its library is closed (see `images`).
 ///
 /// Files larger than a cap ([`inspect::DEFAULT_MAX_FILE_BYTES`] unless set with
 /// [`Loader::with_max_file_bytes`]) are refused before they are read. With a probe command
@@ -148,7 +148,6 @@ pub struct Loader {
     cache_dir: PathBuf,
     max_file_bytes: u64,
     probe: Option<ProbeCommand>,
-    live: Mutex<LivePlugins>,
     retirements: SharedRetirementLog,
 }
 
@@ -162,7 +161,6 @@ impl Loader {
             cache_dir,
             max_file_bytes: inspect::DEFAULT_MAX_FILE_BYTES,
             probe: probe::default_command(),
-            live: Mutex::new(HashMap::new()),
             retirements: Arc::default(),
         }
     }
@@ -205,39 +203,54 @@ impl Loader {
         let sha256 = shadow::sha256_hex(&bytes);
         let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256)?;
         drop(bytes);
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        let already_live = live.get(&shadow).and_then(Weak::upgrade);
-        if let Some(Ok(plugin)) = already_live.map(|p| p.downcast::<Plugin<K>>()) {
-            return Ok(plugin);
+        let key = shadow.canonicalize().unwrap_or_else(|_| shadow.clone());
+        // The probe runs before the table is locked: it takes a child process, and every
+        // load and retirement in the process waits for that lock. A probed build costs a
+        // `stat` the next time.
+        if let Some(command) = &self.probe
+            && let Err(error) = probe::probe(command, &self.cache_dir, path, &shadow, &sha256)
+        {
+            if !images::lock().contains_key(&key) {
+                shadow::remove(&shadow);
+            }
+            return Err(error);
         }
-        let plugin = match self.probe_then_open::<K>(path, &shadow, sha256) {
+        // Declared before the lock, so a plugin of another kind found live is dropped after
+        // the lock is released (dropping a plugin takes it).
+        let other_kind;
+        let (mut open, live) = images::live(images::lock(), &key);
+        match live.map(|plugin| plugin.downcast::<Plugin<K>>()) {
+            Some(Ok(plugin)) => return Ok(plugin),
+            // Opening it again fails the kind check without running any hook.
+            found => other_kind = found,
+        }
+        let library = open_library(path, &shadow)?;
+        let retirements = self.retirements.clone();
+        let built = build::<K>(
+            library,
+            path,
+            shadow.clone(),
+            sha256,
+            retirements,
+            key.clone(),
+        );
+        let plugin = match built {
             Ok(plugin) => Arc::new(plugin),
             Err(error) => {
-                if !live.contains_key(&shadow) {
+                if other_kind.is_none() {
                     shadow::remove(&shadow);
                 }
+                drop(open);
                 return Err(error);
             }
         };
-        live.retain(|_, weak| weak.strong_count() > 0);
-        let erased: Arc<dyn Any + Send + Sync> = plugin.clone();
-        live.insert(shadow.clone(), Arc::downgrade(&erased));
-        shadow::evict_old_versions(&shadow, &|old| live.contains_key(old));
+        let erased: images::AnyPlugin = plugin.clone();
+        images::insert(&mut open, key, &erased);
+        shadow::evict_old_versions(&shadow, &|old| {
+            open.contains_key(&old.canonicalize().unwrap_or_else(|_| old.to_path_buf()))
+        });
+        drop((open, other_kind));
         Ok(plugin)
-    }
-
-    fn probe_then_open<K: Kind>(
-        &self,
-        source: &Path,
-        shadow: &Path,
-        sha256: String,
-    ) -> Result<Plugin<K>, PluginError> {
-        if let Some(command) = &self.probe {
-            probe::probe(command, &self.cache_dir, source, shadow, &sha256)?;
-        }
-        let library = open(source, shadow)?;
-        let retirements = self.retirements.clone();
-        build::<K>(library, source, shadow.to_path_buf(), sha256, retirements)
     }
 }
 
@@ -245,20 +258,23 @@ impl Loader {
 /// its kind, without a shadow copy or a probe, then retires it: what a probe process does.
 pub fn open_any_kind(path: &Path) -> Result<(), PluginError> {
     inspect::read_and_check(path)?;
-    let library = open(path, path)?;
+    let library = open_library(path, path)?;
     let kind = resolve_descriptor(&library, path, path)?.descriptor.kind;
     // Not hashed: the probe's caller knows the hash, and nothing here outlives this call.
     let (retirements, shadow, sha256) = (Arc::default(), path.to_path_buf(), String::new());
+    let key = path.to_path_buf();
     match kind {
-        PluginKind::FORTH => build::<Forth>(library, path, shadow, sha256, retirements).map(drop),
-        PluginKind::FORTH_NATIVE => {
-            build::<ForthNative>(library, path, shadow, sha256, retirements).map(drop)
+        PluginKind::FORTH => {
+            build::<Forth>(library, path, shadow, sha256, retirements, key).map(drop)
         }
-        _ => build::<Example>(library, path, shadow, sha256, retirements).map(drop),
+        PluginKind::FORTH_NATIVE => {
+            build::<ForthNative>(library, path, shadow, sha256, retirements, key).map(drop)
+        }
+        _ => build::<Example>(library, path, shadow, sha256, retirements, key).map(drop),
     }
 }
 
-fn open(source: &Path, shadow: &Path) -> Result<libloading::Library, PluginError> {
+fn open_library(source: &Path, shadow: &Path) -> Result<libloading::Library, PluginError> {
     // SAFETY: `inspect::read_and_check` verified that these exact bytes (now in the
     // shadow file, which nothing else writes) are a well-formed shared library for this
     // host that exports the descriptor symbol, and a probe process (when configured)
@@ -283,6 +299,7 @@ fn build<K: Kind>(
     shadow: PathBuf,
     sha256: String,
     retirements: SharedRetirementLog,
+    key: PathBuf,
 ) -> Result<Plugin<K>, PluginError> {
     let found = resolve_descriptor(&library, source, &shadow)?;
     let descriptor = found.descriptor;
@@ -303,7 +320,7 @@ fn build<K: Kind>(
         api,
         shutdown: descriptor.shutdown,
         retirements,
-        _library: library,
+        _library: images::OpenImage::new(library, key),
     })
 }
 

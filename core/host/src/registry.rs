@@ -28,7 +28,10 @@ impl Registry {
     pub fn load<K: Kind>(&self, name: &str, path: &Path) -> Result<Arc<HotSwap<K>>, PluginError> {
         let slot = Arc::new(HotSwap::<K>::load(self.loader.clone(), path)?);
         let kind = K::KIND.name().unwrap_or("unknown");
-        self.lock().insert(name.to_owned(), (kind, slot.clone()));
+        let replaced = self.lock().insert(name.to_owned(), (kind, slot.clone()));
+        // Dropped after the lock is released: retiring the replaced plugin runs its
+        // `shutdown` and closes its library.
+        drop(replaced);
         Ok(slot)
     }
 

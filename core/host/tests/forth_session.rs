@@ -167,3 +167,40 @@ fn step_budget_stops_an_endless_loop() {
         "the engine still works"
     );
 }
+
+/// A panic may leave the engine half-updated: the instance refuses every later call and says
+/// why, and a new instance of the same plugin works (issue 19 S6).
+#[test]
+fn an_instance_is_dead_after_a_panic_and_says_so() {
+    let (_dir, loader) = fresh_loader();
+    let plugin = loader
+        .load::<Forth>(&built("fastforth-forth-plugin", &["fault-panic"]))
+        .unwrap();
+    let mut engine = fastforth_host::ForthInstance::create(plugin.clone(), LIMITS, &[]).unwrap();
+    let mut console = Captured::default();
+    let panicked = engine
+        .evaluate("fault-panic 1 2 3", "test.fs", &mut console)
+        .unwrap_err();
+    assert!(
+        matches!(
+            panicked,
+            PluginError::Panicked {
+                function: "evaluate",
+                ..
+            }
+        ),
+        "{panicked}"
+    );
+    let dead = "instance is dead after a panic in `evaluate`; create a new one";
+    let again = engine.evaluate("1", "test.fs", &mut console).unwrap_err();
+    assert!(again.to_string().contains(dead), "{again}");
+    let stack = engine.data_stack().unwrap_err();
+    assert!(stack.to_string().contains(dead), "{stack}");
+    assert!(engine.save_image().is_err() && engine.reset_after_error().is_err());
+    let mut fresh = fastforth_host::ForthInstance::create(plugin, LIMITS, &[]).unwrap();
+    assert_eq!(
+        fresh.evaluate("4 5", "test.fs", &mut console).unwrap(),
+        Evaluation::Continue
+    );
+    assert_eq!(fresh.data_stack().unwrap(), vec![4, 5]);
+}

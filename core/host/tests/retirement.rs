@@ -40,7 +40,7 @@ fn version_with_a_call_in_flight_is_retired_only_after_the_call_returns() {
     );
     assert_eq!(retired[0].shadow, blocking);
     if let Some(mapped) = mapped_count(&blocking) {
-        eprintln!("retired library mappings left after close: {mapped}");
+        assert_eq!(mapped, 0, "the retired example plugin is still mapped");
     }
 }
 
@@ -52,7 +52,9 @@ fn the_retirement_log_keeps_the_recent_ones_and_counts_all() {
     for build in 0..70u64 {
         // Distinct bytes (ELF ignores a trailer): every swap loads a new image and retires
         // the version two swaps back.
-        let path = dir.path().join(format!("{build}/libfastforth_example_plugin.so"));
+        let path = dir
+            .path()
+            .join(format!("{build}/libfastforth_example_plugin.so"));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, [bytes.as_slice(), &build.to_le_bytes()].concat()).unwrap();
         slot.swap(&path).unwrap();
@@ -61,4 +63,67 @@ fn the_retirement_log_keeps_the_recent_ones_and_counts_all() {
     let recent = loader.retirements();
     assert_eq!(recent.len(), 64, "only the most recent are remembered");
     assert!(recent.iter().all(|retired| retired.version == "1.0.0"));
+}
+
+/// The engine plugin, called on this thread, leaves nothing that keeps it mapped once its
+/// last instance and reference are gone. (The native kind is covered where native plugins
+/// are compiled: `fastforth`'s `tests/native.rs`.)
+#[test]
+fn a_retired_engine_plugin_is_unmapped() {
+    use fastforth_host::{Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits};
+    struct Quiet;
+    impl ForthConsole for Quiet {
+        fn write(&mut self, _: &[u8]) {}
+        fn read_line(&mut self) -> Option<String> {
+            None
+        }
+        fn read_key(&mut self) -> Option<u8> {
+            None
+        }
+    }
+    let (_dir, loader) = fresh_loader();
+    let plugin = loader
+        .load::<Forth>(&built("fastforth-forth-plugin", &[]))
+        .unwrap();
+    let shadow = plugin.info().shadow.clone();
+    let limits = ForthLimits {
+        data_stack_cells: 64,
+        return_stack_cells: 64,
+        data_space_bytes: 1 << 16,
+        max_steps: 1_000_000,
+    };
+    let mut engine = ForthInstance::create(plugin, limits, &[]).unwrap();
+    let evaluated = engine.evaluate(": sq dup * ; 7 sq . 1 0 /", "t.fs", &mut Quiet);
+    assert!(matches!(evaluated, Ok(Evaluation::Error { code: -10, .. })));
+    drop(engine);
+    assert_eq!(loader.retirements().len(), 1);
+    if let Some(mapped) = mapped_count(&shadow) {
+        assert_eq!(mapped, 0, "the retired engine plugin is still mapped");
+    }
+}
+
+/// A retired version's `shutdown` runs after the swap released the handle's lock: while a
+/// slow shutdown runs, the handle answers at once (issue 19 S7).
+#[test]
+fn a_retired_version_shuts_down_outside_the_swap_lock() {
+    let (_dir, loader) = fresh_loader();
+    let (v1, v2) = (example_v1(), example_v2());
+    // A log left by an earlier process with the same id would mislead the test.
+    drop(std::fs::remove_file(shutdown_log_path()));
+    let slot = HotSwap::<Example>::load(loader, &fixture("slow-shutdown")).unwrap();
+    slot.swap(&v1).unwrap();
+    std::thread::scope(|scope| {
+        // Pushes the slow version out of the last-known-good slot: its shutdown runs here.
+        let swap = scope.spawn(|| slot.swap(&v2).unwrap());
+        while !shutdown_log().contains("start") {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(slot.last_known_good().unwrap().version(), "1.0.0");
+        assert!(
+            !shutdown_log().contains("end"),
+            "the handle's lock was held until the shutdown ended"
+        );
+        swap.join().unwrap();
+    });
+    assert_eq!(shutdown_log(), "start\nend\n");
 }

@@ -100,3 +100,30 @@ fn registry_swaps_each_plugin_independently() {
         ]
     );
 }
+
+/// Replacing a registered plugin retires the old one after the registry's lock is released:
+/// while its slow shutdown runs, the registry answers at once (issue 19 S7).
+#[test]
+fn a_replaced_registry_entry_shuts_down_outside_the_registry_lock() {
+    // A log left by an earlier process with the same id would mislead the test.
+    drop(std::fs::remove_file(shutdown_log_path()));
+    let (_dir, loader) = fresh_loader();
+    let registry = Registry::new(loader);
+    registry
+        .load::<Example>("math", &fixture("slow-shutdown"))
+        .unwrap();
+    let v1 = example_v1();
+    std::thread::scope(|scope| {
+        let replace = scope.spawn(|| registry.load::<Example>("math", &v1).unwrap());
+        while !shutdown_log().contains("start") {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(registry.names(), vec![("math".to_owned(), "example")]);
+        assert!(
+            !shutdown_log().contains("end"),
+            "the registry's lock was held until the shutdown ended"
+        );
+        replace.join().unwrap();
+    });
+    assert_eq!(shutdown_log(), "start\nend\n");
+}

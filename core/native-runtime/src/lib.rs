@@ -5,17 +5,18 @@
 //! code and fails the same way.
 //!
 //! A generated plugin calls [`run`] from its `run_word` export, [`call`] from its
-//! `call_word` export and [`words`] from its `words` export; everything else is called from the generated word functions.
+//! `call_word` export, [`words`] from its `words` export and [`end_session`] from its
+//! `shutdown` hook; everything else is called from the generated word functions.
 
 mod arith;
 mod output;
 mod pictured;
+mod worker;
 
 pub use arith::*;
 
 use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr};
-use std::sync::Mutex;
-use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 
 /// An exception on its way out of the run: the Forth throw code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,11 +146,18 @@ pub struct Vm<'c> {
     abort_message: Option<String>,
     /// How many CATCHes are running.
     catching: usize,
+    /// The lowest stack address a compiled word may start at: below it, the next frames
+    /// could reach the guard page, so entering a word throws -5 instead.
+    stack_floor: usize,
 }
 
 impl<'c> Vm<'c> {
-    /// A run of `image` from `start`, sending its output to `output`.
-    fn new(image: &Image, start: Start, output: Output<'c>) -> Vm<'c> {
+    /// A run of `image` from `start`, sending its output to `output`, on a stack with
+    /// `stack_room` bytes left below this call.
+    fn new(image: &Image, start: Start, output: Output<'c>, stack_room: usize) -> Vm<'c> {
+        let stack_floor = stack_address()
+            .saturating_sub(stack_room)
+            .saturating_add(STACK_MARGIN_BYTES);
         Vm {
             mem: start.mem,
             stack: start.stack,
@@ -161,6 +169,41 @@ impl<'c> Vm<'c> {
             output,
             abort_message: None,
             catching: 0,
+            stack_floor,
+        }
+    }
+
+    /// Entry of a compiled word at return stack depth `depth`: throws -5 in `word` when the
+    /// return stack has no room for it (`cells`), or when the stack left could not take
+    /// the frames of the next few calls. Depth alone does not bound stack use: a frame can
+    /// be large (the `execute` dispatcher of a debug build with many words takes tens of
+    /// kilobytes). Shallow entries pay one comparison, as a depth check alone would: both
+    /// checks run out of line from depth [`STACK_CHECK_DEPTH`] on (or the return stack's
+    /// size, when smaller).
+    #[inline(always)]
+    pub fn enter(&self, depth: usize, cells: usize, word: &'static str) {
+        if depth >= cells.min(STACK_CHECK_DEPTH) {
+            self.enter_deep(depth, cells, word);
+        }
+    }
+
+    /// [`Vm::enter`] at a depth where the stack may be running short.
+    #[cold]
+    #[inline(never)]
+    fn enter_deep(&self, depth: usize, cells: usize, word: &'static str) {
+        if depth > cells {
+            Throw(code::RETURN_STACK_OVERFLOW).raise_in(Some(word))
+        }
+        self.check_stack(word);
+    }
+
+    /// Throws -5 in `word` when less than [`STACK_MARGIN_BYTES`] of the run's stack is
+    /// left. The generated `execute` dispatcher, whose frame is the largest, calls it on
+    /// every execution.
+    #[inline(never)]
+    pub fn check_stack(&self, word: &'static str) {
+        if stack_address() < self.stack_floor {
+            Throw(code::RETURN_STACK_OVERFLOW).raise_in(Some(word))
         }
     }
 
@@ -382,8 +425,7 @@ impl<'c> Vm<'c> {
         if !self.out.is_empty() {
             let chunk = std::mem::take(&mut self.out);
             match &self.output {
-                // The receiver lives until the run ends; a send can only fail after that.
-                Output::Channel(sender) => drop(sender.send(chunk)),
+                Output::Pipe(pipe) => pipe.send(chunk),
                 Output::Console(console) => {
                     console.write(&chunk);
                 }
@@ -406,7 +448,7 @@ impl<'c> Vm<'c> {
 /// Where a run's output goes.
 enum Output<'c> {
     /// To the thread that called, which passes each chunk to the host's console.
-    Channel(Sender<Vec<u8>>),
+    Pipe(Arc<worker::Pipe<Finished>>),
     /// Straight to the host's console: the run is on the thread that called.
     Console(ConsoleCallbacks<'c>),
 }
@@ -449,6 +491,24 @@ pub fn abort() -> Res<()> {
 /// Stack a word runs on: room for the deepest nesting the return stack allows (each level
 /// is one Rust frame). A call whose caller guarantees less runs on a thread of its own.
 const RUN_STACK_BYTES: usize = fastforth_abi::NATIVE_CALL_STACK_BYTES;
+
+/// Stack kept free below the point where entering a word throws -5: room for the frames
+/// between two word entries (a word and the `execute` dispatcher), for the runtime's own
+/// calls, and for unwinding the throw.
+const STACK_MARGIN_BYTES: usize = 4 << 20;
+
+/// Return stack depth from which a word's entry looks at the stack. The frames below it
+/// fit: `execute`'s frame is checked on every execution, and this many word frames (whose
+/// locals `fastforth-aot` bounds) are far below the run's stack less the margin.
+const STACK_CHECK_DEPTH: usize = 64;
+
+/// An address in the current stack frame (stacks grow down on every supported target):
+/// inlined, it is one address computation in the caller's frame.
+#[inline(always)]
+fn stack_address() -> usize {
+    let marker = 0u8;
+    (&raw const marker) as usize
+}
 
 /// How a run starts: the data space and the data stack, bottom first.
 struct Start {
@@ -529,13 +589,18 @@ pub unsafe fn call(
         error.send(message.as_bytes());
         return failed(code);
     }
-    let mut session = SESSION.lock().unwrap_or_else(|e| e.into_inner());
+    // A panic in an earlier call poisoned the lock: its data space may be half-updated.
+    let Ok(mut session) = SESSION.lock() else {
+        let code = code::ABORT;
+        error.send(format!("{code} {DEAD_SESSION}").as_bytes());
+        return failed(code);
+    };
     let start = Start {
         mem: session.take().unwrap_or_else(|| fresh_memory(image)),
         stack: input.chunks_exact(8).map(cell_of).collect(),
     };
     let place = if stack_room >= RUN_STACK_BYTES {
-        Place::CallingThread
+        Place::CallingThread(stack_room)
     } else {
         Place::OwnThread
     };
@@ -543,6 +608,20 @@ pub unsafe fn call(
     *session = Some(mem);
     outcome
 }
+
+/// Ends the live session: the next [`call`] starts from the compiled state. A generated
+/// plugin calls it from its `shutdown` hook, so that a library the C library keeps mapped
+/// after its retirement (one that registered a thread-local destructor on a thread still
+/// running) does not hand its old session to the next load of the same file.
+pub fn end_session() {
+    *SESSION.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    SESSION.clear_poison();
+}
+
+/// What a call answers once a panic in an earlier call (a bug, not a Forth exception) may
+/// have left the session's data space half-updated; it ends with the plugin's retirement.
+const DEAD_SESSION: &str =
+    "the session is dead after a panic in call_word; load the plugin again for a new one";
 
 /// The data space as the program was compiled.
 fn fresh_memory(image: &Image) -> Vec<u8> {
@@ -554,7 +633,8 @@ fn fresh_memory(image: &Image) -> Vec<u8> {
 
 /// Which thread a word runs on.
 enum Place {
-    CallingThread,
+    /// The caller's, with this many bytes of stack left.
+    CallingThread(usize),
     OwnThread,
 }
 
@@ -581,8 +661,8 @@ fn execute(
         return (failed(code), start.mem);
     };
     let finished = match place {
-        Place::CallingThread => {
-            let mut vm = Vm::new(image, start, Output::Console(console));
+        Place::CallingThread(room) => {
+            let mut vm = Vm::new(image, start, Output::Console(console), room);
             let result = catching(|| entry(&mut vm));
             vm.finish(result)
         }
@@ -625,26 +705,21 @@ fn run_on_own_thread(
     start: Start,
     console: ConsoleCallbacks<'_>,
 ) -> Finished {
-    let (sender, receiver) = std::sync::mpsc::channel();
+    let pipe = Arc::new(worker::Pipe::new());
+    let sender = pipe.clone();
     let body = move || {
-        let mut vm = Vm::new(image, start, Output::Channel(sender));
+        let mut vm = Vm::new(image, start, Output::Pipe(sender), RUN_STACK_BYTES);
         let result = catching(|| entry(&mut vm));
         vm.finish(result)
     };
-    std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("forth-native".to_owned())
-            .stack_size(RUN_STACK_BYTES)
-            .spawn_scoped(scope, body)
-            .unwrap_or_else(|e| panic!("cannot start the thread of the run: {e}"));
-        for chunk in receiver {
-            console.write(&chunk);
-        }
-        worker
-            .join()
-            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    worker::run(RUN_STACK_BYTES + THREAD_EXTRA_BYTES, pipe, body, |chunk| {
+        console.write(chunk);
     })
 }
+
+/// Stack a run's thread gets beyond [`RUN_STACK_BYTES`]: the C library keeps the thread's
+/// static thread-local storage at the top of its stack.
+const THREAD_EXTRA_BYTES: usize = 1 << 20;
 
 fn failed(error_code: i64) -> EvalOutcome {
     EvalOutcome {
@@ -657,4 +732,93 @@ fn failed(error_code: i64) -> EvalOutcome {
 pub fn words(words: &[(&str, Entry)], names: ByteSink<'_>) {
     let list: Vec<&str> = words.iter().map(|(name, _)| *name).collect();
     names.send(list.join("\n").as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::c_void;
+
+    static IMAGE: Image = Image {
+        memory_bytes: 64,
+        data: &[],
+        system_base: 32,
+        system: &[],
+        base_address: 32,
+        hold_area: 40..64,
+        stack_cells: 16,
+        messages: &[],
+    };
+
+    /// ( -- n ): counts its calls in the cell at 0.
+    fn bump(vm: &mut Vm) {
+        let n = vm.fetch(0).or_throw() + 1;
+        vm.store(0, n).or_throw();
+        vm.push(n).or_throw();
+    }
+
+    /// Half an update, then a panic (a bug in compiled code, not a Forth exception).
+    fn half(vm: &mut Vm) {
+        vm.store(0, 100).or_throw();
+        panic!("a bug in the middle of a word");
+    }
+
+    static WORDS: &[(&str, Entry)] = &[("bump", bump), ("half", half)];
+
+    unsafe extern "C" fn write(_: *mut c_void, _: *const u8, _: usize) {}
+    unsafe extern "C" fn read_line(_: *mut c_void, _: ByteSink<'_>) -> i32 {
+        0
+    }
+    unsafe extern "C" fn read_key(_: *mut c_void) -> i32 {
+        -1
+    }
+    unsafe extern "C" fn host_word(
+        _: *mut c_void,
+        _: u32,
+        _: FfiBytes,
+        _: ByteSink<'_>,
+        _: ByteSink<'_>,
+    ) -> i64 {
+        -21
+    }
+
+    /// Calls `name` on a thread of its own: (error code, stack bytes, error text).
+    fn call_word(name: &str) -> (i64, Vec<u8>, String) {
+        let (mut stack, mut error) = (Vec::new(), Vec::new());
+        // SAFETY: the callbacks ignore their context; the strings and sinks outlive the call.
+        let outcome = unsafe {
+            let console = ConsoleCallbacks::from_raw(
+                std::ptr::null_mut(),
+                write,
+                read_line,
+                read_key,
+                host_word,
+            );
+            call(
+                &IMAGE,
+                WORDS,
+                FfiStr::new(name),
+                FfiBytes::new(&[]),
+                0,
+                console,
+                ByteSink::for_vec(&mut stack),
+                ByteSink::for_vec(&mut error),
+            )
+        };
+        let error = String::from_utf8_lossy(&error).into_owned();
+        (outcome.error_code, stack, error)
+    }
+
+    #[test]
+    fn a_session_is_dead_after_a_panic_until_it_ends() {
+        assert_eq!(call_word("bump").1, 1i64.to_le_bytes());
+        assert_eq!(call_word("bump").1, 2i64.to_le_bytes());
+        let panicked = std::panic::catch_unwind(|| call_word("half"));
+        assert!(panicked.is_err(), "the panic reaches the export's guard");
+        let (code, stack, error) = call_word("bump");
+        assert_eq!((code, stack), (code::ABORT, Vec::new()));
+        assert_eq!(error, format!("-1 {DEAD_SESSION}"));
+        end_session();
+        assert_eq!(call_word("bump").1, 1i64.to_le_bytes(), "a fresh session");
+    }
 }

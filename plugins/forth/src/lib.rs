@@ -69,6 +69,11 @@ unsafe fn evaluate(
         unsafe { (engine(handle), source.as_bytes(), source_name.as_bytes()) };
     let name = String::from_utf8_lossy(name);
     let mut console = HostConsole(console);
+    #[cfg(feature = "fault-panic")]
+    if let Some(rest) = source.strip_prefix(b"fault-panic") {
+        drop(forth.evaluate_bytes(rest, &name, &mut console));
+        panic!("fault-panic: evaluate panicked after interpreting its source");
+    }
     match forth.evaluate_bytes(source, &name, &mut console) {
         Ok(Flow::Continue) => outcome(EvalOutcome::CONTINUE, 0),
         Ok(Flow::Bye) => outcome(EvalOutcome::BYE, 0),

@@ -4,8 +4,9 @@
 
 use fastforth_abi::{
     ABI_VERSION, ByteSink, ExampleFunctions, FfiStr, LAYOUT_HASH, PluginDescriptor, PluginKind,
-    Status, call_guarded, run_self_test,
+    Status, call_guarded, run_self_test, run_shutdown,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const KIND: PluginKind = if cfg!(feature = "wrong-kind") {
     PluginKind::FORTH
@@ -25,6 +26,9 @@ fn add(a: i32, b: i32) -> i32 {
     }
     if cfg!(feature = "payload-drop-panics") {
         std::panic::panic_any(PanicsOnDrop);
+    }
+    if SHUT_DOWN.load(Ordering::SeqCst) {
+        panic!("fixture: add_numbers used after its shutdown ran");
     }
     if cfg!(feature = "blocking") && a == -1 {
         std::thread::sleep(std::time::Duration::from_millis(b as u64));
@@ -71,6 +75,41 @@ fn self_test() -> Result<(), String> {
         return Err("fixture: 2 + 2 gave 5".to_owned());
     }
     Ok(())
+}
+
+/// Set by `shutdown` with the `shutdown-checked` feature.
+static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+
+/// The file `slow-shutdown` logs to: one per process, in the temp directory.
+fn shutdown_log() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "fastforth-fixture-shutdown-{}.log",
+        std::process::id()
+    ))
+}
+
+fn shutdown() {
+    if cfg!(feature = "shutdown-checked") {
+        SHUT_DOWN.store(true, Ordering::SeqCst);
+    }
+    if cfg!(feature = "slow-shutdown") {
+        let log = |line: &str| {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(shutdown_log())
+                .expect("fixture: the shutdown log opens");
+            writeln!(file, "{line}").expect("fixture: the shutdown log is written");
+        };
+        log("start");
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        log("end");
+    }
+}
+
+unsafe extern "C" fn shutdown_export() -> Status {
+    run_shutdown(shutdown)
 }
 
 /// # Safety
@@ -125,7 +164,11 @@ static DESCRIPTOR: PluginDescriptor = PluginDescriptor {
         VERSION,
         (&raw const TABLE).cast(),
         Some(self_test_export),
-        None,
+        if cfg!(any(feature = "slow-shutdown", feature = "shutdown-checked")) {
+            Some(shutdown_export)
+        } else {
+            None
+        },
     )
 };
 

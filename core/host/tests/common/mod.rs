@@ -23,6 +23,11 @@ pub fn fixture(fault: &str) -> PathBuf {
     built("fastforth-fixture-plugin", &[fault])
 }
 
+/// The fixture plugin with the faults named by `faults`.
+pub fn fixture_with(faults: &[&str]) -> PathBuf {
+    built("fastforth-fixture-plugin", faults)
+}
+
 /// A loader with a cache directory of its own, removed with the returned guard.
 pub fn fresh_loader() -> (tempfile::TempDir, Arc<Loader>) {
     let dir = tempfile::tempdir().unwrap();
@@ -42,4 +47,17 @@ pub fn mapped_count(path: &Path) -> Option<usize> {
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     let needle = path.to_str()?;
     Some(maps.lines().filter(|line| line.ends_with(needle)).count())
+}
+
+/// The file the `slow-shutdown` fixture's shutdown hooks of this process log to.
+pub fn shutdown_log_path() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "fastforth-fixture-shutdown-{}.log",
+        std::process::id()
+    ))
+}
+
+/// What they have logged so far.
+pub fn shutdown_log() -> String {
+    std::fs::read_to_string(shutdown_log_path()).unwrap_or_default()
 }
