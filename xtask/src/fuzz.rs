@@ -45,10 +45,10 @@ impl flags::Fuzz {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        if target == "plugin_inspect" {
-            // The real plugin as a seed: mutations then start from a whole Rust cdylib.
-            std::fs::copy(example, corpus.join("example-plugin.so"))
-                .with_context(|| format!("cannot copy {}", example.display()))?;
+        for seed in built_seeds(&root, target, example) {
+            let name = seed.file_name().context("a seed file has a name")?;
+            std::fs::copy(&seed, corpus.join(name))
+                .with_context(|| format!("cannot copy {}", seed.display()))?;
         }
         let before = list_files(&artifacts);
         println!("\n== fuzz {target} for {} s", self.seconds);
@@ -117,6 +117,19 @@ fn example_plugin(sh: &Shell) -> anyhow::Result<PathBuf> {
     Ok(sh
         .current_dir()
         .join("target/release/libfastforth_example_plugin.so"))
+}
+
+/// Seeds that live elsewhere in the tree, copied into the working corpus: the real plugin
+/// (mutations then start from a whole Rust cdylib) and the benchmark programs.
+fn built_seeds(root: &Path, target: &str, example: &Path) -> Vec<PathBuf> {
+    match target {
+        "plugin_inspect" => vec![example.to_path_buf()],
+        "forth_source" => list_files(&root.join("benches/forth"))
+            .into_iter()
+            .filter(|file| file.extension().is_some_and(|ext| ext == "fs"))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn list_files(dir: &Path) -> Vec<PathBuf> {
