@@ -121,7 +121,7 @@ mod tests {
         assert_eq!(
             refused,
             format!(
-                "{}: longer than the source limit of 4 bytes (--max-source-bytes)",
+                "{} is larger than the source size limit of 4 bytes (--max-source-bytes)",
                 path.display()
             )
         );
