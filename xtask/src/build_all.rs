@@ -110,18 +110,10 @@ impl flags::BuildAll {
             .load_check
             .then(|| load_check::runner(cx.sh, target, cx.host, cx.root));
         let with_loader = matches!(runner, Some(Ok(_)));
-        match self.cargo_build(target, cx, with_loader) {
-            Ok(()) => {}
-            Err(error) => {
-                cx.progress
-                    .line(&format!("FAILED {}: {error:#}", target.triple));
-                row.build = BuildStatus::Failed;
-                row.elapsed = started.elapsed();
-                return row;
-            }
-        }
-        let collected = collect(target.triple, self.profile, cx);
-        let files = match collected {
+        let built = self
+            .cargo_build(target, cx, with_loader)
+            .and_then(|()| collect(target.triple, self.profile, cx));
+        let files = match built {
             Ok(files) => files,
             Err(error) => {
                 cx.progress

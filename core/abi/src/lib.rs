@@ -4,7 +4,8 @@
 //! programs, so only C types appear: integers, `#[repr(C)]` structs, (pointer, length)
 //! slices and `extern "C"` function pointers; never `&str`, `String`, `Box`, trait objects
 //! or `TypeId`. This crate knows nothing of loading (that is `fastforth-host`) or of Forth
-//! semantics (that is `fastforth-engine`).
+//! semantics (that is `fastforth-engine`) beyond what crosses the boundary: the throw codes
+//! ([`throw`]) and the data stack's cell layout ([`cells_to_bytes`]).
 //!
 //! A plugin exports one required symbol, [`DESCRIPTOR_SYMBOL`]: a function returning a
 //! pointer to a static [`PluginDescriptor`]. The host checks its [`MAGIC`], [`ABI_VERSION`],
@@ -18,12 +19,15 @@
 //! its kin); the layout hash covers every function signature as well as every size and
 //! offset, so a changed parameter list is refused like a changed struct.
 
+mod cells;
 mod guard;
 #[macro_use]
 mod signatures;
 mod layout;
 mod tables;
+pub mod throw;
 
+pub use cells::{cells_from_bytes, cells_to_bytes};
 pub use guard::{call_guarded, catch_panic_or, run_self_test, run_shutdown};
 pub use layout::LAYOUT_HASH;
 pub use signatures::*;

@@ -5,9 +5,6 @@ use crate::program::Program;
 use std::fmt::Write;
 use std::path::Path;
 
-/// Throw codes whose messages a plugin carries (the engine's table).
-const MESSAGE_CODES: [std::ops::RangeInclusive<i64>; 2] = [-80..=-1, -258..=-256];
-
 /// The source of a native plugin crate, and what the compiler made of each definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedCrate {
@@ -159,13 +156,6 @@ fastforth_abi::export_plugin! {
 
 fn write_image(text: &mut String, program: &Program) {
     let limits = &program.limits;
-    let mut messages = String::new();
-    for code in MESSAGE_CODES.into_iter().flatten() {
-        let message = fastforth_engine::message_for(code);
-        if message != "uncaught exception" {
-            writeln!(messages, "        ({code}, {message:?}),").expect("writing to a String");
-        }
-    }
     write!(
         text,
         r#"/// Return stack cells: a deeper call or DO is -5.
@@ -179,8 +169,6 @@ static IMAGE: rt::Image = rt::Image {{
     base_address: {base},
     hold_area: {hold_start}..{hold_end},
     stack_cells: {stack},
-    messages: &[
-{messages}    ],
 }};
 
 "#,
@@ -220,5 +208,5 @@ fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledW
             writeln!(text, "        {xt} => {run},").expect("writing to a String");
         }
     }
-    text.push_str("        _ => {\n            check_xt(xt, caller);\n            rt::Throw(rt::code::UNSUPPORTED).raise_in(Some(caller))\n        }\n    }\n}\n\n");
+    text.push_str("        _ => {\n            check_xt(xt, caller);\n            rt::Throw(rt::code::UNSUPPORTED_OPERATION).raise_in(Some(caller))\n        }\n    }\n}\n\n");
 }

@@ -6,7 +6,7 @@
 use crate::input;
 use crate::output::errln;
 use anyhow::Context;
-use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
+use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code, message_for};
 use fastforth_host::{
     Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, Loader, NativeWords,
 };
@@ -425,7 +425,9 @@ pub fn run(
 pub fn output_failure(outcome: Outcome, terminal: &mut Terminal) -> Outcome {
     match (outcome, terminal.output_error.take()) {
         (Outcome::Continue | Outcome::Bye, Some(error)) => Outcome::Error(format!(
-            "-37 file I/O exception: cannot write the output: {error}"
+            "{} {}: cannot write the output: {error}",
+            code::FILE_IO,
+            message_for(code::FILE_IO)
         )),
         (outcome, _) => outcome,
     }

@@ -85,49 +85,55 @@ pub mod code {
     pub const INVALID_XT: i64 = -257;
 }
 
+/// Every code that has a message of its own, with it (the same table as
+/// `fastforth_abi::throw::MESSAGES`, held equal by `core/aot/tests/throw_codes.rs`).
+pub const MESSAGES: [(i64, &str); 38] = [
+    (-1, "aborted"),
+    (-2, "aborted"),
+    (-3, "stack overflow"),
+    (-4, "stack underflow"),
+    (-5, "return stack overflow"),
+    (-6, "return stack underflow"),
+    (-7, "do-loops nested too deeply during execution"),
+    (-8, "dictionary overflow"),
+    (-9, "invalid memory address"),
+    (-10, "division by zero"),
+    (-11, "result out of range"),
+    (-12, "argument type mismatch"),
+    (-13, "undefined word"),
+    (-14, "interpreting a compile-only word"),
+    (-15, "invalid FORGET"),
+    (-16, "attempt to use zero-length string as a name"),
+    (-17, "pictured numeric output string overflow"),
+    (-18, "parsed string overflow"),
+    (-19, "definition name too long"),
+    (-20, "write to a read-only location"),
+    (-21, "unsupported operation"),
+    (-22, "control structure mismatch"),
+    (-23, "address alignment exception"),
+    (-24, "invalid numeric argument"),
+    (-25, "return stack imbalance"),
+    (-26, "loop parameters unavailable"),
+    (-27, "invalid recursion"),
+    (-28, "user interrupt"),
+    (-29, "compiler nesting"),
+    (-31, ">BODY used on non-CREATEd definition"),
+    (-32, "invalid name argument"),
+    (-37, "file I/O exception"),
+    (-38, "non-existent file"),
+    (-39, "unexpected end of file"),
+    (-40, "invalid BASE for floating point conversion"),
+    (-256, "step budget exhausted"),
+    (-257, "invalid execution token"),
+    (-258, "input sources nested too deeply"),
+];
+
 /// The standard message for a throw code.
 pub fn message_for(throw_code: i64) -> &'static str {
-    match throw_code {
-        -1 => "aborted",
-        -2 => "aborted",
-        -3 => "stack overflow",
-        -4 => "stack underflow",
-        -5 => "return stack overflow",
-        -6 => "return stack underflow",
-        -7 => "do-loops nested too deeply during execution",
-        -8 => "dictionary overflow",
-        -9 => "invalid memory address",
-        -10 => "division by zero",
-        -11 => "result out of range",
-        -12 => "argument type mismatch",
-        -13 => "undefined word",
-        -14 => "interpreting a compile-only word",
-        -15 => "invalid FORGET",
-        -16 => "attempt to use zero-length string as a name",
-        -17 => "pictured numeric output string overflow",
-        -18 => "parsed string overflow",
-        -19 => "definition name too long",
-        -20 => "write to a read-only location",
-        -21 => "unsupported operation",
-        -22 => "control structure mismatch",
-        -23 => "address alignment exception",
-        -24 => "invalid numeric argument",
-        -25 => "return stack imbalance",
-        -26 => "loop parameters unavailable",
-        -27 => "invalid recursion",
-        -28 => "user interrupt",
-        -29 => "compiler nesting",
-        -31 => ">BODY used on non-CREATEd definition",
-        -32 => "invalid name argument",
-        -37 => "file I/O exception",
-        -38 => "non-existent file",
-        -39 => "unexpected end of file",
-        -40 => "invalid BASE for floating point conversion",
-        -256 => "step budget exhausted",
-        -257 => "invalid execution token",
-        -258 => "input sources nested too deeply",
-        _ => "uncaught exception",
-    }
+    MESSAGES
+        .iter()
+        .find(|(code, _)| *code == throw_code)
+        .map_or("uncaught exception", |(_, text)| text)
 }
 
 /// BYE and QUIT: they unwind to the top level like an exception, but no throw code can

@@ -7,6 +7,8 @@ use crate::memory::{HOLD_BYTES, HOLD_OFFSET};
 use crate::vm::double;
 
 /// The digits of `value` in `base` (2..=36), most significant first, upper case.
+/// `fastforth-native-runtime` has its own copy: it may not depend on the engine, and the
+/// engine depends on nothing.
 pub fn digits(mut value: u128, base: u32) -> Vec<u8> {
     let mut out = Vec::new();
     loop {

@@ -94,4 +94,4 @@ mod vm;
 pub use console::{BufferConsole, Console, HostWordError, StdConsole};
 pub use dictionary::op_name;
 pub use engine::{Flow, Forth, Limits};
-pub use error::{ForthError, ImageError, SourceLocation, message_for};
+pub use error::{ForthError, ImageError, MESSAGES, SourceLocation, code, message_for};

@@ -71,6 +71,8 @@ pub fn symmetric_divide(dividend: i128, divisor: i64) -> Option<(i64, i64)> {
     Some((remainder as i64, i64::try_from(quotient).ok()?))
 }
 
+/// The double cell ( low high ) as one signed number. `fastforth-native-runtime` has its own
+/// copy: it may not depend on the engine, and the engine depends on nothing.
 pub fn double(low: i64, high: i64) -> i128 {
     ((high as i128) << 64) | (low as u64 as i128)
 }

@@ -466,10 +466,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         size: u64,
         symbols: u64,
     ) -> Result<(), String> {
-        let bytes = self.bytes_at(&format!("relocation table ({name})"), address, size)?;
-        let count = bytes.len() / size_of::<Elf::Rela>();
-        let (relocations, _) = object::pod::slice_from_bytes::<Elf::Rela>(bytes, count)
-            .map_err(|()| format!("relocation table ({name}) is misaligned"))?;
+        let relocations = self.relocation_table::<Elf::Rela>(name, address, size)?;
         for (index, r) in relocations.iter().enumerate() {
             let what = format!("relocation {index} of {name}");
             let kind = r.r_type(self.endian, false);
@@ -488,6 +485,20 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             }
         }
         Ok(())
+    }
+
+    /// The records of relocation table `name` (`Rela` or `Rel` entries).
+    fn relocation_table<T: object::pod::Pod>(
+        &self,
+        name: &str,
+        address: u64,
+        size: u64,
+    ) -> Result<&'data [T], String> {
+        let bytes = self.bytes_at(&format!("relocation table ({name})"), address, size)?;
+        let count = bytes.len() / size_of::<T>();
+        let (records, _) = object::pod::slice_from_bytes::<T>(bytes, count)
+            .map_err(|()| format!("relocation table ({name}) is misaligned"))?;
+        Ok(records)
     }
 
     /// `ld.so` takes the first `DT_RELACOUNT` entries of `DT_RELA` to be relative
@@ -523,6 +534,8 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         }
     }
 
+    /// `check_rela_table` for `Rel` entries: they carry no addend, and `object` reads the two
+    /// record types through different traits, so the loops stay apart.
     fn check_rel_table(
         &self,
         name: &str,
@@ -530,10 +543,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         size: u64,
         symbols: u64,
     ) -> Result<(), String> {
-        let bytes = self.bytes_at(&format!("relocation table ({name})"), address, size)?;
-        let count = bytes.len() / size_of::<Elf::Rel>();
-        let (relocations, _) = object::pod::slice_from_bytes::<Elf::Rel>(bytes, count)
-            .map_err(|()| format!("relocation table ({name}) is misaligned"))?;
+        let relocations = self.relocation_table::<Elf::Rel>(name, address, size)?;
         for (index, r) in relocations.iter().enumerate() {
             let what = format!("relocation {index} of {name}");
             self.check_relocation(

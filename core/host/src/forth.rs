@@ -6,7 +6,8 @@ use crate::kinds::Kind;
 use crate::{HotSwap, Loader, Plugin, PluginError, SwapReport};
 use fastforth_abi::{
     ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthApi,
-    ForthFunctions, ForthLimits, PluginKind, Status, catch_panic_or,
+    ForthFunctions, ForthLimits, PluginKind, Status, catch_panic_or, cells_from_bytes,
+    cells_to_bytes, throw,
 };
 use std::ffi::c_void;
 use std::path::Path;
@@ -41,7 +42,7 @@ pub trait ForthConsole {
     fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
         let _ = stack;
         Err(HostWordError {
-            code: -21,
+            code: throw::UNSUPPORTED_OPERATION,
             message: format!("host word {id} is not provided by this console"),
         })
     }
@@ -163,10 +164,7 @@ impl ForthInstance {
     /// The data stack, bottom first.
     pub fn data_stack(&mut self) -> Result<Vec<i64>, PluginError> {
         let bytes = self.collect("data_stack", self.plugin.api.data_stack)?;
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|cell| i64::from_le_bytes(cell.try_into().expect("8-byte chunk")))
-            .collect())
+        Ok(cells_from_bytes(&bytes))
     }
 
     /// Defines `name` as host word `id`: executing it calls the console's
@@ -329,16 +327,13 @@ unsafe extern "C" fn console_call_host_word(
     new_stack: ByteSink<'_>,
     error: ByteSink<'_>,
 ) -> i64 {
-    catch_panic_or(-21, || {
+    catch_panic_or(throw::UNSUPPORTED_OPERATION, || {
         // SAFETY: guaranteed by the caller.
         let (console, stack) = unsafe { (console_from(context), stack.as_bytes()) };
-        let mut cells: Vec<i64> = stack
-            .chunks_exact(8)
-            .map(|cell| i64::from_le_bytes(cell.try_into().expect("8-byte chunk")))
-            .collect();
+        let mut cells = cells_from_bytes(stack);
         match console.call_host_word(id, &mut cells) {
             Ok(()) => {
-                let bytes: Vec<u8> = cells.iter().flat_map(|cell| cell.to_le_bytes()).collect();
+                let bytes = cells_to_bytes(&cells);
                 new_stack.send(&bytes);
                 0
             }

@@ -185,8 +185,9 @@ fn export_names(file: &object::File) -> Vec<String> {
     names
 }
 
-/// A short, human description of bytes that are no known binary format.
-fn describe_unknown(bytes: &[u8]) -> String {
+/// A short, human description of bytes that are no known binary format (also used by
+/// `cargo xtask verify-symbols`).
+pub fn describe_unknown(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(256)];
     let text = std::str::from_utf8(head).is_ok_and(|text| {
         text.chars()

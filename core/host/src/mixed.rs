@@ -6,6 +6,7 @@
 use crate::forth::{Evaluation, ForthConsole, HostWordError};
 use crate::native::ForthNative;
 use crate::{HotSwap, Loader, PluginError, SwapReport};
+use fastforth_abi::throw;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -101,7 +102,7 @@ impl NativeWords {
     ) -> Result<(), HostWordError> {
         let Some((index, word)) = self.words.get(id as usize) else {
             return Err(HostWordError {
-                code: -13,
+                code: throw::UNDEFINED_WORD,
                 message: format!("no native word has id {id}"),
             });
         };
@@ -109,7 +110,7 @@ impl NativeWords {
         let run = plugin
             .call_word(word, stack, console)
             .map_err(|error| HostWordError {
-                code: -21,
+                code: throw::UNSUPPORTED_OPERATION,
                 message: format!("native word {word}: {error}"),
             })?;
         match run.evaluation {

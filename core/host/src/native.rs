@@ -9,7 +9,7 @@ use crate::kinds::Kind;
 use fastforth_abi::NATIVE_CALL_STACK_BYTES;
 use fastforth_abi::{
     ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr, NativeForthApi,
-    NativeForthFunctions, PluginKind, Status,
+    NativeForthFunctions, PluginKind, Status, cells_from_bytes, cells_to_bytes,
 };
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -77,7 +77,7 @@ impl Plugin<ForthNative> {
         input: &[i64],
         console: &mut dyn ForthConsole,
     ) -> Result<NativeRun, PluginError> {
-        let cells: Vec<u8> = input.iter().flat_map(|cell| cell.to_le_bytes()).collect();
+        let cells = cells_to_bytes(input);
         let call_word = self.api.call_word;
         self.invoke("call_word", console, |callbacks, stack, error, outcome| {
             // SAFETY: as in `run_word`; `cells` is borrowed for the call, and `stack_room`
@@ -127,10 +127,7 @@ impl Plugin<ForthNative> {
             },
             _ => Evaluation::Continue,
         };
-        let stack = stack
-            .chunks_exact(8)
-            .map(|cell| i64::from_le_bytes(cell.try_into().expect("8-byte chunk")))
-            .collect();
+        let stack = cells_from_bytes(&stack);
         Ok(NativeRun { evaluation, stack })
     }
 }

@@ -34,10 +34,7 @@ const STALE_AFTER: Duration = Duration::from_secs(3600);
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The shadow file name for `bytes` that came from `source`: `<stem>-<hash prefix>.<ext>`.

@@ -49,6 +49,8 @@ pub fn star_slash(a: i64, b: i64, c: i64) -> Res<i64> {
     Ok(star_slash_mod(a, b, c)?.1)
 }
 
+/// The double cell ( low high ) as one signed number; the engine's `vm::double` again, as
+/// this crate may not depend on the engine.
 #[inline]
 fn double(low: i64, high: i64) -> i128 {
     ((high as i128) << 64) | (low as u64 as i128)

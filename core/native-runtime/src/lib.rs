@@ -84,24 +84,8 @@ fn catching(word: impl FnOnce()) -> Result<(), Raised> {
     }
 }
 
-/// Throw codes the runtime raises.
-pub mod code {
-    pub const ABORT: i64 = -1;
-    pub const ABORT_QUOTE: i64 = -2;
-    pub const STACK_OVERFLOW: i64 = -3;
-    pub const STACK_UNDERFLOW: i64 = -4;
-    pub const RETURN_STACK_OVERFLOW: i64 = -5;
-    pub const INVALID_ADDRESS: i64 = -9;
-    pub const DIVISION_BY_ZERO: i64 = -10;
-    pub const RESULT_OUT_OF_RANGE: i64 = -11;
-    pub const UNDEFINED_WORD: i64 = -13;
-    pub const PICTURED_OVERFLOW: i64 = -17;
-    /// EXECUTE of a token of a word that is not compiled into the plugin.
-    pub const UNSUPPORTED: i64 = -21;
-    pub const INVALID_NUMERIC_ARGUMENT: i64 = -24;
-    /// EXECUTE or CATCH of a token outside the program's code, as in the interpreter.
-    pub const INVALID_XT: i64 = -257;
-}
+/// Throw codes the runtime raises, and their messages: the ABI's table, which the host shares.
+pub use fastforth_abi::throw as code;
 
 /// The program's state as it was compiled.
 #[derive(Debug)]
@@ -119,8 +103,6 @@ pub struct Image {
     pub hold_area: std::ops::Range<usize>,
     /// Depth of the explicit data stack.
     pub stack_cells: usize,
-    /// The message of each throw code.
-    pub messages: &'static [(i64, &'static str)],
 }
 
 /// A compiled word as a run starts it: inputs from and outputs to the explicit data stack;
@@ -597,7 +579,7 @@ pub unsafe fn call(
     };
     let start = Start {
         mem: session.take().unwrap_or_else(|| fresh_memory(image)),
-        stack: input.chunks_exact(8).map(cell_of).collect(),
+        stack: fastforth_abi::cells_from_bytes(input),
     };
     let place = if stack_room >= RUN_STACK_BYTES {
         Place::CallingThread(stack_room)
@@ -668,12 +650,7 @@ fn execute(
         }
         Place::OwnThread => run_on_own_thread(image, entry, start, console),
     };
-    let cells: Vec<u8> = finished
-        .stack
-        .iter()
-        .flat_map(|c| c.to_le_bytes())
-        .collect();
-    stack.send(&cells);
+    stack.send(&fastforth_abi::cells_to_bytes(&finished.stack));
     let outcome = match finished.result {
         Ok(()) => EvalOutcome {
             flow: EvalOutcome::CONTINUE,
@@ -683,12 +660,9 @@ fn execute(
             thrown: Throw(thrown),
             word,
         }) => {
-            let message = finished.abort_message.unwrap_or_else(|| {
-                let known = image.messages.iter().find(|(c, _)| *c == thrown);
-                known
-                    .map_or("uncaught exception", |(_, text)| text)
-                    .to_owned()
-            });
+            let message = finished
+                .abort_message
+                .unwrap_or_else(|| code::message(thrown).to_owned());
             let place = word.map(|word| format!(" in {word}")).unwrap_or_default();
             error.send(format!("{thrown} {message}{place}").as_bytes());
             failed(thrown)
@@ -747,7 +721,6 @@ mod tests {
         base_address: 32,
         hold_area: 40..64,
         stack_cells: 16,
-        messages: &[],
     };
 
     /// ( -- n ): counts its calls in the cell at 0.

@@ -85,7 +85,8 @@ pub(crate) fn digit_char(digit: u8) -> u8 {
     }
 }
 
-/// The digits of `value` in `base`, most significant first, upper case.
+/// The digits of `value` in `base`, most significant first, upper case; the engine's
+/// `format::digits` again, as this crate may not depend on the engine.
 fn digits(mut value: u128, base: u32) -> Vec<u8> {
     let mut out = Vec::new();
     loop {

@@ -127,7 +127,7 @@ impl Fetcher {
         }
         Ok(Downloaded {
             bytes,
-            sha256: crate::keys::hex(&hasher.finalize()),
+            sha256: hex::encode(hasher.finalize()),
         })
     }
 

@@ -29,7 +29,7 @@ const SIGNATURE_TAG: &str = "ed25519";
 
 /// The id of `key`: the first 8 bytes of SHA-256 of its 32 bytes, in hex.
 pub fn key_id(key: &VerifyingKey) -> String {
-    hex(&Sha256::digest(key.as_bytes())[..8])
+    hex::encode(&Sha256::digest(key.as_bytes())[..8])
 }
 
 /// The most signature lines a signature file may hold.
@@ -159,7 +159,7 @@ pub fn sign(message: &[u8], key: &SigningKey) -> String {
     format!(
         "{SIGNATURE_TAG} {} {}\n",
         key_id(&key.verifying_key()),
-        hex(&signature.to_bytes())
+        hex::encode(signature.to_bytes())
     )
 }
 
@@ -168,7 +168,7 @@ pub fn public_key_file(key: &VerifyingKey) -> String {
     format!(
         "# fastforth release key {}\n{PUBLIC_TAG} {}\n",
         key_id(key),
-        hex(key.as_bytes())
+        hex::encode(key.as_bytes())
     )
 }
 
@@ -177,7 +177,7 @@ pub fn secret_key_file(key: &SigningKey) -> String {
     format!(
         "# fastforth release signing key {} (keep secret)\n{SECRET_TAG} {}\n",
         key_id(&key.verifying_key()),
-        hex(key.as_bytes())
+        hex::encode(key.as_bytes())
     )
 }
 
@@ -272,7 +272,7 @@ fn parse_signature_line(line: &str) -> Result<(String, Signature), String> {
             truncate(signature)
         )
     })?;
-    Ok((hex(&id_bytes), Signature::from_bytes(&signature)))
+    Ok((hex::encode(id_bytes), Signature::from_bytes(&signature)))
 }
 
 fn content_lines(text: &str) -> Vec<&str> {
@@ -286,21 +286,10 @@ fn truncate(text: &str) -> String {
     text.chars().take(40).collect()
 }
 
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Exactly `N` bytes from `2N` hex digits (either case).
 pub(crate) fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != N * 2 || !text.is_ascii() {
-        return None;
-    }
     let mut out = [0u8; N];
-    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(pair, 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut out).ok()?;
     Some(out)
 }
 
@@ -310,6 +299,16 @@ mod tests {
 
     fn key(seed: u8) -> SigningKey {
         SigningKey::from_bytes(&[seed; 32])
+    }
+
+    #[test]
+    fn hex_digits_are_exactly_two_a_byte_and_nothing_else() {
+        assert_eq!(unhex::<2>("0aFF"), Some([0x0a, 0xff]));
+        assert_eq!(hex::encode([0x0a, 0xff]), "0aff");
+        // `u8::from_str_radix` takes a sign: "+f" once passed for the byte 0x0f.
+        for bad in ["+f0a", "0a", "0aff00", "0g00", "é0"] {
+            assert_eq!(unhex::<2>(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! `ed25519 <key id> <signature>` line per signer). Root and release keys must differ.
 
 use crate::UpdateError;
-use crate::keys::{TrustedKeys, hex, unhex};
+use crate::keys::{TrustedKeys, unhex};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
@@ -40,7 +40,8 @@ impl Root {
         (root_keys, root_threshold): (&[VerifyingKey], usize),
         (release_keys, release_threshold): (&[VerifyingKey], usize),
     ) -> Root {
-        let hexes = |keys: &[VerifyingKey]| keys.iter().map(|k| hex(k.as_bytes())).collect();
+        let hexes =
+            |keys: &[VerifyingKey]| keys.iter().map(|k| hex::encode(k.as_bytes())).collect();
         Root {
             schema: ROOT_SCHEMA,
             root_version,

@@ -4,6 +4,7 @@
 
 use fastforth_abi::{
     ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthLimits,
+    cells_from_bytes, cells_to_bytes,
 };
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
 
@@ -100,7 +101,7 @@ unsafe fn save_image(handle: EngineHandle, image: ByteSink<'_>) {
 unsafe fn data_stack(handle: EngineHandle, cells: ByteSink<'_>) {
     // SAFETY: guaranteed by the caller.
     let stack = unsafe { engine(handle) }.data_stack();
-    let bytes: Vec<u8> = stack.iter().flat_map(|cell| cell.to_le_bytes()).collect();
+    let bytes = cells_to_bytes(stack);
     cells.send(&bytes);
 }
 
@@ -162,7 +163,7 @@ impl Console for HostConsole<'_> {
     }
 
     fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
-        let cells: Vec<u8> = stack.iter().flat_map(|cell| cell.to_le_bytes()).collect();
+        let cells = cells_to_bytes(stack);
         let (mut new_stack, mut message) = (Vec::new(), Vec::new());
         let code = self.0.call_host_word(
             id,
@@ -174,10 +175,7 @@ impl Console for HostConsole<'_> {
             let message = String::from_utf8_lossy(&message).into_owned();
             return Err(HostWordError { code, message });
         }
-        *stack = new_stack
-            .chunks_exact(8)
-            .map(|cell| i64::from_le_bytes(cell.try_into().expect("8-byte chunk")))
-            .collect();
+        *stack = cells_from_bytes(&new_stack);
         Ok(())
     }
 }

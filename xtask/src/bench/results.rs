@@ -3,6 +3,7 @@
 
 use super::host::Host;
 use anyhow::Context;
+use fastforth_update::time::format_rfc3339;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
@@ -165,7 +166,7 @@ impl Run {
             schema_version: SCHEMA_VERSION,
             revision,
             dirty,
-            timestamp: rfc3339(std::time::SystemTime::now()),
+            timestamp: format_rfc3339(std::time::SystemTime::now()),
             quick,
             host: Host::detect(),
             rustc,
@@ -271,49 +272,9 @@ pub fn read(path: &Path) -> anyhow::Result<Run> {
     Ok(run)
 }
 
-/// `time` as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
-pub fn rfc3339(time: std::time::SystemTime) -> String {
-    let seconds = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|since| since.as_secs())
-        .unwrap_or(0);
-    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn timestamps_are_utc_rfc3339() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723);
-        assert_eq!(rfc3339(leap_day), "2000-02-29T01:02:03Z");
-        let later = UNIX_EPOCH + Duration::from_secs(1_795_591_191);
-        assert_eq!(rfc3339(later), "2026-11-25T07:19:51Z");
-    }
 
     #[test]
     fn spread_takes_the_middle_of_odd_and_even_samples() {

@@ -3,6 +3,7 @@
 //! versions), into one format-neutral [`Binary`]. Mach-O names lose their one leading `_`;
 //! PE exports are named, never numbered. It knows nothing of expectations or targets.
 
+use fastforth_host::inspect::describe_unknown;
 use object::{
     Architecture, BinaryFormat, Endianness, FileKind, Object, ObjectKind, ObjectSection,
     ObjectSymbol, SectionKind,
@@ -357,21 +358,6 @@ fn truncation_hint(bytes: &[u8]) -> String {
     }
 }
 
-/// A short description of bytes that are no known binary format.
-fn describe_unknown(bytes: &[u8]) -> String {
-    let head = &bytes[..bytes.len().min(256)];
-    let is_text = std::str::from_utf8(head).is_ok_and(|text| {
-        text.chars()
-            .all(|c| !c.is_control() || c.is_ascii_whitespace())
-    });
-    if is_text {
-        "a text file".to_owned()
-    } else {
-        let shown: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        format!("bytes {}", shown.join(" "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,7 +398,7 @@ mod tests {
         );
         assert_eq!(
             Binary::parse(path, &[0xde, 0xad, 0xbe, 0xef, 0]).unwrap_err(),
-            ParseError("p.so: not a binary: expected an ELF, PE or Mach-O library, found bytes de ad be ef".to_owned())
+            ParseError("p.so: not a binary: expected an ELF, PE or Mach-O library, found unknown bytes de ad be ef".to_owned())
         );
     }
 }
