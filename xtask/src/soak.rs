@@ -1,6 +1,7 @@
 //! `cargo xtask soak`: runs the soak probe (`benches/src/bin/soak.rs`: swaps under calling
 //! threads, a broken build every tenth swap) and judges its report against the bounds a
-//! long-running host must keep. Runs of 100,000 swaps or more are kept in `results/soak.json`.
+//! long-running host must keep. Runs of 100,000 swaps or more are kept in
+//! `results/soak/latest.json` (beside, not among, the bench runs).
 
 use crate::flags;
 use anyhow::{Context, bail};
@@ -61,7 +62,7 @@ impl flags::Soak {
         let report: Report = serde_json::from_str(&text).context("cannot parse the soak report")?;
         print_report(&report);
         if self.swaps >= RECORDED_SWAPS {
-            let kept = sh.current_dir().join("results/soak.json");
+            let kept = sh.current_dir().join("results/soak/latest.json");
             std::fs::write(&kept, &text)
                 .with_context(|| format!("cannot write {}", kept.display()))?;
             println!("recorded in {}", kept.display());
