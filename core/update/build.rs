@@ -1,12 +1,17 @@
 //! Pins the release public keys in `keys/*.pub` and the root metadata `keys/root.json` (if
 //! any) into the library and records the target triple the library is built for (the one
-//! the updater picks from a manifest).
+//! the updater picks from a manifest). `FASTFORTH_UPDATE_KEYS_DIR`, when set at build time,
+//! names another directory to pin the keys and root of (a distributor's own, or a test's).
 
 use std::path::Path;
 
 fn main() {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let keys_dir = Path::new(&manifest_dir).join("keys");
+    println!("cargo:rerun-if-env-changed=FASTFORTH_UPDATE_KEYS_DIR");
+    let keys_dir = match std::env::var_os("FASTFORTH_UPDATE_KEYS_DIR") {
+        Some(dir) => Path::new(&dir).to_path_buf(),
+        None => Path::new(&manifest_dir).join("keys"),
+    };
     println!("cargo:rerun-if-changed={}", keys_dir.display());
     let mut keys: Vec<_> = std::fs::read_dir(&keys_dir)
         .map(|entries| entries.flatten().map(|entry| entry.path()).collect())

@@ -1,5 +1,8 @@
-//! `fastforth run` and `fastforth repl`: Forth on the engine linked into this binary, or on
-//! an engine plugin (`--engine FILE`) that can be swapped mid-session. Either can link
+//! `fastforth run` and `fastforth repl`: Forth on the engine plugin that `fastforth update`
+//! installed, else on the engine linked into this binary (`--builtin` forces it), or on an
+//! engine plugin named with `--engine FILE`; a plugin engine can be swapped mid-session. An
+//! installed engine that cannot be used is named with the reason on standard error, and the
+//! built-in engine runs instead, so a broken install never locks a user out. Either can link
 //! native plugins (`--link FILE`): their compiled words become the session's own words, and
 //! linking a new build of the same program swaps it in.
 
@@ -18,9 +21,18 @@ use std::sync::atomic::AtomicBool;
 /// Resource options of `run` and `repl`, accepted before or after the command.
 #[derive(clap::Args, Clone, Debug)]
 pub struct EngineOptions {
-    /// Run on this engine plugin file instead of the built-in engine.
+    /// Run on this engine plugin file instead of the installed or built-in engine.
     #[arg(long, global = true, value_name = "PLUGIN_FILE")]
     pub engine: Option<std::path::PathBuf>,
+    /// Run on the engine built into this binary even when `fastforth update` installed an
+    /// engine plugin.
+    #[arg(long, global = true)]
+    pub builtin: bool,
+    /// Where `fastforth update` installs plugins and `run`/`repl` find the installed
+    /// engine; owner-only [default: $XDG_DATA_HOME/fastforth or ~/.local/share/fastforth]
+    #[cfg(feature = "update")]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub plugin_dir: Option<std::path::PathBuf>,
     /// Make the words of this native plugin (from `fastforth compile`) words of the
     /// session (no step budget: native code cannot be stopped, so not with --max-steps;
     /// repeatable).
@@ -76,8 +88,9 @@ fn sizes(min: usize, max: usize) -> clap::builder::RangedU64ValueParser<usize> {
 
 impl EngineOptions {
     /// The clap id and flag of each option (for telling whether one was given).
-    pub const FLAGS: [(&str, &str); 7] = [
+    pub const FLAGS: [(&str, &str); 8] = [
         ("engine", "--engine"),
+        ("builtin", "--builtin"),
         ("links", "--link"),
         ("max_steps", "--max-steps"),
         ("data_space", "--data-space"),
@@ -85,6 +98,14 @@ impl EngineOptions {
         ("return_stack_cells", "--return-stack-cells"),
         ("max_source_bytes", "--max-source-bytes"),
     ];
+
+    /// The `--plugin-dir` given, if any (always `None` in builds without updates).
+    pub fn plugin_dir(&self) -> Option<&Path> {
+        #[cfg(feature = "update")]
+        return self.plugin_dir.as_deref();
+        #[cfg(not(feature = "update"))]
+        None
+    }
 
     fn limits(&self) -> Limits {
         Limits {
@@ -108,6 +129,8 @@ pub enum Outcome {
 /// words linked into it.
 pub struct Engine {
     interpreter: Interpreter,
+    /// Whether the plugin engine is the installed one (rather than `--engine FILE`).
+    installed: bool,
     natives: NativeWords,
     /// The largest source file that `include` runs, in bytes.
     max_source_bytes: usize,
@@ -116,7 +139,7 @@ pub struct Engine {
 /// The built-in engine, or an engine plugin session.
 enum Interpreter {
     BuiltIn(Box<Forth>),
-    Plugin(ForthSession),
+    Plugin(Arc<ForthSession>),
 }
 
 impl Engine {
@@ -127,18 +150,25 @@ impl Engine {
             .check()
             .map_err(|refused| anyhow::anyhow!("invalid engine limits: {refused}"))?;
         let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()?));
-        let interpreter = match &options.engine {
-            None => Interpreter::BuiltIn(Box::new(
-                Forth::try_new(limits.clone()).map_err(anyhow::Error::msg)?,
-            )),
-            Some(path) => Interpreter::Plugin(ForthSession::start(
+        let installed = match &options.engine {
+            Some(_) => None,
+            None if options.builtin => None,
+            None => installed_engine(options, &loader, &limits),
+        };
+        let interpreter = match (&options.engine, &installed) {
+            (Some(path), _) => Interpreter::Plugin(Arc::new(ForthSession::start(
                 loader.clone(),
                 path,
                 abi_limits(&limits),
-            )?),
+            )?)),
+            (None, Some(session)) => Interpreter::Plugin(session.clone()),
+            (None, None) => Interpreter::BuiltIn(Box::new(
+                Forth::try_new(limits.clone()).map_err(anyhow::Error::msg)?,
+            )),
         };
         let mut engine = Engine {
             interpreter,
+            installed: installed.is_some(),
             natives: NativeWords::new(loader),
             max_source_bytes: limits.max_source_bytes,
         };
@@ -237,13 +267,24 @@ impl Engine {
         }
     }
 
-    /// "built-in" or the plugin engine's version.
+    /// "built-in engine", "engine plugin VERSION" or "installed engine plugin VERSION".
     pub fn describe(&self) -> String {
         match &self.interpreter {
             Interpreter::BuiltIn(_) => "built-in engine".to_owned(),
+            Interpreter::Plugin(session) if self.installed => {
+                format!("installed engine plugin {}", session.engine_version())
+            }
             Interpreter::Plugin(session) => {
                 format!("engine plugin {}", session.engine_version())
             }
+        }
+    }
+
+    /// The session, when it runs the installed engine plugin (which an update replaces).
+    pub fn installed_session(&self) -> Option<Arc<ForthSession>> {
+        match &self.interpreter {
+            Interpreter::Plugin(session) if self.installed => Some(session.clone()),
+            _ => None,
         }
     }
 
@@ -262,6 +303,42 @@ impl Engine {
             }
         }
     }
+}
+
+/// A session on the engine plugin `fastforth update` installed, if there is one that loads
+/// and passes its self-test; otherwise `None` (the built-in engine runs), with a one-line
+/// warning naming the file and the reason when one is installed but cannot be used.
+#[cfg(feature = "update")]
+fn installed_engine(
+    options: &EngineOptions,
+    loader: &Arc<Loader>,
+    limits: &Limits,
+) -> Option<Arc<ForthSession>> {
+    let started = crate::installed::installed_engine(options.plugin_dir()).and_then(|found| {
+        let Some(engine) = found else { return Ok(None) };
+        let session = ForthSession::start(loader.clone(), &engine.path, abi_limits(limits))
+            .with_context(|| {
+                format!(
+                    "installed engine plugin forth {} ({})",
+                    engine.version,
+                    engine.path.display()
+                )
+            })?;
+        Ok(Some(Arc::new(session)))
+    });
+    started.unwrap_or_else(|error| {
+        let reason = fastforth_update::printable(&format!("{error:#}")).into_owned();
+        errln!(
+            "warning: {reason}; running the built-in engine instead (`fastforth update \
+             --rollback` returns to the previous version, --builtin skips this warning)"
+        );
+        None
+    })
+}
+
+#[cfg(not(feature = "update"))]
+fn installed_engine(_: &EngineOptions, _: &Arc<Loader>, _: &Limits) -> Option<Arc<ForthSession>> {
+    None
 }
 
 fn outcome(result: Result<Flow, fastforth_engine::ForthError>) -> Outcome {

@@ -6,6 +6,8 @@ mod output;
 
 mod forth_cmd;
 mod input;
+#[cfg(feature = "update")]
+mod installed;
 mod native_cmd;
 mod repl;
 #[cfg(feature = "update")]
@@ -25,9 +27,13 @@ use std::sync::Arc;
 #[command(
     name = "fastforth",
     version,
+    disable_version_flag = true,
     about = "A fast, standard Forth whose parts are hot-swappable native plugins"
 )]
 struct Cli {
+    /// Print the version, and the engine that `run` and `repl` start on with these options
+    #[arg(short = 'V', long)]
+    version: bool,
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
@@ -98,9 +104,10 @@ enum PluginCommand {
         #[arg(allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// List the installed plugins: version, manifest, last-known-good version.
+    /// List the installed plugins (version, manifest, last-known-good version) and say
+    /// which engine `run` and `repl` start on.
     #[cfg(feature = "update")]
-    List(update_cmd::InstallDir),
+    List,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -147,7 +154,16 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
             "--max-steps",
         ),
     ];
-    let (_, first, _, second) = pairs.into_iter().find(|(a, _, b, _)| *a && *b)?;
+    let builtin = (
+        options.builtin,
+        "--builtin",
+        options.engine.is_some(),
+        "--engine",
+    );
+    let (_, first, _, second) = pairs
+        .into_iter()
+        .chain([builtin])
+        .find(|(a, _, b, _)| *a && *b)?;
     Some(format!("{first} cannot be used with {second}"))
 }
 
@@ -155,6 +171,13 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
 /// cannot: they are global so that they may come before `run`/`repl`, and are then never
 /// dropped silently.
 fn misplaced_engine_option(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> {
+    #[cfg(feature = "update")]
+    let installing = matches!(
+        cli.command,
+        Some(Command::Update(_) | Command::Plugin(PluginCommand::List))
+    );
+    #[cfg(not(feature = "update"))]
+    let installing = false;
     let command = match &cli.command {
         None | Some(Command::Repl) => return None,
         Some(Command::Run { native: None, .. }) => return None,
@@ -166,6 +189,11 @@ fn misplaced_engine_option(cli: &Cli, matches: &clap::ArgMatches) -> Option<Stri
         Some(Command::Update(_)) => "`update`",
         Some(Command::Probe { .. }) => "the probe",
     };
+    if !installing && cfg!(feature = "update") && given_anywhere(matches, "plugin_dir") {
+        return Some(format!(
+            "--plugin-dir applies to `run`, `repl`, `update` and `plugin list`, not to {command}"
+        ));
+    }
     let (_, flag) = forth_cmd::EngineOptions::FLAGS
         .iter()
         .find(|(id, _)| given_anywhere(matches, id))?;
@@ -185,6 +213,12 @@ fn given_anywhere(matches: &clap::ArgMatches, id: &str) -> bool {
 /// Runs the command; returns the process exit code.
 fn execute(cli: Cli) -> anyhow::Result<i32> {
     let options = &cli.options;
+    if cli.version {
+        let engine = forth_cmd::Engine::start(options)?;
+        outln!("fastforth {}", env!("CARGO_PKG_VERSION"))?;
+        outln!("engine: {}", engine.describe())?;
+        return Ok(0);
+    }
     Ok(match cli.command {
         None if std::io::stdin().is_terminal() => repl::repl(options)?,
         None => forth_cmd::run_stdin(options)?,
@@ -217,9 +251,11 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             args,
         })) => plugin_call(&file, &function, &args).map(|()| 0)?,
         #[cfg(feature = "update")]
-        Some(Command::Plugin(PluginCommand::List(dir))) => update_cmd::list(&dir).map(|()| 0)?,
+        Some(Command::Plugin(PluginCommand::List)) => update_cmd::list(options).map(|()| 0)?,
         #[cfg(feature = "update")]
-        Some(Command::Update(args)) => update_cmd::update(args).map(|()| 0)?,
+        Some(Command::Update(args)) => {
+            update_cmd::update(args, options.plugin_dir()).map(|()| 0)?
+        }
         Some(Command::Probe { file }) => probe(&file),
     })
 }

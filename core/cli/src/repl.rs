@@ -1,7 +1,8 @@
 //! `fastforth repl`: an interactive session with line editing and history. Each line is
 //! evaluated and answered with ` ok`; an error is reported and resets the stacks but keeps
 //! the dictionary. `#engine` shows the engine, `#engine FILE` swaps the engine plugin;
-//! `#link` lists the linked native plugins, `#link FILE` links one or swaps in a new build.
+//! `#link` lists the linked native plugins, `#link FILE` links one or swaps in a new build;
+//! `#update [URL]` updates the installed plugins and swaps the new engine into the session.
 //! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
 //! keeps the session; history is saved after every line.
 
@@ -14,6 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 const ENGINE_COMMAND: &str = "#engine";
 const LINK_COMMAND: &str = "#link";
+#[cfg(feature = "update")]
+const UPDATE_COMMAND: &str = "#update";
 
 pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
     let mut engine = Engine::start(options)?;
@@ -29,7 +32,7 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
     }
     outln!(
         "FastForth {} ({}). BYE leaves; {ENGINE_COMMAND} FILE swaps the engine plugin; \
-         {LINK_COMMAND} FILE links or swaps a native plugin.",
+         {LINK_COMMAND} FILE links or swaps a native plugin; #update installs updates.",
         env!("CARGO_PKG_VERSION"),
         engine.describe()
     )?;
@@ -52,6 +55,11 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
         }
         if let Some(argument) = line.trim().strip_prefix(LINK_COMMAND) {
             link_command(&mut engine, argument.trim())?;
+            continue;
+        }
+        #[cfg(feature = "update")]
+        if let Some(argument) = line.trim().strip_prefix(UPDATE_COMMAND) {
+            update_command(&engine, options, argument.trim());
             continue;
         }
         let name = format!("<repl line {line_number}>");
@@ -130,6 +138,18 @@ fn link_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
         Err(error) => errln!("link refused, the linked words keep serving: {error:#}"),
     }
     Ok(())
+}
+
+/// `#update [URL]`: a refused update is reported and the session keeps its engine.
+#[cfg(feature = "update")]
+fn update_command(engine: &Engine, options: &EngineOptions, channel: &str) {
+    let channel = (!channel.is_empty()).then(|| channel.to_owned());
+    if let Err(error) = crate::update_cmd::update_session(engine, options.plugin_dir(), channel) {
+        errln!(
+            "update refused, {} keeps serving: {error:#}",
+            engine.describe()
+        );
+    }
 }
 
 fn history_file() -> Option<std::path::PathBuf> {

@@ -4,19 +4,17 @@
 //! checks, downloads and swaps are all that crate's. This module only wires them to flags,
 //! a progress bar and the installation directory.
 
+use crate::forth_cmd::{Engine, EngineOptions};
+use crate::installed::{self, Managed};
 use crate::output::{errln, outln};
 use anyhow::Context;
-use fastforth_host::{Example, Loader};
+use fastforth_host::{Forth, ForthSession, Loader, PluginError};
 use fastforth_update::{
-    Change, HotSlot, Outcome, Progress, Recovery, Root, Slot, Slots, State, TrustedKeys, Updater,
-    UpdaterConfig, printable,
+    Change, Outcome, Progress, Recovery, Slot, Slots, State, UpdateError, Updater, printable,
 };
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-/// The plugins this build of `fastforth` runs, and so updates.
-const MANAGED: &[&str] = &["example"];
 
 #[derive(clap::Args)]
 pub struct UpdateArgs {
@@ -30,57 +28,20 @@ pub struct UpdateArgs {
     /// Go back to the last-known-good version of every plugin that has one
     #[arg(long, conflicts_with = "channel")]
     rollback: bool,
-    #[command(flatten)]
-    dir: InstallDir,
 }
 
-#[derive(clap::Args)]
-pub struct InstallDir {
-    /// Where plugins and update state are installed, owner-only [default:
-    /// $XDG_DATA_HOME/fastforth or ~/.local/share/fastforth]
-    #[arg(long, value_name = "DIR")]
-    plugin_dir: Option<PathBuf>,
+/// `fastforth update` in the plugin directory `plugin_dir` (or the default one); every
+/// message it prints has control characters escaped.
+pub fn update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()> {
+    run_update(args, plugin_dir).map_err(printable_error)
 }
 
-impl InstallDir {
-    /// The installation directory, created owner-only if missing and refused if another
-    /// user owns it or can write to it.
-    fn path(&self) -> anyhow::Result<PathBuf> {
-        let dir = match &self.plugin_dir {
-            Some(dir) => dir.clone(),
-            None => {
-                fastforth_host::per_user_dir("installed plugins", "XDG_DATA_HOME", ".local/share")
-                    .map_err(|error| anyhow::anyhow!("{error}, or give --plugin-dir DIR"))?
-                    .join("fastforth")
-            }
-        };
-        fastforth_host::ensure_private_dir(&dir)
-            .with_context(|| format!("the plugin directory {}", dir.display()))?;
-        Ok(dir)
-    }
-}
-
-/// An updater over `dir` (plugins and state side by side) trusting the pinned keys.
-fn updater(dir: &Path, channel: Option<String>) -> anyhow::Result<Updater> {
-    let keys = TrustedKeys::pinned().context("the pinned release keys do not parse")?;
-    let mut config = UpdaterConfig::new(keys, dir, dir);
-    config.root = Root::pinned().context("the pinned root metadata does not parse")?;
-    config.channel = channel;
-    Ok(Updater::new(config))
-}
-
-/// `fastforth update`; every message it prints has control characters escaped.
-pub fn update(args: UpdateArgs) -> anyhow::Result<()> {
-    run_update(args).map_err(printable_error)
-}
-
-fn run_update(args: UpdateArgs) -> anyhow::Result<()> {
-    let dir = args.dir.path()?;
-    let updater = updater(&dir, args.channel)?;
+fn run_update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()> {
+    let dir = installed::private_plugin_dir(plugin_dir)?;
+    let updater = installed::updater(&dir, args.channel)?;
     report_recovery(updater.recover()?);
-    let managed: Vec<String> = MANAGED.iter().map(|name| (*name).to_owned()).collect();
     if args.check {
-        return match updater.check(&managed)? {
+        return match updater.check(&Managed::names())? {
             Outcome::Available {
                 from_manifest,
                 to_manifest,
@@ -93,7 +54,7 @@ fn run_update(args: UpdateArgs) -> anyhow::Result<()> {
             outcome => report(&outcome),
         };
     }
-    let slots = load_installed(&updater)?;
+    let slots = load_installed(&updater, None)?;
     if args.rollback {
         let changes = updater.rollback(&slots)?;
         outln!("rolled back:")?;
@@ -105,9 +66,139 @@ fn run_update(args: UpdateArgs) -> anyhow::Result<()> {
     report(&outcome)
 }
 
-/// `fastforth plugin list`; every message it prints has control characters escaped.
-pub fn list(dir: &InstallDir) -> anyhow::Result<()> {
-    run_list(dir).map_err(printable_error)
+/// `#update` in the REPL: updates the plugin directory as `fastforth update` does, and when
+/// the session runs the installed engine, the new engine takes over the session (its
+/// definitions, stacks and data carried across) as part of the update: a release that
+/// fails to verify, load, self-test or take the session's state is refused whole, and the
+/// session keeps serving. Every message it prints has control characters escaped.
+pub fn update_session(
+    engine: &Engine,
+    plugin_dir: Option<&Path>,
+    channel: Option<String>,
+) -> anyhow::Result<()> {
+    run_update_session(engine, plugin_dir, channel).map_err(printable_error)
+}
+
+fn run_update_session(
+    engine: &Engine,
+    plugin_dir: Option<&Path>,
+    channel: Option<String>,
+) -> anyhow::Result<()> {
+    let dir = installed::private_plugin_dir(plugin_dir)?;
+    let updater = installed::updater(&dir, channel)?;
+    report_recovery(updater.recover()?);
+    let session = match engine.installed_session() {
+        Some(session) => {
+            let slot = SessionSlot {
+                session,
+                loader: signed_loader()?,
+            };
+            slot.follow_installed(&updater)?;
+            Some(Arc::new(slot) as Arc<dyn Slot>)
+        }
+        None => None,
+    };
+    let slots = load_installed(&updater, session)?;
+    let outcome = updater.update(&slots, &ProgressBar::on_terminal())?;
+    report(&outcome)?;
+    if engine.installed_session().is_none() && changed_engine(&outcome) {
+        outln!(
+            "this session keeps the {}; the next `fastforth` starts on the new engine",
+            engine.describe()
+        )?;
+    }
+    Ok(())
+}
+
+fn changed_engine(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Updated { changes, .. }
+        if changes.iter().any(|change| change.plugin == Managed::Engine.name()))
+}
+
+/// The REPL's engine session as the updater's slot for the engine: an update swaps the
+/// session's engine, carrying its state across, or leaves the session as it was.
+struct SessionSlot {
+    session: Arc<ForthSession>,
+    loader: Arc<Loader>,
+}
+
+impl SessionSlot {
+    /// Swaps in the engine installed now if the session runs another one (another
+    /// `fastforth update` ran since the session started).
+    fn follow_installed(&self, updater: &Updater) -> anyhow::Result<()> {
+        let state = updater.state()?;
+        let Some(engine) = state.plugins.get(Managed::Engine.name()) else {
+            return Ok(());
+        };
+        let installed = &engine.installed;
+        let serving = self
+            .session
+            .with_instance(|instance| instance.plugin().info().sha256.clone());
+        if serving == installed.sha256 {
+            return Ok(());
+        }
+        let path = updater.verified_path(installed)?;
+        let from = self.swap_in(
+            &path,
+            Managed::Engine.name(),
+            &installed.version,
+            &installed.sha256,
+        )?;
+        outln!(
+            "engine {} -> {} (installed since this session started)",
+            from.unwrap_or_default(),
+            installed.version
+        )
+    }
+}
+
+impl Slot for SessionSlot {
+    fn swap_in(
+        &self,
+        path: &Path,
+        name: &str,
+        version: &str,
+        sha256: &str,
+    ) -> Result<Option<String>, UpdateError> {
+        let next =
+            fastforth_update::load_verified::<Forth>(&self.loader, path, name, version, sha256)?;
+        let report = self
+            .session
+            .swap_engine_to(next)
+            .map_err(|source| plugin_error(name, source))?;
+        Ok(Some(report.from_version))
+    }
+
+    fn undo(&self, plugin: &str) -> Result<(), UpdateError> {
+        self.session
+            .rollback_engine()
+            .map(|_| ())
+            .map_err(|source| plugin_error(plugin, source))
+    }
+
+    fn serving(&self) -> Option<String> {
+        Some(self.session.engine_version())
+    }
+}
+
+fn plugin_error(plugin: &str, source: PluginError) -> UpdateError {
+    UpdateError::Plugin {
+        plugin: plugin.to_owned(),
+        source: Box::new(source),
+    }
+}
+
+/// A loader for installed files, which passed their signature check: no probe.
+fn signed_loader() -> anyhow::Result<Arc<Loader>> {
+    Ok(Arc::new(
+        Loader::new(fastforth_host::default_cache_dir()?).with_probe(None),
+    ))
+}
+
+/// `fastforth plugin list`, saying which engine `run` starts on; every message it prints
+/// has control characters escaped.
+pub fn list(options: &EngineOptions) -> anyhow::Result<()> {
+    run_list(options).map_err(printable_error)
 }
 
 /// `error` with the same chain of messages, each with its control characters escaped.
@@ -123,11 +214,13 @@ fn printable_error(error: anyhow::Error) -> anyhow::Error {
     clean
 }
 
-fn run_list(dir: &InstallDir) -> anyhow::Result<()> {
-    let dir = dir.path()?;
-    let updater = updater(&dir, None)?;
+fn run_list(options: &EngineOptions) -> anyhow::Result<()> {
+    let dir = installed::private_plugin_dir(options.plugin_dir())?;
+    let updater = installed::updater(&dir, None)?;
     let state = updater.state()?;
+    let engine = Engine::start(options)?.describe();
     outln!("plugin directory: {}", dir.display())?;
+    outln!("engine:           {}", printable(&engine))?;
     if state.plugins.is_empty() {
         outln!("nothing installed")?;
         return Ok(());
@@ -172,15 +265,22 @@ fn print_state(state: &State) -> anyhow::Result<()> {
 }
 
 /// One slot per managed plugin, serving what the state says is installed: the file is
-/// hashed before it is loaded, and the bytes loaded must be the ones recorded.
-fn load_installed(updater: &Updater) -> anyhow::Result<Slots> {
-    // Installed files passed their signature check: no probe.
-    let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()?).with_probe(None));
+/// hashed before it is loaded, and the bytes loaded must be the ones recorded. `engine`,
+/// when given, is the engine's slot, already serving the installed engine.
+fn load_installed(updater: &Updater, engine: Option<Arc<dyn Slot>>) -> anyhow::Result<Slots> {
+    let loader = signed_loader()?;
     let state = updater.state()?;
     let mut slots = Slots::new();
-    for name in MANAGED {
-        let slot = HotSlot::<Example>::empty(loader.clone());
-        if let Some(plugin) = state.plugins.get(*name) {
+    for managed in Managed::ALL {
+        let name = managed.name();
+        if managed == Managed::Engine
+            && let Some(engine) = &engine
+        {
+            slots.insert(name, engine.clone());
+            continue;
+        }
+        let slot = managed.empty_slot(loader.clone());
+        if let Some(plugin) = state.plugins.get(name) {
             let installed = &plugin.installed;
             let path = updater.verified_path(installed)?;
             slot.swap_in(&path, name, &installed.version, &installed.sha256)
@@ -191,7 +291,7 @@ fn load_installed(updater: &Updater) -> anyhow::Result<Slots> {
                     )
                 })?;
         }
-        slots.insert(name, Arc::new(slot));
+        slots.insert(name, slot);
     }
     Ok(slots)
 }

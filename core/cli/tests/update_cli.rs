@@ -75,7 +75,7 @@ fn plugin_list_says_when_nothing_is_installed() {
     let output = fastforth(home.path(), &["plugin", "list"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let expected = format!(
-        "plugin directory: {}\nnothing installed\n",
+        "plugin directory: {}\nengine:           built-in engine\nnothing installed\n",
         home.path().join("data/fastforth").display()
     );
     assert_eq!(stdout(&output), expected);

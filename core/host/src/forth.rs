@@ -385,13 +385,40 @@ impl ForthSession {
     pub fn swap_engine(&self, path: &Path) -> Result<SwapReport, PluginError> {
         let mut instance = self.lock();
         let report = self.engines.swap(path)?;
+        self.migrate(&mut instance)?;
+        Ok(report)
+    }
+
+    /// Swaps in `engine`, already loaded and validated (e.g. a verified update), carrying
+    /// the session's state across; on any error the previous engine keeps serving.
+    pub fn swap_engine_to(&self, engine: Arc<Plugin<Forth>>) -> Result<SwapReport, PluginError> {
+        let mut instance = self.lock();
+        let report = self.engines.swap_to(engine);
+        self.migrate(&mut instance)?;
+        Ok(report)
+    }
+
+    /// Goes back to the engine that served before the last swap, carrying the session's
+    /// state back (the engine it leaves becomes the one to go back to); on any error the
+    /// current engine keeps serving.
+    pub fn rollback_engine(&self) -> Result<SwapReport, PluginError> {
+        let previous = self.engines.last_known_good().ok_or_else(|| {
+            let plugin = self.engines.current().name().to_owned();
+            PluginError::NoRollbackTarget { plugin }
+        })?;
+        self.swap_engine_to(previous)
+    }
+
+    /// Rebuilds `instance` in the engine now current from its state image; if that fails,
+    /// the engine before the swap serves again with `instance` untouched.
+    fn migrate(&self, instance: &mut ForthInstance) -> Result<(), PluginError> {
         let migrated = instance.save_image().and_then(|image| {
             ForthInstance::create(self.engines.current().clone(), self.limits, &image)
         });
         match migrated {
             Ok(next) => {
                 *instance = next;
-                Ok(report)
+                Ok(())
             }
             Err(error) => {
                 self.engines.rollback()?;

@@ -28,7 +28,7 @@ pub use keys::TrustedKeys;
 pub use manifest::Manifest;
 pub use release::{Release, ReleaseArtifact};
 pub use root::Root;
-pub use slots::{HotSlot, Slot, Slots};
+pub use slots::{HotSlot, Slot, Slots, load_verified};
 pub use state::{Abandoned, Installed, Pending, PluginState, State};
 pub use updater::{
     Change, Confirm, HOST_TARGET, Outcome, Recovery, Updater, UpdaterConfig, installed_file_name,

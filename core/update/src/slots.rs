@@ -3,7 +3,7 @@
 //! fills it. It knows nothing of manifests, downloads or state files.
 
 use crate::UpdateError;
-use fastforth_host::{HotSwap, Kind, Loader};
+use fastforth_host::{HotSwap, Kind, Loader, Plugin};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -72,29 +72,7 @@ impl<K: Kind> Slot for HotSlot<K> {
         sha256: &str,
     ) -> Result<Option<String>, UpdateError> {
         // Loaded (and self-tested) once here; the swap below serves this very load.
-        let candidate = self
-            .loader
-            .load::<K>(path)
-            .map_err(|source| UpdateError::Plugin {
-                plugin: name.to_owned(),
-                source: Box::new(source),
-            })?;
-        if candidate.info().sha256 != sha256 {
-            return Err(UpdateError::ChangedAfterCheck {
-                plugin: name.to_owned(),
-                path: path.into(),
-                expected: sha256.to_owned(),
-                found: candidate.info().sha256.clone(),
-            });
-        }
-        if candidate.name() != name || candidate.version() != version {
-            return Err(UpdateError::WrongPlugin {
-                plugin: name.to_owned(),
-                expected_version: version.to_owned(),
-                found_name: candidate.name().to_owned(),
-                found_version: candidate.version().to_owned(),
-            });
-        }
+        let candidate = load_verified::<K>(&self.loader, path, name, version, sha256)?;
         let mut hot = self.lock();
         match &*hot {
             Some(serving) => Ok(Some(serving.swap_to(candidate).from_version)),
@@ -128,6 +106,41 @@ impl<K: Kind> Slot for HotSlot<K> {
             .as_ref()
             .map(|hot| hot.current().version().to_owned())
     }
+}
+
+/// Loads, validates and self-tests `path` as a plugin of kind `K`, then checks that the bytes
+/// loaded have SHA-256 `sha256` (the verified ones) and that it is `name` at `version`: what
+/// a [`Slot::swap_in`] serves, for slots other than [`HotSlot`].
+pub fn load_verified<K: Kind>(
+    loader: &Loader,
+    path: &Path,
+    name: &str,
+    version: &str,
+    sha256: &str,
+) -> Result<Arc<Plugin<K>>, UpdateError> {
+    let candidate = loader
+        .load::<K>(path)
+        .map_err(|source| UpdateError::Plugin {
+            plugin: name.to_owned(),
+            source: Box::new(source),
+        })?;
+    if candidate.info().sha256 != sha256 {
+        return Err(UpdateError::ChangedAfterCheck {
+            plugin: name.to_owned(),
+            path: path.into(),
+            expected: sha256.to_owned(),
+            found: candidate.info().sha256.clone(),
+        });
+    }
+    if candidate.name() != name || candidate.version() != version {
+        return Err(UpdateError::WrongPlugin {
+            plugin: name.to_owned(),
+            expected_version: version.to_owned(),
+            found_name: candidate.name().to_owned(),
+            found_version: candidate.version().to_owned(),
+        });
+    }
+    Ok(candidate)
 }
 
 /// The slots of a host, by plugin name.

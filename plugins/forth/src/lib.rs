@@ -1,6 +1,8 @@
 //! The Forth engine as a plugin of kind "forth". Engine instances live in this plugin's
 //! memory behind opaque handles; their whole state travels to another build of the engine
-//! as the engine's versioned state image, so the host can swap engines mid-session.
+//! as the engine's versioned state image, so the host can swap engines mid-session. Every
+//! instance has the word `ENGINE-VERSION ( -- )`, which prints the version of the engine
+//! plugin running it (so a program, or a test, sees which build serves).
 
 use fastforth_abi::{
     ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthLimits,
@@ -14,6 +16,10 @@ pub const VERSION: &str = if cfg!(feature = "v2") {
 } else {
     "1.0.0"
 };
+
+/// The host word id of `ENGINE-VERSION`, answered by this plugin itself (the host numbers
+/// its own host words from 0).
+const ENGINE_VERSION_WORD: u32 = u32::MAX;
 
 fn limits(limits: ForthLimits) -> Limits {
     let size = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
@@ -31,8 +37,14 @@ fn limits(limits: ForthLimits) -> Limits {
 unsafe fn create(limits_in: ForthLimits, image: FfiBytes, error: ByteSink<'_>) -> EngineHandle {
     // SAFETY: guaranteed by the caller.
     let image = unsafe { image.as_bytes() };
+    // An image brings the word along: it is answered by id, so by whichever engine serves.
     let created = if image.is_empty() {
-        Forth::try_new(limits(limits_in))
+        Forth::try_new(limits(limits_in)).and_then(|mut forth| {
+            forth
+                .define_host_word("ENGINE-VERSION", ENGINE_VERSION_WORD)
+                .map_err(|refused| refused.to_string())?;
+            Ok(forth)
+        })
     } else {
         Forth::load_image(image, limits(limits_in)).map_err(|refused| refused.to_string())
     };
@@ -163,6 +175,10 @@ impl Console for HostConsole<'_> {
     }
 
     fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
+        if id == ENGINE_VERSION_WORD {
+            self.0.write(VERSION.as_bytes());
+            return Ok(());
+        }
         let cells = cells_to_bytes(stack);
         let (mut new_stack, mut message) = (Vec::new(), Vec::new());
         let code = self.0.call_host_word(

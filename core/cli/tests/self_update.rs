@@ -1,0 +1,369 @@
+//! The self-update loop as a user lives it, over loopback HTTP: a release key, release 1.0.0
+//! of the engine plugin, `fastforth update`, `fastforth run` on it, release 1.1.0 (whose
+//! `ENGINE-VERSION` prints 1.1.0), update, run, roll back, run; `#update` in a REPL session
+//! keeping its state; refused releases leaving the installed engine serving; a broken
+//! install falling back to the built-in engine.
+//!
+//! `fastforth` trusts only the release keys pinned when it is built, so these tests build
+//! one that pins the test's release key (`FASTFORTH_UPDATE_KEYS_DIR`, as a distributor
+//! pins their own), in a target directory of its own.
+#![cfg(feature = "update")]
+
+#[path = "../../update/tests/common/server.rs"]
+mod server;
+
+use fastforth_update::{HOST_TARGET, Release, ReleaseArtifact, SigningKey, State};
+use server::{Behaviour, Server};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The test's release key; fixed, so the build of `fastforth` that pins it is reused from
+/// one test run to the next.
+fn release_key() -> SigningKey {
+    SigningKey::from_bytes(&[11; 32])
+}
+
+/// `fastforth` built with the test's release key pinned (once per test process).
+fn fastforth_binary() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = fastforth_plugin_build::workspace_root();
+        let target_dir = root.join("target/plugin-builds/fastforth-test-key");
+        let keys = target_dir.join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        let public = fastforth_update::keys::public_key_file(&release_key().verifying_key());
+        let key_file = keys.join("test-release.pub");
+        if std::fs::read_to_string(&key_file).ok().as_deref() != Some(public.as_str()) {
+            std::fs::write(&key_file, public).unwrap();
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let built = Command::new(cargo)
+            .current_dir(&root)
+            .args([
+                "build",
+                "--quiet",
+                "--package",
+                "fastforth",
+                "--bin",
+                "fastforth",
+            ])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env("FASTFORTH_UPDATE_KEYS_DIR", &keys)
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{}", text(&built.stderr));
+        target_dir
+            .join("debug")
+            .join(format!("fastforth{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+fn engine_build(features: &[&str]) -> PathBuf {
+    fastforth_plugin_build::built_once("fastforth-forth-plugin", features)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A served channel, a publisher, and a user's home with its plugin directory.
+struct World {
+    dir: tempfile::TempDir,
+    channel: PathBuf,
+    server: Server,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let channels = dir.path().join("channels");
+        let channel = channels.join("stable");
+        std::fs::create_dir_all(&channel).unwrap();
+        World {
+            server: Server::start(&channels),
+            channel,
+            dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/stable", self.server.url())
+    }
+
+    fn plugin_dir(&self) -> PathBuf {
+        self.dir.path().join("home/data/fastforth")
+    }
+
+    /// Publishes the engine plugin built with `features` as the channel's next release.
+    fn release_engine(&self, version: &str, features: &[&str]) {
+        self.release_engine_signed(&release_key(), version, features);
+    }
+
+    /// Publishes the engine plugin built with `features`, signed with `key`.
+    fn release_engine_signed(&self, key: &SigningKey, version: &str, features: &[&str]) {
+        let artifact = ReleaseArtifact {
+            plugin: "forth".to_owned(),
+            version: version.to_owned(),
+            triple: HOST_TARGET.to_owned(),
+            path: engine_build(features),
+        };
+        Release::new(&self.channel, key)
+            .state_file(&self.dir.path().join("publisher.json"))
+            .publish(&[artifact])
+            .unwrap();
+    }
+
+    /// The channel file name of the engine build in the current manifest.
+    fn engine_artifact(&self) -> String {
+        let manifest = std::fs::read(self.channel.join("manifest.json")).unwrap();
+        let manifest = fastforth_update::Manifest::parse(&manifest).unwrap();
+        manifest.plugins["forth"].targets[HOST_TARGET].url.clone()
+    }
+
+    /// The signed SHA-256 of the engine build in the current manifest.
+    fn engine_sha256(&self) -> String {
+        let manifest = std::fs::read(self.channel.join("manifest.json")).unwrap();
+        let manifest = fastforth_update::Manifest::parse(&manifest).unwrap();
+        manifest.plugins["forth"].targets[HOST_TARGET]
+            .sha256
+            .clone()
+    }
+
+    /// Runs `fastforth args` as the user, with `input` on standard input.
+    fn fastforth(&self, args: &[&str], input: &str) -> Output {
+        let home = self.dir.path().join("home");
+        let mut child = Command::new(fastforth_binary())
+            .args(args)
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env_remove("RUST_BACKTRACE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// `fastforth args`, which must succeed; its standard output.
+    fn succeeds(&self, args: &[&str]) -> String {
+        let output = self.fastforth(args, "");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert_eq!(text(&output.stderr), "", "{args:?}");
+        text(&output.stdout)
+    }
+
+    /// What `ENGINE-VERSION` prints under `fastforth run`.
+    fn engine_version(&self) -> String {
+        self.succeeds(&["run", "-e", "engine-version"])
+    }
+
+    fn installed_engine(&self) -> String {
+        State::load(&self.plugin_dir()).unwrap().plugins["forth"]
+            .installed
+            .version
+            .clone()
+    }
+
+    /// 1.0.0 released and installed with `fastforth update`; 1.1.0 released.
+    fn v1_installed_v2_released() -> World {
+        let world = World::new();
+        world.release_engine("1.0.0", &[]);
+        world.succeeds(&["update", "--channel", &world.url()]);
+        world.release_engine("1.1.0", &["v2"]);
+        world
+    }
+}
+
+#[test]
+fn update_makes_run_use_the_new_engine_and_rollback_the_old_one() {
+    let world = World::new();
+    let undefined = world.fastforth(&["run", "-e", "engine-version"], "");
+    assert_eq!(undefined.status.code(), Some(1), "the built-in engine ran");
+    assert!(text(&undefined.stderr).contains("-13"), "{undefined:?}");
+
+    world.release_engine("1.0.0", &[]);
+    let installed = world.succeeds(&["update", "--channel", &world.url()]);
+    assert_eq!(installed, "updated: manifest 0 -> 1\n  forth 1.0.0 (new)\n");
+    assert_eq!(world.engine_version(), "1.0.0");
+
+    world.release_engine("1.1.0", &["v2"]);
+    let checked = world.succeeds(&["update", "--check"]);
+    assert_eq!(
+        checked,
+        "update available: manifest 1 -> 2\n  forth 1.0.0 -> 1.1.0\n"
+    );
+    let updated = world.succeeds(&["update"]);
+    assert_eq!(
+        updated,
+        "updated: manifest 1 -> 2\n  forth 1.0.0 -> 1.1.0\n"
+    );
+    assert_eq!(world.engine_version(), "1.1.0");
+    let version = world.succeeds(&["--version"]);
+    assert!(
+        version.ends_with("\nengine: installed engine plugin 1.1.0\n"),
+        "{version}"
+    );
+    let listed = world.succeeds(&["plugin", "list"]);
+    assert!(
+        listed.contains("engine:           installed engine plugin 1.1.0\n"),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with("forth      1.1.0     2         1.0.0 (m1)")),
+        "{listed}"
+    );
+
+    let rolled = world.succeeds(&["update", "--rollback"]);
+    assert_eq!(rolled, "rolled back:\n  forth 1.1.0 -> 1.0.0\n");
+    assert_eq!(world.engine_version(), "1.0.0");
+    let builtin = world.fastforth(&["run", "--builtin", "-e", "engine-version"], "");
+    assert_eq!(
+        builtin.status.code(),
+        Some(1),
+        "--builtin ran the installed engine"
+    );
+}
+
+#[test]
+fn a_tampered_release_is_refused_and_run_stays_on_the_installed_engine() {
+    let world = World::v1_installed_v2_released();
+    let artifact = world.engine_artifact();
+    let mut bytes = std::fs::read(world.channel.join(&artifact)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    world.server.misbehave(&artifact, Behaviour::Bytes(bytes));
+    let state = std::fs::read(world.plugin_dir().join("state.json")).unwrap();
+
+    let refused = world.fastforth(&["update"], "");
+
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = text(&refused.stderr);
+    let signed = world.engine_sha256();
+    assert!(
+        stderr.starts_with(&format!("Error: {}/{artifact}: sha256 is ", world.url())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with(&format!(", expected {signed}\n")),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(world.plugin_dir().join("state.json")).unwrap(),
+        state
+    );
+    assert_eq!(world.engine_version(), "1.0.0");
+}
+
+#[test]
+fn repl_update_swaps_the_engine_and_keeps_definitions_stack_and_variables() {
+    let world = World::v1_installed_v2_released();
+    let input =
+        ": sq dup * ;\nvariable v 42 v !\n7\nengine-version\n#update\nengine-version\nsq . v @ .\n";
+
+    let output = world.fastforth(&["repl"], input);
+
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        stdout.contains("(installed engine plugin 1.0.0)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1.0.0 ok"), "{stdout}");
+    assert!(
+        stdout.contains("updated: manifest 1 -> 2\n  forth 1.0.0 -> 1.1.0\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1.1.0 ok"), "{stdout}");
+    assert!(stdout.contains("49 42  ok"), "{stdout}");
+    assert_eq!(world.installed_engine(), "1.1.0");
+    assert_eq!(world.engine_version(), "1.1.0");
+}
+
+#[test]
+fn a_refused_update_leaves_the_repl_session_serving_the_old_engine() {
+    let world = World::v1_installed_v2_released();
+    // 1.1.0 is announced for a file that is 1.0.0's build: loading it finds the wrong version.
+    world.release_engine("1.1.0", &[]);
+    let input = ": sq dup * ;\n7\n#update\nsq . engine-version\n";
+
+    let output = world.fastforth(&["repl"], input);
+
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(
+        stderr.contains("update refused, installed engine plugin 1.0.0 keeps serving: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the file is `forth` 1.0.0"), "{stderr}");
+    assert!(stdout.contains("49 1.0.0 ok"), "{stdout}");
+    assert_eq!(world.installed_engine(), "1.0.0");
+}
+
+#[test]
+fn a_broken_install_warns_once_and_runs_the_built_in_engine() {
+    let world = World::v1_installed_v2_released();
+    let state = State::load(&world.plugin_dir()).unwrap();
+    let file = world
+        .plugin_dir()
+        .join(&state.plugins["forth"].installed.file);
+    std::fs::write(&file, b"not a plugin any more").unwrap();
+
+    let output = world.fastforth(&["run", "-e", "1 2 + ."], "");
+
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "3 ");
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "warning: installed engine plugin forth 1.0.0 ({}): ",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("sha256 is "), "{stderr}");
+    assert!(
+        stderr.ends_with("; running the built-in engine instead (`fastforth update --rollback` returns to the previous version, --builtin skips this warning)\n"),
+        "{stderr}"
+    );
+    let forced = world.fastforth(&["run", "--builtin", "-e", "1 2 + ."], "");
+    assert_eq!(text(&forced.stderr), "");
+    assert_eq!(text(&forced.stdout), "3 ");
+}
+
+#[test]
+fn a_release_signed_by_an_unpinned_key_is_refused_in_the_repl() {
+    let world = World::v1_installed_v2_released();
+    let stranger = SigningKey::from_bytes(&[12; 32]);
+    world.release_engine_signed(&stranger, "1.1.0", &["v2"]);
+    let input = "variable v 5 v !\n#update\nv @ . engine-version\n";
+
+    let output = world.fastforth(&["repl"], input);
+
+    let stranger_id = fastforth_update::keys::key_id(&stranger.verifying_key());
+    assert!(
+        text(&output.stderr).starts_with(&format!(
+            "update refused, installed engine plugin 1.0.0 keeps serving: manifest signed with key {stranger_id}, expected one of the trusted keys "
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(text(&output.stdout).contains("5 1.0.0 ok"), "{output:?}");
+    assert_eq!(world.installed_engine(), "1.0.0");
+}
