@@ -99,12 +99,10 @@ impl EngineOptions {
         ("max_source_bytes", "--max-source-bytes"),
     ];
 
-    /// The `--plugin-dir` given, if any (always `None` in builds without updates).
+    /// The `--plugin-dir` given, if any.
+    #[cfg(feature = "update")]
     pub fn plugin_dir(&self) -> Option<&Path> {
-        #[cfg(feature = "update")]
-        return self.plugin_dir.as_deref();
-        #[cfg(not(feature = "update"))]
-        None
+        self.plugin_dir.as_deref()
     }
 
     fn limits(&self) -> Limits {
@@ -131,6 +129,14 @@ pub struct Engine {
     interpreter: Interpreter,
     /// Whether the plugin engine is the installed one (rather than `--engine FILE`).
     installed: bool,
+    /// Whether the engine was chosen on the command line (`--engine`, `--builtin`): an
+    /// engine installed during the session does not replace it.
+    #[cfg(feature = "update")]
+    chosen: bool,
+    #[cfg(feature = "update")]
+    loader: Arc<Loader>,
+    #[cfg(feature = "update")]
+    limits: ForthLimits,
     natives: NativeWords,
     /// The largest source file that `include` runs, in bytes.
     max_source_bytes: usize,
@@ -169,6 +175,12 @@ impl Engine {
         let mut engine = Engine {
             interpreter,
             installed: installed.is_some(),
+            #[cfg(feature = "update")]
+            chosen: options.engine.is_some() || options.builtin,
+            #[cfg(feature = "update")]
+            loader: loader.clone(),
+            #[cfg(feature = "update")]
+            limits: abi_limits(&limits),
             natives: NativeWords::new(loader),
             max_source_bytes: limits.max_source_bytes,
         };
@@ -280,7 +292,27 @@ impl Engine {
         }
     }
 
+    /// Moves a session on the built-in engine, chosen by default, onto the engine plugin at
+    /// `path` (just installed), with its definitions, stacks and data, as `#engine` moves
+    /// them between plugins. `false` when the session's engine stays (chosen on the
+    /// command line, or a plugin already); on an error the built-in engine serves on.
+    #[cfg(feature = "update")]
+    pub fn adopt_installed(&mut self, path: &Path) -> anyhow::Result<bool> {
+        let Interpreter::BuiltIn(forth) = &self.interpreter else {
+            return Ok(false);
+        };
+        if self.chosen {
+            return Ok(false);
+        }
+        let image = forth.save_image();
+        let session = ForthSession::resume(self.loader.clone(), path, self.limits, &image)?;
+        self.interpreter = Interpreter::Plugin(Arc::new(session));
+        self.installed = true;
+        Ok(true)
+    }
+
     /// The session, when it runs the installed engine plugin (which an update replaces).
+    #[cfg(feature = "update")]
     pub fn installed_session(&self) -> Option<Arc<ForthSession>> {
         match &self.interpreter {
             Interpreter::Plugin(session) if self.installed => Some(session.clone()),

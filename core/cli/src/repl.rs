@@ -59,7 +59,7 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
         }
         #[cfg(feature = "update")]
         if let Some(argument) = line.trim().strip_prefix(UPDATE_COMMAND) {
-            update_command(&engine, options, argument.trim());
+            update_command(&mut engine, options, argument.trim());
             continue;
         }
         let name = format!("<repl line {line_number}>");
@@ -142,7 +142,7 @@ fn link_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
 
 /// `#update [URL]`: a refused update is reported and the session keeps its engine.
 #[cfg(feature = "update")]
-fn update_command(engine: &Engine, options: &EngineOptions, channel: &str) {
+fn update_command(engine: &mut Engine, options: &EngineOptions, channel: &str) {
     let channel = (!channel.is_empty()).then(|| channel.to_owned());
     if let Err(error) = crate::update_cmd::update_session(engine, options.plugin_dir(), channel) {
         errln!(

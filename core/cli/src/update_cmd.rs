@@ -72,7 +72,7 @@ fn run_update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()>
 /// fails to verify, load, self-test or take the session's state is refused whole, and the
 /// session keeps serving. Every message it prints has control characters escaped.
 pub fn update_session(
-    engine: &Engine,
+    engine: &mut Engine,
     plugin_dir: Option<&Path>,
     channel: Option<String>,
 ) -> anyhow::Result<()> {
@@ -80,7 +80,7 @@ pub fn update_session(
 }
 
 fn run_update_session(
-    engine: &Engine,
+    engine: &mut Engine,
     plugin_dir: Option<&Path>,
     channel: Option<String>,
 ) -> anyhow::Result<()> {
@@ -102,12 +102,37 @@ fn run_update_session(
     let outcome = updater.update(&slots, &ProgressBar::on_terminal())?;
     report(&outcome)?;
     if engine.installed_session().is_none() && changed_engine(&outcome) {
-        outln!(
-            "this session keeps the {}; the next `fastforth` starts on the new engine",
-            engine.describe()
-        )?;
+        adopt_installed(engine, &dir)?;
     }
     Ok(())
+}
+
+/// After an update installed an engine that the session does not run: the session moves
+/// onto it if it runs the built-in engine by default, else says that it keeps its engine.
+fn adopt_installed(engine: &mut Engine, dir: &Path) -> anyhow::Result<()> {
+    let before = engine.describe();
+    let adopted = match installed::installed_engine(Some(dir))? {
+        Some(installed) => engine.adopt_installed(&installed.path),
+        None => Ok(false),
+    };
+    match adopted {
+        Ok(true) => outln!(
+            "{before} -> {}; definitions, stacks and data kept",
+            engine.describe()
+        ),
+        Ok(false) => outln!(
+            "this session keeps the {before} (chosen on the command line); the next `fastforth` \
+             starts on the installed engine"
+        ),
+        Err(error) => {
+            errln!(
+                "the installed engine cannot take over this session, the {before} keeps \
+                 serving: {}",
+                printable(&format!("{error:#}"))
+            );
+            Ok(())
+        }
+    }
 }
 
 fn changed_engine(outcome: &Outcome) -> bool {

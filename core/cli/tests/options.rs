@@ -131,6 +131,10 @@ fn conflicts_are_reported_wherever_the_options_are_given() {
             vec!["--max-steps", "5", "repl", "--link", "p.so"],
             "--link cannot be used with --max-steps",
         ),
+        (
+            vec!["--builtin", "run", "--engine", "e.so", &inf],
+            "--builtin cannot be used with --engine",
+        ),
     ];
     for (args, expected) in cases {
         let output = fastforth(&args, "");
@@ -157,12 +161,39 @@ fn options_that_cannot_apply_are_refused_not_dropped() {
             vec!["run", "--native", "p.so", "--stack-cells", "64"],
             "--stack-cells applies to `run` and `repl`, not to `run --native` without FILES",
         ),
+        (
+            vec!["update", "--builtin"],
+            "--builtin applies to `run` and `repl`, not to `update`",
+        ),
     ];
     for (args, expected) in cases {
         let output = fastforth(&args, "");
         assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
         assert!(
             text(&output.stderr).contains(expected),
+            "{args:?}: {output:?}"
+        );
+    }
+}
+
+#[cfg(feature = "update")]
+#[test]
+fn plugin_dir_is_refused_where_nothing_is_installed_or_run() {
+    let cases = [
+        (vec!["--plugin-dir", "d", "compile", "p.fs"], "`compile`"),
+        (
+            vec!["plugin", "info", "p.so", "--plugin-dir", "d"],
+            "`plugin`",
+        ),
+    ];
+    for (args, command) in cases {
+        let output = fastforth(&args, "");
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let expected = format!(
+            "--plugin-dir applies to `run`, `repl`, `update` and `plugin list`, not to {command}"
+        );
+        assert!(
+            text(&output.stderr).contains(&expected),
             "{args:?}: {output:?}"
         );
     }

@@ -213,6 +213,8 @@ fn update_makes_run_use_the_new_engine_and_rollback_the_old_one() {
         "updated: manifest 1 -> 2\n  forth 1.0.0 -> 1.1.0\n"
     );
     assert_eq!(world.engine_version(), "1.1.0");
+    let from_stdin = world.fastforth(&[], "engine-version\n");
+    assert_eq!(text(&from_stdin.stdout), "1.1.0");
     let version = world.succeeds(&["--version"]);
     assert!(
         version.ends_with("\nengine: installed engine plugin 1.1.0\n"),
@@ -366,4 +368,48 @@ fn a_release_signed_by_an_unpinned_key_is_refused_in_the_repl() {
     );
     assert!(text(&output.stdout).contains("5 1.0.0 ok"), "{output:?}");
     assert_eq!(world.installed_engine(), "1.0.0");
+}
+
+#[test]
+fn repl_update_moves_a_session_on_the_built_in_engine_onto_the_first_installed_one() {
+    let world = World::new();
+    world.release_engine("1.0.0", &[]);
+    let input = format!(
+        ": sq dup * ;\n6\n#update {}\nsq . engine-version\n",
+        world.url()
+    );
+
+    let output = world.fastforth(&["repl"], &input);
+
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(stdout.contains("(built-in engine)"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "updated: manifest 0 -> 1\n  forth 1.0.0 (new)\nbuilt-in engine -> installed engine plugin 1.0.0; definitions, stacks and data kept\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("36 1.0.0 ok"), "{stdout}");
+    assert_eq!(text(&output.stderr), "");
+}
+
+#[test]
+fn repl_update_leaves_an_engine_chosen_on_the_command_line_in_place() {
+    let world = World::new();
+    world.release_engine("1.0.0", &[]);
+    let input = format!("#update {}\n1 2 + .\n", world.url());
+
+    let output = world.fastforth(&["repl", "--builtin"], &input);
+
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains(
+            "this session keeps the built-in engine (chosen on the command line); the next `fastforth` starts on the installed engine\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("3  ok"), "{stdout}");
+    assert_eq!(world.installed_engine(), "1.0.0");
+    assert_eq!(world.engine_version(), "1.0.0");
 }

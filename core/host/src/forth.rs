@@ -361,8 +361,20 @@ impl ForthSession {
         path: &Path,
         limits: ForthLimits,
     ) -> Result<ForthSession, PluginError> {
+        ForthSession::resume(loader, path, limits, &[])
+    }
+
+    /// Loads the engine plugin at `path` and rebuilds in it the engine whose state image is
+    /// `image` (from another session, or from the built-in engine, which writes the same
+    /// format); an empty image starts a fresh engine.
+    pub fn resume(
+        loader: Arc<Loader>,
+        path: &Path,
+        limits: ForthLimits,
+        image: &[u8],
+    ) -> Result<ForthSession, PluginError> {
         let engines = HotSwap::<Forth>::load(loader, path)?;
-        let instance = ForthInstance::create(engines.current().clone(), limits, &[])?;
+        let instance = ForthInstance::create(engines.current().clone(), limits, image)?;
         Ok(ForthSession {
             engines,
             instance: Mutex::new(instance),

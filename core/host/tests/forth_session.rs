@@ -204,3 +204,44 @@ fn an_instance_is_dead_after_a_panic_and_says_so() {
     );
     assert_eq!(fresh.data_stack().unwrap(), vec![4, 5]);
 }
+
+#[test]
+fn a_loaded_engine_swaps_in_and_rolls_back_with_the_sessions_state() {
+    let (_dir, loader) = fresh_loader();
+    let session = ForthSession::start(loader.clone(), &engine_v1(), LIMITS).unwrap();
+    eval(&session, ": twice 2 * ; variable v 5 v ! 21");
+    let v2 = loader.load::<Forth>(&engine_v2()).unwrap();
+
+    let report = session.swap_engine_to(v2).unwrap();
+    assert_eq!(
+        (report.from_version.as_str(), report.to_version.as_str()),
+        ("1.0.0", "1.1.0")
+    );
+    assert_eq!(eval(&session, "engine-version").1, "1.1.0");
+
+    let report = session.rollback_engine().unwrap();
+    assert_eq!(
+        (report.from_version.as_str(), report.to_version.as_str()),
+        ("1.1.0", "1.0.0")
+    );
+    let (result, output) = eval(&session, "twice . v @ . engine-version");
+    assert_eq!(
+        (result, output.as_str()),
+        (Evaluation::Continue, "42 5 1.0.0")
+    );
+}
+
+#[test]
+fn rolling_back_an_engine_that_was_never_swapped_is_refused_and_it_keeps_serving() {
+    let (_dir, loader) = fresh_loader();
+    let session = ForthSession::start(loader, &engine_v1(), LIMITS).unwrap();
+    eval(&session, "3");
+
+    let refused = session.rollback_engine().unwrap_err();
+
+    assert!(
+        matches!(&refused, PluginError::NoRollbackTarget { plugin } if plugin == "forth"),
+        "{refused}"
+    );
+    assert_eq!(eval(&session, ". engine-version").1, "3 1.0.0");
+}

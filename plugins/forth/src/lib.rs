@@ -20,6 +20,7 @@ pub const VERSION: &str = if cfg!(feature = "v2") {
 /// The host word id of `ENGINE-VERSION`, answered by this plugin itself (the host numbers
 /// its own host words from 0).
 const ENGINE_VERSION_WORD: u32 = u32::MAX;
+const ENGINE_VERSION_NAME: &str = "ENGINE-VERSION";
 
 fn limits(limits: ForthLimits) -> Limits {
     let size = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
@@ -37,16 +38,17 @@ fn limits(limits: ForthLimits) -> Limits {
 unsafe fn create(limits_in: ForthLimits, image: FfiBytes, error: ByteSink<'_>) -> EngineHandle {
     // SAFETY: guaranteed by the caller.
     let image = unsafe { image.as_bytes() };
-    // An image brings the word along: it is answered by id, so by whichever engine serves.
     let created = if image.is_empty() {
         Forth::try_new(limits(limits_in)).and_then(|mut forth| {
             forth
-                .define_host_word("ENGINE-VERSION", ENGINE_VERSION_WORD)
+                .define_host_word(ENGINE_VERSION_NAME, ENGINE_VERSION_WORD)
                 .map_err(|refused| refused.to_string())?;
             Ok(forth)
         })
     } else {
-        Forth::load_image(image, limits(limits_in)).map_err(|refused| refused.to_string())
+        Forth::load_image(image, limits(limits_in))
+            .map(with_engine_version)
+            .map_err(|refused| refused.to_string())
     };
     match created {
         Ok(forth) => EngineHandle(Box::into_raw(Box::new(forth)).cast()),
@@ -55,6 +57,21 @@ unsafe fn create(limits_in: ForthLimits, image: FfiBytes, error: ByteSink<'_>) -
             EngineHandle::NULL
         }
     }
+}
+
+/// `forth`, rebuilt from an image, with `ENGINE-VERSION`. An image from an engine plugin
+/// brings the word along (it is answered by id, so by whichever engine serves); one from
+/// the built-in engine gets it here, unless it was saved in the middle of a definition,
+/// where no word can be defined: then the session goes on without it.
+fn with_engine_version(mut forth: Forth) -> Forth {
+    let defined = forth
+        .primitive_words()
+        .iter()
+        .any(|(name, ..)| name.eq_ignore_ascii_case(ENGINE_VERSION_NAME));
+    if !defined {
+        let _ = forth.define_host_word(ENGINE_VERSION_NAME, ENGINE_VERSION_WORD);
+    }
+    forth
 }
 
 /// The engine behind a handle.
