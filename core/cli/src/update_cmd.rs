@@ -1,13 +1,12 @@
-//! `fastforth update` and `fastforth plugin list`: signed self-update of the installed
-//! plugins from a channel, rollback to the last-known-good versions, and what is installed.
-//! Trust comes from the release keys pinned into `fastforth-update` at build time; the
-//! checks, downloads and swaps are all that crate's. This module only wires them to flags,
-//! a progress bar and the installation directory.
+//! `fastforth update`, `#update` in the REPL and `fastforth plugin list`: signed self-update
+//! of the installed plugins from a channel, rollback to the last-known-good versions, and
+//! what is installed. Trust comes from the release keys pinned into `fastforth-update` at
+//! build time; the checks, downloads and swaps are all that crate's. This module only wires
+//! them to flags, a progress bar, the installation directory and a REPL's engine session.
 
 use crate::forth_cmd::{Engine, EngineOptions};
 use crate::installed::{self, Managed};
 use crate::output::{errln, outln};
-use anyhow::Context;
 use fastforth_host::{Forth, ForthSession, Loader, PluginError};
 use fastforth_update::{
     Change, Outcome, Progress, Recovery, Slot, Slots, State, UpdateError, Updater, printable,
@@ -54,7 +53,7 @@ fn run_update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()>
             outcome => report(&outcome),
         };
     }
-    let slots = load_installed(&updater, None)?;
+    let slots = slots(None)?;
     if args.rollback {
         let changes = updater.rollback(&slots)?;
         outln!("rolled back:")?;
@@ -98,7 +97,7 @@ fn run_update_session(
         }
         None => None,
     };
-    let slots = load_installed(&updater, session)?;
+    let slots = slots(session)?;
     let outcome = updater.update(&slots, &ProgressBar::on_terminal())?;
     report(&outcome)?;
     if engine.installed_session().is_none() && changed_engine(&outcome) {
@@ -111,10 +110,10 @@ fn run_update_session(
 /// onto it if it runs the built-in engine by default, else says that it keeps its engine.
 fn adopt_installed(engine: &mut Engine, dir: &Path) -> anyhow::Result<()> {
     let before = engine.describe();
-    let adopted = match installed::installed_engine(Some(dir))? {
+    let adopted = installed::installed_engine(Some(dir)).and_then(|found| match found {
         Some(installed) => engine.adopt_installed(&installed.path),
         None => Ok(false),
-    };
+    });
     match adopted {
         Ok(true) => outln!(
             "{before} -> {}; definitions, stacks and data kept",
@@ -289,34 +288,20 @@ fn print_state(state: &State) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One slot per managed plugin, serving what the state says is installed: the file is
-/// hashed before it is loaded, and the bytes loaded must be the ones recorded. `engine`,
-/// when given, is the engine's slot, already serving the installed engine.
-fn load_installed(updater: &Updater, engine: Option<Arc<dyn Slot>>) -> anyhow::Result<Slots> {
+/// One slot per managed plugin, for the updater to swap what it installs (or rolls back
+/// to) into: each is loaded, validated and self-tested there before the state changes.
+/// `engine`, when given, is a running session on the installed engine; every other slot
+/// starts empty, since this process serves nothing else, so an installed file that no
+/// longer loads never stands in the way of the update or rollback that replaces it.
+fn slots(engine: Option<Arc<dyn Slot>>) -> anyhow::Result<Slots> {
     let loader = signed_loader()?;
-    let state = updater.state()?;
     let mut slots = Slots::new();
     for managed in Managed::ALL {
-        let name = managed.name();
-        if managed == Managed::Engine
-            && let Some(engine) = &engine
-        {
-            slots.insert(name, engine.clone());
-            continue;
-        }
-        let slot = managed.empty_slot(loader.clone());
-        if let Some(plugin) = state.plugins.get(name) {
-            let installed = &plugin.installed;
-            let path = updater.verified_path(installed)?;
-            slot.swap_in(&path, name, &installed.version, &installed.sha256)
-                .with_context(|| {
-                    format!(
-                        "installed plugin `{name}` {} does not load",
-                        installed.version
-                    )
-                })?;
-        }
-        slots.insert(name, slot);
+        let slot = match (managed, &engine) {
+            (Managed::Engine, Some(engine)) => engine.clone(),
+            _ => managed.empty_slot(loader.clone()),
+        };
+        slots.insert(managed.name(), slot);
     }
     Ok(slots)
 }

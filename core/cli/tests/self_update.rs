@@ -318,8 +318,9 @@ fn a_refused_update_leaves_the_repl_session_serving_the_old_engine() {
 }
 
 #[test]
-fn a_broken_install_warns_once_and_runs_the_built_in_engine() {
+fn a_broken_install_warns_runs_the_built_in_engine_and_can_be_rolled_back() {
     let world = World::v1_installed_v2_released();
+    world.succeeds(&["update"]);
     let state = State::load(&world.plugin_dir()).unwrap();
     let file = world
         .plugin_dir()
@@ -334,7 +335,7 @@ fn a_broken_install_warns_once_and_runs_the_built_in_engine() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with(&format!(
-            "warning: installed engine plugin forth 1.0.0 ({}): ",
+            "warning: installed engine plugin forth 1.1.0 ({}): ",
             file.display()
         )),
         "{stderr}"
@@ -347,6 +348,10 @@ fn a_broken_install_warns_once_and_runs_the_built_in_engine() {
     let forced = world.fastforth(&["run", "--builtin", "-e", "1 2 + ."], "");
     assert_eq!(text(&forced.stderr), "");
     assert_eq!(text(&forced.stdout), "3 ");
+
+    let rolled = world.succeeds(&["update", "--rollback"]);
+    assert_eq!(rolled, "rolled back:\n  forth 1.1.0 -> 1.0.0\n");
+    assert_eq!(world.engine_version(), "1.0.0");
 }
 
 #[test]
