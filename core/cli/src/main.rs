@@ -78,7 +78,8 @@ enum Command {
     /// Inspect and call plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
-    /// Update the installed plugins from a signed release channel, or roll them back.
+    /// Update the installed plugins (the Forth engine that `run` and `repl` start on, and
+    /// the example plugin) from a signed release channel, or roll them back.
     #[cfg(feature = "update")]
     Update(update_cmd::UpdateArgs),
     /// Open, validate and self-test a plugin file in this process (run by the loader in a

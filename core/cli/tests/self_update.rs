@@ -19,28 +19,55 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// The test's release key; fixed, so the build of `fastforth` that pins it is reused from
-/// one test run to the next.
+/// Where the test's release key pair and the build of `fastforth` that pins it are kept.
+fn test_key_dir() -> PathBuf {
+    fastforth_plugin_build::workspace_root().join("target/plugin-builds/fastforth-test-key")
+}
+
+/// The test's release key: made by keygen the first time, as `cargo xtask keygen` makes one
+/// (secret owner-only, public next to it), then kept, so that the build of `fastforth`
+/// pinning its public half is reused from one test run to the next.
 fn release_key() -> SigningKey {
-    SigningKey::from_bytes(&[11; 32])
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let keys = test_key_dir().join("keys");
+        let secret = keys.join("test-release.key");
+        if let Ok(text) = std::fs::read_to_string(&secret) {
+            return fastforth_update::keys::parse_secret_key("test key", &text).unwrap();
+        }
+        std::fs::create_dir_all(&keys).unwrap();
+        for old in std::fs::read_dir(&keys).unwrap() {
+            std::fs::remove_file(old.unwrap().path()).unwrap();
+        }
+        let key = fastforth_update::keys::generate().unwrap();
+        let public = fastforth_update::keys::public_key_file(&key.verifying_key());
+        std::fs::write(keys.join("test-release.pub"), public).unwrap();
+        write_owner_only(&secret, &fastforth_update::keys::secret_key_file(&key));
+        key
+    })
+    .clone()
+}
+
+fn write_owner_only(path: &Path, text: &str) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .unwrap();
 }
 
 /// `fastforth` built with the test's release key pinned (once per test process).
 fn fastforth_binary() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let root = fastforth_plugin_build::workspace_root();
-        let target_dir = root.join("target/plugin-builds/fastforth-test-key");
-        let keys = target_dir.join("keys");
-        std::fs::create_dir_all(&keys).unwrap();
-        let public = fastforth_update::keys::public_key_file(&release_key().verifying_key());
-        let key_file = keys.join("test-release.pub");
-        if std::fs::read_to_string(&key_file).ok().as_deref() != Some(public.as_str()) {
-            std::fs::write(&key_file, public).unwrap();
-        }
+        release_key();
+        let target_dir = test_key_dir();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let built = Command::new(cargo)
-            .current_dir(&root)
+            .current_dir(fastforth_plugin_build::workspace_root())
             .args([
                 "build",
                 "--quiet",
@@ -51,7 +78,7 @@ fn fastforth_binary() -> &'static Path {
             ])
             .arg("--target-dir")
             .arg(&target_dir)
-            .env("FASTFORTH_UPDATE_KEYS_DIR", &keys)
+            .env("FASTFORTH_UPDATE_KEYS_DIR", target_dir.join("keys"))
             .output()
             .unwrap();
         assert!(built.status.success(), "{}", text(&built.stderr));
