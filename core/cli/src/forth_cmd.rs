@@ -133,11 +133,13 @@ pub struct Engine {
     /// engine installed during the session does not replace it.
     #[cfg(feature = "update")]
     chosen: bool,
-    #[cfg(feature = "update")]
-    loader: Arc<Loader>,
+    /// Loads plugins (its cache is the per-user one): made when first needed, so that the
+    /// built-in engine also runs where there is no per-user directory.
+    loader: Option<Arc<Loader>>,
     #[cfg(feature = "update")]
     limits: ForthLimits,
-    natives: NativeWords,
+    /// The linked native plugins, once one is linked.
+    natives: Option<NativeWords>,
     /// The largest source file that `include` runs, in bytes.
     max_source_bytes: usize,
 }
@@ -155,15 +157,14 @@ impl Engine {
         limits
             .check()
             .map_err(|refused| anyhow::anyhow!("invalid engine limits: {refused}"))?;
-        let loader = Arc::new(Loader::new(fastforth_host::default_cache_dir()?));
         let installed = match &options.engine {
             Some(_) => None,
             None if options.builtin => None,
-            None => installed_engine(options, &loader, &limits),
+            None => installed_engine(options, &limits),
         };
         let interpreter = match (&options.engine, &installed) {
             (Some(path), _) => Interpreter::Plugin(Arc::new(ForthSession::start(
-                loader.clone(),
+                plugin_loader()?,
                 path,
                 abi_limits(&limits),
             )?)),
@@ -177,11 +178,10 @@ impl Engine {
             installed: installed.is_some(),
             #[cfg(feature = "update")]
             chosen: options.engine.is_some() || options.builtin,
-            #[cfg(feature = "update")]
-            loader: loader.clone(),
+            loader: None,
             #[cfg(feature = "update")]
             limits: abi_limits(&limits),
-            natives: NativeWords::new(loader),
+            natives: None,
             max_source_bytes: limits.max_source_bytes,
         };
         for path in &options.links {
@@ -193,7 +193,11 @@ impl Engine {
     /// Links the native plugin at `path` into the session, or swaps it in when a build of
     /// the same program is linked already; its new words become words of the session.
     pub fn link(&mut self, path: &Path) -> anyhow::Result<Linked> {
-        let linked = self.natives.link(path)?;
+        let natives = match self.natives.take() {
+            Some(natives) => natives,
+            None => NativeWords::new(self.loader()?),
+        };
+        let linked = self.natives.insert(natives).link(path)?;
         for (word, id) in &linked.new_words {
             let defined = match &mut self.interpreter {
                 Interpreter::BuiltIn(forth) => forth
@@ -210,7 +214,17 @@ impl Engine {
 
     /// The linked native plugins: name and serving version.
     pub fn linked(&self) -> Vec<(String, String)> {
-        self.natives.plugins()
+        self.natives
+            .as_ref()
+            .map_or_else(Vec::new, NativeWords::plugins)
+    }
+
+    /// The session's plugin loader, made on first use.
+    fn loader(&mut self) -> anyhow::Result<Arc<Loader>> {
+        if let Some(loader) = &self.loader {
+            return Ok(loader.clone());
+        }
+        Ok(self.loader.insert(plugin_loader()?).clone())
     }
 
     /// Evaluates source bytes: the built-in engine takes them as they are; an engine plugin
@@ -223,7 +237,7 @@ impl Engine {
     ) -> anyhow::Result<Outcome> {
         let mut console = WithNatives {
             terminal,
-            natives: &self.natives,
+            natives: self.natives.as_ref(),
         };
         let outcome = match &mut self.interpreter {
             Interpreter::BuiltIn(forth) => {
@@ -250,7 +264,7 @@ impl Engine {
         if let Interpreter::BuiltIn(forth) = &mut self.interpreter {
             let mut console = WithNatives {
                 terminal,
-                natives: &self.natives,
+                natives: self.natives.as_ref(),
             };
             let included = outcome(forth.include_file(path, &mut console));
             return Ok(output_failure(included, console.terminal));
@@ -305,7 +319,8 @@ impl Engine {
             return Ok(false);
         }
         let image = forth.save_image();
-        let session = ForthSession::resume(self.loader.clone(), path, self.limits, &image)?;
+        let loader = self.loader()?;
+        let session = ForthSession::resume(loader, path, self.limits, &image)?;
         self.interpreter = Interpreter::Plugin(Arc::new(session));
         self.installed = true;
         Ok(true)
@@ -341,14 +356,10 @@ impl Engine {
 /// and passes its self-test; otherwise `None` (the built-in engine runs), with a one-line
 /// warning naming the file and the reason when one is installed but cannot be used.
 #[cfg(feature = "update")]
-fn installed_engine(
-    options: &EngineOptions,
-    loader: &Arc<Loader>,
-    limits: &Limits,
-) -> Option<Arc<ForthSession>> {
+fn installed_engine(options: &EngineOptions, limits: &Limits) -> Option<Arc<ForthSession>> {
     let started = crate::installed::installed_engine(options.plugin_dir()).and_then(|found| {
         let Some(engine) = found else { return Ok(None) };
-        let session = ForthSession::start(loader.clone(), &engine.path, abi_limits(limits))
+        let session = ForthSession::start(plugin_loader()?, &engine.path, abi_limits(limits))
             .with_context(|| {
                 format!(
                     "installed engine plugin forth {} ({})",
@@ -369,8 +380,13 @@ fn installed_engine(
 }
 
 #[cfg(not(feature = "update"))]
-fn installed_engine(_: &EngineOptions, _: &Arc<Loader>, _: &Limits) -> Option<Arc<ForthSession>> {
+fn installed_engine(_: &EngineOptions, _: &Limits) -> Option<Arc<ForthSession>> {
     None
+}
+
+/// A loader whose shadow copies go to the per-user plugin cache.
+fn plugin_loader() -> anyhow::Result<Arc<Loader>> {
+    Ok(Arc::new(Loader::new(fastforth_host::default_cache_dir()?)))
 }
 
 fn outcome(result: Result<Flow, fastforth_engine::ForthError>) -> Outcome {
@@ -461,7 +477,24 @@ impl ForthConsole for Terminal {
 /// The terminal, and the native words the session calls through it (for either engine).
 struct WithNatives<'a> {
     terminal: &'a mut Terminal,
-    natives: &'a NativeWords,
+    natives: Option<&'a NativeWords>,
+}
+
+impl WithNatives<'_> {
+    /// Runs linked native word `id` (an engine only calls the ids that links gave it).
+    fn call_native(
+        &mut self,
+        id: u32,
+        stack: &mut Vec<i64>,
+    ) -> Result<(), fastforth_host::HostWordError> {
+        match self.natives {
+            Some(natives) => natives.call(id, stack, self.terminal),
+            None => Err(fastforth_host::HostWordError {
+                code: code::UNSUPPORTED_OPERATION,
+                message: format!("host word {id}: no native plugin is linked"),
+            }),
+        }
+    }
 }
 
 impl Console for WithNatives<'_> {
@@ -475,12 +508,10 @@ impl Console for WithNatives<'_> {
         self.terminal.next_key()
     }
     fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
-        self.natives
-            .call(id, stack, self.terminal)
-            .map_err(|error| HostWordError {
-                code: error.code,
-                message: error.message,
-            })
+        self.call_native(id, stack).map_err(|error| HostWordError {
+            code: error.code,
+            message: error.message,
+        })
     }
 }
 
@@ -499,7 +530,7 @@ impl ForthConsole for WithNatives<'_> {
         id: u32,
         stack: &mut Vec<i64>,
     ) -> Result<(), fastforth_host::HostWordError> {
-        self.natives.call(id, stack, self.terminal)
+        self.call_native(id, stack)
     }
 }
 

@@ -445,3 +445,37 @@ fn repl_update_leaves_an_engine_chosen_on_the_command_line_in_place() {
     assert_eq!(world.installed_engine(), "1.0.0");
     assert_eq!(world.engine_version(), "1.0.0");
 }
+
+#[test]
+fn without_any_per_user_directory_the_built_in_engine_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fastforth"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+
+    let output = run(&["run", "-e", "1 2 + ."]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        (text(&output.stdout), text(&output.stderr)),
+        ("3 ".into(), "".into())
+    );
+
+    let version = run(&["--version"]);
+    assert_eq!(
+        text(&version.stdout),
+        format!(
+            "fastforth {}\nengine: built-in engine\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let linked = run(&["run", "--link", "calc.so", "-e", "1"]);
+    assert_eq!(
+        text(&linked.stderr),
+        "Error: no per-user directory for the plugin cache: set $XDG_CACHE_HOME or $HOME\n"
+    );
+}
