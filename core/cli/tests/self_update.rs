@@ -479,3 +479,40 @@ fn without_any_per_user_directory_the_built_in_engine_runs() {
         "Error: no per-user directory for the plugin cache: set $XDG_CACHE_HOME or $HOME\n"
     );
 }
+
+#[test]
+fn repl_update_follows_an_engine_another_process_installed_meanwhile() {
+    use std::io::{BufRead, BufReader};
+    let world = World::v1_installed_v2_released();
+    let home = world.dir.path().join("home");
+    let mut repl = Command::new(fastforth_binary())
+        .arg("repl")
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = repl.stdin.take().unwrap();
+    let mut stdout = BufReader::new(repl.stdout.take().unwrap());
+    writeln!(stdin, "variable v 9 v ! engine-version").unwrap();
+    let mut line = String::new();
+    while !line.contains("1.0.0 ok") {
+        line.clear();
+        assert_ne!(stdout.read_line(&mut line).unwrap(), 0, "the REPL ended");
+    }
+
+    world.succeeds(&["update"]);
+    writeln!(stdin, "#update\nv @ . engine-version").unwrap();
+    drop(stdin);
+
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(repl.wait().unwrap().success());
+    assert_eq!(
+        rest,
+        "engine 1.0.0 -> 1.1.0 (installed since this session started)\nup to date (manifest 2)\n9 1.1.0 ok\n"
+    );
+}
