@@ -516,3 +516,55 @@ fn repl_update_follows_an_engine_another_process_installed_meanwhile() {
         "engine 1.0.0 -> 1.1.0 (installed since this session started)\nup to date (manifest 2)\n9 1.1.0 ok\n"
     );
 }
+
+/// A state whose engine file is intact but is not an engine (here the example plugin): the
+/// load fails after the hash check, and the warning says why.
+#[test]
+fn an_installed_engine_that_fails_to_load_is_named_and_the_built_in_engine_runs() {
+    let world = World::new();
+    let dir = world.plugin_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = fastforth_plugin_build::built_once("fastforth-example-plugin", &[]);
+    let bytes = std::fs::read(&example).unwrap();
+    let sha256 = fastforth_host::shadow::sha256_hex(&bytes);
+    let file = format!("libfastforth_example_plugin-{}.so", &sha256[..24]);
+    std::fs::write(dir.join(&file), &bytes).unwrap();
+    let installed = fastforth_update::Installed {
+        version: "1.0.0".to_owned(),
+        file: file.clone(),
+        sha256,
+        manifest_version: 1,
+    };
+    let mut state = State::load(&dir).unwrap();
+    state.manifest_version = 1;
+    state.plugins.insert(
+        "forth".to_owned(),
+        fastforth_update::PluginState {
+            installed,
+            previous: None,
+        },
+    );
+    state.save(&dir).unwrap();
+
+    let output = world.fastforth(&["run", "-e", "1 2 + ."], "");
+
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "3 ");
+    let stderr = text(&output.stderr);
+    let path = dir.join(&file);
+    assert!(
+        stderr.starts_with(&format!(
+            "warning: installed engine plugin forth 1.0.0 ({}): ",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "plugin kind is example, expected forth; running the built-in engine instead"
+        ),
+        "{stderr}"
+    );
+    let version = world.succeeds(&["--builtin", "--version"]);
+    assert!(version.ends_with("engine: built-in engine\n"), "{version}");
+}
