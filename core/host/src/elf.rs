@@ -80,6 +80,37 @@ fn check_file<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<(), S
     image.check_dynamic(&dynamic)
 }
 
+/// The `DT_NEEDED` names of `data` (an ELF shared library that passed [`check`]), in order;
+/// empty for any other format.
+pub fn needed_libraries(data: &[u8]) -> Result<Vec<String>, String> {
+    match object::FileKind::parse(data) {
+        Ok(object::FileKind::Elf64) => needed_in::<elf::FileHeader64<Endianness>>(data),
+        Ok(object::FileKind::Elf32) => needed_in::<elf::FileHeader32<Endianness>>(data),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn needed_in<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<Vec<String>, String> {
+    let header = Elf::parse(data).map_err(|e| format!("ELF header: {e}"))?;
+    let endian = header.endian().map_err(|e| format!("ELF header: {e}"))?;
+    let headers = program_headers(header, endian, data)?;
+    let loads = check_loads::<Elf>(headers, endian, data.len() as u64)?;
+    let image = Image::<Elf> {
+        data,
+        endian,
+        loads,
+    };
+    let dynamic = image.dynamic_section(headers)?;
+    let strings = image.string_table(&dynamic)?;
+    dynamic
+        .all(elf::DT_NEEDED)
+        .map(|offset| {
+            string_at(strings, offset, "DT_NEEDED")
+                .map(|name| String::from_utf8_lossy(name).into_owned())
+        })
+        .collect()
+}
+
 fn program_headers<'data, Elf: FileHeader>(
     header: &Elf,
     endian: Elf::Endian,

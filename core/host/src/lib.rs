@@ -32,6 +32,7 @@ mod plugin;
 mod private_dir;
 pub mod probe;
 mod registry;
+pub mod runtime;
 pub mod shadow;
 
 pub use error::PluginError;
