@@ -1,6 +1,7 @@
 //! Records the toolchain this crate is built with: the `rustc --version` line and the file
-//! name of the target's shared Rust runtime (`libstd-<hash>.so`, `.dylib` or
-//! `std-<hash>.dll` in the sysroot), which plugins built with `-C prefer-dynamic` need.
+//! name (and the path in the sysroot) of the target's shared Rust runtime
+//! (`libstd-<hash>.so`, `.dylib` or `std-<hash>.dll`), which plugins built with
+//! `-C prefer-dynamic` need.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,18 +11,23 @@ fn main() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
     let target = std::env::var("TARGET").expect("cargo sets TARGET for build scripts");
     let version = rustc_output(&rustc, &["--version"]).unwrap_or_default();
-    let runtime = rustc_output(&rustc, &["--print", "sysroot"])
-        .and_then(|sysroot| {
-            runtime_file_name(
-                &Path::new(&sysroot)
-                    .join("lib/rustlib")
-                    .join(&target)
-                    .join("lib"),
-            )
-        })
-        .unwrap_or_default();
+    let lib_dir = rustc_output(&rustc, &["--print", "sysroot"]).map(|sysroot| {
+        Path::new(&sysroot)
+            .join("lib/rustlib")
+            .join(&target)
+            .join("lib")
+    });
+    let runtime = lib_dir.as_deref().and_then(runtime_file_name);
+    let runtime_path = match (&lib_dir, &runtime) {
+        (Some(dir), Some(name)) => dir.join(name).display().to_string(),
+        _ => String::new(),
+    };
     println!("cargo::rustc-env=FASTFORTH_RUSTC_VERSION={version}");
-    println!("cargo::rustc-env=FASTFORTH_RUNTIME_FILE_NAME={runtime}");
+    println!(
+        "cargo::rustc-env=FASTFORTH_RUNTIME_FILE_NAME={}",
+        runtime.unwrap_or_default()
+    );
+    println!("cargo::rustc-env=FASTFORTH_TOOLCHAIN_RUNTIME={runtime_path}");
 }
 
 /// The first line `rustc` prints for `args`, trimmed.

@@ -54,6 +54,10 @@ pub const RUSTC_VERSION: &str = env!("FASTFORTH_RUSTC_VERSION");
 /// the target, so two builds that need the same runtime name need the same runtime.
 pub const RUNTIME_FILE_NAME: &str = env!("FASTFORTH_RUNTIME_FILE_NAME");
 
+/// Where the toolchain that built this crate keeps that runtime (empty if unknown): a host
+/// built from source finds it there while the toolchain is installed.
+pub const TOOLCHAIN_RUNTIME_PATH: &str = env!("FASTFORTH_TOOLCHAIN_RUNTIME");
+
 /// The stack a native Forth word may need: a `call_word` caller that guarantees this many
 /// bytes of stack gets the word run on its own thread, otherwise the plugin starts a thread
 /// with this much stack for the call.

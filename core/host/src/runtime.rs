@@ -13,7 +13,7 @@
 //! however many plugins come and go.
 
 use crate::{PluginError, inspect, library, shadow};
-use fastforth_abi::{RUNTIME_FILE_NAME, RUSTC_VERSION};
+use fastforth_abi::{RUNTIME_FILE_NAME, RUSTC_VERSION, TOOLCHAIN_RUNTIME_PATH};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -48,7 +48,7 @@ pub fn check_needed(path: &Path, bytes: &[u8]) -> Result<Option<String>, PluginE
 pub fn provide(cache_dir: &Path, source: &Path, name: &str) -> Result<(), PluginError> {
     let copy = cache_dir.join(name);
     let mut placed = lock(&PLACED);
-    if !placed.contains(&copy) {
+    if !placed.contains(&copy) || !copy.is_file() {
         place(cache_dir, source, name, &copy)?;
         placed.push(copy.clone());
     }
@@ -81,30 +81,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Copies the runtime found next to `source` to `copy`, unless an identical file is there.
-/// Without one next to `source`, the one next to this executable serves (an install
-/// layout), else a copy already in the cache, else the copy this process already has open
-/// (the plugin would bind to that one anyway).
+/// Copies the runtime for the plugin at `source` to `copy` (see [`find`]), unless an
+/// identical file is there.
 fn place(cache_dir: &Path, source: &Path, name: &str, copy: &Path) -> Result<(), PluginError> {
-    let dir = source.parent().unwrap_or(Path::new("."));
-    let beside = dir.join(name);
-    let beside_exe = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.join(name)));
-    let found = if beside.is_file() {
-        beside
-    } else if let Some(installed) = beside_exe.filter(|path| path.is_file()) {
-        installed
-    } else if copy.is_file() {
+    let toolchain = Path::new(TOOLCHAIN_RUNTIME_PATH);
+    let Some(found) = find(source, name, copy, Some(toolchain))? else {
         return Ok(());
-    } else if let Some(pinned) = pinned_path(name) {
-        pinned
-    } else {
-        return Err(PluginError::RuntimeMissing {
-            path: source.into(),
-            runtime: name.to_owned(),
-            dir: dir.into(),
-        });
     };
     let bytes = inspect::read_plugin_file(&found, MAX_RUNTIME_BYTES)?;
     crate::elf::check(&bytes).map_err(|detail| PluginError::Malformed {
@@ -121,6 +103,45 @@ fn place(cache_dir: &Path, source: &Path, name: &str, copy: &Path) -> Result<(),
             path: cache_dir.into(),
             source,
         })
+}
+
+/// Where the runtime `name` of the plugin at `source` is: next to it; else next to this
+/// executable (an install layout); else `None` when a copy is already in the cache at `copy`;
+/// else the file this process opened it from, if still there (the plugin would bind to
+/// that runtime anyway);
+/// else in the sysroot of the toolchain that built this host (`toolchain`), while it is
+/// installed (a host built from source).
+fn find(
+    source: &Path,
+    name: &str,
+    copy: &Path,
+    toolchain: Option<&Path>,
+) -> Result<Option<PathBuf>, PluginError> {
+    let dir = source.parent().unwrap_or(Path::new("."));
+    let beside_exe = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(name)));
+    let installed = [Some(dir.join(name)), beside_exe]
+        .into_iter()
+        .flatten()
+        .find(|path| path.is_file());
+    if installed.is_none() && copy.is_file() {
+        return Ok(None);
+    }
+    let from_toolchain = toolchain
+        .filter(|path| path.file_name().is_some_and(|file| file == name) && path.is_file())
+        .map(Path::to_path_buf);
+    let found = installed
+        .or_else(|| pinned_path(name).filter(|path| path.is_file()))
+        .or(from_toolchain);
+    match found {
+        Some(path) => Ok(Some(path)),
+        None => Err(PluginError::RuntimeMissing {
+            path: source.into(),
+            runtime: name.to_owned(),
+            dir: dir.into(),
+        }),
+    }
 }
 
 /// Opens the runtime at `copy` once per process and keeps it open.
@@ -197,6 +218,47 @@ mod tests {
         assert!(is_runtime_name("std-b77b9186e04ca0d3.dll"));
         assert!(!is_runtime_name("libstdc++.so.6"));
         assert!(!is_runtime_name("libc.so.6"));
+    }
+
+    #[test]
+    fn a_runtime_found_nowhere_is_missing_naming_where_it_was_looked_for() {
+        let plugin_dir = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let source = plugin_dir.path().join("libalone.so");
+        let name = "libstd-0000000000000000.so";
+        let error = find(&source, name, &cache.path().join(name), None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: needs the Rust runtime `{name}`, which is neither next to it in {} nor next \
+                 to this program nor in the plugin cache",
+                source.display(),
+                plugin_dir.path().display()
+            )
+        );
+        std::fs::write(plugin_dir.path().join(name), b"runtime").unwrap();
+        let found = find(&source, name, &cache.path().join(name), None).unwrap();
+        assert_eq!(found, Some(plugin_dir.path().join(name)));
+    }
+
+    #[test]
+    fn a_host_built_from_source_finds_its_toolchains_runtime() {
+        let plugin_dir = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let toolchain = plugin_dir.path().join("sysroot");
+        std::fs::create_dir(&toolchain).unwrap();
+        let name = "libstd-1111111111111111.so";
+        std::fs::write(toolchain.join(name), b"runtime").unwrap();
+        let source = plugin_dir.path().join("libalone.so");
+        let copy = cache.path().join(name);
+        let found = find(&source, name, &copy, Some(&toolchain.join(name))).unwrap();
+        assert_eq!(found, Some(toolchain.join(name)));
+        std::fs::write(&copy, b"runtime").unwrap();
+        assert_eq!(
+            find(&source, name, &copy, None).unwrap(),
+            None,
+            "the cached copy serves"
+        );
     }
 
     #[test]
