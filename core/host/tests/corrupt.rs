@@ -305,6 +305,34 @@ fn a_counted_relative_relocation_of_another_type_is_refused_not_asserted_on() {
 
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 #[test]
+fn an_init_function_off_the_start_of_init_is_refused_before_it_runs() {
+    // A flipped byte in DT_INIT made `dlopen` run the middle of `.text`: it crashed or not,
+    // depending on the registers, so a probe could pass and the host then crash.
+    let dir = tempfile::tempdir().unwrap();
+    let mut init = 0;
+    let bad = patched(dir.path(), |bytes| {
+        let dynamic = program_header(bytes, 2);
+        let offset = u64_at(bytes, dynamic + 8) as usize;
+        let entry = (offset..)
+            .step_by(16)
+            .find(|&e| u64_at(bytes, e) == 0x0c)
+            .expect("DT_INIT");
+        init = u64_at(bytes, entry + 8);
+        bytes[entry + 8] ^= 0xff;
+    });
+    let (_cache, loader) = fresh_loader();
+    let error = loader.load::<Example>(&bad).unwrap_err().to_string();
+    assert!(
+        error.ends_with(&format!(
+            "DT_INIT is {:#x}, but the .init section starts at {init:#x}",
+            init ^ 0xff
+        )),
+        "{error}"
+    );
+}
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[test]
 fn version_chains_are_walked_as_the_loader_walks_them_not_by_their_count() {
     // `ld.so` follows `vn_next` links and ignores DT_VERNEEDNUM; the check once looped on it.
     let dir = tempfile::tempdir().unwrap();
