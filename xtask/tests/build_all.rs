@@ -51,6 +51,60 @@ fn artifacts_and_their_index_land_under_the_triple_folder() {
 }
 
 #[test]
+fn the_shared_runtime_ships_beside_the_plugins_stripped_and_indexed() {
+    let Some(artifact) = example_artifact(X86_64) else {
+        return;
+    };
+    let index_path = root()
+        .join("target/plugins")
+        .join(X86_64)
+        .join("index.json");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    let runtimes = index["runtimes"].as_array().expect("a runtimes list");
+    assert_eq!(runtimes.len(), 1, "{runtimes:?}");
+    let runtime = &runtimes[0];
+    assert_eq!(runtime["triple"], X86_64);
+    let file = runtime["file"].as_str().unwrap();
+    let name = file.strip_prefix(&format!("{X86_64}/")).unwrap();
+    assert!(
+        name.starts_with("libstd-") && name.ends_with(".so"),
+        "{file}"
+    );
+    assert!(runtime["rustc"].as_str().unwrap().starts_with("rustc "));
+    let bytes = std::fs::read(root().join("target/plugins").join(file)).unwrap();
+    assert_eq!(runtime["size"], bytes.len() as u64);
+    let sha: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(runtime["sha256"], sha);
+    let plugin = std::fs::read(&artifact).unwrap();
+    assert!(
+        plugin.windows(name.len()).any(|w| w == name.as_bytes()),
+        "the plugin needs exactly this runtime"
+    );
+    if on_path("llvm-strip") {
+        let sysroot = std::process::Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .output()
+            .unwrap();
+        let sysroot = String::from_utf8(sysroot.stdout).unwrap();
+        let toolchain = std::path::Path::new(sysroot.trim())
+            .join("lib/rustlib")
+            .join(X86_64)
+            .join("lib")
+            .join(name);
+        let unstripped = std::fs::metadata(toolchain).unwrap().len();
+        assert!(
+            bytes.len() as u64 * 2 < unstripped,
+            "stripped: {} of {unstripped}",
+            bytes.len()
+        );
+    }
+}
+
+#[test]
 fn a_triple_without_its_std_is_skipped_and_the_rest_builds() {
     if !std_installed(X86_64) {
         eprintln!("skipped: needs the x86_64 Linux std");
