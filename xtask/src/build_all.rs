@@ -361,6 +361,12 @@ fn collect(target: &Target, profile: Profile, cx: &Shared) -> anyhow::Result<Vec
     let out_dir = index::plugins_dir(cx.root).join(triple);
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    // The runtime first: a toolchain without one leaves the triple's folder as it was.
+    let runtime = if shares_runtime(target) {
+        Some(ship_runtime(target, profile, &out_dir, cx)?)
+    } else {
+        None
+    };
     let built_dir = build_dir(cx.root).join(triple).join(profile.dir());
     let mut artifacts = Vec::new();
     let mut files = Vec::new();
@@ -392,11 +398,6 @@ fn collect(target: &Target, profile: Profile, cx: &Shared) -> anyhow::Result<Vec
         });
         files.push(destination);
     }
-    let runtime = if shares_runtime(target) {
-        Some(ship_runtime(target, profile, &out_dir, cx)?)
-    } else {
-        None
-    };
     index::record(&index::plugins_dir(cx.root), triple, artifacts, runtime)?;
     Ok(files)
 }

@@ -85,17 +85,7 @@ fn the_shared_runtime_ships_beside_the_plugins_stripped_and_indexed() {
         "the plugin needs exactly this runtime"
     );
     if on_path("llvm-strip") {
-        let sysroot = std::process::Command::new("rustc")
-            .args(["--print", "sysroot"])
-            .output()
-            .unwrap();
-        let sysroot = String::from_utf8(sysroot.stdout).unwrap();
-        let toolchain = std::path::Path::new(sysroot.trim())
-            .join("lib/rustlib")
-            .join(X86_64)
-            .join("lib")
-            .join(name);
-        let unstripped = std::fs::metadata(toolchain).unwrap().len();
+        let unstripped = std::fs::metadata(toolchain_runtime(X86_64)).unwrap().len();
         assert!(
             bytes.len() as u64 * 2 < unstripped,
             "stripped: {} of {unstripped}",
@@ -104,15 +94,37 @@ fn the_shared_runtime_ships_beside_the_plugins_stripped_and_indexed() {
     }
 }
 
-#[test]
-fn a_triple_without_its_std_is_skipped_and_the_rest_builds() {
-    if !std_installed(X86_64) {
-        eprintln!("skipped: needs the x86_64 Linux std");
-        return;
+/// The toolchain's shared runtime for `triple`.
+fn toolchain_runtime(triple: &str) -> std::path::PathBuf {
+    let sysroot = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    let lib = std::path::Path::new(String::from_utf8(sysroot.stdout).unwrap().trim())
+        .join("lib/rustlib")
+        .join(triple)
+        .join("lib");
+    std::fs::read_dir(&lib)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.starts_with("libstd-") && name.ends_with(".so")
+        })
+        .expect("the toolchain's shared runtime")
+}
+
+/// A `rustc` wrapper in a scratch directory whose `--print sysroot` is a sysroot holding
+/// only the x86_64 Linux library directory, with the shared runtime when `with_runtime`.
+fn rustc_with_fake_sysroot(name: &str, with_runtime: bool) -> std::path::PathBuf {
+    let dir = scratch(name);
+    let fake_lib = dir.join("sysroot/lib/rustlib").join(X86_64).join("lib");
+    std::fs::create_dir_all(&fake_lib).unwrap();
+    if with_runtime {
+        let runtime = toolchain_runtime(X86_64);
+        std::os::unix::fs::symlink(&runtime, fake_lib.join(runtime.file_name().unwrap())).unwrap();
     }
-    // A rustc whose sysroot has only the x86_64 Linux std, as after a refused download.
-    let dir = scratch("fake-sysroot");
-    std::fs::create_dir_all(dir.join("sysroot/lib/rustlib").join(X86_64).join("lib")).unwrap();
     let wrapper = dir.join("rustc");
     std::fs::write(
         &wrapper,
@@ -127,6 +139,44 @@ fn a_triple_without_its_std_is_skipped_and_the_rest_builds() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
+    wrapper
+}
+
+#[test]
+fn a_toolchain_without_the_shared_runtime_fails_the_triple_naming_where_it_looked() {
+    if !std_installed(X86_64) {
+        eprintln!("skipped: needs the x86_64 Linux std");
+        return;
+    }
+    let wrapper = rustc_with_fake_sysroot("no-runtime-sysroot", false);
+    let run = build_all_with(
+        &["--target", X86_64],
+        &[("RUSTC", wrapper.to_str().unwrap())],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    let lib = wrapper
+        .with_file_name("sysroot/lib/rustlib")
+        .join(X86_64)
+        .join("lib");
+    assert!(
+        run.stderr.contains(&format!(
+            "FAILED {X86_64}: no shared Rust runtime (libstd-*.so, .dylib) in {}",
+            lib.display()
+        )),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn a_triple_without_its_std_is_skipped_and_the_rest_builds() {
+    if !std_installed(X86_64) {
+        eprintln!("skipped: needs the x86_64 Linux std");
+        return;
+    }
+    // A rustc whose sysroot has only the x86_64 Linux std, as after a refused download:
+    // its shared runtime, which build-all ships, and nothing else.
+    let wrapper = rustc_with_fake_sysroot("fake-sysroot", true);
     let run = build_all_with(
         &[
             "--target",
