@@ -195,8 +195,9 @@ impl Loader {
         self.retirements.lock().map_or(0, |log| log.total)
     }
 
-    /// Verifies, shadow-copies, probes, opens and validates the plugin at `path`, then runs
-    /// its self-test. Nothing is opened unless the file passed the structural checks. A
+    /// Verifies, provides its Rust runtime (refusing another toolchain's, see [`runtime`]),
+    /// shadow-copies, probes, opens and validates the plugin at `path`, then runs its
+    /// self-test. Nothing is opened unless the file passed the structural checks. A
     /// refused build's shadow copy is removed; a loaded one evicts its stem's old copies.
     pub fn load<K: Kind>(&self, path: &Path) -> Result<Arc<Plugin<K>>, PluginError> {
         let bytes = inspect::read_and_check_capped(path, self.max_file_bytes)?;
