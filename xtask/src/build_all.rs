@@ -112,7 +112,7 @@ impl flags::BuildAll {
         let with_loader = matches!(runner, Some(Ok(_)));
         let built = self
             .cargo_build(target, cx, with_loader)
-            .and_then(|()| collect(target.triple, self.profile, cx));
+            .and_then(|()| collect(target, self.profile, cx));
         let files = match built {
             Ok(files) => files,
             Err(error) => {
@@ -152,41 +152,33 @@ impl flags::BuildAll {
         row
     }
 
-    /// Builds the plugins (and the loader) for `target`. Mach-O plugins are linked one at
-    /// a time, each with the install name `@rpath/<file>` instead of the build path.
+    /// Builds the plugins (and the loader) for `target`, one `cargo rustc` per plugin: each
+    /// links the shared Rust runtime where the triple has one (see [`shares_runtime`]), and a
+    /// Mach-O plugin gets the install name `@rpath/<file>` instead of the build path.
     fn cargo_build(&self, target: &Target, cx: &Shared, with_loader: bool) -> anyhow::Result<()> {
-        let loader = with_loader.then_some(["--package", load_check::PACKAGE]);
-        if target.format != BinaryFormat::MachO {
-            let packages = cx.plugins.iter().flat_map(|p| ["--package", &p.package]);
-            let command = self.cargo(target, cx, "build")?;
-            let command = command.args(packages).args(loader.into_iter().flatten());
-            return run_streaming(command, &cx.label, cx.progress);
-        }
-        let cross = !cx.host.contains("apple");
+        let cross_mach_o = target.format == BinaryFormat::MachO && !cx.host.contains("apple");
         for plugin in cx.plugins {
-            let install_name = format!("@rpath/{}", plugin.file_name(target.triple));
-            let link_args = if cross {
-                vec![
-                    "-C".to_owned(),
-                    "link-arg=-install_name".to_owned(),
-                    "-C".to_owned(),
-                    format!("link-arg={install_name}"),
-                ]
-            } else {
-                vec![
-                    "-C".to_owned(),
-                    format!("link-arg=-Wl,-install_name,{install_name}"),
-                ]
-            };
+            let mut link_args = runtime_link_args(target, cross_mach_o);
+            if target.format == BinaryFormat::MachO {
+                let install_name = format!("@rpath/{}", plugin.file_name(target.triple));
+                link_args.extend(mach_o_link_arg(
+                    cross_mach_o,
+                    &["-install_name", &install_name],
+                ));
+            }
             let package = &plugin.package;
+            // rustc links no shared std into an LTO build.
+            let no_lto = format!("profile.{}.lto=false", self.profile.name());
             let command = self
                 .cargo(target, cx, "rustc")?
-                .args(["--lib", "--package", package, "--"])
+                .args(["--config", &no_lto, "--lib", "--package", package, "--"])
                 .args(link_args);
             run_streaming(command, &cx.label, cx.progress)?;
         }
-        if let Some(loader) = loader {
-            let command = self.cargo(target, cx, "build")?.args(loader);
+        if with_loader {
+            let command = self
+                .cargo(target, cx, "build")?
+                .args(["--package", load_check::PACKAGE]);
             run_streaming(command, &cx.label, cx.progress)?;
         }
         Ok(())
@@ -262,6 +254,43 @@ pub fn build_prerequisites(target: &Target, host: &str, sysroot: &Path) -> Resul
     }
 }
 
+/// Whether `target`'s plugins link the toolchain's shared Rust runtime, shipped next to them.
+/// Windows does not: its `std-<hash>.dll` needs MinGW's `libgcc_s_seh-1.dll` too, and the
+/// Windows loader looks for a DLL's imports next to the executable, not next to the DLL; so
+/// those plugins keep a static std (see ARCHITECTURE.md for the sizes).
+pub fn shares_runtime(target: &Target) -> bool {
+    target.format != BinaryFormat::Pe
+}
+
+/// The `rustc` arguments that link the shared runtime and let the loader find it in the
+/// plugin's own directory (`$ORIGIN`, `@loader_path`); none where the triple keeps a static std.
+fn runtime_link_args(target: &Target, cross_mach_o: bool) -> Vec<String> {
+    if !shares_runtime(target) {
+        return Vec::new();
+    }
+    let mut args = vec!["-C".to_owned(), "prefer-dynamic".to_owned()];
+    match target.format {
+        BinaryFormat::MachO => {
+            args.extend(mach_o_link_arg(cross_mach_o, &["-rpath", "@loader_path"]))
+        }
+        _ => args.extend(["-C".to_owned(), "link-arg=-Wl,-rpath,$ORIGIN".to_owned()]),
+    }
+    args
+}
+
+/// Linker arguments for Mach-O: given straight to `ld64.lld` when cross-linking, through
+/// the C compiler (`-Wl,`) on a Mac.
+fn mach_o_link_arg(cross: bool, words: &[&str]) -> Vec<String> {
+    if cross {
+        words
+            .iter()
+            .flat_map(|word| ["-C".to_owned(), format!("link-arg={word}")])
+            .collect()
+    } else {
+        vec!["-C".to_owned(), format!("link-arg=-Wl,{}", words.join(","))]
+    }
+}
+
 /// Release artifacts are stripped of their symbol tables (the dynamic exports stay).
 /// Rust strips Mach-O with the host's `strip`, which on Linux cannot read Mach-O, so those
 /// are linked with `-dead_strip` only.
@@ -324,12 +353,20 @@ fn run_streaming(command: Cmd<'_>, label: &str, progress: &Progress) -> anyhow::
     anyhow::bail!("cargo build failed ({status}):\n{tail}")
 }
 
-/// Copies each plugin's library out of cargo's directory and records it in the index.
-fn collect(triple: &str, profile: Profile, cx: &Shared) -> anyhow::Result<Vec<PathBuf>> {
+/// Copies each plugin's library, and the runtime they share, out of cargo's directory and
+/// records them in the index.
+fn collect(target: &Target, profile: Profile, cx: &Shared) -> anyhow::Result<Vec<PathBuf>> {
+    let triple = target.triple;
     let _one_writer = index::lock(&index::plugins_dir(cx.root))?;
     let out_dir = index::plugins_dir(cx.root).join(triple);
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    // The runtime first: a toolchain without one leaves the triple's folder as it was.
+    let runtime = if shares_runtime(target) {
+        Some(ship_runtime(target, profile, &out_dir, cx)?)
+    } else {
+        None
+    };
     let built_dir = build_dir(cx.root).join(triple).join(profile.dir());
     let mut artifacts = Vec::new();
     let mut files = Vec::new();
@@ -361,8 +398,96 @@ fn collect(triple: &str, profile: Profile, cx: &Shared) -> anyhow::Result<Vec<Pa
         });
         files.push(destination);
     }
-    index::record(&index::plugins_dir(cx.root), triple, artifacts)?;
+    index::record(&index::plugins_dir(cx.root), triple, artifacts, runtime)?;
     Ok(files)
+}
+
+/// Copies the toolchain's shared runtime for `target` next to its plugins in `out_dir`,
+/// stripped for release (not Mach-O: stripping would void its code signature), and
+/// returns its index entry.
+fn ship_runtime(
+    target: &Target,
+    profile: Profile,
+    out_dir: &Path,
+    cx: &Shared,
+) -> anyhow::Result<index::Runtime> {
+    let lib_dir = cx
+        .sysroot
+        .join("lib/rustlib")
+        .join(target.triple)
+        .join("lib");
+    let source = runtime_in(&lib_dir)?;
+    let file_name = source
+        .file_name()
+        .context("a runtime path names a file")?
+        .to_string_lossy()
+        .into_owned();
+    let destination = out_dir.join(&file_name);
+    let temp = out_dir.join(format!(".{file_name}.tmp"));
+    let strip = profile == Profile::Release && target.format == BinaryFormat::Elf;
+    match find_program("llvm-strip").filter(|_| strip) {
+        Some(llvm_strip) => cmd!(cx.sh, "{llvm_strip} --strip-all -o {temp} {source}")
+            .quiet()
+            .run()
+            .with_context(|| format!("cannot strip {}", source.display()))?,
+        None => {
+            if strip {
+                cx.progress.line(&format!(
+                    "{}: runtime shipped unstripped: `llvm-strip` is not installed (apt-get install llvm)",
+                    target.triple
+                ));
+            }
+            std::fs::copy(&source, &temp)
+                .with_context(|| format!("cannot copy {}", source.display()))?;
+        }
+    }
+    std::fs::rename(&temp, &destination)
+        .with_context(|| format!("cannot write {}", destination.display()))?;
+    let bytes = std::fs::read(&destination)
+        .with_context(|| format!("cannot read {}", destination.display()))?;
+    let rustc = toolchain::rustc();
+    Ok(index::Runtime {
+        triple: target.triple.to_owned(),
+        file: format!("{}/{file_name}", target.triple),
+        rustc: cmd!(cx.sh, "{rustc} --version").quiet().read()?,
+        size: bytes.len() as u64,
+        sha256: index::sha256_hex(&bytes),
+    })
+}
+
+/// The file name of the runtime build-all ships for `target` (none where its plugins keep
+/// a static std, or where the toolchain in `sysroot` has none for it).
+pub fn shipped_runtime(target: &Target, sysroot: &Path) -> Option<String> {
+    let lib_dir = sysroot.join("lib/rustlib").join(target.triple).join("lib");
+    let found = runtime_in(&lib_dir)
+        .ok()
+        .filter(|_| shares_runtime(target))?;
+    Some(found.file_name()?.to_string_lossy().into_owned())
+}
+
+/// The shared Rust standard library in a target's sysroot library directory.
+fn runtime_in(lib_dir: &Path) -> anyhow::Result<PathBuf> {
+    let entries =
+        std::fs::read_dir(lib_dir).with_context(|| format!("cannot list {}", lib_dir.display()))?;
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| {
+                    name.starts_with("libstd-")
+                        && (name.ends_with(".so") || name.ends_with(".dylib"))
+                })
+        })
+        .collect();
+    found.sort();
+    found.pop().with_context(|| {
+        format!(
+            "no shared Rust runtime (libstd-*.so, .dylib) in {}",
+            lib_dir.display()
+        )
+    })
 }
 
 fn print_table(rows: &[Row]) {

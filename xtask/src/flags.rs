@@ -44,7 +44,8 @@ pub struct Bench {
     pub compare: Option<PathBuf>,
 }
 
-/// Build every plugin for every supported triple into `target/plugins/<triple>/`.
+/// Build every plugin for every supported triple into `target/plugins/<triple>/`, with the
+/// shared Rust runtime they link (static std on Windows).
 #[derive(clap::Args)]
 pub struct BuildAll {
     /// Build for this triple (repeatable; default: every triple in xtask/src/targets.rs)

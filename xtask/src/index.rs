@@ -18,12 +18,23 @@
 //!       "size": 318904,
 //!       "sha256": "9f2c…64 lower-case hex digits"
 //!     }
+//!   ],
+//!   "runtimes": [
+//!     {
+//!       "triple": "x86_64-unknown-linux-gnu",
+//!       "file": "x86_64-unknown-linux-gnu/libstd-d1237ef7159db0a2.so",
+//!       "rustc": "rustc 1.95.0 (59807616e 2026-04-14)",
+//!       "size": 1195840,
+//!       "sha256": "…"
+//!     }
 //!   ]
 //! }
 //! ```
 //!
 //! `file` is relative to `target/plugins/`; `size` is in bytes; artifacts are sorted by
-//! triple, then plugin. A new `schema` number means an incompatible change.
+//! triple, then plugin. `runtimes` lists the shared Rust runtime the triple's plugins need
+//! (none for a triple whose plugins keep a static std); an index without it reads as having
+//! none. A new `schema` number means an incompatible change.
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -37,6 +48,19 @@ pub const FILE_NAME: &str = "index.json";
 pub struct Index {
     pub schema: u32,
     pub artifacts: Vec<Artifact>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtimes: Vec<Runtime>,
+}
+
+/// The shared Rust runtime (`libstd-<hash>.so`, `.dylib`) a triple's plugins link.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Runtime {
+    pub triple: String,
+    pub file: String,
+    /// The `rustc --version` line of the toolchain it comes from.
+    pub rustc: String,
+    pub size: u64,
+    pub sha256: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -97,8 +121,14 @@ pub fn write(path: &Path, index: &Index) -> anyhow::Result<()> {
 }
 
 /// Replaces the entries of `triple`'s index for the plugins in `fresh`, keeps the others
-/// whose file still exists, and rewrites the index of every triple under `plugins_dir`.
-pub fn record(plugins_dir: &Path, triple: &str, fresh: Vec<Artifact>) -> anyhow::Result<()> {
+/// whose file still exists, sets the triple's runtime, and rewrites the index of every
+/// triple under `plugins_dir`.
+pub fn record(
+    plugins_dir: &Path,
+    triple: &str,
+    fresh: Vec<Artifact>,
+    runtime: Option<Runtime>,
+) -> anyhow::Result<()> {
     let path = plugins_dir.join(triple).join(FILE_NAME);
     let mut index = read(&path)?;
     index.schema = SCHEMA;
@@ -106,6 +136,7 @@ pub fn record(plugins_dir: &Path, triple: &str, fresh: Vec<Artifact>) -> anyhow:
         !fresh.iter().any(|new| new.plugin == old.plugin) && plugins_dir.join(&old.file).is_file()
     });
     index.artifacts.extend(fresh);
+    index.runtimes = runtime.into_iter().collect();
     index.artifacts.sort_by(|a, b| a.plugin.cmp(&b.plugin));
     write(&path, &index)?;
     write_combined(plugins_dir)
@@ -114,19 +145,22 @@ pub fn record(plugins_dir: &Path, triple: &str, fresh: Vec<Artifact>) -> anyhow:
 fn write_combined(plugins_dir: &Path) -> anyhow::Result<()> {
     let mut combined = Index {
         schema: SCHEMA,
-        artifacts: Vec::new(),
+        ..Index::default()
     };
     let entries = std::fs::read_dir(plugins_dir)
         .with_context(|| format!("cannot list {}", plugins_dir.display()))?;
     for entry in entries.flatten() {
         let per_triple = entry.path().join(FILE_NAME);
         if per_triple.is_file() {
-            combined.artifacts.extend(read(&per_triple)?.artifacts);
+            let index = read(&per_triple)?;
+            combined.artifacts.extend(index.artifacts);
+            combined.runtimes.extend(index.runtimes);
         }
     }
     combined
         .artifacts
         .sort_by(|a, b| (&a.triple, &a.plugin).cmp(&(&b.triple, &b.plugin)));
+    combined.runtimes.sort_by(|a, b| a.triple.cmp(&b.triple));
     write(&plugins_dir.join(FILE_NAME), &combined)
 }
 
@@ -147,6 +181,16 @@ mod tests {
             triple: triple.to_owned(),
             profile: "release".to_owned(),
             file: format!("{triple}/lib{plugin}.so"),
+            size: 3,
+            sha256: sha256_hex(b"abc"),
+        }
+    }
+
+    fn runtime(triple: &str) -> Runtime {
+        Runtime {
+            triple: triple.to_owned(),
+            file: format!("{triple}/libstd-0123456789abcdef.so"),
+            rustc: "rustc 1.95.0".to_owned(),
             size: 3,
             sha256: sha256_hex(b"abc"),
         }
@@ -173,20 +217,23 @@ mod tests {
             &dir,
             "a-b-c",
             vec![artifact("one", "a-b-c"), artifact("two", "a-b-c")],
+            Some(runtime("a-b-c")),
         )
         .unwrap();
-        record(&dir, "d-e-f", vec![artifact("two", "d-e-f")]).unwrap();
+        record(&dir, "d-e-f", vec![artifact("two", "d-e-f")], None).unwrap();
         let mut newer = artifact("one", "a-b-c");
         newer.version = "1.0.1".to_owned();
-        record(&dir, "a-b-c", vec![newer.clone()]).unwrap();
+        record(&dir, "a-b-c", vec![newer.clone()], Some(runtime("a-b-c"))).unwrap();
 
         let a = read(&dir.join("a-b-c/index.json")).unwrap();
         assert_eq!(a.artifacts, [newer.clone(), artifact("two", "a-b-c")]);
+        assert_eq!(a.runtimes, [runtime("a-b-c")]);
         let all = read(&dir.join("index.json")).unwrap();
         assert_eq!(
             all.artifacts,
             [newer, artifact("two", "a-b-c"), artifact("two", "d-e-f")]
         );
+        assert_eq!(all.runtimes, [runtime("a-b-c")], "d-e-f has none");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -202,7 +249,7 @@ mod tests {
                     std::fs::write(dir.join(format!("a-b-c/lib{plugin}.so")), b"abc").unwrap();
                     for _ in 0..20 {
                         let _one_writer = lock(&dir).unwrap();
-                        record(&dir, "a-b-c", vec![artifact(&plugin, "a-b-c")]).unwrap();
+                        record(&dir, "a-b-c", vec![artifact(&plugin, "a-b-c")], None).unwrap();
                     }
                 })
             })
@@ -219,6 +266,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-index-schema-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         assert_eq!(read(&dir.join("none.json")).unwrap(), Index::default());
+        let before_runtimes = dir.join("old.json");
+        std::fs::write(&before_runtimes, r#"{"schema": 1, "artifacts": []}"#).unwrap();
+        assert!(read(&before_runtimes).unwrap().runtimes.is_empty());
         let path = dir.join("index.json");
         std::fs::write(&path, r#"{"schema": 7, "artifacts": []}"#).unwrap();
         let error = read(&path).unwrap_err().to_string();

@@ -177,6 +177,7 @@ mod tests {
         let index = index::Index {
             schema: index::SCHEMA,
             artifacts,
+            ..index::Index::default()
         };
         index::write(&path, &index).unwrap();
         path

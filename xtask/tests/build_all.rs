@@ -51,14 +51,80 @@ fn artifacts_and_their_index_land_under_the_triple_folder() {
 }
 
 #[test]
-fn a_triple_without_its_std_is_skipped_and_the_rest_builds() {
-    if !std_installed(X86_64) {
-        eprintln!("skipped: needs the x86_64 Linux std");
+fn the_shared_runtime_ships_beside_the_plugins_stripped_and_indexed() {
+    let Some(artifact) = example_artifact(X86_64) else {
         return;
+    };
+    let index_path = root()
+        .join("target/plugins")
+        .join(X86_64)
+        .join("index.json");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    let runtimes = index["runtimes"].as_array().expect("a runtimes list");
+    assert_eq!(runtimes.len(), 1, "{runtimes:?}");
+    let runtime = &runtimes[0];
+    assert_eq!(runtime["triple"], X86_64);
+    let file = runtime["file"].as_str().unwrap();
+    let name = file.strip_prefix(&format!("{X86_64}/")).unwrap();
+    assert!(
+        name.starts_with("libstd-") && name.ends_with(".so"),
+        "{file}"
+    );
+    assert!(runtime["rustc"].as_str().unwrap().starts_with("rustc "));
+    let bytes = std::fs::read(root().join("target/plugins").join(file)).unwrap();
+    assert_eq!(runtime["size"], bytes.len() as u64);
+    let sha: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(runtime["sha256"], sha);
+    let plugin = std::fs::read(&artifact).unwrap();
+    assert!(
+        plugin.windows(name.len()).any(|w| w == name.as_bytes()),
+        "the plugin needs exactly this runtime"
+    );
+    if on_path("llvm-strip") {
+        let unstripped = std::fs::metadata(toolchain_runtime(X86_64)).unwrap().len();
+        assert!(
+            bytes.len() as u64 * 2 < unstripped,
+            "stripped: {} of {unstripped}",
+            bytes.len()
+        );
     }
-    // A rustc whose sysroot has only the x86_64 Linux std, as after a refused download.
-    let dir = scratch("fake-sysroot");
-    std::fs::create_dir_all(dir.join("sysroot/lib/rustlib").join(X86_64).join("lib")).unwrap();
+}
+
+/// The toolchain's shared runtime for `triple`.
+fn toolchain_runtime(triple: &str) -> std::path::PathBuf {
+    let sysroot = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    let lib = std::path::Path::new(String::from_utf8(sysroot.stdout).unwrap().trim())
+        .join("lib/rustlib")
+        .join(triple)
+        .join("lib");
+    std::fs::read_dir(&lib)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.starts_with("libstd-") && name.ends_with(".so")
+        })
+        .expect("the toolchain's shared runtime")
+}
+
+/// A `rustc` wrapper in a scratch directory whose `--print sysroot` is a sysroot holding
+/// only the x86_64 Linux library directory, with the shared runtime when `with_runtime`.
+fn rustc_with_fake_sysroot(name: &str, with_runtime: bool) -> std::path::PathBuf {
+    let dir = scratch(name);
+    let fake_lib = dir.join("sysroot/lib/rustlib").join(X86_64).join("lib");
+    std::fs::create_dir_all(&fake_lib).unwrap();
+    if with_runtime {
+        let runtime = toolchain_runtime(X86_64);
+        std::os::unix::fs::symlink(&runtime, fake_lib.join(runtime.file_name().unwrap())).unwrap();
+    }
     let wrapper = dir.join("rustc");
     std::fs::write(
         &wrapper,
@@ -73,6 +139,44 @@ fn a_triple_without_its_std_is_skipped_and_the_rest_builds() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
+    wrapper
+}
+
+#[test]
+fn a_toolchain_without_the_shared_runtime_fails_the_triple_naming_where_it_looked() {
+    if !std_installed(X86_64) {
+        eprintln!("skipped: needs the x86_64 Linux std");
+        return;
+    }
+    let wrapper = rustc_with_fake_sysroot("no-runtime-sysroot", false);
+    let run = build_all_with(
+        &["--target", X86_64],
+        &[("RUSTC", wrapper.to_str().unwrap())],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    let lib = wrapper
+        .with_file_name("sysroot/lib/rustlib")
+        .join(X86_64)
+        .join("lib");
+    assert!(
+        run.stderr.contains(&format!(
+            "FAILED {X86_64}: no shared Rust runtime (libstd-*.so, .dylib) in {}",
+            lib.display()
+        )),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn a_triple_without_its_std_is_skipped_and_the_rest_builds() {
+    if !std_installed(X86_64) {
+        eprintln!("skipped: needs the x86_64 Linux std");
+        return;
+    }
+    // A rustc whose sysroot has only the x86_64 Linux std, as after a refused download:
+    // its shared runtime, which build-all ships, and nothing else.
+    let wrapper = rustc_with_fake_sysroot("fake-sysroot", true);
     let run = build_all_with(
         &[
             "--target",

@@ -124,6 +124,52 @@ fn an_artifact_of_the_wrong_architecture_fails_naming_both() {
 }
 
 /// A cdylib that links the example plugin and a dependency with a `#[no_mangle]` item.
+#[test]
+fn a_plugin_needing_another_rust_runtime_fails_naming_both() {
+    let Some(x86) = example_artifact(X86_64) else {
+        return;
+    };
+    let shipped = std::fs::read_dir(x86.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .find(|name| name.starts_with("libstd-") && name.ends_with(".so"))
+        .expect("build-all ships the runtime next to the plugins");
+    let other = format!(
+        "libstd-{}.so",
+        "0".repeat(shipped.len() - "libstd-.so".len())
+    );
+    assert_ne!(other, shipped);
+    let dir = scratch("foreign-runtime");
+    let copy = place(&x86, &dir, X86_64);
+    let mut bytes = std::fs::read(&copy).unwrap();
+    let at = bytes
+        .windows(shipped.len())
+        .position(|window| window == shipped.as_bytes())
+        .expect("the plugin names its runtime");
+    bytes[at..at + other.len()].copy_from_slice(other.as_bytes());
+    std::fs::write(&copy, &bytes).unwrap();
+
+    let run = xtask(&["verify-symbols", path_arg(&copy)]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains(&format!(
+            "FAIL needed-libraries {} needs the Rust runtime `{other}`, but build-all ships `{shipped}` for {X86_64}",
+            copy.strip_prefix(root()).unwrap().display()
+        )),
+        "{}",
+        run.all()
+    );
+    let good = xtask(&["verify-symbols", path_arg(&x86)]);
+    assert!(
+        good.stdout.contains(&format!(
+            "PASS needed-libraries target/plugins/{X86_64}/libfastforth_example_plugin.so {shipped}"
+        )),
+        "{}",
+        good.all()
+    );
+}
+
 fn build_leaky_plugin() -> PathBuf {
     let dir = root().join("target/xtask-tests/leaky-plugin");
     let example = root().join("plugins/example");

@@ -8,6 +8,7 @@
 
 use anyhow::{Context, bail};
 use fastforth_benches::{SwapFeed, example_plugin, example_plugin_v2};
+use fastforth_host::runtime::is_runtime_name;
 use fastforth_host::{Example, HotSwap, Loader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -170,6 +171,7 @@ impl Resources {
             .lines()
             .filter_map(|line| line.split_whitespace().nth(5))
             .filter(|path| path.starts_with(cache_prefix.as_str()))
+            .filter(|path| !is_runtime_name(path.rsplit('/').next().unwrap_or_default()))
             .collect();
         images.sort_unstable();
         images.dedup();

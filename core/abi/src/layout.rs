@@ -28,7 +28,9 @@ const FACTS: &[&[usize]] = &[
         version,
         functions,
         self_test,
-        shutdown
+        shutdown,
+        rustc_version,
+        runtime
     }),
     &facts!(ExampleFunctions {
         add_numbers,
@@ -139,7 +141,7 @@ mod tests {
     #[test]
     fn descriptor_layout_is_the_documented_c_layout_on_64_bit() {
         if size_of::<usize>() == 8 {
-            assert_eq!(size_of::<PluginDescriptor>(), 80);
+            assert_eq!(size_of::<PluginDescriptor>(), 112);
         }
     }
 

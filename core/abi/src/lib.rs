@@ -45,6 +45,19 @@ pub const ABI_VERSION: u32 = 1;
 /// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
 pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";
 
+/// The `rustc --version` line of the compiler that built this crate (empty if unknown).
+pub const RUSTC_VERSION: &str = env!("FASTFORTH_RUSTC_VERSION");
+
+/// The file name of that toolchain's shared Rust runtime for the target this crate is built
+/// for: `libstd-<hash>.so` (ELF), `libstd-<hash>.dylib` (Mach-O) or `std-<hash>.dll`
+/// (Windows); empty when the toolchain ships none. The hash changes with the compiler and
+/// the target, so two builds that need the same runtime name need the same runtime.
+pub const RUNTIME_FILE_NAME: &str = env!("FASTFORTH_RUNTIME_FILE_NAME");
+
+/// Where the toolchain that built this crate keeps that runtime (empty if unknown): a host
+/// built from source finds it there while the toolchain is installed.
+pub const TOOLCHAIN_RUNTIME_PATH: &str = env!("FASTFORTH_TOOLCHAIN_RUNTIME");
+
 /// The stack a native Forth word may need: a `call_word` caller that guarantees this many
 /// bytes of stack gets the word run on its own thread, otherwise the plugin starts a thread
 /// with this much stack for the call.
@@ -222,6 +235,11 @@ pub struct PluginDescriptor {
     pub self_test: Option<SelfTestFn>,
     /// Runs once when the host retires the plugin, after its last call returned.
     pub shutdown: Option<ShutdownFn>,
+    /// The compiler the plugin was built with: [`RUSTC_VERSION`] as the plugin was compiled.
+    pub rustc_version: FfiStr,
+    /// The shared Rust runtime of that toolchain: [`RUNTIME_FILE_NAME`] as the plugin was
+    /// compiled (what a plugin built with `-C prefer-dynamic` needs).
+    pub runtime: FfiStr,
 }
 
 // SAFETY: a descriptor is immutable static data; its pointers refer to other immutable
@@ -248,6 +266,8 @@ impl PluginDescriptor {
             functions,
             self_test,
             shutdown,
+            rustc_version: FfiStr::new(RUSTC_VERSION),
+            runtime: FfiStr::new(RUNTIME_FILE_NAME),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! sources of the runtime and the ABI), next to its built plugin; all crates share one
 //! target directory, so the runtime and the ABI are compiled once. A crate whose build
 //! failed is removed, so the cache holds only crates next to their built plugin.
+//! Plugins link the toolchain's shared Rust runtime, copied next to each of them.
 
 use crate::{AotError, CompiledWord, GeneratedCrate, Skipped, generate};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ const BUILT_FROM: &[&str] = &[
     include_str!("../../abi/src/guard.rs"),
     include_str!("../../abi/src/cells.rs"),
     include_str!("../../abi/src/throw.rs"),
+    include_str!("../../abi/build.rs"),
 ];
 
 /// Where to build.
@@ -54,6 +56,8 @@ impl CompileOptions {
 pub struct Compiled {
     /// The plugin file in the cache.
     pub artifact: PathBuf,
+    /// The shared Rust runtime it links, next to it in the cache.
+    pub runtime: PathBuf,
     /// Whether it was already built (cargo did not run).
     pub cache_hit: bool,
     pub words: Vec<CompiledWord>,
@@ -63,7 +67,9 @@ pub struct Compiled {
 /// Generates, builds (unless cached) and returns the plugin of `source`.
 pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Compiled, AotError> {
     let generated = generate(source, name)?;
-    let key = format!("{:016x}", key(&generated, options));
+    let runtime = fastforth_plugin_build::runtime_library(None)
+        .map_err(|error| AotError::Runtime(error.to_string()))?;
+    let key = format!("{:016x}", key(&generated, options, &runtime));
     let package = format!("ffnative-{key}");
     let dir = options.cache_dir.join(&key);
     let artifact = dir.join(library_file_name(&package));
@@ -77,8 +83,11 @@ pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Com
             return Err(error);
         }
     }
+    let runtime = fastforth_plugin_build::copy_runtime_into(None, &dir)
+        .map_err(|error| AotError::Runtime(error.to_string()))?;
     Ok(Compiled {
         artifact,
+        runtime,
         cache_hit,
         words: generated.words,
         skipped: generated.skipped,
@@ -99,10 +108,12 @@ fn write_crate(
     write_atomically(&dir.join("src/system.bin"), &generated.system)
 }
 
-/// The hash of everything the plugin is built from.
-fn key(generated: &GeneratedCrate, options: &CompileOptions) -> u64 {
+/// The hash of everything the plugin is built from, the toolchain's runtime included.
+fn key(generated: &GeneratedCrate, options: &CompileOptions, runtime: &Path) -> u64 {
     let cargo_toml = generated.cargo_toml("ffnative", &options.workspace_root);
+    let runtime = runtime.as_os_str().as_encoded_bytes();
     let crate_files = [
+        runtime,
         options.profile().0.as_bytes(),
         cargo_toml.as_bytes(),
         generated.lib_rs.as_bytes(),
@@ -113,8 +124,8 @@ fn key(generated: &GeneratedCrate, options: &CompileOptions) -> u64 {
     fnv1a(crate_files.into_iter().chain(built_from))
 }
 
-/// `cargo build` of the crate in `dir` in the chosen profile, then the plugin copied to
-/// `artifact`.
+/// `cargo rustc` of the crate in `dir` in the chosen profile, linking the shared runtime,
+/// then the plugin copied to `artifact`.
 fn build(
     dir: &Path,
     package: &str,
@@ -123,11 +134,13 @@ fn build(
 ) -> Result<(), AotError> {
     let target_dir = options.cache_dir.join("target");
     let output = Command::new(&options.cargo)
-        .args(["build", "--profile", options.profile().0])
+        .args(["rustc", "--lib", "--profile", options.profile().0])
         .args(["--quiet", "--offline", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
+        .arg("--")
+        .args(fastforth_plugin_build::shared_runtime_flags(None))
         .output()
         .map_err(|error| AotError::CargoMissing {
             cargo: options.cargo.clone(),

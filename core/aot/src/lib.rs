@@ -95,6 +95,8 @@ pub enum AotError {
         path: std::path::PathBuf,
         error: std::io::Error,
     },
+    /// The toolchain's shared Rust runtime, which the plugin links, cannot be found or copied.
+    Runtime(String),
 }
 
 impl fmt::Display for AotError {
@@ -115,6 +117,7 @@ impl fmt::Display for AotError {
                 write!(f, "cargo failed to build the native plugin:\n{stderr}")
             }
             AotError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            AotError::Runtime(problem) => write!(f, "{problem}"),
         }
     }
 }

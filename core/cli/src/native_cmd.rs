@@ -17,7 +17,8 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// Compiles `file` to a native plugin at `output` (by default the program's name with the
-/// platform's library extension), optimised when `release`; returns the process exit code.
+/// platform's library extension), with the shared Rust runtime it links beside it,
+/// optimised when `release`; returns the process exit code.
 pub fn compile(file: &Path, output: Option<&Path>, release: bool) -> anyhow::Result<i32> {
     let source = std::fs::read_to_string(file)
         .with_context(|| format!("{}: cannot read", file.display()))?;
@@ -40,8 +41,25 @@ pub fn compile(file: &Path, output: Option<&Path>, release: bool) -> anyhow::Res
     let output = output.map_or_else(|| default_output(&name), Path::to_path_buf);
     std::fs::copy(&compiled.artifact, &output)
         .with_context(|| format!("cannot write {}", output.display()))?;
+    copy_runtime_beside(&compiled.runtime, &output)?;
     report(&compiled, &output)?;
     Ok(0)
+}
+
+/// Copies the shared Rust runtime the plugin links next to the plugin written at `output`,
+/// where its run path looks, unless an identical copy is there.
+fn copy_runtime_beside(runtime: &Path, output: &Path) -> anyhow::Result<()> {
+    let name = runtime.file_name().context("a runtime path names a file")?;
+    let beside = output.with_file_name(name);
+    let bytes =
+        std::fs::read(runtime).with_context(|| format!("cannot read {}", runtime.display()))?;
+    if std::fs::read(&beside).is_ok_and(|existing| existing == bytes) {
+        return Ok(());
+    }
+    // Renamed into place: a runtime another process has mapped is replaced, never rewritten.
+    let temp = beside.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&temp, bytes).with_context(|| format!("cannot write {}", temp.display()))?;
+    std::fs::rename(&temp, &beside).with_context(|| format!("cannot write {}", beside.display()))
 }
 
 fn default_output(name: &str) -> PathBuf {
@@ -80,5 +98,35 @@ pub fn run(plugin: &Path, word: &str) -> anyhow::Result<i32> {
             Ok(1)
         }
         Outcome::Continue | Outcome::Bye => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_lands_beside_the_written_plugin_and_a_stale_one_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = dir.path().join("cache/libstd-0123456789abcdef.so");
+        std::fs::create_dir_all(runtime.parent().unwrap()).unwrap();
+        std::fs::write(&runtime, b"runtime v2").unwrap();
+        let output = dir.path().join("out/fib.so");
+        std::fs::create_dir_all(output.parent().unwrap()).unwrap();
+        let beside = output.with_file_name("libstd-0123456789abcdef.so");
+        std::fs::write(&beside, b"runtime v1").unwrap();
+
+        copy_runtime_beside(&runtime, &output).unwrap();
+        assert_eq!(std::fs::read(&beside).unwrap(), b"runtime v2");
+        copy_runtime_beside(&runtime, &output).unwrap();
+        let names: Vec<_> = std::fs::read_dir(output.parent().unwrap())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["libstd-0123456789abcdef.so"],
+            "no temporary file left"
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! What no check on bytes can see (a corrupt instruction) is the probe's business.
 
 use object::elf;
-use object::read::elf::{Dyn, FileHeader, ProgramHeader, Rel, Rela, Sym};
+use object::read::elf::{Dyn, FileHeader, ProgramHeader, Rel, Rela, SectionHeader, Sym};
 use object::{Endian, Endianness};
 
 /// Checks `data` (an ELF shared library) as described in the module documentation;
@@ -78,6 +78,37 @@ fn check_file<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<(), S
     }
     let dynamic = image.dynamic_section(headers)?;
     image.check_dynamic(&dynamic)
+}
+
+/// The `DT_NEEDED` names of `data` (an ELF shared library that passed [`check`]), in order;
+/// empty for any other format.
+pub fn needed_libraries(data: &[u8]) -> Result<Vec<String>, String> {
+    match object::FileKind::parse(data) {
+        Ok(object::FileKind::Elf64) => needed_in::<elf::FileHeader64<Endianness>>(data),
+        Ok(object::FileKind::Elf32) => needed_in::<elf::FileHeader32<Endianness>>(data),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn needed_in<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<Vec<String>, String> {
+    let header = Elf::parse(data).map_err(|e| format!("ELF header: {e}"))?;
+    let endian = header.endian().map_err(|e| format!("ELF header: {e}"))?;
+    let headers = program_headers(header, endian, data)?;
+    let loads = check_loads::<Elf>(headers, endian, data.len() as u64)?;
+    let image = Image::<Elf> {
+        data,
+        endian,
+        loads,
+    };
+    let dynamic = image.dynamic_section(headers)?;
+    let strings = image.string_table(&dynamic)?;
+    dynamic
+        .all(elf::DT_NEEDED)
+        .map(|offset| {
+            string_at(strings, offset, "DT_NEEDED")
+                .map(|name| String::from_utf8_lossy(name).into_owned())
+        })
+        .collect()
 }
 
 fn program_headers<'data, Elf: FileHeader>(
@@ -593,16 +624,38 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
                 self.in_memory(name, address, dynamic.get(size).unwrap_or(0))?;
             }
         }
-        for (tag, name) in [(elf::DT_INIT, "DT_INIT"), (elf::DT_FINI, "DT_FINI")] {
-            if let Some(address) = dynamic.get(tag)
-                && !self.in_memory(name, address, 1)?.executable
-            {
+        let functions = [
+            (elf::DT_INIT, "DT_INIT", ".init"),
+            (elf::DT_FINI, "DT_FINI", ".fini"),
+        ];
+        for (tag, name, section) in functions {
+            let Some(address) = dynamic.get(tag) else {
+                continue;
+            };
+            if !self.in_memory(name, address, 1)?.executable {
                 return Err(format!(
                     "{name} at {address:#x} is not in an executable segment"
                 ));
             }
+            // The linker points it at the start of its section: anywhere else is the middle
+            // of some instruction stream, which `dlopen` would run.
+            if let Some(start) = self.section_start(section.as_bytes())
+                && start != address
+            {
+                return Err(format!(
+                    "{name} is {address:#x}, but the {section} section starts at {start:#x}"
+                ));
+            }
         }
         Ok(())
+    }
+
+    /// The address of the section named `name`, when the file has section headers naming it.
+    fn section_start(&self, name: &[u8]) -> Option<u64> {
+        let header = Elf::parse(self.data).ok()?;
+        let sections = header.sections(self.endian, self.data).ok()?;
+        let (_, section) = sections.section_by_name(self.endian, name)?;
+        Some(section.sh_addr(self.endian).into())
     }
 
     /// Symbol versions: every needed file is a `DT_NEEDED` entry (`ld.so` asserts it), every

@@ -47,6 +47,29 @@ pub enum PluginError {
     #[error("{}: does not export `{symbol}`, so it is not a FastForth plugin", path.display())]
     MissingDescriptor { path: PathBuf, symbol: &'static str },
 
+    #[error(
+        "{}: needs the Rust runtime `{needed}` ({needed_rustc}), but this fastforth runs plugins on `{expected}` ({expected_rustc}): rebuild the plugin with this fastforth's toolchain",
+        path.display()
+    )]
+    ForeignRuntime {
+        path: PathBuf,
+        needed: String,
+        needed_rustc: String,
+        expected: String,
+        expected_rustc: String,
+    },
+
+    #[error(
+        "{}: needs the Rust runtime `{runtime}`, which is neither next to it in {} nor next to this program nor in the plugin cache",
+        path.display(),
+        dir.display()
+    )]
+    RuntimeMissing {
+        path: PathBuf,
+        runtime: String,
+        dir: PathBuf,
+    },
+
     #[error("{}: the dynamic loader refused it: {message}", path.display())]
     Open { path: PathBuf, message: String },
 

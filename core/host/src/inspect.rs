@@ -31,7 +31,7 @@ pub fn read_and_check_capped(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Plu
 /// Reads a regular file of at most `max_bytes`. The file is opened without blocking (a FIFO
 /// would otherwise wait for a writer forever) and its type and size are taken from the
 /// opened file, so what is checked is what is read.
-fn read_plugin_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, PluginError> {
+pub(crate) fn read_plugin_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, PluginError> {
     let file = open_nonblocking(path).map_err(|source| io_error(path, source))?;
     let metadata = file.metadata().map_err(|source| io_error(path, source))?;
     if !metadata.is_file() {

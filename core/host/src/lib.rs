@@ -6,6 +6,7 @@
 //! ```text
 //! regular file, size cap  ─►  read + structural check (format, architecture, descriptor
 //! export; ELF: segments, dynamic section, relocations and symbol tables within the file)
+//! ─►  the Rust runtime it needs is this host's, copied into the cache and kept open
 //! ─►  content-addressed shadow copy (temp file, rename)  ─►  probe in a child process
 //! (new builds only, when configured)  ─►  dlopen RTLD_NOW|RTLD_LOCAL  ─►  descriptor:
 //! in the library's image, magic, ABI version, layout hash, kind, name, version, every
@@ -32,6 +33,7 @@ mod plugin;
 mod private_dir;
 pub mod probe;
 mod registry;
+pub mod runtime;
 pub mod shadow;
 
 pub use error::PluginError;

@@ -8,7 +8,7 @@
 use crate::image::{self, Image};
 use crate::kinds::{Example, Kind};
 use crate::probe::{self, ProbeCommand};
-use crate::{Forth, ForthNative, PluginError, images, inspect, library, shadow};
+use crate::{Forth, ForthNative, PluginError, images, inspect, library, runtime, shadow};
 use fastforth_abi::{ABI_VERSION, ByteSink, DESCRIPTOR_SYMBOL, LAYOUT_HASH, MAGIC, ShutdownFn};
 use fastforth_abi::{ExampleFunctions, ForthFunctions, NativeForthFunctions};
 use fastforth_abi::{FfiStr, PluginDescriptor, PluginKind, Status};
@@ -195,11 +195,15 @@ impl Loader {
         self.retirements.lock().map_or(0, |log| log.total)
     }
 
-    /// Verifies, shadow-copies, probes, opens and validates the plugin at `path`, then runs
-    /// its self-test. Nothing is opened unless the file passed the structural checks. A
+    /// Verifies, provides its Rust runtime (refusing another toolchain's, see [`runtime`]),
+    /// shadow-copies, probes, opens and validates the plugin at `path`, then runs its
+    /// self-test. Nothing is opened unless the file passed the structural checks. A
     /// refused build's shadow copy is removed; a loaded one evicts its stem's old copies.
     pub fn load<K: Kind>(&self, path: &Path) -> Result<Arc<Plugin<K>>, PluginError> {
         let bytes = inspect::read_and_check_capped(path, self.max_file_bytes)?;
+        if let Some(name) = runtime::check_needed(path, &bytes)? {
+            runtime::provide(&self.cache_dir, path, &name)?;
+        }
         let sha256 = shadow::sha256_hex(&bytes);
         let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256)?;
         drop(bytes);
@@ -257,7 +261,9 @@ impl Loader {
 /// Checks, opens, validates and self-tests the plugin at `path` in this process, whatever
 /// its kind, without a shadow copy or a probe, then retires it: what a probe process does.
 pub fn open_any_kind(path: &Path) -> Result<(), PluginError> {
-    inspect::read_and_check(path)?;
+    let bytes = inspect::read_and_check(path)?;
+    runtime::check_needed(path, &bytes)?;
+    drop(bytes);
     let library = open_library(path, path)?;
     let kind = resolve_descriptor(&library, path, path)?.descriptor.kind;
     // Not hashed: the probe's caller knows the hash, and nothing here outlives this call.

@@ -67,14 +67,19 @@ pub fn place(
         touch(&shadow);
         return Ok(shadow);
     }
+    write_by_rename(cache_dir, &shadow, bytes).map_err(cache_error)?;
+    Ok(shadow)
+}
+
+/// Writes `bytes` to `path` in `cache_dir` through a temporary file renamed into place, so
+/// a file that may be mapped is replaced (a new inode), never rewritten.
+pub(crate) fn write_by_rename(cache_dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut temp = tempfile::Builder::new()
         .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
-        .tempfile_in(cache_dir)
-        .map_err(cache_error)?;
-    temp.write_all(bytes).map_err(cache_error)?;
-    temp.persist(&shadow)
-        .map_err(|error| cache_error(error.error))?;
-    Ok(shadow)
+        .tempfile_in(cache_dir)?;
+    temp.write_all(bytes)?;
+    temp.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }
 
 /// Marks a reused copy as recently used, so eviction keeps it.

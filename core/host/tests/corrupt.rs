@@ -15,6 +15,8 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
+/// The shadow copies in the loader's cache: every file but the Rust runtime, which the
+/// process keeps open for all plugins.
 fn shadow_files(loader: &Loader) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(loader.cache_dir())
         .map(|entries| {
@@ -22,6 +24,7 @@ fn shadow_files(loader: &Loader) -> Vec<String> {
                 .flatten()
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != fastforth_abi::RUNTIME_FILE_NAME)
                 .collect()
         })
         .unwrap_or_default();
@@ -109,6 +112,7 @@ fn old_builds_of_one_file_are_evicted_but_live_ones_stay() {
     let path = dir.path().join("libexample.so");
     let base = std::fs::read(example_v1()).unwrap();
     let first_build = write(dir.path(), "libexample.so", &base);
+    copy_runtime_beside(&example_v1(), &first_build);
     let first = loader.load::<Example>(&first_build).unwrap();
     for build in 1..=6u8 {
         // A distinct build: one more byte of trailing padding, which nothing maps.
@@ -150,7 +154,9 @@ fn temporary_files_of_dead_writers_are_removed_when_a_loader_starts() {
 fn patched(dir: &Path, patch: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
     let mut bytes = std::fs::read(example_v1()).unwrap();
     patch(&mut bytes);
-    write(dir, "libpatched.so", &bytes)
+    let path = write(dir, "libpatched.so", &bytes);
+    copy_runtime_beside(&example_v1(), &path);
+    path
 }
 
 fn u64_at(bytes: &[u8], at: usize) -> u64 {
@@ -293,6 +299,34 @@ fn a_counted_relative_relocation_of_another_type_is_refused_not_asserted_on() {
         error.ends_with(
             "relocation 0 of DT_RELA is counted by DT_RELACOUNT as relative, but its type is 1"
         ),
+        "{error}"
+    );
+}
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[test]
+fn an_init_function_off_the_start_of_init_is_refused_before_it_runs() {
+    // A flipped byte in DT_INIT made `dlopen` run the middle of `.text`: it crashed or not,
+    // depending on the registers, so a probe could pass and the host then crash.
+    let dir = tempfile::tempdir().unwrap();
+    let mut init = 0;
+    let bad = patched(dir.path(), |bytes| {
+        let dynamic = program_header(bytes, 2);
+        let offset = u64_at(bytes, dynamic + 8) as usize;
+        let entry = (offset..)
+            .step_by(16)
+            .find(|&e| u64_at(bytes, e) == 0x0c)
+            .expect("DT_INIT");
+        init = u64_at(bytes, entry + 8);
+        bytes[entry + 8] ^= 0xff;
+    });
+    let (_cache, loader) = fresh_loader();
+    let error = loader.load::<Example>(&bad).unwrap_err().to_string();
+    assert!(
+        error.ends_with(&format!(
+            "DT_INIT is {:#x}, but the .init section starts at {init:#x}",
+            init ^ 0xff
+        )),
         "{error}"
     );
 }

@@ -5,6 +5,11 @@
 //! overwrite each other's artifact and concurrent test processes can share the results:
 //! cargo's own lock serialises them and an up-to-date variant rebuilds in milliseconds.
 //! It knows nothing of loading or validating plugins.
+//!
+//! Plugins link the toolchain's shared Rust runtime (`-C prefer-dynamic`) instead of each
+//! carrying a static copy of std, and find it through an `$ORIGIN` (`@loader_path`) run
+//! path: the runtime is copied next to every artifact ([`runtime_library`] says where the
+//! toolchain keeps it).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +44,14 @@ pub enum BuildError {
     },
     #[error("cargo built {package} but {path} is missing")]
     ArtifactMissing { package: String, path: PathBuf },
+    #[error("the Rust toolchain has no shared runtime for {target}: {detail}")]
+    RuntimeMissing { target: String, detail: String },
+    #[error("cannot copy the Rust runtime {from} to {to}: {source}")]
+    RuntimeCopy {
+        from: PathBuf,
+        to: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl PluginBuild {
@@ -83,7 +96,8 @@ impl PluginBuild {
             .join(library_file_name(&self.package, self.target.as_deref()))
     }
 
-    /// Builds the variant (release profile) and returns the artifact's path.
+    /// Builds the variant (release profile) against the shared Rust runtime, copies that
+    /// runtime next to the artifact and returns the artifact's path.
     pub fn build(&self) -> Result<PathBuf, BuildError> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let target_dir = workspace_root()
@@ -92,7 +106,17 @@ impl PluginBuild {
         let mut command = Command::new(&cargo);
         command
             .current_dir(workspace_root())
-            .args(["build", "--release", "--quiet", "--package", &self.package])
+            .args([
+                "rustc",
+                "--lib",
+                "--release",
+                "--quiet",
+                "--package",
+                &self.package,
+            ])
+            // rustc cannot link a shared std into an LTO build; a plugin is its own crate
+            // and the small ones it depends on, so little is lost.
+            .args(["--config", "profile.release.lto=false"])
             .arg("--target-dir")
             .arg(&target_dir);
         if !self.features.is_empty() {
@@ -101,6 +125,9 @@ impl PluginBuild {
         if let Some(target) = &self.target {
             command.args(["--target", target]);
         }
+        command
+            .arg("--")
+            .args(shared_runtime_flags(self.target.as_deref()));
         let output = command
             .output()
             .map_err(|source| BuildError::CargoMissing {
@@ -122,8 +149,128 @@ impl PluginBuild {
                 path,
             });
         }
+        let dir = path.parent().expect("an artifact path has a directory");
+        copy_runtime_into(self.target.as_deref(), dir)?;
         Ok(path)
     }
+}
+
+/// The `rustc` flags that link a cdylib for `target` (the host when `None`) against the
+/// shared Rust runtime and let the loader find it in the library's own directory.
+pub fn shared_runtime_flags(target: Option<&str>) -> Vec<String> {
+    let mut flags = vec!["-C".to_owned(), "prefer-dynamic".to_owned()];
+    let os = target_os(target);
+    let origin = match os {
+        "macos" => Some("@loader_path"),
+        "windows" => None,
+        _ => Some("$ORIGIN"),
+    };
+    if let Some(origin) = origin {
+        flags.push("-C".to_owned());
+        flags.push(format!("link-arg=-Wl,-rpath,{origin}"));
+    }
+    flags
+}
+
+/// The toolchain's shared Rust runtime for `target` (the host when `None`):
+/// `<sysroot>/lib/rustlib/<triple>/lib/libstd-<hash>.so` (`.dylib`; `std-<hash>.dll`).
+pub fn runtime_library(target: Option<&str>) -> Result<PathBuf, BuildError> {
+    let triple = match target {
+        Some(triple) => triple.to_owned(),
+        None => host_triple()?,
+    };
+    let missing = |detail: String| BuildError::RuntimeMissing {
+        target: triple.clone(),
+        detail,
+    };
+    let sysroot = rustc_line(&["--print", "sysroot"]).map_err(missing)?;
+    let dir = Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(&triple)
+        .join("lib");
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|error| missing(format!("cannot list {}: {error}", dir.display())))?;
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(is_runtime_file_name)
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next().ok_or_else(|| {
+        missing(format!(
+            "no libstd-*.so, .dylib or std-*.dll in {}",
+            dir.display()
+        ))
+    })
+}
+
+/// Whether `name` is the file name of a shared Rust standard library.
+pub fn is_runtime_file_name(name: &str) -> bool {
+    (name.starts_with("libstd-") && (name.ends_with(".so") || name.ends_with(".dylib")))
+        || (name.starts_with("std-") && name.ends_with(".dll"))
+}
+
+/// Copies the runtime for `target` into `dir` unless an identical copy is there; the copy
+/// is written under a temporary name and renamed, so a concurrent reader never sees half.
+pub fn copy_runtime_into(target: Option<&str>, dir: &Path) -> Result<PathBuf, BuildError> {
+    let from = runtime_library(target)?;
+    let to = dir.join(from.file_name().expect("a runtime path names a file"));
+    let copy_error = |source| BuildError::RuntimeCopy {
+        from: from.clone(),
+        to: to.clone(),
+        source,
+    };
+    let bytes = std::fs::read(&from).map_err(copy_error)?;
+    if std::fs::read(&to).is_ok_and(|existing| existing == bytes) {
+        return Ok(to);
+    }
+    let temp = dir.join(format!(".runtime-{}.tmp", std::process::id()));
+    std::fs::write(&temp, &bytes).map_err(copy_error)?;
+    std::fs::rename(&temp, &to).map_err(copy_error)?;
+    Ok(to)
+}
+
+/// The triple `rustc` builds for by default.
+fn host_triple() -> Result<String, BuildError> {
+    let missing = |detail| BuildError::RuntimeMissing {
+        target: "the host".to_owned(),
+        detail,
+    };
+    let verbose = rustc_output(&["-vV"]).map_err(missing)?;
+    verbose
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_owned)
+        .ok_or_else(|| missing("`rustc -vV` names no host triple".to_owned()))
+}
+
+/// The first line `rustc` (`$RUSTC` when set) prints for `args`.
+fn rustc_line(args: &[&str]) -> Result<String, String> {
+    let text = rustc_output(args)?;
+    text.lines()
+        .next()
+        .map(|line| line.trim().to_owned())
+        .ok_or_else(|| format!("`rustc {}` printed nothing", args.join(" ")))
+}
+
+fn rustc_output(args: &[&str]) -> Result<String, String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let output = Command::new(&rustc)
+        .args(args)
+        .output()
+        .map_err(|error| format!("cannot run `{rustc}`: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`{rustc} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    String::from_utf8(output.stdout).map_err(|_| format!("`{rustc}` printed non-UTF-8"))
 }
 
 /// Builds `package` with `features` (release) at most once per process: later calls with
@@ -155,16 +302,20 @@ pub fn workspace_root() -> PathBuf {
 /// `libname.so`, `name.dll` or `libname.dylib`.
 pub fn library_file_name(package: &str, target: Option<&str>) -> String {
     let stem = package.replace('-', "_");
-    let os = match target {
+    match target_os(target) {
+        "windows" => format!("{stem}.dll"),
+        "macos" => format!("lib{stem}.dylib"),
+        _ => format!("lib{stem}.so"),
+    }
+}
+
+/// "windows", "macos" or "linux" for `target` (the host's OS when `None`).
+fn target_os(target: Option<&str>) -> &'static str {
+    match target {
         Some(triple) if triple.contains("windows") => "windows",
         Some(triple) if triple.contains("apple") => "macos",
         Some(_) => "linux",
         None => std::env::consts::OS,
-    };
-    match os {
-        "windows" => format!("{stem}.dll"),
-        "macos" => format!("lib{stem}.dylib"),
-        _ => format!("lib{stem}.so"),
     }
 }
 

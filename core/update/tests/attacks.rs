@@ -390,12 +390,12 @@ fn the_server_dying_mid_download_is_refused() {
     let error = refused(&world, |w| {
         w.publish(&[artifact("1.0.1", &example_v2())]);
         w.server
-            .misbehave(&w.artifact_url(), Behaviour::DieAfter(100_000));
+            .misbehave(&w.artifact_url(), Behaviour::DieAfter(5_000));
     });
     assert!(
         matches!(
             error,
-            UpdateError::Truncated { found: 100_000, .. } | UpdateError::Fetch { .. }
+            UpdateError::Truncated { found: 5_000, .. } | UpdateError::Fetch { .. }
         ),
         "{error}"
     );

@@ -56,7 +56,7 @@ fn a_full_plugin_directory_fails_the_write_and_changes_nothing() {
     let (_scratch, plugins) = scratch_mount_point();
     let v1_size = std::fs::metadata(example_v1()).unwrap().len();
     // Room for 1.0.0 and a little more, not for 1.0.1 beside it.
-    let Some(_tmpfs) = Tmpfs::mount(&plugins, v1_size + 64 * 1024) else {
+    let Some(_tmpfs) = Tmpfs::mount(&plugins, v1_size + 4 * 1024) else {
         eprintln!("skipped: mounting a tmpfs needs root");
         return;
     };

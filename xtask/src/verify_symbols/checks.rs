@@ -5,6 +5,7 @@
 use super::binary::{Binary, SymbolKind};
 use super::expectations::{self, Expected};
 use crate::targets::{GlibcVersion, Target};
+use fastforth_host::runtime::is_runtime_name;
 use object::BinaryFormat;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -61,6 +62,16 @@ impl Check {
     }
 }
 
+/// What an artifact is checked against besides its triple's table entry.
+pub struct Wanted<'a> {
+    /// Its expected exports (`None`: there is no expectation file).
+    pub exports: Option<&'a [Expected]>,
+    /// Where the expectation files are (named in messages).
+    pub expectations_dir: &'a Path,
+    /// The Rust runtime build-all ships for the triple (`None`: a static std).
+    pub runtime: Option<&'a str>,
+}
+
 /// Everything checked about one artifact, in a fixed order.
 pub fn run(
     binary: &Binary,
@@ -68,8 +79,7 @@ pub fn run(
     plugin: &str,
     shown: &str,
     path: &Path,
-    expected: Option<&[Expected]>,
-    expectations_dir: &Path,
+    wanted: &Wanted,
 ) -> Vec<Check> {
     let result = |(status, check, detail): (Status, &'static str, String)| Check {
         status,
@@ -80,7 +90,7 @@ pub fn run(
         detail,
     };
     let mut results = vec![result(format(binary, target)), result(descriptor(binary))];
-    match expected {
+    match wanted.exports {
         Some(expected) => {
             results.push(result(missing_exports(binary, expected)));
             results.push(result(unexpected_exports(binary, expected)));
@@ -91,7 +101,7 @@ pub fn run(
             "expectations",
             format!(
                 "no expectation file {}: run `cargo xtask verify-symbols --bless` and commit it",
-                expectations::base_path(expectations_dir, plugin).display()
+                expectations::base_path(wanted.expectations_dir, plugin).display()
             ),
         ))),
     }
@@ -104,7 +114,7 @@ pub fn run(
             forwarders(binary),
             parsers_agree(binary),
             glibc_floor(binary, target),
-            needed_libraries(binary, target),
+            needed_libraries(binary, target, wanted.runtime),
             own_name(binary, &file_name),
         ]
         .map(result),
@@ -384,12 +394,33 @@ fn glibc_floor(binary: &Binary, target: &Target) -> Outcome {
     )
 }
 
-fn needed_libraries(binary: &Binary, target: &Target) -> Outcome {
+/// Every needed library is in the triple's allowlist or is the Rust runtime `runtime` that
+/// build-all ships for the triple; a plugin needing any other Rust runtime fails, naming both.
+fn needed_libraries(binary: &Binary, target: &Target, runtime: Option<&str>) -> Outcome {
+    // Mach-O names it `@rpath/libstd-<hash>.dylib`.
+    let file_name = |library: &str| library.rsplit('/').next().unwrap_or_default().to_owned();
+    let foreign = binary
+        .needed
+        .iter()
+        .map(|library| file_name(library))
+        .find(|library| is_runtime_name(library) && Some(library.as_str()) != runtime);
+    if let Some(foreign) = foreign {
+        let shipped = runtime.map_or("no Rust runtime".to_owned(), |name| format!("`{name}`"));
+        return (
+            Status::Fail,
+            "needed-libraries",
+            format!(
+                "needs the Rust runtime `{foreign}`, but build-all ships {shipped} for {}",
+                target.triple
+            ),
+        );
+    }
     let allowed = |library: &str| {
-        target
-            .allowed_libraries
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(library) || is_dynamic_loader(library))
+        Some(file_name(library).as_str()) == runtime
+            || target
+                .allowed_libraries
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(library) || is_dynamic_loader(library))
     };
     let outside: Vec<&str> = binary
         .needed

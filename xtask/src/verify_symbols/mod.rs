@@ -2,8 +2,9 @@
 //! named) against its triple and the committed expectation files: format and architecture,
 //! the descriptor and every expected export present, nothing unexpected exported (mangled
 //! Rust names, `#[no_mangle]` leaking from a dependency, forwarders), kinds, glibc symbol
-//! versions under the triple's floor, needed libraries in the allowlist, SONAME / install
-//! name / DLL name, and that `object` and `goblin` agree. It builds nothing.
+//! versions under the triple's floor, needed libraries in the allowlist (plus the one Rust
+//! runtime `build-all` ships for the triple, no other), SONAME / install name / DLL name,
+//! and that `object` and `goblin` agree. It builds nothing.
 //!
 //! Text output is one line per check, `PASS|FAIL|SKIP <check> <artifact> <detail>`, then a
 //! summary. `--format json` prints one document instead:
@@ -112,7 +113,11 @@ impl flags::VerifySymbols {
         {
             errors.push(error);
         }
+        let sysroot = crate::toolchain::rustc_sysroot(sh);
         for item in &parsed {
+            let runtime = sysroot.as_ref().ok().and_then(|sysroot| {
+                crate::build_all::shipped_runtime(item.artifact.target, sysroot)
+            });
             let shown = shown_path(&item.artifact.path, &root);
             let expected =
                 expectations::load(&dir, &item.artifact.plugin, item.artifact.target.triple);
@@ -123,8 +128,11 @@ impl flags::VerifySymbols {
                     &item.artifact.plugin,
                     &shown,
                     &item.artifact.path,
-                    expected.as_deref(),
-                    &dir,
+                    &checks::Wanted {
+                        exports: expected.as_deref(),
+                        expectations_dir: &dir,
+                        runtime: runtime.as_deref(),
+                    },
                 )),
                 Err(error) => errors.push(error),
             }

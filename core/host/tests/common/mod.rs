@@ -40,6 +40,20 @@ pub fn replace_file(from: &Path, to: &Path) {
     let temp = to.with_extension("tmp");
     std::fs::copy(from, &temp).unwrap();
     std::fs::rename(&temp, to).unwrap();
+    copy_runtime_beside(from, to);
+}
+
+/// Copies the Rust runtime that sits next to the plugin `from` next to `to`, as a build
+/// tool or an installer puts a plugin's runtime beside it.
+pub fn copy_runtime_beside(from: &Path, to: &Path) {
+    let runtime = from.with_file_name(fastforth_abi::RUNTIME_FILE_NAME);
+    if runtime.is_file() {
+        std::fs::copy(
+            &runtime,
+            to.with_file_name(fastforth_abi::RUNTIME_FILE_NAME),
+        )
+        .unwrap();
+    }
 }
 
 /// How many mappings of `path` this process has (Linux only; `None` elsewhere).

@@ -1,0 +1,114 @@
+//! The shared Rust runtime: a plugin that needs another toolchain's runtime is refused before
+//! anything is opened while the serving version keeps answering, and every plugin of every
+//! loader binds to the one runtime the process keeps open.
+
+mod common;
+
+use common::*;
+use fastforth_abi::{RUNTIME_FILE_NAME, RUSTC_VERSION};
+use fastforth_host::{Example, HotSwap, PluginError};
+use std::path::Path;
+
+/// `bytes` with every occurrence of `from` replaced by `to` (same length); panics if none.
+fn replace_all(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    let mut found = 0;
+    let mut at = 0;
+    while let Some(offset) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        let start = at + offset;
+        bytes[start..start + to.len()].copy_from_slice(to);
+        found += 1;
+        at = start + to.len();
+    }
+    assert!(found > 0, "{:?} not found", String::from_utf8_lossy(from));
+}
+
+/// Our runtime's name with another hash: `libstd-0123456789abcdef.so` for a 16-digit hash.
+fn other_runtime_name() -> String {
+    let (stem, hash_and_extension) = RUNTIME_FILE_NAME.rsplit_once('-').unwrap();
+    let (hash, extension) = hash_and_extension.split_once('.').unwrap();
+    let other: String = "0123456789abcdef"
+        .chars()
+        .cycle()
+        .take(hash.len())
+        .collect();
+    assert_ne!(other, hash);
+    format!("{stem}-{other}.{extension}")
+}
+
+/// The files in `dir` whose names start with `prefix`.
+fn files_starting_with(dir: &Path, prefix: &str) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(prefix))
+        .count()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plugin_needing_another_rust_runtime_is_refused_before_loading() {
+    let (dir, loader) = fresh_loader();
+    let slot = HotSwap::<Example>::load(loader.clone(), &example_v1()).unwrap();
+    let theirs = other_runtime_name();
+    let their_version = RUSTC_VERSION
+        .strip_prefix("rustc ")
+        .unwrap()
+        .replace(|c: char| c.is_ascii_digit(), "9");
+    let mut bytes = std::fs::read(example_v2()).unwrap();
+    replace_all(&mut bytes, RUNTIME_FILE_NAME.as_bytes(), theirs.as_bytes());
+    let our_comment = format!("rustc version {}", &RUSTC_VERSION["rustc ".len()..]);
+    let their_comment = format!("rustc version {their_version}");
+    replace_all(&mut bytes, our_comment.as_bytes(), their_comment.as_bytes());
+    let foreign = dir.path().join("libfastforth_example_plugin.so");
+    std::fs::write(&foreign, &bytes).unwrap();
+    copy_runtime_beside(&example_v2(), &foreign);
+
+    let error = slot.swap(&foreign).unwrap_err();
+    assert!(
+        matches!(error, PluginError::ForeignRuntime { .. }),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: needs the Rust runtime `{theirs}` (rustc {their_version}), but this fastforth \
+             runs plugins on `{RUNTIME_FILE_NAME}` ({RUSTC_VERSION}): rebuild the plugin with \
+             this fastforth's toolchain",
+            foreign.display()
+        )
+    );
+    assert_eq!(slot.current().version(), "1.0.0");
+    assert_eq!(slot.current().add_numbers(2, 3).unwrap(), 5);
+    assert_eq!(
+        files_starting_with(loader.cache_dir(), "libfastforth_example_plugin-"),
+        1,
+        "no shadow copy of the refused build"
+    );
+    assert_eq!(mapped_count(&foreign), Some(0));
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(!maps.contains(theirs.as_str()), "nothing of it was opened");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn plugins_of_every_loader_share_one_runtime_that_stays_open() {
+    let (_first_dir, first) = fresh_loader();
+    let (_second_dir, second) = fresh_loader();
+    let v1 = first.load::<Example>(&example_v1()).unwrap();
+    let v2 = second.load::<Example>(&example_v2()).unwrap();
+    assert_eq!(
+        (v1.add_numbers(1, 2).unwrap(), v2.fibonacci(10).unwrap()),
+        (3, 89)
+    );
+    assert!(second.cache_dir().join(RUNTIME_FILE_NAME).is_file());
+    drop((v1, v2));
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mut runtimes: Vec<&str> = maps
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .filter(|path| path.ends_with(RUNTIME_FILE_NAME))
+        .collect();
+    runtimes.dedup();
+    assert_eq!(runtimes.len(), 1, "one runtime file mapped: {runtimes:?}");
+}
