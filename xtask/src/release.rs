@@ -3,8 +3,8 @@
 //! content-addressed names, `manifest.json` with the next `manifest_version`, and its
 //! detached signature `manifest.json.sig`. The version is counted in the publisher's state
 //! file next to the key, never read from the channel. It re-hashes every artifact against the
-//! index, so a stale index never ships. Each artifact also gets a delta patch (zstd
-//! patch-from) from each of the last [`PATCH_BASES`] builds of its plugin and triple released
+//! index, so a stale index never ships. Each artifact also gets a delta patch (a bsdiff-style
+//! diff, zstd-compressed) from each of the last [`PATCH_BASES`] builds of its plugin and triple released
 //! into the channel, kept next to the state file; the signed `manifest.3.json` lists them and
 //! `manifest.json` stays schema 2 for older hosts. The formats belong to `fastforth-update`.
 

@@ -1,51 +1,41 @@
-//! Delta updates: a patch is one zstd frame compressed with the installed build as its
-//! reference prefix (`zstd --patch-from`), so the download is only what changed. The client
-//! decodes it with `ruzstd` (pure Rust) under hard caps: the frame header is checked first
-//! (no dictionary id, a bounded window, a declared size equal to the expected one), and
-//! decoding stops one byte past the expected size (ruzstd >= 0.9 also bounds what one block
-//! may produce, to the 128 KiB the format allows). A decoded patch is trusted no more than
-//! a download: the caller checks its SHA-256 against the signed manifest.
+//! Delta updates: a patch is a bsdiff-style diff of the installed build against the new one
+//! (`bidiff`'s format: add the old bytes plus a difference, copy new bytes, seek), compressed
+//! as one zstd frame, so the download is only what changed. The client decodes it with
+//! `ruzstd` and `bipatch` (pure Rust) under hard caps: the frame header is checked first (no
+//! dictionary id, a declared size of at most [`RAW_PER_BYTE`] times the result's plus
+//! 64 KiB, a window no larger than that), the diff is read no further than that size, and
+//! the result stops one byte past the expected size. Each byte of diff read yields at most
+//! one byte of result, so the work is bounded by the caps. A decoded patch is trusted no more
+//! than a download: the caller checks its SHA-256 against the signed manifest.
 //!
-//! Why zstd patch-from, decoded by ruzstd (measured on x86_64 Linux; patches made at zstd
-//! level 19; apply times best of 30; client bytes: what a decoder adds to a stripped
-//! opt-level "s", fat-LTO binary that reads two files and writes the result):
+//! Why bsdiff, then zstd (measured on x86_64 Linux; zstd level 19 for both; apply times best
+//! of 30; client bytes: what a decoder adds to a stripped opt-level "s", fat-LTO binary that
+//! reads two files and writes the result):
 //!
-//! | | Forth engine 1.0.0 → 1.1.0 (one line) | example 1.0.0 → 1.0.1 |
-//! |---|---:|---:|
-//! | full file / after zstd -19 | 696,272 / 244,948 | 425,312 / 160,122 |
-//! | zstd patch-from | 3,281 | 30,458 |
-//! | apply with ruzstd 0.9 / libzstd | 1.6 ms / 0.05 ms | 0.6 ms / 0.15 ms |
-//! | bidiff, then zstd -19 | 5,426 | 28,436 |
-//! | apply with bipatch (+ libzstd) | 0.29 ms | 0.28 ms |
+//! | | engine, one code line | example, one code line | engine 1.0.0 → 1.1.0 (version) | example 1.0.0 → 1.0.1 |
+//! |---|---:|---:|---:|---:|
+//! | full file, after zstd -19 | 244,922 | 155,195 | 244,948 | 160,122 |
+//! | bidiff, then zstd -19 | **9,338** | **5,505** | 5,426 | **28,436** |
+//! | zstd `--patch-from` | 10,823 | 10,355 | **3,281** | 30,458 |
+//! | apply, bipatch + libzstd | 0.33 ms | 0.18 ms | 0.29 ms | 0.28 ms |
+//! | apply, zstd patch-from with libzstd / ruzstd | 0.12 ms | 0.09 ms | 0.05 / 1.6 ms | 0.15 / 0.6 ms |
 //!
-//! Client bytes: ruzstd +50,968, libzstd +98,184, bipatch +4,976 plus a decompressor for
-//! its output. zstd patch-from makes the smaller patch for a small change (the case updates
-//! are for), needs one decoder for both the patch and its compression, and ruzstd costs half
-//! the bytes of libzstd in the shipped binary and needs no C compiler; apply times are a few
-//! milliseconds either way. Patches are made on the release side only, with libzstd
-//! (feature `patches`).
+//! Client bytes: ruzstd +50,968, bipatch +4,976, libzstd's decoder +98,184. A code change
+//! moves addresses all over a binary; bsdiff's byte-wise differences absorb that, so the
+//! diff wins on the change updates are for (a one-line change: 9.3 KB and 5.5 KB, against
+//! 10.8 KB and 10.4 KB), and costs 5 KB more client code than patch-from; ruzstd costs half
+//! the bytes of libzstd and needs no C compiler. Apply times are milliseconds either way.
+//! Patches are made on the release side only (feature `patches`: bidiff and libzstd).
 
 use std::fmt;
+use std::io::Read;
 
 /// The zstd frame magic number, little-endian.
 const FRAME_MAGIC: u32 = 0xFD2F_B528;
 
-/// The dictionary id under which the base is handed to the decoder.
-const BASE_DICT_ID: u32 = 1;
-
-/// A zstd dictionary header without content: magic, id 1, entropy tables (any valid ones: a
-/// patch-from frame starts without tables, so a well-formed patch never uses them) and the
-/// initial repeat offsets 1, 4, 8 of a raw-content prefix. The base follows it as the
-/// dictionary's content; ruzstd has no other way to take a raw prefix.
-const DICT_HEADER: [u8; 144] = [
-    55, 164, 48, 236, 1, 0, 0, 0, 41, 16, 208, 146, 164, 3, 255, 104, 85, 85, 213, 184, 10, 172,
-    118, 172, 205, 77, 38, 133, 144, 182, 155, 219, 242, 19, 185, 157, 156, 7, 5, 98, 135, 125, 49,
-    91, 173, 135, 163, 106, 240, 8, 99, 0, 0, 20, 28, 6, 8, 8, 202, 48, 158, 0, 0, 36, 64, 131,
-    129, 1, 2, 200, 5, 65, 130, 1, 193, 129, 192, 0, 193, 128, 193, 128, 1, 193, 4, 193, 66, 130,
-    128, 129, 64, 1, 65, 193, 129, 64, 193, 197, 1, 129, 66, 195, 196, 134, 10, 36, 179, 75, 146,
-    164, 3, 244, 24, 68, 28, 132, 48, 44, 133, 16, 146, 16, 72, 68, 198, 68, 68, 68, 146, 36, 73,
-    7, 1, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0,
-];
+/// The most bytes of diff a patch may hold per byte of result (plus 64 KiB): a diff is about
+/// as long as its result, plus a few bytes of control per run.
+pub const RAW_PER_BYTE: u64 = 4;
 
 /// Why a patch could not be applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,69 +53,50 @@ fn fail<T>(problem: impl Into<String>) -> Result<T, PatchError> {
     Err(PatchError(problem.into()))
 }
 
-/// The window a patch may ask for: enough to reach back over the whole base and result
-/// (what `--patch-from` sets), at least 1 MiB.
-fn max_window(base_len: usize, result_size: u64) -> u64 {
-    let reach = (base_len as u64).max(result_size).max(1 << 20);
-    reach.next_power_of_two().saturating_mul(2)
+/// The longest diff a patch to `result_size` bytes may hold.
+fn max_diff(result_size: u64) -> u64 {
+    result_size
+        .saturating_mul(RAW_PER_BYTE)
+        .saturating_add(64 << 10)
 }
 
 /// Decodes `patch` against `base` into exactly `result_size` bytes, never holding more than
-/// `result_size + 1` decoded bytes: a patch that expands further is refused mid-way.
+/// `result_size + 1` of them: a patch that expands further is refused mid-way.
 pub fn apply(base: &[u8], patch: &[u8], result_size: u64) -> Result<Vec<u8>, PatchError> {
-    let window = max_window(base.len(), result_size);
-    check_header(patch, window, result_size)?;
-    let mut dictionary = Vec::with_capacity(DICT_HEADER.len() + base.len());
-    dictionary.extend_from_slice(&DICT_HEADER);
-    dictionary.extend_from_slice(base);
-    let dictionary = ruzstd::decoding::Dictionary::decode_dict(&dictionary)
-        .map_err(|error| PatchError(format!("cannot use the installed file as a base: {error}")))?;
-    let mut decoder = ruzstd::decoding::FrameDecoder::new();
-    decoder.set_max_window_size(window);
+    let diff_size = check_header(patch, max_diff(result_size))?;
+    let window = diff_size.next_power_of_two().max(1 << 10);
     let broken = |error: &dyn fmt::Display| PatchError(format!("corrupt patch: {error}"));
-    decoder.add_dict(dictionary).map_err(|e| broken(&e))?;
     let mut source = patch;
-    decoder.init(&mut source).map_err(|e| broken(&e))?;
-    decoder.force_dict(BASE_DICT_ID).map_err(|e| broken(&e))?;
-    let mut out = Vec::with_capacity(result_size.min(1 << 24) as usize);
-    while !decoder.is_finished() {
-        let room = (result_size + 1 - out.len() as u64).min(1 << 20) as usize;
-        decoder
-            .decode_blocks(
-                &mut source,
-                ruzstd::decoding::BlockDecodingStrategy::UptoBytes(room),
-            )
-            .map_err(|e| broken(&e))?;
-        decoder
-            .collect_to_writer(&mut out)
-            .map_err(|e| broken(&e))?;
-        if out.len() as u64 > result_size {
-            return fail(format!(
-                "the patch expands past {result_size} bytes, the size the manifest states: stopped"
-            ));
-        }
-    }
-    decoder
-        .collect_to_writer(&mut out)
+    let frame = ruzstd::decoding::StreamingDecoder::new_with_max_window_size(&mut source, window)
         .map_err(|e| broken(&e))?;
+    let diff = frame.take(diff_size);
+    let reader =
+        bipatch::Reader::new(diff, std::io::Cursor::new(base)).map_err(|error| match error {
+            bipatch::DecodeError::IO(error) => broken(&error),
+            other => broken(&other),
+        })?;
+    let mut out = Vec::with_capacity(result_size.min(1 << 24) as usize);
+    reader
+        .take(result_size + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| broken(&e))?;
+    if out.len() as u64 > result_size {
+        return fail(format!(
+            "the patch expands past {result_size} bytes, the size the manifest states: stopped"
+        ));
+    }
     if out.len() as u64 != result_size {
         return fail(format!(
             "the patch gives {} bytes, expected {result_size}",
             out.len()
         ));
     }
-    if !source.is_empty() {
-        return fail(format!(
-            "{} bytes after the patch's frame, expected none",
-            source.len()
-        ));
-    }
     Ok(out)
 }
 
-/// Refuses a frame header that is not one zstd frame with no dictionary id, a window of at
-/// most `max_window` bytes and, when it states one, a content size of `result_size`.
-fn check_header(patch: &[u8], max_window: u64, result_size: u64) -> Result<(), PatchError> {
+/// Refuses a frame header that is not one zstd frame with no dictionary id, a declared
+/// content size of at most `max_diff` and a window no larger; returns the declared size.
+fn check_header(patch: &[u8], max_diff: u64) -> Result<u64, PatchError> {
     let Some((magic, rest)) = patch.split_first_chunk::<4>() else {
         return fail(format!("{} bytes, too short for a patch", patch.len()));
     };
@@ -136,13 +107,15 @@ fn check_header(patch: &[u8], max_window: u64, result_size: u64) -> Result<(), P
         return fail("the patch ends in its frame header");
     };
     let single_segment = descriptor & 0x20 != 0;
-    let dict_id_bytes = [0, 1, 2, 4][usize::from(descriptor & 3)];
     let size_bytes = match descriptor >> 6 {
         0 => usize::from(single_segment),
         flag => 1 << flag,
     };
-    if dict_id_bytes != 0 {
-        return fail("the patch names a dictionary, expected a patch against the installed file");
+    if descriptor & 3 != 0 {
+        return fail("the patch's frame names a dictionary, expected none");
+    }
+    if size_bytes == 0 {
+        return fail("the patch's frame declares no size, expected one");
     }
     let (window_descriptor, rest) = match single_segment {
         true => (None, rest),
@@ -157,54 +130,32 @@ fn check_header(patch: &[u8], max_window: u64, result_size: u64) -> Result<(), P
     let mut declared = [0u8; 8];
     declared[..size_bytes].copy_from_slice(size_field);
     let declared = u64::from_le_bytes(declared) + if size_bytes == 2 { 256 } else { 0 };
-    if size_bytes > 0 && declared != result_size {
+    if declared > max_diff {
         return fail(format!(
-            "the patch declares {declared} bytes, expected {result_size}"
+            "the patch's diff is {declared} bytes, expected at most {max_diff}"
         ));
     }
-    let window = match window_descriptor {
-        None => declared,
-        Some(byte) => {
-            let base = 1u64 << (10 + (byte >> 3));
-            base + (base / 8) * u64::from(byte & 7)
+    if let Some(byte) = window_descriptor {
+        let base = 1u64 << (10 + (byte >> 3));
+        let window = base + (base / 8) * u64::from(byte & 7);
+        let limit = declared.next_power_of_two().max(1 << 10);
+        if window > limit {
+            return fail(format!(
+                "the patch asks for a {window}-byte window, expected at most {limit}"
+            ));
         }
-    };
-    if window > max_window {
-        return fail(format!(
-            "the patch asks for a {window}-byte window, expected at most {max_window}"
-        ));
     }
-    Ok(())
+    Ok(declared)
 }
 
-/// Makes the patch that turns `base` into `new`: zstd level 19 with `base` as the reference
-/// prefix, a window that reaches over both, long-distance matching, the content size in the
-/// header and no checksum (the manifest carries the result's SHA-256).
+/// Makes the patch that turns `base` into `new`: bidiff's diff, compressed by zstd at level
+/// 19 with its size in the frame header and no checksum (the manifest carries the result's
+/// SHA-256).
 #[cfg(feature = "patches")]
 pub fn make(base: &[u8], new: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    use zstd::zstd_safe::CParameter;
-    let reach = base.len().max(new.len()).max(1 << 20) as u64;
-    let window_log = reach.next_power_of_two().trailing_zeros();
-    let mut out = Vec::new();
-    let mut encoder = zstd::stream::Encoder::with_ref_prefix(&mut out, 19, base)
-        .expect("zstd takes level 19 and a reference prefix");
-    for parameter in [
-        CParameter::WindowLog(window_log),
-        CParameter::EnableLongDistanceMatching(true),
-        CParameter::ContentSizeFlag(true),
-        CParameter::ChecksumFlag(false),
-    ] {
-        encoder
-            .set_parameter(parameter)
-            .expect("zstd accepts these parameters");
-    }
-    encoder
-        .set_pledged_src_size(Some(new.len() as u64))
-        .expect("zstd takes a pledged size before any input");
-    encoder.write_all(new).expect("writing into a Vec");
-    encoder.finish().expect("writing into a Vec");
-    out
+    let mut diff = Vec::new();
+    bidiff::simple_diff(base, new, &mut diff).expect("diffing into a Vec");
+    zstd::bulk::compress(&diff, 19).expect("zstd compresses into a Vec")
 }
 
 #[cfg(all(test, feature = "patches"))]
@@ -228,7 +179,7 @@ mod tests {
     fn a_patch_rebuilds_the_new_file_from_the_base_and_is_small() {
         let (base, new) = (base(), changed(&base()));
         let patch = make(&base, &new);
-        assert!(patch.len() < 200, "{} bytes", patch.len());
+        assert!(patch.len() < 300, "{} bytes", patch.len());
         assert_eq!(apply(&base, &patch, new.len() as u64).unwrap(), new);
     }
 
@@ -240,8 +191,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             format!(
-                "the patch declares {} bytes, expected {}",
-                new.len(),
+                "the patch expands past {} bytes, the size the manifest states: stopped",
                 new.len() - 1
             )
         );
@@ -252,30 +202,44 @@ mod tests {
     }
 
     #[test]
-    fn a_frame_without_a_stated_size_stops_one_byte_past_the_cap() {
-        let big = vec![b'x'; 5_000_000];
-        let mut patch = Vec::new();
-        let mut encoder = zstd::stream::Encoder::new(&mut patch, 3).unwrap();
-        encoder
-            .set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(false))
-            .unwrap();
-        std::io::Write::write_all(&mut encoder, &big).unwrap();
-        encoder.finish().unwrap();
+    fn a_diff_longer_than_the_cap_is_refused_before_decoding() {
+        let diff = vec![0u8; 5_000_000];
+        let patch = zstd::bulk::compress(&diff, 3).unwrap();
+        assert!(patch.len() < 1000);
         let error = apply(b"base", &patch, 1000).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "the patch expands past 1000 bytes, the size the manifest states: stopped"
+            "the patch's diff is 5000000 bytes, expected at most 69536"
         );
     }
 
     #[test]
-    fn headers_asking_for_a_dictionary_or_a_huge_window_are_refused() {
+    fn an_endless_run_of_empty_diff_steps_ends_at_the_declared_size() {
+        // Magic, version, then zero-length add, copy and seek steps: no output, ever.
+        let mut diff = vec![0xdf, 0xb1, 0, 0, 0, 0x10, 0, 0];
+        diff.resize(8 + 3 * 20_000, 0);
+        let patch = zstd::bulk::compress(&diff, 3).unwrap();
+        let error = apply(b"base", &patch, 10).unwrap_err();
+        assert_eq!(error.to_string(), "the patch gives 0 bytes, expected 10");
+    }
+
+    #[test]
+    fn headers_without_a_size_or_with_a_dictionary_or_a_huge_window_are_refused() {
         let error = apply(b"base", &[0x28, 0xb5, 0x2f, 0xfd, 0x01, 0, 7], 10).unwrap_err();
         assert!(error.to_string().contains("names a dictionary"), "{error}");
-        let error = apply(b"base", &[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xf8], 10).unwrap_err();
+        let error = apply(b"base", &[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00], 10).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "the patch asks for a 2199023255552-byte window, expected at most 2097152"
+            "the patch's frame declares no size, expected one"
+        );
+        let error = apply(
+            b"base",
+            &[0x28, 0xb5, 0x2f, 0xfd, 0x80, 0xf8, 9, 0, 0, 0],
+            10,
+        );
+        assert_eq!(
+            error.unwrap_err().to_string(),
+            "the patch asks for a 2199023255552-byte window, expected at most 1024"
         );
         let error = apply(b"base", b"PK\x03\x04", 10).unwrap_err();
         assert_eq!(error.to_string(), "not a zstd frame (bad magic number)");
