@@ -99,7 +99,8 @@ pub struct Keygen {
     pub name: String,
 }
 
-/// Sign and publish build-all's artifacts into a static channel directory
+/// Sign and publish build-all's artifacts into a static channel directory, with delta
+/// patches from the last 3 builds of each released into that channel
 #[derive(clap::Args)]
 pub struct Release {
     /// The secret key file made by `cargo xtask keygen`

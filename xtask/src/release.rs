@@ -3,7 +3,10 @@
 //! content-addressed names, `manifest.json` with the next `manifest_version`, and its
 //! detached signature `manifest.json.sig`. The version is counted in the publisher's state
 //! file next to the key, never read from the channel. It re-hashes every artifact against the
-//! index, so a stale index never ships. The formats belong to `fastforth-update`.
+//! index, so a stale index never ships. Each artifact also gets a delta patch (a bsdiff-style
+//! diff, zstd-compressed) from each of the last [`PATCH_BASES`] builds of its plugin and triple released
+//! into the channel, kept next to the state file; the signed `manifest.3.json` lists them and
+//! `manifest.json` stays schema 2 for older hosts. The formats belong to `fastforth-update`.
 
 use crate::flags;
 use crate::index::{self, Artifact};
@@ -13,6 +16,10 @@ use fastforth_update::{Manifest, Release as SignedRelease, ReleaseArtifact, Sign
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 use xshell::Shell;
+
+/// How many earlier builds of each artifact get a patch to the new one: the hosts a few
+/// releases behind still download only what changed.
+pub const PATCH_BASES: usize = 3;
 
 impl flags::Release {
     pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
@@ -129,6 +136,7 @@ pub fn publish(
         });
     release
         .state_file(state)
+        .patches(PATCH_BASES, fastforth_update::patch::make)
         .expires(expires)
         .publish(artifacts)
         .with_context(|| format!("cannot publish into {}", channel.display()))
@@ -145,6 +153,16 @@ fn print_summary(channel: &Path, manifest: &Manifest, key: &fastforth_update::Si
     for (name, release) in &manifest.plugins {
         let triples: Vec<&str> = release.targets.keys().map(String::as_str).collect();
         println!("  {name} {}: {}", release.version, triples.join(", "));
+        for (triple, build) in &release.targets {
+            for patch in &build.patches {
+                println!(
+                    "    {triple}: patch from {} ({} bytes, full file {} bytes)",
+                    &patch.from_sha256[..16],
+                    patch.size,
+                    build.size
+                );
+            }
+        }
     }
 }
 
@@ -156,16 +174,21 @@ mod tests {
 
     /// A build-all output directory with one fake artifact for each of two triples.
     fn fake_build_all(dir: &Path) -> PathBuf {
+        fake_build_all_of(dir, "1.0.0", "")
+    }
+
+    /// Like [`fake_build_all`], at `version`, each file ending in `tail`.
+    fn fake_build_all_of(dir: &Path, version: &str, tail: &str) -> PathBuf {
         let mut artifacts = Vec::new();
         for triple in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
-            let bytes = format!("not really a library for {triple}").into_bytes();
+            let bytes = format!("not really a library for {triple}{tail}").into_bytes();
             std::fs::create_dir_all(dir.join(triple)).unwrap();
             let file = format!("{triple}/libfastforth_example_plugin.so");
             std::fs::write(dir.join(&file), &bytes).unwrap();
             artifacts.push(Artifact {
                 plugin: "example".to_owned(),
                 package: "fastforth-example-plugin".to_owned(),
-                version: "1.0.0".to_owned(),
+                version: version.to_owned(),
                 triple: triple.to_owned(),
                 profile: "release".to_owned(),
                 file,
@@ -273,6 +296,51 @@ mod tests {
         assert_eq!(manifest.unwrap().manifest_version, 2);
         let state = std::fs::read_to_string(dir.path().join("release.state.json")).unwrap();
         assert!(state.contains("\"manifest_version\": 2"), "{state}");
+    }
+
+    #[test]
+    fn release_writes_patches_from_the_last_three_builds_listed_in_the_schema_3_manifest() {
+        let dir = Scratch::new("release-patches");
+        let key_file = dir.path().join("release.key");
+        let signer = SigningKey::from_bytes(&[9; 32]);
+        std::fs::write(&key_file, keys::secret_key_file(&signer)).unwrap();
+        let channel = dir.path().join("stable");
+        let sh = Shell::new().unwrap();
+        let mut builds = Vec::new();
+        for release in 0..5 {
+            let plugins = dir.path().join(format!("plugins-{release}"));
+            let tail = " and more".repeat(release);
+            let index = fake_build_all_of(&plugins, &format!("1.0.{release}"), &tail);
+            release_of(&index, &channel, &key_file).run(&sh).unwrap();
+            builds.push(
+                std::fs::read(
+                    plugins.join("x86_64-unknown-linux-gnu/libfastforth_example_plugin.so"),
+                )
+                .unwrap(),
+            );
+        }
+
+        let bytes =
+            std::fs::read(channel.join(fastforth_update::release::PATCHED_MANIFEST)).unwrap();
+        let signature = std::fs::read(channel.join("manifest.3.json.sig")).unwrap();
+        TrustedKeys::new([signer.verifying_key()])
+            .verify(&bytes, &signature)
+            .unwrap();
+        let manifest = Manifest::parse(&bytes).unwrap();
+        let build = &manifest.plugins["example"].targets["x86_64-unknown-linux-gnu"];
+        let newest = &builds[4];
+        assert_eq!(build.patches.len(), PATCH_BASES);
+        for (patch, base) in build.patches.iter().zip(builds[1..4].iter().rev()) {
+            assert_eq!(patch.from_sha256, index::sha256_hex(base));
+            let patch_bytes = std::fs::read(channel.join(&patch.url)).unwrap();
+            assert_eq!(patch.sha256, index::sha256_hex(&patch_bytes));
+            let applied = fastforth_update::patch::apply(base, &patch_bytes, build.size).unwrap();
+            assert!(&applied == newest);
+        }
+        let old = Manifest::parse(&std::fs::read(channel.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(old, manifest.without_patches());
+        let kept = std::fs::read_dir(dir.path().join("release.state.bases/stable")).unwrap();
+        assert_eq!(kept.count(), 2 * PATCH_BASES, "three bases per triple");
     }
 
     #[test]

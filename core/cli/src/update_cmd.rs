@@ -45,9 +45,15 @@ fn run_update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()>
                 from_manifest,
                 to_manifest,
                 changes,
+                downloads,
             } => {
                 outln!("update available: manifest {from_manifest} -> {to_manifest}")?;
                 print_changes(&changes)?;
+                for download in downloads {
+                    let kind = if download.patch { "patch" } else { "full file" };
+                    let name = printable(&download.plugin);
+                    outln!("  would download {name}: {} bytes ({kind})", download.bytes)?;
+                }
                 Ok(())
             }
             outcome => report(&outcome),
@@ -408,5 +414,10 @@ impl Progress for ProgressBar {
         if self.enabled {
             errln!("");
         }
+    }
+
+    fn fell_back(&self, plugin: &str, reason: &str) {
+        let (plugin, reason) = (printable(plugin), printable(reason));
+        errln!("{plugin}: patch not used ({reason}); downloading the full file");
     }
 }

@@ -37,6 +37,9 @@ pub enum UpdateError {
         found: String,
     },
 
+    #[error("{url}: {problem}")]
+    Patch { url: String, problem: String },
+
     #[error("{what}: {problem}")]
     KeyFormat { what: String, problem: String },
 
@@ -60,7 +63,7 @@ pub enum UpdateError {
     Root { what: String, problem: String },
 
     #[error("manifest schema is {found}, expected {expected}")]
-    UnknownSchema { expected: u32, found: String },
+    UnknownSchema { expected: String, found: String },
 
     #[error("manifest: {problem}")]
     Manifest { problem: String },

@@ -16,6 +16,9 @@ pub trait Progress {
     fn advanced(&self, _done: u64) {}
     /// The download ended, whether or not it succeeded.
     fn finished(&self) {}
+    /// The patch for `plugin` could not be used (`reason`): the full file is downloaded
+    /// instead.
+    fn fell_back(&self, _plugin: &str, _reason: &str) {}
 }
 
 /// Reports nothing.

@@ -14,6 +14,7 @@ mod error;
 mod fetch;
 pub mod keys;
 pub mod manifest;
+pub mod patch;
 pub mod release;
 pub mod root;
 mod slots;
@@ -31,7 +32,8 @@ pub use root::Root;
 pub use slots::{HotSlot, Slot, Slots, load_verified};
 pub use state::{Abandoned, Installed, Pending, PluginState, State};
 pub use updater::{
-    Change, Confirm, HOST_TARGET, Outcome, Recovery, Updater, UpdaterConfig, installed_file_name,
+    Change, Confirm, Download, HOST_TARGET, Outcome, Recovery, Updater, UpdaterConfig,
+    installed_file_name,
 };
 
 /// `text` with every control character (terminal escapes, newlines, ...) written as a

@@ -4,7 +4,7 @@
 //!
 //! ```json
 //! {
-//!   "schema": 2,
+//!   "schema": 3,
 //!   "channel": "stable",
 //!   "manifest_version": 7,
 //!   "issued": "2026-11-25T06:17:14Z",
@@ -18,7 +18,15 @@
 //!           "file": "libfastforth_example_plugin.so",
 //!           "url": "libfastforth_example_plugin-0123456789abcdef01234567.so",
 //!           "size": 318904,
-//!           "sha256": "…64 lower-case hex digits…"
+//!           "sha256": "…64 lower-case hex digits…",
+//!           "patches": [
+//!             {
+//!               "from_sha256": "…the base's SHA-256…",
+//!               "url": "libfastforth_example_plugin-0123456789abcdef01234567.from-fedcba9876543210fedcba98.zst",
+//!               "size": 30458,
+//!               "sha256": "…the patch file's SHA-256…"
+//!             }
+//!           ]
 //!         }
 //!       }
 //!     }
@@ -32,6 +40,11 @@
 //! `issued` and `expires` are RFC 3339 UTC; `url` is a file name relative to the channel, or an absolute URL; `file` is
 //! the library's own file name. Unknown fields are refused: a new `schema` number is how the
 //! format changes.
+//!
+//! Schema 3 added `patches`: each turns the build with SHA-256 `from_sha256` into this build
+//! (whose `size` and `sha256` the result must have), see [`crate::patch`]. A channel serves
+//! it as `manifest.3.json`, next to a schema-2 `manifest.json` without patches for hosts
+//! that predate them.
 
 use crate::UpdateError;
 use crate::time::parse_rfc3339;
@@ -39,8 +52,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-/// The manifest schema this host understands.
-pub const SCHEMA: u32 = 2;
+/// The manifest schema this host writes: schema 2 with delta patches.
+pub const SCHEMA: u32 = 3;
+
+/// The schema before patches, still read (and published for the hosts that only read it).
+pub const SCHEMA_WITHOUT_PATCHES: u32 = 2;
+
+/// The most patches one build may list.
+pub const MAX_PATCHES: usize = 16;
 
 /// The longest a manifest may be valid: `expires` at most this long after `issued`, so a
 /// signed manifest cannot be replayed for longer.
@@ -74,6 +93,22 @@ pub struct TargetBuild {
     pub url: String,
     pub size: u64,
     pub sha256: String,
+    /// Patches from earlier builds to this one (schema 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<Patch>,
+}
+
+/// A delta patch that turns the build with SHA-256 `from_sha256` into the build it is
+/// listed under.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    pub from_sha256: String,
+    /// A file name relative to the channel, or an absolute URL.
+    pub url: String,
+    /// The patch file's own size and SHA-256.
+    pub size: u64,
+    pub sha256: String,
 }
 
 #[derive(Deserialize)]
@@ -89,9 +124,9 @@ impl Manifest {
             serde_json::from_slice(bytes).map_err(|error| UpdateError::Manifest {
                 problem: format!("expected a JSON object with a `schema` field: {error}"),
             })?;
-        if probe.schema != SCHEMA {
+        if probe.schema != SCHEMA && probe.schema != SCHEMA_WITHOUT_PATCHES {
             return Err(UpdateError::UnknownSchema {
-                expected: SCHEMA,
+                expected: format!("{SCHEMA_WITHOUT_PATCHES} or {SCHEMA}"),
                 found: probe.schema.to_string(),
             });
         }
@@ -108,6 +143,20 @@ impl Manifest {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest always serialises");
         bytes.push(b'\n');
         bytes
+    }
+
+    /// This manifest in schema 2, without patches: what a host that predates them reads.
+    pub fn without_patches(&self) -> Manifest {
+        let mut old = self.clone();
+        old.schema = SCHEMA_WITHOUT_PATCHES;
+        for build in old
+            .plugins
+            .values_mut()
+            .flat_map(|r| r.targets.values_mut())
+        {
+            build.patches.clear();
+        }
+        old
     }
 
     /// When the manifest stops being valid.
@@ -145,6 +194,17 @@ impl Manifest {
                 )
             },
         )?;
+        let patches = self
+            .plugins
+            .values()
+            .flat_map(|r| r.targets.values())
+            .any(|build| !build.patches.is_empty());
+        check(self.schema == SCHEMA || !patches, || {
+            format!(
+                "schema {} lists patches, expected them in schema {SCHEMA} only",
+                self.schema
+            )
+        })?;
         for (name, release) in &self.plugins {
             check(is_plugin_name(name), || {
                 format!("plugin name {name:?} is not lower-case letters, digits, `-` and `_`")
@@ -187,6 +247,31 @@ impl TargetBuild {
                 self.sha256
             )
         })?;
+        check(self.size > 0, || format!("{at}: `size` is 0"))?;
+        check(self.patches.len() <= MAX_PATCHES, || {
+            format!(
+                "{at}: {} patches, expected at most {MAX_PATCHES}",
+                self.patches.len()
+            )
+        })?;
+        self.patches
+            .iter()
+            .try_for_each(|patch| patch.validate(&at))
+    }
+}
+
+impl Patch {
+    fn validate(&self, at: &str) -> Result<(), UpdateError> {
+        let at = format!("{at}: patch {:?}", self.url);
+        check(
+            self.url.contains("://") || is_plain_file_name(&self.url),
+            || format!("{at}: expected a file name in the channel or an absolute URL"),
+        )?;
+        for (field, hash) in [("from_sha256", &self.from_sha256), ("sha256", &self.sha256)] {
+            check(is_sha256_hex(hash), || {
+                format!("{at}: `{field}` is {hash:?}, expected 64 lower-case hex digits")
+            })?;
+        }
         check(self.size > 0, || format!("{at}: `size` is 0"))
     }
 }
@@ -248,6 +333,12 @@ mod tests {
             url: "libx-00.so".to_owned(),
             size: 3,
             sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".to_owned(),
+            patches: vec![Patch {
+                from_sha256: "ab".repeat(32),
+                url: "libx-00.from-ab.zst".to_owned(),
+                size: 2,
+                sha256: "cd".repeat(32),
+            }],
         };
         Manifest {
             schema: SCHEMA,
@@ -278,14 +369,35 @@ mod tests {
 
     #[test]
     fn an_unknown_schema_is_refused_before_the_rest_is_read() {
-        let error = with_text(|t| t.replace("\"schema\": 2", "\"schema\": 1")).unwrap_err();
-        assert_eq!(error.to_string(), "manifest schema is 1, expected 2");
+        let error = with_text(|t| t.replace("\"schema\": 3", "\"schema\": 1")).unwrap_err();
+        assert_eq!(error.to_string(), "manifest schema is 1, expected 2 or 3");
         let error = Manifest::parse(b"[1, 2]").unwrap_err();
         assert!(
             error
                 .to_string()
                 .starts_with("manifest: expected a JSON object with a `schema` field"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn schema_2_is_read_without_patches_and_refused_with_them() {
+        let old = sample().without_patches();
+        let text = String::from_utf8(old.to_bytes()).unwrap();
+        assert!(
+            text.contains("\"schema\": 2") && !text.contains("patches"),
+            "{text}"
+        );
+        assert_eq!(Manifest::parse(text.as_bytes()).unwrap(), old);
+        let error = with_text(|t| t.replace("\"schema\": 3", "\"schema\": 2")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "manifest: schema 2 lists patches, expected them in schema 3 only"
+        );
+        let error = with_text(|t| t.replace(&"ab".repeat(32), "AB")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "manifest: plugin `example` for x86_64-unknown-linux-gnu: patch \"libx-00.from-ab.zst\": `from_sha256` is \"AB\", expected 64 lower-case hex digits"
         );
     }
 

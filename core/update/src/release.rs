@@ -4,10 +4,15 @@
 //! channel takes the next `manifest_version`, counted in the publisher's own state file
 //! (kept with the key, never read back from the served, unsigned `manifest.json`), which also
 //! keeps `issued` from going back. It knows nothing of how artifacts were built.
+//!
+//! With [`Release::patches`], each artifact also gets a delta patch from each of the last
+//! few builds released into the channel for its plugin and triple. Those builds are kept in
+//! the publisher's own directory next to its state file (`<state>.bases/<channel>/`), never read back
+//! from the served channel; a kept base whose SHA-256 changed is skipped.
 
 use crate::keys::sign;
 use crate::manifest::MAX_VALIDITY;
-use crate::manifest::{Manifest, PluginRelease, SCHEMA, TargetBuild};
+use crate::manifest::{Manifest, Patch, PluginRelease, SCHEMA, TargetBuild};
 use crate::state::{write_all_atomically, write_atomically};
 use crate::time::format_rfc3339;
 use crate::updater::installed_file_name;
@@ -28,6 +33,13 @@ pub struct ReleaseArtifact {
     pub path: PathBuf,
 }
 
+/// Makes the patch that turns a base (first) into a new build (second), e.g.
+/// [`crate::patch::make`] (feature `patches`).
+pub type PatchMaker = fn(&[u8], &[u8]) -> Vec<u8>;
+
+/// The manifest a host that knows patches reads first; `manifest.json` stays schema 2.
+pub const PATCHED_MANIFEST: &str = "manifest.3.json";
+
 /// A release into one channel directory, signed with one key or more (for a root whose
 /// release threshold is more than one).
 pub struct Release<'k> {
@@ -40,6 +52,7 @@ pub struct Release<'k> {
     abi_version: u32,
     manifest_version: Option<u64>,
     state_file: Option<PathBuf>,
+    patches: Option<(usize, PatchMaker)>,
 }
 
 /// What a publisher remembers per channel, in its private state file.
@@ -47,6 +60,19 @@ pub struct Release<'k> {
 #[serde(deny_unknown_fields)]
 struct PublisherState {
     channels: BTreeMap<String, Published>,
+    /// The last builds released, newest last, per `channel/plugin/triple`: the bases of
+    /// the next release's patches.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    builds: BTreeMap<String, Vec<PastBuild>>,
+}
+
+/// One build released earlier, kept under `file` in the bases directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PastBuild {
+    version: String,
+    sha256: String,
+    file: String,
 }
 
 /// The last release into one channel.
@@ -72,7 +98,16 @@ impl<'k> Release<'k> {
             abi_version: fastforth_abi::ABI_VERSION,
             manifest_version: None,
             state_file: None,
+            patches: None,
         }
+    }
+
+    /// Also publishes, for each artifact, a patch from each of the last `bases` builds of
+    /// its plugin and triple released into this channel (they are kept next to the state
+    /// file, so this needs [`Release::state_file`]), made by `make`.
+    pub fn patches(mut self, bases: usize, make: PatchMaker) -> Release<'k> {
+        self.patches = Some((bases, make));
+        self
     }
 
     /// Counts `manifest_version` in `path`, the publisher's private state (one entry per
@@ -135,7 +170,7 @@ impl<'k> Release<'k> {
             }
         }
         self.check_validity()?;
-        let plugins = self.place_all(artifacts)?;
+        let plugins = self.place_all(artifacts, &channel, &mut state)?;
         let manifest = Manifest {
             schema: SCHEMA,
             channel: channel.clone(),
@@ -147,6 +182,7 @@ impl<'k> Release<'k> {
         };
         let bytes = manifest.to_bytes();
         Manifest::parse(&bytes)?;
+        let old_bytes = manifest.without_patches().to_bytes();
         state.channels.insert(
             channel,
             Published {
@@ -155,18 +191,25 @@ impl<'k> Release<'k> {
             },
         );
         self.write_state(&state)?;
-        let signature: String = std::iter::once(self.key)
-            .chain(self.cosigners.iter().copied())
-            .map(|key| sign(&bytes, key))
-            .collect();
+        let (signature, old_signature) = (self.signature(&bytes), self.signature(&old_bytes));
         write_all_atomically(
             &self.channel_dir,
             &[
-                ("manifest.json", &bytes),
-                ("manifest.json.sig", signature.as_bytes()),
+                (PATCHED_MANIFEST, &bytes),
+                (&format!("{PATCHED_MANIFEST}.sig"), signature.as_bytes()),
+                ("manifest.json", &old_bytes),
+                ("manifest.json.sig", old_signature.as_bytes()),
             ],
         )?;
         Ok(manifest)
+    }
+
+    /// One signature line per signing key over `bytes`.
+    fn signature(&self, bytes: &[u8]) -> String {
+        std::iter::once(self.key)
+            .chain(self.cosigners.iter().copied())
+            .map(|key| sign(bytes, key))
+            .collect()
     }
 
     /// The explicit version if one was given (above the last one recorded), else the one
@@ -202,10 +245,19 @@ impl<'k> Release<'k> {
     fn place_all(
         &self,
         artifacts: &[ReleaseArtifact],
+        channel: &str,
+        state: &mut PublisherState,
     ) -> Result<BTreeMap<String, PluginRelease>, UpdateError> {
         let mut plugins: BTreeMap<String, PluginRelease> = BTreeMap::new();
         for artifact in artifacts {
-            let build = self.place(artifact)?;
+            let (mut build, bytes) = self.place(artifact)?;
+            if let (Some((bases, make)), Some(dir)) = (self.patches, self.bases_dir()) {
+                let dir = dir.join(channel);
+                let key = format!("{channel}/{}/{}", artifact.plugin, artifact.triple);
+                let history = state.builds.entry(key).or_default();
+                build.patches = self.place_patches(&dir, history, &build, &bytes, make)?;
+                remember(&dir, history, bases, &artifact.version, &build, &bytes)?;
+            }
             let release = plugins
                 .entry(artifact.plugin.clone())
                 .or_insert_with(|| PluginRelease {
@@ -286,8 +338,50 @@ impl<'k> Release<'k> {
             })
     }
 
-    /// Copies one artifact to its content-addressed name in the channel.
-    fn place(&self, artifact: &ReleaseArtifact) -> Result<TargetBuild, UpdateError> {
+    /// Where the bases of patches are kept: `<state file>.bases/<channel>/`.
+    fn bases_dir(&self) -> Option<PathBuf> {
+        self.state_file
+            .as_ref()
+            .map(|state| state.with_extension("bases"))
+    }
+
+    /// Makes and places a patch to `build` from each kept base that still has its SHA-256.
+    fn place_patches(
+        &self,
+        dir: &Path,
+        history: &[PastBuild],
+        build: &TargetBuild,
+        bytes: &[u8],
+        make: PatchMaker,
+    ) -> Result<Vec<Patch>, UpdateError> {
+        let mut patches = Vec::new();
+        for past in history
+            .iter()
+            .rev()
+            .filter(|past| past.sha256 != build.sha256)
+        {
+            let Ok(base) = std::fs::read(dir.join(&past.file)) else {
+                continue;
+            };
+            if shadow_sha256(&base) != past.sha256 {
+                continue;
+            }
+            let patch = make(&base, bytes);
+            let url = patch_file_name(build, &past.sha256);
+            write_atomically(&self.channel_dir, &url, &patch)?;
+            patches.push(Patch {
+                from_sha256: past.sha256.clone(),
+                url,
+                size: patch.len() as u64,
+                sha256: shadow_sha256(&patch),
+            });
+        }
+        Ok(patches)
+    }
+
+    /// Copies one artifact to its content-addressed name in the channel; returns its entry
+    /// and its bytes.
+    fn place(&self, artifact: &ReleaseArtifact) -> Result<(TargetBuild, Vec<u8>), UpdateError> {
         let bytes = std::fs::read(&artifact.path).map_err(|source| UpdateError::Read {
             path: artifact.path.clone(),
             source,
@@ -308,13 +402,49 @@ impl<'k> Release<'k> {
             url: String::new(),
             size: bytes.len() as u64,
             sha256: shadow_sha256(&bytes),
+            patches: Vec::new(),
         };
         build.url = installed_file_name(&build);
         if !std::fs::read(self.channel_dir.join(&build.url)).is_ok_and(|old| old == bytes) {
             write_atomically(&self.channel_dir, &build.url, &bytes)?;
         }
-        Ok(build)
+        Ok((build, bytes))
     }
+}
+
+/// The name of the patch from the build with SHA-256 `from` to `build`:
+/// `<build's published name without extension>.from-<24 hex digits of from>.zst`.
+fn patch_file_name(build: &TargetBuild, from: &str) -> String {
+    let published = installed_file_name(build);
+    let stem = published
+        .rsplit_once('.')
+        .map_or(published.as_str(), |(stem, _)| stem);
+    format!("{stem}.from-{}.zst", &from[..24])
+}
+
+/// Keeps `build` as a base for later patches: its bytes in `dir`, its entry last in
+/// `history`, which keeps the newest `bases` (their kept files are removed).
+fn remember(
+    dir: &Path,
+    history: &mut Vec<PastBuild>,
+    bases: usize,
+    version: &str,
+    build: &TargetBuild,
+    bytes: &[u8],
+) -> Result<(), UpdateError> {
+    let file = installed_file_name(build);
+    write_atomically(dir, &file, bytes)?;
+    history.retain(|past| past.sha256 != build.sha256);
+    history.push(PastBuild {
+        version: version.to_owned(),
+        sha256: build.sha256.clone(),
+        file,
+    });
+    let dropped = history.len().saturating_sub(bases);
+    for past in history.drain(..dropped) {
+        let _ = std::fs::remove_file(dir.join(past.file));
+    }
+    Ok(())
 }
 
 fn manifest_problem(problem: String) -> UpdateError {

@@ -4,7 +4,9 @@
 //! fix the start time ─► fetch manifest.json and manifest.json.sig (byte caps) ─► verify_strict
 //! ─► schema known ─► not expired at the start time ─► manifest_version newer than stored
 //! (equal: up to date; bounded jump) ─► ABI version is the host's ─► this host's exact triple
-//! ─► download at most `size` bytes into SHA-256 ─► size and hash match ─► temp file in the
+//! ─► download at most `size` bytes into SHA-256 (or: a patch from the installed file, its
+//! own size and hash checked, decoded to at most `size` bytes; any failure: the full file)
+//! ─► size and hash match ─► temp file in the
 //! plugin directory, fsync, rename to a content-addressed name ─► structural checks ─►
 //! pending marker ─► load, validate, self-test, swap ─► state saved (write-temp-fsync-rename)
 //! ─► confirmed: marker removed
@@ -17,7 +19,8 @@
 
 use crate::fetch::{self, Fetcher, Limits, Progress};
 use crate::keys::{MAX_SIGNATURE_BYTES, TrustedKeys};
-use crate::manifest::{Manifest, TargetBuild};
+use crate::manifest::{Manifest, Patch, TargetBuild};
+use crate::release::PATCHED_MANIFEST;
 use crate::root::Root;
 use crate::state::{
     Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, sweep_incoming,
@@ -122,6 +125,15 @@ pub struct Change {
     pub to: String,
 }
 
+/// What an update would download for one plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Download {
+    pub plugin: String,
+    pub bytes: u64,
+    /// A patch from the installed file, or the full file.
+    pub patch: bool,
+}
+
 /// What an update or a check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -132,6 +144,8 @@ pub enum Outcome {
         from_manifest: u64,
         to_manifest: u64,
         changes: Vec<Change>,
+        /// What an update would download, per changed plugin.
+        downloads: Vec<Download>,
     },
     /// An update installed a newer manifest.
     Updated {
@@ -167,6 +181,8 @@ struct Step<'m> {
     version: &'m str,
     build: &'m TargetBuild,
     changed: bool,
+    /// What is installed now, a possible base for a patch.
+    installed: Option<Installed>,
 }
 
 impl Updater {
@@ -203,6 +219,12 @@ impl Updater {
     /// one recorded in the state: what is loaded at start or by a rollback is what was
     /// verified when it was installed.
     pub fn verified_path(&self, installed: &Installed) -> Result<PathBuf, UpdateError> {
+        self.read_verified(installed).map(|(path, _)| path)
+    }
+
+    /// The path and bytes of an installed plugin's file, checked as by
+    /// [`Updater::verified_path`].
+    fn read_verified(&self, installed: &Installed) -> Result<(PathBuf, Vec<u8>), UpdateError> {
         let path = self.installed_path(installed);
         let read_error = |source| UpdateError::Read {
             path: path.clone(),
@@ -215,14 +237,15 @@ impl Updater {
                 problem: "is not a regular file".to_owned(),
             });
         }
-        let found = crate::shadow_sha256(&std::fs::read(&path).map_err(read_error)?);
+        let bytes = std::fs::read(&path).map_err(read_error)?;
+        let found = crate::shadow_sha256(&bytes);
         if found != installed.sha256 {
             return Err(UpdateError::InstalledChanged {
                 path,
                 problem: format!("sha256 is {found}, expected {}", installed.sha256),
             });
         }
-        Ok(path)
+        Ok((path, bytes))
     }
 
     /// Fetches and verifies the channel's manifest and says what an update would change,
@@ -239,10 +262,16 @@ impl Updater {
             });
         };
         let steps = self.plan(&manifest, &state, managed)?;
+        let downloads = steps
+            .iter()
+            .filter(|step| step.changed)
+            .map(|step| self.download_of(step))
+            .collect();
         Ok(Outcome::Available {
             from_manifest: state.manifest_version,
             to_manifest: manifest.manifest_version,
             changes: changes_of(&steps, &state),
+            downloads,
         })
     }
 
@@ -444,11 +473,12 @@ impl Updater {
     /// pair that does not verify is fetched once more: a release renames the manifest and
     /// its signature one after the other, so a reader between the two sees a torn pair.
     fn fetch_manifest(&self, channel: &str, keys: &TrustedKeys) -> Result<Manifest, UpdateError> {
-        let bytes = match self.fetch_verified(channel, keys) {
-            Err(UpdateError::BadSignature { .. }) => self.fetch_verified(channel, keys)?,
+        let name = "manifest.json";
+        let bytes = match self.fetch_verified(channel, name, keys) {
+            Err(UpdateError::BadSignature { .. }) => self.fetch_verified(channel, name, keys)?,
             other => other?,
         };
-        let manifest = Manifest::parse(&bytes)?;
+        let manifest = self.with_patches(channel, keys, Manifest::parse(&bytes)?);
         let expected_channel = fetch::channel_name(channel)?;
         if manifest.channel != expected_channel {
             return Err(UpdateError::WrongChannel {
@@ -460,14 +490,32 @@ impl Updater {
         Ok(manifest)
     }
 
-    /// The bytes of the channel's manifest, once its signature verifies.
-    fn fetch_verified(&self, channel: &str, keys: &TrustedKeys) -> Result<Vec<u8>, UpdateError> {
-        let manifest_url = fetch::join(channel, "manifest.json");
+    /// `manifest`, with the patches of the channel's schema-3 manifest if that one verifies
+    /// and says exactly what `manifest` says besides. Anything else (none, torn, another
+    /// release) leaves `manifest` as it is: an update then downloads full files.
+    fn with_patches(&self, channel: &str, keys: &TrustedKeys, manifest: Manifest) -> Manifest {
+        let patched = self
+            .fetch_verified(channel, PATCHED_MANIFEST, keys)
+            .and_then(|bytes| Manifest::parse(&bytes));
+        match patched {
+            Ok(patched) if patched.without_patches() == manifest.without_patches() => patched,
+            _ => manifest,
+        }
+    }
+
+    /// The bytes of the channel's manifest file `name`, once its signature verifies.
+    fn fetch_verified(
+        &self,
+        channel: &str,
+        name: &str,
+        keys: &TrustedKeys,
+    ) -> Result<Vec<u8>, UpdateError> {
+        let manifest_url = fetch::join(channel, name);
         let bytes = self
             .fetcher
             .fetch_capped(&manifest_url, self.config.max_manifest_bytes)?;
         let signature = self.fetcher.fetch_capped(
-            &fetch::join(channel, "manifest.json.sig"),
+            &fetch::join(channel, &format!("{name}.sig")),
             MAX_SIGNATURE_BYTES,
         )?;
         keys.verify(&bytes, &signature)?;
@@ -636,6 +684,7 @@ impl Updater {
                 version: &release.version,
                 build,
                 changed: !same,
+                installed: installed.cloned(),
             });
         }
         if steps.is_empty() {
@@ -664,6 +713,35 @@ impl Updater {
                 found: build.size,
             });
         }
+        let bytes = match self.patch_for(step) {
+            Some((patch, base)) => self
+                .fetch_by_patch(channel, step, patch, base, progress)
+                .or_else(|error| {
+                    progress.fell_back(step.plugin, &error.to_string());
+                    self.fetch_full(channel, step, progress)
+                })?,
+            None => self.fetch_full(channel, step, progress)?,
+        };
+        let name = installed_file_name(build);
+        let path = self.config.plugin_dir.join(&name);
+        if !std::fs::read(&path).is_ok_and(|existing| existing == bytes) {
+            write_atomically(&self.config.plugin_dir, &name, &bytes)?;
+            staged.created.push(path.clone());
+        }
+        fastforth_host::inspect::check_bytes(&path, &bytes).map_err(|source| UpdateError::Plugin {
+            plugin: step.plugin.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    /// The bytes of `step`'s build, downloaded whole: exactly `size` bytes with its SHA-256.
+    fn fetch_full(
+        &self,
+        channel: &str,
+        step: &Step,
+        progress: &dyn Progress,
+    ) -> Result<Vec<u8>, UpdateError> {
+        let build = step.build;
         let url = fetch::join(channel, &build.url);
         progress.started(step.plugin, build.size);
         let downloaded = self.fetcher.download(&url, build.size, progress);
@@ -676,18 +754,82 @@ impl Updater {
                 found: downloaded.sha256,
             });
         }
-        let name = installed_file_name(build);
-        let path = self.config.plugin_dir.join(&name);
-        if !std::fs::read(&path).is_ok_and(|existing| existing == downloaded.bytes) {
-            write_atomically(&self.config.plugin_dir, &name, &downloaded.bytes)?;
-            staged.created.push(path.clone());
+        Ok(downloaded.bytes)
+    }
+
+    /// The patch listed for `step`'s build whose base is the installed file, if any.
+    fn patch_for<'s>(&self, step: &'s Step) -> Option<(&'s Patch, &'s Installed)> {
+        let installed = step.installed.as_ref()?;
+        let patch = step
+            .build
+            .patches
+            .iter()
+            .find(|patch| patch.from_sha256 == installed.sha256)?;
+        Some((patch, installed))
+    }
+
+    /// What an update would download for `step`: its patch if the installed file is still
+    /// the patch's base, else the full file.
+    fn download_of(&self, step: &Step) -> Download {
+        let patch = self
+            .patch_for(step)
+            .filter(|(_, base)| self.read_verified(base).is_ok());
+        Download {
+            plugin: step.plugin.to_owned(),
+            bytes: patch.map_or(step.build.size, |(patch, _)| patch.size),
+            patch: patch.is_some(),
         }
-        fastforth_host::inspect::check_bytes(&path, &downloaded.bytes).map_err(|source| {
-            UpdateError::Plugin {
+    }
+
+    /// The bytes of `step`'s build, made from the installed file `base` and `patch`: the
+    /// base is read and hashed again, the patch downloaded to exactly its signed size and
+    /// hash, decoded to at most the build's size, and the result must have its SHA-256.
+    fn fetch_by_patch(
+        &self,
+        channel: &str,
+        step: &Step,
+        patch: &Patch,
+        base: &Installed,
+        progress: &dyn Progress,
+    ) -> Result<Vec<u8>, UpdateError> {
+        let build = step.build;
+        let (base_path, base_bytes) = self.read_verified(base)?;
+        if patch.size > self.config.max_artifact_bytes {
+            return Err(UpdateError::DeclaredTooLarge {
                 plugin: step.plugin.to_owned(),
-                source: Box::new(source),
-            }
-        })
+                limit: self.config.max_artifact_bytes,
+                found: patch.size,
+            });
+        }
+        let url = fetch::join(channel, &patch.url);
+        progress.started(step.plugin, patch.size);
+        let downloaded = self.fetcher.download(&url, patch.size, progress);
+        progress.finished();
+        let downloaded = downloaded?;
+        if downloaded.sha256 != patch.sha256 {
+            return Err(UpdateError::HashMismatch {
+                url,
+                expected: patch.sha256.clone(),
+                found: downloaded.sha256,
+            });
+        }
+        let applied_url = format!("{url} applied to {}", base_path.display());
+        let result =
+            crate::patch::apply(&base_bytes, &downloaded.bytes, build.size).map_err(|error| {
+                UpdateError::Patch {
+                    url: applied_url.clone(),
+                    problem: error.to_string(),
+                }
+            })?;
+        let found = crate::shadow_sha256(&result);
+        if found != build.sha256 {
+            return Err(UpdateError::HashMismatch {
+                url: applied_url,
+                expected: build.sha256.clone(),
+                found,
+            });
+        }
+        Ok(result)
     }
 
     /// Swaps every changed plugin in; on the first failure undoes the ones before it and

@@ -7,7 +7,7 @@ mod common;
 use common::server::Behaviour;
 use common::*;
 use fastforth_update::{
-    Change, HOST_TARGET, Outcome, Release, ReleaseArtifact, State, UpdateError,
+    Change, Download, HOST_TARGET, Outcome, Release, ReleaseArtifact, State, UpdateError,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -106,6 +106,11 @@ fn check_says_what_would_change_and_downloads_nothing() {
                 plugin: "example".to_owned(),
                 from: Some("1.0.0".to_owned()),
                 to: "1.0.1".to_owned(),
+            }],
+            downloads: vec![Download {
+                plugin: "example".to_owned(),
+                bytes: std::fs::metadata(example_v2()).unwrap().len(),
+                patch: false,
             }],
         }
     );

@@ -29,6 +29,8 @@ struct Shared {
     stop: AtomicBool,
     /// Body bytes written by `Endless` answers, in all.
     endless_sent: AtomicU64,
+    /// Each file asked for, with the body bytes written for it (all but `Endless` answers).
+    served: Mutex<Vec<(String, u64)>>,
 }
 
 /// Serves `root` over HTTP/1.1 until dropped.
@@ -46,6 +48,7 @@ impl Server {
             overrides: Mutex::default(),
             stop: AtomicBool::new(false),
             endless_sent: AtomicU64::new(0),
+            served: Mutex::default(),
         });
         let accepting = shared.clone();
         std::thread::spawn(move || {
@@ -80,6 +83,11 @@ impl Server {
         self.shared.overrides.lock().unwrap().remove(name);
     }
 
+    /// Each file asked for since the last call (by file name), with the body bytes written.
+    pub fn take_served(&self) -> Vec<(String, u64)> {
+        std::mem::take(&mut *self.shared.served.lock().unwrap())
+    }
+
     /// Body bytes sent by endless answers so far.
     pub fn endless_sent(&self) -> u64 {
         self.shared.endless_sent.load(Ordering::SeqCst)
@@ -107,6 +115,10 @@ fn answer(mut stream: TcpStream, shared: &Shared) {
             other => other.cloned(),
         }
     };
+    let log = |bytes: usize| {
+        let entry = (file_name.to_owned(), bytes as u64);
+        shared.served.lock().unwrap().push(entry);
+    };
     match behaviour {
         Some(Behaviour::Endless) => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
@@ -122,15 +134,19 @@ fn answer(mut stream: TcpStream, shared: &Shared) {
             let _ = write_head(&mut stream, body.len());
             let _ = stream.write_all(&body[..sent.min(body.len())]);
             let _ = stream.flush();
+            log(sent.min(body.len()));
         }
         Some(Behaviour::Bytes(body) | Behaviour::Once(body)) => {
             let _ = write_head(&mut stream, body.len()).and_then(|()| stream.write_all(&body));
+            log(body.len());
         }
         None => match safe_file(&shared.root, &name).and_then(|p| std::fs::read(p).ok()) {
             Some(body) => {
                 let _ = write_head(&mut stream, body.len()).and_then(|()| stream.write_all(&body));
+                log(body.len());
             }
             None => {
+                log(0);
                 let _ = stream.write_all(
                     b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                 );
