@@ -7,9 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
+/// The native cache of the tests: the workspace's, not the user's.
+fn native_cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/native-cache")
+}
+
 fn fastforth(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fastforth"))
         .args(args)
+        .env("FASTFORTH_NATIVE_CACHE", native_cache())
         .output()
         .expect("fastforth runs")
 }
@@ -19,6 +25,7 @@ fn repl(args: &[&str], input: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fastforth"))
         .arg("repl")
         .args(args)
+        .env("FASTFORTH_NATIVE_CACHE", native_cache())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
