@@ -246,6 +246,45 @@ fn compiling_an_unchanged_program_again_is_a_cache_hit() {
     assert!(plugin.is_file());
 }
 
+/// `fastforth compile` into a cache outside the workspace: the generated crates name no
+/// file of the checkout (the runtime's sources are written into the cache) and the plugin
+/// built there runs.
+#[test]
+fn compiling_into_a_cache_outside_the_checkout_needs_no_checkout_file() {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("outside-checkout");
+    let cache = scratch.join("cache");
+    let plugin = scratch.join(format!("square.{}", std::env::consts::DLL_EXTENSION));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let program = scratch.join("square.fs");
+    std::fs::write(&program, ": main 7 dup * . ;\n").unwrap();
+    let compile = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args([
+            "compile",
+            program.to_str().unwrap(),
+            "-o",
+            plugin.to_str().unwrap(),
+        ])
+        .current_dir(&scratch)
+        .env("FASTFORTH_NATIVE_CACHE", &cache)
+        .output()
+        .unwrap();
+    assert!(compile.status.success(), "{}", text(&compile.stderr));
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let checkout = checkout.canonicalize().unwrap();
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        let manifest = entry.unwrap().path().join("Cargo.toml");
+        if let Ok(text) = std::fs::read_to_string(&manifest) {
+            assert!(
+                !text.contains(&*checkout.to_string_lossy()),
+                "{} names the checkout:\n{text}",
+                manifest.display()
+            );
+        }
+    }
+    let run = fastforth(&["run", "--native", plugin.to_str().unwrap()]);
+    assert_eq!(text(&run.stdout), "49 ", "{}", text(&run.stderr));
+}
+
 #[test]
 fn plugin_info_shows_the_kind_and_the_compiled_words() {
     let (plugin, _, _) = compiled(&workload("fib"));
