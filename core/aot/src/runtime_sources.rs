@@ -132,22 +132,37 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
     }
 
-    /// A source missing here would be missing from every generated crate's build, and a
-    /// plugin built from its old text would be served from the cache as new.
+    /// Every file of a crate's directory but its manifest, by path within the crate.
+    fn files_in(dir: &Path, under: &Path, found: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).expect("a crate directory") {
+            let path = entry.expect("a directory entry").path();
+            let relative = path.strip_prefix(under).expect("below the crate");
+            if path.is_dir() {
+                files_in(&path, under, found);
+            } else if relative != Path::new("Cargo.toml") {
+                let text = std::fs::read_to_string(&path).expect("a text file");
+                found.push((relative.to_string_lossy().into_owned(), text));
+            }
+        }
+    }
+
+    /// A file missing here (a new module, a build script) would be missing from every
+    /// generated crate's build, and a plugin built from an old text would be served from
+    /// the cache as new.
     #[test]
-    fn every_source_of_the_runtime_and_the_abi_is_embedded_under_its_own_path() {
+    fn every_file_of_the_runtime_and_the_abi_is_embedded_under_its_own_path() {
         for krate in CRATES {
-            let src = core_dir().join(krate.dir).join("src");
-            for entry in std::fs::read_dir(&src).expect("a source directory") {
-                let path = entry.expect("a directory entry").path();
-                let text = std::fs::read_to_string(&path).expect("a source file");
-                let name = format!("src/{}", path.file_name().unwrap().to_string_lossy());
+            let dir = core_dir().join(krate.dir);
+            let mut found = Vec::new();
+            files_in(&dir, &dir, &mut found);
+            for (name, text) in &found {
                 assert!(
                     krate.files.contains(&(name.as_str(), text.as_str())),
-                    "{} is not embedded as {name}",
-                    path.display()
+                    "core/{}/{name} is not embedded (as it is) in runtime_sources.rs",
+                    krate.dir
                 );
             }
+            assert_eq!(found.len(), krate.files.len(), "{}: {found:?}", krate.dir);
         }
     }
 
