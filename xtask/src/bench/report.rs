@@ -410,7 +410,7 @@ fn install_breakdown(out: &mut String, install: &Install) {
     out.push_str(
         "### What `fastforth` holds\n\nSum of symbol sizes per crate (`nm -S`, demangled) in \
          the dist build with its symbol table; generic code counts for the crate that defines \
-         it. Symbols are {total} bytes of the stripped file; the rest is unwind tables, \
+         it. Symbols total {total} bytes; the rest of the stripped file is unwind tables, \
          read-only data and headers.\n\n| crate | bytes | share |\n|---|---:|---:|\n"
             .replace("{total}", &total.to_string())
             .as_str(),
