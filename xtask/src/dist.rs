@@ -5,7 +5,7 @@
 //!
 //! Plugins are built with `-C prefer-dynamic` and an `$ORIGIN` (`@loader_path`) run path, so
 //! they find the runtime next to them; the runtime is copied from the toolchain's sysroot
-//! and stripped. `fastforth` keeps its static std: measured, a shared-runtime build of it
+//! and stripped. Windows plugins keep a static std, as build-all's do, and ship no runtime. `fastforth` keeps its static std: measured, a shared-runtime build of it
 //! is no smaller (it loses fat LTO) and starts slower (results/latest.md, "Install").
 
 use crate::flags;
@@ -22,15 +22,16 @@ pub const PROFILE: &str = "dist";
 pub struct Layout {
     pub dir: PathBuf,
     pub binary: PathBuf,
-    pub runtime: PathBuf,
+    /// `None` where plugins keep a static std (Windows).
+    pub runtime: Option<PathBuf>,
     pub plugins: Vec<PathBuf>,
 }
 
 impl Layout {
     /// Every installed file, the binary first.
     pub fn files(&self) -> impl Iterator<Item = &PathBuf> {
-        [&self.binary, &self.runtime]
-            .into_iter()
+        std::iter::once(&self.binary)
+            .chain(&self.runtime)
             .chain(&self.plugins)
     }
 }
@@ -63,7 +64,10 @@ pub fn lay_out(sh: &Shell, root: &Path, triple: &str) -> anyhow::Result<Layout> 
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let host = crate::toolchain::host_triple(sh)?;
     let binary = install(&build_fastforth(sh, root, triple, &host)?, &dir)?;
-    let runtime = copy_runtime(sh, triple, &dir)?;
+    let runtime = match shared_runtime_flags(triple) {
+        Some(_) => Some(copy_runtime(sh, triple, &dir)?),
+        None => None,
+    };
     let mut plugins = Vec::new();
     let mut artifacts = Vec::new();
     for plugin in plugins::discover(sh, root)? {
@@ -119,7 +123,7 @@ fn build_plugin(sh: &Shell, root: &Path, plugin: &Plugin, triple: &str) -> anyho
     let cargo = crate::toolchain::cargo();
     let package = &plugin.package;
     let target_dir = target_dir(root).join("dist-plugins");
-    let flags = shared_runtime_flags(triple);
+    let flags = shared_runtime_flags(triple).unwrap_or_default();
     cmd!(
         sh,
         "{cargo} rustc --quiet --lib --profile {PROFILE} -p {package} --target {triple}
@@ -134,21 +138,25 @@ fn build_plugin(sh: &Shell, root: &Path, plugin: &Plugin, triple: &str) -> anyho
 }
 
 /// The rustc flags that link a cdylib for `triple` against the shared Rust runtime and let
-/// the loader find it in the library's own folder (Windows looks there by itself).
-pub fn shared_runtime_flags(triple: &str) -> Vec<String> {
-    let mut flags = vec!["-C".to_owned(), "prefer-dynamic".to_owned()];
-    let origin = if triple.contains("apple") {
-        Some("@loader_path")
-    } else if triple.contains("windows") {
-        None
-    } else {
-        Some("$ORIGIN")
-    };
-    if let Some(origin) = origin {
-        flags.push("-C".to_owned());
-        flags.push(format!("link-arg=-Wl,-rpath,{origin}"));
+/// the loader find it in the library's own folder; `None` on Windows, whose plugins keep a
+/// static std (ARCHITECTURE.md says why).
+pub fn shared_runtime_flags(triple: &str) -> Option<Vec<String>> {
+    if triple.contains("windows") {
+        return None;
     }
-    flags
+    let origin = if triple.contains("apple") {
+        "@loader_path"
+    } else {
+        "$ORIGIN"
+    };
+    let flags = ["-C", "prefer-dynamic", "-C"].map(str::to_owned);
+    Some(
+        [
+            flags.to_vec(),
+            vec![format!("link-arg=-Wl,-rpath,{origin}")],
+        ]
+        .concat(),
+    )
 }
 
 /// Copies the toolchain's shared runtime for `triple` into `dir`, stripped when a strip
@@ -260,17 +268,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plugins_find_the_runtime_in_their_own_folder_on_each_format() {
-        let rpath = |triple: &str| shared_runtime_flags(triple).join(" ");
+    fn plugins_find_the_runtime_in_their_own_folder_and_windows_ones_keep_std() {
+        let rpath = |triple: &str| shared_runtime_flags(triple).map(|flags| flags.join(" "));
         assert_eq!(
-            rpath("x86_64-unknown-linux-gnu"),
-            "-C prefer-dynamic -C link-arg=-Wl,-rpath,$ORIGIN"
+            rpath("x86_64-unknown-linux-gnu").as_deref(),
+            Some("-C prefer-dynamic -C link-arg=-Wl,-rpath,$ORIGIN")
         );
         assert_eq!(
-            rpath("aarch64-apple-darwin"),
-            "-C prefer-dynamic -C link-arg=-Wl,-rpath,@loader_path"
+            rpath("aarch64-apple-darwin").as_deref(),
+            Some("-C prefer-dynamic -C link-arg=-Wl,-rpath,@loader_path")
         );
-        assert_eq!(rpath("x86_64-pc-windows-gnu"), "-C prefer-dynamic");
+        assert_eq!(rpath("x86_64-pc-windows-gnu"), None);
     }
 
     #[test]

@@ -23,7 +23,9 @@ pub fn measure(sh: &Shell, root: &Path, quick: bool) -> anyhow::Result<Install> 
         .map(|path| installed_file(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let shared = (!quick)
-        .then(|| build_shared(sh, root, &triple, &layout.runtime))
+        .then_some(layout.runtime.as_deref())
+        .flatten()
+        .map(|runtime| build_shared(sh, root, &triple, runtime))
         .and_then(|built| {
             built
                 .map_err(|error| eprintln!("fastforth on the shared runtime skipped: {error:#}"))
@@ -69,7 +71,7 @@ fn installed_file(path: &Path) -> anyhow::Result<InstalledFile> {
 fn build_shared(sh: &Shell, root: &Path, triple: &str, runtime: &Path) -> anyhow::Result<PathBuf> {
     let cargo = crate::toolchain::cargo();
     let target_dir = root.join("target/dist-shared");
-    let flags = crate::dist::shared_runtime_flags(triple);
+    let flags = crate::dist::shared_runtime_flags(triple).unwrap_or_default();
     let profile = crate::dist::PROFILE;
     cmd!(
         sh,
