@@ -67,10 +67,8 @@ fn expect_continue(evaluation: Result<Evaluation, fastforth_host::PluginError>, 
 
 /// The workload compiled to a native plugin (a cache hit after the first build).
 fn native_plugin(workload: &str, source: &str) -> std::path::PathBuf {
-    let workspace_root = fastforth_plugin_build::workspace_root();
     let options = fastforth_aot::CompileOptions {
-        cache_dir: workspace_root.join("target/native-cache"),
-        workspace_root,
+        cache_dir: fastforth_plugin_build::workspace_root().join("target/native-cache"),
         cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
         release: true,
     };

@@ -264,7 +264,7 @@ pub fn shares_runtime(target: &Target) -> bool {
 
 /// The `rustc` arguments that link the shared runtime and let the loader find it in the
 /// plugin's own directory (`$ORIGIN`, `@loader_path`); none where the triple keeps a static std.
-fn runtime_link_args(target: &Target, cross_mach_o: bool) -> Vec<String> {
+pub fn runtime_link_args(target: &Target, cross_mach_o: bool) -> Vec<String> {
     if !shares_runtime(target) {
         return Vec::new();
     }
@@ -467,27 +467,7 @@ pub fn shipped_runtime(target: &Target, sysroot: &Path) -> Option<String> {
 
 /// The shared Rust standard library in a target's sysroot library directory.
 fn runtime_in(lib_dir: &Path) -> anyhow::Result<PathBuf> {
-    let entries =
-        std::fs::read_dir(lib_dir).with_context(|| format!("cannot list {}", lib_dir.display()))?;
-    let mut found: Vec<PathBuf> = entries
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| {
-                    name.starts_with("libstd-")
-                        && (name.ends_with(".so") || name.ends_with(".dylib"))
-                })
-        })
-        .collect();
-    found.sort();
-    found.pop().with_context(|| {
-        format!(
-            "no shared Rust runtime (libstd-*.so, .dylib) in {}",
-            lib_dir.display()
-        )
-    })
+    fastforth_toolchain::runtime_in(lib_dir).map_err(anyhow::Error::msg)
 }
 
 fn print_table(rows: &[Row]) {

@@ -14,10 +14,18 @@ impl flags::Demo {
             "fastforth-forth-plugin",
         ];
         println!("== building the plugins and the fastforth binaries (release)");
-        cmd!(sh, "{cargo} build {release...} {plugins...} -p fastforth").run()?;
+        cmd!(
+            sh,
+            "{cargo} build {release...} {plugins...} -p fastforth -p fastforth-demos"
+        )
+        .run()?;
         for demo in ["plugin_test", "hotswap_demo", "engine_swap_demo"] {
             println!("\n== {demo}");
-            cmd!(sh, "{cargo} run {release...} -p fastforth --bin {demo}").run()?;
+            cmd!(
+                sh,
+                "{cargo} run {release...} -p fastforth-demos --bin {demo}"
+            )
+            .run()?;
         }
         println!("\n== fastforth run benches/forth/fib.fs -e main");
         cmd!(

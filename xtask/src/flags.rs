@@ -17,6 +17,7 @@ pub enum Command {
     Bench(Bench),
     BuildAll(BuildAll),
     Demo(Demo),
+    Dist(Dist),
     Fuzz(Fuzz),
     Keygen(Keygen),
     Release(Release),
@@ -75,6 +76,15 @@ pub enum Profile {
 /// code calling the compiled word (mixed mode).
 #[derive(clap::Args)]
 pub struct Demo {}
+
+/// Lay out dist/<triple>/ as installed: fastforth (dist profile), the shared Rust runtime,
+/// the first-party plugins and their index.json
+#[derive(clap::Args)]
+pub struct Dist {
+    /// Build for this triple (default: this machine's)
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+}
 
 /// Run every fuzz target (or those named) for a bounded time; exit non-zero on any finding.
 #[derive(clap::Args)]

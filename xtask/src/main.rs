@@ -7,6 +7,7 @@
 mod bench;
 mod build_all;
 mod demo;
+mod dist;
 mod flags;
 mod fuzz;
 mod index;
@@ -42,6 +43,7 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(cmd) => cmd.run(&sh),
         Command::BuildAll(cmd) => cmd.run(&sh),
         Command::Demo(cmd) => cmd.run(&sh),
+        Command::Dist(cmd) => cmd.run(&sh),
         Command::Fuzz(cmd) => cmd.run(&sh),
         Command::Keygen(cmd) => cmd.run(&sh),
         Command::Release(cmd) => cmd.run(&sh),

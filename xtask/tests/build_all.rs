@@ -160,7 +160,7 @@ fn a_toolchain_without_the_shared_runtime_fails_the_triple_naming_where_it_looke
         .join("lib");
     assert!(
         run.stderr.contains(&format!(
-            "FAILED {X86_64}: no shared Rust runtime (libstd-*.so, .dylib) in {}",
+            "FAILED {X86_64}: no libstd-*.so, .dylib or std-*.dll in {}",
             lib.display()
         )),
         "{}",

@@ -1,36 +1,18 @@
 //! Building a generated crate with cargo, through a cache: each crate lives in a directory
 //! named by a hash of everything the plugin is built from (the generated files and the
 //! sources of the runtime and the ABI), next to its built plugin; all crates share one
-//! target directory, so the runtime and the ABI are compiled once. A crate whose build
-//! failed is removed, so the cache holds only crates next to their built plugin.
-//! Plugins link the toolchain's shared Rust runtime, copied next to each of them.
+//! target directory and one copy of the runtime's and the ABI's sources (written from the
+//! compiler's embedded copy), so those are compiled once. A crate whose build failed is
+//! removed, so the cache holds only crates next to their built plugin. Plugins link the
+//! toolchain's shared Rust runtime, copied next to each of them.
 
 use crate::{AotError, CompiledWord, GeneratedCrate, Skipped, generate};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The sources a plugin is built from besides its own crate.
-const BUILT_FROM: &[&str] = &[
-    include_str!("../../native-runtime/src/lib.rs"),
-    include_str!("../../native-runtime/src/arith.rs"),
-    include_str!("../../native-runtime/src/output.rs"),
-    include_str!("../../native-runtime/src/pictured.rs"),
-    include_str!("../../native-runtime/src/worker.rs"),
-    include_str!("../../abi/src/lib.rs"),
-    include_str!("../../abi/src/tables.rs"),
-    include_str!("../../abi/src/layout.rs"),
-    include_str!("../../abi/src/signatures.rs"),
-    include_str!("../../abi/src/guard.rs"),
-    include_str!("../../abi/src/cells.rs"),
-    include_str!("../../abi/src/throw.rs"),
-    include_str!("../../abi/build.rs"),
-];
-
 /// Where to build.
 #[derive(Debug, Clone)]
 pub struct CompileOptions {
-    /// The FastForth workspace whose ABI and runtime the plugin uses.
-    pub workspace_root: PathBuf,
     /// The cache: one directory per generated crate, and `target/`.
     pub cache_dir: PathBuf,
     /// The cargo command.
@@ -56,18 +38,18 @@ impl CompileOptions {
 pub struct Compiled {
     /// The plugin file in the cache.
     pub artifact: PathBuf,
-    /// The shared Rust runtime it links, next to it in the cache.
-    pub runtime: PathBuf,
     /// Whether it was already built (cargo did not run).
     pub cache_hit: bool,
     pub words: Vec<CompiledWord>,
     pub skipped: Vec<Skipped>,
+    /// The shared Rust runtime it links, next to it in the cache.
+    pub runtime: PathBuf,
 }
 
 /// Generates, builds (unless cached) and returns the plugin of `source`.
 pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Compiled, AotError> {
     let generated = generate(source, name)?;
-    let runtime = fastforth_plugin_build::runtime_library(None)
+    let runtime = fastforth_toolchain::runtime_library(None)
         .map_err(|error| AotError::Runtime(error.to_string()))?;
     let key = format!("{:016x}", key(&generated, options, &runtime));
     let package = format!("ffnative-{key}");
@@ -75,7 +57,8 @@ pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Com
     let artifact = dir.join(library_file_name(&package));
     let cache_hit = artifact.is_file();
     if !cache_hit {
-        let built = write_crate(&generated, &dir, &package, options)
+        crate::runtime_sources::write(&options.cache_dir)?;
+        let built = write_crate(&generated, &dir, &package)
             .and_then(|()| build(&dir, &package, &artifact, options));
         if let Err(error) = built {
             // Best effort: the error being reported matters more than a leftover directory.
@@ -83,7 +66,7 @@ pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Com
             return Err(error);
         }
     }
-    let runtime = fastforth_plugin_build::copy_runtime_into(None, &dir)
+    let runtime = fastforth_toolchain::copy_runtime_into(None, &dir)
         .map_err(|error| AotError::Runtime(error.to_string()))?;
     Ok(Compiled {
         artifact,
@@ -95,13 +78,8 @@ pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Com
 }
 
 /// Writes the crate's files into `dir`.
-fn write_crate(
-    generated: &GeneratedCrate,
-    dir: &Path,
-    package: &str,
-    options: &CompileOptions,
-) -> Result<(), AotError> {
-    let cargo_toml = generated.cargo_toml(package, &options.workspace_root);
+fn write_crate(generated: &GeneratedCrate, dir: &Path, package: &str) -> Result<(), AotError> {
+    let cargo_toml = generated.cargo_toml(package);
     write_atomically(&dir.join("Cargo.toml"), cargo_toml.as_bytes())?;
     write_atomically(&dir.join("src/lib.rs"), generated.lib_rs.as_bytes())?;
     write_atomically(&dir.join("src/data.bin"), &generated.data)?;
@@ -110,18 +88,19 @@ fn write_crate(
 
 /// The hash of everything the plugin is built from, the toolchain's runtime included.
 fn key(generated: &GeneratedCrate, options: &CompileOptions, runtime: &Path) -> u64 {
-    let cargo_toml = generated.cargo_toml("ffnative", &options.workspace_root);
-    let runtime = runtime.as_os_str().as_encoded_bytes();
-    let crate_files = [
-        runtime,
+    let cargo_toml = generated.cargo_toml("ffnative");
+    let mut pieces: Vec<&[u8]> = vec![
+        runtime.as_os_str().as_encoded_bytes(),
         options.profile().0.as_bytes(),
         cargo_toml.as_bytes(),
         generated.lib_rs.as_bytes(),
         &generated.data,
         &generated.system,
     ];
-    let built_from = BUILT_FROM.iter().map(|source| source.as_bytes());
-    fnv1a(crate_files.into_iter().chain(built_from))
+    for text in crate::runtime_sources::texts() {
+        pieces.push(text.as_bytes());
+    }
+    fnv1a(pieces.into_iter())
 }
 
 /// `cargo rustc` of the crate in `dir` in the chosen profile, linking the shared runtime,
@@ -140,7 +119,7 @@ fn build(
         .arg("--target-dir")
         .arg(&target_dir)
         .arg("--")
-        .args(fastforth_plugin_build::shared_runtime_flags(None))
+        .args(fastforth_toolchain::shared_runtime_flags(None))
         .output()
         .map_err(|error| AotError::CargoMissing {
             cargo: options.cargo.clone(),
@@ -170,7 +149,7 @@ fn library_file_name(package: &str) -> String {
 
 /// Writes through a temporary file and a rename, so a concurrent reader sees the whole
 /// file or none.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
     let io = |error| AotError::Io {
         path: path.to_owned(),
         error,
@@ -198,26 +177,4 @@ pub(crate) fn fnv1a<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> u64 {
             .for_each(&mut eat);
     }
     hash
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A source missing here would let a plugin built from its old text be served as new.
-    #[test]
-    fn every_source_of_the_runtime_and_the_abi_is_hashed() {
-        let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        for dir in ["native-runtime/src", "abi/src"] {
-            for entry in std::fs::read_dir(core.join(dir)).expect("a source directory") {
-                let path = entry.expect("a directory entry").path();
-                let text = std::fs::read_to_string(&path).expect("a source file");
-                assert!(
-                    BUILT_FROM.contains(&text.as_str()),
-                    "{} is not in BUILT_FROM",
-                    path.display()
-                );
-            }
-        }
-    }
 }

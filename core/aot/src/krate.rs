@@ -3,7 +3,6 @@
 
 use crate::program::Program;
 use std::fmt::Write;
-use std::path::Path;
 
 /// The source of a native plugin crate, and what the compiler made of each definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,13 +21,10 @@ pub struct GeneratedCrate {
 }
 
 impl GeneratedCrate {
-    /// `Cargo.toml` for a crate named `package`, depending on the ABI and the runtime of
-    /// the FastForth workspace at `workspace_root`.
-    pub fn cargo_toml(&self, package: &str, workspace_root: &Path) -> String {
-        let path = |crate_dir: &str| {
-            let dir = workspace_root.join(crate_dir);
-            format!("{:?}", dir.display().to_string())
-        };
+    /// `Cargo.toml` for a crate named `package` in the cache, depending on the ABI and the
+    /// runtime whose sources the compiler writes next to it.
+    pub fn cargo_toml(&self, package: &str) -> String {
+        let path = |krate: &str| format!("{:?}", crate::runtime_sources::relative_path(krate));
         format!(
             r#"[package]
 name = "{package}"
@@ -53,8 +49,8 @@ strip = true
 [workspace]
 "#,
             version = env!("CARGO_PKG_VERSION"),
-            abi = path("core/abi"),
-            runtime = path("core/native-runtime"),
+            abi = path("abi"),
+            runtime = path("native-runtime"),
         )
     }
 }

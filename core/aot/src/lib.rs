@@ -51,6 +51,7 @@ mod emit;
 mod krate;
 mod ops;
 mod program;
+mod runtime_sources;
 mod shape;
 mod structure;
 

@@ -100,3 +100,24 @@ fn the_data_space_is_carried_over() {
     // The first cell holds 1234; trailing zero bytes are left out.
     assert_eq!(c.data, 1234i64.to_le_bytes()[..2]);
 }
+
+/// The generated crate builds without the FastForth checkout: it names the ABI and the
+/// runtime by a path inside the cache, where the compiler writes their sources.
+#[test]
+fn the_manifest_names_the_runtime_inside_the_cache_not_the_checkout() {
+    let manifest = generated(": sq dup * ;").cargo_toml("ffnative-test");
+    let checkout = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(|core| core.parent())
+        .expect("core/aot lies two levels down");
+    assert!(
+        !manifest.contains(&*checkout.to_string_lossy()),
+        "{manifest}"
+    );
+    for line in [
+        "fastforth-abi = { path = \"../runtime-",
+        "fastforth-native-runtime = { path = \"../runtime-",
+    ] {
+        assert!(manifest.contains(line), "{line} missing from\n{manifest}");
+    }
+}

@@ -9,11 +9,14 @@ use fastforth_host::{Evaluation, ForthNative, Loader};
 use std::path::{Path, PathBuf};
 
 /// Where generated crates and their builds are kept: `$FASTFORTH_NATIVE_CACHE`, else
-/// `target/native-cache` in the FastForth workspace.
-pub fn cache_dir() -> PathBuf {
-    std::env::var_os("FASTFORTH_NATIVE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| fastforth_plugin_build::workspace_root().join("target/native-cache"))
+/// `fastforth/native` in the user's cache directory (`$XDG_CACHE_HOME`, else `~/.cache`).
+pub fn cache_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("FASTFORTH_NATIVE_CACHE").filter(|dir| !dir.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    let cache =
+        fastforth_host::per_user_dir("the native plugin cache", "XDG_CACHE_HOME", ".cache")?;
+    Ok(cache.join("fastforth").join("native"))
 }
 
 /// Compiles `file` to a native plugin at `output` (by default the program's name with the
@@ -26,8 +29,7 @@ pub fn compile(file: &Path, output: Option<&Path>, release: bool) -> anyhow::Res
         .file_stem()
         .map_or("forth".into(), |stem| stem.to_string_lossy());
     let options = CompileOptions {
-        workspace_root: fastforth_plugin_build::workspace_root(),
-        cache_dir: cache_dir(),
+        cache_dir: cache_dir()?,
         cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
         release,
     };

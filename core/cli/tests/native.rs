@@ -7,9 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
+/// The native cache of the tests: the workspace's, not the user's.
+fn native_cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/native-cache")
+}
+
 fn fastforth(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fastforth"))
         .args(args)
+        .env("FASTFORTH_NATIVE_CACHE", native_cache())
         .output()
         .expect("fastforth runs")
 }
@@ -19,6 +25,7 @@ fn repl(args: &[&str], input: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fastforth"))
         .arg("repl")
         .args(args)
+        .env("FASTFORTH_NATIVE_CACHE", native_cache())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -237,6 +244,45 @@ fn compiling_an_unchanged_program_again_is_a_cache_hit() {
         text(&again.stdout)
     );
     assert!(plugin.is_file());
+}
+
+/// `fastforth compile` into a cache outside the workspace: the generated crates name no
+/// file of the checkout (the runtime's sources are written into the cache) and the plugin
+/// built there runs.
+#[test]
+fn compiling_into_a_cache_outside_the_checkout_needs_no_checkout_file() {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("outside-checkout");
+    let cache = scratch.join("cache");
+    let plugin = scratch.join(format!("square.{}", std::env::consts::DLL_EXTENSION));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let program = scratch.join("square.fs");
+    std::fs::write(&program, ": main 7 dup * . ;\n").unwrap();
+    let compile = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args([
+            "compile",
+            program.to_str().unwrap(),
+            "-o",
+            plugin.to_str().unwrap(),
+        ])
+        .current_dir(&scratch)
+        .env("FASTFORTH_NATIVE_CACHE", &cache)
+        .output()
+        .unwrap();
+    assert!(compile.status.success(), "{}", text(&compile.stderr));
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let checkout = checkout.canonicalize().unwrap();
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        let manifest = entry.unwrap().path().join("Cargo.toml");
+        if let Ok(text) = std::fs::read_to_string(&manifest) {
+            assert!(
+                !text.contains(&*checkout.to_string_lossy()),
+                "{} names the checkout:\n{text}",
+                manifest.display()
+            );
+        }
+    }
+    let run = fastforth(&["run", "--native", plugin.to_str().unwrap()]);
+    assert_eq!(text(&run.stdout), "49 ", "{}", text(&run.stderr));
 }
 
 #[test]

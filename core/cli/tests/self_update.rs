@@ -230,10 +230,14 @@ fn update_makes_run_use_the_new_engine_and_rollback_the_old_one() {
 
     world.release_engine("1.1.0", &["v2"]);
     let checked = world.succeeds(&["update", "--check"]);
+    let (listed, download) = checked
+        .split_once("  would download forth: ")
+        .unwrap_or_else(|| panic!("no download line: {checked}"));
     assert_eq!(
-        checked,
+        listed,
         "update available: manifest 1 -> 2\n  forth 1.0.0 -> 1.1.0\n"
     );
+    assert!(download.ends_with(" bytes (full file)\n"), "{checked}");
     let updated = world.succeeds(&["update"]);
     assert_eq!(
         updated,

@@ -14,6 +14,7 @@
 
 use crate::{PluginError, inspect, library, shadow};
 use fastforth_abi::{RUNTIME_FILE_NAME, RUSTC_VERSION, TOOLCHAIN_RUNTIME_PATH};
+pub use fastforth_toolchain::is_runtime_file_name as is_runtime_name;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -163,12 +164,6 @@ fn pin(source: &Path, name: &str, copy: &Path) -> Result<(), PluginError> {
         _library: opened,
     });
     Ok(())
-}
-
-/// Whether `name` is the file name of a shared Rust standard library.
-pub fn is_runtime_name(name: &str) -> bool {
-    (name.starts_with("libstd-") && (name.ends_with(".so") || name.ends_with(".dylib")))
-        || (name.starts_with("std-") && name.ends_with(".dll"))
 }
 
 /// The file names of the libraries `bytes` needs: ELF `DT_NEEDED`, PE imported DLLs,

@@ -8,13 +8,15 @@
 //!
 //! Plugins link the toolchain's shared Rust runtime (`-C prefer-dynamic`) instead of each
 //! carrying a static copy of std, and find it through an `$ORIGIN` (`@loader_path`) run
-//! path: the runtime is copied next to every artifact ([`runtime_library`] says where the
+//! path: the runtime is copied next to every artifact ([`fastforth_toolchain`] says where the
 //! toolchain keeps it).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
+
+use fastforth_toolchain::{copy_runtime_into, shared_runtime_flags, target_os};
 
 /// A plugin crate of this workspace, built with a set of features.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,14 +46,8 @@ pub enum BuildError {
     },
     #[error("cargo built {package} but {path} is missing")]
     ArtifactMissing { package: String, path: PathBuf },
-    #[error("the Rust toolchain has no shared runtime for {target}: {detail}")]
-    RuntimeMissing { target: String, detail: String },
-    #[error("cannot copy the Rust runtime {from} to {to}: {source}")]
-    RuntimeCopy {
-        from: PathBuf,
-        to: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Runtime(#[from] fastforth_toolchain::RuntimeError),
 }
 
 impl PluginBuild {
@@ -155,124 +151,6 @@ impl PluginBuild {
     }
 }
 
-/// The `rustc` flags that link a cdylib for `target` (the host when `None`) against the
-/// shared Rust runtime and let the loader find it in the library's own directory.
-pub fn shared_runtime_flags(target: Option<&str>) -> Vec<String> {
-    let mut flags = vec!["-C".to_owned(), "prefer-dynamic".to_owned()];
-    let os = target_os(target);
-    let origin = match os {
-        "macos" => Some("@loader_path"),
-        "windows" => None,
-        _ => Some("$ORIGIN"),
-    };
-    if let Some(origin) = origin {
-        flags.push("-C".to_owned());
-        flags.push(format!("link-arg=-Wl,-rpath,{origin}"));
-    }
-    flags
-}
-
-/// The toolchain's shared Rust runtime for `target` (the host when `None`):
-/// `<sysroot>/lib/rustlib/<triple>/lib/libstd-<hash>.so` (`.dylib`; `std-<hash>.dll`).
-pub fn runtime_library(target: Option<&str>) -> Result<PathBuf, BuildError> {
-    let triple = match target {
-        Some(triple) => triple.to_owned(),
-        None => host_triple()?,
-    };
-    let missing = |detail: String| BuildError::RuntimeMissing {
-        target: triple.clone(),
-        detail,
-    };
-    let sysroot = rustc_line(&["--print", "sysroot"]).map_err(missing)?;
-    let dir = Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(&triple)
-        .join("lib");
-    let entries = std::fs::read_dir(&dir)
-        .map_err(|error| missing(format!("cannot list {}: {error}", dir.display())))?;
-    let mut found: Vec<PathBuf> = entries
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(is_runtime_file_name)
-        })
-        .collect();
-    found.sort();
-    found.into_iter().next().ok_or_else(|| {
-        missing(format!(
-            "no libstd-*.so, .dylib or std-*.dll in {}",
-            dir.display()
-        ))
-    })
-}
-
-/// Whether `name` is the file name of a shared Rust standard library.
-pub fn is_runtime_file_name(name: &str) -> bool {
-    (name.starts_with("libstd-") && (name.ends_with(".so") || name.ends_with(".dylib")))
-        || (name.starts_with("std-") && name.ends_with(".dll"))
-}
-
-/// Copies the runtime for `target` into `dir` unless an identical copy is there; the copy
-/// is written under a temporary name and renamed, so a concurrent reader never sees half.
-pub fn copy_runtime_into(target: Option<&str>, dir: &Path) -> Result<PathBuf, BuildError> {
-    let from = runtime_library(target)?;
-    let to = dir.join(from.file_name().expect("a runtime path names a file"));
-    let copy_error = |source| BuildError::RuntimeCopy {
-        from: from.clone(),
-        to: to.clone(),
-        source,
-    };
-    let bytes = std::fs::read(&from).map_err(copy_error)?;
-    if std::fs::read(&to).is_ok_and(|existing| existing == bytes) {
-        return Ok(to);
-    }
-    let temp = dir.join(format!(".runtime-{}.tmp", std::process::id()));
-    std::fs::write(&temp, &bytes).map_err(copy_error)?;
-    std::fs::rename(&temp, &to).map_err(copy_error)?;
-    Ok(to)
-}
-
-/// The triple `rustc` builds for by default.
-fn host_triple() -> Result<String, BuildError> {
-    let missing = |detail| BuildError::RuntimeMissing {
-        target: "the host".to_owned(),
-        detail,
-    };
-    let verbose = rustc_output(&["-vV"]).map_err(missing)?;
-    verbose
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(str::to_owned)
-        .ok_or_else(|| missing("`rustc -vV` names no host triple".to_owned()))
-}
-
-/// The first line `rustc` (`$RUSTC` when set) prints for `args`.
-fn rustc_line(args: &[&str]) -> Result<String, String> {
-    let text = rustc_output(args)?;
-    text.lines()
-        .next()
-        .map(|line| line.trim().to_owned())
-        .ok_or_else(|| format!("`rustc {}` printed nothing", args.join(" ")))
-}
-
-fn rustc_output(args: &[&str]) -> Result<String, String> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-    let output = Command::new(&rustc)
-        .args(args)
-        .output()
-        .map_err(|error| format!("cannot run `{rustc}`: {error}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "`{rustc} {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    String::from_utf8(output.stdout).map_err(|_| format!("`{rustc}` printed non-UTF-8"))
-}
-
 /// Builds `package` with `features` (release) at most once per process: later calls with
 /// the same variant return the first build's artifact. Panics with cargo's message when the
 /// build fails, which is what a test wants.
@@ -306,16 +184,6 @@ pub fn library_file_name(package: &str, target: Option<&str>) -> String {
         "windows" => format!("{stem}.dll"),
         "macos" => format!("lib{stem}.dylib"),
         _ => format!("lib{stem}.so"),
-    }
-}
-
-/// "windows", "macos" or "linux" for `target` (the host's OS when `None`).
-fn target_os(target: Option<&str>) -> &'static str {
-    match target {
-        Some(triple) if triple.contains("windows") => "windows",
-        Some(triple) if triple.contains("apple") => "macos",
-        Some(_) => "linux",
-        None => std::env::consts::OS,
     }
 }
 

@@ -1,7 +1,8 @@
 //! A plugin built here links the toolchain's shared Rust runtime, finds it through its own
 //! directory, and has it copied there.
 
-use fastforth_plugin_build::{PluginBuild, runtime_library};
+use fastforth_plugin_build::PluginBuild;
+use fastforth_toolchain::runtime_library;
 
 #[cfg(target_os = "linux")]
 #[test]

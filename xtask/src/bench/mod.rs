@@ -9,6 +9,7 @@ mod chart;
 mod compare;
 mod criterion;
 mod host;
+mod install;
 mod ratios;
 mod references;
 mod report;
@@ -55,9 +56,10 @@ impl flags::Bench {
             run.update_cost = Some(update::measure(sh, &root, self.repetitions())?);
             step(
                 4,
-                "sizes of the plugins and the fastforth binary (three feature sets)",
+                "sizes of the plugins, the fastforth binary (three feature sets) and the install",
             );
             run.sizes = sizes::measure(sh, &root)?;
+            run.install = Some(install::measure(sh, &root, self.quick)?);
             step(5, "references: gforth-fast and cc -O2");
             run.references = references::measure(sh, &root, self.repetitions(), self.repetitions());
             step(
@@ -278,6 +280,53 @@ mod tests {
         assert!(markdown.contains("## Signed update over loopback"));
         assert!(markdown.contains("The update machinery adds 884.1 KiB"));
         assert!(markdown.contains("| matrix | 2.911 s | 273.3 ms | 3.606 ms | 408.6 KiB |"));
+    }
+
+    #[test]
+    fn the_install_section_states_each_size_and_the_start_up_against_its_target() {
+        let mut run = fixture_run();
+        let file = |file: &str, bytes| results::InstalledFile {
+            file: file.to_owned(),
+            bytes,
+        };
+        let spread = |median| results::Spread {
+            median,
+            min: median,
+            max: median,
+        };
+        run.install = Some(results::Install {
+            triple: "x86_64-unknown-linux-gnu".to_owned(),
+            files: vec![
+                file("fastforth", 2_139_328),
+                file("libstd-abc.so", 1_196_240),
+                file("libfastforth_example_plugin.so", 14_368),
+            ],
+            shared_fastforth_bytes: Some(2_161_320),
+            startup_runs: 100,
+            startup_static_ms: spread(2.0),
+            startup_shared_ms: Some(spread(2.5)),
+            breakdown: vec![
+                results::CrateBytes {
+                    krate: "clap_builder".to_owned(),
+                    bytes: 750,
+                },
+                results::CrateBytes {
+                    krate: "core".to_owned(),
+                    bytes: 250,
+                },
+            ],
+        });
+        let markdown = report::markdown(&run);
+        for line in [
+            "| fastforth | 2139328 | ≤ 1000000 | **no** |",
+            "| libfastforth_example_plugin.so | 14368 | — | — |",
+            "| **install** | **3349936** | ≤ 2500000 | **no** |",
+            "`fastforth` on the shared runtime instead (`-C prefer-dynamic`, which rules out LTO): 2161320 bytes.",
+            "median of 100 runs: 2.00 ms with std linked in, 2.50 ms on the shared runtime (ratio 1.250, target ≤ 1.1: missed).",
+            "| clap_builder | 750 | 75.0 % |",
+        ] {
+            assert!(markdown.contains(line), "{line:?} missing from\n{markdown}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! as measured, and the raw figures below, rendered as Markdown. Pure functions of a [`Run`].
 
 use super::ratios::{Ratio, kib, ns, ratios, reference};
-use super::results::{AotCompile, Download, Run};
+use super::results::{AotCompile, Download, Install, Run};
 use super::sizes::FASTFORTH_FEATURES;
 use super::workloads;
 use std::fmt::Write;
@@ -43,6 +43,7 @@ pub fn markdown(run: &Run) -> String {
     forth_section(&mut out, run);
     aot_section(&mut out, run);
     sizes_section(&mut out, run);
+    install_section(&mut out, run);
     raw_section(&mut out, run);
     out
 }
@@ -328,6 +329,111 @@ fn update_machinery(run: &Run) -> Option<String> {
         kib(tls.saturating_sub(without)),
         kib(without)
     ))
+}
+
+/// Targets of issue 12 for the install (bytes, stripped) and the start-up ratio.
+const BINARY_TARGET: u64 = 1_000_000;
+const INSTALL_TARGET: u64 = 2_500_000;
+const STARTUP_TARGET: f64 = 1.1;
+
+fn install_section(out: &mut String, run: &Run) {
+    let Some(install) = &run.install else {
+        return;
+    };
+    let met = |ok: bool| if ok { "yes" } else { "**no**" };
+    let _ = writeln!(
+        out,
+        "## Install (`cargo xtask dist`, {})\n\n\
+         `dist/<triple>/` as installed: `fastforth` in the dist profile with std linked in, \
+         the shared Rust runtime, the first-party plugins linked against it.\n\n\
+         | file | bytes | target | met |\n|---|---:|---:|:---:|",
+        install.triple
+    );
+    for file in &install.files {
+        let target = if file.file.starts_with("fastforth") {
+            format!("≤ {BINARY_TARGET} | {}", met(file.bytes <= BINARY_TARGET))
+        } else {
+            "— | —".to_owned()
+        };
+        let _ = writeln!(out, "| {} | {} | {target} |", file.file, file.bytes);
+    }
+    let total = install.total_bytes();
+    let _ = writeln!(
+        out,
+        "| **install** | **{total}** | ≤ {INSTALL_TARGET} | {} |\n",
+        met(total <= INSTALL_TARGET)
+    );
+    install_variants(out, install);
+    install_breakdown(out, install);
+}
+
+/// The shared-runtime build of `fastforth` and the start-ups of both.
+fn install_variants(out: &mut String, install: &Install) {
+    if let Some(bytes) = install.shared_fastforth_bytes {
+        let _ = writeln!(
+            out,
+            "`fastforth` on the shared runtime instead (`-C prefer-dynamic`, which rules out \
+             LTO): {bytes} bytes.\n"
+        );
+    }
+    let static_ms = install.startup_static_ms.median;
+    let _ = write!(
+        out,
+        "Start-up of `fastforth run -e bye`, median of {} runs: {static_ms:.2} ms with std \
+         linked in",
+        install.startup_runs
+    );
+    match &install.startup_shared_ms {
+        Some(shared) => {
+            let ratio = shared.median / static_ms;
+            let _ = writeln!(
+                out,
+                ", {:.2} ms on the shared runtime (ratio {ratio:.3}, target ≤ {STARTUP_TARGET}: {}).\n",
+                shared.median,
+                if ratio <= STARTUP_TARGET {
+                    "met"
+                } else {
+                    "missed"
+                }
+            );
+        }
+        None => out.push_str(" (the shared-runtime build is measured by a full run).\n\n"),
+    }
+}
+
+/// Symbol bytes of `fastforth` per crate: the largest 20, the rest summed.
+fn install_breakdown(out: &mut String, install: &Install) {
+    if install.breakdown.is_empty() {
+        return;
+    }
+    let total: u64 = install.breakdown.iter().map(|c| c.bytes).sum();
+    out.push_str(
+        "### What `fastforth` holds\n\nSum of symbol sizes per crate (`nm -S`, demangled) in \
+         the dist build with its symbol table; generic code counts for the crate that defines \
+         it. Symbols total {total} bytes; the rest of the stripped file is unwind tables, \
+         read-only data and headers.\n\n| crate | bytes | share |\n|---|---:|---:|\n"
+            .replace("{total}", &total.to_string())
+            .as_str(),
+    );
+    let share = |bytes: u64| 100.0 * bytes as f64 / total as f64;
+    for krate in install.breakdown.iter().take(20) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1} % |",
+            krate.krate,
+            krate.bytes,
+            share(krate.bytes)
+        );
+    }
+    let rest: u64 = install.breakdown.iter().skip(20).map(|c| c.bytes).sum();
+    if rest > 0 {
+        let _ = writeln!(
+            out,
+            "| (the other crates) | {rest} | {:.1} % |",
+            share(rest)
+        );
+    }
+    out.push('\n');
 }
 
 fn raw_section(out: &mut String, run: &Run) {

@@ -33,6 +33,9 @@ pub struct Run {
     /// `fastforth compile` of each Forth workload (empty in runs made before it was measured).
     #[serde(default)]
     pub aot_compile: Vec<AotCompile>,
+    /// `cargo xtask dist`'s install (absent in runs made before it was measured).
+    #[serde(default)]
+    pub install: Option<Install>,
 }
 
 /// One criterion benchmark, read from its `estimates.json` (times in `unit`).
@@ -151,6 +154,41 @@ pub struct AotCompile {
     pub skipped: Option<String>,
 }
 
+/// The install `cargo xtask dist` lays out for the host triple.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Install {
+    pub triple: String,
+    /// Each installed file: `fastforth`, the shared runtime, the plugins.
+    pub files: Vec<InstalledFile>,
+    /// `fastforth` on the shared runtime instead (`None`: not built, as in a quick run).
+    pub shared_fastforth_bytes: Option<u64>,
+    /// Start-ups of `fastforth run -e bye` per binary, alternating, milliseconds.
+    pub startup_runs: usize,
+    pub startup_static_ms: Spread,
+    pub startup_shared_ms: Option<Spread>,
+    /// Symbol bytes of `fastforth` per crate, largest first (empty: not measured).
+    pub breakdown: Vec<CrateBytes>,
+}
+
+impl Install {
+    /// Binary, runtime and plugins together.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|file| file.bytes).sum()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InstalledFile {
+    pub file: String,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CrateBytes {
+    pub krate: String,
+    pub bytes: u64,
+}
+
 impl Run {
     /// A run starting now on this host, with no figures yet.
     pub fn start(sh: &Shell, quick: bool) -> anyhow::Result<Run> {
@@ -177,6 +215,7 @@ impl Run {
             sizes: Vec::new(),
             references: Vec::new(),
             aot_compile: Vec::new(),
+            install: None,
         })
     }
 

@@ -107,33 +107,13 @@ pub fn size_of(sh: &Shell, name: &str, triple: &str, path: &Path) -> anyhow::Res
         .len();
     let scratch =
         std::env::temp_dir().join(format!("fastforth-bench-strip-{}", std::process::id()));
-    let stripped = strip_to(sh, path, triple, &scratch);
+    let stripped = crate::dist::strip_to(sh, path, triple, &scratch);
     let _ = std::fs::remove_file(&scratch);
     Ok(Size {
         artifact: name.to_owned(),
         triple: triple.to_owned(),
         bytes,
         stripped,
-    })
-}
-
-/// Writes a stripped copy of `path` to `out` and returns its size, trying the triple's own
-/// binutils, then `llvm-strip`, then the host's `strip`; `None` if none of them could.
-pub fn strip_to(sh: &Shell, path: &Path, triple: &str, out: &Path) -> Option<u64> {
-    let prefix = triple.replace("-unknown-", "-");
-    let own = (!triple.is_empty()).then(|| format!("{prefix}-strip"));
-    let tools = own
-        .into_iter()
-        .chain(["llvm-strip".to_owned(), "strip".to_owned()]);
-    tools.into_iter().find_map(|tool| {
-        let stripped = cmd!(sh, "{tool} -o {out} {path}")
-            .quiet()
-            .ignore_stderr()
-            .run()
-            .is_ok();
-        stripped
-            .then(|| std::fs::metadata(out).ok().map(|m| m.len()))
-            .flatten()
     })
 }
 

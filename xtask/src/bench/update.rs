@@ -5,7 +5,7 @@
 //! edit never touches the working tree, each with its own warm target directory.
 
 use super::results::{Download, Spread, UpdateCost};
-use super::sizes::strip_to;
+use crate::dist::strip_to;
 use anyhow::Context;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 fn main() -> anyhow::Result<()> {
     let path = match std::env::args_os().nth(1) {
         Some(path) => PathBuf::from(path),
-        None => fastforth::workspace_example_plugin().context(
+        None => fastforth_demos::workspace_example_plugin().context(
             "the example plugin is not built: run `cargo build --release -p fastforth-example-plugin` \
              or pass the plugin file as the first argument",
         )?,

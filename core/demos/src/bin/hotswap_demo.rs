@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 fn main() -> anyhow::Result<()> {
-    let (v1, v2) = fastforth::build_example_versions()?;
+    let (v1, v2) = fastforth_demos::build_example_versions()?;
     let scratch = tempfile::tempdir()?;
     let cache = scratch.path();
     let slot = HotSwap::<Example>::load(Arc::new(Loader::new(cache)), &v1)?;

@@ -1,0 +1,73 @@
+//! The `fastforth plugin` commands on the example plugin, run as a user runs them.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn example_plugin() -> PathBuf {
+    fastforth_plugin_build::PluginBuild::new("fastforth-example-plugin", &[])
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn plugin_info_describes_the_example_plugin() {
+    let plugin = example_plugin();
+    let output = run(&["plugin", "info", plugin.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    for line in [
+        "kind:      example",
+        "name:      example",
+        "version:   1.0.0",
+        "abi:       1",
+        "self-test: passed",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(
+        text.contains("exports:   add_numbers fastforth_plugin_v1 fibonacci version"),
+        "{text}"
+    );
+}
+
+#[test]
+fn plugin_call_runs_each_function() {
+    let plugin = example_plugin();
+    let plugin = plugin.to_str().unwrap();
+    let call = |args: &[&str]| stdout(&run(&[&["plugin", "call", plugin], args].concat()));
+    assert_eq!(call(&["add_numbers", "5", "3"]), "8\n");
+    assert_eq!(call(&["add_numbers", "-5", "3"]), "-2\n");
+    assert_eq!(call(&["fibonacci", "20"]), "10946\n");
+    assert_eq!(call(&["version"]), "1.0.0\n");
+}
+
+#[test]
+fn plugin_call_explains_bad_arguments() {
+    let plugin = example_plugin();
+    let plugin = plugin.to_str().unwrap();
+    let stderr = |args: &[&str]| {
+        let output = run(&[&["plugin", "call", plugin], args].concat());
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert!(
+        stderr(&["add_numbers", "5"])
+            .contains("`add_numbers` takes 2 arguments (A B), found 1 argument(s)")
+    );
+    assert!(
+        stderr(&["fibonacci", "x"])
+            .contains("argument 1 of `fibonacci`: expected a 32-bit integer, found \"x\"")
+    );
+    assert!(stderr(&["nope"]).contains("plugin `example` has no function `nope`"));
+}

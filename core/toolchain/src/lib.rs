@@ -1,0 +1,190 @@
+//! The Rust toolchain's shared runtime (`libstd-<hash>`): where the toolchain keeps it, the
+//! `rustc` flags that link a cdylib against it and let the loader find it in the library's
+//! own directory, and its copy beside a built plugin. It knows nothing of this workspace, so
+//! the shipped `fastforth compile` and the build tools share it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Why the shared runtime could not be found or copied.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("the Rust toolchain has no shared runtime for {target}: {detail}")]
+    Missing { target: String, detail: String },
+    #[error("cannot copy the Rust runtime {from} to {to}: {source}")]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The `rustc` flags that link a cdylib for `target` (the host when `None`) against the
+/// shared Rust runtime and let the loader find it in the library's own directory.
+pub fn shared_runtime_flags(target: Option<&str>) -> Vec<String> {
+    let mut flags = vec!["-C".to_owned(), "prefer-dynamic".to_owned()];
+    let os = target_os(target);
+    let origin = match os {
+        "macos" => Some("@loader_path"),
+        "windows" => None,
+        _ => Some("$ORIGIN"),
+    };
+    if let Some(origin) = origin {
+        flags.push("-C".to_owned());
+        flags.push(format!("link-arg=-Wl,-rpath,{origin}"));
+    }
+    flags
+}
+
+/// The toolchain's shared Rust runtime for `target` (the host when `None`):
+/// `<sysroot>/lib/rustlib/<triple>/lib/libstd-<hash>.so` (`.dylib`; `std-<hash>.dll`).
+pub fn runtime_library(target: Option<&str>) -> Result<PathBuf, RuntimeError> {
+    let triple = match target {
+        Some(triple) => triple.to_owned(),
+        None => host_triple()?,
+    };
+    let missing = |detail: String| RuntimeError::Missing {
+        target: triple.clone(),
+        detail,
+    };
+    let sysroot = rustc_line(&["--print", "sysroot"]).map_err(missing)?;
+    let dir = Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(&triple)
+        .join("lib");
+    runtime_in(&dir).map_err(missing)
+}
+
+/// The shared Rust standard library in a sysroot's library directory for one triple.
+pub fn runtime_in(lib_dir: &Path) -> Result<PathBuf, String> {
+    let entries = std::fs::read_dir(lib_dir)
+        .map_err(|error| format!("cannot list {}: {error}", lib_dir.display()))?;
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(is_runtime_file_name)
+        })
+        .collect();
+    found.sort();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!(
+            "no libstd-*.so, .dylib or std-*.dll in {}",
+            lib_dir.display()
+        )),
+        many => Err(format!(
+            "more than one shared std in {}: {many:?}",
+            lib_dir.display()
+        )),
+    }
+}
+
+/// Whether `name` is the file name of a shared Rust standard library.
+pub fn is_runtime_file_name(name: &str) -> bool {
+    (name.starts_with("libstd-") && (name.ends_with(".so") || name.ends_with(".dylib")))
+        || (name.starts_with("std-") && name.ends_with(".dll"))
+}
+
+/// Copies the runtime for `target` into `dir` unless an identical copy is there; the copy
+/// is written under a temporary name and renamed, so a concurrent reader never sees half.
+pub fn copy_runtime_into(target: Option<&str>, dir: &Path) -> Result<PathBuf, RuntimeError> {
+    let from = runtime_library(target)?;
+    let to = dir.join(from.file_name().expect("a runtime path names a file"));
+    let copy_error = |source| RuntimeError::Copy {
+        from: from.clone(),
+        to: to.clone(),
+        source,
+    };
+    let bytes = std::fs::read(&from).map_err(copy_error)?;
+    if std::fs::read(&to).is_ok_and(|existing| existing == bytes) {
+        return Ok(to);
+    }
+    let temp = dir.join(format!(".runtime-{}.tmp", std::process::id()));
+    std::fs::write(&temp, &bytes).map_err(copy_error)?;
+    std::fs::rename(&temp, &to).map_err(copy_error)?;
+    Ok(to)
+}
+
+/// The triple `rustc` builds for by default.
+fn host_triple() -> Result<String, RuntimeError> {
+    let missing = |detail| RuntimeError::Missing {
+        target: "the host".to_owned(),
+        detail,
+    };
+    let verbose = rustc_output(&["-vV"]).map_err(missing)?;
+    verbose
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_owned)
+        .ok_or_else(|| missing("`rustc -vV` names no host triple".to_owned()))
+}
+
+/// The first line `rustc` (`$RUSTC` when set) prints for `args`.
+fn rustc_line(args: &[&str]) -> Result<String, String> {
+    let text = rustc_output(args)?;
+    text.lines()
+        .next()
+        .map(|line| line.trim().to_owned())
+        .ok_or_else(|| format!("`rustc {}` printed nothing", args.join(" ")))
+}
+
+fn rustc_output(args: &[&str]) -> Result<String, String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let output = Command::new(&rustc)
+        .args(args)
+        .output()
+        .map_err(|error| format!("cannot run `{rustc}`: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`{rustc} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    String::from_utf8(output.stdout).map_err(|_| format!("`{rustc}` printed non-UTF-8"))
+}
+
+/// "windows", "macos" or "linux" for `target` (the host's OS when `None`).
+pub fn target_os(target: Option<&str>) -> &'static str {
+    match target {
+        Some(triple) if triple.contains("windows") => "windows",
+        Some(triple) if triple.contains("apple") => "macos",
+        Some(_) => "linux",
+        None => std::env::consts::OS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_is_the_one_shared_std_of_the_sysroot() {
+        let dir = std::env::temp_dir().join(format!(
+            "fastforth-toolchain-runtime-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in [
+            "libstd-abc.rlib",
+            "libcore-abc.rlib",
+            "librustc_std_workspace.so",
+        ] {
+            std::fs::write(dir.join(name), b"").unwrap();
+        }
+        let error = runtime_in(&dir).unwrap_err();
+        assert!(
+            error.starts_with("no libstd-*.so, .dylib or std-*.dll in "),
+            "{error}"
+        );
+        std::fs::write(dir.join("libstd-abc.so"), b"").unwrap();
+        assert_eq!(runtime_in(&dir).unwrap(), dir.join("libstd-abc.so"));
+        std::fs::write(dir.join("libstd-def.so"), b"").unwrap();
+        let error = runtime_in(&dir).unwrap_err();
+        assert!(error.starts_with("more than one shared std in "), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
