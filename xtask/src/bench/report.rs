@@ -158,7 +158,7 @@ fn update_section(out: &mut String, run: &Run) {
     let _ = writeln!(
         out,
         "## Update cost after a one-line change to the example plugin\n\n\
-         Median (min–max) of {} repetition(s). Plugin: `cargo build --release` of the plugin, then \
+         Median (min–max) of {} repetition(s). Plugin: a release build of the plugin, then \
          a swap into a running host until the new version answers. Monolith: `cargo build \
          --release` of the statically linked equivalent (host + engine + plugin as an rlib), \
          then stopping the old process and starting the new one until it answers.\n\n\
@@ -171,6 +171,13 @@ fn update_section(out: &mut String, run: &Run) {
         spread(&update.monolith_seconds),
         bytes(&update.monolith_bytes)
     );
+    if let Some(patch) = update.plugin_patch_bytes {
+        let _ = writeln!(
+            out,
+            "\nThe plugin links the shared runtime. `fastforth update` downloads a delta patch \
+             from the previous build instead of the file: {patch} bytes (target <= 10 KB)."
+        );
+    }
 }
 
 /// `update/loopback`, whose median is the figure reported for an update's own cost.

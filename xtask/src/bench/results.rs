@@ -79,6 +79,10 @@ pub struct UpdateCost {
     pub monolith_seconds: Spread,
     pub plugin_bytes: Download,
     pub monolith_bytes: Download,
+    /// The delta patch from the previous build to the last one (`fastforth update`'s),
+    /// bytes; absent in runs made before patches existed.
+    #[serde(default)]
+    pub plugin_patch_bytes: Option<u64>,
 }
 
 /// Median and range of repeated measurements.

@@ -15,11 +15,12 @@ use xshell::{Cmd, Shell, cmd};
 
 /// The crates the scratch workspace needs, copied from the working tree (the host's tests
 /// need `plugin-build`, so cargo wants its manifest too).
-const CRATES: [&str; 6] = [
+const CRATES: [&str; 7] = [
     "core/abi",
     "core/engine",
     "core/host",
     "core/plugin-build",
+    "core/toolchain",
     "plugins/example",
     "benches/monolith",
 ];
@@ -57,7 +58,9 @@ pub fn measure(sh: &Shell, root: &Path, repetitions: usize) -> anyhow::Result<Up
     let mut monolith = Process::start(cmd!(sh, "{monolith_binary}"), "ready ")?;
     let (mut plugin_seconds, mut monolith_seconds) = (Vec::new(), Vec::new());
     let mut current = VERSION_LINE.to_owned();
+    let mut patch_bytes = None;
     for repetition in 1..=repetitions {
+        let previous = read(&scratch.plugin_artifact())?;
         let version = format!("1.0.{}", 100 + repetition);
         let next = format!("c\"{version}\"");
         replace_in_file(&workspace.join(PLUGIN_SOURCE), &current, &next)?;
@@ -70,6 +73,8 @@ pub fn measure(sh: &Shell, root: &Path, repetitions: usize) -> anyhow::Result<Up
             &format!("swapped {version}"),
         )?;
         plugin_seconds.push(start.elapsed().as_secs_f64());
+        let built = read(&scratch.plugin_artifact())?;
+        patch_bytes = Some(fastforth_update::patch::make(&previous, &built).len() as u64);
 
         let start = Instant::now();
         scratch.build_monolith(sh)?;
@@ -90,7 +95,12 @@ pub fn measure(sh: &Shell, root: &Path, repetitions: usize) -> anyhow::Result<Up
         monolith_seconds: Spread::of(&monolith_seconds),
         plugin_bytes: download(sh, &scratch.plugin_artifact(), &dir)?,
         monolith_bytes: download(sh, &scratch.monolith_binary(), &dir)?,
+        plugin_patch_bytes: patch_bytes,
     })
+}
+
+fn read(file: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
 struct Scratch {
@@ -100,23 +110,29 @@ struct Scratch {
 }
 
 impl Scratch {
+    /// The plugin as build-all ships it: linked against the shared runtime.
     fn build_plugin(&self, sh: &Shell) -> anyhow::Result<()> {
-        self.build(sh, "fastforth-example-plugin", &self.plugin_target)
+        let cargo = crate::toolchain::cargo();
+        let (manifest, target) = (self.workspace.join("Cargo.toml"), &self.plugin_target);
+        let flags = fastforth_toolchain::shared_runtime_flags(None);
+        cmd!(
+            sh,
+            "{cargo} rustc --quiet --release --lib --manifest-path {manifest}
+                -p fastforth-example-plugin --target-dir {target} -- {flags...}"
+        )
+        .run()
+        .context("cannot build the example plugin in the scratch workspace")
     }
 
     fn build_monolith(&self, sh: &Shell) -> anyhow::Result<()> {
-        self.build(sh, MONOLITH, &self.monolith_target)
-    }
-
-    fn build(&self, sh: &Shell, package: &str, target: &Path) -> anyhow::Result<()> {
         let cargo = crate::toolchain::cargo();
-        let manifest = self.workspace.join("Cargo.toml");
+        let (manifest, target) = (self.workspace.join("Cargo.toml"), &self.monolith_target);
         cmd!(
             sh,
-            "{cargo} build --quiet --release --manifest-path {manifest} -p {package} --target-dir {target}"
+            "{cargo} build --quiet --release --manifest-path {manifest} -p {MONOLITH} --target-dir {target}"
         )
         .run()
-        .with_context(|| format!("cannot build {package} in {}", self.workspace.display()))
+        .with_context(|| format!("cannot build {MONOLITH} in {}", self.workspace.display()))
     }
 
     fn plugin_artifact(&self) -> PathBuf {
