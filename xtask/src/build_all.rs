@@ -457,6 +457,7 @@ fn ship_runtime(
 
 /// The file name of the runtime build-all ships for `target` (none where its plugins keep
 /// a static std, or where the toolchain in `sysroot` has none for it).
+#[cfg(feature = "verify-symbols")]
 pub fn shipped_runtime(target: &Target, sysroot: &Path) -> Option<String> {
     let lib_dir = sysroot.join("lib/rustlib").join(target.triple).join("lib");
     let found = runtime_in(&lib_dir)

@@ -153,6 +153,7 @@ fn file_name(path: &Path) -> String {
 
 /// Writes a stripped copy of `path` to `out` and returns its size, trying the triple's own
 /// binutils, then `llvm-strip`, then the host's `strip`; `None` if none of them could.
+#[cfg(feature = "bench")]
 pub fn strip_to(sh: &Shell, path: &Path, triple: &str, out: &Path) -> Option<u64> {
     let prefix = triple.replace("-unknown-", "-");
     let own = (!triple.is_empty()).then(|| format!("{prefix}-strip"));
