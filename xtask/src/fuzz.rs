@@ -252,6 +252,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_run_is_bounded_by_time_or_by_executions() {
+        assert_eq!(Bound::Seconds(30).libfuzzer_option(), "-max_total_time=30");
+        assert_eq!(Bound::Runs(10_000_000).libfuzzer_option(), "-runs=10000000");
+        assert_eq!(Bound::Runs(5).describe(), "for 5 executions");
+    }
+
+    #[test]
+    fn only_the_engines_targets_run_without_a_sanitizer() {
+        let root = Path::new("/repo");
+        let (sanitizer, options) = sanitizer_options(root, "forth_source");
+        assert_eq!(sanitizer, "none");
+        assert_eq!(
+            options,
+            [
+                "--sanitizer=none",
+                "--target-dir=/repo/fuzz/target/no-sanitizer"
+            ]
+        );
+        assert_eq!(sanitizer_options(root, "engine_image").0, "none");
+        for target in ["plugin_inspect", "manifest", "a_new_target"] {
+            let (sanitizer, options) = sanitizer_options(root, target);
+            assert_eq!(sanitizer, "address");
+            assert_eq!(options, ["--sanitizer=address"]);
+        }
+    }
+
+    #[test]
     fn executions_are_read_from_libfuzzers_final_statistics() {
         let log = "#2 INITED cov: 10\nDone 1234 runs in 2 second(s)\n\
                    stat::number_of_executed_units: 1234\nstat::peak_rss_mb: 80\n";
