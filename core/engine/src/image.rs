@@ -219,8 +219,12 @@ impl Forth {
             let xt = reader.u32()?;
             let flags = reader.u8()?;
             let kind = read_kind(reader)?;
+            // The instructions the word's kind needs at its execution token: a primitive's
+            // own, a colon definition's Exit at least (`: foo ;` is only that), two for the
+            // others (their literal and Exit, where DOES> patches the second).
             let span = match kind {
                 Kind::Primitive { len } => len as usize,
+                Kind::Colon => 1,
                 _ => 2,
             };
             if xt as usize + span > self.code.len() {
