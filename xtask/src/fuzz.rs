@@ -137,7 +137,7 @@ fn run_target(sh: &Shell, target: &str, example: &Path, bound: Bound) -> anyhow:
         );
     }
     if !findings.is_empty() {
-        eprintln!("{}", tail(&log, 40));
+        eprintln!("{}\n{}", panic_messages(&log), tail(&log, 40));
     }
     Ok(Outcome {
         target: target.to_owned(),
@@ -211,6 +211,19 @@ fn final_stat(log: &str, name: &str) -> Option<u64> {
         .and_then(|value| value.trim().parse().ok())
 }
 
+/// Each `panicked at` line of the log with the message line after it: the tail alone may be
+/// only the failing input's bytes.
+fn panic_messages(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.contains(" panicked at "))
+        .flat_map(|(at, _)| lines[at..(at + 2).min(lines.len())].iter().copied())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn tail(log: &str, lines: usize) -> String {
     let all: Vec<&str> = log.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -276,6 +289,18 @@ mod tests {
             assert_eq!(sanitizer, "address");
             assert_eq!(options, ["--sanitizer=address"]);
         }
+    }
+
+    #[test]
+    fn the_panic_message_is_picked_out_of_the_log() {
+        let log = "Running: crash-1\n\nthread '<unnamed>' (8949) panicked at fuzz_targets/x.rs:30:5:\n\
+                   an image saved by the engine is refused by it\nstack backtrace:\n[70, 70, 73]\n";
+        assert_eq!(
+            panic_messages(log),
+            "thread '<unnamed>' (8949) panicked at fuzz_targets/x.rs:30:5:\n\
+             an image saved by the engine is refused by it"
+        );
+        assert_eq!(panic_messages("==1== ERROR: libFuzzer: timeout"), "");
     }
 
     #[test]
