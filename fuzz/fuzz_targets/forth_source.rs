@@ -9,15 +9,20 @@ use libfuzzer_sys::fuzz_target;
 /// The message `message_for` gives a code outside the standard's table.
 const UNKNOWN: &str = "uncaught exception";
 
-fuzz_target!(|source: &[u8]| {
-    let limits = Limits {
+thread_local! {
+    /// A fresh engine with small limits, built once; each input runs on a copy of it, which
+    /// is a fresh engine too (the engine's tests check that a copy behaves as the original).
+    static FRESH: Forth = Forth::new(Limits {
         data_stack_cells: 64,
         return_stack_cells: 64,
         data_space_bytes: 64 << 10,
         max_steps: Some(20_000),
         ..Limits::default()
-    };
-    let mut forth = Forth::new(limits);
+    });
+}
+
+fuzz_target!(|source: &[u8]| {
+    let mut forth = FRESH.with(Forth::clone);
     let mut console = BufferConsole::with_input("");
     if let Err(error) = forth.evaluate_bytes(source, "fuzz.fs", &mut console) {
         // A program may throw any code, also through an execution token it computed.

@@ -86,12 +86,16 @@ pub struct Dist {
     pub target: Option<String>,
 }
 
-/// Run every fuzz target (or those named) for a bounded time; exit non-zero on any finding.
+/// Run every fuzz target (or those named) for a bounded time or number of executions; exit
+/// non-zero on any finding.
 #[derive(clap::Args)]
 pub struct Fuzz {
-    /// Seconds per target.
-    #[arg(long, default_value_t = 60)]
-    pub seconds: u64,
+    /// Seconds per target [default: 60].
+    #[arg(long, conflicts_with = "runs")]
+    pub seconds: Option<u64>,
+    /// Executions per target instead of a time bound (libFuzzer's -runs), e.g. 10000000.
+    #[arg(long)]
+    pub runs: Option<u64>,
     /// Only this target (repeatable); default: every target `cargo fuzz list` names.
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,

@@ -92,7 +92,7 @@ impl Forth {
 
     pub(crate) fn add_word(&mut self, name: Vec<u8>, xt: u32, kind: Kind) -> usize {
         let index = self.dict.add(Word {
-            name,
+            name: name.into(),
             xt,
             kind,
             immediate: false,

@@ -3,6 +3,7 @@
 
 use crate::ir::{Op, Sys};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// What a word is; decides how a reference to it is compiled.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +47,8 @@ pub struct Snapshot {
 /// One word header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Word {
-    pub name: Vec<u8>,
+    /// Shared, so that copying a dictionary copies no names.
+    pub name: Rc<[u8]>,
     /// The execution token: the address of the word's code.
     pub xt: u32,
     pub kind: Kind,
@@ -73,16 +75,29 @@ pub struct Dictionary {
     pub words: Vec<Word>,
     by_xt: HashMap<u32, usize>,
     /// The newest word of each name; names in upper case (look-up ignores ASCII case).
-    by_name: HashMap<Vec<u8>, usize>,
+    by_name: HashMap<Rc<[u8]>, usize>,
     /// For each word, the older word of the same name that it shadows.
     shadowed: Vec<Option<usize>>,
 }
 
 impl Dictionary {
+    /// Makes room for `more` words without growing the indexes on the way.
+    pub fn reserve(&mut self, more: usize) {
+        self.words.reserve(more);
+        self.by_xt.reserve(more);
+        self.by_name.reserve(more);
+        self.shadowed.reserve(more);
+    }
+
     pub fn add(&mut self, word: Word) -> usize {
         let index = self.words.len();
         self.by_xt.insert(word.xt, index);
-        let older = self.by_name.insert(word.name.to_ascii_uppercase(), index);
+        let key = if word.name.iter().any(u8::is_ascii_lowercase) {
+            word.name.to_ascii_uppercase().into()
+        } else {
+            word.name.clone()
+        };
+        let older = self.by_name.insert(key, index);
         self.shadowed.push(older);
         self.words.push(word);
         index
@@ -90,7 +105,7 @@ impl Dictionary {
 
     /// The newest word with this name (case-insensitive).
     pub fn find(&self, name: &[u8]) -> Option<usize> {
-        self.by_name.get(&name.to_ascii_uppercase()).copied()
+        with_upper_case(name, |key| self.by_name.get(key).copied())
     }
 
     pub fn by_xt(&self, xt: i64) -> Option<usize> {
@@ -109,20 +124,34 @@ impl Dictionary {
             if self.by_xt.get(&word.xt) == Some(&index) {
                 self.by_xt.remove(&word.xt);
             }
-            let name = word.name.to_ascii_uppercase();
-            match older {
-                Some(older) => self.by_name.insert(name, older),
-                None => self.by_name.remove(&name),
-            };
+            with_upper_case(&word.name, |key| match older {
+                Some(older) => self.by_name.get_mut(key).map(|newest| *newest = older),
+                None => self.by_name.remove(key).map(drop),
+            });
         }
     }
 
     /// Replaces every word (a state image being loaded) and rebuilds the indexes.
     pub fn replace(&mut self, words: Vec<Word>) {
         *self = Dictionary::default();
+        self.reserve(words.len());
         words.into_iter().for_each(|word| {
             self.add(word);
         });
+    }
+}
+
+/// Calls `f` with `name` in ASCII upper case; a name of usual length is converted on the
+/// stack, as each interpreted token is looked up.
+fn with_upper_case<T>(name: &[u8], f: impl FnOnce(&[u8]) -> T) -> T {
+    let mut short = [0; 64];
+    match short.get_mut(..name.len()) {
+        Some(upper) => {
+            upper.copy_from_slice(name);
+            upper.make_ascii_uppercase();
+            f(upper)
+        }
+        None => f(&name.to_ascii_uppercase()),
     }
 }
 
@@ -421,4 +450,46 @@ pub fn op_name(op: Op) -> Option<&'static str> {
         Builtin::System(word) if Op::Sys(word) == base => Some(builtin.name),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(name: &str, xt: u32) -> Word {
+        Word {
+            name: name.as_bytes().into(),
+            xt,
+            kind: Kind::Colon,
+            immediate: false,
+            compile_only: false,
+        }
+    }
+
+    #[test]
+    fn names_of_any_length_are_found_in_any_case() {
+        let mut dictionary = Dictionary::default();
+        let short = "x".repeat(64);
+        let long = "Long".repeat(17);
+        dictionary.add(word(&short, 10));
+        dictionary.add(word(&long, 20));
+        assert_eq!(dictionary.find(short.to_uppercase().as_bytes()), Some(0));
+        assert_eq!(dictionary.find(long.to_lowercase().as_bytes()), Some(1));
+        assert_eq!(dictionary.find(&long.as_bytes()[1..]), None);
+        assert_eq!(dictionary.find(b""), None);
+    }
+
+    #[test]
+    fn truncating_finds_the_shadowed_words_again() {
+        let mut dictionary = Dictionary::default();
+        dictionary.add(word("dup", 10));
+        dictionary.add(word("DUP", 20));
+        dictionary.add(word("new", 30));
+        assert_eq!(dictionary.find(b"Dup"), Some(1));
+        dictionary.truncate(1);
+        assert_eq!(dictionary.find(b"dup"), Some(0));
+        assert_eq!(dictionary.find(b"NEW"), None);
+        assert_eq!(dictionary.by_xt(20), None);
+        assert_eq!(dictionary.by_xt(10), Some(0));
+    }
 }

@@ -116,6 +116,10 @@ pub const CATCH_OK_ADDRESS: usize = 1;
 /// Most input sources (EVALUATE, INCLUDED) that may be nested.
 pub const MAX_SOURCE_NESTING: usize = 64;
 
+/// Room reserved after the system area for input lines, so that reading the first line
+/// does not move the whole data space.
+const INPUT_HEADROOM: usize = 4 << 10;
+
 /// A Forth system: dictionary, code, data space, stacks and interpreter state.
 pub struct Forth {
     pub(crate) limits: Limits,
@@ -145,6 +149,46 @@ pub struct Forth {
     pub(crate) interrupt: Arc<AtomicBool>,
 }
 
+/// `len` zero bytes with room for [`INPUT_HEADROOM`] more. Allocated zeroed (so a large data
+/// space costs no work until touched) and then shortened, which keeps the room.
+fn zeroed_with_headroom(len: usize) -> Vec<u8> {
+    let mut mem = vec![0; len + INPUT_HEADROOM];
+    mem.truncate(len);
+    mem
+}
+
+/// A copy of the whole state (dictionary, code, data space, stacks, input sources), which
+/// then runs on its own: a copy of a fresh engine is a fresh engine without rebuilding the
+/// built-in words. The copy gets its own [`Forth::interrupt_handle`] flag, unset.
+impl Clone for Forth {
+    fn clone(&self) -> Forth {
+        let mut mem = Vec::with_capacity(self.mem.len() + INPUT_HEADROOM);
+        mem.extend_from_slice(&self.mem);
+        Forth {
+            limits: self.limits.clone(),
+            mem,
+            here: self.here,
+            code: self.code.clone(),
+            dict: self.dict.clone(),
+            ds: self.ds.clone(),
+            depth: self.depth,
+            rs: self.rs.clone(),
+            rdepth: self.rdepth,
+            ip: self.ip,
+            rbase: self.rbase,
+            run_level: self.run_level,
+            steps_left: self.steps_left,
+            catch_frames: self.catch_frames.clone(),
+            definition: self.definition.clone(),
+            latest: self.latest,
+            hold: self.hold,
+            sources: self.sources.clone(),
+            next_transient: self.next_transient,
+            interrupt: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
 impl Forth {
     /// A new engine with these limits.
     ///
@@ -161,9 +205,16 @@ impl Forth {
     }
 
     fn with_checked_limits(limits: Limits) -> Forth {
-        let user_bytes = memory::aligned(limits.data_space_bytes);
+        let mut forth = Forth::without_words(limits);
+        forth.install_builtins();
+        forth
+    }
+
+    /// An engine with these (checked) limits and an empty dictionary: the start of
+    /// [`Forth::new`], and of [`Forth::load_image`], which replaces code and words anyway.
+    pub(crate) fn without_words(limits: Limits) -> Forth {
         let mut forth = Forth {
-            mem: vec![0; user_bytes + SYSTEM_BYTES],
+            mem: zeroed_with_headroom(memory::aligned(limits.data_space_bytes) + SYSTEM_BYTES),
             here: 0,
             code: vec![Op::Halt, Op::CatchOk],
             dict: Dictionary::default(),
@@ -185,12 +236,14 @@ impl Forth {
             limits,
         };
         forth.set_system_cell(BASE_OFFSET, 10);
-        forth.install_builtins();
         forth
     }
 
     fn install_builtins(&mut self) {
-        for builtin in crate::dictionary::BUILTINS {
+        let builtins = crate::dictionary::BUILTINS;
+        self.dict.reserve(builtins.len());
+        self.code.reserve(builtins.len() * 3);
+        for builtin in builtins {
             let xt = self.code.len() as u32;
             let kind = match builtin.behaviour {
                 Builtin::Ops(ops) => {
@@ -215,7 +268,7 @@ impl Forth {
             };
             self.code.push(Op::Exit);
             self.dict.add(Word {
-                name: builtin.name.as_bytes().to_vec(),
+                name: builtin.name.as_bytes().into(),
                 xt,
                 kind,
                 immediate: builtin.flags & IMMEDIATE != 0,

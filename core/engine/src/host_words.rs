@@ -24,7 +24,7 @@ impl Forth {
         let ops = [Op::Lit(i64::from(id)), Op::Sys(Sys::CallHost), Op::Exit];
         self.code.extend_from_slice(&ops);
         self.dict.add(Word {
-            name: name.as_bytes().to_vec(),
+            name: name.as_bytes().into(),
             xt,
             kind: Kind::Primitive { len: 2 },
             immediate: false,

@@ -170,11 +170,13 @@ impl Forth {
                 "data space of {data_space_bytes} bytes is larger than allowed"
             )));
         }
-        let mut forth = Forth::try_new(Limits {
+        let limits = Limits {
             data_space_bytes: data_space_bytes as usize,
             ..limits
-        })
-        .map_err(refuse)?;
+        };
+        limits.check().map_err(refuse)?;
+        // The image brings its own code and words: the built-in ones are not installed.
+        let mut forth = Forth::without_words(limits);
         forth.read_state(&mut reader).map_err(|e| refuse(e.0))?;
         Ok(forth)
     }
@@ -213,12 +215,16 @@ impl Forth {
         let count = reader.count(14)?;
         let mut words = Vec::with_capacity(count);
         for _ in 0..count {
-            let name = reader.blob()?.to_vec();
+            let name = reader.blob()?.into();
             let xt = reader.u32()?;
             let flags = reader.u8()?;
             let kind = read_kind(reader)?;
+            // The instructions the word's kind needs at its execution token: a primitive's
+            // own, a colon definition's Exit at least (`: foo ;` is only that), two for the
+            // others (their literal and Exit, where DOES> patches the second).
             let span = match kind {
                 Kind::Primitive { len } => len as usize,
+                Kind::Colon => 1,
                 _ => 2,
             };
             if xt as usize + span > self.code.len() {

@@ -74,6 +74,12 @@
 //! Every CORE and CORE EXT word of Forth-2012 is implemented (the obsolescent words the
 //! 2012 standard dropped, such as `TIB`, `#TIB`, `EXPECT`, `SPAN`, `CONVERT` and `QUERY`,
 //! are not), plus `.S`, `WORDS`, `INCLUDED`, `INCLUDE`, `CATCH`, `THROW` and `BYE`.
+//!
+//! A [`Forth`] is `Clone`: a copy of a fresh engine is a fresh engine, made without
+//! building the built-in words again (word names are shared, not copied).
+
+// No unsafe code: the fuzz targets that test only the engine run without a sanitizer.
+#![forbid(unsafe_code)]
 
 mod compiler;
 mod console;

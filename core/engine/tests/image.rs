@@ -117,3 +117,22 @@ fn ir_encoding_round_trips() {
     other[0] = 2;
     assert!(ir::decode(&other).is_err());
 }
+
+#[test]
+fn an_empty_colon_definition_at_the_end_of_the_code_survives() {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate(": noop ; 1 noop", "setup", &mut console)
+        .unwrap();
+    let mut loaded = Forth::load_image(&forth.save_image(), Limits::default())
+        .expect("an image whose last word is `: noop ;` loads");
+    loaded
+        .evaluate(
+            "2 noop ' noop EXECUTE : twice noop noop 3 ; twice",
+            "after",
+            &mut console,
+        )
+        .unwrap();
+    assert_eq!(loaded.data_stack(), &[1, 2, 3]);
+}
