@@ -177,3 +177,59 @@ fn a_planted_library_under_a_plain_name_is_refused_by_its_hash_before_loading() 
         shadow_copies(&cache)
     );
 }
+
+/// Runs `load` on another thread; `None` if it has not returned within 20 seconds (it hangs).
+fn within_20_seconds<T: Send + 'static>(load: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(load()));
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .ok()
+}
+
+/// A named pipe with no writer where `state.json` or `pending.json` should be: opening it to
+/// read waits for a writer forever.
+#[cfg(unix)]
+#[test]
+fn a_state_file_that_is_a_named_pipe_is_refused_not_waited_on() {
+    for name in ["state.json", "pending.json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let state_dir = dir.path().to_path_buf();
+        let read = within_20_seconds(move || match name {
+            "state.json" => State::load(&state_dir).map(drop),
+            _ => Pending::load(&state_dir).map(drop),
+        });
+        let error = read.expect("reading the state hung").unwrap_err();
+        assert!(matches!(error, UpdateError::State { .. }), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: is a named pipe (FIFO), expected a regular file",
+                path.display()
+            )
+        );
+    }
+}
+
+/// A state file far larger than any state: refused by its size, not read into memory.
+#[test]
+fn a_huge_state_file_is_refused_by_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(64 << 20).unwrap();
+    let error = State::load(dir.path()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: is 67108864 bytes, expected at most 1048576",
+            path.display()
+        )
+    );
+}
