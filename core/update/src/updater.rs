@@ -28,6 +28,7 @@ use crate::state::{
 };
 use crate::time::format_rfc3339;
 use crate::{Slots, UpdateError};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -215,8 +216,8 @@ impl Updater {
         self.config.plugin_dir.join(&installed.file)
     }
 
-    /// Where an installed plugin's file is, once it is a regular file whose SHA-256 is the
-    /// one recorded in the state: what is loaded at start or by a rollback is what was
+    /// Where an installed plugin's file is, once it is a regular file no larger than an
+    /// update may install whose SHA-256 is the one recorded in the state: what is loaded at start or by a rollback is what was
     /// verified when it was installed.
     pub fn verified_path(&self, installed: &Installed) -> Result<PathBuf, UpdateError> {
         self.read_verified(installed).map(|(path, _)| path)
@@ -237,7 +238,17 @@ impl Updater {
                 problem: "is not a regular file".to_owned(),
             });
         }
-        let bytes = std::fs::read(&path).map_err(read_error)?;
+        let limit = self.config.max_artifact_bytes;
+        if metadata.len() > limit {
+            return Err(UpdateError::InstalledChanged {
+                path,
+                problem: format!("size is {} bytes, expected at most {limit}", metadata.len()),
+            });
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|file| file.take(limit).read_to_end(&mut bytes))
+            .map_err(read_error)?;
         let found = crate::shadow_sha256(&bytes);
         if found != installed.sha256 {
             return Err(UpdateError::InstalledChanged {

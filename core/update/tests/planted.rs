@@ -233,3 +233,33 @@ fn a_huge_state_file_is_refused_by_its_size() {
         )
     );
 }
+
+/// An installed file grown far past the largest plugin an update may install: refused by its
+/// size before it is read, not read whole to be hashed.
+#[test]
+fn an_installed_file_grown_past_the_artifact_limit_is_refused_by_its_size() {
+    let world = installed_v1_then_v2();
+    let installed = State::load(&world.state_dir).unwrap().plugins["example"]
+        .installed
+        .clone();
+    let mut config = world.config();
+    config.max_artifact_bytes = 1 << 20;
+    let updater = fastforth_update::Updater::new(config);
+    let path = updater.installed_path(&installed);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+
+    let error = updater.verified_path(&installed).unwrap_err();
+
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: size is 67108864 bytes, expected at most 1048576 as recorded when it was installed: refusing to load a changed plugin file",
+            path.display()
+        )
+    );
+}
