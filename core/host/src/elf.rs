@@ -471,9 +471,14 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         let bytes = self.bytes_at("symbol table (DT_SYMTAB)", address, size)?;
         let (symbols, _) = object::pod::slice_from_bytes::<Elf::Sym>(bytes, count as usize)
             .map_err(|()| "symbol table is misaligned".to_owned())?;
+        // A name is NUL-terminated if it starts at or before the table's last NUL: one scan
+        // of the table, not one per symbol (many symbols may share one long name).
+        let last_nul = strings.iter().rposition(|&b| b == 0);
         for (index, symbol) in symbols.iter().enumerate() {
             let name = u64::from(symbol.st_name(self.endian));
-            string_at(strings, name, &format!("name of symbol {index}"))?;
+            if last_nul.is_none_or(|end| name > end as u64) {
+                string_at(strings, name, &format!("name of symbol {index}"))?;
+            }
         }
         Ok(())
     }
@@ -875,9 +880,21 @@ mod tests {
     /// with a `DT_NEEDED` entry for each offset of `needed` into `strings`, `DT_STRTAB` and
     /// `DT_STRSZ`, and `strings` after it. Nothing more: no symbols.
     fn library(needed: &[u64], strings: &[u8]) -> Vec<u8> {
+        library_with(needed, &[], strings)
+    }
+
+    /// [`library`] with `tables` (tag and bytes) between the dynamic section and the
+    /// strings, in order, each named by its tag.
+    fn library_with(needed: &[u64], tables: &[(u32, Vec<u8>)], strings: &[u8]) -> Vec<u8> {
         let dynamic_at = 64 + 2 * 56;
-        let dynamic_size = (needed.len() + 3) * 16;
-        let strings_at = (dynamic_at + dynamic_size) as u64;
+        let dynamic_size = (needed.len() + tables.len() + 3) * 16;
+        let mut table_at = (dynamic_at + dynamic_size) as u64;
+        let mut placed = Vec::new();
+        for (tag, table) in tables {
+            placed.push((*tag, table_at));
+            table_at += table.len() as u64;
+        }
+        let strings_at = table_at;
         let size = strings_at + strings.len() as u64;
         let mut bytes = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
         let half = |value: u16| value.to_le_bytes().to_vec();
@@ -914,13 +931,17 @@ mod tests {
             8,
         ));
         let entries = needed.iter().map(|&offset| (elf::DT_NEEDED, offset));
-        let tables = [
+        let strtab = [
             (elf::DT_STRTAB, strings_at),
             (elf::DT_STRSZ, strings.len() as u64),
         ];
-        for (tag, value) in entries.chain(tables).chain([(elf::DT_NULL, 0)]) {
+        let entries = entries.chain(placed).chain(strtab);
+        for (tag, value) in entries.chain([(elf::DT_NULL, 0)]) {
             bytes.extend(long(u64::from(tag)));
             bytes.extend(long(value));
+        }
+        for (_, table) in tables {
+            bytes.extend_from_slice(table);
         }
         bytes.extend_from_slice(strings);
         bytes
@@ -957,6 +978,30 @@ mod tests {
         assert_eq!(
             needed_libraries(&library(&[0], &strings)).unwrap(),
             [longest]
+        );
+    }
+
+    #[test]
+    fn many_symbols_sharing_one_long_name_are_checked_in_one_pass() {
+        // One hash bucket and chain, then 20,000 symbols all named by the 4 MiB string at 0:
+        // scanning it once per symbol reads 80 GB.
+        let hash: Vec<u8> = [1u32, 1, 0, 0]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        let symbols = vec![0u8; 20_000 * size_of::<elf::Sym64<Endianness>>()];
+        let mut strings = vec![b'a'; 4 << 20];
+        strings.push(0);
+        let tables = [(elf::DT_HASH, hash), (elf::DT_SYMTAB, symbols)];
+        let bytes = library_with(&[], &tables, &strings);
+        let started = std::time::Instant::now();
+        assert_eq!(check(&bytes), Ok(()));
+        let took = started.elapsed();
+        assert!(took.as_secs() < 10, "{took:?}: a scan per symbol");
+        let unterminated = library_with(&[], &tables, &strings[..strings.len() - 1]);
+        assert_eq!(
+            check(&unterminated).unwrap_err(),
+            "name of symbol 0: string at 0x0 is not NUL-terminated"
         );
     }
 }
