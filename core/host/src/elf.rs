@@ -107,7 +107,7 @@ fn needed_in<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<Vec<St
     dynamic
         .all(elf::DT_NEEDED)
         .map(|offset| {
-            name_at(strings, offset, elf::DT_NEEDED)
+            name_at(strings, offset, "DT_NEEDED")
                 .map(|name| String::from_utf8_lossy(name).into_owned())
         })
         .collect()
@@ -116,7 +116,7 @@ fn needed_in<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<Vec<St
 /// The most `DT_NEEDED` entries a plugin may have (a Rust plugin has three or four).
 const MAX_NEEDED: usize = 1024;
 
-/// The longest library name or search path (`PATH_MAX`).
+/// The longest library name, search path (`PATH_MAX`) or version name.
 const MAX_NAME_BYTES: usize = 4096;
 
 /// Refuses more than [`MAX_NEEDED`] `DT_NEEDED` entries: each names a file the loader would
@@ -356,7 +356,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             elf::DT_RUNPATH,
         ] {
             for offset in dynamic.all(tag) {
-                name_at(strings, offset, tag)?;
+                name_at(strings, offset, tag_name(tag))?;
             }
         }
         let symbols = self.symbol_count(dynamic)?;
@@ -727,7 +727,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         while let Some(at) = next {
             steps.take()?;
             let entry = self.bytes_at("version need (DT_VERNEED)", at, 16)?;
-            let file = string_at(strings, self.u32_at(entry, 4), "version need file")?;
+            let file = name_at(strings, self.u32_at(entry, 4), "version need file")?;
             if !needed.contains(&file) {
                 return Err(format!(
                     "version need at {at:#x} names {:?}, which is no DT_NEEDED entry",
@@ -738,7 +738,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             while let Some(aux_at) = aux {
                 steps.take()?;
                 let entry = self.bytes_at("version need entry", aux_at, 16)?;
-                string_at(strings, self.u32_at(entry, 8), "version name")?;
+                name_at(strings, self.u32_at(entry, 8), "version name")?;
                 versions = versions.max(self.version_index(entry, 6) + 1);
                 aux = chain(aux_at, self.u32_at(entry, 12))?;
             }
@@ -759,7 +759,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             versions = versions.max(self.version_index(entry, 4) + 1);
             let aux = offset_by(at, self.u32_at(entry, 12))?;
             let aux = self.bytes_at("version definition name", aux, 8)?;
-            string_at(strings, self.u32_at(aux, 0), "version definition name")?;
+            name_at(strings, self.u32_at(aux, 0), "version definition name")?;
             next = chain(at, self.u32_at(entry, 16))?;
         }
         Ok(versions)
@@ -834,10 +834,10 @@ fn string_at<'a>(strings: &'a [u8], offset: u64, what: &str) -> Result<&'a [u8],
     Ok(&tail[..end])
 }
 
-/// The library name or search path of the `tag` entry at `offset`: [`string_at`], at most
-/// [`MAX_NAME_BYTES`] long.
-fn name_at(strings: &[u8], offset: u64, tag: u32) -> Result<&[u8], String> {
-    let what = tag_name(tag);
+/// The library name, search path or version name (`what`) at `offset`: [`string_at`], at
+/// most [`MAX_NAME_BYTES`] long, so that a chain of entries naming one huge string costs no
+/// more than that per entry.
+fn name_at<'a>(strings: &'a [u8], offset: u64, what: &str) -> Result<&'a [u8], String> {
     let start = usize::try_from(offset).unwrap_or(usize::MAX);
     let window = strings.get(..start.saturating_add(MAX_NAME_BYTES + 1));
     match string_at(window.unwrap_or(strings), offset, what) {
@@ -1002,6 +1002,42 @@ mod tests {
         assert_eq!(
             check(&unterminated).unwrap_err(),
             "name of symbol 0: string at 0x0 is not NUL-terminated"
+        );
+    }
+
+    #[test]
+    fn a_version_chain_naming_one_huge_string_is_refused_at_its_first_entry() {
+        // One hash bucket and chain, one symbol named "" (offset 1 of the strings), then
+        // 4,000 version definitions (20 bytes and an 8-byte name entry each), all named by
+        // the 4 MiB string at 0: reading it for each reads 16 GB.
+        let words =
+            |words: &[u32]| -> Vec<u8> { words.iter().flat_map(|w| w.to_le_bytes()).collect() };
+        let hash = words(&[1, 1, 0, 0]);
+        let mut symbol = vec![0u8; size_of::<elf::Sym64<Endianness>>()];
+        symbol[0] = 1;
+        let mut definitions = Vec::new();
+        for index in 0..4_000u16 {
+            let next = if index == 3_999 { 0 } else { 28 };
+            definitions.extend(words(&[
+                1 | (1 << 16),
+                u32::from(index + 1) | (1 << 16),
+                0,
+                20,
+                next,
+            ]));
+            definitions.extend(words(&[0, 0]));
+        }
+        let mut strings = vec![b'a'; 4 << 20];
+        strings.extend(b"\0\0");
+        let tables = [
+            (elf::DT_HASH, hash),
+            (elf::DT_SYMTAB, symbol),
+            (elf::DT_VERDEF, definitions),
+        ];
+        let error = check(&library_with(&[], &tables, &strings)).unwrap_err();
+        assert_eq!(
+            error,
+            "version definition name: string at 0x0 is longer than 4096 bytes"
         );
     }
 }
