@@ -225,6 +225,21 @@ impl Pending {
 const MAX_STATE_BYTES: u64 = 1 << 20;
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, UpdateError> {
+    let Some(bytes) = read_stored(path, MAX_STATE_BYTES)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|error| UpdateError::State {
+            path: path.into(),
+            problem: format!("unreadable: {error}"),
+        })
+}
+
+/// The bytes of the file the updater keeps at `path`, `None` if there is none: refused
+/// unless it is a regular file of at most `max_bytes` (a named pipe is never waited on, a
+/// huge file never read).
+pub(crate) fn read_stored(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, UpdateError> {
     let read_error = |source| UpdateError::Read {
         path: path.into(),
         source,
@@ -244,22 +259,17 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, U
             describe_file_type(&metadata.file_type())
         )));
     }
-    if metadata.len() > MAX_STATE_BYTES {
+    if metadata.len() > max_bytes {
         return Err(refuse(format!(
-            "is {} bytes, expected at most {MAX_STATE_BYTES}",
+            "is {} bytes, expected at most {max_bytes}",
             metadata.len()
         )));
     }
     let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_STATE_BYTES).read_to_end(&mut bytes))
+        .and_then(|file| file.take(max_bytes).read_to_end(&mut bytes))
         .map_err(read_error)?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|error| UpdateError::State {
-            path: path.into(),
-            problem: format!("unreadable: {error}"),
-        })
+    Ok(Some(bytes))
 }
 
 /// "a directory", "a named pipe (FIFO)", ...: what a path that is no regular file is.

@@ -23,8 +23,8 @@ use crate::manifest::{Manifest, Patch, TargetBuild};
 use crate::release::PATCHED_MANIFEST;
 use crate::root::Root;
 use crate::state::{
-    Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, sweep_incoming,
-    write_all_atomically, write_atomically,
+    Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, read_stored,
+    sweep_incoming, write_all_atomically, write_atomically,
 };
 use crate::time::format_rfc3339;
 use crate::{Slots, UpdateError};
@@ -565,10 +565,10 @@ impl Updater {
         let mut root = pinned.clone();
         loop {
             let path = dir.join(format!("{}.json", root.root_version + 1));
-            let (Ok(bytes), Ok(signatures)) = (
-                std::fs::read(&path),
-                std::fs::read(path.with_extension("json.sig")),
-            ) else {
+            let bytes = read_stored(&path, MAX_ROOT_BYTES)?;
+            let signatures =
+                read_stored(&path.with_extension("json.sig"), MAX_ROOT_SIGNATURE_BYTES)?;
+            let (Some(bytes), Some(signatures)) = (bytes, signatures) else {
                 return Ok(root);
             };
             root = root.verify_next(&bytes, &signatures)?;
