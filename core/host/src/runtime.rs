@@ -96,7 +96,7 @@ fn place(cache_dir: &Path, source: &Path, name: &str, copy: &Path) -> Result<(),
         format: "Rust runtime".to_owned(),
         detail,
     })?;
-    if std::fs::read(copy).is_ok_and(|existing| existing == bytes) {
+    if shadow::holds(copy, &bytes) {
         return Ok(());
     }
     std::fs::create_dir_all(cache_dir)

@@ -183,3 +183,41 @@ fn a_plugin_needing_our_runtime_and_another_one_is_refused_for_the_other() {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
     assert!(!maps.contains(theirs.as_str()), "nothing of it was opened");
 }
+
+/// Makes a named pipe at `path`.
+#[cfg(unix)]
+fn named_pipe(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+/// Named pipes in the cache where the runtime's copy and the plugin's shadow copy go: they
+/// are replaced, not read (reading one waits for a writer forever).
+#[cfg(target_os = "linux")]
+#[test]
+fn named_pipes_in_the_cache_are_replaced_not_waited_on() {
+    let (_dir, loader) = fresh_loader();
+    let plugin = example_v1();
+    let bytes = std::fs::read(&plugin).unwrap();
+    let sha256 = fastforth_host::shadow::sha256_hex(&bytes);
+    let shadow = fastforth_host::shadow::shadow_file_name(&plugin, &sha256);
+    let cache = loader.cache_dir().to_path_buf();
+    named_pipe(&cache.join(RUNTIME_FILE_NAME));
+    named_pipe(&cache.join(&shadow));
+
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let loading = loader.clone();
+    std::thread::spawn(move || {
+        let slot = HotSwap::<Example>::load(loading, &plugin);
+        let _ = sender.send(slot.and_then(|slot| slot.current().add_numbers(2, 3)));
+    });
+    let loaded = receiver.recv_timeout(std::time::Duration::from_secs(20));
+
+    assert_eq!(loaded.expect("loading hung").unwrap(), 5);
+    assert!(cache.join(RUNTIME_FILE_NAME).is_file());
+    assert!(cache.join(&shadow).is_file());
+}
