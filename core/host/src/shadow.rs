@@ -84,7 +84,7 @@ pub(crate) fn write_by_rename(cache_dir: &Path, path: &Path, bytes: &[u8]) -> st
 
 /// Whether `path` is a regular file holding exactly `bytes`. Anything else (a named pipe,
 /// which would wait for a writer forever, or a file of another size) is not read.
-pub(crate) fn holds(path: &Path, bytes: &[u8]) -> bool {
+pub fn holds(path: &Path, bytes: &[u8]) -> bool {
     let metadata = std::fs::symlink_metadata(path);
     metadata.is_ok_and(|found| found.is_file() && found.len() == bytes.len() as u64)
         && std::fs::read(path).is_ok_and(|existing| existing == bytes)

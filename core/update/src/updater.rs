@@ -735,7 +735,7 @@ impl Updater {
         };
         let name = installed_file_name(build);
         let path = self.config.plugin_dir.join(&name);
-        if !std::fs::read(&path).is_ok_and(|existing| existing == bytes) {
+        if !fastforth_host::shadow::holds(&path, &bytes) {
             write_atomically(&self.config.plugin_dir, &name, &bytes)?;
             staged.created.push(path.clone());
         }

@@ -263,3 +263,32 @@ fn an_installed_file_grown_past_the_artifact_limit_is_refused_by_its_size() {
         )
     );
 }
+
+/// A named pipe in the plugin directory under the name the next build is installed as:
+/// replaced by the update, not read (reading it waits for a writer forever).
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_where_the_new_build_goes_is_replaced_not_waited_on() {
+    let world = World::installed_v1();
+    let manifest = world.publish(&[artifact("1.0.1", &example_v2())]);
+    let build = &manifest.plugins["example"].targets[fastforth_update::HOST_TARGET];
+    let name = fastforth_host::shadow::shadow_file_name(Path::new(&build.file), &build.sha256);
+    let pipe = world.plugin_dir.join(name);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    let updater = world.updater();
+    let slots = world.slots();
+    let updated = within_20_seconds(move || {
+        updater
+            .update(&slots, &fastforth_update::NoProgress)
+            .map(drop)
+    });
+
+    updated.expect("the update hung").unwrap();
+    assert_eq!(world.serving().as_deref(), Some("1.0.1"));
+    assert!(pipe.is_file());
+}
