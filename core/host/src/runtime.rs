@@ -22,16 +22,19 @@ use std::sync::{Mutex, MutexGuard};
 const MAX_RUNTIME_BYTES: u64 = 64 << 20;
 
 /// The shared Rust runtime the library in `bytes` needs, if any, after checking that every
-/// runtime it needs is the one this host runs plugins on; `path` names the plugin in errors.
+/// runtime it needs is the one this host runs plugins on, by name and not by a path;
+/// `path` names the plugin in errors.
 pub fn check_needed(path: &Path, bytes: &[u8]) -> Result<Option<String>, PluginError> {
     let needed = needed_libraries(bytes).map_err(|detail| PluginError::Malformed {
         path: path.into(),
         format: "shared library".to_owned(),
         detail,
     })?;
-    let foreign = needed
-        .iter()
-        .find(|name| is_runtime_name(name) && *name != RUNTIME_FILE_NAME);
+    // A name with a slash is opened as that path, never matched to the open runtime.
+    let foreign = needed.iter().find(|name| {
+        let file = name.rsplit(['/', '\\']).next().unwrap_or_default();
+        is_runtime_name(file) && *name != RUNTIME_FILE_NAME
+    });
     let Some(runtime) = foreign.cloned() else {
         let ours = needed.into_iter().find(|name| name == RUNTIME_FILE_NAME);
         return Ok(ours);

@@ -184,6 +184,37 @@ fn a_plugin_needing_our_runtime_and_another_one_is_refused_for_the_other() {
     assert!(!maps.contains(theirs.as_str()), "nothing of it was opened");
 }
 
+/// A `DT_NEEDED` entry with a slash is opened as that path, not matched to the runtime the
+/// process has open: a copy of our runtime elsewhere would be a second standard library.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn a_plugin_needing_a_runtime_by_path_is_refused() {
+    let (dir, loader) = fresh_loader();
+    let slot = HotSwap::<Example>::load(loader.clone(), &example_v1()).unwrap();
+    let elsewhere = dir.path().join("e");
+    std::fs::create_dir(&elsewhere).unwrap();
+    copy_runtime_beside(&example_v2(), &elsewhere.join("plugin.so"));
+    let by_path = elsewhere.join(RUNTIME_FILE_NAME).display().to_string();
+    let bytes = std::fs::read(example_v2()).unwrap();
+    let plugin = dir.path().join("libfastforth_example_plugin.so");
+    std::fs::write(&plugin, with_needed_added(&bytes, &by_path)).unwrap();
+    copy_runtime_beside(&example_v2(), &plugin);
+
+    let swapped = slot.swap(&plugin);
+
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(!maps.contains(&by_path), "a second runtime was opened");
+    let error = swapped.unwrap_err();
+    assert!(
+        error.to_string().starts_with(&format!(
+            "{}: needs the Rust runtime `{by_path}` (",
+            plugin.display()
+        )),
+        "{error}"
+    );
+    assert_eq!(slot.current().version(), "1.0.0");
+}
+
 /// Makes a named pipe at `path`.
 #[cfg(unix)]
 fn named_pipe(path: &Path) {
