@@ -56,14 +56,16 @@ impl flags::Dist {
     }
 }
 
-/// Builds everything for `triple` and lays it out in `dist/<triple>/`, emptied first.
+/// Builds everything for `triple` and lays it out in `dist/<triple>/`, emptied first (a
+/// name that is no supported triple, such as `..`, is refused before anything is removed).
 pub fn lay_out(sh: &Shell, root: &Path, triple: &str) -> anyhow::Result<Layout> {
+    let host = crate::toolchain::host_triple(sh)?;
+    crate::targets::resolve(&[triple.to_owned()], &host)?;
     let dir = root.join("dist").join(triple);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot empty {}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let host = crate::toolchain::host_triple(sh)?;
     let binary = install(&build_fastforth(sh, root, triple, &host)?, &dir)?;
     let built = build_plugins(sh, root, triple)?;
     let runtime = built

@@ -144,3 +144,28 @@ fn fastforth_runs_from_dist_without_a_rust_toolchain() {
     let bytes = std::fs::read(dir.join(runtime)).unwrap();
     assert_eq!(runtimes[0]["sha256"], hex::encode(Sha256::digest(&bytes)));
 }
+
+/// `dist/<triple>/` is emptied before the build: a `--target` that is no triple, such as
+/// `../target/NAME`, must be refused before anything outside `dist/` is removed. `CARGO` is
+/// `false` so that a run getting as far as building fails at once.
+#[test]
+fn a_target_that_is_no_known_triple_is_refused_before_anything_is_removed() {
+    let name = format!("dist-victim-{}", std::process::id());
+    let victim = root().join("target").join(&name);
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("precious"), "kept").unwrap();
+    let target = format!("../target/{name}");
+
+    let run = common::xtask_with(&["dist", "--target", &target], &[("CARGO", "false")]);
+
+    let kept = std::fs::read_to_string(victim.join("precious"));
+    let _ = std::fs::remove_dir_all(&victim);
+    assert_eq!(kept.ok().as_deref(), Some("kept"), "{}", run.all());
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains(&format!("unknown target triple `{target}`: supported are ")),
+        "{}",
+        run.all()
+    );
+}

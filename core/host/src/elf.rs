@@ -3,7 +3,8 @@
 //! without bounds checks, so a corrupt one crashes (or trips an assertion in) `dlopen`
 //! itself. Every table it reads must lie in the file and every address it writes or calls
 //! must lie in the image: program headers, `PT_LOAD` segments (in order, not overlapping,
-//! sane alignment), the dynamic section, string and symbol tables, hash tables, relocation
+//! sane alignment), the dynamic section (at most 1024 needed libraries, each name and
+//! search path at most `PATH_MAX` long), string and symbol tables, hash tables, relocation
 //! tables (each target in the image, each symbol in the table), init/fini arrays and
 //! symbol-version tables. Errors name the table and its bounds against the file's size.
 //! What no check on bytes can see (a corrupt instruction) is the probe's business.
@@ -102,13 +103,32 @@ fn needed_in<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<Vec<St
     };
     let dynamic = image.dynamic_section(headers)?;
     let strings = image.string_table(&dynamic)?;
+    needed_count(&dynamic)?;
     dynamic
         .all(elf::DT_NEEDED)
         .map(|offset| {
-            string_at(strings, offset, "DT_NEEDED")
+            name_at(strings, offset, "DT_NEEDED")
                 .map(|name| String::from_utf8_lossy(name).into_owned())
         })
         .collect()
+}
+
+/// The most `DT_NEEDED` entries a plugin may have (a Rust plugin has three or four).
+const MAX_NEEDED: usize = 1024;
+
+/// The longest library name, search path (`PATH_MAX`) or version name.
+const MAX_NAME_BYTES: usize = 4096;
+
+/// Refuses more than [`MAX_NEEDED`] `DT_NEEDED` entries: each names a file the loader would
+/// look for, and each name is read and compared.
+fn needed_count(dynamic: &Dynamic) -> Result<(), String> {
+    let count = dynamic.all(elf::DT_NEEDED).count();
+    if count > MAX_NEEDED {
+        return Err(format!(
+            "{count} DT_NEEDED entries, expected at most {MAX_NEEDED}"
+        ));
+    }
+    Ok(())
 }
 
 fn program_headers<'data, Elf: FileHeader>(
@@ -328,6 +348,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
 
     fn check_dynamic(&self, dynamic: &Dynamic) -> Result<(), String> {
         let strings = self.string_table(dynamic)?;
+        needed_count(dynamic)?;
         for tag in [
             elf::DT_NEEDED,
             elf::DT_SONAME,
@@ -335,7 +356,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             elf::DT_RUNPATH,
         ] {
             for offset in dynamic.all(tag) {
-                string_at(strings, offset, tag_name(tag))?;
+                name_at(strings, offset, tag_name(tag))?;
             }
         }
         let symbols = self.symbol_count(dynamic)?;
@@ -450,9 +471,14 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         let bytes = self.bytes_at("symbol table (DT_SYMTAB)", address, size)?;
         let (symbols, _) = object::pod::slice_from_bytes::<Elf::Sym>(bytes, count as usize)
             .map_err(|()| "symbol table is misaligned".to_owned())?;
+        // A name is NUL-terminated if it starts at or before the table's last NUL: one scan
+        // of the table, not one per symbol (many symbols may share one long name).
+        let last_nul = strings.iter().rposition(|&b| b == 0);
         for (index, symbol) in symbols.iter().enumerate() {
             let name = u64::from(symbol.st_name(self.endian));
-            string_at(strings, name, &format!("name of symbol {index}"))?;
+            if last_nul.is_none_or(|end| name > end as u64) {
+                string_at(strings, name, &format!("name of symbol {index}"))?;
+            }
         }
         Ok(())
     }
@@ -701,7 +727,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
         while let Some(at) = next {
             steps.take()?;
             let entry = self.bytes_at("version need (DT_VERNEED)", at, 16)?;
-            let file = string_at(strings, self.u32_at(entry, 4), "version need file")?;
+            let file = name_at(strings, self.u32_at(entry, 4), "version need file")?;
             if !needed.contains(&file) {
                 return Err(format!(
                     "version need at {at:#x} names {:?}, which is no DT_NEEDED entry",
@@ -712,7 +738,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             while let Some(aux_at) = aux {
                 steps.take()?;
                 let entry = self.bytes_at("version need entry", aux_at, 16)?;
-                string_at(strings, self.u32_at(entry, 8), "version name")?;
+                name_at(strings, self.u32_at(entry, 8), "version name")?;
                 versions = versions.max(self.version_index(entry, 6) + 1);
                 aux = chain(aux_at, self.u32_at(entry, 12))?;
             }
@@ -733,7 +759,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
             versions = versions.max(self.version_index(entry, 4) + 1);
             let aux = offset_by(at, self.u32_at(entry, 12))?;
             let aux = self.bytes_at("version definition name", aux, 8)?;
-            string_at(strings, self.u32_at(aux, 0), "version definition name")?;
+            name_at(strings, self.u32_at(aux, 0), "version definition name")?;
             next = chain(at, self.u32_at(entry, 16))?;
         }
         Ok(versions)
@@ -808,6 +834,20 @@ fn string_at<'a>(strings: &'a [u8], offset: u64, what: &str) -> Result<&'a [u8],
     Ok(&tail[..end])
 }
 
+/// The library name, search path or version name (`what`) at `offset`: [`string_at`], at
+/// most [`MAX_NAME_BYTES`] long, so that a chain of entries naming one huge string costs no
+/// more than that per entry.
+fn name_at<'a>(strings: &'a [u8], offset: u64, what: &str) -> Result<&'a [u8], String> {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX);
+    let window = strings.get(..start.saturating_add(MAX_NAME_BYTES + 1));
+    match string_at(window.unwrap_or(strings), offset, what) {
+        Err(_) if window.is_some() => Err(format!(
+            "{what}: string at {offset:#x} is longer than {MAX_NAME_BYTES} bytes"
+        )),
+        found => found,
+    }
+}
+
 fn tag_name(tag: u32) -> &'static str {
     match tag {
         elf::DT_NEEDED => "DT_NEEDED",
@@ -830,4 +870,174 @@ fn relative_type() -> Option<u32> {
 
 fn is_relative(kind: u32) -> bool {
     relative_type() == Some(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 64-bit little-endian library: one `PT_LOAD` over the whole file, a `PT_DYNAMIC`
+    /// with a `DT_NEEDED` entry for each offset of `needed` into `strings`, `DT_STRTAB` and
+    /// `DT_STRSZ`, and `strings` after it. Nothing more: no symbols.
+    fn library(needed: &[u64], strings: &[u8]) -> Vec<u8> {
+        library_with(needed, &[], strings)
+    }
+
+    /// [`library`] with `tables` (tag and bytes) between the dynamic section and the
+    /// strings, in order, each named by its tag.
+    fn library_with(needed: &[u64], tables: &[(u32, Vec<u8>)], strings: &[u8]) -> Vec<u8> {
+        let dynamic_at = 64 + 2 * 56;
+        let dynamic_size = (needed.len() + tables.len() + 3) * 16;
+        let mut table_at = (dynamic_at + dynamic_size) as u64;
+        let mut placed = Vec::new();
+        for (tag, table) in tables {
+            placed.push((*tag, table_at));
+            table_at += table.len() as u64;
+        }
+        let strings_at = table_at;
+        let size = strings_at + strings.len() as u64;
+        let mut bytes = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+        let half = |value: u16| value.to_le_bytes().to_vec();
+        let word = |value: u32| value.to_le_bytes().to_vec();
+        let long = |value: u64| value.to_le_bytes().to_vec();
+        for field in [
+            half(3),
+            half(62),
+            word(1),
+            long(0),
+            long(64),
+            long(0),
+            word(0),
+        ] {
+            bytes.extend(field);
+        }
+        for field in [64, 56, 2, 64, 0, 0] {
+            bytes.extend(half(field));
+        }
+        let segment = |kind: u32, flags: u32, at: u64, len: u64, align: u64| {
+            [word(kind), word(flags), long(at), long(at), long(at)]
+                .into_iter()
+                .chain([long(len), long(len), long(align)])
+                .flatten()
+                .collect::<Vec<u8>>()
+        };
+        bytes.extend(segment(elf::PT_LOAD, elf::PF_R, 0, size, 0x1000));
+        let dynamic_len = dynamic_size as u64;
+        bytes.extend(segment(
+            elf::PT_DYNAMIC,
+            elf::PF_R,
+            dynamic_at as u64,
+            dynamic_len,
+            8,
+        ));
+        let entries = needed.iter().map(|&offset| (elf::DT_NEEDED, offset));
+        let strtab = [
+            (elf::DT_STRTAB, strings_at),
+            (elf::DT_STRSZ, strings.len() as u64),
+        ];
+        let entries = entries.chain(placed).chain(strtab);
+        for (tag, value) in entries.chain([(elf::DT_NULL, 0)]) {
+            bytes.extend(long(u64::from(tag)));
+            bytes.extend(long(value));
+        }
+        for (_, table) in tables {
+            bytes.extend_from_slice(table);
+        }
+        bytes.extend_from_slice(strings);
+        bytes
+    }
+
+    #[test]
+    fn the_test_library_reads_back_its_needed_names() {
+        let bytes = library(&[0, 10], b"libc.so.6\0libstd-0.so\0");
+        assert_eq!(
+            needed_libraries(&bytes).unwrap(),
+            ["libc.so.6", "libstd-0.so"]
+        );
+    }
+
+    #[test]
+    fn thousands_of_needed_entries_are_refused_before_their_names_are_read() {
+        let bytes = library(&[0; MAX_NEEDED + 1], b"libc.so.6\0");
+        let expected = "1025 DT_NEEDED entries, expected at most 1024";
+        assert_eq!(check(&bytes).unwrap_err(), expected);
+        assert_eq!(needed_libraries(&bytes).unwrap_err(), expected);
+    }
+
+    #[test]
+    fn a_needed_name_longer_than_a_path_is_refused_without_reading_all_of_it() {
+        let mut strings = vec![b'a'; 1 << 20];
+        strings.push(0);
+        let bytes = library(&[0], &strings);
+        let expected = "DT_NEEDED: string at 0x0 is longer than 4096 bytes";
+        assert_eq!(check(&bytes).unwrap_err(), expected);
+        assert_eq!(needed_libraries(&bytes).unwrap_err(), expected);
+        let mut strings = vec![b'a'; MAX_NAME_BYTES];
+        strings.push(0);
+        let longest = String::from_utf8(strings[..MAX_NAME_BYTES].to_vec()).unwrap();
+        assert_eq!(
+            needed_libraries(&library(&[0], &strings)).unwrap(),
+            [longest]
+        );
+    }
+
+    #[test]
+    fn many_symbols_sharing_one_long_name_are_checked_in_one_pass() {
+        // One hash bucket and chain, then 20,000 symbols all named by the 4 MiB string at 0:
+        // scanning it once per symbol reads 80 GB.
+        let hash: Vec<u8> = [1u32, 1, 0, 0]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        let symbols = vec![0u8; 20_000 * size_of::<elf::Sym64<Endianness>>()];
+        let mut strings = vec![b'a'; 4 << 20];
+        strings.push(0);
+        let tables = [(elf::DT_HASH, hash), (elf::DT_SYMTAB, symbols)];
+        let bytes = library_with(&[], &tables, &strings);
+        let started = std::time::Instant::now();
+        assert_eq!(check(&bytes), Ok(()));
+        let took = started.elapsed();
+        assert!(took.as_secs() < 10, "{took:?}: a scan per symbol");
+        let unterminated = library_with(&[], &tables, &strings[..strings.len() - 1]);
+        assert_eq!(
+            check(&unterminated).unwrap_err(),
+            "name of symbol 0: string at 0x0 is not NUL-terminated"
+        );
+    }
+
+    #[test]
+    fn a_version_chain_naming_one_huge_string_is_refused_at_its_first_entry() {
+        // One hash bucket and chain, one symbol named "" (offset 1 of the strings), then
+        // 4,000 version definitions (20 bytes and an 8-byte name entry each), all named by
+        // the 4 MiB string at 0: reading it for each reads 16 GB.
+        let words =
+            |words: &[u32]| -> Vec<u8> { words.iter().flat_map(|w| w.to_le_bytes()).collect() };
+        let hash = words(&[1, 1, 0, 0]);
+        let mut symbol = vec![0u8; size_of::<elf::Sym64<Endianness>>()];
+        symbol[0] = 1;
+        let mut definitions = Vec::new();
+        for index in 0..4_000u16 {
+            let next = if index == 3_999 { 0 } else { 28 };
+            definitions.extend(words(&[
+                1 | (1 << 16),
+                u32::from(index + 1) | (1 << 16),
+                0,
+                20,
+                next,
+            ]));
+            definitions.extend(words(&[0, 0]));
+        }
+        let mut strings = vec![b'a'; 4 << 20];
+        strings.extend(b"\0\0");
+        let tables = [
+            (elf::DT_HASH, hash),
+            (elf::DT_SYMTAB, symbol),
+            (elf::DT_VERDEF, definitions),
+        ];
+        let error = check(&library_with(&[], &tables, &strings)).unwrap_err();
+        assert_eq!(
+            error,
+            "version definition name: string at 0x0 is longer than 4096 bytes"
+        );
+    }
 }

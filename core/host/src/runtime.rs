@@ -21,27 +21,31 @@ use std::sync::{Mutex, MutexGuard};
 /// The largest runtime file the host reads: the unstripped x86_64 libstd is 5.4 MB.
 const MAX_RUNTIME_BYTES: u64 = 64 << 20;
 
-/// The shared Rust runtime the library in `bytes` needs, if any, after checking that it is
-/// the one this host runs plugins on; `path` names the plugin in errors.
+/// The shared Rust runtime the library in `bytes` needs, if any, after checking that every
+/// runtime it needs is the one this host runs plugins on, by name and not by a path;
+/// `path` names the plugin in errors.
 pub fn check_needed(path: &Path, bytes: &[u8]) -> Result<Option<String>, PluginError> {
     let needed = needed_libraries(bytes).map_err(|detail| PluginError::Malformed {
         path: path.into(),
         format: "shared library".to_owned(),
         detail,
     })?;
-    let Some(runtime) = needed.into_iter().find(|name| is_runtime_name(name)) else {
-        return Ok(None);
+    // A name with a slash is opened as that path, never matched to the open runtime.
+    let foreign = needed.iter().find(|name| {
+        let file = name.rsplit(['/', '\\']).next().unwrap_or_default();
+        is_runtime_name(file) && *name != RUNTIME_FILE_NAME
+    });
+    let Some(runtime) = foreign.cloned() else {
+        let ours = needed.into_iter().find(|name| name == RUNTIME_FILE_NAME);
+        return Ok(ours);
     };
-    if runtime != RUNTIME_FILE_NAME {
-        return Err(PluginError::ForeignRuntime {
-            path: path.into(),
-            needed: runtime,
-            needed_rustc: rustc_comment(bytes).unwrap_or_else(|| "rustc unknown".to_owned()),
-            expected: RUNTIME_FILE_NAME.to_owned(),
-            expected_rustc: RUSTC_VERSION.to_owned(),
-        });
-    }
-    Ok(Some(runtime))
+    Err(PluginError::ForeignRuntime {
+        path: path.into(),
+        needed: runtime,
+        needed_rustc: rustc_comment(bytes).unwrap_or_else(|| "rustc unknown".to_owned()),
+        expected: RUNTIME_FILE_NAME.to_owned(),
+        expected_rustc: RUSTC_VERSION.to_owned(),
+    })
 }
 
 /// Makes the runtime `name` that the plugin at `source` needs available to its shadow copy
@@ -95,7 +99,7 @@ fn place(cache_dir: &Path, source: &Path, name: &str, copy: &Path) -> Result<(),
         format: "Rust runtime".to_owned(),
         detail,
     })?;
-    if std::fs::read(copy).is_ok_and(|existing| existing == bytes) {
+    if shadow::holds(copy, &bytes) {
         return Ok(());
     }
     std::fs::create_dir_all(cache_dir)

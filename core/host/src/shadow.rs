@@ -63,7 +63,7 @@ pub fn place(
     };
     std::fs::create_dir_all(cache_dir).map_err(cache_error)?;
     let shadow = cache_dir.join(shadow_file_name(source, sha256));
-    if std::fs::read(&shadow).is_ok_and(|existing| existing == bytes) {
+    if holds(&shadow, bytes) {
         touch(&shadow);
         return Ok(shadow);
     }
@@ -80,6 +80,14 @@ pub(crate) fn write_by_rename(cache_dir: &Path, path: &Path, bytes: &[u8]) -> st
     temp.write_all(bytes)?;
     temp.persist(path).map_err(|error| error.error)?;
     Ok(())
+}
+
+/// Whether `path` is a regular file holding exactly `bytes`. Anything else (a named pipe,
+/// which would wait for a writer forever, or a file of another size) is not read.
+pub fn holds(path: &Path, bytes: &[u8]) -> bool {
+    let metadata = std::fs::symlink_metadata(path);
+    metadata.is_ok_and(|found| found.is_file() && found.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|existing| existing == bytes)
 }
 
 /// Marks a reused copy as recently used, so eviction keeps it.

@@ -112,3 +112,143 @@ fn plugins_of_every_loader_share_one_runtime_that_stays_open() {
     runtimes.dedup();
     assert_eq!(runtimes.len(), 1, "one runtime file mapped: {runtimes:?}");
 }
+
+/// The file range of `bytes`' section `name`.
+fn section_range(bytes: &[u8], name: &str) -> std::ops::Range<usize> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(bytes).unwrap();
+    let (offset, size) = file.section_by_name(name).unwrap().file_range().unwrap();
+    offset as usize..(offset + size) as usize
+}
+
+/// `bytes` (a 64-bit little-endian ELF library) needing `needed` too, last: its
+/// `DT_RELACOUNT` entry (a hint the loader can do without) becomes a `DT_NEEDED` entry, and
+/// `needed` is written over the tail of the longest string of its `.dynstr` that is no
+/// needed library, so the tables keep their sizes.
+fn with_needed_added(bytes: &[u8], needed: &str) -> Vec<u8> {
+    let mut bytes = bytes.to_vec();
+    let strings = section_range(&bytes, ".dynstr");
+    let dynamic = section_range(&bytes, ".dynamic");
+    let longest = bytes[strings.clone()]
+        .split(|&b| b == 0)
+        .filter(|name| !name.starts_with(b"lib"))
+        .max_by_key(|name| name.len())
+        .unwrap()
+        .to_vec();
+    assert!(longest.len() > needed.len());
+    let start = bytes[strings.clone()]
+        .windows(longest.len() + 1)
+        .position(|w| w[..longest.len()] == longest[..] && w[longest.len()] == 0)
+        .unwrap();
+    let at = start + longest.len() - needed.len();
+    const DT_RELACOUNT: u64 = 0x6fff_fff9;
+    let entry = dynamic.step_by(16).find(|&entry| {
+        u64::from_le_bytes(bytes[entry..entry + 8].try_into().unwrap()) == DT_RELACOUNT
+    });
+    let entry = entry.expect("a DT_RELACOUNT entry");
+    bytes[strings.start + at..strings.start + at + needed.len()].copy_from_slice(needed.as_bytes());
+    bytes[entry..entry + 8].copy_from_slice(&1u64.to_le_bytes());
+    bytes[entry + 8..entry + 16].copy_from_slice(&(at as u64).to_le_bytes());
+    bytes
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn a_plugin_needing_our_runtime_and_another_one_is_refused_for_the_other() {
+    let (dir, loader) = fresh_loader();
+    let slot = HotSwap::<Example>::load(loader.clone(), &example_v1()).unwrap();
+    let theirs = other_runtime_name();
+    let bytes = std::fs::read(example_v2()).unwrap();
+    let both = with_needed_added(&bytes, &theirs);
+    let plugin = dir.path().join("libfastforth_example_plugin.so");
+    std::fs::write(&plugin, &both).unwrap();
+    copy_runtime_beside(&example_v2(), &plugin);
+    let needed = fastforth_host::runtime::needed_libraries(&both).unwrap();
+    assert_eq!(needed[0], RUNTIME_FILE_NAME, "{needed:?}");
+    assert!(needed.contains(&theirs), "{needed:?}");
+
+    let error = slot.swap(&plugin).unwrap_err();
+    assert!(
+        matches!(error, PluginError::ForeignRuntime { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().starts_with(&format!(
+            "{}: needs the Rust runtime `{theirs}` (",
+            plugin.display()
+        )),
+        "{error}"
+    );
+    assert_eq!(slot.current().add_numbers(2, 3).unwrap(), 5);
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(!maps.contains(theirs.as_str()), "nothing of it was opened");
+}
+
+/// A `DT_NEEDED` entry with a slash is opened as that path, not matched to the runtime the
+/// process has open: a copy of our runtime elsewhere would be a second standard library.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn a_plugin_needing_a_runtime_by_path_is_refused() {
+    let (dir, loader) = fresh_loader();
+    let slot = HotSwap::<Example>::load(loader.clone(), &example_v1()).unwrap();
+    let elsewhere = dir.path().join("e");
+    std::fs::create_dir(&elsewhere).unwrap();
+    copy_runtime_beside(&example_v2(), &elsewhere.join("plugin.so"));
+    let by_path = elsewhere.join(RUNTIME_FILE_NAME).display().to_string();
+    let bytes = std::fs::read(example_v2()).unwrap();
+    let plugin = dir.path().join("libfastforth_example_plugin.so");
+    std::fs::write(&plugin, with_needed_added(&bytes, &by_path)).unwrap();
+    copy_runtime_beside(&example_v2(), &plugin);
+
+    let swapped = slot.swap(&plugin);
+
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(!maps.contains(&by_path), "a second runtime was opened");
+    let error = swapped.unwrap_err();
+    assert!(
+        error.to_string().starts_with(&format!(
+            "{}: needs the Rust runtime `{by_path}` (",
+            plugin.display()
+        )),
+        "{error}"
+    );
+    assert_eq!(slot.current().version(), "1.0.0");
+}
+
+/// Makes a named pipe at `path`.
+#[cfg(unix)]
+fn named_pipe(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+/// Named pipes in the cache where the runtime's copy and the plugin's shadow copy go: they
+/// are replaced, not read (reading one waits for a writer forever).
+#[cfg(target_os = "linux")]
+#[test]
+fn named_pipes_in_the_cache_are_replaced_not_waited_on() {
+    let (_dir, loader) = fresh_loader();
+    let plugin = example_v1();
+    let bytes = std::fs::read(&plugin).unwrap();
+    let sha256 = fastforth_host::shadow::sha256_hex(&bytes);
+    let shadow = fastforth_host::shadow::shadow_file_name(&plugin, &sha256);
+    let cache = loader.cache_dir().to_path_buf();
+    named_pipe(&cache.join(RUNTIME_FILE_NAME));
+    named_pipe(&cache.join(&shadow));
+
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let loading = loader.clone();
+    std::thread::spawn(move || {
+        let slot = HotSwap::<Example>::load(loading, &plugin);
+        let _ = sender.send(slot.and_then(|slot| slot.current().add_numbers(2, 3)));
+    });
+    let loaded = receiver.recv_timeout(std::time::Duration::from_secs(20));
+
+    assert_eq!(loaded.expect("loading hung").unwrap(), 5);
+    assert!(cache.join(RUNTIME_FILE_NAME).is_file());
+    assert!(cache.join(&shadow).is_file());
+}

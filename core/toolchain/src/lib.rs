@@ -102,7 +102,10 @@ pub fn copy_runtime_into(target: Option<&str>, dir: &Path) -> Result<PathBuf, Ru
     if std::fs::read(&to).is_ok_and(|existing| existing == bytes) {
         return Ok(to);
     }
-    let temp = dir.join(format!(".runtime-{}.tmp", std::process::id()));
+    // One name per call: threads of one process copying at once must not share a file.
+    static COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let copy = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = dir.join(format!(".runtime-{}-{copy}.tmp", std::process::id()));
     std::fs::write(&temp, &bytes).map_err(copy_error)?;
     std::fs::rename(&temp, &to).map_err(copy_error)?;
     Ok(to)
@@ -186,5 +189,36 @@ mod tests {
         let error = runtime_in(&dir).unwrap_err();
         assert!(error.starts_with("more than one shared std in "), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn threads_copying_the_runtime_at_once_all_succeed_with_a_whole_copy() {
+        let dir =
+            std::env::temp_dir().join(format!("fastforth-toolchain-copies-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let runtime = std::fs::read(runtime_library(None).unwrap()).unwrap();
+        let copies: Vec<_> = std::thread::scope(|scope| {
+            let copiers: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..4)
+                            .map(|_| {
+                                let copy = copy_runtime_into(None, &dir)?;
+                                // Gone is fine: another thread removed it.
+                                let whole = std::fs::read(&copy).map_or(true, |b| b == runtime);
+                                let _ = std::fs::remove_file(&copy);
+                                Ok(whole)
+                            })
+                            .collect::<Result<Vec<bool>, RuntimeError>>()
+                    })
+                })
+                .collect();
+            copiers.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
+        for copied in copies {
+            let copied = copied.unwrap_or_else(|error| panic!("{error}"));
+            assert!(copied.iter().all(|&whole| whole), "a torn copy");
+        }
     }
 }

@@ -64,7 +64,7 @@ fn max_diff(result_size: u64) -> u64 {
 /// `result_size + 1` of them: a patch that expands further is refused mid-way.
 pub fn apply(base: &[u8], patch: &[u8], result_size: u64) -> Result<Vec<u8>, PatchError> {
     let diff_size = check_header(patch, max_diff(result_size))?;
-    let window = diff_size.next_power_of_two().max(1 << 10);
+    let window = window_limit(diff_size);
     let broken = |error: &dyn fmt::Display| PatchError(format!("corrupt patch: {error}"));
     let mut source = patch;
     let frame = ruzstd::decoding::StreamingDecoder::new_with_max_window_size(&mut source, window)
@@ -77,7 +77,7 @@ pub fn apply(base: &[u8], patch: &[u8], result_size: u64) -> Result<Vec<u8>, Pat
         })?;
     let mut out = Vec::with_capacity(result_size.min(1 << 24) as usize);
     reader
-        .take(result_size + 1)
+        .take(result_size.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| broken(&e))?;
     if out.len() as u64 > result_size {
@@ -92,6 +92,13 @@ pub fn apply(base: &[u8], patch: &[u8], result_size: u64) -> Result<Vec<u8>, Pat
         ));
     }
     Ok(out)
+}
+
+/// The largest window a frame of `diff_size` bytes may ask for: its size to the next power
+/// of two, at least 1 KiB.
+fn window_limit(diff_size: u64) -> u64 {
+    let power = diff_size.checked_next_power_of_two();
+    power.unwrap_or(1 << 63).max(1 << 10)
 }
 
 /// Refuses a frame header that is not one zstd frame with no dictionary id, a declared
@@ -138,7 +145,7 @@ fn check_header(patch: &[u8], max_diff: u64) -> Result<u64, PatchError> {
     if let Some(byte) = window_descriptor {
         let base = 1u64 << (10 + (byte >> 3));
         let window = base + (base / 8) * u64::from(byte & 7);
-        let limit = declared.next_power_of_two().max(1 << 10);
+        let limit = window_limit(declared);
         if window > limit {
             return fail(format!(
                 "the patch asks for a {window}-byte window, expected at most {limit}"
@@ -221,6 +228,19 @@ mod tests {
         let patch = zstd::bulk::compress(&diff, 3).unwrap();
         let error = apply(b"base", &patch, 10).unwrap_err();
         assert_eq!(error.to_string(), "the patch gives 0 bytes, expected 10");
+    }
+
+    #[test]
+    fn a_result_size_near_the_top_of_u64_is_refused_not_an_overflow() {
+        // One segment, declaring a diff of 2^63 + 1 bytes, then nothing.
+        let mut patch = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+        patch.extend_from_slice(&((1u64 << 63) + 1).to_le_bytes());
+        let error = apply(b"base", &patch, u64::MAX).unwrap_err();
+        assert!(error.to_string().starts_with("corrupt patch: "), "{error}");
+        let mut patch = vec![0x28, 0xb5, 0x2f, 0xfd, 0xc0, 0xff];
+        patch.extend_from_slice(&u64::MAX.to_le_bytes());
+        let error = apply(b"base", &patch, u64::MAX).unwrap_err();
+        assert!(error.to_string().starts_with("corrupt patch: "), "{error}");
     }
 
     #[test]

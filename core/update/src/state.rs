@@ -2,7 +2,8 @@
 //! manifest they came from, the previous version of each for rollback), `pending.json`
 //! (written before a swap, removed when the update is confirmed) and `update.lock` (held by
 //! whoever changes either). Files are replaced by write-temp, fsync, rename, fsync of the
-//! directory, never rewritten in place. Both files are checked when read: plugin and file
+//! directory, never rewritten in place. Both files are checked when read: each must be a
+//! regular file of at most 1 MiB (a named pipe is refused, not waited on), plugin and file
 //! names must be plain, hashes 64 hex digits, versions MAJOR.MINOR.PATCH, so that a planted
 //! file cannot point the updater outside the plugin directory. It knows nothing of
 //! manifests or of loading.
@@ -27,7 +28,7 @@ use crate::manifest::{is_plain_file_name, is_plugin_name, is_sha256_hex, is_vers
 use crate::time::parse_rfc3339;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -220,16 +221,12 @@ impl Pending {
     }
 }
 
+/// The largest state or pending file read: a few hundred bytes per plugin.
+const MAX_STATE_BYTES: u64 = 1 << 20;
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, UpdateError> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(UpdateError::Read {
-                path: path.into(),
-                source,
-            });
-        }
+    let Some(bytes) = read_stored(path, MAX_STATE_BYTES)? else {
+        return Ok(None);
     };
     serde_json::from_slice(&bytes)
         .map(Some)
@@ -237,6 +234,63 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, U
             path: path.into(),
             problem: format!("unreadable: {error}"),
         })
+}
+
+/// The bytes of the file the updater keeps at `path`, `None` if there is none: refused
+/// unless it is a regular file of at most `max_bytes` (a named pipe is never waited on, a
+/// huge file never read).
+pub(crate) fn read_stored(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, UpdateError> {
+    let read_error = |source| UpdateError::Read {
+        path: path.into(),
+        source,
+    };
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(read_error(source)),
+    };
+    let refuse = |problem: String| UpdateError::State {
+        path: path.into(),
+        problem,
+    };
+    if !metadata.is_file() {
+        return Err(refuse(format!(
+            "is {}, expected a regular file",
+            describe_file_type(&metadata.file_type())
+        )));
+    }
+    if metadata.len() > max_bytes {
+        return Err(refuse(format!(
+            "is {} bytes, expected at most {max_bytes}",
+            metadata.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(max_bytes).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    Ok(Some(bytes))
+}
+
+/// "a directory", "a named pipe (FIFO)", ...: what a path that is no regular file is.
+fn describe_file_type(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        return "a directory";
+    }
+    "something other than a file"
 }
 
 fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), UpdateError> {

@@ -23,11 +23,12 @@ use crate::manifest::{Manifest, Patch, TargetBuild};
 use crate::release::PATCHED_MANIFEST;
 use crate::root::Root;
 use crate::state::{
-    Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, sweep_incoming,
-    write_all_atomically, write_atomically,
+    Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, read_stored,
+    sweep_incoming, write_all_atomically, write_atomically,
 };
 use crate::time::format_rfc3339;
 use crate::{Slots, UpdateError};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -215,8 +216,8 @@ impl Updater {
         self.config.plugin_dir.join(&installed.file)
     }
 
-    /// Where an installed plugin's file is, once it is a regular file whose SHA-256 is the
-    /// one recorded in the state: what is loaded at start or by a rollback is what was
+    /// Where an installed plugin's file is, once it is a regular file no larger than an
+    /// update may install whose SHA-256 is the one recorded in the state: what is loaded at start or by a rollback is what was
     /// verified when it was installed.
     pub fn verified_path(&self, installed: &Installed) -> Result<PathBuf, UpdateError> {
         self.read_verified(installed).map(|(path, _)| path)
@@ -237,7 +238,17 @@ impl Updater {
                 problem: "is not a regular file".to_owned(),
             });
         }
-        let bytes = std::fs::read(&path).map_err(read_error)?;
+        let limit = self.config.max_artifact_bytes;
+        if metadata.len() > limit {
+            return Err(UpdateError::InstalledChanged {
+                path,
+                problem: format!("size is {} bytes, expected at most {limit}", metadata.len()),
+            });
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|file| file.take(limit).read_to_end(&mut bytes))
+            .map_err(read_error)?;
         let found = crate::shadow_sha256(&bytes);
         if found != installed.sha256 {
             return Err(UpdateError::InstalledChanged {
@@ -554,10 +565,10 @@ impl Updater {
         let mut root = pinned.clone();
         loop {
             let path = dir.join(format!("{}.json", root.root_version + 1));
-            let (Ok(bytes), Ok(signatures)) = (
-                std::fs::read(&path),
-                std::fs::read(path.with_extension("json.sig")),
-            ) else {
+            let bytes = read_stored(&path, MAX_ROOT_BYTES)?;
+            let signatures =
+                read_stored(&path.with_extension("json.sig"), MAX_ROOT_SIGNATURE_BYTES)?;
+            let (Some(bytes), Some(signatures)) = (bytes, signatures) else {
                 return Ok(root);
             };
             root = root.verify_next(&bytes, &signatures)?;
@@ -724,7 +735,7 @@ impl Updater {
         };
         let name = installed_file_name(build);
         let path = self.config.plugin_dir.join(&name);
-        if !std::fs::read(&path).is_ok_and(|existing| existing == bytes) {
+        if !fastforth_host::shadow::holds(&path, &bytes) {
             write_atomically(&self.config.plugin_dir, &name, &bytes)?;
             staged.created.push(path.clone());
         }

@@ -177,3 +177,118 @@ fn a_planted_library_under_a_plain_name_is_refused_by_its_hash_before_loading() 
         shadow_copies(&cache)
     );
 }
+
+/// Runs `load` on another thread; `None` if it has not returned within 20 seconds (it hangs).
+fn within_20_seconds<T: Send + 'static>(load: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(load()));
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .ok()
+}
+
+/// A named pipe with no writer where `state.json` or `pending.json` should be: opening it to
+/// read waits for a writer forever.
+#[cfg(unix)]
+#[test]
+fn a_state_file_that_is_a_named_pipe_is_refused_not_waited_on() {
+    for name in ["state.json", "pending.json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let state_dir = dir.path().to_path_buf();
+        let read = within_20_seconds(move || match name {
+            "state.json" => State::load(&state_dir).map(drop),
+            _ => Pending::load(&state_dir).map(drop),
+        });
+        let error = read.expect("reading the state hung").unwrap_err();
+        assert!(matches!(error, UpdateError::State { .. }), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: is a named pipe (FIFO), expected a regular file",
+                path.display()
+            )
+        );
+    }
+}
+
+/// A state file far larger than any state: refused by its size, not read into memory.
+#[test]
+fn a_huge_state_file_is_refused_by_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(64 << 20).unwrap();
+    let error = State::load(dir.path()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: is 67108864 bytes, expected at most 1048576",
+            path.display()
+        )
+    );
+}
+
+/// An installed file grown far past the largest plugin an update may install: refused by its
+/// size before it is read, not read whole to be hashed.
+#[test]
+fn an_installed_file_grown_past_the_artifact_limit_is_refused_by_its_size() {
+    let world = installed_v1_then_v2();
+    let installed = State::load(&world.state_dir).unwrap().plugins["example"]
+        .installed
+        .clone();
+    let mut config = world.config();
+    config.max_artifact_bytes = 1 << 20;
+    let updater = fastforth_update::Updater::new(config);
+    let path = updater.installed_path(&installed);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+
+    let error = updater.verified_path(&installed).unwrap_err();
+
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: size is 67108864 bytes, expected at most 1048576 as recorded when it was installed: refusing to load a changed plugin file",
+            path.display()
+        )
+    );
+}
+
+/// A named pipe in the plugin directory under the name the next build is installed as:
+/// replaced by the update, not read (reading it waits for a writer forever).
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_where_the_new_build_goes_is_replaced_not_waited_on() {
+    let world = World::installed_v1();
+    let manifest = world.publish(&[artifact("1.0.1", &example_v2())]);
+    let build = &manifest.plugins["example"].targets[fastforth_update::HOST_TARGET];
+    let name = fastforth_host::shadow::shadow_file_name(Path::new(&build.file), &build.sha256);
+    let pipe = world.plugin_dir.join(name);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    let updater = world.updater();
+    let slots = world.slots();
+    let updated = within_20_seconds(move || {
+        updater
+            .update(&slots, &fastforth_update::NoProgress)
+            .map(drop)
+    });
+
+    updated.expect("the update hung").unwrap();
+    assert_eq!(world.serving().as_deref(), Some("1.0.1"));
+    assert!(pipe.is_file());
+}

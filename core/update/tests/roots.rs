@@ -181,3 +181,37 @@ fn a_release_threshold_of_two_needs_two_release_signatures() {
     let outcome = world.update_with(config).unwrap();
     assert!(matches!(outcome, Outcome::Updated { .. }), "{outcome:?}");
 }
+
+/// A named pipe where the next stored root would be: refused by name, not waited on (an
+/// update that hangs holds the update lock for good).
+#[cfg(unix)]
+#[test]
+fn a_stored_root_that_is_a_named_pipe_is_refused_not_waited_on() {
+    let (world, config) = world_with_root(root(1, &[R1], 1, &release_key()));
+    let roots = world.state_dir.join("roots");
+    std::fs::create_dir_all(&roots).unwrap();
+    let pipe = roots.join("2.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::write(roots.join("2.json.sig"), b"").unwrap();
+    world.publish(&[artifact("1.0.1", &example_v2())]);
+
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let updater = fastforth_update::Updater::new(config);
+    let managed = ["example".to_owned()];
+    std::thread::spawn(move || sender.send(updater.check(&managed).map(drop)));
+    let checked = receiver.recv_timeout(std::time::Duration::from_secs(20));
+
+    let error = checked.expect("the check hung").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: is a named pipe (FIFO), expected a regular file",
+            pipe.display()
+        )
+    );
+    assert_eq!(world.serving().as_deref(), Some("1.0.0"));
+}
