@@ -64,16 +64,24 @@ struct Image<'data, Elf: FileHeader> {
     loads: Vec<Load>,
 }
 
+impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
+    /// The header, the program headers and the checked `PT_LOAD` segments of `data`.
+    fn parse(data: &'data [u8]) -> Result<(Self, &'data [Elf::ProgramHeader]), String> {
+        let header = Elf::parse(data).map_err(|e| format!("ELF header: {e}"))?;
+        let endian = header.endian().map_err(|e| format!("ELF header: {e}"))?;
+        let headers = program_headers(header, endian, data)?;
+        let loads = check_loads::<Elf>(headers, endian, data.len() as u64)?;
+        let image = Image {
+            data,
+            endian,
+            loads,
+        };
+        Ok((image, headers))
+    }
+}
+
 fn check_file<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<(), String> {
-    let header = Elf::parse(data).map_err(|e| format!("ELF header: {e}"))?;
-    let endian = header.endian().map_err(|e| format!("ELF header: {e}"))?;
-    let headers = program_headers(header, endian, data)?;
-    let loads = check_loads::<Elf>(headers, endian, data.len() as u64)?;
-    let image = Image::<Elf> {
-        data,
-        endian,
-        loads,
-    };
+    let (image, headers) = Image::<Elf>::parse(data)?;
     for (index, segment) in headers.iter().enumerate() {
         image.check_segment(index, segment)?;
     }
@@ -92,15 +100,7 @@ pub fn needed_libraries(data: &[u8]) -> Result<Vec<String>, String> {
 }
 
 fn needed_in<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<Vec<String>, String> {
-    let header = Elf::parse(data).map_err(|e| format!("ELF header: {e}"))?;
-    let endian = header.endian().map_err(|e| format!("ELF header: {e}"))?;
-    let headers = program_headers(header, endian, data)?;
-    let loads = check_loads::<Elf>(headers, endian, data.len() as u64)?;
-    let image = Image::<Elf> {
-        data,
-        endian,
-        loads,
-    };
+    let (image, headers) = Image::<Elf>::parse(data)?;
     let dynamic = image.dynamic_section(headers)?;
     let strings = image.string_table(&dynamic)?;
     needed_count(&dynamic)?;
