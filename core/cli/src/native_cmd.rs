@@ -55,7 +55,7 @@ fn copy_runtime_beside(runtime: &Path, output: &Path) -> anyhow::Result<()> {
     let beside = output.with_file_name(name);
     let bytes =
         std::fs::read(runtime).with_context(|| format!("cannot read {}", runtime.display()))?;
-    if std::fs::read(&beside).is_ok_and(|existing| existing == bytes) {
+    if fastforth_toolchain::holds(&beside, &bytes) {
         return Ok(());
     }
     // Renamed into place: a runtime another process has mapped is replaced, never rewritten.

@@ -17,6 +17,7 @@
 //!   mapped stays valid on Unix once unlinked; Windows refuses to delete it, and it is left.
 
 use crate::PluginError;
+pub use fastforth_toolchain::holds;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -80,14 +81,6 @@ pub(crate) fn write_by_rename(cache_dir: &Path, path: &Path, bytes: &[u8]) -> st
     temp.write_all(bytes)?;
     temp.persist(path).map_err(|error| error.error)?;
     Ok(())
-}
-
-/// Whether `path` is a regular file holding exactly `bytes`. Anything else (a named pipe,
-/// which would wait for a writer forever, or a file of another size) is not read.
-pub fn holds(path: &Path, bytes: &[u8]) -> bool {
-    let metadata = std::fs::symlink_metadata(path);
-    metadata.is_ok_and(|found| found.is_file() && found.len() == bytes.len() as u64)
-        && std::fs::read(path).is_ok_and(|existing| existing == bytes)
 }
 
 /// Marks a reused copy as recently used, so eviction keeps it.

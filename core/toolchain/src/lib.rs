@@ -99,7 +99,7 @@ pub fn copy_runtime_into(target: Option<&str>, dir: &Path) -> Result<PathBuf, Ru
         source,
     };
     let bytes = std::fs::read(&from).map_err(copy_error)?;
-    if std::fs::read(&to).is_ok_and(|existing| existing == bytes) {
+    if holds(&to, &bytes) {
         return Ok(to);
     }
     // One name per call: threads of one process copying at once must not share a file.
@@ -109,6 +109,14 @@ pub fn copy_runtime_into(target: Option<&str>, dir: &Path) -> Result<PathBuf, Ru
     std::fs::write(&temp, &bytes).map_err(copy_error)?;
     std::fs::rename(&temp, &to).map_err(copy_error)?;
     Ok(to)
+}
+
+/// Whether `path` is a regular file holding exactly `bytes`. Anything else (a named pipe,
+/// which would wait for a writer forever, or a file of another size) is not read.
+pub fn holds(path: &Path, bytes: &[u8]) -> bool {
+    let metadata = std::fs::symlink_metadata(path);
+    metadata.is_ok_and(|found| found.is_file() && found.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|existing| existing == bytes)
 }
 
 /// The triple `rustc` builds for by default.
@@ -220,5 +228,32 @@ mod tests {
             let copied = copied.unwrap_or_else(|error| panic!("{error}"));
             assert!(copied.iter().all(|&whole| whole), "a torn copy");
         }
+    }
+
+    /// A named pipe planted where the runtime goes is replaced, not waited on.
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_where_the_runtime_goes_is_replaced_not_waited_on() {
+        let dir =
+            std::env::temp_dir().join(format!("fastforth-toolchain-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let runtime = runtime_library(None).unwrap();
+        let planted = dir.join(runtime.file_name().unwrap());
+        let made = Command::new("mkfifo").arg(&planted).status().unwrap();
+        assert!(made.success(), "mkfifo {}", planted.display());
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let target = dir.clone();
+        std::thread::spawn(move || {
+            sender.send(copy_runtime_into(None, &target).map_err(|e| e.to_string()))
+        });
+        let copied = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("copying the runtime over a named pipe hangs");
+        assert_eq!(copied.unwrap(), planted);
+        assert_eq!(
+            std::fs::read(&planted).unwrap(),
+            std::fs::read(&runtime).unwrap()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
