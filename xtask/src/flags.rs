@@ -210,11 +210,14 @@ pub struct Setup {
     pub allow_refused_downloads: bool,
 }
 
+/// Soak runs this long (the default) are recorded in `results/soak/`.
+pub const RECORDED_SWAPS: u64 = 100_000;
+
 /// Swap under load for a long time and check calls, memory, descriptors and mappings.
 #[derive(clap::Args)]
 pub struct Soak {
     /// Number of swaps.
-    #[arg(long, default_value_t = crate::soak::RECORDED_SWAPS)]
+    #[arg(long, default_value_t = RECORDED_SWAPS)]
     pub swaps: u64,
     /// Calling threads.
     #[arg(long, default_value_t = 4)]

@@ -321,7 +321,7 @@ mod tests {
         }
 
         let bytes =
-            std::fs::read(channel.join(fastforth_update::release::PATCHED_MANIFEST)).unwrap();
+            std::fs::read(channel.join(fastforth_update::manifest::PATCHED_MANIFEST)).unwrap();
         let signature = std::fs::read(channel.join("manifest.3.json.sig")).unwrap();
         TrustedKeys::new([signer.verifying_key()])
             .verify(&bytes, &signature)

@@ -18,8 +18,6 @@ const MAX_FD_GROWTH: usize = 4;
 /// The shadow cache holds the three rotated builds and the refused one after the warm-up;
 /// it may not grow past this many times that size.
 const MAX_CACHE_GROWTH_FACTOR: u64 = 2;
-/// Runs this long are recorded in `results/`.
-pub const RECORDED_SWAPS: u64 = 100_000;
 
 #[derive(Deserialize)]
 struct Report {
@@ -61,7 +59,7 @@ impl flags::Soak {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let report: Report = serde_json::from_str(&text).context("cannot parse the soak report")?;
         print_report(&report);
-        if self.swaps >= RECORDED_SWAPS {
+        if self.swaps >= flags::RECORDED_SWAPS {
             let kept = sh.current_dir().join("results/soak/latest.json");
             std::fs::write(&kept, &text)
                 .with_context(|| format!("cannot write {}", kept.display()))?;

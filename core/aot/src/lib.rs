@@ -48,6 +48,7 @@
 mod cache;
 mod cfg;
 mod emit;
+mod files;
 mod krate;
 mod ops;
 mod program;
@@ -174,7 +175,7 @@ pub fn generate(source: &str, name: &str) -> Result<GeneratedCrate, AotError> {
 /// The plugin's version: the compiler's, with the source's hash as build metadata, so that
 /// a swap reports which program replaced which.
 fn version_of(source: &str) -> String {
-    let hash = cache::fnv1a([source.as_bytes()].into_iter());
+    let hash = files::fnv1a([source.as_bytes()].into_iter());
     format!("{}+{:08x}", env!("CARGO_PKG_VERSION"), hash as u32)
 }
 

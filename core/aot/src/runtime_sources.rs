@@ -98,7 +98,7 @@ pub(crate) fn texts() -> impl Iterator<Item = &'static str> {
 pub(crate) fn dir_name() -> String {
     format!(
         "runtime-{:016x}",
-        crate::cache::fnv1a(texts().map(str::as_bytes))
+        crate::files::fnv1a(texts().map(str::as_bytes))
     )
 }
 
@@ -118,7 +118,7 @@ pub(crate) fn write(cache_dir: &Path) -> Result<(), AotError> {
         for (path, text) in std::iter::once(manifest).chain(krate.files.iter().copied()) {
             let path = dir.join(path);
             if !path.is_file() {
-                crate::cache::write_atomically(&path, text.as_bytes())?;
+                crate::files::write_atomically(&path, text.as_bytes())?;
             }
         }
     }

@@ -52,6 +52,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+/// The signed manifest's file name in a channel (schema 2, what every host reads).
+pub const MANIFEST: &str = "manifest.json";
+
+/// The manifest a host that knows patches reads first; [`MANIFEST`] stays schema 2.
+pub const PATCHED_MANIFEST: &str = "manifest.3.json";
+
 /// The manifest schema this host writes: schema 2 with delta patches.
 pub const SCHEMA: u32 = 3;
 

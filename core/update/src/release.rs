@@ -12,7 +12,9 @@
 
 use crate::keys::sign;
 use crate::manifest::MAX_VALIDITY;
-use crate::manifest::{Manifest, Patch, PluginRelease, SCHEMA, TargetBuild};
+use crate::manifest::{
+    MANIFEST, Manifest, PATCHED_MANIFEST, Patch, PluginRelease, SCHEMA, TargetBuild,
+};
 use crate::state::{write_all_atomically, write_atomically};
 use crate::time::format_rfc3339;
 use crate::updater::installed_file_name;
@@ -36,9 +38,6 @@ pub struct ReleaseArtifact {
 /// Makes the patch that turns a base (first) into a new build (second), e.g.
 /// [`crate::patch::make`] (feature `patches`).
 pub type PatchMaker = fn(&[u8], &[u8]) -> Vec<u8>;
-
-/// The manifest a host that knows patches reads first; `manifest.json` stays schema 2.
-pub const PATCHED_MANIFEST: &str = "manifest.3.json";
 
 /// A release into one channel directory, signed with one key or more (for a root whose
 /// release threshold is more than one).
@@ -197,7 +196,7 @@ impl<'k> Release<'k> {
             &[
                 (PATCHED_MANIFEST, &bytes),
                 (&format!("{PATCHED_MANIFEST}.sig"), signature.as_bytes()),
-                ("manifest.json", &old_bytes),
+                (MANIFEST, &old_bytes),
                 ("manifest.json.sig", old_signature.as_bytes()),
             ],
         )?;

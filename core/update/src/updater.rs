@@ -19,8 +19,8 @@
 
 use crate::fetch::{self, Fetcher, Limits, Progress};
 use crate::keys::{MAX_SIGNATURE_BYTES, TrustedKeys};
+use crate::manifest::{MANIFEST, PATCHED_MANIFEST};
 use crate::manifest::{Manifest, Patch, TargetBuild};
-use crate::release::PATCHED_MANIFEST;
 use crate::root::Root;
 use crate::state::{
     Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, read_stored,
@@ -484,9 +484,10 @@ impl Updater {
     /// pair that does not verify is fetched once more: a release renames the manifest and
     /// its signature one after the other, so a reader between the two sees a torn pair.
     fn fetch_manifest(&self, channel: &str, keys: &TrustedKeys) -> Result<Manifest, UpdateError> {
-        let name = "manifest.json";
-        let bytes = match self.fetch_verified(channel, name, keys) {
-            Err(UpdateError::BadSignature { .. }) => self.fetch_verified(channel, name, keys)?,
+        let bytes = match self.fetch_verified(channel, MANIFEST, keys) {
+            Err(UpdateError::BadSignature { .. }) => {
+                self.fetch_verified(channel, MANIFEST, keys)?
+            }
             other => other?,
         };
         let manifest = self.with_patches(channel, keys, Manifest::parse(&bytes)?);

@@ -8,9 +8,10 @@ mod common;
 
 use common::server::Behaviour;
 use common::*;
+use fastforth_update::manifest::PATCHED_MANIFEST;
 use fastforth_update::manifest::Patch;
 use fastforth_update::patch;
-use fastforth_update::release::{PATCHED_MANIFEST, PatchMaker};
+use fastforth_update::release::PatchMaker;
 use fastforth_update::{Download, HOST_TARGET, Manifest, Outcome, Progress, UpdateError};
 use std::sync::Mutex;
 
