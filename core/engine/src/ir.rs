@@ -14,8 +14,9 @@ use std::fmt;
 
 /// Version of the byte encoding written by [`encode`]; [`decode`] refuses other versions.
 /// New instructions get new tags without changing the encoding of the others, so a
-/// reader of the same version refuses only the instructions it does not know.
-pub const IR_VERSION: u32 = 1;
+/// reader of the same version refuses only the instructions it does not know. Version 2
+/// widened a system word's index from one byte to two.
+pub const IR_VERSION: u32 = 2;
 
 /// One instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -564,11 +565,13 @@ fn operand_shape(tag: u8) -> (bool, bool) {
 }
 
 /// Appends one instruction's encoding: a tag byte, then an i64 and/or a u32 operand in
-/// little-endian order when the instruction has them.
+/// little-endian order when the instruction has them; a system word is `TAG_SYS` and its
+/// index in `Sys::ALL` as a little-endian u16.
 pub fn encode_op(op: Op, out: &mut Vec<u8>) {
     if let Op::Sys(word) = op {
         let index = Sys::ALL.iter().position(|&w| w == word).unwrap_or(0);
-        out.extend([TAG_SYS, index as u8]);
+        out.push(TAG_SYS);
+        out.extend((index as u16).to_le_bytes());
     } else if let Some((tag, n, t)) = operand_tag(op) {
         out.push(TAG_WITH_OPERANDS + tag);
         if let Some(n) = n {
@@ -632,6 +635,11 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
 
+    pub fn u16(&mut self) -> Result<u16, DecodeError> {
+        let bytes = self.take(2)?;
+        Ok(u16::from_le_bytes([bytes[0], bytes[1]]))
+    }
+
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
         let bytes = self.take(4)?;
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
@@ -673,8 +681,8 @@ impl<'a> Reader<'a> {
     pub fn op(&mut self) -> Result<Op, DecodeError> {
         let tag = self.u8()?;
         if tag == TAG_SYS {
-            let index = self.u8()?;
-            let word = Sys::ALL.get(index as usize).copied();
+            let index = self.u16()?;
+            let word = Sys::ALL.get(usize::from(index)).copied();
             return word
                 .map(Op::Sys)
                 .ok_or_else(|| DecodeError(format!("unknown system word {index}")));
