@@ -40,6 +40,11 @@ pub trait Console {
             message: format!("host word {id} is not provided by this console"),
         })
     }
+    /// Whether a key can be read without waiting (KEY?, EKEY?). The default, for consoles
+    /// that cannot tell without waiting, is false.
+    fn key_available(&mut self) -> bool {
+        false
+    }
 }
 
 /// A Console that collects output in memory (for tests and embedding).
@@ -93,6 +98,10 @@ impl Console for BufferConsole {
             self.pending_keys.extend(line.bytes().chain([b'\n']));
         }
         self.pending_keys.pop_front()
+    }
+
+    fn key_available(&mut self) -> bool {
+        !self.pending_keys.is_empty() || !self.input_lines.is_empty()
     }
 }
 

@@ -33,6 +33,10 @@ pub enum Kind {
     },
     /// A MARKER: the dictionary state to return to.
     Marker(Snapshot),
+    /// A 2VALUE; `body` holds its two cells as 2! stores them.
+    TwoValue {
+        body: i64,
+    },
 }
 
 /// The sizes that a MARKER restores.
@@ -68,16 +72,60 @@ impl Word {
     }
 }
 
-/// All word headers, newest last, with indexes from execution token and from name to
-/// header. Look-up by name is one hash probe however many words there are.
-#[derive(Debug, Clone, Default)]
+/// All word headers, newest last, with indexes from execution token and, per word list,
+/// from name to header. Look-up by name is one hash probe per word list of the search
+/// order however many words there are.
+#[derive(Debug, Clone)]
 pub struct Dictionary {
     pub words: Vec<Word>,
     by_xt: HashMap<u32, usize>,
-    /// The newest word of each name; names in upper case (look-up ignores ASCII case).
+    /// The word lists; a word list's id (wid) is its index plus one.
+    lists: Vec<WordList>,
+    /// For each word, its word list and its neighbours there.
+    links: Vec<Link>,
+    /// The search order, the list searched first first.
+    order: Vec<usize>,
+    /// The compilation word list: new words go there.
+    current: usize,
+}
+
+/// One word list: the newest word of each name, names in upper case (look-up ignores
+/// ASCII case), and the newest word of all.
+#[derive(Debug, Clone, Default)]
+struct WordList {
     by_name: HashMap<Rc<[u8]>, usize>,
-    /// For each word, the older word of the same name that it shadows.
-    shadowed: Vec<Option<usize>>,
+    newest: Option<usize>,
+}
+
+/// Where a word stands in its word list.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    list: usize,
+    /// The older word of the same name that it shadows.
+    shadowed: Option<usize>,
+    /// The word defined before it in the same list.
+    previous: Option<usize>,
+}
+
+/// The FORTH-WORDLIST: the built-in words and, unless the program changes the
+/// compilation word list, its own.
+pub const FORTH_WORDLIST: usize = 0;
+/// The most word lists a session may create (WORDLIST throws -49 beyond).
+pub const MAX_WORDLISTS: usize = 1 << 16;
+/// The most word lists in the search order (-49 beyond).
+pub const MAX_ORDER: usize = 64;
+
+impl Default for Dictionary {
+    fn default() -> Dictionary {
+        Dictionary {
+            words: Vec::new(),
+            by_xt: HashMap::new(),
+            lists: vec![WordList::default()],
+            links: Vec::new(),
+            order: vec![FORTH_WORDLIST],
+            current: FORTH_WORDLIST,
+        }
+    }
 }
 
 impl Dictionary {
@@ -85,27 +133,48 @@ impl Dictionary {
     pub fn reserve(&mut self, more: usize) {
         self.words.reserve(more);
         self.by_xt.reserve(more);
-        self.by_name.reserve(more);
-        self.shadowed.reserve(more);
+        self.lists[FORTH_WORDLIST].by_name.reserve(more);
+        self.links.reserve(more);
     }
 
+    /// Adds a word to the compilation word list. A SYNONYM shares the execution token of
+    /// an older word, which keeps it.
     pub fn add(&mut self, word: Word) -> usize {
+        self.add_to(self.current, word)
+    }
+
+    fn add_to(&mut self, list: usize, word: Word) -> usize {
         let index = self.words.len();
-        self.by_xt.insert(word.xt, index);
+        self.by_xt.entry(word.xt).or_insert(index);
         let key = if word.name.iter().any(u8::is_ascii_lowercase) {
             word.name.to_ascii_uppercase().into()
         } else {
             word.name.clone()
         };
-        let older = self.by_name.insert(key, index);
-        self.shadowed.push(older);
+        let list_entry = &mut self.lists[list];
+        let shadowed = list_entry.by_name.insert(key, index);
+        let previous = list_entry.newest.replace(index);
+        self.links.push(Link {
+            list,
+            shadowed,
+            previous,
+        });
         self.words.push(word);
         index
     }
 
-    /// The newest word with this name (case-insensitive).
+    /// The newest word with this name (case-insensitive) in the search order.
     pub fn find(&self, name: &[u8]) -> Option<usize> {
-        with_upper_case(name, |key| self.by_name.get(key).copied())
+        with_upper_case(name, |key| {
+            self.order
+                .iter()
+                .find_map(|&list| self.lists[list].by_name.get(key).copied())
+        })
+    }
+
+    /// The newest word with this name in one word list.
+    pub fn find_in(&self, list: usize, name: &[u8]) -> Option<usize> {
+        with_upper_case(name, |key| self.lists.get(list)?.by_name.get(key).copied())
     }
 
     pub fn by_xt(&self, xt: i64) -> Option<usize> {
@@ -114,30 +183,82 @@ impl Dictionary {
             .and_then(|xt| self.by_xt.get(&xt).copied())
     }
 
+    /// The newest word of a word list.
+    pub fn newest_in(&self, list: usize) -> Option<usize> {
+        self.lists.get(list)?.newest
+    }
+
+    /// The word defined before `index` in its word list.
+    pub fn older_in(&self, index: usize) -> Option<usize> {
+        self.links.get(index)?.previous
+    }
+
     /// Forgets every word from `len` on; the words they shadowed are found again.
     pub fn truncate(&mut self, len: usize) {
         while self.words.len() > len {
             let index = self.words.len() - 1;
-            let (Some(word), Some(older)) = (self.words.pop(), self.shadowed.pop()) else {
+            let (Some(word), Some(link)) = (self.words.pop(), self.links.pop()) else {
                 break;
             };
             if self.by_xt.get(&word.xt) == Some(&index) {
                 self.by_xt.remove(&word.xt);
             }
-            with_upper_case(&word.name, |key| match older {
-                Some(older) => self.by_name.get_mut(key).map(|newest| *newest = older),
-                None => self.by_name.remove(key).map(drop),
+            let list = &mut self.lists[link.list];
+            list.newest = link.previous;
+            with_upper_case(&word.name, |key| match link.shadowed {
+                Some(older) => list.by_name.get_mut(key).map(|newest| *newest = older),
+                None => list.by_name.remove(key).map(drop),
             });
         }
     }
 
-    /// Replaces every word (a state image being loaded) and rebuilds the indexes.
-    pub fn replace(&mut self, words: Vec<Word>) {
+    /// Replaces every word (a state image being loaded) and rebuilds the indexes: each
+    /// word goes to its word list in `lists`, of which there are `list_count`.
+    pub fn replace(&mut self, words: Vec<Word>, lists: &[usize], list_count: usize) {
         *self = Dictionary::default();
+        self.lists.resize_with(list_count.max(1), WordList::default);
         self.reserve(words.len());
-        words.into_iter().for_each(|word| {
-            self.add(word);
-        });
+        for (word, &list) in words.into_iter().zip(lists) {
+            self.add_to(list, word);
+        }
+    }
+
+    /// The word list of each word, oldest first.
+    pub fn word_lists(&self) -> impl Iterator<Item = usize> + '_ {
+        self.links.iter().map(|link| link.list)
+    }
+
+    pub fn wordlist_count(&self) -> usize {
+        self.lists.len()
+    }
+
+    /// A new, empty word list; `None` beyond [`MAX_WORDLISTS`].
+    pub fn new_wordlist(&mut self) -> Option<usize> {
+        if self.lists.len() >= MAX_WORDLISTS {
+            return None;
+        }
+        self.lists.push(WordList::default());
+        Some(self.lists.len() - 1)
+    }
+
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// Sets the search order; `None` when a list does not exist or there are more than
+    /// [`MAX_ORDER`].
+    pub fn set_order(&mut self, order: Vec<usize>) -> Option<()> {
+        let valid = order.len() <= MAX_ORDER && order.iter().all(|&l| l < self.lists.len());
+        valid.then(|| self.order = order)
+    }
+
+    pub fn current(&self) -> usize {
+        self.current
+    }
+
+    /// Sets the compilation word list; `None` when it does not exist.
+    pub fn set_current(&mut self, list: usize) -> Option<()> {
+        (list < self.lists.len()).then(|| self.current = list)
     }
 }
 
@@ -219,7 +340,9 @@ const fn variable(name: &'static str, offset: usize) -> BuiltinWord {
     }
 }
 
+use crate::facility::FKEY_BIT;
 use crate::memory::{BASE_OFFSET, STATE_OFFSET, TO_IN_OFFSET};
+use crate::search::FORTH_WID;
 
 /// Every built-in word.
 pub const BUILTINS: &[BuiltinWord] = &[
@@ -412,6 +535,116 @@ pub const BUILTINS: &[BuiltinWord] = &[
     host("HEX", Sys::Hex, 0),
     host(">BODY", Sys::ToBody, 0),
     host("WORDS", Sys::Words, 0),
+    // Programming-tools (tools.rs)
+    host("?", Sys::Question, 0),
+    host("DUMP", Sys::Dump, 0),
+    host("SEE", Sys::See, 0),
+    host("[IF]", Sys::BracketIf, IMMEDIATE),
+    host("[ELSE]", Sys::BracketElse, IMMEDIATE),
+    host("[THEN]", Sys::BracketThen, IMMEDIATE),
+    host("[DEFINED]", Sys::BracketDefined, IMMEDIATE),
+    host("[UNDEFINED]", Sys::BracketUndefined, IMMEDIATE),
+    host("AHEAD", Sys::Ahead, IC),
+    host("CS-PICK", Sys::CsPick, COMPILE_ONLY),
+    host("CS-ROLL", Sys::CsRoll, COMPILE_ONLY),
+    host("N>R", Sys::NToR, COMPILE_ONLY),
+    host("NR>", Sys::NRFrom, COMPILE_ONLY),
+    host("SYNONYM", Sys::Synonym, 0),
+    host("TRAVERSE-WORDLIST", Sys::TraverseWordlist, 0),
+    host("NAME>STRING", Sys::NameToString, 0),
+    host("NAME>INTERPRET", Sys::NameToInterpret, 0),
+    host("NAME>COMPILE", Sys::NameToCompile, 0),
+    // String (strings.rs)
+    host("-TRAILING", Sys::DashTrailing, 0),
+    op("/STRING", &[Op::Tuck, Op::Sub, Op::ToR, Op::Add, Op::RFrom]),
+    op("BLANK", &[Op::Lit(32), Op::Fill]),
+    host("CMOVE", Sys::CMove, 0),
+    host("CMOVE>", Sys::CMoveUp, 0),
+    host("COMPARE", Sys::Compare, 0),
+    host("SEARCH", Sys::Search, 0),
+    host("SLITERAL", Sys::SLiteral, IC),
+    host("REPLACES", Sys::Replaces, 0),
+    host("SUBSTITUTE", Sys::Substitute, 0),
+    host("UNESCAPE", Sys::Unescape, 0),
+    // Double-number (double.rs)
+    host("2CONSTANT", Sys::TwoConstant, 0),
+    host("2LITERAL", Sys::TwoLiteral, IC),
+    host("2VARIABLE", Sys::TwoVariable, 0),
+    host("2VALUE", Sys::TwoValue, 0),
+    host("D+", Sys::DPlus, 0),
+    host("D-", Sys::DMinus, 0),
+    host("D.", Sys::DDot, 0),
+    host("D.R", Sys::DDotR, 0),
+    op("D0<", &[Op::Nip, Op::ZeroLt]),
+    op("D0=", &[Op::Or, Op::ZeroEq]),
+    host("D2*", Sys::DTwoStar, 0),
+    host("D2/", Sys::DTwoSlash, 0),
+    host("D<", Sys::DLess, 0),
+    host("D=", Sys::DEqual, 0),
+    op("D>S", &[Op::Drop]),
+    host("DABS", Sys::DAbs, 0),
+    host("DMAX", Sys::DMax, 0),
+    host("DMIN", Sys::DMin, 0),
+    host("DNEGATE", Sys::DNegate, 0),
+    host("M*/", Sys::MStarSlash, 0),
+    host("M+", Sys::MPlus, 0),
+    host("2ROT", Sys::TwoRot, 0),
+    host("DU<", Sys::DULess, 0),
+    // Facility (facility.rs)
+    host("AT-XY", Sys::AtXy, 0),
+    host("KEY?", Sys::KeyQuestion, 0),
+    host("PAGE", Sys::Page, 0),
+    host("+FIELD", Sys::PlusField, 0),
+    host("BEGIN-STRUCTURE", Sys::BeginStructure, 0),
+    host("END-STRUCTURE", Sys::EndStructure, 0),
+    host("FIELD:", Sys::FieldColon, 0),
+    host("CFIELD:", Sys::CFieldColon, 0),
+    host("EKEY", Sys::Ekey, 0),
+    host("EKEY>CHAR", Sys::EkeyToChar, 0),
+    host("EKEY>FKEY", Sys::EkeyToFkey, 0),
+    host("EKEY?", Sys::KeyQuestion, 0),
+    constant("EMIT?", -1),
+    host("MS", Sys::Ms, 0),
+    host("TIME&DATE", Sys::TimeAndDate, 0),
+    constant("K-LEFT", FKEY_BIT),
+    constant("K-RIGHT", FKEY_BIT + 1),
+    constant("K-UP", FKEY_BIT + 2),
+    constant("K-DOWN", FKEY_BIT + 3),
+    constant("K-HOME", FKEY_BIT + 4),
+    constant("K-END", FKEY_BIT + 5),
+    constant("K-PRIOR", FKEY_BIT + 6),
+    constant("K-NEXT", FKEY_BIT + 7),
+    constant("K-INSERT", FKEY_BIT + 8),
+    constant("K-DELETE", FKEY_BIT + 9),
+    constant("K-F1", FKEY_BIT + 10),
+    constant("K-F2", FKEY_BIT + 11),
+    constant("K-F3", FKEY_BIT + 12),
+    constant("K-F4", FKEY_BIT + 13),
+    constant("K-F5", FKEY_BIT + 14),
+    constant("K-F6", FKEY_BIT + 15),
+    constant("K-F7", FKEY_BIT + 16),
+    constant("K-F8", FKEY_BIT + 17),
+    constant("K-F9", FKEY_BIT + 18),
+    constant("K-F10", FKEY_BIT + 19),
+    constant("K-F11", FKEY_BIT + 20),
+    constant("K-F12", FKEY_BIT + 21),
+    constant("K-SHIFT-MASK", FKEY_BIT << 1),
+    constant("K-CTRL-MASK", FKEY_BIT << 2),
+    constant("K-ALT-MASK", FKEY_BIT << 3),
+    // Search-order (search.rs)
+    constant("FORTH-WORDLIST", FORTH_WID),
+    host("GET-CURRENT", Sys::GetCurrent, 0),
+    host("GET-ORDER", Sys::GetOrder, 0),
+    host("SEARCH-WORDLIST", Sys::SearchWordlist, 0),
+    host("SET-CURRENT", Sys::SetCurrent, 0),
+    host("SET-ORDER", Sys::SetOrder, 0),
+    host("WORDLIST", Sys::Wordlist, 0),
+    host("ALSO", Sys::Also, 0),
+    host("FORTH", Sys::ForthOrder, 0),
+    host("ONLY", Sys::Only, 0),
+    host("ORDER", Sys::Order, 0),
+    host("PREVIOUS", Sys::Previous, 0),
+    host("DEFINITIONS", Sys::Definitions, 0),
 ];
 
 /// The name of the built-in word an instruction implements (fused instructions are named

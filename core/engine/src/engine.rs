@@ -147,6 +147,8 @@ pub struct Forth {
     pub(crate) next_transient: usize,
     /// Set from any thread to throw -28 into the running evaluation.
     pub(crate) interrupt: Arc<AtomicBool>,
+    /// The text substitutions of REPLACES.
+    pub(crate) substitutions: crate::strings::Substitutions,
 }
 
 /// `len` zero bytes with room for [`INPUT_HEADROOM`] more. Allocated zeroed (so a large data
@@ -185,6 +187,7 @@ impl Clone for Forth {
             sources: self.sources.clone(),
             next_transient: self.next_transient,
             interrupt: Arc::new(AtomicBool::new(false)),
+            substitutions: self.substitutions.clone(),
         }
     }
 }
@@ -233,6 +236,7 @@ impl Forth {
             sources: Vec::new(),
             next_transient: 0,
             interrupt: Arc::new(AtomicBool::new(false)),
+            substitutions: Default::default(),
             limits,
         };
         forth.set_system_cell(BASE_OFFSET, 10);

@@ -14,9 +14,13 @@
 //!    1 immediate, 2 compile-only), kind tag (u8) and its operands;
 //! 4. latest word (i64, -1 for none), pictured-output pointer (u64), transient buffer
 //!    index (u64);
-//! 5. data stack and return stack: u64 count + cells each.
+//! 5. data stack and return stack: u64 count + cells each;
+//! 6. word lists: their count (u64), each word's list (u64 count + cells), the search
+//!    order (u64 count + cells, first searched first), the compilation list (u64);
+//! 7. the substitutions of REPLACES: u64 count, then name and text (u64 length + bytes
+//!    each).
 
-use crate::dictionary::{Kind, Snapshot, Word};
+use crate::dictionary::{FORTH_WORDLIST, Kind, MAX_WORDLISTS, Snapshot, Word};
 use crate::engine::{Forth, Limits};
 use crate::error::ImageError;
 use crate::ir::{self, DecodeError, Reader};
@@ -24,7 +28,7 @@ use crate::memory::SYSTEM_BYTES;
 
 const MAGIC: &[u8; 8] = b"FFIMAGE\0";
 /// Version of the image layout; images of other versions are refused.
-pub const IMAGE_VERSION: u32 = 1;
+pub const IMAGE_VERSION: u32 = 2;
 /// Largest data space an image may ask for beyond the caller's own limit.
 const MAX_IMAGE_DATA_SPACE: usize = 1 << 28;
 
@@ -57,6 +61,7 @@ fn put_kind(out: &mut Vec<u8>, kind: &Kind) {
         Kind::Constant { value } => (4, vec![*value]),
         Kind::Value { body } => (5, vec![*body]),
         Kind::Defer { body } => (6, vec![*body]),
+        Kind::TwoValue { body } => (8, vec![*body]),
         Kind::Marker(s) => (
             7,
             vec![
@@ -106,6 +111,9 @@ fn read_kind(reader: &mut Reader) -> Result<Kind, DecodeError> {
                 latest,
             })
         }
+        8 => Kind::TwoValue {
+            body: reader.i64()?,
+        },
         tag => return Err(DecodeError(format!("unknown word kind {tag}"))),
     })
 }
@@ -141,6 +149,7 @@ impl Forth {
         put_u64(&mut out, self.next_transient as u64);
         put_cells(&mut out, self.data_stack());
         put_cells(&mut out, &self.rs[..self.rdepth]);
+        self.put_word_lists(&mut out);
         let checksum = fnv1a(&out);
         put_u64(&mut out, checksum);
         out
@@ -205,6 +214,7 @@ impl Forth {
         self.hold = base + (reader.u64()? as usize).min(SYSTEM_BYTES);
         self.next_transient = reader.u64()? as usize;
         self.read_stacks(reader)?;
+        self.read_word_lists(reader)?;
         if !reader.is_empty() {
             return refuse("trailing bytes");
         }
@@ -240,7 +250,61 @@ impl Forth {
                 compile_only: flags & 2 != 0,
             });
         }
-        self.dict.replace(words);
+        let lists = vec![FORTH_WORDLIST; words.len()];
+        self.dict.replace(words, &lists, 1);
+        Ok(())
+    }
+
+    fn put_word_lists(&self, out: &mut Vec<u8>) {
+        let as_cells = |lists: &mut dyn Iterator<Item = usize>| -> Vec<i64> {
+            lists.map(|list| list as i64).collect()
+        };
+        put_u64(out, self.dict.wordlist_count() as u64);
+        put_cells(out, &as_cells(&mut self.dict.word_lists()));
+        put_cells(out, &as_cells(&mut self.dict.order().iter().copied()));
+        put_u64(out, self.dict.current() as u64);
+        put_u64(out, self.substitutions.entries.len() as u64);
+        for (name, text) in &self.substitutions.entries {
+            put_bytes(out, name);
+            put_bytes(out, text);
+        }
+    }
+
+    fn read_word_lists(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
+        let refuse = |message: &str| Err(DecodeError(message.to_owned()));
+        let count = reader.u64()?;
+        if count == 0 || count > MAX_WORDLISTS as u64 {
+            return refuse("word list count out of range");
+        }
+        let count = count as usize;
+        let as_lists = |cells: Vec<i64>| -> Option<Vec<usize>> {
+            cells
+                .into_iter()
+                .map(|cell| usize::try_from(cell).ok().filter(|&list| list < count))
+                .collect()
+        };
+        let word_lists = as_lists(read_cells(reader)?);
+        let order = as_lists(read_cells(reader)?);
+        let current = usize::try_from(reader.u64()?).ok().filter(|&l| l < count);
+        let (Some(word_lists), Some(order), Some(current)) = (word_lists, order, current) else {
+            return refuse("a word list that does not exist");
+        };
+        if word_lists.len() != self.dict.words.len() {
+            return refuse("word list entries do not match the words");
+        }
+        let words = self.dict.words.clone();
+        self.dict.replace(words, &word_lists, count);
+        let placed = self
+            .dict
+            .set_order(order)
+            .zip(self.dict.set_current(current));
+        if placed.is_none() {
+            return refuse("search order too long");
+        }
+        let substitutions = reader.count(16)?;
+        self.substitutions.entries = (0..substitutions)
+            .map(|_| Ok((reader.blob()?.to_vec(), reader.blob()?.to_vec())))
+            .collect::<Result<_, DecodeError>>()?;
         Ok(())
     }
 

@@ -320,6 +320,21 @@ system_words! {
     Here, Allot, Comma, CComma, Align, Unused, Pad, Decimal, Hex, ToBody, Words,
     /// ( i*x id -- j*x ) the run-time part of a host word.
     CallHost,
+    // Programming-tools (tools.rs)
+    Question, Dump, See, BracketIf, BracketElse, BracketThen, BracketDefined, BracketUndefined,
+    Ahead, CsPick, CsRoll, NToR, NRFrom, Synonym, TraverseWordlist, NameToString,
+    NameToInterpret, NameToCompile,
+    // String (strings.rs)
+    DashTrailing, CMove, CMoveUp, Compare, Search, SLiteral, Replaces, Substitute, Unescape,
+    // Double-number (double.rs)
+    TwoConstant, TwoLiteral, TwoVariable, TwoValue, DPlus, DMinus, DDot, DDotR, DTwoStar,
+    DTwoSlash, DLess, DEqual, DULess, DAbs, DMax, DMin, DNegate, MStarSlash, MPlus, TwoRot,
+    // Facility (facility.rs)
+    AtXy, KeyQuestion, Page, PlusField, BeginStructure, EndStructure, FieldColon, CFieldColon,
+    Ekey, EkeyToChar, EkeyToFkey, Ms, TimeAndDate,
+    // Search-order (search.rs)
+    GetCurrent, GetOrder, SearchWordlist, SetCurrent, SetOrder, Wordlist, Also, ForthOrder,
+    Only, Order, Previous, Definitions,
 }
 
 impl Op {

@@ -84,8 +84,10 @@
 mod compiler;
 mod console;
 mod dictionary;
+mod double;
 mod engine;
 mod error;
+mod facility;
 mod format;
 mod host_words;
 pub mod image;
@@ -94,7 +96,10 @@ pub mod ir;
 mod memory;
 mod optimizer;
 mod parser;
+mod search;
+mod strings;
 mod system;
+mod tools;
 mod vm;
 
 pub use console::{BufferConsole, Console, HostWordError, StdConsole};

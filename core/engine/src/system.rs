@@ -54,6 +54,11 @@ impl Forth {
             Sys::SourceId => self.push(self.source_id()),
             Sys::SaveInput => self.save_input(),
             Sys::RestoreInput => self.restore_input(),
+            _ if crate::tools::owns(word) => self.tools_word(word, console),
+            _ if crate::strings::owns(word) => self.string_word(word),
+            _ if crate::double::owns(word) => self.double_word(word, console),
+            _ if crate::facility::owns(word) => self.facility_word(word, console),
+            _ if crate::search::owns(word) => self.search_word(word, console),
             _ => self.parsing_word(word, console),
         }
     }
@@ -423,7 +428,7 @@ impl Forth {
     }
 
     /// Adds a word whose code is `ops` followed by `Exit`.
-    fn define(&mut self, name: Vec<u8>, ops: &[Op], kind: Kind) -> Fallible<()> {
+    pub(crate) fn define(&mut self, name: Vec<u8>, ops: &[Op], kind: Kind) -> Fallible<()> {
         if self.definition.is_some() {
             return fail(code::COMPILER_NESTING);
         }
@@ -464,7 +469,13 @@ impl Forth {
 
     /// TO and IS: store into a VALUE's or DEFER's data field.
     fn store_into_named(&mut self) -> Fallible<()> {
-        let body = self.parsed_body()?;
+        let index = self.find_parsed()?;
+        if let Kind::TwoValue { body } = self.dict.words[index].kind {
+            return self.store_two_value(body);
+        }
+        let body = self.dict.words[index]
+            .body()
+            .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))?;
         if self.compiling() {
             return self.emit(Op::LitStore(body));
         }
@@ -609,14 +620,15 @@ impl Forth {
         }
     }
 
-    /// WORDS: the names of all words, newest first.
+    /// WORDS: the names of the words of the first word list of the search order, newest
+    /// first.
     fn words(&mut self, console: &mut dyn Console) -> Fallible<()> {
-        let names: Vec<u8> = self
-            .dict
-            .words
-            .iter()
-            .rev()
-            .flat_map(|w| w.name.iter().copied().chain([b' ']))
+        let first = self.dict.order().first().copied();
+        let indexes = std::iter::successors(first.and_then(|l| self.dict.newest_in(l)), |&i| {
+            self.dict.older_in(i)
+        });
+        let names: Vec<u8> = indexes
+            .flat_map(|i| self.dict.words[i].name.iter().copied().chain([b' ']))
             .collect();
         write_output(console, &names)
     }

@@ -1,0 +1,391 @@
+//! The Programming-tools word set: inspecting memory and code (`?`, DUMP, SEE), the
+//! conditional-compilation words ([IF] [ELSE] [THEN] [DEFINED] [UNDEFINED]), the
+//! control-flow stack words (AHEAD, CS-PICK, CS-ROLL), N>R/NR>, SYNONYM and name tokens.
+//!
+//! There is no assembler: `CODE`, `;CODE`, `ASSEMBLER` and `EDITOR` are not provided, and
+//! `FORGET` (obsolescent) is left out in favour of MARKER.
+//!
+//! A name token (nt) is the word's position in the dictionary plus one, so it is never 0.
+
+use crate::compiler::Control;
+use crate::console::{Console, write_output};
+use crate::dictionary::{Kind, Word, op_name};
+use crate::engine::Forth;
+use crate::error::{Fallible, Throw, code, fail};
+use crate::ir::{Op, Sys};
+
+/// Whether the word belongs to this module.
+pub(crate) fn owns(word: Sys) -> bool {
+    matches!(
+        word,
+        Sys::Question
+            | Sys::Dump
+            | Sys::See
+            | Sys::BracketIf
+            | Sys::BracketElse
+            | Sys::BracketThen
+            | Sys::BracketDefined
+            | Sys::BracketUndefined
+            | Sys::Ahead
+            | Sys::CsPick
+            | Sys::CsRoll
+            | Sys::NToR
+            | Sys::NRFrom
+            | Sys::Synonym
+            | Sys::TraverseWordlist
+            | Sys::NameToString
+            | Sys::NameToInterpret
+            | Sys::NameToCompile
+    )
+}
+
+/// Bytes per line of DUMP.
+const DUMP_LINE: usize = 16;
+
+impl Forth {
+    /// Executes a Programming-tools word.
+    pub(crate) fn tools_word(&mut self, word: Sys, console: &mut dyn Console) -> Fallible<()> {
+        match word {
+            Sys::Question => {
+                let address = self.pop()?;
+                let value = self.fetch_cell(address)?;
+                self.push(value)?;
+                self.system(Sys::Dot, console)
+            }
+            Sys::Dump => self.dump(console),
+            Sys::See => self.see(console),
+            Sys::BracketIf => match self.pop()? {
+                0 => self.skip_conditional(true),
+                _ => Ok(()),
+            },
+            Sys::BracketElse => self.skip_conditional(false),
+            Sys::BracketThen => Ok(()),
+            Sys::BracketDefined | Sys::BracketUndefined => {
+                let token = self.parse_token(b' ');
+                let name = self.mem[token.start..token.start + token.len].to_vec();
+                let found = token.len > 0 && self.dict.find(&name).is_some();
+                let flag = found == (word == Sys::BracketDefined);
+                self.push(if flag { -1 } else { 0 })
+            }
+            Sys::Ahead => self.compile_ahead(),
+            Sys::CsPick => self.cs_pick(),
+            Sys::CsRoll => self.cs_roll(),
+            Sys::NToR => self.n_to_r(),
+            Sys::NRFrom => self.n_r_from(),
+            Sys::Synonym => self.synonym(),
+            Sys::TraverseWordlist => self.traverse_wordlist(console),
+            Sys::NameToString => {
+                let index = self.pop_nt()?;
+                let name = self.dict.words[index].name.clone();
+                let address = self.transient_copy(&name)?;
+                self.push(address as i64)?;
+                self.push(name.len() as i64)
+            }
+            Sys::NameToInterpret => {
+                let index = self.pop_nt()?;
+                self.push(self.dict.words[index].xt as i64)
+            }
+            Sys::NameToCompile => {
+                let index = self.pop_nt()?;
+                let word = &self.dict.words[index];
+                let (xt, immediate) = (word.xt as i64, word.immediate);
+                let action = if immediate { "EXECUTE" } else { "COMPILE," };
+                self.push(xt)?;
+                self.push(self.builtin_xt(action)?)
+            }
+            other => Err(Throw::with_message(
+                code::UNSUPPORTED_OPERATION,
+                format!("{other:?} is not a tools word"),
+            )),
+        }
+    }
+
+    /// Charges `work` steps of the budget for a word that does work proportional to its
+    /// input, so that `--max-steps` bounds it; -256 when the budget runs out.
+    pub(crate) fn charge_steps(&mut self, work: usize) -> Fallible<()> {
+        self.check_interrupt()?;
+        let work = work as u64;
+        if self.steps_left < work {
+            self.steps_left = 0;
+            return fail(code::STEP_BUDGET_EXHAUSTED);
+        }
+        self.steps_left -= work;
+        Ok(())
+    }
+
+    /// The execution token of a built-in word, looked up among the built-in words so
+    /// that a user redefinition does not change it.
+    fn builtin_xt(&self, name: &str) -> Fallible<i64> {
+        self.dict
+            .words
+            .iter()
+            .find(|w| matches!(w.kind, Kind::Primitive { .. }) && *w.name == *name.as_bytes())
+            .map(|w| w.xt as i64)
+            .ok_or_else(|| Throw::new(code::UNDEFINED_WORD).in_word(name))
+    }
+
+    /// Pops a name token: the word's index plus one; -32 for anything else.
+    pub(crate) fn pop_nt(&mut self) -> Fallible<usize> {
+        let nt = self.pop()?;
+        usize::try_from(nt)
+            .ok()
+            .and_then(|nt| nt.checked_sub(1))
+            .filter(|&index| index < self.dict.words.len())
+            .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))
+    }
+
+    /// Copies bytes into a transient string buffer (as interpreted S" does).
+    fn transient_copy(&mut self, bytes: &[u8]) -> Fallible<usize> {
+        use crate::memory::{TRANSIENT_BYTES, TRANSIENT_COUNT, TRANSIENT_OFFSET};
+        if bytes.len() > TRANSIENT_BYTES {
+            return fail(code::PARSED_STRING_OVERFLOW);
+        }
+        let slot = self.next_transient % TRANSIENT_COUNT;
+        self.next_transient = (slot + 1) % TRANSIENT_COUNT;
+        let address = self.system_address(TRANSIENT_OFFSET + slot * TRANSIENT_BYTES);
+        self.mem[address..address + bytes.len()].copy_from_slice(bytes);
+        Ok(address)
+    }
+
+    /// DUMP ( addr u -- ): lines of an address, 16 bytes in hex and the same as text.
+    fn dump(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        let range = self.pop_range()?;
+        self.charge_steps(range.len())?;
+        let mut text = String::new();
+        for (line, bytes) in self.mem[range.clone()].chunks(DUMP_LINE).enumerate() {
+            text.push_str(&format!("\n{:08X}:", range.start + line * DUMP_LINE));
+            bytes
+                .iter()
+                .for_each(|b| text.push_str(&format!(" {b:02X}")));
+            text.push_str(&"   ".repeat(DUMP_LINE - bytes.len()));
+            text.push_str("  ");
+            text.extend(bytes.iter().map(|&b| match b {
+                0x20..=0x7E => b as char,
+                _ => '.',
+            }));
+        }
+        text.push('\n');
+        write_output(console, text.as_bytes())
+    }
+
+    /// SEE name: the word's definition, one instruction of its IR a line.
+    fn see(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        let name = self.parse_name()?;
+        let index = self.dict.find(&name).ok_or_else(|| {
+            Throw::new(code::UNDEFINED_WORD).in_word(&String::from_utf8_lossy(&name))
+        })?;
+        let word = self.dict.words[index].clone();
+        let shown = String::from_utf8_lossy(&word.name).into_owned();
+        let mut text = match word.kind {
+            Kind::Constant { value } => format!("{value} CONSTANT {shown}"),
+            Kind::Variable { body } => format!("VARIABLE {shown} \\ at {body}"),
+            Kind::Value { body } => {
+                format!("{} VALUE {shown}", self.fetch_cell(body)?)
+            }
+            Kind::Defer { body } => format!("DEFER {shown} \\ at {body}"),
+            Kind::Marker(_) => format!("MARKER {shown}"),
+            Kind::TwoValue { body } => format!(
+                "{} {} 2VALUE {shown}",
+                self.fetch_cell(body + 8)?,
+                self.fetch_cell(body)?
+            ),
+            Kind::Created { body } => {
+                format!("CREATE {shown} \\ data at {body}{}", self.see_body(&word))
+            }
+            Kind::Primitive { .. } => format!("{shown} is built in:{}", self.see_body(&word)),
+            Kind::Colon => format!(": {shown}{}\n;", self.see_body(&word)),
+        };
+        if word.immediate {
+            text.push_str(" IMMEDIATE");
+        }
+        text.push('\n');
+        write_output(console, text.as_bytes())
+    }
+
+    /// The instructions from the word's execution token up to the next word's code.
+    fn see_body(&self, word: &Word) -> String {
+        let start = word.xt as usize;
+        let end = self
+            .dict
+            .words
+            .iter()
+            .map(|w| w.xt as usize)
+            .filter(|&xt| xt > start)
+            .min()
+            .unwrap_or(self.code.len());
+        let end = match word.kind {
+            Kind::Primitive { len } => start + len as usize,
+            Kind::Created { .. } => start + 2,
+            _ => end,
+        };
+        (start..end.min(self.code.len()))
+            .map(|address| format!("\n  {address:>6}: {}", self.describe(self.code[address])))
+            .collect()
+    }
+
+    /// One instruction as text: literals as numbers, calls by the name of their target.
+    fn describe(&self, op: Op) -> String {
+        match op {
+            Op::Lit(n) => n.to_string(),
+            Op::Call(target) => match self.dict.by_xt(target as i64) {
+                Some(index) => String::from_utf8_lossy(&self.dict.words[index].name).into(),
+                None => format!("call {target}"),
+            },
+            Op::Exit => "EXIT".to_owned(),
+            Op::Sys(_) => op_name(op).map_or_else(|| format!("{op:?}"), str::to_owned),
+            _ => match (plain(op), op_name(op)) {
+                (true, Some(name)) => name.to_owned(),
+                _ => format!("{op:?}"),
+            },
+        }
+    }
+
+    /// [IF] with a false flag and [ELSE]: discards words up to the matching [THEN] (or, for
+    /// [IF], [ELSE]), across lines, nested [IF]s included.
+    fn skip_conditional(&mut self, stop_at_else: bool) -> Fallible<()> {
+        let mut depth = 0usize;
+        loop {
+            let token = self.parse_token(b' ');
+            if token.len == 0 {
+                if !self.refill_line() {
+                    return Ok(());
+                }
+                continue;
+            }
+            self.charge_steps(1)?;
+            let name = self.mem[token.start..token.start + token.len].to_ascii_uppercase();
+            match name.as_slice() {
+                b"[IF]" => depth += 1,
+                b"[ELSE]" if depth == 0 && stop_at_else => return Ok(()),
+                b"[THEN]" if depth == 0 => return Ok(()),
+                b"[THEN]" => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+
+    fn compile_ahead(&mut self) -> Fallible<()> {
+        let definition = self.definition_mut()?;
+        let at = definition.ir.len();
+        definition.ir.push(Op::Branch(0));
+        definition.control.push(Control::Orig(at));
+        Ok(())
+    }
+
+    /// CS-PICK ( u -- ): copies the u-th entry of the control-flow stack to its top.
+    fn cs_pick(&mut self) -> Fallible<()> {
+        let u = self.pop_usize()?;
+        let control = &mut self.definition_mut()?.control;
+        let entry = control
+            .len()
+            .checked_sub(u + 1)
+            .map(|at| control[at].clone())
+            .ok_or_else(|| Throw::new(code::CONTROL_MISMATCH))?;
+        control.push(entry);
+        Ok(())
+    }
+
+    /// CS-ROLL ( u -- ): moves the u-th entry of the control-flow stack to its top.
+    fn cs_roll(&mut self) -> Fallible<()> {
+        let u = self.pop_usize()?;
+        let control = &mut self.definition_mut()?.control;
+        let at = control
+            .len()
+            .checked_sub(u.saturating_add(1))
+            .ok_or_else(|| Throw::new(code::CONTROL_MISMATCH))?;
+        let entry = control.remove(at);
+        control.push(entry);
+        Ok(())
+    }
+
+    /// N>R ( i*x n -- ) ( R: -- i*x n ).
+    fn n_to_r(&mut self) -> Fallible<()> {
+        let n = self.pop()?;
+        let count = usize::try_from(n).map_err(|_| Throw::new(code::INVALID_NUMERIC_ARGUMENT))?;
+        if count > self.depth {
+            return fail(code::STACK_UNDERFLOW);
+        }
+        if self.rdepth + count + 1 > self.rs.len() {
+            return fail(code::RETURN_STACK_OVERFLOW);
+        }
+        self.charge_steps(count)?;
+        let first = self.depth - count + 1;
+        for index in first..=self.depth {
+            self.push_rs(self.ds[index])?;
+        }
+        self.depth -= count;
+        self.push_rs(n)
+    }
+
+    /// NR> ( -- i*x n ) ( R: i*x n -- ).
+    fn n_r_from(&mut self) -> Fallible<()> {
+        let n = self.pop_rs()?;
+        let count = usize::try_from(n).map_err(|_| Throw::new(code::RETURN_STACK_IMBALANCE))?;
+        if count > self.rdepth - self.rbase {
+            return fail(code::RETURN_STACK_UNDERFLOW);
+        }
+        self.charge_steps(count)?;
+        let first = self.rdepth - count;
+        for index in first..self.rdepth {
+            self.push(self.rs[index])?;
+        }
+        self.rdepth = first;
+        self.push(n)
+    }
+
+    fn pop_rs(&mut self) -> Fallible<i64> {
+        if self.rdepth <= self.rbase {
+            return fail(code::RETURN_STACK_UNDERFLOW);
+        }
+        self.rdepth -= 1;
+        Ok(self.rs[self.rdepth])
+    }
+
+    /// SYNONYM newname oldname: a word with the old word's execution token, kind and
+    /// flags.
+    fn synonym(&mut self) -> Fallible<()> {
+        let name = self.parse_name()?;
+        let old = self.find_name_or_throw()?;
+        if self.definition.is_some() {
+            return fail(code::COMPILER_NESTING);
+        }
+        let word = self.dict.words[old].clone();
+        let index = self.add_word(name, word.xt, word.kind);
+        let new = &mut self.dict.words[index];
+        new.immediate = word.immediate;
+        new.compile_only = word.compile_only;
+        Ok(())
+    }
+
+    /// The word named next in the input; -13 naming it when there is none.
+    fn find_name_or_throw(&mut self) -> Fallible<usize> {
+        let name = self.parse_name()?;
+        self.dict.find(&name).ok_or_else(|| {
+            Throw::new(code::UNDEFINED_WORD).in_word(&String::from_utf8_lossy(&name))
+        })
+    }
+
+    /// TRAVERSE-WORDLIST ( i*x xt wid -- j*x ): runs xt ( k*x nt -- l*x flag ) on each
+    /// word of the list, newest first, until it returns false.
+    fn traverse_wordlist(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        let list = self.pop_wordlist()?;
+        let xt = self.pop()?;
+        let mut next = self.dict.newest_in(list);
+        while let Some(index) = next {
+            self.push(index as i64 + 1)?;
+            self.execute_xt(xt, console)?;
+            if self.pop()? == 0 {
+                return Ok(());
+            }
+            next = self.dict.older_in(index);
+        }
+        Ok(())
+    }
+}
+
+/// Whether the instruction has no operands (its name says all of it).
+fn plain(op: Op) -> bool {
+    let mut encoded = Vec::new();
+    crate::ir::encode_op(op, &mut encoded);
+    encoded.len() == 1
+}
