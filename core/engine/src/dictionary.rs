@@ -39,13 +39,15 @@ pub enum Kind {
     },
 }
 
-/// The sizes that a MARKER restores.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The sizes that a MARKER restores, and the search order and compilation word list.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub words: usize,
     pub code: usize,
     pub here: usize,
     pub latest: Option<usize>,
+    pub order: Vec<usize>,
+    pub current: usize,
 }
 
 /// One word header.

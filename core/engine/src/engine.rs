@@ -450,12 +450,17 @@ impl Forth {
         self.colon_code(self.dict.words[self.dict.find(name.as_bytes())?].xt)
     }
 
-    /// The colon definitions in the dictionary, oldest first: name and execution token.
+    /// The colon definitions in the dictionary, oldest first: name and execution token
+    /// (a SYNONYM, which shares an older word's token, is not one of them).
     pub fn colon_definitions(&self) -> Vec<(String, u32)> {
         self.dict
             .words
             .iter()
-            .filter(|word| word.kind == Kind::Colon)
+            .enumerate()
+            .filter(|&(index, word)| {
+                word.kind == Kind::Colon && self.dict.by_xt(word.xt as i64) == Some(index)
+            })
+            .map(|(_, word)| word)
             .map(|word| (String::from_utf8_lossy(&word.name).into_owned(), word.xt))
             .collect()
     }

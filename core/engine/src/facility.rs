@@ -8,7 +8,9 @@
 //! ([`Console::key_available`]); the standard-input console cannot tell without waiting
 //! and answers false. TIME&DATE gives the system clock's time in UTC. MS sleeps and
 //! charges one step of the budget per millisecond, so `--max-steps` bounds it; an
-//! interrupt ends it early.
+//! interrupt ends it early. The native backend compiles none of these host words: a
+//! definition that uses one is named as not compilable and runs interpreted, so a native
+//! run behaves the same.
 
 use crate::console::{Console, write_output};
 use crate::dictionary::Kind;

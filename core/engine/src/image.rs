@@ -11,7 +11,8 @@
 //!    (u64 count + bytes);
 //! 2. code: the IR encoding of the whole code space (u64 length + [`crate::ir::encode`]);
 //! 3. words: u64 count, then per word: name (u64 length + bytes), xt (u32), flags (u8:
-//!    1 immediate, 2 compile-only), kind tag (u8) and its operands;
+//!    1 immediate, 2 compile-only), kind tag (u8) and its operands (a MARKER's include
+//!    the search order, as a count and the lists, and the compilation list);
 //! 4. latest word (i64, -1 for none), pictured-output pointer (u64), transient buffer
 //!    index (u64);
 //! 5. data stack and return stack: u64 count + cells each;
@@ -64,12 +65,17 @@ fn put_kind(out: &mut Vec<u8>, kind: &Kind) {
         Kind::TwoValue { body } => (8, vec![*body]),
         Kind::Marker(s) => (
             7,
-            vec![
+            [
                 s.words as i64,
                 s.code as i64,
                 s.here as i64,
                 s.latest.map_or(-1, |l| l as i64),
-            ],
+                s.order.len() as i64,
+            ]
+            .into_iter()
+            .chain(s.order.iter().map(|&list| list as i64))
+            .chain([s.current as i64])
+            .collect(),
         ),
     };
     out.push(tag);
@@ -104,11 +110,18 @@ fn read_kind(reader: &mut Reader) -> Result<Kind, DecodeError> {
             let code = reader.u64()? as usize;
             let here = reader.u64()? as usize;
             let latest = usize::try_from(reader.i64()?).ok();
+            let order_len = reader.count(8)?;
+            let order = (0..order_len)
+                .map(|_| Ok(reader.u64()? as usize))
+                .collect::<Result<_, DecodeError>>()?;
+            let current = reader.u64()? as usize;
             Kind::Marker(Snapshot {
                 words,
                 code,
                 here,
                 latest,
+                order,
+                current,
             })
         }
         8 => Kind::TwoValue {

@@ -75,6 +75,15 @@
 //! 2012 standard dropped, such as `TIB`, `#TIB`, `EXPECT`, `SPAN`, `CONVERT` and `QUERY`,
 //! are not), plus `.S`, `WORDS`, `INCLUDED`, `INCLUDE`, `CATCH`, `THROW` and `BYE`.
 //!
+//! The Programming-tools (`tools`), Double-number (`double`), String (`strings`), Facility
+//! (`facility`) and Search-order (`search`) word sets are complete with their extensions,
+//! except `FORGET` (obsolescent) and the assembler and editor words `CODE`, `;CODE`,
+//! `ASSEMBLER` and `EDITOR` (there is no assembler). Word lists have ids 1 (FORTH-WORDLIST)
+//! and up; a name token is a word's dictionary position plus one. `M*/` truncates like `/`.
+//! The terminal words write ANSI sequences, `EKEY` returns bytes, `MS` charges a step per
+//! millisecond and `TIME&DATE` is UTC. SEARCH, COMPARE, CMOVE, DUMP and the text skipped by
+//! `[IF]`/`[ELSE]` charge steps in proportion to the bytes they look at.
+//!
 //! A [`Forth`] is `Clone`: a copy of a fresh engine is a fresh engine, made without
 //! building the built-in words again (word names are shared, not copied).
 

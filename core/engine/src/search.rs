@@ -5,8 +5,8 @@
 //! order holds at most [`MAX_ORDER`] lists and a session at most
 //! [`crate::dictionary::MAX_WORDLISTS`]
 //! (-49 search-order overflow beyond either); PREVIOUS on an empty order is -50. Both
-//! are carried in the state image. A MARKER forgets the words defined after it but keeps
-//! word lists and the search order as they are.
+//! are carried in the state image. A MARKER forgets the words defined after it and restores
+//! the search order and compilation word list it saw; word lists themselves stay (empty).
 
 use crate::console::{Console, write_output};
 use crate::dictionary::{FORTH_WORDLIST, MAX_ORDER};

@@ -490,6 +490,8 @@ impl Forth {
             code: self.code.len(),
             here: self.here,
             latest: self.latest,
+            order: self.dict.order().to_vec(),
+            current: self.dict.current(),
         };
         let index = self.dict.words.len() as i64;
         self.define(
@@ -511,6 +513,8 @@ impl Forth {
             return fail(code::COMPILER_NESTING);
         }
         self.dict.truncate(snapshot.words);
+        self.dict.set_order(snapshot.order);
+        self.dict.set_current(snapshot.current);
         self.code.truncate(snapshot.code);
         self.here = snapshot.here;
         self.latest = snapshot.latest;

@@ -112,7 +112,7 @@ fn too_many_lists_in_the_order_is_an_overflow() {
 }
 
 #[test]
-fn marker_forgets_words_of_every_list() {
+fn marker_forgets_the_words_of_every_list() {
     let program = "WORDLIST CONSTANT w MARKER m w SET-CURRENT : x 1 ; \
                    FORTH-WORDLIST SET-CURRENT m S\" x\" w SEARCH-WORDLIST";
     assert_eq!(stack(program), [0]);
@@ -157,4 +157,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+#[test]
+fn marker_restores_the_search_order_and_compilation_list() {
+    let program = "WORDLIST CONSTANT w MARKER m GET-ORDER w SWAP 1+ SET-ORDER DEFINITIONS \
+                   m GET-ORDER GET-CURRENT";
+    assert_eq!(stack(program), [1, 1, 1]);
 }
