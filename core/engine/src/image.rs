@@ -14,7 +14,10 @@
 //!    1 immediate, 2 compile-only), kind tag (u8) and its operands;
 //! 4. latest word (i64, -1 for none), pictured-output pointer (u64), transient buffer
 //!    index (u64);
-//! 5. data stack and return stack: u64 count + cells each.
+//! 5. data stack and return stack: u64 count + cells each;
+//! 6. (version 2) the heap of ALLOCATE and the block buffers, see `allocate::save_heap`.
+//!
+//! Version 1 images (without section 6) are still read.
 
 use crate::dictionary::{Kind, Snapshot, Word};
 use crate::engine::{Forth, Limits};
@@ -24,7 +27,7 @@ use crate::memory::SYSTEM_BYTES;
 
 const MAGIC: &[u8; 8] = b"FFIMAGE\0";
 /// Version of the image layout; images of other versions are refused.
-pub const IMAGE_VERSION: u32 = 1;
+pub const IMAGE_VERSION: u32 = 2;
 /// Largest data space an image may ask for beyond the caller's own limit.
 const MAX_IMAGE_DATA_SPACE: usize = 1 << 28;
 
@@ -141,6 +144,7 @@ impl Forth {
         put_u64(&mut out, self.next_transient as u64);
         put_cells(&mut out, self.data_stack());
         put_cells(&mut out, &self.rs[..self.rdepth]);
+        self.save_heap(&mut out);
         let checksum = fnv1a(&out);
         put_u64(&mut out, checksum);
         out
@@ -156,7 +160,7 @@ impl Forth {
         let (body, checksum) = bytes.split_at(bytes.len() - 8);
         let mut reader = Reader::new(&body[MAGIC.len()..]);
         let version = reader.u32().map_err(|e| refuse(e.0))?;
-        if version != IMAGE_VERSION {
+        if version != IMAGE_VERSION && version != 1 {
             return Err(refuse(format!(
                 "image version {version}, this engine reads version {IMAGE_VERSION}"
             )));
@@ -177,11 +181,13 @@ impl Forth {
         limits.check().map_err(refuse)?;
         // The image brings its own code and words: the built-in ones are not installed.
         let mut forth = Forth::without_words(limits);
-        forth.read_state(&mut reader).map_err(|e| refuse(e.0))?;
+        forth
+            .read_state(&mut reader, version)
+            .map_err(|e| refuse(e.0))?;
         Ok(forth)
     }
 
-    fn read_state(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
+    fn read_state(&mut self, reader: &mut Reader, version: u32) -> Result<(), DecodeError> {
         let refuse = |message: &str| Err(DecodeError(message.to_owned()));
         let here = reader.u64()? as usize;
         let data = reader.blob()?;
@@ -205,6 +211,9 @@ impl Forth {
         self.hold = base + (reader.u64()? as usize).min(SYSTEM_BYTES);
         self.next_transient = reader.u64()? as usize;
         self.read_stacks(reader)?;
+        if version >= 2 {
+            self.read_heap(reader)?;
+        }
         if !reader.is_empty() {
             return refuse("trailing bytes");
         }

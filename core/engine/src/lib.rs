@@ -81,19 +81,24 @@
 // No unsafe code: the fuzz targets that test only the engine run without a sanitizer.
 #![forbid(unsafe_code)]
 
+mod allocate;
+mod blocks;
 mod compiler;
 mod console;
 mod dictionary;
 mod engine;
 mod error;
+mod files;
 mod format;
 mod host_words;
 pub mod image;
 mod interpreter;
 pub mod ir;
+mod locals;
 mod memory;
 mod optimizer;
 mod parser;
+mod sandbox;
 mod system;
 mod vm;
 
@@ -101,3 +106,4 @@ pub use console::{BufferConsole, Console, HostWordError, StdConsole};
 pub use dictionary::op_name;
 pub use engine::{Flow, Forth, Limits};
 pub use error::{ForthError, ImageError, MESSAGES, SourceLocation, code, message_for};
+pub use sandbox::FileAccess;
