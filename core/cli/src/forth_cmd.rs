@@ -79,6 +79,24 @@ pub struct EngineOptions {
         value_parser = sizes(1, Limits::MAX_SOURCE_BYTES)
     )]
     pub max_source_bytes: usize,
+    /// Which files Forth code may open, create, delete, include or use as its block file:
+    /// `off`, `all`, or a directory that confines it (absolute names, `..` and symbolic
+    /// links leading out are refused). Applies to the built-in engine.
+    #[arg(long = "files", global = true, value_name = "off|DIR|all", default_value = "all", value_parser = file_access)]
+    pub file_access: fastforth_engine::FileAccess,
+}
+
+/// Parses `--files`: `off`, `all` or an existing directory.
+fn file_access(text: &str) -> Result<fastforth_engine::FileAccess, String> {
+    use fastforth_engine::FileAccess;
+    match text {
+        "off" => Ok(FileAccess::Off),
+        "all" => Ok(FileAccess::Full),
+        dir if Path::new(dir).is_dir() => Ok(FileAccess::Within(dir.into())),
+        dir => Err(format!(
+            "{dir} is not a directory (expected off, all or a directory)"
+        )),
+    }
 }
 
 /// Parses a size within `min..=max`.
@@ -112,6 +130,8 @@ impl EngineOptions {
             data_space_bytes: self.data_space,
             max_steps: self.max_steps,
             max_source_bytes: self.max_source_bytes,
+            file_access: self.file_access.clone(),
+            ..Limits::default()
         }
     }
 }
