@@ -215,19 +215,25 @@ impl Forth {
         Ok(bytes)
     }
 
-    fn write_block(&self, block: i64, bytes: &[u8]) -> Fallible<()> {
+    /// Writes the block; blocks between the end of the file and it are written as blanks.
+    fn write_block(&mut self, block: i64, bytes: &[u8]) -> Fallible<()> {
         let path = self.block_file()?;
         let offset = (block as u64 - 1) * BLOCK_BYTES as u64;
-        OpenOptions::new()
+        let failed = |error: std::io::Error| block_error(BLOCK_WRITE, &path, &error);
+        let mut file = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
-            .and_then(|mut file| {
-                file.seek(SeekFrom::Start(offset))?;
-                file.write_all(bytes)
-            })
-            .map_err(|error| block_error(BLOCK_WRITE, &path, &error))
+            .map_err(failed)?;
+        let end = file.seek(SeekFrom::End(0)).map_err(failed)?;
+        let gap = offset.saturating_sub(end) as usize;
+        self.charge_bytes(gap)?;
+        let blanks = vec![b' '; gap];
+        file.write_all(&blanks)
+            .and_then(|()| file.seek(SeekFrom::Start(offset)))
+            .and_then(|_| file.write_all(bytes))
+            .map_err(failed)
     }
 
     /// LOAD: interprets the block as one line of source.
