@@ -81,7 +81,7 @@ pub struct EngineOptions {
     pub max_source_bytes: usize,
     /// Which files Forth code may open, create, delete, include or use as its block file:
     /// `off`, `all`, or a directory that confines it (absolute names, `..` and symbolic
-    /// links leading out are refused). Applies to the built-in engine.
+    /// links leading out are refused). Runs on the built-in engine (not with --engine).
     #[arg(long = "files", global = true, value_name = "off|DIR|all", default_value = "all", value_parser = file_access)]
     pub file_access: fastforth_engine::FileAccess,
 }
@@ -180,6 +180,9 @@ impl Engine {
         let installed = match &options.engine {
             Some(_) => None,
             None if options.builtin => None,
+            // The plugin ABI does not carry the file access policy: the built-in engine
+            // enforces it.
+            None if limits.file_access != fastforth_engine::FileAccess::Full => None,
             None => installed_engine(options, &limits),
         };
         let interpreter = match (&options.engine, &installed) {

@@ -179,7 +179,7 @@ impl Forth {
 
     /// `TO name` for a local: compiles the store and answers true; false (and nothing
     /// parsed) when the next name is not a local.
-    pub(crate) fn to_local(&mut self) -> Fallible<bool> {
+    pub(crate) fn compile_to_local(&mut self) -> Fallible<bool> {
         let before = self.to_in();
         let token = self.parse_token(b' ');
         let name = self.mem[token.start..token.start + token.len].to_vec();

@@ -401,7 +401,7 @@ impl Forth {
                 self.comma(0)?;
                 self.define(name, &[Op::ExecuteAt(body)], Kind::Defer { body })
             }
-            Sys::To if self.to_local()? => Ok(()),
+            Sys::To if self.compile_to_local()? => Ok(()),
             Sys::To | Sys::Is => self.store_into_named(),
             Sys::ActionOf => {
                 let body = self.parsed_body()?;
