@@ -106,7 +106,7 @@ fn sizes(min: usize, max: usize) -> clap::builder::RangedU64ValueParser<usize> {
 
 impl EngineOptions {
     /// The clap id and flag of each option (for telling whether one was given).
-    pub const FLAGS: [(&str, &str); 8] = [
+    pub const FLAGS: [(&str, &str); 9] = [
         ("engine", "--engine"),
         ("builtin", "--builtin"),
         ("links", "--link"),
@@ -115,6 +115,7 @@ impl EngineOptions {
         ("stack_cells", "--stack-cells"),
         ("return_stack_cells", "--return-stack-cells"),
         ("max_source_bytes", "--max-source-bytes"),
+        ("file_access", "--files"),
     ];
 
     /// The `--plugin-dir` given, if any.

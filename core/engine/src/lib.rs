@@ -75,6 +75,14 @@
 //! 2012 standard dropped, such as `TIB`, `#TIB`, `EXPECT`, `SPAN`, `CONVERT` and `QUERY`,
 //! are not), plus `.S`, `WORDS`, `INCLUDED`, `INCLUDE`, `CATCH`, `THROW` and `BYE`.
 //!
+//! Memory-allocation, File-access, Block and Locals, each with its EXT words, are
+//! implemented too (none of their words is obsolescent): ALLOCATE's heap sits at the top of
+//! data space below the system area and is carried by the state image (`allocate`);
+//! files go through [`Limits::file_access`] ([`FileAccess`]: off, within a directory, or
+//! full) with at most [`Limits::max_open_files`] open, iors -512-errno, and are not carried
+//! by the image (`files`); the block file is `blocks.fb` under the same policy (`blocks`);
+//! locals live on the return stack, at most 64 per definition (`locals`).
+//!
 //! A [`Forth`] is `Clone`: a copy of a fresh engine is a fresh engine, made without
 //! building the built-in words again (word names are shared, not copied).
 
