@@ -342,7 +342,7 @@ impl Forth {
     /// REQUIRED: INCLUDED unless the file was included before.
     fn require(&mut self, name: &[u8], console: &mut dyn Console) -> Fallible<()> {
         let path = self.permitted_source(name)?;
-        if self.files.was_included(&path) {
+        if self.files.was_included(&self.resolve_path(&path)) {
             return Ok(());
         }
         self.include_path(&path, console)

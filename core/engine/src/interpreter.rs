@@ -131,7 +131,7 @@ impl Forth {
 
     /// A relative path is looked up from the current directory, then from the directory
     /// of the file being included.
-    fn resolve_path(&self, path: &std::path::Path) -> std::path::PathBuf {
+    pub(crate) fn resolve_path(&self, path: &std::path::Path) -> std::path::PathBuf {
         if path.is_absolute() || path.exists() {
             return path.to_path_buf();
         }
