@@ -79,6 +79,24 @@ pub struct EngineOptions {
         value_parser = sizes(1, Limits::MAX_SOURCE_BYTES)
     )]
     pub max_source_bytes: usize,
+    /// Which files Forth code may open, create, delete, include or use as its block file:
+    /// `off`, `all`, or a directory that confines it (absolute names, `..` and symbolic
+    /// links leading out are refused). Runs on the built-in engine (not with --engine).
+    #[arg(long = "files", global = true, value_name = "off|DIR|all", default_value = "all", value_parser = file_access)]
+    pub file_access: fastforth_engine::FileAccess,
+}
+
+/// Parses `--files`: `off`, `all` or an existing directory.
+fn file_access(text: &str) -> Result<fastforth_engine::FileAccess, String> {
+    use fastforth_engine::FileAccess;
+    match text {
+        "off" => Ok(FileAccess::Off),
+        "all" => Ok(FileAccess::Full),
+        dir if Path::new(dir).is_dir() => Ok(FileAccess::Within(dir.into())),
+        dir => Err(format!(
+            "{dir} is not a directory (expected off, all or a directory)"
+        )),
+    }
 }
 
 /// Parses a size within `min..=max`.
@@ -88,7 +106,7 @@ fn sizes(min: usize, max: usize) -> clap::builder::RangedU64ValueParser<usize> {
 
 impl EngineOptions {
     /// The clap id and flag of each option (for telling whether one was given).
-    pub const FLAGS: [(&str, &str); 8] = [
+    pub const FLAGS: [(&str, &str); 9] = [
         ("engine", "--engine"),
         ("builtin", "--builtin"),
         ("links", "--link"),
@@ -97,6 +115,7 @@ impl EngineOptions {
         ("stack_cells", "--stack-cells"),
         ("return_stack_cells", "--return-stack-cells"),
         ("max_source_bytes", "--max-source-bytes"),
+        ("file_access", "--files"),
     ];
 
     /// The `--plugin-dir` given, if any.
@@ -112,6 +131,8 @@ impl EngineOptions {
             data_space_bytes: self.data_space,
             max_steps: self.max_steps,
             max_source_bytes: self.max_source_bytes,
+            file_access: self.file_access.clone(),
+            ..Limits::default()
         }
     }
 }
@@ -160,6 +181,9 @@ impl Engine {
         let installed = match &options.engine {
             Some(_) => None,
             None if options.builtin => None,
+            // The plugin ABI does not carry the file access policy: the built-in engine
+            // enforces it.
+            None if limits.file_access != fastforth_engine::FileAccess::Full => None,
             None => installed_engine(options, &limits),
         };
         let interpreter = match (&options.engine, &installed) {

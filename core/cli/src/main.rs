@@ -149,6 +149,12 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
         ),
         (native, "--native", options.engine.is_some(), "--engine"),
         (
+            options.file_access != fastforth_engine::FileAccess::Full,
+            "--files",
+            options.engine.is_some(),
+            "--engine",
+        ),
+        (
             native,
             "--native",
             options.max_steps.is_some(),

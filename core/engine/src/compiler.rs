@@ -31,6 +31,7 @@ pub struct Definition {
     pub xt: u32,
     pub ir: Vec<Op>,
     pub control: Vec<Control>,
+    pub locals: crate::locals::Scope,
 }
 
 impl Forth {
@@ -41,6 +42,7 @@ impl Forth {
     }
 
     pub(crate) fn emit(&mut self, op: Op) -> Fallible<()> {
+        self.definition_mut()?.locals.track(op);
         self.definition_mut()?.ir.push(op);
         Ok(())
     }
@@ -57,6 +59,7 @@ impl Forth {
             xt,
             ir: Vec::new(),
             control: Vec::new(),
+            locals: Default::default(),
         });
         self.set_compiling(true);
         Ok(xt)
@@ -65,6 +68,7 @@ impl Forth {
     /// `;`: checks the control structures, optimizes, appends the code and makes the word
     /// findable.
     pub(crate) fn end_definition(&mut self) -> Fallible<()> {
+        self.end_locals()?;
         let definition = self
             .definition
             .as_ref()
@@ -323,6 +327,7 @@ impl Forth {
     }
 
     pub(crate) fn compile_does(&mut self) -> Fallible<()> {
+        self.end_locals()?;
         let after = self.here_ir()? as u32 + 2;
         self.emit(Op::Does(after))?;
         self.emit(Op::Exit)

@@ -23,6 +23,11 @@ pub struct Limits {
     /// The largest source text accepted, from a file, INCLUDED or one line of standard
     /// input, in bytes.
     pub max_source_bytes: usize,
+    /// Which files the session may open, create, delete, rename, include or use as its
+    /// block file.
+    pub file_access: crate::FileAccess,
+    /// The most files open at once (OPEN-FILE and CREATE-FILE give an ior beyond).
+    pub max_open_files: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +38,8 @@ impl Default for Limits {
             data_space_bytes: 1 << 20,
             max_steps: None,
             max_source_bytes: 64 << 20,
+            file_access: crate::FileAccess::default(),
+            max_open_files: 64,
         }
     }
 }
@@ -149,6 +156,9 @@ pub struct Forth {
     pub(crate) interrupt: Arc<AtomicBool>,
     /// The text substitutions of REPLACES.
     pub(crate) substitutions: crate::strings::Substitutions,
+    pub(crate) heap: crate::allocate::Heap,
+    pub(crate) files: crate::files::Files,
+    pub(crate) blocks: crate::blocks::Blocks,
 }
 
 /// `len` zero bytes with room for [`INPUT_HEADROOM`] more. Allocated zeroed (so a large data
@@ -188,6 +198,9 @@ impl Clone for Forth {
             next_transient: self.next_transient,
             interrupt: Arc::new(AtomicBool::new(false)),
             substitutions: self.substitutions.clone(),
+            heap: self.heap.clone(),
+            files: self.files.clone(),
+            blocks: self.blocks.clone(),
         }
     }
 }
@@ -237,6 +250,9 @@ impl Forth {
             next_transient: 0,
             interrupt: Arc::new(AtomicBool::new(false)),
             substitutions: Default::default(),
+            heap: crate::allocate::Heap::default(),
+            files: crate::files::Files::default(),
+            blocks: crate::blocks::Blocks::default(),
             limits,
         };
         forth.set_system_cell(BASE_OFFSET, 10);
@@ -294,6 +310,19 @@ impl Forth {
         if self.interrupt.load(Ordering::Relaxed) && self.interrupt.swap(false, Ordering::Relaxed) {
             return fail(code::USER_INTERRUPT);
         }
+        Ok(())
+    }
+
+    /// Charges `work` steps of the budget for a word that does work proportional to its
+    /// input, so that `--max-steps` bounds it; -256 when the budget runs out.
+    pub(crate) fn charge_steps(&mut self, work: usize) -> Fallible<()> {
+        self.check_interrupt()?;
+        let work = work as u64;
+        if self.steps_left < work {
+            self.steps_left = 0;
+            return fail(code::STEP_BUDGET_EXHAUSTED);
+        }
+        self.steps_left -= work;
         Ok(())
     }
 
@@ -400,7 +429,7 @@ impl Forth {
     pub(crate) fn allot(&mut self, bytes: i64) -> Fallible<()> {
         let new_here = (self.here as i64).checked_add(bytes).filter(|&h| h >= 0);
         match new_here {
-            Some(h) if h as usize <= self.limits.data_space_bytes => {
+            Some(h) if h as usize <= self.data_space_end() => {
                 self.here = h as usize;
                 Ok(())
             }

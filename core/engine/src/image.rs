@@ -20,6 +20,7 @@
 //!    order (u64 count + cells, first searched first), the compilation list (u64);
 //! 7. the substitutions of REPLACES: u64 count, then name and text (u64 length + bytes
 //!    each).
+//! 8. the heap of ALLOCATE and the block buffers, see `allocate::save_heap`.
 
 use crate::dictionary::{FORTH_WORDLIST, Kind, MAX_WORDLISTS, Snapshot, Word};
 use crate::engine::{Forth, Limits};
@@ -163,6 +164,7 @@ impl Forth {
         put_cells(&mut out, self.data_stack());
         put_cells(&mut out, &self.rs[..self.rdepth]);
         self.put_word_lists(&mut out);
+        self.save_heap(&mut out);
         let checksum = fnv1a(&out);
         put_u64(&mut out, checksum);
         out
@@ -199,7 +201,9 @@ impl Forth {
         limits.check().map_err(refuse)?;
         // The image brings its own code and words: the built-in ones are not installed.
         let mut forth = Forth::without_words(limits);
-        forth.read_state(&mut reader).map_err(|e| refuse(e.0))?;
+        forth
+            .read_state(&mut reader)
+            .map_err(|e| refuse(e.0))?;
         Ok(forth)
     }
 
@@ -228,6 +232,7 @@ impl Forth {
         self.next_transient = reader.u64()? as usize;
         self.read_stacks(reader)?;
         self.read_word_lists(reader)?;
+        self.read_heap(reader)?;
         if !reader.is_empty() {
             return refuse("trailing bytes");
         }

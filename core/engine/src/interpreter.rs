@@ -19,6 +19,8 @@ pub enum SourceKind {
     File(i64),
     /// An EVALUATE string (SOURCE-ID -1).
     Evaluate,
+    /// A block being LOADed (SOURCE-ID 0, BLK the block number).
+    Block(i64),
 }
 
 /// An active input source. Line-based sources (host text and files) copy their current
@@ -98,6 +100,7 @@ impl Forth {
     ) -> Fallible<()> {
         let resolved = self.resolve_path(path);
         let text = self.read_source(path, &resolved)?;
+        self.files.note_included(&resolved);
         let id = self.sources.len() as i64 + 1;
         let name: Rc<str> = resolved.display().to_string().into();
         self.interpret_text(text.into(), name, SourceKind::File(id), console)
@@ -128,7 +131,7 @@ impl Forth {
 
     /// A relative path is looked up from the current directory, then from the directory
     /// of the file being included.
-    fn resolve_path(&self, path: &std::path::Path) -> std::path::PathBuf {
+    pub(crate) fn resolve_path(&self, path: &std::path::Path) -> std::path::PathBuf {
         if path.is_absolute() || path.exists() {
             return path.to_path_buf();
         }
@@ -152,6 +155,7 @@ impl Forth {
             return fail(code::NESTING_TOO_DEEP);
         }
         self.sources.push(source);
+        self.sync_blk();
         Ok(())
     }
 
@@ -169,10 +173,22 @@ impl Forth {
             }
             self.set_to_in(source.saved_to_in);
         }
+        self.sync_blk();
+    }
+
+    /// INCLUDE-FILE: interprets the text read from an open file.
+    pub(crate) fn interpret_file_text(
+        &mut self,
+        text: Vec<u8>,
+        name: String,
+        fileid: i64,
+        console: &mut dyn Console,
+    ) -> Fallible<()> {
+        self.interpret_text(text.into(), name.into(), SourceKind::File(fileid), console)
     }
 
     /// Interprets a line-based text (host text or a file) to its end.
-    fn interpret_text(
+    pub(crate) fn interpret_text(
         &mut self,
         text: Rc<[u8]>,
         name: Rc<str>,
@@ -246,9 +262,10 @@ impl Forth {
         }
         let text = source.text.clone();
         let start = source.next_line;
+        let block = matches!(source.kind, SourceKind::Block(_));
         let end = text[start..]
             .iter()
-            .position(|&b| b == b'\n')
+            .position(|&b| b == b'\n' && !block)
             .map_or(text.len(), |n| start + n);
         let line = text[start..end]
             .strip_suffix(b"\r")
@@ -351,6 +368,9 @@ impl Forth {
     }
 
     fn interpret_token(&mut self, name: &[u8], console: &mut dyn Console) -> Fallible<()> {
+        if self.compile_local(name)? {
+            return Ok(());
+        }
         if let Some(index) = self.dict.find(name) {
             let word = &self.dict.words[index];
             let compiling = self.compiling();
@@ -395,6 +415,9 @@ impl Forth {
 
     /// SAVE-INPUT: ( -- line-offset line >IN 3 ).
     pub(crate) fn save_input(&mut self) -> Fallible<()> {
+        if self.in_block() {
+            return self.save_block_input();
+        }
         let (start, line) = self
             .sources
             .last()
@@ -407,6 +430,9 @@ impl Forth {
 
     /// RESTORE-INPUT: ( line-offset line >IN 3 -- flag ), flag false on success.
     pub(crate) fn restore_input(&mut self) -> Fallible<()> {
+        if self.in_block() {
+            return self.restore_block_input();
+        }
         let count = self.pop()?;
         if count != 3 {
             (0..count.max(0)).try_for_each(|_| self.pop().map(|_| ()))?;

@@ -335,6 +335,18 @@ system_words! {
     // Search-order (search.rs)
     GetCurrent, GetOrder, SearchWordlist, SetCurrent, SetOrder, Wordlist, Also, ForthOrder,
     Only, Order, Previous, Definitions,
+    Allocate, Free, Resize,
+    CloseFile, CreateFile, DeleteFile, FilePosition, FileSize, FileStatus, FlushFile,
+    IncludeFile, OpenFile, ReadFile, ReadLine, RenameFile, RepositionFile, Require, Required,
+    ResizeFile, WriteFile, WriteLine,
+    /// ( offset -- x ) the run-time part of a local's name: the return stack cell at offset.
+    LocalFetch,
+    /// ( x offset -- ) the run-time part of TO local.
+    LocalStore,
+    /// ( count -- ) drops a definition's locals frame from the return stack.
+    LocalsDrop,
+    ParenLocal, BraceColon,
+    Block, Buffer, Update, SaveBuffers, Flush, EmptyBuffers, Load, List, Thru,
 }
 
 impl Op {

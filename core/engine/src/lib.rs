@@ -83,6 +83,13 @@
 //! The terminal words write ANSI sequences, `EKEY` returns bytes, `MS` charges a step per
 //! millisecond and `TIME&DATE` is UTC. SEARCH, COMPARE, CMOVE, DUMP and the text skipped by
 //! `[IF]`/`[ELSE]` charge steps in proportion to the bytes they look at.
+//! Memory-allocation, File-access, Block and Locals, each with its EXT words, are
+//! implemented too (none of their words is obsolescent): ALLOCATE's heap sits at the top of
+//! data space below the system area and is carried by the state image (`allocate`);
+//! files go through [`Limits::file_access`] ([`FileAccess`]: off, within a directory, or
+//! full) with at most [`Limits::max_open_files`] open, iors -512-errno, and are not carried
+//! by the image (`files`); the block file is `blocks.fb` under the same policy (`blocks`);
+//! locals live on the return stack, at most 64 per definition (`locals`).
 //!
 //! A [`Forth`] is `Clone`: a copy of a fresh engine is a fresh engine, made without
 //! building the built-in words again (word names are shared, not copied).
@@ -90,6 +97,8 @@
 // No unsafe code: the fuzz targets that test only the engine run without a sanitizer.
 #![forbid(unsafe_code)]
 
+mod allocate;
+mod blocks;
 mod compiler;
 mod console;
 mod dictionary;
@@ -97,16 +106,19 @@ mod double;
 mod engine;
 mod error;
 mod facility;
+mod files;
 mod format;
 mod host_words;
 pub mod image;
 mod interpreter;
 pub mod ir;
+mod locals;
 mod memory;
 mod optimizer;
 mod parser;
 mod search;
 mod strings;
+mod sandbox;
 mod system;
 mod tools;
 mod vm;
@@ -115,3 +127,4 @@ pub use console::{BufferConsole, Console, HostWordError, StdConsole};
 pub use dictionary::op_name;
 pub use engine::{Flow, Forth, Limits};
 pub use error::{ForthError, ImageError, MESSAGES, SourceLocation, code, message_for};
+pub use sandbox::FileAccess;

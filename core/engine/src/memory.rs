@@ -7,6 +7,9 @@
 pub const STATE_OFFSET: usize = 0;
 pub const BASE_OFFSET: usize = 8;
 pub const TO_IN_OFFSET: usize = 16;
+/// BLK and SCR of the Block word set.
+pub const BLK_OFFSET: usize = 40;
+pub const SCR_OFFSET: usize = 48;
 pub const PAD_OFFSET: usize = 64;
 pub const PAD_BYTES: usize = 1024;
 pub const HOLD_OFFSET: usize = PAD_OFFSET + PAD_BYTES;

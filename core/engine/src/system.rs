@@ -43,7 +43,7 @@ impl Forth {
             },
             Sys::Accept => self.accept(console),
             Sys::Refill => {
-                let refilled = self.refill(console);
+                let refilled = self.refill_block()? || self.refill(console);
                 self.push(if refilled { -1 } else { 0 })
             }
             Sys::Source => {
@@ -59,6 +59,12 @@ impl Forth {
             _ if crate::double::owns(word) => self.double_word(word, console),
             _ if crate::facility::owns(word) => self.facility_word(word, console),
             _ if crate::search::owns(word) => self.search_word(word, console),
+            Sys::Allocate => self.allocate_word(),
+            Sys::Free => self.free_word(),
+            Sys::Resize => self.resize_word(),
+            word if crate::files::FILE_WORDS.contains(&word) => self.file_word(word, console),
+            word if crate::locals::LOCALS_WORDS.contains(&word) => self.locals_word(word),
+            word if crate::blocks::BLOCK_WORDS.contains(&word) => self.block_word(word, console),
             _ => self.parsing_word(word, console),
         }
     }
@@ -122,6 +128,7 @@ impl Forth {
                 self.emit(Op::Lit(self.dict.words[index].xt as i64))
             }
             Sys::Paren => self.skip_comment(),
+            Sys::Backslash if self.in_block() => self.skip_block_line(),
             Sys::Backslash => {
                 let (_, len) = self.input_buffer();
                 self.set_to_in(len);
@@ -258,13 +265,13 @@ impl Forth {
             Sys::Find => self.find(),
             Sys::Included => {
                 let name = self.pop_bytes()?;
-                let path = String::from_utf8_lossy(&name).into_owned();
-                self.include_path(std::path::Path::new(&path), console)
+                let path = self.permitted_source(&name)?;
+                self.include_path(&path, console)
             }
             Sys::Include => {
                 let name = self.parse_name()?;
-                let path = String::from_utf8_lossy(&name).into_owned();
-                self.include_path(std::path::Path::new(&path), console)
+                let path = self.permitted_source(&name)?;
+                self.include_path(&path, console)
             }
             Sys::Catch => self.catch(),
             Sys::Throw => match self.pop()? {
@@ -350,6 +357,7 @@ impl Forth {
             b"MAX-UD" => &[-1, -1],
             b"RETURN-STACK-CELLS" => &[self.rs.len() as i64],
             b"STACK-CELLS" => &[self.ds.len() as i64 - 1],
+            b"#LOCALS" => &[crate::locals::MAX_LOCALS as i64],
             _ => return self.push(0),
         };
         let answer = answer.to_vec();
@@ -398,6 +406,7 @@ impl Forth {
                 self.comma(0)?;
                 self.define(name, &[Op::ExecuteAt(body)], Kind::Defer { body })
             }
+            Sys::To if self.compile_to_local()? => Ok(()),
             Sys::To | Sys::Is => self.store_into_named(),
             Sys::ActionOf => {
                 let body = self.parsed_body()?;
@@ -581,7 +590,10 @@ impl Forth {
             Sys::Of => self.compile_of(),
             Sys::Endof => self.compile_endof(),
             Sys::Endcase => self.compile_endcase(),
-            Sys::Exit => self.emit(Op::Exit),
+            Sys::Exit => {
+                self.emit_locals_drop()?;
+                self.emit(Op::Exit)
+            }
             _ => self.data_space_word(word),
         }
     }
@@ -602,7 +614,7 @@ impl Forth {
                 self.place_bytes(&[value as u8]).map(|_| ())
             }
             Sys::Align => self.align_here(),
-            Sys::Unused => self.push((self.limits.data_space_bytes - self.here) as i64),
+            Sys::Unused => self.push((self.data_space_end() - self.here) as i64),
             Sys::Pad => self.push(self.system_address(PAD_OFFSET) as i64),
             Sys::Decimal => {
                 self.set_system_cell(BASE_OFFSET, 10);

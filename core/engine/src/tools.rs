@@ -100,19 +100,6 @@ impl Forth {
         }
     }
 
-    /// Charges `work` steps of the budget for a word that does work proportional to its
-    /// input, so that `--max-steps` bounds it; -256 when the budget runs out.
-    pub(crate) fn charge_steps(&mut self, work: usize) -> Fallible<()> {
-        self.check_interrupt()?;
-        let work = work as u64;
-        if self.steps_left < work {
-            self.steps_left = 0;
-            return fail(code::STEP_BUDGET_EXHAUSTED);
-        }
-        self.steps_left -= work;
-        Ok(())
-    }
-
     /// The execution token of a built-in word, looked up among the built-in words so
     /// that a user redefinition does not change it.
     fn builtin_xt(&self, name: &str) -> Fallible<i64> {

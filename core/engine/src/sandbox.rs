@@ -1,0 +1,89 @@
+//! Which files a session may touch: none, those inside one directory, or any. Every word
+//! that names a file (the File-access words, INCLUDED/INCLUDE/REQUIRED, the block file)
+//! asks [`FileAccess::resolve`] first.
+
+use std::io::ErrorKind;
+use std::path::{Component, Path, PathBuf};
+
+/// The file access policy of a session, beside the step budget (for untrusted code).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FileAccess {
+    /// No file can be opened, created, deleted, renamed or included.
+    Off,
+    /// Only files inside this directory: names are relative to it, and a name that is
+    /// absolute, has a `..` component, or passes through a symbolic link leading out of
+    /// the directory is refused.
+    Within(PathBuf),
+    /// Any file the process may reach; relative names start at the current directory.
+    #[default]
+    Full,
+}
+
+/// Why a file name was refused; the message names the file and the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl FileAccess {
+    /// The path to use for the file named `name`, or why the policy refuses it.
+    pub fn resolve(&self, name: &str) -> Result<PathBuf, Refusal> {
+        match self {
+            FileAccess::Off => Err(Refusal(format!("{name}: file access is off"))),
+            FileAccess::Full => Ok(PathBuf::from(name)),
+            FileAccess::Within(dir) => resolve_within(dir, name),
+        }
+    }
+}
+
+fn resolve_within(dir: &Path, name: &str) -> Result<PathBuf, Refusal> {
+    let refuse = |rule: &str| Refusal(format!("{name}: {rule} {}", dir.display()));
+    let relative = Path::new(name);
+    let plain = relative
+        .components()
+        .all(|part| matches!(part, Component::Normal(_) | Component::CurDir));
+    if name.is_empty() || !plain {
+        return Err(refuse("is not a plain relative name inside"));
+    }
+    let root = dir
+        .canonicalize()
+        .map_err(|error| refuse(&format!("cannot be checked ({error}) inside")))?;
+    let mut prefix = root.clone();
+    for part in relative.components() {
+        prefix.push(part);
+        match std::fs::symlink_metadata(&prefix) {
+            Err(error) if error.kind() == ErrorKind::NotFound => break,
+            Err(_) => return Err(refuse("cannot be checked inside")),
+            Ok(_) => {
+                let inside = prefix
+                    .canonicalize()
+                    .is_ok_and(|real| real.starts_with(&root));
+                if !inside {
+                    return Err(refuse("leads outside"));
+                }
+            }
+        }
+    }
+    Ok(root.join(relative))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_climb_out_are_refused_before_touching_the_disk() {
+        let policy = FileAccess::Within(PathBuf::from("/nonexistent-sandbox"));
+        for name in ["../x", "/etc/passwd", "a/../../x", ""] {
+            let refusal = policy.resolve(name).unwrap_err();
+            assert!(
+                refusal.0.contains("plain relative name"),
+                "{name}: {refusal:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn off_refuses_every_name() {
+        let refusal = FileAccess::Off.resolve("x.fs").unwrap_err();
+        assert_eq!(refusal.0, "x.fs: file access is off");
+    }
+}
