@@ -148,3 +148,27 @@ fn free_refuses_block_buffers() {
         .unwrap();
     assert_eq!(forth.data_stack(), &[NOT_ALLOCATED, NOT_ALLOCATED]);
 }
+
+#[test]
+fn an_image_of_version_1_without_a_heap_still_loads() {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate("VARIABLE v 9 v !", "t", &mut console)
+        .unwrap();
+    let image = forth.save_image();
+    // Version 2 appended the heap section: no regions, no heap bytes, no block buffers,
+    // no current buffer, the next buffer to reuse (five u64s).
+    let body_end = image.len() - 8 - 5 * 8;
+    let mut old = image[..body_end].to_vec();
+    old[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let checksum = old.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    old.extend(checksum.to_le_bytes());
+    let mut loaded = Forth::load_image(&old, Limits::default()).unwrap();
+    loaded
+        .evaluate("v @ 8 ALLOCATE NIP", "t", &mut console)
+        .unwrap();
+    assert_eq!(loaded.data_stack(), &[9, 0]);
+}
