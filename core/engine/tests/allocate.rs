@@ -96,6 +96,15 @@ fn allocating_charges_the_step_budget_by_size() {
     assert_eq!(forth.data_stack(), &[] as &[i64]);
 }
 
+/// An image body with its FNV-1a checksum appended.
+fn sealed(mut body: Vec<u8>) -> Vec<u8> {
+    let checksum = body.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    body.extend(checksum.to_le_bytes());
+    body
+}
+
 #[test]
 fn the_state_image_carries_the_heap() {
     let mut forth = Forth::new(Limits::default());
@@ -124,14 +133,10 @@ fn an_image_with_a_region_outside_the_heap_is_refused() {
         .rposition(|window| window == start)
         .unwrap();
     image[at..at + 8].copy_from_slice(&(top + 8).to_le_bytes());
-    let body_len = image.len() - 8;
-    let checksum = image[..body_len]
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-        });
-    image[body_len..].copy_from_slice(&checksum.to_le_bytes());
-    let refused = Forth::load_image(&image, Limits::default()).err().unwrap();
+    image.truncate(image.len() - 8);
+    let refused = Forth::load_image(&sealed(image), Limits::default())
+        .err()
+        .unwrap();
     assert!(refused.message.contains("heap"), "{refused}");
 }
 
@@ -147,4 +152,24 @@ fn free_refuses_block_buffers() {
         .evaluate("1 BUFFER DUP FREE SWAP 8 RESIZE NIP", "t", &mut console)
         .unwrap();
     assert_eq!(forth.data_stack(), &[NOT_ALLOCATED, NOT_ALLOCATED]);
+}
+
+#[test]
+fn an_image_of_version_1_without_a_heap_still_loads() {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate("VARIABLE v 9 v !", "t", &mut console)
+        .unwrap();
+    let image = forth.save_image();
+    // Version 2 appended the heap section: no regions, no heap bytes, no block buffers,
+    // no current buffer, the next buffer to reuse (five u64s).
+    let body_end = image.len() - 8 - 5 * 8;
+    let mut old = image[..body_end].to_vec();
+    old[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let mut loaded = Forth::load_image(&sealed(old), Limits::default()).unwrap();
+    loaded
+        .evaluate("v @ 8 ALLOCATE NIP", "t", &mut console)
+        .unwrap();
+    assert_eq!(loaded.data_stack(), &[9, 0]);
 }
