@@ -112,6 +112,7 @@ impl EngineOptions {
             data_space_bytes: self.data_space,
             max_steps: self.max_steps,
             max_source_bytes: self.max_source_bytes,
+            ..Limits::default()
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::compiler::Definition;
 use crate::dictionary::{Builtin, COMPILE_ONLY, Dictionary, IMMEDIATE, Kind, Word};
 use crate::error::{Fallible, Throw, code, fail};
+use crate::float::FloatState;
 use crate::interpreter::Source;
 use crate::ir::Op;
 use crate::memory::{self, BASE_OFFSET, CELL, STATE_OFFSET, SYSTEM_BYTES, TO_IN_OFFSET};
@@ -23,6 +24,8 @@ pub struct Limits {
     /// The largest source text accepted, from a file, INCLUDED or one line of standard
     /// input, in bytes.
     pub max_source_bytes: usize,
+    /// Depth of the floating-point stack, in floats.
+    pub float_stack_cells: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             data_space_bytes: 1 << 20,
             max_steps: None,
             max_source_bytes: 64 << 20,
+            float_stack_cells: 1024,
         }
     }
 }
@@ -69,6 +73,13 @@ impl Limits {
             "return stack",
             "cells",
             self.return_stack_cells,
+            stack_min,
+            stack_max,
+        )?;
+        within(
+            "float stack",
+            "floats",
+            self.float_stack_cells,
             stack_min,
             stack_max,
         )?;
@@ -147,6 +158,7 @@ pub struct Forth {
     pub(crate) next_transient: usize,
     /// Set from any thread to throw -28 into the running evaluation.
     pub(crate) interrupt: Arc<AtomicBool>,
+    pub(crate) floats: FloatState,
 }
 
 /// `len` zero bytes with room for [`INPUT_HEADROOM`] more. Allocated zeroed (so a large data
@@ -185,6 +197,7 @@ impl Clone for Forth {
             sources: self.sources.clone(),
             next_transient: self.next_transient,
             interrupt: Arc::new(AtomicBool::new(false)),
+            floats: self.floats.clone(),
         }
     }
 }
@@ -233,6 +246,7 @@ impl Forth {
             sources: Vec::new(),
             next_transient: 0,
             interrupt: Arc::new(AtomicBool::new(false)),
+            floats: FloatState::new(limits.float_stack_cells),
             limits,
         };
         forth.set_system_cell(BASE_OFFSET, 10);
@@ -434,6 +448,7 @@ impl Forth {
         self.definition = None;
         self.set_compiling(false);
         self.sources.clear();
+        self.floats.clear();
         let end = self.system_end();
         self.mem.truncate(end);
     }

@@ -14,7 +14,9 @@
 //!    1 immediate, 2 compile-only), kind tag (u8) and its operands;
 //! 4. latest word (i64, -1 for none), pictured-output pointer (u64), transient buffer
 //!    index (u64);
-//! 5. data stack and return stack: u64 count + cells each.
+//! 5. data stack and return stack: u64 count + cells each;
+//! 6. (version 2) the float stack (u64 count + the floats' IEEE bits) and the float
+//!    output precision (u64). A version 1 image loads with an empty float stack.
 
 use crate::dictionary::{Kind, Snapshot, Word};
 use crate::engine::{Forth, Limits};
@@ -24,7 +26,9 @@ use crate::memory::SYSTEM_BYTES;
 
 const MAGIC: &[u8; 8] = b"FFIMAGE\0";
 /// Version of the image layout; images of other versions are refused.
-pub const IMAGE_VERSION: u32 = 1;
+pub const IMAGE_VERSION: u32 = 2;
+/// The oldest image version this engine still reads.
+const OLDEST_IMAGE_VERSION: u32 = 1;
 /// Largest data space an image may ask for beyond the caller's own limit.
 const MAX_IMAGE_DATA_SPACE: usize = 1 << 28;
 
@@ -141,6 +145,14 @@ impl Forth {
         put_u64(&mut out, self.next_transient as u64);
         put_cells(&mut out, self.data_stack());
         put_cells(&mut out, &self.rs[..self.rdepth]);
+        let float_bits: Vec<i64> = self
+            .floats
+            .items()
+            .iter()
+            .map(|r| r.to_bits() as i64)
+            .collect();
+        put_cells(&mut out, &float_bits);
+        put_u64(&mut out, self.floats.precision() as u64);
         let checksum = fnv1a(&out);
         put_u64(&mut out, checksum);
         out
@@ -156,9 +168,10 @@ impl Forth {
         let (body, checksum) = bytes.split_at(bytes.len() - 8);
         let mut reader = Reader::new(&body[MAGIC.len()..]);
         let version = reader.u32().map_err(|e| refuse(e.0))?;
-        if version != IMAGE_VERSION {
+        if !(OLDEST_IMAGE_VERSION..=IMAGE_VERSION).contains(&version) {
             return Err(refuse(format!(
-                "image version {version}, this engine reads version {IMAGE_VERSION}"
+                "image version {version}, this engine reads versions \
+                 {OLDEST_IMAGE_VERSION} to {IMAGE_VERSION}"
             )));
         }
         if fnv1a(body).to_le_bytes() != checksum {
@@ -177,11 +190,13 @@ impl Forth {
         limits.check().map_err(refuse)?;
         // The image brings its own code and words: the built-in ones are not installed.
         let mut forth = Forth::without_words(limits);
-        forth.read_state(&mut reader).map_err(|e| refuse(e.0))?;
+        forth
+            .read_state(&mut reader, version)
+            .map_err(|e| refuse(e.0))?;
         Ok(forth)
     }
 
-    fn read_state(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
+    fn read_state(&mut self, reader: &mut Reader, version: u32) -> Result<(), DecodeError> {
         let refuse = |message: &str| Err(DecodeError(message.to_owned()));
         let here = reader.u64()? as usize;
         let data = reader.blob()?;
@@ -205,6 +220,9 @@ impl Forth {
         self.hold = base + (reader.u64()? as usize).min(SYSTEM_BYTES);
         self.next_transient = reader.u64()? as usize;
         self.read_stacks(reader)?;
+        if version >= 2 {
+            self.read_floats(reader)?;
+        }
         if !reader.is_empty() {
             return refuse("trailing bytes");
         }
@@ -242,6 +260,16 @@ impl Forth {
         }
         self.dict.replace(words);
         Ok(())
+    }
+
+    fn read_floats(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
+        let items = read_cells(reader)?;
+        let items = items.into_iter().map(|bits| f64::from_bits(bits as u64));
+        let precision = reader.u64()?;
+        let precision = usize::try_from(precision).unwrap_or(usize::MAX);
+        self.floats
+            .restore(items.collect(), precision)
+            .map_err(DecodeError)
     }
 
     fn read_stacks(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {

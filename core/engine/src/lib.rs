@@ -86,6 +86,8 @@ mod console;
 mod dictionary;
 mod engine;
 mod error;
+mod float;
+mod float_text;
 mod format;
 mod host_words;
 pub mod image;

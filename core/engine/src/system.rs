@@ -54,6 +54,7 @@ impl Forth {
             Sys::SourceId => self.push(self.source_id()),
             Sys::SaveInput => self.save_input(),
             Sys::RestoreInput => self.restore_input(),
+            _ if crate::float::is_float_word(word) => self.float_word(word, console),
             _ => self.parsing_word(word, console),
         }
     }
@@ -345,6 +346,9 @@ impl Forth {
             b"MAX-UD" => &[-1, -1],
             b"RETURN-STACK-CELLS" => &[self.rs.len() as i64],
             b"STACK-CELLS" => &[self.ds.len() as i64 - 1],
+            b"FLOATING-STACK" => &[self.limits.float_stack_cells as i64],
+            b"FLOATING" | b"FLOATING-EXT" => &[-1],
+            b"MAX-FLOAT" => return self.fpush(f64::MAX).and_then(|()| self.push(-1)),
             _ => return self.push(0),
         };
         let answer = answer.to_vec();
@@ -423,7 +427,7 @@ impl Forth {
     }
 
     /// Adds a word whose code is `ops` followed by `Exit`.
-    fn define(&mut self, name: Vec<u8>, ops: &[Op], kind: Kind) -> Fallible<()> {
+    pub(crate) fn define(&mut self, name: Vec<u8>, ops: &[Op], kind: Kind) -> Fallible<()> {
         if self.definition.is_some() {
             return fail(code::COMPILER_NESTING);
         }
@@ -464,7 +468,13 @@ impl Forth {
 
     /// TO and IS: store into a VALUE's or DEFER's data field.
     fn store_into_named(&mut self) -> Fallible<()> {
-        let body = self.parsed_body()?;
+        let index = self.find_parsed()?;
+        if self.is_float_value(index) {
+            return self.store_float_value(index);
+        }
+        let body = self.dict.words[index]
+            .body()
+            .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))?;
         if self.compiling() {
             return self.emit(Op::LitStore(body));
         }

@@ -31,7 +31,8 @@ fn a_copy_of_a_fresh_engine_is_a_fresh_engine() {
     let program = ": sq dup * ; 7 sq . words";
     let expected = run(&mut Forth::new(small_limits()), program);
     assert_eq!(run(&mut copy, program), expected);
-    assert!(expected.0.starts_with("49 sq WORDS "), "{expected:?}");
+    assert!(expected.0.starts_with("49 sq "), "{expected:?}");
+    assert!(expected.0.contains(" WORDS "), "{expected:?}");
     // The step budget of the limits is kept.
     assert_eq!(run(&mut copy, ": spin begin again ; spin").1, Some(-256));
 }
