@@ -148,6 +148,11 @@ fn integer_part(value: f64, min: i128, max: i128) -> Fallible<i128> {
 }
 
 impl Forth {
+    /// The float stack, bottom first.
+    pub fn float_stack(&self) -> &[f64] {
+        self.floats.items()
+    }
+
     pub(crate) fn fpush(&mut self, value: f64) -> Fallible<()> {
         if self.floats.stack.len() >= self.floats.capacity {
             return fail(code::FLOAT_STACK_OVERFLOW);
