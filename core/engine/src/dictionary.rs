@@ -522,6 +522,7 @@ pub fn op_name(op: Op) -> Option<&'static str> {
         Op::Do | Op::QDo(_) => return Some("DO"),
         Op::Sys(Sys::AbortIf) => return Some("ABORT\""),
         Op::Sys(Sys::RunMarker) => return Some("MARKER"),
+        Op::Sys(Sys::FloatFromBits) => return Some("a float literal"),
         other => other,
     };
     BUILTINS.iter().find_map(|builtin| match builtin.behaviour {
