@@ -298,6 +298,7 @@ impl Forth {
     /// `>FLOAT` ( c-addr u -- r true | false ).
     fn convert_to_float(&mut self) -> Fallible<()> {
         let text = self.pop_bytes()?;
+        self.charge_steps(text.len() as u64 / 256)?;
         match float_text::parse_float(&text, Syntax::Convert) {
             Some(r) => {
                 self.fpush(r)?;

@@ -441,7 +441,7 @@ fn an_error_empties_the_float_stack_when_the_host_resets() {
 }
 
 #[test]
-fn represent_charges_steps_for_long_buffers() {
+fn long_conversions_charge_steps() {
     let mut forth = Forth::new(Limits {
         max_steps: Some(1000),
         ..Limits::default()
@@ -449,4 +449,35 @@ fn represent_charges_steps_for_long_buffers() {
     let mut console = BufferConsole::new();
     let long = forth.evaluate("1E HERE 900000 REPRESENT", "test", &mut console);
     assert_eq!(long.unwrap_err().code, -256);
+    let long = forth.evaluate("HERE 900000 >FLOAT", "test", &mut console);
+    assert_eq!(long.unwrap_err().code, -256);
+}
+
+/// FNV-1a 64, the image checksum.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+fn a_version_1_image_loads_with_an_empty_float_stack() {
+    let mut forth = forth();
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate("7 : sq dup * ;", "test", &mut console)
+        .unwrap();
+    let image = forth.save_image();
+    // Version 1 ends before the float section (an empty stack's count and PRECISION).
+    let mut old = image[..image.len() - 8 - 16].to_vec();
+    old[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let checksum = fnv1a(&old);
+    old.extend(checksum.to_le_bytes());
+    let mut loaded = Forth::load_image(&old, Limits::default()).unwrap();
+    loaded.evaluate("sq 1E F.", "test", &mut console).unwrap();
+    assert_eq!(loaded.data_stack(), [49]);
+    assert_eq!(console.output_text(), "1. ");
+    old[8..12].copy_from_slice(&3u32.to_le_bytes());
+    let refused = Forth::load_image(&old, Limits::default()).err().unwrap();
+    assert!(refused.message.contains("image version 3"), "{refused}");
 }
