@@ -78,7 +78,8 @@
 //!   `D` exponents, sign-only exponents (`1+5`) and blank strings (zero). `F.`, `FE.`, `FS.`
 //!   show PRECISION (1 to 255, default 15) significant digits; `F.` drops trailing zeros.
 //!   `REPRESENT` rounds correctly (ties to even) and writes `INF`/`NAN` (flag2 false) for
-//!   the special values. The state image carries the float stack and PRECISION.
+//!   the special values. The state image carries the float stack and PRECISION. THROW
+//!   leaves the float stack as it is (the standard restores only the data stack's depth).
 //!
 //! Every CORE and CORE EXT word of Forth-2012 is implemented (the obsolescent words the
 //! 2012 standard dropped, such as `TIB`, `#TIB`, `EXPECT`, `SPAN`, `CONVERT` and `QUERY`,
