@@ -38,7 +38,7 @@ pub const INVALID_XT: i64 = -257;
 pub const NESTING_TOO_DEEP: i64 = -258;
 
 /// Every code that has a message of its own, with it.
-pub const MESSAGES: [(i64, &str); 38] = [
+pub const MESSAGES: [(i64, &str); 40] = [
     (-1, "aborted"),
     (-2, "aborted"),
     (-3, "stack overflow"),
@@ -74,6 +74,8 @@ pub const MESSAGES: [(i64, &str); 38] = [
     (-38, "non-existent file"),
     (-39, "unexpected end of file"),
     (-40, "invalid BASE for floating point conversion"),
+    (-44, "floating-point stack overflow"),
+    (-45, "floating-point stack underflow"),
     (-256, "step budget exhausted"),
     (-257, "invalid execution token"),
     (-258, "input sources nested too deeply"),

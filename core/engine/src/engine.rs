@@ -4,6 +4,7 @@
 use crate::compiler::Definition;
 use crate::dictionary::{Builtin, COMPILE_ONLY, Dictionary, IMMEDIATE, Kind, Word};
 use crate::error::{Fallible, Throw, code, fail};
+use crate::float::FloatState;
 use crate::interpreter::Source;
 use crate::ir::Op;
 use crate::memory::{self, BASE_OFFSET, CELL, STATE_OFFSET, SYSTEM_BYTES, TO_IN_OFFSET};
@@ -28,6 +29,8 @@ pub struct Limits {
     pub file_access: crate::FileAccess,
     /// The most files open at once (OPEN-FILE and CREATE-FILE give an ior beyond).
     pub max_open_files: usize,
+    /// Depth of the floating-point stack, in floats.
+    pub float_stack_cells: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +43,7 @@ impl Default for Limits {
             max_source_bytes: 64 << 20,
             file_access: crate::FileAccess::default(),
             max_open_files: 64,
+            float_stack_cells: 1024,
         }
     }
 }
@@ -76,6 +80,13 @@ impl Limits {
             "return stack",
             "cells",
             self.return_stack_cells,
+            stack_min,
+            stack_max,
+        )?;
+        within(
+            "float stack",
+            "floats",
+            self.float_stack_cells,
             stack_min,
             stack_max,
         )?;
@@ -159,6 +170,7 @@ pub struct Forth {
     pub(crate) heap: crate::allocate::Heap,
     pub(crate) files: crate::files::Files,
     pub(crate) blocks: crate::blocks::Blocks,
+    pub(crate) floats: FloatState,
 }
 
 /// `len` zero bytes with room for [`INPUT_HEADROOM`] more. Allocated zeroed (so a large data
@@ -201,6 +213,7 @@ impl Clone for Forth {
             heap: self.heap.clone(),
             files: self.files.clone(),
             blocks: self.blocks.clone(),
+            floats: self.floats.clone(),
         }
     }
 }
@@ -253,6 +266,7 @@ impl Forth {
             heap: crate::allocate::Heap::default(),
             files: crate::files::Files::default(),
             blocks: crate::blocks::Blocks::default(),
+            floats: FloatState::new(limits.float_stack_cells),
             limits,
         };
         forth.set_system_cell(BASE_OFFSET, 10);
@@ -467,6 +481,7 @@ impl Forth {
         self.definition = None;
         self.set_compiling(false);
         self.sources.clear();
+        self.floats.clear();
         let end = self.system_end();
         self.mem.truncate(end);
     }

@@ -83,11 +83,13 @@ pub mod code {
     pub const STEP_BUDGET_EXHAUSTED: i64 = -256;
     /// Not in the standard's table: an execution token that is not one.
     pub const INVALID_XT: i64 = -257;
+    pub const FLOAT_STACK_OVERFLOW: i64 = -44;
+    pub const FLOAT_STACK_UNDERFLOW: i64 = -45;
 }
 
 /// Every code that has a message of its own, with it (the same table as
 /// `fastforth_abi::throw::MESSAGES`, held equal by `core/aot/tests/throw_codes.rs`).
-pub const MESSAGES: [(i64, &str); 38] = [
+pub const MESSAGES: [(i64, &str); 40] = [
     (-1, "aborted"),
     (-2, "aborted"),
     (-3, "stack overflow"),
@@ -123,6 +125,8 @@ pub const MESSAGES: [(i64, &str); 38] = [
     (-38, "non-existent file"),
     (-39, "unexpected end of file"),
     (-40, "invalid BASE for floating point conversion"),
+    (-44, "floating-point stack overflow"),
+    (-45, "floating-point stack underflow"),
     (-256, "step budget exhausted"),
     (-257, "invalid execution token"),
     (-258, "input sources nested too deeply"),

@@ -21,6 +21,8 @@
 //! 7. the substitutions of REPLACES: u64 count, then name and text (u64 length + bytes
 //!    each).
 //! 8. the heap of ALLOCATE and the block buffers, see `allocate::save_heap`.
+//! 9. the float stack (u64 count + the floats' IEEE bits) and the float output precision
+//!    (u64).
 
 use crate::dictionary::{FORTH_WORDLIST, Kind, MAX_WORDLISTS, Snapshot, Word};
 use crate::engine::{Forth, Limits};
@@ -165,6 +167,14 @@ impl Forth {
         put_cells(&mut out, &self.rs[..self.rdepth]);
         self.put_word_lists(&mut out);
         self.save_heap(&mut out);
+        let float_bits: Vec<i64> = self
+            .floats
+            .items()
+            .iter()
+            .map(|r| r.to_bits() as i64)
+            .collect();
+        put_cells(&mut out, &float_bits);
+        put_u64(&mut out, self.floats.precision() as u64);
         let checksum = fnv1a(&out);
         put_u64(&mut out, checksum);
         out
@@ -233,6 +243,7 @@ impl Forth {
         self.read_stacks(reader)?;
         self.read_word_lists(reader)?;
         self.read_heap(reader)?;
+        self.read_floats(reader)?;
         if !reader.is_empty() {
             return refuse("trailing bytes");
         }
@@ -324,6 +335,16 @@ impl Forth {
             .map(|_| Ok((reader.blob()?.to_vec(), reader.blob()?.to_vec())))
             .collect::<Result<_, DecodeError>>()?;
         Ok(())
+    }
+
+    fn read_floats(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
+        let items = read_cells(reader)?;
+        let items = items.into_iter().map(|bits| f64::from_bits(bits as u64));
+        let precision = reader.u64()?;
+        let precision = usize::try_from(precision).unwrap_or(usize::MAX);
+        self.floats
+            .restore(items.collect(), precision)
+            .map_err(DecodeError)
     }
 
     fn read_stacks(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {

@@ -385,7 +385,9 @@ impl Forth {
         let base = u64::try_from(self.base()).unwrap_or(0);
         match parser::parse_number(name, base) {
             Some(number) => self.literal(number),
-            None => fail(code::UNDEFINED_WORD),
+            None => self
+                .float_token(name)
+                .unwrap_or_else(|| fail(code::UNDEFINED_WORD)),
         }
     }
 

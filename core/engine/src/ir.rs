@@ -347,6 +347,15 @@ system_words! {
     LocalsDrop,
     ParenLocal, BraceColon,
     Block, Buffer, Update, SaveBuffers, Flush, EmptyBuffers, Load, List, Thru,
+    /// ( x -- ) ( F: -- r ) the run-time part of a float literal: the cell's bits as a float.
+    /// The float words (`float.rs`) run from here to `SFFetch`, in one block.
+    FloatFromBits,
+    ToFloat, DToF, FStore, FStar, FPlus, FMinus, FSlash, FZeroLess, FZeroEquals, FLess, FToD,
+    FFetch, FConstant, FDepth, FDrop, FDup, FLiteral, Floor, FMax, FMin, FNegate, FOver, FRot,
+    FRound, FSwap, FValue, Represent, SFAlign, FField, SFField, FStarStar, FDot, FToS, FAbs,
+    FAcos, FAcosh, FAlog, FAsin, FAsinh, FAtan, FAtan2, FAtanh, FCos, FCosh, FEDot, FExp, FExpm1,
+    FLn, FLnp1, FLog, FSDot, FSin, FSinCos, FSinh, FSqrt, FTan, FTanh, FTrunc, FProximate,
+    Precision, SetPrecision, SToF, SFStore, SFFetch,
 }
 
 impl Op {

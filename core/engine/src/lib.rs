@@ -71,6 +71,16 @@
 //! - Output the console cannot write (a closed pipe, a full disk) is -37 "file I/O
 //!   exception" in the word that wrote, so an output loop stops; CATCH can catch it.
 //!
+//! - Floating point (FLOATING and FLOATING EXT, all words): IEEE 754 doubles on a separate
+//!   float stack of [`Limits::float_stack_cells`] (-44 overflow, -45 underflow); float
+//!   arithmetic never throws (division by zero is an infinity), `F>D`/`F>S` of what does not
+//!   fit is -11. Float literals (`1E`, `-1.5e-3`) need decimal BASE; `>FLOAT` also takes
+//!   `D` exponents, sign-only exponents (`1+5`) and blank strings (zero). `F.`, `FE.`, `FS.`
+//!   show PRECISION (1 to 255, default 15) significant digits; `F.` drops trailing zeros.
+//!   `REPRESENT` rounds correctly (ties to even) and writes `INF`/`NAN` (flag2 false) for
+//!   the special values. The state image carries the float stack and PRECISION. THROW
+//!   leaves the float stack as it is (the standard restores only the data stack's depth).
+//!
 //! Every CORE and CORE EXT word of Forth-2012 is implemented (the obsolescent words the
 //! 2012 standard dropped, such as `TIB`, `#TIB`, `EXPECT`, `SPAN`, `CONVERT` and `QUERY`,
 //! are not), plus `.S`, `WORDS`, `INCLUDED`, `INCLUDE`, `CATCH`, `THROW` and `BYE`.
@@ -107,6 +117,8 @@ mod engine;
 mod error;
 mod facility;
 mod files;
+mod float;
+mod float_text;
 mod format;
 mod host_words;
 pub mod image;

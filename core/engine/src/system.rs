@@ -65,6 +65,7 @@ impl Forth {
             word if crate::files::FILE_WORDS.contains(&word) => self.file_word(word, console),
             word if crate::locals::LOCALS_WORDS.contains(&word) => self.locals_word(word),
             word if crate::blocks::BLOCK_WORDS.contains(&word) => self.block_word(word, console),
+            _ if crate::float::is_float_word(word) => self.float_word(word, console),
             _ => self.parsing_word(word, console),
         }
     }
@@ -358,6 +359,9 @@ impl Forth {
             b"RETURN-STACK-CELLS" => &[self.rs.len() as i64],
             b"STACK-CELLS" => &[self.ds.len() as i64 - 1],
             b"#LOCALS" => &[crate::locals::MAX_LOCALS as i64],
+            b"FLOATING-STACK" => &[self.limits.float_stack_cells as i64],
+            b"FLOATING" | b"FLOATING-EXT" => &[-1],
+            b"MAX-FLOAT" => return self.fpush(f64::MAX).and_then(|()| self.push(-1)),
             _ => return self.push(0),
         };
         let answer = answer.to_vec();
@@ -481,6 +485,9 @@ impl Forth {
         let index = self.find_parsed()?;
         if let Kind::TwoValue { body } = self.dict.words[index].kind {
             return self.store_two_value(body);
+        }
+        if self.is_float_value(index) {
+            return self.store_float_value(index);
         }
         let body = self.dict.words[index]
             .body()
