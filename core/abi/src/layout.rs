@@ -18,6 +18,11 @@ const FACTS: &[&[usize]] = &[
     &facts!(PluginKind {}),
     &facts!(FfiStr { ptr, len }),
     &facts!(FfiBytes { ptr, len }),
+    &facts!(DataStack {
+        cells,
+        capacity,
+        depth
+    }),
     &facts!(ByteSink { context, write }),
     &facts!(PluginDescriptor {
         magic,
@@ -63,6 +68,7 @@ const FACTS: &[&[usize]] = &[
     &facts!(NativeForthFunctions {
         words,
         run_word,
+        data_stack_cells,
         call_word
     }),
 ];
@@ -133,7 +139,7 @@ mod tests {
 
     #[test]
     fn layout_hash_covers_every_boundary_type() {
-        assert_eq!(FACTS.len(), 13);
+        assert_eq!(FACTS.len(), 14);
         assert_eq!(SIGNATURES.len(), 4);
         assert_ne!(LAYOUT_HASH, 0);
     }
@@ -172,11 +178,13 @@ mod tests {
             facts!(changed::NativeBeforeStackRoom {
                 words,
                 run_word,
+                data_stack_cells,
                 call_word
             }),
             facts!(NativeForthFunctions {
                 words,
                 run_word,
+                data_stack_cells,
                 call_word
             }),
         );
@@ -211,7 +219,8 @@ mod tests {
         use crate::*;
 
         function_table! {
-            /// `NativeForthFunctions` before commit d73b8c5.
+            /// `NativeForthFunctions` without `call_word`'s `stack_room` (as before commit
+            /// d73b8c5).
             pub struct NativeBeforeStackRoom, checked as NativeBeforeStackRoomApi {
                 words: fn(names: ByteSink<'_>, out: *mut ()) -> Status,
                 run_word: fn(
@@ -221,13 +230,13 @@ mod tests {
                     error: ByteSink<'_>,
                     out: *mut EvalOutcome,
                 ) -> Status,
+                data_stack_cells: fn(out: *mut usize) -> Status,
                 call_word: fn(
-                    name: FfiStr,
-                    input: FfiBytes,
+                    word: u32,
+                    stack: &mut DataStack<'_>,
                     console: ConsoleCallbacks<'_>,
-                    stack: ByteSink<'_>,
                     error: ByteSink<'_>,
-                    out: *mut EvalOutcome,
+                    out: *mut i64,
                 ) -> Status,
             }
         }

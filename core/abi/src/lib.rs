@@ -40,7 +40,7 @@ use std::marker::PhantomData;
 pub const MAGIC: [u8; 8] = *b"FFPLUGIN";
 
 /// Bumped on any incompatible change to this crate's types or conventions.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
 pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";
@@ -160,6 +160,52 @@ impl FfiBytes {
                 len: self.len,
             })
         }
+    }
+}
+
+/// The caller's data stack, lent to the callee for one call: `capacity` initialised cells
+/// at `cells`, of which the bottom `depth` are in use. The callee works on the cells where
+/// they are and sets `depth`; cells it does not touch are neither read nor copied. The
+/// lifetime is the borrow of the caller's cells: the loan cannot outlive them.
+#[repr(C)]
+#[derive(Debug)]
+pub struct DataStack<'a> {
+    cells: *mut i64,
+    capacity: usize,
+    depth: usize,
+    _cells: PhantomData<&'a mut [i64]>,
+}
+
+impl<'a> DataStack<'a> {
+    /// Lends `cells`, the bottom `depth` of them in use (at most all of them).
+    pub fn new(cells: &'a mut [i64], depth: usize) -> DataStack<'a> {
+        DataStack {
+            cells: cells.as_mut_ptr(),
+            capacity: cells.len(),
+            depth: depth.min(cells.len()),
+            _cells: PhantomData,
+        }
+    }
+
+    /// How many cells are in use.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The lent cells and the depth, to work on in place.
+    ///
+    /// # Safety
+    /// The stack must have been made by [`DataStack::new`] (on either side of the ABI) and
+    /// still be lent: `cells` valid for reads and writes of `capacity` cells during `'a`,
+    /// and `depth <= capacity`.
+    pub unsafe fn cells_and_depth(&mut self) -> (&mut [i64], &mut usize) {
+        let cells = if self.capacity == 0 {
+            &mut []
+        } else {
+            // SAFETY: guaranteed by the caller (see above).
+            unsafe { std::slice::from_raw_parts_mut(self.cells, self.capacity) }
+        };
+        (cells, &mut self.depth)
     }
 }
 

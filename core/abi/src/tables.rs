@@ -5,7 +5,8 @@
 //! checks. Entries are `unsafe`: each takes pointers the caller must make valid.
 
 use crate::{
-    ByteSink, CallHostWordFn, FfiBytes, FfiStr, ReadKeyFn, ReadLineFn, Status, WriteBytesFn,
+    ByteSink, CallHostWordFn, DataStack, FfiBytes, FfiStr, ReadKeyFn, ReadLineFn, Status,
+    WriteBytesFn,
 };
 use std::ffi::c_void;
 use std::marker::PhantomData;
@@ -189,19 +190,23 @@ function_table! {
             error: ByteSink<'_>,
             out: *mut EvalOutcome,
         ) -> Status,
-        /// Calls the word `name` in the plugin's live session, whose data space persists
-        /// from call to call (calls are serialised), with `input` on its data stack
-        /// (little-endian 8-byte cells, bottom first); otherwise as `run_word`. `stack_room`
-        /// is the stack, in bytes, the calling thread guarantees below the caller's frame
-        /// (see [`crate::NATIVE_CALL_STACK_BYTES`]).
+        /// The most cells the compiled program's data stack holds.
+        data_stack_cells: fn(out: *mut usize) -> Status,
+        /// Calls compiled word number `word` (its line in `words`, from 0) in the plugin's
+        /// live session, whose data space persists from call to call (calls are
+        /// serialised), on the caller's data stack in place: the word may use at most
+        /// `data_stack_cells` of its cells. Output and input go through `console`. Writes 0,
+        /// or the throw code with the error's message sent to `error` (-13 for a number
+        /// that is not a compiled word). `stack_room` is the stack, in bytes, the calling
+        /// thread guarantees below the caller's frame (see
+        /// [`crate::NATIVE_CALL_STACK_BYTES`]).
         call_word: fn(
-            name: FfiStr,
-            input: FfiBytes,
+            word: u32,
+            stack: &mut DataStack<'_>,
             stack_room: usize,
             console: ConsoleCallbacks<'_>,
-            stack: ByteSink<'_>,
             error: ByteSink<'_>,
-            out: *mut EvalOutcome,
+            out: *mut i64,
         ) -> Status,
     }
 }

@@ -1,15 +1,15 @@
 //! The native Forth plugin kind: a Forth program compiled ahead of time to a plugin whose
 //! words run as machine code. A run starts from the program's compiled state; a call
-//! continues the plugin's live session with the caller's stack.
+//! continues the plugin's live session on the caller's stack, in place.
 
 use crate::Plugin;
 use crate::PluginError;
-use crate::forth::{Evaluation, ForthConsole, console_callbacks};
+use crate::forth::{Evaluation, ForthConsole, HostWordError, console_callbacks};
 use crate::kinds::Kind;
 use fastforth_abi::NATIVE_CALL_STACK_BYTES;
 use fastforth_abi::{
-    ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr, NativeForthApi,
-    NativeForthFunctions, PluginKind, Status, cells_from_bytes, cells_to_bytes,
+    ByteSink, ConsoleCallbacks, DataStack, EvalOutcome, FfiStr, NativeForthApi,
+    NativeForthFunctions, PluginKind, Status, cells_from_bytes,
 };
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -67,33 +67,56 @@ impl Plugin<ForthNative> {
         })
     }
 
-    /// Calls the compiled word `name` in the plugin's live session (its data space as the
-    /// previous call left it) with `input` on the stack, bottom first. On a thread started by
-    /// [`on_native_stack`] the word runs on the calling thread; elsewhere the plugin starts
-    /// a thread with a large stack for the call (tens of microseconds).
+    /// The most cells the compiled program's data stack holds: a [`Self::call_word`] on a
+    /// stack with fewer cells has less room.
+    pub fn data_stack_cells(&self) -> Result<usize, PluginError> {
+        let mut cells = 0;
+        // SAFETY: a checked entry of a loaded plugin; `cells` is valid for one write.
+        match unsafe { (self.api.data_stack_cells)(&mut cells) } {
+            Status::OK => Ok(cells),
+            status => Err(self.call_error("data_stack_cells", status)),
+        }
+    }
+
+    /// Calls compiled word number `word` (its place in [`Self::words`]) in the plugin's
+    /// live session (its data space as the previous call left it) on `stack` in place. On
+    /// a thread started by [`on_native_stack`] the word runs on the calling thread and the
+    /// call allocates nothing unless the word throws; elsewhere the plugin starts a thread
+    /// with a large stack for the call (tens of microseconds). Errors are the word's throw
+    /// code and message, or -21 when the plugin failed.
     pub fn call_word(
         &self,
-        name: &str,
-        input: &[i64],
+        word: u32,
+        stack: &mut DataStack<'_>,
         console: &mut dyn ForthConsole,
-    ) -> Result<NativeRun, PluginError> {
-        let cells = cells_to_bytes(input);
-        let call_word = self.api.call_word;
-        self.invoke("call_word", console, |callbacks, stack, error, outcome| {
-            // SAFETY: as in `run_word`; `cells` is borrowed for the call, and `stack_room`
-            // never claims more stack than this thread has.
-            unsafe {
-                call_word(
-                    FfiStr::new(name),
-                    FfiBytes::new(&cells),
-                    stack_room(),
-                    callbacks,
-                    stack,
-                    error,
-                    outcome,
-                )
-            }
-        })
+    ) -> Result<(), HostWordError> {
+        let mut console: &mut dyn ForthConsole = console;
+        let mut error = Vec::new();
+        let mut thrown = 0;
+        // SAFETY: a checked entry; the stack, callbacks and sink are borrowed for the call,
+        // `thrown` is valid for one write, and `stack_room` never claims more stack than
+        // this thread has.
+        let status = unsafe {
+            (self.api.call_word)(
+                word,
+                stack,
+                stack_room(),
+                console_callbacks(&mut console),
+                ByteSink::for_vec(&mut error),
+                &mut thrown,
+            )
+        };
+        match (status, thrown) {
+            (Status::OK, 0) => Ok(()),
+            (Status::OK, code) => Err(HostWordError {
+                code,
+                message: String::from_utf8_lossy(&error).into_owned(),
+            }),
+            (status, _) => Err(HostWordError {
+                code: fastforth_abi::throw::UNSUPPORTED_OPERATION,
+                message: self.call_error("call_word", status).to_string(),
+            }),
+        }
     }
 
     /// Calls `function` through `call` with the console's callbacks and sinks for the stack

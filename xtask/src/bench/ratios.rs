@@ -77,6 +77,16 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
     list.push(Ratio {
         name: "linked native word / interpreted word, an interpreted loop of 1,000 calls".into(),
         value: ratio("forth/linked-call/linked", "forth/linked-call/interpreted"),
+        target: Target::AtMost(2.0),
+        cause: "each call crosses the engine's host word interface, which copies the data \
+                stack into a new Vec and back"
+            .into(),
+    });
+    list.push(Ratio {
+        name: "linked native fib / interpreted fib, an interpreted loop of 10^6 calls of fib \
+               0 to 7"
+            .into(),
+        value: ratio("forth/linked-fib/linked", "forth/linked-fib/interpreted"),
         target: Target::None,
         cause: String::new(),
     });
