@@ -15,6 +15,8 @@ macro_rules! facts {
 
 const FACTS: &[&[usize]] = &[
     &facts!(Status {}),
+    &facts!(Returned<i32> { status, value }),
+    &facts!(Returned<i64> { status, value }),
     &facts!(PluginKind {}),
     &facts!(FfiStr { ptr, len }),
     &facts!(FfiBytes { ptr, len }),
@@ -139,7 +141,7 @@ mod tests {
 
     #[test]
     fn layout_hash_covers_every_boundary_type() {
-        assert_eq!(FACTS.len(), 14);
+        assert_eq!(FACTS.len(), 16);
         assert_eq!(SIGNATURES.len(), 4);
         assert_ne!(LAYOUT_HASH, 0);
     }
@@ -156,8 +158,8 @@ mod tests {
         assert_eq!(
             ExampleFunctions::SIGNATURES,
             [
-                "add_numbers(i32, i32, *mut i32, ) -> Status",
-                "fibonacci(i32, *mut i64, ) -> Status"
+                "add_numbers(i32, i32, ) -> Returned<i32>",
+                "fibonacci(i32, ) -> Returned<i64>"
             ]
         );
         assert!(crate::signatures::CALLBACK_SIGNATURES.contains(&"ShutdownFn() -> Status"));
@@ -222,30 +224,28 @@ mod tests {
             /// `NativeForthFunctions` without `call_word`'s `stack_room` (as before commit
             /// d73b8c5).
             pub struct NativeBeforeStackRoom, checked as NativeBeforeStackRoomApi {
-                words: fn(names: ByteSink<'_>, out: *mut ()) -> Status,
+                words: fn(names: ByteSink<'_>) -> Returned<()>,
                 run_word: fn(
                     name: FfiStr,
                     console: ConsoleCallbacks<'_>,
                     stack: ByteSink<'_>,
                     error: ByteSink<'_>,
-                    out: *mut EvalOutcome,
-                ) -> Status,
-                data_stack_cells: fn(out: *mut usize) -> Status,
+                ) -> Returned<EvalOutcome>,
+                data_stack_cells: fn() -> Returned<usize>,
                 call_word: fn(
                     word: u32,
                     stack: &mut DataStack<'_>,
                     console: ConsoleCallbacks<'_>,
                     error: ByteSink<'_>,
-                    out: *mut i64,
-                ) -> Status,
+                ) -> Returned<i64>,
             }
         }
 
         function_table! {
             /// `ExampleFunctions` with `fibonacci(i64)` instead of `fibonacci(i32)`.
             pub struct WideExample, checked as WideExampleApi {
-                add_numbers: fn(a: i32, b: i32, out: *mut i32) -> Status,
-                fibonacci: fn(n: i64, out: *mut i64) -> Status,
+                add_numbers: fn(a: i32, b: i32) -> Returned<i32>,
+                fibonacci: fn(n: i64) -> Returned<i64>,
             }
         }
     }

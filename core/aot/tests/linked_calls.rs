@@ -91,13 +91,12 @@ fn linked_words_run_in_place_and_a_call_allocates_nothing() {
     );
     on_native_stack(move || {
         let mut cells = [0i64; 64];
-        let mut depth = 0;
-        let mut call = |id: u32, cells: &mut [i64], depth: &mut usize| {
+        let call = |id: u32, cells: &mut [i64], depth: &mut usize| {
             natives.call_in_place(id, cells, depth, &mut Silent)
         };
 
         cells[..2].copy_from_slice(&[40, 5]);
-        depth = 2;
+        let mut depth = 2;
         call(spread, &mut cells, &mut depth).unwrap();
         assert_eq!(cells[..depth], [40, 5, 6, 7], "cells below the inputs stay");
 

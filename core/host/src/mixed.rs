@@ -181,10 +181,9 @@ impl NativeWords {
             return Err(HostWordError {
                 code: throw::UNDEFINED_WORD,
                 message: format!(
-                    "{} is not a compiled word of {} {}",
+                    "undefined word: {} is not a compiled word (native code of {})",
                     word.name,
-                    plugin.name(),
-                    plugin.version()
+                    plugin.name()
                 ),
             });
         };
