@@ -102,7 +102,10 @@ fn linked_words_run_in_place_and_a_call_allocates_nothing() {
 
         let before_throw = ALLOCATIONS.get();
         let thrown = call(broken, &mut cells, &mut depth).unwrap_err();
-        assert!(ALLOCATIONS.get() > before_throw, "a message is allocated and counted");
+        assert!(
+            ALLOCATIONS.get() > before_throw,
+            "a message is allocated and counted"
+        );
         let expected = HostWordError {
             code: -10,
             message: "division by zero (native code of linked)".to_owned(),

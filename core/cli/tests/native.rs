@@ -320,13 +320,18 @@ fn call_by_name(
     console: &mut Captured,
 ) -> (i64, Vec<i64>) {
     let words = plugin.words().unwrap();
-    let number = words.iter().rposition(|word| word.eq_ignore_ascii_case(name));
+    let number = words
+        .iter()
+        .rposition(|word| word.eq_ignore_ascii_case(name));
     let mut cells = vec![0; plugin.data_stack_cells().unwrap()];
     cells[..input.len()].copy_from_slice(input);
     let mut stack = fastforth_host::DataStack::new(&mut cells, input.len());
     let result = plugin.call_word(number.unwrap() as u32, &mut stack, console);
     let depth = stack.depth();
-    (result.err().map_or(0, |error| error.code), cells[..depth].to_vec())
+    (
+        result.err().map_or(0, |error| error.code),
+        cells[..depth].to_vec(),
+    )
 }
 
 #[test]

@@ -102,7 +102,9 @@ impl NativeWords {
     /// those new to the session; returns the new ones with their host word ids.
     fn resolve(&mut self, index: usize, words: &[String]) -> Vec<(String, u32)> {
         let number_of = |name: &str| {
-            let newest = words.iter().rposition(|word| word.eq_ignore_ascii_case(name));
+            let newest = words
+                .iter()
+                .rposition(|word| word.eq_ignore_ascii_case(name));
             newest.map(|number| number as u32)
         };
         for word in self.words.iter_mut().filter(|word| word.plugin == index) {

@@ -131,7 +131,6 @@ impl Plugin<ForthNative> {
             }),
         }
     }
-
 }
 
 /// Stack, in bytes, beyond what native calls need: the interpreter's own frames and a margin

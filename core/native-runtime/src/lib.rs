@@ -206,7 +206,10 @@ impl<'c> Vm<'c> {
     /// Pops from the explicit data stack (-4 when empty).
     #[inline]
     pub fn pop(&mut self) -> Res<i64> {
-        let below = self.depth.checked_sub(1).ok_or(Throw(code::STACK_UNDERFLOW))?;
+        let below = self
+            .depth
+            .checked_sub(1)
+            .ok_or(Throw(code::STACK_UNDERFLOW))?;
         let x = *self.stack.get(below).ok_or(Throw(code::STACK_UNDERFLOW))?;
         self.depth = below;
         Ok(x)

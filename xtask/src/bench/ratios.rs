@@ -69,7 +69,10 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
         },
         Ratio {
             name: "epoch counter check / arc_swap::Cache check, add_numbers".into(),
-            value: ratio("call/add_numbers/epoch_check", "call/add_numbers/hotswap_cached"),
+            value: ratio(
+                "call/add_numbers/epoch_check",
+                "call/add_numbers/hotswap_cached",
+            ),
             target: Target::None,
             cause: String::new(),
         },
