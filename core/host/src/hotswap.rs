@@ -140,7 +140,8 @@ fn retire_unlocked<T, K: Kind>(lock: MutexGuard<'_, T>, retired: Option<Arc<Plug
 }
 
 /// A thread's cached view of a [`HotSwap`]: after a swap, the next `get` picks up the new
-/// version and releases the old one.
+/// version and releases the old one. It shares the handle's serving slot, so it may be kept
+/// beside the handle (or outlive it, keeping the version it last saw).
 pub struct PluginCache<K: Kind> {
     cache: Cache<Arc<ArcSwap<Plugin<K>>>, Arc<Plugin<K>>>,
 }
