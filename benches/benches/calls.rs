@@ -1,15 +1,27 @@
 //! Call-path costs, each path measured in the same run on the same code:
 //! `call/add_numbers/{static,static_noinline,dlopen,hotswap,hotswap_cached}` and
 //! `fib/{N}/{static,static_noinline,dlopen,hotswap,hotswap_cached}`. Library loading and symbol lookup happen
-//! before the timed loops; arguments go through `black_box`.
+//! before the timed loops; arguments go through `black_box`. The host's calls return a
+//! `Result`; the loops take its value (`expect`), as a caller does, so that the large error
+//! type is not written out on every call only because the bench keeps the whole `Result`.
+//!
+//! `call/add_numbers/{epoch_check,thread_local_check}` measure two alternatives to the
+//! `arc_swap::Cache` check of `hotswap_cached`, with the same plugin call behind them: an
+//! epoch counter the cache compares with the one it saw, and a generation the thread keeps
+//! in a thread-local.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use fastforth_benches::{add_numbers_noinline, example_plugin, fib_sizes, fibonacci_noinline};
-use fastforth_host::{Example, HotSwap, Loader};
+use fastforth_host::{Example, HotSwap, Loader, Plugin};
+use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 type AddFn = extern "C" fn(i32, i32) -> i32;
+
+/// What a host call that fails in the bench says.
+const ANSWERS: &str = "the plugin answers";
 type FibFn = extern "C" fn(i32) -> i64;
 
 /// The plugin opened three ways: raw `dlopen` (its plain C exports), and the host's
@@ -60,11 +72,81 @@ fn call_add_numbers(c: &mut Criterion, paths: &Paths) {
                 .hotswap
                 .current()
                 .add_numbers(black_box(5), black_box(3))
+                .expect(ANSWERS)
         })
     });
     group.bench_function("hotswap_cached", |b| {
         let mut cache = paths.hotswap.cache();
-        b.iter(|| cache.get().add_numbers(black_box(5), black_box(3)))
+        b.iter(|| {
+            cache
+                .get()
+                .add_numbers(black_box(5), black_box(3))
+                .expect(ANSWERS)
+        })
+    });
+    group.finish();
+}
+
+/// The serving build and the number of swaps so far, as an epoch-checked handle would keep
+/// them (no swap happens in the bench: the check is what is measured).
+struct Epoch {
+    swaps: AtomicU64,
+    serving: Arc<Plugin<Example>>,
+}
+
+/// A thread's view of an [`Epoch`]: the epoch it saw and the build it holds.
+struct EpochCache<'a> {
+    epoch: &'a Epoch,
+    seen: u64,
+    held: Arc<Plugin<Example>>,
+}
+
+impl EpochCache<'_> {
+    #[inline]
+    fn get(&mut self) -> &Plugin<Example> {
+        let now = self.epoch.swaps.load(Ordering::Acquire);
+        if now != self.seen {
+            self.seen = now;
+            self.held = self.epoch.serving.clone();
+        }
+        &self.held
+    }
+}
+
+thread_local! {
+    /// The swap count this thread saw last.
+    static SEEN_SWAPS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn cache_alternatives(c: &mut Criterion, paths: &Paths) {
+    let epoch = Epoch {
+        swaps: AtomicU64::new(0),
+        serving: paths.hotswap.current().clone(),
+    };
+    let mut group = c.benchmark_group("call/add_numbers");
+    group.bench_function("epoch_check", |b| {
+        let mut cache = EpochCache {
+            epoch: &epoch,
+            seen: 0,
+            held: epoch.serving.clone(),
+        };
+        b.iter(|| {
+            cache
+                .get()
+                .add_numbers(black_box(5), black_box(3))
+                .expect(ANSWERS)
+        })
+    });
+    group.bench_function("thread_local_check", |b| {
+        let mut held = epoch.serving.clone();
+        b.iter(|| {
+            let now = epoch.swaps.load(Ordering::Acquire);
+            if SEEN_SWAPS.get() != now {
+                SEEN_SWAPS.set(now);
+                held = epoch.serving.clone();
+            }
+            held.add_numbers(black_box(5), black_box(3)).expect(ANSWERS)
+        })
     });
     group.finish();
 }
@@ -84,11 +166,17 @@ fn fib(c: &mut Criterion, paths: &Paths) {
         });
         group.bench_function("dlopen", |b| b.iter(|| fibonacci(black_box(n))));
         group.bench_function("hotswap", |b| {
-            b.iter(|| paths.hotswap.current().fibonacci(black_box(n)))
+            b.iter(|| {
+                paths
+                    .hotswap
+                    .current()
+                    .fibonacci(black_box(n))
+                    .expect(ANSWERS)
+            })
         });
         group.bench_function("hotswap_cached", |b| {
             let mut cache = paths.hotswap.cache();
-            b.iter(|| cache.get().fibonacci(black_box(n)))
+            b.iter(|| cache.get().fibonacci(black_box(n)).expect(ANSWERS))
         });
         group.finish();
     }
@@ -97,6 +185,7 @@ fn fib(c: &mut Criterion, paths: &Paths) {
 fn benches(c: &mut Criterion) {
     let paths = Paths::open();
     call_add_numbers(c, &paths);
+    cache_alternatives(c, &paths);
     fib(c, &paths);
 }
 

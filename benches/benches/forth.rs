@@ -9,6 +9,8 @@
 //! `forth/linked-call/{interpreted,linked}` measure mixed mode: an interpreted loop calling
 //! a word 1,000 times, the word interpreted vs compiled natively and linked into the
 //! session (called in place on a large stack, as `fastforth run --link` does).
+//! `forth/linked-fib/{interpreted,linked}` do the same with 10^6 calls of a recursive `fib`
+//! of 0 to 7.
 
 use criterion::{Criterion, SamplingMode, criterion_group};
 use fastforth_benches::{forth_plugin, forth_source, forth_workloads};
@@ -155,17 +157,24 @@ impl fastforth_engine::Console for Linked<'_> {
     }
 }
 
-const CALLED: &str = ": triple ( n -- 3n ) 3 * ;";
-const CALLER: &str = ": calls ( -- ) 1000 0 do i triple drop loop ;";
+const TRIPLE: &str = ": triple ( n -- 3n ) 3 * ;";
+const TRIPLE_CALLER: &str = ": calls ( -- ) 1000 0 do i triple drop loop ;";
+const FIB: &str = ": fib ( n -- m ) dup 2 < if exit then dup 1- recurse swap 2 - recurse + ;";
+const FIB_CALLER: &str = ": calls ( -- ) 1000000 0 do i 7 and fib drop loop ;";
 
-fn linked_calls(c: &mut Criterion) {
+/// `forth/<group>/{interpreted,linked}`: `caller`'s word `calls` with `called` interpreted,
+/// then compiled natively and linked.
+fn linked_calls(c: &mut Criterion, group: &str, called: &str, caller: &str) {
     let cache = tempfile::tempdir().expect("temporary cache directory");
     let mut natives = NativeWords::new(Arc::new(Loader::new(cache.path())));
     let linked = natives
-        .link(&native_plugin("triple", CALLED))
+        .link(&native_plugin(group, called))
         .expect("native plugin links");
-    let mut group = c.benchmark_group("forth/linked-call");
-    let mut interpreted = static_engine("calls", &format!("{CALLED} {CALLER}"));
+    let mut group = c.benchmark_group(format!("forth/{group}"));
+    if caller == FIB_CALLER {
+        group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    }
+    let mut interpreted = static_engine("calls", &format!("{called} {caller}"));
     group.bench_function("interpreted", |b| {
         b.iter(|| interpreted.evaluate("calls", "calls", &mut Discard))
     });
@@ -174,7 +183,7 @@ fn linked_calls(c: &mut Criterion) {
         forth.define_host_word(word, *id).expect("host word");
     }
     forth
-        .evaluate(CALLER, "calls", &mut Linked(&natives))
+        .evaluate(caller, "calls", &mut Linked(&natives))
         .expect("caller compiles");
     group.bench_function("linked", |b| {
         b.iter(|| forth.evaluate("calls", "calls", &mut Linked(&natives)))
@@ -182,7 +191,12 @@ fn linked_calls(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(forth, benches, linked_calls);
+fn linked(c: &mut Criterion) {
+    linked_calls(c, "linked-call", TRIPLE, TRIPLE_CALLER);
+    linked_calls(c, "linked-fib", FIB, FIB_CALLER);
+}
+
+criterion_group!(forth, benches, linked);
 /// `criterion_main!`, on a stack on which linked native words run in place.
 fn main() {
     on_native_stack(|| {

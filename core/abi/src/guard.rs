@@ -2,29 +2,19 @@
 //! aborts the process, so every export runs its body through one of these. A caught
 //! panic's payload is dropped under `catch_unwind` too, since its `Drop` may panic again.
 
-use crate::{ByteSink, Status};
+use crate::{ByteSink, Returned, Status};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// Runs `body`; on success writes its result to `out` and returns [`Status::OK`], on a
-/// panic returns [`Status::PANICKED`] and leaves `out` untouched.
-///
-/// # Safety
-/// `out` must be null or valid for one write of `T`.
-pub unsafe fn call_guarded<T>(out: *mut T, body: impl FnOnce() -> T) -> Status {
+/// Runs `body`: its result with [`Status::OK`], or [`Status::PANICKED`] if it panics.
+pub fn call_guarded<T>(body: impl FnOnce() -> T) -> Returned<T> {
     // Plugins keep no state that a caught panic could leave half-updated (the host owns
     // long-lived state), so asserting unwind safety here is sound in practice.
     match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(value) => {
-            if !out.is_null() {
-                // SAFETY: the caller guarantees a non-null `out` is valid for one write.
-                unsafe { out.write(value) };
-            }
-            Status::OK
-        }
+        Ok(value) => Returned::ok(value),
         Err(payload) => {
             drop_payload(payload);
-            Status::PANICKED
+            Returned::failed(Status::PANICKED)
         }
     }
 }
@@ -99,11 +89,8 @@ mod tests {
 
     #[test]
     fn a_payload_whose_drop_panics_is_contained() {
-        let mut out = 0;
-        // SAFETY: `out` is valid for one write.
-        let status =
-            unsafe { call_guarded(&mut out, || -> i32 { std::panic::panic_any(PanicsOnDrop) }) };
-        assert_eq!(status, Status::PANICKED);
+        let returned = call_guarded(|| -> i32 { std::panic::panic_any(PanicsOnDrop) });
+        assert_eq!(returned.into_result(), Err(Status::PANICKED));
         let value = catch_panic_or(-1, || -> i32 { std::panic::panic_any(PanicsOnDrop) });
         assert_eq!(value, -1);
     }

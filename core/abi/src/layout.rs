@@ -15,9 +15,16 @@ macro_rules! facts {
 
 const FACTS: &[&[usize]] = &[
     &facts!(Status {}),
+    &facts!(Returned<i32> { status, value }),
+    &facts!(Returned<i64> { status, value }),
     &facts!(PluginKind {}),
     &facts!(FfiStr { ptr, len }),
     &facts!(FfiBytes { ptr, len }),
+    &facts!(DataStack {
+        cells,
+        capacity,
+        depth
+    }),
     &facts!(ByteSink { context, write }),
     &facts!(PluginDescriptor {
         magic,
@@ -63,6 +70,7 @@ const FACTS: &[&[usize]] = &[
     &facts!(NativeForthFunctions {
         words,
         run_word,
+        data_stack_cells,
         call_word
     }),
 ];
@@ -133,7 +141,7 @@ mod tests {
 
     #[test]
     fn layout_hash_covers_every_boundary_type() {
-        assert_eq!(FACTS.len(), 13);
+        assert_eq!(FACTS.len(), 16);
         assert_eq!(SIGNATURES.len(), 4);
         assert_ne!(LAYOUT_HASH, 0);
     }
@@ -150,8 +158,8 @@ mod tests {
         assert_eq!(
             ExampleFunctions::SIGNATURES,
             [
-                "add_numbers(i32, i32, *mut i32, ) -> Status",
-                "fibonacci(i32, *mut i64, ) -> Status"
+                "add_numbers(i32, i32, ) -> Returned<i32>",
+                "fibonacci(i32, ) -> Returned<i64>"
             ]
         );
         assert!(crate::signatures::CALLBACK_SIGNATURES.contains(&"ShutdownFn() -> Status"));
@@ -172,11 +180,13 @@ mod tests {
             facts!(changed::NativeBeforeStackRoom {
                 words,
                 run_word,
+                data_stack_cells,
                 call_word
             }),
             facts!(NativeForthFunctions {
                 words,
                 run_word,
+                data_stack_cells,
                 call_word
             }),
         );
@@ -211,32 +221,31 @@ mod tests {
         use crate::*;
 
         function_table! {
-            /// `NativeForthFunctions` before commit d73b8c5.
+            /// `NativeForthFunctions` without `call_word`'s `stack_room` (as before commit
+            /// d73b8c5).
             pub struct NativeBeforeStackRoom, checked as NativeBeforeStackRoomApi {
-                words: fn(names: ByteSink<'_>, out: *mut ()) -> Status,
+                words: fn(names: ByteSink<'_>) -> Returned<()>,
                 run_word: fn(
                     name: FfiStr,
                     console: ConsoleCallbacks<'_>,
                     stack: ByteSink<'_>,
                     error: ByteSink<'_>,
-                    out: *mut EvalOutcome,
-                ) -> Status,
+                ) -> Returned<EvalOutcome>,
+                data_stack_cells: fn() -> Returned<usize>,
                 call_word: fn(
-                    name: FfiStr,
-                    input: FfiBytes,
+                    word: u32,
+                    stack: &mut DataStack<'_>,
                     console: ConsoleCallbacks<'_>,
-                    stack: ByteSink<'_>,
                     error: ByteSink<'_>,
-                    out: *mut EvalOutcome,
-                ) -> Status,
+                ) -> Returned<i64>,
             }
         }
 
         function_table! {
             /// `ExampleFunctions` with `fibonacci(i64)` instead of `fibonacci(i32)`.
             pub struct WideExample, checked as WideExampleApi {
-                add_numbers: fn(a: i32, b: i32, out: *mut i32) -> Status,
-                fibonacci: fn(n: i64, out: *mut i64) -> Status,
+                add_numbers: fn(a: i32, b: i32) -> Returned<i32>,
+                fibonacci: fn(n: i64) -> Returned<i64>,
             }
         }
     }

@@ -13,8 +13,10 @@
 //! anything else. [`export_plugin!`] writes all of it, wrapping every exported function in
 //! `catch_unwind` so that a panic becomes [`Status::PANICKED`] instead of an abort.
 //!
-//! Every table function follows one convention: `unsafe extern "C" fn(args..., out: *mut R) -> Status`.
-//! On [`Status::OK`] the result was written to `out`; on any other status `out` is untouched.
+//! Every table function follows one convention: `unsafe extern "C" fn(args...) -> Returned<R>`,
+//! the [`Status`] and, on [`Status::OK`], the result, together: a result of up to eight
+//! bytes comes back in registers (two on x86_64 SysV and aarch64), a larger one through
+//! the caller's memory.
 //! The table's entries are `Option`s, checked once at load (`ExampleFunctions::check` and
 //! its kin); the layout hash covers every function signature as well as every size and
 //! offset, so a changed parameter list is refused like a changed struct.
@@ -35,12 +37,13 @@ pub use tables::*;
 
 use std::ffi::c_void;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 
 /// The first eight bytes of every descriptor.
 pub const MAGIC: [u8; 8] = *b"FFPLUGIN";
 
 /// Bumped on any incompatible change to this crate's types or conventions.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
 pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";
@@ -75,6 +78,48 @@ impl Status {
     pub const PANICKED: Status = Status(1);
     /// The call ran and reported a failure (e.g. a failing self-test).
     pub const FAILED: Status = Status(2);
+}
+
+/// What every table function returns: its [`Status`] and, on [`Status::OK`] only, its
+/// result. Made only by [`Returned::ok`] and [`Returned::failed`], so the result is there
+/// exactly when the status says so.
+#[repr(C)]
+pub struct Returned<T> {
+    status: Status,
+    value: MaybeUninit<T>,
+}
+
+impl<T> Returned<T> {
+    /// A successful call's result.
+    pub const fn ok(value: T) -> Returned<T> {
+        Returned {
+            status: Status::OK,
+            value: MaybeUninit::new(value),
+        }
+    }
+
+    /// A call that ended with `status` and no result; [`Status::OK`] is taken as
+    /// [`Status::FAILED`], since there is no result.
+    pub const fn failed(status: Status) -> Returned<T> {
+        Returned {
+            status: if status.0 == Status::OK.0 {
+                Status::FAILED
+            } else {
+                status
+            },
+            value: MaybeUninit::uninit(),
+        }
+    }
+
+    /// The result, or the status of a call that has none.
+    #[inline]
+    pub fn into_result(self) -> Result<T, Status> {
+        if self.status != Status::OK {
+            return Err(self.status);
+        }
+        // SAFETY: only `ok` makes a `Returned` with `Status::OK`, and it sets the value.
+        Ok(unsafe { self.value.assume_init() })
+    }
 }
 
 /// What a plugin is for; selects the function table behind [`PluginDescriptor::functions`].
@@ -160,6 +205,52 @@ impl FfiBytes {
                 len: self.len,
             })
         }
+    }
+}
+
+/// The caller's data stack, lent to the callee for one call: `capacity` initialised cells
+/// at `cells`, of which the bottom `depth` are in use. The callee works on the cells where
+/// they are and sets `depth`; cells it does not touch are neither read nor copied. The
+/// lifetime is the borrow of the caller's cells: the loan cannot outlive them.
+#[repr(C)]
+#[derive(Debug)]
+pub struct DataStack<'a> {
+    cells: *mut i64,
+    capacity: usize,
+    depth: usize,
+    _cells: PhantomData<&'a mut [i64]>,
+}
+
+impl<'a> DataStack<'a> {
+    /// Lends `cells`, the bottom `depth` of them in use (at most all of them).
+    pub fn new(cells: &'a mut [i64], depth: usize) -> DataStack<'a> {
+        DataStack {
+            cells: cells.as_mut_ptr(),
+            capacity: cells.len(),
+            depth: depth.min(cells.len()),
+            _cells: PhantomData,
+        }
+    }
+
+    /// How many cells are in use.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The lent cells and the depth, to work on in place.
+    ///
+    /// # Safety
+    /// The stack must have been made by [`DataStack::new`] (on either side of the ABI) and
+    /// still be lent: `cells` valid for reads and writes of `capacity` cells during `'a`,
+    /// and `depth <= capacity`.
+    pub unsafe fn cells_and_depth(&mut self) -> (&mut [i64], &mut usize) {
+        let cells = if self.capacity == 0 {
+            &mut []
+        } else {
+            // SAFETY: guaranteed by the caller (see above).
+            unsafe { std::slice::from_raw_parts_mut(self.cells, self.capacity) }
+        };
+        (cells, &mut self.depth)
     }
 }
 
@@ -309,12 +400,13 @@ macro_rules! export_plugin {
             static TABLE: $crate::$table = $crate::$table {
                 $( $field: {
                     /// # Safety
-                    /// `out` must be null or valid for one write of the result type, and
-                    /// the arguments valid as the table entry's documentation requires.
-                    unsafe extern "C" fn exported($($arg: $argty,)* out: *mut $ret) -> $crate::Status {
+                    /// The arguments must be valid as the table entry's documentation
+                    /// requires.
+                    #[allow(unused_unsafe)]
+                    unsafe extern "C" fn exported($($arg: $argty),*) -> $crate::Returned<$ret> {
                         // SAFETY: guaranteed by the caller (the host), as the ABI requires;
                         // an `unsafe fn` implementation has the entry's contract as its own.
-                        unsafe { $crate::call_guarded(out, move || $imp($($arg),*)) }
+                        $crate::call_guarded(move || unsafe { $imp($($arg),*) })
                     }
                     Some(exported)
                 }, )*

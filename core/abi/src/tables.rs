@@ -5,7 +5,8 @@
 //! checks. Entries are `unsafe`: each takes pointers the caller must make valid.
 
 use crate::{
-    ByteSink, CallHostWordFn, FfiBytes, FfiStr, ReadKeyFn, ReadLineFn, Status, WriteBytesFn,
+    ByteSink, CallHostWordFn, DataStack, FfiBytes, FfiStr, ReadKeyFn, ReadLineFn, Returned,
+    WriteBytesFn,
 };
 use std::ffi::c_void;
 use std::marker::PhantomData;
@@ -14,9 +15,9 @@ function_table! {
     /// Functions of a [`crate::PluginKind::EXAMPLE`] plugin.
     pub struct ExampleFunctions, checked as ExampleApi {
         /// `a + b` (wrapping).
-        add_numbers: fn(a: i32, b: i32, out: *mut i32) -> Status,
+        add_numbers: fn(a: i32, b: i32) -> Returned<i32>,
         /// Recursive Fibonacci with `fibonacci(0) = fibonacci(1) = 1`.
-        fibonacci: fn(n: i32, out: *mut i64) -> Status,
+        fibonacci: fn(n: i32) -> Returned<i64>,
     }
 }
 
@@ -140,8 +141,7 @@ function_table! {
             limits: ForthLimits,
             image: FfiBytes,
             error: ByteSink<'_>,
-            out: *mut EngineHandle,
-        ) -> Status,
+        ) -> Returned<EngineHandle>,
         /// Interprets `source`; on an error its message (with position) is sent to `error`.
         evaluate: fn(
             engine: EngineHandle,
@@ -149,16 +149,15 @@ function_table! {
             source_name: FfiStr,
             console: ConsoleCallbacks<'_>,
             error: ByteSink<'_>,
-            out: *mut EvalOutcome,
-        ) -> Status,
+        ) -> Returned<EvalOutcome>,
         /// Sends the engine's state image to `image`.
-        save_image: fn(engine: EngineHandle, image: ByteSink<'_>, out: *mut ()) -> Status,
+        save_image: fn(engine: EngineHandle, image: ByteSink<'_>) -> Returned<()>,
         /// Sends the data stack, bottom first, as little-endian 8-byte cells.
-        data_stack: fn(engine: EngineHandle, cells: ByteSink<'_>, out: *mut ()) -> Status,
+        data_stack: fn(engine: EngineHandle, cells: ByteSink<'_>) -> Returned<()>,
         /// Empties both stacks and returns to interpretation state, keeping the dictionary.
-        reset_after_error: fn(engine: EngineHandle, out: *mut ()) -> Status,
+        reset_after_error: fn(engine: EngineHandle) -> Returned<()>,
         /// Frees the engine.
-        destroy: fn(engine: EngineHandle, out: *mut ()) -> Status,
+        destroy: fn(engine: EngineHandle) -> Returned<()>,
         /// Defines `name` as host word `id` (see [`ConsoleCallbacks::call_host_word`]); on a
         /// refusal its message is sent to `error` and 0 returned, else 1.
         define_host_word: fn(
@@ -166,8 +165,7 @@ function_table! {
             name: FfiStr,
             id: u32,
             error: ByteSink<'_>,
-            out: *mut u32,
-        ) -> Status,
+        ) -> Returned<u32>,
     }
 }
 
@@ -177,7 +175,7 @@ function_table! {
     /// state as it was compiled (its data space, empty stacks); runs share nothing.
     pub struct NativeForthFunctions, checked as NativeForthApi {
         /// Sends the names of the compiled words, oldest first, one per line.
-        words: fn(names: ByteSink<'_>, out: *mut ()) -> Status,
+        words: fn(names: ByteSink<'_>) -> Returned<()>,
         /// Runs the word `name` with output and input through `console`. Sends the data
         /// stack it leaves, bottom first, as little-endian 8-byte cells to `stack`, and on an
         /// error its message to `error` ([`EvalOutcome::ERROR`] with the throw code; -13 for
@@ -187,22 +185,24 @@ function_table! {
             console: ConsoleCallbacks<'_>,
             stack: ByteSink<'_>,
             error: ByteSink<'_>,
-            out: *mut EvalOutcome,
-        ) -> Status,
-        /// Calls the word `name` in the plugin's live session, whose data space persists
-        /// from call to call (calls are serialised), with `input` on its data stack
-        /// (little-endian 8-byte cells, bottom first); otherwise as `run_word`. `stack_room`
-        /// is the stack, in bytes, the calling thread guarantees below the caller's frame
-        /// (see [`crate::NATIVE_CALL_STACK_BYTES`]).
+        ) -> Returned<EvalOutcome>,
+        /// The most cells the compiled program's data stack holds.
+        data_stack_cells: fn() -> Returned<usize>,
+        /// Calls compiled word number `word` (its line in `words`, from 0) in the plugin's
+        /// live session, whose data space persists from call to call (calls are
+        /// serialised), on the caller's data stack in place: the word may use at most
+        /// `data_stack_cells` of its cells. Output and input go through `console`. Writes 0,
+        /// or the throw code with the error's message sent to `error` (-13 for a number
+        /// that is not a compiled word). `stack_room` is the stack, in bytes, the calling
+        /// thread guarantees below the caller's frame (see
+        /// [`crate::NATIVE_CALL_STACK_BYTES`]).
         call_word: fn(
-            name: FfiStr,
-            input: FfiBytes,
+            word: u32,
+            stack: &mut DataStack<'_>,
             stack_room: usize,
             console: ConsoleCallbacks<'_>,
-            stack: ByteSink<'_>,
             error: ByteSink<'_>,
-            out: *mut EvalOutcome,
-        ) -> Status,
+        ) -> Returned<i64>,
     }
 }
 
@@ -210,12 +210,8 @@ function_table! {
 mod tests {
     use super::*;
 
-    /// # Safety
-    /// `out` must be valid for one write.
-    unsafe extern "C" fn add(a: i32, b: i32, out: *mut i32) -> Status {
-        // SAFETY: guaranteed by the caller.
-        unsafe { out.write(a + b) };
-        Status::OK
+    unsafe extern "C" fn add(a: i32, b: i32) -> Returned<i32> {
+        Returned::ok(a + b)
     }
 
     #[test]
@@ -227,12 +223,8 @@ mod tests {
         assert_eq!(table.check().map(|_| ()), Err("fibonacci"));
     }
 
-    /// # Safety
-    /// `out` must be valid for one write.
-    unsafe extern "C" fn one(_: i32, out: *mut i64) -> Status {
-        // SAFETY: guaranteed by the caller.
-        unsafe { out.write(1) };
-        Status::OK
+    unsafe extern "C" fn one(_: i32) -> Returned<i64> {
+        Returned::ok(1)
     }
 
     #[test]
@@ -243,9 +235,8 @@ mod tests {
         }
         .check()
         .expect("complete table");
-        let mut sum = 0;
-        // SAFETY: `sum` is valid for one write.
-        assert_eq!(unsafe { (api.add_numbers)(2, 3, &mut sum) }, Status::OK);
-        assert_eq!(sum, 5);
+        // SAFETY: the entry takes plain integers.
+        let returned = unsafe { (api.add_numbers)(2, 3) };
+        assert_eq!(returned.into_result(), Ok(5));
     }
 }

@@ -98,7 +98,7 @@ const HEADER: &str = r#"#![allow(
     clippy::all
 )]
 
-use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr};
+use fastforth_abi::{ByteSink, ConsoleCallbacks, DataStack, EvalOutcome, FfiStr};
 use fastforth_native_runtime::{self as rt, OrThrow, Vm};
 
 "#;
@@ -114,11 +114,15 @@ unsafe fn run_word(name: FfiStr, console: ConsoleCallbacks<'_>, stack: ByteSink<
     unsafe { rt::run(&IMAGE, WORDS, name, console, stack, error) }
 }
 
+fn data_stack_cells() -> usize {
+    IMAGE.stack_cells
+}
+
 /// # Safety
-/// `name` and `input` must be readable for the duration of the call.
-unsafe fn call_word(name: FfiStr, input: FfiBytes, stack_room: usize, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
+/// `stack` must be lent as `DataStack::cells_and_depth` requires.
+unsafe fn call_word(word: u32, stack: &mut DataStack<'_>, stack_room: usize, console: ConsoleCallbacks<'_>, error: ByteSink<'_>) -> i64 {
     // SAFETY: guaranteed by the caller.
-    unsafe { rt::call(&IMAGE, WORDS, name, input, stack_room, console, stack, error) }
+    unsafe { rt::call(&IMAGE, WORDS, word, stack, stack_room, console, error) }
 }
 
 fn shutdown() {
@@ -137,14 +141,14 @@ fastforth_abi::export_plugin! {
             stack: ByteSink,
             error: ByteSink,
         ) -> EvalOutcome = run_word,
+        data_stack_cells: fn() -> usize = data_stack_cells,
         call_word: fn(
-            name: FfiStr,
-            input: FfiBytes,
+            word: u32,
+            stack: &mut DataStack,
             stack_room: usize,
             console: ConsoleCallbacks,
-            stack: ByteSink,
             error: ByteSink,
-        ) -> EvalOutcome = call_word,
+        ) -> i64 = call_word,
     },
     shutdown: shutdown,
 }

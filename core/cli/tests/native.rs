@@ -311,6 +311,29 @@ impl fastforth_host::ForthConsole for Captured {
     }
 }
 
+/// Calls the newest compiled word `name` on `input` in place: the throw code (0 when none)
+/// and the stack the word left.
+fn call_by_name(
+    plugin: &fastforth_host::Plugin<fastforth_host::ForthNative>,
+    name: &str,
+    input: &[i64],
+    console: &mut Captured,
+) -> (i64, Vec<i64>) {
+    let words = plugin.words().unwrap();
+    let number = words
+        .iter()
+        .rposition(|word| word.eq_ignore_ascii_case(name));
+    let mut cells = vec![0; plugin.data_stack_cells().unwrap()];
+    cells[..input.len()].copy_from_slice(input);
+    let mut stack = fastforth_host::DataStack::new(&mut cells, input.len());
+    let result = plugin.call_word(number.unwrap() as u32, &mut stack, console);
+    let depth = stack.depth();
+    (
+        result.err().map_or(0, |error| error.code),
+        cells[..depth].to_vec(),
+    )
+}
+
 #[test]
 fn the_host_runs_words_and_reads_the_stack_they_leave() {
     use fastforth_host::{Evaluation, ForthNative, Loader};
@@ -336,30 +359,24 @@ fn the_host_runs_words_and_reads_the_stack_they_leave() {
 
 #[test]
 fn calls_take_the_stack_and_keep_the_data_space_on_any_thread() {
-    use fastforth_host::{Evaluation, ForthNative, Loader, on_native_stack};
+    use fastforth_host::{ForthNative, Loader, on_native_stack};
     let (plugin, _, _) = compiled(&control());
     let shadows = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-shadows");
     let plugin = Loader::new(shadows).load::<ForthNative>(&plugin).unwrap();
     let mut console = Captured::default();
     // On this test thread the plugin runs each call on a thread of its own.
-    let fact = plugin.call_word("fact", &[9, 5], &mut console).unwrap();
-    assert_eq!(
-        (fact.evaluation, fact.stack),
-        (Evaluation::Continue, vec![9, 120])
-    );
-    let first = plugin.call_word("counting", &[], &mut console).unwrap();
-    assert_eq!(first.evaluation, Evaluation::Continue);
+    let fact = call_by_name(&plugin, "fact", &[9, 5], &mut console);
+    assert_eq!(fact, (0, vec![9, 120]));
+    let first = call_by_name(&plugin, "counting", &[], &mut console);
+    assert_eq!(first.0, 0);
     // On a large stack it runs in place, in the same session: the counter goes on.
     let (second, deep) = on_native_stack(|| {
-        let second = plugin.call_word("counting", &[], &mut console).unwrap();
-        let deep = plugin.call_word("deep", &[], &mut console).unwrap();
+        let second = call_by_name(&plugin, "counting", &[], &mut console);
+        let deep = call_by_name(&plugin, "deep", &[], &mut console);
         (second, deep)
     });
-    assert_eq!(second.evaluation, Evaluation::Continue);
-    assert!(matches!(
-        deep.evaluation,
-        Evaluation::Error { code: -5, .. }
-    ));
+    assert_eq!(second.0, 0);
+    assert_eq!(deep.0, -5);
     assert_eq!(console.0, b"5 10 ");
     // A run starts from the compiled state, whatever the calls did.
     let mut fresh = Captured::default();
@@ -708,7 +725,7 @@ fn mapped_count(path: &Path) -> Option<usize> {
 /// is unmapped, and loading the same file again starts a fresh session (issue 19 S3).
 #[test]
 fn a_retired_native_plugin_is_unmapped_and_a_reload_starts_a_fresh_session() {
-    use fastforth_host::{Evaluation, ForthNative, Loader};
+    use fastforth_host::{ForthNative, Loader};
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-reload");
     std::fs::create_dir_all(&dir).unwrap();
     let program = dir.join("reload.fs");
@@ -721,9 +738,9 @@ fn a_retired_native_plugin_is_unmapped_and_a_reload_starts_a_fresh_session() {
     let loader = Loader::new(dir.join("shadows"));
     let mut console = Captured::default();
     let hits = |native: &fastforth_host::Plugin<ForthNative>, console: &mut Captured| {
-        let run = native.call_word("hit", &[], console).unwrap();
-        assert_eq!(run.evaluation, Evaluation::Continue);
-        run.stack
+        let (code, stack) = call_by_name(native, "hit", &[], console);
+        assert_eq!(code, 0);
+        stack
     };
     let first = loader.load::<ForthNative>(&plugin).unwrap();
     let shadow = first.info().shadow.clone();

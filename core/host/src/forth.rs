@@ -6,7 +6,7 @@ use crate::kinds::Kind;
 use crate::{HotSwap, Loader, Plugin, PluginError, SwapReport};
 use fastforth_abi::{
     ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthApi,
-    ForthFunctions, ForthLimits, PluginKind, Status, catch_panic_or, cells_from_bytes,
+    ForthFunctions, ForthLimits, PluginKind, Returned, Status, catch_panic_or, cells_from_bytes,
     cells_to_bytes, throw,
 };
 use std::ffi::c_void;
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 pub struct Forth;
 
 /// `save_image` and `data_stack`: send bytes about an engine to a sink.
-type CollectFn = unsafe extern "C" fn(EngineHandle, ByteSink<'_>, *mut ()) -> Status;
+type CollectFn = unsafe extern "C" fn(EngineHandle, ByteSink<'_>) -> Returned<()>;
 
 impl Kind for Forth {
     const KIND: PluginKind = PluginKind::FORTH;
@@ -87,20 +87,14 @@ impl ForthInstance {
         image: &[u8],
     ) -> Result<ForthInstance, PluginError> {
         let mut error = Vec::new();
-        let mut handle = EngineHandle::NULL;
         // SAFETY: a checked entry of a loaded plugin; `image` and `error` are borrowed for
-        // the call and `handle` is valid for one write.
-        let status = unsafe {
-            (plugin.api.create)(
-                limits,
-                FfiBytes::new(image),
-                ByteSink::for_vec(&mut error),
-                &mut handle,
-            )
+        // the call.
+        let returned = unsafe {
+            (plugin.api.create)(limits, FfiBytes::new(image), ByteSink::for_vec(&mut error))
         };
-        if status != Status::OK {
-            return Err(plugin.call_error("create", status));
-        }
+        let handle = returned
+            .into_result()
+            .map_err(|status| plugin.call_error("create", status))?;
         if handle.is_null() {
             let message = String::from_utf8_lossy(&error).into_owned();
             return Err(plugin.failure("create", message));
@@ -127,25 +121,20 @@ impl ForthInstance {
         let mut console: &mut dyn ForthConsole = console;
         let callbacks = console_callbacks(&mut console);
         let mut error = Vec::new();
-        let mut outcome = EvalOutcome {
-            flow: EvalOutcome::CONTINUE,
-            error_code: 0,
-        };
         // SAFETY: a checked entry called with our live handle; the strings, callbacks and
-        // sink are borrowed for the call and `outcome` is valid for one write.
-        let status = unsafe {
+        // sink are borrowed for the call.
+        let returned = unsafe {
             (self.plugin.api.evaluate)(
                 self.handle,
                 FfiStr::new(source),
                 FfiStr::new(source_name),
                 callbacks,
                 ByteSink::for_vec(&mut error),
-                &mut outcome,
             )
         };
-        if status != Status::OK {
-            return Err(self.failed("evaluate", status));
-        }
+        let outcome = returned
+            .into_result()
+            .map_err(|status| self.failed("evaluate", status))?;
         Ok(match outcome.flow {
             EvalOutcome::BYE => Evaluation::Bye,
             EvalOutcome::ERROR => Evaluation::Error {
@@ -171,53 +160,46 @@ impl ForthInstance {
     /// [`ForthConsole::call_host_word`].
     pub fn define_host_word(&mut self, name: &str, id: u32) -> Result<(), PluginError> {
         self.alive("define_host_word")?;
-        let (mut error, mut defined) = (Vec::new(), 0u32);
+        let mut error = Vec::new();
         // SAFETY: a checked entry called with our live handle; `name` and the sink are
-        // borrowed for the call and `defined` is valid for one write.
-        let status = unsafe {
+        // borrowed for the call.
+        let returned = unsafe {
             (self.plugin.api.define_host_word)(
                 self.handle,
                 FfiStr::new(name),
                 id,
                 ByteSink::for_vec(&mut error),
-                &mut defined,
             )
         };
-        match (status, defined) {
-            (Status::OK, 1) => Ok(()),
-            (Status::OK, _) => {
+        match returned.into_result() {
+            Ok(1) => Ok(()),
+            Ok(_) => {
                 let message = String::from_utf8_lossy(&error).into_owned();
                 Err(self.plugin.failure("define_host_word", message))
             }
-            (status, _) => Err(self.failed("define_host_word", status)),
+            Err(status) => Err(self.failed("define_host_word", status)),
         }
     }
 
     /// Empties the stacks and leaves compilation state, keeping the dictionary.
     pub fn reset_after_error(&mut self) -> Result<(), PluginError> {
         self.alive("reset_after_error")?;
-        // SAFETY: a checked entry called with our live handle; a null `out` is allowed.
-        match unsafe { (self.plugin.api.reset_after_error)(self.handle, std::ptr::null_mut()) } {
-            Status::OK => Ok(()),
-            status => Err(self.failed("reset_after_error", status)),
-        }
+        // SAFETY: a checked entry called with our live handle.
+        let returned = unsafe { (self.plugin.api.reset_after_error)(self.handle) };
+        returned
+            .into_result()
+            .map_err(|status| self.failed("reset_after_error", status))
     }
 
     fn collect(&mut self, function: &'static str, call: CollectFn) -> Result<Vec<u8>, PluginError> {
         self.alive(function)?;
         let mut bytes = Vec::new();
         // SAFETY: `call` is a checked entry of this plugin, called with our live handle; the
-        // sink is borrowed for the call and a null `out` is allowed.
-        let status = unsafe {
-            call(
-                self.handle,
-                ByteSink::for_vec(&mut bytes),
-                std::ptr::null_mut(),
-            )
-        };
-        match status {
-            Status::OK => Ok(bytes),
-            status => Err(self.failed(function, status)),
+        // sink is borrowed for the call.
+        let returned = unsafe { call(self.handle, ByteSink::for_vec(&mut bytes)) };
+        match returned.into_result() {
+            Ok(()) => Ok(bytes),
+            Err(status) => Err(self.failed(function, status)),
         }
     }
 
@@ -244,7 +226,7 @@ impl ForthInstance {
 impl Drop for ForthInstance {
     fn drop(&mut self) {
         // SAFETY: a checked entry called once with our live handle, which is not used again.
-        unsafe { (self.plugin.api.destroy)(self.handle, std::ptr::null_mut()) };
+        unsafe { (self.plugin.api.destroy)(self.handle) };
     }
 }
 

@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// A swappable plugin of kind `K`.
 pub struct HotSwap<K: Kind> {
     loader: Arc<Loader>,
-    current: ArcSwap<Plugin<K>>,
+    /// Shared with every [`PluginCache`] of this handle.
+    current: Arc<ArcSwap<Plugin<K>>>,
     /// The last-known-good version; holding this lock serialises swaps and rollbacks.
     previous: Mutex<Option<Arc<Plugin<K>>>>,
 }
@@ -51,7 +52,7 @@ impl<K: Kind> HotSwap<K> {
     pub fn serving(loader: Arc<Loader>, first: Arc<Plugin<K>>) -> HotSwap<K> {
         HotSwap {
             loader,
-            current: ArcSwap::new(first),
+            current: Arc::new(ArcSwap::new(first)),
             previous: Mutex::new(None),
         }
     }
@@ -63,9 +64,9 @@ impl<K: Kind> HotSwap<K> {
     }
 
     /// A per-thread cache of the serving version, for hot loops.
-    pub fn cache(&self) -> PluginCache<'_, K> {
+    pub fn cache(&self) -> PluginCache<K> {
         PluginCache {
-            cache: Cache::new(&self.current),
+            cache: Cache::new(self.current.clone()),
         }
     }
 
@@ -139,12 +140,13 @@ fn retire_unlocked<T, K: Kind>(lock: MutexGuard<'_, T>, retired: Option<Arc<Plug
 }
 
 /// A thread's cached view of a [`HotSwap`]: after a swap, the next `get` picks up the new
-/// version and releases the old one.
-pub struct PluginCache<'a, K: Kind> {
-    cache: Cache<&'a ArcSwap<Plugin<K>>, Arc<Plugin<K>>>,
+/// version and releases the old one. It shares the handle's serving slot, so it may be kept
+/// beside the handle (or outlive it, keeping the version it last saw).
+pub struct PluginCache<K: Kind> {
+    cache: Cache<Arc<ArcSwap<Plugin<K>>>, Arc<Plugin<K>>>,
 }
 
-impl<K: Kind> PluginCache<'_, K> {
+impl<K: Kind> PluginCache<K> {
     /// The serving version, refreshed if a swap happened since the last call.
     pub fn get(&mut self) -> &Plugin<K> {
         self.cache.load()

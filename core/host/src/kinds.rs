@@ -2,7 +2,7 @@
 //! methods the host calls it through.
 
 use crate::{Plugin, PluginError};
-use fastforth_abi::{ExampleApi, ExampleFunctions, PluginKind, Status};
+use fastforth_abi::{ExampleApi, ExampleFunctions, PluginKind};
 use std::ffi::c_void;
 
 /// A plugin kind: its ABI tag and its validated function table.
@@ -34,21 +34,19 @@ impl Kind for Example {
 impl Plugin<Example> {
     /// `a + b`, computed by the plugin.
     pub fn add_numbers(&self, a: i32, b: i32) -> Result<i32, PluginError> {
-        let mut sum = 0;
-        // SAFETY: a checked entry of a loaded plugin; `sum` is valid for one write.
-        match unsafe { (self.api.add_numbers)(a, b, &mut sum) } {
-            Status::OK => Ok(sum),
-            status => Err(self.call_error("add_numbers", status)),
-        }
+        // SAFETY: a checked entry of a loaded plugin, taking plain integers.
+        let returned = unsafe { (self.api.add_numbers)(a, b) };
+        returned
+            .into_result()
+            .map_err(|status| self.call_error("add_numbers", status))
     }
 
     /// Fibonacci of `n`, computed by the plugin.
     pub fn fibonacci(&self, n: i32) -> Result<i64, PluginError> {
-        let mut result = 0;
-        // SAFETY: a checked entry of a loaded plugin; `result` is valid for one write.
-        match unsafe { (self.api.fibonacci)(n, &mut result) } {
-            Status::OK => Ok(result),
-            status => Err(self.call_error("fibonacci", status)),
-        }
+        // SAFETY: a checked entry of a loaded plugin, taking a plain integer.
+        let returned = unsafe { (self.api.fibonacci)(n) };
+        returned
+            .into_result()
+            .map_err(|status| self.call_error("fibonacci", status))
     }
 }

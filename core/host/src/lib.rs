@@ -37,7 +37,7 @@ pub mod runtime;
 pub mod shadow;
 
 pub use error::PluginError;
-pub use fastforth_abi::ForthLimits;
+pub use fastforth_abi::{DataStack, ForthLimits};
 pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError};
 pub use hotswap::{HotSwap, PluginCache, SwapReport};
 pub use kinds::{Example, Kind};

@@ -2,20 +2,40 @@
 //! can define them as its own words (host words) and call them with its data stack. Each
 //! plugin is hot-swappable: linking a new build of a plugin already linked swaps it in,
 //! and the session's words call the new code from their next call on.
+//!
+//! Each word is resolved to its number in its plugin when the plugin is linked or swapped
+//! in, so a call passes a number, not a name, and runs on the caller's cells in place.
 
-use crate::forth::{Evaluation, ForthConsole, HostWordError};
+use crate::forth::{ForthConsole, HostWordError};
 use crate::native::ForthNative;
-use crate::{HotSwap, Loader, PluginError, SwapReport};
-use fastforth_abi::throw;
+use crate::{HotSwap, Loader, PluginCache, PluginError, SwapReport};
+use fastforth_abi::{DataStack, throw};
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
 /// The native plugins linked into one session and the words they provide.
 pub struct NativeWords {
     loader: Arc<Loader>,
-    plugins: Vec<HotSwap<ForthNative>>,
-    /// Indexed by host word id: which plugin, and the word's name in it.
-    words: Vec<(usize, String)>,
+    plugins: Vec<LinkedPlugin>,
+    /// Indexed by host word id.
+    words: Vec<LinkedWord>,
+    /// The cells [`NativeWords::call`] lends to a word, kept from call to call.
+    scratch: RefCell<Vec<i64>>,
+}
+
+/// A linked plugin: its hot-swap handle, and this thread's cache of the serving build.
+struct LinkedPlugin {
+    handle: HotSwap<ForthNative>,
+    cache: RefCell<PluginCache<ForthNative>>,
+}
+
+/// A host word: which plugin, the word's name, and its number in the serving build (`None`
+/// when that build does not compile it).
+struct LinkedWord {
+    plugin: usize,
+    name: String,
+    number: Option<u32>,
 }
 
 /// What linking a plugin did.
@@ -37,6 +57,7 @@ impl NativeWords {
             loader,
             plugins: Vec::new(),
             words: Vec::new(),
+            scratch: RefCell::new(Vec::new()),
         }
     }
 
@@ -46,31 +67,27 @@ impl NativeWords {
     pub fn link(&mut self, path: &Path) -> Result<Linked, PluginError> {
         let candidate = self.loader.load::<ForthNative>(path)?;
         let words = candidate.words()?;
+        let stack_cells = candidate.data_stack_cells()?;
         let name = candidate.name().to_owned();
         let existing = self
             .plugins
             .iter()
-            .position(|plugin| plugin.current().name() == name);
+            .position(|plugin| plugin.handle.current().name() == name);
         // The build whose words were read is the one that serves: the file is not read again.
         let version = candidate.version().to_owned();
         let (index, swapped) = match existing {
-            Some(index) => (index, Some(self.plugins[index].swap_to(candidate))),
+            Some(index) => (index, Some(self.plugins[index].handle.swap_to(candidate))),
             None => {
-                let loader = self.loader.clone();
-                self.plugins.push(HotSwap::serving(loader, candidate));
+                let handle = HotSwap::serving(self.loader.clone(), candidate);
+                let cache = RefCell::new(handle.cache());
+                self.plugins.push(LinkedPlugin { handle, cache });
                 (self.plugins.len() - 1, None)
             }
         };
-        let mut new_words = Vec::new();
-        for word in &words {
-            let known = self
-                .words
-                .iter()
-                .any(|(plugin, name)| *plugin == index && name.eq_ignore_ascii_case(word));
-            if !known {
-                new_words.push((word.clone(), self.words.len() as u32));
-                self.words.push((index, word.clone()));
-            }
+        let new_words = self.resolve(index, &words);
+        let scratch = self.scratch.get_mut();
+        if scratch.len() < stack_cells {
+            scratch.resize(stack_cells, 0);
         }
         Ok(Linked {
             plugin: name,
@@ -81,56 +98,103 @@ impl NativeWords {
         })
     }
 
+    /// Numbers the words of plugin `index` after the serving build's list `words`, adding
+    /// those new to the session; returns the new ones with their host word ids.
+    fn resolve(&mut self, index: usize, words: &[String]) -> Vec<(String, u32)> {
+        let number_of = |name: &str| {
+            let newest = words
+                .iter()
+                .rposition(|word| word.eq_ignore_ascii_case(name));
+            newest.map(|number| number as u32)
+        };
+        for word in self.words.iter_mut().filter(|word| word.plugin == index) {
+            word.number = number_of(&word.name);
+        }
+        let mut new_words = Vec::new();
+        for name in words {
+            let known = self
+                .words
+                .iter()
+                .any(|word| word.plugin == index && word.name.eq_ignore_ascii_case(name));
+            if !known {
+                new_words.push((name.clone(), self.words.len() as u32));
+                self.words.push(LinkedWord {
+                    plugin: index,
+                    name: name.clone(),
+                    number: number_of(name),
+                });
+            }
+        }
+        new_words
+    }
+
     /// The linked plugins: name and serving version.
     pub fn plugins(&self) -> Vec<(String, String)> {
         self.plugins
             .iter()
             .map(|plugin| {
-                let current = plugin.current();
+                let current = plugin.handle.current();
                 (current.name().to_owned(), current.version().to_owned())
             })
             .collect()
     }
 
-    /// Calls host word `id` on `stack` (bottom first) in its plugin's serving version,
-    /// which stays loaded for the call even if a swap happens meanwhile.
+    /// Calls host word `id` on `stack` (bottom first): the word runs on cells this handle
+    /// keeps, with `stack` copied in and its result copied back. See
+    /// [`NativeWords::call_in_place`].
     pub fn call(
         &self,
         id: u32,
         stack: &mut Vec<i64>,
         console: &mut dyn ForthConsole,
     ) -> Result<(), HostWordError> {
-        let Some((index, word)) = self.words.get(id as usize) else {
+        let mut scratch = self.scratch.borrow_mut();
+        if scratch.len() < stack.len() {
+            scratch.resize(stack.len(), 0);
+        }
+        scratch[..stack.len()].copy_from_slice(stack);
+        let mut depth = stack.len();
+        let result = self.call_in_place(id, &mut scratch, &mut depth, console);
+        stack.clear();
+        stack.extend_from_slice(&scratch[..depth]);
+        result
+    }
+
+    /// Calls host word `id` on `cells` in place, the bottom `depth` of them in use, in its
+    /// plugin's serving build, which stays loaded for the call even if a swap happens
+    /// meanwhile. On the thread of [`crate::on_native_stack`], a call that throws nothing
+    /// allocates nothing. `depth` is the depth the word left, also when it throws.
+    pub fn call_in_place(
+        &self,
+        id: u32,
+        cells: &mut [i64],
+        depth: &mut usize,
+        console: &mut dyn ForthConsole,
+    ) -> Result<(), HostWordError> {
+        let Some(word) = self.words.get(id as usize) else {
             return Err(HostWordError {
                 code: throw::UNDEFINED_WORD,
                 message: format!("no native word has id {id}"),
             });
         };
-        let plugin = self.plugins[*index].current().clone();
-        let run = plugin
-            .call_word(word, stack, console)
-            .map_err(|error| HostWordError {
-                code: throw::UNSUPPORTED_OPERATION,
-                message: format!("native word {word}: {error}"),
-            })?;
-        match run.evaluation {
-            Evaluation::Continue | Evaluation::Bye => {
-                *stack = run.stack;
-                Ok(())
-            }
-            Evaluation::Error { code, message } => {
-                // The engine adds the code and the name of the word it called.
-                let message = message
-                    .strip_prefix(&format!("{code} "))
-                    .unwrap_or(&message);
-                let message = message
-                    .strip_suffix(&format!(" in {word}"))
-                    .unwrap_or(message);
-                Err(HostWordError {
-                    code,
-                    message: format!("{message} (native code of {})", plugin.name()),
-                })
-            }
-        }
+        let mut cache = self.plugins[word.plugin].cache.borrow_mut();
+        let plugin = cache.get();
+        let Some(number) = word.number else {
+            return Err(HostWordError {
+                code: throw::UNDEFINED_WORD,
+                message: format!(
+                    "undefined word: {} is not a compiled word (native code of {})",
+                    word.name,
+                    plugin.name()
+                ),
+            });
+        };
+        let mut stack = DataStack::new(cells, *depth);
+        let result = plugin.call_word(number, &mut stack, console);
+        *depth = stack.depth();
+        result.map_err(|error| HostWordError {
+            code: error.code,
+            message: format!("{} (native code of {})", error.message, plugin.name()),
+        })
     }
 }

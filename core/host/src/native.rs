@@ -1,15 +1,15 @@
 //! The native Forth plugin kind: a Forth program compiled ahead of time to a plugin whose
 //! words run as machine code. A run starts from the program's compiled state; a call
-//! continues the plugin's live session with the caller's stack.
+//! continues the plugin's live session on the caller's stack, in place.
 
 use crate::Plugin;
 use crate::PluginError;
-use crate::forth::{Evaluation, ForthConsole, console_callbacks};
+use crate::forth::{Evaluation, ForthConsole, HostWordError, console_callbacks};
 use crate::kinds::Kind;
 use fastforth_abi::NATIVE_CALL_STACK_BYTES;
 use fastforth_abi::{
-    ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr, NativeForthApi,
-    NativeForthFunctions, PluginKind, Status, cells_from_bytes, cells_to_bytes,
+    ByteSink, DataStack, EvalOutcome, FfiStr, NativeForthApi, NativeForthFunctions, PluginKind,
+    cells_from_bytes,
 };
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -40,16 +40,14 @@ impl Plugin<ForthNative> {
     /// The names of the compiled words, oldest first.
     pub fn words(&self) -> Result<Vec<String>, PluginError> {
         let mut names = Vec::new();
-        // SAFETY: a checked entry of a loaded plugin; the sink is borrowed for the call and
-        // a null `out` is allowed.
-        let status =
-            unsafe { (self.api.words)(ByteSink::for_vec(&mut names), std::ptr::null_mut()) };
-        match status {
-            Status::OK => Ok(String::from_utf8_lossy(&names)
+        // SAFETY: a checked entry of a loaded plugin; the sink is borrowed for the call.
+        let returned = unsafe { (self.api.words)(ByteSink::for_vec(&mut names)) };
+        match returned.into_result() {
+            Ok(()) => Ok(String::from_utf8_lossy(&names)
                 .lines()
                 .map(str::to_owned)
                 .collect()),
-            status => Err(self.call_error("words", status)),
+            Err(status) => Err(self.call_error("words", status)),
         }
     }
 
@@ -59,66 +57,21 @@ impl Plugin<ForthNative> {
         name: &str,
         console: &mut dyn ForthConsole,
     ) -> Result<NativeRun, PluginError> {
-        let run_word = self.api.run_word;
-        self.invoke("run_word", console, |callbacks, stack, error, outcome| {
-            // SAFETY: a checked entry; `invoke` passes callbacks and sinks borrowed for the
-            // call and an `outcome` valid for one write; `name` is borrowed for the call.
-            unsafe { run_word(FfiStr::new(name), callbacks, stack, error, outcome) }
-        })
-    }
-
-    /// Calls the compiled word `name` in the plugin's live session (its data space as the
-    /// previous call left it) with `input` on the stack, bottom first. On a thread started by
-    /// [`on_native_stack`] the word runs on the calling thread; elsewhere the plugin starts
-    /// a thread with a large stack for the call (tens of microseconds).
-    pub fn call_word(
-        &self,
-        name: &str,
-        input: &[i64],
-        console: &mut dyn ForthConsole,
-    ) -> Result<NativeRun, PluginError> {
-        let cells = cells_to_bytes(input);
-        let call_word = self.api.call_word;
-        self.invoke("call_word", console, |callbacks, stack, error, outcome| {
-            // SAFETY: as in `run_word`; `cells` is borrowed for the call, and `stack_room`
-            // never claims more stack than this thread has.
-            unsafe {
-                call_word(
-                    FfiStr::new(name),
-                    FfiBytes::new(&cells),
-                    stack_room(),
-                    callbacks,
-                    stack,
-                    error,
-                    outcome,
-                )
-            }
-        })
-    }
-
-    /// Calls `function` through `call` with the console's callbacks and sinks for the stack
-    /// and the error message, and reads what it reported.
-    fn invoke(
-        &self,
-        function: &'static str,
-        console: &mut dyn ForthConsole,
-        call: impl FnOnce(ConsoleCallbacks<'_>, ByteSink<'_>, ByteSink<'_>, *mut EvalOutcome) -> Status,
-    ) -> Result<NativeRun, PluginError> {
         let mut console: &mut dyn ForthConsole = console;
         let (mut stack, mut error) = (Vec::new(), Vec::new());
-        let mut outcome = EvalOutcome {
-            flow: EvalOutcome::CONTINUE,
-            error_code: 0,
+        // SAFETY: a checked entry; `name`, the callbacks and the sinks are borrowed for the
+        // call.
+        let returned = unsafe {
+            (self.api.run_word)(
+                FfiStr::new(name),
+                console_callbacks(&mut console),
+                ByteSink::for_vec(&mut stack),
+                ByteSink::for_vec(&mut error),
+            )
         };
-        let status = call(
-            console_callbacks(&mut console),
-            ByteSink::for_vec(&mut stack),
-            ByteSink::for_vec(&mut error),
-            &mut outcome,
-        );
-        if status != Status::OK {
-            return Err(self.call_error(function, status));
-        }
+        let outcome = returned
+            .into_result()
+            .map_err(|status| self.call_error("run_word", status))?;
         let evaluation = match outcome.flow {
             EvalOutcome::BYE => Evaluation::Bye,
             EvalOutcome::ERROR => Evaluation::Error {
@@ -129,6 +82,54 @@ impl Plugin<ForthNative> {
         };
         let stack = cells_from_bytes(&stack);
         Ok(NativeRun { evaluation, stack })
+    }
+
+    /// The most cells the compiled program's data stack holds: a [`Self::call_word`] on a
+    /// stack with fewer cells has less room.
+    pub fn data_stack_cells(&self) -> Result<usize, PluginError> {
+        // SAFETY: a checked entry of a loaded plugin, taking nothing.
+        let returned = unsafe { (self.api.data_stack_cells)() };
+        returned
+            .into_result()
+            .map_err(|status| self.call_error("data_stack_cells", status))
+    }
+
+    /// Calls compiled word number `word` (its place in [`Self::words`]) in the plugin's
+    /// live session (its data space as the previous call left it) on `stack` in place. On
+    /// a thread started by [`on_native_stack`] the word runs on the calling thread and the
+    /// call allocates nothing unless the word throws; elsewhere the plugin starts a thread
+    /// with a large stack for the call (tens of microseconds). Errors are the word's throw
+    /// code and message, or -21 when the plugin failed.
+    pub fn call_word(
+        &self,
+        word: u32,
+        stack: &mut DataStack<'_>,
+        console: &mut dyn ForthConsole,
+    ) -> Result<(), HostWordError> {
+        let mut console: &mut dyn ForthConsole = console;
+        let mut error = Vec::new();
+        // SAFETY: a checked entry; the stack, callbacks and sink are borrowed for the call,
+        // and `stack_room` never claims more stack than this thread has.
+        let returned = unsafe {
+            (self.api.call_word)(
+                word,
+                stack,
+                stack_room(),
+                console_callbacks(&mut console),
+                ByteSink::for_vec(&mut error),
+            )
+        };
+        match returned.into_result() {
+            Ok(0) => Ok(()),
+            Ok(code) => Err(HostWordError {
+                code,
+                message: String::from_utf8_lossy(&error).into_owned(),
+            }),
+            Err(status) => Err(HostWordError {
+                code: fastforth_abi::throw::UNSUPPORTED_OPERATION,
+                message: self.call_error("call_word", status).to_string(),
+            }),
+        }
     }
 }
 

@@ -59,8 +59,8 @@ fn wrong_abi_version_is_refused() {
         matches!(
             error,
             PluginError::AbiVersion {
-                expected: 1,
-                found: 2,
+                expected: 2,
+                found: 3,
                 ..
             }
         ),
@@ -69,7 +69,7 @@ fn wrong_abi_version_is_refused() {
     assert!(
         error
             .to_string()
-            .ends_with("plugin ABI version is 2, expected 1"),
+            .ends_with("plugin ABI version is 3, expected 2"),
         "{error}"
     );
 }

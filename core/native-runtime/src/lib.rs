@@ -15,7 +15,7 @@ mod worker;
 
 pub use arith::*;
 
-use fastforth_abi::{ByteSink, ConsoleCallbacks, EvalOutcome, FfiBytes, FfiStr};
+use fastforth_abi::{ByteSink, ConsoleCallbacks, DataStack, EvalOutcome, FfiStr};
 use std::sync::{Arc, Mutex};
 
 /// An exception on its way out of the run: the Forth throw code.
@@ -115,8 +115,10 @@ const FLUSH_BYTES: usize = 8192;
 /// The state of one run: data space, explicit data stack, pending output.
 pub struct Vm<'c> {
     mem: Vec<u8>,
-    stack: Vec<i64>,
-    stack_cells: usize,
+    /// The data stack's cells, worked on where they are (the caller's, on a call): the
+    /// bottom `depth` are in use, and there is no room beyond the slice.
+    stack: &'c mut [i64],
+    depth: usize,
     base_address: i64,
     hold_area: std::ops::Range<usize>,
     /// Where the pictured numeric output starts (0 before the first `<#`).
@@ -136,14 +138,15 @@ pub struct Vm<'c> {
 impl<'c> Vm<'c> {
     /// A run of `image` from `start`, sending its output to `output`, on a stack with
     /// `stack_room` bytes left below this call.
-    fn new(image: &Image, start: Start, output: Output<'c>, stack_room: usize) -> Vm<'c> {
+    fn new(image: &Image, start: Start<'c>, output: Output<'c>, stack_room: usize) -> Vm<'c> {
         let stack_floor = stack_address()
             .saturating_sub(stack_room)
             .saturating_add(STACK_MARGIN_BYTES);
+        let room = start.cells.len().min(image.stack_cells);
         Vm {
             mem: start.mem,
-            stack: start.stack,
-            stack_cells: image.stack_cells,
+            stack: &mut start.cells[..room],
+            depth: start.depth.min(room),
             base_address: image.base_address,
             hold_area: image.hold_area.clone(),
             hold: 0,
@@ -192,22 +195,34 @@ impl<'c> Vm<'c> {
     /// Pushes on the explicit data stack (-3 when full).
     #[inline]
     pub fn push(&mut self, x: i64) -> Res<()> {
-        if self.stack.len() >= self.stack_cells {
+        let Some(cell) = self.stack.get_mut(self.depth) else {
             return Err(Throw(code::STACK_OVERFLOW));
-        }
-        self.stack.push(x);
+        };
+        *cell = x;
+        self.depth += 1;
         Ok(())
     }
 
     /// Pops from the explicit data stack (-4 when empty).
     #[inline]
     pub fn pop(&mut self) -> Res<i64> {
-        self.stack.pop().ok_or(Throw(code::STACK_UNDERFLOW))
+        let below = self
+            .depth
+            .checked_sub(1)
+            .ok_or(Throw(code::STACK_UNDERFLOW))?;
+        let x = *self.stack.get(below).ok_or(Throw(code::STACK_UNDERFLOW))?;
+        self.depth = below;
+        Ok(x)
+    }
+
+    /// The cells in use, bottom first.
+    fn cells(&self) -> &[i64] {
+        &self.stack[..self.depth]
     }
 
     /// DEPTH.
     pub fn depth(&mut self) -> Res<()> {
-        self.push(self.stack.len() as i64)
+        self.push(self.depth as i64)
     }
 
     /// ?DUP.
@@ -220,21 +235,21 @@ impl<'c> Vm<'c> {
     /// PICK: ( xu ... x0 u -- xu ... x0 xu ).
     pub fn pick(&mut self) -> Res<()> {
         let u = self.pop()? as u64;
-        let len = self.stack.len() as u64;
+        let len = self.depth as u64;
         if u >= len {
             return Err(Throw(code::STACK_UNDERFLOW));
         }
-        self.push(self.stack[(len - 1 - u) as usize])
+        self.push(self.cells()[(len - 1 - u) as usize])
     }
 
     /// ROLL: ( xu xu-1 ... x0 u -- xu-1 ... x0 xu ).
     pub fn roll(&mut self) -> Res<()> {
         let u = self.pop()? as u64;
-        let len = self.stack.len() as u64;
+        let len = self.depth as u64;
         if u >= len {
             return Err(Throw(code::STACK_UNDERFLOW));
         }
-        self.stack[(len - 1 - u) as usize..].rotate_left(1);
+        self.stack[(len - 1 - u) as usize..self.depth].rotate_left(1);
         Ok(())
     }
 
@@ -369,7 +384,7 @@ impl<'c> Vm<'c> {
     /// its depth before the word (the cells' values are then unspecified, as the standard
     /// allows).
     pub fn catch(&mut self, word: impl FnOnce(&mut Vm<'c>)) {
-        let depth = self.stack.len();
+        let depth = self.depth;
         self.catching += 1;
         let result = catching(|| word(self));
         self.catching -= 1;
@@ -377,7 +392,10 @@ impl<'c> Vm<'c> {
             Ok(()) => 0,
             Err(Raised { thrown, .. }) => {
                 let code = thrown.0;
-                self.stack.resize(depth, 0);
+                if self.depth < depth {
+                    self.stack[self.depth..depth].fill(0);
+                }
+                self.depth = depth;
                 self.abort_message = None;
                 code
             }
@@ -421,7 +439,7 @@ impl<'c> Vm<'c> {
         Finished {
             result,
             mem: self.mem,
-            stack: self.stack,
+            depth: self.depth,
             abort_message: self.abort_message,
         }
     }
@@ -430,7 +448,7 @@ impl<'c> Vm<'c> {
 /// Where a run's output goes.
 enum Output<'c> {
     /// To the thread that called, which passes each chunk to the host's console.
-    Pipe(Arc<worker::Pipe<Finished>>),
+    Pipe(Arc<worker::Pipe<(Finished, Vec<i64>)>>),
     /// Straight to the host's console: the run is on the thread that called.
     Console(ConsoleCallbacks<'c>),
 }
@@ -492,24 +510,51 @@ fn stack_address() -> usize {
     (&raw const marker) as usize
 }
 
-/// How a run starts: the data space and the data stack, bottom first.
-struct Start {
+/// How a run starts: the data space, and the data stack's cells with the bottom `depth` in
+/// use.
+struct Start<'s> {
     mem: Vec<u8>,
-    stack: Vec<i64>,
+    cells: &'s mut [i64],
+    depth: usize,
 }
 
-/// What a run leaves behind.
+/// What a run leaves behind; the data stack's cells stay where the run found them.
 struct Finished {
     result: Result<(), Raised>,
     mem: Vec<u8>,
-    stack: Vec<i64>,
+    depth: usize,
     abort_message: Option<String>,
+}
+
+impl Finished {
+    /// 0, or the throw code with the error's message sent to `error`: the message names
+    /// the compiled word that raised it unless that is `called`.
+    fn thrown_code(&self, called: Option<&str>, error: ByteSink<'_>) -> i64 {
+        let Err(Raised {
+            thrown: Throw(thrown),
+            word,
+        }) = self.result
+        else {
+            return 0;
+        };
+        let message = match &self.abort_message {
+            Some(text) => text.as_str(),
+            None => code::message(thrown),
+        };
+        let place = match word {
+            Some(word) if Some(word) != called => format!(" in {word}"),
+            _ => String::new(),
+        };
+        error.send(format!("{message}{place}").as_bytes());
+        thrown
+    }
 }
 
 /// Runs the newest compiled word called `name` (ASCII case ignored) from the program's
 /// compiled state with an empty stack: its output goes to `console`, the stack it leaves to
 /// `stack`. The word runs on a thread of its own with a large stack; the console is only
-/// called from the calling thread.
+/// called from the calling thread. An error's message starts with its code and names the
+/// compiled word that raised it.
 ///
 /// # Safety
 /// `name` must be readable for the duration of the call.
@@ -523,72 +568,96 @@ pub unsafe fn run(
 ) -> EvalOutcome {
     // SAFETY: guaranteed by the caller.
     let name = String::from_utf8_lossy(unsafe { name.as_bytes() });
-    let start = Start {
-        mem: fresh_memory(image),
-        stack: Vec::new(),
+    let found = words
+        .iter()
+        .rev()
+        .find(|(word, _)| word.eq_ignore_ascii_case(&name));
+    let Some(&(_, entry)) = found else {
+        let code = code::UNDEFINED_WORD;
+        let message = format!("{code} undefined word: {name} is not a compiled word");
+        error.send(message.as_bytes());
+        return failed(code);
     };
-    execute(
-        image,
-        words,
-        &name,
-        start,
-        Place::OwnThread,
-        console,
-        stack,
-        error,
-    )
-    .0
+    let mem = fresh_memory(image);
+    let (finished, cells) =
+        run_on_own_thread(image, entry, mem, Vec::new(), image.stack_cells, console);
+    stack.send(&fastforth_abi::cells_to_bytes(&cells));
+    let mut message = Vec::new();
+    match finished.thrown_code(None, ByteSink::for_vec(&mut message)) {
+        0 => EvalOutcome {
+            flow: EvalOutcome::CONTINUE,
+            error_code: 0,
+        },
+        thrown => {
+            error.send(format!("{thrown} ").as_bytes());
+            error.send(&message);
+            failed(thrown)
+        }
+    }
 }
 
 /// The data space of the plugin's live session: made from the compiled state by the first
 /// [`call`], then kept from call to call.
 static SESSION: Mutex<Option<Vec<u8>>> = Mutex::new(None);
 
-/// Calls the compiled word `name` in the plugin's live session with `input` (little-endian
-/// cells, bottom first) on its stack: like [`run`], except that the data space is the one
-/// the previous call left, and that the word runs on the calling thread when the caller
-/// guarantees `stack_room` bytes of stack of at least [`RUN_STACK_BYTES`]. Calls are
-/// serialised.
+/// Calls compiled word number `word` (its place in `words`) in the plugin's live session,
+/// on the caller's data stack in place: like [`run`], except that the data space is the one
+/// the previous call left, that the word may use at most `image.stack_cells` of the lent
+/// cells, and that the word runs on the calling thread when the caller guarantees
+/// `stack_room` bytes of stack of at least [`RUN_STACK_BYTES`]. Calls are serialised.
+/// Returns 0, or the throw code with the error's message (without the code) sent to
+/// `error`. On the calling thread, a call that throws nothing allocates nothing once the
+/// session's data space exists.
 ///
 /// # Safety
-/// `name` and `input` must be readable for the duration of the call.
-#[allow(clippy::too_many_arguments)]
+/// `stack` must be lent as [`DataStack::cells_and_depth`] requires.
 pub unsafe fn call(
     image: &'static Image,
     words: &[(&str, Entry)],
-    name: FfiStr,
-    input: FfiBytes,
+    word: u32,
+    stack: &mut DataStack<'_>,
     stack_room: usize,
     console: ConsoleCallbacks<'_>,
-    stack: ByteSink<'_>,
     error: ByteSink<'_>,
-) -> EvalOutcome {
-    // SAFETY: guaranteed by the caller.
-    let (name, input) = unsafe { (String::from_utf8_lossy(name.as_bytes()), input.as_bytes()) };
-    if input.len() % 8 != 0 || input.len() / 8 > image.stack_cells {
-        let code = code::STACK_OVERFLOW;
-        let message = format!("{code} stack overflow: {} input bytes", input.len());
+) -> i64 {
+    let Some(&(called, entry)) = words.get(word as usize) else {
+        let message = format!("undefined word: no compiled word has number {word}");
         error.send(message.as_bytes());
-        return failed(code);
+        return code::UNDEFINED_WORD;
+    };
+    // SAFETY: guaranteed by the caller.
+    let (cells, depth) = unsafe { stack.cells_and_depth() };
+    let room = cells.len().min(image.stack_cells);
+    if *depth > room {
+        let message = format!("stack overflow: {depth} cells in, room for {room}");
+        error.send(message.as_bytes());
+        return code::STACK_OVERFLOW;
     }
     // A panic in an earlier call poisoned the lock: its data space may be half-updated.
     let Ok(mut session) = SESSION.lock() else {
-        let code = code::ABORT;
-        error.send(format!("{code} {DEAD_SESSION}").as_bytes());
-        return failed(code);
+        error.send(DEAD_SESSION.as_bytes());
+        return code::ABORT;
     };
-    let start = Start {
-        mem: session.take().unwrap_or_else(|| fresh_memory(image)),
-        stack: fastforth_abi::cells_from_bytes(input),
-    };
-    let place = if stack_room >= RUN_STACK_BYTES {
-        Place::CallingThread(stack_room)
+    let mem = session.take().unwrap_or_else(|| fresh_memory(image));
+    let finished = if stack_room >= RUN_STACK_BYTES {
+        let start = Start {
+            mem,
+            cells,
+            depth: *depth,
+        };
+        let mut vm = Vm::new(image, start, Output::Console(console), stack_room);
+        let result = catching(|| entry(&mut vm));
+        vm.finish(result)
     } else {
-        Place::OwnThread
+        let input = cells[..*depth].to_vec();
+        let (finished, output) = run_on_own_thread(image, entry, mem, input, room, console);
+        cells[..output.len()].copy_from_slice(&output);
+        finished
     };
-    let (outcome, mem) = execute(image, words, &name, start, place, console, stack, error);
-    *session = Some(mem);
-    outcome
+    *depth = finished.depth;
+    let thrown = finished.thrown_code(Some(called), error);
+    *session = Some(finished.mem);
+    thrown
 }
 
 /// Ends the live session: the next [`call`] starts from the compiled state. A generated
@@ -613,78 +682,33 @@ fn fresh_memory(image: &Image) -> Vec<u8> {
     mem
 }
 
-/// Which thread a word runs on.
-enum Place {
-    /// The caller's, with this many bytes of stack left.
-    CallingThread(usize),
-    OwnThread,
-}
-
-/// Finds `name` and runs it from `start`; returns the outcome and the data space after.
-#[allow(clippy::too_many_arguments)]
-fn execute(
-    image: &'static Image,
-    words: &[(&str, Entry)],
-    name: &str,
-    start: Start,
-    place: Place,
-    console: ConsoleCallbacks<'_>,
-    stack: ByteSink<'_>,
-    error: ByteSink<'_>,
-) -> (EvalOutcome, Vec<u8>) {
-    let found = words
-        .iter()
-        .rev()
-        .find(|(word, _)| word.eq_ignore_ascii_case(name));
-    let Some(&(_, entry)) = found else {
-        let code = code::UNDEFINED_WORD;
-        let message = format!("{code} undefined word: {name} is not a compiled word");
-        error.send(message.as_bytes());
-        return (failed(code), start.mem);
-    };
-    let finished = match place {
-        Place::CallingThread(room) => {
-            let mut vm = Vm::new(image, start, Output::Console(console), room);
-            let result = catching(|| entry(&mut vm));
-            vm.finish(result)
-        }
-        Place::OwnThread => run_on_own_thread(image, entry, start, console),
-    };
-    stack.send(&fastforth_abi::cells_to_bytes(&finished.stack));
-    let outcome = match finished.result {
-        Ok(()) => EvalOutcome {
-            flow: EvalOutcome::CONTINUE,
-            error_code: 0,
-        },
-        Err(Raised {
-            thrown: Throw(thrown),
-            word,
-        }) => {
-            let message = finished
-                .abort_message
-                .unwrap_or_else(|| code::message(thrown).to_owned());
-            let place = word.map(|word| format!(" in {word}")).unwrap_or_default();
-            error.send(format!("{thrown} {message}{place}").as_bytes());
-            failed(thrown)
-        }
-    };
-    (outcome, finished.mem)
-}
-
-/// Runs `entry` on a new thread, passing its output to `console` as it comes; a panic of
-/// the run continues on this thread.
+/// Runs `entry` on a new thread from data space `mem` with `input` on a data stack of
+/// `room` cells, passing its output to `console` as it comes; returns what the run left
+/// and the stack it left, bottom first. A panic of the run continues on this thread.
 fn run_on_own_thread(
     image: &'static Image,
     entry: Entry,
-    start: Start,
+    mem: Vec<u8>,
+    input: Vec<i64>,
+    room: usize,
     console: ConsoleCallbacks<'_>,
-) -> Finished {
+) -> (Finished, Vec<i64>) {
     let pipe = Arc::new(worker::Pipe::new());
     let sender = pipe.clone();
     let body = move || {
+        let depth = input.len();
+        let mut cells = input;
+        cells.resize(room.max(depth), 0);
+        let start = Start {
+            mem,
+            cells: &mut cells,
+            depth,
+        };
         let mut vm = Vm::new(image, start, Output::Pipe(sender), RUN_STACK_BYTES);
         let result = catching(|| entry(&mut vm));
-        vm.finish(result)
+        let finished = vm.finish(result);
+        cells.truncate(finished.depth);
+        (finished, cells)
     };
     worker::run(RUN_STACK_BYTES + THREAD_EXTRA_BYTES, pipe, body, |chunk| {
         console.write(chunk);
@@ -737,6 +761,8 @@ mod tests {
     }
 
     static WORDS: &[(&str, Entry)] = &[("bump", bump), ("half", half)];
+    const BUMP: u32 = 0;
+    const HALF: u32 = 1;
 
     unsafe extern "C" fn write(_: *mut c_void, _: *const u8, _: usize) {}
     unsafe extern "C" fn read_line(_: *mut c_void, _: ByteSink<'_>) -> i32 {
@@ -748,18 +774,21 @@ mod tests {
     unsafe extern "C" fn host_word(
         _: *mut c_void,
         _: u32,
-        _: FfiBytes,
+        _: fastforth_abi::FfiBytes,
         _: ByteSink<'_>,
         _: ByteSink<'_>,
     ) -> i64 {
         -21
     }
 
-    /// Calls `name` on a thread of its own: (error code, stack bytes, error text).
-    fn call_word(name: &str) -> (i64, Vec<u8>, String) {
-        let (mut stack, mut error) = (Vec::new(), Vec::new());
-        // SAFETY: the callbacks ignore their context; the strings and sinks outlive the call.
-        let outcome = unsafe {
+    /// Calls word number `word` on a thread of its own with an empty stack: (error code,
+    /// stack, error text).
+    fn call_word(word: u32) -> (i64, Vec<i64>, String) {
+        let mut cells = [0; 4];
+        let mut stack = DataStack::new(&mut cells, 0);
+        let mut error = Vec::new();
+        // SAFETY: the callbacks ignore their context; the stack and sink outlive the call.
+        let code = unsafe {
             let console = ConsoleCallbacks::from_raw(
                 std::ptr::null_mut(),
                 write,
@@ -770,28 +799,28 @@ mod tests {
             call(
                 &IMAGE,
                 WORDS,
-                FfiStr::new(name),
-                FfiBytes::new(&[]),
+                word,
+                &mut stack,
                 0,
                 console,
-                ByteSink::for_vec(&mut stack),
                 ByteSink::for_vec(&mut error),
             )
         };
+        let depth = stack.depth();
         let error = String::from_utf8_lossy(&error).into_owned();
-        (outcome.error_code, stack, error)
+        (code, cells[..depth].to_vec(), error)
     }
 
     #[test]
     fn a_session_is_dead_after_a_panic_until_it_ends() {
-        assert_eq!(call_word("bump").1, 1i64.to_le_bytes());
-        assert_eq!(call_word("bump").1, 2i64.to_le_bytes());
-        let panicked = std::panic::catch_unwind(|| call_word("half"));
+        assert_eq!(call_word(BUMP).1, [1]);
+        assert_eq!(call_word(BUMP).1, [2]);
+        let panicked = std::panic::catch_unwind(|| call_word(HALF));
         assert!(panicked.is_err(), "the panic reaches the export's guard");
-        let (code, stack, error) = call_word("bump");
+        let (code, stack, error) = call_word(BUMP);
         assert_eq!((code, stack), (code::ABORT, Vec::new()));
-        assert_eq!(error, format!("-1 {DEAD_SESSION}"));
+        assert_eq!(error, DEAD_SESSION);
         end_session();
-        assert_eq!(call_word("bump").1, 1i64.to_le_bytes(), "a fresh session");
+        assert_eq!(call_word(BUMP).1, [1], "a fresh session");
     }
 }

@@ -4,7 +4,7 @@
 
 use fastforth_abi::{
     ABI_VERSION, ByteSink, ExampleFunctions, FfiStr, LAYOUT_HASH, PluginDescriptor, PluginKind,
-    Status, call_guarded, run_self_test, run_shutdown,
+    Returned, Status, call_guarded, run_self_test, run_shutdown,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -112,18 +112,12 @@ unsafe extern "C" fn shutdown_export() -> Status {
     run_shutdown(shutdown)
 }
 
-/// # Safety
-/// `out` must be null or valid for one write.
-unsafe extern "C" fn add_numbers_export(a: i32, b: i32, out: *mut i32) -> Status {
-    // SAFETY: guaranteed by the caller (the host), as the ABI requires.
-    unsafe { call_guarded(out, || add(a, b)) }
+unsafe extern "C" fn add_numbers_export(a: i32, b: i32) -> Returned<i32> {
+    call_guarded(|| add(a, b))
 }
 
-/// # Safety
-/// `out` must be null or valid for one write.
-unsafe extern "C" fn fibonacci_export(n: i32, out: *mut i64) -> Status {
-    // SAFETY: guaranteed by the caller (the host), as the ABI requires.
-    unsafe { call_guarded(out, || fib(n)) }
+unsafe extern "C" fn fibonacci_export(n: i32) -> Returned<i64> {
+    call_guarded(|| fib(n))
 }
 
 unsafe extern "C" fn self_test_export(message: ByteSink<'_>) -> Status {

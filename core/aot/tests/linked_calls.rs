@@ -1,0 +1,127 @@
+//! Compiled words linked into a host session and called on the caller's stack in place: a
+//! call that throws nothing allocates nothing, words leave any depth, and a throw comes
+//! back as its code and message with the depth the word left.
+//!
+//! The only test of its binary besides its helpers, so the allocation count it reads is
+//! its own thread's.
+
+use fastforth_aot::{CompileOptions, compile};
+use fastforth_host::{ForthConsole, HostWordError, Loader, NativeWords, on_native_stack};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The system allocator, counting the allocations of each thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call to `System` unchanged; counting touches only a const
+// thread-local `Cell`, which neither allocates nor has a destructor.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.set(ALLOCATIONS.get() + 1);
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.set(ALLOCATIONS.get() + 1);
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+/// A console with no input that drops output.
+struct Silent;
+
+impl ForthConsole for Silent {
+    fn write(&mut self, _bytes: &[u8]) {}
+    fn read_line(&mut self) -> Option<String> {
+        None
+    }
+    fn read_key(&mut self) -> Option<u8> {
+        None
+    }
+}
+
+const PROGRAM: &str = "\
+: triple ( n -- 3n ) 3 * ;
+: spread ( n -- n n+1 n+2 ) dup 1+ dup 1+ ;
+: halve ( n -- n/2 ) 2 / ;
+: broken ( a b -- ) drop 7 swap 0 / ;
+";
+
+/// `PROGRAM` compiled and linked into a new session: the words and their host word ids.
+fn linked(dir: &Path) -> (NativeWords, Vec<(String, u32)>) {
+    let options = CompileOptions {
+        cache_dir: dir.join("native-cache"),
+        cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
+        release: true,
+    };
+    let compiled = compile(PROGRAM, "linked", &options).unwrap_or_else(|e| panic!("{e}"));
+    let mut natives = NativeWords::new(Arc::new(Loader::new(dir.join("shadows"))));
+    let linked = natives.link(&compiled.artifact).expect("the plugin links");
+    (natives, linked.new_words)
+}
+
+fn id(words: &[(String, u32)], name: &str) -> u32 {
+    words.iter().find(|(word, _)| word == name).unwrap().1
+}
+
+#[test]
+fn linked_words_run_in_place_and_a_call_allocates_nothing() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("linked-calls");
+    let (natives, words) = linked(&dir);
+    let (triple, spread, broken) = (
+        id(&words, "triple"),
+        id(&words, "spread"),
+        id(&words, "broken"),
+    );
+    on_native_stack(move || {
+        let mut cells = [0i64; 64];
+        let call = |id: u32, cells: &mut [i64], depth: &mut usize| {
+            natives.call_in_place(id, cells, depth, &mut Silent)
+        };
+
+        cells[..2].copy_from_slice(&[40, 5]);
+        let mut depth = 2;
+        call(spread, &mut cells, &mut depth).unwrap();
+        assert_eq!(cells[..depth], [40, 5, 6, 7], "cells below the inputs stay");
+
+        let before_throw = ALLOCATIONS.get();
+        let thrown = call(broken, &mut cells, &mut depth).unwrap_err();
+        assert!(
+            ALLOCATIONS.get() > before_throw,
+            "a message is allocated and counted"
+        );
+        let expected = HostWordError {
+            code: -10,
+            message: "division by zero (native code of linked)".to_owned(),
+        };
+        assert_eq!(thrown, expected);
+        assert_eq!(cells[..depth], [40, 5], "the depth the word left");
+
+        depth = 1;
+        call(triple, &mut cells, &mut depth).unwrap();
+        let before = ALLOCATIONS.get();
+        for n in 0..100_000 {
+            cells[0] = n;
+            call(triple, &mut cells, &mut depth).unwrap();
+        }
+        let allocations = ALLOCATIONS.get() - before;
+        assert_eq!(cells[..depth], [3 * 99_999]);
+        assert_eq!(allocations, 0, "allocations in 10^5 calls");
+    });
+}
