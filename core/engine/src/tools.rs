@@ -134,8 +134,9 @@ impl Forth {
             .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))
     }
 
-    /// Copies bytes into a transient string buffer (as interpreted S" does).
-    fn transient_copy(&mut self, bytes: &[u8]) -> Fallible<usize> {
+    /// Copies bytes into the next of the transient string buffers (interpreted S" and
+    /// NAME>STRING use them); -18 when they do not fit.
+    pub(crate) fn transient_copy(&mut self, bytes: &[u8]) -> Fallible<usize> {
         use crate::memory::{TRANSIENT_BYTES, TRANSIENT_COUNT, TRANSIENT_OFFSET};
         if bytes.len() > TRANSIENT_BYTES {
             return fail(code::PARSED_STRING_OVERFLOW);
@@ -170,10 +171,7 @@ impl Forth {
 
     /// SEE name: the word's definition, one instruction of its IR a line.
     fn see(&mut self, console: &mut dyn Console) -> Fallible<()> {
-        let name = self.parse_name()?;
-        let index = self.dict.find(&name).ok_or_else(|| {
-            Throw::new(code::UNDEFINED_WORD).in_word(&String::from_utf8_lossy(&name))
-        })?;
+        let index = self.find_parsed()?;
         let word = self.dict.words[index].clone();
         let shown = String::from_utf8_lossy(&word.name).into_owned();
         let mut text = match word.kind {
@@ -345,7 +343,7 @@ impl Forth {
     /// flags.
     fn synonym(&mut self) -> Fallible<()> {
         let name = self.parse_name()?;
-        let old = self.find_name_or_throw()?;
+        let old = self.find_parsed()?;
         if self.definition.is_some() {
             return fail(code::COMPILER_NESTING);
         }
@@ -355,14 +353,6 @@ impl Forth {
         new.immediate = word.immediate;
         new.compile_only = word.compile_only;
         Ok(())
-    }
-
-    /// The word named next in the input; -13 naming it when there is none.
-    fn find_name_or_throw(&mut self) -> Fallible<usize> {
-        let name = self.parse_name()?;
-        self.dict.find(&name).ok_or_else(|| {
-            Throw::new(code::UNDEFINED_WORD).in_word(&String::from_utf8_lossy(&name))
-        })
     }
 
     /// TRAVERSE-WORDLIST ( i*x xt wid -- j*x ): runs xt ( k*x nt -- l*x flag ) on each
