@@ -148,25 +148,17 @@ impl Forth {
         Ok(address)
     }
 
-    /// DUMP ( addr u -- ): lines of an address, 16 bytes in hex and the same as text.
+    /// DUMP ( addr u -- ): lines of an address, 16 bytes in hex and the same as text,
+    /// written a line at a time.
     fn dump(&mut self, console: &mut dyn Console) -> Fallible<()> {
         let range = self.pop_range()?;
-        self.charge_steps(range.len())?;
-        let mut text = String::new();
-        for (line, bytes) in self.mem[range.clone()].chunks(DUMP_LINE).enumerate() {
-            text.push_str(&format!("\n{:08X}:", range.start + line * DUMP_LINE));
-            bytes
-                .iter()
-                .for_each(|b| text.push_str(&format!(" {b:02X}")));
-            text.push_str(&"   ".repeat(DUMP_LINE - bytes.len()));
-            text.push_str("  ");
-            text.extend(bytes.iter().map(|&b| match b {
-                0x20..=0x7E => b as char,
-                _ => '.',
-            }));
+        for start in range.clone().step_by(DUMP_LINE) {
+            let end = (start + DUMP_LINE).min(range.end);
+            self.charge_steps(end - start)?;
+            let line = dump_line(start, &self.mem[start..end]);
+            write_output(console, line.as_bytes())?;
         }
-        text.push('\n');
-        write_output(console, text.as_bytes())
+        write_output(console, b"\n")
     }
 
     /// SEE name: the word's definition, one instruction of its IR a line.
@@ -276,7 +268,7 @@ impl Forth {
         let control = &mut self.definition_mut()?.control;
         let entry = control
             .len()
-            .checked_sub(u + 1)
+            .checked_sub(u.saturating_add(1))
             .map(|at| control[at].clone())
             .ok_or_else(|| Throw::new(code::CONTROL_MISMATCH))?;
         control.push(entry);
@@ -371,6 +363,20 @@ impl Forth {
         }
         Ok(())
     }
+}
+
+/// One line of DUMP: a newline, the address, the bytes in hex, then as text.
+fn dump_line(address: usize, bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!(" {b:02X}")).collect();
+    let text: String = bytes
+        .iter()
+        .map(|&b| match b {
+            0x20..=0x7E => b as char,
+            _ => '.',
+        })
+        .collect();
+    let padding = "   ".repeat(DUMP_LINE - bytes.len());
+    format!("\n{address:08X}:{hex}{padding}  {text}")
 }
 
 /// Whether the instruction has no operands (its name says all of it).
