@@ -292,8 +292,8 @@ impl Forth {
         put_cells(out, &as_cells(&mut self.dict.word_lists()));
         put_cells(out, &as_cells(&mut self.dict.order().iter().copied()));
         put_u64(out, self.dict.current() as u64);
-        put_u64(out, self.substitutions.entries.len() as u64);
-        for (name, text) in &self.substitutions.entries {
+        put_u64(out, self.substitutions.len() as u64);
+        for (name, text) in self.substitutions.iter() {
             put_bytes(out, name);
             put_bytes(out, text);
         }
@@ -331,9 +331,11 @@ impl Forth {
             return refuse("search order too long");
         }
         let substitutions = reader.count(16)?;
-        self.substitutions.entries = (0..substitutions)
-            .map(|_| Ok((reader.blob()?.to_vec(), reader.blob()?.to_vec())))
-            .collect::<Result<_, DecodeError>>()?;
+        for _ in 0..substitutions {
+            let name = reader.blob()?;
+            let text = reader.blob()?.to_vec();
+            self.substitutions.set(name, text);
+        }
         Ok(())
     }
 

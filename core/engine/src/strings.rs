@@ -9,6 +9,7 @@ use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
 use crate::ir::Sys;
 use crate::memory;
+use std::collections::BTreeMap;
 
 /// Whether the word belongs to this module.
 pub(crate) fn owns(word: Sys) -> bool {
@@ -31,31 +32,38 @@ const SUBSTITUTE_OVERFLOW: i64 = -78;
 /// REPLACES when the substitutions would outgrow the session (table 9.1: REPLACES).
 const REPLACES_OVERFLOW: i64 = -79;
 
-/// The substitutions REPLACES defined: names (compared ignoring ASCII case) and their
-/// texts, newest last.
+/// The substitutions REPLACES defined: texts by name (names compared ignoring ASCII
+/// case, kept in upper case), and how many bytes they hold.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Substitutions {
-    pub entries: Vec<(Vec<u8>, Vec<u8>)>,
+    texts: BTreeMap<Vec<u8>, Vec<u8>>,
+    bytes: usize,
 }
 
 impl Substitutions {
-    fn text_of(&self, name: &[u8]) -> Option<&[u8]> {
-        self.entries
-            .iter()
-            .rev()
-            .find(|(known, _)| known.eq_ignore_ascii_case(name))
-            .map(|(_, text)| text.as_slice())
+    /// Each name and its text, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.texts.iter().map(|(n, t)| (n.as_slice(), t.as_slice()))
     }
 
-    fn bytes(&self) -> usize {
-        self.entries.iter().map(|(n, t)| n.len() + t.len()).sum()
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    fn text_of(&self, name: &[u8]) -> Option<&[u8]> {
+        self.texts
+            .get(&name.to_ascii_uppercase())
+            .map(Vec::as_slice)
     }
 
     /// Adds or replaces a substitution.
-    fn set(&mut self, name: Vec<u8>, text: Vec<u8>) {
-        self.entries
-            .retain(|(known, _)| !known.eq_ignore_ascii_case(&name));
-        self.entries.push((name, text));
+    pub fn set(&mut self, name: &[u8], text: Vec<u8>) {
+        let name = name.to_ascii_uppercase();
+        self.bytes += name.len() + text.len();
+        if let Some(old) = self.texts.get(&name) {
+            self.bytes -= name.len() + old.len();
+        }
+        self.texts.insert(name, text);
     }
 }
 
@@ -195,11 +203,11 @@ impl Forth {
     fn replaces(&mut self) -> Fallible<()> {
         let (_, name) = self.pop_text()?;
         let (_, text) = self.pop_text()?;
-        let total = self.substitutions.bytes() + name.len() + text.len();
+        let total = self.substitutions.bytes + name.len() + text.len();
         if total > self.limits.data_space_bytes.max(1 << 16) {
             return fail(REPLACES_OVERFLOW);
         }
-        self.substitutions.set(name, text);
+        self.substitutions.set(&name, text);
         Ok(())
     }
 
@@ -210,20 +218,22 @@ impl Forth {
         let size = self.pop()?;
         let buffer = self.pop()?;
         let (_, text) = self.pop_text()?;
-        let (result, count) = self.substituted(&text);
+        let room = usize::try_from(size).unwrap_or(0).min(self.mem.len());
         self.push(buffer)?;
-        if result.len() as i64 > size {
+        let Some((result, count)) = self.substituted(&text, room) else {
             self.push(0)?;
             return self.push(SUBSTITUTE_OVERFLOW);
-        }
+        };
         let target = self.checked_range(buffer, result.len() as i64)?;
         self.mem[target].copy_from_slice(&result);
         self.push(result.len() as i64)?;
         self.push(count)
     }
 
-    fn substituted(&self, text: &[u8]) -> (Vec<u8>, i64) {
-        let mut result = Vec::with_capacity(text.len());
+    /// The substituted text and the number of substitutions; `None` as soon as it grows
+    /// past `room` bytes.
+    fn substituted(&self, text: &[u8], room: usize) -> Option<(Vec<u8>, i64)> {
+        let mut result = Vec::with_capacity(text.len().min(room));
         let mut count = 0;
         let mut at = 0;
         while at < text.len() {
@@ -247,8 +257,11 @@ impl Forth {
                 None => result.extend_from_slice(&text[at..at + end + 2]),
             }
             at += end + 2;
+            if result.len() > room {
+                return None;
+            }
         }
-        (result, count)
+        (result.len() <= room).then_some((result, count))
     }
 
     /// UNESCAPE ( c-addr1 u1 c-addr2 -- c-addr2 u2 ): the text with each `%` doubled.

@@ -6,10 +6,7 @@ use crate::dictionary::{Kind, Snapshot};
 use crate::engine::Forth;
 use crate::error::{Fallible, Stop, Throw, code, fail};
 use crate::ir::{Op, Sys};
-use crate::memory::{
-    self, BASE_OFFSET, CELL, PAD_OFFSET, TRANSIENT_BYTES, TRANSIENT_COUNT, TRANSIENT_OFFSET,
-    WORD_BYTES, WORD_OFFSET,
-};
+use crate::memory::{self, BASE_OFFSET, CELL, PAD_OFFSET, WORD_BYTES, WORD_OFFSET};
 use crate::parser;
 
 impl Forth {
@@ -202,7 +199,7 @@ impl Forth {
         self.push(address as i64)
     }
 
-    fn find_parsed(&mut self) -> Fallible<usize> {
+    pub(crate) fn find_parsed(&mut self) -> Fallible<usize> {
         let name = self.parse_name()?;
         self.dict.find(&name).ok_or_else(|| {
             Throw::new(code::UNDEFINED_WORD).in_word(&String::from_utf8_lossy(&name))
@@ -246,13 +243,7 @@ impl Forth {
         if self.compiling() {
             return self.compile_string(text);
         }
-        if text.len() > TRANSIENT_BYTES {
-            return fail(code::PARSED_STRING_OVERFLOW);
-        }
-        let slot = self.next_transient % TRANSIENT_COUNT;
-        self.next_transient = (slot + 1) % TRANSIENT_COUNT;
-        let address = self.system_address(TRANSIENT_OFFSET + slot * TRANSIENT_BYTES);
-        self.mem[address..address + text.len()].copy_from_slice(text);
+        let address = self.transient_copy(text)?;
         self.push(address as i64)?;
         self.push(text.len() as i64)
     }

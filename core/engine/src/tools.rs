@@ -121,8 +121,9 @@ impl Forth {
             .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))
     }
 
-    /// Copies bytes into a transient string buffer (as interpreted S" does).
-    fn transient_copy(&mut self, bytes: &[u8]) -> Fallible<usize> {
+    /// Copies bytes into the next of the transient string buffers (interpreted S" and
+    /// NAME>STRING use them); -18 when they do not fit.
+    pub(crate) fn transient_copy(&mut self, bytes: &[u8]) -> Fallible<usize> {
         use crate::memory::{TRANSIENT_BYTES, TRANSIENT_COUNT, TRANSIENT_OFFSET};
         if bytes.len() > TRANSIENT_BYTES {
             return fail(code::PARSED_STRING_OVERFLOW);
@@ -134,33 +135,22 @@ impl Forth {
         Ok(address)
     }
 
-    /// DUMP ( addr u -- ): lines of an address, 16 bytes in hex and the same as text.
+    /// DUMP ( addr u -- ): lines of an address, 16 bytes in hex and the same as text,
+    /// written a line at a time.
     fn dump(&mut self, console: &mut dyn Console) -> Fallible<()> {
         let range = self.pop_range()?;
-        self.charge_steps(range.len())?;
-        let mut text = String::new();
-        for (line, bytes) in self.mem[range.clone()].chunks(DUMP_LINE).enumerate() {
-            text.push_str(&format!("\n{:08X}:", range.start + line * DUMP_LINE));
-            bytes
-                .iter()
-                .for_each(|b| text.push_str(&format!(" {b:02X}")));
-            text.push_str(&"   ".repeat(DUMP_LINE - bytes.len()));
-            text.push_str("  ");
-            text.extend(bytes.iter().map(|&b| match b {
-                0x20..=0x7E => b as char,
-                _ => '.',
-            }));
+        for start in range.clone().step_by(DUMP_LINE) {
+            let end = (start + DUMP_LINE).min(range.end);
+            self.charge_steps(end - start)?;
+            let line = dump_line(start, &self.mem[start..end]);
+            write_output(console, line.as_bytes())?;
         }
-        text.push('\n');
-        write_output(console, text.as_bytes())
+        write_output(console, b"\n")
     }
 
     /// SEE name: the word's definition, one instruction of its IR a line.
     fn see(&mut self, console: &mut dyn Console) -> Fallible<()> {
-        let name = self.parse_name()?;
-        let index = self.dict.find(&name).ok_or_else(|| {
-            Throw::new(code::UNDEFINED_WORD).in_word(&String::from_utf8_lossy(&name))
-        })?;
+        let index = self.find_parsed()?;
         let word = self.dict.words[index].clone();
         let shown = String::from_utf8_lossy(&word.name).into_owned();
         let mut text = match word.kind {
@@ -265,7 +255,7 @@ impl Forth {
         let control = &mut self.definition_mut()?.control;
         let entry = control
             .len()
-            .checked_sub(u + 1)
+            .checked_sub(u.saturating_add(1))
             .map(|at| control[at].clone())
             .ok_or_else(|| Throw::new(code::CONTROL_MISMATCH))?;
         control.push(entry);
@@ -332,7 +322,7 @@ impl Forth {
     /// flags.
     fn synonym(&mut self) -> Fallible<()> {
         let name = self.parse_name()?;
-        let old = self.find_name_or_throw()?;
+        let old = self.find_parsed()?;
         if self.definition.is_some() {
             return fail(code::COMPILER_NESTING);
         }
@@ -342,14 +332,6 @@ impl Forth {
         new.immediate = word.immediate;
         new.compile_only = word.compile_only;
         Ok(())
-    }
-
-    /// The word named next in the input; -13 naming it when there is none.
-    fn find_name_or_throw(&mut self) -> Fallible<usize> {
-        let name = self.parse_name()?;
-        self.dict.find(&name).ok_or_else(|| {
-            Throw::new(code::UNDEFINED_WORD).in_word(&String::from_utf8_lossy(&name))
-        })
     }
 
     /// TRAVERSE-WORDLIST ( i*x xt wid -- j*x ): runs xt ( k*x nt -- l*x flag ) on each
@@ -368,6 +350,20 @@ impl Forth {
         }
         Ok(())
     }
+}
+
+/// One line of DUMP: a newline, the address, the bytes in hex, then as text.
+fn dump_line(address: usize, bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!(" {b:02X}")).collect();
+    let text: String = bytes
+        .iter()
+        .map(|&b| match b {
+            0x20..=0x7E => b as char,
+            _ => '.',
+        })
+        .collect();
+    let padding = "   ".repeat(DUMP_LINE - bytes.len());
+    format!("\n{address:08X}:{hex}{padding}  {text}")
 }
 
 /// Whether the instruction has no operands (its name says all of it).

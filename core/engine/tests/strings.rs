@@ -147,3 +147,13 @@ fn long_searches_and_copies_are_bounded_by_the_step_budget() {
         assert_eq!(refused.code, -256, "{program}");
     }
 }
+
+#[test]
+fn substitute_stops_as_soon_as_the_result_outgrows_the_buffer() {
+    // Each of the 300 names would expand to 60,000 bytes: 18 MB that is never built.
+    let program = "CREATE big 60000 ALLOT big 60000 S\" x\" REPLACES \
+                   CREATE text 900 ALLOT : fill-text 900 0 DO [CHAR] % text I + C! [CHAR] % text I + 2 + C! 3 +LOOP \
+                   300 0 DO [CHAR] x text I 3 * + 1+ C! LOOP ; fill-text \
+                   text 900 big 100 SUBSTITUTE NIP NIP";
+    assert_eq!(stack(program), [-78]);
+}
