@@ -69,6 +69,11 @@ impl Stop {
     /// The exit code of a command line that stopped here.
     pub const MISTAKE_EXIT_CODE: i32 = 2;
 
+    /// A mistake in the command line as a whole (with `fastforth`'s usage line).
+    pub fn mistake(message: String) -> Stop {
+        TOP.mistake(message)
+    }
+
     /// The text to print: the help page, or the mistake with the usage line.
     pub fn text(&self) -> String {
         match self {

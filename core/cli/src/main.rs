@@ -47,10 +47,7 @@ fn main() -> anyhow::Result<()> {
 /// `cli`, unless it gives options that conflict or cannot apply to its command.
 fn refuse_misused_options(cli: Cli) -> Result<Cli, Stop> {
     match conflicting_options(&cli).or_else(|| misplaced_engine_option(&cli)) {
-        Some(message) => Err(Stop::Mistake {
-            message,
-            usage: "fastforth [OPTIONS] [COMMAND]".to_owned(),
-        }),
+        Some(message) => Err(Stop::mistake(message)),
         None => Ok(cli),
     }
 }
