@@ -373,19 +373,19 @@ fn collect(target: &Target, profile: Profile, cx: &Shared) -> anyhow::Result<Vec
     for plugin in cx.plugins {
         let file_name = plugin.file_name(triple);
         let built = built_dir.join(&file_name);
-        let bytes = std::fs::read(&built).with_context(|| {
-            format!(
-                "cargo built {} but {} is missing",
-                plugin.package,
-                built.display()
-            )
-        })?;
+        anyhow::ensure!(
+            built.is_file(),
+            "cargo built {} but {} is missing",
+            plugin.package,
+            built.display()
+        );
         let destination = out_dir.join(&file_name);
         let temp = out_dir.join(format!(".{file_name}.tmp"));
-        std::fs::write(&temp, &bytes)
-            .with_context(|| format!("cannot write {}", temp.display()))?;
+        strip_or_copy(target, profile, &built, &temp, cx)?;
         std::fs::rename(&temp, &destination)
             .with_context(|| format!("cannot write {}", destination.display()))?;
+        let bytes = std::fs::read(&destination)
+            .with_context(|| format!("cannot read {}", destination.display()))?;
         artifacts.push(Artifact {
             plugin: plugin.name.clone(),
             package: plugin.package.clone(),
@@ -400,6 +400,37 @@ fn collect(target: &Target, profile: Profile, cx: &Shared) -> anyhow::Result<Vec
     }
     index::record(&index::plugins_dir(cx.root), triple, artifacts, runtime)?;
     Ok(files)
+}
+
+/// Writes `source` to `destination` with `llvm-strip --strip-all` for a release ELF (cargo's
+/// `strip = "symbols"` leaves a cdylib's `.symtab`: 30 KB of the Forth engine plugin), else
+/// copies it (stripping Mach-O would void its code signature).
+fn strip_or_copy(
+    target: &Target,
+    profile: Profile,
+    source: &Path,
+    destination: &Path,
+    cx: &Shared,
+) -> anyhow::Result<()> {
+    let strip = profile == Profile::Release && target.format == BinaryFormat::Elf;
+    match find_program("llvm-strip").filter(|_| strip) {
+        Some(llvm_strip) => cmd!(cx.sh, "{llvm_strip} --strip-all -o {destination} {source}")
+            .quiet()
+            .run()
+            .with_context(|| format!("cannot strip {}", source.display())),
+        None => {
+            if strip {
+                cx.progress.line(&format!(
+                    "{}: {} shipped unstripped: `llvm-strip` is not installed (apt-get install llvm)",
+                    target.triple,
+                    source.display()
+                ));
+            }
+            std::fs::copy(source, destination)
+                .map(drop)
+                .with_context(|| format!("cannot copy {}", source.display()))
+        }
+    }
 }
 
 /// Copies the toolchain's shared runtime for `target` next to its plugins in `out_dir`,
@@ -424,23 +455,7 @@ fn ship_runtime(
         .into_owned();
     let destination = out_dir.join(&file_name);
     let temp = out_dir.join(format!(".{file_name}.tmp"));
-    let strip = profile == Profile::Release && target.format == BinaryFormat::Elf;
-    match find_program("llvm-strip").filter(|_| strip) {
-        Some(llvm_strip) => cmd!(cx.sh, "{llvm_strip} --strip-all -o {temp} {source}")
-            .quiet()
-            .run()
-            .with_context(|| format!("cannot strip {}", source.display()))?,
-        None => {
-            if strip {
-                cx.progress.line(&format!(
-                    "{}: runtime shipped unstripped: `llvm-strip` is not installed (apt-get install llvm)",
-                    target.triple
-                ));
-            }
-            std::fs::copy(&source, &temp)
-                .with_context(|| format!("cannot copy {}", source.display()))?;
-        }
-    }
+    strip_or_copy(target, profile, &source, &temp, cx)?;
     std::fs::rename(&temp, &destination)
         .with_context(|| format!("cannot write {}", destination.display()))?;
     let bytes = std::fs::read(&destination)

@@ -18,76 +18,32 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-/// Resource options of `run` and `repl`, accepted before or after the command.
-#[derive(clap::Args, Clone, Debug)]
+/// Resource options of `run` and `repl`, accepted before or after the command (their flags
+/// and help are in args.rs).
+#[derive(Clone, Debug)]
 pub struct EngineOptions {
-    /// Run on this engine plugin file instead of the installed or built-in engine.
-    #[arg(long, global = true, value_name = "PLUGIN_FILE")]
+    /// `--engine`: an engine plugin file instead of the installed or built-in engine.
     pub engine: Option<std::path::PathBuf>,
-    /// Run on the engine built into this binary even when `fastforth update` installed an
-    /// engine plugin.
-    #[arg(long, global = true)]
+    /// `--builtin`: the engine built into this binary, even when one is installed.
     pub builtin: bool,
-    /// Where `fastforth update` installs plugins and `run`/`repl` find the installed
-    /// engine; owner-only [default: $XDG_DATA_HOME/fastforth or ~/.local/share/fastforth]
+    /// `--plugin-dir`: where plugins are installed, if not the default directory.
     #[cfg(feature = "update")]
-    #[arg(long, global = true, value_name = "DIR")]
     pub plugin_dir: Option<std::path::PathBuf>,
-    /// Make the words of this native plugin (from `fastforth compile`) words of the
-    /// session (no step budget: native code cannot be stopped, so not with --max-steps;
-    /// repeatable).
-    #[arg(long = "link", global = true, value_name = "PLUGIN_FILE")]
+    /// `--link`: native plugins whose words become words of the session.
     pub links: Vec<std::path::PathBuf>,
-    /// Stop any evaluation after this many executed instructions (for untrusted code;
-    /// at least 1).
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_steps: Option<u64>,
-    /// Size of the data space in bytes (at most 1 GiB).
-    #[arg(
-        long,
-        global = true,
-        value_name = "BYTES",
-        default_value_t = Limits::default().data_space_bytes,
-        value_parser = sizes(0, Limits::MAX_DATA_SPACE_BYTES)
-    )]
     pub data_space: usize,
-    /// Depth of the data stack in cells (1 to 1048576).
-    #[arg(
-        long,
-        global = true,
-        value_name = "CELLS",
-        default_value_t = Limits::default().data_stack_cells,
-        value_parser = sizes(Limits::MIN_STACK_CELLS, Limits::MAX_STACK_CELLS)
-    )]
     pub stack_cells: usize,
-    /// Depth of the return stack in cells (1 to 1048576).
-    #[arg(
-        long,
-        global = true,
-        value_name = "CELLS",
-        default_value_t = Limits::default().return_stack_cells,
-        value_parser = sizes(Limits::MIN_STACK_CELLS, Limits::MAX_STACK_CELLS)
-    )]
     pub return_stack_cells: usize,
-    /// The largest source text accepted, from a file, INCLUDED or one line of standard
-    /// input, in bytes (at most 1 GiB).
-    #[arg(
-        long,
-        global = true,
-        value_name = "BYTES",
-        default_value_t = Limits::default().max_source_bytes,
-        value_parser = sizes(1, Limits::MAX_SOURCE_BYTES)
-    )]
     pub max_source_bytes: usize,
-    /// Which files Forth code may open, create, delete, include or use as its block file:
-    /// `off`, `all`, or a directory that confines it (absolute names, `..` and symbolic
-    /// links leading out are refused). Runs on the built-in engine (not with --engine).
-    #[arg(long = "files", global = true, value_name = "off|DIR|all", default_value = "all", value_parser = file_access)]
+    /// `--files`: which files Forth code may use (off, within a directory, all).
     pub file_access: fastforth_engine::FileAccess,
+    /// The flags given on the command line, in order (for refusing those that cannot apply).
+    pub given: Vec<&'static str>,
 }
 
 /// Parses `--files`: `off`, `all` or an existing directory.
-fn file_access(text: &str) -> Result<fastforth_engine::FileAccess, String> {
+pub fn file_access(text: &str) -> Result<fastforth_engine::FileAccess, String> {
     use fastforth_engine::FileAccess;
     match text {
         "off" => Ok(FileAccess::Off),
@@ -99,25 +55,27 @@ fn file_access(text: &str) -> Result<fastforth_engine::FileAccess, String> {
     }
 }
 
-/// Parses a size within `min..=max`.
-fn sizes(min: usize, max: usize) -> clap::builder::RangedU64ValueParser<usize> {
-    clap::builder::RangedU64ValueParser::new().range(min as u64..=max as u64)
+impl Default for EngineOptions {
+    fn default() -> EngineOptions {
+        let limits = Limits::default();
+        EngineOptions {
+            engine: None,
+            builtin: false,
+            #[cfg(feature = "update")]
+            plugin_dir: None,
+            links: Vec::new(),
+            max_steps: limits.max_steps,
+            data_space: limits.data_space_bytes,
+            stack_cells: limits.data_stack_cells,
+            return_stack_cells: limits.return_stack_cells,
+            max_source_bytes: limits.max_source_bytes,
+            file_access: fastforth_engine::FileAccess::Full,
+            given: Vec::new(),
+        }
+    }
 }
 
 impl EngineOptions {
-    /// The clap id and flag of each option (for telling whether one was given).
-    pub const FLAGS: [(&str, &str); 9] = [
-        ("engine", "--engine"),
-        ("builtin", "--builtin"),
-        ("links", "--link"),
-        ("max_steps", "--max-steps"),
-        ("data_space", "--data-space"),
-        ("stack_cells", "--stack-cells"),
-        ("return_stack_cells", "--return-stack-cells"),
-        ("max_source_bytes", "--max-source-bytes"),
-        ("file_access", "--files"),
-    ];
-
     /// The `--plugin-dir` given, if any.
     #[cfg(feature = "update")]
     pub fn plugin_dir(&self) -> Option<&Path> {

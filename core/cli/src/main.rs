@@ -4,6 +4,7 @@
 // First: the modules below use its macros.
 mod output;
 
+mod args;
 mod forth_cmd;
 mod input;
 #[cfg(feature = "update")]
@@ -14,113 +15,27 @@ mod repl;
 mod update_cmd;
 
 use anyhow::Context;
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use args::{Cli, Command, PluginCommand, Stop};
 use fastforth::PROBE_SUBCOMMAND;
 use fastforth_host::inspect;
 use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, ProbeCommand};
 use output::{errln, outln};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-#[derive(Parser)]
-#[command(
-    name = "fastforth",
-    version,
-    disable_version_flag = true,
-    about = "A fast, standard Forth whose parts are hot-swappable native plugins"
-)]
-struct Cli {
-    /// Print the version, and the engine that `run` and `repl` start on with these options
-    #[arg(short = 'V', long)]
-    version: bool,
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    options: forth_cmd::EngineOptions,
-}
-
-/// With no command: the REPL on a terminal, else the program on standard input, evaluated a
-/// line at a time as it arrives.
-#[derive(Subcommand)]
-enum Command {
-    /// Run Forth source files in order, then `-e` code; exit non-zero after an error.
-    Run {
-        /// Forth source files.
-        files: Vec<PathBuf>,
-        /// Forth code to run after the files (with --native: default `main`; without files,
-        /// the one word of the plugin to run).
-        #[arg(short = 'e', long = "evaluate", value_name = "CODE")]
-        code: Option<String>,
-        /// Run this native plugin (made by `fastforth compile`). With FILES, the files are
-        /// interpreted first, then the plugin's compiled words replace their definitions for
-        /// the code that follows, so words the backend could not compile run interpreted.
-        /// Cannot be used with --engine or --max-steps.
-        #[arg(long, value_name = "PLUGIN_FILE")]
-        native: Option<PathBuf>,
-    },
-    /// Compile a Forth program ahead of time to a native plugin (kind "forth-native").
-    Compile {
-        /// The Forth program.
-        file: PathBuf,
-        /// The plugin file to write (default: the program's name with the library extension).
-        #[arg(short = 'o', long = "output", value_name = "OUT")]
-        output: Option<PathBuf>,
-        /// Optimised build, the default (cargo's release profile).
-        #[arg(long, conflicts_with = "debug")]
-        release: bool,
-        /// Unoptimised build: compiles faster, runs about ten times slower.
-        #[arg(long)]
-        debug: bool,
-    },
-    /// Interactive session with line editing and history.
-    Repl,
-    /// Inspect and call plugin files.
-    #[command(subcommand)]
-    Plugin(PluginCommand),
-    /// Update the installed plugins (the Forth engine that `run` and `repl` start on, and
-    /// the example plugin) from a signed release channel, or roll them back.
-    #[cfg(feature = "update")]
-    Update(update_cmd::UpdateArgs),
-    /// Open, validate and self-test a plugin file in this process (run by the loader in a
-    /// child process before a new build is opened in the parent).
-    #[command(name = PROBE_SUBCOMMAND, hide = true)]
-    Probe { file: PathBuf },
-}
-
-#[derive(Subcommand)]
-enum PluginCommand {
-    /// Validate a plugin file and show its kind, name, version, ABI and exported functions.
-    Info {
-        /// The plugin library file (.so, .dll or .dylib).
-        file: PathBuf,
-    },
-    /// Load a plugin file and call one of its functions.
-    Call {
-        /// The plugin library file (.so, .dll or .dylib).
-        file: PathBuf,
-        /// `add_numbers A B`, `fibonacci N` or `version` (example plugins).
-        function: String,
-        /// The function's integer arguments.
-        #[arg(allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
-    /// List the installed plugins (version, manifest, last-known-good version) and say
-    /// which engine `run` and `repl` start on.
-    #[cfg(feature = "update")]
-    List,
-}
-
 fn main() -> anyhow::Result<()> {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
-    if let Some(message) =
-        conflicting_options(&cli).or_else(|| misplaced_engine_option(&cli, &matches))
-    {
-        Cli::command()
-            .error(clap::error::ErrorKind::ArgumentConflict, message)
-            .exit();
-    }
+    let cli = match args::parse(std::env::args_os().skip(1)).and_then(refuse_misused_options) {
+        Ok(cli) => cli,
+        Err(Stop::Help(page)) => {
+            outln!("{}", page.trim_end())?;
+            std::process::exit(0)
+        }
+        Err(mistake) => {
+            errln!("{}", mistake.text().trim_end());
+            std::process::exit(Stop::MISTAKE_EXIT_CODE)
+        }
+    };
     if let Ok(exe) = std::env::current_exe() {
         fastforth_host::probe::set_default(ProbeCommand::new(exe, &[PROBE_SUBCOMMAND]));
     }
@@ -129,8 +44,16 @@ fn main() -> anyhow::Result<()> {
     std::process::exit(exit_code)
 }
 
-/// Which options given together cannot work together, if any (checked here rather than by
-/// clap, which misses conflicts between an option given before the command and one after).
+/// `cli`, unless it gives options that conflict or cannot apply to its command.
+fn refuse_misused_options(cli: Cli) -> Result<Cli, Stop> {
+    match conflicting_options(&cli).or_else(|| misplaced_engine_option(&cli)) {
+        Some(message) => Err(Stop::mistake(message)),
+        None => Ok(cli),
+    }
+}
+
+/// Which options given together cannot work together, if any (wherever each was given:
+/// before the command or after it).
 fn conflicting_options(cli: &Cli) -> Option<String> {
     let options = &cli.options;
     let native = matches!(
@@ -177,7 +100,7 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
 /// Why an engine option given on the command line cannot apply to the command, if it
 /// cannot: they are global so that they may come before `run`/`repl`, and are then never
 /// dropped silently.
-fn misplaced_engine_option(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> {
+fn misplaced_engine_option(cli: &Cli) -> Option<String> {
     #[cfg(feature = "update")]
     let installing = matches!(
         cli.command,
@@ -196,25 +119,16 @@ fn misplaced_engine_option(cli: &Cli, matches: &clap::ArgMatches) -> Option<Stri
         Some(Command::Update(_)) => "`update`",
         Some(Command::Probe { .. }) => "the probe",
     };
-    if !installing && cfg!(feature = "update") && given_anywhere(matches, "plugin_dir") {
+    let given = &cli.options.given;
+    if !installing && given.contains(&"--plugin-dir") {
         return Some(format!(
             "--plugin-dir applies to `run`, `repl`, `update` and `plugin list`, not to {command}"
         ));
     }
-    let (_, flag) = forth_cmd::EngineOptions::FLAGS
-        .iter()
-        .find(|(id, _)| given_anywhere(matches, id))?;
+    let flag = given.iter().find(|flag| **flag != "--plugin-dir")?;
     Some(format!(
         "{flag} applies to `run` and `repl`, not to {command}"
     ))
-}
-
-/// Whether the argument `id` was given on the command line, at this level or below.
-fn given_anywhere(matches: &clap::ArgMatches, id: &str) -> bool {
-    matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
-        || matches
-            .subcommand()
-            .is_some_and(|(_, sub)| given_anywhere(sub, id))
 }
 
 /// Runs the command; returns the process exit code.
@@ -359,14 +273,4 @@ fn parse_ints(function: &str, args: &[String]) -> anyhow::Result<Vec<i32>> {
             })
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_command_line_is_well_formed() {
-        Cli::command().debug_assert();
-    }
 }

@@ -15,18 +15,14 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-#[derive(clap::Args)]
+/// The flags of `fastforth update` (their help is in args.rs).
 pub struct UpdateArgs {
-    /// The channel URL (http://, file://, or https:// in builds with TLS); remembered for
-    /// the next update
-    #[arg(long, value_name = "URL")]
-    channel: Option<String>,
-    /// Only say what an update would install; download and change nothing
-    #[arg(long, conflicts_with = "rollback")]
-    check: bool,
-    /// Go back to the last-known-good version of every plugin that has one
-    #[arg(long, conflicts_with = "channel")]
-    rollback: bool,
+    /// `--channel URL`, remembered for the next update.
+    pub channel: Option<String>,
+    /// `--check`: only say what an update would install.
+    pub check: bool,
+    /// `--rollback`: back to the last-known-good versions.
+    pub rollback: bool,
 }
 
 /// `fastforth update` in the plugin directory `plugin_dir` (or the default one); every

@@ -212,7 +212,7 @@ mod tests {
         assert!(install.shared_fastforth_bytes.is_some());
         assert!(install.startup_static_ms.median > 0.0);
         let crates: Vec<&str> = install.breakdown.iter().map(|c| c.krate.as_str()).collect();
-        for krate in ["fastforth_engine", "fastforth_host", "clap_builder", "std"] {
+        for krate in ["fastforth_engine", "fastforth_host", "lexopt", "std"] {
             assert!(crates.contains(&krate), "{krate} missing from {crates:?}");
         }
         let mut run = super::super::results::Run::start(&sh, false).unwrap();
