@@ -26,11 +26,12 @@ fn plugin_info_describes_the_example_plugin() {
     let output = run(&["plugin", "info", plugin.to_str().unwrap()]);
     assert!(output.status.success(), "{output:?}");
     let text = stdout(&output);
+    let abi = format!("abi:       {}", fastforth_abi::ABI_VERSION);
     for line in [
         "kind:      example",
         "name:      example",
         "version:   1.0.0",
-        "abi:       1",
+        &abi,
         "self-test: passed",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");

@@ -211,9 +211,7 @@ impl Forth {
         limits.check().map_err(refuse)?;
         // The image brings its own code and words: the built-in ones are not installed.
         let mut forth = Forth::without_words(limits);
-        forth
-            .read_state(&mut reader)
-            .map_err(|e| refuse(e.0))?;
+        forth.read_state(&mut reader).map_err(|e| refuse(e.0))?;
         Ok(forth)
     }
 

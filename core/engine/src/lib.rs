@@ -1,5 +1,5 @@
-//! FastForth's Forth engine: a Forth-2012 system (CORE, CORE EXT, CATCH/THROW,
-//! INCLUDED/INCLUDE, BYE) with 64-bit cells, written in safe Rust without dependencies.
+//! FastForth's Forth engine: a Forth-2012 system with every word set (CORE, CORE EXT and all
+//! the optional ones) and 64-bit cells, written in safe Rust without dependencies.
 //!
 //! # Pipeline
 //!
@@ -128,9 +128,9 @@ mod locals;
 mod memory;
 mod optimizer;
 mod parser;
+mod sandbox;
 mod search;
 mod strings;
-mod sandbox;
 mod system;
 mod tools;
 mod vm;

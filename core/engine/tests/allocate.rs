@@ -164,7 +164,9 @@ fn an_image_of_another_version_is_refused_naming_both_versions() {
         .err()
         .unwrap();
     assert!(
-        refused.message.contains("image version 1, this engine reads version 2"),
+        refused
+            .message
+            .contains("image version 1, this engine reads version 2"),
         "{refused}"
     );
 }

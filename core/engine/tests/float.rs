@@ -471,7 +471,10 @@ fn the_float_section_ends_the_image_and_a_cut_one_is_refused() {
     let checksum = fnv1a(&cut);
     cut.extend(checksum.to_le_bytes());
     let refused = Forth::load_image(&cut, Limits::default()).err().unwrap();
-    assert!(refused.message.contains("count larger than the data"), "{refused}");
+    assert!(
+        refused.message.contains("count larger than the data"),
+        "{refused}"
+    );
     let mut loaded = Forth::load_image(&image, Limits::default()).unwrap();
     loaded.evaluate("F+ F.", "test", &mut console).unwrap();
     assert_eq!(console.output_text(), "3.5 ");

@@ -139,10 +139,10 @@ fn corrupt_word_list_sections_are_refused() {
     let forth = Forth::new(Limits::default());
     let image = forth.save_image();
     // The image ends with the search order (count, then the list), the compilation list,
-    // the substitution count, the heap section (five cells in a fresh session) and the
-    // checksum: make the order name list 5, which does not exist.
+    // the substitution count, the heap section (five cells in a fresh session), the float
+    // section (two) and the checksum: make the order name list 5, which does not exist.
     let mut bad = image.clone();
-    let order_list_at = image.len() - 9 * 8;
+    let order_list_at = image.len() - 11 * 8;
     bad[order_list_at] = 5;
     let body = bad.len() - 8;
     let checksum = fnv1a(&bad[..body]);
