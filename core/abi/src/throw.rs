@@ -38,7 +38,7 @@ pub const INVALID_XT: i64 = -257;
 pub const NESTING_TOO_DEEP: i64 = -258;
 
 /// Every code that has a message of its own, with it.
-pub const MESSAGES: [(i64, &str); 40] = [
+pub const MESSAGES: [(i64, &str); 82] = [
     (-1, "aborted"),
     (-2, "aborted"),
     (-3, "stack overflow"),
@@ -68,14 +68,56 @@ pub const MESSAGES: [(i64, &str); 40] = [
     (-27, "invalid recursion"),
     (-28, "user interrupt"),
     (-29, "compiler nesting"),
+    (-30, "obsolescent feature"),
     (-31, ">BODY used on non-CREATEd definition"),
     (-32, "invalid name argument"),
+    (-33, "block read exception"),
+    (-34, "block write exception"),
+    (-35, "invalid block number"),
+    (-36, "invalid file position"),
     (-37, "file I/O exception"),
     (-38, "non-existent file"),
     (-39, "unexpected end of file"),
     (-40, "invalid BASE for floating point conversion"),
+    (-41, "loss of precision"),
+    (-42, "floating-point divide by zero"),
+    (-43, "floating-point result out of range"),
     (-44, "floating-point stack overflow"),
     (-45, "floating-point stack underflow"),
+    (-46, "floating-point invalid argument"),
+    (-47, "compilation word list deleted"),
+    (-48, "invalid POSTPONE"),
+    (-49, "search-order overflow"),
+    (-50, "search-order underflow"),
+    (-51, "compilation word list changed"),
+    (-52, "control-flow stack overflow"),
+    (-53, "exception stack overflow"),
+    (-54, "floating-point underflow"),
+    (-55, "floating-point unidentified fault"),
+    (-56, "QUIT"),
+    (-57, "exception in sending or receiving a character"),
+    (-58, "[IF], [ELSE], or [THEN] exception"),
+    (-59, "ALLOCATE"),
+    (-60, "FREE"),
+    (-61, "RESIZE"),
+    (-62, "CLOSE-FILE"),
+    (-63, "CREATE-FILE"),
+    (-64, "DELETE-FILE"),
+    (-65, "FILE-POSITION"),
+    (-66, "FILE-SIZE"),
+    (-67, "FILE-STATUS"),
+    (-68, "FLUSH-FILE"),
+    (-69, "OPEN-FILE"),
+    (-70, "READ-FILE"),
+    (-71, "READ-LINE"),
+    (-72, "RENAME-FILE"),
+    (-73, "REPOSITION-FILE"),
+    (-74, "RESIZE-FILE"),
+    (-75, "WRITE-FILE"),
+    (-76, "WRITE-LINE"),
+    (-77, "Malformed xchar"),
+    (-78, "SUBSTITUTE"),
+    (-79, "REPLACES"),
     (-256, "step budget exhausted"),
     (-257, "invalid execution token"),
     (-258, "input sources nested too deeply"),
@@ -100,7 +142,8 @@ mod tests {
     fn every_code_has_one_message_and_unknown_codes_are_uncaught() {
         assert_eq!(message(UNDEFINED_WORD), "undefined word");
         assert_eq!(message(INVALID_XT), "invalid execution token");
-        assert_eq!(message(-30), UNCAUGHT);
+        assert_eq!(message(-35), "invalid block number");
+        assert_eq!(message(-80), UNCAUGHT);
         assert_eq!(message(1), UNCAUGHT);
         let mut codes: Vec<i64> = MESSAGES.iter().map(|(code, _)| *code).collect();
         codes.sort();
