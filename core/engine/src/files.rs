@@ -22,6 +22,12 @@ use std::path::PathBuf;
 const fn os_ior(errno: i64) -> i64 {
     -512 - errno
 }
+/// Whether a code is a file ior (-512 - errno), which a file word may throw (INCLUDE-FILE,
+/// INCLUDED) as well as return.
+pub fn is_file_ior(code: i64) -> bool {
+    (os_ior(4095)..=os_ior(0)).contains(&code)
+}
+
 /// ior: the policy refuses the name (EACCES).
 pub const IOR_REFUSED: i64 = os_ior(13);
 /// ior: the fileid is not that of an open file (EBADF).

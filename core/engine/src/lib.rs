@@ -139,4 +139,5 @@ pub use console::{BufferConsole, Console, HostWordError, StdConsole};
 pub use dictionary::op_name;
 pub use engine::{Flow, Forth, Limits};
 pub use error::{ForthError, ImageError, MESSAGES, SourceLocation, code, message_for};
+pub use files::is_file_ior;
 pub use sandbox::FileAccess;
