@@ -1,8 +1,7 @@
 //! Forth source through the built-in engine with small limits: no panic, bounded time (the
 //! step budget), and every uncaught error either a code from the engine's own table, a file
 //! ior, or one the program threw itself. File access is off (the fuzzer must not touch the files of
-//! the directory it runs in), and `MS` is redefined not to sleep: its budget of one step
-//! per millisecond would let an input sleep 20 s, past libFuzzer's timeout.
+//! the directory it runs in).
 #![no_main]
 
 use fastforth_engine::{BufferConsole, FileAccess, Forth, Limits, is_file_ior, message_for};
@@ -14,8 +13,7 @@ const UNKNOWN: &str = "uncaught exception";
 thread_local! {
     /// A fresh engine with small limits, built once; each input runs on a copy of it, which
     /// is a fresh engine too (the engine's tests check that a copy behaves as the original).
-    static FRESH: Forth = {
-        let mut forth = Forth::new(Limits {
+    static FRESH: Forth = Forth::new(Limits {
             data_stack_cells: 64,
             return_stack_cells: 64,
             data_space_bytes: 64 << 10,
@@ -23,12 +21,6 @@ thread_local! {
             file_access: FileAccess::Off,
             ..Limits::default()
         });
-        let mut console = BufferConsole::new();
-        forth
-            .evaluate(": MS ( u -- ) DROP ;", "fuzz-setup", &mut console)
-            .expect("the fuzz set-up compiles");
-        forth
-    };
 }
 
 fuzz_target!(|source: &[u8]| {

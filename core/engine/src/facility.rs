@@ -7,7 +7,7 @@
 //! their bytes and EKEY>FKEY never answers true for them. KEY? asks the console
 //! ([`Console::key_available`]); the standard-input console cannot tell without waiting
 //! and answers false. TIME&DATE gives the system clock's time in UTC. MS sleeps and
-//! charges one step of the budget per millisecond, so `--max-steps` bounds it; an
+//! charges 1,000 steps of the budget per millisecond, so `--max-steps` bounds it; an
 //! interrupt ends it early. The native backend compiles none of these host words: a
 //! definition that uses one is named as not compilable and runs interpreted, so a native
 //! run behaves the same.
@@ -43,6 +43,9 @@ pub(crate) fn owns(word: Sys) -> bool {
 /// The bit that marks a function key event (the K-* constants); EKEY never returns it.
 pub const FKEY_BIT: i64 = 1 << 40;
 
+/// Steps MS charges per millisecond: about what the executor runs in one, so a step budget
+/// bounds time spent sleeping as it bounds time spent computing.
+const STEPS_PER_MS: usize = 1000;
 /// The longest single sleep of MS between interrupt checks, in milliseconds.
 const SLEEP_SLICE_MS: u64 = 10;
 
@@ -123,7 +126,7 @@ impl Forth {
         let mut left = u64::try_from(self.pop()?).unwrap_or(0);
         while left > 0 {
             let slice = left.min(SLEEP_SLICE_MS);
-            self.charge_steps(slice as usize)?;
+            self.charge_steps(slice as usize * STEPS_PER_MS)?;
             std::thread::sleep(Duration::from_millis(slice));
             left -= slice;
         }

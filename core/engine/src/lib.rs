@@ -90,7 +90,7 @@
 //! except `FORGET` (obsolescent) and the assembler and editor words `CODE`, `;CODE`,
 //! `ASSEMBLER` and `EDITOR` (there is no assembler). Word lists have ids 1 (FORTH-WORDLIST)
 //! and up; a name token is a word's dictionary position plus one. `M*/` truncates like `/`.
-//! The terminal words write ANSI sequences, `EKEY` returns bytes, `MS` charges a step per
+//! The terminal words write ANSI sequences, `EKEY` returns bytes, `MS` charges 1,000 steps per
 //! millisecond and `TIME&DATE` is UTC. SEARCH, COMPARE, CMOVE, DUMP and the text skipped by
 //! `[IF]`/`[ELSE]` charge steps in proportion to the bytes they look at.
 //! Memory-allocation, File-access, Block and Locals, each with its EXT words, are
