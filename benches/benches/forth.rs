@@ -146,10 +146,11 @@ impl fastforth_engine::Console for Linked<'_> {
     fn call_host_word(
         &mut self,
         id: u32,
-        stack: &mut Vec<i64>,
+        cells: &mut [i64],
+        depth: &mut usize,
     ) -> Result<(), fastforth_engine::HostWordError> {
         self.0
-            .call(id, stack, &mut Discard)
+            .call_in_place(id, cells, depth, &mut Discard)
             .map_err(|error| fastforth_engine::HostWordError {
                 code: error.code,
                 message: error.message,

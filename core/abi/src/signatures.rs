@@ -2,7 +2,7 @@
 //! signature as text, so that [`crate::LAYOUT_HASH`] covers parameter and result types,
 //! not only sizes and offsets.
 
-use crate::{ByteSink, FfiBytes, Status};
+use crate::{ByteSink, DataStack, Status};
 use std::ffi::c_void;
 
 /// A function signature as text: `name(T1, T2) -> R`. Parameter names are left out: they
@@ -96,14 +96,13 @@ fn_types! {
     pub type ReadLineFn = fn(context: *mut c_void, line: ByteSink<'_>) -> i32;
     /// One key (0..=255), or -1 at end of input.
     pub type ReadKeyFn = fn(context: *mut c_void) -> i32;
-    /// Runs the host word `id` on the data stack `stack` (little-endian 8-byte cells, bottom
-    /// first): returns 0 and sends the stack it leaves to `new_stack`, or returns the throw
-    /// code and sends the message to `error`.
+    /// Runs the host word `id` on the data stack `stack`, lent in place (see [`DataStack`]):
+    /// returns 0, or the throw code with the message sent to `error`. Either way the
+    /// stack's depth is the one the word left.
     pub type CallHostWordFn = fn(
         context: *mut c_void,
         id: u32,
-        stack: FfiBytes,
-        new_stack: ByteSink<'_>,
+        stack: &mut DataStack<'_>,
         error: ByteSink<'_>,
     ) -> i64;
     /// A plugin's self-test: [`Status::OK`], or a failure with the reason sent to `message`.

@@ -102,16 +102,11 @@ impl<'a> ConsoleCallbacks<'a> {
         u8::try_from(unsafe { (self.read_key)(self.context) }).ok()
     }
 
-    /// Runs host word `id` on `stack` (see [`CallHostWordFn`]): 0, or the throw code.
-    pub fn call_host_word(
-        &self,
-        id: u32,
-        stack: &[u8],
-        new_stack: ByteSink<'_>,
-        error: ByteSink<'_>,
-    ) -> i64 {
-        // SAFETY: as in `write`; `stack` is readable for the duration of the call.
-        unsafe { (self.call_host_word)(self.context, id, FfiBytes::new(stack), new_stack, error) }
+    /// Runs host word `id` on `stack` in place (see [`CallHostWordFn`]): 0, or the throw
+    /// code.
+    pub fn call_host_word(&self, id: u32, stack: &mut DataStack<'_>, error: ByteSink<'_>) -> i64 {
+        // SAFETY: as in `write`; `stack` is lent for the duration of the call.
+        unsafe { (self.call_host_word)(self.context, id, stack, error) }
     }
 }
 

@@ -467,10 +467,11 @@ impl WithNatives<'_> {
     fn call_native(
         &mut self,
         id: u32,
-        stack: &mut Vec<i64>,
+        cells: &mut [i64],
+        depth: &mut usize,
     ) -> Result<(), fastforth_host::HostWordError> {
         match self.natives {
-            Some(natives) => natives.call(id, stack, self.terminal),
+            Some(natives) => natives.call_in_place(id, cells, depth, self.terminal),
             None => Err(fastforth_host::HostWordError {
                 code: code::UNSUPPORTED_OPERATION,
                 message: format!("host word {id}: no native plugin is linked"),
@@ -489,11 +490,17 @@ impl Console for WithNatives<'_> {
     fn read_key(&mut self) -> Option<u8> {
         self.terminal.next_key()
     }
-    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
-        self.call_native(id, stack).map_err(|error| HostWordError {
-            code: error.code,
-            message: error.message,
-        })
+    fn call_host_word(
+        &mut self,
+        id: u32,
+        cells: &mut [i64],
+        depth: &mut usize,
+    ) -> Result<(), HostWordError> {
+        self.call_native(id, cells, depth)
+            .map_err(|error| HostWordError {
+                code: error.code,
+                message: error.message,
+            })
     }
 }
 
@@ -510,9 +517,10 @@ impl ForthConsole for WithNatives<'_> {
     fn call_host_word(
         &mut self,
         id: u32,
-        stack: &mut Vec<i64>,
+        cells: &mut [i64],
+        depth: &mut usize,
     ) -> Result<(), fastforth_host::HostWordError> {
-        self.call_native(id, stack)
+        self.call_native(id, cells, depth)
     }
 }
 

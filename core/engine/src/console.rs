@@ -31,10 +31,17 @@ pub trait Console {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-    /// Runs the host word `id` (see [`crate::Forth::define_host_word`]) on the data stack,
-    /// bottom first, which it may change in any way. The default knows no host word.
-    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
-        let _ = stack;
+    /// Runs the host word `id` (see [`crate::Forth::define_host_word`]) on the data stack
+    /// in place: `cells` is the stack's storage, bottom first, of which the bottom `*depth`
+    /// are in use. The word may change any cell and sets `*depth` to the depth it leaves,
+    /// also when it fails. The default knows no host word.
+    fn call_host_word(
+        &mut self,
+        id: u32,
+        cells: &mut [i64],
+        depth: &mut usize,
+    ) -> Result<(), HostWordError> {
+        let _ = (cells, depth);
         Err(HostWordError {
             code: crate::error::code::UNSUPPORTED_OPERATION,
             message: format!("host word {id} is not provided by this console"),

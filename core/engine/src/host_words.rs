@@ -33,18 +33,17 @@ impl Forth {
         Ok(())
     }
 
-    /// CALL-HOST ( i*x id -- j*x ): runs host word `id` on the data stack.
+    /// CALL-HOST ( i*x id -- j*x ): runs host word `id` on the data stack in place.
     pub(crate) fn call_host(&mut self, console: &mut dyn Console) -> Fallible<()> {
         let id = u32::try_from(self.pop()?).map_err(|_| Throw::new(code::INVALID_XT))?;
-        let mut stack = self.data_stack().to_vec();
-        if let Err(error) = console.call_host_word(id, &mut stack) {
-            return Err(Throw::with_message(error.code, error.message));
-        }
-        if stack.len() >= self.ds.len() {
+        let cells = &mut self.ds[1..];
+        let room = cells.len();
+        let mut depth = self.depth;
+        let result = console.call_host_word(id, cells, &mut depth);
+        if depth > room {
             return fail(code::STACK_OVERFLOW);
         }
-        self.ds[1..=stack.len()].copy_from_slice(&stack);
-        self.depth = stack.len();
-        Ok(())
+        self.depth = depth;
+        result.map_err(|error| Throw::with_message(error.code, error.message))
     }
 }

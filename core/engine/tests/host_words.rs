@@ -5,7 +5,8 @@
 use fastforth_engine::{BufferConsole, Console, Forth, HostWordError, Limits};
 
 /// A console whose host word 0 is `sum` ( n*x n -- total ), 1 is `fail` (throws -10
-/// with its own message) and 2 is `flood` (pushes more cells than the stack holds).
+/// with its own message) and 2 is `flood` (fills the free cells and claims a depth past
+/// them).
 #[derive(Default)]
 struct Host {
     output: BufferConsole,
@@ -17,14 +18,25 @@ impl Console for Host {
         self.output.write(bytes)
     }
 
-    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
+    fn call_host_word(
+        &mut self,
+        id: u32,
+        cells: &mut [i64],
+        depth: &mut usize,
+    ) -> Result<(), HostWordError> {
         self.calls += 1;
         match id {
             0 => {
-                let count = stack.pop().unwrap_or(0).max(0) as usize;
-                let from = stack.len().saturating_sub(count);
-                let total = stack.drain(from..).sum();
-                stack.push(total);
+                let Some(top) = depth.checked_sub(1) else {
+                    return Err(HostWordError {
+                        code: -4,
+                        message: "stack underflow in sum".to_owned(),
+                    });
+                };
+                let count = cells[top].max(0) as usize;
+                let from = top.saturating_sub(count);
+                cells[from] = cells[from..top].iter().sum();
+                *depth = from + 1;
                 Ok(())
             }
             1 => Err(HostWordError {
@@ -32,7 +44,8 @@ impl Console for Host {
                 message: "division by zero in native word fail".to_owned(),
             }),
             _ => {
-                stack.extend(std::iter::repeat_n(7, 100));
+                cells[*depth..].fill(7);
+                *depth = cells.len() + 100;
                 Ok(())
             }
         }
@@ -89,7 +102,7 @@ fn catch_catches_a_host_word_error_and_the_engine_goes_on() {
 }
 
 #[test]
-fn a_host_word_that_overflows_the_stack_is_minus_3_and_leaves_it_unchanged() {
+fn a_host_word_that_claims_more_cells_than_the_stack_holds_is_minus_3_and_keeps_the_depth() {
     let mut forth = engine();
     let error = forth
         .evaluate("1 2 flood", "t", &mut Host::default())

@@ -5,9 +5,9 @@
 use crate::kinds::Kind;
 use crate::{HotSwap, Loader, Plugin, PluginError, SwapReport};
 use fastforth_abi::{
-    ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthApi,
+    ByteSink, ConsoleCallbacks, DataStack, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthApi,
     ForthFunctions, ForthLimits, PluginKind, Returned, Status, catch_panic_or, cells_from_bytes,
-    cells_to_bytes, throw,
+    throw,
 };
 use std::ffi::c_void;
 use std::path::Path;
@@ -37,10 +37,17 @@ pub trait ForthConsole {
     fn read_line(&mut self) -> Option<String>;
     /// One key; `None` at end of input.
     fn read_key(&mut self) -> Option<u8>;
-    /// Runs host word `id` (see [`ForthInstance::define_host_word`]) on the data stack,
-    /// bottom first. The default knows no host word.
-    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
-        let _ = stack;
+    /// Runs host word `id` (see [`ForthInstance::define_host_word`]) on the data stack in
+    /// place: `cells` is its storage, bottom first, the bottom `*depth` in use. The word
+    /// sets `*depth` to the depth it leaves, also when it fails. The default knows no host
+    /// word.
+    fn call_host_word(
+        &mut self,
+        id: u32,
+        cells: &mut [i64],
+        depth: &mut usize,
+    ) -> Result<(), HostWordError> {
+        let _ = (cells, depth);
         Err(HostWordError {
             code: throw::UNSUPPORTED_OPERATION,
             message: format!("host word {id} is not provided by this console"),
@@ -300,25 +307,19 @@ unsafe extern "C" fn console_read_key(context: *mut c_void) -> i32 {
 }
 
 /// # Safety
-/// `context` must come from [`console_callbacks`], still borrowed; `stack` readable for the
-/// duration of the call.
+/// `context` must come from [`console_callbacks`], still borrowed; `stack` lent as
+/// [`DataStack::cells_and_depth`] requires.
 unsafe extern "C" fn console_call_host_word(
     context: *mut c_void,
     id: u32,
-    stack: FfiBytes,
-    new_stack: ByteSink<'_>,
+    stack: &mut DataStack<'_>,
     error: ByteSink<'_>,
 ) -> i64 {
     catch_panic_or(throw::UNSUPPORTED_OPERATION, || {
         // SAFETY: guaranteed by the caller.
-        let (console, stack) = unsafe { (console_from(context), stack.as_bytes()) };
-        let mut cells = cells_from_bytes(stack);
-        match console.call_host_word(id, &mut cells) {
-            Ok(()) => {
-                let bytes = cells_to_bytes(&cells);
-                new_stack.send(&bytes);
-                0
-            }
+        let (console, (cells, depth)) = unsafe { (console_from(context), stack.cells_and_depth()) };
+        match console.call_host_word(id, cells, depth) {
+            Ok(()) => 0,
             Err(failure) => {
                 error.send(failure.message.as_bytes());
                 failure.code

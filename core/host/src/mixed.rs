@@ -20,8 +20,6 @@ pub struct NativeWords {
     plugins: Vec<LinkedPlugin>,
     /// Indexed by host word id.
     words: Vec<LinkedWord>,
-    /// The cells [`NativeWords::call`] lends to a word, kept from call to call.
-    scratch: RefCell<Vec<i64>>,
 }
 
 /// A linked plugin: its hot-swap handle, and this thread's cache of the serving build.
@@ -57,7 +55,6 @@ impl NativeWords {
             loader,
             plugins: Vec::new(),
             words: Vec::new(),
-            scratch: RefCell::new(Vec::new()),
         }
     }
 
@@ -67,7 +64,6 @@ impl NativeWords {
     pub fn link(&mut self, path: &Path) -> Result<Linked, PluginError> {
         let candidate = self.loader.load::<ForthNative>(path)?;
         let words = candidate.words()?;
-        let stack_cells = candidate.data_stack_cells()?;
         let name = candidate.name().to_owned();
         let existing = self
             .plugins
@@ -85,10 +81,6 @@ impl NativeWords {
             }
         };
         let new_words = self.resolve(index, &words);
-        let scratch = self.scratch.get_mut();
-        if scratch.len() < stack_cells {
-            scratch.resize(stack_cells, 0);
-        }
         Ok(Linked {
             plugin: name,
             version,
@@ -137,27 +129,6 @@ impl NativeWords {
                 (current.name().to_owned(), current.version().to_owned())
             })
             .collect()
-    }
-
-    /// Calls host word `id` on `stack` (bottom first): the word runs on cells this handle
-    /// keeps, with `stack` copied in and its result copied back. See
-    /// [`NativeWords::call_in_place`].
-    pub fn call(
-        &self,
-        id: u32,
-        stack: &mut Vec<i64>,
-        console: &mut dyn ForthConsole,
-    ) -> Result<(), HostWordError> {
-        let mut scratch = self.scratch.borrow_mut();
-        if scratch.len() < stack.len() {
-            scratch.resize(stack.len(), 0);
-        }
-        scratch[..stack.len()].copy_from_slice(stack);
-        let mut depth = stack.len();
-        let result = self.call_in_place(id, &mut scratch, &mut depth, console);
-        stack.clear();
-        stack.extend_from_slice(&scratch[..depth]);
-        result
     }
 
     /// Calls host word `id` on `cells` in place, the bottom `depth` of them in use, in its

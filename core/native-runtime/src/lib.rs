@@ -774,8 +774,7 @@ mod tests {
     unsafe extern "C" fn host_word(
         _: *mut c_void,
         _: u32,
-        _: fastforth_abi::FfiBytes,
-        _: ByteSink<'_>,
+        _: &mut DataStack<'_>,
         _: ByteSink<'_>,
     ) -> i64 {
         -21

@@ -5,8 +5,8 @@
 //! plugin running it (so a program, or a test, sees which build serves).
 
 use fastforth_abi::{
-    ByteSink, ConsoleCallbacks, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthLimits,
-    cells_from_bytes, cells_to_bytes,
+    ByteSink, ConsoleCallbacks, DataStack, EngineHandle, EvalOutcome, FfiBytes, FfiStr,
+    ForthLimits, cells_to_bytes,
 };
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
 
@@ -191,24 +191,26 @@ impl Console for HostConsole<'_> {
         self.0.read_key()
     }
 
-    fn call_host_word(&mut self, id: u32, stack: &mut Vec<i64>) -> Result<(), HostWordError> {
+    fn call_host_word(
+        &mut self,
+        id: u32,
+        cells: &mut [i64],
+        depth: &mut usize,
+    ) -> Result<(), HostWordError> {
         if id == ENGINE_VERSION_WORD {
             self.0.write(VERSION.as_bytes());
             return Ok(());
         }
-        let cells = cells_to_bytes(stack);
-        let (mut new_stack, mut message) = (Vec::new(), Vec::new());
-        let code = self.0.call_host_word(
-            id,
-            &cells,
-            ByteSink::for_vec(&mut new_stack),
-            ByteSink::for_vec(&mut message),
-        );
+        let mut stack = DataStack::new(cells, *depth);
+        let mut message = Vec::new();
+        let code = self
+            .0
+            .call_host_word(id, &mut stack, ByteSink::for_vec(&mut message));
+        *depth = stack.depth();
         if code != 0 {
             let message = String::from_utf8_lossy(&message).into_owned();
             return Err(HostWordError { code, message });
         }
-        *stack = cells_from_bytes(&new_stack);
         Ok(())
     }
 }
