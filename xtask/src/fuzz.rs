@@ -45,7 +45,9 @@ impl Bound {
 /// The targets that run without a sanitizer: they test only `fastforth-engine`, which
 /// forbids unsafe code, so AddressSanitizer could find nothing there that a bounds check
 /// does not, and it slows them three- to fivefold (every engine is a fresh allocation).
-/// The others reach unsafe code (plugin files, signature crates) and keep it.
+/// The others reach unsafe code (plugin files, signature crates) and keep it; they alone
+/// need the `host` feature of `fuzz/Cargo.toml`, so the build without sanitizer is the
+/// engine alone.
 const WITHOUT_SANITIZER: &[&str] = &["forth_source", "engine_image"];
 
 /// cargo-fuzz's sanitizer for a target, and the options that build and run it so (a build
@@ -59,7 +61,8 @@ fn sanitizer_options(root: &Path, target: &str) -> (&'static str, Vec<String>) {
         ];
         ("none", options.into())
     } else {
-        ("address", vec!["--sanitizer=address".to_owned()])
+        let options = ["--sanitizer=address", "--features=host"].map(str::to_owned);
+        ("address", options.into())
     }
 }
 
@@ -287,7 +290,7 @@ mod tests {
         for target in ["plugin_inspect", "manifest", "a_new_target"] {
             let (sanitizer, options) = sanitizer_options(root, target);
             assert_eq!(sanitizer, "address");
-            assert_eq!(options, ["--sanitizer=address"]);
+            assert_eq!(options, ["--sanitizer=address", "--features=host"]);
         }
     }
 
