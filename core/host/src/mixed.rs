@@ -160,8 +160,19 @@ impl NativeWords {
                 ),
             });
         };
+        let room = cells.len();
         let mut stack = DataStack::new(cells, *depth);
         let result = plugin.call_word(number, &mut stack, console);
+        if stack.depth() > room {
+            return Err(HostWordError {
+                code: throw::UNSUPPORTED_OPERATION,
+                message: format!(
+                    "native code of {} left a depth of {} on a stack of {room} cells",
+                    plugin.name(),
+                    stack.depth()
+                ),
+            });
+        }
         *depth = stack.depth();
         result.map_err(|error| HostWordError {
             code: error.code,
