@@ -7,22 +7,27 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Each program, the Forth code run after it, and what that prints: the depth of the stack
-/// `main` leaves and values it computed, as gforth-fast 0.7.3 prints them.
+/// Each program, the word `check` appended to it, and what `check` prints: the depth of
+/// the stack `main` leaves and values it computed, as gforth-fast 0.7.3 prints them. `check`
+/// is part of the program so that compiled, it runs on the plugin's own data space.
 const PROGRAMS: [(&str, &str, &str); 4] = [
-    ("siev", "main depth . benchmark . depth .", "0 1899 0 "),
+    (
+        "siev",
+        ": check main depth . benchmark . depth . ;",
+        "0 1899 0 ",
+    ),
     (
         "bubble",
-        "main depth . . list @ . list 5999 cells + @ .",
+        ": check main depth . . list @ . list 5999 cells + @ . ;",
         "1 1 65527 0 ",
     ),
     (
         "matrix",
-        ": checksum 0 imr mat-byte-size mybounds do 31 * i @ + cell +loop ; \
-         main depth . imr @ . imr 39999 cells + @ . checksum .",
+        ": checksum 0 imr mat-byte-size mybounds do 31 * i @ + cell +loop ;\n\
+         : check main depth . imr @ . imr 39999 cells + @ . checksum . ;",
         "0 1736 18660 134165718692475104 ",
     ),
-    ("fib", "main depth . 20 fib .", "0 10946 "),
+    ("fib", ": check main depth . 20 fib . ;", "0 10946 "),
 ];
 
 /// The native cache of the tests: the workspace's, not the user's.
@@ -62,13 +67,17 @@ fn gforth_programs() -> Option<PathBuf> {
     found
 }
 
-/// `gforth-compat.fs` and the program in one file, since `fastforth compile` takes one.
-fn with_compat(dir: &Path, program: &str) -> PathBuf {
+/// `gforth-compat.fs`, the program and `check` in one file, since `fastforth compile` takes
+/// one; `test` names the test writing it, so that tests running at once write apart.
+fn with_compat(dir: &Path, program: &str, check: &str, test: &str) -> PathBuf {
     let compat = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../benches/forth/classic/gforth-compat.fs");
     let source = std::fs::read_to_string(compat).unwrap()
-        + &std::fs::read_to_string(dir.join(format!("{program}.fs"))).unwrap();
-    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("classic-{program}.fs"));
+        + &std::fs::read_to_string(dir.join(format!("{program}.fs"))).unwrap()
+        + "\n"
+        + check
+        + "\n";
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("classic-{program}-{test}.fs"));
     std::fs::write(&file, source).unwrap();
     file
 }
@@ -81,9 +90,9 @@ fn assert_prints(output: &Output, expected: &str, what: &str) {
 #[test]
 fn the_classic_programs_compute_what_gforth_computes_interpreted() {
     let Some(dir) = gforth_programs() else { return };
-    for (program, probe, expected) in PROGRAMS {
-        let file = with_compat(&dir, program);
-        let run = fastforth(&["run", file.to_str().unwrap(), "-e", probe]);
+    for (program, check, expected) in PROGRAMS {
+        let file = with_compat(&dir, program, check, "interpreted");
+        let run = fastforth(&["run", file.to_str().unwrap(), "-e", "check"]);
         assert_prints(&run, expected, program);
     }
 }
@@ -91,8 +100,8 @@ fn the_classic_programs_compute_what_gforth_computes_interpreted() {
 #[test]
 fn the_classic_programs_compute_what_gforth_computes_compiled() {
     let Some(dir) = gforth_programs() else { return };
-    for (program, probe, expected) in PROGRAMS {
-        let file = with_compat(&dir, program);
+    for (program, check, expected) in PROGRAMS {
+        let file = with_compat(&dir, program, check, "compiled");
         let plugin = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "native-classic-{program}.{}",
             std::env::consts::DLL_EXTENSION
@@ -100,9 +109,14 @@ fn the_classic_programs_compute_what_gforth_computes_compiled() {
         let (file, plugin) = (file.to_str().unwrap(), plugin.to_str().unwrap());
         let compile = fastforth(&["compile", file, "-o", plugin]);
         assert!(compile.status.success(), "{program}: {}", text(&compile.stderr));
+        assert!(
+            !text(&compile.stderr).contains("not compiled"),
+            "{program}: {}",
+            text(&compile.stderr)
+        );
         let alone = fastforth(&["run", "--native", plugin, "-e", "main"]);
-        assert_prints(&alone, "", &format!("{program} alone"));
-        let probed = fastforth(&["run", "--native", plugin, file, "-e", probe]);
-        assert_prints(&probed, expected, &format!("{program} compiled"));
+        assert_prints(&alone, "", &format!("{program} main compiled"));
+        let checked = fastforth(&["run", "--native", plugin, "-e", "check"]);
+        assert_prints(&checked, expected, &format!("{program} compiled"));
     }
 }
