@@ -91,8 +91,8 @@ pub fn classic_source(name: &str) -> anyhow::Result<String> {
     let dir = gforth_programs_dir()
         .context("gforth's benchmark programs are not installed (apt-get install gforth)")?;
     let path = dir.join(format!("{name}.fs"));
-    let program =
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let program = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     Ok(format!(
         "{}\n{program}",
         include_str!("../forth/classic/gforth-compat.fs")

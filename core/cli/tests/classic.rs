@@ -70,8 +70,8 @@ fn gforth_programs() -> Option<PathBuf> {
 /// `gforth-compat.fs`, the program and `check` in one file, since `fastforth compile` takes
 /// one; `test` names the test writing it, so that tests running at once write apart.
 fn with_compat(dir: &Path, program: &str, check: &str, test: &str) -> PathBuf {
-    let compat = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../benches/forth/classic/gforth-compat.fs");
+    let compat =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/forth/classic/gforth-compat.fs");
     let source = std::fs::read_to_string(compat).unwrap()
         + &std::fs::read_to_string(dir.join(format!("{program}.fs"))).unwrap()
         + "\n"
@@ -108,7 +108,11 @@ fn the_classic_programs_compute_what_gforth_computes_compiled() {
         ));
         let (file, plugin) = (file.to_str().unwrap(), plugin.to_str().unwrap());
         let compile = fastforth(&["compile", file, "-o", plugin]);
-        assert!(compile.status.success(), "{program}: {}", text(&compile.stderr));
+        assert!(
+            compile.status.success(),
+            "{program}: {}",
+            text(&compile.stderr)
+        );
         assert!(
             !text(&compile.stderr).contains("not compiled"),
             "{program}: {}",

@@ -294,7 +294,10 @@ mod tests {
         sources.sort();
         listed.sort();
         assert_eq!(listed, ["bubble", "fib", "matrix", "siev"]);
-        assert_eq!(sources, listed, "benches/c/classic/*.c against programs.txt");
+        assert_eq!(
+            sources, listed,
+            "benches/c/classic/*.c against programs.txt"
+        );
     }
 
     #[test]

@@ -110,9 +110,20 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
     });
     list.extend(swap_ratios(run));
     list.extend(update_ratios(run));
-    let all_workloads: Vec<String> = workloads().map(str::to_owned).chain(classic_workloads()).collect();
-    list.extend(all_workloads.iter().map(|workload| forth_ratio(run, workload)));
-    list.extend(all_workloads.iter().map(|workload| native_ratio(run, workload)));
+    let all_workloads: Vec<String> = workloads()
+        .map(str::to_owned)
+        .chain(classic_workloads())
+        .collect();
+    list.extend(
+        all_workloads
+            .iter()
+            .map(|workload| forth_ratio(run, workload)),
+    );
+    list.extend(
+        all_workloads
+            .iter()
+            .map(|workload| native_ratio(run, workload)),
+    );
     for ratio in &mut list {
         if ratio.value.and_then(|v| ratio.target.met(v)) != Some(false) {
             ratio.cause.clear();

@@ -33,7 +33,14 @@ pub fn measure(
             processes,
             runs_per_process,
         ));
-        references.push(c_reference(sh, root, workload, &c, processes, runs_per_process));
+        references.push(c_reference(
+            sh,
+            root,
+            workload,
+            &c,
+            processes,
+            runs_per_process,
+        ));
     };
     for workload in workloads() {
         let forth = root.join("benches/forth").join(format!("{workload}.fs"));
