@@ -143,9 +143,10 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-/// Runs a classic program's `main`, then empties the data stack: bubble.fs's `main` leaves a
-/// cell behind, which would overflow the stack after enough iterations.
-const RUN_CLASSIC: &str = "main depth 0 ?do drop loop";
+/// Defines `run-classic`, which runs a classic program's `main`, then empties the data
+/// stack: bubble.fs's `main` leaves a cell behind, which would overflow the stack after
+/// enough iterations.
+const RUN_CLASSIC: &str = ": run-classic main depth 0 ?do drop loop ;";
 
 /// `forth/classic-<p>/{static,native}` for each of gforth's classic programs.
 fn classic(c: &mut Criterion) {
@@ -160,11 +161,11 @@ fn classic(c: &mut Criterion) {
         let name = format!("classic-{program}");
         let mut group = c.benchmark_group(format!("forth/{name}"));
         group.sample_size(10).sampling_mode(SamplingMode::Flat);
-        let mut forth = static_engine(&name, &source);
+        let mut forth = static_engine(&name, &format!("{source}\n{RUN_CLASSIC}"));
         group.bench_function("static", |b| {
             b.iter(|| {
                 forth
-                    .evaluate(RUN_CLASSIC, &name, &mut Discard)
+                    .evaluate("run-classic", &name, &mut Discard)
                     .expect("main runs")
             })
         });
