@@ -6,6 +6,11 @@
 //! from the compiled state). Loading the plugin and compiling the workload happen before
 //! timing; one iteration is one run of `main`, its output discarded.
 //!
+//! `forth/classic-<p>/{static,native}` run gforth's classic programs (`siev`, `bubble`,
+//! `matrix`, `fib`; `benches/forth/classic/programs.txt`) the same two ways, read from where
+//! the gforth package installs them after `benches/forth/classic/gforth-compat.fs`; they are
+//! skipped, with a message, where gforth is not installed.
+//!
 //! `forth/linked-call/{interpreted,linked}` measure mixed mode: an interpreted loop calling
 //! a word 1,000 times, the word interpreted vs compiled natively and linked into the
 //! session (called in place on a large stack, as `fastforth run --link` does).
@@ -13,7 +18,9 @@
 //! of 0 to 7.
 
 use criterion::{Criterion, SamplingMode, criterion_group};
-use fastforth_benches::{forth_plugin, forth_source, forth_workloads};
+use fastforth_benches::{
+    classic_programs, classic_source, forth_plugin, forth_source, forth_workloads,
+};
 use fastforth_engine::{Flow, Forth, Limits};
 use fastforth_host::{
     Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, Loader, NativeWords,
@@ -136,6 +143,44 @@ fn benches(c: &mut Criterion) {
     }
 }
 
+/// Defines `run-classic`, which runs a classic program's `main`, then empties the data
+/// stack: bubble.fs's `main` leaves a cell behind, which would overflow the stack after
+/// enough iterations.
+const RUN_CLASSIC: &str = ": run-classic main depth 0 ?do drop loop ;";
+
+/// `forth/classic-<p>/{static,native}` for each of gforth's classic programs.
+fn classic(c: &mut Criterion) {
+    for program in classic_programs() {
+        let source = match classic_source(program) {
+            Ok(source) => source,
+            Err(why) => {
+                eprintln!("skipped forth/classic-{program}: {why:#}");
+                continue;
+            }
+        };
+        let name = format!("classic-{program}");
+        let mut group = c.benchmark_group(format!("forth/{name}"));
+        group.sample_size(10).sampling_mode(SamplingMode::Flat);
+        let mut forth = static_engine(&name, &format!("{source}\n{RUN_CLASSIC}"));
+        group.bench_function("static", |b| {
+            b.iter(|| {
+                forth
+                    .evaluate("run-classic", &name, &mut Discard)
+                    .expect("main runs")
+            })
+        });
+        drop(forth);
+        let cache = tempfile::tempdir().expect("temporary cache directory");
+        let native = Loader::new(cache.path())
+            .load::<ForthNative>(&native_plugin(&name, &source))
+            .expect("native plugin validates");
+        group.bench_function("native", |b| {
+            b.iter(|| native.run_word("main", &mut Discard).expect("main runs"))
+        });
+        group.finish();
+    }
+}
+
 /// A console that throws output away and runs host words as the linked native words.
 struct Linked<'a>(&'a NativeWords);
 
@@ -197,7 +242,7 @@ fn linked(c: &mut Criterion) {
     linked_calls(c, "linked-fib", FIB, FIB_CALLER);
 }
 
-criterion_group!(forth, benches, linked);
+criterion_group!(forth, benches, classic, linked);
 /// `criterion_main!`, on a stack on which linked native words run in place.
 fn main() {
     on_native_stack(|| {

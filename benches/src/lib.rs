@@ -64,6 +64,41 @@ pub fn forth_source(name: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// gforth's classic benchmark programs, in report order: the names listed in
+/// `benches/forth/classic/programs.txt`, which `cargo xtask bench` reads too.
+pub fn classic_programs() -> impl Iterator<Item = &'static str> {
+    include_str!("../forth/classic/programs.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
+
+/// Where the gforth package installs its benchmark programs
+/// (`/usr/share/gforth/<version>/`, the newest version if there are several), if it does.
+pub fn gforth_programs_dir() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/share/gforth")
+        .ok()?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|dir| dir.join("siev.fs").is_file())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// The source of the classic program `name` as the bench runs it: `gforth-compat.fs`, then
+/// the program as the gforth package installs it.
+pub fn classic_source(name: &str) -> anyhow::Result<String> {
+    let dir = gforth_programs_dir()
+        .context("gforth's benchmark programs are not installed (apt-get install gforth)")?;
+    let path = dir.join(format!("{name}.fs"));
+    let program = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(format!(
+        "{}\n{program}",
+        include_str!("../forth/classic/gforth-compat.fs")
+    ))
+}
+
 /// The statically linked baseline that is never inlined into the caller: a direct call to
 /// the same `add_numbers` code the plugin exports.
 #[inline(never)]

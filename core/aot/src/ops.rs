@@ -188,6 +188,10 @@ fn memory(op: Op) -> Option<(Effect, String)> {
         Op::Move => (data(3, 0), "vm.move_bytes($0, $1, $2).or_throw_in(W)"),
         Op::OverAdd => (data(2, 2), "($0, $1.wrapping_add($0))"),
         Op::OverFetch => (data(2, 3), "($0, $1, vm.fetch($0).or_throw_in(W))"),
+        Op::FetchBothMul => (
+            data(2, 3),
+            "($0, $1, vm.fetch($0).or_throw_in(W).wrapping_mul(vm.fetch($1).or_throw_in(W)))",
+        ),
         _ => return None,
     };
     Some((effect, code.to_owned()))
@@ -220,6 +224,7 @@ fn literal_op(op: Op) -> Option<(Effect, String)> {
             data(1, 1),
             format!("{{ vm.cstore($0, {}).or_throw_in(W); $0 }}", lit(n)),
         ),
+        Op::DropLit(n) => (data(1, 1), lit(n)),
         _ => return None,
     };
     Some((effect, code))
@@ -265,6 +270,17 @@ fn return_stack(op: Op, k: usize) -> Option<(Effect, String)> {
         Op::ICFetch => (
             rs(0, 1, 1, 0),
             format!("vm.cfetch({}).or_throw_in(W)", r(1)),
+        ),
+        Op::LitICStore(n) => (
+            rs(0, 0, 1, 0),
+            format!("vm.cstore({}, {}).or_throw_in(W)", r(1), lit(n)),
+        ),
+        Op::ISwapCells => (
+            rs(0, 0, 1, 0),
+            format!(
+                "{{ let (x1, x2) = vm.fetch2({0}).or_throw_in(W); vm.store2({0}, x2, x1).or_throw_in(W) }}",
+                r(1)
+            ),
         ),
         Op::RFromAdd => (rs(1, 1, 1, -1), format!("$0.wrapping_add({})", r(1))),
         Op::AddToR => (
@@ -383,6 +399,16 @@ pub fn branch(op: Op, qdup: bool, k: usize) -> Option<BranchCode> {
             rreads: 2,
             fall_rdelta: -2,
             ..test(1, 1, format!("rt::plus_loop({}, &mut {}, $0)", r(2), r(1)))
+        },
+        Op::DupPlusLoop(_) => BranchCode {
+            rreads: 2,
+            fall_rdelta: -2,
+            ..test(1, 0, format!("rt::plus_loop({}, &mut {}, $0)", r(2), r(1)))
+        },
+        Op::ITwoFetchGtBranch(_) => BranchCode {
+            rreads: 1,
+            before: format!("let (x1, x2) = vm.fetch2({}).or_throw_in(W);", r(1)),
+            ..test(0, 0, "x1 <= x2".to_owned())
         },
         Op::LitPlusLoop(n, _) => BranchCode {
             rreads: 2,

@@ -283,6 +283,21 @@ pub enum Op {
     LitOverCStore(i64),
     /// `I CFetch` fused: ( -- char ) the byte at the loop index.
     ICFetch,
+    /// `Lit(n) I CStore` fused: ( -- ) stores the byte n at the loop index.
+    LitICStore(i64),
+    /// `Dup PlusLoop` fused: ( n -- n ) adds n to the index; jumps back to the target
+    /// unless the index crossed the boundary between limit-1 and limit.
+    DupPlusLoop(u32),
+    /// `ITwoFetch GtBranch` fused: ( -- ) jumps unless the cell after the loop index is
+    /// greater than the cell at it.
+    ITwoFetchGtBranch(u32),
+    /// `ITwoFetch Swap ITwoStore` fused: ( -- ) exchanges the cell at the loop index and
+    /// the cell after it.
+    ISwapCells,
+    /// `OverFetch OverFetch Mul` fused: ( a1 a2 -- a1 a2 x1*x2 ), x1 at a1 and x2 at a2.
+    FetchBothMul,
+    /// `Drop Lit(n)` fused: ( x -- n ).
+    DropLit(i64),
     /// A word implemented by the host side of the engine (parsing, compiling, I/O, ...).
     Sys(Sys),
 }
@@ -379,7 +394,9 @@ impl Op {
             | Op::LitLtBranch(_, t)
             | Op::DupLitLtBranch(_, t)
             | Op::LitEqBranch(_, t)
-            | Op::DupLitLtAgain(_, t) => Some(t),
+            | Op::DupLitLtAgain(_, t)
+            | Op::DupPlusLoop(t)
+            | Op::ITwoFetchGtBranch(t) => Some(t),
             _ => None,
         }
     }
@@ -404,6 +421,8 @@ impl Op {
             Op::DupLitLtBranch(n, _) => Op::DupLitLtBranch(n, new),
             Op::LitEqBranch(n, _) => Op::LitEqBranch(n, new),
             Op::DupLitLtAgain(n, _) => Op::DupLitLtAgain(n, new),
+            Op::DupPlusLoop(_) => Op::DupPlusLoop(new),
+            Op::ITwoFetchGtBranch(_) => Op::ITwoFetchGtBranch(new),
             other => other,
         }
     }
@@ -502,6 +521,8 @@ const PLAIN: &[Op] = &[
     Op::ITwoFetch,
     Op::ITwoStore,
     Op::ICFetch,
+    Op::ISwapCells,
+    Op::FetchBothMul,
 ];
 
 const TAG_SYS: u8 = 0xF0;
@@ -545,6 +566,10 @@ fn operand_tag(op: Op) -> Option<(u8, Option<i64>, Option<u32>)> {
         Op::DupLitAdd(n) => (32, Some(n), None),
         Op::SwapLitAdd(n) => (33, Some(n), None),
         Op::LitOverCStore(n) => (34, Some(n), None),
+        Op::LitICStore(n) => (35, Some(n), None),
+        Op::DupPlusLoop(t) => (36, None, Some(t)),
+        Op::ITwoFetchGtBranch(t) => (37, None, Some(t)),
+        Op::DropLit(n) => (38, Some(n), None),
         _ => return None,
     };
     Some(tagged)
@@ -587,6 +612,10 @@ fn from_operand_tag(tag: u8, n: i64, t: u32) -> Option<Op> {
         32 => Op::DupLitAdd(n),
         33 => Op::SwapLitAdd(n),
         34 => Op::LitOverCStore(n),
+        35 => Op::LitICStore(n),
+        36 => Op::DupPlusLoop(t),
+        37 => Op::ITwoFetchGtBranch(t),
+        38 => Op::DropLit(n),
         _ => return None,
     };
     Some(op)
@@ -778,6 +807,12 @@ mod tests {
             Op::OverLitAdd(8),
             Op::UnderLitAdd(8),
             Op::DupLitLtAgain(5, 3),
+            Op::LitICStore(0),
+            Op::DupPlusLoop(4),
+            Op::ITwoFetchGtBranch(9),
+            Op::ISwapCells,
+            Op::FetchBothMul,
+            Op::DropLit(1),
         ];
         assert_eq!(decode(&encode(&ops)).unwrap(), ops);
     }

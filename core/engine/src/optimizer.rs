@@ -41,6 +41,8 @@ pub fn inlinable(op: Op) -> bool {
             | Op::ITwoFetch
             | Op::ITwoStore
             | Op::ICFetch
+            | Op::LitICStore(_)
+            | Op::ISwapCells
             | Op::DupLitLtExit(_)
             | Op::Unloop
             | Op::Do
@@ -64,7 +66,19 @@ pub fn optimize(ir: Vec<Op>, inline_body: &dyn Fn(u32) -> Option<Vec<Op>>) -> Ve
         }
     }
     rotate_loops(&mut ir);
+    return_early(&mut ir);
     rewrite(ir, &fuse_exits)
+}
+
+/// A `Branch` to an `Exit` (the end of `IF ... ELSE ... THEN ;`) becomes that `Exit`.
+fn return_early(ir: &mut [Op]) {
+    for at in 0..ir.len() {
+        if let Op::Branch(target) = ir[at]
+            && ir.get(target as usize) == Some(&Op::Exit)
+        {
+            ir[at] = Op::Exit;
+        }
+    }
 }
 
 /// Fuses a conditional branch over an `Exit` (`... IF EXIT THEN`) into a conditional exit.
@@ -149,6 +163,9 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [Lit(n), Lt, ZBranch(t), ..] => replace(3, LitLtBranch(*n, *t)),
         [Lit(n), Eq, ZBranch(t), ..] => replace(3, LitEqBranch(*n, *t)),
         [Lit(n), Over, CStore, ..] => replace(3, LitOverCStore(*n)),
+        [Lit(n), I, CStore, ..] => replace(3, LitICStore(*n)),
+        [ITwoFetch, Swap, ITwoStore, ..] => replace(3, ISwapCells),
+        [OverFetch, OverFetch, Mul, ..] => replace(3, FetchBothMul),
         [Lit(0), Add | Sub | Or | Xor, ..] => Some((2, Vec::new())),
         [Lit(0), IAdd, ..] => replace(2, I),
         [Lit(a), Lit(b), op, ..] => {
@@ -162,6 +179,9 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [Dup, LitAdd(n), ..] => replace(2, DupLitAdd(*n)),
         [Swap, LitAdd(n), ..] => replace(2, SwapLitAdd(*n)),
         [I, CFetch, ..] => replace(2, ICFetch),
+        [Dup, PlusLoop(t), ..] => replace(2, DupPlusLoop(*t)),
+        [ITwoFetch, GtBranch(t), ..] => replace(2, ITwoFetchGtBranch(*t)),
+        [Drop, Lit(n), ..] => replace(2, DropLit(*n)),
         [Dup, LitLtBranch(n, t), ..] => replace(2, DupLitLtBranch(*n, *t)),
         [LitLt(n), ZBranch(t), ..] => replace(2, LitLtBranch(*n, *t)),
         [LitEq(n), ZBranch(t), ..] => replace(2, LitEqBranch(*n, *t)),
@@ -331,6 +351,64 @@ mod tests {
         });
         assert_eq!(out, ir);
         assert!(looked_at.get() <= WINDOW * ir.len(), "{}", looked_at.get());
+    }
+
+    #[test]
+    fn a_branch_to_exit_returns_at_once() {
+        // `DUP 2 < IF DROP 1 ELSE 1- THEN ;`
+        let ir = vec![
+            Op::Dup,
+            Op::Lit(2),
+            Op::Lt,
+            Op::ZBranch(7),
+            Op::Drop,
+            Op::Lit(1),
+            Op::Branch(8),
+            Op::OneMinus,
+            Op::Exit,
+        ];
+        assert_eq!(
+            optimize(ir, &no_inlining),
+            vec![
+                Op::DupLitLtBranch(2, 3),
+                Op::DropLit(1),
+                Op::Exit,
+                Op::LitAdd(-1),
+                Op::Exit
+            ]
+        );
+    }
+
+    #[test]
+    fn the_classic_inner_loops_fuse() {
+        // siev's `0 I C! DUP +LOOP`, bubble's `I 2@ > IF I 2@ SWAP I 2! THEN`, matrix's
+        // `OVER @ OVER @ *`.
+        let siev = vec![Op::Lit(0), Op::I, Op::CStore, Op::Dup, Op::PlusLoop(0)];
+        assert_eq!(
+            optimize(siev, &no_inlining),
+            vec![Op::LitICStore(0), Op::DupPlusLoop(0)]
+        );
+        let bubble = vec![
+            Op::I,
+            Op::TwoFetch,
+            Op::Gt,
+            Op::ZBranch(9),
+            Op::I,
+            Op::TwoFetch,
+            Op::Swap,
+            Op::I,
+            Op::TwoStore,
+            Op::Exit,
+        ];
+        assert_eq!(
+            optimize(bubble, &no_inlining),
+            vec![Op::ITwoFetchGtBranch(2), Op::ISwapCells, Op::Exit]
+        );
+        let matrix = vec![Op::Over, Op::Fetch, Op::Over, Op::Fetch, Op::Mul, Op::Exit];
+        assert_eq!(
+            optimize(matrix, &no_inlining),
+            vec![Op::FetchBothMul, Op::Exit]
+        );
     }
 
     #[test]

@@ -1031,6 +1031,84 @@ impl Forth {
                         None => break Event::ThrowAs(code::INVALID_ADDRESS, Op::CFetch),
                     }
                 }
+                Op::LitICStore(n) => {
+                    // The literal and the index go on the stack before C! takes them.
+                    if sp >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Lit(n));
+                    }
+                    if rsp < 1 {
+                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::I);
+                    }
+                    if sp + 1 >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::I);
+                    }
+                    match mem.get_mut(rs[rsp - 1] as u64 as usize) {
+                        Some(byte) => *byte = n as u8,
+                        None => break Event::ThrowAs(code::INVALID_ADDRESS, Op::CStore),
+                    }
+                }
+                Op::DupPlusLoop(target) => {
+                    if sp < 1 {
+                        break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Dup);
+                    }
+                    if sp >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Dup);
+                    }
+                    if rsp < 2 {
+                        let failed = Op::PlusLoop(target);
+                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, failed);
+                    }
+                    if plus_loop(&mut rs[rsp - 2..rsp], tos) {
+                        jump!(target);
+                    } else {
+                        rsp -= 2;
+                    }
+                }
+                Op::ITwoFetchGtBranch(target) => {
+                    rneed!(1);
+                    let (x1, x2) = load2!(rs[rsp - 1]);
+                    if sp + 2 > ds.len() {
+                        break Event::Throw(code::STACK_OVERFLOW);
+                    }
+                    if x1 <= x2 {
+                        jump!(target);
+                    }
+                }
+                Op::ISwapCells => {
+                    // Fetching is what can fail: the store goes where the fetch came from.
+                    if rsp < 1 {
+                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::ITwoFetch);
+                    }
+                    let Some((x1, x2)) = fetch_pair(mem, rs[rsp - 1]) else {
+                        break Event::ThrowAs(code::INVALID_ADDRESS, Op::ITwoFetch);
+                    };
+                    if sp + 2 > ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::ITwoFetch);
+                    }
+                    store2!(rs[rsp - 1], x2, x1);
+                }
+                Op::FetchBothMul => {
+                    if sp < 2 {
+                        break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Over);
+                    }
+                    if sp >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
+                    }
+                    let Some(x1) = fetch_cell(mem, ds[sp - 1]) else {
+                        break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
+                    };
+                    if sp + 1 >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
+                    }
+                    let Some(x2) = fetch_cell(mem, tos) else {
+                        break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
+                    };
+                    push!(x1.wrapping_mul(x2));
+                }
+                Op::DropLit(n) => {
+                    need!(1);
+                    tos = n;
+                }
                 Op::Sys(word) => {
                     tick!();
                     break Event::Sys(word);
@@ -1056,6 +1134,19 @@ fn plus_loop(parameters: &mut [i64], step: i64) -> bool {
     let after = before.wrapping_add(step);
     parameters[1] = index.wrapping_add(step);
     (before ^ after) >= 0 || (before ^ step) >= 0
+}
+
+/// The cell at `address` in data space, if all of it is there.
+fn fetch_cell(mem: &[u8], address: i64) -> Option<i64> {
+    let bytes = mem.get(address as u64 as usize..)?.first_chunk::<CELL>()?;
+    Some(i64::from_le_bytes(*bytes))
+}
+
+/// The two cells at `address` as 2@ gives them, ( x1 x2 ): x2 at the address, x1 after.
+fn fetch_pair(mem: &[u8], address: i64) -> Option<(i64, i64)> {
+    let x2 = fetch_cell(mem, address)?;
+    let x1 = fetch_cell(mem, address.wrapping_add(CELL as i64))?;
+    Some((x1, x2))
 }
 
 /// The cell in eight bytes of data space.

@@ -32,6 +32,19 @@ pub fn workloads() -> impl Iterator<Item = &'static str> {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
 }
 
+/// gforth's classic benchmark programs as workloads, `classic-<program>`, in report order:
+/// the one list, `benches/forth/classic/programs.txt`, which the forth bench reads too.
+pub fn classic_workloads() -> impl Iterator<Item = String> {
+    include_str!("../../../benches/forth/classic/programs.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|program| format!("{CLASSIC_PREFIX}{program}"))
+}
+
+/// What names a classic program as a workload.
+pub const CLASSIC_PREFIX: &str = "classic-";
+
 /// The steps of a run, for the progress lines.
 const STEPS: usize = 7;
 
@@ -262,6 +275,29 @@ mod tests {
         sources.sort();
         listed.sort();
         assert_eq!(sources, listed, "benches/forth/*.fs against workloads.txt");
+    }
+
+    /// Every classic program has its C reference, and every C reference names a program.
+    #[test]
+    fn the_classic_list_names_exactly_the_c_references() {
+        let classic = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/c/classic");
+        let mut listed: Vec<String> = super::classic_workloads()
+            .map(|workload| workload[super::CLASSIC_PREFIX.len()..].to_owned())
+            .collect();
+        let mut sources: Vec<String> = std::fs::read_dir(classic)
+            .unwrap()
+            .filter_map(|entry| {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                Some(name.strip_suffix(".c")?.to_owned())
+            })
+            .collect();
+        sources.sort();
+        listed.sort();
+        assert_eq!(listed, ["bubble", "fib", "matrix", "siev"]);
+        assert_eq!(
+            sources, listed,
+            "benches/c/classic/*.c against programs.txt"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! a [`Run`]; `report.rs` renders them.
 
 use super::results::{Download, Reference, Run};
-use super::workloads;
+use super::{classic_workloads, workloads};
 
 /// A target a ratio must meet.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -111,8 +111,20 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
     });
     list.extend(swap_ratios(run));
     list.extend(update_ratios(run));
-    list.extend(workloads().map(|workload| forth_ratio(run, workload)));
-    list.extend(workloads().map(|workload| native_ratio(run, workload)));
+    let all_workloads: Vec<String> = workloads()
+        .map(str::to_owned)
+        .chain(classic_workloads())
+        .collect();
+    list.extend(
+        all_workloads
+            .iter()
+            .map(|workload| forth_ratio(run, workload)),
+    );
+    list.extend(
+        all_workloads
+            .iter()
+            .map(|workload| native_ratio(run, workload)),
+    );
     for ratio in &mut list {
         if ratio.value.and_then(|v| ratio.target.met(v)) != Some(false) {
             ratio.cause.clear();

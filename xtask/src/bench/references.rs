@@ -1,17 +1,21 @@
 //! Reference times for the Forth workloads: `gforth-fast` on `benches/forth/<w>.fs` and the C
-//! versions in `benches/c/<w>.c` built with `cc -O2`. Both are timed the same way: each
-//! process runs the workload several times and reports the in-program time, and the median
-//! over processes is kept. A missing tool or source is recorded as skipped, not an error.
+//! versions in `benches/c/<w>.c` built with `cc -O2`; and for gforth's classic programs,
+//! `gforth-fast` on the programs as the gforth package installs them and the C versions in
+//! `benches/c/classic/<p>.c`. All are timed the same way: each process runs the workload
+//! several times and reports the in-program time, and the median over processes is kept. A
+//! missing tool or source is recorded as skipped, not an error.
 
 use super::results::Reference;
-use super::workloads;
-use std::path::Path;
+use super::{CLASSIC_PREFIX, classic_workloads, workloads};
+use std::path::{Path, PathBuf};
 use xshell::{Cmd, Shell, cmd};
 
 const GFORTH: &str = "gforth-fast";
 const CC: &str = "cc -O2";
 /// The line each reference program prints: this word, then the total time of its runs.
 const MARK: &str = "ff-bench-us";
+/// Where the gforth package installs its benchmark programs, in a directory per version.
+const GFORTH_PROGRAMS: &str = "/usr/share/gforth";
 
 /// `processes` runs of each workload under each reference tool.
 pub fn measure(
@@ -21,39 +25,97 @@ pub fn measure(
     runs_per_process: usize,
 ) -> Vec<Reference> {
     let mut references = Vec::new();
+    let mut measure_pair = |workload: &str, forth: Option<PathBuf>, c: PathBuf| {
+        references.push(gforth_reference(
+            sh,
+            workload,
+            forth,
+            processes,
+            runs_per_process,
+        ));
+        references.push(c_reference(
+            sh,
+            root,
+            workload,
+            &c,
+            processes,
+            runs_per_process,
+        ));
+    };
     for workload in workloads() {
         let forth = root.join("benches/forth").join(format!("{workload}.fs"));
-        references.push(match tool_version(sh, GFORTH) {
-            Some(_) if forth.is_file() => {
-                time_processes(GFORTH, workload, processes, runs_per_process, |runs| {
-                    gforth_command(sh, &forth, runs)
-                })
-            }
-            Some(_) => skipped(GFORTH, workload, format!("{} is missing", forth.display())),
-            None => skipped(
-                GFORTH,
-                workload,
-                "gforth-fast is not installed (apt-get install gforth)".into(),
-            ),
-        });
-        references.push(c_reference(sh, root, workload, processes, runs_per_process));
+        measure_pair(
+            workload,
+            Some(forth),
+            root.join("benches/c").join(format!("{workload}.c")),
+        );
+    }
+    for workload in classic_workloads() {
+        let program = &workload[CLASSIC_PREFIX.len()..];
+        let forth = gforth_programs_dir().map(|dir| dir.join(format!("{program}.fs")));
+        measure_pair(
+            &workload,
+            forth,
+            root.join("benches/c/classic").join(format!("{program}.c")),
+        );
     }
     references
+}
+
+/// The newest `/usr/share/gforth/<version>/` that holds gforth's benchmark programs.
+fn gforth_programs_dir() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(GFORTH_PROGRAMS)
+        .ok()?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|dir| dir.join("siev.fs").is_file())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// gforth-fast on `forth`; `None` when gforth's own programs are not installed.
+fn gforth_reference(
+    sh: &Shell,
+    workload: &str,
+    forth: Option<PathBuf>,
+    processes: usize,
+    runs: usize,
+) -> Reference {
+    match (tool_version(sh, GFORTH), forth) {
+        (None, _) => skipped(
+            GFORTH,
+            workload,
+            "gforth-fast is not installed (apt-get install gforth)".into(),
+        ),
+        (Some(_), None) => skipped(
+            GFORTH,
+            workload,
+            "gforth's benchmark programs are not installed (apt-get install gforth)".into(),
+        ),
+        (Some(_), Some(forth)) if forth.is_file() => {
+            time_processes(GFORTH, workload, processes, runs, |runs| {
+                gforth_command(sh, &forth, runs)
+            })
+        }
+        (Some(_), Some(forth)) => {
+            skipped(GFORTH, workload, format!("{} is missing", forth.display()))
+        }
+    }
 }
 
 fn c_reference(
     sh: &Shell,
     root: &Path,
     workload: &str,
+    source: &Path,
     processes: usize,
     runs: usize,
 ) -> Reference {
-    let source = root.join("benches/c").join(format!("{workload}.c"));
     if !source.is_file() {
         return skipped(CC, workload, format!("{} is missing", source.display()));
     }
     let binary = root.join("target/bench/c").join(workload);
-    if let Err(why) = compile_c(sh, &source, &binary) {
+    if let Err(why) = compile_c(sh, source, &binary) {
         return skipped(CC, workload, why);
     }
     time_processes(CC, workload, processes, runs, |runs| {

@@ -4,7 +4,7 @@
 use super::ratios::{Ratio, kib, ns, ratios, reference};
 use super::results::{AotCompile, Download, Install, Run};
 use super::sizes::FASTFORTH_FEATURES;
-use super::workloads;
+use super::{classic_workloads, workloads};
 use std::fmt::Write;
 
 /// The ratio table alone (also printed at the end of a run).
@@ -209,11 +209,14 @@ fn forth_section(out: &mut String, run: &Run) {
          FastForth: criterion mean of one `main` (`benches/forth/*.fs`); native is the \
          workload compiled ahead of time to a forth-native plugin (`fastforth compile`). \
          References: the same workloads under `gforth-fast` and in C (`cc -O2`, `benches/c/*.c`), timed in-program \
-         over repeated runs, median over processes.\n\n\
+         over repeated runs, median over processes. `classic-*` are gforth's own benchmark \
+         programs, read from where the gforth package installs them after \
+         `benches/forth/classic/gforth-compat.fs`, against `benches/c/classic/*.c`.\n\n\
          | workload | FastForth static | plugin | hotswap | native | gforth-fast | cc -O2 | static / gforth-fast | static / C | native / C |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    for workload in workloads() {
+    for workload in workloads().map(str::to_owned).chain(classic_workloads()) {
+        let workload = workload.as_str();
         let bench = |path: &str| {
             run.benchmark(&format!("forth/{workload}/{path}"))
                 .map(|e| e.mean)
