@@ -5,11 +5,14 @@
 //! `Result`; the loops take its value (`expect`), as a caller does, so that the large error
 //! type is not written out on every call only because the bench keeps the whole `Result`.
 //!
-//! `call/add_numbers/{epoch_check,thread_local_check}` measure two alternatives to the
-//! `arc_swap::Cache` check of `hotswap_cached`, with the same plugin call behind them: an
-//! epoch counter the cache compares with the one it saw, and a generation the thread keeps
+//! `hotswap_cached` is the host's `PluginCache`: a process-wide swap count compared with the
+//! one the cache saw. `call/add_numbers/{arc_swap_cache,epoch_check,thread_local_check}`
+//! measure alternatives to that check, with the same plugin call behind them: an
+//! `arc_swap::Cache` of the serving slot (the host's cache before the swap count), a
+//! per-handle epoch counter reached through a reference, and a generation the thread keeps
 //! in a thread-local.
 
+use arc_swap::{ArcSwap, Cache};
 use criterion::{Criterion, criterion_group, criterion_main};
 use fastforth_benches::{add_numbers_noinline, example_plugin, fib_sizes, fibonacci_noinline};
 use fastforth_host::{Example, HotSwap, Loader, Plugin};
@@ -124,6 +127,16 @@ fn cache_alternatives(c: &mut Criterion, paths: &Paths) {
         serving: paths.hotswap.current().clone(),
     };
     let mut group = c.benchmark_group("call/add_numbers");
+    group.bench_function("arc_swap_cache", |b| {
+        let slot = Arc::new(ArcSwap::new(epoch.serving.clone()));
+        let mut cache = Cache::new(slot);
+        b.iter(|| {
+            cache
+                .load()
+                .add_numbers(black_box(5), black_box(3))
+                .expect(ANSWERS)
+        })
+    });
     group.bench_function("epoch_check", |b| {
         let mut cache = EpochCache {
             epoch: &epoch,

@@ -149,23 +149,44 @@ impl SwapFeed {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join(&self.file_name);
+        self.write_next(&path)?;
+        Ok(path)
+    }
+
+    /// Writes the next distinct copy over one of two files that it rewrites in turn (same
+    /// inode, new bytes) and returns its path: the file stays valid until the second call
+    /// after this one. A feed of new files creates and deletes inodes at the rate of the
+    /// swaps, which on a filesystem that scans past recently deleted inodes (ext4 without a
+    /// journal) slows every file the host creates; a real host sees one new build per swap.
+    pub fn next_in_place(&mut self) -> anyhow::Result<PathBuf> {
+        let dir = self.dir.path().join(format!("in-place-{}", self.next % 2));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        self.next += 1;
+        let path = dir.join(&self.file_name);
+        self.write_next(&path)?;
+        Ok(path)
+    }
+
+    /// Writes the artifact followed by the current counter to `path`.
+    fn write_next(&self, path: &Path) -> anyhow::Result<()> {
         let mut bytes = Vec::with_capacity(self.artifact.len() + 8);
         bytes.extend_from_slice(&self.artifact);
         bytes.extend_from_slice(&self.next.to_le_bytes());
-        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(path)
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
     }
 }
 
 /// A hot-swap handle on the example plugin whose shadow copies live in a temporary cache
-/// directory, plus a [`SwapFeed`] of new builds, with the files of retired versions removed
-/// after each swap so that thousands of swaps use bounded disk space.
+/// directory, plus a [`SwapFeed`] of new builds written in place, with the shadow copies of
+/// retired versions removed after each swap so that thousands of swaps use bounded disk
+/// space.
 pub struct SwapRig {
     pub hotswap: Arc<HotSwap<Example>>,
     feed: SwapFeed,
     _cache: tempfile::TempDir,
-    /// Shadow and source files of the versions still possibly loaded, oldest first.
-    loaded: Vec<(PathBuf, PathBuf)>,
+    /// Shadow files of the versions still possibly loaded, oldest first.
+    loaded: Vec<PathBuf>,
 }
 
 impl SwapRig {
@@ -174,7 +195,7 @@ impl SwapRig {
         let cache = tempfile::tempdir().context("cannot create a shadow cache directory")?;
         let loader = Arc::new(Loader::new(cache.path()));
         let mut feed = SwapFeed::new(artifact)?;
-        let first = feed.next_file()?;
+        let first = feed.next_in_place()?;
         let hotswap = HotSwap::<Example>::load(loader, &first)
             .with_context(|| format!("cannot load {}", first.display()))?;
         let mut rig = SwapRig {
@@ -183,13 +204,15 @@ impl SwapRig {
             _cache: cache,
             loaded: Vec::new(),
         };
-        rig.record_current(first);
+        rig.record_current();
         Ok(rig)
     }
 
-    /// Writes the next build (not timed by the caller), then returns it for [`SwapRig::swap`].
+    /// Writes the next build (not timed by the caller), then returns it for [`SwapRig::swap`];
+    /// the file is rewritten by the second `prepare` after this one (see
+    /// [`SwapFeed::next_in_place`]).
     pub fn prepare(&mut self) -> anyhow::Result<PathBuf> {
-        self.feed.next_file()
+        self.feed.next_in_place()
     }
 
     /// Swaps `path` in and returns how long `HotSwap::swap` took.
@@ -199,23 +222,18 @@ impl SwapRig {
             .swap(&path)
             .with_context(|| format!("cannot swap in {}", path.display()))?;
         let elapsed = start.elapsed();
-        self.record_current(path);
+        self.record_current();
         Ok(elapsed)
     }
 
-    /// Remembers the serving version's files and deletes those of versions already retired:
-    /// everything but the serving version and the last-known-good one.
-    fn record_current(&mut self, source: PathBuf) {
-        let shadow = self.hotswap.current().info().shadow.clone();
-        self.loaded.push((shadow, source));
+    /// Remembers the serving version's shadow copy and deletes those of versions already
+    /// retired: everything but the serving version and the last-known-good one.
+    fn record_current(&mut self) {
+        self.loaded
+            .push(self.hotswap.current().info().shadow.clone());
         while self.loaded.len() > 2 {
-            let (shadow, source) = self.loaded.remove(0);
             // Best effort: a leftover file only costs disk space in a temporary directory.
-            let _ = std::fs::remove_file(shadow);
-            let _ = std::fs::remove_file(&source);
-            if let Some(dir) = source.parent() {
-                let _ = std::fs::remove_dir(dir);
-            }
+            let _ = std::fs::remove_file(self.loaded.remove(0));
         }
     }
 }
@@ -255,5 +273,23 @@ mod tests {
         assert_eq!(&two[..3], b"ELF");
         assert_ne!(one, two);
         assert_eq!(one.len(), 11);
+    }
+
+    #[test]
+    fn in_place_copies_alternate_between_two_files_with_new_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifact = dir.path().join("libdemo.so");
+        std::fs::write(&artifact, b"ELF").unwrap();
+        let mut feed = SwapFeed::new(&artifact).unwrap();
+        let paths: Vec<PathBuf> = (0..3).map(|_| feed.next_in_place().unwrap()).collect();
+        assert_ne!(paths[0], paths[1]);
+        assert_eq!(paths[0], paths[2]);
+        assert!(paths[0].ends_with("libdemo.so"));
+        let (second, third) = (
+            std::fs::read(&paths[1]).unwrap(),
+            std::fs::read(&paths[2]).unwrap(),
+        );
+        assert_eq!(&second[..3], b"ELF");
+        assert_ne!(second[3..], third[3..]);
     }
 }

@@ -2,11 +2,12 @@
 //! percentiles that criterion's mean cannot give, and splits the median swap into its
 //! phases (each timed on a build of its own): read + structural check, SHA-256, the
 //! content-addressed copy, and the rest (dlopen, validation, self-test, store,
-//! retiring the version two swaps back). Prints one JSON object; knows nothing of where
-//! the figures go.
+//! retiring the version two swaps back). It also times SHA-256, which names the copy, against
+//! BLAKE3 on the example plugin and on the engine plugin, to show what a faster hash would
+//! save at each size. Prints one JSON object; knows nothing of where the figures go.
 
 use anyhow::Context;
-use fastforth_benches::{SwapRig, example_plugin, quantile};
+use fastforth_benches::{SwapRig, example_plugin, forth_plugin, quantile};
 use fastforth_host::{inspect, shadow};
 use std::time::{Duration, Instant};
 
@@ -49,10 +50,16 @@ fn main() -> anyhow::Result<()> {
         ("open_validate_self_test_store_retire", rest),
     ]
     .map(|(phase, ns)| format!("{{\"phase\":\"{phase}\",\"p50_ns\":{ns}}}"));
+    let engine = forth_plugin()?;
+    let hashes = [&artifact, &engine]
+        .map(|plugin| time_hashes(plugin))
+        .into_iter()
+        .collect::<anyhow::Result<Vec<String>>>()?;
     println!(
-        "{{\"swaps\":{swaps},\"artifact_bytes\":{},\"phases\":[{}],\"samples_ns\":[{}]}}",
+        "{{\"swaps\":{swaps},\"artifact_bytes\":{},\"phases\":[{}],\"hashes\":[{}],\"samples_ns\":[{}]}}",
         std::fs::metadata(&artifact)?.len(),
         phases.join(","),
+        hashes.join(","),
         list.join(",")
     );
     Ok(())
@@ -74,8 +81,29 @@ fn time_phases(
     phases.hash.push(nanos(hashed - checked));
     phases.copy.push(nanos(copied - hashed));
     std::fs::remove_file(&copy).with_context(|| format!("cannot remove {}", copy.display()))?;
-    std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
     Ok(())
+}
+
+/// Median times of SHA-256 and BLAKE3 over the bytes of `plugin`, as a JSON object.
+fn time_hashes(plugin: &std::path::Path) -> anyhow::Result<String> {
+    const ROUNDS: usize = 201;
+    let bytes =
+        std::fs::read(plugin).with_context(|| format!("cannot read {}", plugin.display()))?;
+    let (mut sha256, mut blake3) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        std::hint::black_box(shadow::sha256_hex(std::hint::black_box(&bytes)));
+        let between = Instant::now();
+        std::hint::black_box(blake3::hash(std::hint::black_box(&bytes)).to_hex());
+        sha256.push(nanos(between - start));
+        blake3.push(nanos(between.elapsed()));
+    }
+    Ok(format!(
+        "{{\"bytes\":{},\"sha256_p50_ns\":{},\"blake3_p50_ns\":{}}}",
+        bytes.len(),
+        median(&mut sha256),
+        median(&mut blake3)
+    ))
 }
 
 fn nanos(duration: Duration) -> u64 {

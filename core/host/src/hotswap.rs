@@ -4,8 +4,9 @@
 //! last-known-good version.
 //!
 //! Costs: [`HotSwap::current`] is one `ArcSwap::load` (a few nanoseconds, lock-free, never
-//! waits for a swap). [`PluginCache::get`] is cheaper still (one atomic read when nothing
-//! changed) but keeps the version it last saw alive until called again. `swap` and
+//! waits for a swap). [`PluginCache::get`] is cheaper still: one `Acquire` load of a
+//! process-wide swap count and a compare with the count it last saw, when nothing changed;
+//! it keeps the version it last saw alive until called again. `swap` and
 //! `rollback` serialise on a mutex that calls never touch; a swap waits for nothing but the
 //! load of the new file. A retired version's `shutdown` runs on whichever thread drops its
 //! last reference, after its last in-flight call returned, and never under this handle's
@@ -13,9 +14,17 @@
 
 use crate::kinds::Kind;
 use crate::{Loader, Plugin, PluginError};
-use arc_swap::{ArcSwap, Cache, Guard};
+use arc_swap::{ArcSwap, Guard};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// How many times any handle of this process changed its serving version. Bumped after the
+/// new version is stored, so a [`PluginCache`] that reads a count it has not seen finds the
+/// new version (or a later one) in its handle. One count for every handle keeps the cache's
+/// check a load from a fixed address; the price is that a swap of one plugin makes the caches
+/// of the others reload once (an `ArcSwap::load_full`).
+static SWAPS: AtomicU64 = AtomicU64::new(0);
 
 /// A swappable plugin of kind `K`.
 pub struct HotSwap<K: Kind> {
@@ -65,8 +74,11 @@ impl<K: Kind> HotSwap<K> {
 
     /// A per-thread cache of the serving version, for hot loops.
     pub fn cache(&self) -> PluginCache<K> {
+        let seen = SWAPS.load(Ordering::Acquire);
         PluginCache {
-            cache: Cache::new(self.current.clone()),
+            seen,
+            held: self.current.load_full(),
+            current: self.current.clone(),
         }
     }
 
@@ -100,7 +112,7 @@ impl<K: Kind> HotSwap<K> {
         previous: &mut MutexGuard<'_, Option<Arc<Plugin<K>>>>,
         next: Arc<Plugin<K>>,
     ) -> (SwapReport, Option<Arc<Plugin<K>>>) {
-        let old = self.current.swap(next);
+        let old = self.serve(next);
         let report = self.report_from(&old);
         (report, previous.replace(old))
     }
@@ -113,10 +125,18 @@ impl<K: Kind> HotSwap<K> {
                 plugin: self.current.load().name().to_owned(),
             });
         };
-        let bad = self.current.swap(good);
+        let bad = self.serve(good);
         let report = self.report_from(&bad);
         retire_unlocked(previous, Some(bad));
         Ok(report)
+    }
+
+    /// Stores `next` as the serving version, then tells every [`PluginCache`]; returns the
+    /// version it replaces.
+    fn serve(&self, next: Arc<Plugin<K>>) -> Arc<Plugin<K>> {
+        let old = self.current.swap(next);
+        SWAPS.fetch_add(1, Ordering::Release);
+        old
     }
 
     fn report_from(&self, old: &Plugin<K>) -> SwapReport {
@@ -142,13 +162,34 @@ fn retire_unlocked<T, K: Kind>(lock: MutexGuard<'_, T>, retired: Option<Arc<Plug
 /// A thread's cached view of a [`HotSwap`]: after a swap, the next `get` picks up the new
 /// version and releases the old one. It shares the handle's serving slot, so it may be kept
 /// beside the handle (or outlive it, keeping the version it last saw).
+///
+/// The version it holds stays loaded while the cache holds it, so the `&Plugin` that `get`
+/// returns is valid for the whole call made through it, whatever swaps meanwhile.
 pub struct PluginCache<K: Kind> {
-    cache: Cache<Arc<ArcSwap<Plugin<K>>>, Arc<Plugin<K>>>,
+    /// The value of [`SWAPS`] read before `held` was loaded.
+    seen: u64,
+    held: Arc<Plugin<K>>,
+    current: Arc<ArcSwap<Plugin<K>>>,
 }
 
 impl<K: Kind> PluginCache<K> {
-    /// The serving version, refreshed if a swap happened since the last call.
+    /// The serving version, reloaded if any swap happened since the last call.
+    #[inline]
     pub fn get(&mut self) -> &Plugin<K> {
-        self.cache.load()
+        let swaps = SWAPS.load(Ordering::Acquire);
+        if swaps != self.seen {
+            self.reload(swaps);
+        }
+        &self.held
+    }
+
+    /// Loads the serving version after the swap count was read as `swaps`: every swap counted
+    /// in it stored its version before counting, so this load sees that version or a later
+    /// one, and a swap not counted yet makes the next `get` reload again.
+    #[cold]
+    #[inline(never)]
+    fn reload(&mut self, swaps: u64) {
+        self.held = self.current.load_full();
+        self.seen = swaps;
     }
 }

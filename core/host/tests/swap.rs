@@ -70,6 +70,45 @@ fn cached_view_follows_swaps() {
 }
 
 #[test]
+fn cached_view_follows_a_rollback_and_keeps_its_version_through_other_handles_swaps() {
+    let (_dir, loader) = fresh_loader();
+    let slot = HotSwap::<Example>::load(loader.clone(), &example_v1()).unwrap();
+    let other = HotSwap::<Example>::load(loader, &example_v1()).unwrap();
+    let mut cache = slot.cache();
+    other.swap(&example_v2()).unwrap();
+    assert_eq!(cache.get().version(), "1.0.0", "another handle's swap");
+    slot.swap(&example_v2()).unwrap();
+    assert_eq!(cache.get().version(), "1.0.1");
+    slot.rollback().unwrap();
+    assert_eq!(cache.get().version(), "1.0.0");
+    assert_eq!(cache.get().add_numbers(5, 3).unwrap(), 8);
+}
+
+#[test]
+fn a_version_a_cache_holds_is_retired_only_when_the_cache_moves_on() {
+    let (dir, loader) = fresh_loader();
+    let trailer = dir.path().join("libfastforth_example_plugin.so");
+    let bytes = std::fs::read(example_v1()).unwrap();
+    std::fs::write(&trailer, [bytes.as_slice(), b"trailer!"].concat()).unwrap();
+    let slot = HotSwap::<Example>::load(loader.clone(), &example_v1()).unwrap();
+    let mut cache = slot.cache();
+    let first = cache.get().info().shadow.clone();
+
+    slot.swap(&example_v2()).unwrap();
+    // Out of the last-known-good slot too: only the cache holds the first version now.
+    slot.swap(&trailer).unwrap();
+    assert_eq!(loader.retired_count(), 0, "retired while a cache held it");
+    if let Some(mapped) = mapped_count(&first) {
+        assert!(mapped > 0, "unmapped while a cache held it");
+    }
+
+    assert_eq!(cache.get().add_numbers(2, 2).unwrap(), 4);
+    let retired = loader.retirements();
+    assert_eq!(retired.len(), 1, "{retired:?}");
+    assert_eq!(retired[0].shadow, first);
+}
+
+#[test]
 fn registry_swaps_each_plugin_independently() {
     let (_dir, loader) = fresh_loader();
     let registry = Registry::new(loader);

@@ -2,7 +2,7 @@
 //! as measured, and the raw figures below, rendered as Markdown. Pure functions of a [`Run`].
 
 use super::ratios::{Ratio, kib, ns, ratios, reference};
-use super::results::{AotCompile, Download, Install, Run};
+use super::results::{AotCompile, Download, HashTiming, Install, Run};
 use super::sizes::FASTFORTH_FEATURES;
 use super::{classic_workloads, workloads};
 use std::fmt::Write;
@@ -123,6 +123,31 @@ fn swap_section(out: &mut String, run: &Run) {
     out.push_str("| phase (median) | time |\n|---|---:|\n");
     for phase in &latency.phases {
         let _ = writeln!(out, "| {} | {} |", phase.phase, ns(phase.p50_ns as f64));
+    }
+    out.push('\n');
+    hash_table(out, &latency.hashes);
+}
+
+/// SHA-256, which names the content-addressed copy, against BLAKE3 on the example and the
+/// engine plugin.
+fn hash_table(out: &mut String, hashes: &[HashTiming]) {
+    if hashes.is_empty() {
+        return;
+    }
+    out.push_str(
+        "The copy's name is a SHA-256 of the plugin; a faster hash would save at most the \
+         difference (medians):\n\n| plugin bytes | SHA-256 | BLAKE3 | BLAKE3 / SHA-256 |\n\
+         |---:|---:|---:|---:|\n",
+    );
+    for hash in hashes {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2} |",
+            hash.bytes,
+            ns(hash.sha256_p50_ns as f64),
+            ns(hash.blake3_p50_ns as f64),
+            hash.blake3_p50_ns as f64 / hash.sha256_p50_ns.max(1) as f64
+        );
     }
     out.push('\n');
 }

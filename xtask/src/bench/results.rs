@@ -60,6 +60,18 @@ pub struct SwapLatency {
     pub max_ns: u64,
     /// Median of each phase of a swap, in order, each timed on a build of its own.
     pub phases: Vec<Phase>,
+    /// SHA-256 (which names the copy) against BLAKE3 on plugins of two sizes; absent from
+    /// runs before they were measured.
+    #[serde(default)]
+    pub hashes: Vec<HashTiming>,
+}
+
+/// Median times of two content hashes over one plugin file's bytes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HashTiming {
+    pub bytes: u64,
+    pub sha256_p50_ns: u64,
+    pub blake3_p50_ns: u64,
 }
 
 /// One phase of a swap.
@@ -248,6 +260,8 @@ impl SwapLatency {
             swaps: usize,
             artifact_bytes: u64,
             phases: Vec<Phase>,
+            #[serde(default)]
+            hashes: Vec<HashTiming>,
             samples_ns: Vec<u64>,
         }
         let line = output
@@ -273,6 +287,7 @@ impl SwapLatency {
             p99_ns: at(0.99),
             max_ns: sorted.last().copied().unwrap_or(0),
             phases: probe.phases,
+            hashes: probe.hashes,
         })
     }
 }
@@ -330,7 +345,7 @@ mod tests {
     fn swap_probe_output_becomes_percentiles() {
         let samples: Vec<String> = (1..=1000).map(|n| (n * 1000).to_string()).collect();
         let output = format!(
-            "progress\n{{\"swaps\":1000,\"artifact_bytes\":7,\"phases\":[{{\"phase\":\"sha256\",\"p50_ns\":5}}],\"samples_ns\":[{}]}}\n",
+            "progress\n{{\"swaps\":1000,\"artifact_bytes\":7,\"phases\":[{{\"phase\":\"sha256\",\"p50_ns\":5}}],\"hashes\":[{{\"bytes\":7,\"sha256_p50_ns\":9,\"blake3_p50_ns\":4}}],\"samples_ns\":[{}]}}\n",
             samples.join(",")
         );
         let latency = SwapLatency::from_probe(&output).unwrap();
@@ -344,5 +359,13 @@ mod tests {
             (500_000, 900_000, 990_000, 1_000_000)
         );
         assert_eq!(latency.phases[0].p50_ns, 5);
+        assert_eq!(
+            latency.hashes,
+            [HashTiming {
+                bytes: 7,
+                sha256_p50_ns: 9,
+                blake3_p50_ns: 4
+            }]
+        );
     }
 }
