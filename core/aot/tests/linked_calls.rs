@@ -2,10 +2,10 @@
 //! call that throws nothing allocates nothing, words leave any depth, and a throw comes
 //! back as its code and message with the depth the word left.
 //!
-//! The only test of its binary besides its helpers, so the allocation count it reads is
-//! its own thread's.
+//! Allocations are counted per thread, so each test reads its own thread's count.
 
 use fastforth_aot::{CompileOptions, compile};
+use fastforth_engine::{Console, Forth, Limits};
 use fastforth_host::{ForthConsole, HostWordError, Loader, NativeWords, on_native_stack};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -53,6 +53,29 @@ impl ForthConsole for Silent {
     }
     fn read_key(&mut self) -> Option<u8> {
         None
+    }
+}
+
+/// An engine console whose host words are the linked native words, with no input and
+/// output dropped.
+struct Linked<'a>(&'a NativeWords);
+
+impl Console for Linked<'_> {
+    fn write(&mut self, _bytes: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn call_host_word(
+        &mut self,
+        id: u32,
+        cells: &mut [i64],
+        depth: &mut usize,
+    ) -> Result<(), fastforth_engine::HostWordError> {
+        self.0
+            .call_in_place(id, cells, depth, &mut Silent)
+            .map_err(|error| fastforth_engine::HostWordError {
+                code: error.code,
+                message: error.message,
+            })
     }
 }
 
@@ -123,5 +146,36 @@ fn linked_words_run_in_place_and_a_call_allocates_nothing() {
         let allocations = ALLOCATIONS.get() - before;
         assert_eq!(cells[..depth], [3 * 99_999]);
         assert_eq!(allocations, 0, "allocations in 10^5 calls");
+    });
+}
+
+#[test]
+fn an_interpreted_loop_of_linked_calls_allocates_nothing_per_call() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("linked-loop");
+    let (natives, words) = linked(&dir);
+    on_native_stack(move || {
+        let mut forth = Forth::new(Limits::default());
+        for (word, id) in &words {
+            forth.define_host_word(word, *id).unwrap();
+        }
+        let mut console = Linked(&natives);
+        let source = ": calls ( n -- sum ) 0 swap 0 do i triple + loop ;";
+        forth.evaluate(source, "t", &mut console).unwrap();
+        let mut allocations_of = |calls: u64| {
+            let before = ALLOCATIONS.get();
+            forth
+                .evaluate(&format!("{calls} calls"), "t", &mut console)
+                .unwrap();
+            let allocations = ALLOCATIONS.get() - before;
+            let n = calls as i64;
+            assert_eq!(forth.data_stack(), [3 * n * (n - 1) / 2]);
+            forth.evaluate("drop", "t", &mut console).unwrap();
+            allocations
+        };
+        let (few, many) = (allocations_of(1_000), allocations_of(100_000));
+        assert_eq!(
+            many, few,
+            "10^5 linked calls allocate as often as 10^3 (the evaluation's own allocations)"
+        );
     });
 }
