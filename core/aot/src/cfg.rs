@@ -55,7 +55,7 @@ pub struct Cfg {
 fn edges(op: Op, at: usize) -> Option<(Option<usize>, Option<usize>)> {
     let next = Some(at + 1);
     match op {
-        Op::Exit => Some((None, None)),
+        Op::Exit | Op::AddExit | Op::DropLitExit(_) => Some((None, None)),
         Op::Branch(target) => Some((Some(target as usize), Some(target as usize))),
         Op::DupLitLtExit(_) => Some((None, next)),
         Op::Does(_) => None,
@@ -119,6 +119,10 @@ fn scan(
         let op = *code
             .get(at)
             .ok_or_else(|| "control runs past the end of the definition".to_owned())?;
+        if let Some(last) = op.before_exit() {
+            ops.push(last);
+            return Ok((ops, Scanned::Jump(None)));
+        }
         match (op, edges(op, at)) {
             (Op::Exit, _) => return Ok((ops, Scanned::Jump(None))),
             (Op::Branch(_), Some((target, _))) => return Ok((ops, Scanned::Jump(target))),

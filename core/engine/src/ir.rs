@@ -298,6 +298,19 @@ pub enum Op {
     FetchBothMul,
     /// `Drop Lit(n)` fused: ( x -- n ).
     DropLit(i64),
+    /// `Add Exit` fused, the `+ ;` ending many definitions: ( n1 n2 -- n3 ), then returns.
+    AddExit,
+    /// `DropLit(n) Exit` fused, a base case returning a constant: ( x -- n ), then returns.
+    DropLitExit(i64),
+    /// `ICFetch ZBranch` fused, `I C@ IF`: ( -- ) jumps when the byte at the loop index is 0.
+    ICFetchZBranch(u32),
+    /// `LitICStore(n) DupPlusLoop` fused, `n I C! DUP +LOOP`: ( step -- step ) stores the
+    /// byte n at the loop index, then adds the step to the index and loops as `+LOOP` does.
+    LitICStoreDupPlusLoop(i64, u32),
+    /// `ToR FetchBothMul AddToR` fused, the step of an inner product
+    /// `>R OVER @ OVER @ * R> + >R`: ( a1 a2 acc -- a1 a2 ) ( R: -- acc+x1*x2 ), x1 at a1
+    /// and x2 at a2.
+    MulAccumulateToR,
     /// A word implemented by the host side of the engine (parsing, compiling, I/O, ...).
     Sys(Sys),
 }
@@ -396,7 +409,19 @@ impl Op {
             | Op::LitEqBranch(_, t)
             | Op::DupLitLtAgain(_, t)
             | Op::DupPlusLoop(t)
-            | Op::ITwoFetchGtBranch(t) => Some(t),
+            | Op::ITwoFetchGtBranch(t)
+            | Op::ICFetchZBranch(t)
+            | Op::LitICStoreDupPlusLoop(_, t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The instruction a fused return runs before it returns (`Add` for `AddExit`), `None`
+    /// for every other instruction.
+    pub fn before_exit(self) -> Option<Op> {
+        match self {
+            Op::AddExit => Some(Op::Add),
+            Op::DropLitExit(n) => Some(Op::DropLit(n)),
             _ => None,
         }
     }
@@ -423,6 +448,8 @@ impl Op {
             Op::DupLitLtAgain(n, _) => Op::DupLitLtAgain(n, new),
             Op::DupPlusLoop(_) => Op::DupPlusLoop(new),
             Op::ITwoFetchGtBranch(_) => Op::ITwoFetchGtBranch(new),
+            Op::ICFetchZBranch(_) => Op::ICFetchZBranch(new),
+            Op::LitICStoreDupPlusLoop(n, _) => Op::LitICStoreDupPlusLoop(n, new),
             other => other,
         }
     }
@@ -523,6 +550,8 @@ const PLAIN: &[Op] = &[
     Op::ICFetch,
     Op::ISwapCells,
     Op::FetchBothMul,
+    Op::AddExit,
+    Op::MulAccumulateToR,
 ];
 
 const TAG_SYS: u8 = 0xF0;
@@ -570,6 +599,9 @@ fn operand_tag(op: Op) -> Option<(u8, Option<i64>, Option<u32>)> {
         Op::DupPlusLoop(t) => (36, None, Some(t)),
         Op::ITwoFetchGtBranch(t) => (37, None, Some(t)),
         Op::DropLit(n) => (38, Some(n), None),
+        Op::DropLitExit(n) => (39, Some(n), None),
+        Op::ICFetchZBranch(t) => (40, None, Some(t)),
+        Op::LitICStoreDupPlusLoop(n, t) => (41, Some(n), Some(t)),
         _ => return None,
     };
     Some(tagged)
@@ -616,6 +648,9 @@ fn from_operand_tag(tag: u8, n: i64, t: u32) -> Option<Op> {
         36 => Op::DupPlusLoop(t),
         37 => Op::ITwoFetchGtBranch(t),
         38 => Op::DropLit(n),
+        39 => Op::DropLitExit(n),
+        40 => Op::ICFetchZBranch(t),
+        41 => Op::LitICStoreDupPlusLoop(n, t),
         _ => return None,
     };
     Some(op)
@@ -813,6 +848,11 @@ mod tests {
             Op::ISwapCells,
             Op::FetchBothMul,
             Op::DropLit(1),
+            Op::AddExit,
+            Op::DropLitExit(1),
+            Op::ICFetchZBranch(6),
+            Op::LitICStoreDupPlusLoop(0, 7),
+            Op::MulAccumulateToR,
         ];
         assert_eq!(decode(&encode(&ops)).unwrap(), ops);
     }

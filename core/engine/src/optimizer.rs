@@ -44,6 +44,9 @@ pub fn inlinable(op: Op) -> bool {
             | Op::LitICStore(_)
             | Op::ISwapCells
             | Op::DupLitLtExit(_)
+            | Op::AddExit
+            | Op::DropLitExit(_)
+            | Op::MulAccumulateToR
             | Op::Unloop
             | Op::Do
             | Op::Sys(_)
@@ -81,12 +84,15 @@ fn return_early(ir: &mut [Op]) {
     }
 }
 
-/// Fuses a conditional branch over an `Exit` (`... IF EXIT THEN`) into a conditional exit.
+/// Fuses a conditional branch over an `Exit` (`... IF EXIT THEN`) into a conditional exit,
+/// and the last operation of a definition (`+ ;`, `DROP n ;`) into its `Exit`.
 fn fuse_exits(at: usize, window: &[Op]) -> Replacement {
     match window {
         [Op::DupLitLtBranch(n, past), Op::Exit, ..] if *past as usize == at + 2 => {
             Some((2, vec![Op::DupLitLtExit(*n)]))
         }
+        [Op::Add, Op::Exit, ..] => Some((2, vec![Op::AddExit])),
+        [Op::DropLit(n), Op::Exit, ..] => Some((2, vec![Op::DropLitExit(*n)])),
         _ => None,
     }
 }
@@ -166,6 +172,7 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [Lit(n), I, CStore, ..] => replace(3, LitICStore(*n)),
         [ITwoFetch, Swap, ITwoStore, ..] => replace(3, ISwapCells),
         [OverFetch, OverFetch, Mul, ..] => replace(3, FetchBothMul),
+        [ToR, FetchBothMul, AddToR, ..] => replace(3, MulAccumulateToR),
         [Lit(0), Add | Sub | Or | Xor, ..] => Some((2, Vec::new())),
         [Lit(0), IAdd, ..] => replace(2, I),
         [Lit(a), Lit(b), op, ..] => {
@@ -180,6 +187,8 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [Swap, LitAdd(n), ..] => replace(2, SwapLitAdd(*n)),
         [I, CFetch, ..] => replace(2, ICFetch),
         [Dup, PlusLoop(t), ..] => replace(2, DupPlusLoop(*t)),
+        [LitICStore(n), DupPlusLoop(t), ..] => replace(2, LitICStoreDupPlusLoop(*n, *t)),
+        [ICFetch, ZBranch(t), ..] => replace(2, ICFetchZBranch(*t)),
         [ITwoFetch, GtBranch(t), ..] => replace(2, ITwoFetchGtBranch(*t)),
         [Drop, Lit(n), ..] => replace(2, DropLit(*n)),
         [Dup, LitLtBranch(n, t), ..] => replace(2, DupLitLtBranch(*n, *t)),
@@ -328,10 +337,11 @@ mod tests {
 
     #[test]
     fn does_not_fuse_across_a_target() {
-        // The Add at 2 is a branch target, so Lit(1) Add must stay apart.
+        // The Add at 2 is a branch target, so Lit(1) Add must stay apart (the Add may
+        // still fuse with what follows it).
         let ir = vec![Op::Lit(1), Op::Branch(2), Op::Add, Op::Exit];
         let out = optimize(ir, &no_inlining);
-        assert_eq!(out, vec![Op::Lit(1), Op::Branch(2), Op::Add, Op::Exit]);
+        assert_eq!(out, vec![Op::Lit(1), Op::Branch(2), Op::AddExit]);
     }
 
     #[test]
@@ -370,9 +380,8 @@ mod tests {
         assert_eq!(
             optimize(ir, &no_inlining),
             vec![
-                Op::DupLitLtBranch(2, 3),
-                Op::DropLit(1),
-                Op::Exit,
+                Op::DupLitLtBranch(2, 2),
+                Op::DropLitExit(1),
                 Op::LitAdd(-1),
                 Op::Exit
             ]
@@ -386,7 +395,12 @@ mod tests {
         let siev = vec![Op::Lit(0), Op::I, Op::CStore, Op::Dup, Op::PlusLoop(0)];
         assert_eq!(
             optimize(siev, &no_inlining),
-            vec![Op::LitICStore(0), Op::DupPlusLoop(0)]
+            vec![Op::LitICStoreDupPlusLoop(0, 0)]
+        );
+        let siev_test = vec![Op::I, Op::CFetch, Op::ZBranch(3), Op::Lit(2), Op::Exit];
+        assert_eq!(
+            optimize(siev_test, &no_inlining),
+            vec![Op::ICFetchZBranch(1), Op::Lit(2), Op::Exit]
         );
         let bubble = vec![
             Op::I,
@@ -408,6 +422,35 @@ mod tests {
         assert_eq!(
             optimize(matrix, &no_inlining),
             vec![Op::FetchBothMul, Op::Exit]
+        );
+        // matrix's `>R OVER @ OVER @ * R> + >R`.
+        let inner_product = vec![
+            Op::ToR,
+            Op::Over,
+            Op::Fetch,
+            Op::Over,
+            Op::Fetch,
+            Op::Mul,
+            Op::RFrom,
+            Op::Add,
+            Op::ToR,
+            Op::Exit,
+        ];
+        assert_eq!(
+            optimize(inner_product, &no_inlining),
+            vec![Op::MulAccumulateToR, Op::Exit]
+        );
+    }
+
+    #[test]
+    fn a_last_addition_returns_at_once() {
+        // `: f + ;` and `IF + THEN ;`, where the EXIT is a branch target and stays apart.
+        let last = vec![Op::Add, Op::Exit];
+        assert_eq!(optimize(last, &no_inlining), vec![Op::AddExit]);
+        let target = vec![Op::ZBranch(2), Op::Add, Op::Exit];
+        assert_eq!(
+            optimize(target, &no_inlining),
+            vec![Op::ZBranch(2), Op::Add, Op::Exit]
         );
     }
 
