@@ -184,8 +184,10 @@ impl Forth {
         Ok(())
     }
 
-    /// The inner interpreter. Returns when an instruction needs the host side.
+    /// The inner interpreter. Returns when an instruction needs the host side. Never
+    /// inlined: alone, its registers go to the executor's state and not to its caller's.
     #[allow(clippy::too_many_lines)]
+    #[inline(never)]
     fn run_inner(&mut self) -> Event {
         if self.check_interrupt().is_err() {
             return Event::Interrupt;
