@@ -417,6 +417,11 @@ pub fn branch(op: Op, qdup: bool, k: usize) -> Option<BranchCode> {
             before: format!("let (x1, x2) = vm.fetch2({}).or_throw_in(W);", r(1)),
             ..test(0, 0, "x1 <= x2".to_owned())
         },
+        Op::ITwoFetchLtBranch(_) => BranchCode {
+            rreads: 1,
+            before: format!("let (x1, x2) = vm.fetch2({}).or_throw_in(W);", r(1)),
+            ..test(0, 0, "x1 >= x2".to_owned())
+        },
         Op::LitICStoreDupPlusLoop(n, _) => BranchCode {
             rreads: 2,
             fall_rdelta: -2,

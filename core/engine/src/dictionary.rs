@@ -790,7 +790,7 @@ pub fn op_name(op: Op) -> Option<&'static str> {
         Op::ICFetchZBranch(_) => Op::CFetch,
         Op::LitICStoreDupPlusLoop(..) => Op::CStore,
         Op::DropLit(_) => Op::Drop,
-        Op::ITwoFetchGtBranch(_) => Op::TwoFetch,
+        Op::ITwoFetchGtBranch(_) | Op::ITwoFetchLtBranch(_) => Op::TwoFetch,
         Op::LitMul(_) => Op::Mul,
         Op::LitAnd(_) => Op::And,
         Op::LitFetch(_) => Op::Fetch,

@@ -291,6 +291,9 @@ pub enum Op {
     /// `ITwoFetch GtBranch` fused: ( -- ) jumps unless the cell after the loop index is
     /// greater than the cell at it.
     ITwoFetchGtBranch(u32),
+    /// `ITwoFetch LtBranch` fused: ( -- ) jumps unless the cell after the loop index is
+    /// less than the cell at it.
+    ITwoFetchLtBranch(u32),
     /// `ITwoFetch Swap ITwoStore` fused: ( -- ) exchanges the cell at the loop index and
     /// the cell after it.
     ISwapCells,
@@ -410,6 +413,7 @@ impl Op {
             | Op::DupLitLtAgain(_, t)
             | Op::DupPlusLoop(t)
             | Op::ITwoFetchGtBranch(t)
+            | Op::ITwoFetchLtBranch(t)
             | Op::ICFetchZBranch(t)
             | Op::LitICStoreDupPlusLoop(_, t) => Some(t),
             _ => None,
@@ -448,6 +452,7 @@ impl Op {
             Op::DupLitLtAgain(n, _) => Op::DupLitLtAgain(n, new),
             Op::DupPlusLoop(_) => Op::DupPlusLoop(new),
             Op::ITwoFetchGtBranch(_) => Op::ITwoFetchGtBranch(new),
+            Op::ITwoFetchLtBranch(_) => Op::ITwoFetchLtBranch(new),
             Op::ICFetchZBranch(_) => Op::ICFetchZBranch(new),
             Op::LitICStoreDupPlusLoop(n, _) => Op::LitICStoreDupPlusLoop(n, new),
             other => other,
@@ -602,6 +607,7 @@ fn operand_tag(op: Op) -> Option<(u8, Option<i64>, Option<u32>)> {
         Op::DropLitExit(n) => (39, Some(n), None),
         Op::ICFetchZBranch(t) => (40, None, Some(t)),
         Op::LitICStoreDupPlusLoop(n, t) => (41, Some(n), Some(t)),
+        Op::ITwoFetchLtBranch(t) => (42, None, Some(t)),
         _ => return None,
     };
     Some(tagged)
@@ -651,6 +657,7 @@ fn from_operand_tag(tag: u8, n: i64, t: u32) -> Option<Op> {
         39 => Op::DropLitExit(n),
         40 => Op::ICFetchZBranch(t),
         41 => Op::LitICStoreDupPlusLoop(n, t),
+        42 => Op::ITwoFetchLtBranch(t),
         _ => return None,
     };
     Some(op)
@@ -845,6 +852,7 @@ mod tests {
             Op::LitICStore(0),
             Op::DupPlusLoop(4),
             Op::ITwoFetchGtBranch(9),
+            Op::ITwoFetchLtBranch(9),
             Op::ISwapCells,
             Op::FetchBothMul,
             Op::DropLit(1),

@@ -190,6 +190,7 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [LitICStore(n), DupPlusLoop(t), ..] => replace(2, LitICStoreDupPlusLoop(*n, *t)),
         [ICFetch, ZBranch(t), ..] => replace(2, ICFetchZBranch(*t)),
         [ITwoFetch, GtBranch(t), ..] => replace(2, ITwoFetchGtBranch(*t)),
+        [ITwoFetch, LtBranch(t), ..] => replace(2, ITwoFetchLtBranch(*t)),
         [Drop, Lit(n), ..] => replace(2, DropLit(*n)),
         [Dup, LitLtBranch(n, t), ..] => replace(2, DupLitLtBranch(*n, *t)),
         [LitLt(n), ZBranch(t), ..] => replace(2, LitLtBranch(*n, *t)),
@@ -414,9 +415,18 @@ mod tests {
             Op::TwoStore,
             Op::Exit,
         ];
+        // benches/forth/bubble.fs sorts the other way, with `I 2@ < IF`.
+        let other_way = bubble
+            .iter()
+            .map(|&op| if op == Op::Gt { Op::Lt } else { op })
+            .collect();
         assert_eq!(
             optimize(bubble, &no_inlining),
             vec![Op::ITwoFetchGtBranch(2), Op::ISwapCells, Op::Exit]
+        );
+        assert_eq!(
+            optimize(other_way, &no_inlining),
+            vec![Op::ITwoFetchLtBranch(2), Op::ISwapCells, Op::Exit]
         );
         let matrix = vec![Op::Over, Op::Fetch, Op::Over, Op::Fetch, Op::Mul, Op::Exit];
         assert_eq!(

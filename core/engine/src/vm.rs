@@ -939,6 +939,16 @@ impl Forth {
                         jump!(target);
                     }
                 }
+                Op::ITwoFetchLtBranch(target) => {
+                    rneed!(1);
+                    let (x1, x2) = load2!(rs[rsp - 1]);
+                    if sp + 2 > ds.len() {
+                        break Event::Throw(code::STACK_OVERFLOW);
+                    }
+                    if x1 >= x2 {
+                        jump!(target);
+                    }
+                }
                 Op::ISwapCells => {
                     // Fetching is what can fail: the store goes where the fetch came from.
                     if rsp < 1 {

@@ -84,6 +84,13 @@ fn fused_instructions_fail_as_their_parts() {
     check(": t R> DROP 5 DROP 1 ; t", -6, rs_underflow, Some("EXIT"));
     // `I C@ IF`
     check(": t 1 -1 DO I C@ IF THEN LOOP ; t", -9, address, Some("C@"));
+    // `I 2@ < IF`
+    check(
+        ": t 1 -9 DO I 2@ < IF THEN LOOP ; t",
+        -9,
+        address,
+        Some("2@"),
+    );
     // `n I C! DUP +LOOP`
     check(
         ": t 1 -1 -5 DO 0 I C! DUP +LOOP ; t",
