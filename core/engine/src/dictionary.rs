@@ -785,7 +785,7 @@ pub fn op_name(op: Op) -> Option<&'static str> {
         Op::ITwoStore | Op::ISwapCells => Op::TwoStore,
         Op::LitICStore(_) => Op::CStore,
         Op::FetchBothMul | Op::MulAccumulateToR => Op::Mul,
-        Op::AddExit => Op::Add,
+        Op::AddExit | Op::LitAddLoop(..) => Op::Add,
         Op::DropLitExit(_) => Op::Drop,
         Op::ICFetchZBranch(_) => Op::CFetch,
         Op::LitICStoreDupPlusLoop(..) => Op::CStore,

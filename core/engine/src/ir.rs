@@ -310,6 +310,8 @@ pub enum Op {
     /// `LitICStore(n) DupPlusLoop` fused, `n I C! DUP +LOOP`: ( step -- step ) stores the
     /// byte n at the loop index, then adds the step to the index and loops as `+LOOP` does.
     LitICStoreDupPlusLoop(i64, u32),
+    /// `LitAdd(n) Loop` fused, `n + LOOP`: ( x -- x+n ), then `LOOP`.
+    LitAddLoop(i64, u32),
     /// `ToR FetchBothMul AddToR` fused, the step of an inner product
     /// `>R OVER @ OVER @ * R> + >R`: ( a1 a2 acc -- a1 a2 ) ( R: -- acc+x1*x2 ), x1 at a1
     /// and x2 at a2.
@@ -414,18 +416,20 @@ impl Op {
             | Op::DupPlusLoop(t)
             | Op::ITwoFetchGtBranch(t)
             | Op::ITwoFetchLtBranch(t)
+            | Op::LitAddLoop(_, t)
             | Op::ICFetchZBranch(t)
             | Op::LitICStoreDupPlusLoop(_, t) => Some(t),
             _ => None,
         }
     }
 
-    /// The instruction a fused return runs before it returns (`Add` for `AddExit`), `None`
-    /// for every other instruction.
-    pub fn before_exit(self) -> Option<Op> {
+    /// A fused instruction that ends in a return or a loop's end, as its two parts (`Add`
+    /// and `Exit` for `AddExit`); `None` for every other instruction.
+    pub fn split(self) -> Option<(Op, Op)> {
         match self {
-            Op::AddExit => Some(Op::Add),
-            Op::DropLitExit(n) => Some(Op::DropLit(n)),
+            Op::AddExit => Some((Op::Add, Op::Exit)),
+            Op::DropLitExit(n) => Some((Op::DropLit(n), Op::Exit)),
+            Op::LitAddLoop(n, t) => Some((Op::LitAdd(n), Op::Loop(t))),
             _ => None,
         }
     }
@@ -453,6 +457,7 @@ impl Op {
             Op::DupPlusLoop(_) => Op::DupPlusLoop(new),
             Op::ITwoFetchGtBranch(_) => Op::ITwoFetchGtBranch(new),
             Op::ITwoFetchLtBranch(_) => Op::ITwoFetchLtBranch(new),
+            Op::LitAddLoop(n, _) => Op::LitAddLoop(n, new),
             Op::ICFetchZBranch(_) => Op::ICFetchZBranch(new),
             Op::LitICStoreDupPlusLoop(n, _) => Op::LitICStoreDupPlusLoop(n, new),
             other => other,
@@ -608,6 +613,7 @@ fn operand_tag(op: Op) -> Option<(u8, Option<i64>, Option<u32>)> {
         Op::ICFetchZBranch(t) => (40, None, Some(t)),
         Op::LitICStoreDupPlusLoop(n, t) => (41, Some(n), Some(t)),
         Op::ITwoFetchLtBranch(t) => (42, None, Some(t)),
+        Op::LitAddLoop(n, t) => (43, Some(n), Some(t)),
         _ => return None,
     };
     Some(tagged)
@@ -658,6 +664,7 @@ fn from_operand_tag(tag: u8, n: i64, t: u32) -> Option<Op> {
         40 => Op::ICFetchZBranch(t),
         41 => Op::LitICStoreDupPlusLoop(n, t),
         42 => Op::ITwoFetchLtBranch(t),
+        43 => Op::LitAddLoop(n, t),
         _ => return None,
     };
     Some(op)
@@ -853,6 +860,7 @@ mod tests {
             Op::DupPlusLoop(4),
             Op::ITwoFetchGtBranch(9),
             Op::ITwoFetchLtBranch(9),
+            Op::LitAddLoop(2, 3),
             Op::ISwapCells,
             Op::FetchBothMul,
             Op::DropLit(1),

@@ -189,6 +189,7 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [Dup, PlusLoop(t), ..] => replace(2, DupPlusLoop(*t)),
         [LitICStore(n), DupPlusLoop(t), ..] => replace(2, LitICStoreDupPlusLoop(*n, *t)),
         [ICFetch, ZBranch(t), ..] => replace(2, ICFetchZBranch(*t)),
+        [LitAdd(n), Loop(t), ..] => replace(2, LitAddLoop(*n, *t)),
         [ITwoFetch, GtBranch(t), ..] => replace(2, ITwoFetchGtBranch(*t)),
         [ITwoFetch, LtBranch(t), ..] => replace(2, ITwoFetchLtBranch(*t)),
         [Drop, Lit(n), ..] => replace(2, DropLit(*n)),
@@ -398,10 +399,25 @@ mod tests {
             optimize(siev, &no_inlining),
             vec![Op::LitICStoreDupPlusLoop(0, 0)]
         );
-        let siev_test = vec![Op::I, Op::CFetch, Op::ZBranch(3), Op::Lit(2), Op::Exit];
+        // siev's outer loop, `I C@ IF ... THEN 2 + LOOP`.
+        let siev_outer = vec![
+            Op::I,
+            Op::CFetch,
+            Op::ZBranch(4),
+            Op::Dup,
+            Op::Lit(2),
+            Op::Add,
+            Op::Loop(0),
+            Op::Exit,
+        ];
         assert_eq!(
-            optimize(siev_test, &no_inlining),
-            vec![Op::ICFetchZBranch(1), Op::Lit(2), Op::Exit]
+            optimize(siev_outer, &no_inlining),
+            vec![
+                Op::ICFetchZBranch(2),
+                Op::Dup,
+                Op::LitAddLoop(2, 0),
+                Op::Exit
+            ]
         );
         let bubble = vec![
             Op::I,

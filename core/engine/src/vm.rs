@@ -429,6 +429,21 @@ impl Forth {
                         jump!(target);
                     }
                 }
+                Op::LitAddLoop(n, target) => {
+                    need!(1);
+                    tos = tos.wrapping_add(n);
+                    if rsp < 2 {
+                        let failed = Op::Loop(target);
+                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, failed);
+                    }
+                    let index = rs[rsp - 1].wrapping_add(1);
+                    if index == rs[rsp - 2] {
+                        rsp -= 2;
+                    } else {
+                        rs[rsp - 1] = index;
+                        jump!(target);
+                    }
+                }
                 Op::PlusLoop(target) => {
                     need!(1);
                     let step = tos;

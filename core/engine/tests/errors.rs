@@ -84,6 +84,14 @@ fn fused_instructions_fail_as_their_parts() {
     check(": t R> DROP 5 DROP 1 ; t", -6, rs_underflow, Some("EXIT"));
     // `I C@ IF`
     check(": t 1 -1 DO I C@ IF THEN LOOP ; t", -9, address, Some("C@"));
+    // `n + LOOP`
+    check(": t 2 0 DO + LOOP ; t", -4, underflow, Some("+"));
+    check(
+        ": t 2 0 DO 0 R> DROP R> DROP 2 + LOOP ; t",
+        -6,
+        rs_underflow,
+        Some("LOOP"),
+    );
     // `I 2@ < IF`
     check(
         ": t 1 -9 DO I 2@ < IF THEN LOOP ; t",
