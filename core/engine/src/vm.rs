@@ -256,6 +256,15 @@ impl Forth {
                 }
             };
         }
+        // The top of the return stack; one comparison checks for underflow and bounds.
+        macro_rules! rtop {
+            ($failed:expr) => {
+                match rs.get(rsp.wrapping_sub(1)) {
+                    Some(&x) => x,
+                    None => break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, $failed),
+                }
+            };
+        }
         macro_rules! rpush {
             ($value:expr) => {{
                 match rs.get_mut(rsp) {
@@ -364,9 +373,8 @@ impl Forth {
                     ip = target as usize;
                 }
                 Op::Exit => {
-                    rneed!(1);
+                    ip = rtop!(Op::Exit) as u64 as usize;
                     rsp -= 1;
-                    ip = rs[rsp] as u64 as usize;
                 }
                 Op::Branch(target) => jump!(target),
                 Op::ZBranch(target) => {
@@ -467,10 +475,7 @@ impl Forth {
                     rneed!(2);
                     rsp -= 2;
                 }
-                Op::I => {
-                    rneed!(1);
-                    push!(rs[rsp - 1]);
-                }
+                Op::I => push!(rtop!(Op::I)),
                 Op::J => {
                     rneed!(3);
                     push!(rs[rsp - 3]);
@@ -1001,20 +1006,14 @@ impl Forth {
                 }
                 Op::AddExit => {
                     binary!(|a: i64, b: i64| a.wrapping_add(b));
-                    if rsp < 1 {
-                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::Exit);
-                    }
+                    ip = rtop!(Op::Exit) as u64 as usize;
                     rsp -= 1;
-                    ip = rs[rsp] as u64 as usize;
                 }
                 Op::DropLitExit(n) => {
                     need!(1);
                     tos = n;
-                    if rsp < 1 {
-                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::Exit);
-                    }
+                    ip = rtop!(Op::Exit) as u64 as usize;
                     rsp -= 1;
-                    ip = rs[rsp] as u64 as usize;
                 }
                 Op::ICFetchZBranch(target) => {
                     // The byte goes on the stack before the branch takes it.
