@@ -265,6 +265,15 @@ impl Forth {
                 }
             };
         }
+        // The innermost loop's `[limit, index]`, checked the same way.
+        macro_rules! loop_parameters {
+            ($failed:expr) => {
+                match rs.get_mut(rsp.wrapping_sub(2)..rsp) {
+                    Some(parameters) => parameters,
+                    None => break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, $failed),
+                }
+            };
+        }
         macro_rules! rpush {
             ($value:expr) => {{
                 match rs.get_mut(rsp) {
@@ -428,44 +437,33 @@ impl Forth {
                     }
                 }
                 Op::Loop(target) => {
-                    rneed!(2);
-                    let index = rs[rsp - 1].wrapping_add(1);
-                    if index == rs[rsp - 2] {
-                        rsp -= 2;
-                    } else {
-                        rs[rsp - 1] = index;
+                    if loop_step(loop_parameters!(*op)) {
                         jump!(target);
+                    } else {
+                        rsp -= 2;
                     }
                 }
                 Op::LitAddLoop(n, target) => {
                     need!(1);
                     tos = tos.wrapping_add(n);
-                    if rsp < 2 {
-                        let failed = Op::Loop(target);
-                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, failed);
-                    }
-                    let index = rs[rsp - 1].wrapping_add(1);
-                    if index == rs[rsp - 2] {
-                        rsp -= 2;
-                    } else {
-                        rs[rsp - 1] = index;
+                    if loop_step(loop_parameters!(Op::Loop(target))) {
                         jump!(target);
+                    } else {
+                        rsp -= 2;
                     }
                 }
                 Op::PlusLoop(target) => {
                     need!(1);
                     let step = tos;
                     drop1!();
-                    rneed!(2);
-                    if plus_loop(&mut rs[rsp - 2..rsp], step) {
+                    if plus_loop(loop_parameters!(*op), step) {
                         jump!(target);
                     } else {
                         rsp -= 2;
                     }
                 }
                 Op::LitPlusLoop(step, target) => {
-                    rneed!(2);
-                    if plus_loop(&mut rs[rsp - 2..rsp], step) {
+                    if plus_loop(loop_parameters!(*op), step) {
                         jump!(target);
                     } else {
                         rsp -= 2;
@@ -939,11 +937,7 @@ impl Forth {
                     if sp >= ds.len() {
                         break Event::ThrowAs(code::STACK_OVERFLOW, Op::Dup);
                     }
-                    if rsp < 2 {
-                        let failed = Op::PlusLoop(target);
-                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, failed);
-                    }
-                    if plus_loop(&mut rs[rsp - 2..rsp], tos) {
+                    if plus_loop(loop_parameters!(Op::PlusLoop(target)), tos) {
                         jump!(target);
                     } else {
                         rsp -= 2;
@@ -1048,11 +1042,7 @@ impl Forth {
                     if sp < 1 {
                         break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Dup);
                     }
-                    if rsp < 2 {
-                        let failed = Op::PlusLoop(target);
-                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, failed);
-                    }
-                    if plus_loop(&mut rs[rsp - 2..rsp], tos) {
+                    if plus_loop(loop_parameters!(Op::PlusLoop(target)), tos) {
                         jump!(target);
                     } else {
                         rsp -= 2;
@@ -1308,6 +1298,14 @@ fn out_of_line(
     let result = run();
     (*sp_at, *tos_at) = (sp, tos);
     result
+}
+
+/// LOOP on the loop parameters `[limit, index]`: adds one to the index and tells whether to
+/// loop again (the index did not reach the limit).
+fn loop_step(parameters: &mut [i64]) -> bool {
+    let index = parameters[1].wrapping_add(1);
+    parameters[1] = index;
+    index != parameters[0]
 }
 
 /// +LOOP on the loop parameters `[limit, index]`: adds the step and tells whether to loop
