@@ -144,6 +144,21 @@ fn fused_instructions_leave_the_state_of_their_parts_after_a_failure() {
 }
 
 #[test]
+fn a_fused_loop_body_overflows_where_its_parts_would() {
+    // On a three-cell stack holding the step and a 5, `0` still fits, the index `I`
+    // pushes does not.
+    let mut forth = Forth::new(Limits {
+        data_stack_cells: 3,
+        ..Limits::default()
+    });
+    let mut console = BufferConsole::new();
+    let failure = forth
+        .evaluate(": t DO 5 0 I C! DUP +LOOP ; 1 10 0 t", "t", &mut console)
+        .unwrap_err();
+    assert_eq!((failure.code, failure.word.as_deref()), (-3, Some("I")));
+}
+
+#[test]
 fn stack_overflow_is_minus_three() {
     let mut forth = Forth::new(Limits {
         data_stack_cells: 8,
