@@ -54,7 +54,7 @@ pub struct Cfg {
 /// is a return).
 fn edges(op: Op, at: usize) -> Option<(Option<usize>, Option<usize>)> {
     let next = Some(at + 1);
-    match op {
+    match op.split().map_or(op, |(_, last)| last) {
         Op::Exit => Some((None, None)),
         Op::Branch(target) => Some((Some(target as usize), Some(target as usize))),
         Op::DupLitLtExit(_) => Some((None, next)),
@@ -119,6 +119,14 @@ fn scan(
         let op = *code
             .get(at)
             .ok_or_else(|| "control runs past the end of the definition".to_owned())?;
+        // A fused instruction ending a block is its operation, then the block's end.
+        let op = match op.split() {
+            Some((first, last)) => {
+                ops.push(first);
+                last
+            }
+            None => op,
+        };
         match (op, edges(op, at)) {
             (Op::Exit, _) => return Ok((ops, Scanned::Jump(None))),
             (Op::Branch(_), Some((target, _))) => return Ok((ops, Scanned::Jump(target))),

@@ -282,6 +282,13 @@ fn return_stack(op: Op, k: usize) -> Option<(Effect, String)> {
                 r(1)
             ),
         ),
+        Op::MulAccumulateToR => (
+            rs(3, 2, 0, 1),
+            format!(
+                "{{ {}; r{k} = $2; r{k} = r{k}.wrapping_add(vm.fetch($0).or_throw_in(W).wrapping_mul(vm.fetch($1).or_throw_in(W))); ($0, $1) }}",
+                room(1)
+            ),
+        ),
         Op::RFromAdd => (rs(1, 1, 1, -1), format!("$0.wrapping_add({})", r(1))),
         Op::AddToR => (
             rs(1, 0, 1, 0),
@@ -409,6 +416,22 @@ pub fn branch(op: Op, qdup: bool, k: usize) -> Option<BranchCode> {
             rreads: 1,
             before: format!("let (x1, x2) = vm.fetch2({}).or_throw_in(W);", r(1)),
             ..test(0, 0, "x1 <= x2".to_owned())
+        },
+        Op::ITwoFetchLtBranch(_) => BranchCode {
+            rreads: 1,
+            before: format!("let (x1, x2) = vm.fetch2({}).or_throw_in(W);", r(1)),
+            ..test(0, 0, "x1 >= x2".to_owned())
+        },
+        Op::LitICStoreDupPlusLoop(n, _) => BranchCode {
+            rreads: 2,
+            fall_rdelta: -2,
+            before: format!("vm.cstore({}, {}).or_throw_in(W);", r(1), lit(n)),
+            ..test(1, 0, format!("rt::plus_loop({}, &mut {}, $0)", r(2), r(1)))
+        },
+        Op::ICFetchZBranch(_) => BranchCode {
+            rreads: 1,
+            before: format!("let byte = vm.cfetch({}).or_throw_in(W);", r(1)),
+            ..test(0, 0, "byte == 0".to_owned())
         },
         Op::LitPlusLoop(n, _) => BranchCode {
             rreads: 2,

@@ -291,6 +291,9 @@ pub enum Op {
     /// `ITwoFetch GtBranch` fused: ( -- ) jumps unless the cell after the loop index is
     /// greater than the cell at it.
     ITwoFetchGtBranch(u32),
+    /// `ITwoFetch LtBranch` fused: ( -- ) jumps unless the cell after the loop index is
+    /// less than the cell at it.
+    ITwoFetchLtBranch(u32),
     /// `ITwoFetch Swap ITwoStore` fused: ( -- ) exchanges the cell at the loop index and
     /// the cell after it.
     ISwapCells,
@@ -298,6 +301,21 @@ pub enum Op {
     FetchBothMul,
     /// `Drop Lit(n)` fused: ( x -- n ).
     DropLit(i64),
+    /// `Add Exit` fused, the `+ ;` ending many definitions: ( n1 n2 -- n3 ), then returns.
+    AddExit,
+    /// `DropLit(n) Exit` fused, a base case returning a constant: ( x -- n ), then returns.
+    DropLitExit(i64),
+    /// `ICFetch ZBranch` fused, `I C@ IF`: ( -- ) jumps when the byte at the loop index is 0.
+    ICFetchZBranch(u32),
+    /// `LitICStore(n) DupPlusLoop` fused, `n I C! DUP +LOOP`: ( step -- step ) stores the
+    /// byte n at the loop index, then adds the step to the index and loops as `+LOOP` does.
+    LitICStoreDupPlusLoop(i64, u32),
+    /// `LitAdd(n) Loop` fused, `n + LOOP`: ( x -- x+n ), then `LOOP`.
+    LitAddLoop(i64, u32),
+    /// `ToR FetchBothMul AddToR` fused, the step of an inner product
+    /// `>R OVER @ OVER @ * R> + >R`: ( a1 a2 acc -- a1 a2 ) ( R: -- acc+x1*x2 ), x1 at a1
+    /// and x2 at a2.
+    MulAccumulateToR,
     /// A word implemented by the host side of the engine (parsing, compiling, I/O, ...).
     Sys(Sys),
 }
@@ -396,7 +414,22 @@ impl Op {
             | Op::LitEqBranch(_, t)
             | Op::DupLitLtAgain(_, t)
             | Op::DupPlusLoop(t)
-            | Op::ITwoFetchGtBranch(t) => Some(t),
+            | Op::ITwoFetchGtBranch(t)
+            | Op::ITwoFetchLtBranch(t)
+            | Op::LitAddLoop(_, t)
+            | Op::ICFetchZBranch(t)
+            | Op::LitICStoreDupPlusLoop(_, t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// A fused instruction that ends in a return or a loop's end, as its two parts (`Add`
+    /// and `Exit` for `AddExit`); `None` for every other instruction.
+    pub fn split(self) -> Option<(Op, Op)> {
+        match self {
+            Op::AddExit => Some((Op::Add, Op::Exit)),
+            Op::DropLitExit(n) => Some((Op::DropLit(n), Op::Exit)),
+            Op::LitAddLoop(n, t) => Some((Op::LitAdd(n), Op::Loop(t))),
             _ => None,
         }
     }
@@ -423,6 +456,10 @@ impl Op {
             Op::DupLitLtAgain(n, _) => Op::DupLitLtAgain(n, new),
             Op::DupPlusLoop(_) => Op::DupPlusLoop(new),
             Op::ITwoFetchGtBranch(_) => Op::ITwoFetchGtBranch(new),
+            Op::ITwoFetchLtBranch(_) => Op::ITwoFetchLtBranch(new),
+            Op::LitAddLoop(n, _) => Op::LitAddLoop(n, new),
+            Op::ICFetchZBranch(_) => Op::ICFetchZBranch(new),
+            Op::LitICStoreDupPlusLoop(n, _) => Op::LitICStoreDupPlusLoop(n, new),
             other => other,
         }
     }
@@ -523,6 +560,8 @@ const PLAIN: &[Op] = &[
     Op::ICFetch,
     Op::ISwapCells,
     Op::FetchBothMul,
+    Op::AddExit,
+    Op::MulAccumulateToR,
 ];
 
 const TAG_SYS: u8 = 0xF0;
@@ -570,6 +609,11 @@ fn operand_tag(op: Op) -> Option<(u8, Option<i64>, Option<u32>)> {
         Op::DupPlusLoop(t) => (36, None, Some(t)),
         Op::ITwoFetchGtBranch(t) => (37, None, Some(t)),
         Op::DropLit(n) => (38, Some(n), None),
+        Op::DropLitExit(n) => (39, Some(n), None),
+        Op::ICFetchZBranch(t) => (40, None, Some(t)),
+        Op::LitICStoreDupPlusLoop(n, t) => (41, Some(n), Some(t)),
+        Op::ITwoFetchLtBranch(t) => (42, None, Some(t)),
+        Op::LitAddLoop(n, t) => (43, Some(n), Some(t)),
         _ => return None,
     };
     Some(tagged)
@@ -616,6 +660,11 @@ fn from_operand_tag(tag: u8, n: i64, t: u32) -> Option<Op> {
         36 => Op::DupPlusLoop(t),
         37 => Op::ITwoFetchGtBranch(t),
         38 => Op::DropLit(n),
+        39 => Op::DropLitExit(n),
+        40 => Op::ICFetchZBranch(t),
+        41 => Op::LitICStoreDupPlusLoop(n, t),
+        42 => Op::ITwoFetchLtBranch(t),
+        43 => Op::LitAddLoop(n, t),
         _ => return None,
     };
     Some(op)
@@ -810,9 +859,16 @@ mod tests {
             Op::LitICStore(0),
             Op::DupPlusLoop(4),
             Op::ITwoFetchGtBranch(9),
+            Op::ITwoFetchLtBranch(9),
+            Op::LitAddLoop(2, 3),
             Op::ISwapCells,
             Op::FetchBothMul,
             Op::DropLit(1),
+            Op::AddExit,
+            Op::DropLitExit(1),
+            Op::ICFetchZBranch(6),
+            Op::LitICStoreDupPlusLoop(0, 7),
+            Op::MulAccumulateToR,
         ];
         assert_eq!(decode(&encode(&ops)).unwrap(), ops);
     }

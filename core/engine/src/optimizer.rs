@@ -44,6 +44,9 @@ pub fn inlinable(op: Op) -> bool {
             | Op::LitICStore(_)
             | Op::ISwapCells
             | Op::DupLitLtExit(_)
+            | Op::AddExit
+            | Op::DropLitExit(_)
+            | Op::MulAccumulateToR
             | Op::Unloop
             | Op::Do
             | Op::Sys(_)
@@ -81,12 +84,15 @@ fn return_early(ir: &mut [Op]) {
     }
 }
 
-/// Fuses a conditional branch over an `Exit` (`... IF EXIT THEN`) into a conditional exit.
+/// Fuses a conditional branch over an `Exit` (`... IF EXIT THEN`) into a conditional exit,
+/// and the last operation of a definition (`+ ;`, `DROP n ;`) into its `Exit`.
 fn fuse_exits(at: usize, window: &[Op]) -> Replacement {
     match window {
         [Op::DupLitLtBranch(n, past), Op::Exit, ..] if *past as usize == at + 2 => {
             Some((2, vec![Op::DupLitLtExit(*n)]))
         }
+        [Op::Add, Op::Exit, ..] => Some((2, vec![Op::AddExit])),
+        [Op::DropLit(n), Op::Exit, ..] => Some((2, vec![Op::DropLitExit(*n)])),
         _ => None,
     }
 }
@@ -166,6 +172,7 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [Lit(n), I, CStore, ..] => replace(3, LitICStore(*n)),
         [ITwoFetch, Swap, ITwoStore, ..] => replace(3, ISwapCells),
         [OverFetch, OverFetch, Mul, ..] => replace(3, FetchBothMul),
+        [ToR, FetchBothMul, AddToR, ..] => replace(3, MulAccumulateToR),
         [Lit(0), Add | Sub | Or | Xor, ..] => Some((2, Vec::new())),
         [Lit(0), IAdd, ..] => replace(2, I),
         [Lit(a), Lit(b), op, ..] => {
@@ -180,7 +187,11 @@ fn fuse(window: &[Op]) -> Option<(usize, Vec<Op>)> {
         [Swap, LitAdd(n), ..] => replace(2, SwapLitAdd(*n)),
         [I, CFetch, ..] => replace(2, ICFetch),
         [Dup, PlusLoop(t), ..] => replace(2, DupPlusLoop(*t)),
+        [LitICStore(n), DupPlusLoop(t), ..] => replace(2, LitICStoreDupPlusLoop(*n, *t)),
+        [ICFetch, ZBranch(t), ..] => replace(2, ICFetchZBranch(*t)),
+        [LitAdd(n), Loop(t), ..] => replace(2, LitAddLoop(*n, *t)),
         [ITwoFetch, GtBranch(t), ..] => replace(2, ITwoFetchGtBranch(*t)),
+        [ITwoFetch, LtBranch(t), ..] => replace(2, ITwoFetchLtBranch(*t)),
         [Drop, Lit(n), ..] => replace(2, DropLit(*n)),
         [Dup, LitLtBranch(n, t), ..] => replace(2, DupLitLtBranch(*n, *t)),
         [LitLt(n), ZBranch(t), ..] => replace(2, LitLtBranch(*n, *t)),
@@ -328,10 +339,11 @@ mod tests {
 
     #[test]
     fn does_not_fuse_across_a_target() {
-        // The Add at 2 is a branch target, so Lit(1) Add must stay apart.
+        // The Add at 2 is a branch target, so Lit(1) Add must stay apart (the Add may
+        // still fuse with what follows it).
         let ir = vec![Op::Lit(1), Op::Branch(2), Op::Add, Op::Exit];
         let out = optimize(ir, &no_inlining);
-        assert_eq!(out, vec![Op::Lit(1), Op::Branch(2), Op::Add, Op::Exit]);
+        assert_eq!(out, vec![Op::Lit(1), Op::Branch(2), Op::AddExit]);
     }
 
     #[test]
@@ -370,9 +382,8 @@ mod tests {
         assert_eq!(
             optimize(ir, &no_inlining),
             vec![
-                Op::DupLitLtBranch(2, 3),
-                Op::DropLit(1),
-                Op::Exit,
+                Op::DupLitLtBranch(2, 2),
+                Op::DropLitExit(1),
                 Op::LitAdd(-1),
                 Op::Exit
             ]
@@ -386,7 +397,27 @@ mod tests {
         let siev = vec![Op::Lit(0), Op::I, Op::CStore, Op::Dup, Op::PlusLoop(0)];
         assert_eq!(
             optimize(siev, &no_inlining),
-            vec![Op::LitICStore(0), Op::DupPlusLoop(0)]
+            vec![Op::LitICStoreDupPlusLoop(0, 0)]
+        );
+        // siev's outer loop, `I C@ IF ... THEN 2 + LOOP`.
+        let siev_outer = vec![
+            Op::I,
+            Op::CFetch,
+            Op::ZBranch(4),
+            Op::Dup,
+            Op::Lit(2),
+            Op::Add,
+            Op::Loop(0),
+            Op::Exit,
+        ];
+        assert_eq!(
+            optimize(siev_outer, &no_inlining),
+            vec![
+                Op::ICFetchZBranch(2),
+                Op::Dup,
+                Op::LitAddLoop(2, 0),
+                Op::Exit
+            ]
         );
         let bubble = vec![
             Op::I,
@@ -400,14 +431,52 @@ mod tests {
             Op::TwoStore,
             Op::Exit,
         ];
+        // benches/forth/bubble.fs sorts the other way, with `I 2@ < IF`.
+        let other_way = bubble
+            .iter()
+            .map(|&op| if op == Op::Gt { Op::Lt } else { op })
+            .collect();
         assert_eq!(
             optimize(bubble, &no_inlining),
             vec![Op::ITwoFetchGtBranch(2), Op::ISwapCells, Op::Exit]
+        );
+        assert_eq!(
+            optimize(other_way, &no_inlining),
+            vec![Op::ITwoFetchLtBranch(2), Op::ISwapCells, Op::Exit]
         );
         let matrix = vec![Op::Over, Op::Fetch, Op::Over, Op::Fetch, Op::Mul, Op::Exit];
         assert_eq!(
             optimize(matrix, &no_inlining),
             vec![Op::FetchBothMul, Op::Exit]
+        );
+        // matrix's `>R OVER @ OVER @ * R> + >R`.
+        let inner_product = vec![
+            Op::ToR,
+            Op::Over,
+            Op::Fetch,
+            Op::Over,
+            Op::Fetch,
+            Op::Mul,
+            Op::RFrom,
+            Op::Add,
+            Op::ToR,
+            Op::Exit,
+        ];
+        assert_eq!(
+            optimize(inner_product, &no_inlining),
+            vec![Op::MulAccumulateToR, Op::Exit]
+        );
+    }
+
+    #[test]
+    fn a_last_addition_returns_at_once() {
+        // `: f + ;` and `IF + THEN ;`, where the EXIT is a branch target and stays apart.
+        let last = vec![Op::Add, Op::Exit];
+        assert_eq!(optimize(last, &no_inlining), vec![Op::AddExit]);
+        let target = vec![Op::ZBranch(2), Op::Add, Op::Exit];
+        assert_eq!(
+            optimize(target, &no_inlining),
+            vec![Op::ZBranch(2), Op::Add, Op::Exit]
         );
     }
 

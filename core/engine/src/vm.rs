@@ -184,8 +184,10 @@ impl Forth {
         Ok(())
     }
 
-    /// The inner interpreter. Returns when an instruction needs the host side.
+    /// The inner interpreter. Returns when an instruction needs the host side. Never
+    /// inlined: alone, its registers go to the executor's state and not to its caller's.
     #[allow(clippy::too_many_lines)]
+    #[inline(never)]
     fn run_inner(&mut self) -> Event {
         if self.check_interrupt().is_err() {
             return Event::Interrupt;
@@ -251,6 +253,24 @@ impl Forth {
             ($n:expr) => {
                 if rsp < $n {
                     break Event::Throw(code::RETURN_STACK_UNDERFLOW);
+                }
+            };
+        }
+        // The top of the return stack; one comparison checks for underflow and bounds.
+        macro_rules! rtop {
+            ($failed:expr) => {
+                match rs.get(rsp.wrapping_sub(1)) {
+                    Some(&x) => x,
+                    None => break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, $failed),
+                }
+            };
+        }
+        // The innermost loop's `[limit, index]`, checked the same way.
+        macro_rules! loop_parameters {
+            ($failed:expr) => {
+                match rs.get_mut(rsp.wrapping_sub(2)..rsp) {
+                    Some(parameters) => parameters,
+                    None => break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, $failed),
                 }
             };
         }
@@ -362,9 +382,8 @@ impl Forth {
                     ip = target as usize;
                 }
                 Op::Exit => {
-                    rneed!(1);
+                    ip = rtop!(Op::Exit) as u64 as usize;
                     rsp -= 1;
-                    ip = rs[rsp] as u64 as usize;
                 }
                 Op::Branch(target) => jump!(target),
                 Op::ZBranch(target) => {
@@ -418,29 +437,33 @@ impl Forth {
                     }
                 }
                 Op::Loop(target) => {
-                    rneed!(2);
-                    let index = rs[rsp - 1].wrapping_add(1);
-                    if index == rs[rsp - 2] {
-                        rsp -= 2;
-                    } else {
-                        rs[rsp - 1] = index;
+                    if loop_step(loop_parameters!(*op)) {
                         jump!(target);
+                    } else {
+                        rsp -= 2;
+                    }
+                }
+                Op::LitAddLoop(n, target) => {
+                    need!(1);
+                    tos = tos.wrapping_add(n);
+                    if loop_step(loop_parameters!(Op::Loop(target))) {
+                        jump!(target);
+                    } else {
+                        rsp -= 2;
                     }
                 }
                 Op::PlusLoop(target) => {
                     need!(1);
                     let step = tos;
                     drop1!();
-                    rneed!(2);
-                    if plus_loop(&mut rs[rsp - 2..rsp], step) {
+                    if plus_loop(loop_parameters!(*op), step) {
                         jump!(target);
                     } else {
                         rsp -= 2;
                     }
                 }
                 Op::LitPlusLoop(step, target) => {
-                    rneed!(2);
-                    if plus_loop(&mut rs[rsp - 2..rsp], step) {
+                    if plus_loop(loop_parameters!(*op), step) {
                         jump!(target);
                     } else {
                         rsp -= 2;
@@ -450,10 +473,7 @@ impl Forth {
                     rneed!(2);
                     rsp -= 2;
                 }
-                Op::I => {
-                    rneed!(1);
-                    push!(rs[rsp - 1]);
-                }
+                Op::I => push!(rtop!(Op::I)),
                 Op::J => {
                     rneed!(3);
                     push!(rs[rsp - 3]);
@@ -541,25 +561,6 @@ impl Forth {
                         push!(tos);
                     }
                 }
-                Op::Pick => {
-                    need!(1);
-                    let u = tos as u64;
-                    if u >= (sp - 1) as u64 {
-                        break Event::Throw(code::STACK_UNDERFLOW);
-                    }
-                    tos = ds[sp - 1 - u as usize];
-                }
-                Op::Roll => {
-                    need!(1);
-                    let u = tos as u64;
-                    if u >= (sp - 1) as u64 {
-                        break Event::Throw(code::STACK_UNDERFLOW);
-                    }
-                    sp -= 1;
-                    let u = u as usize;
-                    ds[sp - u..=sp].rotate_left(1);
-                    tos = ds[sp];
-                }
                 Op::TwoDup => {
                     need!(2);
                     let (x1, x2) = (ds[sp - 1], tos);
@@ -571,64 +572,32 @@ impl Forth {
                     tos = ds[sp - 2];
                     sp -= 2;
                 }
-                Op::TwoSwap => {
-                    need!(4);
-                    ds.swap(sp - 3, sp - 1);
-                    std::mem::swap(&mut ds[sp - 2], &mut tos);
-                }
-                Op::TwoOver => {
-                    need!(4);
-                    let (x1, x2) = (ds[sp - 3], ds[sp - 2]);
-                    push!(x1);
-                    push!(x2);
+                op @ (Op::Pick
+                | Op::Roll
+                | Op::TwoSwap
+                | Op::TwoOver
+                | Op::Div
+                | Op::Mod
+                | Op::DivMod
+                | Op::StarSlash
+                | Op::StarSlashMod
+                | Op::Within
+                | Op::MStar
+                | Op::UMStar
+                | Op::UMSlashMod
+                | Op::FMSlashMod
+                | Op::SMSlashRem
+                | Op::Count
+                | Op::Fill
+                | Op::Move) => {
+                    if let Err(throw_code) = out_of_line(op, ds, &mut sp, &mut tos, mem) {
+                        break Event::Throw(throw_code);
+                    }
                 }
                 Op::Depth => push!(sp as i64),
                 Op::Add => binary!(|a: i64, b: i64| a.wrapping_add(b)),
                 Op::Sub => binary!(|a: i64, b: i64| a.wrapping_sub(b)),
                 Op::Mul => binary!(|a: i64, b: i64| a.wrapping_mul(b)),
-                Op::Div => {
-                    need!(2);
-                    if tos == 0 {
-                        break Event::Throw(code::DIVISION_BY_ZERO);
-                    }
-                    tos = ds[sp - 1].wrapping_div(tos);
-                    sp -= 1;
-                }
-                Op::Mod => {
-                    need!(2);
-                    if tos == 0 {
-                        break Event::Throw(code::DIVISION_BY_ZERO);
-                    }
-                    tos = ds[sp - 1].wrapping_rem(tos);
-                    sp -= 1;
-                }
-                Op::DivMod => {
-                    need!(2);
-                    if tos == 0 {
-                        break Event::Throw(code::DIVISION_BY_ZERO);
-                    }
-                    let n1 = ds[sp - 1];
-                    ds[sp - 1] = n1.wrapping_rem(tos);
-                    tos = n1.wrapping_div(tos);
-                }
-                Op::StarSlash | Op::StarSlashMod => {
-                    need!(3);
-                    if tos == 0 {
-                        break Event::Throw(code::DIVISION_BY_ZERO);
-                    }
-                    let product = ds[sp - 2] as i128 * ds[sp - 1] as i128;
-                    let Some((remainder, quotient)) = symmetric_divide(product, tos) else {
-                        break Event::Throw(code::RESULT_OUT_OF_RANGE);
-                    };
-                    if *op == Op::StarSlash {
-                        tos = quotient;
-                        sp -= 2;
-                    } else {
-                        ds[sp - 2] = remainder;
-                        tos = quotient;
-                        sp -= 1;
-                    }
-                }
                 Op::Negate => {
                     need!(1);
                     tos = tos.wrapping_neg();
@@ -690,60 +659,9 @@ impl Forth {
                     need!(1);
                     tos = flag!(tos > 0);
                 }
-                Op::Within => {
-                    need!(3);
-                    let (x, low, high) = (ds[sp - 2], ds[sp - 1], tos);
-                    tos = flag!((x.wrapping_sub(low) as u64) < (high.wrapping_sub(low) as u64));
-                    sp -= 2;
-                }
                 Op::SToD => {
                     need!(1);
                     push!(if tos < 0 { -1 } else { 0 });
-                }
-                Op::MStar => {
-                    need!(2);
-                    let product = ds[sp - 1] as i128 * tos as i128;
-                    ds[sp - 1] = product as i64;
-                    tos = (product >> 64) as i64;
-                }
-                Op::UMStar => {
-                    need!(2);
-                    let product = ds[sp - 1] as u64 as u128 * tos as u64 as u128;
-                    ds[sp - 1] = product as u64 as i64;
-                    tos = (product >> 64) as u64 as i64;
-                }
-                Op::UMSlashMod => {
-                    need!(3);
-                    let divisor = tos as u64 as u128;
-                    if divisor == 0 {
-                        break Event::Throw(code::DIVISION_BY_ZERO);
-                    }
-                    let dividend = double(ds[sp - 2], ds[sp - 1]) as u128;
-                    let quotient = dividend / divisor;
-                    if quotient > u64::MAX as u128 {
-                        break Event::Throw(code::RESULT_OUT_OF_RANGE);
-                    }
-                    ds[sp - 2] = (dividend % divisor) as u64 as i64;
-                    tos = quotient as u64 as i64;
-                    sp -= 1;
-                }
-                Op::FMSlashMod | Op::SMSlashRem => {
-                    need!(3);
-                    if tos == 0 {
-                        break Event::Throw(code::DIVISION_BY_ZERO);
-                    }
-                    let dividend = double(ds[sp - 2], ds[sp - 1]);
-                    let result = if *op == Op::FMSlashMod {
-                        floored_divide(dividend, tos)
-                    } else {
-                        symmetric_divide(dividend, tos)
-                    };
-                    let Some((remainder, quotient)) = result else {
-                        break Event::Throw(code::RESULT_OUT_OF_RANGE);
-                    };
-                    ds[sp - 2] = remainder;
-                    tos = quotient;
-                    sp -= 1;
                 }
                 Op::Fetch => {
                     need!(1);
@@ -801,41 +719,6 @@ impl Forth {
                 Op::Aligned => {
                     need!(1);
                     tos = tos.wrapping_add(CELL as i64 - 1) & !(CELL as i64 - 1);
-                }
-                Op::Count => {
-                    need!(1);
-                    let Some(&len) = mem.get(tos as u64 as usize) else {
-                        break Event::Throw(code::INVALID_ADDRESS);
-                    };
-                    push!(len as i64);
-                    ds[sp - 1] = ds[sp - 1].wrapping_add(1);
-                }
-                Op::Fill => {
-                    need!(3);
-                    let Some(range) = crate::memory::range(mem, ds[sp - 2], ds[sp - 1]) else {
-                        if ds[sp - 1] <= 0 {
-                            tos = ds[sp - 3];
-                            sp -= 3;
-                            continue;
-                        }
-                        break Event::Throw(code::INVALID_ADDRESS);
-                    };
-                    mem[range].fill(tos as u8);
-                    tos = ds[sp - 3];
-                    sp -= 3;
-                }
-                Op::Move => {
-                    need!(3);
-                    if tos > 0 {
-                        let from = crate::memory::range(mem, ds[sp - 2], tos);
-                        let to = crate::memory::range(mem, ds[sp - 1], tos);
-                        let (Some(from), Some(to)) = (from, to) else {
-                            break Event::Throw(code::INVALID_ADDRESS);
-                        };
-                        mem.copy_within(from, to.start);
-                    }
-                    tos = ds[sp - 3];
-                    sp -= 3;
                 }
                 Op::LitAdd(n) => {
                     need!(1);
@@ -1054,11 +937,7 @@ impl Forth {
                     if sp >= ds.len() {
                         break Event::ThrowAs(code::STACK_OVERFLOW, Op::Dup);
                     }
-                    if rsp < 2 {
-                        let failed = Op::PlusLoop(target);
-                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, failed);
-                    }
-                    if plus_loop(&mut rs[rsp - 2..rsp], tos) {
+                    if plus_loop(loop_parameters!(Op::PlusLoop(target)), tos) {
                         jump!(target);
                     } else {
                         rsp -= 2;
@@ -1071,6 +950,16 @@ impl Forth {
                         break Event::Throw(code::STACK_OVERFLOW);
                     }
                     if x1 <= x2 {
+                        jump!(target);
+                    }
+                }
+                Op::ITwoFetchLtBranch(target) => {
+                    rneed!(1);
+                    let (x1, x2) = load2!(rs[rsp - 1]);
+                    if sp + 2 > ds.len() {
+                        break Event::Throw(code::STACK_OVERFLOW);
+                    }
+                    if x1 >= x2 {
                         jump!(target);
                     }
                 }
@@ -1109,6 +998,78 @@ impl Forth {
                     need!(1);
                     tos = n;
                 }
+                Op::AddExit => {
+                    binary!(|a: i64, b: i64| a.wrapping_add(b));
+                    ip = rtop!(Op::Exit) as u64 as usize;
+                    rsp -= 1;
+                }
+                Op::DropLitExit(n) => {
+                    need!(1);
+                    tos = n;
+                    ip = rtop!(Op::Exit) as u64 as usize;
+                    rsp -= 1;
+                }
+                Op::ICFetchZBranch(target) => {
+                    // The byte goes on the stack before the branch takes it.
+                    if rsp < 1 {
+                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::I);
+                    }
+                    if sp >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::I);
+                    }
+                    match mem.get(rs[rsp - 1] as u64 as usize) {
+                        Some(0) => jump!(target),
+                        Some(_) => {}
+                        None => break Event::ThrowAs(code::INVALID_ADDRESS, Op::CFetch),
+                    }
+                }
+                Op::LitICStoreDupPlusLoop(n, target) => {
+                    // Room for the two cells `n I` push, a step and the loop parameters:
+                    // only the store can fail. Otherwise the parts' checks, in order.
+                    if sp + 1 >= ds.len() || sp < 1 || rsp < 2 {
+                        let index = rs.get(rsp.wrapping_sub(1)).copied();
+                        let room = ds.len().saturating_sub(sp);
+                        break fill_step_failure(n, target, room, sp, index, mem);
+                    }
+                    match mem.get_mut(rs[rsp - 1] as u64 as usize) {
+                        Some(byte) => *byte = n as u8,
+                        None => break Event::ThrowAs(code::INVALID_ADDRESS, Op::CStore),
+                    }
+                    if plus_loop(&mut rs[rsp - 2..rsp], tos) {
+                        jump!(target);
+                    } else {
+                        rsp -= 2;
+                    }
+                }
+                Op::MulAccumulateToR => {
+                    // `>R` moves the sum first; then `OVER @ OVER @ *` checks as
+                    // FetchBothMul does, and `R> + >R` adds the product to it.
+                    if sp < 1 {
+                        break Event::ThrowAs(code::STACK_UNDERFLOW, Op::ToR);
+                    }
+                    match rs.get_mut(rsp) {
+                        Some(slot) => *slot = tos,
+                        None => break Event::ThrowAs(code::RETURN_STACK_OVERFLOW, Op::ToR),
+                    }
+                    rsp += 1;
+                    drop1!();
+                    if sp < 2 {
+                        break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Over);
+                    }
+                    if sp >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
+                    }
+                    let Some(x1) = fetch_cell(mem, ds[sp - 1]) else {
+                        break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
+                    };
+                    if sp + 1 >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
+                    }
+                    let Some(x2) = fetch_cell(mem, tos) else {
+                        break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
+                    };
+                    rs[rsp - 1] = rs[rsp - 1].wrapping_add(x1.wrapping_mul(x2));
+                }
                 Op::Sys(word) => {
                     tick!();
                     break Event::Sys(word);
@@ -1124,6 +1085,251 @@ impl Forth {
         self.steps_left += steps;
         event
     }
+}
+
+/// The instructions that are rare in inner loops and long (division, double products,
+/// PICK, ROLL, FILL, MOVE, ...), out of the executor's loop so that they take no registers
+/// from the common ones. They see the stack as `run_inner` holds it and leave `sp` and `tos`
+/// as far as they got; the error is the throw code.
+#[inline(never)]
+fn out_of_line(
+    op: Op,
+    ds: &mut [i64],
+    sp_at: &mut usize,
+    tos_at: &mut i64,
+    mem: &mut [u8],
+) -> Result<(), i64> {
+    let (mut sp, mut tos) = (*sp_at, *tos_at);
+    macro_rules! need {
+        ($n:expr) => {
+            if sp < $n {
+                return Err(code::STACK_UNDERFLOW);
+            }
+        };
+    }
+    macro_rules! push {
+        ($value:expr) => {{
+            let value = $value;
+            match ds.get_mut(sp) {
+                Some(slot) => *slot = tos,
+                None => return Err(code::STACK_OVERFLOW),
+            }
+            sp += 1;
+            tos = value;
+        }};
+    }
+    macro_rules! flag {
+        ($b:expr) => {
+            if $b { -1 } else { 0 }
+        };
+    }
+    let mut run = || {
+        match op {
+            Op::Pick => {
+                need!(1);
+                let u = tos as u64;
+                if u >= (sp - 1) as u64 {
+                    return Err(code::STACK_UNDERFLOW);
+                }
+                tos = ds[sp - 1 - u as usize];
+            }
+            Op::Roll => {
+                need!(1);
+                let u = tos as u64;
+                if u >= (sp - 1) as u64 {
+                    return Err(code::STACK_UNDERFLOW);
+                }
+                sp -= 1;
+                let u = u as usize;
+                ds[sp - u..=sp].rotate_left(1);
+                tos = ds[sp];
+            }
+            Op::TwoSwap => {
+                need!(4);
+                ds.swap(sp - 3, sp - 1);
+                std::mem::swap(&mut ds[sp - 2], &mut tos);
+            }
+            Op::TwoOver => {
+                need!(4);
+                let (x1, x2) = (ds[sp - 3], ds[sp - 2]);
+                push!(x1);
+                push!(x2);
+            }
+            Op::Div => {
+                need!(2);
+                if tos == 0 {
+                    return Err(code::DIVISION_BY_ZERO);
+                }
+                tos = ds[sp - 1].wrapping_div(tos);
+                sp -= 1;
+            }
+            Op::Mod => {
+                need!(2);
+                if tos == 0 {
+                    return Err(code::DIVISION_BY_ZERO);
+                }
+                tos = ds[sp - 1].wrapping_rem(tos);
+                sp -= 1;
+            }
+            Op::DivMod => {
+                need!(2);
+                if tos == 0 {
+                    return Err(code::DIVISION_BY_ZERO);
+                }
+                let n1 = ds[sp - 1];
+                ds[sp - 1] = n1.wrapping_rem(tos);
+                tos = n1.wrapping_div(tos);
+            }
+            Op::StarSlash | Op::StarSlashMod => {
+                need!(3);
+                if tos == 0 {
+                    return Err(code::DIVISION_BY_ZERO);
+                }
+                let product = ds[sp - 2] as i128 * ds[sp - 1] as i128;
+                let Some((remainder, quotient)) = symmetric_divide(product, tos) else {
+                    return Err(code::RESULT_OUT_OF_RANGE);
+                };
+                if op == Op::StarSlash {
+                    tos = quotient;
+                    sp -= 2;
+                } else {
+                    ds[sp - 2] = remainder;
+                    tos = quotient;
+                    sp -= 1;
+                }
+            }
+            Op::Within => {
+                need!(3);
+                let (x, low, high) = (ds[sp - 2], ds[sp - 1], tos);
+                tos = flag!((x.wrapping_sub(low) as u64) < (high.wrapping_sub(low) as u64));
+                sp -= 2;
+            }
+            Op::MStar => {
+                need!(2);
+                let product = ds[sp - 1] as i128 * tos as i128;
+                ds[sp - 1] = product as i64;
+                tos = (product >> 64) as i64;
+            }
+            Op::UMStar => {
+                need!(2);
+                let product = ds[sp - 1] as u64 as u128 * tos as u64 as u128;
+                ds[sp - 1] = product as u64 as i64;
+                tos = (product >> 64) as u64 as i64;
+            }
+            Op::UMSlashMod => {
+                need!(3);
+                let divisor = tos as u64 as u128;
+                if divisor == 0 {
+                    return Err(code::DIVISION_BY_ZERO);
+                }
+                let dividend = double(ds[sp - 2], ds[sp - 1]) as u128;
+                let quotient = dividend / divisor;
+                if quotient > u64::MAX as u128 {
+                    return Err(code::RESULT_OUT_OF_RANGE);
+                }
+                ds[sp - 2] = (dividend % divisor) as u64 as i64;
+                tos = quotient as u64 as i64;
+                sp -= 1;
+            }
+            Op::FMSlashMod | Op::SMSlashRem => {
+                need!(3);
+                if tos == 0 {
+                    return Err(code::DIVISION_BY_ZERO);
+                }
+                let dividend = double(ds[sp - 2], ds[sp - 1]);
+                let result = if op == Op::FMSlashMod {
+                    floored_divide(dividend, tos)
+                } else {
+                    symmetric_divide(dividend, tos)
+                };
+                let Some((remainder, quotient)) = result else {
+                    return Err(code::RESULT_OUT_OF_RANGE);
+                };
+                ds[sp - 2] = remainder;
+                tos = quotient;
+                sp -= 1;
+            }
+            Op::Count => {
+                need!(1);
+                let Some(&len) = mem.get(tos as u64 as usize) else {
+                    return Err(code::INVALID_ADDRESS);
+                };
+                push!(len as i64);
+                ds[sp - 1] = ds[sp - 1].wrapping_add(1);
+            }
+            Op::Fill => {
+                need!(3);
+                let Some(range) = crate::memory::range(mem, ds[sp - 2], ds[sp - 1]) else {
+                    if ds[sp - 1] <= 0 {
+                        tos = ds[sp - 3];
+                        sp -= 3;
+                        return Ok(());
+                    }
+                    return Err(code::INVALID_ADDRESS);
+                };
+                mem[range].fill(tos as u8);
+                tos = ds[sp - 3];
+                sp -= 3;
+            }
+            Op::Move => {
+                need!(3);
+                if tos > 0 {
+                    let from = crate::memory::range(mem, ds[sp - 2], tos);
+                    let to = crate::memory::range(mem, ds[sp - 1], tos);
+                    let (Some(from), Some(to)) = (from, to) else {
+                        return Err(code::INVALID_ADDRESS);
+                    };
+                    mem.copy_within(from, to.start);
+                }
+                tos = ds[sp - 3];
+                sp -= 3;
+            }
+            _ => {}
+        }
+        Ok(())
+    };
+    let result = run();
+    (*sp_at, *tos_at) = (sp, tos);
+    result
+}
+
+/// Why `n I C! DUP +LOOP` (`LitICStoreDupPlusLoop`) fails when one of its parts lacks
+/// stack room or items, `room` cells above `sp` items (the byte is stored first when
+/// only `DUP` or `+LOOP` fail, as it is unfused); `index` is the top of the return stack.
+#[cold]
+fn fill_step_failure(
+    n: i64,
+    target: u32,
+    room: usize,
+    sp: usize,
+    index: Option<i64>,
+    mem: &mut [u8],
+) -> Event {
+    if room == 0 {
+        return Event::ThrowAs(code::STACK_OVERFLOW, Op::Lit(n));
+    }
+    let Some(index) = index else {
+        return Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::I);
+    };
+    if room == 1 {
+        return Event::ThrowAs(code::STACK_OVERFLOW, Op::I);
+    }
+    match mem.get_mut(index as u64 as usize) {
+        Some(byte) => *byte = n as u8,
+        None => return Event::ThrowAs(code::INVALID_ADDRESS, Op::CStore),
+    }
+    if sp < 1 {
+        return Event::ThrowAs(code::STACK_UNDERFLOW, Op::Dup);
+    }
+    Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::PlusLoop(target))
+}
+
+/// LOOP on the loop parameters `[limit, index]`: adds one to the index and tells whether to
+/// loop again (the index did not reach the limit).
+fn loop_step(parameters: &mut [i64]) -> bool {
+    let index = parameters[1].wrapping_add(1);
+    parameters[1] = index;
+    index != parameters[0]
 }
 
 /// +LOOP on the loop parameters `[limit, index]`: adds the step and tells whether to loop

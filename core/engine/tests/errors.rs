@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::error;
+use common::{error, stack};
 use fastforth_engine::{BufferConsole, Forth, Limits, SourceLocation};
 
 fn check(source: &str, code: i64, message: &str, word: Option<&str>) {
@@ -70,6 +70,92 @@ fn standard_codes_messages_and_words() {
         "attempt to use zero-length string as a name",
         Some("'"),
     );
+}
+
+#[test]
+fn fused_instructions_fail_as_their_parts() {
+    let underflow = "stack underflow";
+    let rs_underflow = "return stack underflow";
+    let address = "invalid memory address";
+    // `+ ;` and `DROP n ;`
+    check(": t + ; 1 t", -4, underflow, Some("+"));
+    check(": t R> DROP 1 2 + ; t", -6, rs_underflow, Some("EXIT"));
+    check(": t DROP 1 ; t", -4, underflow, Some("DROP"));
+    check(": t R> DROP 5 DROP 1 ; t", -6, rs_underflow, Some("EXIT"));
+    // `I C@ IF`
+    check(": t 1 -1 DO I C@ IF THEN LOOP ; t", -9, address, Some("C@"));
+    // `n + LOOP`
+    check(": t 2 0 DO + LOOP ; t", -4, underflow, Some("+"));
+    check(
+        ": t 2 0 DO 0 R> DROP R> DROP 2 + LOOP ; t",
+        -6,
+        rs_underflow,
+        Some("LOOP"),
+    );
+    // `I 2@ < IF`
+    check(
+        ": t 1 -9 DO I 2@ < IF THEN LOOP ; t",
+        -9,
+        address,
+        Some("2@"),
+    );
+    // `n I C! DUP +LOOP`
+    check(
+        ": t 1 -1 -5 DO 0 I C! DUP +LOOP ; t",
+        -9,
+        address,
+        Some("C!"),
+    );
+    check(
+        ": t 10 0 DO 0 I C! DUP +LOOP ; t",
+        -4,
+        underflow,
+        Some("DUP"),
+    );
+    // `>R OVER @ OVER @ * R> + >R`
+    let inner_product = ": t >R OVER @ OVER @ * R> + >R R> ; ";
+    check(&format!("{inner_product} t"), -4, underflow, Some(">R"));
+    check(
+        &format!("{inner_product} 1 2 t"),
+        -4,
+        underflow,
+        Some("OVER"),
+    );
+    check(&format!("{inner_product} -1 0 5 t"), -9, address, Some("@"));
+    check(&format!("{inner_product} 0 -1 5 t"), -9, address, Some("@"));
+}
+
+#[test]
+fn fused_instructions_leave_the_state_of_their_parts_after_a_failure() {
+    // The byte is stored before DUP finds the stack empty; the sum went to the return
+    // stack, which the throw unwinds, before @ failed.
+    assert_eq!(
+        stack(": t 10 0 DO 0 I C! DUP +LOOP ; 5 0 C! ' t CATCH 0 C@"),
+        [-4, 0]
+    );
+    assert_eq!(
+        stack(": t >R OVER @ OVER @ * R> + >R R> ; 0 -1 5 ' t CATCH"),
+        [0, -1, 5, -9]
+    );
+    assert_eq!(
+        stack(": t >R OVER @ OVER @ * R> + >R R> ; 6 0 ! 7 8 ! 0 8 5 t"),
+        [0, 8, 47]
+    );
+}
+
+#[test]
+fn a_fused_loop_body_overflows_where_its_parts_would() {
+    // On a three-cell stack holding the step and a 5, `0` still fits, the index `I`
+    // pushes does not.
+    let mut forth = Forth::new(Limits {
+        data_stack_cells: 3,
+        ..Limits::default()
+    });
+    let mut console = BufferConsole::new();
+    let failure = forth
+        .evaluate(": t DO 5 0 I C! DUP +LOOP ; 1 10 0 t", "t", &mut console)
+        .unwrap_err();
+    assert_eq!((failure.code, failure.word.as_deref()), (-3, Some("I")));
 }
 
 #[test]
