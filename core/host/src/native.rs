@@ -115,7 +115,7 @@ impl Plugin<ForthNative> {
                 word,
                 stack,
                 stack_room(),
-                console_callbacks(&mut console),
+                &console_callbacks(&mut console),
                 ByteSink::for_vec(&mut error),
             )
         };
