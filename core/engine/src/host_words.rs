@@ -1,16 +1,16 @@
 //! Host words: words whose behaviour the embedding program provides through its
-//! [`crate::Console`], such as native code compiled ahead of time. They take and leave any number
-//! of cells on the data stack and are called like any other word. The executor (`vm.rs`)
-//! runs them from inside its loop, lending the data stack in place.
+//! [`Console`], such as native code compiled ahead of time. They take and leave any number
+//! of cells on the data stack and are called like any other word.
 
+use crate::console::Console;
 use crate::dictionary::{Kind, Word};
 use crate::engine::Forth;
-use crate::error::{ForthError, Throw, code};
+use crate::error::{Fallible, ForthError, Throw, code, fail};
 use crate::ir::{Op, Sys};
 
 impl Forth {
     /// Defines `name` as host word `id`: executing it calls
-    /// [`crate::Console::call_host_word`] with `id` and the data stack. A later definition of the
+    /// [`Console::call_host_word`] with `id` and the data stack. A later definition of the
     /// same name shadows an earlier one, as in Forth.
     pub fn define_host_word(&mut self, name: &str, id: u32) -> Result<(), ForthError> {
         if name.is_empty() || name.bytes().any(crate::parser::is_blank) {
@@ -31,5 +31,19 @@ impl Forth {
             compile_only: false,
         });
         Ok(())
+    }
+
+    /// CALL-HOST ( i*x id -- j*x ): runs host word `id` on the data stack in place.
+    pub(crate) fn call_host(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        let id = u32::try_from(self.pop()?).map_err(|_| Throw::new(code::INVALID_XT))?;
+        let cells = &mut self.ds[1..];
+        let room = cells.len();
+        let mut depth = self.depth;
+        let result = console.call_host_word(id, cells, &mut depth);
+        if depth > room {
+            return fail(code::STACK_OVERFLOW);
+        }
+        self.depth = depth;
+        result.map_err(|error| Throw::with_message(error.code, error.message))
     }
 }

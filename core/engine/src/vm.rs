@@ -2,7 +2,7 @@
 //! `match`, keeps the top of the data stack in a local, and never recurses on the host
 //! stack for Forth calls (return addresses live on the explicit return stack).
 
-use crate::console::{Console, HostWordError};
+use crate::console::Console;
 use crate::dictionary::op_name;
 use crate::engine::{CATCH_OK_ADDRESS, CatchFrame, Forth, HALT_ADDRESS};
 use crate::error::{Fallible, Throw, code};
@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 enum Event {
     Halt,
     Sys(Sys),
+    /// A host word: run by the console, without the dispatch of the other system words.
+    CallHost,
     Throw(i64),
     /// A throw from a fused instruction, named after the part of it that failed.
     ThrowAs(i64, Op),
-    /// A host word failed with this throw code and message.
-    HostWordFailed(HostWordError),
     Does(u32),
     CatchOk,
     /// The interrupt flag was found set.
@@ -26,7 +26,7 @@ enum Event {
 }
 
 /// Instructions the executor runs between two looks at the interrupt flag (at most; it
-/// also looks each time it starts, so after every word that leaves its loop).
+/// also looks each time it starts, so after every host word).
 const POLL_INTERVAL: u64 = 1 << 14;
 
 /// Called when the steps handed to the executor are used up: -28 when the interrupt flag
@@ -100,17 +100,16 @@ impl Forth {
 
     fn run_loop(&mut self, console: &mut dyn Console) -> Fallible<()> {
         loop {
-            let outcome = match self.run_inner(console) {
+            let outcome = match self.run_inner() {
                 Event::Halt => return Ok(()),
                 Event::Sys(word) => self
                     .system(word, console)
                     .map_err(|t| name_throw(t, Op::Sys(word))),
+                Event::CallHost => self
+                    .call_host(console)
+                    .map_err(|t| name_throw(t, Op::Sys(Sys::CallHost))),
                 Event::Throw(throw_code) => Err(self.throw_here(throw_code)),
                 Event::ThrowAs(throw_code, op) => Err(name_throw(Throw::new(throw_code), op)),
-                Event::HostWordFailed(error) => {
-                    let throw = Throw::with_message(error.code, error.message);
-                    Err(name_throw(throw, Op::Sys(Sys::CallHost)))
-                }
                 Event::Does(target) => self.set_does(target),
                 Event::CatchOk => self.catch_ok(),
                 Event::Interrupt => Err(Throw::new(code::USER_INTERRUPT)),
@@ -190,10 +189,9 @@ impl Forth {
         Ok(())
     }
 
-    /// The inner interpreter. Returns when an instruction needs the host side, except for
-    /// host words: `console` runs them on the data stack in place, from inside the loop.
+    /// The inner interpreter. Returns when an instruction needs the host side.
     #[allow(clippy::too_many_lines)]
-    fn run_inner(&mut self, console: &mut dyn Console) -> Event {
+    fn run_inner(&mut self) -> Event {
         if self.check_interrupt().is_err() {
             return Event::Interrupt;
         }
@@ -202,10 +200,9 @@ impl Forth {
         let mut sp = self.depth;
         let mut tos = self.ds.get(sp).copied().unwrap_or(0);
         // The slot above the deepest item holds the cached top of the stack on exit, so the
-        // executor sees one slot less: pushing fails exactly when the stack is full. The
-        // whole stack stays in `ds`, so that a host word can be lent every cell of it.
+        // executor sees one slot less: pushing fails exactly when the stack is full.
         let cap = self.ds.len().saturating_sub(1);
-        let ds = &mut self.ds[..];
+        let ds = &mut self.ds[..cap];
         // The return stack as seen by this run starts at its base, so that underflow
         // checks compare with constants.
         let rbase = self.rbase.min(self.rs.len());
@@ -227,10 +224,10 @@ impl Forth {
         macro_rules! push {
             ($value:expr) => {{
                 let value = $value;
-                if sp >= cap {
-                    break Event::Throw(code::STACK_OVERFLOW);
+                match ds.get_mut(sp) {
+                    Some(slot) => *slot = tos,
+                    None => break Event::Throw(code::STACK_OVERFLOW),
                 }
-                ds[sp] = tos;
                 sp += 1;
                 tos = value;
             }};
@@ -1015,8 +1012,8 @@ impl Forth {
                 }
                 Op::LitOverCStore(n) => {
                     // The literal and the copy of the address went on the stack.
-                    if sp + 2 > cap {
-                        let failed = if sp >= cap { Op::Lit(n) } else { Op::Over };
+                    if sp + 2 > ds.len() {
+                        let failed = if sp >= ds.len() { Op::Lit(n) } else { Op::Over };
                         break Event::ThrowAs(code::STACK_OVERFLOW, failed);
                     }
                     if sp < 1 {
@@ -1031,7 +1028,7 @@ impl Forth {
                     if rsp < 1 {
                         break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::I);
                     }
-                    if sp >= cap {
+                    if sp >= ds.len() {
                         break Event::ThrowAs(code::STACK_OVERFLOW, Op::I);
                     }
                     match mem.get(rs[rsp - 1] as u64 as usize) {
@@ -1041,13 +1038,13 @@ impl Forth {
                 }
                 Op::LitICStore(n) => {
                     // The literal and the index go on the stack before C! takes them.
-                    if sp >= cap {
+                    if sp >= ds.len() {
                         break Event::ThrowAs(code::STACK_OVERFLOW, Op::Lit(n));
                     }
                     if rsp < 1 {
                         break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::I);
                     }
-                    if sp + 1 >= cap {
+                    if sp + 1 >= ds.len() {
                         break Event::ThrowAs(code::STACK_OVERFLOW, Op::I);
                     }
                     match mem.get_mut(rs[rsp - 1] as u64 as usize) {
@@ -1059,7 +1056,7 @@ impl Forth {
                     if sp < 1 {
                         break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Dup);
                     }
-                    if sp >= cap {
+                    if sp >= ds.len() {
                         break Event::ThrowAs(code::STACK_OVERFLOW, Op::Dup);
                     }
                     if rsp < 2 {
@@ -1075,7 +1072,7 @@ impl Forth {
                 Op::ITwoFetchGtBranch(target) => {
                     rneed!(1);
                     let (x1, x2) = load2!(rs[rsp - 1]);
-                    if sp + 2 > cap {
+                    if sp + 2 > ds.len() {
                         break Event::Throw(code::STACK_OVERFLOW);
                     }
                     if x1 <= x2 {
@@ -1090,7 +1087,7 @@ impl Forth {
                     let Some((x1, x2)) = fetch_pair(mem, rs[rsp - 1]) else {
                         break Event::ThrowAs(code::INVALID_ADDRESS, Op::ITwoFetch);
                     };
-                    if sp + 2 > cap {
+                    if sp + 2 > ds.len() {
                         break Event::ThrowAs(code::STACK_OVERFLOW, Op::ITwoFetch);
                     }
                     store2!(rs[rsp - 1], x2, x1);
@@ -1099,13 +1096,13 @@ impl Forth {
                     if sp < 2 {
                         break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Over);
                     }
-                    if sp >= cap {
+                    if sp >= ds.len() {
                         break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
                     }
                     let Some(x1) = fetch_cell(mem, ds[sp - 1]) else {
                         break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
                     };
-                    if sp + 1 >= cap {
+                    if sp + 1 >= ds.len() {
                         break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
                     }
                     let Some(x2) = fetch_cell(mem, tos) else {
@@ -1119,24 +1116,7 @@ impl Forth {
                 }
                 Op::Sys(Sys::CallHost) => {
                     tick!();
-                    need!(1);
-                    let id = u32::try_from(tos);
-                    drop1!();
-                    let Ok(id) = id else {
-                        break Event::Throw(code::INVALID_XT);
-                    };
-                    ds[sp] = tos;
-                    let mut depth = sp;
-                    let result = console.call_host_word(id, &mut ds[1..], &mut depth);
-                    if depth > cap {
-                        tos = ds[sp];
-                        break Event::Throw(code::STACK_OVERFLOW);
-                    }
-                    sp = depth;
-                    tos = ds[sp];
-                    if let Err(error) = result {
-                        break Event::HostWordFailed(error);
-                    }
+                    break Event::CallHost;
                 }
                 Op::Sys(word) => {
                     tick!();
