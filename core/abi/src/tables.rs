@@ -190,12 +190,13 @@ function_table! {
         /// or the throw code with the error's message sent to `error` (-13 for a number
         /// that is not a compiled word). `stack_room` is the stack, in bytes, the calling
         /// thread guarantees below the caller's frame (see
-        /// [`crate::NATIVE_CALL_STACK_BYTES`]).
+        /// [`crate::NATIVE_CALL_STACK_BYTES`]). The callbacks are lent by reference: passed
+        /// by value, their five words are copied onto the stack at every call.
         call_word: fn(
             word: u32,
             stack: &mut DataStack<'_>,
             stack_room: usize,
-            console: ConsoleCallbacks<'_>,
+            console: &ConsoleCallbacks<'_>,
             error: ByteSink<'_>,
         ) -> Returned<i64>,
     }

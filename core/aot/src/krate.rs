@@ -120,7 +120,7 @@ fn data_stack_cells() -> usize {
 
 /// # Safety
 /// `stack` must be lent as `DataStack::cells_and_depth` requires.
-unsafe fn call_word(word: u32, stack: &mut DataStack<'_>, stack_room: usize, console: ConsoleCallbacks<'_>, error: ByteSink<'_>) -> i64 {
+unsafe fn call_word(word: u32, stack: &mut DataStack<'_>, stack_room: usize, console: &ConsoleCallbacks<'_>, error: ByteSink<'_>) -> i64 {
     // SAFETY: guaranteed by the caller.
     unsafe { rt::call(&IMAGE, WORDS, word, stack, stack_room, console, error) }
 }
@@ -146,7 +146,7 @@ fastforth_abi::export_plugin! {
             word: u32,
             stack: &mut DataStack,
             stack_room: usize,
-            console: ConsoleCallbacks,
+            console: &ConsoleCallbacks,
             error: ByteSink,
         ) -> i64 = call_word,
     },

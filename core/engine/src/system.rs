@@ -33,7 +33,6 @@ impl Forth {
             Sys::UDotR => self.print_number_right(false, console),
             Sys::DotS => self.print_stack(console),
             Sys::Words => self.words(console),
-            Sys::CallHost => self.call_host(console),
             Sys::Key => match console.read_key() {
                 Some(key) => self.push(key as i64),
                 None => fail(code::UNEXPECTED_EOF),

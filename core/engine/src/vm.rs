@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 enum Event {
     Halt,
     Sys(Sys),
+    /// A host word: run by the console, without the dispatch of the other system words.
+    CallHost,
     Throw(i64),
     /// A throw from a fused instruction, named after the part of it that failed.
     ThrowAs(i64, Op),
@@ -103,6 +105,9 @@ impl Forth {
                 Event::Sys(word) => self
                     .system(word, console)
                     .map_err(|t| name_throw(t, Op::Sys(word))),
+                Event::CallHost => self
+                    .call_host(console)
+                    .map_err(|t| name_throw(t, Op::Sys(Sys::CallHost))),
                 Event::Throw(throw_code) => Err(self.throw_here(throw_code)),
                 Event::ThrowAs(throw_code, op) => Err(name_throw(Throw::new(throw_code), op)),
                 Event::Does(target) => self.set_does(target),
@@ -1069,6 +1074,10 @@ impl Forth {
                         break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
                     };
                     rs[rsp - 1] = rs[rsp - 1].wrapping_add(x1.wrapping_mul(x2));
+                }
+                Op::Sys(Sys::CallHost) => {
+                    tick!();
+                    break Event::CallHost;
                 }
                 Op::Sys(word) => {
                     tick!();

@@ -5,8 +5,8 @@
 use fastforth_engine::{BufferConsole, Console, Forth, HostWordError, Limits};
 
 /// A console whose host word 0 is `sum` ( n*x n -- total ), 1 is `fail` (throws -10
-/// with its own message) and 2 is `flood` (fills the free cells and claims a depth past
-/// them).
+/// with its own message), 2 is `flood` (fills the free cells and claims a depth past
+/// them) and 3 is `fill` (fills the free cells and claims them all).
 #[derive(Default)]
 struct Host {
     output: BufferConsole,
@@ -43,9 +43,14 @@ impl Console for Host {
                 code: -10,
                 message: "division by zero in native word fail".to_owned(),
             }),
-            _ => {
+            2 => {
                 cells[*depth..].fill(7);
                 *depth = cells.len() + 100;
+                Ok(())
+            }
+            _ => {
+                cells[*depth..].fill(7);
+                *depth = cells.len();
                 Ok(())
             }
         }
@@ -57,7 +62,7 @@ fn engine() -> Forth {
         data_stack_cells: 64,
         ..Limits::default()
     });
-    for (name, id) in [("sum", 0), ("fail", 1), ("flood", 2)] {
+    for (name, id) in [("sum", 0), ("fail", 1), ("flood", 2), ("fill", 3)] {
         forth.define_host_word(name, id).unwrap();
     }
     forth
@@ -109,6 +114,18 @@ fn a_host_word_that_claims_more_cells_than_the_stack_holds_is_minus_3_and_keeps_
         .unwrap_err();
     assert_eq!(error.code, -3);
     assert_eq!(forth.data_stack(), &[1, 2]);
+}
+
+#[test]
+fn a_host_word_is_lent_every_cell_of_the_stack_and_may_fill_it() {
+    let mut forth = engine();
+    forth
+        .evaluate(": filled 1 2 fill ; filled", "t", &mut Host::default())
+        .unwrap();
+    assert_eq!(forth.data_stack().len(), 64);
+    assert_eq!(forth.data_stack()[..3], [1, 2, 7]);
+    let error = forth.evaluate("0", "t", &mut Host::default()).unwrap_err();
+    assert_eq!(error.code, -3);
 }
 
 #[test]

@@ -100,6 +100,7 @@ impl Plugin<ForthNative> {
     /// call allocates nothing unless the word throws; elsewhere the plugin starts a thread
     /// with a large stack for the call (tens of microseconds). Errors are the word's throw
     /// code and message, or -21 when the plugin failed.
+    #[inline]
     pub fn call_word(
         &self,
         word: u32,
@@ -115,7 +116,7 @@ impl Plugin<ForthNative> {
                 word,
                 stack,
                 stack_room(),
-                console_callbacks(&mut console),
+                &console_callbacks(&mut console),
                 ByteSink::for_vec(&mut error),
             )
         };

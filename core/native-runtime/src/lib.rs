@@ -114,7 +114,8 @@ const FLUSH_BYTES: usize = 8192;
 
 /// The state of one run: data space, explicit data stack, pending output.
 pub struct Vm<'c> {
-    mem: Vec<u8>,
+    /// The data space, worked on where it is (the live session's, on a call).
+    mem: &'c mut [u8],
     /// The data stack's cells, worked on where they are (the caller's, on a call): the
     /// bottom `depth` are in use, and there is no room beyond the slice.
     stack: &'c mut [i64],
@@ -420,27 +421,34 @@ impl<'c> Vm<'c> {
         Err(Throw(code::ABORT_QUOTE))
     }
 
-    /// Passes pending output on to the host.
+    /// Passes pending output on to the host: inlined, a run that wrote nothing pays one
+    /// comparison.
+    #[inline]
     pub fn flush(&mut self) {
         if !self.out.is_empty() {
-            let chunk = std::mem::take(&mut self.out);
-            match &self.output {
-                Output::Pipe(pipe) => pipe.send(chunk),
-                Output::Console(console) => {
-                    console.write(&chunk);
-                }
+            self.send_output();
+        }
+    }
+
+    /// [`Vm::flush`] when there is output.
+    #[inline(never)]
+    fn send_output(&mut self) {
+        let chunk = std::mem::take(&mut self.out);
+        match &self.output {
+            Output::Pipe(pipe) => pipe.send(chunk),
+            Output::Console(console) => {
+                console.write(&chunk);
             }
         }
     }
 
     /// Ends the run: pending output flushed, what it leaves behind collected.
-    fn finish(mut self, result: Result<(), Raised>) -> Finished {
+    fn finish(&mut self, result: Result<(), Raised>) -> Finished {
         self.flush();
         Finished {
             result,
-            mem: self.mem,
             depth: self.depth,
-            abort_message: self.abort_message,
+            abort_message: self.abort_message.take(),
         }
     }
 }
@@ -448,9 +456,9 @@ impl<'c> Vm<'c> {
 /// Where a run's output goes.
 enum Output<'c> {
     /// To the thread that called, which passes each chunk to the host's console.
-    Pipe(Arc<worker::Pipe<(Finished, Vec<i64>)>>),
+    Pipe(Arc<worker::Pipe<OwnThreadRun>>),
     /// Straight to the host's console: the run is on the thread that called.
-    Console(ConsoleCallbacks<'c>),
+    Console(&'c ConsoleCallbacks<'c>),
 }
 
 /// Copies `bytes` into `mem` at `at`, as far as they fit.
@@ -513,35 +521,45 @@ fn stack_address() -> usize {
 /// How a run starts: the data space, and the data stack's cells with the bottom `depth` in
 /// use.
 struct Start<'s> {
-    mem: Vec<u8>,
+    mem: &'s mut [u8],
     cells: &'s mut [i64],
     depth: usize,
 }
 
-/// What a run leaves behind; the data stack's cells stay where the run found them.
+/// What a run leaves behind; the data space and the data stack's cells stay where the run
+/// found them.
 struct Finished {
     result: Result<(), Raised>,
-    mem: Vec<u8>,
     depth: usize,
     abort_message: Option<String>,
 }
 
 impl Finished {
-    /// 0, or the throw code with the error's message sent to `error`: the message names
-    /// the compiled word that raised it unless that is `called`.
+    /// 0, or the throw code with the error's message sent to `error` (see
+    /// [`Raised::thrown_code`]).
     fn thrown_code(&self, called: Option<&str>, error: ByteSink<'_>) -> i64 {
-        let Err(Raised {
-            thrown: Throw(thrown),
-            word,
-        }) = self.result
-        else {
-            return 0;
-        };
-        let message = match &self.abort_message {
-            Some(text) => text.as_str(),
-            None => code::message(thrown),
-        };
-        let place = match word {
+        match self.result {
+            Ok(()) => 0,
+            Err(raised) => raised.thrown_code(self.abort_message.as_deref(), called, error),
+        }
+    }
+}
+
+impl Raised {
+    /// The throw code, with the error's message sent to `error`: the text of the ABORT"
+    /// that threw, if any, else the code's message, naming the compiled word that raised
+    /// it unless that is `called`.
+    #[cold]
+    #[inline(never)]
+    fn thrown_code(
+        self,
+        abort_message: Option<&str>,
+        called: Option<&str>,
+        error: ByteSink<'_>,
+    ) -> i64 {
+        let Throw(thrown) = self.thrown;
+        let message = abort_message.unwrap_or_else(|| code::message(thrown));
+        let place = match self.word {
             Some(word) if Some(word) != called => format!(" in {word}"),
             _ => String::new(),
         };
@@ -579,8 +597,8 @@ pub unsafe fn run(
         return failed(code);
     };
     let mem = fresh_memory(image);
-    let (finished, cells) =
-        run_on_own_thread(image, entry, mem, Vec::new(), image.stack_cells, console);
+    let (finished, _, cells) =
+        run_on_own_thread(image, entry, mem, Vec::new(), image.stack_cells, &console);
     stack.send(&fastforth_abi::cells_to_bytes(&cells));
     let mut message = Vec::new();
     match finished.thrown_code(None, ByteSink::for_vec(&mut message)) {
@@ -617,7 +635,7 @@ pub unsafe fn call(
     word: u32,
     stack: &mut DataStack<'_>,
     stack_room: usize,
-    console: ConsoleCallbacks<'_>,
+    console: &ConsoleCallbacks<'_>,
     error: ByteSink<'_>,
 ) -> i64 {
     let Some(&(called, entry)) = words.get(word as usize) else {
@@ -638,26 +656,31 @@ pub unsafe fn call(
         error.send(DEAD_SESSION.as_bytes());
         return code::ABORT;
     };
-    let mem = session.take().unwrap_or_else(|| fresh_memory(image));
-    let finished = if stack_room >= RUN_STACK_BYTES {
-        let start = Start {
-            mem,
-            cells,
-            depth: *depth,
-        };
-        let mut vm = Vm::new(image, start, Output::Console(console), stack_room);
-        let result = catching(|| entry(&mut vm));
-        vm.finish(result)
-    } else {
+    let mem = session.get_or_insert_with(|| fresh_memory(image));
+    if stack_room < RUN_STACK_BYTES {
         let input = cells[..*depth].to_vec();
-        let (finished, output) = run_on_own_thread(image, entry, mem, input, room, console);
+        let owned = std::mem::take(mem);
+        let (finished, owned, output) =
+            run_on_own_thread(image, entry, owned, input, room, console);
+        *mem = owned;
         cells[..output.len()].copy_from_slice(&output);
-        finished
+        *depth = finished.depth;
+        return finished.thrown_code(Some(called), error);
+    }
+    let start = Start {
+        mem,
+        cells,
+        depth: *depth,
     };
-    *depth = finished.depth;
-    let thrown = finished.thrown_code(Some(called), error);
-    *session = Some(finished.mem);
-    thrown
+    let mut vm = Vm::new(image, start, Output::Console(console), stack_room);
+    let result = catching(|| entry(&mut vm));
+    vm.flush();
+    *depth = vm.depth;
+    // The run's other leftovers are only read when it threw: loading them costs a call.
+    match result {
+        Ok(()) => 0,
+        Err(raised) => raised.thrown_code(vm.abort_message.as_deref(), Some(called), error),
+    }
 }
 
 /// Ends the live session: the next [`call`] starts from the compiled state. A generated
@@ -682,33 +705,38 @@ fn fresh_memory(image: &Image) -> Vec<u8> {
     mem
 }
 
+/// What a run on a thread of its own hands back: what it left, the data space, and the
+/// stack it left, bottom first.
+type OwnThreadRun = (Finished, Vec<u8>, Vec<i64>);
+
 /// Runs `entry` on a new thread from data space `mem` with `input` on a data stack of
-/// `room` cells, passing its output to `console` as it comes; returns what the run left
-/// and the stack it left, bottom first. A panic of the run continues on this thread.
+/// `room` cells, passing its output to `console` as it comes. A panic of the run continues
+/// on this thread.
 fn run_on_own_thread(
     image: &'static Image,
     entry: Entry,
     mem: Vec<u8>,
     input: Vec<i64>,
     room: usize,
-    console: ConsoleCallbacks<'_>,
-) -> (Finished, Vec<i64>) {
+    console: &ConsoleCallbacks<'_>,
+) -> OwnThreadRun {
     let pipe = Arc::new(worker::Pipe::new());
     let sender = pipe.clone();
     let body = move || {
         let depth = input.len();
-        let mut cells = input;
+        let (mut mem, mut cells) = (mem, input);
         cells.resize(room.max(depth), 0);
         let start = Start {
-            mem,
+            mem: &mut mem,
             cells: &mut cells,
             depth,
         };
         let mut vm = Vm::new(image, start, Output::Pipe(sender), RUN_STACK_BYTES);
         let result = catching(|| entry(&mut vm));
         let finished = vm.finish(result);
+        drop(vm);
         cells.truncate(finished.depth);
-        (finished, cells)
+        (finished, mem, cells)
     };
     worker::run(RUN_STACK_BYTES + THREAD_EXTRA_BYTES, pipe, body, |chunk| {
         console.write(chunk);
@@ -801,7 +829,7 @@ mod tests {
                 word,
                 &mut stack,
                 0,
-                console,
+                &console,
                 ByteSink::for_vec(&mut error),
             )
         };
