@@ -1029,18 +1029,25 @@ impl Forth {
                     }
                 }
                 Op::LitICStoreDupPlusLoop(n, target) => {
-                    // Room for the two cells `n I` push, a step and the loop parameters:
-                    // only the store can fail. Otherwise the parts' checks, in order.
-                    if sp + 1 >= ds.len() || sp < 1 || rsp < 2 {
-                        let index = rs.get(rsp.wrapping_sub(1)).copied();
-                        let room = ds.len().saturating_sub(sp);
-                        break fill_step_failure(n, target, room, sp, index, mem);
+                    // `n I C!` as LitICStore checks it, then `DUP +LOOP` (the first check
+                    // made room for DUP's copy).
+                    if sp >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Lit(n));
+                    }
+                    if rsp < 1 {
+                        break Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::I);
+                    }
+                    if sp + 1 >= ds.len() {
+                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::I);
                     }
                     match mem.get_mut(rs[rsp - 1] as u64 as usize) {
                         Some(byte) => *byte = n as u8,
                         None => break Event::ThrowAs(code::INVALID_ADDRESS, Op::CStore),
                     }
-                    if plus_loop(&mut rs[rsp - 2..rsp], tos) {
+                    if sp < 1 {
+                        break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Dup);
+                    }
+                    if plus_loop(loop_parameters!(Op::PlusLoop(target)), tos) {
                         jump!(target);
                     } else {
                         rsp -= 2;
@@ -1300,37 +1307,6 @@ fn out_of_line(
     let result = run();
     (*sp_at, *tos_at) = (sp, tos);
     result
-}
-
-/// Why `n I C! DUP +LOOP` (`LitICStoreDupPlusLoop`) fails when one of its parts lacks
-/// stack room or items, `room` cells above `sp` items (the byte is stored first when
-/// only `DUP` or `+LOOP` fail, as it is unfused); `index` is the top of the return stack.
-#[cold]
-fn fill_step_failure(
-    n: i64,
-    target: u32,
-    room: usize,
-    sp: usize,
-    index: Option<i64>,
-    mem: &mut [u8],
-) -> Event {
-    if room == 0 {
-        return Event::ThrowAs(code::STACK_OVERFLOW, Op::Lit(n));
-    }
-    let Some(index) = index else {
-        return Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::I);
-    };
-    if room == 1 {
-        return Event::ThrowAs(code::STACK_OVERFLOW, Op::I);
-    }
-    match mem.get_mut(index as u64 as usize) {
-        Some(byte) => *byte = n as u8,
-        None => return Event::ThrowAs(code::INVALID_ADDRESS, Op::CStore),
-    }
-    if sp < 1 {
-        return Event::ThrowAs(code::STACK_UNDERFLOW, Op::Dup);
-    }
-    Event::ThrowAs(code::RETURN_STACK_UNDERFLOW, Op::PlusLoop(target))
 }
 
 /// LOOP on the loop parameters `[limit, index]`: adds one to the index and tells whether to
