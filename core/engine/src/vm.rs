@@ -354,6 +354,28 @@ impl Forth {
                 }
             }};
         }
+        // `OVER @ OVER @ *` on ( a1 a2 ): the product of the cells at a1 and a2, each part
+        // checked as it would check alone, in order; the stack is left as it was.
+        macro_rules! fetch_both_mul {
+            () => {{
+                if sp < 2 {
+                    break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Over);
+                }
+                if sp >= ds.len() {
+                    break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
+                }
+                let Some(x1) = fetch_cell(mem, ds[sp - 1]) else {
+                    break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
+                };
+                if sp + 1 >= ds.len() {
+                    break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
+                }
+                let Some(x2) = fetch_cell(mem, tos) else {
+                    break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
+                };
+                x1.wrapping_mul(x2)
+            }};
+        }
         macro_rules! store {
             ($address:expr, $value:expr) => {{
                 let address = $address as u64 as usize;
@@ -982,22 +1004,8 @@ impl Forth {
                     store2!(rs[rsp - 1], x2, x1);
                 }
                 Op::FetchBothMul => {
-                    if sp < 2 {
-                        break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Over);
-                    }
-                    if sp >= ds.len() {
-                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
-                    }
-                    let Some(x1) = fetch_cell(mem, ds[sp - 1]) else {
-                        break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
-                    };
-                    if sp + 1 >= ds.len() {
-                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
-                    }
-                    let Some(x2) = fetch_cell(mem, tos) else {
-                        break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
-                    };
-                    push!(x1.wrapping_mul(x2));
+                    let product = fetch_both_mul!();
+                    push!(product);
                 }
                 Op::DropLit(n) => {
                     need!(1);
@@ -1065,22 +1073,8 @@ impl Forth {
                     }
                     rsp += 1;
                     drop1!();
-                    if sp < 2 {
-                        break Event::ThrowAs(code::STACK_UNDERFLOW, Op::Over);
-                    }
-                    if sp >= ds.len() {
-                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
-                    }
-                    let Some(x1) = fetch_cell(mem, ds[sp - 1]) else {
-                        break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
-                    };
-                    if sp + 1 >= ds.len() {
-                        break Event::ThrowAs(code::STACK_OVERFLOW, Op::Over);
-                    }
-                    let Some(x2) = fetch_cell(mem, tos) else {
-                        break Event::ThrowAs(code::INVALID_ADDRESS, Op::Fetch);
-                    };
-                    rs[rsp - 1] = rs[rsp - 1].wrapping_add(x1.wrapping_mul(x2));
+                    let product = fetch_both_mul!();
+                    rs[rsp - 1] = rs[rsp - 1].wrapping_add(product);
                 }
                 Op::Sys(Sys::CallHost) => {
                     tick!();
