@@ -82,6 +82,31 @@ fn a_refusal_found_by_the_probe_is_reported_with_its_specific_error() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn a_build_the_probe_refused_is_never_opened_by_the_cli() {
+    let plugin = build(
+        "fastforth-fixture-plugin",
+        &["self-test-fails-then-crashes"],
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(["plugin", "info", plugin.to_str().unwrap()])
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("FIXTURE_MARKER", cache.path().join("self-tested"))
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stderr).trim(),
+        format!(
+            "Error: {}: self-test failed: fixture: failed once",
+            plugin.display()
+        )
+    );
+}
+
 #[test]
 fn the_probe_subcommand_is_hidden_and_exits_3_on_a_refusal() {
     let cache = tempfile::tempdir().unwrap();

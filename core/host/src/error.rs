@@ -124,6 +124,11 @@ pub enum PluginError {
     #[error("{}: the probe process refused it: {detail}", path.display())]
     ProbeFailed { path: PathBuf, detail: String },
 
+    /// The probe process opened the build and refused it with this problem; the host did
+    /// not open it.
+    #[error("{}: {problem}", path.display())]
+    ProbeRefused { path: PathBuf, problem: String },
+
     #[error("{}: function table entry `{function}` is null", path.display())]
     MissingFunction {
         path: PathBuf,

@@ -6,8 +6,10 @@
 //! executable with a hidden subcommand), given the shadow copy's path as its last argument.
 //! It opens, validates and self-tests the file with [`crate::open_any_kind`] and
 //! exits with 0 when the build loaded, [`REFUSED_EXIT_CODE`] when it was refused with an
-//! error (the parent then opens it itself to report that error), anything else when it
-//! crashed. A build that passed leaves a marker named by its SHA-256 in the cache, so only
+//! error (printed as the last line of its standard error, `error: FILE: problem`), anything
+//! else when it crashed. The parent never opens a build its probe did not load: it reports
+//! the probe's error under the plugin's own path, since a corrupt build need not fail the
+//! same way twice and may crash the second time. A build that passed leaves a marker named by its SHA-256 in the cache, so only
 //! new builds pay for a probe. Loaders without a probe command (library users, tests, and
 //! loaders of signed update artifacts) open files directly.
 
@@ -79,15 +81,27 @@ pub(crate) fn probe(
             record(&markers, &marker);
             Ok(())
         }
-        Verdict::Refused => Ok(()),
+        Verdict::Refused(stderr) => Err(PluginError::ProbeRefused {
+            path: source.into(),
+            problem: refusal(&stderr, shadow),
+        }),
     }
 }
 
 /// What a probe that did not crash found.
 enum Verdict {
     Loaded,
-    /// Refused with an error, which opening the file in the parent reproduces.
-    Refused,
+    /// Refused with an error: the probe's standard error.
+    Refused(String),
+}
+
+/// The problem a refusing probe printed (`error: SHADOW: problem`) without the shadow
+/// copy's name, which means nothing to the user.
+fn refusal(stderr: &str, shadow: &Path) -> String {
+    let line = last_line(stderr).unwrap_or("no reason given");
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    let named = format!("{}: ", shadow.display());
+    line.strip_prefix(named.as_str()).unwrap_or(line).to_owned()
 }
 
 /// Runs the probe on `file`; `Err` describes a crash, a hang or a probe that did not run.
@@ -113,7 +127,7 @@ fn run(command: &ProbeCommand, file: &Path) -> Result<Verdict, String> {
     let stderr = reader.join().unwrap_or_default();
     match status.code() {
         Some(0) => Ok(Verdict::Loaded),
-        Some(REFUSED_EXIT_CODE) => Ok(Verdict::Refused),
+        Some(REFUSED_EXIT_CODE) => Ok(Verdict::Refused(stderr)),
         _ => Err(format!(
             "{}{}",
             describe(status),
@@ -225,7 +239,10 @@ mod tests {
     fn exit_codes_say_loaded_refused_or_failed() {
         let file = Path::new("x.so");
         assert!(matches!(run(&shell("exit 0"), file), Ok(Verdict::Loaded)));
-        assert!(matches!(run(&shell("exit 3"), file), Ok(Verdict::Refused)));
+        assert!(matches!(
+            run(&shell("exit 3"), file),
+            Ok(Verdict::Refused(_))
+        ));
         assert_eq!(
             run(&shell("exit 127"), file).err().unwrap(),
             "it exited with status 127"
@@ -255,6 +272,19 @@ mod tests {
         }
         assert_eq!(std::fs::read_to_string(&counter).unwrap(), "run\n");
         assert!(cache.path().join("probed/ab12").is_file());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_refused_build_is_reported_with_the_probes_error_under_the_plugins_path() {
+        let cache = tempfile::tempdir().unwrap();
+        let script = "echo 'error: /cache/s.so: self-test failed: 2 + 2 gave 5' >&2; exit 3";
+        let (source, shadow) = (Path::new("p.so"), Path::new("/cache/s.so"));
+        let error = probe(&shell(script), cache.path(), source, shadow, "cd34").unwrap_err();
+        assert_eq!(error.to_string(), "p.so: self-test failed: 2 + 2 gave 5");
+        assert!(!cache.path().join("probed/cd34").exists());
+        let silent = probe(&shell("exit 3"), cache.path(), source, shadow, "cd34").unwrap_err();
+        assert_eq!(silent.to_string(), "p.so: no reason given");
     }
 
     #[test]

@@ -71,6 +71,14 @@ fn self_test() -> Result<(), String> {
         // SAFETY: not safe at all: this fault is the point of the feature.
         unsafe { std::ptr::null_mut::<u8>().write_volatile(1) };
     }
+    if cfg!(feature = "self-test-fails-then-crashes") {
+        let marker = std::env::var_os("FIXTURE_MARKER").ok_or("fixture: no FIXTURE_MARKER")?;
+        if std::fs::File::create_new(marker).is_err() {
+            // SAFETY: not safe at all: this fault is the point of the feature.
+            unsafe { std::ptr::null_mut::<u8>().write_volatile(1) };
+        }
+        return Err("fixture: failed once".to_owned());
+    }
     if cfg!(feature = "self-test-fails") {
         return Err("fixture: 2 + 2 gave 5".to_owned());
     }
