@@ -8,7 +8,7 @@
 
 use anyhow::Context;
 use fastforth_benches::{SwapRig, example_plugin, forth_plugin, quantile};
-use fastforth_host::{inspect, shadow};
+use fastforth_host::{inspect, shadow, spare::SpareFiles};
 use std::time::{Duration, Instant};
 
 /// Timings of one build's phases, in nanoseconds.
@@ -24,11 +24,12 @@ fn main() -> anyhow::Result<()> {
     let artifact = example_plugin()?;
     let mut rig = SwapRig::new(&artifact)?;
     let copies = tempfile::tempdir().context("cannot create a directory for phase copies")?;
+    let spares = SpareFiles::new(copies.path().to_path_buf());
     let mut samples = Vec::with_capacity(swaps);
     let mut phases = Phases::default();
     for done in 0..swaps {
         let path = rig.prepare()?;
-        time_phases(&rig.prepare()?, copies.path(), &mut phases)?;
+        time_phases(&rig.prepare()?, copies.path(), &spares, &mut phases)?;
         samples.push(nanos(rig.swap(path)?));
         if (done + 1) % 100 == 0 {
             eprint!("\rswap latency: {}/{swaps} swaps", done + 1);
@@ -68,6 +69,7 @@ fn main() -> anyhow::Result<()> {
 fn time_phases(
     path: &std::path::Path,
     cache: &std::path::Path,
+    spares: &SpareFiles,
     phases: &mut Phases,
 ) -> anyhow::Result<()> {
     let start = Instant::now();
@@ -75,12 +77,13 @@ fn time_phases(
     let checked = Instant::now();
     let sha256 = shadow::sha256_hex(&bytes);
     let hashed = Instant::now();
-    let copy = shadow::place(cache, path, &bytes, &sha256)?;
+    let copy = shadow::place(cache, path, &bytes, &sha256, Some(spares))?;
     let copied = Instant::now();
     phases.check.push(nanos(checked - start));
     phases.hash.push(nanos(hashed - checked));
     phases.copy.push(nanos(copied - hashed));
     std::fs::remove_file(&copy).with_context(|| format!("cannot remove {}", copy.display()))?;
+    spares.make_next();
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! regular file, size cap  ─►  read + structural check (format, architecture, descriptor
 //! export; ELF: segments, dynamic section, relocations and symbol tables within the file)
 //! ─►  the Rust runtime it needs is this host's, copied into the cache and kept open
-//! ─►  content-addressed shadow copy (temp file, rename)  ─►  probe in a child process
+//! ─►  content-addressed shadow copy (temp file, made ahead while swapping; rename)  ─►  probe in a child process
 //! (new builds only, when configured)  ─►  dlopen RTLD_NOW|RTLD_LOCAL  ─►  descriptor:
 //! in the library's image, magic, ABI version, layout hash, kind, name, version, every
 //! pointer in the library's data or code, no null function  ─►  self-test
@@ -35,6 +35,7 @@ pub mod probe;
 mod registry;
 pub mod runtime;
 pub mod shadow;
+pub mod spare;
 
 pub use error::PluginError;
 pub use fastforth_abi::{DataStack, ForthLimits};

@@ -8,6 +8,7 @@
 use crate::image::{self, Image};
 use crate::kinds::{Example, Kind};
 use crate::probe::{self, ProbeCommand};
+use crate::spare::SpareFiles;
 use crate::{Forth, ForthNative, PluginError, images, inspect, library, runtime, shadow};
 use fastforth_abi::{ABI_VERSION, ByteSink, DESCRIPTOR_SYMBOL, LAYOUT_HASH, MAGIC, ShutdownFn};
 use fastforth_abi::{ExampleFunctions, ForthFunctions, NativeForthFunctions};
@@ -149,6 +150,7 @@ pub struct Loader {
     max_file_bytes: u64,
     probe: Option<ProbeCommand>,
     retirements: SharedRetirementLog,
+    spares: SpareFiles,
 }
 
 impl Loader {
@@ -158,6 +160,7 @@ impl Loader {
         let cache_dir = cache_dir.into();
         shadow::remove_stale_temp_files(&cache_dir);
         Loader {
+            spares: SpareFiles::new(cache_dir.clone()),
             cache_dir,
             max_file_bytes: inspect::DEFAULT_MAX_FILE_BYTES,
             probe: probe::default_command(),
@@ -200,12 +203,18 @@ impl Loader {
     /// self-test. Nothing is opened unless the file passed the structural checks. A
     /// refused build's shadow copy is removed; a loaded one evicts its stem's old copies.
     pub fn load<K: Kind>(&self, path: &Path) -> Result<Arc<Plugin<K>>, PluginError> {
+        let loaded = self.load_now(path);
+        self.spares.make_next();
+        loaded
+    }
+
+    fn load_now<K: Kind>(&self, path: &Path) -> Result<Arc<Plugin<K>>, PluginError> {
         let bytes = inspect::read_and_check_capped(path, self.max_file_bytes)?;
         if let Some(name) = runtime::check_needed(path, &bytes)? {
             runtime::provide(&self.cache_dir, path, &name)?;
         }
         let sha256 = shadow::sha256_hex(&bytes);
-        let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256)?;
+        let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256, Some(&self.spares))?;
         drop(bytes);
         let key = shadow.canonicalize().unwrap_or_else(|_| shadow.clone());
         // The probe runs before the table is locked: it takes a child process, and every

@@ -103,7 +103,7 @@ fn place(cache_dir: &Path, source: &Path, name: &str, copy: &Path) -> Result<(),
         return Ok(());
     }
     std::fs::create_dir_all(cache_dir)
-        .and_then(|()| shadow::write_by_rename(cache_dir, copy, &bytes))
+        .and_then(|()| shadow::write_by_rename(cache_dir, copy, &bytes, None))
         .map_err(|source| PluginError::Cache {
             path: cache_dir.into(),
             source,

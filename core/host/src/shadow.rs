@@ -17,11 +17,13 @@
 //!   mapped stays valid on Unix once unlinked; Windows refuses to delete it, and it is left.
 
 use crate::PluginError;
+use crate::spare::SpareFiles;
 pub use fastforth_toolchain::holds;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+use tempfile::NamedTempFile;
 
 /// How many copies of one stem (one plugin file name) the cache keeps: the serving
 /// version, the last-known-good one and two more to swap back and forth between.
@@ -51,12 +53,15 @@ pub fn shadow_file_name(source: &Path, sha256: &str) -> String {
     }
 }
 
-/// Makes sure a shadow copy of `bytes` exists in `cache_dir` and returns its path.
+/// Makes sure a shadow copy of `bytes` exists in `cache_dir` and returns its path; a new
+/// copy is written into a spare from `spares` when one is ready (the caller has the next
+/// one made with [`SpareFiles::make_next`] once it is done with the cache).
 pub fn place(
     cache_dir: &Path,
     source: &Path,
     bytes: &[u8],
     sha256: &str,
+    spares: Option<&SpareFiles>,
 ) -> Result<PathBuf, PluginError> {
     let cache_error = |source| PluginError::Cache {
         path: cache_dir.into(),
@@ -68,19 +73,35 @@ pub fn place(
         touch(&shadow);
         return Ok(shadow);
     }
-    write_by_rename(cache_dir, &shadow, bytes).map_err(cache_error)?;
+    let spare = spares.and_then(SpareFiles::take);
+    write_by_rename(cache_dir, &shadow, bytes, spare).map_err(cache_error)?;
     Ok(shadow)
 }
 
-/// Writes `bytes` to `path` in `cache_dir` through a temporary file renamed into place, so
-/// a file that may be mapped is replaced (a new inode), never rewritten.
-pub(crate) fn write_by_rename(cache_dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
-        .tempfile_in(cache_dir)?;
+/// Writes `bytes` to `path` in `cache_dir` through a temporary file (`spare`, or a new one)
+/// renamed into place, so a file that may be mapped is replaced (a new inode), never
+/// rewritten.
+pub(crate) fn write_by_rename(
+    cache_dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    spare: Option<NamedTempFile>,
+) -> std::io::Result<()> {
+    let mut temp = match spare {
+        Some(spare) => spare,
+        None => temp_file(cache_dir)?,
+    };
     temp.write_all(bytes)?;
     temp.persist(path).map_err(|error| error.error)?;
     Ok(())
+}
+
+/// A new empty temporary file in `cache_dir`, named after this process (see the module
+/// documentation).
+pub(crate) fn temp_file(cache_dir: &Path) -> std::io::Result<NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .tempfile_in(cache_dir)
 }
 
 /// Marks a reused copy as recently used, so eviction keeps it.
@@ -202,9 +223,9 @@ mod tests {
     fn same_bytes_same_name_different_bytes_different_name() {
         let dir = tempfile::tempdir().unwrap();
         let source = Path::new("/x/libdemo.so");
-        let a = place(dir.path(), source, b"one", &sha256_hex(b"one")).unwrap();
-        let again = place(dir.path(), source, b"one", &sha256_hex(b"one")).unwrap();
-        let b = place(dir.path(), source, b"two", &sha256_hex(b"two")).unwrap();
+        let a = place(dir.path(), source, b"one", &sha256_hex(b"one"), None).unwrap();
+        let again = place(dir.path(), source, b"one", &sha256_hex(b"one"), None).unwrap();
+        let b = place(dir.path(), source, b"two", &sha256_hex(b"two"), None).unwrap();
         assert_eq!(a, again);
         assert_ne!(a, b);
         assert!(
