@@ -22,8 +22,9 @@ use fastforth_benches::{
     classic_programs, classic_source, forth_plugin, forth_source, forth_workloads,
 };
 use fastforth_engine::{Flow, Forth, Limits};
-use fastforth_host::{
-    Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, Loader, NativeWords,
+use fastforth_host::Loader;
+use fastforth_session::{
+    Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, NativePlugin, NativeWords,
     on_native_stack,
 };
 use std::sync::Arc;
@@ -37,7 +38,7 @@ impl fastforth_engine::Console for Discard {
     }
 }
 
-impl fastforth_host::ForthConsole for Discard {
+impl fastforth_session::ForthConsole for Discard {
     fn write(&mut self, _bytes: &[u8]) {}
     fn read_line(&mut self) -> Option<String> {
         None
@@ -92,7 +93,7 @@ fn benches(c: &mut Criterion) {
     let cache = tempfile::tempdir().expect("temporary cache directory");
     let loader = Arc::new(Loader::new(cache.path()));
     let plugin = loader
-        .load::<fastforth_host::Forth>(&plugin_path)
+        .load::<fastforth_session::Forth>(&plugin_path)
         .expect("forth plugin validates");
     for workload in forth_workloads() {
         let source = forth_source(workload).expect("workload source");

@@ -6,7 +6,8 @@
 
 use fastforth_aot::{CompileOptions, compile};
 use fastforth_engine::{Console, Forth, Limits};
-use fastforth_host::{ForthConsole, HostWordError, Loader, NativeWords, on_native_stack};
+use fastforth_host::Loader;
+use fastforth_session::{ForthConsole, HostWordError, NativeWords, on_native_stack};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::Path;

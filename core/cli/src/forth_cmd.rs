@@ -10,9 +10,8 @@ use crate::input;
 use crate::output::errln;
 use anyhow::Context;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code, message_for};
-use fastforth_host::{
-    Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, Loader, NativeWords,
-};
+use fastforth_host::Loader;
+use fastforth_session::{Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, NativeWords};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -469,10 +468,10 @@ impl WithNatives<'_> {
         id: u32,
         cells: &mut [i64],
         depth: &mut usize,
-    ) -> Result<(), fastforth_host::HostWordError> {
+    ) -> Result<(), fastforth_session::HostWordError> {
         match self.natives {
             Some(natives) => natives.call_in_place(id, cells, depth, self.terminal),
-            None => Err(fastforth_host::HostWordError {
+            None => Err(fastforth_session::HostWordError {
                 code: code::UNSUPPORTED_OPERATION,
                 message: format!("host word {id}: no native plugin is linked"),
             }),
@@ -519,7 +518,7 @@ impl ForthConsole for WithNatives<'_> {
         id: u32,
         cells: &mut [i64],
         depth: &mut usize,
-    ) -> Result<(), fastforth_host::HostWordError> {
+    ) -> Result<(), fastforth_session::HostWordError> {
         self.call_native(id, cells, depth)
     }
 }

@@ -4,7 +4,8 @@
 //! SHA-256 recorded when its signed release was verified; nothing else is trusted.
 
 use anyhow::Context;
-use fastforth_host::{Example, Forth, Loader};
+use fastforth_host::{Example, Loader};
+use fastforth_session::Forth;
 use fastforth_update::{
     HotSlot, Installed, Root, Slot, State, TrustedKeys, Updater, UpdaterConfig,
 };

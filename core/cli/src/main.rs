@@ -18,7 +18,8 @@ use anyhow::Context;
 use args::{Cli, Command, PluginCommand, Stop};
 use fastforth::PROBE_SUBCOMMAND;
 use fastforth_host::inspect;
-use fastforth_host::{Example, Forth, ForthNative, Loader, Plugin, PluginError, ProbeCommand};
+use fastforth_host::{Example, Loader, Plugin, PluginError, ProbeCommand};
+use fastforth_session::{Forth, ForthNative, NativePlugin};
 use output::{errln, outln};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -40,7 +41,7 @@ fn main() -> anyhow::Result<()> {
         fastforth_host::probe::set_default(ProbeCommand::new(exe, &[PROBE_SUBCOMMAND]));
     }
     // Native words linked into a session run in place on this thread's large stack.
-    let exit_code = fastforth_host::on_native_stack(|| execute(cli))?;
+    let exit_code = fastforth_session::on_native_stack(|| execute(cli))?;
     std::process::exit(exit_code)
 }
 
@@ -183,7 +184,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
 
 /// The probe's verdict on `file` as its exit code (see `fastforth_host::probe`).
 fn probe(file: &Path) -> i32 {
-    match fastforth_host::open_any_kind(file) {
+    match fastforth_session::open_any_kind(file) {
         Ok(()) => 0,
         Err(error) => {
             errln!("error: {error}");

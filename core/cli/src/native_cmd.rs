@@ -5,7 +5,8 @@ use crate::forth_cmd::{Outcome, Terminal, output_failure};
 use crate::output::{errln, outln};
 use anyhow::Context;
 use fastforth_aot::{CompileOptions, Compiled, Mode};
-use fastforth_host::{Evaluation, ForthNative, Loader};
+use fastforth_host::Loader;
+use fastforth_session::{Evaluation, ForthNative, NativePlugin};
 use std::path::{Path, PathBuf};
 
 /// Where generated crates and their builds are kept: `$FASTFORTH_NATIVE_CACHE`, else

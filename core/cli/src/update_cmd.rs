@@ -7,7 +7,8 @@
 use crate::forth_cmd::{Engine, EngineOptions};
 use crate::installed::{self, Managed};
 use crate::output::{errln, outln};
-use fastforth_host::{Forth, ForthSession, Loader, PluginError};
+use fastforth_host::{Loader, PluginError};
+use fastforth_session::{Forth, ForthSession};
 use fastforth_update::{
     Change, Outcome, Progress, Recovery, Slot, Slots, State, UpdateError, Updater, printable,
 };

@@ -3,6 +3,7 @@
 //! the same throw codes, words the backend cannot compile are named, and compiling an
 //! unchanged program again does not run cargo.
 
+use fastforth_session::NativePlugin;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
@@ -299,7 +300,7 @@ fn plugin_info_shows_the_kind_and_the_compiled_words() {
 #[derive(Default)]
 struct Captured(Vec<u8>);
 
-impl fastforth_host::ForthConsole for Captured {
+impl fastforth_session::ForthConsole for Captured {
     fn write(&mut self, bytes: &[u8]) {
         self.0.extend_from_slice(bytes);
     }
@@ -314,7 +315,7 @@ impl fastforth_host::ForthConsole for Captured {
 /// Calls the newest compiled word `name` on `input` in place: the throw code (0 when none)
 /// and the stack the word left.
 fn call_by_name(
-    plugin: &fastforth_host::Plugin<fastforth_host::ForthNative>,
+    plugin: &fastforth_host::Plugin<fastforth_session::ForthNative>,
     name: &str,
     input: &[i64],
     console: &mut Captured,
@@ -325,7 +326,7 @@ fn call_by_name(
         .rposition(|word| word.eq_ignore_ascii_case(name));
     let mut cells = vec![0; plugin.data_stack_cells().unwrap()];
     cells[..input.len()].copy_from_slice(input);
-    let mut stack = fastforth_host::DataStack::new(&mut cells, input.len());
+    let mut stack = fastforth_session::DataStack::new(&mut cells, input.len());
     let result = plugin.call_word(number.unwrap() as u32, &mut stack, console);
     let depth = stack.depth();
     (
@@ -336,7 +337,8 @@ fn call_by_name(
 
 #[test]
 fn the_host_runs_words_and_reads_the_stack_they_leave() {
-    use fastforth_host::{Evaluation, ForthNative, Loader};
+    use fastforth_host::Loader;
+    use fastforth_session::{Evaluation, ForthNative};
     let (plugin, _, _) = compiled(&control());
     let shadows = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-shadows");
     let plugin = Loader::new(shadows)
@@ -359,7 +361,8 @@ fn the_host_runs_words_and_reads_the_stack_they_leave() {
 
 #[test]
 fn calls_take_the_stack_and_keep_the_data_space_on_any_thread() {
-    use fastforth_host::{ForthNative, Loader, on_native_stack};
+    use fastforth_host::Loader;
+    use fastforth_session::{ForthNative, on_native_stack};
     let (plugin, _, _) = compiled(&control());
     let shadows = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-shadows");
     let plugin = Loader::new(shadows).load::<ForthNative>(&plugin).unwrap();
@@ -725,7 +728,8 @@ fn mapped_count(path: &Path) -> Option<usize> {
 /// is unmapped, and loading the same file again starts a fresh session (issue 19 S3).
 #[test]
 fn a_retired_native_plugin_is_unmapped_and_a_reload_starts_a_fresh_session() {
-    use fastforth_host::{ForthNative, Loader};
+    use fastforth_host::Loader;
+    use fastforth_session::ForthNative;
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-reload");
     std::fs::create_dir_all(&dir).unwrap();
     let program = dir.join("reload.fs");

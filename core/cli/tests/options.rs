@@ -257,14 +257,14 @@ fn the_engine_plugin_refuses_absurd_limits_that_reach_it() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let loader = fastforth_host::Loader::new(dir.path());
-    let plugin = loader.load::<fastforth_host::Forth>(&file).unwrap();
-    let limits = fastforth_host::ForthLimits {
+    let plugin = loader.load::<fastforth_session::Forth>(&file).unwrap();
+    let limits = fastforth_session::ForthLimits {
         data_stack_cells: 64,
         return_stack_cells: u64::MAX,
         data_space_bytes: u64::MAX,
         max_steps: 0,
     };
-    let refused = fastforth_host::ForthInstance::create(plugin, limits, &[])
+    let refused = fastforth_session::ForthInstance::create(plugin, limits, &[])
         .err()
         .expect("an engine with absurd limits was created");
     assert!(refused.to_string().contains("data space of"), "{refused}");

@@ -8,6 +8,9 @@ use std::ffi::c_void;
 /// A plugin kind: its ABI tag and its validated function table.
 pub trait Kind: Send + Sync + Sized + 'static {
     const KIND: PluginKind;
+    /// The kind's `#[repr(C)]` table of function pointers as the plugin exports it; its size
+    /// says how many entries the host checks lie in the plugin's code.
+    type Table;
     /// The table with every entry checked non-null (the ABI's checked form of the table).
     type Api: Send + Sync;
 
@@ -23,6 +26,7 @@ pub struct Example;
 
 impl Kind for Example {
     const KIND: PluginKind = PluginKind::EXAMPLE;
+    type Table = ExampleFunctions;
     type Api = ExampleApi;
 
     unsafe fn resolve(table: *const c_void) -> Result<ExampleApi, &'static str> {
@@ -35,7 +39,7 @@ impl Plugin<Example> {
     /// `a + b`, computed by the plugin.
     pub fn add_numbers(&self, a: i32, b: i32) -> Result<i32, PluginError> {
         // SAFETY: a checked entry of a loaded plugin, taking plain integers.
-        let returned = unsafe { (self.api.add_numbers)(a, b) };
+        let returned = unsafe { (self.api().add_numbers)(a, b) };
         returned
             .into_result()
             .map_err(|status| self.call_error("add_numbers", status))
@@ -44,7 +48,7 @@ impl Plugin<Example> {
     /// Fibonacci of `n`, computed by the plugin.
     pub fn fibonacci(&self, n: i32) -> Result<i64, PluginError> {
         // SAFETY: a checked entry of a loaded plugin, taking a plain integer.
-        let returned = unsafe { (self.api.fibonacci)(n) };
+        let returned = unsafe { (self.api().fibonacci)(n) };
         returned
             .into_result()
             .map_err(|status| self.call_error("fibonacci", status))

@@ -15,20 +15,17 @@
 //!     when its last in-flight call returns
 //! ```
 //!
-//! It knows the ABI (`fastforth-abi`) but nothing of Forth semantics or of where plugin
-//! files come from.
+//! It knows the ABI (`fastforth-abi`) and the example kind, but nothing of Forth (the Forth
+//! kinds and sessions are `fastforth-session`'s) or of where plugin files come from.
 
 mod elf;
 mod error;
-pub mod forth;
 pub mod hotswap;
 mod image;
 mod images;
 pub mod inspect;
 pub mod kinds;
 mod library;
-pub mod mixed;
-pub mod native;
 mod plugin;
 mod private_dir;
 pub mod probe;
@@ -38,13 +35,9 @@ pub mod shadow;
 pub mod spare;
 
 pub use error::PluginError;
-pub use fastforth_abi::{DataStack, ForthLimits};
-pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError};
 pub use hotswap::{HotSwap, PluginCache, SwapReport};
 pub use kinds::{Example, Kind};
-pub use mixed::{Linked, NativeWords};
-pub use native::{ForthNative, NativeRun, on_native_stack};
-pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver, open_any_kind};
+pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver, open_as};
 pub use private_dir::{ensure_private_dir, per_user_dir};
 pub use probe::ProbeCommand;
 pub use registry::Registry;

@@ -6,13 +6,12 @@
 //! function pointer taken from it can never outlive the code it points to.
 
 use crate::image::{self, Image};
-use crate::kinds::{Example, Kind};
+use crate::kinds::Kind;
 use crate::probe::{self, ProbeCommand};
 use crate::spare::SpareFiles;
-use crate::{Forth, ForthNative, PluginError, images, inspect, library, runtime, shadow};
+use crate::{PluginError, images, inspect, library, runtime, shadow};
 use fastforth_abi::{ABI_VERSION, ByteSink, DESCRIPTOR_SYMBOL, LAYOUT_HASH, MAGIC, ShutdownFn};
-use fastforth_abi::{ExampleFunctions, ForthFunctions, NativeForthFunctions};
-use fastforth_abi::{FfiStr, PluginDescriptor, PluginKind, Status};
+use fastforth_abi::{FfiStr, PluginDescriptor, Status};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -68,7 +67,7 @@ type SharedRetirementLog = Arc<Mutex<RetirementLog>>;
 /// and closes the library.
 pub struct Plugin<K: Kind> {
     info: PluginInfo,
-    pub(crate) api: K::Api,
+    api: K::Api,
     shutdown: Option<ShutdownFn>,
     retirements: SharedRetirementLog,
     // Declared last so it is dropped last: after `shutdown` ran and no pointer is left.
@@ -88,8 +87,13 @@ impl<K: Kind> Plugin<K> {
         &self.info.version
     }
 
+    /// The checked function table, for the kind's safe methods to call through.
+    pub fn api(&self) -> &K::Api {
+        &self.api
+    }
+
     /// The error for a call into this plugin that did not return [`Status::OK`].
-    pub(crate) fn call_error(&self, function: &'static str, status: Status) -> PluginError {
+    pub fn call_error(&self, function: &'static str, status: Status) -> PluginError {
         if status == Status::PANICKED {
             PluginError::Panicked {
                 plugin: self.info.name.clone(),
@@ -102,7 +106,7 @@ impl<K: Kind> Plugin<K> {
     }
 
     /// A failed call into this plugin, with the plugin's own explanation.
-    pub(crate) fn failure(&self, function: &'static str, message: String) -> PluginError {
+    pub fn failure(&self, function: &'static str, message: String) -> PluginError {
         PluginError::CallFailed {
             plugin: self.info.name.clone(),
             version: self.info.version.clone(),
@@ -267,26 +271,26 @@ impl Loader {
     }
 }
 
-/// Checks, opens, validates and self-tests the plugin at `path` in this process, whatever
-/// its kind, without a shadow copy or a probe, then retires it: what a probe process does.
-pub fn open_any_kind(path: &Path) -> Result<(), PluginError> {
+/// Checks, opens, validates and self-tests the plugin at `path` in this process as a plugin
+/// of kind `K`, without a shadow copy or a probe, then retires it: what a probe process
+/// does. A plugin of another kind is refused ([`PluginError::WrongKind`]) before any of its
+/// hooks runs.
+pub fn open_as<K: Kind>(path: &Path) -> Result<(), PluginError> {
     let bytes = inspect::read_and_check(path)?;
     runtime::check_needed(path, &bytes)?;
     drop(bytes);
     let library = open_library(path, path)?;
-    let kind = resolve_descriptor(&library, path, path)?.descriptor.kind;
     // Not hashed: the probe's caller knows the hash, and nothing here outlives this call.
     let (retirements, shadow, sha256) = (Arc::default(), path.to_path_buf(), String::new());
-    let key = path.to_path_buf();
-    match kind {
-        PluginKind::FORTH => {
-            build::<Forth>(library, path, shadow, sha256, retirements, key).map(drop)
-        }
-        PluginKind::FORTH_NATIVE => {
-            build::<ForthNative>(library, path, shadow, sha256, retirements, key).map(drop)
-        }
-        _ => build::<Example>(library, path, shadow, sha256, retirements, key).map(drop),
-    }
+    build::<K>(
+        library,
+        path,
+        shadow,
+        sha256,
+        retirements,
+        path.to_path_buf(),
+    )
+    .map(drop)
 }
 
 fn open_library(source: &Path, shadow: &Path) -> Result<libloading::Library, PluginError> {
@@ -319,7 +323,7 @@ fn build<K: Kind>(
     let found = resolve_descriptor(&library, source, &shadow)?;
     let descriptor = found.descriptor;
     let info = validate_descriptor::<K>(&found, source, shadow, sha256)?;
-    check_code_pointers(&found, source)?;
+    check_code_pointers::<K>(&found, source)?;
     // SAFETY: the descriptor's kind is `K::KIND` and its layout hash matches ours, so
     // `functions` points to a `K` table, static in the library we keep alive in `Plugin`;
     // the table lies in the library's data and every entry points into its code.
@@ -431,22 +435,17 @@ fn outside(source: &Path, field: &'static str, problem: String) -> PluginError {
     }
 }
 
-/// The number of function pointers in the table of `kind` (every table holds only those).
-fn table_entries(kind: PluginKind) -> usize {
-    let bytes = match kind {
-        PluginKind::FORTH => size_of::<ForthFunctions>(),
-        PluginKind::FORTH_NATIVE => size_of::<NativeForthFunctions>(),
-        _ => size_of::<ExampleFunctions>(),
-    };
-    bytes / size_of::<usize>()
+/// The number of function pointers in the table of `K` (every table holds only those).
+fn table_entries<K: Kind>() -> usize {
+    size_of::<K::Table>() / size_of::<usize>()
 }
 
 /// Checks that `self_test`, `shutdown` and every non-null table entry point into the
 /// library's code, and the table into its data, so nothing is called or read elsewhere.
-fn check_code_pointers(found: &Found, source: &Path) -> Result<(), PluginError> {
+fn check_code_pointers<K: Kind>(found: &Found, source: &Path) -> Result<(), PluginError> {
     let descriptor = found.descriptor;
     let bounds = Bounds(found.image.as_ref());
-    let entries = table_entries(descriptor.kind);
+    let entries = table_entries::<K>();
     let table = descriptor.functions.cast::<usize>();
     if !bounds.data(table as usize, entries * size_of::<usize>()) || !table.is_aligned() {
         return Err(outside(

@@ -65,43 +65,6 @@ fn the_retirement_log_keeps_the_recent_ones_and_counts_all() {
     assert!(recent.iter().all(|retired| retired.version == "1.0.0"));
 }
 
-/// The engine plugin, called on this thread, leaves nothing that keeps it mapped once its
-/// last instance and reference are gone. (The native kind is covered where native plugins
-/// are compiled: `fastforth`'s `tests/native.rs`.)
-#[test]
-fn a_retired_engine_plugin_is_unmapped() {
-    use fastforth_host::{Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits};
-    struct Quiet;
-    impl ForthConsole for Quiet {
-        fn write(&mut self, _: &[u8]) {}
-        fn read_line(&mut self) -> Option<String> {
-            None
-        }
-        fn read_key(&mut self) -> Option<u8> {
-            None
-        }
-    }
-    let (_dir, loader) = fresh_loader();
-    let plugin = loader
-        .load::<Forth>(&built("fastforth-forth-plugin", &[]))
-        .unwrap();
-    let shadow = plugin.info().shadow.clone();
-    let limits = ForthLimits {
-        data_stack_cells: 64,
-        return_stack_cells: 64,
-        data_space_bytes: 1 << 16,
-        max_steps: 1_000_000,
-    };
-    let mut engine = ForthInstance::create(plugin, limits, &[]).unwrap();
-    let evaluated = engine.evaluate(": sq dup * ; 7 sq . 1 0 /", "t.fs", &mut Quiet);
-    assert!(matches!(evaluated, Ok(Evaluation::Error { code: -10, .. })));
-    drop(engine);
-    assert_eq!(loader.retirements().len(), 1);
-    if let Some(mapped) = mapped_count(&shadow) {
-        assert_eq!(mapped, 0, "the retired engine plugin is still mapped");
-    }
-}
-
 /// A retired version's `shutdown` runs after the swap released the handle's lock: while a
 /// slow shutdown runs, the handle answers at once (issue 19 S7).
 #[test]

@@ -13,9 +13,8 @@
 //! FAIL <file> <reason>
 //! ```
 
-use fastforth_host::{
-    Evaluation, Example, Forth, ForthConsole, ForthInstance, ForthLimits, Loader, PluginError,
-};
+use fastforth_host::{Example, Loader, PluginError};
+use fastforth_session::{Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -1,8 +1,9 @@
 //! Swaps the Forth engine plugin mid-session: defines words and data on engine 1.0.0,
 //! swaps to 1.1.0 and keeps using them, then shows a broken engine being refused.
 
-use fastforth_host::{Evaluation, ForthConsole, ForthLimits, ForthSession, Loader};
+use fastforth_host::Loader;
 use fastforth_plugin_build::PluginBuild;
+use fastforth_session::{Evaluation, ForthConsole, ForthLimits, ForthSession};
 use std::sync::Arc;
 
 /// Prints program output as it comes.

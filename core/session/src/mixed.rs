@@ -7,9 +7,9 @@
 //! in, so a call passes a number, not a name, and runs on the caller's cells in place.
 
 use crate::forth::{ForthConsole, HostWordError};
-use crate::native::ForthNative;
-use crate::{HotSwap, Loader, PluginCache, PluginError, SwapReport};
+use crate::native::{ForthNative, NativePlugin};
 use fastforth_abi::{DataStack, throw};
+use fastforth_host::{HotSwap, Loader, PluginCache, PluginError, SwapReport};
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;

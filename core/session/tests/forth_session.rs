@@ -1,10 +1,13 @@
 //! The Forth engine plugin through the host: evaluate, errors, state images, and swapping
 //! the engine mid-session with the user's state carried across.
 
+// The host's test support: plugin builds, fresh loaders, file replacement.
+#[path = "../../host/tests/common/mod.rs"]
 mod common;
 
 use common::*;
-use fastforth_host::{Evaluation, Forth, ForthConsole, ForthLimits, ForthSession, PluginError};
+use fastforth_host::PluginError;
+use fastforth_session::{Evaluation, Forth, ForthConsole, ForthLimits, ForthSession};
 use std::path::PathBuf;
 
 fn engine_v1() -> PathBuf {
@@ -137,7 +140,7 @@ fn a_broken_engine_is_refused_and_the_session_keeps_its_engine_and_state() {
 fn a_corrupt_state_image_is_refused_by_create() {
     let (_dir, loader) = fresh_loader();
     let plugin = loader.load::<Forth>(&engine_v1()).unwrap();
-    let error = fastforth_host::ForthInstance::create(plugin, LIMITS, b"not an image")
+    let error = fastforth_session::ForthInstance::create(plugin, LIMITS, b"not an image")
         .err()
         .expect("a corrupt image is refused");
     assert!(
@@ -176,7 +179,7 @@ fn an_instance_is_dead_after_a_panic_and_says_so() {
     let plugin = loader
         .load::<Forth>(&built("fastforth-forth-plugin", &["fault-panic"]))
         .unwrap();
-    let mut engine = fastforth_host::ForthInstance::create(plugin.clone(), LIMITS, &[]).unwrap();
+    let mut engine = fastforth_session::ForthInstance::create(plugin.clone(), LIMITS, &[]).unwrap();
     let mut console = Captured::default();
     let panicked = engine
         .evaluate("fault-panic 1 2 3", "test.fs", &mut console)
@@ -197,7 +200,7 @@ fn an_instance_is_dead_after_a_panic_and_says_so() {
     let stack = engine.data_stack().unwrap_err();
     assert!(stack.to_string().contains(dead), "{stack}");
     assert!(engine.save_image().is_err() && engine.reset_after_error().is_err());
-    let mut fresh = fastforth_host::ForthInstance::create(plugin, LIMITS, &[]).unwrap();
+    let mut fresh = fastforth_session::ForthInstance::create(plugin, LIMITS, &[]).unwrap();
     assert_eq!(
         fresh.evaluate("4 5", "test.fs", &mut console).unwrap(),
         Evaluation::Continue
@@ -244,4 +247,41 @@ fn rolling_back_an_engine_that_was_never_swapped_is_refused_and_it_keeps_serving
         "{refused}"
     );
     assert_eq!(eval(&session, ". engine-version").1, "3 1.0.0");
+}
+
+/// The engine plugin, called on this thread, leaves nothing that keeps it mapped once its
+/// last instance and reference are gone. (The native kind is covered where native plugins
+/// are compiled: `fastforth`'s `tests/native.rs`.)
+#[test]
+fn a_retired_engine_plugin_is_unmapped() {
+    use fastforth_session::ForthInstance;
+    struct Quiet;
+    impl ForthConsole for Quiet {
+        fn write(&mut self, _: &[u8]) {}
+        fn read_line(&mut self) -> Option<String> {
+            None
+        }
+        fn read_key(&mut self) -> Option<u8> {
+            None
+        }
+    }
+    let (_dir, loader) = fresh_loader();
+    let plugin = loader
+        .load::<Forth>(&built("fastforth-forth-plugin", &[]))
+        .unwrap();
+    let shadow = plugin.info().shadow.clone();
+    let limits = ForthLimits {
+        data_stack_cells: 64,
+        return_stack_cells: 64,
+        data_space_bytes: 1 << 16,
+        max_steps: 1_000_000,
+    };
+    let mut engine = ForthInstance::create(plugin, limits, &[]).unwrap();
+    let evaluated = engine.evaluate(": sq dup * ; 7 sq . 1 0 /", "t.fs", &mut Quiet);
+    assert!(matches!(evaluated, Ok(Evaluation::Error { code: -10, .. })));
+    drop(engine);
+    assert_eq!(loader.retirements().len(), 1);
+    if let Some(mapped) = mapped_count(&shadow) {
+        assert_eq!(mapped, 0, "the retired engine plugin is still mapped");
+    }
 }

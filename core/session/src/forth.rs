@@ -2,13 +2,12 @@
 //! engine can be swapped for another build while the user's state (definitions, variables,
 //! stacks, data space) carries over as the engine's versioned state image.
 
-use crate::kinds::Kind;
-use crate::{HotSwap, Loader, Plugin, PluginError, SwapReport};
 use fastforth_abi::{
     ByteSink, ConsoleCallbacks, DataStack, EngineHandle, EvalOutcome, FfiBytes, FfiStr, ForthApi,
     ForthFunctions, ForthLimits, PluginKind, Returned, Status, catch_panic_or, cells_from_bytes,
     throw,
 };
+use fastforth_host::{HotSwap, Kind, Loader, Plugin, PluginError, SwapReport};
 use std::ffi::c_void;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -21,6 +20,7 @@ type CollectFn = unsafe extern "C" fn(EngineHandle, ByteSink<'_>) -> Returned<()
 
 impl Kind for Forth {
     const KIND: PluginKind = PluginKind::FORTH;
+    type Table = ForthFunctions;
     type Api = ForthApi;
 
     unsafe fn resolve(table: *const c_void) -> Result<ForthApi, &'static str> {
@@ -97,7 +97,7 @@ impl ForthInstance {
         // SAFETY: a checked entry of a loaded plugin; `image` and `error` are borrowed for
         // the call.
         let returned = unsafe {
-            (plugin.api.create)(limits, FfiBytes::new(image), ByteSink::for_vec(&mut error))
+            (plugin.api().create)(limits, FfiBytes::new(image), ByteSink::for_vec(&mut error))
         };
         let handle = returned
             .into_result()
@@ -131,7 +131,7 @@ impl ForthInstance {
         // SAFETY: a checked entry called with our live handle; the strings, callbacks and
         // sink are borrowed for the call.
         let returned = unsafe {
-            (self.plugin.api.evaluate)(
+            (self.plugin.api().evaluate)(
                 self.handle,
                 FfiStr::new(source),
                 FfiStr::new(source_name),
@@ -154,12 +154,12 @@ impl ForthInstance {
 
     /// The engine's state image.
     pub fn save_image(&mut self) -> Result<Vec<u8>, PluginError> {
-        self.collect("save_image", self.plugin.api.save_image)
+        self.collect("save_image", self.plugin.api().save_image)
     }
 
     /// The data stack, bottom first.
     pub fn data_stack(&mut self) -> Result<Vec<i64>, PluginError> {
-        let bytes = self.collect("data_stack", self.plugin.api.data_stack)?;
+        let bytes = self.collect("data_stack", self.plugin.api().data_stack)?;
         Ok(cells_from_bytes(&bytes))
     }
 
@@ -171,7 +171,7 @@ impl ForthInstance {
         // SAFETY: a checked entry called with our live handle; `name` and the sink are
         // borrowed for the call.
         let returned = unsafe {
-            (self.plugin.api.define_host_word)(
+            (self.plugin.api().define_host_word)(
                 self.handle,
                 FfiStr::new(name),
                 id,
@@ -192,7 +192,7 @@ impl ForthInstance {
     pub fn reset_after_error(&mut self) -> Result<(), PluginError> {
         self.alive("reset_after_error")?;
         // SAFETY: a checked entry called with our live handle.
-        let returned = unsafe { (self.plugin.api.reset_after_error)(self.handle) };
+        let returned = unsafe { (self.plugin.api().reset_after_error)(self.handle) };
         returned
             .into_result()
             .map_err(|status| self.failed("reset_after_error", status))
@@ -233,7 +233,7 @@ impl ForthInstance {
 impl Drop for ForthInstance {
     fn drop(&mut self) {
         // SAFETY: a checked entry called once with our live handle, which is not used again.
-        unsafe { (self.plugin.api.destroy)(self.handle) };
+        unsafe { (self.plugin.api().destroy)(self.handle) };
     }
 }
 

@@ -2,15 +2,13 @@
 //! words run as machine code. A run starts from the program's compiled state; a call
 //! continues the plugin's live session on the caller's stack, in place.
 
-use crate::Plugin;
-use crate::PluginError;
 use crate::forth::{Evaluation, ForthConsole, HostWordError, console_callbacks};
-use crate::kinds::Kind;
 use fastforth_abi::NATIVE_CALL_STACK_BYTES;
 use fastforth_abi::{
     ByteSink, DataStack, EvalOutcome, FfiStr, NativeForthApi, NativeForthFunctions, PluginKind,
     cells_from_bytes,
 };
+use fastforth_host::{Kind, Plugin, PluginError};
 use std::cell::Cell;
 use std::ffi::c_void;
 
@@ -19,6 +17,7 @@ pub struct ForthNative;
 
 impl Kind for ForthNative {
     const KIND: PluginKind = PluginKind::FORTH_NATIVE;
+    type Table = NativeForthFunctions;
     type Api = NativeForthApi;
 
     unsafe fn resolve(table: *const c_void) -> Result<NativeForthApi, &'static str> {
@@ -36,12 +35,41 @@ pub struct NativeRun {
     pub stack: Vec<i64>,
 }
 
-impl Plugin<ForthNative> {
+/// The calls a native Forth plugin answers, on its loaded [`Plugin`].
+pub trait NativePlugin {
     /// The names of the compiled words, oldest first.
-    pub fn words(&self) -> Result<Vec<String>, PluginError> {
+    fn words(&self) -> Result<Vec<String>, PluginError>;
+
+    /// Runs the compiled word `name` from the program's compiled state with an empty stack.
+    fn run_word(
+        &self,
+        name: &str,
+        console: &mut dyn ForthConsole,
+    ) -> Result<NativeRun, PluginError>;
+
+    /// The most cells the compiled program's data stack holds: a [`Self::call_word`] on a
+    /// stack with fewer cells has less room.
+    fn data_stack_cells(&self) -> Result<usize, PluginError>;
+
+    /// Calls compiled word number `word` (its place in [`Self::words`]) in the plugin's
+    /// live session (its data space as the previous call left it) on `stack` in place. On
+    /// a thread started by [`on_native_stack`] the word runs on the calling thread and the
+    /// call allocates nothing unless the word throws; elsewhere the plugin starts a thread
+    /// with a large stack for the call (tens of microseconds). Errors are the word's throw
+    /// code and message, or -21 when the plugin failed.
+    fn call_word(
+        &self,
+        word: u32,
+        stack: &mut DataStack<'_>,
+        console: &mut dyn ForthConsole,
+    ) -> Result<(), HostWordError>;
+}
+
+impl NativePlugin for Plugin<ForthNative> {
+    fn words(&self) -> Result<Vec<String>, PluginError> {
         let mut names = Vec::new();
         // SAFETY: a checked entry of a loaded plugin; the sink is borrowed for the call.
-        let returned = unsafe { (self.api.words)(ByteSink::for_vec(&mut names)) };
+        let returned = unsafe { (self.api().words)(ByteSink::for_vec(&mut names)) };
         match returned.into_result() {
             Ok(()) => Ok(String::from_utf8_lossy(&names)
                 .lines()
@@ -51,8 +79,7 @@ impl Plugin<ForthNative> {
         }
     }
 
-    /// Runs the compiled word `name` from the program's compiled state with an empty stack.
-    pub fn run_word(
+    fn run_word(
         &self,
         name: &str,
         console: &mut dyn ForthConsole,
@@ -62,7 +89,7 @@ impl Plugin<ForthNative> {
         // SAFETY: a checked entry; `name`, the callbacks and the sinks are borrowed for the
         // call.
         let returned = unsafe {
-            (self.api.run_word)(
+            (self.api().run_word)(
                 FfiStr::new(name),
                 console_callbacks(&mut console),
                 ByteSink::for_vec(&mut stack),
@@ -84,24 +111,16 @@ impl Plugin<ForthNative> {
         Ok(NativeRun { evaluation, stack })
     }
 
-    /// The most cells the compiled program's data stack holds: a [`Self::call_word`] on a
-    /// stack with fewer cells has less room.
-    pub fn data_stack_cells(&self) -> Result<usize, PluginError> {
+    fn data_stack_cells(&self) -> Result<usize, PluginError> {
         // SAFETY: a checked entry of a loaded plugin, taking nothing.
-        let returned = unsafe { (self.api.data_stack_cells)() };
+        let returned = unsafe { (self.api().data_stack_cells)() };
         returned
             .into_result()
             .map_err(|status| self.call_error("data_stack_cells", status))
     }
 
-    /// Calls compiled word number `word` (its place in [`Self::words`]) in the plugin's
-    /// live session (its data space as the previous call left it) on `stack` in place. On
-    /// a thread started by [`on_native_stack`] the word runs on the calling thread and the
-    /// call allocates nothing unless the word throws; elsewhere the plugin starts a thread
-    /// with a large stack for the call (tens of microseconds). Errors are the word's throw
-    /// code and message, or -21 when the plugin failed.
     #[inline]
-    pub fn call_word(
+    fn call_word(
         &self,
         word: u32,
         stack: &mut DataStack<'_>,
@@ -112,7 +131,7 @@ impl Plugin<ForthNative> {
         // SAFETY: a checked entry; the stack, callbacks and sink are borrowed for the call,
         // and `stack_room` never claims more stack than this thread has.
         let returned = unsafe {
-            (self.api.call_word)(
+            (self.api().call_word)(
                 word,
                 stack,
                 stack_room(),
