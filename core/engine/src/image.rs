@@ -362,3 +362,20 @@ impl Forth {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{Op, Sys, every_instruction};
+    use crate::{Forth, Limits};
+
+    #[test]
+    fn an_image_keeps_every_kind_of_instruction() {
+        let mut forth = Forth::new(Limits::default());
+        forth.code.extend(every_instruction());
+        forth
+            .code
+            .extend(Sys::ALL.iter().map(|&word| Op::Sys(word)));
+        let loaded = Forth::load_image(&forth.save_image(), Limits::default()).unwrap();
+        assert_eq!(loaded.code, forth.code);
+    }
+}

@@ -35,12 +35,10 @@ pub struct Scope {
 impl Scope {
     /// Follows the return stack cells that an instruction pushes or pops.
     pub fn track(&mut self, op: Op) {
-        let change: isize = match op {
-            Op::ToR => 1,
-            Op::TwoToR | Op::Do | Op::QDo(_) => 2,
-            Op::RFrom => -1,
-            Op::TwoRFrom | Op::Loop(_) | Op::PlusLoop(_) => -2,
-            _ => 0,
+        let change = match op {
+            // An EXIT follows UNLOOP: the code after it in the text is still in the loop.
+            Op::Unloop => 0,
+            other => other.effect().map_or(0, |effect| effect.rdelta),
         };
         self.height = self.height.saturating_add_signed(change);
     }
