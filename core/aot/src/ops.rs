@@ -144,9 +144,9 @@ pub fn classify(op: Op, k: usize) -> Class {
         Op::Move => code("vm.move_bytes($0, $1, $2).or_throw_in(W)"),
         Op::OverAdd => code("($0, $1.wrapping_add($0))"),
         Op::OverFetch => code("($0, $1, vm.fetch($0).or_throw_in(W))"),
-        Op::FetchBothMul => code(
-            "($0, $1, vm.fetch($0).or_throw_in(W).wrapping_mul(vm.fetch($1).or_throw_in(W)))",
-        ),
+        Op::FetchBothMul => {
+            code("($0, $1, vm.fetch($0).or_throw_in(W).wrapping_mul(vm.fetch($1).or_throw_in(W)))")
+        }
         // With a literal operand
         Op::Lit(n) => fixed(op, lit(n)),
         Op::LitAdd(n) => fixed(op, format!("$0.wrapping_add({})", lit(n))),
@@ -171,10 +171,7 @@ pub fn classify(op: Op, k: usize) -> Class {
         Op::I | Op::RFrom | Op::RFetch => fixed(op, r(1)),
         Op::J => fixed(op, r(3)),
         Op::ToR => fixed(op, format!("{}; r{k} = $0", room(1))),
-        Op::TwoToR | Op::Do => fixed(
-            op,
-            format!("{}; (r{k}, r{}) = ($0, $1)", room(2), k + 1),
-        ),
+        Op::TwoToR | Op::Do => fixed(op, format!("{}; (r{k}, r{}) = ($0, $1)", room(2), k + 1)),
         Op::TwoRFrom | Op::TwoRFetch => fixed(op, format!("({}, {})", r(2), r(1))),
         Op::Unloop => fixed(op, ""),
         Op::IAdd | Op::RFromAdd => fixed(op, format!("$0.wrapping_add({})", r(1))),
