@@ -4,16 +4,7 @@
 
 use fastforth_engine::ir::{Op, Sys};
 
-/// The fixed effect of an instruction on both stacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Effect {
-    /// Data stack cells popped (all of them read) and pushed.
-    pub ins: usize,
-    pub outs: usize,
-    /// Return stack cells read, and the change of its depth.
-    pub rreads: usize,
-    pub rdelta: isize,
-}
+pub use fastforth_engine::ir::Effect;
 
 /// How the backend compiles an instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +17,9 @@ pub enum Class {
     Stackful(String),
     /// Calls the colon definition with this execution token.
     Call(u32),
-    /// Not supported by the backend.
+    /// Not supported by the backend, or not compiled one by one: the instructions that
+    /// end a block (branches, returns, loop ends) are compiled from [`branch`] and the
+    /// control flow graph.
     Unsupported,
 }
 
@@ -39,15 +32,6 @@ const fn data(ins: usize, outs: usize) -> Effect {
     }
 }
 
-const fn rs(ins: usize, outs: usize, rreads: usize, rdelta: isize) -> Effect {
-    Effect {
-        ins,
-        outs,
-        rreads,
-        rdelta,
-    }
-}
-
 /// A literal as Rust source.
 pub fn lit(n: i64) -> String {
     if n == i64::MIN {
@@ -57,17 +41,21 @@ pub fn lit(n: i64) -> String {
     }
 }
 
-/// The class of `op` when the return stack holds `k` cells of this definition.
-pub fn classify(op: Op, k: usize) -> Class {
-    if let Some((effect, code)) = stack_op(op)
-        .or_else(|| arithmetic(op))
-        .or_else(|| memory(op))
-        .or_else(|| literal_op(op))
-        .or_else(|| return_stack(op, k))
-        .or_else(|| system(op))
-    {
-        return Class::Fixed(effect, code.to_owned());
+/// The instruction with this code and the effect the instruction table gives it.
+fn fixed(op: Op, code: impl Into<String>) -> Class {
+    match op.effect() {
+        Some(effect) => Class::Fixed(effect, code.into()),
+        None => Class::Unsupported,
     }
+}
+
+/// The class of `op` when the return stack holds `k` cells of this definition. Code that
+/// reads more return stack cells than the definition pushed is refused by the analysis
+/// before any of it is emitted, so the names made here always name pushed cells.
+pub fn classify(op: Op, k: usize) -> Class {
+    let r = |back: usize| format!("r{}", k.wrapping_sub(back));
+    let room = |cells: usize| format!("rt::rroom(rp + {}, RS, W)", k + cells);
+    let code = |code: &str| fixed(op, code);
     match op {
         Op::Call(xt) => Class::Call(xt),
         Op::Pick => Class::Stackful("vm.pick().or_throw_in(W);".to_owned()),
@@ -78,230 +66,174 @@ pub fn classify(op: Op, k: usize) -> Class {
             "let xt = vm.pop().or_throw_in(W); execute(vm, rp + {}, xt, W);",
             k + 1
         )),
-        Op::Sys(Sys::Catch) => Class::Stackful(format!(
-            "let xt = vm.pop().or_throw_in(W); check_xt(xt, W); vm.catch(|vm| execute(vm, rp + {}, xt, W));",
-            k + 1
-        )),
         Op::ExecuteAt(address) => Class::Stackful(format!(
             "let xt = vm.fetch({}).or_throw_in(W); execute(vm, rp + {}, xt, W);",
             lit(address),
             k + 1
         )),
-        _ => Class::Unsupported,
-    }
-}
-
-fn stack_op(op: Op) -> Option<(Effect, String)> {
-    let (effect, code) = match op {
-        Op::Dup => (data(1, 2), "($0, $0)"),
-        Op::Drop => (data(1, 0), ""),
-        Op::Swap => (data(2, 2), "($1, $0)"),
-        Op::Over => (data(2, 3), "($0, $1, $0)"),
-        Op::Rot => (data(3, 3), "($1, $2, $0)"),
-        Op::Nip => (data(2, 1), "$1"),
-        Op::Tuck => (data(2, 3), "($1, $0, $1)"),
-        Op::TwoDup => (data(2, 4), "($0, $1, $0, $1)"),
-        Op::TwoDrop => (data(2, 0), ""),
-        Op::TwoSwap => (data(4, 4), "($2, $3, $0, $1)"),
-        Op::TwoOver => (data(4, 6), "($0, $1, $2, $3, $0, $1)"),
-        _ => return None,
-    };
-    Some((effect, code.to_owned()))
-}
-
-fn arithmetic(op: Op) -> Option<(Effect, String)> {
-    let binary = |code: &str| Some((data(2, 1), code.to_owned()));
-    let unary = |code: &str| Some((data(1, 1), code.to_owned()));
-    match op {
-        Op::Add => binary("$0.wrapping_add($1)"),
-        Op::Sub => binary("$0.wrapping_sub($1)"),
-        Op::Mul => binary("$0.wrapping_mul($1)"),
-        Op::Div => binary("rt::div($0, $1).or_throw_in(W)"),
-        Op::Mod => binary("rt::rem($0, $1).or_throw_in(W)"),
-        Op::DivMod => Some((data(2, 2), "rt::div_mod($0, $1).or_throw_in(W)".to_owned())),
-        Op::StarSlash => Some((
-            data(3, 1),
-            "rt::star_slash($0, $1, $2).or_throw_in(W)".to_owned(),
+        Op::Sys(Sys::Catch) => Class::Stackful(format!(
+            "let xt = vm.pop().or_throw_in(W); check_xt(xt, W); vm.catch(|vm| execute(vm, rp + {}, xt, W));",
+            k + 1
         )),
-        Op::StarSlashMod => Some((
-            data(3, 2),
-            "rt::star_slash_mod($0, $1, $2).or_throw_in(W)".to_owned(),
-        )),
-        Op::Negate => unary("$0.wrapping_neg()"),
-        Op::Abs => unary("$0.wrapping_abs()"),
-        Op::Min => binary("$0.min($1)"),
-        Op::Max => binary("$0.max($1)"),
-        Op::OnePlus => unary("$0.wrapping_add(1)"),
-        Op::OneMinus => unary("$0.wrapping_sub(1)"),
-        Op::TwoStar => unary("$0.wrapping_shl(1)"),
-        Op::TwoSlash => unary("($0 >> 1)"),
-        Op::LShift => binary("rt::lshift($0, $1)"),
-        Op::RShift => binary("rt::rshift($0, $1)"),
-        Op::And => binary("($0 & $1)"),
-        Op::Or => binary("($0 | $1)"),
-        Op::Xor => binary("($0 ^ $1)"),
-        Op::Invert => unary("!$0"),
-        Op::Eq => binary("rt::flag($0 == $1)"),
-        Op::Ne => binary("rt::flag($0 != $1)"),
-        Op::Lt => binary("rt::flag($0 < $1)"),
-        Op::Gt => binary("rt::flag($0 > $1)"),
-        Op::ULt => binary("rt::flag(($0 as u64) < ($1 as u64))"),
-        Op::UGt => binary("rt::flag(($0 as u64) > ($1 as u64))"),
-        Op::ZeroEq => unary("rt::flag($0 == 0)"),
-        Op::ZeroNe => unary("rt::flag($0 != 0)"),
-        Op::ZeroLt => unary("rt::flag($0 < 0)"),
-        Op::ZeroGt => unary("rt::flag($0 > 0)"),
-        Op::Within => Some((data(3, 1), "rt::within($0, $1, $2)".to_owned())),
-        Op::SToD => Some((data(1, 2), "($0, rt::flag($0 < 0))".to_owned())),
-        Op::MStar => Some((data(2, 2), "rt::m_star($0, $1)".to_owned())),
-        Op::UMStar => Some((data(2, 2), "rt::um_star($0, $1)".to_owned())),
-        Op::UMSlashMod => Some((
-            data(3, 2),
-            "rt::um_slash_mod($0, $1, $2).or_throw_in(W)".to_owned(),
-        )),
-        Op::FMSlashMod => Some((
-            data(3, 2),
-            "rt::fm_slash_mod($0, $1, $2).or_throw_in(W)".to_owned(),
-        )),
-        Op::SMSlashRem => Some((
-            data(3, 2),
-            "rt::sm_slash_rem($0, $1, $2).or_throw_in(W)".to_owned(),
-        )),
-        Op::CellPlus => unary("$0.wrapping_add(8)"),
-        Op::Cells => unary("$0.wrapping_mul(8)"),
-        Op::Aligned => unary("($0.wrapping_add(7) & !7)"),
-        _ => None,
-    }
-}
-
-fn memory(op: Op) -> Option<(Effect, String)> {
-    let (effect, code) = match op {
-        Op::Fetch => (data(1, 1), "vm.fetch($0).or_throw_in(W)"),
-        Op::Store => (data(2, 0), "vm.store($1, $0).or_throw_in(W)"),
-        Op::CFetch => (data(1, 1), "vm.cfetch($0).or_throw_in(W)"),
-        Op::CStore => (data(2, 0), "vm.cstore($1, $0).or_throw_in(W)"),
-        Op::PlusStore => (data(2, 0), "vm.plus_store($1, $0).or_throw_in(W)"),
-        Op::TwoFetch => (data(1, 2), "vm.fetch2($0).or_throw_in(W)"),
-        Op::TwoStore => (data(3, 0), "vm.store2($2, $0, $1).or_throw_in(W)"),
-        Op::Count => (data(1, 2), "vm.count($0).or_throw_in(W)"),
-        Op::Fill => (data(3, 0), "vm.fill($0, $1, $2).or_throw_in(W)"),
-        Op::Move => (data(3, 0), "vm.move_bytes($0, $1, $2).or_throw_in(W)"),
-        Op::OverAdd => (data(2, 2), "($0, $1.wrapping_add($0))"),
-        Op::OverFetch => (data(2, 3), "($0, $1, vm.fetch($0).or_throw_in(W))"),
-        Op::FetchBothMul => (
-            data(2, 3),
-            "($0, $1, vm.fetch($0).or_throw_in(W).wrapping_mul(vm.fetch($1).or_throw_in(W)))",
-        ),
-        _ => return None,
-    };
-    Some((effect, code.to_owned()))
-}
-
-/// Instructions with a literal operand.
-fn literal_op(op: Op) -> Option<(Effect, String)> {
-    let (effect, code) = match op {
-        Op::Lit(n) => (data(0, 1), lit(n)),
-        Op::LitAdd(n) => (data(1, 1), format!("$0.wrapping_add({})", lit(n))),
-        Op::LitMul(n) => (data(1, 1), format!("$0.wrapping_mul({})", lit(n))),
-        Op::LitAnd(n) => (data(1, 1), format!("($0 & {})", lit(n))),
-        Op::LitEq(n) => (data(1, 1), format!("rt::flag($0 == {})", lit(n))),
-        Op::LitLt(n) => (data(1, 1), format!("rt::flag($0 < {})", lit(n))),
-        Op::LitGt(n) => (data(1, 1), format!("rt::flag($0 > {})", lit(n))),
-        Op::LitFetch(a) => (data(0, 1), format!("vm.fetch({}).or_throw_in(W)", lit(a))),
-        Op::LitStore(a) => (
-            data(1, 0),
-            format!("vm.store({}, $0).or_throw_in(W)", lit(a)),
-        ),
-        Op::LitPlusStore(a) => (
-            data(1, 0),
-            format!("vm.plus_store({}, $0).or_throw_in(W)", lit(a)),
-        ),
-        Op::OverLitAdd(n) => (data(2, 3), format!("($0, $1, $0.wrapping_add({}))", lit(n))),
-        Op::UnderLitAdd(n) => (data(2, 2), format!("($0.wrapping_add({}), $1)", lit(n))),
-        Op::DupLitAdd(n) => (data(1, 2), format!("($0, $0.wrapping_add({}))", lit(n))),
-        Op::SwapLitAdd(n) => (data(2, 2), format!("($1, $0.wrapping_add({}))", lit(n))),
-        Op::LitOverCStore(n) => (
-            data(1, 1),
+        Op::Sys(word) => system(word),
+        // Stack
+        Op::Dup => code("($0, $0)"),
+        Op::Drop => code(""),
+        Op::Swap => code("($1, $0)"),
+        Op::Over => code("($0, $1, $0)"),
+        Op::Rot => code("($1, $2, $0)"),
+        Op::Nip => code("$1"),
+        Op::Tuck => code("($1, $0, $1)"),
+        Op::TwoDup => code("($0, $1, $0, $1)"),
+        Op::TwoDrop => code(""),
+        Op::TwoSwap => code("($2, $3, $0, $1)"),
+        Op::TwoOver => code("($0, $1, $2, $3, $0, $1)"),
+        // Arithmetic
+        Op::Add => code("$0.wrapping_add($1)"),
+        Op::Sub => code("$0.wrapping_sub($1)"),
+        Op::Mul => code("$0.wrapping_mul($1)"),
+        Op::Div => code("rt::div($0, $1).or_throw_in(W)"),
+        Op::Mod => code("rt::rem($0, $1).or_throw_in(W)"),
+        Op::DivMod => code("rt::div_mod($0, $1).or_throw_in(W)"),
+        Op::StarSlash => code("rt::star_slash($0, $1, $2).or_throw_in(W)"),
+        Op::StarSlashMod => code("rt::star_slash_mod($0, $1, $2).or_throw_in(W)"),
+        Op::Negate => code("$0.wrapping_neg()"),
+        Op::Abs => code("$0.wrapping_abs()"),
+        Op::Min => code("$0.min($1)"),
+        Op::Max => code("$0.max($1)"),
+        Op::OnePlus => code("$0.wrapping_add(1)"),
+        Op::OneMinus => code("$0.wrapping_sub(1)"),
+        Op::TwoStar => code("$0.wrapping_shl(1)"),
+        Op::TwoSlash => code("($0 >> 1)"),
+        Op::LShift => code("rt::lshift($0, $1)"),
+        Op::RShift => code("rt::rshift($0, $1)"),
+        Op::And => code("($0 & $1)"),
+        Op::Or => code("($0 | $1)"),
+        Op::Xor => code("($0 ^ $1)"),
+        Op::Invert => code("!$0"),
+        Op::Eq => code("rt::flag($0 == $1)"),
+        Op::Ne => code("rt::flag($0 != $1)"),
+        Op::Lt => code("rt::flag($0 < $1)"),
+        Op::Gt => code("rt::flag($0 > $1)"),
+        Op::ULt => code("rt::flag(($0 as u64) < ($1 as u64))"),
+        Op::UGt => code("rt::flag(($0 as u64) > ($1 as u64))"),
+        Op::ZeroEq => code("rt::flag($0 == 0)"),
+        Op::ZeroNe => code("rt::flag($0 != 0)"),
+        Op::ZeroLt => code("rt::flag($0 < 0)"),
+        Op::ZeroGt => code("rt::flag($0 > 0)"),
+        Op::Within => code("rt::within($0, $1, $2)"),
+        Op::SToD => code("($0, rt::flag($0 < 0))"),
+        Op::MStar => code("rt::m_star($0, $1)"),
+        Op::UMStar => code("rt::um_star($0, $1)"),
+        Op::UMSlashMod => code("rt::um_slash_mod($0, $1, $2).or_throw_in(W)"),
+        Op::FMSlashMod => code("rt::fm_slash_mod($0, $1, $2).or_throw_in(W)"),
+        Op::SMSlashRem => code("rt::sm_slash_rem($0, $1, $2).or_throw_in(W)"),
+        Op::CellPlus => code("$0.wrapping_add(8)"),
+        Op::Cells => code("$0.wrapping_mul(8)"),
+        Op::Aligned => code("($0.wrapping_add(7) & !7)"),
+        // Memory
+        Op::Fetch => code("vm.fetch($0).or_throw_in(W)"),
+        Op::Store => code("vm.store($1, $0).or_throw_in(W)"),
+        Op::CFetch => code("vm.cfetch($0).or_throw_in(W)"),
+        Op::CStore => code("vm.cstore($1, $0).or_throw_in(W)"),
+        Op::PlusStore => code("vm.plus_store($1, $0).or_throw_in(W)"),
+        Op::TwoFetch => code("vm.fetch2($0).or_throw_in(W)"),
+        Op::TwoStore => code("vm.store2($2, $0, $1).or_throw_in(W)"),
+        Op::Count => code("vm.count($0).or_throw_in(W)"),
+        Op::Fill => code("vm.fill($0, $1, $2).or_throw_in(W)"),
+        Op::Move => code("vm.move_bytes($0, $1, $2).or_throw_in(W)"),
+        Op::OverAdd => code("($0, $1.wrapping_add($0))"),
+        Op::OverFetch => code("($0, $1, vm.fetch($0).or_throw_in(W))"),
+        Op::FetchBothMul => {
+            code("($0, $1, vm.fetch($0).or_throw_in(W).wrapping_mul(vm.fetch($1).or_throw_in(W)))")
+        }
+        // With a literal operand
+        Op::Lit(n) => fixed(op, lit(n)),
+        Op::LitAdd(n) => fixed(op, format!("$0.wrapping_add({})", lit(n))),
+        Op::LitMul(n) => fixed(op, format!("$0.wrapping_mul({})", lit(n))),
+        Op::LitAnd(n) => fixed(op, format!("($0 & {})", lit(n))),
+        Op::LitEq(n) => fixed(op, format!("rt::flag($0 == {})", lit(n))),
+        Op::LitLt(n) => fixed(op, format!("rt::flag($0 < {})", lit(n))),
+        Op::LitGt(n) => fixed(op, format!("rt::flag($0 > {})", lit(n))),
+        Op::LitFetch(a) => fixed(op, format!("vm.fetch({}).or_throw_in(W)", lit(a))),
+        Op::LitStore(a) => fixed(op, format!("vm.store({}, $0).or_throw_in(W)", lit(a))),
+        Op::LitPlusStore(a) => fixed(op, format!("vm.plus_store({}, $0).or_throw_in(W)", lit(a))),
+        Op::OverLitAdd(n) => fixed(op, format!("($0, $1, $0.wrapping_add({}))", lit(n))),
+        Op::UnderLitAdd(n) => fixed(op, format!("($0.wrapping_add({}), $1)", lit(n))),
+        Op::DupLitAdd(n) => fixed(op, format!("($0, $0.wrapping_add({}))", lit(n))),
+        Op::SwapLitAdd(n) => fixed(op, format!("($1, $0.wrapping_add({}))", lit(n))),
+        Op::LitOverCStore(n) => fixed(
+            op,
             format!("{{ vm.cstore($0, {}).or_throw_in(W); $0 }}", lit(n)),
         ),
-        Op::DropLit(n) => (data(1, 1), lit(n)),
-        _ => return None,
-    };
-    Some((effect, code))
-}
-
-/// Return stack instructions with `k` cells of this definition on the return stack. Code
-/// that reads more cells than the definition pushed is refused by the analysis before any
-/// of it is emitted, so the names made here always name pushed cells.
-fn return_stack(op: Op, k: usize) -> Option<(Effect, String)> {
-    let r = |back: usize| format!("r{}", k.wrapping_sub(back));
-    let room = |cells: usize| format!("rt::rroom(rp + {}, RS, W)", k + cells);
-    let (effect, code) = match op {
-        Op::I => (rs(0, 1, 1, 0), r(1)),
-        Op::J => (rs(0, 1, 3, 0), r(3)),
-        Op::ToR => (rs(1, 0, 0, 1), format!("{}; r{k} = $0", room(1))),
-        Op::RFrom => (rs(0, 1, 1, -1), r(1)),
-        Op::RFetch => (rs(0, 1, 1, 0), r(1)),
-        Op::TwoToR => (
-            rs(2, 0, 0, 2),
-            format!("{}; (r{k}, r{}) = ($0, $1)", room(2), k + 1),
-        ),
-        Op::TwoRFrom => (rs(0, 2, 2, -2), format!("({}, {})", r(2), r(1))),
-        Op::TwoRFetch => (rs(0, 2, 2, 0), format!("({}, {})", r(2), r(1))),
-        Op::Do => (
-            rs(2, 0, 0, 2),
-            format!("{}; (r{k}, r{}) = ($0, $1)", room(2), k + 1),
-        ),
-        Op::Unloop => (rs(0, 0, 2, -2), String::new()),
-        Op::IAdd => (rs(1, 1, 1, 0), format!("$0.wrapping_add({})", r(1))),
-        Op::IFetch => (rs(0, 1, 1, 0), format!("vm.fetch({}).or_throw_in(W)", r(1))),
-        Op::IStore => (
-            rs(1, 0, 1, 0),
-            format!("vm.store({}, $0).or_throw_in(W)", r(1)),
-        ),
-        Op::ITwoFetch => (
-            rs(0, 2, 1, 0),
-            format!("vm.fetch2({}).or_throw_in(W)", r(1)),
-        ),
-        Op::ITwoStore => (
-            rs(2, 0, 1, 0),
-            format!("vm.store2({}, $0, $1).or_throw_in(W)", r(1)),
-        ),
-        Op::ICFetch => (
-            rs(0, 1, 1, 0),
-            format!("vm.cfetch({}).or_throw_in(W)", r(1)),
-        ),
-        Op::LitICStore(n) => (
-            rs(0, 0, 1, 0),
+        Op::DropLit(n) => fixed(op, lit(n)),
+        // The return stack
+        Op::I | Op::RFrom | Op::RFetch => fixed(op, r(1)),
+        Op::J => fixed(op, r(3)),
+        Op::ToR => fixed(op, format!("{}; r{k} = $0", room(1))),
+        Op::TwoToR | Op::Do => fixed(op, format!("{}; (r{k}, r{}) = ($0, $1)", room(2), k + 1)),
+        Op::TwoRFrom | Op::TwoRFetch => fixed(op, format!("({}, {})", r(2), r(1))),
+        Op::Unloop => fixed(op, ""),
+        Op::IAdd | Op::RFromAdd => fixed(op, format!("$0.wrapping_add({})", r(1))),
+        Op::IFetch => fixed(op, format!("vm.fetch({}).or_throw_in(W)", r(1))),
+        Op::IStore => fixed(op, format!("vm.store({}, $0).or_throw_in(W)", r(1))),
+        Op::ITwoFetch => fixed(op, format!("vm.fetch2({}).or_throw_in(W)", r(1))),
+        Op::ITwoStore => fixed(op, format!("vm.store2({}, $0, $1).or_throw_in(W)", r(1))),
+        Op::ICFetch => fixed(op, format!("vm.cfetch({}).or_throw_in(W)", r(1))),
+        Op::LitICStore(n) => fixed(
+            op,
             format!("vm.cstore({}, {}).or_throw_in(W)", r(1), lit(n)),
         ),
-        Op::ISwapCells => (
-            rs(0, 0, 1, 0),
+        Op::ISwapCells => fixed(
+            op,
             format!(
                 "{{ let (x1, x2) = vm.fetch2({0}).or_throw_in(W); vm.store2({0}, x2, x1).or_throw_in(W) }}",
                 r(1)
             ),
         ),
-        Op::MulAccumulateToR => (
-            rs(3, 2, 0, 1),
+        Op::MulAccumulateToR => fixed(
+            op,
             format!(
                 "{{ {}; r{k} = $2; r{k} = r{k}.wrapping_add(vm.fetch($0).or_throw_in(W).wrapping_mul(vm.fetch($1).or_throw_in(W))); ($0, $1) }}",
                 room(1)
             ),
         ),
-        Op::RFromAdd => (rs(1, 1, 1, -1), format!("$0.wrapping_add({})", r(1))),
-        Op::AddToR => (
-            rs(1, 0, 1, 0),
-            format!("{} = {}.wrapping_add($0)", r(1), r(1)),
-        ),
-        _ => return None,
-    };
-    Some((effect, code))
+        Op::AddToR => fixed(op, format!("{} = {}.wrapping_add($0)", r(1), r(1))),
+        // The end of a block: a branch, a return or a loop's end.
+        Op::Halt
+        | Op::CatchOk
+        | Op::Exit
+        | Op::Branch(_)
+        | Op::ZBranch(_)
+        | Op::QDo(_)
+        | Op::Loop(_)
+        | Op::PlusLoop(_)
+        | Op::LitPlusLoop(..)
+        | Op::Does(_)
+        | Op::Of(_)
+        | Op::DupLitLtAgain(..)
+        | Op::EqBranch(_)
+        | Op::NeBranch(_)
+        | Op::LtBranch(_)
+        | Op::GtBranch(_)
+        | Op::NzBranch(_)
+        | Op::LitLtBranch(..)
+        | Op::DupLitLtBranch(..)
+        | Op::LitEqBranch(..)
+        | Op::DupLitLtExit(_)
+        | Op::DupPlusLoop(_)
+        | Op::ITwoFetchGtBranch(_)
+        | Op::ITwoFetchLtBranch(_)
+        | Op::AddExit
+        | Op::DropLitExit(_)
+        | Op::ICFetchZBranch(_)
+        | Op::LitICStoreDupPlusLoop(..)
+        | Op::LitAddLoop(..) => Class::Unsupported,
+    }
 }
 
 /// Host words the runtime implements.
-fn system(op: Op) -> Option<(Effect, String)> {
-    let Op::Sys(word) = op else { return None };
+fn system(word: Sys) -> Class {
     let (effect, code) = match word {
         Sys::Emit => (data(1, 0), "vm.emit($0)"),
         Sys::Type => (data(2, 0), "vm.type_text($0, $1).or_throw_in(W)"),
@@ -324,9 +256,9 @@ fn system(op: Op) -> Option<(Effect, String)> {
         Sys::Abort => (data(0, 0), "rt::abort().or_throw_in(W)"),
         Sys::Decimal => (data(0, 0), "vm.set_base(10).or_throw_in(W)"),
         Sys::Hex => (data(0, 0), "vm.set_base(16).or_throw_in(W)"),
-        _ => return None,
+        _ => return Class::Unsupported,
     };
-    Some((effect, code.to_owned()))
+    Class::Fixed(effect, code.to_owned())
 }
 
 /// The effect and code of a block-ending branch instruction.

@@ -120,7 +120,7 @@ impl Forth {
             .copied()
             .collect();
         let short = body.len() <= optimizer::INLINE_LIMIT;
-        (short && body.iter().all(|&op| optimizer::inlinable(op))).then_some(body)
+        (short && body.iter().all(|&op| op.inlinable())).then_some(body)
     }
 
     /// COMPILE, for a dictionary word: the cheapest code with its execution semantics. A

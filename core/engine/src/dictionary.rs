@@ -346,88 +346,106 @@ use crate::facility::FKEY_BIT;
 use crate::memory::{BASE_OFFSET, STATE_OFFSET, TO_IN_OFFSET};
 use crate::search::FORTH_WID;
 
+/// A built-in word that is one instruction, under the instruction's word in the table.
+macro_rules! primitive {
+    ($op:ident) => {
+        op(word_of(Op::$op), &[Op::$op])
+    };
+    ($op:ident, compile_only) => {
+        compile_only(word_of(Op::$op), &[Op::$op])
+    };
+}
+
+/// The word of an instruction that has one (a compile-time error otherwise).
+const fn word_of(op: Op) -> &'static str {
+    match op.word() {
+        Some(word) => word,
+        None => panic!("the instruction has no word"),
+    }
+}
+
 /// Every built-in word.
 pub const BUILTINS: &[BuiltinWord] = &[
-    op("DUP", &[Op::Dup]),
-    op("DROP", &[Op::Drop]),
-    op("SWAP", &[Op::Swap]),
-    op("OVER", &[Op::Over]),
-    op("ROT", &[Op::Rot]),
-    op("NIP", &[Op::Nip]),
-    op("TUCK", &[Op::Tuck]),
-    op("?DUP", &[Op::QDup]),
-    op("PICK", &[Op::Pick]),
-    op("ROLL", &[Op::Roll]),
-    op("2DUP", &[Op::TwoDup]),
-    op("2DROP", &[Op::TwoDrop]),
-    op("2SWAP", &[Op::TwoSwap]),
-    op("2OVER", &[Op::TwoOver]),
-    op("DEPTH", &[Op::Depth]),
-    compile_only(">R", &[Op::ToR]),
-    compile_only("R>", &[Op::RFrom]),
-    compile_only("R@", &[Op::RFetch]),
-    compile_only("2>R", &[Op::TwoToR]),
-    compile_only("2R>", &[Op::TwoRFrom]),
-    compile_only("2R@", &[Op::TwoRFetch]),
-    compile_only("I", &[Op::I]),
-    compile_only("J", &[Op::J]),
-    compile_only("UNLOOP", &[Op::Unloop]),
-    op("+", &[Op::Add]),
-    op("-", &[Op::Sub]),
-    op("*", &[Op::Mul]),
-    op("/", &[Op::Div]),
-    op("MOD", &[Op::Mod]),
-    op("/MOD", &[Op::DivMod]),
-    op("*/", &[Op::StarSlash]),
-    op("*/MOD", &[Op::StarSlashMod]),
-    op("NEGATE", &[Op::Negate]),
-    op("ABS", &[Op::Abs]),
-    op("MIN", &[Op::Min]),
-    op("MAX", &[Op::Max]),
-    op("1+", &[Op::OnePlus]),
-    op("1-", &[Op::OneMinus]),
-    op("2*", &[Op::TwoStar]),
-    op("2/", &[Op::TwoSlash]),
-    op("LSHIFT", &[Op::LShift]),
-    op("RSHIFT", &[Op::RShift]),
-    op("AND", &[Op::And]),
-    op("OR", &[Op::Or]),
-    op("XOR", &[Op::Xor]),
-    op("INVERT", &[Op::Invert]),
-    op("=", &[Op::Eq]),
-    op("<>", &[Op::Ne]),
-    op("<", &[Op::Lt]),
-    op(">", &[Op::Gt]),
-    op("U<", &[Op::ULt]),
-    op("U>", &[Op::UGt]),
-    op("0=", &[Op::ZeroEq]),
-    op("0<>", &[Op::ZeroNe]),
-    op("0<", &[Op::ZeroLt]),
-    op("0>", &[Op::ZeroGt]),
-    op("WITHIN", &[Op::Within]),
-    op("S>D", &[Op::SToD]),
-    op("M*", &[Op::MStar]),
-    op("UM*", &[Op::UMStar]),
-    op("UM/MOD", &[Op::UMSlashMod]),
-    op("FM/MOD", &[Op::FMSlashMod]),
-    op("SM/REM", &[Op::SMSlashRem]),
-    op("@", &[Op::Fetch]),
-    op("!", &[Op::Store]),
-    op("C@", &[Op::CFetch]),
-    op("C!", &[Op::CStore]),
-    op("+!", &[Op::PlusStore]),
-    op("2@", &[Op::TwoFetch]),
-    op("2!", &[Op::TwoStore]),
-    op("CELL+", &[Op::CellPlus]),
-    op("CELLS", &[Op::Cells]),
+    primitive!(Dup),
+    primitive!(Drop),
+    primitive!(Swap),
+    primitive!(Over),
+    primitive!(Rot),
+    primitive!(Nip),
+    primitive!(Tuck),
+    primitive!(QDup),
+    primitive!(Pick),
+    primitive!(Roll),
+    primitive!(TwoDup),
+    primitive!(TwoDrop),
+    primitive!(TwoSwap),
+    primitive!(TwoOver),
+    primitive!(Depth),
+    primitive!(ToR, compile_only),
+    primitive!(RFrom, compile_only),
+    primitive!(RFetch, compile_only),
+    primitive!(TwoToR, compile_only),
+    primitive!(TwoRFrom, compile_only),
+    primitive!(TwoRFetch, compile_only),
+    primitive!(I, compile_only),
+    primitive!(J, compile_only),
+    primitive!(Unloop, compile_only),
+    primitive!(Add),
+    primitive!(Sub),
+    primitive!(Mul),
+    primitive!(Div),
+    primitive!(Mod),
+    primitive!(DivMod),
+    primitive!(StarSlash),
+    primitive!(StarSlashMod),
+    primitive!(Negate),
+    primitive!(Abs),
+    primitive!(Min),
+    primitive!(Max),
+    primitive!(OnePlus),
+    primitive!(OneMinus),
+    primitive!(TwoStar),
+    primitive!(TwoSlash),
+    primitive!(LShift),
+    primitive!(RShift),
+    primitive!(And),
+    primitive!(Or),
+    primitive!(Xor),
+    primitive!(Invert),
+    primitive!(Eq),
+    primitive!(Ne),
+    primitive!(Lt),
+    primitive!(Gt),
+    primitive!(ULt),
+    primitive!(UGt),
+    primitive!(ZeroEq),
+    primitive!(ZeroNe),
+    primitive!(ZeroLt),
+    primitive!(ZeroGt),
+    primitive!(Within),
+    primitive!(SToD),
+    primitive!(MStar),
+    primitive!(UMStar),
+    primitive!(UMSlashMod),
+    primitive!(FMSlashMod),
+    primitive!(SMSlashRem),
+    primitive!(Fetch),
+    primitive!(Store),
+    primitive!(CFetch),
+    primitive!(CStore),
+    primitive!(PlusStore),
+    primitive!(TwoFetch),
+    primitive!(TwoStore),
+    primitive!(CellPlus),
+    primitive!(Cells),
     op("CHAR+", &[Op::OnePlus]),
     op("CHARS", &[]),
-    op("ALIGNED", &[Op::Aligned]),
-    op("COUNT", &[Op::Count]),
-    op("FILL", &[Op::Fill]),
-    op("MOVE", &[Op::Move]),
+    primitive!(Aligned),
+    primitive!(Count),
+    primitive!(Fill),
+    primitive!(Move),
     op("ERASE", &[Op::Lit(0), Op::Fill]),
-    op("EXECUTE", &[Op::Execute]),
+    primitive!(Execute),
     constant("BL", 32),
     constant("TRUE", -1),
     constant("FALSE", 0),
@@ -766,51 +784,25 @@ pub const BUILTINS: &[BuiltinWord] = &[
     op("SFLOATS", &[Op::LitMul(4)]),
 ];
 
-/// The name of the built-in word an instruction implements (fused instructions are named
-/// after their main operation), for error messages.
+/// The name of the word an instruction implements (fused instructions are named after
+/// their main operation), for error messages and SEE: the instruction table's word, or for
+/// a system word its name in the dictionary.
 pub fn op_name(op: Op) -> Option<&'static str> {
-    let base = match op {
-        Op::LitAdd(_)
-        | Op::OverAdd
-        | Op::IAdd
-        | Op::OverLitAdd(_)
-        | Op::UnderLitAdd(_)
-        | Op::RFromAdd
-        | Op::AddToR => Op::Add,
-        Op::OverFetch | Op::IFetch => Op::Fetch,
-        Op::DupLitAdd(_) => Op::Dup,
-        Op::SwapLitAdd(_) => Op::Swap,
-        Op::IStore => Op::Store,
-        Op::ITwoFetch => Op::TwoFetch,
-        Op::ITwoStore | Op::ISwapCells => Op::TwoStore,
-        Op::LitICStore(_) => Op::CStore,
-        Op::FetchBothMul | Op::MulAccumulateToR => Op::Mul,
-        Op::AddExit | Op::LitAddLoop(..) => Op::Add,
-        Op::DropLitExit(_) => Op::Drop,
-        Op::ICFetchZBranch(_) => Op::CFetch,
-        Op::LitICStoreDupPlusLoop(..) => Op::CStore,
-        Op::DropLit(_) => Op::Drop,
-        Op::ITwoFetchGtBranch(_) | Op::ITwoFetchLtBranch(_) => Op::TwoFetch,
-        Op::LitMul(_) => Op::Mul,
-        Op::LitAnd(_) => Op::And,
-        Op::LitFetch(_) => Op::Fetch,
-        Op::LitStore(_) => Op::Store,
-        Op::LitPlusStore(_) => Op::PlusStore,
-        Op::ExecuteAt(_) | Op::Call(_) => Op::Execute,
-        Op::Loop(_) => return Some("LOOP"),
-        Op::PlusLoop(_) | Op::LitPlusLoop(..) | Op::DupPlusLoop(_) => return Some("+LOOP"),
-        Op::Exit => return Some("EXIT"),
-        Op::Do | Op::QDo(_) => return Some("DO"),
-        Op::Sys(Sys::AbortIf) => return Some("ABORT\""),
-        Op::Sys(Sys::RunMarker) => return Some("MARKER"),
-        Op::Sys(Sys::LocalFetch | Sys::LocalStore | Sys::LocalsDrop) => return Some("{:"),
-        Op::Sys(Sys::FloatFromBits) => return Some("a float literal"),
-        other => other,
+    let Op::Sys(word) = op else {
+        return op.word();
     };
-    BUILTINS.iter().find_map(|builtin| match builtin.behaviour {
-        Builtin::Ops(ops) if ops == [base] => Some(builtin.name),
-        Builtin::System(word) if Op::Sys(word) == base => Some(builtin.name),
+    let internal = match word {
+        Sys::AbortIf => Some("ABORT\""),
+        Sys::RunMarker => Some("MARKER"),
+        Sys::LocalFetch | Sys::LocalStore | Sys::LocalsDrop => Some("{:"),
+        Sys::FloatFromBits => Some("a float literal"),
         _ => None,
+    };
+    internal.or_else(|| {
+        BUILTINS.iter().find_map(|builtin| match builtin.behaviour {
+            Builtin::System(found) if found == word => Some(builtin.name),
+            _ => None,
+        })
     })
 }
 

@@ -8,6 +8,7 @@ use crate::float::FloatState;
 use crate::interpreter::Source;
 use crate::ir::Op;
 use crate::memory::{self, BASE_OFFSET, CELL, STATE_OFFSET, SYSTEM_BYTES, TO_IN_OFFSET};
+use crate::vm::Machine;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -117,16 +118,6 @@ pub enum Flow {
     Bye,
 }
 
-/// Where CATCH resumes when the caught word throws.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CatchFrame {
-    pub depth: usize,
-    pub rdepth: usize,
-    pub ip: usize,
-    pub sources: usize,
-    pub level: u32,
-}
-
 /// Code addresses with fixed roles.
 pub const HALT_ADDRESS: usize = 0;
 pub const CATCH_OK_ADDRESS: usize = 1;
@@ -146,17 +137,8 @@ pub struct Forth {
     pub(crate) here: usize,
     pub(crate) code: Vec<Op>,
     pub(crate) dict: Dictionary,
-    /// Data stack: items at `ds[1..=depth]` (slot 0 is scratch for the executor).
-    pub(crate) ds: Vec<i64>,
-    pub(crate) depth: usize,
-    pub(crate) rs: Vec<i64>,
-    pub(crate) rdepth: usize,
-    /// Executor registers between runs of its loop.
-    pub(crate) ip: usize,
-    pub(crate) rbase: usize,
-    pub(crate) run_level: u32,
-    pub(crate) steps_left: u64,
-    pub(crate) catch_frames: Vec<CatchFrame>,
+    /// The executor's state: stacks, instruction pointer, step budget, catch frames.
+    pub(crate) machine: Machine,
     pub(crate) definition: Option<Definition>,
     /// The newest defined word (for IMMEDIATE and DOES>).
     pub(crate) latest: Option<usize>,
@@ -194,15 +176,7 @@ impl Clone for Forth {
             here: self.here,
             code: self.code.clone(),
             dict: self.dict.clone(),
-            ds: self.ds.clone(),
-            depth: self.depth,
-            rs: self.rs.clone(),
-            rdepth: self.rdepth,
-            ip: self.ip,
-            rbase: self.rbase,
-            run_level: self.run_level,
-            steps_left: self.steps_left,
-            catch_frames: self.catch_frames.clone(),
+            machine: self.machine.clone(),
             definition: self.definition.clone(),
             latest: self.latest,
             hold: self.hold,
@@ -247,15 +221,7 @@ impl Forth {
             here: 0,
             code: vec![Op::Halt, Op::CatchOk],
             dict: Dictionary::default(),
-            ds: vec![0; limits.data_stack_cells + 1],
-            depth: 0,
-            rs: vec![0; limits.return_stack_cells],
-            rdepth: 0,
-            ip: HALT_ADDRESS,
-            rbase: 0,
-            run_level: 0,
-            steps_left: u64::MAX,
-            catch_frames: Vec::new(),
+            machine: Machine::new(&limits),
             definition: None,
             latest: None,
             hold: 0,
@@ -332,11 +298,11 @@ impl Forth {
     pub(crate) fn charge_steps(&mut self, work: usize) -> Fallible<()> {
         self.check_interrupt()?;
         let work = work as u64;
-        if self.steps_left < work {
-            self.steps_left = 0;
+        if self.machine.steps_left < work {
+            self.machine.steps_left = 0;
             return fail(code::STEP_BUDGET_EXHAUSTED);
         }
-        self.steps_left -= work;
+        self.machine.steps_left -= work;
         Ok(())
     }
 
@@ -385,24 +351,24 @@ impl Forth {
 
     /// Data stack, bottom first.
     pub fn data_stack(&self) -> &[i64] {
-        &self.ds[1..=self.depth]
+        &self.machine.ds[1..=self.machine.depth]
     }
 
     pub(crate) fn push(&mut self, value: i64) -> Fallible<()> {
-        if self.depth + 1 >= self.ds.len() {
+        if self.machine.depth + 1 >= self.machine.ds.len() {
             return fail(code::STACK_OVERFLOW);
         }
-        self.depth += 1;
-        self.ds[self.depth] = value;
+        self.machine.depth += 1;
+        self.machine.ds[self.machine.depth] = value;
         Ok(())
     }
 
     pub(crate) fn pop(&mut self) -> Fallible<i64> {
-        if self.depth == 0 {
+        if self.machine.depth == 0 {
             return fail(code::STACK_UNDERFLOW);
         }
-        self.depth -= 1;
-        Ok(self.ds[self.depth + 1])
+        self.machine.depth -= 1;
+        Ok(self.machine.ds[self.machine.depth + 1])
     }
 
     pub(crate) fn pop_usize(&mut self) -> Fallible<usize> {
@@ -422,11 +388,11 @@ impl Forth {
     }
 
     pub(crate) fn push_rs(&mut self, value: i64) -> Fallible<()> {
-        if self.rdepth >= self.rs.len() {
+        if self.machine.rdepth >= self.machine.rs.len() {
             return fail(code::RETURN_STACK_OVERFLOW);
         }
-        self.rs[self.rdepth] = value;
-        self.rdepth += 1;
+        self.machine.rs[self.machine.rdepth] = value;
+        self.machine.rdepth += 1;
         Ok(())
     }
 
@@ -473,11 +439,11 @@ impl Forth {
     /// After an uncaught error (REPL behaviour): empty both stacks, back to interpretation
     /// state; dictionary and data space kept.
     pub fn reset_after_error(&mut self) {
-        self.depth = 0;
-        self.rdepth = 0;
-        self.rbase = 0;
-        self.ip = HALT_ADDRESS;
-        self.catch_frames.clear();
+        self.machine.depth = 0;
+        self.machine.rdepth = 0;
+        self.machine.rbase = 0;
+        self.machine.ip = HALT_ADDRESS;
+        self.machine.catch_frames.clear();
         self.definition = None;
         self.set_compiling(false);
         self.sources.clear();

@@ -86,11 +86,11 @@ impl Forth {
         while left > 0 {
             self.check_interrupt()?;
             let chunk = left.min(256);
-            if self.steps_left < chunk {
-                self.steps_left = 0;
+            if self.machine.steps_left < chunk {
+                self.machine.steps_left = 0;
                 return fail(code::STEP_BUDGET_EXHAUSTED);
             }
-            self.steps_left -= chunk;
+            self.machine.steps_left -= chunk;
             write_output(console, &[b' '; 256][..chunk as usize])?;
             left -= chunk;
         }
@@ -99,9 +99,9 @@ impl Forth {
 
     /// `.S`: `<depth> items...` bottom first.
     pub(crate) fn print_stack(&mut self, console: &mut dyn Console) -> Fallible<()> {
-        let mut text = format!("<{}> ", self.depth).into_bytes();
-        for index in 1..=self.depth {
-            text.extend(self.signed_text(self.ds[index])?);
+        let mut text = format!("<{}> ", self.machine.depth).into_bytes();
+        for index in 1..=self.machine.depth {
+            text.extend(self.signed_text(self.machine.ds[index])?);
             text.push(b' ');
         }
         write_output(console, &text)
@@ -152,7 +152,9 @@ impl Forth {
     pub(crate) fn pictured_digits(&mut self) -> Fallible<()> {
         loop {
             self.pictured_digit()?;
-            if self.ds[self.depth] == 0 && self.ds[self.depth - 1] == 0 {
+            if self.machine.ds[self.machine.depth] == 0
+                && self.machine.ds[self.machine.depth - 1] == 0
+            {
                 return Ok(());
             }
         }

@@ -36,14 +36,14 @@ impl Forth {
     /// CALL-HOST ( i*x id -- j*x ): runs host word `id` on the data stack in place.
     pub(crate) fn call_host(&mut self, console: &mut dyn Console) -> Fallible<()> {
         let id = u32::try_from(self.pop()?).map_err(|_| Throw::new(code::INVALID_XT))?;
-        let cells = &mut self.ds[1..];
+        let cells = &mut self.machine.ds[1..];
         let room = cells.len();
-        let mut depth = self.depth;
+        let mut depth = self.machine.depth;
         let result = console.call_host_word(id, cells, &mut depth);
         if depth > room {
             return fail(code::STACK_OVERFLOW);
         }
-        self.depth = depth;
+        self.machine.depth = depth;
         result.map_err(|error| Throw::with_message(error.code, error.message))
     }
 }

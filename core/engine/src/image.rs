@@ -164,7 +164,7 @@ impl Forth {
         );
         put_u64(&mut out, self.next_transient as u64);
         put_cells(&mut out, self.data_stack());
-        put_cells(&mut out, &self.rs[..self.rdepth]);
+        put_cells(&mut out, &self.machine.rs[..self.machine.rdepth]);
         self.put_word_lists(&mut out);
         self.save_heap(&mut out);
         let float_bits: Vec<i64> = self
@@ -350,15 +350,32 @@ impl Forth {
     fn read_stacks(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
         let data = read_cells(reader)?;
         let returns = read_cells(reader)?;
-        if data.len() >= self.ds.len() || returns.len() > self.rs.len() {
+        if data.len() >= self.machine.ds.len() || returns.len() > self.machine.rs.len() {
             return Err(DecodeError(
                 "the image's stacks do not fit this engine's limits".to_owned(),
             ));
         }
-        self.depth = data.len();
-        self.ds[1..=data.len()].copy_from_slice(&data);
-        self.rdepth = returns.len();
-        self.rs[..returns.len()].copy_from_slice(&returns);
+        self.machine.depth = data.len();
+        self.machine.ds[1..=data.len()].copy_from_slice(&data);
+        self.machine.rdepth = returns.len();
+        self.machine.rs[..returns.len()].copy_from_slice(&returns);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{Op, Sys, every_instruction};
+    use crate::{Forth, Limits};
+
+    #[test]
+    fn an_image_keeps_every_kind_of_instruction() {
+        let mut forth = Forth::new(Limits::default());
+        forth.code.extend(every_instruction());
+        forth
+            .code
+            .extend(Sys::ALL.iter().map(|&word| Op::Sys(word)));
+        let loaded = Forth::load_image(&forth.save_image(), Limits::default()).unwrap();
+        assert_eq!(loaded.code, forth.code);
     }
 }

@@ -59,7 +59,7 @@ impl Forth {
         source_name: &str,
         console: &mut dyn Console,
     ) -> Result<Flow, ForthError> {
-        self.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
+        self.machine.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
         let result =
             self.interpret_text(source.into(), source_name.into(), SourceKind::User, console);
         let flushed = console.flush().map_err(output_error);
@@ -73,7 +73,7 @@ impl Forth {
         path: &std::path::Path,
         console: &mut dyn Console,
     ) -> Result<Flow, ForthError> {
-        self.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
+        self.machine.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
         let result = self.include_path(path, console);
         let flushed = console.flush().map_err(output_error);
         self.finish(result.and(flushed))
@@ -84,7 +84,7 @@ impl Forth {
             Ok(()) => Ok(Flow::Continue),
             Err(throw) if throw.stop == Some(Stop::Bye) => Ok(Flow::Bye),
             Err(throw) if throw.stop == Some(Stop::Quit) => {
-                self.rdepth = 0;
+                self.machine.rdepth = 0;
                 self.set_compiling(false);
                 self.definition = None;
                 Ok(Flow::Continue)
@@ -342,9 +342,9 @@ impl Forth {
     /// (`0 >IN !`) is bounded like a loop; an interrupt stops it here too.
     fn take_step(&mut self) -> Fallible<()> {
         self.check_interrupt()?;
-        match self.steps_left.checked_sub(1) {
+        match self.machine.steps_left.checked_sub(1) {
             Some(left) => {
-                self.steps_left = left;
+                self.machine.steps_left = left;
                 Ok(())
             }
             None => fail(code::STEP_BUDGET_EXHAUSTED),

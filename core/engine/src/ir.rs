@@ -18,307 +18,587 @@ use std::fmt;
 /// widened a system word's index from one byte to two.
 pub const IR_VERSION: u32 = 2;
 
-/// One instruction.
+/// What an instruction does to the stacks on its way to the next instruction (a branch
+/// that is not taken, a loop that ends): the data
+/// cells it pops (all of them read) and pushes, the return stack cells it reads and the
+/// change of the return stack's depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub struct Effect {
+    pub ins: usize,
+    pub outs: usize,
+    pub rreads: usize,
+    pub rdelta: isize,
+}
+
+/// The Rust type of an operand kind: a `Literal` cell, a local branch `Target`, an absolute
+/// code `Address`, or a `System` word.
+macro_rules! operand_type {
+    (Literal) => {
+        i64
+    };
+    (Target) => {
+        u32
+    };
+    (Address) => {
+        u32
+    };
+    (System) => {
+        Sys
+    };
+}
+
+/// Appends one operand's encoding (little-endian; a system word as its u16 index).
+macro_rules! put_operand {
+    (Literal, $value:ident, $out:ident) => {
+        $out.extend($value.to_le_bytes())
+    };
+    (Target, $value:ident, $out:ident) => {
+        $out.extend($value.to_le_bytes())
+    };
+    (Address, $value:ident, $out:ident) => {
+        $out.extend($value.to_le_bytes())
+    };
+    (System, $value:ident, $out:ident) => {
+        $out.extend($value.index().to_le_bytes())
+    };
+}
+
+/// Reads one operand as [`put_operand`] wrote it.
+macro_rules! take_operand {
+    (Literal, $reader:ident) => {
+        $reader.i64()?
+    };
+    (Target, $reader:ident) => {
+        $reader.u32()?
+    };
+    (Address, $reader:ident) => {
+        $reader.u32()?
+    };
+    (System, $reader:ident) => {
+        $reader.system_word()?
+    };
+}
+
+/// The operand when it is a branch target.
+macro_rules! target_of {
+    (Target, $value:ident) => {
+        Some($value)
+    };
+    ($kind:ident, $value:ident) => {
+        None
+    };
+}
+
+/// The operand, or the new target when it is a branch target.
+macro_rules! retarget {
+    (Target, $value:ident, $new:ident) => {
+        $new
+    };
+    ($kind:ident, $value:ident, $new:ident) => {
+        $value
+    };
+}
+
+/// An operand of each kind, for the tests that go through every instruction.
+#[cfg(test)]
+macro_rules! sample_operand {
+    (Literal) => {
+        i64::MIN + 0x0123_4567
+    };
+    (Target) => {
+        0xDEAD_BEEF
+    };
+    (Address) => {
+        0x0BAD_F00D
+    };
+    (System) => {
+        Sys::AbortIf
+    };
+}
+
+macro_rules! word_of {
+    (_) => {
+        None
+    };
+    ($word:literal) => {
+        Some($word)
+    };
+}
+
+macro_rules! effect_of {
+    ([$ins:literal -> $outs:literal]) => {
+        Some(Effect {
+            ins: $ins,
+            outs: $outs,
+            rreads: 0,
+            rdelta: 0,
+        })
+    };
+    ([$ins:literal -> $outs:literal; $rreads:literal, $rdelta:literal]) => {
+        Some(Effect {
+            ins: $ins,
+            outs: $outs,
+            rreads: $rreads,
+            rdelta: $rdelta,
+        })
+    };
+    (leaves) => {
+        None
+    };
+    (varies) => {
+        None
+    };
+}
+
+macro_rules! inlinable_of {
+    (inline) => {
+        true
+    };
+    (local) => {
+        false
+    };
+}
+
+macro_rules! split_of {
+    () => {
+        None
+    };
+    ($first:expr, $last:expr) => {
+        Some(($first, $last))
+    };
+}
+
+/// Defines [`Op`] and everything derived from its table: one row per instruction,
+///
+/// `Name(operand: Kind, ...) = tag, word, effect, place[, split(first, last)];`
+///
+/// - operands, each a `Literal` (i64), a local branch `Target` (u32), an absolute code
+///   `Address` (u32) or a `System` word; they are encoded in this order after the tag;
+/// - `tag`, the byte that starts the instruction's encoding (unique; checked at compile
+///   time);
+/// - `word`, the Forth word that throws from the instruction name and SEE shows (`_`: none);
+/// - `effect`, on the way to the next instruction: `[ins -> outs]` or
+///   `[ins -> outs; rreads, rdelta]` (see [`Effect`]), `leaves` for an instruction that
+///   never goes on to the next one, `varies` for one whose effect depends on the data;
+/// - `place`, `inline` when the instruction may be copied into another definition, `local`
+///   when it branches, touches the return stack or is a host word;
+/// - `split`, for a fused instruction that ends in a return or a loop's end, its two parts.
+macro_rules! instruction_set {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident $(($($field:ident: $kind:ident),+))? = $tag:literal, $word:tt, $effect:tt,
+            $place:ident $(, split($first:expr, $last:expr))?;
+    )*) => {
+        /// One instruction.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Op {
+            $($(#[doc = $doc])* $name $(($(operand_type!($kind)),+))?,)*
+        }
+
+        /// Every tag, in table order.
+        const TAGS: &[u8] = &[$($tag),*];
+
+        impl Op {
+            /// The branch target of a control-flow instruction (local or absolute as the
+            /// context says), `None` for everything else. `Call` targets are not branch
+            /// targets.
+            #[allow(unused_variables)]
+            pub fn target(self) -> Option<u32> {
+                match self {
+                    $(Op::$name $(($($field),+))? => None $($(.or(target_of!($kind, $field)))+)?,)*
+                }
+            }
+
+            /// The same instruction with its branch target replaced.
+            #[allow(unused_variables)]
+            pub fn with_target(self, new: u32) -> Op {
+                match self {
+                    $(Op::$name $(($($field),+))? =>
+                        Op::$name $(($(retarget!($kind, $field, new)),+))?,)*
+                }
+            }
+
+            /// A fused instruction that ends in a return or a loop's end, as its two parts
+            /// (`Add` and `Exit` for `AddExit`); `None` for every other instruction.
+            #[allow(unused_variables)]
+            pub fn split(self) -> Option<(Op, Op)> {
+                match self {
+                    $(Op::$name $(($($field),+))? => split_of!($($first, $last)?),)*
+                }
+            }
+
+            /// The Forth word that a throw from this instruction names, and SEE shows
+            /// (fused instructions are named after their main operation); `None` for
+            /// system words, whose names are in the dictionary, and internal instructions.
+            pub const fn word(self) -> Option<&'static str> {
+                match self {
+                    $(Op::$name { .. } => word_of!($word),)*
+                }
+            }
+
+            /// The instruction's effect on the stacks on its way to the next instruction;
+            /// `None` when it never goes there, or its effect depends on the data.
+            pub const fn effect(self) -> Option<Effect> {
+                match self {
+                    $(Op::$name { .. } => effect_of!($effect),)*
+                }
+            }
+
+            /// Whether the instruction may be copied into another definition: no branches,
+            /// nothing that reads or changes the return stack, and no host words.
+            pub const fn inlinable(self) -> bool {
+                match self {
+                    $(Op::$name { .. } => inlinable_of!($place),)*
+                }
+            }
+        }
+
+        /// Appends one instruction's encoding: its tag byte, then its operands in
+        /// little-endian order (a system word as its index in `Sys::ALL`, a u16).
+        pub fn encode_op(op: Op, out: &mut Vec<u8>) {
+            match op {
+                $(Op::$name $(($($field),+))? => {
+                    out.push($tag);
+                    $($(put_operand!($kind, $field, out);)+)?
+                })*
+            }
+        }
+
+        impl Reader<'_> {
+            /// Decodes one instruction.
+            pub fn op(&mut self) -> Result<Op, DecodeError> {
+                let reader = self;
+                let op = match reader.u8()? {
+                    $($tag => Op::$name $(($(take_operand!($kind, reader)),+))?,)*
+                    tag => return Err(DecodeError(format!("unknown instruction tag {tag}"))),
+                };
+                Ok(op)
+            }
+        }
+
+        /// One instruction of each kind, its operands filled in.
+        #[cfg(test)]
+        pub(crate) fn every_instruction() -> Vec<Op> {
+            vec![$(Op::$name $(($(sample_operand!($kind)),+))?,)*]
+        }
+    };
+}
+
+instruction_set! {
     /// Stops the executor; address 0 of the code space holds it and every top-level
     /// execution returns to it.
-    Halt,
+    Halt = 0x00, _, leaves, local;
     /// Where CATCH returns when the caught word finishes normally: drops the catch frame
     /// and pushes 0. Address 1 of the code space holds it.
-    CatchOk,
+    CatchOk = 0x01, _, leaves, local;
     /// ( -- x ) pushes the literal.
-    Lit(i64),
+    Lit(n: Literal) = 0xA0, _, [0 -> 1], inline;
     /// Calls the code at the absolute address: pushes the return address on the return
     /// stack.
-    Call(u32),
+    Call(xt: Address) = 0xA1, "EXECUTE", varies, inline;
     /// Returns to the address on top of the return stack.
-    Exit,
+    Exit = 0x02, "EXIT", leaves, local;
     /// Jumps to the target.
-    Branch(u32),
+    Branch(t: Target) = 0xA2, _, leaves, local;
     /// ( x -- ) jumps to the target when x is zero.
-    ZBranch(u32),
+    ZBranch(t: Target) = 0xA3, _, [1 -> 0], local;
     /// ( i*x xt -- j*x ) calls the execution token.
-    Execute,
+    Execute = 0x03, "EXECUTE", varies, inline;
     /// ( -- ) calls the execution token stored in the cell at the address (DEFER).
-    ExecuteAt(i64),
+    ExecuteAt(n: Literal) = 0xA4, "EXECUTE", varies, inline;
     /// ( limit index -- ) ( R: -- limit index ) starts a counted loop.
-    Do,
+    Do = 0x04, "DO", [2 -> 0; 0, 2], local;
     /// ( limit index -- ) like `Do`, but jumps to the target (after the loop) when
     /// limit = index.
-    QDo(u32),
+    QDo(t: Target) = 0xA5, "DO", [2 -> 0; 0, 2], local;
     /// ( R: limit index -- limit index' | ) adds one to the index; jumps back to the
     /// target unless the index reached the limit, in which case the loop parameters go.
-    Loop(u32),
+    Loop(t: Target) = 0xA6, "LOOP", [0 -> 0; 2, -2], local;
     /// ( n -- ) adds n to the index; jumps back to the target unless the index crossed the
     /// boundary between limit-1 and limit.
-    PlusLoop(u32),
+    PlusLoop(t: Target) = 0xA7, "+LOOP", [1 -> 0; 2, -2], local;
     /// `Lit(n) PlusLoop(target)` fused.
-    LitPlusLoop(i64, u32),
+    LitPlusLoop(n: Literal, t: Target) = 0xA8, "+LOOP", [0 -> 0; 2, -2], local;
     /// ( R: limit index -- ) discards the loop parameters.
-    Unloop,
+    Unloop = 0x05, "UNLOOP", [0 -> 0; 2, -2], local;
     /// ( -- index ) the innermost loop index.
-    I,
+    I = 0x06, "I", [0 -> 1; 1, 0], local;
     /// ( -- index ) the next outer loop index.
-    J,
+    J = 0x07, "J", [0 -> 1; 3, 0], local;
     /// Sets the behaviour of the latest CREATEd word to "push the data field address,
     /// then run the code at the target" (the code after DOES>), then returns.
-    Does(u32),
+    Does(t: Target) = 0xA9, _, leaves, local;
     /// ( x1 x2 -- | x1 ) CASE's OF: when x1 = x2 drops both, otherwise drops x2 and jumps.
-    Of(u32),
+    Of(t: Target) = 0xAA, _, [2 -> 0], local;
     /// ( x -- ) ( R: -- x )
-    ToR,
+    ToR = 0x08, ">R", [1 -> 0; 0, 1], local;
     /// ( -- x ) ( R: x -- )
-    RFrom,
+    RFrom = 0x09, "R>", [0 -> 1; 1, -1], local;
     /// ( -- x ) ( R: x -- x )
-    RFetch,
+    RFetch = 0x0A, "R@", [0 -> 1; 1, 0], local;
     /// ( x1 x2 -- ) ( R: -- x1 x2 )
-    TwoToR,
+    TwoToR = 0x0B, "2>R", [2 -> 0; 0, 2], local;
     /// ( -- x1 x2 ) ( R: x1 x2 -- )
-    TwoRFrom,
+    TwoRFrom = 0x0C, "2R>", [0 -> 2; 2, -2], local;
     /// ( -- x1 x2 ) ( R: x1 x2 -- x1 x2 )
-    TwoRFetch,
+    TwoRFetch = 0x0D, "2R@", [0 -> 2; 2, 0], local;
     /// ( x -- x x )
-    Dup,
+    Dup = 0x0E, "DUP", [1 -> 2], inline;
     /// ( x -- )
-    Drop,
+    Drop = 0x0F, "DROP", [1 -> 0], inline;
     /// ( x1 x2 -- x2 x1 )
-    Swap,
+    Swap = 0x10, "SWAP", [2 -> 2], inline;
     /// ( x1 x2 -- x1 x2 x1 )
-    Over,
+    Over = 0x11, "OVER", [2 -> 3], inline;
     /// ( x1 x2 x3 -- x2 x3 x1 )
-    Rot,
+    Rot = 0x12, "ROT", [3 -> 3], inline;
     /// ( x1 x2 -- x2 )
-    Nip,
+    Nip = 0x13, "NIP", [2 -> 1], inline;
     /// ( x1 x2 -- x2 x1 x2 )
-    Tuck,
+    Tuck = 0x14, "TUCK", [2 -> 3], inline;
     /// ( x -- 0 | x x )
-    QDup,
+    QDup = 0x15, "?DUP", varies, inline;
     /// ( xu ... x0 u -- xu ... x0 xu )
-    Pick,
+    Pick = 0x16, "PICK", varies, inline;
     /// ( xu xu-1 ... x0 u -- xu-1 ... x0 xu )
-    Roll,
+    Roll = 0x17, "ROLL", varies, inline;
     /// ( x1 x2 -- x1 x2 x1 x2 )
-    TwoDup,
+    TwoDup = 0x18, "2DUP", [2 -> 4], inline;
     /// ( x1 x2 -- )
-    TwoDrop,
+    TwoDrop = 0x19, "2DROP", [2 -> 0], inline;
     /// ( x1 x2 x3 x4 -- x3 x4 x1 x2 )
-    TwoSwap,
+    TwoSwap = 0x1A, "2SWAP", [4 -> 4], inline;
     /// ( x1 x2 x3 x4 -- x1 x2 x3 x4 x1 x2 )
-    TwoOver,
+    TwoOver = 0x1B, "2OVER", [4 -> 6], inline;
     /// ( -- n ) the number of cells on the data stack before n was pushed.
-    Depth,
+    Depth = 0x1C, "DEPTH", [0 -> 1], inline;
     /// ( n1 n2 -- n3 ) wrapping sum.
-    Add,
+    Add = 0x1D, "+", [2 -> 1], inline;
     /// ( n1 n2 -- n3 ) wrapping difference.
-    Sub,
+    Sub = 0x1E, "-", [2 -> 1], inline;
     /// ( n1 n2 -- n3 ) wrapping product.
-    Mul,
+    Mul = 0x1F, "*", [2 -> 1], inline;
     /// ( n1 n2 -- n3 ) symmetric (truncating) quotient; -10 on a zero divisor.
-    Div,
+    Div = 0x20, "/", [2 -> 1], inline;
     /// ( n1 n2 -- n3 ) remainder of the symmetric division (sign of the dividend).
-    Mod,
+    Mod = 0x21, "MOD", [2 -> 1], inline;
     /// ( n1 n2 -- rem quot ) symmetric division.
-    DivMod,
+    DivMod = 0x22, "/MOD", [2 -> 2], inline;
     /// ( n1 n2 n3 -- n4 ) n1*n2/n3 with a double-cell intermediate, symmetric.
-    StarSlash,
+    StarSlash = 0x23, "*/", [3 -> 1], inline;
     /// ( n1 n2 n3 -- rem quot ) n1*n2/n3 with a double-cell intermediate, symmetric.
-    StarSlashMod,
+    StarSlashMod = 0x24, "*/MOD", [3 -> 2], inline;
     /// ( n -- -n ) wrapping.
-    Negate,
+    Negate = 0x25, "NEGATE", [1 -> 1], inline;
     /// ( n -- u ) wrapping (ABS of the most negative number is itself).
-    Abs,
+    Abs = 0x26, "ABS", [1 -> 1], inline;
     /// ( n1 n2 -- n3 )
-    Min,
+    Min = 0x27, "MIN", [2 -> 1], inline;
     /// ( n1 n2 -- n3 )
-    Max,
+    Max = 0x28, "MAX", [2 -> 1], inline;
     /// ( n -- n+1 )
-    OnePlus,
+    OnePlus = 0x29, "1+", [1 -> 1], inline;
     /// ( n -- n-1 )
-    OneMinus,
+    OneMinus = 0x2A, "1-", [1 -> 1], inline;
     /// ( x -- x<<1 )
-    TwoStar,
+    TwoStar = 0x2B, "2*", [1 -> 1], inline;
     /// ( x -- x>>1 ) arithmetic shift.
-    TwoSlash,
+    TwoSlash = 0x2C, "2/", [1 -> 1], inline;
     /// ( x u -- x<<u ) zero when u >= 64.
-    LShift,
+    LShift = 0x2D, "LSHIFT", [2 -> 1], inline;
     /// ( x u -- x>>u ) logical; zero when u >= 64.
-    RShift,
+    RShift = 0x2E, "RSHIFT", [2 -> 1], inline;
     /// ( x1 x2 -- x3 )
-    And,
+    And = 0x2F, "AND", [2 -> 1], inline;
     /// ( x1 x2 -- x3 )
-    Or,
+    Or = 0x30, "OR", [2 -> 1], inline;
     /// ( x1 x2 -- x3 )
-    Xor,
+    Xor = 0x31, "XOR", [2 -> 1], inline;
     /// ( x -- ~x )
-    Invert,
+    Invert = 0x32, "INVERT", [1 -> 1], inline;
     /// ( x1 x2 -- flag ) the comparisons push -1 for true and 0 for false.
-    Eq,
+    Eq = 0x33, "=", [2 -> 1], inline;
     /// ( x1 x2 -- flag )
-    Ne,
+    Ne = 0x34, "<>", [2 -> 1], inline;
     /// ( n1 n2 -- flag ) signed.
-    Lt,
+    Lt = 0x35, "<", [2 -> 1], inline;
     /// ( n1 n2 -- flag ) signed.
-    Gt,
+    Gt = 0x36, ">", [2 -> 1], inline;
     /// ( u1 u2 -- flag ) unsigned.
-    ULt,
+    ULt = 0x37, "U<", [2 -> 1], inline;
     /// ( u1 u2 -- flag ) unsigned.
-    UGt,
+    UGt = 0x38, "U>", [2 -> 1], inline;
     /// ( x -- flag )
-    ZeroEq,
+    ZeroEq = 0x39, "0=", [1 -> 1], inline;
     /// ( x -- flag )
-    ZeroNe,
+    ZeroNe = 0x3A, "0<>", [1 -> 1], inline;
     /// ( n -- flag )
-    ZeroLt,
+    ZeroLt = 0x3B, "0<", [1 -> 1], inline;
     /// ( n -- flag )
-    ZeroGt,
+    ZeroGt = 0x3C, "0>", [1 -> 1], inline;
     /// ( x lo hi -- flag ) lo <= x < hi in modular arithmetic.
-    Within,
+    Within = 0x3D, "WITHIN", [3 -> 1], inline;
     /// ( n -- d )
-    SToD,
+    SToD = 0x3E, "S>D", [1 -> 2], inline;
     /// ( n1 n2 -- d ) signed double product.
-    MStar,
+    MStar = 0x3F, "M*", [2 -> 2], inline;
     /// ( u1 u2 -- ud ) unsigned double product.
-    UMStar,
+    UMStar = 0x40, "UM*", [2 -> 2], inline;
     /// ( ud u -- urem uquot ) -10 on zero, -11 when the quotient does not fit.
-    UMSlashMod,
+    UMSlashMod = 0x41, "UM/MOD", [3 -> 2], inline;
     /// ( d n -- rem quot ) floored division.
-    FMSlashMod,
+    FMSlashMod = 0x42, "FM/MOD", [3 -> 2], inline;
     /// ( d n -- rem quot ) symmetric division.
-    SMSlashRem,
+    SMSlashRem = 0x43, "SM/REM", [3 -> 2], inline;
     /// ( addr -- x ) every memory access is bounds checked (-9).
-    Fetch,
+    Fetch = 0x44, "@", [1 -> 1], inline;
     /// ( x addr -- )
-    Store,
+    Store = 0x45, "!", [2 -> 0], inline;
     /// ( addr -- char )
-    CFetch,
+    CFetch = 0x46, "C@", [1 -> 1], inline;
     /// ( char addr -- )
-    CStore,
+    CStore = 0x47, "C!", [2 -> 0], inline;
     /// ( n addr -- )
-    PlusStore,
+    PlusStore = 0x48, "+!", [2 -> 0], inline;
     /// ( addr -- x1 x2 ) x2 at addr, x1 in the next cell.
-    TwoFetch,
+    TwoFetch = 0x49, "2@", [1 -> 2], inline;
     /// ( x1 x2 addr -- )
-    TwoStore,
+    TwoStore = 0x4A, "2!", [3 -> 0], inline;
     /// ( addr -- addr+8 )
-    CellPlus,
+    CellPlus = 0x4B, "CELL+", [1 -> 1], inline;
     /// ( n -- n*8 )
-    Cells,
+    Cells = 0x4C, "CELLS", [1 -> 1], inline;
     /// ( addr -- aligned-addr )
-    Aligned,
+    Aligned = 0x4D, "ALIGNED", [1 -> 1], inline;
     /// ( c-addr -- c-addr+1 u )
-    Count,
+    Count = 0x4E, "COUNT", [1 -> 2], inline;
     /// ( c-addr u char -- )
-    Fill,
+    Fill = 0x4F, "FILL", [3 -> 0], inline;
     /// ( addr1 addr2 u -- ) copies u bytes as if through a temporary buffer.
-    Move,
+    Move = 0x50, "MOVE", [3 -> 0], inline;
     /// `Lit(n) Add` fused: ( x -- x+n ).
-    LitAdd(i64),
+    LitAdd(n: Literal) = 0xAB, "+", [1 -> 1], inline;
     /// `Lit(n) Mul` fused.
-    LitMul(i64),
+    LitMul(n: Literal) = 0xAC, "*", [1 -> 1], inline;
     /// `Lit(n) And` fused.
-    LitAnd(i64),
+    LitAnd(n: Literal) = 0xAD, "AND", [1 -> 1], inline;
     /// `Lit(n) Eq` fused.
-    LitEq(i64),
+    LitEq(n: Literal) = 0xAE, _, [1 -> 1], inline;
     /// `Lit(n) Lt` fused.
-    LitLt(i64),
+    LitLt(n: Literal) = 0xAF, _, [1 -> 1], inline;
     /// `Lit(n) Gt` fused.
-    LitGt(i64),
+    LitGt(n: Literal) = 0xB0, _, [1 -> 1], inline;
     /// `Lit(addr) Fetch` fused: ( -- x ), VARIABLE and VALUE reads.
-    LitFetch(i64),
+    LitFetch(n: Literal) = 0xB1, "@", [0 -> 1], inline;
     /// `Lit(addr) Store` fused: ( x -- ).
-    LitStore(i64),
+    LitStore(n: Literal) = 0xB2, "!", [1 -> 0], inline;
     /// `Lit(addr) PlusStore` fused: ( n -- ).
-    LitPlusStore(i64),
-    /// `Over Over`, `Over Add`... : ( x1 x2 -- x1 x1+x2 )... see each.
+    LitPlusStore(n: Literal) = 0xB3, "+!", [1 -> 0], inline;
     /// `Over Add` fused: ( x1 x2 -- x1 x1+x2 ).
-    OverAdd,
+    OverAdd = 0x51, "+", [2 -> 2], inline;
     /// `I Add` fused: ( x -- x+index ).
-    IAdd,
+    IAdd = 0x52, "+", [1 -> 1; 1, 0], local;
     /// `Over Fetch` fused: ( addr x -- addr x y ).
-    OverFetch,
+    OverFetch = 0x53, "@", [2 -> 3], inline;
     /// `Over Lit(n) Add` fused: ( x1 x2 -- x1 x2 x1+n ).
-    OverLitAdd(i64),
+    OverLitAdd(n: Literal) = 0xBC, "+", [2 -> 3], inline;
     /// `Swap Lit(n) Add Swap` fused: ( x1 x2 -- x1+n x2 ).
-    UnderLitAdd(i64),
+    UnderLitAdd(n: Literal) = 0xBD, "+", [2 -> 2], inline;
     /// `RFrom Add` fused: ( n -- n+r ) ( R: r -- ).
-    RFromAdd,
+    RFromAdd = 0x54, "+", [1 -> 1; 1, -1], local;
     /// `RFrom Add ToR` fused: ( n -- ) ( R: r -- r+n ).
-    AddToR,
+    AddToR = 0x55, "+", [1 -> 0; 1, 0], local;
     /// `I Fetch` fused: ( -- x ) the cell at the loop index.
-    IFetch,
+    IFetch = 0x56, "@", [0 -> 1; 1, 0], local;
     /// `I Store` fused: ( x -- ) stores at the loop index.
-    IStore,
+    IStore = 0x57, "!", [1 -> 0; 1, 0], local;
     /// `I TwoFetch` fused.
-    ITwoFetch,
+    ITwoFetch = 0x58, "2@", [0 -> 2; 1, 0], local;
     /// `I TwoStore` fused.
-    ITwoStore,
+    ITwoStore = 0x59, "2!", [2 -> 0; 1, 0], local;
     /// The bottom test of a rotated `BEGIN ... WHILE ... REPEAT`: ( x -- x ) jumps to the
     /// target while x < n.
-    DupLitLtAgain(i64, u32),
+    DupLitLtAgain(n: Literal, t: Target) = 0xBE, _, [1 -> 1], local;
     /// `Eq ZBranch` fused: ( x1 x2 -- ) jumps unless x1 = x2.
-    EqBranch(u32),
+    EqBranch(t: Target) = 0xB4, _, [2 -> 0], local;
     /// `Ne ZBranch` fused.
-    NeBranch(u32),
+    NeBranch(t: Target) = 0xB5, _, [2 -> 0], local;
     /// `Lt ZBranch` fused.
-    LtBranch(u32),
+    LtBranch(t: Target) = 0xB6, _, [2 -> 0], local;
     /// `Gt ZBranch` fused.
-    GtBranch(u32),
+    GtBranch(t: Target) = 0xB7, _, [2 -> 0], local;
     /// `ZeroEq ZBranch` fused: ( x -- ) jumps when x is non-zero.
-    NzBranch(u32),
+    NzBranch(t: Target) = 0xB8, _, [1 -> 0], local;
     /// `Lit(n) Lt ZBranch` fused: ( x -- ) jumps unless x < n.
-    LitLtBranch(i64, u32),
+    LitLtBranch(n: Literal, t: Target) = 0xB9, _, [1 -> 0], local;
     /// `Dup Lit(n) Lt ZBranch` fused: ( x -- x ) jumps unless x < n.
-    DupLitLtBranch(i64, u32),
+    DupLitLtBranch(n: Literal, t: Target) = 0xBA, _, [1 -> 1], local;
     /// `Lit(n) Eq ZBranch` fused: ( x -- ) jumps unless x = n.
-    LitEqBranch(i64, u32),
+    LitEqBranch(n: Literal, t: Target) = 0xBB, _, [1 -> 0], local;
     /// `Dup Lit(n) Lt ZBranch(past) Exit` fused, the `DUP n < IF EXIT THEN` of recursive
     /// words: ( x -- x ) returns when x < n.
-    DupLitLtExit(i64),
+    DupLitLtExit(n: Literal) = 0xBF, _, [1 -> 1], local;
     /// `Dup LitAdd(n)` fused: ( x -- x x+n ).
-    DupLitAdd(i64),
+    DupLitAdd(n: Literal) = 0xC0, "DUP", [1 -> 2], inline;
     /// `Swap LitAdd(n)` fused: ( x1 x2 -- x2 x1+n ).
-    SwapLitAdd(i64),
+    SwapLitAdd(n: Literal) = 0xC1, "SWAP", [2 -> 2], inline;
     /// `Lit(n) Over CStore` fused: ( addr -- addr ) stores the byte n at addr.
-    LitOverCStore(i64),
+    LitOverCStore(n: Literal) = 0xC2, _, [1 -> 1], inline;
     /// `I CFetch` fused: ( -- char ) the byte at the loop index.
-    ICFetch,
+    ICFetch = 0x5A, _, [0 -> 1; 1, 0], local;
     /// `Lit(n) I CStore` fused: ( -- ) stores the byte n at the loop index.
-    LitICStore(i64),
+    LitICStore(n: Literal) = 0xC3, "C!", [0 -> 0; 1, 0], local;
     /// `Dup PlusLoop` fused: ( n -- n ) adds n to the index; jumps back to the target
     /// unless the index crossed the boundary between limit-1 and limit.
-    DupPlusLoop(u32),
+    DupPlusLoop(t: Target) = 0xC4, "+LOOP", [1 -> 1; 2, -2], local;
     /// `ITwoFetch GtBranch` fused: ( -- ) jumps unless the cell after the loop index is
     /// greater than the cell at it.
-    ITwoFetchGtBranch(u32),
+    ITwoFetchGtBranch(t: Target) = 0xC5, "2@", [0 -> 0; 1, 0], local;
     /// `ITwoFetch LtBranch` fused: ( -- ) jumps unless the cell after the loop index is
     /// less than the cell at it.
-    ITwoFetchLtBranch(u32),
+    ITwoFetchLtBranch(t: Target) = 0xCA, "2@", [0 -> 0; 1, 0], local;
     /// `ITwoFetch Swap ITwoStore` fused: ( -- ) exchanges the cell at the loop index and
     /// the cell after it.
-    ISwapCells,
+    ISwapCells = 0x5B, "2!", [0 -> 0; 1, 0], local;
     /// `OverFetch OverFetch Mul` fused: ( a1 a2 -- a1 a2 x1*x2 ), x1 at a1 and x2 at a2.
-    FetchBothMul,
+    FetchBothMul = 0x5C, "*", [2 -> 3], inline;
     /// `Drop Lit(n)` fused: ( x -- n ).
-    DropLit(i64),
+    DropLit(n: Literal) = 0xC6, "DROP", [1 -> 1], inline;
     /// `Add Exit` fused, the `+ ;` ending many definitions: ( n1 n2 -- n3 ), then returns.
-    AddExit,
+    AddExit = 0x5D, "+", leaves, local, split(Op::Add, Op::Exit);
     /// `DropLit(n) Exit` fused, a base case returning a constant: ( x -- n ), then returns.
-    DropLitExit(i64),
+    DropLitExit(n: Literal) = 0xC7, "DROP", leaves, local, split(Op::DropLit(n), Op::Exit);
     /// `ICFetch ZBranch` fused, `I C@ IF`: ( -- ) jumps when the byte at the loop index is 0.
-    ICFetchZBranch(u32),
+    ICFetchZBranch(t: Target) = 0xC8, "C@", [0 -> 0; 1, 0], local;
     /// `LitICStore(n) DupPlusLoop` fused, `n I C! DUP +LOOP`: ( step -- step ) stores the
     /// byte n at the loop index, then adds the step to the index and loops as `+LOOP` does.
-    LitICStoreDupPlusLoop(i64, u32),
+    LitICStoreDupPlusLoop(n: Literal, t: Target) = 0xC9, "C!", [1 -> 1; 2, -2], local;
     /// `LitAdd(n) Loop` fused, `n + LOOP`: ( x -- x+n ), then `LOOP`.
-    LitAddLoop(i64, u32),
+    LitAddLoop(n: Literal, t: Target) = 0xCB, "+", [1 -> 1; 2, -2], local, split(Op::LitAdd(n), Op::Loop(t));
     /// `ToR FetchBothMul AddToR` fused, the step of an inner product
     /// `>R OVER @ OVER @ * R> + >R`: ( a1 a2 acc -- a1 a2 ) ( R: -- acc+x1*x2 ), x1 at a1
     /// and x2 at a2.
-    MulAccumulateToR,
+    MulAccumulateToR = 0x5E, "*", [3 -> 2; 0, 1], local;
     /// A word implemented by the host side of the engine (parsing, compiling, I/O, ...).
-    Sys(Sys),
+    Sys(word: System) = 0xF0, _, varies, local;
 }
+
+/// An instruction is two cells: an operand cell and a tag, so that the code space stays
+/// dense.
+const _: () = assert!(size_of::<Op>() == 16);
+
+/// No two instructions share a tag, so each decodes as itself.
+const _: () = {
+    let mut i = 0;
+    while i < TAGS.len() {
+        let mut j = i + 1;
+        while j < TAGS.len() {
+            assert!(TAGS[i] != TAGS[j], "two instructions share a tag");
+            j += 1;
+        }
+        i += 1;
+    }
+};
 
 macro_rules! system_words {
     ($($(#[$doc:meta])* $name:ident,)*) => {
@@ -391,312 +671,13 @@ system_words! {
     Precision, SetPrecision, SToF, SFStore, SFFetch,
 }
 
-impl Op {
-    /// The branch target of a control-flow instruction (local or absolute as the context
-    /// says), `None` for everything else. `Call` targets are not branch targets.
-    pub fn target(self) -> Option<u32> {
-        match self {
-            Op::Branch(t)
-            | Op::ZBranch(t)
-            | Op::QDo(t)
-            | Op::Loop(t)
-            | Op::PlusLoop(t)
-            | Op::LitPlusLoop(_, t)
-            | Op::Does(t)
-            | Op::Of(t)
-            | Op::EqBranch(t)
-            | Op::NeBranch(t)
-            | Op::LtBranch(t)
-            | Op::GtBranch(t)
-            | Op::NzBranch(t)
-            | Op::LitLtBranch(_, t)
-            | Op::DupLitLtBranch(_, t)
-            | Op::LitEqBranch(_, t)
-            | Op::DupLitLtAgain(_, t)
-            | Op::DupPlusLoop(t)
-            | Op::ITwoFetchGtBranch(t)
-            | Op::ITwoFetchLtBranch(t)
-            | Op::LitAddLoop(_, t)
-            | Op::ICFetchZBranch(t)
-            | Op::LitICStoreDupPlusLoop(_, t) => Some(t),
-            _ => None,
-        }
-    }
+/// A system word's index fits its two encoding bytes.
+const _: () = assert!(Sys::ALL.len() <= u16::MAX as usize);
 
-    /// A fused instruction that ends in a return or a loop's end, as its two parts (`Add`
-    /// and `Exit` for `AddExit`); `None` for every other instruction.
-    pub fn split(self) -> Option<(Op, Op)> {
-        match self {
-            Op::AddExit => Some((Op::Add, Op::Exit)),
-            Op::DropLitExit(n) => Some((Op::DropLit(n), Op::Exit)),
-            Op::LitAddLoop(n, t) => Some((Op::LitAdd(n), Op::Loop(t))),
-            _ => None,
-        }
-    }
-
-    /// The same instruction with its branch target replaced.
-    pub fn with_target(self, new: u32) -> Op {
-        match self {
-            Op::Branch(_) => Op::Branch(new),
-            Op::ZBranch(_) => Op::ZBranch(new),
-            Op::QDo(_) => Op::QDo(new),
-            Op::Loop(_) => Op::Loop(new),
-            Op::PlusLoop(_) => Op::PlusLoop(new),
-            Op::LitPlusLoop(n, _) => Op::LitPlusLoop(n, new),
-            Op::Does(_) => Op::Does(new),
-            Op::Of(_) => Op::Of(new),
-            Op::EqBranch(_) => Op::EqBranch(new),
-            Op::NeBranch(_) => Op::NeBranch(new),
-            Op::LtBranch(_) => Op::LtBranch(new),
-            Op::GtBranch(_) => Op::GtBranch(new),
-            Op::NzBranch(_) => Op::NzBranch(new),
-            Op::LitLtBranch(n, _) => Op::LitLtBranch(n, new),
-            Op::DupLitLtBranch(n, _) => Op::DupLitLtBranch(n, new),
-            Op::LitEqBranch(n, _) => Op::LitEqBranch(n, new),
-            Op::DupLitLtAgain(n, _) => Op::DupLitLtAgain(n, new),
-            Op::DupPlusLoop(_) => Op::DupPlusLoop(new),
-            Op::ITwoFetchGtBranch(_) => Op::ITwoFetchGtBranch(new),
-            Op::ITwoFetchLtBranch(_) => Op::ITwoFetchLtBranch(new),
-            Op::LitAddLoop(n, _) => Op::LitAddLoop(n, new),
-            Op::ICFetchZBranch(_) => Op::ICFetchZBranch(new),
-            Op::LitICStoreDupPlusLoop(n, _) => Op::LitICStoreDupPlusLoop(n, new),
-            other => other,
-        }
-    }
-}
-
-/// Instructions without operands, in encoding order (the tag is the index).
-const PLAIN: &[Op] = &[
-    Op::Halt,
-    Op::CatchOk,
-    Op::Exit,
-    Op::Execute,
-    Op::Do,
-    Op::Unloop,
-    Op::I,
-    Op::J,
-    Op::ToR,
-    Op::RFrom,
-    Op::RFetch,
-    Op::TwoToR,
-    Op::TwoRFrom,
-    Op::TwoRFetch,
-    Op::Dup,
-    Op::Drop,
-    Op::Swap,
-    Op::Over,
-    Op::Rot,
-    Op::Nip,
-    Op::Tuck,
-    Op::QDup,
-    Op::Pick,
-    Op::Roll,
-    Op::TwoDup,
-    Op::TwoDrop,
-    Op::TwoSwap,
-    Op::TwoOver,
-    Op::Depth,
-    Op::Add,
-    Op::Sub,
-    Op::Mul,
-    Op::Div,
-    Op::Mod,
-    Op::DivMod,
-    Op::StarSlash,
-    Op::StarSlashMod,
-    Op::Negate,
-    Op::Abs,
-    Op::Min,
-    Op::Max,
-    Op::OnePlus,
-    Op::OneMinus,
-    Op::TwoStar,
-    Op::TwoSlash,
-    Op::LShift,
-    Op::RShift,
-    Op::And,
-    Op::Or,
-    Op::Xor,
-    Op::Invert,
-    Op::Eq,
-    Op::Ne,
-    Op::Lt,
-    Op::Gt,
-    Op::ULt,
-    Op::UGt,
-    Op::ZeroEq,
-    Op::ZeroNe,
-    Op::ZeroLt,
-    Op::ZeroGt,
-    Op::Within,
-    Op::SToD,
-    Op::MStar,
-    Op::UMStar,
-    Op::UMSlashMod,
-    Op::FMSlashMod,
-    Op::SMSlashRem,
-    Op::Fetch,
-    Op::Store,
-    Op::CFetch,
-    Op::CStore,
-    Op::PlusStore,
-    Op::TwoFetch,
-    Op::TwoStore,
-    Op::CellPlus,
-    Op::Cells,
-    Op::Aligned,
-    Op::Count,
-    Op::Fill,
-    Op::Move,
-    Op::OverAdd,
-    Op::IAdd,
-    Op::OverFetch,
-    Op::RFromAdd,
-    Op::AddToR,
-    Op::IFetch,
-    Op::IStore,
-    Op::ITwoFetch,
-    Op::ITwoStore,
-    Op::ICFetch,
-    Op::ISwapCells,
-    Op::FetchBothMul,
-    Op::AddExit,
-    Op::MulAccumulateToR,
-];
-
-const TAG_SYS: u8 = 0xF0;
-const TAG_WITH_OPERANDS: u8 = 0xA0;
-
-/// Instructions with operands: tag offset from `TAG_WITH_OPERANDS`, then the operands.
-fn operand_tag(op: Op) -> Option<(u8, Option<i64>, Option<u32>)> {
-    let tagged = match op {
-        Op::Lit(n) => (0, Some(n), None),
-        Op::Call(t) => (1, None, Some(t)),
-        Op::Branch(t) => (2, None, Some(t)),
-        Op::ZBranch(t) => (3, None, Some(t)),
-        Op::ExecuteAt(n) => (4, Some(n), None),
-        Op::QDo(t) => (5, None, Some(t)),
-        Op::Loop(t) => (6, None, Some(t)),
-        Op::PlusLoop(t) => (7, None, Some(t)),
-        Op::LitPlusLoop(n, t) => (8, Some(n), Some(t)),
-        Op::Does(t) => (9, None, Some(t)),
-        Op::Of(t) => (10, None, Some(t)),
-        Op::LitAdd(n) => (11, Some(n), None),
-        Op::LitMul(n) => (12, Some(n), None),
-        Op::LitAnd(n) => (13, Some(n), None),
-        Op::LitEq(n) => (14, Some(n), None),
-        Op::LitLt(n) => (15, Some(n), None),
-        Op::LitGt(n) => (16, Some(n), None),
-        Op::LitFetch(n) => (17, Some(n), None),
-        Op::LitStore(n) => (18, Some(n), None),
-        Op::LitPlusStore(n) => (19, Some(n), None),
-        Op::EqBranch(t) => (20, None, Some(t)),
-        Op::NeBranch(t) => (21, None, Some(t)),
-        Op::LtBranch(t) => (22, None, Some(t)),
-        Op::GtBranch(t) => (23, None, Some(t)),
-        Op::NzBranch(t) => (24, None, Some(t)),
-        Op::LitLtBranch(n, t) => (25, Some(n), Some(t)),
-        Op::DupLitLtBranch(n, t) => (26, Some(n), Some(t)),
-        Op::LitEqBranch(n, t) => (27, Some(n), Some(t)),
-        Op::OverLitAdd(n) => (28, Some(n), None),
-        Op::UnderLitAdd(n) => (29, Some(n), None),
-        Op::DupLitLtAgain(n, t) => (30, Some(n), Some(t)),
-        Op::DupLitLtExit(n) => (31, Some(n), None),
-        Op::DupLitAdd(n) => (32, Some(n), None),
-        Op::SwapLitAdd(n) => (33, Some(n), None),
-        Op::LitOverCStore(n) => (34, Some(n), None),
-        Op::LitICStore(n) => (35, Some(n), None),
-        Op::DupPlusLoop(t) => (36, None, Some(t)),
-        Op::ITwoFetchGtBranch(t) => (37, None, Some(t)),
-        Op::DropLit(n) => (38, Some(n), None),
-        Op::DropLitExit(n) => (39, Some(n), None),
-        Op::ICFetchZBranch(t) => (40, None, Some(t)),
-        Op::LitICStoreDupPlusLoop(n, t) => (41, Some(n), Some(t)),
-        Op::ITwoFetchLtBranch(t) => (42, None, Some(t)),
-        Op::LitAddLoop(n, t) => (43, Some(n), Some(t)),
-        _ => return None,
-    };
-    Some(tagged)
-}
-
-fn from_operand_tag(tag: u8, n: i64, t: u32) -> Option<Op> {
-    let op = match tag {
-        0 => Op::Lit(n),
-        1 => Op::Call(t),
-        2 => Op::Branch(t),
-        3 => Op::ZBranch(t),
-        4 => Op::ExecuteAt(n),
-        5 => Op::QDo(t),
-        6 => Op::Loop(t),
-        7 => Op::PlusLoop(t),
-        8 => Op::LitPlusLoop(n, t),
-        9 => Op::Does(t),
-        10 => Op::Of(t),
-        11 => Op::LitAdd(n),
-        12 => Op::LitMul(n),
-        13 => Op::LitAnd(n),
-        14 => Op::LitEq(n),
-        15 => Op::LitLt(n),
-        16 => Op::LitGt(n),
-        17 => Op::LitFetch(n),
-        18 => Op::LitStore(n),
-        19 => Op::LitPlusStore(n),
-        20 => Op::EqBranch(t),
-        21 => Op::NeBranch(t),
-        22 => Op::LtBranch(t),
-        23 => Op::GtBranch(t),
-        24 => Op::NzBranch(t),
-        25 => Op::LitLtBranch(n, t),
-        26 => Op::DupLitLtBranch(n, t),
-        27 => Op::LitEqBranch(n, t),
-        28 => Op::OverLitAdd(n),
-        29 => Op::UnderLitAdd(n),
-        30 => Op::DupLitLtAgain(n, t),
-        31 => Op::DupLitLtExit(n),
-        32 => Op::DupLitAdd(n),
-        33 => Op::SwapLitAdd(n),
-        34 => Op::LitOverCStore(n),
-        35 => Op::LitICStore(n),
-        36 => Op::DupPlusLoop(t),
-        37 => Op::ITwoFetchGtBranch(t),
-        38 => Op::DropLit(n),
-        39 => Op::DropLitExit(n),
-        40 => Op::ICFetchZBranch(t),
-        41 => Op::LitICStoreDupPlusLoop(n, t),
-        42 => Op::ITwoFetchLtBranch(t),
-        43 => Op::LitAddLoop(n, t),
-        _ => return None,
-    };
-    Some(op)
-}
-
-/// How many operands of each kind an operand tag carries.
-fn operand_shape(tag: u8) -> (bool, bool) {
-    match from_operand_tag(tag, 0, 0).and_then(operand_tag) {
-        Some((_, n, t)) => (n.is_some(), t.is_some()),
-        None => (false, false),
-    }
-}
-
-/// Appends one instruction's encoding: a tag byte, then an i64 and/or a u32 operand in
-/// little-endian order when the instruction has them; a system word is `TAG_SYS` and its
-/// index in `Sys::ALL` as a little-endian u16.
-pub fn encode_op(op: Op, out: &mut Vec<u8>) {
-    if let Op::Sys(word) = op {
-        let index = Sys::ALL.iter().position(|&w| w == word).unwrap_or(0);
-        out.push(TAG_SYS);
-        out.extend((index as u16).to_le_bytes());
-    } else if let Some((tag, n, t)) = operand_tag(op) {
-        out.push(TAG_WITH_OPERANDS + tag);
-        if let Some(n) = n {
-            out.extend(n.to_le_bytes());
-        }
-        if let Some(t) = t {
-            out.extend(t.to_le_bytes());
-        }
-    } else {
-        let index = PLAIN.iter().position(|&p| p == op).unwrap_or(0);
-        out.push(index as u8);
+impl Sys {
+    /// The word's index in [`Sys::ALL`], which encodes it.
+    pub const fn index(self) -> u16 {
+        self as u16
     }
 }
 
@@ -791,27 +772,13 @@ impl<'a> Reader<'a> {
         self.position == self.bytes.len()
     }
 
-    /// Decodes one instruction.
-    pub fn op(&mut self) -> Result<Op, DecodeError> {
-        let tag = self.u8()?;
-        if tag == TAG_SYS {
-            let index = self.u16()?;
-            let word = Sys::ALL.get(usize::from(index)).copied();
-            return word
-                .map(Op::Sys)
-                .ok_or_else(|| DecodeError(format!("unknown system word {index}")));
-        }
-        if tag >= TAG_WITH_OPERANDS {
-            let (has_n, has_t) = operand_shape(tag - TAG_WITH_OPERANDS);
-            let n = if has_n { self.i64()? } else { 0 };
-            let t = if has_t { self.u32()? } else { 0 };
-            return from_operand_tag(tag - TAG_WITH_OPERANDS, n, t)
-                .ok_or_else(|| DecodeError(format!("unknown instruction tag {tag}")));
-        }
-        PLAIN
-            .get(tag as usize)
+    /// A system word, written as its index in [`Sys::ALL`].
+    fn system_word(&mut self) -> Result<Sys, DecodeError> {
+        let index = self.u16()?;
+        Sys::ALL
+            .get(usize::from(index))
             .copied()
-            .ok_or_else(|| DecodeError(format!("unknown instruction tag {tag}")))
+            .ok_or_else(|| DecodeError(format!("unknown system word {index}")))
     }
 }
 
@@ -839,37 +806,64 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fused_instructions_round_trip() {
-        let ops = vec![
-            Op::OverFetch,
-            Op::RFromAdd,
-            Op::AddToR,
-            Op::IFetch,
-            Op::IStore,
-            Op::ITwoFetch,
-            Op::ITwoStore,
-            Op::ICFetch,
-            Op::DupLitLtExit(2),
-            Op::DupLitAdd(-1),
-            Op::SwapLitAdd(-2),
-            Op::LitOverCStore(7),
-            Op::OverLitAdd(8),
-            Op::UnderLitAdd(8),
-            Op::DupLitLtAgain(5, 3),
-            Op::LitICStore(0),
-            Op::DupPlusLoop(4),
-            Op::ITwoFetchGtBranch(9),
-            Op::ITwoFetchLtBranch(9),
-            Op::LitAddLoop(2, 3),
-            Op::ISwapCells,
-            Op::FetchBothMul,
-            Op::DropLit(1),
-            Op::AddExit,
-            Op::DropLitExit(1),
-            Op::ICFetchZBranch(6),
-            Op::LitICStoreDupPlusLoop(0, 7),
-            Op::MulAccumulateToR,
-        ];
+    fn every_instruction_round_trips() {
+        let ops = every_instruction();
         assert_eq!(decode(&encode(&ops)).unwrap(), ops);
+    }
+
+    #[test]
+    fn every_system_word_round_trips() {
+        let ops: Vec<Op> = Sys::ALL.iter().map(|&word| Op::Sys(word)).collect();
+        assert_eq!(decode(&encode(&ops)).unwrap(), ops);
+    }
+
+    #[test]
+    fn each_instruction_encodes_to_its_own_bytes() {
+        let mut seen = std::collections::HashSet::new();
+        for op in every_instruction() {
+            let mut bytes = Vec::new();
+            encode_op(op, &mut bytes);
+            assert!(seen.insert(bytes), "{op:?} encodes as another instruction");
+        }
+    }
+
+    #[test]
+    fn a_system_word_is_encoded_by_its_index() {
+        for (index, &word) in Sys::ALL.iter().enumerate() {
+            let mut bytes = Vec::new();
+            encode_op(Op::Sys(word), &mut bytes);
+            assert_eq!(bytes[1..], (index as u16).to_le_bytes());
+        }
+    }
+
+    #[test]
+    fn unknown_tags_and_system_words_are_refused() {
+        let mut bytes = encode(&[Op::Halt]);
+        *bytes.last_mut().unwrap() = 0x9F;
+        assert_eq!(decode(&bytes).unwrap_err().0, "unknown instruction tag 159");
+        let mut bytes = encode(&[Op::Sys(Sys::Emit)]);
+        let last = bytes.len();
+        bytes[last - 2..].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert_eq!(decode(&bytes).unwrap_err().0, "unknown system word 65535");
+    }
+
+    #[test]
+    fn retargeting_changes_only_the_branch_target() {
+        for op in every_instruction() {
+            let moved = op.with_target(3);
+            assert_eq!(moved.target(), op.target().map(|_| 3), "{op:?}");
+            assert_eq!(moved.with_target(0xDEAD_BEEF), op, "{op:?}");
+        }
+    }
+
+    #[test]
+    fn a_fused_instruction_splits_into_parts_with_its_operands() {
+        assert_eq!(Op::AddExit.split(), Some((Op::Add, Op::Exit)));
+        assert_eq!(Op::DropLitExit(4).split(), Some((Op::DropLit(4), Op::Exit)));
+        assert_eq!(
+            Op::LitAddLoop(2, 9).split(),
+            Some((Op::LitAdd(2), Op::Loop(9)))
+        );
+        assert_eq!(Op::Add.split(), None);
     }
 }

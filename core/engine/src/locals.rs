@@ -35,12 +35,10 @@ pub struct Scope {
 impl Scope {
     /// Follows the return stack cells that an instruction pushes or pops.
     pub fn track(&mut self, op: Op) {
-        let change: isize = match op {
-            Op::ToR => 1,
-            Op::TwoToR | Op::Do | Op::QDo(_) => 2,
-            Op::RFrom => -1,
-            Op::TwoRFrom | Op::Loop(_) | Op::PlusLoop(_) => -2,
-            _ => 0,
+        let change = match op {
+            // An EXIT follows UNLOOP: the code after it in the text is still in the loop.
+            Op::Unloop => 0,
+            other => other.effect().map_or(0, |effect| effect.rdelta),
         };
         self.height = self.height.saturating_add_signed(change);
     }
@@ -62,19 +60,19 @@ impl Forth {
         match word {
             Sys::LocalFetch => {
                 let at = self.local_slot()?;
-                self.push(self.rs[at])
+                self.push(self.machine.rs[at])
             }
             Sys::LocalStore => {
                 let at = self.local_slot()?;
-                self.rs[at] = self.pop()?;
+                self.machine.rs[at] = self.pop()?;
                 Ok(())
             }
             Sys::LocalsDrop => {
                 let count = self.pop_usize()?;
-                if self.rdepth < self.rbase.saturating_add(count) {
+                if self.machine.rdepth < self.machine.rbase.saturating_add(count) {
                     return fail(code::RETURN_STACK_UNDERFLOW);
                 }
-                self.rdepth -= count;
+                self.machine.rdepth -= count;
                 Ok(())
             }
             Sys::ParenLocal => {
@@ -91,8 +89,8 @@ impl Forth {
     /// The return stack slot `offset` (popped) cells below the top, within this run.
     fn local_slot(&mut self) -> Fallible<usize> {
         let offset = self.pop_usize()?;
-        let slot = self.rdepth.checked_sub(offset.saturating_add(1));
-        slot.filter(|&slot| slot >= self.rbase)
+        let slot = self.machine.rdepth.checked_sub(offset.saturating_add(1));
+        slot.filter(|&slot| slot >= self.machine.rbase)
             .ok_or_else(|| Throw::new(code::RETURN_STACK_UNDERFLOW))
     }
 

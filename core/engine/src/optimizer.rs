@@ -14,45 +14,6 @@ const WINDOW: usize = 4;
 /// How many times the folding and fusing passes run at most.
 const MAX_ROUNDS: usize = 4;
 
-/// Whether an instruction may be copied into another definition: no branches, nothing
-/// that reads or changes the return stack, and no host words.
-pub fn inlinable(op: Op) -> bool {
-    if op.target().is_some() {
-        return false;
-    }
-    !matches!(
-        op,
-        Op::Exit
-            | Op::Halt
-            | Op::CatchOk
-            | Op::ToR
-            | Op::RFrom
-            | Op::RFetch
-            | Op::TwoToR
-            | Op::TwoRFrom
-            | Op::TwoRFetch
-            | Op::I
-            | Op::J
-            | Op::IAdd
-            | Op::RFromAdd
-            | Op::AddToR
-            | Op::IFetch
-            | Op::IStore
-            | Op::ITwoFetch
-            | Op::ITwoStore
-            | Op::ICFetch
-            | Op::LitICStore(_)
-            | Op::ISwapCells
-            | Op::DupLitLtExit(_)
-            | Op::AddExit
-            | Op::DropLitExit(_)
-            | Op::MulAccumulateToR
-            | Op::Unloop
-            | Op::Do
-            | Op::Sys(_)
-    )
-}
-
 /// Optimizes a definition. `inline_body` gives the body of a callee that may be inlined.
 pub fn optimize(ir: Vec<Op>, inline_body: &dyn Fn(u32) -> Option<Vec<Op>>) -> Vec<Op> {
     let mut ir = rewrite(ir, &|_, window: &[Op]| match window[0] {

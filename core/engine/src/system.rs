@@ -167,7 +167,7 @@ impl Forth {
                 match self.pop()? {
                     0 => Ok(()),
                     _ => {
-                        if self.catch_frames.is_empty() {
+                        if self.machine.catch_frames.is_empty() {
                             // An output error loses only the message: the abort stops the
                             // word either way.
                             let _ = console.write(&message);
@@ -346,8 +346,8 @@ impl Forth {
             b"MAX-N" => &[i64::MAX],
             b"MAX-U" => &[-1],
             b"MAX-UD" => &[-1, -1],
-            b"RETURN-STACK-CELLS" => &[self.rs.len() as i64],
-            b"STACK-CELLS" => &[self.ds.len() as i64 - 1],
+            b"RETURN-STACK-CELLS" => &[self.machine.rs.len() as i64],
+            b"STACK-CELLS" => &[self.machine.ds.len() as i64 - 1],
             b"#LOCALS" => &[crate::locals::MAX_LOCALS as i64],
             b"FLOATING-STACK" => &[self.limits.float_stack_cells as i64],
             b"FLOATING" | b"FLOATING-EXT" => &[-1],
@@ -524,11 +524,11 @@ impl Forth {
         self.code.truncate(snapshot.code);
         self.here = snapshot.here;
         self.latest = snapshot.latest;
-        if self.rdepth <= self.rbase {
+        if self.machine.rdepth <= self.machine.rbase {
             return fail(code::RETURN_STACK_UNDERFLOW);
         }
-        self.rdepth -= 1;
-        self.ip = self.rs[self.rdepth] as u64 as usize;
+        self.machine.rdepth -= 1;
+        self.machine.ip = self.machine.rs[self.machine.rdepth] as u64 as usize;
         Ok(())
     }
 

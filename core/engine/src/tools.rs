@@ -279,18 +279,18 @@ impl Forth {
     fn n_to_r(&mut self) -> Fallible<()> {
         let n = self.pop()?;
         let count = usize::try_from(n).map_err(|_| Throw::new(code::INVALID_NUMERIC_ARGUMENT))?;
-        if count > self.depth {
+        if count > self.machine.depth {
             return fail(code::STACK_UNDERFLOW);
         }
-        if self.rdepth + count + 1 > self.rs.len() {
+        if self.machine.rdepth + count + 1 > self.machine.rs.len() {
             return fail(code::RETURN_STACK_OVERFLOW);
         }
         self.charge_steps(count)?;
-        let first = self.depth - count + 1;
-        for index in first..=self.depth {
-            self.push_rs(self.ds[index])?;
+        let first = self.machine.depth - count + 1;
+        for index in first..=self.machine.depth {
+            self.push_rs(self.machine.ds[index])?;
         }
-        self.depth -= count;
+        self.machine.depth -= count;
         self.push_rs(n)
     }
 
@@ -298,24 +298,24 @@ impl Forth {
     fn n_r_from(&mut self) -> Fallible<()> {
         let n = self.pop_rs()?;
         let count = usize::try_from(n).map_err(|_| Throw::new(code::RETURN_STACK_IMBALANCE))?;
-        if count > self.rdepth - self.rbase {
+        if count > self.machine.rdepth - self.machine.rbase {
             return fail(code::RETURN_STACK_UNDERFLOW);
         }
         self.charge_steps(count)?;
-        let first = self.rdepth - count;
-        for index in first..self.rdepth {
-            self.push(self.rs[index])?;
+        let first = self.machine.rdepth - count;
+        for index in first..self.machine.rdepth {
+            self.push(self.machine.rs[index])?;
         }
-        self.rdepth = first;
+        self.machine.rdepth = first;
         self.push(n)
     }
 
     fn pop_rs(&mut self) -> Fallible<i64> {
-        if self.rdepth <= self.rbase {
+        if self.machine.rdepth <= self.machine.rbase {
             return fail(code::RETURN_STACK_UNDERFLOW);
         }
-        self.rdepth -= 1;
-        Ok(self.rs[self.rdepth])
+        self.machine.rdepth -= 1;
+        Ok(self.machine.rs[self.machine.rdepth])
     }
 
     /// SYNONYM newname oldname: a word with the old word's execution token, kind and

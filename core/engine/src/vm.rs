@@ -4,11 +4,56 @@
 
 use crate::console::Console;
 use crate::dictionary::op_name;
-use crate::engine::{CATCH_OK_ADDRESS, CatchFrame, Forth, HALT_ADDRESS};
+use crate::engine::{CATCH_OK_ADDRESS, Forth, HALT_ADDRESS, Limits};
 use crate::error::{Fallible, Throw, code};
 use crate::ir::{Op, Sys};
 use crate::memory::CELL;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Where CATCH resumes when the caught word throws.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CatchFrame {
+    pub depth: usize,
+    pub rdepth: usize,
+    pub ip: usize,
+    pub sources: usize,
+    pub level: u32,
+}
+
+/// The executor's state between runs of its loop: the stacks, its registers, the step
+/// budget and the catch frames. The code and the data space it runs on are the engine's.
+#[derive(Clone)]
+pub(crate) struct Machine {
+    /// Data stack: items at `ds[1..=depth]` (slot 0 is scratch for the executor).
+    pub(crate) ds: Vec<i64>,
+    pub(crate) depth: usize,
+    pub(crate) rs: Vec<i64>,
+    pub(crate) rdepth: usize,
+    pub(crate) ip: usize,
+    /// The return stack depth where the current run of the loop started.
+    pub(crate) rbase: usize,
+    /// How many runs of the loop are nested (EXECUTE from a host word starts another).
+    pub(crate) run_level: u32,
+    pub(crate) steps_left: u64,
+    pub(crate) catch_frames: Vec<CatchFrame>,
+}
+
+impl Machine {
+    /// Empty stacks of the sizes in `limits`, at rest on the `Halt` instruction.
+    pub(crate) fn new(limits: &Limits) -> Machine {
+        Machine {
+            ds: vec![0; limits.data_stack_cells + 1],
+            depth: 0,
+            rs: vec![0; limits.return_stack_cells],
+            rdepth: 0,
+            ip: HALT_ADDRESS,
+            rbase: 0,
+            run_level: 0,
+            steps_left: u64::MAX,
+            catch_frames: Vec::new(),
+        }
+    }
+}
 
 /// Why the inner loop stopped.
 enum Event {
@@ -85,16 +130,18 @@ impl Forth {
         if !(0..self.code.len() as i64).contains(&xt) {
             return Err(Throw::new(code::INVALID_XT));
         }
-        let saved = (self.ip, self.rbase, self.rdepth);
+        let saved = (self.machine.ip, self.machine.rbase, self.machine.rdepth);
         self.push_rs(HALT_ADDRESS as i64)?;
-        self.rbase = self.rdepth - 1;
-        self.ip = xt as usize;
-        self.run_level += 1;
+        self.machine.rbase = self.machine.rdepth - 1;
+        self.machine.ip = xt as usize;
+        self.machine.run_level += 1;
         let result = self.run_loop(console);
-        let level = self.run_level;
-        self.catch_frames.retain(|frame| frame.level < level);
-        self.run_level -= 1;
-        (self.ip, self.rbase, self.rdepth) = saved;
+        let level = self.machine.run_level;
+        self.machine
+            .catch_frames
+            .retain(|frame| frame.level < level);
+        self.machine.run_level -= 1;
+        (self.machine.ip, self.machine.rbase, self.machine.rdepth) = saved;
         result
     }
 
@@ -122,6 +169,7 @@ impl Forth {
 
     fn throw_here(&self, throw_code: i64) -> Throw {
         let failed = self
+            .machine
             .ip
             .checked_sub(1)
             .and_then(|at| self.code.get(at).copied());
@@ -133,17 +181,17 @@ impl Forth {
 
     /// Resumes at the innermost CATCH of this run, or passes the throw on.
     fn handle_throw(&mut self, throw: Throw) -> Fallible<()> {
-        let level = self.run_level;
-        let frame = match self.catch_frames.last() {
+        let level = self.machine.run_level;
+        let frame = match self.machine.catch_frames.last() {
             Some(frame) if frame.level == level && !uncatchable(&throw) => *frame,
             _ => return Err(throw),
         };
-        self.catch_frames.pop();
+        self.machine.catch_frames.pop();
         self.restore_sources(frame.sources);
-        self.depth = frame.depth;
+        self.machine.depth = frame.depth;
         self.push(throw.code)?;
-        self.rdepth = frame.rdepth;
-        self.ip = frame.ip;
+        self.machine.rdepth = frame.rdepth;
+        self.machine.ip = frame.ip;
         Ok(())
     }
 
@@ -154,23 +202,25 @@ impl Forth {
             return Err(Throw::new(code::INVALID_XT));
         }
         let frame = CatchFrame {
-            depth: self.depth,
-            rdepth: self.rdepth,
-            ip: self.ip,
+            depth: self.machine.depth,
+            rdepth: self.machine.rdepth,
+            ip: self.machine.ip,
             sources: self.sources.len(),
-            level: self.run_level,
+            level: self.machine.run_level,
         };
         self.push_rs(CATCH_OK_ADDRESS as i64)?;
-        self.catch_frames.push(frame);
-        self.ip = xt as usize;
+        self.machine.catch_frames.push(frame);
+        self.machine.ip = xt as usize;
         Ok(())
     }
 
     fn catch_ok(&mut self) -> Fallible<()> {
-        match self.catch_frames.last() {
-            Some(frame) if frame.level == self.run_level && frame.rdepth == self.rdepth => {
-                self.ip = frame.ip;
-                self.catch_frames.pop();
+        match self.machine.catch_frames.last() {
+            Some(frame)
+                if frame.level == self.machine.run_level && frame.rdepth == self.machine.rdepth =>
+            {
+                self.machine.ip = frame.ip;
+                self.machine.catch_frames.pop();
                 self.push(0)
             }
             _ => Err(Throw::new(code::RETURN_STACK_IMBALANCE)),
@@ -199,22 +249,22 @@ impl Forth {
         }
         let code = &self.code[..];
         let mem = &mut self.mem[..];
-        let mut sp = self.depth;
-        let mut tos = self.ds.get(sp).copied().unwrap_or(0);
+        let mut sp = self.machine.depth;
+        let mut tos = self.machine.ds.get(sp).copied().unwrap_or(0);
         // The slot above the deepest item holds the cached top of the stack on exit, so the
         // executor sees one slot less: pushing fails exactly when the stack is full.
-        let cap = self.ds.len().saturating_sub(1);
-        let ds = &mut self.ds[..cap];
+        let cap = self.machine.ds.len().saturating_sub(1);
+        let ds = &mut self.machine.ds[..cap];
         // The return stack as seen by this run starts at its base, so that underflow
         // checks compare with constants.
-        let rbase = self.rbase.min(self.rs.len());
-        let rs = &mut self.rs[rbase..];
-        let mut ip = self.ip;
-        let mut rsp = self.rdepth.saturating_sub(rbase);
-        // `steps` counts down a slice of the budget; the rest stays in `self.steps_left` and
+        let rbase = self.machine.rbase.min(self.machine.rs.len());
+        let rs = &mut self.machine.rs[rbase..];
+        let mut ip = self.machine.ip;
+        let mut rsp = self.machine.rdepth.saturating_sub(rbase);
+        // `steps` counts down a slice of the budget; the rest stays in `self.machine.steps_left` and
         // is handed out a slice at a time, so that the interrupt flag is seen between slices.
-        let mut steps = self.steps_left.min(POLL_INTERVAL);
-        self.steps_left -= steps;
+        let mut steps = self.machine.steps_left.min(POLL_INTERVAL);
+        self.machine.steps_left -= steps;
 
         macro_rules! need {
             ($n:expr) => {
@@ -293,7 +343,8 @@ impl Forth {
                 match steps.checked_sub(1) {
                     Some(left) => steps = left,
                     None => {
-                        let stop = refuel(&mut self.steps_left, &self.interrupt, &mut steps);
+                        let stop =
+                            refuel(&mut self.machine.steps_left, &self.interrupt, &mut steps);
                         if stop != 0 {
                             break Event::Throw(stop);
                         }
@@ -1086,13 +1137,13 @@ impl Forth {
                 }
             }
         };
-        if let Some(slot) = self.ds.get_mut(sp) {
+        if let Some(slot) = self.machine.ds.get_mut(sp) {
             *slot = tos;
         }
-        self.ip = ip;
-        self.depth = sp;
-        self.rdepth = rbase + rsp;
-        self.steps_left += steps;
+        self.machine.ip = ip;
+        self.machine.depth = sp;
+        self.machine.rdepth = rbase + rsp;
+        self.machine.steps_left += steps;
         event
     }
 }

@@ -136,3 +136,33 @@ fn an_empty_colon_definition_at_the_end_of_the_code_survives() {
         .unwrap();
     assert_eq!(loaded.data_stack(), &[1, 2, 3]);
 }
+
+/// The image checksum, FNV-1a 64 (as the image fuzzer appends it to its seeds).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Images saved by earlier builds of this engine (the image fuzzer's seeds, which leave
+/// out the trailing checksum) still load, and save again to the very same bytes.
+#[test]
+fn the_saved_seed_images_load_and_save_unchanged() {
+    let seeds =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/engine_image");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&seeds).unwrap() {
+        let path = entry.unwrap().path();
+        let mut image = std::fs::read(&path).unwrap();
+        image.extend(fnv1a(&image).to_le_bytes());
+        let forth = Forth::load_image(&image, Limits::default())
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        assert_eq!(forth.save_image(), image, "{}", path.display());
+        checked += 1;
+    }
+    assert!(
+        checked >= 5,
+        "only {checked} seed images in {}",
+        seeds.display()
+    );
+}
