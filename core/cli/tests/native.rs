@@ -142,6 +142,7 @@ fn errors_end_with_the_same_throw_codes() {
     let cases = [
         ("div0", "-10 division by zero"),
         ("bad-address", "-9 invalid memory address"),
+        ("far-stride", "-9 invalid memory address"),
         ("bad-token", "-257 invalid execution token"),
         ("bad-catch", "-257 invalid execution token"),
         ("deep", "-5 return stack overflow"),
