@@ -135,6 +135,11 @@ fn control_structures_and_memory_words_print_the_same() {
     assert!(stdout.contains("fact: static ( 1 -- 1 )"), "{stdout}");
     assert!(stdout.contains("apply: explicit stack"), "{stdout}");
     assert!(stdout.contains("safe-div: static ( 2 -- 0 )"), "{stdout}");
+    assert!(stdout.contains("stride: static ( 3 -- 0 )"), "{stdout}");
+    assert!(
+        stdout.contains("stride-dynamic: explicit stack"),
+        "{stdout}"
+    );
 }
 
 #[test]

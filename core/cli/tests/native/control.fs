@@ -55,11 +55,13 @@ defer op
 \ Loops of `0 I C! DUP +LOOP`, which the native backend runs whole: unchecked when the
 \ indices provably lie in data space, checked one at a time otherwise.
 : stride ( step limit start -- ) do 0 i c! dup +loop drop ;
+: stride-dynamic ( step limit start -- ) depth drop do 0 i c! dup +loop drop ;
 : byte-sum ( -- n ) 0 16 0 do bytes i + c@ + loop ;
 : strides ( -- )
     bytes 16 1 fill 3 bytes 16 + bytes 1+ stride byte-sum .
     bytes 16 1 fill -3 bytes bytes 15 + stride byte-sum .
-    bytes 16 1 fill 100 bytes 16 + bytes stride byte-sum . ;
+    bytes 16 1 fill 100 bytes 16 + bytes stride byte-sum .
+    bytes 16 1 fill 5 bytes 16 + bytes stride-dynamic byte-sum . ;
 : far-stride ( -- ) ." before " 1000000000 bytes 2000000000 + bytes do 0 i c! dup +loop drop ;
 : stride-caught ( -- ) bytes 16 1 fill ['] far-stride catch . byte-sum . ;
 : main ( -- )
