@@ -34,7 +34,7 @@ pub fn on_explicit_stack(xt: u32, mode: Mode, rp: &str) -> String {
     match mode {
         Mode::Dynamic => format!("{}(vm, {rp})", function_name(xt)),
         Mode::Static(s) => {
-            let code = call_code(xt, s.inputs, rp);
+            let code = call_code(&function_name(xt), s.inputs, rp);
             on_stack(effect(s.inputs, s.outputs), &code)
         }
     }
@@ -64,9 +64,10 @@ fn effect(ins: usize, outs: usize) -> Effect {
     }
 }
 
-/// A call of a static definition with `ins` inputs, passing `rp` as its return stack depth.
-fn call_code(xt: u32, ins: usize, rp: &str) -> String {
-    let mut code = format!("{}(vm, {rp}", function_name(xt));
+/// A call of the function `name` of a static definition with `ins` inputs, passing `rp` as
+/// its return stack depth.
+fn call_code(name: &str, ins: usize, rp: &str) -> String {
+    let mut code = format!("{name}(vm, {rp}");
     for i in 0..ins {
         write!(code, ", ${i}").expect("writing to a String");
     }
@@ -186,16 +187,76 @@ pub struct Definition<'a> {
     pub callees: &'a HashMap<u32, Mode>,
 }
 
-/// The Rust function of a definition, or why it nests too deeply to compile.
+/// The Rust function of a definition, or why it nests too deeply to compile. A static
+/// definition that calls itself is followed by copies of itself, inlined into it: its calls
+/// of itself go to the first copy, each copy's to the next, the last one's back to the
+/// function, so that a call runs [`RECURSION_LEVELS`] levels of the recursion at most
+/// (LLVM never inlines a recursive function into itself; gcc does, several levels deep).
 pub fn function(definition: &Definition<'_>) -> Result<String, String> {
+    let name = function_name(definition.xt);
+    let (text, self_calls, size) = body(definition, &name, &copy_name(definition.xt, 1))?;
+    let levels = recursion_levels(self_calls, size);
+    let mut text = match levels {
+        1 if self_calls > 0 => body(definition, &name, &name)?.0,
+        _ => text,
+    };
+    for level in 1..levels {
+        let callee = match level + 1 {
+            next if next < levels => copy_name(definition.xt, next),
+            _ => name.clone(),
+        };
+        let copy = body(definition, &copy_name(definition.xt, level), &callee)?.0;
+        text = text + "#[inline(always)]\n" + &copy;
+    }
+    Ok(text + &deep_entry(definition))
+}
+
+/// How many levels of a self-recursive definition one call runs at most.
+pub const RECURSION_LEVELS: usize = 5;
+
+/// The most instructions the copies of a self-recursive definition add to its function.
+const RECURSION_BUDGET: usize = 400;
+
+/// The levels a call of a definition with `self_calls` calls of itself and `size`
+/// instructions runs: one more for as long as the copies it takes stay within the budget
+/// (fib, 2 calls of itself in 9 instructions: 5 levels, 30 copies inlined).
+fn recursion_levels(self_calls: usize, size: usize) -> usize {
+    let mut levels = 1;
+    let (mut copies, mut width) = (0, 1);
+    while self_calls > 0 && levels < RECURSION_LEVELS {
+        width *= self_calls;
+        if (copies + width) * size > RECURSION_BUDGET {
+            break;
+        }
+        copies += width;
+        levels += 1;
+    }
+    levels
+}
+
+/// The name of the copy of a self-recursive definition at `level`.
+fn copy_name(xt: u32, level: usize) -> String {
+    format!("{}_{level}", function_name(xt))
+}
+
+/// The text of a definition's function named `name`, whose calls of itself call
+/// `self_call`; how many such calls it makes, and its number of instructions.
+fn body(
+    definition: &Definition<'_>,
+    name: &str,
+    self_call: &str,
+) -> Result<(String, usize, usize), String> {
     let shape = definition.shape;
     let mut writer = Writer {
         text: String::new(),
         indent: 0,
     };
-    writer.open(&signature(definition.xt, shape.mode))?;
+    writer.open(&signature(name, shape.mode))?;
     writer.line(&format!("const W: &str = {:?};", definition.name));
-    writer.line("vm.enter(rp, RS, W);");
+    writer.line(&format!(
+        "if rt::is_deep(rp, RS) {{ {}(vm, rp) }}",
+        deep_entry_name(definition.xt)
+    ));
     let inputs = match shape.mode {
         Mode::Static(s) => s.inputs,
         Mode::Dynamic => shape.slots,
@@ -210,14 +271,32 @@ pub fn function(definition: &Definition<'_>) -> Result<String, String> {
         definition,
         writer,
         depth: 0,
+        self_call,
+        self_calls: 0,
+        size: 0,
     };
     emitter.tree(0)?;
     emitter.writer.close();
-    Ok(emitter.writer.text)
+    Ok((emitter.writer.text, emitter.self_calls, emitter.size))
 }
 
-fn signature(xt: u32, mode: Mode) -> String {
-    let name = function_name(xt);
+/// The function a definition's entry calls deep in the stacks.
+fn deep_entry_name(xt: u32) -> String {
+    format!("d{xt}")
+}
+
+/// The entry check of a definition deep in the stacks, out of line and cold: the word's own
+/// code then keeps no register for its name or the return stack's size (fib: a 4-register
+/// prologue instead of 7, 366 -> 312 M instructions).
+fn deep_entry(definition: &Definition<'_>) -> String {
+    format!(
+        "#[cold]\n#[inline(never)]\nfn {}(vm: &Vm, rp: usize) {{\n    vm.enter_deep(rp, RS, {:?});\n}}\n",
+        deep_entry_name(definition.xt),
+        definition.name
+    )
+}
+
+fn signature(name: &str, mode: Mode) -> String {
     match mode {
         Mode::Dynamic => format!("fn {name}(vm: &mut Vm, rp: usize)"),
         Mode::Static(s) => {
@@ -238,6 +317,11 @@ struct Emitter<'a, 'b> {
     /// How many calls of `tree` are open: a block placed inside its predecessor nests one
     /// level deeper even when no brace opens.
     depth: usize,
+    /// The function the definition's calls of itself call.
+    self_call: &'b str,
+    /// How many calls of itself the definition makes, and how many instructions it has.
+    self_calls: usize,
+    size: usize,
 }
 
 impl Emitter<'_, '_> {
@@ -308,14 +392,26 @@ impl Emitter<'_, '_> {
     }
 
     /// One instruction's statement, and its effect on the depths.
-    fn instruction(&self, op: fastforth_engine::ir::Op, d: usize, k: usize) -> (String, Effect) {
+    fn instruction(
+        &mut self,
+        op: fastforth_engine::ir::Op,
+        d: usize,
+        k: usize,
+    ) -> (String, Effect) {
+        self.size += 1;
         let (effect, template) = match ops::classify(op, k) {
             Class::Fixed(effect, code) => (effect, code),
             Class::Stackful(code) => return (format!("{{ {code} }}"), effect(0, 0)),
             Class::Call(xt) => match self.mode_of(xt) {
-                Some(Mode::Static(s)) => {
+                Some(&Mode::Static(s)) => {
                     let rp = format!("rp + {}", k + 1);
-                    (effect(s.inputs, s.outputs), call_code(xt, s.inputs, &rp))
+                    let name = if xt == self.definition.xt {
+                        self.self_calls += 1;
+                        self.self_call.to_owned()
+                    } else {
+                        function_name(xt)
+                    };
+                    (effect(s.inputs, s.outputs), call_code(&name, s.inputs, &rp))
                 }
                 _ => {
                     let call = format!("{}(vm, rp + {});", function_name(xt), k + 1);
@@ -341,6 +437,7 @@ impl Emitter<'_, '_> {
         d: usize,
         k: usize,
     ) -> Result<(), String> {
+        self.size += 1;
         let code = ops::branch(op, qdup, k).expect("the analysis accepted the branch");
         let inputs: Vec<String> = if self.is_static() {
             (d - code.ins..d).map(|i| format!("s{i}")).collect()
@@ -361,6 +458,14 @@ impl Emitter<'_, '_> {
                 .collect()
         };
         let (taken_prefix, fall_prefix) = (keep(code.taken_pops), keep(code.fall_pops));
+        let whole = ops::whole_loop(op, k).filter(|_| {
+            taken == Exit::Block(id) && self.definition.cfg.blocks[id].ops.is_empty() && !qdup
+        });
+        if let Some(whole) = whole {
+            self.writer.line(&fill(&whole, &inputs));
+            self.writer.line(fall_prefix.trim_end());
+            return self.edge(id, fall, d.saturating_sub(code.fall_pops));
+        }
         self.writer.line(&fill(&code.before, &inputs));
         self.writer
             .open(&format!("if {}", fill(&code.condition, &inputs)))?;

@@ -261,6 +261,22 @@ fn system(word: Sys) -> Class {
     Class::Fixed(effect, code.to_owned())
 }
 
+/// A statement running every iteration of a loop whose only instruction is `op` (a block
+/// branching back to itself), with `k` cells of this definition on the return stack, when
+/// the runtime runs such loops whole; the loop's fall-through edge follows it.
+pub fn whole_loop(op: Op, k: usize) -> Option<String> {
+    let r = |back: usize| format!("r{}", k.wrapping_sub(back));
+    match op {
+        Op::LitICStoreDupPlusLoop(n, _) => Some(format!(
+            "vm.cstore_plus_loop({}, {}, $0, {}).or_throw_in(W);",
+            r(2),
+            r(1),
+            lit(n)
+        )),
+        _ => None,
+    }
+}
+
 /// The effect and code of a block-ending branch instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BranchCode {

@@ -121,3 +121,32 @@ fn the_manifest_names_the_runtime_inside_the_cache_not_the_checkout() {
         assert!(manifest.contains(line), "{line} missing from\n{manifest}");
     }
 }
+
+#[test]
+fn a_small_self_recursive_word_calls_copies_of_itself_and_the_last_calls_it_again() {
+    let c = generated(": fib dup 2 < if exit then dup 1- recurse swap 2 - recurse + ;");
+    let xt = c
+        .lib_rs
+        .split("// \"fib\"\nfn w")
+        .nth(1)
+        .and_then(|rest| rest.split('(').next())
+        .expect("fib's function")
+        .to_owned();
+    let copies = (1..5)
+        .filter(|level| c.lib_rs.contains(&format!("fn w{xt}_{level}(")))
+        .count();
+    assert_eq!(copies, 4, "{}", c.lib_rs);
+    assert!(!c.lib_rs.contains(&format!("fn w{xt}_5(")));
+    assert!(c.lib_rs.contains(&format!("= w{xt}_1(vm, rp + 1,")));
+    assert!(
+        c.lib_rs.contains(&format!("= w{xt}(vm, rp + 1,")),
+        "the last copy recurses"
+    );
+}
+
+#[test]
+fn a_large_self_recursive_word_is_not_copied() {
+    let body = "dup 1+ drop ".repeat(250);
+    let c = generated(&format!(": big dup 0> if 1- recurse then {body};"));
+    assert!(!c.lib_rs.contains("_1("), "{}", c.lib_rs);
+}

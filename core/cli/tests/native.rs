@@ -135,6 +135,11 @@ fn control_structures_and_memory_words_print_the_same() {
     assert!(stdout.contains("fact: static ( 1 -- 1 )"), "{stdout}");
     assert!(stdout.contains("apply: explicit stack"), "{stdout}");
     assert!(stdout.contains("safe-div: static ( 2 -- 0 )"), "{stdout}");
+    assert!(stdout.contains("stride: static ( 3 -- 0 )"), "{stdout}");
+    assert!(
+        stdout.contains("stride-dynamic: explicit stack"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -142,6 +147,7 @@ fn errors_end_with_the_same_throw_codes() {
     let cases = [
         ("div0", "-10 division by zero"),
         ("bad-address", "-9 invalid memory address"),
+        ("far-stride", "-9 invalid memory address"),
         ("bad-token", "-257 invalid execution token"),
         ("bad-catch", "-257 invalid execution token"),
         ("deep", "-5 return stack overflow"),

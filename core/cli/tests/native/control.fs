@@ -52,6 +52,18 @@ defer op
 : pictures ( -- ) -12345 money 7 money 255 hex-pic holds-demo cr ;
 : builtin-tokens ( -- )
     3 4 ['] + execute . 1 2 ['] 2drop catch . depth . 65 ['] emit execute ['] cr execute ;
+\ Loops of `0 I C! DUP +LOOP`, which the native backend runs whole: unchecked when the
+\ indices provably lie in data space, checked one at a time otherwise.
+: stride ( step limit start -- ) do 0 i c! dup +loop drop ;
+: stride-dynamic ( step limit start -- ) depth drop do 0 i c! dup +loop drop ;
+: byte-sum ( -- n ) 0 16 0 do bytes i + c@ + loop ;
+: strides ( -- )
+    bytes 16 1 fill 3 bytes 16 + bytes 1+ stride byte-sum .
+    bytes 16 1 fill -3 bytes bytes 15 + stride byte-sum .
+    bytes 16 1 fill 100 bytes 16 + bytes stride byte-sum .
+    bytes 16 1 fill 5 bytes 16 + bytes stride-dynamic byte-sum . ;
+: far-stride ( -- ) ." before " 1000000000 bytes 2000000000 + bytes do 0 i c! dup +loop drop ;
+: stride-caught ( -- ) bytes 16 1 fill ['] far-stride catch . byte-sum . ;
 : main ( -- )
     -5 classify 0 classify 5 classify cr
     3 countdown cr until-ten again-exit cr
@@ -60,7 +72,7 @@ defer op
     0 weekday 3 weekday 6 weekday cr
     fill-table sum-table . bytes-demo counting cr
     1 2 3 third . . . . 7 2 safe-div 7 0 safe-div 0 nz 5 nz depth-demo 4 5 rstack cr
-    math cr bases emits tokens catches pictures builtin-tokens ;
+    math cr bases emits tokens catches pictures builtin-tokens strides stride-caught cr ;
 
 : div0 ( -- ) ." before " 1 0 / . ;
 : bad-address ( -- ) -8 @ . ;
