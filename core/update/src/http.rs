@@ -9,7 +9,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-/// The largest response head read (status line and headers), as ureq allowed.
+/// The largest response head read (status line and headers).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// The longest chunk-size or trailer line of a chunked body.
