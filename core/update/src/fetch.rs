@@ -1,7 +1,8 @@
-//! Reading a channel: `file://` from the file system, `http://` (and `https://` with the
-//! `tls` feature) with ureq's blocking client. Every read has a hard byte cap and stops one
-//! byte past it, so a server that streams endlessly costs at most the cap. It knows nothing
-//! of what the bytes mean: trust comes from the signature, never from the transport.
+//! Reading a channel: `file://` from the file system, `http://` with the crate's own
+//! HTTP/1.1 client (`http.rs`), and `https://` with ureq and rustls (the `tls` feature).
+//! Every read has a hard byte cap and stops one byte past it, so a server that streams
+//! endlessly costs at most the cap. It knows nothing of what the bytes mean: trust comes from
+//! the signature, never from the transport.
 
 use crate::UpdateError;
 use sha2::{Digest, Sha256};
@@ -47,12 +48,59 @@ pub(crate) struct Limits {
     pub total: Duration,
 }
 
+/// Which of the [`Limits`] a request ran into.
+#[cfg(feature = "http")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Timeout {
+    Connect,
+    /// One read waited the whole read limit.
+    Read,
+    /// The response head took longer than the read limit.
+    Head,
+    /// The body arrived slower than the minimum rate.
+    Body,
+    Total,
+}
+
 #[cfg(feature = "http")]
 impl Limits {
     /// The longest a body of up to `bytes` may take to arrive.
     fn body_deadline(&self, bytes: u64) -> Duration {
         self.read + Duration::from_secs(bytes / self.min_bytes_per_second.max(1))
     }
+
+    /// What hitting `timeout` means, naming the limit and its value.
+    pub fn describe(&self, timeout: Timeout) -> String {
+        match timeout {
+            Timeout::Connect => {
+                format!("no connection within {:?} (connect timeout)", self.connect)
+            }
+            Timeout::Read => format!("nothing received for {:?} (read timeout)", self.read),
+            Timeout::Head => format!(
+                "no complete response head within {:?} (read timeout)",
+                self.read
+            ),
+            Timeout::Body => format!(
+                "the body arrived slower than {} bytes/s (after a {:?} grace)",
+                self.min_bytes_per_second, self.read
+            ),
+            Timeout::Total => format!("not done within {:?} (total timeout)", self.total),
+        }
+    }
+}
+
+/// What one request answered (redirects are followed by the [`Fetcher`], not the client).
+#[cfg(feature = "http")]
+pub(crate) enum Answer {
+    /// 200: the body, read within the limits.
+    Body(Box<dyn Read>),
+    /// 3xx: the status (`302 Found`) and the `Location` header, if there was one.
+    Redirect {
+        status: String,
+        location: Option<String>,
+    },
+    /// 404.
+    Missing,
 }
 
 /// The most redirects one request follows (each within the origin of the URL asked for).
@@ -63,29 +111,20 @@ const MAX_REDIRECTS: usize = 5;
 pub(crate) struct Fetcher {
     #[cfg(feature = "http")]
     limits: Limits,
-    #[cfg(feature = "http")]
-    agent: ureq::Agent,
+    #[cfg(feature = "tls")]
+    tls: crate::tls::Client,
 }
 
 impl Fetcher {
-    /// A fetcher within `limits`. Redirects are followed here, not by ureq, so that each
-    /// one can be checked.
+    /// A fetcher within `limits`.
     pub fn new(limits: Limits) -> Fetcher {
         #[cfg(not(feature = "http"))]
         let _ = limits;
         Fetcher {
             #[cfg(feature = "http")]
             limits,
-            #[cfg(feature = "http")]
-            agent: ureq::Agent::config_builder()
-                .timeout_global(Some(limits.total))
-                .timeout_connect(Some(limits.connect))
-                .timeout_recv_response(Some(limits.read))
-                .timeout_per_read(Some(limits.read))
-                .max_redirects(0)
-                .user_agent(concat!("fastforth-update/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .new_agent(),
+            #[cfg(feature = "tls")]
+            tls: crate::tls::Client::new(limits),
         }
     }
 
@@ -135,7 +174,7 @@ impl Fetcher {
     }
 
     /// A reader of `url`, whose body is expected to be at most `bytes` long.
-    fn open(&self, url: &str, bytes: u64) -> Result<Box<dyn Read + '_>, UpdateError> {
+    fn open(&self, url: &str, bytes: u64) -> Result<Box<dyn Read>, UpdateError> {
         let scheme = check_url(url)?;
         if scheme == Scheme::File {
             return open_regular_file(url);
@@ -143,42 +182,26 @@ impl Fetcher {
         self.open_http(url, bytes)
     }
 
+    /// The body of `url`, following at most [`MAX_REDIRECTS`] redirects, each only within
+    /// the origin of `url`.
     #[cfg(feature = "http")]
-    fn open_http(&self, url: &str, bytes: u64) -> Result<Box<dyn Read + '_>, UpdateError> {
+    fn open_http(&self, url: &str, bytes: u64) -> Result<Box<dyn Read>, UpdateError> {
         let fetch_error = |message: String| UpdateError::Fetch {
             url: url.to_owned(),
             message,
         };
         let allowed = origin(url).ok_or_else(|| fetch_error("no host in the URL".to_owned()))?;
+        let body_time = self.limits.body_deadline(bytes);
         let mut current = url.to_owned();
         for _ in 0..=MAX_REDIRECTS {
-            let response = self
-                .agent
-                .get(&current)
-                .config()
-                .timeout_recv_body(Some(self.limits.body_deadline(bytes)))
-                .build()
-                .call()
-                .map_err(|error| match error {
-                    ureq::Error::StatusCode(404) => UpdateError::Missing {
-                        url: current.clone(),
-                    },
-                    error => fetch_error(self.describe(&error)),
-                })?;
-            if !response.status().is_redirection() {
-                return Ok(Box::new(TimeoutText {
-                    inner: response.into_body().into_reader(),
-                    fetcher: self,
-                }));
-            }
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|value| value.to_str().ok())
-                .ok_or_else(|| {
-                    fetch_error(format!("{} without a Location header", response.status()))
-                })?;
-            let next = resolve(&current, location);
+            let (status, location) = match self.get(&current, body_time).map_err(fetch_error)? {
+                Answer::Body(reader) => return Ok(reader),
+                Answer::Missing => return Err(UpdateError::Missing { url: current }),
+                Answer::Redirect { status, location } => (status, location),
+            };
+            let location = location
+                .ok_or_else(|| fetch_error(format!("{status} without a Location header")))?;
+            let next = resolve(&current, &location);
             if origin(&next).as_deref() != Some(allowed.as_str()) {
                 return Err(fetch_error(format!(
                     "redirected to {next}, outside the origin {allowed}: refused"
@@ -191,63 +214,22 @@ impl Fetcher {
         )))
     }
 
+    /// One request for `url`, whose body may take `body_time` once the head has arrived.
+    #[cfg(feature = "http")]
+    fn get(&self, url: &str, body_time: Duration) -> Result<Answer, String> {
+        #[cfg(feature = "tls")]
+        if url.starts_with("https://") {
+            return self.tls.get(url, body_time);
+        }
+        crate::http::get(url, self.limits, body_time)
+    }
+
     #[cfg(not(feature = "http"))]
-    fn open_http(&self, url: &str, _bytes: u64) -> Result<Box<dyn Read + '_>, UpdateError> {
+    fn open_http(&self, url: &str, _bytes: u64) -> Result<Box<dyn Read>, UpdateError> {
         Err(UpdateError::BadChannel {
             url: url.to_owned(),
             problem: "this build reads only file:// channels (the `http` feature is off)"
                 .to_owned(),
-        })
-    }
-
-    /// What went wrong with a request, naming the limit that a timeout hit.
-    #[cfg(feature = "http")]
-    fn describe(&self, error: &ureq::Error) -> String {
-        let limits = &self.limits;
-        match error {
-            ureq::Error::Timeout(ureq::Timeout::Connect) => {
-                format!(
-                    "no connection within {:?} (connect timeout)",
-                    limits.connect
-                )
-            }
-            ureq::Error::Timeout(ureq::Timeout::PerRead) => {
-                format!("nothing received for {:?} (read timeout)", limits.read)
-            }
-            ureq::Error::Timeout(ureq::Timeout::RecvResponse) => format!(
-                "no complete response head within {:?} (read timeout)",
-                limits.read
-            ),
-            ureq::Error::Timeout(ureq::Timeout::RecvBody) => format!(
-                "the body arrived slower than {} bytes/s (after a {:?} grace)",
-                limits.min_bytes_per_second, limits.read
-            ),
-            ureq::Error::Timeout(ureq::Timeout::Global) => {
-                format!("not done within {:?} (total timeout)", limits.total)
-            }
-            other => other.to_string(),
-        }
-    }
-}
-
-/// A body reader whose errors name the limit a timeout hit.
-#[cfg(feature = "http")]
-struct TimeoutText<'f, R> {
-    inner: R,
-    fetcher: &'f Fetcher,
-}
-
-#[cfg(feature = "http")]
-impl<R: Read> Read for TimeoutText<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buf).map_err(|error| {
-            match error
-                .get_ref()
-                .and_then(|e| e.downcast_ref::<ureq::Error>())
-            {
-                Some(inner) => std::io::Error::new(error.kind(), self.fetcher.describe(inner)),
-                None => error,
-            }
         })
     }
 }

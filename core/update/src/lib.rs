@@ -12,6 +12,8 @@
 
 mod error;
 mod fetch;
+#[cfg(feature = "http")]
+mod http;
 pub mod keys;
 pub mod manifest;
 pub mod patch;
@@ -20,6 +22,8 @@ pub mod root;
 mod slots;
 pub mod state;
 pub mod time;
+#[cfg(feature = "tls")]
+mod tls;
 mod updater;
 
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
