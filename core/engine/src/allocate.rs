@@ -25,7 +25,7 @@ pub const IOR_NO_MEMORY: i64 = -524;
 pub const IOR_NOT_ALLOCATED: i64 = -534;
 
 /// Bytes of data space per step of the budget that copying or clearing costs.
-const BYTES_PER_STEP: usize = 256;
+pub(crate) const BYTES_PER_STEP: usize = 256;
 
 /// The allocated regions of the heap: start address to size (cell-aligned), all at or above
 /// `floor`; the heap spans `floor..top` where `top` is the end of the program's data space.

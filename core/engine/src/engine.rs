@@ -19,7 +19,8 @@ pub struct Limits {
     pub return_stack_cells: usize,
     pub data_space_bytes: usize,
     /// Stop an evaluation after this many steps (lines read, interpreted tokens, calls,
-    /// branches and loop iterations, plus one per character for SPACES and .R padding);
+    /// branches and loop iterations, plus one per character for SPACES and .R padding and
+    /// one per 256 bytes that copying, filling, writing or scanning words touch);
     /// `None` = no bound.
     pub max_steps: Option<u64>,
     /// The largest source text accepted, from a file, INCLUDED or one line of standard

@@ -3,7 +3,7 @@
 use crate::console::{Console, write_output};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
-use crate::memory::{HOLD_BYTES, HOLD_OFFSET};
+use crate::memory::{CELL, HOLD_BYTES, HOLD_OFFSET};
 use crate::vm::double;
 
 /// The digits of `value` in `base` (2..=36), most significant first, upper case.
@@ -99,6 +99,7 @@ impl Forth {
 
     /// `.S`: `<depth> items...` bottom first.
     pub(crate) fn print_stack(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        self.charge_bytes(self.machine.depth * CELL)?;
         let mut text = format!("<{}> ", self.machine.depth).into_bytes();
         for index in 1..=self.machine.depth {
             text.extend(self.signed_text(self.machine.ds[index])?);

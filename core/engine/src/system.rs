@@ -66,6 +66,7 @@ impl Forth {
         }
     }
 
+    /// TYPE's text ( c-addr u -- ), its bytes charged to the step budget.
     fn pop_type_range(&mut self) -> Fallible<Vec<u8>> {
         let len = self.pop()?;
         let address = self.pop()?;
@@ -74,6 +75,7 @@ impl Forth {
         }
         let range = memory::range(&self.mem, address, len)
             .ok_or_else(|| Throw::new(code::INVALID_ADDRESS))?;
+        self.charge_bytes(range.len())?;
         Ok(self.mem[range].to_vec())
     }
 
@@ -251,6 +253,7 @@ impl Forth {
         match word {
             Sys::Evaluate => {
                 let range = self.pop_range()?;
+                self.charge_bytes(range.len())?;
                 self.evaluate_range(range.start, range.len(), console)
             }
             Sys::Find => self.find(),

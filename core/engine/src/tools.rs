@@ -176,6 +176,7 @@ impl Forth {
             text.push_str(" IMMEDIATE");
         }
         text.push('\n');
+        self.charge_bytes(text.len())?;
         write_output(console, text.as_bytes())
     }
 

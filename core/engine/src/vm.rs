@@ -2,6 +2,7 @@
 //! `match`, keeps the top of the data stack in a local, and never recurses on the host
 //! stack for Forth calls (return addresses live on the explicit return stack).
 
+use crate::allocate::BYTES_PER_STEP;
 use crate::console::Console;
 use crate::dictionary::op_name;
 use crate::engine::{CATCH_OK_ADDRESS, Forth, HALT_ADDRESS, Limits};
@@ -89,6 +90,37 @@ fn refuel(reserve: &mut u64, interrupt: &AtomicBool, steps: &mut u64) -> i64 {
     let fuel = (*reserve).min(POLL_INTERVAL);
     *reserve -= fuel;
     *steps = fuel - 1;
+    0
+}
+
+/// The steps a long instruction costs beyond its own: FILL and MOVE one per
+/// [`BYTES_PER_STEP`] bytes they touch, ROLL one per as many bytes of cells it moves.
+#[cold]
+fn long_work(op: Op, ds: &[i64], sp: usize, tos: i64) -> u64 {
+    let count = match op {
+        Op::Fill if sp >= 1 => ds[sp - 1],
+        Op::Move => tos,
+        Op::Roll => tos.saturating_mul(8),
+        _ => 0,
+    };
+    u64::try_from(count).map_or(0, |bytes| bytes / BYTES_PER_STEP as u64)
+}
+
+/// Takes `work` steps from the executor's slice `steps` and then from the `reserve`; the
+/// throw code when they do not hold that many (the budget is then spent), else 0.
+#[cold]
+fn charge(work: u64, steps: &mut u64, reserve: &mut u64) -> i64 {
+    if work <= *steps {
+        *steps -= work;
+        return 0;
+    }
+    let rest = work - *steps;
+    *steps = 0;
+    if rest > *reserve {
+        *reserve = 0;
+        return code::STEP_BUDGET_EXHAUSTED;
+    }
+    *reserve -= rest;
     0
 }
 
@@ -668,6 +700,11 @@ impl Forth {
                 | Op::Count
                 | Op::Fill
                 | Op::Move) => {
+                    let work = long_work(op, ds, sp, tos);
+                    let stop = charge(work, &mut steps, &mut self.machine.steps_left);
+                    if stop != 0 {
+                        break Event::Throw(stop);
+                    }
                     if let Err(throw_code) = out_of_line(op, ds, &mut sp, &mut tos, mem) {
                         break Event::Throw(throw_code);
                     }

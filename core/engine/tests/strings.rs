@@ -149,6 +149,54 @@ fn long_searches_and_copies_are_bounded_by_the_step_budget() {
 }
 
 #[test]
+fn filling_moving_typing_and_evaluating_charge_the_step_budget_by_size() {
+    let limits = Limits {
+        max_steps: Some(10_000),
+        ..Limits::default()
+    };
+    // Ten calls on 500,000 bytes are ~19,500 steps at 256 bytes a step; the loop alone
+    // costs under a hundred.
+    for (word, call) in [
+        ("FILL", "HERE 500000 0 FILL"),
+        ("ERASE", "HERE 500000 ERASE"),
+        ("BLANK", "HERE 500000 BLANK"),
+        ("MOVE", "HERE HERE 1+ 500000 MOVE"),
+        ("TYPE", "HERE 500000 TYPE"),
+        ("EVALUATE", "HERE 500000 EVALUATE"),
+    ] {
+        let program = format!("HERE 500000 BLANK : t 10 0 DO {call} LOOP ; t");
+        let mut forth = Forth::new(limits.clone());
+        let mut console = BufferConsole::new();
+        let refused = forth.evaluate(&program, "test", &mut console).unwrap_err();
+        assert_eq!(refused.code, -256, "{word}");
+        let mut forth = Forth::new(Limits::default());
+        let ran = forth.evaluate(&program, "test", &mut BufferConsole::new());
+        assert!(ran.is_ok(), "{word} without a budget: {ran:?}");
+    }
+    let mut forth = Forth::new(Limits {
+        max_steps: Some(100_000),
+        data_stack_cells: 20_000,
+        ..Limits::default()
+    });
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate(
+            ": fill-stack 10000 0 DO I LOOP ; fill-stack",
+            "test",
+            &mut console,
+        )
+        .unwrap();
+    let refused = forth
+        .evaluate(
+            ": rolls 1000 0 DO 9990 ROLL LOOP ; rolls",
+            "test",
+            &mut console,
+        )
+        .unwrap_err();
+    assert_eq!(refused.code, -256, "ROLL");
+}
+
+#[test]
 fn substitute_stops_as_soon_as_the_result_outgrows_the_buffer() {
     // Each of the 300 names would expand to 60,000 bytes: 18 MB that is never built.
     let program = "CREATE big 60000 ALLOT big 60000 S\" x\" REPLACES \
