@@ -126,7 +126,11 @@ fn misplaced_engine_option(cli: &Cli) -> Option<String> {
             "--plugin-dir applies to `run`, `repl`, `update` and `plugin list`, not to {command}"
         ));
     }
-    let flag = given.iter().find(|flag| **flag != "--plugin-dir")?;
+    // `compile` reads its source file under the same cap as `run`.
+    let compiling = matches!(cli.command, Some(Command::Compile { .. }));
+    let flag = given
+        .iter()
+        .find(|flag| **flag != "--plugin-dir" && !(compiling && **flag == "--max-source-bytes"))?;
     Some(format!(
         "{flag} applies to `run` and `repl`, not to {command}"
     ))
@@ -164,7 +168,10 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             output,
             release,
             debug,
-        }) => native_cmd::compile(&file, output.as_deref(), release || !debug)?,
+        }) => {
+            let source = input::read_source_file(&file, options.max_source_bytes)?;
+            native_cmd::compile(&file, &source, output.as_deref(), release || !debug)?
+        }
         Some(Command::Repl) => repl::repl(options)?,
         Some(Command::Plugin(PluginCommand::Info { file })) => plugin_info(&file).map(|()| 0)?,
         Some(Command::Plugin(PluginCommand::Call {

@@ -20,12 +20,34 @@ pub fn cache_dir() -> anyhow::Result<PathBuf> {
     Ok(cache.join("fastforth").join("native"))
 }
 
-/// Compiles `file` to a native plugin at `output` (by default the program's name with the
-/// platform's library extension), with the shared Rust runtime it links beside it,
-/// optimised when `release`; returns the process exit code.
-pub fn compile(file: &Path, output: Option<&Path>, release: bool) -> anyhow::Result<i32> {
-    let source = std::fs::read_to_string(file)
-        .with_context(|| format!("{}: cannot read", file.display()))?;
+/// `compile` takes UTF-8 source only (the generated Rust holds its strings): where the
+/// first byte that is not UTF-8 lies.
+fn not_utf8(file: &Path, source: &[u8], error: std::str::Utf8Error) -> anyhow::Error {
+    let valid = &source[..error.valid_up_to()];
+    let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = valid.len()
+        - valid
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1)
+        + 1;
+    anyhow::anyhow!(
+        "{}:{line}:{column}: byte {:#04x} is not UTF-8; `compile` takes UTF-8 source (`run` takes any bytes)",
+        file.display(),
+        source[error.valid_up_to()]
+    )
+}
+
+/// Compiles `source`, read from `file`, to a native plugin at `output` (by default the
+/// program's name with the platform's library extension), with the shared Rust runtime it
+/// links beside it, optimised when `release`; returns the process exit code.
+pub fn compile(
+    file: &Path,
+    source: &[u8],
+    output: Option<&Path>,
+    release: bool,
+) -> anyhow::Result<i32> {
+    let source = std::str::from_utf8(source).map_err(|error| not_utf8(file, source, error))?;
     let name = file
         .file_stem()
         .map_or("forth".into(), |stem| stem.to_string_lossy());
@@ -34,7 +56,7 @@ pub fn compile(file: &Path, output: Option<&Path>, release: bool) -> anyhow::Res
         cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
         release,
     };
-    let compiled = match fastforth_aot::compile(&source, &name, &options) {
+    let compiled = match fastforth_aot::compile(source, &name, &options) {
         Ok(compiled) => compiled,
         Err(error) => {
             errln!("{}: {error}", file.display());

@@ -76,6 +76,29 @@ fn an_endless_source_file_is_refused() {
     assert!(text(&output.stderr).contains(expected), "{output:?}");
 }
 
+#[cfg(unix)]
+#[test]
+fn compile_reads_its_source_under_the_same_limit() {
+    let output = fastforth(&["compile", "--max-source-bytes", "1000", "/dev/zero"], "");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let expected = "/dev/zero is larger than the source size limit of 1000 bytes";
+    assert!(text(&output.stderr).contains(expected), "{output:?}");
+}
+
+#[test]
+fn compile_names_where_its_source_stops_being_utf8() {
+    let path = std::env::temp_dir().join(format!("latin1-{}.fs", std::process::id()));
+    std::fs::write(&path, b": x 1 ;\n\\ caf\xe9\n").unwrap();
+    let output = fastforth(&["compile", path.to_str().unwrap()], "");
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let expected = format!(
+        "{}:2:6: byte 0xe9 is not UTF-8; `compile` takes UTF-8 source",
+        path.display()
+    );
+    assert!(text(&output.stderr).contains(&expected), "{output:?}");
+}
+
 #[test]
 fn a_standard_input_line_over_the_limit_is_refused_without_reading_it_all() {
     let mut child = spawn(&["--max-source-bytes", "1000"]);
