@@ -186,7 +186,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--files",
         Some("off|DIR|all"),
-        "Which files Forth code may open, create, delete, include or use as its block file: `off`, `all`, or a directory that confines it (absolute names, `..` and symbolic links leading out are refused). Runs on the built-in engine (not with --engine) [default: all]",
+        "Which files Forth code may open, create, delete, include or use as its block file: `off`, `all`, or a directory that confines it (absolute names, `..`, symbolic links leading out, and FIFOs, sockets or devices, which would block or never end, are refused). Runs on the built-in engine (not with --engine) [default: all]",
     ),
     Flag::new(
         "--max-source-bytes",

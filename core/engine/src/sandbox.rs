@@ -11,8 +11,9 @@ pub enum FileAccess {
     /// No file can be opened, created, deleted, renamed or included.
     Off,
     /// Only files inside this directory: names are relative to it, and a name that is
-    /// absolute, has a `..` component, or passes through a symbolic link leading out of
-    /// the directory is refused.
+    /// absolute, has a `..` component, passes through a symbolic link leading out of the
+    /// directory, or names something that is neither a file nor a directory (a FIFO,
+    /// which would block its opener, a socket or a device) is refused.
     Within(PathBuf),
     /// Any file the process may reach; relative names start at the current directory.
     #[default]
@@ -62,7 +63,13 @@ fn resolve_within(dir: &Path, name: &str) -> Result<PathBuf, Refusal> {
             }
         }
     }
-    Ok(root.join(relative))
+    let path = root.join(relative);
+    match std::fs::metadata(&path) {
+        Ok(found) if !found.is_file() && !found.is_dir() => {
+            Err(refuse("is neither a file nor a directory inside"))
+        }
+        _ => Ok(path),
+    }
 }
 
 #[cfg(test)]

@@ -258,6 +258,25 @@ fn within_refuses_symbolic_links_that_lead_out() {
     assert!(root.path().join("secret").exists());
 }
 
+#[cfg(unix)]
+#[test]
+fn within_refuses_fifos_which_would_block_their_opener() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("x"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (word, expected) in NAMING_WORDS {
+        assert_eq!(stack_in(dir.path(), word), expected, "{word}");
+    }
+    let failure = run_in(dir.path(), "INCLUDE x").unwrap_err();
+    assert!(
+        failure.message.contains("neither a file nor a directory"),
+        "{failure}"
+    );
+}
+
 #[test]
 fn within_allows_files_in_subdirectories() {
     let dir = tempfile::tempdir().unwrap();
