@@ -93,37 +93,6 @@ fn refuel(reserve: &mut u64, interrupt: &AtomicBool, steps: &mut u64) -> i64 {
     0
 }
 
-/// The steps a long instruction costs beyond its own: FILL and MOVE one per
-/// [`BYTES_PER_STEP`] bytes they touch, ROLL one per as many bytes of cells it moves.
-#[cold]
-fn long_work(op: Op, ds: &[i64], sp: usize, tos: i64) -> u64 {
-    let count = match op {
-        Op::Fill if sp >= 1 => ds[sp - 1],
-        Op::Move => tos,
-        Op::Roll => tos.saturating_mul(8),
-        _ => 0,
-    };
-    u64::try_from(count).map_or(0, |bytes| bytes / BYTES_PER_STEP as u64)
-}
-
-/// Takes `work` steps from the executor's slice `steps` and then from the `reserve`; the
-/// throw code when they do not hold that many (the budget is then spent), else 0.
-#[cold]
-fn charge(work: u64, steps: &mut u64, reserve: &mut u64) -> i64 {
-    if work <= *steps {
-        *steps -= work;
-        return 0;
-    }
-    let rest = work - *steps;
-    *steps = 0;
-    if rest > *reserve {
-        *reserve = 0;
-        return code::STEP_BUDGET_EXHAUSTED;
-    }
-    *reserve -= rest;
-    0
-}
-
 /// BYE, QUIT and an exhausted step budget unwind to the top level without stopping at
 /// CATCH; every other throw code can be caught.
 fn uncatchable(throw: &Throw) -> bool {
@@ -700,13 +669,10 @@ impl Forth {
                 | Op::Count
                 | Op::Fill
                 | Op::Move) => {
-                    let work = long_work(op, ds, sp, tos);
-                    let stop = charge(work, &mut steps, &mut self.machine.steps_left);
-                    if stop != 0 {
-                        break Event::Throw(stop);
-                    }
-                    if let Err(throw_code) = out_of_line(op, ds, &mut sp, &mut tos, mem) {
-                        break Event::Throw(throw_code);
+                    let budget = (steps, &mut self.machine.steps_left);
+                    match out_of_line(op, ds, &mut sp, &mut tos, mem, budget) {
+                        Ok(charged) => steps -= charged,
+                        Err(throw_code) => break Event::Throw(throw_code),
                     }
                 }
                 Op::Depth => push!(sp as i64),
@@ -1196,7 +1162,9 @@ fn out_of_line(
     sp_at: &mut usize,
     tos_at: &mut i64,
     mem: &mut [u8],
-) -> Result<(), i64> {
+    (steps, reserve): (u64, &mut u64),
+) -> Result<u64, i64> {
+    let charged = charge(long_work(op, ds, *sp_at, *tos_at), steps, reserve)?;
     let (mut sp, mut tos) = (*sp_at, *tos_at);
     macro_rules! need {
         ($n:expr) => {
@@ -1388,7 +1356,35 @@ fn out_of_line(
     };
     let result = run();
     (*sp_at, *tos_at) = (sp, tos);
-    result
+    result.map(|()| charged)
+}
+
+/// The steps a long instruction costs beyond its own: FILL and MOVE one per
+/// [`BYTES_PER_STEP`] bytes they touch, ROLL one per as many bytes of cells it moves.
+fn long_work(op: Op, ds: &[i64], sp: usize, tos: i64) -> u64 {
+    let count = match op {
+        Op::Fill if sp >= 1 => ds[sp - 1],
+        Op::Move => tos,
+        Op::Roll => tos.saturating_mul(8),
+        _ => 0,
+    };
+    u64::try_from(count).map_or(0, |bytes| bytes / BYTES_PER_STEP as u64)
+}
+
+/// Takes `work` steps from the `reserve` and, where it runs short, from the executor's
+/// current slice of `steps`: how many the slice must give up, or -256 when the two do
+/// not hold that many (the budget is then spent).
+fn charge(work: u64, steps: u64, reserve: &mut u64) -> Result<u64, i64> {
+    if work <= *reserve {
+        *reserve -= work;
+        return Ok(0);
+    }
+    let from_slice = work - *reserve;
+    *reserve = 0;
+    if from_slice > steps {
+        return Err(code::STEP_BUDGET_EXHAUSTED);
+    }
+    Ok(from_slice)
 }
 
 /// LOOP on the loop parameters `[limit, index]`: adds one to the index and tells whether to
