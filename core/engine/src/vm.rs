@@ -1154,7 +1154,9 @@ impl Forth {
 /// The instructions that are rare in inner loops and long (division, double products,
 /// PICK, ROLL, FILL, MOVE, ...), out of the executor's loop so that they take no registers
 /// from the common ones. They see the stack as `run_inner` holds it and leave `sp` and `tos`
-/// as far as they got; the error is the throw code.
+/// as far as they got. `budget` is the executor's current slice of steps and the reserve
+/// behind it: the work of FILL, MOVE and ROLL is charged first to the reserve, and the
+/// result is how many steps the slice must give up; the error is the throw code.
 #[inline(never)]
 fn out_of_line(
     op: Op,
