@@ -39,7 +39,9 @@ impl fastforth_engine::Console for Discard {
 }
 
 impl fastforth_session::ForthConsole for Discard {
-    fn write(&mut self, _bytes: &[u8]) {}
+    fn write(&mut self, _bytes: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
     fn read_line(&mut self) -> Option<String> {
         None
     }

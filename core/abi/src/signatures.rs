@@ -91,6 +91,9 @@ fn_types! {
 
     /// Hands `len` bytes at `bytes` to the receiver behind `context` (see [`ByteSink`]).
     pub type WriteBytesFn = fn(context: *mut c_void, bytes: *const u8, len: usize);
+    /// Writes `len` bytes at `bytes` as program output: returns 0, or when writing failed
+    /// the OS error number (-1 when the failure has none), and the caller throws -37.
+    pub type WriteOutputFn = fn(context: *mut c_void, bytes: *const u8, len: usize) -> i32;
     /// Sends one input line (without newline) to `line` and returns 1, or returns 0 at end
     /// of input.
     pub type ReadLineFn = fn(context: *mut c_void, line: ByteSink<'_>) -> i32;

@@ -6,7 +6,7 @@
 
 use crate::{
     ByteSink, CallHostWordFn, DataStack, FfiBytes, FfiStr, ReadKeyFn, ReadLineFn, Returned,
-    WriteBytesFn,
+    WriteOutputFn,
 };
 use std::ffi::c_void;
 use std::marker::PhantomData;
@@ -53,7 +53,7 @@ pub struct ForthLimits {
 #[derive(Clone, Copy, Debug)]
 pub struct ConsoleCallbacks<'a> {
     pub(crate) context: *mut c_void,
-    pub(crate) write: WriteBytesFn,
+    pub(crate) write: WriteOutputFn,
     pub(crate) read_line: ReadLineFn,
     pub(crate) read_key: ReadKeyFn,
     pub(crate) call_host_word: CallHostWordFn,
@@ -68,7 +68,7 @@ impl<'a> ConsoleCallbacks<'a> {
     /// for its signature, from the thread that holds the callbacks.
     pub const unsafe fn from_raw(
         context: *mut c_void,
-        write: WriteBytesFn,
+        write: WriteOutputFn,
         read_line: ReadLineFn,
         read_key: ReadKeyFn,
         call_host_word: CallHostWordFn,
@@ -83,11 +83,16 @@ impl<'a> ConsoleCallbacks<'a> {
         }
     }
 
-    /// Program output.
-    pub fn write(&self, bytes: &[u8]) {
+    /// Program output; an error when the host could not write it (a closed pipe, a full
+    /// disk), on which the engine throws -37.
+    pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
         // SAFETY: `from_raw`'s contract (or, for callbacks received through the ABI, the
         // caller's) makes the functions callable with `context`; `bytes` is readable.
-        unsafe { (self.write)(self.context, bytes.as_ptr(), bytes.len()) }
+        match unsafe { (self.write)(self.context, bytes.as_ptr(), bytes.len()) } {
+            0 => Ok(()),
+            errno if errno > 0 => Err(std::io::Error::from_raw_os_error(errno)),
+            _ => Err(std::io::Error::other("the host could not write it")),
+        }
     }
 
     /// Sends one input line (without newline) to `line`; false at end of input.

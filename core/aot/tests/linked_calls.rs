@@ -48,7 +48,9 @@ static COUNTING: Counting = Counting;
 struct Silent;
 
 impl ForthConsole for Silent {
-    fn write(&mut self, _bytes: &[u8]) {}
+    fn write(&mut self, _bytes: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
     fn read_line(&mut self) -> Option<String> {
         None
     }

@@ -9,7 +9,7 @@
 use crate::input;
 use crate::output::errln;
 use anyhow::Context;
-use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code, message_for};
+use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code};
 use fastforth_host::Loader;
 use fastforth_session::{Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, NativeWords};
 use std::io::Write;
@@ -235,7 +235,7 @@ impl Engine {
                 }
             }
         };
-        Ok(output_failure(outcome, console.terminal))
+        Ok(outcome)
     }
 
     /// Runs a source file. The built-in engine includes it itself, as INCLUDED does (same
@@ -247,8 +247,7 @@ impl Engine {
                 terminal,
                 natives: self.natives.as_ref(),
             };
-            let included = outcome(forth.include_file(path, &mut console));
-            return Ok(output_failure(included, console.terminal));
+            return Ok(outcome(forth.include_file(path, &mut console)));
         }
         let text = input::read_source_file(path, self.max_source_bytes)?;
         let name = path.display().to_string();
@@ -392,10 +391,6 @@ pub struct Terminal {
     pending_keys: std::collections::VecDeque<u8>,
     /// The longest input line read at once: a longer line is read in pieces of this size.
     max_line_bytes: usize,
-    /// An output error met by a writer that cannot report it (an engine plugin or a
-    /// native word): later writes fail with it without writing, and it fails the
-    /// evaluation. (The built-in engine gets its errors as they happen.)
-    output_error: Option<std::io::Error>,
 }
 
 impl Default for Terminal {
@@ -409,23 +404,12 @@ impl Terminal {
         Terminal {
             pending_keys: Default::default(),
             max_line_bytes,
-            output_error: None,
         }
     }
 
     fn write_out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        if let Some(error) = &self.output_error {
-            return Err(std::io::Error::new(error.kind(), error.to_string()));
-        }
         let mut out = std::io::stdout().lock();
         out.write_all(bytes).and_then(|()| out.flush())
-    }
-
-    /// Writes for a writer with no error channel: the first error is kept.
-    fn write_or_keep_error(&mut self, bytes: &[u8]) {
-        if let Err(error) = self.write_out(bytes) {
-            self.output_error.get_or_insert(error);
-        }
     }
 
     fn next_line(&mut self) -> Option<String> {
@@ -444,8 +428,8 @@ impl Terminal {
 }
 
 impl ForthConsole for Terminal {
-    fn write(&mut self, bytes: &[u8]) {
-        self.write_or_keep_error(bytes);
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.write_out(bytes)
     }
     fn read_line(&mut self) -> Option<String> {
         self.next_line()
@@ -504,8 +488,8 @@ impl Console for WithNatives<'_> {
 }
 
 impl ForthConsole for WithNatives<'_> {
-    fn write(&mut self, bytes: &[u8]) {
-        self.terminal.write_or_keep_error(bytes);
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.terminal.write_out(bytes)
     }
     fn read_line(&mut self) -> Option<String> {
         self.terminal.next_line()
@@ -547,19 +531,6 @@ pub fn run(
         return Ok(exit_code);
     }
     Ok(0)
-}
-
-/// The outcome of an evaluation that wrote to `terminal`: its own error, else the output
-/// error it met (-37, as the built-in engine throws it), else `outcome`. Clears the error.
-pub fn output_failure(outcome: Outcome, terminal: &mut Terminal) -> Outcome {
-    match (outcome, terminal.output_error.take()) {
-        (Outcome::Continue | Outcome::Bye, Some(error)) => Outcome::Error(format!(
-            "{} {}: cannot write the output: {error}",
-            code::FILE_IO,
-            message_for(code::FILE_IO)
-        )),
-        (outcome, _) => outcome,
-    }
 }
 
 /// The exit code when the program ends here: after BYE or an error (which is reported).

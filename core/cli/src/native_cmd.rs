@@ -1,7 +1,7 @@
 //! `fastforth compile` and `fastforth run --native`: a Forth program compiled ahead of time
 //! to a native plugin of kind "forth-native", and a word of it run through the host.
 
-use crate::forth_cmd::{Outcome, Terminal, output_failure};
+use crate::forth_cmd::Terminal;
 use crate::output::{errln, outln};
 use anyhow::Context;
 use fastforth_aot::{CompileOptions, Compiled, Mode};
@@ -113,16 +113,12 @@ pub fn run(plugin: &Path, word: &str) -> anyhow::Result<i32> {
     let plugin = loader.load::<ForthNative>(plugin)?;
     let mut terminal = Terminal::default();
     let run = plugin.run_word(word, &mut terminal)?;
-    let outcome = match run.evaluation {
-        Evaluation::Continue | Evaluation::Bye => Outcome::Continue,
-        Evaluation::Error { message, .. } => Outcome::Error(message),
-    };
-    match output_failure(outcome, &mut terminal) {
-        Outcome::Error(message) => {
+    match run.evaluation {
+        Evaluation::Continue | Evaluation::Bye => Ok(0),
+        Evaluation::Error { message, .. } => {
             errln!("{message}");
             Ok(1)
         }
-        Outcome::Continue | Outcome::Bye => Ok(0),
     }
 }
 

@@ -307,8 +307,9 @@ fn plugin_info_shows_the_kind_and_the_compiled_words() {
 struct Captured(Vec<u8>);
 
 impl fastforth_session::ForthConsole for Captured {
-    fn write(&mut self, bytes: &[u8]) {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.0.extend_from_slice(bytes);
+        Ok(())
     }
     fn read_line(&mut self) -> Option<String> {
         None

@@ -115,16 +115,74 @@ fn plugin_info_into_a_closed_pipe_fails_without_a_panic() {
     );
 }
 
-#[test]
-fn the_engine_plugin_reports_the_output_error_after_the_evaluation() {
-    let engine = engine_plugin();
-    let args = ["--engine", &engine, "run", "-e", "1 . 2 . 3 ."];
-    let (status, stderr) = finish(spawn(&args, closed_pipe()), &args);
+/// Asserts that the run ended with exit code 1 and -37 for the closed pipe.
+fn assert_broken_pipe(status: ExitStatus, stderr: &str) {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("-37 file I/O exception: cannot write the output: Broken pipe"),
         "{stderr}"
     );
+}
+
+#[test]
+fn the_engine_plugin_stops_at_the_output_error() {
+    let engine = engine_plugin();
+    let args = [
+        "--engine",
+        &engine,
+        "run",
+        "-e",
+        ": x begin 65 emit again ; x",
+    ];
+    let (status, stderr) = finish(spawn(&args, closed_pipe()), &args);
+    assert_broken_pipe(status, &stderr);
+}
+
+#[test]
+fn the_engine_plugin_lets_a_program_catch_the_output_error() {
+    let engine = engine_plugin();
+    let source = ": x begin 65 emit again ; ' x catch 37 + throw";
+    let args = ["--engine", &engine, "run", "-e", source];
+    let (status, stderr) = finish(spawn(&args, closed_pipe()), &args);
+    assert_eq!((status.code(), stderr.as_str()), (Some(0), ""));
+}
+
+/// A native plugin compiled from `: x begin 65 emit again ;`, and an empty source file.
+fn endless_native_output(dir: &std::path::Path) -> (String, String) {
+    let source = dir.join("endless.fs");
+    std::fs::write(&source, ": x begin 65 emit again ;\n").unwrap();
+    let empty = dir.join("empty.fs");
+    std::fs::write(&empty, "").unwrap();
+    let plugin = dir.join(format!("endless.{}", std::env::consts::DLL_EXTENSION));
+    let cache = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/native-cache");
+    let compiled = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args([
+            "compile",
+            source.to_str().unwrap(),
+            "-o",
+            plugin.to_str().unwrap(),
+        ])
+        .env("FASTFORTH_NATIVE_CACHE", cache)
+        .output()
+        .unwrap();
+    assert!(compiled.status.success(), "{compiled:?}");
+    let text = |path: std::path::PathBuf| path.to_string_lossy().into_owned();
+    (text(plugin), text(empty))
+}
+
+#[test]
+fn native_code_stops_at_the_output_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plugin, empty) = endless_native_output(dir.path());
+    // Alone, the word runs on a thread of its own and its output comes through a pipe;
+    // linked into a session, it runs on the session's thread and writes to the console.
+    for args in [
+        vec!["run", "--native", &plugin, "-e", "x"],
+        vec!["run", "--native", &plugin, &empty, "-e", "x"],
+    ] {
+        let (status, stderr) = finish(spawn(&args, closed_pipe()), &args);
+        assert_broken_pipe(status, &stderr);
+    }
 }
 
 #[test]

@@ -127,8 +127,9 @@ pub struct Vm<'c> {
     out: Vec<u8>,
     /// Where full chunks of output go.
     output: Output<'c>,
-    /// The text of an ABORT" that ended the run.
-    abort_message: Option<String>,
+    /// The message of the exception that ended the run, when not its code's: the text of
+    /// an ABORT", or the output error.
+    thrown_message: Option<String>,
     /// How many CATCHes are running.
     catching: usize,
     /// The lowest stack address a compiled word may start at: below it, the next frames
@@ -153,7 +154,7 @@ impl<'c> Vm<'c> {
             hold: 0,
             out: Vec::new(),
             output,
-            abort_message: None,
+            thrown_message: None,
             catching: 0,
             stack_floor,
         }
@@ -417,7 +418,7 @@ impl<'c> Vm<'c> {
                     self.stack[self.depth..depth].fill(0);
                 }
                 self.depth = depth;
-                self.abort_message = None;
+                self.thrown_message = None;
                 code
             }
         };
@@ -437,38 +438,59 @@ impl<'c> Vm<'c> {
         if self.catching == 0 {
             self.write(&message);
         }
-        self.abort_message = Some(String::from_utf8_lossy(&message).into_owned());
+        self.thrown_message = Some(String::from_utf8_lossy(&message).into_owned());
         Err(Throw(code::ABORT_QUOTE))
     }
 
-    /// Passes pending output on to the host: inlined, a run that wrote nothing pays one
-    /// comparison.
-    #[inline]
-    pub fn flush(&mut self) {
-        if !self.out.is_empty() {
-            self.send_output();
+    /// Passes pending output on to the host; the host could not write it: throws -37.
+    #[inline(never)]
+    fn flush(&mut self) {
+        if let Err(error) = self.send_output() {
+            self.output_failed(&error).raise()
         }
     }
 
-    /// [`Vm::flush`] when there is output.
-    #[inline(never)]
-    fn send_output(&mut self) {
+    /// Hands pending output to the host.
+    fn send_output(&mut self) -> std::io::Result<()> {
         let chunk = std::mem::take(&mut self.out);
         match &self.output {
             Output::Pipe(pipe) => pipe.send(chunk),
-            Output::Console(console) => {
-                console.write(&chunk);
-            }
+            Output::Console(console) => console.write(&chunk),
         }
     }
 
-    /// Ends the run: pending output flushed, what it leaves behind collected.
+    /// The exception for an output error, whose message names it, as the interpreter's.
+    #[cold]
+    fn output_failed(&mut self, error: &std::io::Error) -> Throw {
+        let text = code::message(code::FILE_IO);
+        self.thrown_message = Some(format!("{text}: cannot write the output: {error}"));
+        Throw(code::FILE_IO)
+    }
+
+    /// How the run ended once its pending output is passed on: a run that ended well but
+    /// whose last output could not be written throws -37. Inlined, a run that wrote nothing
+    /// pays one comparison.
+    #[inline]
+    fn ended(&mut self, result: Result<(), Raised>) -> Result<(), Raised> {
+        if self.out.is_empty() {
+            return result;
+        }
+        match (self.send_output(), result) {
+            (Err(error), Ok(())) => Err(Raised {
+                thrown: self.output_failed(&error),
+                word: None,
+            }),
+            (_, result) => result,
+        }
+    }
+
+    /// Ends the run: pending output passed on, what it leaves behind collected.
     fn finish(&mut self, result: Result<(), Raised>) -> Finished {
-        self.flush();
+        let result = self.ended(result);
         Finished {
             result,
             depth: self.depth,
-            abort_message: self.abort_message.take(),
+            thrown_message: self.thrown_message.take(),
         }
     }
 }
@@ -560,7 +582,7 @@ struct Start<'s> {
 struct Finished {
     result: Result<(), Raised>,
     depth: usize,
-    abort_message: Option<String>,
+    thrown_message: Option<String>,
 }
 
 impl Finished {
@@ -569,7 +591,7 @@ impl Finished {
     fn thrown_code(&self, called: Option<&str>, error: ByteSink<'_>) -> i64 {
         match self.result {
             Ok(()) => 0,
-            Err(raised) => raised.thrown_code(self.abort_message.as_deref(), called, error),
+            Err(raised) => raised.thrown_code(self.thrown_message.as_deref(), called, error),
         }
     }
 }
@@ -582,12 +604,12 @@ impl Raised {
     #[inline(never)]
     fn thrown_code(
         self,
-        abort_message: Option<&str>,
+        thrown_message: Option<&str>,
         called: Option<&str>,
         error: ByteSink<'_>,
     ) -> i64 {
         let Throw(thrown) = self.thrown;
-        let message = abort_message.unwrap_or_else(|| code::message(thrown));
+        let message = thrown_message.unwrap_or_else(|| code::message(thrown));
         let place = match self.word {
             Some(word) if Some(word) != called => format!(" in {word}"),
             _ => String::new(),
@@ -703,12 +725,12 @@ pub unsafe fn call(
     };
     let mut vm = Vm::new(image, start, Output::Console(console), stack_room);
     let result = catching(|| entry(&mut vm));
-    vm.flush();
+    let result = vm.ended(result);
     *depth = vm.depth;
     // The run's other leftovers are only read when it threw: loading them costs a call.
     match result {
         Ok(()) => 0,
-        Err(raised) => raised.thrown_code(vm.abort_message.as_deref(), Some(called), error),
+        Err(raised) => raised.thrown_code(vm.thrown_message.as_deref(), Some(called), error),
     }
 }
 
@@ -768,7 +790,7 @@ fn run_on_own_thread(
         (finished, mem, cells)
     };
     worker::run(RUN_STACK_BYTES + THREAD_EXTRA_BYTES, pipe, body, |chunk| {
-        console.write(chunk);
+        console.write(chunk)
     })
 }
 
@@ -821,7 +843,9 @@ mod tests {
     const BUMP: u32 = 0;
     const HALF: u32 = 1;
 
-    unsafe extern "C" fn write(_: *mut c_void, _: *const u8, _: usize) {}
+    unsafe extern "C" fn write(_: *mut c_void, _: *const u8, _: usize) -> i32 {
+        0
+    }
     unsafe extern "C" fn read_line(_: *mut c_void, _: ByteSink<'_>) -> i32 {
         0
     }

@@ -3,7 +3,7 @@
 use crate::{FLUSH_BYTES, Res, Throw, Vm, code};
 
 impl Vm<'_> {
-    /// Queues bytes for the console.
+    /// Queues bytes for the console (-37 when the host could not write a full chunk).
     pub fn write(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
         if self.out.len() >= FLUSH_BYTES {

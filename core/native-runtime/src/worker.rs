@@ -9,6 +9,7 @@
 //! and the pipe is a mutex and a condition variable.
 
 use std::any::Any;
+use std::io;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// What a thread body returned, or the payload of its panic.
@@ -23,6 +24,8 @@ pub struct Pipe<T> {
 struct Piped<T> {
     chunks: Vec<Vec<u8>>,
     ended: Option<Ended<T>>,
+    /// Why the calling thread could not write a chunk: later chunks are refused.
+    refused: Option<String>,
 }
 
 impl<T> Pipe<T> {
@@ -31,6 +34,7 @@ impl<T> Pipe<T> {
             state: Mutex::new(Piped {
                 chunks: Vec::new(),
                 ended: None,
+                refused: None,
             }),
             changed: Condvar::new(),
         }
@@ -41,10 +45,16 @@ impl<T> Pipe<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends a chunk of output.
-    pub fn send(&self, chunk: Vec<u8>) {
-        self.lock().chunks.push(chunk);
+    /// Sends a chunk of output; an error once the calling thread could not write one.
+    pub fn send(&self, chunk: Vec<u8>) -> io::Result<()> {
+        let mut state = self.lock();
+        if let Some(reason) = &state.refused {
+            return Err(io::Error::other(reason.clone()));
+        }
+        state.chunks.push(chunk);
+        drop(state);
         self.changed.notify_one();
+        Ok(())
     }
 
     /// Ends the run with what its body returned.
@@ -54,7 +64,9 @@ impl<T> Pipe<T> {
     }
 
     /// Passes each chunk to `write` as it comes, until the run ends; returns how it ended.
-    fn relay(&self, mut write: impl FnMut(&[u8])) -> Ended<T> {
+    /// After a failed write, the chunks still in the pipe are dropped and later sends fail.
+    fn relay(&self, mut write: impl FnMut(&[u8]) -> io::Result<()>) -> Ended<T> {
+        let mut refused = false;
         loop {
             let (chunks, ended) = {
                 let mut state = self.lock();
@@ -64,7 +76,10 @@ impl<T> Pipe<T> {
                 (std::mem::take(&mut state.chunks), state.ended.take())
             };
             // The end is sent after the last chunk, so every chunk is in hand here.
-            chunks.iter().for_each(|chunk| write(chunk));
+            if !refused && let Err(error) = chunks.iter().try_for_each(|chunk| write(chunk)) {
+                self.lock().refused = Some(error.to_string());
+                refused = true;
+            }
             if let Some(ended) = ended {
                 return ended;
             }
@@ -79,7 +94,7 @@ pub fn run<T: Send + 'static>(
     stack_bytes: usize,
     pipe: std::sync::Arc<Pipe<T>>,
     body: impl FnOnce() -> T + Send + 'static,
-    write: impl FnMut(&[u8]),
+    write: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> T {
     let sender = pipe.clone();
     let thread = os::spawn(

@@ -32,7 +32,8 @@ impl Kind for Forth {
 /// Where a plugin engine's output goes and its input comes from, and who runs its host
 /// words.
 pub trait ForthConsole {
-    fn write(&mut self, bytes: &[u8]);
+    /// Program output; an error (a closed pipe, a full disk) makes the engine throw -37.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()>;
     /// One input line without its newline; `None` at end of input.
     fn read_line(&mut self) -> Option<String>;
     /// One key; `None` at end of input.
@@ -267,8 +268,8 @@ unsafe fn console_from<'a>(context: *mut c_void) -> &'a mut dyn ForthConsole {
 
 /// # Safety
 /// `context` must come from [`console_callbacks`], still borrowed; `bytes` readable for `len`.
-unsafe extern "C" fn console_write(context: *mut c_void, bytes: *const u8, len: usize) {
-    catch_panic_or((), || {
+unsafe extern "C" fn console_write(context: *mut c_void, bytes: *const u8, len: usize) -> i32 {
+    catch_panic_or(-1, || {
         // SAFETY: guaranteed by the caller (see above).
         let (console, bytes) = unsafe {
             (
@@ -276,7 +277,13 @@ unsafe extern "C" fn console_write(context: *mut c_void, bytes: *const u8, len: 
                 FfiBytes { ptr: bytes, len }.as_bytes(),
             )
         };
-        console.write(bytes);
+        match console.write(bytes) {
+            Ok(()) => 0,
+            Err(error) => error
+                .raw_os_error()
+                .filter(|&errno| errno > 0)
+                .unwrap_or(-1),
+        }
     })
 }
 

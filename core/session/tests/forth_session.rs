@@ -32,8 +32,9 @@ struct Captured {
 }
 
 impl ForthConsole for Captured {
-    fn write(&mut self, bytes: &[u8]) {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.output.extend_from_slice(bytes);
+        Ok(())
     }
     fn read_line(&mut self) -> Option<String> {
         (!self.input.is_empty()).then(|| self.input.remove(0))
@@ -257,7 +258,9 @@ fn a_retired_engine_plugin_is_unmapped() {
     use fastforth_session::ForthInstance;
     struct Quiet;
     impl ForthConsole for Quiet {
-        fn write(&mut self, _: &[u8]) {}
+        fn write(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
         fn read_line(&mut self) -> Option<String> {
             None
         }

@@ -8,7 +8,7 @@ use fastforth_abi::{
     ByteSink, ConsoleCallbacks, DataStack, EngineHandle, EvalOutcome, FfiBytes, FfiStr,
     ForthLimits, cells_to_bytes,
 };
-use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits};
+use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code};
 
 /// This build's semantic version.
 pub const VERSION: &str = if cfg!(feature = "v2") {
@@ -174,11 +174,8 @@ unsafe fn destroy(handle: EngineHandle) {
 struct HostConsole<'a>(ConsoleCallbacks<'a>);
 
 impl Console for HostConsole<'_> {
-    /// The host's write callback has no error channel: the host reports its output errors
-    /// after the evaluation.
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.0.write(bytes);
-        Ok(())
+        self.0.write(bytes)
     }
 
     fn read_line(&mut self) -> Option<String> {
@@ -198,8 +195,13 @@ impl Console for HostConsole<'_> {
         depth: &mut usize,
     ) -> Result<(), HostWordError> {
         if id == ENGINE_VERSION_WORD {
-            self.0.write(VERSION.as_bytes());
-            return Ok(());
+            return self
+                .0
+                .write(VERSION.as_bytes())
+                .map_err(|error| HostWordError {
+                    code: code::FILE_IO,
+                    message: format!("cannot write the output: {error}"),
+                });
         }
         let mut stack = DataStack::new(cells, *depth);
         let mut message = Vec::new();

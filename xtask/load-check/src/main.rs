@@ -92,8 +92,9 @@ const FORTH_OUTPUT: &str = "51 ";
 struct Output(Vec<u8>);
 
 impl ForthConsole for Output {
-    fn write(&mut self, bytes: &[u8]) {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.0.extend_from_slice(bytes);
+        Ok(())
     }
     fn read_line(&mut self) -> Option<String> {
         None

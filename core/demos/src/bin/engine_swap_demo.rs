@@ -10,8 +10,9 @@ use std::sync::Arc;
 struct Stdout;
 
 impl ForthConsole for Stdout {
-    fn write(&mut self, bytes: &[u8]) {
-        print!("{}", String::from_utf8_lossy(bytes));
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        std::io::stdout().lock().write_all(bytes)
     }
     fn read_line(&mut self) -> Option<String> {
         None
