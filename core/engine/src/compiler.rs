@@ -1,7 +1,7 @@
 //! The compiler: builds one definition's IR, resolves control structures with a
 //! control-flow stack, and turns word references into instructions.
 
-use crate::dictionary::{Kind, Word};
+use crate::dictionary::{Kind, MAX_CODE_OPS, MAX_NAME_BYTES, MAX_WORDS, Word};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
 use crate::ir::Op;
@@ -42,8 +42,27 @@ impl Forth {
     }
 
     pub(crate) fn emit(&mut self, op: Op) -> Fallible<()> {
-        self.definition_mut()?.locals.track(op);
-        self.definition_mut()?.ir.push(op);
+        let code = self.code.len();
+        let definition = self.definition_mut()?;
+        if code + definition.ir.len() >= MAX_CODE_OPS {
+            return fail(code::DICTIONARY_OVERFLOW);
+        }
+        definition.locals.track(op);
+        definition.ir.push(op);
+        Ok(())
+    }
+
+    /// Room for a word named `name` (none for :NONAME) with `ops` instructions of code:
+    /// -19 for a name longer than [`MAX_NAME_BYTES`], -8 when the dictionary holds
+    /// [`MAX_WORDS`] or the code space would exceed [`MAX_CODE_OPS`].
+    pub(crate) fn room_for_word(&self, name: Option<&[u8]>, ops: usize) -> Fallible<()> {
+        if name.is_some_and(|name| name.len() > MAX_NAME_BYTES) {
+            return fail(code::NAME_TOO_LONG);
+        }
+        let words_full = name.is_some() && self.dict.words.len() >= MAX_WORDS;
+        if words_full || self.code.len() + ops > MAX_CODE_OPS {
+            return fail(code::DICTIONARY_OVERFLOW);
+        }
         Ok(())
     }
 
@@ -52,6 +71,7 @@ impl Forth {
         if self.definition.is_some() {
             return fail(code::COMPILER_NESTING);
         }
+        self.room_for_word(name.as_deref(), 1)?;
         let xt =
             u32::try_from(self.code.len()).map_err(|_| Throw::new(code::DICTIONARY_OVERFLOW))?;
         self.definition = Some(Definition {
@@ -84,6 +104,7 @@ impl Forth {
             return fail(code::COMPILER_NESTING);
         }
         let optimized = optimizer::optimize(definition.ir, &|xt| self.inline_body(xt));
+        self.room_for_word(None, optimized.len())?;
         let base = definition.xt;
         self.code
             .extend(optimized.into_iter().map(|op| relocate(op, base)));

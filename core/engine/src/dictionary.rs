@@ -116,6 +116,12 @@ pub const FORTH_WORDLIST: usize = 0;
 pub const MAX_WORDLISTS: usize = 1 << 16;
 /// The most word lists in the search order (-49 beyond).
 pub const MAX_ORDER: usize = 64;
+/// The most words a session may define (-8 beyond), the longest name (a counted string's;
+/// -19 beyond) and the most instructions of the code space (-8 beyond): together at most
+/// about 200 MiB, so that no program exhausts the host's memory by defining words.
+pub const MAX_WORDS: usize = 1 << 18;
+pub const MAX_NAME_BYTES: usize = 255;
+pub const MAX_CODE_OPS: usize = 1 << 22;
 
 impl Default for Dictionary {
     fn default() -> Dictionary {

@@ -67,6 +67,7 @@ pub mod code {
     pub const ZERO_LENGTH_NAME: i64 = -16;
     pub const PICTURED_OVERFLOW: i64 = -17;
     pub const PARSED_STRING_OVERFLOW: i64 = -18;
+    pub const NAME_TOO_LONG: i64 = -19;
     pub const UNSUPPORTED_OPERATION: i64 = -21;
     pub const CONTROL_MISMATCH: i64 = -22;
     pub const INVALID_NUMERIC_ARGUMENT: i64 = -24;

@@ -20,8 +20,10 @@ impl Forth {
         if self.definition.is_some() {
             return Err(Throw::new(code::COMPILER_NESTING).into_error());
         }
-        let xt = self.code.len() as u32;
         let ops = [Op::Lit(i64::from(id)), Op::Sys(Sys::CallHost), Op::Exit];
+        self.room_for_word(Some(name.as_bytes()), ops.len())
+            .map_err(Throw::into_error)?;
+        let xt = self.code.len() as u32;
         self.code.extend_from_slice(&ops);
         self.dict.add(Word {
             name: name.as_bytes().into(),

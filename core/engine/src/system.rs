@@ -438,6 +438,7 @@ impl Forth {
         if self.definition.is_some() {
             return fail(code::COMPILER_NESTING);
         }
+        self.room_for_word(Some(&name), ops.len() + 1)?;
         let xt = self.code.len() as u32;
         self.code.extend_from_slice(ops);
         self.code.push(Op::Exit);

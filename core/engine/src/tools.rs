@@ -327,6 +327,7 @@ impl Forth {
         if self.definition.is_some() {
             return fail(code::COMPILER_NESTING);
         }
+        self.room_for_word(Some(&name), 0)?;
         let word = self.dict.words[old].clone();
         let index = self.add_word(name, word.xt, word.kind);
         let new = &mut self.dict.words[index];

@@ -102,3 +102,59 @@ fn new_names_the_refused_size() {
         ..Limits::default()
     });
 }
+
+/// Evaluates `source`, which must fail: its throw code. The engine answers afterwards,
+/// once reset as a host resets it after an error.
+fn thrown_then_answers(forth: &mut Forth, source: &str) -> i64 {
+    let mut console = BufferConsole::new();
+    let error = forth
+        .evaluate(source, "t", &mut console)
+        .expect_err("refused");
+    forth.reset_after_error();
+    forth.evaluate("1 2 + .", "t", &mut console).unwrap();
+    assert!(console.take_output().ends_with("3 "));
+    error.code
+}
+
+#[test]
+fn defining_words_without_end_is_a_dictionary_overflow() {
+    let mut forth = Forth::new(Limits::default());
+    let source = ": many 0 begin s\" create w\" evaluate 1+ again ; many";
+    assert_eq!(thrown_then_answers(&mut forth, source), -8);
+    // The words defined before the overflow are there, the last one findable.
+    let mut console = BufferConsole::new();
+    forth.evaluate("' w drop", "t", &mut console).unwrap();
+}
+
+#[test]
+fn code_without_end_is_a_dictionary_overflow() {
+    let mut forth = Forth::new(Limits::default());
+    let source = ": grow 0 do postpone dup loop ; immediate : big [ 5000000 ] grow ;";
+    assert_eq!(thrown_then_answers(&mut forth, source), -8);
+    assert_eq!(
+        thrown_then_answers(&mut forth, "big"),
+        -13,
+        "big is not defined"
+    );
+}
+
+#[test]
+fn a_name_longer_than_a_counted_string_is_too_long() {
+    let mut forth = Forth::new(Limits::default());
+    let longest = "n".repeat(255);
+    let mut console = BufferConsole::new();
+    forth
+        .evaluate(
+            &format!("create {longest} : {longest}x ;"),
+            "t",
+            &mut console,
+        )
+        .unwrap_err();
+    let source = format!(": {longest} 7 ; {longest}");
+    forth.evaluate(&source, "t", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), [7]);
+    for definer in ["create", ":", "variable", "synonym"] {
+        let source = format!("{definer} {longest}x dup");
+        assert_eq!(thrown_then_answers(&mut forth, &source), -19, "{definer}");
+    }
+}
