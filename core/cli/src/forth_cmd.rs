@@ -353,7 +353,8 @@ fn installed_engine(options: &EngineOptions, limits: &Limits) -> Option<Arc<Fort
         let reason = fastforth_update::printable(&format!("{error:#}")).into_owned();
         errln!(
             "warning: {reason}; running the built-in engine instead (`fastforth update \
-             --rollback` returns to the previous version, --builtin skips this warning)"
+             --rollback` returns to the previous version or sets an unreadable state file \
+             aside, --builtin skips this warning)"
         );
         None
     })

@@ -35,6 +35,7 @@ pub fn update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()>
 fn run_update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()> {
     let dir = installed::private_plugin_dir(plugin_dir)?;
     let updater = installed::updater(&dir, args.channel)?;
+    let set_aside = args.rollback && set_aside_unreadable(&updater)?;
     report_recovery(updater.recover()?);
     if args.check {
         return match updater.check(&Managed::names())? {
@@ -58,14 +59,43 @@ fn run_update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()>
     }
     let slots = slots(None)?;
     if args.rollback {
-        let changes = updater.rollback(&slots)?;
-        outln!("rolled back:")?;
-        print_changes(&changes)?;
-        return Ok(());
+        return rollback(&updater, &slots, set_aside);
     }
     let bar = ProgressBar::on_terminal();
     let outcome = updater.update(&slots, &bar)?;
     report(&outcome)
+}
+
+/// Before `update --rollback`: sets aside the state files that cannot be read, and says so;
+/// returns whether there were any.
+fn set_aside_unreadable(updater: &Updater) -> anyhow::Result<bool> {
+    let set_aside = updater.set_aside_unreadable()?;
+    for file in &set_aside {
+        let moved_to = file.moved_to.display().to_string();
+        let problem = file.problem.to_string();
+        outln!(
+            "unreadable, moved to {}: {}",
+            printable(&moved_to),
+            printable(&problem)
+        )?;
+    }
+    Ok(!set_aside.is_empty())
+}
+
+/// `update --rollback`; once state files were set aside (`set_aside`), that nothing is
+/// installed is said as such, not as an error.
+fn rollback(updater: &Updater, slots: &Slots, set_aside: bool) -> anyhow::Result<()> {
+    match updater.rollback(slots) {
+        Err(UpdateError::NothingInstalled { .. }) if set_aside => outln!(
+            "nothing is installed now: `fastforth run` uses the built-in engine, and \
+             `fastforth update` installs the channel's release again"
+        ),
+        rolled_back => {
+            let changes = rolled_back?;
+            outln!("rolled back:")?;
+            print_changes(&changes)
+        }
+    }
 }
 
 /// `#update` in the REPL: updates the plugin directory as `fastforth update` does, and when

@@ -373,7 +373,7 @@ fn a_broken_install_warns_runs_the_built_in_engine_and_can_be_rolled_back() {
     );
     assert!(stderr.contains("sha256 is "), "{stderr}");
     assert!(
-        stderr.ends_with("; running the built-in engine instead (`fastforth update --rollback` returns to the previous version, --builtin skips this warning)\n"),
+        stderr.ends_with("; running the built-in engine instead (`fastforth update --rollback` returns to the previous version or sets an unreadable state file aside, --builtin skips this warning)\n"),
         "{stderr}"
     );
     let forced = world.fastforth(&["run", "--builtin", "-e", "1 2 + ."], "");

@@ -264,7 +264,8 @@ fn a_planted_state_pair_cannot_make_update_check_delete_files_elsewhere() {
 }
 
 /// The demonstration replayed: a planted `state.json` made `update --rollback` load and
-/// self-test a library no signed manifest vouched for.
+/// self-test a library no signed manifest vouched for. Now the rollback sets the file
+/// aside, says why, and loads nothing.
 #[test]
 fn a_planted_state_cannot_make_update_rollback_load_an_unsigned_library() {
     let home = tempfile::tempdir().unwrap();
@@ -287,16 +288,70 @@ fn a_planted_state_cannot_make_update_rollback_load_an_unsigned_library() {
         ],
     );
 
-    assert!(!output.status.success());
-    assert!(
-        stderr(&output).ends_with(&format!(
-            "`previous`.file is {:?}, expected a plain file name in the plugin directory\n",
+    assert!(output.status.success(), "{}", stderr(&output));
+    let set_aside = dir.join("state.json.unreadable");
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "unreadable, moved to {}: {}: plugin `example`: `previous`.file is {:?}, expected a \
+             plain file name in the plugin directory\nnothing is installed now: `fastforth run` \
+             uses the built-in engine, and `fastforth update` installs the channel's release \
+             again\n",
+            set_aside.display(),
+            dir.join("state.json").display(),
             unsigned.display().to_string()
-        )),
-        "{}",
-        stderr(&output)
+        )
     );
-    assert_eq!(std::fs::read(dir.join("state.json")).unwrap(), planted);
+    assert_eq!(std::fs::read(set_aside).unwrap(), planted);
+    assert!(!dir.join("state.json").exists());
+}
+
+/// Damaged state files: `update --rollback` sets an unreadable `pending.json` aside and
+/// rolls back by `state.json`; an unreadable `state.json` is set aside too, after which
+/// nothing is installed and `run` uses the built-in engine without a warning.
+#[test]
+fn update_rollback_sets_damaged_state_files_aside() {
+    let home = tempfile::tempdir().unwrap();
+    let (_, dir) = installed_twice(home.path());
+    let dir_arg = dir.to_str().unwrap();
+    std::fs::write(dir.join("pending.json"), "{\"manifest_version\": 3, \"bef").unwrap();
+    let rolled = fastforth(
+        home.path(),
+        &["update", "--rollback", "--plugin-dir", dir_arg],
+    );
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    assert_eq!(
+        stdout(&rolled),
+        format!(
+            "unreadable, moved to {}: {}: unreadable: EOF while parsing a string at line 1 \
+             column 28\nrolled back:\n  example 1.0.1 -> 1.0.0\n",
+            dir.join("pending.json.unreadable").display(),
+            dir.join("pending.json").display(),
+        )
+    );
+    assert_eq!(
+        State::load(&dir).unwrap().plugins["example"]
+            .installed
+            .version,
+        "1.0.0"
+    );
+
+    std::fs::write(dir.join("state.json"), [0xff, 0x00, b'{']).unwrap();
+    let rolled = fastforth(
+        home.path(),
+        &["update", "--rollback", "--plugin-dir", dir_arg],
+    );
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    assert!(
+        stdout(&rolled).ends_with("nothing is installed now: `fastforth run` uses the built-in engine, and `fastforth update` installs the channel's release again\n"),
+        "{}",
+        stdout(&rolled)
+    );
+    let run = fastforth(
+        home.path(),
+        &["--plugin-dir", dir_arg, "run", "-e", "1 2 + ."],
+    );
+    assert_eq!((stdout(&run).as_str(), stderr(&run).as_str()), ("3 ", ""));
 }
 
 /// Runs `fastforth` with `args` and no per-user location at all.

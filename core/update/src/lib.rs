@@ -34,7 +34,7 @@ pub use manifest::Manifest;
 pub use release::{Release, ReleaseArtifact};
 pub use root::Root;
 pub use slots::{HotSlot, Slot, Slots, load_verified};
-pub use state::{Abandoned, Installed, Pending, PluginState, State};
+pub use state::{Abandoned, Installed, Pending, PluginState, SetAside, State};
 pub use updater::{
     Change, Confirm, Download, HOST_TARGET, Outcome, Recovery, Updater, UpdaterConfig,
     installed_file_name,

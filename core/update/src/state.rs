@@ -221,6 +221,42 @@ impl Pending {
     }
 }
 
+/// A state file that could not be read, moved aside.
+#[derive(Debug)]
+pub struct SetAside {
+    /// Why it could not be read.
+    pub problem: UpdateError,
+    /// Where it is now.
+    pub moved_to: PathBuf,
+}
+
+/// Moves `pending.json` and `state.json` in `dir` aside to `<name>.unreadable` (replacing
+/// an older one) when they cannot be read as the updater's files (damaged, planted, not a
+/// regular file), so that a rollback can go on: without `pending.json` the state stands as
+/// it is; without `state.json` nothing counts as installed, so the built-in engine runs and
+/// the next update accepts any release the trusted keys signed. Call with the update lock
+/// held.
+pub fn set_aside_unreadable(dir: &Path) -> Result<Vec<SetAside>, UpdateError> {
+    let mut set_aside = Vec::new();
+    for name in [PENDING_FILE, STATE_FILE] {
+        let loaded = match name {
+            PENDING_FILE => Pending::load(dir).map(drop),
+            _ => State::load(dir).map(drop),
+        };
+        let Err(problem @ UpdateError::State { .. }) = loaded else {
+            continue;
+        };
+        let (path, moved_to) = (dir.join(name), dir.join(format!("{name}.unreadable")));
+        std::fs::rename(&path, &moved_to).map_err(|source| UpdateError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        sync_dir(dir)?;
+        set_aside.push(SetAside { problem, moved_to });
+    }
+    Ok(set_aside)
+}
+
 /// The largest state or pending file read: a few hundred bytes per plugin.
 const MAX_STATE_BYTES: u64 = 1 << 20;
 

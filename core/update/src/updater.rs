@@ -23,8 +23,8 @@ use crate::manifest::{MANIFEST, PATCHED_MANIFEST};
 use crate::manifest::{Manifest, Patch, TargetBuild};
 use crate::root::Root;
 use crate::state::{
-    Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, State, UpdateLock, read_stored,
-    sweep_incoming, write_all_atomically, write_atomically,
+    Abandoned, Installed, MAX_ATTEMPTS, Pending, PluginState, SetAside, State, UpdateLock,
+    read_stored, sweep_incoming, write_all_atomically, write_atomically,
 };
 use crate::time::format_rfc3339;
 use crate::{Slots, UpdateError};
@@ -388,6 +388,13 @@ impl Updater {
             manifest_version: pending.manifest_version,
             changes,
         })
+    }
+
+    /// Moves an unreadable `state.json` or `pending.json` aside (see
+    /// [`crate::state::set_aside_unreadable`]), under the update lock.
+    pub fn set_aside_unreadable(&self) -> Result<Vec<SetAside>, UpdateError> {
+        let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
+        crate::state::set_aside_unreadable(&self.config.state_dir)
     }
 
     /// Puts every plugin that has a previous version back to it (each one loaded, validated
