@@ -179,9 +179,12 @@ function_table! {
         /// Runs the word `name` with output and input through `console`. Sends the data
         /// stack it leaves, bottom first, as little-endian 8-byte cells to `stack`, and on an
         /// error its message to `error` ([`EvalOutcome::ERROR`] with the throw code; -13 for
-        /// a name that is not a compiled word).
+        /// a name that is not a compiled word). `stack_room` is as in `call_word`: with at
+        /// least [`crate::NATIVE_CALL_STACK_BYTES`] the word runs on the calling thread,
+        /// else on a thread of its own.
         run_word: fn(
             name: FfiStr,
+            stack_room: usize,
             console: ConsoleCallbacks<'_>,
             stack: ByteSink<'_>,
             error: ByteSink<'_>,

@@ -109,9 +109,9 @@ const EXPORTS: &str = r#"fn words(names: ByteSink<'_>) {
 
 /// # Safety
 /// `name` must be readable for the duration of the call.
-unsafe fn run_word(name: FfiStr, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
+unsafe fn run_word(name: FfiStr, stack_room: usize, console: ConsoleCallbacks<'_>, stack: ByteSink<'_>, error: ByteSink<'_>) -> EvalOutcome {
     // SAFETY: guaranteed by the caller.
-    unsafe { rt::run(&IMAGE, WORDS, name, console, stack, error) }
+    unsafe { rt::run(&IMAGE, WORDS, name, stack_room, console, stack, error) }
 }
 
 fn data_stack_cells() -> usize {
@@ -137,6 +137,7 @@ fastforth_abi::export_plugin! {
         words: fn(names: ByteSink) -> () = words,
         run_word: fn(
             name: FfiStr,
+            stack_room: usize,
             console: ConsoleCallbacks,
             stack: ByteSink,
             error: ByteSink,

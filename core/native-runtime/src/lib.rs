@@ -498,7 +498,7 @@ impl<'c> Vm<'c> {
 /// Where a run's output goes.
 enum Output<'c> {
     /// To the thread that called, which passes each chunk to the host's console.
-    Pipe(Arc<worker::Pipe<OwnThreadRun>>),
+    Pipe(Arc<worker::Pipe<Run>>),
     /// Straight to the host's console: the run is on the thread that called.
     Console(&'c ConsoleCallbacks<'c>),
 }
@@ -621,9 +621,10 @@ impl Raised {
 
 /// Runs the newest compiled word called `name` (ASCII case ignored) from the program's
 /// compiled state with an empty stack: its output goes to `console`, the stack it leaves to
-/// `stack`. The word runs on a thread of its own with a large stack; the console is only
-/// called from the calling thread. An error's message starts with its code and names the
-/// compiled word that raised it.
+/// `stack`. The word runs on the calling thread when the caller guarantees `stack_room`
+/// bytes of stack of at least [`RUN_STACK_BYTES`], else on a thread of its own with a large
+/// stack; the console is only called from the calling thread. An error's message starts
+/// with its code and names the compiled word that raised it.
 ///
 /// # Safety
 /// `name` must be readable for the duration of the call.
@@ -631,6 +632,7 @@ pub unsafe fn run(
     image: &'static Image,
     words: &[(&str, Entry)],
     name: FfiStr,
+    stack_room: usize,
     console: ConsoleCallbacks<'_>,
     stack: ByteSink<'_>,
     error: ByteSink<'_>,
@@ -648,8 +650,20 @@ pub unsafe fn run(
         return failed(code);
     };
     let mem = fresh_memory(image);
-    let (finished, _, cells) =
-        run_on_own_thread(image, entry, mem, Vec::new(), image.stack_cells, &console);
+    let (finished, _, cells) = if stack_room < RUN_STACK_BYTES {
+        run_on_own_thread(image, entry, mem, Vec::new(), image.stack_cells, &console)
+    } else {
+        let output = Output::Console(&console);
+        run_here(
+            image,
+            entry,
+            mem,
+            Vec::new(),
+            image.stack_cells,
+            output,
+            stack_room,
+        )
+    };
     stack.send(&fastforth_abi::cells_to_bytes(&cells));
     let mut message = Vec::new();
     match finished.thrown_code(None, ByteSink::for_vec(&mut message)) {
@@ -756,9 +770,9 @@ fn fresh_memory(image: &Image) -> Vec<u8> {
     mem
 }
 
-/// What a run on a thread of its own hands back: what it left, the data space, and the
-/// stack it left, bottom first.
-type OwnThreadRun = (Finished, Vec<u8>, Vec<i64>);
+/// What a run hands back: what it left, the data space, and the stack it left, bottom
+/// first.
+type Run = (Finished, Vec<u8>, Vec<i64>);
 
 /// Runs `entry` on a new thread from data space `mem` with `input` on a data stack of
 /// `room` cells, passing its output to `console` as it comes. A panic of the run continues
@@ -770,28 +784,42 @@ fn run_on_own_thread(
     input: Vec<i64>,
     room: usize,
     console: &ConsoleCallbacks<'_>,
-) -> OwnThreadRun {
+) -> Run {
     let pipe = Arc::new(worker::Pipe::new());
     let sender = pipe.clone();
     let body = move || {
-        let depth = input.len();
-        let (mut mem, mut cells) = (mem, input);
-        cells.resize(room.max(depth), 0);
-        let start = Start {
-            mem: &mut mem,
-            cells: &mut cells,
-            depth,
-        };
-        let mut vm = Vm::new(image, start, Output::Pipe(sender), RUN_STACK_BYTES);
-        let result = catching(|| entry(&mut vm));
-        let finished = vm.finish(result);
-        drop(vm);
-        cells.truncate(finished.depth);
-        (finished, mem, cells)
+        let output = Output::Pipe(sender);
+        run_here(image, entry, mem, input, room, output, RUN_STACK_BYTES)
     };
     worker::run(RUN_STACK_BYTES + THREAD_EXTRA_BYTES, pipe, body, |chunk| {
         console.write(chunk)
     })
+}
+
+/// Runs `entry` on this thread, which has `stack_room` bytes of stack left, from data space
+/// `mem` with `input` on a data stack of `room` cells, its output going to `output`.
+fn run_here(
+    image: &'static Image,
+    entry: Entry,
+    mut mem: Vec<u8>,
+    mut cells: Vec<i64>,
+    room: usize,
+    output: Output<'_>,
+    stack_room: usize,
+) -> Run {
+    let depth = cells.len();
+    cells.resize(room.max(depth), 0);
+    let start = Start {
+        mem: &mut mem,
+        cells: &mut cells,
+        depth,
+    };
+    let mut vm = Vm::new(image, start, output, stack_room);
+    let result = catching(|| entry(&mut vm));
+    let finished = vm.finish(result);
+    drop(vm);
+    cells.truncate(finished.depth);
+    (finished, mem, cells)
 }
 
 /// Stack a run's thread gets beyond [`RUN_STACK_BYTES`]: the C library keeps the thread's

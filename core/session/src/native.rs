@@ -87,10 +87,11 @@ impl NativePlugin for Plugin<ForthNative> {
         let mut console: &mut dyn ForthConsole = console;
         let (mut stack, mut error) = (Vec::new(), Vec::new());
         // SAFETY: a checked entry; `name`, the callbacks and the sinks are borrowed for the
-        // call.
+        // call, and `stack_room` never claims more stack than this thread has.
         let returned = unsafe {
             (self.api().run_word)(
                 FfiStr::new(name),
+                stack_room(),
                 console_callbacks(&mut console),
                 ByteSink::for_vec(&mut stack),
                 ByteSink::for_vec(&mut error),
