@@ -218,7 +218,9 @@ impl Loader {
             runtime::provide(&self.cache_dir, path, &name)?;
         }
         let sha256 = shadow::sha256_hex(&bytes);
-        let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256, Some(&self.spares))?;
+        let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256, &|| {
+            self.spares.take()
+        })?;
         drop(bytes);
         let key = shadow.canonicalize().unwrap_or_else(|_| shadow.clone());
         // The probe runs before the table is locked: it takes a child process, and every

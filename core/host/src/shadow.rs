@@ -17,7 +17,6 @@
 //!   mapped stays valid on Unix once unlinked; Windows refuses to delete it, and it is left.
 
 use crate::PluginError;
-use crate::spare::SpareFiles;
 pub use fastforth_toolchain::holds;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -54,14 +53,14 @@ pub fn shadow_file_name(source: &Path, sha256: &str) -> String {
 }
 
 /// Makes sure a shadow copy of `bytes` exists in `cache_dir` and returns its path; a new
-/// copy is written into a spare from `spares` when one is ready (the caller has the next
-/// one made with [`SpareFiles::make_next`] once it is done with the cache).
+/// copy is written into the temporary file `take_spare` hands over when it has one ready
+/// (see [`crate::spare`]), else into a new one.
 pub fn place(
     cache_dir: &Path,
     source: &Path,
     bytes: &[u8],
     sha256: &str,
-    spares: Option<&SpareFiles>,
+    take_spare: &dyn Fn() -> Option<NamedTempFile>,
 ) -> Result<PathBuf, PluginError> {
     let cache_error = |source| PluginError::Cache {
         path: cache_dir.into(),
@@ -73,8 +72,7 @@ pub fn place(
         touch(&shadow);
         return Ok(shadow);
     }
-    let spare = spares.and_then(SpareFiles::take);
-    write_by_rename(cache_dir, &shadow, bytes, spare).map_err(cache_error)?;
+    write_by_rename(cache_dir, &shadow, bytes, take_spare()).map_err(cache_error)?;
     Ok(shadow)
 }
 
@@ -223,9 +221,9 @@ mod tests {
     fn same_bytes_same_name_different_bytes_different_name() {
         let dir = tempfile::tempdir().unwrap();
         let source = Path::new("/x/libdemo.so");
-        let a = place(dir.path(), source, b"one", &sha256_hex(b"one"), None).unwrap();
-        let again = place(dir.path(), source, b"one", &sha256_hex(b"one"), None).unwrap();
-        let b = place(dir.path(), source, b"two", &sha256_hex(b"two"), None).unwrap();
+        let a = place(dir.path(), source, b"one", &sha256_hex(b"one"), &|| None).unwrap();
+        let again = place(dir.path(), source, b"one", &sha256_hex(b"one"), &|| None).unwrap();
+        let b = place(dir.path(), source, b"two", &sha256_hex(b"two"), &|| None).unwrap();
         assert_eq!(a, again);
         assert_ne!(a, b);
         assert!(

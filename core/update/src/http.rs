@@ -4,7 +4,7 @@
 //! redirect policy and the byte caps belong to the fetcher, the meaning of the bytes to the
 //! signature.
 
-use crate::fetch::{Answer, Limits, Timeout};
+use crate::transfer::{Answer, Limits, Timeout};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};

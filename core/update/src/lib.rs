@@ -24,6 +24,7 @@ pub mod state;
 pub mod time;
 #[cfg(feature = "tls")]
 mod tls;
+mod transfer;
 mod updater;
 
 pub use ed25519_dalek::{SigningKey, VerifyingKey};

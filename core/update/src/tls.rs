@@ -2,7 +2,7 @@
 //! redirect followed (the fetcher checks each), and timeouts named like the plain-http
 //! client's. Plain `http://` never comes here.
 
-use crate::fetch::{Answer, Limits, Timeout};
+use crate::transfer::{Answer, Limits, Timeout};
 use std::io::Read;
 use std::time::Duration;
 
