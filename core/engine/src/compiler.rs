@@ -1,7 +1,9 @@
 //! The compiler: builds one definition's IR, resolves control structures with a
 //! control-flow stack, and turns word references into instructions.
 
-use crate::dictionary::{Kind, MAX_CODE_OPS, MAX_NAME_BYTES, MAX_WORDS, Word};
+use crate::dictionary::{
+    Kind, MAX_CODE_OPS, MAX_CONTROL_DEPTH, MAX_DEFINITION_OPS, MAX_NAME_BYTES, MAX_WORDS, Word,
+};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
 use crate::ir::Op;
@@ -44,7 +46,8 @@ impl Forth {
     pub(crate) fn emit(&mut self, op: Op) -> Fallible<()> {
         let code = self.code.len();
         let definition = self.definition_mut()?;
-        if code + definition.ir.len() >= MAX_CODE_OPS {
+        let length = definition.ir.len();
+        if length >= MAX_DEFINITION_OPS || code + length >= MAX_CODE_OPS {
             return fail(code::DICTIONARY_OVERFLOW);
         }
         definition.locals.track(op);
@@ -185,8 +188,13 @@ impl Forth {
         Ok(self.definition_mut()?.ir.len())
     }
 
-    fn push_control(&mut self, entry: Control) -> Fallible<()> {
-        self.definition_mut()?.control.push(entry);
+    /// Pushes on the control-flow stack (-52 beyond [`MAX_CONTROL_DEPTH`] entries).
+    pub(crate) fn push_control(&mut self, entry: Control) -> Fallible<()> {
+        let control = &mut self.definition_mut()?.control;
+        if control.len() >= MAX_CONTROL_DEPTH {
+            return fail(code::CONTROL_FLOW_OVERFLOW);
+        }
+        control.push(entry);
         Ok(())
     }
 

@@ -117,11 +117,15 @@ pub const MAX_WORDLISTS: usize = 1 << 16;
 /// The most word lists in the search order (-49 beyond).
 pub const MAX_ORDER: usize = 64;
 /// The most words a session may define (-8 beyond), the longest name (a counted string's;
-/// -19 beyond) and the most instructions of the code space (-8 beyond): together at most
-/// about 200 MiB, so that no program exhausts the host's memory by defining words.
+/// -19 beyond), the most instructions of the code space and of one definition (-8 beyond;
+/// inlining makes a definition at most [`crate::optimizer::INLINE_LIMIT`] times longer)
+/// and the deepest control-flow stack (-52 beyond): together at most about 300 MiB, so
+/// that no program exhausts the host's memory by compiling.
 pub const MAX_WORDS: usize = 1 << 18;
 pub const MAX_NAME_BYTES: usize = 255;
 pub const MAX_CODE_OPS: usize = 1 << 22;
+pub const MAX_DEFINITION_OPS: usize = 1 << 20;
+pub const MAX_CONTROL_DEPTH: usize = 1 << 12;
 
 impl Default for Dictionary {
     fn default() -> Dictionary {

@@ -73,6 +73,7 @@ pub mod code {
     pub const INVALID_NUMERIC_ARGUMENT: i64 = -24;
     pub const RETURN_STACK_IMBALANCE: i64 = -25;
     pub const COMPILER_NESTING: i64 = -29;
+    pub const CONTROL_FLOW_OVERFLOW: i64 = -52;
     pub const INVALID_NAME_ARGUMENT: i64 = -32;
     pub const USER_INTERRUPT: i64 = -28;
     /// Also raised when the console cannot write the program's output.

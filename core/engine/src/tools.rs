@@ -243,24 +243,25 @@ impl Forth {
     }
 
     fn compile_ahead(&mut self) -> Fallible<()> {
-        let definition = self.definition_mut()?;
-        let at = definition.ir.len();
-        definition.ir.push(Op::Branch(0));
-        definition.control.push(Control::Orig(at));
-        Ok(())
+        let at = self.definition_mut()?.ir.len();
+        self.emit(Op::Branch(0))?;
+        self.push_control(Control::Orig(at))
     }
 
-    /// CS-PICK ( u -- ): copies the u-th entry of the control-flow stack to its top.
+    /// CS-PICK ( u -- ): copies the u-th entry of the control-flow stack, an orig or a
+    /// dest, to its top (-22 for a DO or CASE entry, which the standard does not let it
+    /// pick).
     fn cs_pick(&mut self) -> Fallible<()> {
         let u = self.pop_usize()?;
-        let control = &mut self.definition_mut()?.control;
+        let control = &self.definition_mut()?.control;
         let entry = control
             .len()
             .checked_sub(u.saturating_add(1))
-            .map(|at| control[at].clone())
+            .map(|at| &control[at])
+            .filter(|entry| matches!(entry, Control::Orig(_) | Control::Dest(_)))
+            .cloned()
             .ok_or_else(|| Throw::new(code::CONTROL_MISMATCH))?;
-        control.push(entry);
-        Ok(())
+        self.push_control(entry)
     }
 
     /// CS-ROLL ( u -- ): moves the u-th entry of the control-flow stack to its top.

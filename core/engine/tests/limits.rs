@@ -158,3 +158,41 @@ fn a_name_longer_than_a_counted_string_is_too_long() {
         assert_eq!(thrown_then_answers(&mut forth, &source), -19, "{definer}");
     }
 }
+
+#[test]
+fn control_flow_without_end_is_bounded() {
+    let mut forth = Forth::new(Limits::default());
+    let cases = [
+        // AHEAD THEN compiles a branch each time: the definition's bound.
+        (
+            ": big 2000000 0 do postpone ahead postpone then loop ; immediate",
+            -8,
+        ),
+        // BEGIN only grows the control-flow stack.
+        (": big 100000 0 do postpone begin loop ; immediate", -52),
+        (
+            ": big postpone begin 100000 0 do 0 cs-pick loop ; immediate",
+            -52,
+        ),
+        // A CASE is no orig or dest: CS-PICK may not copy it (with its exits).
+        (": big postpone case 0 cs-pick ; immediate", -22),
+    ];
+    for (source, expected) in cases {
+        let source = format!("{source} : x big ;");
+        assert_eq!(
+            thrown_then_answers(&mut forth, &source),
+            expected,
+            "{source}"
+        );
+    }
+}
+
+#[test]
+fn a_definition_longer_than_its_bound_is_a_dictionary_overflow() {
+    // A million calls of a word that inlining would make eight instructions each: the
+    // definition's own bound stops it before it is optimized.
+    let mut forth = Forth::new(Limits::default());
+    let source = ": s8 over over over over over over over over ; \
+                  : big 1100000 0 do postpone s8 loop ; immediate : x big ;";
+    assert_eq!(thrown_then_answers(&mut forth, source), -8);
+}
