@@ -12,7 +12,6 @@ use anyhow::Context;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code};
 use fastforth_host::Loader;
 use fastforth_session::{Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, NativeWords};
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -409,8 +408,7 @@ impl Terminal {
     }
 
     fn write_out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes).and_then(|()| out.flush())
+        crate::output::write_stdout(bytes)
     }
 
     fn next_line(&mut self) -> Option<String> {

@@ -147,10 +147,12 @@ fn the_engine_plugin_lets_a_program_catch_the_output_error() {
     assert_eq!((status.code(), stderr.as_str()), (Some(0), ""));
 }
 
-/// A native plugin compiled from `: x begin 65 emit again ;`, and an empty source file.
-fn endless_native_output(dir: &std::path::Path) -> (String, String) {
+/// A native plugin compiled from an endless output loop `x` and a word `cw` that catches
+/// the output error of `w1`, and an empty source file.
+fn native_output_program(dir: &std::path::Path) -> (String, String) {
     let source = dir.join("endless.fs");
-    std::fs::write(&source, ": x begin 65 emit again ;\n").unwrap();
+    let words = ": x begin 65 emit again ;\n: w1 1 . ;\n: cw ['] w1 catch 1000 + throw ;\n";
+    std::fs::write(&source, words).unwrap();
     let empty = dir.join("empty.fs");
     std::fs::write(&empty, "").unwrap();
     let plugin = dir.join(format!("endless.{}", std::env::consts::DLL_EXTENSION));
@@ -173,7 +175,7 @@ fn endless_native_output(dir: &std::path::Path) -> (String, String) {
 #[test]
 fn native_code_stops_at_the_output_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (plugin, empty) = endless_native_output(dir.path());
+    let (plugin, empty) = native_output_program(dir.path());
     // Alone, the word runs on a thread of its own and its output comes through a pipe;
     // linked into a session, it runs on the session's thread and writes to the console.
     for args in [
@@ -213,6 +215,36 @@ fn plugin_list_into_a_closed_pipe_fails_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(
         stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+}
+
+/// Native output is buffered: the CATCH around the word that wrote still gets its -37.
+#[cfg(target_os = "linux")]
+#[test]
+fn native_code_catches_the_output_error_of_the_word_it_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plugin, _) = native_output_program(dir.path());
+    let args = ["run", "--native", &plugin, "-e", "cw"];
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let (status, stderr) = finish(spawn(&args, Stdio::from(full)), &args);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("963 "),
+        "-37 caught, 1000 added: {stderr}"
+    );
+}
+
+/// Rust's `Stdout` reports writes to a bad descriptor as done; the program's output does not.
+#[cfg(unix)]
+#[test]
+fn a_read_only_standard_output_is_an_error() {
+    let args = ["run", "-e", ": x begin 1 . again ; x"];
+    let read_only = std::fs::File::open("/dev/null").unwrap();
+    let (status, stderr) = finish(spawn(&args, Stdio::from(read_only)), &args);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("-37 file I/O exception: cannot write the output: Bad file descriptor"),
         "{stderr}"
     );
 }

@@ -405,10 +405,17 @@ impl<'c> Vm<'c> {
     /// returns, ( i*x -- k*x n ) when it throws n, with the stack cut back or filled up to
     /// its depth before the word (the cells' values are then unspecified, as the standard
     /// allows).
+    ///
+    /// Output is passed on before and after the word, so that an output error (-37) is
+    /// raised by the CATCH around the word that wrote, not by a later write.
     pub fn catch(&mut self, word: impl FnOnce(&mut Vm<'c>)) {
+        self.flush_pending();
         let depth = self.depth;
         self.catching += 1;
-        let result = catching(|| word(self));
+        let result = catching(|| {
+            word(self);
+            self.flush_pending();
+        });
         self.catching -= 1;
         let code = match result {
             Ok(()) => 0,
@@ -440,6 +447,13 @@ impl<'c> Vm<'c> {
         }
         self.thrown_message = Some(String::from_utf8_lossy(&message).into_owned());
         Err(Throw(code::ABORT_QUOTE))
+    }
+
+    /// [`Vm::flush`] when there is output.
+    fn flush_pending(&mut self) {
+        if !self.out.is_empty() {
+            self.flush();
+        }
     }
 
     /// Passes pending output on to the host; the host could not write it: throws -37.
