@@ -784,6 +784,174 @@ pub const BUILTINS: &[BuiltinWord] = &[
     op("SFLOATS", &[Op::LitMul(4)]),
 ];
 
+/// How many built-in words there are.
+pub const BUILTIN_COUNT: usize = BUILTINS.len();
+
+/// [`BUILTINS`] as the engine keeps it: packed at compile time into one string of names,
+/// one array of instructions and one array of plain entries. A table of `&'static str`
+/// and `&'static [Op]` costs a pointer and a load-time relocation per name and per
+/// instruction list (about 30 KB of the engine plugin); these need one each.
+struct Packed {
+    value: i64,
+    name_start: u16,
+    /// The instructions' start in [`BUILTIN_OPS`], or the system word's index.
+    start: u16,
+    name_len: u8,
+    ops_len: u8,
+    kind: u8,
+    flags: u8,
+}
+
+const KIND_OPS: u8 = 0;
+const KIND_SYSTEM: u8 = 1;
+const KIND_CONSTANT: u8 = 2;
+const KIND_VARIABLE: u8 = 3;
+
+/// The length of every built-in name together.
+const NAME_BYTES: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        total += BUILTINS[i].name.len();
+        i += 1;
+    }
+    total
+};
+
+/// The number of instructions of every built-in word together.
+const OP_COUNT: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        if let Builtin::Ops(ops) = BUILTINS[i].behaviour {
+            total += ops.len();
+        }
+        i += 1;
+    }
+    total
+};
+
+/// The positions fit the packed entry's fields.
+const _: () = assert!(NAME_BYTES <= u16::MAX as usize);
+const _: () = assert!(OP_COUNT <= u16::MAX as usize);
+
+/// Every built-in name, in table order.
+const NAME_ARRAY: [u8; NAME_BYTES] = {
+    let mut names = [0; NAME_BYTES];
+    let mut at = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        let name = BUILTINS[i].name.as_bytes();
+        let mut j = 0;
+        while j < name.len() {
+            names[at] = name[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    names
+};
+
+static BUILTIN_NAMES: [u8; NAME_BYTES] = NAME_ARRAY;
+
+/// Every built-in word's instructions, in table order.
+static BUILTIN_OPS: [Op; OP_COUNT] = {
+    let mut all = [Op::Halt; OP_COUNT];
+    let mut at = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        if let Builtin::Ops(ops) = BUILTINS[i].behaviour {
+            let mut j = 0;
+            while j < ops.len() {
+                all[at] = ops[j];
+                at += 1;
+                j += 1;
+            }
+        }
+        i += 1;
+    }
+    all
+};
+
+static PACKED: [Packed; BUILTIN_COUNT] = {
+    let mut packed = [const {
+        Packed {
+            value: 0,
+            name_start: 0,
+            start: 0,
+            name_len: 0,
+            ops_len: 0,
+            kind: 0,
+            flags: 0,
+        }
+    }; BUILTIN_COUNT];
+    let (mut name_at, mut op_at) = (0, 0);
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        let word = &BUILTINS[i];
+        assert!(
+            word.name.len() <= u8::MAX as usize,
+            "a built-in name is too long"
+        );
+        let entry = &mut packed[i];
+        entry.name_start = name_at as u16;
+        entry.name_len = word.name.len() as u8;
+        entry.flags = word.flags;
+        name_at += word.name.len();
+        match word.behaviour {
+            Builtin::Ops(ops) => {
+                assert!(ops.len() <= u8::MAX as usize, "a built-in word is too long");
+                entry.kind = KIND_OPS;
+                entry.start = op_at as u16;
+                entry.ops_len = ops.len() as u8;
+                op_at += ops.len();
+            }
+            Builtin::System(sys) => {
+                entry.kind = KIND_SYSTEM;
+                entry.start = sys.index();
+            }
+            Builtin::Constant(value) => {
+                entry.kind = KIND_CONSTANT;
+                entry.value = value;
+            }
+            Builtin::SystemVariable(offset) => {
+                entry.kind = KIND_VARIABLE;
+                entry.value = offset as i64;
+            }
+        }
+        i += 1;
+    }
+    packed
+};
+
+/// Every built-in word, in table order, as [`BUILTINS`] lists it.
+pub fn builtins() -> impl Iterator<Item = BuiltinWord> {
+    PACKED.iter().map(unpack)
+}
+
+fn unpack(entry: &'static Packed) -> BuiltinWord {
+    let start = usize::from(entry.start);
+    let names = &BUILTIN_NAMES[usize::from(entry.name_start)..];
+    let name = names.get(..usize::from(entry.name_len)).unwrap_or_default();
+    let behaviour = match entry.kind {
+        KIND_OPS => Builtin::Ops(
+            BUILTIN_OPS
+                .get(start..start + usize::from(entry.ops_len))
+                .unwrap_or_default(),
+        ),
+        KIND_SYSTEM => Builtin::System(Sys::ALL.get(start).copied().unwrap_or(Sys::Abort)),
+        KIND_CONSTANT => Builtin::Constant(entry.value),
+        _ => Builtin::SystemVariable(entry.value as usize),
+    };
+    BuiltinWord {
+        // Built-in names are ASCII (checked by a test), so this never falls back.
+        name: std::str::from_utf8(name).unwrap_or_default(),
+        behaviour,
+        flags: entry.flags,
+    }
+}
+
 /// The name of the word an instruction implements (fused instructions are named after
 /// their main operation), for error messages and SEE: the instruction table's word, or for
 /// a system word its name in the dictionary.
@@ -799,7 +967,7 @@ pub fn op_name(op: Op) -> Option<&'static str> {
         _ => None,
     };
     internal.or_else(|| {
-        BUILTINS.iter().find_map(|builtin| match builtin.behaviour {
+        builtins().find_map(|builtin| match builtin.behaviour {
             Builtin::System(found) if found == word => Some(builtin.name),
             _ => None,
         })
@@ -817,6 +985,24 @@ mod tests {
             kind: Kind::Colon,
             immediate: false,
             compile_only: false,
+        }
+    }
+
+    #[test]
+    fn the_packed_table_is_the_table() {
+        assert_eq!(builtins().count(), BUILTINS.len());
+        for (packed, word) in builtins().zip(BUILTINS) {
+            assert!(word.name.is_ascii(), "{}", word.name);
+            assert_eq!(packed.name, word.name);
+            assert_eq!(packed.flags, word.flags, "{}", word.name);
+            let same = match (packed.behaviour, word.behaviour) {
+                (Builtin::Ops(a), Builtin::Ops(b)) => a == b,
+                (Builtin::System(a), Builtin::System(b)) => a == b,
+                (Builtin::Constant(a), Builtin::Constant(b)) => a == b,
+                (Builtin::SystemVariable(a), Builtin::SystemVariable(b)) => a == b,
+                _ => false,
+            };
+            assert!(same, "{}", word.name);
         }
     }
 

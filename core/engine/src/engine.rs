@@ -241,10 +241,10 @@ impl Forth {
     }
 
     fn install_builtins(&mut self) {
-        let builtins = crate::dictionary::BUILTINS;
-        self.dict.reserve(builtins.len());
-        self.code.reserve(builtins.len() * 3);
-        for builtin in builtins {
+        let count = crate::dictionary::BUILTIN_COUNT;
+        self.dict.reserve(count);
+        self.code.reserve(count * 3);
+        for builtin in crate::dictionary::builtins() {
             let xt = self.code.len() as u32;
             let kind = match builtin.behaviour {
                 Builtin::Ops(ops) => {
