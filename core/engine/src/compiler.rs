@@ -41,6 +41,7 @@ impl Forth {
             .ok_or_else(|| Throw::new(code::COMPILE_ONLY))
     }
 
+    #[inline(never)]
     pub(crate) fn emit(&mut self, op: Op) -> Fallible<()> {
         self.definition_mut()?.locals.track(op);
         self.definition_mut()?.ir.push(op);

@@ -296,6 +296,7 @@ impl Forth {
 
     /// Charges `work` steps of the budget for a word that does work proportional to its
     /// input, so that `--max-steps` bounds it; -256 when the budget runs out.
+    #[inline(never)]
     pub(crate) fn charge_steps(&mut self, work: usize) -> Fallible<()> {
         self.check_interrupt()?;
         let work = work as u64;
@@ -355,6 +356,10 @@ impl Forth {
         &self.machine.ds[1..=self.machine.depth]
     }
 
+    /// Out of line, like the other stack and memory helpers of the host words: a few
+    /// hundred call sites each held a copy (18 KB of the engine plugin); the executor's
+    /// loop has its own.
+    #[inline(never)]
     pub(crate) fn push(&mut self, value: i64) -> Fallible<()> {
         if self.machine.depth + 1 >= self.machine.ds.len() {
             return fail(code::STACK_OVERFLOW);
@@ -364,6 +369,7 @@ impl Forth {
         Ok(())
     }
 
+    #[inline(never)]
     pub(crate) fn pop(&mut self) -> Fallible<i64> {
         if self.machine.depth == 0 {
             return fail(code::STACK_UNDERFLOW);
@@ -377,6 +383,7 @@ impl Forth {
     }
 
     /// Pops ( c-addr u ) and checks that the range lies in memory.
+    #[inline(never)]
     pub(crate) fn pop_range(&mut self) -> Fallible<std::ops::Range<usize>> {
         let len = self.pop()?;
         let address = self.pop()?;
@@ -388,6 +395,7 @@ impl Forth {
         Ok(self.mem[range].to_vec())
     }
 
+    #[inline(never)]
     pub(crate) fn push_rs(&mut self, value: i64) -> Fallible<()> {
         if self.machine.rdepth >= self.machine.rs.len() {
             return fail(code::RETURN_STACK_OVERFLOW);
@@ -397,16 +405,19 @@ impl Forth {
         Ok(())
     }
 
+    #[inline(never)]
     pub(crate) fn fetch_cell(&self, address: i64) -> Fallible<i64> {
         memory::cell(&self.mem, address).ok_or_else(|| Throw::new(code::INVALID_ADDRESS))
     }
 
+    #[inline(never)]
     pub(crate) fn store_cell(&mut self, address: i64, value: i64) -> Fallible<()> {
         memory::set_cell(&mut self.mem, address, value)
             .ok_or_else(|| Throw::new(code::INVALID_ADDRESS))
     }
 
     /// Reserves `bytes` of data space at HERE (negative values give space back).
+    #[inline(never)]
     pub(crate) fn allot(&mut self, bytes: i64) -> Fallible<()> {
         let new_here = (self.here as i64).checked_add(bytes).filter(|&h| h >= 0);
         match new_here {
