@@ -266,6 +266,7 @@ impl Forth {
     }
 
     /// Charges the step budget for work on `bytes` bytes (one step per 256).
+    #[inline(never)]
     pub(crate) fn charge_bytes(&mut self, bytes: usize) -> Fallible<()> {
         self.charge_steps(1 + bytes / BYTES_PER_STEP)
     }

@@ -35,6 +35,7 @@ pub struct Definition {
 }
 
 impl Forth {
+    #[inline(never)]
     pub(crate) fn definition_mut(&mut self) -> Fallible<&mut Definition> {
         self.definition
             .as_mut()
@@ -165,11 +166,13 @@ impl Forth {
         Ok(self.definition_mut()?.ir.len())
     }
 
+    #[inline(never)]
     fn push_control(&mut self, entry: Control) -> Fallible<()> {
         self.definition_mut()?.control.push(entry);
         Ok(())
     }
 
+    #[inline(never)]
     fn pop_control(&mut self) -> Fallible<Control> {
         self.definition_mut()?
             .control
@@ -203,6 +206,7 @@ impl Forth {
         Ok(())
     }
 
+    #[inline(never)]
     fn emit_forward(&mut self, op: Op) -> Fallible<usize> {
         let at = self.here_ir()?;
         self.emit(op)?;

@@ -322,10 +322,12 @@ impl Forth {
         self.system_base() + SYSTEM_BYTES
     }
 
+    #[inline(never)]
     pub(crate) fn system_cell(&self, offset: usize) -> i64 {
         memory::cell(&self.mem, self.system_address(offset) as i64).unwrap_or(0)
     }
 
+    #[inline(never)]
     pub(crate) fn set_system_cell(&mut self, offset: usize, value: i64) {
         let address = self.system_address(offset) as i64;
         let _ = memory::set_cell(&mut self.mem, address, value);

@@ -208,6 +208,7 @@ impl Forth {
     }
 
     /// Text up to the delimiter (the rest of the line when there is none).
+    #[inline(never)]
     fn parse_text(&mut self, delimiter: u8) -> Vec<u8> {
         let token = self.parse_delimited(delimiter);
         self.mem[token.start..token.start + token.len].to_vec()
