@@ -792,9 +792,9 @@ pub const BUILTIN_COUNT: usize = BUILTINS.len();
 /// and `&'static [Op]` costs a pointer and a load-time relocation per name and per
 /// instruction list (about 30 KB of the engine plugin); these need one each.
 struct Packed {
-    value: i64,
     name_start: u16,
-    /// The instructions' start in [`BUILTIN_OPS`], or the system word's index.
+    /// The instructions' start in [`BUILTIN_OPS`], the system word's index, or the value's
+    /// index in [`BUILTIN_VALUES`].
     start: u16,
     name_len: u8,
     ops_len: u8,
@@ -825,6 +825,19 @@ const OP_COUNT: usize = {
     while i < BUILTINS.len() {
         if let Builtin::Ops(ops) = BUILTINS[i].behaviour {
             total += ops.len();
+        }
+        i += 1;
+    }
+    total
+};
+
+/// The number of constants and system variables among the built-in words.
+const VALUE_COUNT: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        if let Builtin::Constant(_) | Builtin::SystemVariable(_) = BUILTINS[i].behaviour {
+            total += 1;
         }
         i += 1;
     }
@@ -874,10 +887,32 @@ static BUILTIN_OPS: [Op; OP_COUNT] = {
     all
 };
 
+/// The values of the built-in constants and the offsets of the system variables, in table
+/// order.
+static BUILTIN_VALUES: [i64; VALUE_COUNT] = {
+    let mut values = [0; VALUE_COUNT];
+    let mut at = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        match BUILTINS[i].behaviour {
+            Builtin::Constant(value) => {
+                values[at] = value;
+                at += 1;
+            }
+            Builtin::SystemVariable(offset) => {
+                values[at] = offset as i64;
+                at += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    values
+};
+
 static PACKED: [Packed; BUILTIN_COUNT] = {
     let mut packed = [const {
         Packed {
-            value: 0,
             name_start: 0,
             start: 0,
             name_len: 0,
@@ -886,7 +921,7 @@ static PACKED: [Packed; BUILTIN_COUNT] = {
             flags: 0,
         }
     }; BUILTIN_COUNT];
-    let (mut name_at, mut op_at) = (0, 0);
+    let (mut name_at, mut op_at, mut value_at) = (0, 0, 0);
     let mut i = 0;
     while i < BUILTINS.len() {
         let word = &BUILTINS[i];
@@ -911,13 +946,15 @@ static PACKED: [Packed; BUILTIN_COUNT] = {
                 entry.kind = KIND_SYSTEM;
                 entry.start = sys.index();
             }
-            Builtin::Constant(value) => {
+            Builtin::Constant(_) => {
                 entry.kind = KIND_CONSTANT;
-                entry.value = value;
+                entry.start = value_at as u16;
+                value_at += 1;
             }
-            Builtin::SystemVariable(offset) => {
+            Builtin::SystemVariable(_) => {
                 entry.kind = KIND_VARIABLE;
-                entry.value = offset as i64;
+                entry.start = value_at as u16;
+                value_at += 1;
             }
         }
         i += 1;
@@ -941,8 +978,12 @@ fn unpack(entry: &'static Packed) -> BuiltinWord {
                 .unwrap_or_default(),
         ),
         KIND_SYSTEM => Builtin::System(Sys::ALL.get(start).copied().unwrap_or(Sys::Abort)),
-        KIND_CONSTANT => Builtin::Constant(entry.value),
-        _ => Builtin::SystemVariable(entry.value as usize),
+        KIND_CONSTANT => Builtin::Constant(BUILTIN_VALUES.get(start).copied().unwrap_or(0)),
+        _ => Builtin::SystemVariable(
+            BUILTIN_VALUES
+                .get(start)
+                .map_or(0, |&offset| offset as usize),
+        ),
     };
     BuiltinWord {
         // Built-in names are ASCII (checked by a test), so this never falls back.
