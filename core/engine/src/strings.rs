@@ -101,10 +101,7 @@ impl Forth {
             Sys::Replaces => self.replaces(),
             Sys::Substitute => self.substitute(),
             Sys::Unescape => self.unescape(),
-            other => Err(Throw::with_message(
-                code::UNSUPPORTED_OPERATION,
-                format!("{other:?} is not a string word"),
-            )),
+            other => crate::system::unreachable_word(other, "string"),
         }
     }
 
