@@ -809,6 +809,7 @@ impl<'a> Reader<'a> {
         Reader { bytes, position: 0 }
     }
 
+    #[inline(never)]
     pub fn take(&mut self, count: usize) -> Result<&'a [u8], DecodeError> {
         let end = self
             .position
@@ -820,6 +821,7 @@ impl<'a> Reader<'a> {
         Ok(taken)
     }
 
+    #[inline(never)]
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }
@@ -834,6 +836,7 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
+    #[inline(never)]
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
         let bytes = self.take(8)?;
         let mut array = [0u8; 8];
@@ -847,6 +850,7 @@ impl<'a> Reader<'a> {
 
     /// A length that must not exceed the bytes left (each counted item takes at least
     /// `min_item_bytes`), so corrupt counts cannot cause huge allocations.
+    #[inline(never)]
     pub fn count(&mut self, min_item_bytes: usize) -> Result<usize, DecodeError> {
         let count = self.u64()?;
         let left = (self.bytes.len() - self.position) as u64;
@@ -866,7 +870,6 @@ impl<'a> Reader<'a> {
         self.position == self.bytes.len()
     }
 
-    /// A system word, written as its index in [`Sys::ALL`].
     /// One operand of the kind [`operand_code`] gives (1 a cell, 2 a u32, else a system
     /// word's index, checked), widened to a u64.
     fn operand(&mut self, kind: u8) -> Result<u64, DecodeError> {
