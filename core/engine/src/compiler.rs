@@ -37,12 +37,14 @@ pub struct Definition {
 }
 
 impl Forth {
+    #[inline(never)]
     pub(crate) fn definition_mut(&mut self) -> Fallible<&mut Definition> {
         self.definition
             .as_mut()
             .ok_or_else(|| Throw::new(code::COMPILE_ONLY))
     }
 
+    #[inline(never)]
     pub(crate) fn emit(&mut self, op: Op) -> Fallible<()> {
         let code = self.code.len();
         let definition = self.definition_mut()?;
@@ -189,6 +191,7 @@ impl Forth {
     }
 
     /// Pushes on the control-flow stack (-52 beyond [`MAX_CONTROL_DEPTH`] entries).
+    #[inline(never)]
     pub(crate) fn push_control(&mut self, entry: Control) -> Fallible<()> {
         let control = &mut self.definition_mut()?.control;
         if control.len() >= MAX_CONTROL_DEPTH {
@@ -198,6 +201,7 @@ impl Forth {
         Ok(())
     }
 
+    #[inline(never)]
     fn pop_control(&mut self) -> Fallible<Control> {
         self.definition_mut()?
             .control
@@ -231,6 +235,7 @@ impl Forth {
         Ok(())
     }
 
+    #[inline(never)]
     fn emit_forward(&mut self, op: Op) -> Fallible<usize> {
         let at = self.here_ir()?;
         self.emit(op)?;

@@ -148,6 +148,7 @@ impl Console for StdConsole {
 }
 
 /// Writes program output to `console`; a write error is throw code -37.
+#[inline(never)]
 pub(crate) fn write_output(console: &mut dyn Console, bytes: &[u8]) -> Fallible<()> {
     console.write(bytes).map_err(output_error)
 }

@@ -125,7 +125,7 @@ pub const MAX_WORDS: usize = 1 << 18;
 pub const MAX_NAME_BYTES: usize = 255;
 pub const MAX_CODE_OPS: usize = 1 << 22;
 pub const MAX_DEFINITION_OPS: usize = 1 << 20;
-pub const MAX_CONTROL_DEPTH: usize = 1 << 12;
+pub const MAX_CONTROL_DEPTH: usize = 1 << 20;
 
 impl Default for Dictionary {
     fn default() -> Dictionary {
@@ -794,6 +794,215 @@ pub const BUILTINS: &[BuiltinWord] = &[
     op("SFLOATS", &[Op::LitMul(4)]),
 ];
 
+/// How many built-in words there are.
+pub const BUILTIN_COUNT: usize = BUILTINS.len();
+
+/// [`BUILTINS`] as the engine keeps it: packed at compile time into one string of names,
+/// one array of instructions and one array of plain entries. A table of `&'static str`
+/// and `&'static [Op]` costs a pointer and a load-time relocation per name and per
+/// instruction list (about 30 KB of the engine plugin); these need one each.
+struct Packed {
+    name_start: u16,
+    /// The instructions' start in [`BUILTIN_OPS`], the system word's index, or the value's
+    /// index in [`BUILTIN_VALUES`].
+    start: u16,
+    name_len: u8,
+    ops_len: u8,
+    kind: u8,
+    flags: u8,
+}
+
+const KIND_OPS: u8 = 0;
+const KIND_SYSTEM: u8 = 1;
+const KIND_CONSTANT: u8 = 2;
+const KIND_VARIABLE: u8 = 3;
+
+/// The length of every built-in name together.
+const NAME_BYTES: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        total += BUILTINS[i].name.len();
+        i += 1;
+    }
+    total
+};
+
+/// The number of instructions of every built-in word together.
+const OP_COUNT: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        if let Builtin::Ops(ops) = BUILTINS[i].behaviour {
+            total += ops.len();
+        }
+        i += 1;
+    }
+    total
+};
+
+/// The number of constants and system variables among the built-in words.
+const VALUE_COUNT: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        if let Builtin::Constant(_) | Builtin::SystemVariable(_) = BUILTINS[i].behaviour {
+            total += 1;
+        }
+        i += 1;
+    }
+    total
+};
+
+/// The positions fit the packed entry's fields.
+const _: () = assert!(NAME_BYTES <= u16::MAX as usize);
+const _: () = assert!(OP_COUNT <= u16::MAX as usize);
+
+/// Every built-in name, in table order.
+const NAME_ARRAY: [u8; NAME_BYTES] = {
+    let mut names = [0; NAME_BYTES];
+    let mut at = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        let name = BUILTINS[i].name.as_bytes();
+        let mut j = 0;
+        while j < name.len() {
+            names[at] = name[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    names
+};
+
+static BUILTIN_NAMES: [u8; NAME_BYTES] = NAME_ARRAY;
+
+/// Every built-in word's instructions, in table order.
+static BUILTIN_OPS: [Op; OP_COUNT] = {
+    let mut all = [Op::Halt; OP_COUNT];
+    let mut at = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        if let Builtin::Ops(ops) = BUILTINS[i].behaviour {
+            let mut j = 0;
+            while j < ops.len() {
+                all[at] = ops[j];
+                at += 1;
+                j += 1;
+            }
+        }
+        i += 1;
+    }
+    all
+};
+
+/// The values of the built-in constants and the offsets of the system variables, in table
+/// order.
+static BUILTIN_VALUES: [i64; VALUE_COUNT] = {
+    let mut values = [0; VALUE_COUNT];
+    let mut at = 0;
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        match BUILTINS[i].behaviour {
+            Builtin::Constant(value) => {
+                values[at] = value;
+                at += 1;
+            }
+            Builtin::SystemVariable(offset) => {
+                values[at] = offset as i64;
+                at += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    values
+};
+
+static PACKED: [Packed; BUILTIN_COUNT] = {
+    let mut packed = [const {
+        Packed {
+            name_start: 0,
+            start: 0,
+            name_len: 0,
+            ops_len: 0,
+            kind: 0,
+            flags: 0,
+        }
+    }; BUILTIN_COUNT];
+    let (mut name_at, mut op_at, mut value_at) = (0, 0, 0);
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        let word = &BUILTINS[i];
+        assert!(
+            word.name.len() <= u8::MAX as usize,
+            "a built-in name is too long"
+        );
+        let entry = &mut packed[i];
+        entry.name_start = name_at as u16;
+        entry.name_len = word.name.len() as u8;
+        entry.flags = word.flags;
+        name_at += word.name.len();
+        match word.behaviour {
+            Builtin::Ops(ops) => {
+                assert!(ops.len() <= u8::MAX as usize, "a built-in word is too long");
+                entry.kind = KIND_OPS;
+                entry.start = op_at as u16;
+                entry.ops_len = ops.len() as u8;
+                op_at += ops.len();
+            }
+            Builtin::System(sys) => {
+                entry.kind = KIND_SYSTEM;
+                entry.start = sys.index();
+            }
+            Builtin::Constant(_) => {
+                entry.kind = KIND_CONSTANT;
+                entry.start = value_at as u16;
+                value_at += 1;
+            }
+            Builtin::SystemVariable(_) => {
+                entry.kind = KIND_VARIABLE;
+                entry.start = value_at as u16;
+                value_at += 1;
+            }
+        }
+        i += 1;
+    }
+    packed
+};
+
+/// Every built-in word, in table order, as [`BUILTINS`] lists it.
+pub fn builtins() -> impl Iterator<Item = BuiltinWord> {
+    PACKED.iter().map(unpack)
+}
+
+fn unpack(entry: &'static Packed) -> BuiltinWord {
+    let start = usize::from(entry.start);
+    let names = &BUILTIN_NAMES[usize::from(entry.name_start)..];
+    let name = names.get(..usize::from(entry.name_len)).unwrap_or_default();
+    let behaviour = match entry.kind {
+        KIND_OPS => Builtin::Ops(
+            BUILTIN_OPS
+                .get(start..start + usize::from(entry.ops_len))
+                .unwrap_or_default(),
+        ),
+        KIND_SYSTEM => Builtin::System(Sys::ALL.get(start).copied().unwrap_or(Sys::Abort)),
+        KIND_CONSTANT => Builtin::Constant(BUILTIN_VALUES.get(start).copied().unwrap_or(0)),
+        _ => Builtin::SystemVariable(
+            BUILTIN_VALUES
+                .get(start)
+                .map_or(0, |&offset| offset as usize),
+        ),
+    };
+    BuiltinWord {
+        // Built-in names are ASCII (checked by a test), so this never falls back.
+        name: std::str::from_utf8(name).unwrap_or_default(),
+        behaviour,
+        flags: entry.flags,
+    }
+}
+
 /// The name of the word an instruction implements (fused instructions are named after
 /// their main operation), for error messages and SEE: the instruction table's word, or for
 /// a system word its name in the dictionary.
@@ -809,7 +1018,7 @@ pub fn op_name(op: Op) -> Option<&'static str> {
         _ => None,
     };
     internal.or_else(|| {
-        BUILTINS.iter().find_map(|builtin| match builtin.behaviour {
+        builtins().find_map(|builtin| match builtin.behaviour {
             Builtin::System(found) if found == word => Some(builtin.name),
             _ => None,
         })
@@ -827,6 +1036,24 @@ mod tests {
             kind: Kind::Colon,
             immediate: false,
             compile_only: false,
+        }
+    }
+
+    #[test]
+    fn the_packed_table_is_the_table() {
+        assert_eq!(builtins().count(), BUILTINS.len());
+        for (packed, word) in builtins().zip(BUILTINS) {
+            assert!(word.name.is_ascii(), "{}", word.name);
+            assert_eq!(packed.name, word.name);
+            assert_eq!(packed.flags, word.flags, "{}", word.name);
+            let same = match (packed.behaviour, word.behaviour) {
+                (Builtin::Ops(a), Builtin::Ops(b)) => a == b,
+                (Builtin::System(a), Builtin::System(b)) => a == b,
+                (Builtin::Constant(a), Builtin::Constant(b)) => a == b,
+                (Builtin::SystemVariable(a), Builtin::SystemVariable(b)) => a == b,
+                _ => false,
+            };
+            assert!(same, "{}", word.name);
         }
     }
 

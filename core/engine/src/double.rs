@@ -98,10 +98,7 @@ impl Forth {
                     .into_iter()
                     .try_for_each(|(low, high)| self.push(low).and_then(|()| self.push(high)))
             }
-            other => Err(Throw::with_message(
-                code::UNSUPPORTED_OPERATION,
-                format!("{other:?} is not a double-number word"),
-            )),
+            other => crate::system::unreachable_word(other, "double-number"),
         }
     }
 

@@ -241,10 +241,10 @@ impl Forth {
     }
 
     fn install_builtins(&mut self) {
-        let builtins = crate::dictionary::BUILTINS;
-        self.dict.reserve(builtins.len());
-        self.code.reserve(builtins.len() * 3);
-        for builtin in builtins {
+        let count = crate::dictionary::BUILTIN_COUNT;
+        self.dict.reserve(count);
+        self.code.reserve(count * 3);
+        for builtin in crate::dictionary::builtins() {
             let xt = self.code.len() as u32;
             let kind = match builtin.behaviour {
                 Builtin::Ops(ops) => {
@@ -296,6 +296,7 @@ impl Forth {
 
     /// Charges `work` steps of the budget for a word that does work proportional to its
     /// input, so that `--max-steps` bounds it; -256 when the budget runs out.
+    #[inline(never)]
     pub(crate) fn charge_steps(&mut self, work: usize) -> Fallible<()> {
         self.check_interrupt()?;
         let work = work as u64;
@@ -321,10 +322,12 @@ impl Forth {
         self.system_base() + SYSTEM_BYTES
     }
 
+    #[inline(never)]
     pub(crate) fn system_cell(&self, offset: usize) -> i64 {
         memory::cell(&self.mem, self.system_address(offset) as i64).unwrap_or(0)
     }
 
+    #[inline(never)]
     pub(crate) fn set_system_cell(&mut self, offset: usize, value: i64) {
         let address = self.system_address(offset) as i64;
         let _ = memory::set_cell(&mut self.mem, address, value);
@@ -355,6 +358,10 @@ impl Forth {
         &self.machine.ds[1..=self.machine.depth]
     }
 
+    /// Out of line, like the other stack and memory helpers of the host words: a few
+    /// hundred call sites each held a copy (18 KB of the engine plugin); the executor's
+    /// loop has its own.
+    #[inline(never)]
     pub(crate) fn push(&mut self, value: i64) -> Fallible<()> {
         if self.machine.depth + 1 >= self.machine.ds.len() {
             return fail(code::STACK_OVERFLOW);
@@ -364,6 +371,7 @@ impl Forth {
         Ok(())
     }
 
+    #[inline(never)]
     pub(crate) fn pop(&mut self) -> Fallible<i64> {
         if self.machine.depth == 0 {
             return fail(code::STACK_UNDERFLOW);
@@ -377,6 +385,7 @@ impl Forth {
     }
 
     /// Pops ( c-addr u ) and checks that the range lies in memory.
+    #[inline(never)]
     pub(crate) fn pop_range(&mut self) -> Fallible<std::ops::Range<usize>> {
         let len = self.pop()?;
         let address = self.pop()?;
@@ -388,6 +397,7 @@ impl Forth {
         Ok(self.mem[range].to_vec())
     }
 
+    #[inline(never)]
     pub(crate) fn push_rs(&mut self, value: i64) -> Fallible<()> {
         if self.machine.rdepth >= self.machine.rs.len() {
             return fail(code::RETURN_STACK_OVERFLOW);
@@ -397,16 +407,19 @@ impl Forth {
         Ok(())
     }
 
+    #[inline(never)]
     pub(crate) fn fetch_cell(&self, address: i64) -> Fallible<i64> {
         memory::cell(&self.mem, address).ok_or_else(|| Throw::new(code::INVALID_ADDRESS))
     }
 
+    #[inline(never)]
     pub(crate) fn store_cell(&mut self, address: i64, value: i64) -> Fallible<()> {
         memory::set_cell(&mut self.mem, address, value)
             .ok_or_else(|| Throw::new(code::INVALID_ADDRESS))
     }
 
     /// Reserves `bytes` of data space at HERE (negative values give space back).
+    #[inline(never)]
     pub(crate) fn allot(&mut self, bytes: i64) -> Fallible<()> {
         let new_here = (self.here as i64).checked_add(bytes).filter(|&h| h >= 0);
         match new_here {

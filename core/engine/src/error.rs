@@ -195,8 +195,16 @@ pub enum Stop {
 /// An exception on its way to a CATCH or to the host: the code, an optional message that
 /// replaces the standard one (ABORT", file names), and the word that raised it; or BYE and
 /// QUIT on their way out (`stop`), which only the top level sees.
+///
+/// One pointer wide, so that `Fallible<T>` of a cell comes back in two registers and every
+/// `?` on the engine's many error paths moves a pointer rather than the whole record.
+/// Making one allocates, which only a throw does.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Throw {
+pub struct Throw(Box<Thrown>);
+
+/// What a [`Throw`] carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thrown {
     pub code: i64,
     pub message: Option<String>,
     pub word: Option<String>,
@@ -204,30 +212,45 @@ pub struct Throw {
     pub stop: Option<Stop>,
 }
 
+impl std::ops::Deref for Throw {
+    type Target = Thrown;
+
+    fn deref(&self) -> &Thrown {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Throw {
+    fn deref_mut(&mut self) -> &mut Thrown {
+        &mut self.0
+    }
+}
+
 impl Throw {
+    /// Out of line and cold: the error paths that raise a bare code are one call each.
+    #[cold]
+    #[inline(never)]
     pub fn new(throw_code: i64) -> Throw {
-        Throw {
+        Throw(Box::new(Thrown {
             code: throw_code,
             message: None,
             word: None,
             location: None,
             stop: None,
-        }
+        }))
     }
 
     /// BYE or QUIT leaving the executor.
     pub fn stop(stop: Stop) -> Throw {
-        Throw {
-            stop: Some(stop),
-            ..Throw::new(0)
-        }
+        let mut throw = Throw::new(0);
+        throw.stop = Some(stop);
+        throw
     }
 
     pub fn with_message(throw_code: i64, message: impl Into<String>) -> Throw {
-        Throw {
-            message: Some(message.into()),
-            ..Throw::new(throw_code)
-        }
+        let mut throw = Throw::new(throw_code);
+        throw.message = Some(message.into());
+        throw
     }
 
     pub fn in_word(mut self, word: &str) -> Throw {
@@ -238,14 +261,19 @@ impl Throw {
     }
 
     pub fn into_error(self) -> ForthError {
-        let message = self
-            .message
-            .unwrap_or_else(|| message_for(self.code).to_owned());
-        ForthError {
-            code: self.code,
+        let Thrown {
+            code,
             message,
-            word: self.word,
-            location: self.location,
+            word,
+            location,
+            ..
+        } = *self.0;
+        let message = message.unwrap_or_else(|| message_for(code).to_owned());
+        ForthError {
+            code,
+            message,
+            word,
+            location,
         }
     }
 }

@@ -15,7 +15,7 @@
 use crate::console::{Console, write_output};
 use crate::dictionary::Kind;
 use crate::engine::Forth;
-use crate::error::{Fallible, Throw, code, fail};
+use crate::error::{Fallible, code, fail};
 use crate::ir::{Op, Sys};
 use crate::memory::CELL;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -107,10 +107,7 @@ impl Forth {
                 let body = self.pop()?;
                 self.store_cell(body, size)
             }
-            other => Err(Throw::with_message(
-                code::UNSUPPORTED_OPERATION,
-                format!("{other:?} is not a facility word"),
-            )),
+            other => crate::system::unreachable_word(other, "facility"),
         }
     }
 

@@ -392,10 +392,7 @@ impl Forth {
             }
             Sys::FField => self.float_field(8),
             Sys::SFField => self.float_field(4),
-            other => Err(Throw::with_message(
-                code::UNSUPPORTED_OPERATION,
-                format!("{other:?} is not a float word"),
-            )),
+            other => crate::system::unreachable_word(other, "float"),
         }
     }
 

@@ -42,15 +42,18 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+#[inline(never)]
 fn put_u64(out: &mut Vec<u8>, value: u64) {
     out.extend(value.to_le_bytes());
 }
 
+#[inline(never)]
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     put_u64(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
+#[inline(never)]
 fn put_cells(out: &mut Vec<u8>, cells: &[i64]) {
     put_u64(out, cells.len() as u64);
     cells.iter().for_each(|cell| out.extend(cell.to_le_bytes()));

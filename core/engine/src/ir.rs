@@ -47,35 +47,101 @@ macro_rules! operand_type {
     };
 }
 
-/// Appends one operand's encoding (little-endian; a system word as its u16 index).
-macro_rules! put_operand {
-    (Literal, $value:ident, $out:ident) => {
-        $out.extend($value.to_le_bytes())
+/// One operand as a value and the number of its little-endian bytes that encode it (a
+/// system word as its u16 index).
+macro_rules! operand_bytes {
+    (Literal, $value:ident) => {
+        ($value as u64, 8)
     };
-    (Target, $value:ident, $out:ident) => {
-        $out.extend($value.to_le_bytes())
+    (Target, $value:ident) => {
+        (u64::from($value), 4)
     };
-    (Address, $value:ident, $out:ident) => {
-        $out.extend($value.to_le_bytes())
+    (Address, $value:ident) => {
+        (u64::from($value), 4)
     };
-    (System, $value:ident, $out:ident) => {
-        $out.extend($value.index().to_le_bytes())
+    (System, $value:ident) => {
+        (u64::from($value.index()), 2)
     };
 }
 
-/// Reads one operand as [`put_operand`] wrote it.
-macro_rules! take_operand {
-    (Literal, $reader:ident) => {
-        $reader.i64()?
+/// An instruction's tag and its operands, each as [`operand_bytes`] gives it (widths of 0
+/// where there is no operand).
+macro_rules! encoding {
+    ($tag:literal;) => {
+        ($tag, [(0, 0), (0, 0)])
     };
-    (Target, $reader:ident) => {
-        $reader.u32()?
+    ($tag:literal; $kind:ident $field:ident) => {
+        ($tag, [operand_bytes!($kind, $field), (0, 0)])
     };
-    (Address, $reader:ident) => {
-        $reader.u32()?
+    ($tag:literal; $kind1:ident $field1:ident, $kind2:ident $field2:ident) => {
+        (
+            $tag,
+            [
+                operand_bytes!($kind1, $field1),
+                operand_bytes!($kind2, $field2),
+            ],
+        )
     };
-    (System, $reader:ident) => {
-        $reader.system_word()?
+}
+
+/// An operand kind as [`Reader::operand`] reads it: 1 a cell, 2 a u32, 3 a system word.
+macro_rules! operand_code {
+    (Literal) => {
+        1
+    };
+    (Target) => {
+        2
+    };
+    (Address) => {
+        2
+    };
+    (System) => {
+        3
+    };
+}
+
+/// The operand kinds of an instruction, two bits each, the first operand lowest.
+macro_rules! operand_codes {
+    () => {
+        0
+    };
+    ($kind:ident) => {
+        operand_code!($kind)
+    };
+    ($kind1:ident, $kind2:ident) => {
+        operand_code!($kind1) | operand_code!($kind2) << 2
+    };
+}
+
+/// One operand of the Rust type its kind has, from the value [`Reader::operand`] read.
+macro_rules! from_operand {
+    (Literal, $value:expr) => {
+        $value as i64
+    };
+    (Target, $value:expr) => {
+        $value as u32
+    };
+    (Address, $value:expr) => {
+        $value as u32
+    };
+    (System, $value:expr) => {
+        Sys::from_index($value)
+    };
+}
+
+/// An instruction built from the values read, in order.
+macro_rules! from_operands {
+    ($op:path, $first:ident, $second:ident;) => {
+        $op
+    };
+    ($op:path, $first:ident, $second:ident; $kind:ident) => {
+        $op(from_operand!($kind, $first))
+    };
+    ($op:path, $first:ident, $second:ident; $kind1:ident, $kind2:ident) => {
+        $op(
+            from_operand!($kind1, $first),
+            from_operand!($kind2, $second),
+        )
     };
 }
 
@@ -255,24 +321,43 @@ macro_rules! instruction_set {
 
         /// Appends one instruction's encoding: its tag byte, then its operands in
         /// little-endian order (a system word as its index in `Sys::ALL`, a u16).
+        /// The arms only pick the tag and the operands, so they stay small; one loop
+        /// writes them all.
         pub fn encode_op(op: Op, out: &mut Vec<u8>) {
-            match op {
-                $(Op::$name $(($($field),+))? => {
-                    out.push($tag);
-                    $($(put_operand!($kind, $field, out);)+)?
-                })*
+            let (tag, operands): (u8, [(u64, usize); 2]) = match op {
+                $(Op::$name $(($($field),+))? => encoding!($tag; $($($kind $field),+)?),)*
+            };
+            out.push(tag);
+            for (value, width) in operands {
+                out.extend_from_slice(&value.to_le_bytes()[..width]);
             }
         }
 
         impl Reader<'_> {
             /// Decodes one instruction.
+            ///
+            /// The tag gives its operand kinds, one loop reads them, and the arms only
+            /// assemble the instruction, so they stay small.
             pub fn op(&mut self) -> Result<Op, DecodeError> {
-                let reader = self;
-                let op = match reader.u8()? {
-                    $($tag => Op::$name $(($(take_operand!($kind, reader)),+))?,)*
+                let tag = self.u8()?;
+                let mut kinds: u8 = match tag {
+                    $($tag => operand_codes!($($($kind),+)?),)*
                     tag => return Err(DecodeError(format!("unknown instruction tag {tag}"))),
                 };
-                Ok(op)
+                let mut values = [0u64; 2];
+                for value in &mut values {
+                    if kinds == 0 {
+                        break;
+                    }
+                    *value = self.operand(kinds & 3)?;
+                    kinds >>= 2;
+                }
+                #[allow(unused_variables)]
+                let [first, second] = values;
+                Ok(match tag {
+                    $($tag => from_operands!(Op::$name, first, second; $($($kind),+)?),)*
+                    _ => Op::Halt,
+                })
             }
         }
 
@@ -679,6 +764,15 @@ impl Sys {
     pub const fn index(self) -> u16 {
         self as u16
     }
+
+    /// The word of an index that [`Reader::operand`] checked (`Abort` for any other).
+    fn from_index(index: u64) -> Sys {
+        usize::try_from(index)
+            .ok()
+            .and_then(|index| Sys::ALL.get(index))
+            .copied()
+            .unwrap_or(Sys::Abort)
+    }
 }
 
 /// Encodes a sequence of instructions: the version, the count, then each instruction.
@@ -715,6 +809,7 @@ impl<'a> Reader<'a> {
         Reader { bytes, position: 0 }
     }
 
+    #[inline(never)]
     pub fn take(&mut self, count: usize) -> Result<&'a [u8], DecodeError> {
         let end = self
             .position
@@ -726,6 +821,7 @@ impl<'a> Reader<'a> {
         Ok(taken)
     }
 
+    #[inline(never)]
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }
@@ -740,6 +836,7 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
+    #[inline(never)]
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
         let bytes = self.take(8)?;
         let mut array = [0u8; 8];
@@ -753,6 +850,7 @@ impl<'a> Reader<'a> {
 
     /// A length that must not exceed the bytes left (each counted item takes at least
     /// `min_item_bytes`), so corrupt counts cannot cause huge allocations.
+    #[inline(never)]
     pub fn count(&mut self, min_item_bytes: usize) -> Result<usize, DecodeError> {
         let count = self.u64()?;
         let left = (self.bytes.len() - self.position) as u64;
@@ -772,13 +870,21 @@ impl<'a> Reader<'a> {
         self.position == self.bytes.len()
     }
 
-    /// A system word, written as its index in [`Sys::ALL`].
-    fn system_word(&mut self) -> Result<Sys, DecodeError> {
-        let index = self.u16()?;
-        Sys::ALL
-            .get(usize::from(index))
-            .copied()
-            .ok_or_else(|| DecodeError(format!("unknown system word {index}")))
+    /// One operand of the kind [`operand_code`] gives (1 a cell, 2 a u32, else a system
+    /// word's index, checked), widened to a u64.
+    fn operand(&mut self, kind: u8) -> Result<u64, DecodeError> {
+        match kind {
+            1 => self.u64(),
+            2 => self.u32().map(u64::from),
+            _ => {
+                let index = self.u16()?;
+                if usize::from(index) < Sys::ALL.len() {
+                    Ok(u64::from(index))
+                } else {
+                    Err(DecodeError(format!("unknown system word {index}")))
+                }
+            }
+        }
     }
 }
 

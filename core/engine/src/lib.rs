@@ -45,7 +45,7 @@
 //! [`Limits::check`] bounds the sizes themselves (data space at most 1 GiB, stacks at most
 //! 2^20 cells): [`Forth::try_new`] refuses others with an error naming them. The dictionary
 //! holds at most 2^18 words and 2^22 instructions of code, one definition at most 2^20
-//! (-8 beyond), names at most 255 bytes (-19), the control-flow stack 4096 entries (-52),
+//! (-8 beyond), names at most 255 bytes (-19), the control-flow stack 2^20 entries (-52),
 //! so no program exhausts the host's memory by compiling.
 //!
 //! # Decisions on points the standard leaves open

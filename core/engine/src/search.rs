@@ -108,10 +108,7 @@ impl Forth {
                 );
                 write_output(console, text.as_bytes())
             }
-            other => Err(Throw::with_message(
-                code::UNSUPPORTED_OPERATION,
-                format!("{other:?} is not a search-order word"),
-            )),
+            other => crate::system::unreachable_word(other, "search-order"),
         }
     }
 

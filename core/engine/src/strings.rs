@@ -9,7 +9,6 @@ use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
 use crate::ir::Sys;
 use crate::memory;
-use std::collections::BTreeMap;
 
 /// Whether the word belongs to this module.
 pub(crate) fn owns(word: Sys) -> bool {
@@ -33,10 +32,12 @@ const SUBSTITUTE_OVERFLOW: i64 = -78;
 const REPLACES_OVERFLOW: i64 = -79;
 
 /// The substitutions REPLACES defined: texts by name (names compared ignoring ASCII
-/// case, kept in upper case), and how many bytes they hold.
+/// case, kept in upper case), and how many bytes they hold. A vector sorted by name: the
+/// session bounds how many there are (-79), and the engine needs no second ordered map's
+/// code beside the heap's.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Substitutions {
-    texts: BTreeMap<Vec<u8>, Vec<u8>>,
+    texts: Vec<(Vec<u8>, Vec<u8>)>,
     bytes: usize,
 }
 
@@ -50,20 +51,27 @@ impl Substitutions {
         self.texts.len()
     }
 
-    fn text_of(&self, name: &[u8]) -> Option<&[u8]> {
+    fn position(&self, upper_name: &[u8]) -> Result<usize, usize> {
         self.texts
-            .get(&name.to_ascii_uppercase())
-            .map(Vec::as_slice)
+            .binary_search_by(|(name, _)| name.as_slice().cmp(upper_name))
+    }
+
+    fn text_of(&self, name: &[u8]) -> Option<&[u8]> {
+        let at = self.position(&name.to_ascii_uppercase()).ok()?;
+        Some(&self.texts[at].1)
     }
 
     /// Adds or replaces a substitution.
     pub fn set(&mut self, name: &[u8], text: Vec<u8>) {
         let name = name.to_ascii_uppercase();
         self.bytes += name.len() + text.len();
-        if let Some(old) = self.texts.get(&name) {
-            self.bytes -= name.len() + old.len();
+        match self.position(&name) {
+            Ok(at) => {
+                self.bytes -= name.len() + self.texts[at].1.len();
+                self.texts[at].1 = text;
+            }
+            Err(at) => self.texts.insert(at, (name, text)),
         }
-        self.texts.insert(name, text);
     }
 }
 
@@ -93,10 +101,7 @@ impl Forth {
             Sys::Replaces => self.replaces(),
             Sys::Substitute => self.substitute(),
             Sys::Unescape => self.unescape(),
-            other => Err(Throw::with_message(
-                code::UNSUPPORTED_OPERATION,
-                format!("{other:?} is not a string word"),
-            )),
+            other => crate::system::unreachable_word(other, "string"),
         }
     }
 

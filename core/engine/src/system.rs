@@ -208,6 +208,7 @@ impl Forth {
     }
 
     /// Text up to the delimiter (the rest of the line when there is none).
+    #[inline(never)]
     fn parse_text(&mut self, delimiter: u8) -> Vec<u8> {
         let token = self.parse_delimited(delimiter);
         self.mem[token.start..token.start + token.len].to_vec()
@@ -633,7 +634,7 @@ impl Forth {
                     .ok_or_else(|| Throw::new(-31))?;
                 self.push(body)
             }
-            other => unreachable_word(other),
+            other => unreachable_word(other, "host"),
         }
     }
 
@@ -656,10 +657,14 @@ fn counted(text: &[u8]) -> Fallible<Vec<u8>> {
     Ok([len].into_iter().chain(text.iter().copied()).collect())
 }
 
-fn unreachable_word(word: Sys) -> Fallible<()> {
+/// -21 for a word that a word set's dispatch was handed but does not own (never, as the
+/// dispatch is written): one out-of-line copy of the message for every word set.
+#[cold]
+#[inline(never)]
+pub(crate) fn unreachable_word(word: Sys, set: &str) -> Fallible<()> {
     Err(Throw::with_message(
-        -21,
-        format!("{word:?} is not a host word"),
+        code::UNSUPPORTED_OPERATION,
+        format!("{word:?} is not a {set} word"),
     ))
 }
 

@@ -93,10 +93,7 @@ impl Forth {
                 self.push(xt)?;
                 self.push(self.builtin_xt(action)?)
             }
-            other => Err(Throw::with_message(
-                code::UNSUPPORTED_OPERATION,
-                format!("{other:?} is not a tools word"),
-            )),
+            other => crate::system::unreachable_word(other, "tools"),
         }
     }
 

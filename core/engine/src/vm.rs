@@ -245,7 +245,8 @@ impl Forth {
     #[allow(clippy::too_many_lines)]
     #[inline(never)]
     fn run_inner(&mut self) -> Event {
-        if self.check_interrupt().is_err() {
+        // The flag itself rather than `check_interrupt`, whose throw this loop would only drop.
+        if self.interrupt.load(Ordering::Relaxed) && self.interrupt.swap(false, Ordering::Relaxed) {
             return Event::Interrupt;
         }
         let code = &self.code[..];

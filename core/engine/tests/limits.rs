@@ -169,9 +169,9 @@ fn control_flow_without_end_is_bounded() {
             -8,
         ),
         // BEGIN only grows the control-flow stack.
-        (": big 100000 0 do postpone begin loop ; immediate", -52),
+        (": big 1100000 0 do postpone begin loop ; immediate", -52),
         (
-            ": big postpone begin 100000 0 do 0 cs-pick loop ; immediate",
+            ": big postpone begin 1100000 0 do 0 cs-pick loop ; immediate",
             -52,
         ),
         // A CASE is no orig or dest: CS-PICK may not copy it (with its exits).
