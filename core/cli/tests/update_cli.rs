@@ -352,6 +352,51 @@ fn update_rollback_sets_damaged_state_files_aside() {
         &["--plugin-dir", dir_arg, "run", "-e", "1 2 + ."],
     );
     assert_eq!((stdout(&run).as_str(), stderr(&run).as_str()), ("3 ", ""));
+
+    // A file that cannot even be opened (a symbolic link to itself) goes aside too, to the
+    // next free name: the first is the file set aside above, the second a directory.
+    #[cfg(unix)]
+    {
+        std::fs::create_dir(dir.join("state.json.unreadable.1")).unwrap();
+        std::os::unix::fs::symlink("state.json", dir.join("state.json")).unwrap();
+        let rolled = fastforth(
+            home.path(),
+            &["update", "--rollback", "--plugin-dir", dir_arg],
+        );
+        assert!(rolled.status.success(), "{}", stderr(&rolled));
+        let moved_to = dir.join("state.json.unreadable.2");
+        assert!(
+            stdout(&rolled).starts_with(&format!("unreadable, moved to {}: ", moved_to.display())),
+            "{}",
+            stdout(&rolled)
+        );
+        assert!(std::fs::symlink_metadata(moved_to).unwrap().is_symlink());
+    }
+}
+
+/// A named pipe planted as the lock file is refused, not waited on.
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_the_lock_file_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("install");
+    std::fs::create_dir(&dir).unwrap();
+    let made = Command::new("mkfifo")
+        .arg(dir.join("update.lock"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let dir_arg = dir.to_str().unwrap();
+    let rolled = fastforth(
+        home.path(),
+        &["update", "--rollback", "--plugin-dir", dir_arg],
+    );
+    assert!(!rolled.status.success());
+    assert!(
+        stderr(&rolled).contains("update.lock: is a named pipe (FIFO), expected a regular file"),
+        "{}",
+        stderr(&rolled)
+    );
 }
 
 /// Runs `fastforth` with `args` and no per-user location at all.

@@ -230,9 +230,10 @@ pub struct SetAside {
     pub moved_to: PathBuf,
 }
 
-/// Moves `pending.json` and `state.json` in `dir` aside to `<name>.unreadable` (replacing
-/// an older one) when they cannot be read as the updater's files (damaged, planted, not a
-/// regular file), so that a rollback can go on: without `pending.json` the state stands as
+/// Moves `pending.json` and `state.json` in `dir` aside to `<name>.unreadable` (or
+/// `<name>.unreadable.<n>` when that is taken, up to [`MAX_SET_ASIDE`]) when they cannot be
+/// read as the updater's files (damaged, planted, not a regular file, unreadable by this
+/// user), so that a rollback can go on: without `pending.json` the state stands as
 /// it is; without `state.json` nothing counts as installed, so the built-in engine runs and
 /// the next update accepts any release the trusted keys signed. Call with the update lock
 /// held.
@@ -243,12 +244,22 @@ pub fn set_aside_unreadable(dir: &Path) -> Result<Vec<SetAside>, UpdateError> {
             PENDING_FILE => Pending::load(dir).map(drop),
             _ => State::load(dir).map(drop),
         };
-        let Err(problem @ UpdateError::State { .. }) = loaded else {
+        let Err(problem @ (UpdateError::State { .. } | UpdateError::Read { .. })) = loaded else {
             continue;
         };
-        let (path, moved_to) = (dir.join(name), dir.join(format!("{name}.unreadable")));
+        let path = dir.join(name);
+        let moved_to = (0..MAX_SET_ASIDE)
+            .map(|n| match n {
+                0 => dir.join(format!("{name}.unreadable")),
+                n => dir.join(format!("{name}.unreadable.{n}")),
+            })
+            .find(|free| std::fs::symlink_metadata(free).is_err())
+            .ok_or_else(|| UpdateError::State {
+                path: path.clone(),
+                problem: format!("unreadable, and {MAX_SET_ASIDE} copies are set aside already"),
+            })?;
         std::fs::rename(&path, &moved_to).map_err(|source| UpdateError::Write {
-            path: path.clone(),
+            path: moved_to.clone(),
             source,
         })?;
         sync_dir(dir)?;
@@ -256,6 +267,9 @@ pub fn set_aside_unreadable(dir: &Path) -> Result<Vec<SetAside>, UpdateError> {
     }
     Ok(set_aside)
 }
+
+/// The most unreadable copies of one state file kept aside.
+pub const MAX_SET_ASIDE: usize = 100;
 
 /// The largest state or pending file read: a few hundred bytes per plugin.
 const MAX_STATE_BYTES: u64 = 1 << 20;
@@ -425,6 +439,19 @@ impl UpdateLock {
             source,
         };
         std::fs::create_dir_all(dir).map_err(write_error)?;
+        // Opening a named pipe for writing would wait for a reader: only a regular file is
+        // opened (or created).
+        if let Ok(metadata) = std::fs::symlink_metadata(&path)
+            && !metadata.is_file()
+        {
+            return Err(UpdateError::State {
+                path,
+                problem: format!(
+                    "is {}, expected a regular file",
+                    describe_file_type(&metadata.file_type())
+                ),
+            });
+        }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
