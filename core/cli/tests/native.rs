@@ -179,6 +179,11 @@ fn an_unknown_word_is_undefined() {
         "{}",
         text(&run.stderr)
     );
+    // The name is shown escaped and cut short.
+    let name = format!("no\x1bpe{}", "x".repeat(100));
+    let run = fastforth(&["run", "--native", plugin.to_str().unwrap(), "-e", &name]);
+    let shown = format!("no\\u{{1b}}pe{}... is not a compiled word", "x".repeat(59));
+    assert!(text(&run.stderr).contains(&shown), "{}", text(&run.stderr));
 }
 
 #[test]

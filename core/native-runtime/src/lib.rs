@@ -659,7 +659,13 @@ pub unsafe fn run(
         .find(|(word, _)| word.eq_ignore_ascii_case(&name));
     let Some(&(_, entry)) = found else {
         let code = code::UNDEFINED_WORD;
-        let message = format!("{code} undefined word: {name} is not a compiled word");
+        let shown: String = name.chars().take(64).flat_map(char::escape_debug).collect();
+        let cut = if name.chars().nth(64).is_some() {
+            "..."
+        } else {
+            ""
+        };
+        let message = format!("{code} undefined word: {shown}{cut} is not a compiled word");
         error.send(message.as_bytes());
         return failed(code);
     };
