@@ -104,7 +104,7 @@ impl Forth {
                 let body = self.pop()?;
                 self.store_cell(body, size)
             }
-            other => crate::system::unreachable_word(other, "facility"),
+            other => crate::error::unreachable_word(other, "facility"),
         }
     }
 

@@ -343,7 +343,7 @@ impl Forth {
             }
             Sys::FField => self.float_field(8),
             Sys::SFField => self.float_field(4),
-            other => crate::system::unreachable_word(other, "float"),
+            other => crate::error::unreachable_word(other, "float"),
         }
     }
 

@@ -105,7 +105,7 @@ impl Forth {
                 );
                 write_output(console, text.as_bytes())
             }
-            other => crate::system::unreachable_word(other, "search-order"),
+            other => crate::error::unreachable_word(other, "search-order"),
         }
     }
 

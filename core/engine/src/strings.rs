@@ -57,7 +57,7 @@ impl Forth {
             Sys::Replaces => self.replaces(),
             Sys::Substitute => self.substitute(),
             Sys::Unescape => self.unescape(),
-            other => crate::system::unreachable_word(other, "string"),
+            other => crate::error::unreachable_word(other, "string"),
         }
     }
 

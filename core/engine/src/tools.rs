@@ -93,7 +93,7 @@ impl Forth {
                 self.push(xt)?;
                 self.push(self.builtin_xt(action)?)
             }
-            other => crate::system::unreachable_word(other, "tools"),
+            other => crate::error::unreachable_word(other, "tools"),
         }
     }
 
