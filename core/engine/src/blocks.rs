@@ -11,10 +11,11 @@
 //! 1024-character line (`\` skips to the end of its 64-character line); BLK holds the
 //! block being interpreted (0 for other sources), SCR the block LIST showed last.
 
+use crate::block_buffers::{BLOCK_BYTES, BUFFER_COUNT, BlockBuffer, MAX_BLOCK};
 use crate::console::{Console, write_output};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
-use crate::interpreter::SourceKind;
+use crate::input_source::SourceKind;
 use crate::ir::Sys;
 use crate::memory::{BLK_OFFSET, SCR_OFFSET};
 use std::fs::OpenOptions;
@@ -22,12 +23,6 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 /// The block file's name.
 pub const BLOCK_FILE: &str = "blocks.fb";
-/// Bytes in a block.
-pub const BLOCK_BYTES: usize = 1024;
-/// The highest block number (a 64 MiB block file).
-pub const MAX_BLOCK: i64 = 65536;
-/// Block buffers of a session.
-pub const BUFFER_COUNT: usize = 8;
 /// Characters in a line of a block (for `\` and LIST).
 const LINE_BYTES: usize = 64;
 
@@ -47,33 +42,6 @@ pub const BLOCK_WORDS: &[Sys] = &[
     Sys::List,
     Sys::Thru,
 ];
-
-/// One block buffer: its address in data space, the block it holds, whether it changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockBuffer {
-    pub address: usize,
-    pub block: Option<i64>,
-    pub updated: bool,
-}
-
-/// The block buffers, and which was used last (UPDATE marks it).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Blocks {
-    pub buffers: Vec<BlockBuffer>,
-    pub current: Option<usize>,
-    pub next_victim: usize,
-}
-
-impl Blocks {
-    /// Whether `address` is that of a block buffer (FREE and RESIZE refuse them).
-    pub fn owns(&self, address: i64) -> bool {
-        self.buffers.iter().any(|b| b.address as i64 == address)
-    }
-
-    fn holding(&self, block: i64) -> Option<usize> {
-        self.buffers.iter().position(|b| b.block == Some(block))
-    }
-}
 
 impl Forth {
     /// Executes one word of the Block word set.

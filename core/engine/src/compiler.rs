@@ -1,6 +1,7 @@
 //! The compiler: builds one definition's IR, resolves control structures with a
 //! control-flow stack, and turns word references into instructions.
 
+use crate::definition::{Control, Definition};
 use crate::dictionary::{
     Kind, MAX_CODE_OPS, MAX_CONTROL_DEPTH, MAX_DEFINITION_OPS, MAX_NAME_BYTES, MAX_WORDS, Word,
 };
@@ -8,33 +9,6 @@ use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
 use crate::ir::Op;
 use crate::optimizer;
-
-/// An entry of the control-flow stack.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Control {
-    /// A forward branch (IF, AHEAD, WHILE) waiting for its target.
-    Orig(usize),
-    /// A backward branch target (BEGIN).
-    Dest(usize),
-    /// A DO loop: where its body starts and the branches (LEAVE, ?DO) to its end.
-    Do { body: usize, exits: Vec<usize> },
-    /// A CASE and its ENDOF branches to ENDCASE.
-    Case { exits: Vec<usize> },
-    /// An OF waiting for its ENDOF.
-    Of(usize),
-}
-
-/// A definition being compiled.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Definition {
-    /// `None` for :NONAME.
-    pub name: Option<Vec<u8>>,
-    /// The execution token it will have (its code goes at the end of the code space).
-    pub xt: u32,
-    pub ir: Vec<Op>,
-    pub control: Vec<Control>,
-    pub locals: crate::locals::Scope,
-}
 
 impl Forth {
     #[inline(never)]

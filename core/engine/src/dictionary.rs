@@ -112,6 +112,8 @@ struct Link {
 /// The FORTH-WORDLIST: the built-in words and, unless the program changes the
 /// compilation word list, its own.
 pub const FORTH_WORDLIST: usize = 0;
+/// The wid of FORTH-WORDLIST.
+pub const FORTH_WID: i64 = FORTH_WORDLIST as i64 + 1;
 /// The most word lists a session may create (WORDLIST throws -49 beyond).
 pub const MAX_WORDLISTS: usize = 1 << 16;
 /// The most word lists in the search order (-49 beyond).
@@ -352,9 +354,10 @@ const fn variable(name: &'static str, offset: usize) -> BuiltinWord {
     }
 }
 
-use crate::facility::FKEY_BIT;
 use crate::memory::{BASE_OFFSET, STATE_OFFSET, TO_IN_OFFSET};
-use crate::search::FORTH_WID;
+
+/// The bit that marks a function key event (the K-* constants); EKEY never returns it.
+pub const FKEY_BIT: i64 = 1 << 40;
 
 /// A built-in word that is one instruction, under the instruction's word in the table.
 macro_rules! primitive {

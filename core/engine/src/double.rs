@@ -98,7 +98,7 @@ impl Forth {
                     .into_iter()
                     .try_for_each(|(low, high)| self.push(low).and_then(|()| self.push(high)))
             }
-            other => crate::system::unreachable_word(other, "double-number"),
+            other => crate::error::unreachable_word(other, "double-number"),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Errors: standard throw codes with messages, the `ForthError` reported to hosts and the
 //! `ImageError` for refused state images.
 
+use crate::ir::Sys;
 use std::fmt;
 
 /// A position in a source text: file (or source name), 1-based line and column.
@@ -284,4 +285,15 @@ pub type Fallible<T> = Result<T, Throw>;
 /// Shorthand for raising a bare throw code.
 pub fn fail<T>(throw_code: i64) -> Fallible<T> {
     Err(Throw::new(throw_code))
+}
+
+/// -21 for a word that a word set's dispatch was handed but does not own (never, as the
+/// dispatch is written): one out-of-line copy of the message for every word set.
+#[cold]
+#[inline(never)]
+pub(crate) fn unreachable_word(word: Sys, set: &str) -> Fallible<()> {
+    Err(Throw::with_message(
+        code::UNSUPPORTED_OPERATION,
+        format!("{word:?} is not a {set} word"),
+    ))
 }

@@ -13,7 +13,7 @@
 //! run behaves the same.
 
 use crate::console::{Console, write_output};
-use crate::dictionary::Kind;
+use crate::dictionary::{FKEY_BIT, Kind};
 use crate::engine::Forth;
 use crate::error::{Fallible, code, fail};
 use crate::ir::{Op, Sys};
@@ -39,9 +39,6 @@ pub(crate) fn owns(word: Sys) -> bool {
             | Sys::TimeAndDate
     )
 }
-
-/// The bit that marks a function key event (the K-* constants); EKEY never returns it.
-pub const FKEY_BIT: i64 = 1 << 40;
 
 /// Steps MS charges per millisecond: about what the executor runs in one, so a step budget
 /// bounds time spent sleeping as it bounds time spent computing.
@@ -107,7 +104,7 @@ impl Forth {
                 let body = self.pop()?;
                 self.store_cell(body, size)
             }
-            other => crate::system::unreachable_word(other, "facility"),
+            other => crate::error::unreachable_word(other, "facility"),
         }
     }
 

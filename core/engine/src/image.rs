@@ -25,9 +25,10 @@
 //!    (u64).
 
 use crate::dictionary::{FORTH_WORDLIST, Kind, MAX_WORDLISTS, Snapshot, Word};
-use crate::engine::{Forth, Limits};
+use crate::engine::Forth;
 use crate::error::ImageError;
 use crate::ir::{self, DecodeError, Reader};
+use crate::limits::Limits;
 use crate::memory::SYSTEM_BYTES;
 
 const MAGIC: &[u8; 8] = b"FFIMAGE\0";

@@ -4,42 +4,12 @@
 use crate::console::{Console, output_error};
 use crate::engine::{Flow, Forth, MAX_SOURCE_NESTING};
 use crate::error::{Fallible, ForthError, SourceLocation, Stop, Throw, code, fail};
+use crate::input_source::{Source, SourceKind};
 use crate::ir::Op;
 use crate::parser::{self, Number};
 use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
-
-/// What kind of input source is being interpreted.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SourceKind {
-    /// Text given to `Forth::evaluate` (the user input device, SOURCE-ID 0).
-    User,
-    /// A file (SOURCE-ID is a positive number).
-    File(i64),
-    /// An EVALUATE string (SOURCE-ID -1).
-    Evaluate,
-    /// A block being LOADed (SOURCE-ID 0, BLK the block number).
-    Block(i64),
-}
-
-/// An active input source. Line-based sources (host text and files) copy their current
-/// line into a buffer at the end of memory; EVALUATE strings are interpreted in place.
-#[derive(Debug, Clone)]
-pub struct Source {
-    pub kind: SourceKind,
-    pub name: Rc<str>,
-    pub text: Rc<[u8]>,
-    /// Offset in `text` of the current line and of the next one.
-    pub line_start: usize,
-    pub next_line: usize,
-    pub line: u32,
-    /// The input buffer in memory.
-    pub buffer: usize,
-    pub len: usize,
-    /// The enclosing source's >IN, restored when this one ends.
-    pub saved_to_in: usize,
-}
 
 impl Forth {
     /// Interprets source text; source_name is used in error positions.

@@ -111,9 +111,11 @@
 #![forbid(unsafe_code)]
 
 mod allocate;
+mod block_buffers;
 mod blocks;
 mod compiler;
 mod console;
+mod definition;
 mod dictionary;
 mod double;
 mod engine;
@@ -121,26 +123,34 @@ mod error;
 mod facility;
 mod files;
 mod float;
+mod float_stack;
 mod float_text;
 mod format;
+mod heap;
 mod host_words;
 pub mod image;
+mod input_source;
 mod interpreter;
 pub mod ir;
+mod limits;
 mod locals;
+mod machine;
 mod memory;
+mod open_files;
 mod optimizer;
 mod parser;
 mod sandbox;
 mod search;
 mod strings;
+mod substitutions;
 mod system;
 mod tools;
 mod vm;
 
 pub use console::{BufferConsole, Console, HostWordError, StdConsole};
 pub use dictionary::op_name;
-pub use engine::{Flow, Forth, Limits};
+pub use engine::{Flow, Forth};
 pub use error::{ForthError, ImageError, MESSAGES, SourceLocation, code, message_for};
-pub use files::is_file_ior;
+pub use limits::Limits;
+pub use open_files::is_file_ior;
 pub use sandbox::FileAccess;

@@ -7,6 +7,7 @@
 //! `offset` below the top": `offset LocalFetch`, and `TO name` to `offset LocalStore`.
 //! EXIT, `;` and `DOES>` drop the frame first. A definition has at most [`MAX_LOCALS`].
 
+use crate::definition::Scope;
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
 use crate::ir::{Op, Sys};
@@ -22,37 +23,6 @@ pub const LOCALS_WORDS: &[Sys] = &[
     Sys::ParenLocal,
     Sys::BraceColon,
 ];
-
-/// The locals of the definition being compiled.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Scope {
-    /// Each local's name (upper case) and the return stack height just after it was pushed.
-    names: Vec<(Vec<u8>, usize)>,
-    /// Return stack cells this definition has pushed at the current point of its code.
-    height: usize,
-}
-
-impl Scope {
-    /// Follows the return stack cells that an instruction pushes or pops.
-    pub fn track(&mut self, op: Op) {
-        let change = match op {
-            // An EXIT follows UNLOOP: the code after it in the text is still in the loop.
-            Op::Unloop => 0,
-            other => other.effect().map_or(0, |effect| effect.rdelta),
-        };
-        self.height = self.height.saturating_add_signed(change);
-    }
-
-    /// The offset below the return stack top of the newest local with this name.
-    fn offset(&self, name: &[u8]) -> Option<i64> {
-        if self.names.is_empty() {
-            return None;
-        }
-        let name = name.to_ascii_uppercase();
-        let (_, at) = self.names.iter().rev().find(|(local, _)| *local == name)?;
-        Some(self.height.checked_sub(*at)? as i64)
-    }
-}
 
 impl Forth {
     /// Executes one host word of the Locals word set.

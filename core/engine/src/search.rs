@@ -37,9 +37,6 @@ pub(crate) fn owns(word: Sys) -> bool {
 const ORDER_OVERFLOW: i64 = -49;
 const ORDER_UNDERFLOW: i64 = -50;
 
-/// The wid of FORTH-WORDLIST.
-pub const FORTH_WID: i64 = FORTH_WORDLIST as i64 + 1;
-
 impl Forth {
     /// Executes a Search-order word.
     pub(crate) fn search_word(&mut self, word: Sys, console: &mut dyn Console) -> Fallible<()> {
@@ -108,7 +105,7 @@ impl Forth {
                 );
                 write_output(console, text.as_bytes())
             }
-            other => crate::system::unreachable_word(other, "search-order"),
+            other => crate::error::unreachable_word(other, "search-order"),
         }
     }
 

@@ -4,7 +4,7 @@
 use crate::console::{Console, write_output};
 use crate::dictionary::{Kind, Snapshot};
 use crate::engine::Forth;
-use crate::error::{Fallible, Stop, Throw, code, fail};
+use crate::error::{Fallible, Stop, Throw, code, fail, unreachable_word};
 use crate::ir::{Op, Sys};
 use crate::memory::{self, BASE_OFFSET, CELL, PAD_OFFSET, WORD_BYTES, WORD_OFFSET};
 use crate::parser;
@@ -655,17 +655,6 @@ impl Forth {
 fn counted(text: &[u8]) -> Fallible<Vec<u8>> {
     let len = u8::try_from(text.len()).map_err(|_| Throw::new(code::PARSED_STRING_OVERFLOW))?;
     Ok([len].into_iter().chain(text.iter().copied()).collect())
-}
-
-/// -21 for a word that a word set's dispatch was handed but does not own (never, as the
-/// dispatch is written): one out-of-line copy of the message for every word set.
-#[cold]
-#[inline(never)]
-pub(crate) fn unreachable_word(word: Sys, set: &str) -> Fallible<()> {
-    Err(Throw::with_message(
-        code::UNSUPPORTED_OPERATION,
-        format!("{word:?} is not a {set} word"),
-    ))
 }
 
 const _: () = assert!(CELL == 8);

@@ -7,8 +7,8 @@
 //!
 //! A name token (nt) is the word's position in the dictionary plus one, so it is never 0.
 
-use crate::compiler::Control;
 use crate::console::{Console, write_output};
+use crate::definition::Control;
 use crate::dictionary::{Kind, Word, op_name};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
@@ -93,7 +93,7 @@ impl Forth {
                 self.push(xt)?;
                 self.push(self.builtin_xt(action)?)
             }
-            other => crate::system::unreachable_word(other, "tools"),
+            other => crate::error::unreachable_word(other, "tools"),
         }
     }
 

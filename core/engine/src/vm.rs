@@ -2,59 +2,14 @@
 //! `match`, keeps the top of the data stack in a local, and never recurses on the host
 //! stack for Forth calls (return addresses live on the explicit return stack).
 
-use crate::allocate::BYTES_PER_STEP;
 use crate::console::Console;
 use crate::dictionary::op_name;
-use crate::engine::{CATCH_OK_ADDRESS, Forth, HALT_ADDRESS, Limits};
+use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code};
 use crate::ir::{Op, Sys};
+use crate::machine::{BYTES_PER_STEP, CATCH_OK_ADDRESS, CatchFrame, HALT_ADDRESS};
 use crate::memory::CELL;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Where CATCH resumes when the caught word throws.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CatchFrame {
-    pub depth: usize,
-    pub rdepth: usize,
-    pub ip: usize,
-    pub sources: usize,
-    pub level: u32,
-}
-
-/// The executor's state between runs of its loop: the stacks, its registers, the step
-/// budget and the catch frames. The code and the data space it runs on are the engine's.
-#[derive(Clone)]
-pub(crate) struct Machine {
-    /// Data stack: items at `ds[1..=depth]` (slot 0 is scratch for the executor).
-    pub(crate) ds: Vec<i64>,
-    pub(crate) depth: usize,
-    pub(crate) rs: Vec<i64>,
-    pub(crate) rdepth: usize,
-    pub(crate) ip: usize,
-    /// The return stack depth where the current run of the loop started.
-    pub(crate) rbase: usize,
-    /// How many runs of the loop are nested (EXECUTE from a host word starts another).
-    pub(crate) run_level: u32,
-    pub(crate) steps_left: u64,
-    pub(crate) catch_frames: Vec<CatchFrame>,
-}
-
-impl Machine {
-    /// Empty stacks of the sizes in `limits`, at rest on the `Halt` instruction.
-    pub(crate) fn new(limits: &Limits) -> Machine {
-        Machine {
-            ds: vec![0; limits.data_stack_cells + 1],
-            depth: 0,
-            rs: vec![0; limits.return_stack_cells],
-            rdepth: 0,
-            ip: HALT_ADDRESS,
-            rbase: 0,
-            run_level: 0,
-            steps_left: u64::MAX,
-            catch_frames: Vec::new(),
-        }
-    }
-}
 
 /// Why the inner loop stopped.
 enum Event {
