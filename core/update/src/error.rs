@@ -131,16 +131,17 @@ pub enum UpdateError {
         found: u64,
     },
 
-    #[error("cannot write {}: {source}", path.display())]
+    /// The OS error is part of the message, not a source, so that it is printed once.
+    #[error("cannot write {}: {error}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     #[error("plugin `{plugin}` failed its checks: {source}")]

@@ -297,7 +297,7 @@ impl<'k> Release<'k> {
             }
             Err(source) => Err(UpdateError::Read {
                 path: path.clone(),
-                source,
+                error: source,
             }),
         }
     }
@@ -383,7 +383,7 @@ impl<'k> Release<'k> {
     fn place(&self, artifact: &ReleaseArtifact) -> Result<(TargetBuild, Vec<u8>), UpdateError> {
         let bytes = std::fs::read(&artifact.path).map_err(|source| UpdateError::Read {
             path: artifact.path.clone(),
-            source,
+            error: source,
         })?;
         let file = artifact
             .path

@@ -216,7 +216,7 @@ impl Pending {
         match std::fs::remove_file(&path) {
             Ok(()) => sync_dir(dir),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(UpdateError::Write { path, source }),
+            Err(source) => Err(UpdateError::Write { path, error: source }),
         }
     }
 }
@@ -260,7 +260,7 @@ pub fn set_aside_unreadable(dir: &Path) -> Result<Vec<SetAside>, UpdateError> {
             })?;
         std::fs::rename(&path, &moved_to).map_err(|source| UpdateError::Write {
             path: moved_to.clone(),
-            source,
+            error: source,
         })?;
         sync_dir(dir)?;
         set_aside.push(SetAside { problem, moved_to });
@@ -292,7 +292,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, U
 pub(crate) fn read_stored(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, UpdateError> {
     let read_error = |source| UpdateError::Read {
         path: path.into(),
-        source,
+        error: source,
     };
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -389,7 +389,7 @@ pub(crate) fn write_all_atomically(dir: &Path, files: &[(&str, &[u8])]) -> Resul
         let path = dir.join(name);
         let write_error = |source| UpdateError::Write {
             path: path.clone(),
-            source,
+            error: source,
         };
         std::fs::create_dir_all(dir).map_err(write_error)?;
         let mut temp = tempfile::Builder::new()
@@ -403,7 +403,7 @@ pub(crate) fn write_all_atomically(dir: &Path, files: &[(&str, &[u8])]) -> Resul
     for (temp, path) in staged {
         temp.persist(&path).map_err(|error| UpdateError::Write {
             path: path.clone(),
-            source: error.error,
+            error: error.error,
         })?;
     }
     sync_dir(dir)
@@ -416,7 +416,7 @@ fn sync_dir(dir: &Path) -> Result<(), UpdateError> {
         .and_then(|d| d.sync_all())
         .map_err(|source| UpdateError::Write {
             path: dir.into(),
-            source,
+            error: source,
         })?;
     #[cfg(not(unix))]
     let _ = dir;
@@ -436,7 +436,7 @@ impl UpdateLock {
         let path = dir.join(LOCK_FILE);
         let write_error = |source| UpdateError::Write {
             path: path.clone(),
-            source,
+            error: source,
         };
         std::fs::create_dir_all(dir).map_err(write_error)?;
         // Opening a named pipe for writing would wait for a reader: only a regular file is

@@ -229,7 +229,7 @@ impl Updater {
         let path = self.installed_path(installed);
         let read_error = |source| UpdateError::Read {
             path: path.clone(),
-            source,
+            error: source,
         };
         let metadata = std::fs::symlink_metadata(&path).map_err(read_error)?;
         if !metadata.is_file() {
