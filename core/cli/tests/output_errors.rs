@@ -61,6 +61,13 @@ fn engine_plugin() -> String {
         .into_owned()
 }
 
+/// Asserts that the run ended with exit code 1 and -37 for the output error `reason`.
+fn assert_output_error(status: ExitStatus, stderr: &str, reason: &str) {
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let expected = format!("-37 file I/O exception: cannot write the output: {reason}");
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
 #[test]
 fn an_endless_output_loop_ends_when_the_reader_goes_away() {
     let args = ["run", "-e", ": x begin 65 emit again ; x"];
@@ -69,11 +76,7 @@ fn an_endless_output_loop_ends_when_the_reader_goes_away() {
     child.stdout.take().unwrap().read_exact(&mut first).unwrap();
     assert_eq!(&first, b"AAAAAAAAAA");
     let (status, stderr) = finish(child, &args);
-    assert_eq!(status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("-37 file I/O exception: cannot write the output: Broken pipe"),
-        "{stderr}"
-    );
+    assert_output_error(status, &stderr, "Broken pipe");
 }
 
 #[test]
@@ -95,11 +98,7 @@ fn output_to_a_full_disk_is_an_error() {
     let args = ["run", "-e", "1 ."];
     let full = std::fs::File::create("/dev/full").unwrap();
     let (status, stderr) = finish(spawn(&args, Stdio::from(full)), &args);
-    assert_eq!(status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("-37 file I/O exception: cannot write the output: No space left"),
-        "{stderr}"
-    );
+    assert_output_error(status, &stderr, "No space left");
 }
 
 #[test]
@@ -115,15 +114,6 @@ fn plugin_info_into_a_closed_pipe_fails_without_a_panic() {
     );
 }
 
-/// Asserts that the run ended with exit code 1 and -37 for the closed pipe.
-fn assert_broken_pipe(status: ExitStatus, stderr: &str) {
-    assert_eq!(status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("-37 file I/O exception: cannot write the output: Broken pipe"),
-        "{stderr}"
-    );
-}
-
 #[test]
 fn the_engine_plugin_stops_at_the_output_error() {
     let engine = engine_plugin();
@@ -135,7 +125,7 @@ fn the_engine_plugin_stops_at_the_output_error() {
         ": x begin 65 emit again ; x",
     ];
     let (status, stderr) = finish(spawn(&args, closed_pipe()), &args);
-    assert_broken_pipe(status, &stderr);
+    assert_output_error(status, &stderr, "Broken pipe");
 }
 
 #[test]
@@ -183,7 +173,7 @@ fn native_code_stops_at_the_output_error() {
         vec!["run", "--native", &plugin, &empty, "-e", "x"],
     ] {
         let (status, stderr) = finish(spawn(&args, closed_pipe()), &args);
-        assert_broken_pipe(status, &stderr);
+        assert_output_error(status, &stderr, "Broken pipe");
     }
 }
 
@@ -242,9 +232,5 @@ fn a_read_only_standard_output_is_an_error() {
     let args = ["run", "-e", ": x begin 1 . again ; x"];
     let read_only = std::fs::File::open("/dev/null").unwrap();
     let (status, stderr) = finish(spawn(&args, Stdio::from(read_only)), &args);
-    assert_eq!(status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("-37 file I/O exception: cannot write the output: Bad file descriptor"),
-        "{stderr}"
-    );
+    assert_output_error(status, &stderr, "Bad file descriptor");
 }

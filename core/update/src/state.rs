@@ -216,7 +216,10 @@ impl Pending {
         match std::fs::remove_file(&path) {
             Ok(()) => sync_dir(dir),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(UpdateError::Write { path, error: source }),
+            Err(source) => Err(UpdateError::Write {
+                path,
+                error: source,
+            }),
         }
     }
 }

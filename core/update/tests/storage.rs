@@ -67,7 +67,11 @@ fn a_full_plugin_directory_fails_the_write_and_changes_nothing() {
     let error = world.update().unwrap_err();
 
     world.assert_unchanged(&before);
-    let UpdateError::Write { path, error: source } = &error else {
+    let UpdateError::Write {
+        path,
+        error: source,
+    } = &error
+    else {
         panic!("expected a write error, found {error}");
     };
     assert!(path.starts_with(&world.plugin_dir), "{error}");
@@ -89,7 +93,11 @@ fn a_read_only_plugin_directory_fails_the_write_and_changes_nothing() {
     let error = world.update().unwrap_err();
 
     world.assert_unchanged(&before);
-    let UpdateError::Write { path, error: source } = &error else {
+    let UpdateError::Write {
+        path,
+        error: source,
+    } = &error
+    else {
         panic!("expected a write error, found {error}");
     };
     assert!(path.starts_with(&world.plugin_dir), "{error}");
