@@ -31,9 +31,9 @@
 //! - A word with a static effect takes its inputs when it starts, so too few cells on the
 //!   stack fail with -4 before it runs instead of at the instruction that needed them.
 //! - Cells kept in locals do not count against the 1024-cell data stack (-3); the return
-//!   stack bound (-5) is exact, counted per call, `DO` and `>R`, against the stack sizes
-//!   the program was compiled with: a linked word keeps them whatever the calling session's
-//!   `--stack-cells` and `--return-stack-cells` say.
+//!   stack bound (-5) is exact, counted per call, `DO` and `>R`, against the size the
+//!   program was compiled with: a linked word keeps it whatever the calling session's
+//!   `--return-stack-cells` says (its data stack is the smaller of the two sessions').
 //! - An error names the compiled word it happened in (`-10 division by zero in avg`), where
 //!   the interpreter names the built-in word (`in /`) and the position of the text it was
 //!   interpreting.
