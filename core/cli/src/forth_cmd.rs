@@ -407,10 +407,6 @@ impl Terminal {
         }
     }
 
-    fn write_out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        crate::output::write_stdout(bytes)
-    }
-
     fn next_line(&mut self) -> Option<String> {
         let line = input::read_line_capped(&mut std::io::stdin().lock(), self.max_line_bytes);
         let text = line.ok()??.text;
@@ -428,7 +424,7 @@ impl Terminal {
 
 impl ForthConsole for Terminal {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.write_out(bytes)
+        crate::output::write_stdout(bytes)
     }
     fn read_line(&mut self) -> Option<String> {
         self.next_line()
@@ -464,7 +460,7 @@ impl WithNatives<'_> {
 
 impl Console for WithNatives<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.terminal.write_out(bytes)
+        crate::output::write_stdout(bytes)
     }
     fn read_line(&mut self) -> Option<String> {
         self.terminal.next_line()
@@ -488,7 +484,7 @@ impl Console for WithNatives<'_> {
 
 impl ForthConsole for WithNatives<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.terminal.write_out(bytes)
+        crate::output::write_stdout(bytes)
     }
     fn read_line(&mut self) -> Option<String> {
         self.terminal.next_line()

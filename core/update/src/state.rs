@@ -307,10 +307,7 @@ pub(crate) fn read_stored(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>
         problem,
     };
     if !metadata.is_file() {
-        return Err(refuse(format!(
-            "is {}, expected a regular file",
-            describe_file_type(&metadata.file_type())
-        )));
+        return Err(not_a_regular_file(path, &metadata));
     }
     if metadata.len() > max_bytes {
         return Err(refuse(format!(
@@ -323,6 +320,17 @@ pub(crate) fn read_stored(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>
         .and_then(|file| file.take(max_bytes).read_to_end(&mut bytes))
         .map_err(read_error)?;
     Ok(Some(bytes))
+}
+
+/// The refusal of a file the updater keeps at `path` that is no regular file.
+fn not_a_regular_file(path: &Path, metadata: &std::fs::Metadata) -> UpdateError {
+    UpdateError::State {
+        path: path.into(),
+        problem: format!(
+            "is {}, expected a regular file",
+            describe_file_type(&metadata.file_type())
+        ),
+    }
 }
 
 /// "a directory", "a named pipe (FIFO)", ...: what a path that is no regular file is.
@@ -447,13 +455,7 @@ impl UpdateLock {
         if let Ok(metadata) = std::fs::symlink_metadata(&path)
             && !metadata.is_file()
         {
-            return Err(UpdateError::State {
-                path,
-                problem: format!(
-                    "is {}, expected a regular file",
-                    describe_file_type(&metadata.file_type())
-                ),
-            });
+            return Err(not_a_regular_file(&path, &metadata));
         }
         let file = std::fs::OpenOptions::new()
             .create(true)
