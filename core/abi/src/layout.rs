@@ -37,7 +37,8 @@ const FACTS: &[&[usize]] = &[
         self_test,
         shutdown,
         rustc_version,
-        runtime
+        runtime,
+        ir_version
     }),
     &facts!(ExampleFunctions {
         add_numbers,
@@ -73,6 +74,7 @@ const FACTS: &[&[usize]] = &[
         data_stack_cells,
         call_word
     }),
+    &facts!(OptimizerFunctions { optimize }),
 ];
 
 // The leading fields sit at the same offsets on every target and in every ABI version, so
@@ -90,6 +92,7 @@ const SIGNATURES: &[&[&str]] = &[
     ExampleFunctions::SIGNATURES,
     ForthFunctions::SIGNATURES,
     NativeForthFunctions::SIGNATURES,
+    OptimizerFunctions::SIGNATURES,
 ];
 
 /// The layout hash of this crate's definitions.
@@ -141,15 +144,15 @@ mod tests {
 
     #[test]
     fn layout_hash_covers_every_boundary_type() {
-        assert_eq!(FACTS.len(), 16);
-        assert_eq!(SIGNATURES.len(), 4);
+        assert_eq!(FACTS.len(), 17);
+        assert_eq!(SIGNATURES.len(), 5);
         assert_ne!(LAYOUT_HASH, 0);
     }
 
     #[test]
     fn descriptor_layout_is_the_documented_c_layout_on_64_bit() {
         if size_of::<usize>() == 8 {
-            assert_eq!(size_of::<PluginDescriptor>(), 112);
+            assert_eq!(size_of::<PluginDescriptor>(), 120);
         }
     }
 

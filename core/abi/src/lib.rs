@@ -43,7 +43,7 @@ use std::mem::MaybeUninit;
 pub const MAGIC: [u8; 8] = *b"FFPLUGIN";
 
 /// Bumped on any incompatible change to this crate's types or conventions.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
 pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";
@@ -134,6 +134,9 @@ impl PluginKind {
     pub const FORTH: PluginKind = PluginKind(2);
     /// A Forth program compiled ahead of time to native code: [`NativeForthFunctions`].
     pub const FORTH_NATIVE: PluginKind = PluginKind(3);
+    /// A stage of the Forth pipeline that optimizes compiled definitions:
+    /// [`OptimizerFunctions`].
+    pub const OPTIMIZER: PluginKind = PluginKind(4);
 
     /// The kind's name as used in messages and manifests, or `None` for an unknown kind.
     pub fn name(self) -> Option<&'static str> {
@@ -141,6 +144,7 @@ impl PluginKind {
             PluginKind::EXAMPLE => Some("example"),
             PluginKind::FORTH => Some("forth"),
             PluginKind::FORTH_NATIVE => Some("forth-native"),
+            PluginKind::OPTIMIZER => Some("optimizer"),
             _ => None,
         }
     }
@@ -331,6 +335,10 @@ pub struct PluginDescriptor {
     /// The shared Rust runtime of that toolchain: [`RUNTIME_FILE_NAME`] as the plugin was
     /// compiled (what a plugin built with `-C prefer-dynamic` needs).
     pub runtime: FfiStr,
+    /// The version of the engine's intermediate representation that a pipeline stage
+    /// reads and writes (`fastforth_engine::ir::IR_VERSION` as the stage was built); 0 for
+    /// kinds that exchange none.
+    pub ir_version: u32,
 }
 
 // SAFETY: a descriptor is immutable static data; its pointers refer to other immutable
@@ -346,6 +354,7 @@ impl PluginDescriptor {
         functions: *const c_void,
         self_test: Option<SelfTestFn>,
         shutdown: Option<ShutdownFn>,
+        ir_version: u32,
     ) -> PluginDescriptor {
         PluginDescriptor {
             magic: MAGIC,
@@ -359,6 +368,7 @@ impl PluginDescriptor {
             shutdown,
             rustc_version: FfiStr::new(RUSTC_VERSION),
             runtime: FfiStr::new(RUNTIME_FILE_NAME),
+            ir_version,
         }
     }
 }
@@ -379,6 +389,7 @@ impl PluginDescriptor {
 ///     },
 ///     self_test: crate::self_test,   // optional: fn() -> Result<(), String>
 ///     shutdown: crate::shutdown,     // optional: fn()
+///     ir_version: 2,                 // optional, for pipeline stages (default 0)
 /// }
 /// ```
 #[macro_export]
@@ -392,6 +403,7 @@ macro_rules! export_plugin {
         }
         $(, self_test: $self_test:path)?
         $(, shutdown: $shutdown:path)?
+        $(, ir_version: $ir_version:expr)?
         $(,)?
     ) => {
         /// The plugin descriptor (see `fastforth_abi::PluginDescriptor`).
@@ -418,6 +430,7 @@ macro_rules! export_plugin {
                 (&raw const TABLE).cast(),
                 $crate::export_plugin!(@self_test $($self_test)?),
                 $crate::export_plugin!(@shutdown $($shutdown)?),
+                0 $(+ $ir_version)?,
             );
             &raw const DESCRIPTOR
         }

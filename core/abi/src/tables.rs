@@ -210,6 +210,19 @@ function_table! {
     }
 }
 
+function_table! {
+    /// Functions of a [`crate::PluginKind::OPTIMIZER`] plugin: the optimizer stage of the
+    /// Forth pipeline. It speaks the IR version in its descriptor's `ir_version`; the host
+    /// refuses a stage built for another version before it serves.
+    pub struct OptimizerFunctions, checked as OptimizerApi {
+        /// Optimizes one definition: `unit` is the definition in the engine's unit encoding
+        /// (`fastforth_engine::stage`). Sends the optimized unit to `optimized` and returns
+        /// 1, or sends why it could not to `error` and returns 0. Pure: it keeps nothing
+        /// from one call to the next, so calls may come from any thread.
+        optimize: fn(unit: FfiBytes, optimized: ByteSink<'_>, error: ByteSink<'_>) -> Returned<u32>,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

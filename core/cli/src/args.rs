@@ -161,6 +161,11 @@ const ENGINE_FLAGS: &[Flag] = &[
         "Make the words of this native plugin (from `fastforth compile`) words of the session (no step budget: native code cannot be stopped, so not with --max-steps; repeatable)",
     ),
     Flag::new(
+        "--stage",
+        Some("KIND=PLUGIN_FILE"),
+        "Run the pipeline with this stage plugin in place of the built-in stage: `optimizer=FILE` optimizes each new definition (the parser, compiler and backend stages are built in). Runs on the built-in engine (not with --engine)",
+    ),
+    Flag::new(
         "--max-steps",
         Some("N"),
         "Stop any evaluation after this many executed instructions (for untrusted code; at least 1)",
@@ -816,7 +821,7 @@ impl EngineOptions {
         let Some(flag) = ENGINE_FLAGS.iter().find(|flag| flag.matches(token)) else {
             return Ok(false);
         };
-        if flag.long != "--link" && self.given.contains(&flag.long) {
+        if !matches!(flag.long, "--link" | "--stage") && self.given.contains(&flag.long) {
             return Err(given_twice(flag, page));
         }
         self.given.push(flag.long);
@@ -829,6 +834,19 @@ impl EngineOptions {
             #[cfg(feature = "update")]
             "--plugin-dir" => self.plugin_dir = Some(value_of(parser, flag, page)?.into()),
             "--link" => self.links.push(value_of(parser, flag, page)?.into()),
+            "--stage" => {
+                let value = value_of(parser, flag, page)?;
+                let given = self.optimizer_stage.is_some();
+                let stage = crate::forth_cmd::stage_plugin(&value.to_string_lossy(), given)
+                    .map_err(|why| {
+                        let value = value.to_string_lossy();
+                        page.mistake(format!(
+                            "invalid value '{value}' for '{}': {why}",
+                            flag.syntax()
+                        ))
+                    })?;
+                self.optimizer_stage = Some(stage);
+            }
             "--max-steps" => self.max_steps = Some(number_of(parser, flag, page, 1, None)?),
             "--data-space" => self.data_space = number(parser, 0, Limits::MAX_DATA_SPACE_BYTES)?,
             "--stack-cells" => {

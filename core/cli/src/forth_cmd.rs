@@ -4,14 +4,18 @@
 //! installed engine that cannot be used is named with the reason on standard error, and the
 //! built-in engine runs instead, so a broken install never locks a user out. Either can link
 //! native plugins (`--link FILE`): their compiled words become the session's own words, and
-//! linking a new build of the same program swaps it in.
+//! linking a new build of the same program swaps it in. The built-in engine can run with an
+//! optimizer stage plugin (`--stage optimizer=FILE`), swappable mid-session too.
 
 use crate::input;
 use crate::output::errln;
 use anyhow::Context;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code};
 use fastforth_host::Loader;
-use fastforth_session::{Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, NativeWords};
+use fastforth_session::stage::DEFAULT_BUDGET;
+use fastforth_session::{
+    Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, NativeWords, OptimizerPlugin,
+};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -29,6 +33,8 @@ pub struct EngineOptions {
     pub plugin_dir: Option<std::path::PathBuf>,
     /// `--link`: native plugins whose words become words of the session.
     pub links: Vec<std::path::PathBuf>,
+    /// `--stage optimizer=FILE`: the optimizer stage plugin in place of the built-in one.
+    pub optimizer_stage: Option<std::path::PathBuf>,
     pub max_steps: Option<u64>,
     pub data_space: usize,
     pub stack_cells: usize,
@@ -38,6 +44,28 @@ pub struct EngineOptions {
     pub file_access: fastforth_engine::FileAccess,
     /// The flags given on the command line, in order (for refusing those that cannot apply).
     pub given: Vec<&'static str>,
+}
+
+/// The stages of the pipeline, in order; only the optimizer can be a plugin.
+pub const STAGES: [&str; 4] = ["parser", "compiler", "optimizer", "backend"];
+
+/// Parses `--stage KIND=FILE` into the optimizer plugin's file (`given`: one was before).
+pub fn stage_plugin(text: &str, given: bool) -> Result<std::path::PathBuf, String> {
+    let (kind, file) = text
+        .split_once('=')
+        .ok_or_else(|| "expected KIND=PLUGIN_FILE".to_owned())?;
+    match kind {
+        "optimizer" if given => Err("the optimizer stage is given twice".to_owned()),
+        "optimizer" if file.is_empty() => Err("expected a plugin file after '='".to_owned()),
+        "optimizer" => Ok(file.into()),
+        other if STAGES.contains(&other) => Err(format!(
+            "the {other} stage is built in: only the optimizer stage is a plugin"
+        )),
+        other => Err(format!(
+            "unknown stage {other:?} (expected one of {})",
+            STAGES.join(", ")
+        )),
+    }
 }
 
 /// Parses `--files`: `off`, `all` or an existing directory.
@@ -62,6 +90,7 @@ impl Default for EngineOptions {
             #[cfg(feature = "update")]
             plugin_dir: None,
             links: Vec::new(),
+            optimizer_stage: None,
             max_steps: limits.max_steps,
             data_space: limits.data_space_bytes,
             stack_cells: limits.data_stack_cells,
@@ -117,6 +146,8 @@ pub struct Engine {
     limits: ForthLimits,
     /// The linked native plugins, once one is linked.
     natives: Option<NativeWords>,
+    /// The optimizer stage plugin, when one replaces the built-in optimizer.
+    optimizer_stage: Option<Arc<OptimizerPlugin>>,
     /// The largest source file that `include` runs, in bytes.
     max_source_bytes: usize,
 }
@@ -137,9 +168,10 @@ impl Engine {
         let installed = match &options.engine {
             Some(_) => None,
             None if options.builtin => None,
-            // The plugin ABI does not carry the file access policy: the built-in engine
-            // enforces it.
+            // The plugin ABI does not carry the file access policy or stages: the built-in
+            // engine enforces and runs them.
             None if limits.file_access != fastforth_engine::FileAccess::Full => None,
+            None if options.optimizer_stage.is_some() => None,
             None => installed_engine(options, &limits),
         };
         let interpreter = match (&options.engine, &installed) {
@@ -162,8 +194,14 @@ impl Engine {
             #[cfg(feature = "update")]
             limits: abi_limits(&limits),
             natives: None,
+            optimizer_stage: None,
             max_source_bytes: limits.max_source_bytes,
         };
+        if let Some(path) = &options.optimizer_stage {
+            engine
+                .swap_stage("optimizer", path)
+                .context("cannot use the optimizer stage")?;
+        }
         for path in &options.links {
             engine.link(path)?;
         }
@@ -190,6 +228,61 @@ impl Engine {
             defined.with_context(|| format!("{}: cannot define {word}", path.display()))?;
         }
         Ok(linked)
+    }
+
+    /// Each stage of the pipeline and what serves it.
+    pub fn stages(&self) -> Vec<(&'static str, String)> {
+        let optimizer = match &self.optimizer_stage {
+            Some(stage) => {
+                let plugin = stage.current();
+                let info = plugin.info();
+                format!(
+                    "plugin {} {} (IR version {}) from {}",
+                    info.name,
+                    info.version,
+                    info.ir_version,
+                    info.source.display()
+                )
+            }
+            None => "built-in".to_owned(),
+        };
+        let backend = "built-in (threaded code; `fastforth compile` makes native code)";
+        STAGES
+            .into_iter()
+            .zip([
+                "built-in".to_owned(),
+                "built-in".to_owned(),
+                optimizer,
+                backend.to_owned(),
+            ])
+            .collect()
+    }
+
+    /// Puts the stage plugin at `path` (`builtin`: the built-in stage) in place of the
+    /// `kind` stage for the definitions compiled from now on; a refused plugin leaves the
+    /// serving stage in place. Says what changed.
+    pub fn swap_stage(&mut self, kind: &str, path: &Path) -> anyhow::Result<String> {
+        stage_plugin(&format!("{kind}={}", path.display()), false).map_err(anyhow::Error::msg)?;
+        let Interpreter::BuiltIn(forth) = &mut self.interpreter else {
+            anyhow::bail!("stage plugins run on the built-in engine, not on an engine plugin");
+        };
+        let before = describe_stage(self.optimizer_stage.as_deref());
+        if path == Path::new("builtin") {
+            forth.set_optimizer_stage(None);
+            self.optimizer_stage = None;
+        } else if let Some(stage) = &self.optimizer_stage {
+            stage.swap(path)?;
+        } else {
+            let loader = match &self.loader {
+                Some(loader) => loader.clone(),
+                None => self.loader.insert(plugin_loader()?).clone(),
+            };
+            let stage = Arc::new(OptimizerPlugin::load(loader, path, DEFAULT_BUDGET)?);
+            forth.set_optimizer_stage(Some(stage.clone()));
+            self.optimizer_stage = Some(stage);
+        }
+        let after = describe_stage(self.optimizer_stage.as_deref());
+        Ok(format!("optimizer: {before} -> {after}"))
     }
 
     /// The linked native plugins: name and serving version.
@@ -221,7 +314,9 @@ impl Engine {
         };
         let outcome = match &mut self.interpreter {
             Interpreter::BuiltIn(forth) => {
-                outcome(forth.evaluate_bytes(source, name, &mut console))
+                let result = forth.evaluate_bytes(source, name, &mut console);
+                report_stage_faults(forth);
+                outcome(result)
             }
             Interpreter::Plugin(session) => {
                 let evaluation = session.with_instance(|engine| {
@@ -246,7 +341,9 @@ impl Engine {
                 terminal,
                 natives: self.natives.as_ref(),
             };
-            return Ok(outcome(forth.include_file(path, &mut console)));
+            let result = forth.include_file(path, &mut console);
+            report_stage_faults(forth);
+            return Ok(outcome(result));
         }
         let text = input::read_source_file(path, self.max_source_bytes)?;
         let name = path.display().to_string();
@@ -331,6 +428,17 @@ impl Engine {
     }
 }
 
+/// "built-in", or the optimizer plugin's name and version.
+fn describe_stage(stage: Option<&OptimizerPlugin>) -> String {
+    match stage {
+        Some(stage) => {
+            let plugin = stage.current();
+            format!("{} {}", plugin.name(), plugin.version())
+        }
+        None => "built-in".to_owned(),
+    }
+}
+
 /// A session on the engine plugin `fastforth update` installed, if there is one that loads
 /// and passes its self-test; otherwise `None` (the built-in engine runs), with a one-line
 /// warning naming the file and the reason when one is installed but cannot be used.
@@ -367,6 +475,13 @@ fn installed_engine(_: &EngineOptions, _: &Limits) -> Option<Arc<ForthSession>> 
 /// A loader whose shadow copies go to the per-user plugin cache.
 fn plugin_loader() -> anyhow::Result<Arc<Loader>> {
     Ok(Arc::new(Loader::new(fastforth_host::default_cache_dir()?)))
+}
+
+/// Says on standard error which definitions the optimizer stage's answers failed for.
+fn report_stage_faults(forth: &mut Forth) {
+    for fault in forth.take_stage_faults() {
+        errln!("warning: {fault}");
+    }
 }
 
 fn outcome(result: Result<Flow, fastforth_engine::ForthError>) -> Outcome {

@@ -19,7 +19,7 @@ use args::{Cli, Command, PluginCommand, Stop};
 use fastforth::PROBE_SUBCOMMAND;
 use fastforth_host::inspect;
 use fastforth_host::{Example, Loader, Plugin, PluginError, ProbeCommand};
-use fastforth_session::{Forth, ForthNative, NativePlugin};
+use fastforth_session::{Forth, ForthNative, NativePlugin, Optimizer};
 use output::{errln, outln};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -83,6 +83,12 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
             "--native",
             options.max_steps.is_some(),
             "--max-steps",
+        ),
+        (
+            options.optimizer_stage.is_some(),
+            "--stage",
+            options.engine.is_some(),
+            "--engine",
         ),
     ];
     let builtin = (
@@ -216,6 +222,9 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
             words = Some(plugin.words()?);
             plugin.info().clone()
         }
+        Err(PluginError::WrongKind { found, .. }) if found == "optimizer" => {
+            loader.load::<Optimizer>(file)?.info().clone()
+        }
         loaded => loaded?.info().clone(),
     };
     outln!("file:      {}", file.display())?;
@@ -223,6 +232,9 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
     outln!("name:      {}", info.name)?;
     outln!("version:   {}", info.version)?;
     outln!("abi:       {}", info.abi_version)?;
+    if info.ir_version != 0 {
+        outln!("ir:        {}", info.ir_version)?;
+    }
     outln!("sha256:    {}", info.sha256)?;
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     outln!("exports:   {}", inspect::exported_symbols(&bytes).join(" "))?;

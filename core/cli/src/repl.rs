@@ -2,7 +2,9 @@
 //! evaluated and answered with ` ok`; an error is reported and resets the stacks but keeps
 //! the dictionary. `#engine` shows the engine, `#engine FILE` swaps the engine plugin;
 //! `#link` lists the linked native plugins, `#link FILE` links one or swaps in a new build;
-//! `#update [URL]` updates the installed plugins and swaps the new engine into the session.
+//! `#update [URL]` updates the installed plugins and swaps the new engine into the session;
+//! `#stage` lists the pipeline's stages, `#stage optimizer FILE` puts an optimizer stage
+//! plugin in place for the definitions that follow (`#stage optimizer builtin` goes back).
 //! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
 //! keeps the session; history is saved after every line.
 
@@ -15,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 const ENGINE_COMMAND: &str = "#engine";
 const LINK_COMMAND: &str = "#link";
+const STAGE_COMMAND: &str = "#stage";
 #[cfg(feature = "update")]
 const UPDATE_COMMAND: &str = "#update";
 
@@ -32,7 +35,8 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
     }
     outln!(
         "FastForth {} ({}). BYE leaves; {ENGINE_COMMAND} FILE swaps the engine plugin; \
-         {LINK_COMMAND} FILE links or swaps a native plugin; #update installs updates.",
+         {LINK_COMMAND} FILE links or swaps a native plugin; {STAGE_COMMAND} lists the \
+         pipeline's stages; #update installs updates.",
         env!("CARGO_PKG_VERSION"),
         engine.describe()
     )?;
@@ -55,6 +59,10 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
         }
         if let Some(argument) = line.trim().strip_prefix(LINK_COMMAND) {
             link_command(&mut engine, argument.trim())?;
+            continue;
+        }
+        if let Some(argument) = line.trim().strip_prefix(STAGE_COMMAND) {
+            stage_command(&mut engine, argument.trim())?;
             continue;
         }
         #[cfg(feature = "update")]
@@ -105,6 +113,26 @@ fn engine_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
             "swap refused, {} keeps serving: {error:#}",
             engine.describe()
         ),
+    }
+    Ok(())
+}
+
+/// `#stage` lists the stages; `#stage KIND FILE` swaps one (`builtin` for the built-in
+/// one). Definitions compiled before keep their code: they are not recompiled.
+fn stage_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
+    if argument.is_empty() {
+        for (kind, serving) in engine.stages() {
+            outln!("{kind:<10} {serving}")?;
+        }
+        return Ok(());
+    }
+    let Some((kind, file)) = argument.split_once(char::is_whitespace) else {
+        errln!("usage: {STAGE_COMMAND} [KIND FILE|builtin]");
+        return Ok(());
+    };
+    match engine.swap_stage(kind, std::path::Path::new(file.trim())) {
+        Ok(report) => outln!("{report}; definitions compiled before keep their code")?,
+        Err(error) => errln!("stage refused, the serving stages stay: {error:#}"),
     }
     Ok(())
 }

@@ -5,10 +5,12 @@ use crate::definition::{Control, Definition};
 use crate::dictionary::{
     Kind, MAX_CODE_OPS, MAX_CONTROL_DEPTH, MAX_DEFINITION_OPS, MAX_NAME_BYTES, MAX_WORDS, Word,
 };
-use crate::engine::Forth;
+use crate::engine::{Forth, MAX_STAGE_FAULTS};
 use crate::error::{Fallible, Throw, code, fail};
 use crate::ir::Op;
 use crate::optimizer;
+use crate::stage::{OptimizerStage, Unit};
+use std::sync::Arc;
 
 impl Forth {
     #[inline(never)]
@@ -82,7 +84,7 @@ impl Forth {
         if definition.xt as usize != self.code.len() {
             return fail(code::COMPILER_NESTING);
         }
-        let optimized = optimizer::optimize(definition.ir, &|xt| self.inline_body(xt));
+        let optimized = self.optimize(definition.name.as_deref(), definition.ir);
         self.room_for_word(None, optimized.len())?;
         let base = definition.xt;
         self.code
@@ -104,6 +106,45 @@ impl Forth {
         });
         self.latest = Some(index);
         index
+    }
+
+    /// A finished definition's code, optimized by the optimizer stage when one is set and
+    /// its answer passes the checks, else by the built-in optimizer.
+    fn optimize(&mut self, name: Option<&[u8]>, ir: Vec<Op>) -> Vec<Op> {
+        if let Some(stage) = self.optimizer_stage.clone() {
+            let unit = Unit::new(name.unwrap_or_default().to_vec(), ir.clone(), &|xt| {
+                self.inline_body(xt)
+            });
+            match ask_stage(&*stage, &unit) {
+                Ok(optimized) => return optimized,
+                Err(reason) => self.record_stage_fault(name, &reason),
+            }
+        }
+        optimizer::optimize(ir, &|xt| self.inline_body(xt))
+    }
+
+    fn record_stage_fault(&mut self, name: Option<&[u8]>, reason: &str) {
+        if self.stage_faults.len() == MAX_STAGE_FAULTS {
+            self.stage_faults.remove(0);
+        }
+        let name = name.map_or("a :NONAME definition".into(), String::from_utf8_lossy);
+        self.stage_faults.push(format!(
+            "the optimizer stage's answer for {name} was refused ({reason}); \
+             the built-in optimizer compiled it"
+        ));
+    }
+
+    /// Sets the optimizer stage that optimizes the definitions compiled from now on
+    /// (`None`: the built-in optimizer). Definitions compiled already keep their code.
+    pub fn set_optimizer_stage(&mut self, stage: Option<Arc<dyn OptimizerStage>>) {
+        self.optimizer_stage = stage;
+    }
+
+    /// Why answers of the optimizer stage were refused since the last call, oldest first
+    /// (the newest [`MAX_STAGE_FAULTS`]); each of those definitions was compiled by the
+    /// built-in optimizer instead.
+    pub fn take_stage_faults(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.stage_faults)
     }
 
     /// The instructions of a short straight-line colon definition, for inlining.
@@ -360,4 +401,12 @@ fn relocate(op: Op, base: u32) -> Op {
         Some(target) => op.with_target(target + base),
         None => op,
     }
+}
+
+/// The stage's answer to `unit`, checked.
+fn ask_stage(stage: &dyn OptimizerStage, unit: &Unit) -> Result<Vec<Op>, String> {
+    let answer = stage.optimize(&unit.encode())?;
+    let answer = Unit::decode(&answer).map_err(|refused| refused.0)?;
+    unit.check_answer(&answer)?;
+    Ok(answer.ops)
 }

@@ -10,6 +10,7 @@ use crate::ir::Op;
 use crate::limits::Limits;
 use crate::machine::{HALT_ADDRESS, Machine};
 use crate::memory::{self, BASE_OFFSET, CELL, STATE_OFFSET, SYSTEM_BYTES, TO_IN_OFFSET};
+use crate::stage::OptimizerStage;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -23,6 +24,9 @@ pub enum Flow {
 
 /// Most input sources (EVALUATE, INCLUDED) that may be nested.
 pub const MAX_SOURCE_NESTING: usize = 64;
+
+/// Most refusals of an optimizer stage's answers kept until the host takes them.
+pub const MAX_STAGE_FAULTS: usize = 16;
 
 /// Room reserved after the system area for input lines, so that reading the first line
 /// does not move the whole data space.
@@ -52,6 +56,10 @@ pub struct Forth {
     pub(crate) files: crate::open_files::Files,
     pub(crate) blocks: crate::block_buffers::Blocks,
     pub(crate) floats: FloatState,
+    /// The optimizer stage that optimizes new definitions instead of the built-in optimizer.
+    pub(crate) optimizer_stage: Option<Arc<dyn OptimizerStage>>,
+    /// Why the stage's answers were refused, oldest first (at most [`MAX_STAGE_FAULTS`]).
+    pub(crate) stage_faults: Vec<String>,
 }
 
 /// `len` zero bytes with room for [`INPUT_HEADROOM`] more. Allocated zeroed (so a large data
@@ -87,6 +95,8 @@ impl Clone for Forth {
             files: self.files.clone(),
             blocks: self.blocks.clone(),
             floats: self.floats.clone(),
+            optimizer_stage: self.optimizer_stage.clone(),
+            stage_faults: Vec::new(),
         }
     }
 }
@@ -132,6 +142,8 @@ impl Forth {
             files: crate::open_files::Files::default(),
             blocks: crate::block_buffers::Blocks::default(),
             floats: FloatState::new(limits.float_stack_cells),
+            optimizer_stage: None,
+            stage_faults: Vec::new(),
             limits,
         };
         forth.set_system_cell(BASE_OFFSET, 10);

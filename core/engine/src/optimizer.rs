@@ -75,12 +75,16 @@ fn rotate_loops(ir: &mut [Op]) {
 }
 
 /// A rewrite rule's answer: how many instructions it replaces, and with what.
-type Replacement = Option<(usize, Vec<Op>)>;
+pub type Replacement = Option<(usize, Vec<Op>)>;
+
+/// A rewrite rule: looks at up to [`WINDOW`] instructions from one position (its first
+/// argument) on, none of them but the first a branch target.
+pub type Rule<'a> = dyn Fn(usize, &[Op]) -> Replacement + 'a;
 
 /// Rewrites windows of instructions that no branch lands inside, then fixes the targets.
-/// `rule` looks at up to [`WINDOW`] instructions from one position (its first argument) on
-/// and returns how many it replaces and with what. Linear in the length of `ir`.
-fn rewrite(ir: Vec<Op>, rule: &dyn Fn(usize, &[Op]) -> Replacement) -> Vec<Op> {
+/// `rule` returns how many instructions it replaces and with what. Linear in the length of
+/// `ir`.
+pub fn rewrite(ir: Vec<Op>, rule: &Rule<'_>) -> Vec<Op> {
     let mut is_target = vec![false; ir.len() + 1];
     for op in &ir {
         if let Some(flag) = op.target().and_then(|t| is_target.get_mut(t as usize)) {

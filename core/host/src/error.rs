@@ -100,6 +100,16 @@ pub enum PluginError {
         found: u64,
     },
 
+    #[error(
+        "{}: the stage speaks IR version {found}, this host's engine IR version {expected}; rebuild the stage against this engine",
+        path.display()
+    )]
+    IrVersion {
+        path: PathBuf,
+        expected: u32,
+        found: u32,
+    },
+
     #[error("{}: plugin kind is {found}, expected {expected}", path.display())]
     WrongKind {
         path: PathBuf,

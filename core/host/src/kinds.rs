@@ -13,6 +13,9 @@ pub trait Kind: Send + Sync + Sized + 'static {
     type Table;
     /// The table with every entry checked non-null (the ABI's checked form of the table).
     type Api: Send + Sync;
+    /// The intermediate representation version the kind exchanges (a pipeline stage's);
+    /// 0 for kinds that exchange none. A plugin whose descriptor states another is refused.
+    const IR_VERSION: u32 = 0;
 
     /// Reads the function table and checks it, naming the first null entry.
     ///

@@ -23,6 +23,8 @@ pub struct PluginInfo {
     pub version: String,
     pub kind: &'static str,
     pub abi_version: u32,
+    /// The IR version a pipeline stage speaks (0 for other kinds).
+    pub ir_version: u32,
     /// The file the plugin was loaded from.
     pub source: PathBuf,
     /// The content-addressed copy that was actually opened.
@@ -515,6 +517,13 @@ fn validate_descriptor<K: Kind>(
             found: kind_name(descriptor.kind),
         });
     }
+    if descriptor.ir_version != K::IR_VERSION {
+        return Err(PluginError::IrVersion {
+            path: path(),
+            expected: K::IR_VERSION,
+            found: descriptor.ir_version,
+        });
+    }
     if descriptor.functions.is_null() {
         return Err(PluginError::BadField {
             path: path(),
@@ -527,6 +536,7 @@ fn validate_descriptor<K: Kind>(
         version: read_version(descriptor.version, &bounds, source)?,
         kind: K::KIND.name().unwrap_or("unknown"),
         abi_version: descriptor.abi_version,
+        ir_version: descriptor.ir_version,
         source: source.into(),
         shadow,
         sha256,

@@ -171,6 +171,7 @@ static DESCRIPTOR: PluginDescriptor = PluginDescriptor {
         } else {
             None
         },
+        0,
     )
 };
 

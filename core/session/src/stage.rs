@@ -1,0 +1,173 @@
+//! The optimizer stage plugin kind, and the stage a session's engine uses through it: one
+//! worker thread per stage asks the serving plugin, within a time budget, so a stage that
+//! panics, answers nonsense or never returns costs the session one definition compiled by
+//! the built-in optimizer, never the session.
+
+use fastforth_abi::{ByteSink, FfiBytes, OptimizerApi, OptimizerFunctions, PluginKind};
+use fastforth_engine::ir::IR_VERSION;
+use fastforth_engine::stage::OptimizerStage;
+use fastforth_host::{HotSwap, Kind, Loader, Plugin, PluginError, SwapReport};
+use std::ffi::c_void;
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The optimizer stage plugin kind.
+pub struct Optimizer;
+
+impl Kind for Optimizer {
+    const KIND: PluginKind = PluginKind::OPTIMIZER;
+    type Table = OptimizerFunctions;
+    type Api = OptimizerApi;
+    const IR_VERSION: u32 = IR_VERSION;
+
+    unsafe fn resolve(table: *const c_void) -> Result<OptimizerApi, &'static str> {
+        // SAFETY: the caller guarantees `table` points to a live `OptimizerFunctions`.
+        unsafe { &*table.cast::<OptimizerFunctions>() }.check()
+    }
+}
+
+/// The longest a stage may take over one definition by default.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(2);
+
+/// One definition's unit, optimized by the plugin: its answer, or why there is none.
+pub fn optimize(plugin: &Plugin<Optimizer>, unit: &[u8]) -> Result<Vec<u8>, String> {
+    let (mut answer, mut error) = (Vec::new(), Vec::new());
+    // SAFETY: a checked entry of a loaded plugin; `unit` is readable and both sinks write
+    // into live vectors for the duration of the call.
+    let returned = unsafe {
+        (plugin.api().optimize)(
+            FfiBytes::new(unit),
+            ByteSink::for_vec(&mut answer),
+            ByteSink::for_vec(&mut error),
+        )
+    };
+    match returned.into_result() {
+        Ok(1) => Ok(answer),
+        Ok(_) => Err(String::from_utf8_lossy(&error).into_owned()),
+        Err(status) => Err(plugin.call_error("optimize", status).to_string()),
+    }
+}
+
+/// A request to the worker: a unit, and where its answer goes.
+type Request = (Vec<u8>, Sender<Result<Vec<u8>, String>>);
+
+/// The optimizer stage plugin a session's engine uses, swappable while sessions compile.
+pub struct OptimizerPlugin {
+    serving: HotSwap<Optimizer>,
+    budget: Duration,
+    /// The worker asking the serving plugin; `None` until the first definition and after a
+    /// stage overran its budget (a swap or rollback starts a new one).
+    worker: Mutex<Worker>,
+}
+
+/// The worker thread's request channel, or why the stage is out of service.
+enum Worker {
+    Idle,
+    Running(Sender<Request>),
+    Stuck(String),
+}
+
+impl OptimizerPlugin {
+    /// Loads, validates and self-tests the stage plugin at `path`.
+    pub fn load(loader: Arc<Loader>, path: &Path, budget: Duration) -> Result<Self, PluginError> {
+        Ok(OptimizerPlugin {
+            serving: HotSwap::load(loader, path)?,
+            budget,
+            worker: Mutex::new(Worker::Idle),
+        })
+    }
+
+    /// The serving plugin.
+    pub fn current(&self) -> Arc<Plugin<Optimizer>> {
+        self.serving.current().clone()
+    }
+
+    /// Replaces the serving plugin with the one at `path`; a refused plugin leaves the old
+    /// one serving. Definitions compiled from now on go to the new one.
+    pub fn swap(&self, path: &Path) -> Result<SwapReport, PluginError> {
+        let report = self.serving.swap(path)?;
+        self.restart();
+        Ok(report)
+    }
+
+    /// Goes back to the previous plugin.
+    pub fn rollback(&self) -> Result<SwapReport, PluginError> {
+        let report = self.serving.rollback()?;
+        self.restart();
+        Ok(report)
+    }
+
+    fn restart(&self) {
+        *self.lock() = Worker::Idle;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Worker> {
+        self.worker
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The worker's request channel, started if need be.
+    fn requests(&self) -> Result<Sender<Request>, String> {
+        let mut worker = self.lock();
+        match &*worker {
+            Worker::Running(requests) => Ok(requests.clone()),
+            Worker::Stuck(why) => Err(why.clone()),
+            Worker::Idle => {
+                let requests = spawn_worker(&self.serving)?;
+                *worker = Worker::Running(requests.clone());
+                Ok(requests)
+            }
+        }
+    }
+}
+
+/// Starts a worker that answers each request with the plugin serving at that moment.
+fn spawn_worker(serving: &HotSwap<Optimizer>) -> Result<Sender<Request>, String> {
+    let (requests, incoming) = mpsc::channel::<Request>();
+    let mut cache = serving.cache();
+    std::thread::Builder::new()
+        .name("optimizer stage".to_owned())
+        .spawn(move || answer_requests(&incoming, &mut cache))
+        .map_err(|error| format!("cannot start the optimizer stage's thread: {error}"))?;
+    Ok(requests)
+}
+
+fn answer_requests(
+    incoming: &Receiver<Request>,
+    cache: &mut fastforth_host::PluginCache<Optimizer>,
+) {
+    for (unit, answer) in incoming {
+        let _ = answer.send(optimize(cache.get(), &unit));
+    }
+}
+
+impl OptimizerStage for OptimizerPlugin {
+    fn optimize(&self, unit: &[u8]) -> Result<Vec<u8>, String> {
+        let requests = self.requests()?;
+        let (answer, answered) = mpsc::channel();
+        let sent = requests.send((unit.to_vec(), answer));
+        sent.map_err(|_| "the optimizer stage's thread is gone".to_owned())?;
+        match answered.recv_timeout(self.budget) {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Timeout) => {
+                let plugin = self.current();
+                let why = format!(
+                    "optimizer {} {} did not answer within {:?}; it is out of service until \
+                     it is swapped or rolled back",
+                    plugin.name(),
+                    plugin.version(),
+                    self.budget
+                );
+                *self.lock() = Worker::Stuck(why.clone());
+                Err(why)
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                self.restart();
+                Err("the optimizer stage's thread ended".to_owned())
+            }
+        }
+    }
+}
