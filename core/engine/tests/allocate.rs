@@ -107,7 +107,7 @@ fn sealed(mut body: Vec<u8>) -> Vec<u8> {
 
 #[test]
 fn the_state_image_carries_the_heap() {
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     let setup = "VARIABLE p 4 CELLS ALLOCATE DROP p ! 1234 p @ 3 CELLS + !";
     forth.evaluate(setup, "t", &mut console).unwrap();
@@ -119,7 +119,7 @@ fn the_state_image_carries_the_heap() {
 
 #[test]
 fn an_image_with_a_region_outside_the_heap_is_refused() {
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     forth
         .evaluate("64 ALLOCATE 2DROP", "t", &mut console)
@@ -156,7 +156,7 @@ fn free_refuses_block_buffers() {
 
 #[test]
 fn an_image_of_another_version_is_refused_naming_both_versions() {
-    let forth = Forth::new(Limits::default());
+    let forth = common::forth();
     let mut old = forth.save_image();
     old.truncate(old.len() - 8);
     old[8..12].copy_from_slice(&1u32.to_le_bytes());

@@ -213,7 +213,7 @@ fn file_errors_name_the_file_and_line() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.fs");
     std::fs::write(&path, ": ok 1 ;\nok ok\n  oops\n").unwrap();
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let failure = forth
         .include_file(&path, &mut BufferConsole::new())
         .unwrap_err();
@@ -232,7 +232,7 @@ fn file_errors_name_the_file_and_line() {
 #[test]
 fn unterminated_definitions_and_strings() {
     // A definition left open at the end of the text stays open: the next text continues it.
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     forth.evaluate(": five", "t", &mut console).unwrap();
     forth.evaluate("5 ;", "t", &mut console).unwrap();
@@ -247,7 +247,7 @@ fn unterminated_definitions_and_strings() {
 
 #[test]
 fn engine_keeps_working_after_reset() {
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     forth
         .evaluate(": sq DUP * ; VARIABLE v 7 v !", "t", &mut console)
@@ -414,7 +414,7 @@ fn source_is_bytes_in_files_and_host_text() {
     let path = dir.join("latin1.fs");
     // A Latin-1 comment and a word whose name is not UTF-8.
     std::fs::write(&path, b": \xff 1 ; \\ caf\xe9\n\xff \xff +\n").unwrap();
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     forth.include_file(&path, &mut console).unwrap();
     assert_eq!(forth.data_stack(), &[2]);
@@ -433,7 +433,7 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn an_interrupt_throws_minus_28_into_the_running_word() {
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     forth
         .evaluate(": sq DUP * ; : spin BEGIN AGAIN ;", "t", &mut console)

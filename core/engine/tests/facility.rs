@@ -41,7 +41,7 @@ fn terminal_words_write_ansi_sequences() {
 
 #[test]
 fn key_question_and_ekey_read_the_console() {
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::with_input("ab");
     let program = "KEY? EKEY EKEY>CHAR EKEY EKEY EKEY? ";
     forth.evaluate(program, "test", &mut console).unwrap();

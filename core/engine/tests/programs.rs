@@ -5,7 +5,7 @@
 mod common;
 
 use common::output;
-use fastforth_engine::{BufferConsole, Forth, Limits};
+use fastforth_engine::BufferConsole;
 use std::path::PathBuf;
 
 fn workload(name: &str) -> String {
@@ -16,7 +16,7 @@ fn workload(name: &str) -> String {
 }
 
 fn run(source: &str, code: &str) -> String {
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     forth.evaluate(source, "workload", &mut console).unwrap();
     forth.evaluate(code, "test", &mut console).unwrap();
@@ -95,7 +95,7 @@ fn matrix_multiply_checksum() {
 #[test]
 fn workloads_load_from_files() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/forth/fib.fs");
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     forth.include_file(&path, &mut console).unwrap();
     forth.evaluate("20 fib", "t", &mut console).unwrap();

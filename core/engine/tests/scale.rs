@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 const GENEROUS: Duration = Duration::from_secs(60);
 
 fn run_timed(source: &str) -> (Forth, Duration) {
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let started = Instant::now();
     let mut console = BufferConsole::new();
     if let Err(error) = forth.evaluate(source, "scale", &mut console) {
@@ -78,7 +78,7 @@ fn the_name_index_follows_shadowing_markers_and_images() {
         vec![-13, 6]
     );
     // A loaded image finds the newest of each name and forgets with its markers.
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     forth
         .evaluate(": h 1 ; MARKER m : h 2 ;", "t", &mut console)

@@ -120,7 +120,7 @@ fn marker_forgets_the_words_of_every_list() {
 
 #[test]
 fn word_lists_and_the_order_survive_an_image() {
-    let mut forth = Forth::new(Limits::default());
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     let setup = "WORDLIST CONSTANT w w SET-CURRENT : x 42 ; GET-ORDER w SWAP 1+ SET-ORDER \
                  S\" sub\" S\" k\" REPLACES";
@@ -136,7 +136,7 @@ fn word_lists_and_the_order_survive_an_image() {
 
 #[test]
 fn corrupt_word_list_sections_are_refused() {
-    let forth = Forth::new(Limits::default());
+    let forth = common::forth();
     let image = forth.save_image();
     // The image ends with the search order (count, then the list), the compilation list,
     // the substitution count, the heap section (five cells in a fresh session), the float

@@ -169,7 +169,7 @@ fn filling_moving_typing_and_evaluating_charge_the_step_budget_by_size() {
         let mut console = BufferConsole::new();
         let refused = forth.evaluate(&program, "test", &mut console).unwrap_err();
         assert_eq!(refused.code, -256, "{word}");
-        let mut forth = Forth::new(Limits::default());
+        let mut forth = common::forth();
         let ran = forth.evaluate(&program, "test", &mut BufferConsole::new());
         assert!(ran.is_ok(), "{word} without a budget: {ran:?}");
     }

@@ -330,8 +330,8 @@ fn names_are_case_insensitive() {
 
 #[test]
 fn accept_and_key_read_the_console() {
-    use fastforth_engine::{BufferConsole, Forth, Limits};
-    let mut forth = Forth::new(Limits::default());
+    use fastforth_engine::BufferConsole;
+    let mut forth = common::forth();
     let mut console = BufferConsole::with_input("hello world\nxy");
     forth
         .evaluate(
@@ -358,8 +358,8 @@ fn refill_reads_the_next_line_of_the_text() {
 
 #[test]
 fn bye_stops_the_evaluation() {
-    use fastforth_engine::{BufferConsole, Flow, Forth, Limits};
-    let mut forth = Forth::new(Limits::default());
+    use fastforth_engine::{BufferConsole, Flow};
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     let flow = forth.evaluate("1 BYE 2", "t", &mut console).unwrap();
     assert_eq!(flow, Flow::Bye);
@@ -376,8 +376,8 @@ fn every_throw_code_is_caught_and_bye_and_quit_are_not_throw_codes() {
         assert_eq!(uncaught.code, code);
         assert_eq!(uncaught.message, "uncaught exception");
     }
-    use fastforth_engine::{BufferConsole, Flow, Forth, Limits};
-    let mut forth = Forth::new(Limits::default());
+    use fastforth_engine::{BufferConsole, Flow};
+    let mut forth = common::forth();
     let mut console = BufferConsole::new();
     // BYE inside CATCH still ends the session; QUIT inside CATCH still ends the line.
     let flow = forth.evaluate(": b 7 BYE ; ' b CATCH 8", "t", &mut console);

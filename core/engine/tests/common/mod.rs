@@ -3,11 +3,39 @@
 
 #![allow(dead_code)]
 
+use fastforth_engine::stage::{OptimizerStage, Unit, optimize_unit};
 use fastforth_engine::{BufferConsole, Forth, ForthError, Limits};
+use std::sync::Arc;
 
-/// A fresh engine with default limits.
+/// The variable that runs the suites through the optimizer stage's seam.
+const STAGED: &str = "FASTFORTH_TEST_STAGED";
+
+/// A fresh engine with default limits. With `FASTFORTH_TEST_STAGED=1` in the environment,
+/// every definition goes through the optimizer stage's seam as it does to a stage plugin:
+/// encoded as a unit, optimized from the bytes by the engine's own optimizer, decoded and
+/// checked; an answer the engine would refuse fails the test.
 pub fn forth() -> Forth {
-    Forth::new(Limits::default())
+    let mut forth = Forth::new(Limits::default());
+    if std::env::var_os(STAGED).is_some_and(|value| value == "1") {
+        forth.set_optimizer_stage(Some(Arc::new(CheckedStage)));
+    }
+    forth
+}
+
+/// The built-in optimizer behind the stage's byte seam, panicking on a refused answer.
+struct CheckedStage;
+
+impl OptimizerStage for CheckedStage {
+    fn optimize(&self, unit: &[u8]) -> Result<Vec<u8>, String> {
+        let asked = Unit::decode(unit).unwrap_or_else(|error| panic!("unit refused: {error}"));
+        let answer = optimize_unit(unit, None).unwrap_or_else(|error| panic!("{error}"));
+        let decoded =
+            Unit::decode(&answer).unwrap_or_else(|error| panic!("answer refused: {error}"));
+        if let Err(error) = asked.check_answer(&decoded) {
+            panic!("answer refused: {error}");
+        }
+        Ok(answer)
+    }
 }
 
 /// Evaluates `source` on a fresh engine and returns the data stack; panics on an error.
