@@ -1,0 +1,269 @@
+//! The optimizer stage plugin: the same code as the built-in optimizer on real programs and
+//! random ones, swaps while another thread compiles, and stages that are refused (another
+//! IR version) or contained (invalid answers, panics, no answer within the budget).
+
+#[path = "../../host/tests/common/mod.rs"]
+mod common;
+
+use common::*;
+use fastforth_engine::ir::Op;
+use fastforth_engine::{BufferConsole, Forth, Limits};
+use fastforth_host::PluginError;
+use fastforth_session::OptimizerPlugin;
+use fastforth_session::stage::DEFAULT_BUDGET;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn optimizer(features: &[&str]) -> PathBuf {
+    built("fastforth-optimizer-plugin", features)
+}
+
+fn stage(features: &[&str], budget: Duration) -> (tempfile::TempDir, Arc<OptimizerPlugin>) {
+    let (dir, loader) = fresh_loader();
+    let stage = OptimizerPlugin::load(loader, &optimizer(features), budget).unwrap();
+    (dir, Arc::new(stage))
+}
+
+fn staged(stage: &Arc<OptimizerPlugin>) -> Forth {
+    let mut forth = Forth::new(Limits::default());
+    forth.set_optimizer_stage(Some(stage.clone()));
+    forth
+}
+
+/// What a run of `source` leaves: the output, the stack, or the error.
+fn run(forth: &mut Forth, source: &str) -> Result<(String, Vec<i64>), String> {
+    let mut console = BufferConsole::new();
+    match forth.evaluate(source, "test.fs", &mut console) {
+        Ok(_) => Ok((console.output_text(), forth.data_stack().to_vec())),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Every colon definition's name and code.
+fn code(forth: &Forth) -> Vec<(String, Vec<Op>)> {
+    let words = forth.colon_definitions();
+    let code = words.iter().map(|(_, xt)| forth.colon_code(*xt).unwrap());
+    words
+        .iter()
+        .map(|(name, _)| name.clone())
+        .zip(code)
+        .collect()
+}
+
+fn workload(name: &str) -> String {
+    let path = format!(
+        "{}/../../benches/forth/{name}.fs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn the_plugin_compiles_the_workloads_as_the_built_in_optimizer_does() {
+    let (_dir, stage) = stage(&[], DEFAULT_BUDGET);
+    for name in ["sieve", "bubble", "matrix", "fib"] {
+        let source = workload(name);
+        let mut built_in = Forth::new(Limits::default());
+        let mut plugin = staged(&stage);
+        run(&mut built_in, &source).unwrap();
+        run(&mut plugin, &source).unwrap();
+        assert_eq!(code(&plugin), code(&built_in), "{name}");
+        assert_eq!(plugin.take_stage_faults(), Vec::<String>::new(), "{name}");
+    }
+    let mut plugin = staged(&stage);
+    assert_eq!(
+        run(&mut plugin, &workload("fib")).and_then(|_| run(&mut plugin, "25 fib")),
+        Ok((String::new(), vec![75_025]))
+    );
+}
+
+/// A small deterministic generator (xorshift64*).
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+    }
+
+    fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
+        words[self.below(words.len())]
+    }
+}
+
+/// A random program: short definitions (which later ones call, and the optimizer
+/// inlines) with literals, stack words, arithmetic, comparisons, IF, loops and memory.
+fn random_program(random: &mut Random) -> String {
+    const WORDS: &[&str] = &[
+        "DUP", "DROP", "SWAP", "OVER", "ROT", "NIP", "TUCK", "+", "-", "*", "AND", "OR", "XOR",
+        "=", "<", ">", "0=", "1+", "1-", "2*", "NEGATE", "ABS", "MAX", "MIN", "2DUP", "2DROP",
+        "CELL+", "0", "1", "2", "3", "7", "-5", "100",
+    ];
+    let mut program = String::from("VARIABLE V ");
+    let mut defined: Vec<String> = Vec::new();
+    for n in 0..1 + random.below(5) {
+        let name = format!("W{n}");
+        let mut body: Vec<String> = (0..random.below(10))
+            .map(|_| match random.below(12) {
+                0 if !defined.is_empty() => defined[random.below(defined.len())].clone(),
+                1 => "DUP IF 1+ ELSE 2 - THEN".to_owned(),
+                2 => "3 0 DO I + LOOP".to_owned(),
+                3 => "DUP V ! V @ +".to_owned(),
+                4 => "BEGIN DUP 0> WHILE 7 - REPEAT".to_owned(),
+                _ => random.pick(WORDS).to_owned(),
+            })
+            .collect();
+        if random.below(3) == 0 {
+            body.insert(0, "DUP 3 < IF EXIT THEN".to_owned());
+        }
+        program += &format!(": {name} {} ; ", body.join(" "));
+        defined.push(name);
+    }
+    let calls: Vec<&str> = defined.iter().map(String::as_str).collect();
+    program + &format!("5 9 12 {}", calls.join(" "))
+}
+
+#[test]
+fn staged_and_built_in_agree_on_random_programs() {
+    let (_dir, stage) = stage(&[], DEFAULT_BUDGET);
+    let mut random = Random(0x5EED_F0F7);
+    for _ in 0..300 {
+        let program = random_program(&mut random);
+        let mut built_in = Forth::new(Limits::default());
+        let mut plugin = staged(&stage);
+        let expected = run(&mut built_in, &program);
+        assert_eq!(run(&mut plugin, &program), expected, "{program}");
+        assert_eq!(code(&plugin), code(&built_in), "{program}");
+        assert_eq!(
+            plugin.take_stage_faults(),
+            Vec::<String>::new(),
+            "{program}"
+        );
+    }
+}
+
+#[test]
+fn a_swap_changes_the_code_of_new_definitions_while_another_thread_compiles() {
+    let (_dir, loader) = fresh_loader();
+    let stage = Arc::new(OptimizerPlugin::load(loader, &optimizer(&[]), DEFAULT_BUDGET).unwrap());
+    let compiling = {
+        let stage = stage.clone();
+        std::thread::spawn(move || {
+            let mut forth = staged(&stage);
+            let mut tucked = 0;
+            for n in 0..400 {
+                let source = format!(": T{n} SWAP OVER ; 1 2 T{n}");
+                assert_eq!(run(&mut forth, &source), Ok((String::new(), vec![2, 1, 2])));
+                forth
+                    .evaluate("DROP DROP DROP", "t", &mut BufferConsole::new())
+                    .unwrap();
+                let (_, code) = code(&forth).pop().unwrap();
+                match code[..] {
+                    [Op::Swap, Op::Over, Op::Exit] => {}
+                    [Op::Tuck, Op::Exit] => tucked += 1,
+                    _ => panic!("unexpected code {code:?}"),
+                }
+                assert_eq!(forth.take_stage_faults(), Vec::<String>::new());
+            }
+            tucked
+        })
+    };
+    for _ in 0..10 {
+        stage.swap(&optimizer(&["v2"])).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        stage.swap(&optimizer(&[])).unwrap();
+    }
+    stage.swap(&optimizer(&["v2"])).unwrap();
+    let tucked = compiling.join().unwrap();
+    println!("{tucked} of 400 definitions compiled by version 1.1.0");
+    let mut forth = staged(&stage);
+    run(&mut forth, ": LATE SWAP OVER ;").unwrap();
+    assert_eq!(code(&forth).pop().unwrap().1, [Op::Tuck, Op::Exit]);
+    assert_eq!(stage.current().version(), "1.1.0");
+}
+
+#[test]
+fn a_stage_of_another_ir_version_is_refused_and_the_old_one_serves() {
+    let (_dir, loader) = fresh_loader();
+    let refused = OptimizerPlugin::load(
+        loader.clone(),
+        &optimizer(&["fault-ir-version"]),
+        DEFAULT_BUDGET,
+    );
+    assert!(
+        matches!(
+            refused,
+            Err(PluginError::IrVersion {
+                expected: 2,
+                found: 3,
+                ..
+            })
+        ),
+        "{:?}",
+        refused.map(|_| ())
+    );
+    let stage = OptimizerPlugin::load(loader, &optimizer(&["v2"]), DEFAULT_BUDGET).unwrap();
+    let error = stage.swap(&optimizer(&["fault-ir-version"])).unwrap_err();
+    assert!(error.to_string().contains("speaks IR version 3"), "{error}");
+    assert_eq!(stage.current().version(), "1.1.0");
+}
+
+/// Defines `: name SWAP OVER ;` on an engine using `stage`; the word must still work, and
+/// the engine must say why the stage's answer was not used.
+fn contained(stage: &Arc<OptimizerPlugin>, name: &str) -> String {
+    let mut forth = staged(stage);
+    let source = format!(": {name} SWAP OVER ; 1 2 {name}");
+    assert_eq!(run(&mut forth, &source), Ok((String::new(), vec![2, 1, 2])));
+    let faults = forth.take_stage_faults();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert!(
+        faults[0].contains(&format!("answer for {name} was refused")),
+        "{faults:?}"
+    );
+    faults[0].clone()
+}
+
+#[test]
+fn an_invalid_answer_is_refused_and_the_built_in_optimizer_compiles_the_word() {
+    let (_dir, stage) = stage(&["fault-bad-branch"], DEFAULT_BUDGET);
+    let fault = contained(&stage, "FAULT1");
+    assert!(
+        fault.contains("branch out of range: Branch(13) at 0, the definition has 4 instructions"),
+        "{fault}"
+    );
+}
+
+#[test]
+fn a_panicking_stage_is_contained() {
+    let (_dir, stage) = stage(&["fault-panic"], DEFAULT_BUDGET);
+    let fault = contained(&stage, "FAULT1");
+    assert!(fault.contains("panicked"), "{fault}");
+    // Each later definition is contained the same way.
+    contained(&stage, "FAULT2");
+}
+
+#[test]
+fn a_stage_that_never_answers_is_taken_out_of_service_until_swapped() {
+    let budget = Duration::from_millis(300);
+    let (_dir, stage) = stage(&["fault-hang"], budget);
+    let started = Instant::now();
+    let fault = contained(&stage, "FAULT-HANG");
+    assert!(fault.contains("did not answer within 300ms"), "{fault}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Out of service: the next definition does not wait for it.
+    let started = Instant::now();
+    let fault = contained(&stage, "QUICK");
+    assert!(fault.contains("out of service"), "{fault}");
+    assert!(started.elapsed() < budget);
+    // A swap puts a working stage in service.
+    stage.swap(&optimizer(&[])).unwrap();
+    let mut forth = staged(&stage);
+    assert_eq!(
+        run(&mut forth, ": OK 1 2 + ; OK"),
+        Ok((String::new(), vec![3]))
+    );
+    assert_eq!(forth.take_stage_faults(), Vec::<String>::new());
+}
