@@ -12,6 +12,8 @@ impl flags::Demo {
             "fastforth-example-plugin",
             "-p",
             "fastforth-forth-plugin",
+            "-p",
+            "fastforth-optimizer-plugin",
         ];
         println!("== building the plugins and the fastforth binaries (release)");
         cmd!(
@@ -19,7 +21,12 @@ impl flags::Demo {
             "{cargo} build {release...} {plugins...} -p fastforth -p fastforth-demos"
         )
         .run()?;
-        for demo in ["plugin_test", "hotswap_demo", "engine_swap_demo"] {
+        for demo in [
+            "plugin_test",
+            "hotswap_demo",
+            "engine_swap_demo",
+            "stage_swap_demo",
+        ] {
             println!("\n== {demo}");
             cmd!(
                 sh,

@@ -175,7 +175,7 @@ fn stage_flags_are_checked() {
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains("cannot use the optimizer stage")
-            && stderr.contains("the stage speaks IR version 3, this host's engine IR version 2"),
+            && stderr.contains("the stage speaks IR version 3, this host's engine speaks 2"),
         "{stderr}"
     );
 }

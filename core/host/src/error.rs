@@ -101,7 +101,7 @@ pub enum PluginError {
     },
 
     #[error(
-        "{}: the stage speaks IR version {found}, this host's engine IR version {expected}; rebuild the stage against this engine",
+        "{}: the stage speaks IR version {found}, this host's engine speaks {expected}; rebuild the stage against this engine",
         path.display()
     )]
     IrVersion {
