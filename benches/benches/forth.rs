@@ -11,6 +11,12 @@
 //! the gforth package installs them after `benches/forth/classic/gforth-compat.fs`; they are
 //! skipped, with a message, where gforth is not installed.
 //!
+//! `forth/<w>/staged` and `forth/classic-<p>/staged` run the workload on the linked-in
+//! engine whose definitions were optimized by the optimizer stage plugin (the same code as
+//! `static`, so the stage boundary, per definition, costs nothing here); `forth/compile-10k/
+//! {built-in,staged}` compile a 10,000-line source on a fresh engine without and with the
+//! plugin, whose every definition crosses the stage boundary.
+//!
 //! `forth/linked-call/{interpreted,linked}` measure mixed mode: an interpreted loop calling
 //! a word 1,000 times, the word interpreted vs compiled natively and linked into the
 //! session (called in place on a large stack, as `fastforth run --link` does).
@@ -19,13 +25,15 @@
 
 use criterion::{Criterion, SamplingMode, criterion_group};
 use fastforth_benches::{
-    classic_programs, classic_source, forth_plugin, forth_source, forth_workloads,
+    classic_programs, classic_source, compile_source, forth_plugin, forth_source, forth_workloads,
+    optimizer_plugin,
 };
 use fastforth_engine::{Flow, Forth, Limits};
 use fastforth_host::Loader;
+use fastforth_session::stage::DEFAULT_BUDGET;
 use fastforth_session::{
     Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, NativePlugin, NativeWords,
-    on_native_stack,
+    OptimizerPlugin, on_native_stack,
 };
 use std::sync::Arc;
 
@@ -63,7 +71,32 @@ fn plugin_limits() -> ForthLimits {
 
 /// A fresh linked-in engine with `workload` compiled into it.
 fn static_engine(workload: &str, source: &str) -> Forth {
+    engine_with(Forth::new(Limits::default()), workload, source)
+}
+
+/// The optimizer stage plugin, loaded once per process.
+fn optimizer_stage() -> Arc<OptimizerPlugin> {
+    static STAGE: std::sync::OnceLock<(tempfile::TempDir, Arc<OptimizerPlugin>)> =
+        std::sync::OnceLock::new();
+    let (_, stage) = STAGE.get_or_init(|| {
+        let path = optimizer_plugin().expect("optimizer plugin builds");
+        let cache = tempfile::tempdir().expect("temporary cache directory");
+        let loader = Arc::new(Loader::new(cache.path()));
+        let stage = OptimizerPlugin::load(loader, &path, DEFAULT_BUDGET);
+        (cache, Arc::new(stage.expect("optimizer plugin validates")))
+    });
+    stage.clone()
+}
+
+/// A fresh engine whose definitions the optimizer stage plugin optimizes.
+fn staged_forth() -> Forth {
     let mut forth = Forth::new(Limits::default());
+    forth.set_optimizer_stage(Some(optimizer_stage()));
+    forth
+}
+
+/// `forth` with `workload` compiled into it.
+fn engine_with(mut forth: Forth, workload: &str, source: &str) -> Forth {
     match forth.evaluate(source, workload, &mut Discard) {
         Ok(Flow::Continue) => forth,
         other => panic!("{workload}.fs does not load: {other:?}"),
@@ -111,6 +144,7 @@ fn benches(c: &mut Criterion) {
             })
         });
         drop(forth);
+        bench_staged(&mut group, workload, &source, "main");
 
         let mut instance = ForthInstance::create(plugin.clone(), plugin_limits(), &[])
             .expect("engine instance starts");
@@ -146,6 +180,39 @@ fn benches(c: &mut Criterion) {
     }
 }
 
+/// `<group>/staged`: `word` of `source` compiled through the optimizer stage plugin.
+fn bench_staged(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    source: &str,
+    word: &str,
+) {
+    let mut forth = engine_with(staged_forth(), name, source);
+    assert_eq!(forth.take_stage_faults(), Vec::<String>::new(), "{name}");
+    group.bench_function("staged", |b| {
+        b.iter(|| forth.evaluate(word, name, &mut Discard).expect("main runs"))
+    });
+}
+
+/// `forth/compile-10k/{built-in,staged}`: a 10,000-line source compiled on a fresh engine.
+fn compile(c: &mut Criterion) {
+    let source = compile_source(10_000);
+    let mut group = c.benchmark_group("forth/compile-10k");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    let fresh = Forth::new(Limits::default());
+    let staged = staged_forth();
+    for (id, base) in [("built-in", &fresh), ("staged", &staged)] {
+        group.bench_function(id, |b| {
+            b.iter_batched(
+                || base.clone(),
+                |forth| engine_with(forth, "compile-10k", &source),
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
 /// Defines `run-classic`, which runs a classic program's `main`, then empties the data
 /// stack: bubble.fs's `main` leaves a cell behind, which would overflow the stack after
 /// enough iterations.
@@ -164,7 +231,8 @@ fn classic(c: &mut Criterion) {
         let name = format!("classic-{program}");
         let mut group = c.benchmark_group(format!("forth/{name}"));
         group.sample_size(10).sampling_mode(SamplingMode::Flat);
-        let mut forth = static_engine(&name, &format!("{source}\n{RUN_CLASSIC}"));
+        let with_runner = format!("{source}\n{RUN_CLASSIC}");
+        let mut forth = static_engine(&name, &with_runner);
         group.bench_function("static", |b| {
             b.iter(|| {
                 forth
@@ -173,6 +241,7 @@ fn classic(c: &mut Criterion) {
             })
         });
         drop(forth);
+        bench_staged(&mut group, &name, &with_runner, "run-classic");
         let cache = tempfile::tempdir().expect("temporary cache directory");
         let native = Loader::new(cache.path())
             .load::<ForthNative>(&native_plugin(&name, &source))
@@ -245,7 +314,7 @@ fn linked(c: &mut Criterion) {
     linked_calls(c, "linked-fib", FIB, FIB_CALLER);
 }
 
-criterion_group!(forth, benches, classic, linked);
+criterion_group!(forth, benches, classic, compile, linked);
 /// `criterion_main!`, on a stack on which linked native words run in place.
 fn main() {
     on_native_stack(|| {

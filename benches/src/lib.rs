@@ -47,6 +47,28 @@ pub fn forth_plugin() -> anyhow::Result<PathBuf> {
         .context("cannot build the forth plugin")
 }
 
+/// Builds (or finds up to date) the release build of the optimizer stage plugin.
+pub fn optimizer_plugin() -> anyhow::Result<PathBuf> {
+    fastforth_plugin_build::PluginBuild::new("fastforth-optimizer-plugin", &[])
+        .build()
+        .context("cannot build the optimizer stage plugin")
+}
+
+/// A Forth source of `lines` lines for compile throughput: five-line colon definitions with
+/// a conditional exit, arithmetic, a DO loop and a call of the definition before (which the
+/// optimizer inlines while it is short).
+pub fn compile_source(lines: usize) -> String {
+    let mut source = String::from(": w0 ( n -- n' ) 1+ ;\n");
+    for n in 1..lines / 5 {
+        source += &format!(
+            ": w{n} ( n -- n' )\n  dup 3 < if exit then\n  dup 1- swap {n} + over *\n  \
+             0 10 0 do i + loop\n  + w{} ;\n",
+            n - 1
+        );
+    }
+    source
+}
+
 /// The Forth workloads of `benches/forth/`, each defining `main`, in report order: the
 /// names listed in `benches/forth/workloads.txt`, which `cargo xtask bench` reads too.
 pub fn forth_workloads() -> impl Iterator<Item = &'static str> {

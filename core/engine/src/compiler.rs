@@ -112,13 +112,14 @@ impl Forth {
     /// its answer passes the checks, else by the built-in optimizer.
     fn optimize(&mut self, name: Option<&[u8]>, ir: Vec<Op>) -> Vec<Op> {
         if let Some(stage) = self.optimizer_stage.clone() {
-            let unit = Unit::new(name.unwrap_or_default().to_vec(), ir.clone(), &|xt| {
+            let unit = Unit::new(name.unwrap_or_default().to_vec(), ir, &|xt| {
                 self.inline_body(xt)
             });
             match ask_stage(&*stage, &unit) {
                 Ok(optimized) => return optimized,
                 Err(reason) => self.record_stage_fault(name, &reason),
             }
+            return optimizer::optimize(unit.ops, &|xt| self.inline_body(xt));
         }
         optimizer::optimize(ir, &|xt| self.inline_body(xt))
     }

@@ -13,6 +13,9 @@
 use crate::ir::{DecodeError, IR_VERSION, Op, Reader, encode_op};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The most bytes one encoded instruction takes: a tag, a cell and a branch target.
+const MAX_OP_BYTES: usize = 1 + 8 + 4;
+
 /// The most instructions a unit's definition, or one callee, may hold.
 const MAX_UNIT_OPS: usize = crate::dictionary::MAX_DEFINITION_OPS;
 
@@ -60,7 +63,13 @@ impl Unit {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.ops.len() * 4 + 64);
+        let ops = self.ops.len()
+            + self
+                .callees
+                .iter()
+                .map(|(_, body)| body.len())
+                .sum::<usize>();
+        let mut out = Vec::with_capacity(ops * MAX_OP_BYTES + self.name.len() + 64);
         out.extend(IR_VERSION.to_le_bytes());
         out.extend((self.name.len() as u64).to_le_bytes());
         out.extend(&self.name);
@@ -87,6 +96,23 @@ impl Unit {
     /// off the end, callees without branches, and a stated stack effect that the
     /// instructions have whenever it can be computed.
     pub fn decode(bytes: &[u8]) -> Result<Unit, DecodeError> {
+        let unit = Unit::read(bytes)?;
+        let computed = stack_effect(&unit.ops, &callee_effects(&unit.callees));
+        if let (Some(stated), Some(computed)) = (unit.effect, computed)
+            && stated != computed
+        {
+            return Err(refused(format!(
+                "stack effect mismatch: stated ( {} -- {} ), the instructions have ( {} -- {} )",
+                stated.ins, stated.outs, computed.ins, computed.outs
+            )));
+        }
+        Ok(unit)
+    }
+
+    /// Reads a unit with every check of [`Unit::decode`] but the stack effect's: what a
+    /// stage reads the engine's units with (the engine computed the effect; it checks the
+    /// stage's answer whole).
+    pub fn read(bytes: &[u8]) -> Result<Unit, DecodeError> {
         let mut reader = Reader::new(bytes);
         let version = reader.u32()?;
         if version != IR_VERSION {
@@ -121,15 +147,6 @@ impl Unit {
         }
         if !reader.is_empty() {
             return Err(refused("trailing bytes after the unit".to_owned()));
-        }
-        let computed = stack_effect(&ops, &callee_effects(&callees));
-        if let (Some(stated), Some(computed)) = (effect, computed)
-            && stated != computed
-        {
-            return Err(refused(format!(
-                "stack effect mismatch: stated ( {} -- {} ), the instructions have ( {} -- {} )",
-                stated.ins, stated.outs, computed.ins, computed.outs
-            )));
         }
         Ok(Unit {
             name,
@@ -186,7 +203,7 @@ pub fn optimize_unit(
     bytes: &[u8],
     extra: Option<&crate::optimizer::Rule<'_>>,
 ) -> Result<Vec<u8>, String> {
-    let unit = Unit::decode(bytes).map_err(|error| error.0)?;
+    let unit = Unit::read(bytes).map_err(|error| error.0)?;
     let inline_body = |xt: u32| {
         unit.callees
             .iter()
@@ -237,7 +254,11 @@ fn read_ops(reader: &mut Reader<'_>) -> Result<Vec<Op>, DecodeError> {
             "{count} instructions, more than a definition may hold ({MAX_UNIT_OPS})"
         )));
     }
-    (0..count).map(|_| reader.op()).collect()
+    let mut ops = Vec::with_capacity(count);
+    for _ in 0..count {
+        ops.push(reader.op()?);
+    }
+    Ok(ops)
 }
 
 /// What the executor needs of a definition's code: branch targets inside it, no internal

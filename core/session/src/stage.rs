@@ -9,9 +9,9 @@ use fastforth_engine::stage::OptimizerStage;
 use fastforth_host::{HotSwap, Kind, Loader, Plugin, PluginError, SwapReport};
 use std::ffi::c_void;
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The optimizer stage plugin kind.
 pub struct Optimizer;
@@ -139,8 +139,31 @@ fn answer_requests(
     incoming: &Receiver<Request>,
     cache: &mut fastforth_host::PluginCache<Optimizer>,
 ) {
-    for (unit, answer) in incoming {
+    while let Ok((unit, answer)) = receive(incoming, None) {
         let _ = answer.send(optimize(cache.get(), &unit));
+    }
+}
+
+/// How long a receiver polls before it sleeps: definitions come in bursts (a file being
+/// compiled), and waking a sleeping thread costs more than the work of one definition
+/// (compiling 10,000 lines took 19 times as long with both sides sleeping as built in).
+const POLL: Duration = Duration::from_micros(200);
+
+/// The next message, polled for [`POLL`], then waited for until `budget` (if any) ran out.
+fn receive<T>(from: &Receiver<T>, budget: Option<Duration>) -> Result<T, RecvTimeoutError> {
+    let started = Instant::now();
+    let poll = budget.map_or(POLL, |budget| budget.min(POLL));
+    loop {
+        match from.try_recv() {
+            Ok(message) => return Ok(message),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) if started.elapsed() < poll => std::hint::spin_loop(),
+            Err(TryRecvError::Empty) => break,
+        }
+    }
+    match budget {
+        Some(budget) => from.recv_timeout(budget.saturating_sub(started.elapsed())),
+        None => from.recv().map_err(|_| RecvTimeoutError::Disconnected),
     }
 }
 
@@ -150,7 +173,7 @@ impl OptimizerStage for OptimizerPlugin {
         let (answer, answered) = mpsc::channel();
         let sent = requests.send((unit.to_vec(), answer));
         sent.map_err(|_| "the optimizer stage's thread is gone".to_owned())?;
-        match answered.recv_timeout(self.budget) {
+        match receive(&answered, Some(self.budget)) {
             Ok(result) => result,
             Err(RecvTimeoutError::Timeout) => {
                 let plugin = self.current();
