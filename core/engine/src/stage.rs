@@ -34,6 +34,15 @@ pub struct StackEffect {
     pub outs: u32,
 }
 
+impl StackEffect {
+    /// Whether code with the effect `actual` may stand for code with this one: the same
+    /// change of depth, and no more cells taken.
+    pub fn admits(self, actual: StackEffect) -> bool {
+        let change = |effect: StackEffect| i64::from(effect.outs) - i64::from(effect.ins);
+        actual.ins <= self.ins && change(actual) == change(self)
+    }
+}
+
 /// One definition on its way through the optimizer stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
@@ -94,12 +103,13 @@ impl Unit {
     /// instructions, no truncation or trailing bytes, branch targets inside the definition,
     /// no internal instruction (`Halt`, `CatchOk`), a last instruction that does not run
     /// off the end, callees without branches, and a stated stack effect that the
-    /// instructions have whenever it can be computed.
+    /// instructions have whenever it can be computed (they may take fewer cells, with the
+    /// same change of depth: an optimizer removes `1+ 1-`).
     pub fn decode(bytes: &[u8]) -> Result<Unit, DecodeError> {
         let unit = Unit::read(bytes)?;
         let computed = stack_effect(&unit.ops, &callee_effects(&unit.callees));
         if let (Some(stated), Some(computed)) = (unit.effect, computed)
-            && stated != computed
+            && !stated.admits(computed)
         {
             return Err(refused(format!(
                 "stack effect mismatch: stated ( {} -- {} ), the instructions have ( {} -- {} )",
@@ -478,6 +488,16 @@ mod tests {
             Unit::decode(&lying.encode()).unwrap_err().0,
             "stack effect mismatch: stated ( 1 -- 1 ), the instructions have ( 1 -- 2 )"
         );
+        lying.effect = Some(StackEffect { ins: 0, outs: 1 });
+        lying.ops = vec![Op::Drop, Op::Lit(1), Op::Lit(2), Op::Exit];
+        assert_eq!(
+            Unit::decode(&lying.encode()).unwrap_err().0,
+            "stack effect mismatch: stated ( 0 -- 1 ), the instructions have ( 1 -- 2 )"
+        );
+        // Code that takes fewer cells with the same change of depth stands for it.
+        let mut fewer = unit(vec![Op::Exit]);
+        fewer.effect = Some(StackEffect { ins: 1, outs: 1 });
+        assert!(Unit::decode(&fewer.encode()).is_ok());
     }
 
     #[test]

@@ -114,6 +114,7 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
         target: Target::None,
         cause: String::new(),
     });
+    list.extend(stage_ratios(run, &staged_workloads(run)));
     list.extend(swap_ratios(run));
     list.extend(update_ratios(run));
     let all_workloads: Vec<String> = workloads()
@@ -310,6 +311,47 @@ fn native_ratio(run: &Run, workload: &str) -> Ratio {
             )
         }),
     }
+}
+
+/// The workloads whose staged run was measured.
+fn staged_workloads(run: &Run) -> Vec<String> {
+    workloads()
+        .map(str::to_owned)
+        .chain(classic_workloads())
+        .filter(|workload| run.benchmark(&format!("forth/{workload}/staged")).is_some())
+        .collect()
+}
+
+/// The optimizer stage plugin against the built-in optimizer: execution of the code it
+/// compiled (at most 1.05 of the built-in's time), and compile throughput of 10,000 lines
+/// (at least 0.8 of the built-in's).
+fn stage_ratios(run: &Run, workloads: &[String]) -> Vec<Ratio> {
+    let mean = |id: &str| run.benchmark(id).map(|e| e.mean);
+    let mut list: Vec<Ratio> = workloads
+        .iter()
+        .map(|workload| Ratio {
+            name: format!("forth {workload}: optimizer stage plugin / built-in optimizer"),
+            value: mean(&format!("forth/{workload}/staged"))
+                .zip(mean(&format!("forth/{workload}/static")))
+                .map(|(staged, built_in)| staged / built_in),
+            target: Target::AtMost(1.05),
+            cause: "both run the same instructions (the tests compare the code); what \
+                    differs is where the code space was allocated, and the noise"
+                .into(),
+        })
+        .collect();
+    list.push(Ratio {
+        name: "compile throughput of 10,000 lines: optimizer stage plugin / built-in".into(),
+        value: mean("forth/compile-10k/built-in")
+            .zip(mean("forth/compile-10k/staged"))
+            .map(|(built_in, staged)| built_in / staged),
+        target: Target::AtLeast(0.8),
+        cause: "each of the 2,000 definitions is encoded, handed to the stage's thread, \
+                read, optimized and encoded by the plugin, then read and checked again \
+                (branch targets, stack effect, calls): about 4 µs against 8 µs to compile it"
+            .into(),
+    });
+    list
 }
 
 pub fn reference<'a>(run: &'a Run, tool: &str, workload: &str) -> Option<&'a Reference> {

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
 /// The plugin packages whose size is reported, when present in the workspace.
-const PLUGINS: [(&str, &str); 2] = [
+const PLUGINS: [(&str, &str); 3] = [
     ("plugins/example", "fastforth-example-plugin"),
     ("plugins/forth", "fastforth-forth-plugin"),
+    ("plugins/optimizer", "fastforth-optimizer-plugin"),
 ];
 
 /// Sizes of everything that builds; what does not build is reported and left out.
