@@ -127,7 +127,7 @@ fn a_refused_answer_is_a_warning_and_the_program_runs() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with(
-            "warning: the optimizer stage's answer for fault-x was refused (branch out of range"
+            "warning: the optimizer stage's answer for fault-x (-e:1:3) was refused (branch out of range"
         ),
         "{stderr}"
     );

@@ -6,7 +6,8 @@ use crate::dictionary::{
     Kind, MAX_CODE_OPS, MAX_CONTROL_DEPTH, MAX_DEFINITION_OPS, MAX_NAME_BYTES, MAX_WORDS, Word,
 };
 use crate::engine::{Forth, MAX_STAGE_FAULTS};
-use crate::error::{Fallible, Throw, code, fail};
+use crate::error::{Fallible, SourceLocation, Throw, code, fail};
+use crate::input_source::SourceKind;
 use crate::ir::Op;
 use crate::optimizer;
 use crate::stage::{OptimizerStage, Unit};
@@ -47,17 +48,24 @@ impl Forth {
         Ok(())
     }
 
-    /// Starts a definition (`:` and :NONAME); returns its execution token.
-    pub(crate) fn begin_definition(&mut self, name: Option<Vec<u8>>) -> Fallible<u32> {
+    /// Starts a definition (`:` and :NONAME) whose name (`:NONAME`'s end) is at `column`
+    /// (from 0) of the input buffer; returns its execution token.
+    pub(crate) fn begin_definition(
+        &mut self,
+        name: Option<Vec<u8>>,
+        column: usize,
+    ) -> Fallible<u32> {
         if self.definition.is_some() {
             return fail(code::COMPILER_NESTING);
         }
         self.room_for_word(name.as_deref(), 1)?;
         let xt =
             u32::try_from(self.code.len()).map_err(|_| Throw::new(code::DICTIONARY_OVERFLOW))?;
+        let position = self.source_position(column);
         self.definition = Some(Definition {
             name,
             xt,
+            position,
             ir: Vec::new(),
             control: Vec::new(),
             locals: Default::default(),
@@ -84,7 +92,7 @@ impl Forth {
         if definition.xt as usize != self.code.len() {
             return fail(code::COMPILER_NESTING);
         }
-        let optimized = self.optimize(definition.name.as_deref(), definition.ir);
+        let optimized = self.optimize(&mut definition);
         self.room_for_word(None, optimized.len())?;
         let base = definition.xt;
         self.code
@@ -110,29 +118,50 @@ impl Forth {
 
     /// A finished definition's code, optimized by the optimizer stage when one is set and
     /// its answer passes the checks, else by the built-in optimizer.
-    fn optimize(&mut self, name: Option<&[u8]>, ir: Vec<Op>) -> Vec<Op> {
-        if let Some(stage) = self.optimizer_stage.clone() {
-            let unit = Unit::new(name.unwrap_or_default().to_vec(), ir, &|xt| {
-                self.inline_body(xt)
-            });
-            match ask_stage(&*stage, &unit) {
-                Ok(optimized) => return optimized,
-                Err(reason) => self.record_stage_fault(name, &reason),
+    fn optimize(&mut self, definition: &mut Definition) -> Vec<Op> {
+        let ir = std::mem::take(&mut definition.ir);
+        let Some(stage) = self.optimizer_stage.clone() else {
+            return optimizer::optimize(ir, &|xt| self.inline_body(xt));
+        };
+        let name = definition.name.clone().unwrap_or_default();
+        let position = definition.position.clone();
+        let unit = Unit::new(name, position, ir, &|xt| self.inline_body(xt));
+        match ask_stage(&*stage, &unit) {
+            Ok(optimized) => optimized,
+            Err(reason) => {
+                self.record_stage_fault(definition, &reason);
+                optimizer::optimize(unit.ops, &|xt| self.inline_body(xt))
             }
-            return optimizer::optimize(unit.ops, &|xt| self.inline_body(xt));
         }
-        optimizer::optimize(ir, &|xt| self.inline_body(xt))
     }
 
-    fn record_stage_fault(&mut self, name: Option<&[u8]>, reason: &str) {
+    fn record_stage_fault(&mut self, definition: &Definition, reason: &str) {
         if self.stage_faults.len() == MAX_STAGE_FAULTS {
             self.stage_faults.remove(0);
         }
-        let name = name.map_or("a :NONAME definition".into(), String::from_utf8_lossy);
+        let name = match &definition.name {
+            Some(name) => String::from_utf8_lossy(name).into_owned(),
+            None => "a :NONAME definition".to_owned(),
+        };
+        let place = match &definition.position {
+            Some(at) => format!(" ({}:{}:{})", at.file, at.line, at.column),
+            None => String::new(),
+        };
         self.stage_faults.push(format!(
-            "the optimizer stage's answer for {name} was refused ({reason}); \
+            "the optimizer stage's answer for {name}{place} was refused ({reason}); \
              the built-in optimizer compiled it"
         ));
+    }
+
+    /// `column` (from 0) of the current line of a file or the terminal as a position;
+    /// `None` in `EVALUATE`d text.
+    fn source_position(&self, column: usize) -> Option<SourceLocation> {
+        let source = self.sources.last()?;
+        (source.kind != SourceKind::Evaluate).then(|| SourceLocation {
+            file: source.name.to_string(),
+            line: source.line,
+            column: column as u32 + 1,
+        })
     }
 
     /// Sets the optimizer stage that optimizes the definitions compiled from now on

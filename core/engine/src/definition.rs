@@ -1,6 +1,7 @@
 //! The definition being compiled (`Definition`): its IR, its control-flow stack and the
 //! scope of its locals. The compiler (`compiler`) and the Locals words (`locals`) build it.
 
+use crate::error::SourceLocation;
 use crate::ir::Op;
 
 /// An entry of the control-flow stack.
@@ -25,6 +26,8 @@ pub struct Definition {
     pub name: Option<Vec<u8>>,
     /// The execution token it will have (its code goes at the end of the code space).
     pub xt: u32,
+    /// Where its name (or `:NONAME`) is in a file or the terminal; `None` in `EVALUATE`d text.
+    pub position: Option<SourceLocation>,
     pub ir: Vec<Op>,
     pub control: Vec<Control>,
     pub locals: Scope,

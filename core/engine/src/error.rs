@@ -5,7 +5,7 @@ use crate::ir::Sys;
 use std::fmt;
 
 /// A position in a source text: file (or source name), 1-based line and column.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceLocation {
     pub file: String,
     pub line: u32,

@@ -287,11 +287,18 @@ impl Forth {
 
     /// The next blank-delimited name; -16 when the line has none.
     pub(crate) fn parse_name(&mut self) -> Fallible<Vec<u8>> {
+        self.parse_name_at().map(|(name, _)| name)
+    }
+
+    /// Parses a name; also answers where in the input buffer it starts (from 0).
+    pub(crate) fn parse_name_at(&mut self) -> Fallible<(Vec<u8>, usize)> {
+        let (buffer, _) = self.input_buffer();
         let token = self.parse_token(b' ');
         if token.len == 0 {
             return fail(code::ZERO_LENGTH_NAME);
         }
-        Ok(self.mem[token.start..token.start + token.len].to_vec())
+        let name = self.mem[token.start..token.start + token.len].to_vec();
+        Ok((name, token.start - buffer))
     }
 
     fn interpret_buffer(&mut self, console: &mut dyn Console) -> Fallible<()> {

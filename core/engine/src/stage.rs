@@ -3,13 +3,17 @@
 //! passes before the executor runs it.
 //!
 //! A unit is, little-endian: the IR version (u32); the definition's name (u64 length, bytes;
-//! empty for `:NONAME`); its data stack effect (a u8 flag, then `ins` and `outs` as u32 when
+//! empty for `:NONAME`); where it is in the source (a u8 flag, then the file name as a u64
+//! length and bytes, the line and the column as u32, when the flag is 1; 0 in `EVALUATE`d
+//! text); its data stack effect (a u8 flag, then `ins` and `outs` as u32 when
 //! the flag is 1, when the compiler could compute it); its instructions (u64 count, then each
 //! as [`crate::ir::encode_op`] writes it, branch targets local to the definition); and the
 //! bodies of the short colon definitions it calls that may be inlined (u64 count, then each
 //! callee's execution token as a u32 and its instructions as above, without the `EXIT`). An
-//! answer is a unit with the same name and effect, its own instructions, and no callees.
+//! answer is a unit with the same name, position and effect, its own instructions, and no
+//! callees.
 
+use crate::error::SourceLocation;
 use crate::ir::{DecodeError, IR_VERSION, Op, Reader, encode_op};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,6 +51,7 @@ impl StackEffect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
     pub name: Vec<u8>,
+    pub position: Option<SourceLocation>,
     pub effect: Option<StackEffect>,
     pub ops: Vec<Op>,
     /// Execution token and body of each callee that may be inlined.
@@ -56,7 +61,12 @@ pub struct Unit {
 impl Unit {
     /// The unit of a definition: its effect computed, its inlinable callees gathered by
     /// `inline_body`.
-    pub fn new(name: Vec<u8>, ops: Vec<Op>, inline_body: &dyn Fn(u32) -> Option<Vec<Op>>) -> Unit {
+    pub fn new(
+        name: Vec<u8>,
+        position: Option<SourceLocation>,
+        ops: Vec<Op>,
+        inline_body: &dyn Fn(u32) -> Option<Vec<Op>>,
+    ) -> Unit {
         let calls: BTreeSet<u32> = ops.iter().filter_map(|&op| called(op)).collect();
         let callees: Vec<(u32, Vec<Op>)> = calls
             .into_iter()
@@ -65,6 +75,7 @@ impl Unit {
         let effect = stack_effect(&ops, &callee_effects(&callees));
         Unit {
             name,
+            position,
             effect,
             ops,
             callees,
@@ -82,6 +93,16 @@ impl Unit {
         out.extend(IR_VERSION.to_le_bytes());
         out.extend((self.name.len() as u64).to_le_bytes());
         out.extend(&self.name);
+        match &self.position {
+            Some(at) => {
+                out.push(1);
+                out.extend((at.file.len() as u64).to_le_bytes());
+                out.extend(at.file.as_bytes());
+                out.extend(at.line.to_le_bytes());
+                out.extend(at.column.to_le_bytes());
+            }
+            None => out.push(0),
+        }
         match self.effect {
             Some(effect) => {
                 out.push(1);
@@ -131,6 +152,15 @@ impl Unit {
             )));
         }
         let name = reader.blob()?.to_vec();
+        let position = match reader.u8()? {
+            0 => None,
+            1 => Some(SourceLocation {
+                file: String::from_utf8_lossy(reader.blob()?).into_owned(),
+                line: reader.u32()?,
+                column: reader.u32()?,
+            }),
+            flag => return Err(refused(format!("position flag {flag}, expected 0 or 1"))),
+        };
         let effect = match reader.u8()? {
             0 => None,
             1 => Some(StackEffect {
@@ -160,14 +190,15 @@ impl Unit {
         }
         Ok(Unit {
             name,
+            position,
             effect,
             ops,
             callees,
         })
     }
 
-    /// Checks an optimizer's answer to this unit: the same definition (name and stack
-    /// effect), no callees, and no calls or system words that neither the definition nor
+    /// Checks an optimizer's answer to this unit: the same definition (name, position and
+    /// stack effect), no callees, and no calls or system words that neither the definition nor
     /// its callees had (an optimizer rearranges code; it does not invent it).
     pub fn check_answer(&self, answer: &Unit) -> Result<(), String> {
         if answer.name != self.name {
@@ -175,6 +206,12 @@ impl Unit {
                 "answered for {:?}, asked for {:?}",
                 String::from_utf8_lossy(&answer.name),
                 String::from_utf8_lossy(&self.name)
+            ));
+        }
+        if answer.position != self.position {
+            return Err(format!(
+                "position {:?} changed to {:?}",
+                self.position, answer.position
             ));
         }
         if answer.effect != self.effect {
@@ -226,6 +263,7 @@ pub fn optimize_unit(
     }
     let answer = Unit {
         name: unit.name,
+        position: unit.position,
         effect: unit.effect,
         ops,
         callees: Vec::new(),
@@ -408,14 +446,19 @@ mod tests {
     use crate::ir::Sys;
 
     fn unit(ops: Vec<Op>) -> Unit {
-        Unit::new(b"W".to_vec(), ops, &|_| None)
+        Unit::new(b"W".to_vec(), None, ops, &|_| None)
     }
 
     #[test]
-    fn a_unit_round_trips_with_its_callees_and_effect() {
+    fn a_unit_round_trips_with_its_position_callees_and_effect() {
         let square = vec![Op::Dup, Op::Mul];
         let ops = vec![Op::Call(7), Op::Lit(1), Op::Add, Op::Exit];
-        let unit = Unit::new(b"SQ1+".to_vec(), ops, &|xt| {
+        let position = Some(SourceLocation {
+            file: "sq.fs".to_owned(),
+            line: 3,
+            column: 3,
+        });
+        let unit = Unit::new(b"SQ1+".to_vec(), position, ops, &|xt| {
             (xt == 7).then(|| square.clone())
         });
         assert_eq!(unit.effect, Some(StackEffect { ins: 1, outs: 1 }));
@@ -451,6 +494,7 @@ mod tests {
         let decode = |ops: Vec<Op>| {
             let unit = Unit {
                 name: Vec::new(),
+                position: None,
                 effect: None,
                 ops,
                 callees: Vec::new(),
@@ -530,7 +574,9 @@ mod tests {
     fn the_built_in_optimizer_over_bytes_answers_as_it_optimizes() {
         let square = vec![Op::Dup, Op::Mul];
         let ops = vec![Op::Call(7), Op::Lit(1), Op::Add, Op::Exit];
-        let asked = Unit::new(b"SQ1+".to_vec(), ops.clone(), &|_| Some(square.clone()));
+        let asked = Unit::new(b"SQ1+".to_vec(), None, ops.clone(), &|_| {
+            Some(square.clone())
+        });
         let answer = Unit::decode(&optimize_unit(&asked.encode(), None).unwrap()).unwrap();
         asked.check_answer(&answer).unwrap();
         let direct = crate::optimizer::optimize(ops, &|_| Some(square.clone()));

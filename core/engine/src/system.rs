@@ -366,12 +366,12 @@ impl Forth {
     fn defining_word(&mut self, word: Sys) -> Fallible<()> {
         match word {
             Sys::Colon => {
-                let name = self.parse_name()?;
-                self.begin_definition(Some(name)).map(|_| ())
+                let (name, column) = self.parse_name_at()?;
+                self.begin_definition(Some(name), column).map(|_| ())
             }
             Sys::Semicolon => self.end_definition(),
             Sys::NoName => {
-                let xt = self.begin_definition(None)?;
+                let xt = self.begin_definition(None, self.to_in())?;
                 self.latest = None;
                 self.push(xt as i64)
             }

@@ -57,8 +57,8 @@ type Request = (Vec<u8>, Sender<Result<Vec<u8>, String>>);
 pub struct OptimizerPlugin {
     serving: HotSwap<Optimizer>,
     budget: Duration,
-    /// The worker asking the serving plugin; `None` until the first definition and after a
-    /// stage overran its budget (a swap or rollback starts a new one).
+    /// The worker asking the serving plugin: idle until the first definition and after a
+    /// swap or rollback, stuck after it overran its budget.
     worker: Mutex<Worker>,
 }
 

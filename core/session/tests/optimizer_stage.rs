@@ -220,7 +220,7 @@ fn contained(stage: &Arc<OptimizerPlugin>, name: &str) -> String {
     let faults = forth.take_stage_faults();
     assert_eq!(faults.len(), 1, "{faults:?}");
     assert!(
-        faults[0].contains(&format!("answer for {name} was refused")),
+        faults[0].contains(&format!("answer for {name} (test.fs:1:3) was refused")),
         "{faults:?}"
     );
     faults[0].clone()

@@ -103,7 +103,7 @@ fn self_test() -> Result<(), String> {
         Op::Drop,
         Op::Exit,
     ];
-    let asked = Unit::new(b"T".to_vec(), ops, &|_| None);
+    let asked = Unit::new(b"T".to_vec(), None, ops, &|_| None);
     let answer = Unit::decode(&optimize_bytes(&asked.encode())?).map_err(|e| e.0)?;
     asked.check_answer(&answer)?;
     match answer.ops[..] {
