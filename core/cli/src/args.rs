@@ -835,16 +835,10 @@ impl EngineOptions {
             "--plugin-dir" => self.plugin_dir = Some(value_of(parser, flag, page)?.into()),
             "--link" => self.links.push(value_of(parser, flag, page)?.into()),
             "--stage" => {
-                let value = value_of(parser, flag, page)?;
                 let given = self.optimizer_stage.is_some();
-                let stage = crate::forth_cmd::stage_plugin(&value.to_string_lossy(), given)
-                    .map_err(|why| {
-                        let value = value.to_string_lossy();
-                        page.mistake(format!(
-                            "invalid value '{value}' for '{}': {why}",
-                            flag.syntax()
-                        ))
-                    })?;
+                let stage = parsed_value(parser, flag, page, |text| {
+                    crate::forth_cmd::stage_plugin(text, given)
+                })?;
                 self.optimizer_stage = Some(stage);
             }
             "--max-steps" => self.max_steps = Some(number_of(parser, flag, page, 1, None)?),
@@ -857,21 +851,30 @@ impl EngineOptions {
                     number(parser, Limits::MIN_STACK_CELLS, Limits::MAX_STACK_CELLS)?
             }
             "--files" => {
-                let value = value_of(parser, flag, page)?;
-                self.file_access = crate::forth_cmd::file_access(&value.to_string_lossy())
-                    .map_err(|why| {
-                        let value = value.to_string_lossy();
-                        page.mistake(format!(
-                            "invalid value '{value}' for '{}': {why}",
-                            flag.syntax()
-                        ))
-                    })?;
+                self.file_access = parsed_value(parser, flag, page, crate::forth_cmd::file_access)?
             }
             // --max-source-bytes, the last of ENGINE_FLAGS
             _ => self.max_source_bytes = number(parser, 1, Limits::MAX_SOURCE_BYTES)?,
         }
         Ok(true)
     }
+}
+
+/// The value given to `flag`, read by `parse`, which says why it refuses one.
+fn parsed_value<T>(
+    parser: &mut Parser,
+    flag: &Flag,
+    page: &Page,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, Stop> {
+    let value = value_of(parser, flag, page)?;
+    let value = value.to_string_lossy();
+    parse(&value).map_err(|why| {
+        page.mistake(format!(
+            "invalid value '{value}' for '{}': {why}",
+            flag.syntax()
+        ))
+    })
 }
 
 /// The number given to `flag`, within `min..=max` (`min..` without a `max`).
