@@ -15,7 +15,6 @@
 
 use crate::error::SourceLocation;
 use crate::ir::{DecodeError, IR_VERSION, Op, Reader, encode_op};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// The most bytes one encoded instruction takes: a tag, a cell and a branch target.
 const MAX_OP_BYTES: usize = 1 + 8 + 4;
@@ -67,7 +66,9 @@ impl Unit {
         ops: Vec<Op>,
         inline_body: &dyn Fn(u32) -> Option<Vec<Op>>,
     ) -> Unit {
-        let calls: BTreeSet<u32> = ops.iter().filter_map(|&op| called(op)).collect();
+        let mut calls: Vec<u32> = ops.iter().filter_map(|&op| called(op)).collect();
+        calls.sort_unstable();
+        calls.dedup();
         let callees: Vec<(u32, Vec<Op>)> = calls
             .into_iter()
             .filter_map(|xt| Some((xt, inline_body(xt)?)))
@@ -334,13 +335,16 @@ fn check_definition(ops: &[Op]) -> Result<(), DecodeError> {
     }
 }
 
-fn callee_effects(callees: &[(u32, Vec<Op>)]) -> BTreeMap<u32, StackEffect> {
+/// The stack effect of each callee that has one, by execution token.
+type CalleeEffects = [(u32, StackEffect)];
+
+fn callee_effects(callees: &[(u32, Vec<Op>)]) -> Vec<(u32, StackEffect)> {
     callees
         .iter()
         .filter_map(|(xt, body)| {
             let mut with_exit = body.clone();
             with_exit.push(Op::Exit);
-            Some((*xt, stack_effect(&with_exit, &BTreeMap::new())?))
+            Some((*xt, stack_effect(&with_exit, &[])?))
         })
         .collect()
 }
@@ -359,7 +363,7 @@ struct Flow {
 
 /// How one instruction moves control and the data stack; `None` when that depends on the
 /// data or on code elsewhere (`EXECUTE`, system words, `DOES>`, a call to an unknown word).
-fn flow(op: Op, callees: &BTreeMap<u32, StackEffect>) -> Option<Flow> {
+fn flow(op: Op, callees: &CalleeEffects) -> Option<Flow> {
     let plain = |effect: crate::ir::Effect| {
         let change = effect.outs as isize - effect.ins as isize;
         Flow {
@@ -394,7 +398,7 @@ fn flow(op: Op, callees: &BTreeMap<u32, StackEffect>) -> Option<Flow> {
             ..plain(op.effect()?)
         },
         Op::Call(xt) => {
-            let effect = callees.get(&xt)?;
+            let (_, effect) = callees.iter().find(|(callee, _)| *callee == xt)?;
             plain(crate::ir::Effect {
                 ins: effect.ins as usize,
                 outs: effect.outs as usize,
@@ -407,7 +411,7 @@ fn flow(op: Op, callees: &BTreeMap<u32, StackEffect>) -> Option<Flow> {
 }
 
 /// A definition's data stack effect, when every path through it agrees on one.
-pub fn stack_effect(ops: &[Op], callees: &BTreeMap<u32, StackEffect>) -> Option<StackEffect> {
+pub fn stack_effect(ops: &[Op], callees: &CalleeEffects) -> Option<StackEffect> {
     let mut depth: Vec<Option<isize>> = vec![None; ops.len()];
     let mut lowest = 0isize;
     let mut exit_depth = None;
