@@ -163,7 +163,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--stage",
         Some("KIND=PLUGIN_FILE"),
-        "Run the pipeline with this stage plugin in place of the built-in stage: `optimizer=FILE` optimizes each new definition (the parser, compiler and backend stages are built in). Runs on the built-in engine (not with --engine)",
+        "Run the pipeline with this stage plugin in place of the built-in stage: `optimizer=FILE` optimizes each new definition (`optimizer=builtin`: the built-in optimizer; the parser, compiler and backend stages are built in). Runs on the built-in engine (not with --engine)",
     ),
     Flag::new(
         "--max-steps",

@@ -236,8 +236,12 @@ impl Engine {
             Some(stage) => {
                 let plugin = stage.current();
                 let info = plugin.info();
+                let status = match stage.out_of_service() {
+                    Some(timeout) => format!("; out of service: {timeout}"),
+                    None => String::new(),
+                };
                 format!(
-                    "plugin {} {} (IR version {}) from {}",
+                    "plugin \"{}\" {} (IR version {}) from {}{status}",
                     info.name,
                     info.version,
                     info.ir_version,
@@ -369,9 +373,14 @@ impl Engine {
         }
     }
 
-    /// "built-in engine", "engine plugin VERSION" or "installed engine plugin VERSION".
+    /// "built-in engine" (and its optimizer stage plugin, if any), "engine plugin VERSION"
+    /// or "installed engine plugin VERSION".
     pub fn describe(&self) -> String {
         match &self.interpreter {
+            Interpreter::BuiltIn(_) if self.optimizer_stage.is_some() => format!(
+                "built-in engine with optimizer stage plugin {}",
+                describe_stage(self.optimizer_stage.as_deref())
+            ),
             Interpreter::BuiltIn(_) => "built-in engine".to_owned(),
             Interpreter::Plugin(session) if self.installed => {
                 format!("installed engine plugin {}", session.engine_version())

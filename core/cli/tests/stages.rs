@@ -67,7 +67,7 @@ fn the_repl_lists_and_swaps_the_optimizer_stage_and_keeps_the_session() {
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     assert!(
-        stdout.contains("optimizer  plugin optimizer 1.0.0 (IR version 2) from"),
+        stdout.contains("optimizer  plugin \"optimizer\" 1.0.0 (IR version 2) from"),
         "{stdout}"
     );
     assert!(stdout.contains("parser     built-in"), "{stdout}");
@@ -127,7 +127,8 @@ fn a_refused_answer_is_a_warning_and_the_program_runs() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with(
-            "warning: the optimizer stage's answer for fault-x (-e:1:3) was refused (branch out of range"
+            "warning: the optimizer stage gave no usable answer for fault-x (-e:1:3): branch out \
+             of range"
         ),
         "{stderr}"
     );
@@ -189,4 +190,11 @@ fn plugin_info_shows_the_stage_kind_and_its_ir_version() {
     assert!(stdout.contains("kind:      optimizer"), "{stdout}");
     assert!(stdout.contains("ir:        2"), "{stdout}");
     assert!(stdout.contains("self-test: passed"), "{stdout}");
+    let flag = stage_flag(&[]);
+    let version = fastforth(&["--stage", &flag, "-V"], "");
+    assert!(
+        text(&version.stdout)
+            .contains("engine: built-in engine with optimizer stage plugin optimizer 1.0.0"),
+        "{version:?}"
+    );
 }

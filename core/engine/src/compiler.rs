@@ -137,7 +137,8 @@ impl Forth {
 
     fn record_stage_fault(&mut self, definition: &Definition, reason: &str) {
         if self.stage_faults.len() == MAX_STAGE_FAULTS {
-            self.stage_faults.remove(0);
+            self.stage_faults_left_out += 1;
+            return;
         }
         let name = match &definition.name {
             Some(name) => String::from_utf8_lossy(name).into_owned(),
@@ -148,7 +149,7 @@ impl Forth {
             None => String::new(),
         };
         self.stage_faults.push(format!(
-            "the optimizer stage's answer for {name}{place} was refused ({reason}); \
+            "the optimizer stage gave no usable answer for {name}{place}: {reason}; \
              the built-in optimizer compiled it"
         ));
     }
@@ -170,11 +171,19 @@ impl Forth {
         self.optimizer_stage = stage;
     }
 
-    /// Why answers of the optimizer stage were refused since the last call, oldest first
-    /// (the newest [`MAX_STAGE_FAULTS`]); each of those definitions was compiled by the
-    /// built-in optimizer instead.
+    /// Why the optimizer stage gave no usable answer since the last call, oldest first
+    /// (the first [`MAX_STAGE_FAULTS`], then a line counting the others); each of those
+    /// definitions was compiled by the built-in optimizer instead.
     pub fn take_stage_faults(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.stage_faults)
+        let mut faults = std::mem::take(&mut self.stage_faults);
+        let left_out = std::mem::take(&mut self.stage_faults_left_out);
+        if left_out > 0 {
+            faults.push(format!(
+                "and {left_out} more definitions that the built-in optimizer compiled for \
+                 the same or other reasons"
+            ));
+        }
+        faults
     }
 
     /// The instructions of a short straight-line colon definition, for inlining.

@@ -25,7 +25,8 @@ pub enum Flow {
 /// Most input sources (EVALUATE, INCLUDED) that may be nested.
 pub const MAX_SOURCE_NESTING: usize = 64;
 
-/// Most refusals of an optimizer stage's answers kept until the host takes them.
+/// Most reasons an optimizer stage gave no usable answer kept until the host takes them
+/// (the first ones, which name the cause; later ones are counted).
 pub const MAX_STAGE_FAULTS: usize = 16;
 
 /// Room reserved after the system area for input lines, so that reading the first line
@@ -58,8 +59,10 @@ pub struct Forth {
     pub(crate) floats: FloatState,
     /// The optimizer stage that optimizes new definitions instead of the built-in optimizer.
     pub(crate) optimizer_stage: Option<Arc<dyn OptimizerStage>>,
-    /// Why the stage's answers were refused, oldest first (at most [`MAX_STAGE_FAULTS`]).
+    /// Why the stage gave no usable answer, oldest first: the first [`MAX_STAGE_FAULTS`],
+    /// and how many more there were.
     pub(crate) stage_faults: Vec<String>,
+    pub(crate) stage_faults_left_out: usize,
 }
 
 /// `len` zero bytes with room for [`INPUT_HEADROOM`] more. Allocated zeroed (so a large data
@@ -97,6 +100,7 @@ impl Clone for Forth {
             floats: self.floats.clone(),
             optimizer_stage: self.optimizer_stage.clone(),
             stage_faults: Vec::new(),
+            stage_faults_left_out: 0,
         }
     }
 }
@@ -144,6 +148,7 @@ impl Forth {
             floats: FloatState::new(limits.float_stack_cells),
             optimizer_stage: None,
             stage_faults: Vec::new(),
+            stage_faults_left_out: 0,
             limits,
         };
         forth.set_system_cell(BASE_OFFSET, 10);

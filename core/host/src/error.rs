@@ -18,10 +18,11 @@ pub enum PluginError {
     )]
     TooLarge { path: PathBuf, size: u64, max: u64 },
 
-    #[error("{}: cannot read: {source}", path.display())]
+    /// The OS error is part of the message, not a `source`, so it is printed once.
+    #[error("{}: cannot read: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     #[error("{}: empty file, expected a shared library", path.display())]

@@ -109,7 +109,7 @@ fn io_error(path: &Path, source: std::io::Error) -> PluginError {
         std::io::ErrorKind::NotFound => PluginError::NotFound { path: path.into() },
         _ => PluginError::Io {
             path: path.into(),
-            source,
+            error: source,
         },
     }
 }

@@ -62,7 +62,7 @@ pub struct OptimizerPlugin {
     worker: Mutex<Worker>,
 }
 
-/// The worker thread's request channel, or why the stage is out of service.
+/// The worker thread's request channel, or which version did not answer in time.
 enum Worker {
     Idle,
     Running(Sender<Request>),
@@ -99,6 +99,15 @@ impl OptimizerPlugin {
         Ok(report)
     }
 
+    /// Why the stage is out of service (which version did not answer within the budget),
+    /// if it is.
+    pub fn out_of_service(&self) -> Option<String> {
+        match &*self.lock() {
+            Worker::Stuck(why) => Some(why.clone()),
+            _ => None,
+        }
+    }
+
     fn restart(&self) {
         *self.lock() = Worker::Idle;
     }
@@ -114,7 +123,10 @@ impl OptimizerPlugin {
         let mut worker = self.lock();
         match &*worker {
             Worker::Running(requests) => Ok(requests.clone()),
-            Worker::Stuck(why) => Err(why.clone()),
+            Worker::Stuck(timeout) => Err(format!(
+                "not asked: the stage is out of service since {timeout} for an earlier \
+                 definition (a swap puts a stage back in service)"
+            )),
             Worker::Idle => {
                 let requests = spawn_worker(&self.serving)?;
                 *worker = Worker::Running(requests.clone());
@@ -177,15 +189,16 @@ impl OptimizerStage for OptimizerPlugin {
             Ok(result) => result,
             Err(RecvTimeoutError::Timeout) => {
                 let plugin = self.current();
-                let why = format!(
-                    "optimizer {} {} did not answer within {:?}; it is out of service until \
-                     it is swapped or rolled back",
+                let timeout = format!(
+                    "{} {} did not answer within {:?}",
                     plugin.name(),
                     plugin.version(),
                     self.budget
                 );
-                *self.lock() = Worker::Stuck(why.clone());
-                Err(why)
+                *self.lock() = Worker::Stuck(timeout.clone());
+                Err(format!(
+                    "{timeout}; the stage is out of service from now on"
+                ))
             }
             Err(RecvTimeoutError::Disconnected) => {
                 self.restart();

@@ -220,7 +220,7 @@ fn contained(stage: &Arc<OptimizerPlugin>, name: &str) -> String {
     let faults = forth.take_stage_faults();
     assert_eq!(faults.len(), 1, "{faults:?}");
     assert!(
-        faults[0].contains(&format!("answer for {name} (test.fs:1:3) was refused")),
+        faults[0].contains(&format!("no usable answer for {name} (test.fs:1:3): ")),
         "{faults:?}"
     );
     faults[0].clone()
@@ -234,6 +234,24 @@ fn an_invalid_answer_is_refused_and_the_built_in_optimizer_compiles_the_word() {
         fault.contains("branch out of range: Branch(13) at 0, the definition has 4 instructions"),
         "{fault}"
     );
+}
+
+#[test]
+fn the_first_faults_are_kept_and_the_others_counted() {
+    let (_dir, stage) = stage(&["fault-bad-branch"], DEFAULT_BUDGET);
+    let mut forth = staged(&stage);
+    let source: String = (0..20).map(|n| format!(": FAULT{n} 1 ; ")).collect();
+    run(&mut forth, &source).unwrap();
+    let faults = forth.take_stage_faults();
+    assert_eq!(faults.len(), fastforth_engine::MAX_STAGE_FAULTS + 1);
+    assert!(faults[0].contains("for FAULT0 "), "{faults:?}");
+    assert!(faults[15].contains("for FAULT15 "), "{faults:?}");
+    assert_eq!(
+        faults[16],
+        "and 4 more definitions that the built-in optimizer compiled for the same or other \
+         reasons"
+    );
+    assert_eq!(forth.take_stage_faults(), Vec::<String>::new());
 }
 
 #[test]
@@ -251,15 +269,26 @@ fn a_stage_that_never_answers_is_taken_out_of_service_until_swapped() {
     let (_dir, stage) = stage(&["fault-hang"], budget);
     let started = Instant::now();
     let fault = contained(&stage, "FAULT-HANG");
-    assert!(fault.contains("did not answer within 300ms"), "{fault}");
+    assert!(
+        fault.contains("optimizer 1.0.0 did not answer within 300ms; the stage is out of service"),
+        "{fault}"
+    );
+    assert_eq!(
+        stage.out_of_service().as_deref(),
+        Some("optimizer 1.0.0 did not answer within 300ms")
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     // Out of service: the next definition does not wait for it.
     let started = Instant::now();
     let fault = contained(&stage, "QUICK");
-    assert!(fault.contains("out of service"), "{fault}");
+    assert!(
+        fault.contains("not asked: the stage is out of service since"),
+        "{fault}"
+    );
     assert!(started.elapsed() < budget);
     // A swap puts a working stage in service.
     stage.swap(&optimizer(&[])).unwrap();
+    assert_eq!(stage.out_of_service(), None);
     let mut forth = staged(&stage);
     assert_eq!(
         run(&mut forth, ": OK 1 2 + ; OK"),
