@@ -36,7 +36,8 @@
 //! token, call, branch, loop iteration and host word is a step, and so is each space of
 //! SPACES and `.R` padding (compiling costs time linear in the source, so the budget bounds
 //! compile time too);
-//! running out throws -256 "step budget exhausted", which CATCH does not catch. A source
+//! running out throws -256 "step budget exhausted", which CATCH does not catch (a program's own
+//! `-256 THROW` is caught like any other code). A source
 //! file (INCLUDED, INCLUDE, [`Forth::include_file`]) larger than
 //! [`Limits::max_source_bytes`] is refused with -37 after reading one byte more than that.
 //! Setting the flag from [`Forth::interrupt_handle`] (another thread, a signal handler)

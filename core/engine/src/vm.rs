@@ -48,10 +48,10 @@ fn refuel(reserve: &mut u64, interrupt: &AtomicBool, steps: &mut u64) -> i64 {
     0
 }
 
-/// BYE, QUIT and an exhausted step budget unwind to the top level without stopping at
-/// CATCH; every other throw code can be caught.
-fn uncatchable(throw: &Throw) -> bool {
-    throw.stop.is_some() || throw.code == code::STEP_BUDGET_EXHAUSTED
+/// BYE, QUIT and an exhausted step budget (`steps_left` is 0) unwind to the top level
+/// without stopping at CATCH; every other throw can be caught, -256 from THROW too.
+fn uncatchable(throw: &Throw, steps_left: u64) -> bool {
+    throw.stop.is_some() || (throw.code == code::STEP_BUDGET_EXHAUSTED && steps_left == 0)
 }
 
 /// Floored division of a double by a single; `None` when the quotient does not fit.
@@ -139,7 +139,11 @@ impl Forth {
     fn handle_throw(&mut self, throw: Throw) -> Fallible<()> {
         let level = self.machine.run_level;
         let frame = match self.machine.catch_frames.last() {
-            Some(frame) if frame.level == level && !uncatchable(&throw) => *frame,
+            Some(frame)
+                if frame.level == level && !uncatchable(&throw, self.machine.steps_left) =>
+            {
+                *frame
+            }
             _ => return Err(throw),
         };
         self.machine.catch_frames.pop();

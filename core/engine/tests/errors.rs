@@ -480,3 +480,21 @@ fn an_interrupt_throws_minus_28_into_the_running_word() {
     let failure = forth.evaluate("1 2 3", "t", &mut console).unwrap_err();
     assert_eq!(failure.code, -28);
 }
+
+#[test]
+fn a_thrown_256_is_caught_but_an_exhausted_budget_is_not() {
+    assert_eq!(common::stack(": t -256 THROW ; ' t CATCH"), [-256]);
+    let mut forth = Forth::new(Limits {
+        max_steps: Some(10_000),
+        ..Limits::default()
+    });
+    let mut console = BufferConsole::new();
+    let error = forth
+        .evaluate(
+            ": t BEGIN AGAIN ; : u ['] t CATCH ; ' u CATCH",
+            "test",
+            &mut console,
+        )
+        .unwrap_err();
+    assert_eq!(error.code, -256);
+}
