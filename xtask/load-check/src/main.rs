@@ -9,12 +9,17 @@
 //! ```text
 //! PASS <file> <name> <version> add_numbers(5, 3) = 8, fibonacci(20) = 10946
 //! PASS <file> <name> <version> evaluated `: sq dup * ; 7 sq 2 + .` -> `51 `
+//! PASS <file> <name> <version> optimized `: T 2 3 + SWAP DROP ;` to [Lit(5), Nip, Exit]
 //! SKIP <file> <why: a kind this checker has no calls for, after the host validated the rest>
 //! FAIL <file> <reason>
 //! ```
 
+use fastforth_engine::ir::Op;
+use fastforth_engine::stage::Unit;
 use fastforth_host::{Example, Loader, PluginError};
-use fastforth_session::{Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits};
+use fastforth_session::{
+    Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits, Optimizer, stage,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -62,6 +67,7 @@ fn load_and_call(loader: &Loader, file: &Path) -> Result<String, Outcome> {
         Err(PluginError::WrongKind { found, .. }) if found == "forth" => {
             evaluate_forth(loader, file)
         }
+        Err(PluginError::WrongKind { found, .. }) if found == "optimizer" => optimize(loader, file),
         Ok(plugin) => {
             let sum = plugin.add_numbers(5, 3).map_err(failed)?;
             let fib = plugin.fibonacci(20).map_err(failed)?;
@@ -128,5 +134,35 @@ fn evaluate_forth(loader: &Loader, file: &Path) -> Result<String, Outcome> {
         "{} {} evaluated `{FORTH_PROGRAM}` -> `{printed}`",
         plugin.name(),
         plugin.version()
+    ))
+}
+
+/// Loads an optimizer stage plugin and checks its answer for a definition: `5 NIP`, as the
+/// built-in optimizer compiles it, and an answer the engine accepts.
+fn optimize(loader: &Loader, file: &Path) -> Result<String, Outcome> {
+    let plugin = loader.load::<Optimizer>(file).map_err(failed)?;
+    let ops = vec![
+        Op::Lit(2),
+        Op::Lit(3),
+        Op::Add,
+        Op::Swap,
+        Op::Drop,
+        Op::Exit,
+    ];
+    let asked = Unit::new(b"T".to_vec(), None, ops, &|_| None);
+    let answer = stage::optimize(&plugin, &asked.encode()).map_err(Outcome::Fail)?;
+    let answer = Unit::decode(&answer).map_err(|refused| Outcome::Fail(refused.0))?;
+    asked.check_answer(&answer).map_err(Outcome::Fail)?;
+    if answer.ops != [Op::Lit(5), Op::Nip, Op::Exit] {
+        return Err(Outcome::Fail(format!(
+            "optimized `: T 2 3 + SWAP DROP ;` to {:?}, expected [Lit(5), Nip, Exit]",
+            answer.ops
+        )));
+    }
+    Ok(format!(
+        "{} {} optimized `: T 2 3 + SWAP DROP ;` to {:?}",
+        plugin.name(),
+        plugin.version(),
+        answer.ops
     ))
 }
