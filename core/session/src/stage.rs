@@ -58,7 +58,7 @@ pub struct OptimizerPlugin {
     serving: HotSwap<Optimizer>,
     budget: Duration,
     /// The worker asking the serving plugin: idle until the first definition and after a
-    /// swap or rollback, stuck after it overran its budget.
+    /// swap, stuck after it overran its budget.
     worker: Mutex<Worker>,
 }
 
@@ -88,13 +88,6 @@ impl OptimizerPlugin {
     /// one serving. Definitions compiled from now on go to the new one.
     pub fn swap(&self, path: &Path) -> Result<SwapReport, PluginError> {
         let report = self.serving.swap(path)?;
-        self.restart();
-        Ok(report)
-    }
-
-    /// Goes back to the previous plugin.
-    pub fn rollback(&self) -> Result<SwapReport, PluginError> {
-        let report = self.serving.rollback()?;
         self.restart();
         Ok(report)
     }
