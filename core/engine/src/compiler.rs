@@ -61,7 +61,11 @@ impl Forth {
         self.room_for_word(name.as_deref(), 1)?;
         let xt =
             u32::try_from(self.code.len()).map_err(|_| Throw::new(code::DICTIONARY_OVERFLOW))?;
-        let position = self.source_position(column);
+        // Only a stage is told where a definition is.
+        let position = self
+            .optimizer_stage
+            .as_ref()
+            .and_then(|_| self.source_position(column));
         self.definition = Some(Definition {
             name,
             xt,

@@ -26,7 +26,8 @@ pub struct Definition {
     pub name: Option<Vec<u8>>,
     /// The execution token it will have (its code goes at the end of the code space).
     pub xt: u32,
-    /// Where its name (or `:NONAME`) is in a file or the terminal; `None` in `EVALUATE`d text.
+    /// Where its name (or `:NONAME`) is in a file or the terminal, when an optimizer stage
+    /// is set; `None` in `EVALUATE`d text.
     pub position: Option<SourceLocation>,
     pub ir: Vec<Op>,
     pub control: Vec<Control>,
