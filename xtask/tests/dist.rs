@@ -107,10 +107,23 @@ fn fastforth_runs_from_dist_without_a_rust_toolchain() {
         ],
     );
     assert_eq!(stdout_of(&call), "5\n");
+    let staged = installed_fastforth(
+        &dir,
+        &home,
+        &[
+            "--stage",
+            "optimizer=libfastforth_optimizer_plugin.so",
+            "run",
+            "-e",
+            ": t 1 2 + ; t . bye",
+        ],
+    );
+    assert_eq!(stdout_of(&staged), "3 ");
 
     for plugin in [
         "libfastforth_example_plugin.so",
         "libfastforth_forth_plugin.so",
+        "libfastforth_optimizer_plugin.so",
     ] {
         let dynamic = needed_libraries(&dir.join(plugin));
         assert!(
@@ -128,7 +141,7 @@ fn fastforth_runs_from_dist_without_a_rust_toolchain() {
         .iter()
         .map(|a| a["plugin"].as_str().unwrap())
         .collect();
-    assert_eq!(plugins, ["example", "forth"]);
+    assert_eq!(plugins, ["example", "forth", "optimizer"]);
     for artifact in artifacts {
         let bytes = std::fs::read(dir.join(artifact["file"].as_str().unwrap())).unwrap();
         assert_eq!(artifact["size"], bytes.len() as u64);
