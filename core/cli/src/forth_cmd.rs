@@ -10,6 +10,7 @@
 use crate::input;
 use crate::output::errln;
 use anyhow::Context;
+use fastforth_engine::stage::OptimizerStage;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code};
 use fastforth_host::Loader;
 use fastforth_session::stage::DEFAULT_BUDGET;
@@ -54,10 +55,20 @@ pub fn stage_plugin(text: &str, given: bool) -> Result<std::path::PathBuf, Strin
     let (kind, file) = text
         .split_once('=')
         .ok_or_else(|| "expected KIND=PLUGIN_FILE".to_owned())?;
+    plugin_stage(kind)?;
+    if given {
+        Err("the optimizer stage is given twice".to_owned())
+    } else if file.is_empty() {
+        Err("expected a plugin file after '='".to_owned())
+    } else {
+        Ok(file.into())
+    }
+}
+
+/// Whether stage `kind` can be a plugin (only the optimizer), or why not.
+fn plugin_stage(kind: &str) -> Result<(), String> {
     match kind {
-        "optimizer" if given => Err("the optimizer stage is given twice".to_owned()),
-        "optimizer" if file.is_empty() => Err("expected a plugin file after '='".to_owned()),
-        "optimizer" => Ok(file.into()),
+        "optimizer" => Ok(()),
         other if STAGES.contains(&other) => Err(format!(
             "the {other} stage is built in: only the optimizer stage is a plugin"
         )),
@@ -266,25 +277,24 @@ impl Engine {
     /// `kind` stage for the definitions compiled from now on; a refused plugin leaves the
     /// serving stage in place. Says what changed.
     pub fn swap_stage(&mut self, kind: &str, path: &Path) -> anyhow::Result<String> {
-        stage_plugin(&format!("{kind}={}", path.display()), false).map_err(anyhow::Error::msg)?;
-        let Interpreter::BuiltIn(forth) = &mut self.interpreter else {
+        plugin_stage(kind).map_err(anyhow::Error::msg)?;
+        if !matches!(self.interpreter, Interpreter::BuiltIn(_)) {
             anyhow::bail!("stage plugins run on the built-in engine, not on an engine plugin");
-        };
+        }
         let before = describe_stage(self.optimizer_stage.as_deref());
-        if path == Path::new("builtin") {
-            forth.set_optimizer_stage(None);
-            self.optimizer_stage = None;
+        let stage = if path == Path::new("builtin") {
+            None
         } else if let Some(stage) = &self.optimizer_stage {
             stage.swap(path)?;
+            Some(stage.clone())
         } else {
-            let loader = match &self.loader {
-                Some(loader) => loader.clone(),
-                None => self.loader.insert(plugin_loader()?).clone(),
-            };
-            let stage = Arc::new(OptimizerPlugin::load(loader, path, DEFAULT_BUDGET)?);
-            forth.set_optimizer_stage(Some(stage.clone()));
-            self.optimizer_stage = Some(stage);
+            let loaded = OptimizerPlugin::load(self.loader()?, path, DEFAULT_BUDGET)?;
+            Some(Arc::new(loaded))
+        };
+        if let Interpreter::BuiltIn(forth) = &mut self.interpreter {
+            forth.set_optimizer_stage(stage.clone().map(|stage| stage as Arc<dyn OptimizerStage>));
         }
+        self.optimizer_stage = stage;
         let after = describe_stage(self.optimizer_stage.as_deref());
         Ok(format!("optimizer: {before} -> {after}"))
     }

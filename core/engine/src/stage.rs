@@ -272,6 +272,35 @@ pub fn optimize_unit(
     Ok(answer.encode())
 }
 
+/// A definition that shows whether a stage answers as the built-in optimizer does:
+/// `: T 2 3 + SWAP DROP ;`, which that compiles to `5 NIP` (the optimizer plugin's self-test
+/// and the load check ask it).
+pub fn probe() -> Unit {
+    let ops = vec![
+        Op::Lit(2),
+        Op::Lit(3),
+        Op::Add,
+        Op::Swap,
+        Op::Drop,
+        Op::Exit,
+    ];
+    Unit::new(b"T".to_vec(), None, ops, &|_| None)
+}
+
+/// Checks a stage's answer to [`probe`]: one the engine accepts, with the built-in
+/// optimizer's code, which it returns.
+pub fn check_probe_answer(answer: &[u8]) -> Result<Vec<Op>, String> {
+    let answer = Unit::decode(answer).map_err(|refused| refused.0)?;
+    probe().check_answer(&answer)?;
+    match answer.ops[..] {
+        [Op::Lit(5), Op::Nip, Op::Exit] => Ok(answer.ops),
+        _ => Err(format!(
+            "optimized `: T 2 3 + SWAP DROP ;` to {:?}, expected [Lit(5), Nip, Exit]",
+            answer.ops
+        )),
+    }
+}
+
 /// Instructions that refer to something outside the definition: a called word or a
 /// system word. An optimizer's answer may only keep those it was given.
 fn invented(op: Op) -> bool {

@@ -6,7 +6,7 @@
 use fastforth_abi::{ByteSink, FfiBytes};
 use fastforth_engine::ir::{IR_VERSION, Op};
 use fastforth_engine::optimizer::Replacement;
-use fastforth_engine::stage::{Unit, optimize_unit};
+use fastforth_engine::stage::{Unit, check_probe_answer, optimize_unit, probe};
 
 /// This build's semantic version.
 pub const VERSION: &str = if cfg!(feature = "v2") {
@@ -92,24 +92,9 @@ unsafe fn optimize(unit: FfiBytes, optimized: ByteSink<'_>, error: ByteSink<'_>)
     }
 }
 
-/// Optimizes `: T 2 3 + SWAP DROP ;` and checks the answer: `5 NIP`, as the built-in
-/// optimizer compiles it.
+/// Optimizes the engine's probe definition and checks the answer (`5 NIP`).
 fn self_test() -> Result<(), String> {
-    let ops = vec![
-        Op::Lit(2),
-        Op::Lit(3),
-        Op::Add,
-        Op::Swap,
-        Op::Drop,
-        Op::Exit,
-    ];
-    let asked = Unit::new(b"T".to_vec(), None, ops, &|_| None);
-    let answer = Unit::decode(&optimize_bytes(&asked.encode())?).map_err(|e| e.0)?;
-    asked.check_answer(&answer)?;
-    match answer.ops[..] {
-        [Op::Lit(5), Op::Nip, Op::Exit] => Ok(()),
-        _ => Err(format!("unexpected answer {:?}", answer.ops)),
-    }
+    check_probe_answer(&optimize_bytes(&probe().encode())?).map(|_| ())
 }
 
 fastforth_abi::export_plugin! {

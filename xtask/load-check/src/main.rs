@@ -14,8 +14,7 @@
 //! FAIL <file> <reason>
 //! ```
 
-use fastforth_engine::ir::Op;
-use fastforth_engine::stage::Unit;
+use fastforth_engine::stage::{check_probe_answer, probe};
 use fastforth_host::{Example, Loader, PluginError};
 use fastforth_session::{
     Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits, Optimizer, stage,
@@ -137,32 +136,15 @@ fn evaluate_forth(loader: &Loader, file: &Path) -> Result<String, Outcome> {
     ))
 }
 
-/// Loads an optimizer stage plugin and checks its answer for a definition: `5 NIP`, as the
-/// built-in optimizer compiles it, and an answer the engine accepts.
+/// Loads an optimizer stage plugin and checks its answer to the engine's probe definition:
+/// `5 NIP`, as the built-in optimizer compiles it, and an answer the engine accepts.
 fn optimize(loader: &Loader, file: &Path) -> Result<String, Outcome> {
     let plugin = loader.load::<Optimizer>(file).map_err(failed)?;
-    let ops = vec![
-        Op::Lit(2),
-        Op::Lit(3),
-        Op::Add,
-        Op::Swap,
-        Op::Drop,
-        Op::Exit,
-    ];
-    let asked = Unit::new(b"T".to_vec(), None, ops, &|_| None);
-    let answer = stage::optimize(&plugin, &asked.encode()).map_err(Outcome::Fail)?;
-    let answer = Unit::decode(&answer).map_err(|refused| Outcome::Fail(refused.0))?;
-    asked.check_answer(&answer).map_err(Outcome::Fail)?;
-    if answer.ops != [Op::Lit(5), Op::Nip, Op::Exit] {
-        return Err(Outcome::Fail(format!(
-            "optimized `: T 2 3 + SWAP DROP ;` to {:?}, expected [Lit(5), Nip, Exit]",
-            answer.ops
-        )));
-    }
+    let answer = stage::optimize(&plugin, &probe().encode()).map_err(Outcome::Fail)?;
+    let ops = check_probe_answer(&answer).map_err(Outcome::Fail)?;
     Ok(format!(
-        "{} {} optimized `: T 2 3 + SWAP DROP ;` to {:?}",
+        "{} {} optimized `: T 2 3 + SWAP DROP ;` to {ops:?}",
         plugin.name(),
-        plugin.version(),
-        answer.ops
+        plugin.version()
     ))
 }
