@@ -131,7 +131,7 @@ fn run(command: &ProbeCommand, file: &Path) -> Result<Verdict, String> {
         _ => Err(format!(
             "{}{}",
             describe(status),
-            last_line(&stderr)
+            telling_line(&stderr)
                 .map(|l| format!(": {l}"))
                 .unwrap_or_default()
         )),
@@ -186,6 +186,26 @@ fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// The last line of a crashed probe's error output that says what happened: the runtime's
+/// advice that follows a panic or an abort (`note: run with RUST_BACKTRACE=1 ...`) and a
+/// backtrace's frames say nothing about the file.
+fn telling_line(text: &str) -> Option<&str> {
+    let telling = |line: &&str| {
+        !line.is_empty()
+            && !line.starts_with("note: ")
+            && !line.starts_with("stack backtrace:")
+            && !line.starts_with("at ")
+            && line
+                .split_once(": ")
+                .is_none_or(|(frame, _)| frame.parse::<u32>().is_err())
+    };
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(telling)
+        .or_else(|| last_line(text))
+}
+
 fn last_line(text: &str) -> Option<&str> {
     text.lines()
         .rev()
@@ -232,6 +252,18 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(error, "it was killed by signal 11 (SIGSEGV): loading");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_aborted_probe_is_named_by_its_cause_not_the_runtimes_advice() {
+        let script = "echo 'memory allocation of 16 bytes failed' >&2; \
+                      echo 'note: run with `RUST_BACKTRACE=1` for a backtrace' >&2; kill -ABRT $$";
+        let error = run(&shell(script), Path::new("x.so")).err().unwrap();
+        assert_eq!(
+            error,
+            "it was killed by signal 6 (SIGABRT): memory allocation of 16 bytes failed"
+        );
     }
 
     #[cfg(unix)]
