@@ -14,6 +14,8 @@ impl flags::Demo {
             "fastforth-forth-plugin",
             "-p",
             "fastforth-optimizer-plugin",
+            "-p",
+            "fastforth-backend-plugin",
         ];
         println!("== building the plugins and the fastforth binaries (release)");
         cmd!(
@@ -43,7 +45,11 @@ impl flags::Demo {
         let demo_dir = crate::project_root().join("target/demo");
         std::fs::create_dir_all(&demo_dir)?;
         let native = demo_dir.join("fib-native.so");
-        println!("\n== fastforth compile benches/forth/fib.fs, then run --native");
+        // cargo puts the backend stage plugin beside the binary, where `compile` looks.
+        println!(
+            "\n== fastforth compile benches/forth/fib.fs (backend stage plugin beside the \
+             binary), then run --native"
+        );
         cmd!(
             sh,
             "{cargo} run {release...} -p fastforth -- compile benches/forth/fib.fs -o {native}"

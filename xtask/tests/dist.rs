@@ -1,6 +1,7 @@
 //! `cargo xtask dist` end to end: `fastforth` runs from `dist/<triple>/` with an empty
 //! environment and a PATH without cargo or rustup, on its built-in engine, on the engine
-//! plugin next to it, and loads the example plugin, which finds the shared runtime there.
+//! plugin next to it, and loads the example plugin, which finds the shared runtime there;
+//! `compile` finds the backend stage plugin next to it (and, with no cargo, says so).
 //! Ignored by `cargo test` (it builds the dist profile, minutes cold); `.ci/run` runs it.
 
 mod common;
@@ -119,8 +120,20 @@ fn fastforth_runs_from_dist_without_a_rust_toolchain() {
         ],
     );
     assert_eq!(stdout_of(&staged), "3 ");
+    // The backend installed beside the binary loads and builds; with no cargo on PATH its
+    // build says so (the message is the backend's own).
+    let program = home.join("square.fs");
+    std::fs::write(&program, ": main 7 dup * . ;\n").unwrap();
+    let compile = installed_fastforth(&dir, &home, &["compile", &program.to_string_lossy()]);
+    assert_eq!(compile.status.code(), Some(1), "{compile:?}");
+    let stderr = String::from_utf8_lossy(&compile.stderr);
+    assert!(
+        stderr.contains("cannot run `cargo` to build the native plugin"),
+        "{stderr}"
+    );
 
     for plugin in [
+        "libfastforth_backend_plugin.so",
         "libfastforth_example_plugin.so",
         "libfastforth_forth_plugin.so",
         "libfastforth_optimizer_plugin.so",
@@ -141,7 +154,7 @@ fn fastforth_runs_from_dist_without_a_rust_toolchain() {
         .iter()
         .map(|a| a["plugin"].as_str().unwrap())
         .collect();
-    assert_eq!(plugins, ["example", "forth", "optimizer"]);
+    assert_eq!(plugins, ["backend", "example", "forth", "optimizer"]);
     for artifact in artifacts {
         let bytes = std::fs::read(dir.join(artifact["file"].as_str().unwrap())).unwrap();
         assert_eq!(artifact["size"], bytes.len() as u64);

@@ -75,6 +75,7 @@ const FACTS: &[&[usize]] = &[
         call_word
     }),
     &facts!(OptimizerFunctions { optimize }),
+    &facts!(BackendFunctions { build }),
 ];
 
 // The leading fields sit at the same offsets on every target and in every ABI version, so
@@ -93,6 +94,7 @@ const SIGNATURES: &[&[&str]] = &[
     ForthFunctions::SIGNATURES,
     NativeForthFunctions::SIGNATURES,
     OptimizerFunctions::SIGNATURES,
+    BackendFunctions::SIGNATURES,
 ];
 
 /// The layout hash of this crate's definitions.
@@ -144,8 +146,8 @@ mod tests {
 
     #[test]
     fn layout_hash_covers_every_boundary_type() {
-        assert_eq!(FACTS.len(), 17);
-        assert_eq!(SIGNATURES.len(), 5);
+        assert_eq!(FACTS.len(), 18);
+        assert_eq!(SIGNATURES.len(), 6);
         assert_ne!(LAYOUT_HASH, 0);
     }
 

@@ -43,7 +43,7 @@ use std::mem::MaybeUninit;
 pub const MAGIC: [u8; 8] = *b"FFPLUGIN";
 
 /// Bumped on any incompatible change to this crate's types or conventions.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
 pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";
@@ -137,6 +137,9 @@ impl PluginKind {
     /// A stage of the Forth pipeline that optimizes compiled definitions:
     /// [`OptimizerFunctions`].
     pub const OPTIMIZER: PluginKind = PluginKind(4);
+    /// The stage of the Forth pipeline that builds a loaded program into native code:
+    /// [`BackendFunctions`].
+    pub const BACKEND: PluginKind = PluginKind(5);
 
     /// The kind's name as used in messages and manifests, or `None` for an unknown kind.
     pub fn name(self) -> Option<&'static str> {
@@ -145,6 +148,7 @@ impl PluginKind {
             PluginKind::FORTH => Some("forth"),
             PluginKind::FORTH_NATIVE => Some("forth-native"),
             PluginKind::OPTIMIZER => Some("optimizer"),
+            PluginKind::BACKEND => Some("backend"),
             _ => None,
         }
     }

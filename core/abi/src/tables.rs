@@ -223,6 +223,27 @@ function_table! {
     }
 }
 
+function_table! {
+    /// Functions of a [`crate::PluginKind::BACKEND`] plugin: the native backend stage of the
+    /// Forth pipeline, which turns a loaded program into a "forth-native" plugin. It speaks
+    /// the IR version in its descriptor's `ir_version`, like an optimizer stage.
+    pub struct BackendFunctions, checked as BackendApi {
+        /// Builds `program` (the engine's program encoding, `fastforth_engine::program`)
+        /// into a native plugin with `cargo` (a command name or path), keeping its work in
+        /// the directory `cache_dir`, optimised when `release` is 1. Sends the build
+        /// (`fastforth_engine::program::Built`) to `built` and returns 1, or sends why it
+        /// could not to `error` and returns 0.
+        build: fn(
+            program: FfiBytes,
+            cache_dir: FfiStr,
+            cargo: FfiStr,
+            release: u32,
+            built: ByteSink<'_>,
+            error: ByteSink<'_>,
+        ) -> Returned<u32>,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,8 @@
 //! toolchain's shared Rust runtime, copied next to each of them.
 
 use crate::files::{fnv1a, write_atomically};
-use crate::{AotError, CompiledWord, GeneratedCrate, Skipped, generate};
+use crate::{AotError, CompiledWord, GeneratedCrate, Skipped, generate_program, load};
+use fastforth_engine::program::Program;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -47,9 +48,15 @@ pub struct Compiled {
     pub runtime: PathBuf,
 }
 
-/// Generates, builds (unless cached) and returns the plugin of `source`.
+/// Loads `source` (see [`crate::load`]), then generates, builds (unless cached) and returns
+/// its plugin.
 pub fn compile(source: &str, name: &str, options: &CompileOptions) -> Result<Compiled, AotError> {
-    let generated = generate(source, name)?;
+    compile_program(&load(source, name)?, options)
+}
+
+/// Generates, builds (unless cached) and returns the plugin of a loaded program.
+pub fn compile_program(program: &Program, options: &CompileOptions) -> Result<Compiled, AotError> {
+    let generated = generate_program(program)?;
     let runtime = fastforth_toolchain::runtime_library(None)
         .map_err(|error| AotError::Runtime(error.to_string()))?;
     let key = format!("{:016x}", key(&generated, options, &runtime));

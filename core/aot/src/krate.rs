@@ -1,7 +1,7 @@
 //! The generated crate: `Cargo.toml`, and `src/lib.rs` with the plugin's descriptor, the
 //! program's image and one function per compiled definition.
 
-use crate::program::Program;
+use fastforth_engine::program::Program;
 use std::fmt::Write;
 
 /// The source of a native plugin crate, and what the compiler made of each definition.
@@ -58,11 +58,11 @@ strip = true
 /// `src/lib.rs`: the image, the word table, the exports and the word functions.
 pub fn lib_rs(
     program: &Program,
-    name: &str,
     version: &str,
     words: &[crate::CompiledWord],
     functions: &[String],
 ) -> String {
+    let name = &program.name;
     let mut text = format!(
         "//! {name:?} compiled ahead of time to a FastForth plugin of kind \"forth-native\".\n"
     );
@@ -156,7 +156,6 @@ fastforth_abi::export_plugin! {
 "#;
 
 fn write_image(text: &mut String, program: &Program) {
-    let limits = &program.limits;
     write!(
         text,
         r#"/// Return stack cells: a deeper call or DO is -5.
@@ -173,13 +172,13 @@ static IMAGE: rt::Image = rt::Image {{
 }};
 
 "#,
-        rs = limits.return_stack_cells,
+        rs = program.return_stack_cells,
         memory = program.memory_bytes,
         system_base = program.system_base,
         base = program.base_address,
         hold_start = program.hold_area.start,
         hold_end = program.hold_area.end,
-        stack = limits.data_stack_cells,
+        stack = program.data_stack_cells,
     )
     .expect("writing to a String");
 }

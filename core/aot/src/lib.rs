@@ -53,15 +53,16 @@ mod emit;
 mod files;
 mod krate;
 mod ops;
-mod program;
 mod runtime_sources;
 mod shape;
 mod structure;
 
-pub use cache::{CompileOptions, Compiled, compile};
+pub use cache::{CompileOptions, Compiled, compile, compile_program};
 pub use krate::GeneratedCrate;
 pub use shape::{Mode, Signature};
 
+use fastforth_engine::program::{self, Program};
+use fastforth_engine::{Forth, Limits};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -128,9 +129,19 @@ impl fmt::Display for AotError {
 
 impl std::error::Error for AotError {}
 
+/// Loads `source` (named `name` in messages and in the plugin) into a fresh engine with
+/// the default limits.
+pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
+    program::load(Forth::new(Limits::default()), source, name).map_err(AotError::Program)
+}
+
 /// Loads `source` (named `name` in messages and in the plugin) and generates the crate.
 pub fn generate(source: &str, name: &str) -> Result<GeneratedCrate, AotError> {
-    let program = program::load(source, name)?;
+    generate_program(&load(source, name)?)
+}
+
+/// Generates the crate of a loaded program.
+pub fn generate_program(program: &Program) -> Result<GeneratedCrate, AotError> {
     let names: HashMap<u32, String> = program
         .words
         .iter()
@@ -165,19 +176,19 @@ pub fn generate(source: &str, name: &str) -> Result<GeneratedCrate, AotError> {
         return Err(AotError::NothingCompiled(skipped));
     }
     Ok(GeneratedCrate {
-        name: name.to_owned(),
-        lib_rs: krate::lib_rs(&program, name, &version_of(source), &words, &functions),
-        data: program.data,
-        system: program.system,
+        name: program.name.clone(),
+        lib_rs: krate::lib_rs(program, &version_of(program), &words, &functions),
+        data: program.data.clone(),
+        system: program.system.clone(),
         words,
         skipped,
     })
 }
 
-/// The plugin's version: the compiler's, with the source's hash as build metadata, so that
-/// a swap reports which program replaced which.
-fn version_of(source: &str) -> String {
-    let hash = files::fnv1a([source.as_bytes()].into_iter());
+/// The plugin's version: the compiler's, with the program's hash as build metadata, so
+/// that a swap reports which program replaced which.
+fn version_of(program: &Program) -> String {
+    let hash = files::fnv1a([program.encode().as_slice()].into_iter());
     format!("{}+{:08x}", env!("CARGO_PKG_VERSION"), hash as u32)
 }
 

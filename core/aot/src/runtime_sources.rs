@@ -14,7 +14,7 @@ struct CrateSources {
 }
 
 /// `fastforth-abi`: no dependencies.
-const ABI: CrateSources = CrateSources {
+static ABI: CrateSources = CrateSources {
     dir: "abi",
     manifest: concat!(
         r#"[package]
@@ -45,7 +45,7 @@ publish = false
 
 /// `fastforth-native-runtime`: the ABI next to it, and the dependencies of its own manifest
 /// (a test holds them equal).
-const RUNTIME: CrateSources = CrateSources {
+static RUNTIME: CrateSources = CrateSources {
     dir: "native-runtime",
     manifest: concat!(
         r#"[package]
@@ -85,7 +85,7 @@ libc = "0.2"
     ],
 };
 
-const CRATES: [&CrateSources; 2] = [&ABI, &RUNTIME];
+static CRATES: [&CrateSources; 2] = [&ABI, &RUNTIME];
 
 /// Every manifest and source text, in a fixed order (for the cache key).
 pub(crate) fn texts() -> impl Iterator<Item = &'static str> {

@@ -3,7 +3,7 @@
 //! Hand-written pages and a small parser: with clap (derive, no color) the stripped dist
 //! build of `fastforth` was 225 KB larger (2,340,096 against 2,114,688 bytes).
 
-use crate::forth_cmd::EngineOptions;
+use crate::forth_cmd::{EngineOptions, PluginStage};
 #[cfg(feature = "update")]
 use crate::update_cmd::UpdateArgs;
 use fastforth::PROBE_SUBCOMMAND;
@@ -163,7 +163,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--stage",
         Some("KIND=PLUGIN_FILE"),
-        "Run the pipeline with this stage plugin in place of the built-in stage: `optimizer=FILE` optimizes each new definition (`optimizer=builtin`: the built-in optimizer; the parser, compiler and backend stages are built in). Runs on the built-in engine (not with --engine)",
+        "Run the pipeline with this stage plugin (repeatable, one per kind): `optimizer=FILE` optimizes each new definition in place of the built-in optimizer (`optimizer=builtin`: the built-in one); `backend=FILE` is the native backend `compile` builds with (default: the one installed beside this binary). The parser and compiler are built in. Runs on the built-in engine (not with --engine)",
     ),
     Flag::new(
         "--max-steps",
@@ -293,7 +293,7 @@ const RUN: Page = Page {
 
 const COMPILE: Page = Page {
     path: "compile",
-    about: "Compile a Forth program ahead of time to a native plugin (kind \"forth-native\")",
+    about: "Compile a Forth program ahead of time to a native plugin (kind \"forth-native\") with the backend stage plugin: the one beside this binary, or `--stage backend=FILE`",
     usage: "<FILE>",
     arguments: &[("<FILE>", "The Forth program")],
     commands: &[],
@@ -835,11 +835,15 @@ impl EngineOptions {
             "--plugin-dir" => self.plugin_dir = Some(value_of(parser, flag, page)?.into()),
             "--link" => self.links.push(value_of(parser, flag, page)?.into()),
             "--stage" => {
-                let given = self.optimizer_stage.is_some();
-                let stage = parsed_value(parser, flag, page, |text| {
-                    crate::forth_cmd::stage_plugin(text, given)
+                let (given_optimizer, given_backend) =
+                    (self.optimizer_stage.is_some(), self.backend_stage.is_some());
+                let (stage, file) = parsed_value(parser, flag, page, |text| {
+                    crate::forth_cmd::stage_plugin(text, given_optimizer, given_backend)
                 })?;
-                self.optimizer_stage = Some(stage);
+                match stage {
+                    PluginStage::Optimizer => self.optimizer_stage = Some(file),
+                    PluginStage::Backend => self.backend_stage = Some(file),
+                }
             }
             "--max-steps" => self.max_steps = Some(number_of(parser, flag, page, 1, None)?),
             "--data-space" => self.data_space = number(parser, 0, Limits::MAX_DATA_SPACE_BYTES)?,

@@ -36,6 +36,8 @@ pub struct EngineOptions {
     pub links: Vec<std::path::PathBuf>,
     /// `--stage optimizer=FILE`: the optimizer stage plugin in place of the built-in one.
     pub optimizer_stage: Option<std::path::PathBuf>,
+    /// `--stage backend=FILE`: the native backend plugin `compile` builds with.
+    pub backend_stage: Option<std::path::PathBuf>,
     pub max_steps: Option<u64>,
     pub data_space: usize,
     pub stack_cells: usize,
@@ -47,30 +49,49 @@ pub struct EngineOptions {
     pub given: Vec<&'static str>,
 }
 
-/// The stages of the pipeline, in order; only the optimizer can be a plugin.
+/// The stages of the pipeline, in order; the optimizer and the native backend can be plugins.
 pub const STAGES: [&str; 4] = ["parser", "compiler", "optimizer", "backend"];
 
-/// Parses `--stage KIND=FILE` into the optimizer plugin's file (`given`: one was before).
-pub fn stage_plugin(text: &str, given: bool) -> Result<std::path::PathBuf, String> {
+/// A stage of the pipeline that can be a plugin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PluginStage {
+    /// Optimizes each new definition of `run` and `repl` (and of the program `compile` loads).
+    Optimizer,
+    /// Builds the program `compile` loaded into native code.
+    Backend,
+}
+
+/// Parses `--stage KIND=FILE` (`given_optimizer`, `given_backend`: that stage was given
+/// before).
+pub fn stage_plugin(
+    text: &str,
+    given_optimizer: bool,
+    given_backend: bool,
+) -> Result<(PluginStage, std::path::PathBuf), String> {
     let (kind, file) = text
         .split_once('=')
         .ok_or_else(|| "expected KIND=PLUGIN_FILE".to_owned())?;
-    plugin_stage(kind)?;
+    let stage = plugin_stage(kind)?;
+    let given = match stage {
+        PluginStage::Optimizer => given_optimizer,
+        PluginStage::Backend => given_backend,
+    };
     if given {
-        Err("the optimizer stage is given twice".to_owned())
+        Err(format!("the {kind} stage is given twice"))
     } else if file.is_empty() {
         Err("expected a plugin file after '='".to_owned())
     } else {
-        Ok(file.into())
+        Ok((stage, file.into()))
     }
 }
 
-/// Whether stage `kind` can be a plugin (only the optimizer), or why not.
-fn plugin_stage(kind: &str) -> Result<(), String> {
+/// Which plugin stage `kind` names, or why it is none.
+pub fn plugin_stage(kind: &str) -> Result<PluginStage, String> {
     match kind {
-        "optimizer" => Ok(()),
+        "optimizer" => Ok(PluginStage::Optimizer),
+        "backend" => Ok(PluginStage::Backend),
         other if STAGES.contains(&other) => Err(format!(
-            "the {other} stage is built in: only the optimizer stage is a plugin"
+            "the {other} stage is built in: only the optimizer and backend stages are plugins"
         )),
         other => Err(format!(
             "unknown stage {other:?} (expected one of {})",
@@ -102,6 +123,7 @@ impl Default for EngineOptions {
             plugin_dir: None,
             links: Vec::new(),
             optimizer_stage: None,
+            backend_stage: None,
             max_steps: limits.max_steps,
             data_space: limits.data_space_bytes,
             stack_cells: limits.data_stack_cells,
@@ -261,7 +283,8 @@ impl Engine {
             }
             None => "built-in".to_owned(),
         };
-        let backend = "built-in (threaded code; `fastforth compile` makes native code)";
+        let backend = "built-in threaded code (`fastforth compile` builds native code with the \
+                       backend stage plugin)";
         STAGES
             .into_iter()
             .zip([
@@ -277,7 +300,12 @@ impl Engine {
     /// `kind` stage for the definitions compiled from now on; a refused plugin leaves the
     /// serving stage in place. Says what changed.
     pub fn swap_stage(&mut self, kind: &str, path: &Path) -> anyhow::Result<String> {
-        plugin_stage(kind).map_err(anyhow::Error::msg)?;
+        if plugin_stage(kind).map_err(anyhow::Error::msg)? == PluginStage::Backend {
+            anyhow::bail!(
+                "the backend stage plugin builds native code for `fastforth compile`; \
+                 a session runs threaded code"
+            );
+        }
         if !matches!(self.interpreter, Interpreter::BuiltIn(_)) {
             anyhow::bail!("stage plugins run on the built-in engine, not on an engine plugin");
         }

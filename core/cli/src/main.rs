@@ -19,7 +19,7 @@ use args::{Cli, Command, PluginCommand, Stop};
 use fastforth::PROBE_SUBCOMMAND;
 use fastforth_host::inspect;
 use fastforth_host::{Example, Loader, Plugin, PluginError, ProbeCommand};
-use fastforth_session::{Forth, ForthNative, NativePlugin, Optimizer};
+use fastforth_session::{Backend, Forth, ForthNative, NativePlugin, Optimizer};
 use output::{errln, outln};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -108,6 +108,15 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
 /// cannot: they are global so that they may come before `run`/`repl`, and are then never
 /// dropped silently.
 fn misplaced_engine_option(cli: &Cli) -> Option<String> {
+    let compiling = matches!(cli.command, Some(Command::Compile { .. }));
+    if compiling && cli.options.optimizer_stage.is_some() {
+        return Some(
+            "--stage optimizer=FILE applies to `run` and `repl`, not to `compile`".to_owned(),
+        );
+    }
+    if !compiling && cli.options.backend_stage.is_some() {
+        return Some("--stage backend=FILE applies to `compile` only".to_owned());
+    }
     #[cfg(feature = "update")]
     let installing = matches!(
         cli.command,
@@ -132,11 +141,12 @@ fn misplaced_engine_option(cli: &Cli) -> Option<String> {
             "--plugin-dir applies to `run`, `repl`, `update` and `plugin list`, not to {command}"
         ));
     }
-    // `compile` reads its source file under the same cap as `run`.
-    let compiling = matches!(cli.command, Some(Command::Compile { .. }));
-    let flag = given
-        .iter()
-        .find(|flag| **flag != "--plugin-dir" && !(compiling && **flag == "--max-source-bytes"))?;
+    // `compile` reads its source file under the same cap as `run`, and builds with the
+    // backend stage.
+    let flag = given.iter().find(|flag| {
+        **flag != "--plugin-dir"
+            && !(compiling && matches!(**flag, "--max-source-bytes" | "--stage"))
+    })?;
     Some(format!(
         "{flag} applies to `run` and `repl`, not to {command}"
     ))
@@ -176,7 +186,13 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             debug,
         }) => {
             let source = input::read_source_file(&file, options.max_source_bytes)?;
-            native_cmd::compile(&file, &source, output.as_deref(), release || !debug)?
+            native_cmd::compile(
+                options.backend_stage.as_deref(),
+                &file,
+                &source,
+                output.as_deref(),
+                release || !debug,
+            )?
         }
         Some(Command::Repl) => repl::repl(options)?,
         Some(Command::Plugin(PluginCommand::Info { file })) => plugin_info(&file).map(|()| 0)?,
@@ -224,6 +240,9 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
         }
         Err(PluginError::WrongKind { found, .. }) if found == "optimizer" => {
             loader.load::<Optimizer>(file)?.info().clone()
+        }
+        Err(PluginError::WrongKind { found, .. }) if found == "backend" => {
+            loader.load::<Backend>(file)?.info().clone()
         }
         loaded => loaded?.info().clone(),
     };

@@ -1,13 +1,16 @@
-//! `fastforth compile` and `fastforth run --native`: a Forth program compiled ahead of time
-//! to a native plugin of kind "forth-native", and a word of it run through the host.
+//! `fastforth compile` and `fastforth run --native`: a Forth program loaded by the built-in
+//! engine and built by the backend stage plugin into a native plugin of kind
+//! "forth-native", and a word of it run through the host.
 
 use crate::forth_cmd::Terminal;
 use crate::output::{errln, outln};
 use anyhow::Context;
-use fastforth_aot::{CompileOptions, Compiled, Mode};
-use fastforth_host::Loader;
-use fastforth_session::{Evaluation, ForthNative, NativePlugin};
+use fastforth_engine::program::{self, Built};
+use fastforth_engine::{Forth, Limits};
+use fastforth_host::{Loader, Plugin};
+use fastforth_session::{Backend, Evaluation, ForthNative, NativePlugin};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where generated crates and their builds are kept: `$FASTFORTH_NATIVE_CACHE`, else
 /// `fastforth/native` in the user's cache directory (`$XDG_CACHE_HOME`, else `~/.cache`).
@@ -38,10 +41,48 @@ fn not_utf8(file: &Path, source: &[u8], error: std::str::Utf8Error) -> anyhow::E
     )
 }
 
-/// Compiles `source`, read from `file`, to a native plugin at `output` (by default the
+/// The backend stage plugin `compile` builds with: `explicit` (`--stage backend=FILE`),
+/// else the one installed beside this binary, loaded and self-tested.
+fn backend_plugin(explicit: Option<&Path>) -> anyhow::Result<Arc<Plugin<Backend>>> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => installed_backend()?,
+    };
+    let loader = Loader::new(fastforth_host::default_cache_dir()?);
+    Ok(loader.load::<Backend>(&path)?)
+}
+
+/// The file name of the backend stage plugin on this platform.
+const BACKEND_FILE: &str = if cfg!(windows) {
+    "fastforth_backend_plugin.dll"
+} else if cfg!(target_os = "macos") {
+    "libfastforth_backend_plugin.dylib"
+} else {
+    "libfastforth_backend_plugin.so"
+};
+
+/// The backend stage plugin installed beside this binary (`cargo xtask dist` puts it there).
+fn installed_backend() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find this program's own file")?;
+    let beside = exe.with_file_name(BACKEND_FILE);
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    anyhow::bail!(
+        "`compile` needs the native backend stage plugin, and there is no {BACKEND_FILE} beside \
+         {}: give --stage backend=FILE (`cargo xtask build-all` builds it into \
+         target/plugins/<triple>/)",
+        exe.display()
+    )
+}
+
+/// Compiles `source`, read from `file`, with the backend stage plugin (`backend`, else the
+/// installed one; see [`backend_plugin`]) to a native plugin at `output` (by default the
 /// program's name with the platform's library extension), with the shared Rust runtime it
-/// links beside it, optimised when `release`; returns the process exit code.
+/// links beside it, optimised when `release`; returns the process exit code. The program is
+/// loaded before the backend is looked for, so its errors come first.
 pub fn compile(
+    backend: Option<&Path>,
     file: &Path,
     source: &[u8],
     output: Option<&Path>,
@@ -51,23 +92,29 @@ pub fn compile(
     let name = file
         .file_stem()
         .map_or("forth".into(), |stem| stem.to_string_lossy());
-    let options = CompileOptions {
-        cache_dir: cache_dir()?,
-        cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
-        release,
+    let program = match program::load(Forth::new(Limits::default()), source, &name) {
+        Ok(program) => program,
+        Err(error) => {
+            errln!("{}: the program does not load: {error}", file.display());
+            return Ok(1);
+        }
     };
-    let compiled = match fastforth_aot::compile(source, &name, &options) {
-        Ok(compiled) => compiled,
+    let backend = backend_plugin(backend)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built =
+        fastforth_session::backend::build(&backend, &program, &cache_dir()?, &cargo, release);
+    let built = match built {
+        Ok(built) => built,
         Err(error) => {
             errln!("{}: {error}", file.display());
             return Ok(1);
         }
     };
     let output = output.map_or_else(|| default_output(&name), Path::to_path_buf);
-    std::fs::copy(&compiled.artifact, &output)
+    std::fs::copy(&built.artifact, &output)
         .with_context(|| format!("cannot write {}", output.display()))?;
-    copy_runtime_beside(&compiled.runtime, &output)?;
-    report(&compiled, &output)?;
+    copy_runtime_beside(Path::new(&built.runtime), &output)?;
+    report(&built, &output)?;
     Ok(0)
 }
 
@@ -92,18 +139,18 @@ fn default_output(name: &str) -> PathBuf {
 }
 
 /// Each word's stack mode, the words left out and why, and where the plugin went.
-fn report(compiled: &Compiled, output: &Path) -> anyhow::Result<()> {
-    for word in &compiled.words {
-        let mode = match word.mode {
-            Mode::Static(s) => format!("static ( {} -- {} )", s.inputs, s.outputs),
-            Mode::Dynamic => "explicit stack".to_owned(),
+fn report(built: &Built, output: &Path) -> anyhow::Result<()> {
+    for word in &built.words {
+        let mode = match word.static_effect {
+            Some((ins, outs)) => format!("static ( {ins} -- {outs} )"),
+            None => "explicit stack".to_owned(),
         };
         outln!("{}: {mode}", word.name)?;
     }
-    for skipped in &compiled.skipped {
-        errln!("not compiled: {}: {}", skipped.word, skipped.reason);
+    for (word, reason) in &built.skipped {
+        errln!("not compiled: {word}: {reason}");
     }
-    let cached = if compiled.cache_hit { " (cached)" } else { "" };
+    let cached = if built.cache_hit { " (cached)" } else { "" };
     outln!("wrote {}{cached}", output.display())
 }
 

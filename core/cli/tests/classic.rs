@@ -4,6 +4,9 @@
 //! `fastforth compile` then run with `run --native`. Where gforth is not installed the tests
 //! say so and pass without checking anything.
 
+mod common;
+use common::backend_stage;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -107,7 +110,7 @@ fn the_classic_programs_compute_what_gforth_computes_compiled() {
             std::env::consts::DLL_EXTENSION
         ));
         let (file, plugin) = (file.to_str().unwrap(), plugin.to_str().unwrap());
-        let compile = fastforth(&["compile", file, "-o", plugin]);
+        let compile = fastforth(&["--stage", backend_stage(), "compile", file, "-o", plugin]);
         assert!(
             compile.status.success(),
             "{program}: {}",

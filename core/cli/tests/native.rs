@@ -3,6 +3,9 @@
 //! the same throw codes, words the backend cannot compile are named, and compiling an
 //! unchanged program again does not run cargo.
 
+mod common;
+use common::backend_stage;
+
 use fastforth_session::NativePlugin;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -79,6 +82,8 @@ fn compiled(program: &Path) -> (PathBuf, String, String) {
         std::env::consts::DLL_EXTENSION
     ));
     let output = fastforth(&[
+        "--stage",
+        backend_stage(),
         "compile",
         program.to_str().unwrap(),
         "-o",
@@ -195,6 +200,8 @@ fn a_debug_build_is_cached_apart_and_prints_the_same() {
     ));
     let (control, plugin) = (control(), plugin.to_str().unwrap().to_owned());
     let debug = fastforth(&[
+        "--stage",
+        backend_stage(),
         "compile",
         control.to_str().unwrap(),
         "-o",
@@ -211,7 +218,14 @@ fn a_debug_build_is_cached_apart_and_prints_the_same() {
     let interpreted = fastforth(&["run", control.to_str().unwrap(), "-e", "main"]);
     let native = fastforth(&["run", "--native", &plugin]);
     assert_eq!(text(&native.stdout), text(&interpreted.stdout));
-    let both = fastforth(&["compile", control.to_str().unwrap(), "--debug", "--release"]);
+    let both = fastforth(&[
+        "--stage",
+        backend_stage(),
+        "compile",
+        control.to_str().unwrap(),
+        "--debug",
+        "--release",
+    ]);
     assert_eq!(both.status.code(), Some(2));
 }
 
@@ -222,7 +236,12 @@ fn compiling_without_a_rust_toolchain_says_so() {
     std::fs::write(&program, ": main 1 . ;\n").unwrap();
     let cache = program.parent().unwrap().join("cache");
     let run = Command::new(env!("CARGO_BIN_EXE_fastforth"))
-        .args(["compile", program.to_str().unwrap()])
+        .args([
+            "--stage",
+            backend_stage(),
+            "compile",
+            program.to_str().unwrap(),
+        ])
         .env("CARGO", "/nonexistent/cargo")
         .env("FASTFORTH_NATIVE_CACHE", &cache)
         .output()
@@ -244,6 +263,8 @@ fn compiling_an_unchanged_program_again_is_a_cache_hit() {
         std::env::consts::DLL_EXTENSION
     ));
     let again = fastforth(&[
+        "--stage",
+        backend_stage(),
         "compile",
         workload("fib").to_str().unwrap(),
         "-o",
@@ -271,6 +292,8 @@ fn compiling_into_a_cache_outside_the_checkout_needs_no_checkout_file() {
     std::fs::write(&program, ": main 7 dup * . ;\n").unwrap();
     let compile = Command::new(env!("CARGO_BIN_EXE_fastforth"))
         .args([
+            "--stage",
+            backend_stage(),
             "compile",
             program.to_str().unwrap(),
             "-o",
@@ -716,7 +739,15 @@ fn deep_recursion_through_execute_with_large_frames_is_minus_5() {
     std::fs::write(&program, source).unwrap();
     let plugin = dir.join(format!("frames.{}", std::env::consts::DLL_EXTENSION));
     let (program, plugin) = (program.to_str().unwrap(), plugin.to_str().unwrap());
-    let compile = fastforth(&["compile", program, "-o", plugin, "--debug"]);
+    let compile = fastforth(&[
+        "--stage",
+        backend_stage(),
+        "compile",
+        program,
+        "-o",
+        plugin,
+        "--debug",
+    ]);
     assert!(compile.status.success(), "{}", text(&compile.stderr));
     for word in ["by-execute", "by-defer"] {
         let run = fastforth(&["run", "--native", plugin, "-e", word]);

@@ -1,6 +1,9 @@
 //! Output that cannot be written (a closed pipe, a full disk): the Forth program stops
 //! with -37 and the run exits non-zero; the command's own printing never panics.
 
+mod common;
+use common::backend_stage;
+
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -149,6 +152,8 @@ fn native_output_program(dir: &std::path::Path) -> (String, String) {
     let cache = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/native-cache");
     let compiled = Command::new(env!("CARGO_BIN_EXE_fastforth"))
         .args([
+            "--stage",
+            backend_stage(),
             "compile",
             source.to_str().unwrap(),
             "-o",

@@ -1,8 +1,11 @@
-//! `--stage optimizer=FILE`, `#stage` in the REPL and `plugin info` of a stage plugin, run
-//! as a user runs them.
+//! `--stage optimizer=FILE`, `#stage` in the REPL, `plugin info` of a stage plugin and
+//! `compile` through the backend stage plugin, run as a user runs them.
+
+mod common;
+use common::backend_stage;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn fastforth(args: &[&str], stdin: &str) -> Output {
@@ -97,7 +100,9 @@ fn the_repl_lists_and_swaps_the_optimizer_stage_and_keeps_the_session() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("the parser stage is built in: only the optimizer stage is a plugin"),
+        stderr.contains(
+            "the parser stage is built in: only the optimizer and backend stages are plugins"
+        ),
         "{stderr}"
     );
     assert!(stdout.contains("2 1 2  ok"), "{stdout}");
@@ -136,10 +141,10 @@ fn a_refused_answer_is_a_warning_and_the_program_runs() {
 
 #[test]
 fn stage_flags_are_checked() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["--stage", "parser=p.so", "run", "-e", "bye"],
-            "the parser stage is built in: only the optimizer stage is a plugin",
+            "the parser stage is built in: only the optimizer and backend stages are plugins",
         ),
         (
             &["--stage", "linker=p.so", "run", "-e", "bye"],
@@ -160,6 +165,25 @@ fn stage_flags_are_checked() {
                 "bye",
             ],
             "--stage cannot be used with --engine",
+        ),
+        (
+            &["--stage", "backend=b.so", "run", "-e", "bye"],
+            "--stage backend=FILE applies to `compile` only",
+        ),
+        (
+            &["--stage", "optimizer=a.so", "compile", "p.fs"],
+            "--stage optimizer=FILE applies to `run` and `repl`, not to `compile`",
+        ),
+        (
+            &[
+                "--stage",
+                "backend=a.so",
+                "--stage",
+                "backend=b.so",
+                "compile",
+                "p.fs",
+            ],
+            "the backend stage is given twice",
         ),
     ];
     for (args, message) in cases {
@@ -196,5 +220,89 @@ fn plugin_info_shows_the_stage_kind_and_its_ir_version() {
         text(&version.stdout)
             .contains("engine: built-in engine with optimizer stage plugin optimizer 1.0.0"),
         "{version:?}"
+    );
+}
+
+fn backend_plugin() -> PathBuf {
+    fastforth_plugin_build::built_once("fastforth-backend-plugin", &[])
+}
+
+/// A program to compile, in a directory of its own under the test's scratch space.
+fn program(name: &str, source: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("backend-stage-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.fs"));
+    std::fs::write(&file, source).unwrap();
+    file
+}
+
+#[test]
+fn compile_builds_through_the_backend_stage_plugin() {
+    let file = program("square", ": square dup * ; : main 7 square . ;\n");
+    let plugin = file.with_extension(std::env::consts::DLL_EXTENSION);
+    let compile = fastforth(
+        &[
+            "--stage",
+            backend_stage(),
+            "compile",
+            &file.to_string_lossy(),
+            "-o",
+            &plugin.to_string_lossy(),
+        ],
+        "",
+    );
+    assert!(compile.status.success(), "{compile:?}");
+    assert_eq!(
+        text(&compile.stdout).lines().take(2).collect::<Vec<_>>(),
+        ["square: static ( 1 -- 1 )", "main: static ( 0 -- 0 )"]
+    );
+    let run = fastforth(&["run", "--native", &plugin.to_string_lossy()], "");
+    assert_eq!(text(&run.stdout), "49 ", "{run:?}");
+    let info = fastforth(&["plugin", "info", &backend_plugin().to_string_lossy()], "");
+    let stdout = text(&info.stdout);
+    assert!(stdout.contains("kind:      backend"), "{stdout}");
+    assert!(stdout.contains("ir:        2"), "{stdout}");
+    assert!(stdout.contains("self-test: passed"), "{stdout}");
+}
+
+#[test]
+fn compile_refuses_a_backend_of_another_kind_and_names_a_missing_one() {
+    let file = program("refused", ": main 1 . ;\n");
+    let file = file.to_string_lossy();
+    let wrong_kind = format!("backend={}", optimizer(&[]).display());
+    let output = fastforth(&["--stage", &wrong_kind, "compile", &file], "");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("optimizer") && stderr.contains("backend"),
+        "{stderr}"
+    );
+    // A binary with no backend beside it (a hard link, so that it knows itself by the
+    // link's path) says where it looked and what to give.
+    let alone = Path::new(env!("CARGO_TARGET_TMPDIR")).join("backend-stage-alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    let binary = alone.join("fastforth");
+    let _ = std::fs::remove_file(&binary);
+    std::fs::hard_link(env!("CARGO_BIN_EXE_fastforth"), &binary).unwrap();
+    let output = Command::new(&binary)
+        .args(["compile", &file])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("`compile` needs the native backend stage plugin")
+            && stderr.contains("give --stage backend=FILE"),
+        "{stderr}"
+    );
+    // The program's own errors come before any backend is looked for.
+    let broken = program("broken", ": main undefined-word ;\n");
+    let output = Command::new(&binary)
+        .args(["compile", &broken.to_string_lossy()])
+        .output()
+        .unwrap();
+    assert!(
+        text(&output.stderr).contains("the program does not load"),
+        "{output:?}"
     );
 }

@@ -318,14 +318,14 @@ fn refused(reason: String) -> DecodeError {
     DecodeError(reason)
 }
 
-fn encode_ops(ops: &[Op], out: &mut Vec<u8>) {
+pub(crate) fn encode_ops(ops: &[Op], out: &mut Vec<u8>) {
     out.extend((ops.len() as u64).to_le_bytes());
     for &op in ops {
         encode_op(op, out);
     }
 }
 
-fn read_ops(reader: &mut Reader<'_>) -> Result<Vec<Op>, DecodeError> {
+pub(crate) fn read_ops(reader: &mut Reader<'_>) -> Result<Vec<Op>, DecodeError> {
     let count = reader.count(1)?;
     if count > MAX_UNIT_OPS {
         return Err(refused(format!(

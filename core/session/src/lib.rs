@@ -1,15 +1,17 @@
 //! Forth over the plugin host: the Forth engine plugin kind and sessions whose engine can be
 //! swapped with their state kept (`forth`), the kind of Forth programs compiled ahead of time
 //! to native code (`native`), and mixed mode, where a session calls the words of native
-//! plugins as its own (`mixed`), and the optimizer stage of the Forth pipeline as a plugin
-//! (`stage`). The host (`fastforth-host`) loads, validates and swaps
+//! plugins as its own (`mixed`), and the optimizer and native backend stages of the Forth
+//! pipeline as plugins (`stage`, `backend`). The host (`fastforth-host`) loads, validates and swaps
 //! plugins of any kind and knows nothing of Forth.
 
+pub mod backend;
 pub mod forth;
 pub mod mixed;
 pub mod native;
 pub mod stage;
 
+pub use backend::Backend;
 pub use fastforth_abi::{DataStack, ForthLimits};
 pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError};
 pub use mixed::{Linked, NativeWords};
@@ -20,7 +22,8 @@ use fastforth_host::{Example, Kind, PluginError, open_as};
 use std::path::Path;
 
 /// Checks, opens, validates and self-tests the plugin at `path` in this process as
-/// whichever kind it is (example, Forth engine, native Forth, optimizer stage), then retires it: what a
+/// whichever kind it is (example, Forth engine, native Forth, optimizer or backend stage), then
+/// retires it: what a
 /// probe process does (see `fastforth_host::probe`).
 pub fn open_any_kind(path: &Path) -> Result<(), PluginError> {
     let is = |found: &str, kind: fastforth_abi::PluginKind| kind.name() == Some(found);
@@ -33,6 +36,9 @@ pub fn open_any_kind(path: &Path) -> Result<(), PluginError> {
         }
         Err(PluginError::WrongKind { found, .. }) if is(&found, Optimizer::KIND) => {
             open_as::<Optimizer>(path)
+        }
+        Err(PluginError::WrongKind { found, .. }) if is(&found, Backend::KIND) => {
+            open_as::<Backend>(path)
         }
         opened => opened,
     }

@@ -10,6 +10,7 @@
 //! PASS <file> <name> <version> add_numbers(5, 3) = 8, fibonacci(20) = 10946
 //! PASS <file> <name> <version> evaluated `: sq dup * ; 7 sq 2 + .` -> `51 `
 //! PASS <file> <name> <version> optimized `: T 2 3 + SWAP DROP ;` to [Lit(5), Nip, Exit]
+//! PASS <file> <name> <version> generated its probe program (a build needs cargo, not run here)
 //! SKIP <file> <why: a kind this checker has no calls for, after the host validated the rest>
 //! FAIL <file> <reason>
 //! ```
@@ -17,7 +18,7 @@
 use fastforth_engine::stage::{check_probe_answer, probe};
 use fastforth_host::{Example, Loader, PluginError};
 use fastforth_session::{
-    Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits, Optimizer, stage,
+    Backend, Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits, Optimizer, stage,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -67,6 +68,7 @@ fn load_and_call(loader: &Loader, file: &Path) -> Result<String, Outcome> {
             evaluate_forth(loader, file)
         }
         Err(PluginError::WrongKind { found, .. }) if found == "optimizer" => optimize(loader, file),
+        Err(PluginError::WrongKind { found, .. }) if found == "backend" => backend(loader, file),
         Ok(plugin) => {
             let sum = plugin.add_numbers(5, 3).map_err(failed)?;
             let fib = plugin.fibonacci(20).map_err(failed)?;
@@ -86,6 +88,18 @@ fn load_and_call(loader: &Loader, file: &Path) -> Result<String, Outcome> {
         ))),
         Err(error) => Err(failed(error)),
     }
+}
+
+/// A backend stage loads and passes its self-test, which generates the crate of a probe
+/// program from its encoding; building one needs cargo for the target, which a load check
+/// does not run.
+fn backend(loader: &Loader, file: &Path) -> Result<String, Outcome> {
+    let plugin = loader.load::<Backend>(file).map_err(failed)?;
+    Ok(format!(
+        "{} {} generated its probe program (a build needs cargo, not run here)",
+        plugin.name(),
+        plugin.version()
+    ))
 }
 
 /// A Forth program whose output proves the engine compiles, runs and prints.

@@ -40,9 +40,17 @@ struct Compiler {
 }
 
 impl Compiler {
-    /// Builds `fastforth` and empties `target/bench/aot/`; the reason if either fails.
+    /// Builds `fastforth` and the backend stage plugin beside it (where `compile` looks),
+    /// and empties `target/bench/aot/`; the reason if any fails.
     fn new(sh: &Shell, root: &Path) -> Result<Compiler, String> {
         let binary = build_fastforth(sh, root, &[]).map_err(|e| format!("{e:#}"))?;
+        let cargo = crate::toolchain::cargo();
+        cmd!(
+            sh,
+            "{cargo} build --quiet --release -p fastforth-backend-plugin"
+        )
+        .run()
+        .map_err(|e| format!("cannot build the backend stage plugin: {e}"))?;
         let dir = root.join("target/bench/aot");
         empty_dir(&dir)?;
         empty_dir(&dir.join("plugins"))?;
