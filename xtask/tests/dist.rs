@@ -1,7 +1,7 @@
 //! `cargo xtask dist` end to end: `fastforth` runs from `dist/<triple>/` with an empty
 //! environment and a PATH without cargo or rustup, on its built-in engine, on the engine
 //! plugin next to it, and loads the example plugin, which finds the shared runtime there;
-//! `compile` finds the backend stage plugin next to it (and, with no cargo, says so).
+//! `compile` finds the backend stage plugin next to it (and, with no toolchain, says so).
 //! Ignored by `cargo test` (it builds the dist profile, minutes cold); `.ci/run` runs it.
 
 mod common;
@@ -120,15 +120,17 @@ fn fastforth_runs_from_dist_without_a_rust_toolchain() {
         ],
     );
     assert_eq!(stdout_of(&staged), "3 ");
-    // The backend installed beside the binary loads and builds; with no cargo on PATH its
-    // build says so (the message is the backend's own).
+    // The backend installed beside the binary loads and starts the build; with no Rust
+    // toolchain on PATH it says so (the message is the backend's own: it looks for the
+    // toolchain's runtime before it runs cargo).
     let program = home.join("square.fs");
     std::fs::write(&program, ": main 7 dup * . ;\n").unwrap();
     let compile = installed_fastforth(&dir, &home, &["compile", &program.to_string_lossy()]);
     assert_eq!(compile.status.code(), Some(1), "{compile:?}");
     let stderr = String::from_utf8_lossy(&compile.stderr);
     assert!(
-        stderr.contains("cannot run `cargo` to build the native plugin"),
+        stderr
+            .contains("the Rust toolchain has no shared runtime for the host: cannot run `rustc`"),
         "{stderr}"
     );
 
