@@ -291,6 +291,21 @@ impl<'a> ByteSink<'a> {
         }
     }
 
+    /// A stage's answer: sends it to `self` and returns 1, or sends why there is none to
+    /// `error` and returns 0 (the convention of the optimizer and backend tables).
+    pub fn send_answer(&self, answer: Result<Vec<u8>, String>, error: &ByteSink) -> u32 {
+        match answer {
+            Ok(answer) => {
+                self.send(&answer);
+                1
+            }
+            Err(reason) => {
+                error.send(reason.as_bytes());
+                0
+            }
+        }
+    }
+
     /// Hands `bytes` to the sink's owner.
     pub fn send(&self, bytes: &[u8]) {
         // SAFETY: a sink is made either by `for_vec` (whose context is a live `&mut Vec`) or

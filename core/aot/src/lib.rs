@@ -62,7 +62,6 @@ pub use krate::GeneratedCrate;
 pub use shape::{Mode, Signature};
 
 use fastforth_engine::program::{self, Program};
-use fastforth_engine::{Forth, Limits};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -129,10 +128,9 @@ impl fmt::Display for AotError {
 
 impl std::error::Error for AotError {}
 
-/// Loads `source` (named `name` in messages and in the plugin) into a fresh engine with
-/// the default limits.
+/// Loads `source` (named `name` in messages and in the plugin): [`program::load`].
 pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
-    program::load(Forth::new(Limits::default()), source, name).map_err(AotError::Program)
+    program::load(source, name).map_err(AotError::Program)
 }
 
 /// Loads `source` (named `name` in messages and in the plugin) and generates the crate.

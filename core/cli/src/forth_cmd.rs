@@ -55,7 +55,7 @@ pub const STAGES: [&str; 4] = ["parser", "compiler", "optimizer", "backend"];
 /// A stage of the pipeline that can be a plugin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PluginStage {
-    /// Optimizes each new definition of `run` and `repl` (and of the program `compile` loads).
+    /// Optimizes each new definition of `run` and `repl`.
     Optimizer,
     /// Builds the program `compile` loaded into native code.
     Backend,

@@ -6,7 +6,6 @@ use crate::forth_cmd::Terminal;
 use crate::output::{errln, outln};
 use anyhow::Context;
 use fastforth_engine::program::{self, Built};
-use fastforth_engine::{Forth, Limits};
 use fastforth_host::{Loader, Plugin};
 use fastforth_session::{Backend, Evaluation, ForthNative, NativePlugin};
 use std::path::{Path, PathBuf};
@@ -52,24 +51,18 @@ fn backend_plugin(explicit: Option<&Path>) -> anyhow::Result<Arc<Plugin<Backend>
     Ok(loader.load::<Backend>(&path)?)
 }
 
-/// The file name of the backend stage plugin on this platform.
-const BACKEND_FILE: &str = if cfg!(windows) {
-    "fastforth_backend_plugin.dll"
-} else if cfg!(target_os = "macos") {
-    "libfastforth_backend_plugin.dylib"
-} else {
-    "libfastforth_backend_plugin.so"
-};
-
-/// The backend stage plugin installed beside this binary (`cargo xtask dist` puts it there).
+/// The backend stage plugin installed beside this binary (`cargo xtask dist` puts it there),
+/// under the name cargo gives its library on this platform.
 fn installed_backend() -> anyhow::Result<PathBuf> {
+    use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+    let file = format!("{DLL_PREFIX}fastforth_backend_plugin{DLL_SUFFIX}");
     let exe = std::env::current_exe().context("cannot find this program's own file")?;
-    let beside = exe.with_file_name(BACKEND_FILE);
+    let beside = exe.with_file_name(&file);
     if beside.is_file() {
         return Ok(beside);
     }
     anyhow::bail!(
-        "`compile` needs the native backend stage plugin, and there is no {BACKEND_FILE} beside \
+        "`compile` needs the native backend stage plugin, and there is no {file} beside \
          {}: give --stage backend=FILE (`cargo xtask build-all` builds it into \
          target/plugins/<triple>/)",
         exe.display()
@@ -92,7 +85,7 @@ pub fn compile(
     let name = file
         .file_stem()
         .map_or("forth".into(), |stem| stem.to_string_lossy());
-    let program = match program::load(Forth::new(Limits::default()), source, &name) {
+    let program = match program::load(source, &name) {
         Ok(program) => program,
         Err(error) => {
             errln!("{}: the program does not load: {error}", file.display());

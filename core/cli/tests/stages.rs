@@ -2,7 +2,7 @@
 //! `compile` through the backend stage plugin, run as a user runs them.
 
 mod common;
-use common::backend_stage;
+use common::{backend_plugin, backend_stage};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -221,10 +221,6 @@ fn plugin_info_shows_the_stage_kind_and_its_ir_version() {
             .contains("engine: built-in engine with optimizer stage plugin optimizer 1.0.0"),
         "{version:?}"
     );
-}
-
-fn backend_plugin() -> PathBuf {
-    fastforth_plugin_build::built_once("fastforth-backend-plugin", &[])
 }
 
 /// A program to compile, in a directory of its own under the test's scratch space.

@@ -21,7 +21,7 @@
 
 use crate::ir::{DecodeError, IR_VERSION, Op, Reader};
 use crate::stage::{encode_ops, read_ops};
-use crate::{BufferConsole, Forth};
+use crate::{BufferConsole, Forth, Limits};
 
 /// A colon definition: its name, execution token and code, with branch targets relative
 /// to the start of the definition (call targets stay execution tokens).
@@ -61,9 +61,10 @@ pub struct Program {
     pub code_end: u32,
 }
 
-/// Loads `source` into `forth`, a fresh engine (its output is discarded), and reads back
-/// the result; the error is the engine's.
-pub fn load(mut forth: Forth, source: &str, name: &str) -> Result<Program, String> {
+/// Loads `source` into a fresh engine with the default limits (its output is discarded)
+/// and reads back the result; the error is the engine's.
+pub fn load(source: &str, name: &str) -> Result<Program, String> {
+    let mut forth = Forth::new(Limits::default());
     let mut console = BufferConsole::new();
     forth
         .evaluate(source, name, &mut console)
@@ -379,12 +380,11 @@ fn flag(reader: &mut Reader<'_>, what: &str) -> Result<bool, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Limits;
 
     fn fib() -> Program {
         let source = ": fib dup 2 < if exit then dup 1- recurse swap 2 - recurse + ; \
                       variable v 7 v ! : main 20 fib v @ + ;";
-        load(Forth::new(Limits::default()), source, "fib").unwrap()
+        load(source, "fib").unwrap()
     }
 
     #[test]

@@ -76,16 +76,7 @@ unsafe fn build(
         (Ok(cache_dir), Ok(cargo)) => build_bytes(program, cache_dir, cargo, release == 1),
         _ => Err("the cache directory and the cargo command must be UTF-8".to_owned()),
     };
-    match answer {
-        Ok(answer) => {
-            built.send(&answer);
-            1
-        }
-        Err(reason) => {
-            error.send(reason.as_bytes());
-            0
-        }
-    }
+    built.send_answer(answer, &error)
 }
 
 /// A program whose one word, `: probe ( n -- n' ) DUP 1+ * ;`, is written out as the

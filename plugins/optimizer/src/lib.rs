@@ -80,16 +80,7 @@ fn with_bad_branch(answer: &[u8]) -> Vec<u8> {
 unsafe fn optimize(unit: FfiBytes, optimized: ByteSink<'_>, error: ByteSink<'_>) -> u32 {
     // SAFETY: guaranteed by the caller.
     let unit = unsafe { unit.as_bytes() };
-    match optimize_bytes(unit) {
-        Ok(answer) => {
-            optimized.send(&answer);
-            1
-        }
-        Err(reason) => {
-            error.send(reason.as_bytes());
-            0
-        }
-    }
+    optimized.send_answer(optimize_bytes(unit), &error)
 }
 
 /// Optimizes the engine's probe definition and checks the answer (`5 NIP`).
