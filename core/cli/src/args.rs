@@ -153,7 +153,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--plugin-dir",
         Some("DIR"),
-        "Where `fastforth update` installs plugins and `run`/`repl` find the installed engine; owner-only [default: $XDG_DATA_HOME/fastforth or ~/.local/share/fastforth]",
+        "Where `fastforth update` installs plugins, `run`/`repl` find the installed engine and `compile` the installed backend stage; owner-only [default: $XDG_DATA_HOME/fastforth or ~/.local/share/fastforth]",
     ),
     Flag::new(
         "--link",
@@ -163,7 +163,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--stage",
         Some("KIND=PLUGIN_FILE"),
-        "Run the pipeline with this stage plugin (repeatable, one per kind): `optimizer=FILE` optimizes each new definition in place of the built-in optimizer (`optimizer=builtin`: the built-in one); `backend=FILE` is the native backend `compile` builds with (default: the one installed beside this binary). The parser and compiler are built in. Runs on the built-in engine (not with --engine)",
+        "Run the pipeline with this stage plugin (repeatable, one per kind): `optimizer=FILE` optimizes each new definition in place of the built-in optimizer (`optimizer=builtin`: the built-in one); `backend=FILE` is the native backend `compile` builds with (default: the one `fastforth update` installed, else the one beside this binary). The parser and compiler are built in. Runs on the built-in engine (not with --engine)",
     ),
     Flag::new(
         "--max-steps",
@@ -293,7 +293,7 @@ const RUN: Page = Page {
 
 const COMPILE: Page = Page {
     path: "compile",
-    about: "Compile a Forth program ahead of time to a native plugin (kind \"forth-native\") with the backend stage plugin: the one beside this binary, or `--stage backend=FILE`",
+    about: "Compile a Forth program ahead of time to a native plugin (kind \"forth-native\") with the backend stage plugin: `--stage backend=FILE`, else the one `fastforth update` installed, else the one beside this binary",
     usage: "<FILE>",
     arguments: &[("<FILE>", "The Forth program")],
     commands: &[],

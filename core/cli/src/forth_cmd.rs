@@ -491,16 +491,11 @@ fn describe_stage(stage: Option<&OptimizerPlugin>) -> String {
 /// warning naming the file and the reason when one is installed but cannot be used.
 #[cfg(feature = "update")]
 fn installed_engine(options: &EngineOptions, limits: &Limits) -> Option<Arc<ForthSession>> {
-    let started = crate::installed::installed_engine(options.plugin_dir()).and_then(|found| {
+    use crate::installed::{self, Managed};
+    let started = installed::installed(Managed::Engine, options.plugin_dir()).and_then(|found| {
         let Some(engine) = found else { return Ok(None) };
         let session = ForthSession::start(plugin_loader()?, &engine.path, abi_limits(limits))
-            .with_context(|| {
-                format!(
-                    "installed engine plugin forth {} ({})",
-                    engine.version,
-                    engine.path.display()
-                )
-            })?;
+            .with_context(|| installed::describe(Managed::Engine, &engine.version, &engine.path))?;
         Ok(Some(Arc::new(session)))
     });
     started.unwrap_or_else(|error| {

@@ -1,14 +1,13 @@
 //! The plugins `fastforth update` installs and `fastforth` runs: the one list of them, the
-//! installation directory, and the installed engine plugin that `run` and `repl` start on.
+//! installation directory, and the installed plugins `fastforth` runs: the engine that `run`
+//! and `repl` start on and the backend stage that `compile` builds with.
 //! What is installed is read from the update state and each file is checked against the
 //! SHA-256 recorded when its signed release was verified; nothing else is trusted.
 
 use anyhow::Context;
 use fastforth_host::{Example, Loader};
-use fastforth_session::Forth;
-use fastforth_update::{
-    HotSlot, Installed, Root, Slot, State, TrustedKeys, Updater, UpdaterConfig,
-};
+use fastforth_session::{Backend, Forth};
+use fastforth_update::{HotSlot, Root, Slot, State, TrustedKeys, Updater, UpdaterConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,18 +16,30 @@ use std::sync::Arc;
 pub enum Managed {
     /// The Forth engine (plugin `forth`), which `run` and `repl` start on.
     Engine,
+    /// The native backend stage (plugin `backend`), which `compile` builds with.
+    Backend,
     /// The example plugin (`plugin call`).
     Example,
 }
 
 impl Managed {
     /// Every managed plugin.
-    pub const ALL: [Managed; 2] = [Managed::Engine, Managed::Example];
+    pub const ALL: [Managed; 3] = [Managed::Engine, Managed::Backend, Managed::Example];
 
     /// Its name in release manifests and in the update state.
     pub fn name(self) -> &'static str {
         match self {
             Managed::Engine => "forth",
+            Managed::Backend => "backend",
+            Managed::Example => "example",
+        }
+    }
+
+    /// What it is to the user, in messages: "engine" in "installed engine plugin forth 1.1.0".
+    pub fn role(self) -> &'static str {
+        match self {
+            Managed::Engine => "engine",
+            Managed::Backend => "backend stage",
             Managed::Example => "example",
         }
     }
@@ -42,6 +53,7 @@ impl Managed {
     pub fn empty_slot(self, loader: Arc<Loader>) -> Arc<dyn Slot> {
         match self {
             Managed::Engine => Arc::new(HotSlot::<Forth>::empty(loader)),
+            Managed::Backend => Arc::new(HotSlot::<Backend>::empty(loader)),
             Managed::Example => Arc::new(HotSlot::<Example>::empty(loader)),
         }
     }
@@ -80,17 +92,20 @@ pub fn updater(dir: &Path, channel: Option<String>) -> anyhow::Result<Updater> {
     Ok(Updater::new(config))
 }
 
-/// The installed engine plugin, checked and ready to load.
-pub struct InstalledEngine {
+/// An installed plugin, checked and ready to load.
+pub struct InstalledPlugin {
     pub path: PathBuf,
     pub version: String,
 }
 
-/// The engine plugin installed in `explicit` (or the default directory), if any: the one of
-/// the last confirmed update (an update interrupted before its confirmation does not
+/// The `managed` plugin installed in `explicit` (or the default directory), if any: the one
+/// of the last confirmed update (an update interrupted before its confirmation does not
 /// count), once its file's SHA-256 is the one recorded. `None` when nothing is installed;
 /// an error when something is installed but cannot be trusted, saying why.
-pub fn installed_engine(explicit: Option<&Path>) -> anyhow::Result<Option<InstalledEngine>> {
+pub fn installed(
+    managed: Managed,
+    explicit: Option<&Path>,
+) -> anyhow::Result<Option<InstalledPlugin>> {
     let dir = match plugin_dir(explicit) {
         Ok(dir) if dir.is_dir() => dir,
         // No per-user directory, or nothing installed there yet.
@@ -100,14 +115,18 @@ pub fn installed_engine(explicit: Option<&Path>) -> anyhow::Result<Option<Instal
         .with_context(|| format!("the plugin directory {}", dir.display()))?;
     let updater = updater(&dir, None)?;
     let state = confirmed_state(&updater)?;
-    let Some(engine) = state.plugins.get(Managed::Engine.name()) else {
+    let Some(plugin) = state.plugins.get(managed.name()) else {
         return Ok(None);
     };
-    let installed = &engine.installed;
-    let path = updater
-        .verified_path(installed)
-        .with_context(|| describe(&updater, installed))?;
-    Ok(Some(InstalledEngine {
+    let installed = &plugin.installed;
+    let path = updater.verified_path(installed).with_context(|| {
+        describe(
+            managed,
+            &installed.version,
+            &updater.installed_path(installed),
+        )
+    })?;
+    Ok(Some(InstalledPlugin {
         path,
         version: installed.version.clone(),
     }))
@@ -121,11 +140,12 @@ fn confirmed_state(updater: &Updater) -> anyhow::Result<State> {
     })
 }
 
-/// "engine plugin forth 1.1.0 (FILE)".
-fn describe(updater: &Updater, installed: &Installed) -> String {
+/// "installed engine plugin forth 1.1.0 (FILE)".
+pub fn describe(managed: Managed, version: &str, path: &Path) -> String {
     format!(
-        "installed engine plugin forth {} ({})",
-        installed.version,
-        updater.installed_path(installed).display()
+        "installed {} plugin {} {version} ({})",
+        managed.role(),
+        managed.name(),
+        path.display()
     )
 }

@@ -120,7 +120,7 @@ fn misplaced_engine_option(cli: &Cli) -> Option<String> {
     #[cfg(feature = "update")]
     let installing = matches!(
         cli.command,
-        Some(Command::Update(_) | Command::Plugin(PluginCommand::List))
+        Some(Command::Update(_) | Command::Plugin(PluginCommand::List) | Command::Compile { .. })
     );
     #[cfg(not(feature = "update"))]
     let installing = false;
@@ -138,7 +138,8 @@ fn misplaced_engine_option(cli: &Cli) -> Option<String> {
     let given = &cli.options.given;
     if !installing && given.contains(&"--plugin-dir") {
         return Some(format!(
-            "--plugin-dir applies to `run`, `repl`, `update` and `plugin list`, not to {command}"
+            "--plugin-dir applies to `run`, `repl`, `compile`, `update` and `plugin list`, not to \
+             {command}"
         ));
     }
     // `compile` reads its source file under the same cap as `run`, and builds with the
@@ -187,7 +188,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         }) => {
             let source = input::read_source_file(&file, options.max_source_bytes)?;
             native_cmd::compile(
-                options.backend_stage.as_deref(),
+                options,
                 &file,
                 &source,
                 output.as_deref(),

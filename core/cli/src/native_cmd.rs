@@ -2,7 +2,7 @@
 //! engine and built by the backend stage plugin into a native plugin of kind
 //! "forth-native", and a word of it run through the host.
 
-use crate::forth_cmd::Terminal;
+use crate::forth_cmd::{EngineOptions, Terminal};
 use crate::output::{errln, outln};
 use anyhow::Context;
 use fastforth_engine::program::{self, Built};
@@ -40,20 +40,51 @@ fn not_utf8(file: &Path, source: &[u8], error: std::str::Utf8Error) -> anyhow::E
     )
 }
 
-/// The backend stage plugin `compile` builds with: `explicit` (`--stage backend=FILE`),
-/// else the one installed beside this binary, loaded and self-tested.
-fn backend_plugin(explicit: Option<&Path>) -> anyhow::Result<Arc<Plugin<Backend>>> {
-    let path = match explicit {
-        Some(path) => path.to_path_buf(),
-        None => installed_backend()?,
-    };
+/// The backend stage plugin `compile` builds with, loaded and self-tested: `--stage
+/// backend=FILE`, else the one `fastforth update` installed, else the one beside this binary.
+fn backend_plugin(options: &EngineOptions) -> anyhow::Result<Arc<Plugin<Backend>>> {
     let loader = Loader::new(fastforth_host::default_cache_dir()?);
-    Ok(loader.load::<Backend>(&path)?)
+    if let Some(path) = &options.backend_stage {
+        return Ok(loader.load::<Backend>(path)?);
+    }
+    if let Some(installed) = installed_backend(options, &loader) {
+        return Ok(installed);
+    }
+    Ok(loader.load::<Backend>(&backend_beside_binary()?)?)
+}
+
+/// The backend stage plugin `fastforth update` installed, if any and it loads; when one is
+/// installed but cannot be used, a one-line warning names the file and the reason.
+#[cfg(feature = "update")]
+fn installed_backend(options: &EngineOptions, loader: &Loader) -> Option<Arc<Plugin<Backend>>> {
+    use crate::installed::{self, Managed};
+    let loaded = installed::installed(Managed::Backend, options.plugin_dir()).and_then(|found| {
+        let Some(backend) = found else {
+            return Ok(None);
+        };
+        let plugin = loader.load::<Backend>(&backend.path).with_context(|| {
+            installed::describe(Managed::Backend, &backend.version, &backend.path)
+        })?;
+        Ok(Some(plugin))
+    });
+    loaded.unwrap_or_else(|error| {
+        let reason = fastforth_update::printable(&format!("{error:#}")).into_owned();
+        errln!(
+            "warning: {reason}; building with the backend beside this binary instead \
+             (`fastforth update --rollback` returns to the previous version)"
+        );
+        None
+    })
+}
+
+#[cfg(not(feature = "update"))]
+fn installed_backend(_: &EngineOptions, _: &Loader) -> Option<Arc<Plugin<Backend>>> {
+    None
 }
 
 /// The backend stage plugin installed beside this binary (`cargo xtask dist` puts it there),
 /// under the name cargo gives its library on this platform.
-fn installed_backend() -> anyhow::Result<PathBuf> {
+fn backend_beside_binary() -> anyhow::Result<PathBuf> {
     use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
     let file = format!("{DLL_PREFIX}fastforth_backend_plugin{DLL_SUFFIX}");
     let exe = std::env::current_exe().context("cannot find this program's own file")?;
@@ -62,20 +93,20 @@ fn installed_backend() -> anyhow::Result<PathBuf> {
         return Ok(beside);
     }
     anyhow::bail!(
-        "`compile` needs the native backend stage plugin, and there is no {file} beside \
-         {}: give --stage backend=FILE (`cargo xtask build-all` builds it into \
-         target/plugins/<triple>/)",
+        "`compile` needs the native backend stage plugin, and there is no {file} beside {} \
+         nor a usable one installed: give --stage backend=FILE (`cargo xtask build-all` builds \
+         it into target/plugins/<triple>/), or install one with `fastforth update`",
         exe.display()
     )
 }
 
-/// Compiles `source`, read from `file`, with the backend stage plugin (`backend`, else the
-/// installed one; see [`backend_plugin`]) to a native plugin at `output` (by default the
+/// Compiles `source`, read from `file`, with the backend stage plugin `options` choose (see
+/// [`backend_plugin`]) to a native plugin at `output` (by default the
 /// program's name with the platform's library extension), with the shared Rust runtime it
 /// links beside it, optimised when `release`; returns the process exit code. The program is
 /// loaded before the backend is looked for, so its errors come first.
 pub fn compile(
-    backend: Option<&Path>,
+    options: &EngineOptions,
     file: &Path,
     source: &[u8],
     output: Option<&Path>,
@@ -92,7 +123,7 @@ pub fn compile(
             return Ok(1);
         }
     };
-    let backend = backend_plugin(backend)?;
+    let backend = backend_plugin(options)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let built =
         fastforth_session::backend::build(&backend, &program, &cache_dir()?, &cargo, release);

@@ -143,7 +143,7 @@ fn run_update_session(
 /// onto it if it runs the built-in engine by default, else says that it keeps its engine.
 fn adopt_installed(engine: &mut Engine, dir: &Path) -> anyhow::Result<()> {
     let before = engine.describe();
-    let adopted = installed::installed_engine(Some(dir)).and_then(|found| match found {
+    let adopted = installed::installed(Managed::Engine, Some(dir)).and_then(|found| match found {
         Some(installed) => engine.adopt_installed(&installed.path),
         None => Ok(false),
     });

@@ -180,7 +180,10 @@ fn options_that_cannot_apply_are_refused_not_dropped() {
 #[test]
 fn plugin_dir_is_refused_where_nothing_is_installed_or_run() {
     let cases = [
-        (vec!["--plugin-dir", "d", "compile", "p.fs"], "`compile`"),
+        (
+            vec!["--plugin-dir", "d", "run", "--native", "p.so"],
+            "`run --native` without FILES (the plugin runs alone)",
+        ),
         (
             vec!["plugin", "info", "p.so", "--plugin-dir", "d"],
             "`plugin`",
@@ -190,7 +193,8 @@ fn plugin_dir_is_refused_where_nothing_is_installed_or_run() {
         let output = fastforth(&args, "");
         assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
         let expected = format!(
-            "--plugin-dir applies to `run`, `repl`, `update` and `plugin list`, not to {command}"
+            "--plugin-dir applies to `run`, `repl`, `compile`, `update` and `plugin list`, not to \
+             {command}"
         );
         assert!(
             text(&output.stderr).contains(&expected),

@@ -2,7 +2,8 @@
 //! of the engine plugin, `fastforth update`, `fastforth run` on it, release 1.1.0 (whose
 //! `ENGINE-VERSION` prints 1.1.0), update, run, roll back, run; `#update` in a REPL session
 //! keeping its state; refused releases leaving the installed engine serving; a broken
-//! install falling back to the built-in engine.
+//! install falling back to the built-in engine; the backend stage installed the same way and
+//! `compile` building with it.
 //!
 //! `fastforth` trusts only the release keys pinned when it is built, so these tests build
 //! one that pins the test's release key (`FASTFORTH_UPDATE_KEYS_DIR`, as a distributor
@@ -131,11 +132,16 @@ impl World {
 
     /// Publishes the engine plugin built with `features`, signed with `key`.
     fn release_engine_signed(&self, key: &SigningKey, version: &str, features: &[&str]) {
+        self.release_signed(key, "forth", version, engine_build(features));
+    }
+
+    /// Publishes `file` as `plugin` at `version`, signed with `key`.
+    fn release_signed(&self, key: &SigningKey, plugin: &str, version: &str, file: PathBuf) {
         let artifact = ReleaseArtifact {
-            plugin: "forth".to_owned(),
+            plugin: plugin.to_owned(),
             version: version.to_owned(),
             triple: HOST_TARGET.to_owned(),
-            path: engine_build(features),
+            path: file,
         };
         Release::new(&self.channel, key)
             .state_file(&self.dir.path().join("publisher.json"))
@@ -167,6 +173,11 @@ impl World {
             .env("HOME", &home)
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_CACHE_HOME", home.join("cache"))
+            // The workspace's native cache: the runtime crate `compile` builds is shared.
+            .env(
+                "FASTFORTH_NATIVE_CACHE",
+                fastforth_plugin_build::workspace_root().join("target/native-cache"),
+            )
             .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -571,4 +582,76 @@ fn an_installed_engine_that_fails_to_load_is_named_and_the_built_in_engine_runs(
     );
     let version = world.succeeds(&["--builtin", "--version"]);
     assert!(version.ends_with("engine: built-in engine\n"), "{version}");
+}
+
+/// The backend stage is a managed plugin like the engine: `compile` finds none before the
+/// update, builds with the installed one after it, and warns and looks beside the binary
+/// when the installed file no longer matches its signed hash.
+#[test]
+fn update_installs_the_backend_stage_that_compile_builds_with() {
+    let world = World::new();
+    let program = world.dir.path().join("square.fs");
+    std::fs::write(
+        &program,
+        ": square ( n -- n*n ) dup * ;\n: main 7 square . ;\n",
+    )
+    .unwrap();
+    let output = world.dir.path().join("square.so");
+    let compile = [
+        "compile",
+        program.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ];
+    let none = world.fastforth(&compile, "");
+    assert_eq!(none.status.code(), Some(1), "{none:?}");
+    assert!(
+        text(&none.stderr).contains(" nor a usable one installed: give --stage backend=FILE"),
+        "{none:?}"
+    );
+
+    let backend = fastforth_plugin_build::built_once("fastforth-backend-plugin", &[]);
+    world.release_signed(&release_key(), "backend", "1.0.0", backend);
+    let installed = world.succeeds(&["update", "--channel", &world.url()]);
+    assert_eq!(
+        installed,
+        "updated: manifest 0 -> 1\n  backend 1.0.0 (new)\n"
+    );
+    let listed = world.succeeds(&["plugin", "list"]);
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with("backend    1.0.0     1 ")),
+        "{listed}"
+    );
+    let built = world.succeeds(&compile);
+    assert!(built.starts_with("square: static ( 1 -- 1 )\n"), "{built}");
+    let ran = world.succeeds(&["run", "--native", output.to_str().unwrap()]);
+    assert_eq!(ran, "49 ");
+
+    let state = State::load(&world.plugin_dir()).unwrap();
+    let file = world
+        .plugin_dir()
+        .join(&state.plugins["backend"].installed.file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let tampered = world.fastforth(&compile, "");
+    assert_eq!(tampered.status.code(), Some(1), "{tampered:?}");
+    let stderr = text(&tampered.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "warning: installed backend stage plugin backend 1.0.0 ({}): ",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("; building with the backend beside this binary instead"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(" nor a usable one installed: give --stage backend=FILE"),
+        "{stderr}"
+    );
 }

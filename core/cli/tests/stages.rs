@@ -282,6 +282,7 @@ fn compile_refuses_a_backend_of_another_kind_and_names_a_missing_one() {
     std::fs::hard_link(env!("CARGO_BIN_EXE_fastforth"), &binary).unwrap();
     let output = Command::new(&binary)
         .args(["compile", &file])
+        .env("XDG_DATA_HOME", alone.join("nothing-installed"))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{output:?}");
@@ -295,6 +296,7 @@ fn compile_refuses_a_backend_of_another_kind_and_names_a_missing_one() {
     let broken = program("broken", ": main undefined-word ;\n");
     let output = Command::new(&binary)
         .args(["compile", &broken.to_string_lossy()])
+        .env("XDG_DATA_HOME", alone.join("nothing-installed"))
         .output()
         .unwrap();
     assert!(
