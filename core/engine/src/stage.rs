@@ -273,8 +273,9 @@ pub fn optimize_unit(
 }
 
 /// A definition that shows whether a stage answers as the built-in optimizer does:
-/// `: T 2 3 + SWAP DROP ;`, which that compiles to `5 NIP` (the optimizer plugin's self-test
-/// and the load check ask it).
+/// `: T 2 3 + SWAP DROP ;` ( x -- 5 ), which that compiles to `5 NIP` (the optimizer
+/// plugin's self-test and the load check ask it). Its effect is stated, not computed, so
+/// that a stage plugin's self-test needs none of the engine's stack-effect analysis.
 pub fn probe() -> Unit {
     let ops = vec![
         Op::Lit(2),
@@ -284,7 +285,22 @@ pub fn probe() -> Unit {
         Op::Drop,
         Op::Exit,
     ];
-    Unit::new(b"T".to_vec(), None, ops, &|_| None)
+    probe_unit(ops)
+}
+
+/// The built-in optimizer's answer to [`probe`]: `5 NIP`.
+pub fn probe_answer() -> Unit {
+    probe_unit(vec![Op::Lit(5), Op::Nip, Op::Exit])
+}
+
+fn probe_unit(ops: Vec<Op>) -> Unit {
+    Unit {
+        name: b"T".to_vec(),
+        position: None,
+        effect: Some(StackEffect { ins: 1, outs: 1 }),
+        ops,
+        callees: Vec::new(),
+    }
 }
 
 /// Checks a stage's answer to [`probe`]: one the engine accepts, with the built-in
@@ -292,12 +308,14 @@ pub fn probe() -> Unit {
 pub fn check_probe_answer(answer: &[u8]) -> Result<Vec<Op>, String> {
     let answer = Unit::decode(answer).map_err(|refused| refused.0)?;
     probe().check_answer(&answer)?;
-    match answer.ops[..] {
-        [Op::Lit(5), Op::Nip, Op::Exit] => Ok(answer.ops),
-        _ => Err(format!(
-            "optimized `: T 2 3 + SWAP DROP ;` to {:?}, expected [Lit(5), Nip, Exit]",
+    let expected = probe_answer().ops;
+    if answer.ops == expected {
+        Ok(answer.ops)
+    } else {
+        Err(format!(
+            "optimized `: T 2 3 + SWAP DROP ;` to {:?}, expected {expected:?}",
             answer.ops
-        )),
+        ))
     }
 }
 
@@ -477,6 +495,16 @@ pub fn stack_effect(ops: &[Op], callees: &CalleeEffects) -> Option<StackEffect> 
 mod tests {
     use super::*;
     use crate::ir::Sys;
+
+    #[test]
+    fn the_probe_states_its_computed_effect_and_optimizes_to_its_answer() {
+        let probe = probe();
+        let computed = Unit::new(probe.name.clone(), None, probe.ops.clone(), &|_| None);
+        assert_eq!(probe, computed);
+        let answer = optimize_unit(&probe.encode(), None).unwrap();
+        assert_eq!(answer, probe_answer().encode());
+        assert_eq!(check_probe_answer(&answer).unwrap(), probe_answer().ops);
+    }
 
     fn unit(ops: Vec<Op>) -> Unit {
         Unit::new(b"W".to_vec(), None, ops, &|_| None)

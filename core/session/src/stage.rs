@@ -50,23 +50,28 @@ pub fn optimize(plugin: &Plugin<Optimizer>, unit: &[u8]) -> Result<Vec<u8>, Stri
     }
 }
 
-/// A request to the worker: a unit, and where its answer goes.
-type Request = (Vec<u8>, Sender<Result<Vec<u8>, String>>);
-
 /// The optimizer stage plugin a session's engine uses, swappable while sessions compile.
 pub struct OptimizerPlugin {
     serving: HotSwap<Optimizer>,
     budget: Duration,
     /// The worker asking the serving plugin: idle until the first definition and after a
-    /// swap, stuck after it overran its budget.
+    /// swap, stuck after it overran its budget. Held for the whole of each exchange, so
+    /// sessions that share the stage take turns, as the one worker answers them anyway.
     worker: Mutex<Worker>,
 }
 
-/// The worker thread's request channel, or which version did not answer in time.
+/// The worker thread's channels, or which version did not answer in time.
 enum Worker {
     Idle,
-    Running(Sender<Request>),
+    Running(Exchange),
     Stuck(String),
+}
+
+/// The two channels of a worker, which answers one unit at a time: made once per worker,
+/// not per definition (a channel per answer cost its allocations on both threads).
+struct Exchange {
+    units: Sender<Vec<u8>>,
+    answers: Receiver<Result<Vec<u8>, String>>,
 }
 
 impl OptimizerPlugin {
@@ -88,7 +93,7 @@ impl OptimizerPlugin {
     /// one serving. Definitions compiled from now on go to the new one.
     pub fn swap(&self, path: &Path) -> Result<SwapReport, PluginError> {
         let report = self.serving.swap(path)?;
-        self.restart();
+        *self.lock() = Worker::Idle;
         Ok(report)
     }
 
@@ -101,52 +106,69 @@ impl OptimizerPlugin {
         }
     }
 
-    fn restart(&self) {
-        *self.lock() = Worker::Idle;
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Worker> {
         self.worker
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The worker's request channel, started if need be.
-    fn requests(&self) -> Result<Sender<Request>, String> {
-        let mut worker = self.lock();
-        match &*worker {
-            Worker::Running(requests) => Ok(requests.clone()),
-            Worker::Stuck(timeout) => Err(format!(
-                "not asked: the stage is out of service since {timeout} for an earlier \
-                 definition (a swap puts a stage back in service)"
-            )),
-            Worker::Idle => {
-                let requests = spawn_worker(&self.serving)?;
-                *worker = Worker::Running(requests.clone());
-                Ok(requests)
+    /// Asks the worker (started if need be) for `unit`'s answer within the budget, and
+    /// what the worker is after the exchange: running, stuck after a timeout, or idle
+    /// after its thread ended.
+    fn exchange(&self, worker: Worker, unit: &[u8]) -> (Worker, Result<Vec<u8>, String>) {
+        let exchange = match worker {
+            Worker::Running(exchange) => exchange,
+            Worker::Idle => match spawn_worker(&self.serving) {
+                Ok(exchange) => exchange,
+                Err(why) => return (Worker::Idle, Err(why)),
+            },
+            Worker::Stuck(timeout) => {
+                let why = format!(
+                    "not asked: the stage is out of service since {timeout} for an earlier \
+                     definition (a swap puts a stage back in service)"
+                );
+                return (Worker::Stuck(timeout), Err(why));
             }
+        };
+        if exchange.units.send(unit.to_vec()).is_err() {
+            return (Worker::Idle, Err(THREAD_ENDED.to_owned()));
+        }
+        match receive(&exchange.answers, Some(self.budget)) {
+            Ok(result) => (Worker::Running(exchange), result),
+            Err(RecvTimeoutError::Timeout) => {
+                let plugin = self.current();
+                let timeout = format!(
+                    "{} {} did not answer within {:?}",
+                    plugin.name(),
+                    plugin.version(),
+                    self.budget
+                );
+                let why = format!("{timeout}; the stage is out of service from now on");
+                (Worker::Stuck(timeout), Err(why))
+            }
+            Err(RecvTimeoutError::Disconnected) => (Worker::Idle, Err(THREAD_ENDED.to_owned())),
         }
     }
 }
 
-/// Starts a worker that answers each request with the plugin serving at that moment.
-fn spawn_worker(serving: &HotSwap<Optimizer>) -> Result<Sender<Request>, String> {
-    let (requests, incoming) = mpsc::channel::<Request>();
+const THREAD_ENDED: &str = "the optimizer stage's thread ended";
+
+/// Starts a worker that answers each unit with the plugin serving at that moment.
+fn spawn_worker(serving: &HotSwap<Optimizer>) -> Result<Exchange, String> {
+    let (units, incoming) = mpsc::channel::<Vec<u8>>();
+    let (outgoing, answers) = mpsc::channel();
     let mut cache = serving.cache();
     std::thread::Builder::new()
         .name("optimizer stage".to_owned())
-        .spawn(move || answer_requests(&incoming, &mut cache))
+        .spawn(move || {
+            while let Ok(unit) = receive(&incoming, None) {
+                if outgoing.send(optimize(cache.get(), &unit)).is_err() {
+                    break;
+                }
+            }
+        })
         .map_err(|error| format!("cannot start the optimizer stage's thread: {error}"))?;
-    Ok(requests)
-}
-
-fn answer_requests(
-    incoming: &Receiver<Request>,
-    cache: &mut fastforth_host::PluginCache<Optimizer>,
-) {
-    while let Ok((unit, answer)) = receive(incoming, None) {
-        let _ = answer.send(optimize(cache.get(), &unit));
-    }
+    Ok(Exchange { units, answers })
 }
 
 /// How long a receiver polls before it sleeps: definitions come in bursts (a file being
@@ -188,29 +210,9 @@ fn receive<T>(from: &Receiver<T>, budget: Option<Duration>) -> Result<T, RecvTim
 
 impl OptimizerStage for OptimizerPlugin {
     fn optimize(&self, unit: &[u8]) -> Result<Vec<u8>, String> {
-        let requests = self.requests()?;
-        let (answer, answered) = mpsc::channel();
-        let sent = requests.send((unit.to_vec(), answer));
-        sent.map_err(|_| "the optimizer stage's thread is gone".to_owned())?;
-        match receive(&answered, Some(self.budget)) {
-            Ok(result) => result,
-            Err(RecvTimeoutError::Timeout) => {
-                let plugin = self.current();
-                let timeout = format!(
-                    "{} {} did not answer within {:?}",
-                    plugin.name(),
-                    plugin.version(),
-                    self.budget
-                );
-                *self.lock() = Worker::Stuck(timeout.clone());
-                Err(format!(
-                    "{timeout}; the stage is out of service from now on"
-                ))
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                self.restart();
-                Err("the optimizer stage's thread ended".to_owned())
-            }
-        }
+        let mut worker = self.lock();
+        let (after, result) = self.exchange(std::mem::replace(&mut *worker, Worker::Idle), unit);
+        *worker = after;
+        result
     }
 }

@@ -6,7 +6,7 @@
 use fastforth_abi::{ByteSink, FfiBytes};
 use fastforth_engine::ir::{IR_VERSION, Op};
 use fastforth_engine::optimizer::Replacement;
-use fastforth_engine::stage::{Unit, check_probe_answer, optimize_unit, probe};
+use fastforth_engine::stage::{Unit, optimize_unit, probe, probe_answer};
 
 /// This build's semantic version.
 pub const VERSION: &str = if cfg!(feature = "v2") {
@@ -83,9 +83,15 @@ unsafe fn optimize(unit: FfiBytes, optimized: ByteSink<'_>, error: ByteSink<'_>)
     optimized.send_answer(optimize_bytes(unit), &error)
 }
 
-/// Optimizes the engine's probe definition and checks the answer (`5 NIP`).
+/// Optimizes the engine's probe definition and compares the answer with the built-in
+/// optimizer's, byte for byte (`5 NIP`): the host checks every answer anyway, so the plugin
+/// carries no checker of its own.
 fn self_test() -> Result<(), String> {
-    check_probe_answer(&optimize_bytes(&probe().encode())?).map(|_| ())
+    if optimize_bytes(&probe().encode())? == probe_answer().encode() {
+        Ok(())
+    } else {
+        Err("optimized `: T 2 3 + SWAP DROP ;` to other code than `5 NIP`".to_owned())
+    }
 }
 
 fastforth_abi::export_plugin! {
