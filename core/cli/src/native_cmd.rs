@@ -135,17 +135,55 @@ pub fn compile(
         }
     };
     let output = output.map_or_else(|| default_output(&name), Path::to_path_buf);
-    std::fs::copy(&built.artifact, &output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
-    copy_runtime_beside(Path::new(&built.runtime), &output)?;
+    if let Err(error) = write_checked(&built, &output) {
+        errln!(
+            "{}: {} {} answered a build that was not written to {}: {error:#}",
+            file.display(),
+            backend.name(),
+            backend.version(),
+            output.display()
+        );
+        return Ok(1);
+    }
     report(&built, &output)?;
     Ok(0)
+}
+
+/// Writes the build to `output`, with the shared Rust runtime it links beside it, once it
+/// loads as a "forth-native" plugin (structure, validation, self-test): it is checked under
+/// a temporary name beside `output`, then renamed over it, so a build that does not load
+/// leaves whatever `output` held.
+fn write_checked(built: &Built, output: &Path) -> anyhow::Result<()> {
+    let runtime = Path::new(&built.runtime);
+    copy_runtime_beside(runtime, output)?;
+    let stem = output
+        .file_stem()
+        .map_or("forth".into(), |stem| stem.to_string_lossy());
+    // One name per output, not per process: the loader keeps shadow copies per name.
+    let temp = output.with_file_name(format!(".{stem}.unchecked{}", std::env::consts::DLL_SUFFIX));
+    std::fs::copy(&built.artifact, &temp)
+        .with_context(|| format!("cannot copy {} to {}", built.artifact, temp.display()))?;
+    let checked = Loader::new(fastforth_host::default_cache_dir()?)
+        .load::<ForthNative>(&temp)
+        .map(drop)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| {
+            std::fs::rename(&temp, output)
+                .with_context(|| format!("cannot write {}", output.display()))
+        });
+    if checked.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    checked
 }
 
 /// Copies the shared Rust runtime the plugin links next to the plugin written at `output`,
 /// where its run path looks, unless an identical copy is there.
 fn copy_runtime_beside(runtime: &Path, output: &Path) -> anyhow::Result<()> {
-    let name = runtime.file_name().context("a runtime path names a file")?;
+    let name = runtime
+        .file_name()
+        .filter(|name| fastforth_toolchain::is_runtime_file_name(&name.to_string_lossy()))
+        .with_context(|| format!("{} is not a shared Rust runtime", runtime.display()))?;
     let beside = output.with_file_name(name);
     let bytes =
         std::fs::read(runtime).with_context(|| format!("cannot read {}", runtime.display()))?;

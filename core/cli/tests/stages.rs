@@ -304,3 +304,73 @@ fn compile_refuses_a_backend_of_another_kind_and_names_a_missing_one() {
         "{output:?}"
     );
 }
+
+#[test]
+fn a_faulty_backend_is_contained_and_the_previous_build_stays() {
+    let plugin = fastforth_plugin_build::built_once("fastforth-backend-plugin", &["faults"]);
+    let faulty = format!("backend={}", plugin.display());
+    for (name, expected) in [
+        (
+            "fault-panic",
+            &["plugin `backend` 1.0.0 panicked in `build`"][..],
+        ),
+        (
+            "fault-bad-build",
+            &[
+                "backend 1.0.0 answered a build that was not written to",
+                "not a shared library",
+            ],
+        ),
+    ] {
+        let file = program(name, ": main 1 . ;\n");
+        let output = file.with_extension(std::env::consts::DLL_EXTENSION);
+        std::fs::write(&output, b"the previous build").unwrap();
+        let out = &output.to_string_lossy();
+        let compile = fastforth(
+            &[
+                "--stage",
+                &faulty,
+                "compile",
+                &file.to_string_lossy(),
+                "-o",
+                out,
+            ],
+            "",
+        );
+        assert_eq!(compile.status.code(), Some(1), "{name}: {compile:?}");
+        let stderr = text(&compile.stderr);
+        assert!(
+            expected.iter().all(|e| stderr.contains(e)),
+            "{name}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read(&output).unwrap(),
+            b"the previous build",
+            "{name}"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(output.parent().unwrap())
+            .unwrap()
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_name().to_string_lossy().contains("unchecked"))
+            .collect();
+        assert!(leftovers.is_empty(), "{name}: {leftovers:?}");
+    }
+    // The same backend builds programs with other names, and the build is written.
+    let file = program("sound", ": main 6 7 * . ;\n");
+    let output = file.with_extension(std::env::consts::DLL_EXTENSION);
+    let out = &output.to_string_lossy();
+    let compile = fastforth(
+        &[
+            "--stage",
+            &faulty,
+            "compile",
+            &file.to_string_lossy(),
+            "-o",
+            out,
+        ],
+        "",
+    );
+    assert!(compile.status.success(), "{compile:?}");
+    let run = fastforth(&["run", "--native", out], "");
+    assert_eq!(text(&run.stdout), "42 ", "{run:?}");
+}

@@ -25,8 +25,26 @@ pub fn build_bytes(
         cargo: cargo.to_owned(),
         release,
     };
+    let fault = |name: &str| cfg!(feature = "faults") && program.name.starts_with(name);
+    if fault("fault-panic") {
+        panic!("backend fault: panic");
+    }
     let compiled = fastforth_aot::compile_program(&program, &options).map_err(|e| e.to_string())?;
-    built(&compiled).map(|built| built.encode())
+    let mut built = built(&compiled)?;
+    if fault("fault-bad-build") {
+        built.artifact = not_a_plugin(&compiled)?;
+    }
+    Ok(built.encode())
+}
+
+/// A file of the build that is not a plugin (the artifact the `faults` feature answers for
+/// a program named `fault-bad-build...`): the generated crate's manifest, beside it.
+fn not_a_plugin(compiled: &Compiled) -> Result<String, String> {
+    let manifest = compiled.artifact.with_file_name("Cargo.toml");
+    manifest
+        .to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{} is not a UTF-8 path", manifest.display()))
 }
 
 /// The build as the host reads it.
