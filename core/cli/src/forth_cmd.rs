@@ -12,10 +12,11 @@ use crate::output::errln;
 use anyhow::Context;
 use fastforth_engine::stage::OptimizerStage;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code};
-use fastforth_host::Loader;
+use fastforth_host::{Loader, Plugin};
 use fastforth_session::stage::DEFAULT_BUDGET;
 use fastforth_session::{
-    Evaluation, ForthConsole, ForthLimits, ForthSession, Linked, NativeWords, OptimizerPlugin,
+    Evaluation, ForthConsole, ForthLimits, ForthNative, ForthSession, Linked, NativeWords,
+    OptimizerPlugin,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -244,11 +245,26 @@ impl Engine {
     /// Links the native plugin at `path` into the session, or swaps it in when a build of
     /// the same program is linked already; its new words become words of the session.
     pub fn link(&mut self, path: &Path) -> anyhow::Result<Linked> {
+        let plugin = self.load_native(path)?;
+        self.link_loaded(path, plugin)
+    }
+
+    /// Loads, validates and self-tests the native plugin at `path` without linking it.
+    pub fn load_native(&mut self, path: &Path) -> anyhow::Result<Arc<Plugin<ForthNative>>> {
+        Ok(self.loader()?.load::<ForthNative>(path)?)
+    }
+
+    /// [`Engine::link`] of the plugin [`Engine::load_native`] loaded from `path`.
+    pub fn link_loaded(
+        &mut self,
+        path: &Path,
+        plugin: Arc<Plugin<ForthNative>>,
+    ) -> anyhow::Result<Linked> {
         let natives = match self.natives.take() {
             Some(natives) => natives,
             None => NativeWords::new(self.loader()?),
         };
-        let linked = self.natives.insert(natives).link(path)?;
+        let linked = self.natives.insert(natives).link_loaded(plugin)?;
         for (word, id) in &linked.new_words {
             let defined = match &mut self.interpreter {
                 Interpreter::BuiltIn(forth) => forth
@@ -668,14 +684,19 @@ pub fn run(
     options: &EngineOptions,
 ) -> anyhow::Result<i32> {
     let mut engine = Engine::start(options)?;
+    // The plugin is checked before any file runs; its words replace theirs after.
+    let native = match native {
+        Some(path) => Some((path, engine.load_native(path)?)),
+        None => None,
+    };
     let mut console = Terminal::new(options.max_source_bytes);
     for file in files {
         if let Some(exit_code) = finished(engine.include(file, &mut console)?) {
             return Ok(exit_code);
         }
     }
-    if let Some(plugin) = native {
-        engine.link(plugin)?;
+    if let Some((path, plugin)) = native {
+        engine.link_loaded(path, plugin)?;
     }
     if let Some(code) = code
         && let Some(exit_code) = finished(engine.evaluate(code.as_bytes(), "-e", &mut console)?)

@@ -25,24 +25,34 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
-fn main() -> anyhow::Result<()> {
+fn main() {
+    let exit_code = run().unwrap_or_else(|error| {
+        // One line, its causes after colons, and never a backtrace (even when
+        // RUST_BACKTRACE is set): a user's mistake is not a crash.
+        errln!("Error: {error:#}");
+        1
+    });
+    std::process::exit(exit_code)
+}
+
+/// Parses the command line and runs it; the process exit code.
+fn run() -> anyhow::Result<i32> {
     let cli = match args::parse(std::env::args_os().skip(1)).and_then(refuse_misused_options) {
         Ok(cli) => cli,
         Err(Stop::Help(page)) => {
             outln!("{}", page.trim_end())?;
-            std::process::exit(0)
+            return Ok(0);
         }
         Err(mistake) => {
             errln!("{}", mistake.text().trim_end());
-            std::process::exit(Stop::MISTAKE_EXIT_CODE)
+            return Ok(Stop::MISTAKE_EXIT_CODE);
         }
     };
     if let Ok(exe) = std::env::current_exe() {
         fastforth_host::probe::set_default(ProbeCommand::new(exe, &[PROBE_SUBCOMMAND]));
     }
     // Native words linked into a session run in place on this thread's large stack.
-    let exit_code = fastforth_session::on_native_stack(|| execute(cli))?;
-    std::process::exit(exit_code)
+    fastforth_session::on_native_stack(|| execute(cli))
 }
 
 /// `cli`, unless it gives options that conflict or cannot apply to its command.

@@ -489,6 +489,28 @@ fn run_with_files_and_native_replaces_compiled_words_and_interprets_the_rest() {
 }
 
 #[test]
+fn run_with_files_and_a_bad_native_plugin_runs_no_file() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-native");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("loud.fs");
+    std::fs::write(&source, ".( loaded) : main 1 . ;\n").unwrap();
+    let source = source.to_str().unwrap();
+    let run = fastforth(&["run", source, "--native", source]);
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert_eq!(
+        text(&run.stdout),
+        "",
+        "the file ran before the plugin was checked"
+    );
+    assert_eq!(
+        text(&run.stderr),
+        format!(
+            "Error: {source}: not a shared library: expected ELF, PE or Mach-O, found a text file\n"
+        )
+    );
+}
+
+#[test]
 fn linking_is_refused_with_a_step_budget() {
     let (plugin, _, _) = compiled(&mixed("v1/calc.fs"));
     let run = fastforth(&[

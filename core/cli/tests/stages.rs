@@ -325,18 +325,7 @@ fn a_faulty_backend_is_contained_and_the_previous_build_stays() {
         let file = program(name, ": main 1 . ;\n");
         let output = file.with_extension(std::env::consts::DLL_EXTENSION);
         std::fs::write(&output, b"the previous build").unwrap();
-        let out = &output.to_string_lossy();
-        let compile = fastforth(
-            &[
-                "--stage",
-                &faulty,
-                "compile",
-                &file.to_string_lossy(),
-                "-o",
-                out,
-            ],
-            "",
-        );
+        let compile = compile_with(&faulty, &file, &output);
         assert_eq!(compile.status.code(), Some(1), "{name}: {compile:?}");
         let stderr = text(&compile.stderr);
         assert!(
@@ -358,19 +347,14 @@ fn a_faulty_backend_is_contained_and_the_previous_build_stays() {
     // The same backend builds programs with other names, and the build is written.
     let file = program("sound", ": main 6 7 * . ;\n");
     let output = file.with_extension(std::env::consts::DLL_EXTENSION);
-    let out = &output.to_string_lossy();
-    let compile = fastforth(
-        &[
-            "--stage",
-            &faulty,
-            "compile",
-            &file.to_string_lossy(),
-            "-o",
-            out,
-        ],
-        "",
-    );
+    let compile = compile_with(&faulty, &file, &output);
     assert!(compile.status.success(), "{compile:?}");
-    let run = fastforth(&["run", "--native", out], "");
+    let run = fastforth(&["run", "--native", &output.to_string_lossy()], "");
     assert_eq!(text(&run.stdout), "42 ", "{run:?}");
+}
+
+/// `fastforth --stage STAGE compile FILE -o OUTPUT`.
+fn compile_with(stage: &str, file: &Path, output: &Path) -> Output {
+    let (file, output) = (file.to_string_lossy(), output.to_string_lossy());
+    fastforth(&["--stage", stage, "compile", &file, "-o", &output], "")
 }

@@ -458,7 +458,7 @@ fn a_plugin_directory_others_can_write_to_is_refused() {
     assert_eq!(
         stderr(&output),
         format!(
-            "Error: the plugin directory {0}\n\nCaused by:\n    {0}: mode 777 lets group or others write to it, expected at most 0755 (0700 when created here)\n",
+            "Error: the plugin directory {0}: {0}: mode 777 lets group or others write to it, expected at most 0755 (0700 when created here)\n",
             shared.display()
         )
     );

@@ -9,7 +9,7 @@
 use crate::forth::{ForthConsole, HostWordError};
 use crate::native::{ForthNative, NativePlugin};
 use fastforth_abi::{DataStack, throw};
-use fastforth_host::{HotSwap, Loader, PluginCache, PluginError, SwapReport};
+use fastforth_host::{HotSwap, Loader, Plugin, PluginCache, PluginError, SwapReport};
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
@@ -63,6 +63,15 @@ impl NativeWords {
     /// serving); otherwise it is added.
     pub fn link(&mut self, path: &Path) -> Result<Linked, PluginError> {
         let candidate = self.loader.load::<ForthNative>(path)?;
+        self.link_loaded(candidate)
+    }
+
+    /// [`NativeWords::link`] of a plugin loaded already (by this session's loader or
+    /// another).
+    pub fn link_loaded(
+        &mut self,
+        candidate: Arc<Plugin<ForthNative>>,
+    ) -> Result<Linked, PluginError> {
         let words = candidate.words()?;
         let name = candidate.name().to_owned();
         let existing = self
