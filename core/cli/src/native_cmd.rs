@@ -8,6 +8,7 @@ use anyhow::Context;
 use fastforth_engine::program::{self, Built};
 use fastforth_host::{Loader, Plugin};
 use fastforth_session::{Backend, Evaluation, ForthNative, NativePlugin};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -113,10 +114,15 @@ pub fn compile(
     release: bool,
 ) -> anyhow::Result<i32> {
     let source = std::str::from_utf8(source).map_err(|error| not_utf8(file, source, error))?;
-    let name = file
+    let stem = file
         .file_stem()
         .map_or("forth".into(), |stem| stem.to_string_lossy());
-    let program = match program::load(source, &name) {
+    let output = output.map_or_else(|| default_output(&stem), Path::to_path_buf);
+    if let Err(mistake) = check_output(&output, file) {
+        errln!("{mistake}");
+        return Ok(1);
+    }
+    let program = match program::load(source, &plugin_name(&stem)) {
         Ok(program) => program,
         Err(error) => {
             errln!("{}: the program does not load: {error}", file.display());
@@ -127,59 +133,120 @@ pub fn compile(
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let built =
         fastforth_session::backend::build(&backend, &program, &cache_dir()?, &cargo, release);
-    let built = match built {
-        Ok(built) => built,
+    let written = built.and_then(|built| {
+        let backend = format!("{} {}", backend.name(), backend.version());
+        write_checked(&built, &output, &backend)
+            .map_err(|error| format!("{error:#}"))
+            .map(|()| built)
+    });
+    match written {
+        Ok(built) => {
+            report(&built, &output)?;
+            Ok(0)
+        }
         Err(error) => {
             errln!("{}: {error}", file.display());
-            return Ok(1);
+            Ok(1)
         }
-    };
-    let output = output.map_or_else(|| default_output(&name), Path::to_path_buf);
-    if let Err(error) = write_checked(&built, &output) {
-        errln!(
-            "{}: {} {} answered a build that was not written to {}: {error:#}",
-            file.display(),
-            backend.name(),
-            backend.version(),
-            output.display()
-        );
-        return Ok(1);
     }
-    report(&built, &output)?;
-    Ok(0)
+}
+
+/// The name a program's plugin states, from its file's stem: plugin names are lower-case
+/// letters, digits, `-` and `_`, so `Fib.fs` is the plugin `fib` and `my prog.fs` `my_prog`.
+fn plugin_name(stem: &str) -> String {
+    let name: String = stem
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-' | '_') => c,
+            _ => '_',
+        })
+        .collect();
+    if name.is_empty() {
+        "forth".to_owned()
+    } else {
+        name
+    }
+}
+
+/// Whether a build can be written to `output`, checked before anything is built: it names
+/// a file in a directory that exists, is not a directory, a device or a pipe, is not the
+/// program's own source, and is not named as the Rust runtime written beside it.
+fn check_output(output: &Path, source: &Path) -> Result<(), String> {
+    let shown = output.display();
+    let Some(name) = output
+        .file_name()
+        .filter(|_| !output.as_os_str().is_empty())
+    else {
+        return Err(format!("-o {shown:?}: expected a file name"));
+    };
+    if fastforth_toolchain::is_runtime_file_name(&name.to_string_lossy()) {
+        return Err(format!(
+            "-o {shown}: that is the name of the Rust runtime the plugin needs beside it"
+        ));
+    }
+    let parent = directory_of(output);
+    if !parent.is_dir() {
+        return Err(format!("-o {shown}: no directory {}", parent.display()));
+    }
+    match std::fs::metadata(output) {
+        Ok(meta) if !meta.is_file() => Err(format!(
+            "-o {shown}: expected a regular file to replace, found {}",
+            if meta.is_dir() {
+                "a directory"
+            } else {
+                "a device, pipe or socket"
+            }
+        )),
+        Ok(_) if same_file(output, source) => {
+            Err(format!("-o {shown}: that is the program's source file"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
 }
 
 /// Writes the build to `output`, with the shared Rust runtime it links beside it, once it
-/// loads as a "forth-native" plugin (structure, validation, self-test): it is checked under
-/// a temporary name beside `output`, then renamed over it, so a build that does not load
-/// leaves whatever `output` held.
-fn write_checked(built: &Built, output: &Path) -> anyhow::Result<()> {
-    let runtime = Path::new(&built.runtime);
-    copy_runtime_beside(runtime, output)?;
-    let stem = output
-        .file_stem()
-        .map_or("forth".into(), |stem| stem.to_string_lossy());
-    // One name per output, not per process: the loader keeps shadow copies per name.
-    let temp = output.with_file_name(format!(".{stem}.unchecked{}", std::env::consts::DLL_SUFFIX));
-    std::fs::copy(&built.artifact, &temp)
-        .with_context(|| format!("cannot copy {} to {}", built.artifact, temp.display()))?;
-    let checked = Loader::new(fastforth_host::default_cache_dir()?)
-        .load::<ForthNative>(&temp)
-        .map(drop)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| {
-            std::fs::rename(&temp, output)
-                .with_context(|| format!("cannot write {}", output.display()))
-        });
-    if checked.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    checked
+/// loads as a "forth-native" plugin (structure, validation, self-test): it is checked in a
+/// new directory of this process's own beside `output` (under `output`'s file name, so the
+/// loader's shadow copies stay one set per output), then renamed over `output`, so a build
+/// that does not load leaves whatever `output` held. The directory goes whatever happens.
+fn write_checked(built: &Built, output: &Path, backend: &str) -> anyhow::Result<()> {
+    let runtime = copy_runtime_beside(Path::new(&built.runtime), output)?;
+    let dir = directory_of(output);
+    let staging = tempfile::Builder::new()
+        .prefix(".fastforth-compile-")
+        .tempdir_in(dir)
+        .with_context(|| format!("cannot create a directory in {}", dir.display()))?;
+    let name = output.file_name().context("the output names a file")?;
+    let candidate = staging.path().join(name);
+    std::fs::copy(&built.artifact, &candidate)
+        .with_context(|| format!("cannot copy {} to {}", built.artifact, dir.display()))?;
+    let runtime_name = runtime.file_name().context("the runtime names a file")?;
+    let staged_runtime = staging.path().join(runtime_name);
+    std::fs::hard_link(&runtime, &staged_runtime)
+        .or_else(|_| std::fs::copy(&runtime, &staged_runtime).map(drop))
+        .with_context(|| format!("cannot copy the runtime into {}", staging.path().display()))?;
+    Loader::new(fastforth_host::default_cache_dir()?)
+        .load::<ForthNative>(&candidate)
+        .with_context(|| format!("{backend} answered a build that does not load"))?;
+    std::fs::rename(&candidate, output)
+        .with_context(|| format!("cannot write {}", output.display()))
 }
 
 /// Copies the shared Rust runtime the plugin links next to the plugin written at `output`,
-/// where its run path looks, unless an identical copy is there.
-fn copy_runtime_beside(runtime: &Path, output: &Path) -> anyhow::Result<()> {
+/// where its run path looks, unless an identical copy is there; returns where it is.
+fn copy_runtime_beside(runtime: &Path, output: &Path) -> anyhow::Result<PathBuf> {
     let name = runtime
         .file_name()
         .filter(|name| fastforth_toolchain::is_runtime_file_name(&name.to_string_lossy()))
@@ -188,12 +255,20 @@ fn copy_runtime_beside(runtime: &Path, output: &Path) -> anyhow::Result<()> {
     let bytes =
         std::fs::read(runtime).with_context(|| format!("cannot read {}", runtime.display()))?;
     if fastforth_toolchain::holds(&beside, &bytes) {
-        return Ok(());
+        return Ok(beside);
     }
-    // Renamed into place: a runtime another process has mapped is replaced, never rewritten.
-    let temp = beside.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temp, bytes).with_context(|| format!("cannot write {}", temp.display()))?;
-    std::fs::rename(&temp, &beside).with_context(|| format!("cannot write {}", beside.display()))
+    // Written to a new file of its own and renamed into place: a runtime another process
+    // has mapped is replaced, never rewritten; a failed write leaves nothing behind.
+    let dir = directory_of(output);
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let permissions = std::fs::metadata(runtime).map(|meta| meta.permissions());
+    temp.write_all(&bytes)
+        .and_then(|()| temp.as_file().set_permissions(permissions?))
+        .with_context(|| format!("cannot write {}", temp.path().display()))?;
+    temp.persist(&beside)
+        .with_context(|| format!("cannot write {}", beside.display()))?;
+    Ok(beside)
 }
 
 fn default_output(name: &str) -> PathBuf {
@@ -258,5 +333,44 @@ mod tests {
             ["libstd-0123456789abcdef.so"],
             "no temporary file left"
         );
+    }
+
+    #[test]
+    fn plugin_names_come_from_any_file_stem() {
+        assert_eq!(plugin_name("Fib"), "fib");
+        assert_eq!(plugin_name("my prog.v2"), "my_prog_v2");
+        assert_eq!(plugin_name("calc-2_x"), "calc-2_x");
+        assert_eq!(plugin_name("\u{e9}t\u{e9}"), "_t_");
+        assert_eq!(plugin_name(""), "forth");
+    }
+
+    #[test]
+    fn outputs_that_must_not_be_written_are_refused_before_a_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("p.fs");
+        std::fs::write(&source, ": main ;").unwrap();
+        let refused = |output: &Path| check_output(output, &source).unwrap_err();
+        let runtime = dir.path().join("libstd-0123456789abcdef.so");
+        assert!(
+            refused(&runtime).ends_with("the name of the Rust runtime the plugin needs beside it")
+        );
+        assert!(refused(&source).ends_with("that is the program's source file"));
+        assert!(
+            refused(dir.path()).ends_with("expected a regular file to replace, found a directory")
+        );
+        let missing = dir.path().join("nope/p.so");
+        assert!(
+            refused(&missing).contains("no directory"),
+            "{}",
+            refused(&missing)
+        );
+        assert!(refused(Path::new("")).ends_with("expected a file name"));
+        assert!(refused(Path::new("..")).ends_with("expected a file name"));
+        #[cfg(unix)]
+        assert!(refused(Path::new("/dev/null")).ends_with("found a device, pipe or socket"));
+        let fresh = dir.path().join("p.so");
+        assert_eq!(check_output(&fresh, &source), Ok(()));
+        std::fs::write(&fresh, b"an earlier build").unwrap();
+        assert_eq!(check_output(&fresh, &source), Ok(()));
     }
 }

@@ -1,9 +1,10 @@
 //! The install `cargo xtask dist` lays out for the host triple: each file's bytes and the
 //! total (binary, shared runtime, first-party plugins); `fastforth` built the same way but on
 //! the shared runtime (`-C prefer-dynamic`, without LTO, which rustc cannot combine with it);
-//! start-up of `fastforth run -e bye` for both, timed alternately in one session; and what
-//! the binary holds per crate, from the symbol sizes of an unstripped build. A quick run
-//! measures the install and the static start-up only (the two other builds take minutes).
+//! start-up of `fastforth run -e bye` for both and of `run --native` of an empty word,
+//! timed alternately in one session; and what the binary holds per crate, from the symbol
+//! sizes of an unstripped build. A quick run leaves out the shared-runtime build and the
+//! breakdown (each takes minutes to build).
 
 use super::results::{CrateBytes, Install, InstalledFile, Spread};
 use anyhow::Context;
@@ -35,7 +36,20 @@ pub fn measure(sh: &Shell, root: &Path, quick: bool) -> anyhow::Result<Install> 
         .as_ref()
         .and_then(|binary| std::fs::metadata(binary).ok())
         .map(|meta| meta.len());
-    let (startup_static_ms, startup_shared_ms) = startups(&layout.binary, shared.as_deref(), runs)?;
+    let native = empty_native_plugin(root, &layout.binary)
+        .map_err(|error| eprintln!("start-up of run --native skipped: {error:#}"))
+        .ok();
+    let bye = |binary: &Path| Startup::new(binary, &["run", "-e", "bye"]);
+    let mut timed = vec![bye(&layout.binary)];
+    timed.extend(shared.as_deref().map(bye));
+    timed.extend(native.as_deref().map(|plugin| {
+        let plugin = plugin.to_string_lossy();
+        Startup::new(&layout.binary, &["run", "--native", &plugin, "-e", "main"])
+    }));
+    let mut spreads = startups(&timed, runs)?.into_iter();
+    let startup_static_ms = spreads.next().context("the static start-up was timed")?;
+    let startup_shared_ms = shared.as_ref().and_then(|_| spreads.next());
+    let startup_native_ms = native.as_ref().and_then(|_| spreads.next());
     let breakdown = if quick {
         Vec::new()
     } else {
@@ -51,8 +65,38 @@ pub fn measure(sh: &Shell, root: &Path, quick: bool) -> anyhow::Result<Install> 
         startup_runs: runs,
         startup_static_ms,
         startup_shared_ms,
+        startup_native_ms,
         breakdown,
     })
+}
+
+/// A native plugin of an empty `main`, compiled by the installed `binary` with the backend
+/// installed beside it (into a cache of the bench's own).
+fn empty_native_plugin(root: &Path, binary: &Path) -> anyhow::Result<PathBuf> {
+    let dir = root.join("target/bench/native-startup");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let source = dir.join("empty.fs");
+    std::fs::write(&source, ": main ;\n").context("cannot write the empty program")?;
+    let plugin = dir.join(format!(
+        "{}empty{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    let output = Command::new(binary)
+        .arg("compile")
+        .arg(&source)
+        .arg("-o")
+        .arg(&plugin)
+        .env("FASTFORTH_NATIVE_CACHE", dir.join("cache"))
+        .output()
+        .with_context(|| format!("cannot run {}", binary.display()))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{} compile failed: {}",
+        binary.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(plugin)
 }
 
 fn installed_file(path: &Path) -> anyhow::Result<InstalledFile> {
@@ -87,38 +131,48 @@ fn build_shared(sh: &Shell, root: &Path, triple: &str, runtime: &Path) -> anyhow
     Ok(dir.join(format!("fastforth{}", std::env::consts::EXE_SUFFIX)))
 }
 
-/// `runs` start-ups of each binary, alternating, in milliseconds.
-fn startups(
-    static_binary: &Path,
-    shared_binary: Option<&Path>,
-    runs: usize,
-) -> anyhow::Result<(Spread, Option<Spread>)> {
-    let (mut fixed, mut shared) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        fixed.push(startup_ms(static_binary)?);
-        if let Some(binary) = shared_binary {
-            shared.push(startup_ms(binary)?);
-        }
-    }
-    let shared = shared_binary.map(|_| Spread::of(&shared));
-    Ok((Spread::of(&fixed), shared))
+/// One command whose start-up is timed: a binary and its arguments.
+struct Startup {
+    binary: PathBuf,
+    args: Vec<String>,
 }
 
-/// Wall time of one `fastforth run -e bye`, which must succeed.
-fn startup_ms(binary: &Path) -> anyhow::Result<f64> {
-    let started = Instant::now();
-    let output = Command::new(binary)
-        .args(["run", "-e", "bye"])
-        .output()
-        .with_context(|| format!("cannot run {}", binary.display()))?;
-    let elapsed = started.elapsed().as_secs_f64() * 1e3;
-    anyhow::ensure!(
-        output.status.success(),
-        "{} run -e bye failed: {}",
-        binary.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(elapsed)
+impl Startup {
+    fn new(binary: &Path, args: &[&str]) -> Startup {
+        Startup {
+            binary: binary.to_owned(),
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+        }
+    }
+
+    /// Wall time of one run, which must succeed, in milliseconds.
+    fn time_ms(&self) -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let output = Command::new(&self.binary)
+            .args(&self.args)
+            .output()
+            .with_context(|| format!("cannot run {}", self.binary.display()))?;
+        let elapsed = started.elapsed().as_secs_f64() * 1e3;
+        anyhow::ensure!(
+            output.status.success(),
+            "{} {} failed: {}",
+            self.binary.display(),
+            self.args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(elapsed)
+    }
+}
+
+/// `runs` start-ups of each command, alternating; the spread of each, in order.
+fn startups(commands: &[Startup], runs: usize) -> anyhow::Result<Vec<Spread>> {
+    let mut samples = vec![Vec::with_capacity(runs); commands.len()];
+    for _ in 0..runs {
+        for (command, samples) in commands.iter().zip(&mut samples) {
+            samples.push(command.time_ms()?);
+        }
+    }
+    Ok(samples.iter().map(|samples| Spread::of(samples)).collect())
 }
 
 /// The dist build of `fastforth` with its symbol table (its own target directory).

@@ -114,6 +114,7 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
         target: Target::None,
         cause: String::new(),
     });
+    list.push(native_startup_ratio(run));
     list.extend(stage_ratios(run, &staged_workloads(run)));
     list.extend(swap_ratios(run));
     list.extend(update_ratios(run));
@@ -320,6 +321,25 @@ fn staged_workloads(run: &Run) -> Vec<String> {
         .chain(classic_workloads())
         .filter(|workload| run.benchmark(&format!("forth/{workload}/staged")).is_some())
         .collect()
+}
+
+/// Start-up of `run --native` of an empty word against `run -e bye`, from the install.
+fn native_startup_ratio(run: &Run) -> Ratio {
+    let startups = run.install.as_ref().and_then(|install| {
+        let native = install.startup_native_ms.as_ref()?;
+        Some((native.median, install.startup_static_ms.median))
+    });
+    Ratio {
+        name: "start-up: run --native of an empty word / run -e bye".into(),
+        value: startups.map(|(native, bye)| native / bye),
+        target: Target::AtMost(super::report::NATIVE_STARTUP_TARGET),
+        cause: startups.map_or_else(String::new, |(native, bye)| {
+            format!(
+                "{native:.2} ms against {bye:.2} ms: loading the plugin (structure check, \
+                 shadow copy, dlopen, validation, self-test) and running its word"
+            )
+        }),
+    }
 }
 
 /// The optimizer stage plugin against the built-in optimizer: execution of the code it

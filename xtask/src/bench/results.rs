@@ -182,6 +182,10 @@ pub struct Install {
     pub startup_runs: usize,
     pub startup_static_ms: Spread,
     pub startup_shared_ms: Option<Spread>,
+    /// Start-ups of `fastforth run --native` of an empty `main`, in the same alternation
+    /// (absent in runs made before it was measured, or when compiling was skipped).
+    #[serde(default)]
+    pub startup_native_ms: Option<Spread>,
     /// Symbol bytes of `fastforth` per crate, largest first (empty: not measured).
     pub breakdown: Vec<CrateBytes>,
 }
