@@ -217,12 +217,12 @@ const EVALUATE: Flag = Flag::new(
 const NATIVE: Flag = Flag::new(
     "--native",
     Some("PLUGIN_FILE"),
-    "Run this native plugin (made by `fastforth compile`). With FILES, the files are interpreted first, then the plugin's compiled words replace their definitions for the code that follows, so words the backend could not compile run interpreted. Cannot be used with --engine or --max-steps",
+    "Run this native plugin (made by `fastforth compile`). With FILES, the plugin is loaded and checked first, the files are interpreted, then the plugin's compiled words replace their definitions for the code that follows, so words the backend could not compile run interpreted. Cannot be used with --engine or --max-steps",
 );
 const OUTPUT: Flag = Flag::new(
     "--output",
     Some("OUT"),
-    "The plugin file to write (default: the program's name with the library extension)",
+    "The plugin file to write (default: the program's name with the library extension), with the Rust runtime beside it; written only once the build loads, so a failed build leaves it as it was",
 )
 .short('o');
 const RELEASE: Flag = Flag::new(
