@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// Runs `fastforth` with a plugin cache of its own: these tests load six builds of the
-/// optimizer plugin in parallel processes, and a loader evicts the copies of one file name
-/// beyond the newest four, which in a shared cache could remove a copy another process had
-/// placed but not yet opened. Generated crates share one native cache.
+/// optimizer plugin in parallel processes, and in a shared cache each loader evicts the
+/// others' copies of one file name beyond the newest four (a load places an evicted copy
+/// again, a few times at most). Generated crates share one native cache.
 fn fastforth(args: &[&str], stdin: &str) -> Output {
     let plugin_cache = tempfile::tempdir().unwrap();
     let native_cache = std::env::temp_dir().join(".cache/fastforth/native");

@@ -74,6 +74,15 @@ pub enum PluginError {
     #[error("{}: the dynamic loader refused it: {message}", path.display())]
     Open { path: PathBuf, message: String },
 
+    /// Another process's loader evicted the copy between its placing and its opening (it
+    /// keeps the newest copies of a file name); [`crate::Loader::load`] places it again.
+    #[error(
+        "{}: its copy {} was removed by another process before it was opened",
+        path.display(),
+        shadow.display()
+    )]
+    CopyEvicted { path: PathBuf, shadow: PathBuf },
+
     #[error("{}: `{symbol}` returned a null descriptor", path.display())]
     NullDescriptor { path: PathBuf, symbol: &'static str },
 

@@ -209,7 +209,13 @@ impl Loader {
     /// self-test. Nothing is opened unless the file passed the structural checks. A
     /// refused build's shadow copy is removed; a loaded one evicts its stem's old copies.
     pub fn load<K: Kind>(&self, path: &Path) -> Result<Arc<Plugin<K>>, PluginError> {
-        let loaded = self.load_now(path);
+        let mut loaded = self.load_now(path);
+        for _ in 0..EVICTION_RETRIES {
+            if !matches!(loaded, Err(PluginError::CopyEvicted { .. })) {
+                break;
+            }
+            loaded = self.load_now(path);
+        }
         self.spares.make_next();
         loaded
     }
@@ -231,6 +237,9 @@ impl Loader {
         if let Some(command) = &self.probe
             && let Err(error) = probe::probe(command, &self.cache_dir, path, &shadow, &sha256)
         {
+            if !shadow.exists() {
+                return Err(evicted(path, shadow));
+            }
             if !images::lock().contains_key(&key) {
                 shadow::remove(&shadow);
             }
@@ -245,7 +254,11 @@ impl Loader {
             // Opening it again fails the kind check without running any hook.
             found => other_kind = found,
         }
-        let library = open_library(path, &shadow)?;
+        let library = match open_library(path, &shadow) {
+            Ok(library) => library,
+            Err(_) if !shadow.exists() => return Err(evicted(path, shadow)),
+            Err(error) => return Err(error),
+        };
         let retirements = self.retirements.clone();
         let built = build::<K>(
             library,
@@ -272,6 +285,17 @@ impl Loader {
         });
         drop((open, other_kind));
         Ok(plugin)
+    }
+}
+
+/// How many times a load places its copy again after another process evicted it: each
+/// eviction needs four newer builds of the same file name loaded in between.
+const EVICTION_RETRIES: usize = 3;
+
+fn evicted(path: &Path, shadow: PathBuf) -> PluginError {
+    PluginError::CopyEvicted {
+        path: path.into(),
+        shadow,
     }
 }
 

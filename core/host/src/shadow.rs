@@ -15,6 +15,8 @@
 //!   [`KEEP_PER_STEM`] (by modification time, refreshed whenever a copy is reused), never
 //!   one that is live in this loader ([`evict_old_versions`]). A copy another process has
 //!   mapped stays valid on Unix once unlinked; Windows refuses to delete it, and it is left.
+//!   One that another process placed but had not opened yet is placed again by its loader
+//!   ([`crate::PluginError::CopyEvicted`]).
 
 use crate::PluginError;
 pub use fastforth_toolchain::holds;

@@ -353,3 +353,29 @@ fn version_chains_are_walked_as_the_loader_walks_them_not_by_their_count() {
     let plugin = loader.load::<Example>(&odd).unwrap();
     assert_eq!(plugin.add_numbers(20, 22).unwrap(), 42);
 }
+
+/// Another process's loader may evict a fresh copy between its placing and its opening (it
+/// keeps the newest copies of one file name). A probe that removes the copy the first time
+/// stands for that process: the load places the copy again and succeeds.
+#[cfg(unix)]
+#[test]
+fn a_copy_evicted_before_it_is_opened_is_placed_again() {
+    use fastforth_host::probe::ProbeCommand;
+    let (dir, _) = fresh_loader();
+    let plugin = write(
+        dir.path(),
+        "libexample.so",
+        &std::fs::read(example_v1()).unwrap(),
+    );
+    copy_runtime_beside(&example_v1(), &plugin);
+    let evict_once = "[ -e \"$0.evicted\" ] || { touch \"$0.evicted\"; rm -f \"$1\"; }";
+    let mark = dir.path().join("mark");
+    let once = ProbeCommand::new("/bin/sh", &["-c", evict_once, &mark.to_string_lossy()]);
+    let loader = Loader::new(dir.path().join("cache")).with_probe(Some(once));
+    let loaded = loader.load::<Example>(&plugin).unwrap();
+    assert_eq!(loaded.add_numbers(2, 3).unwrap(), 5);
+    assert!(
+        mark.with_extension("evicted").exists(),
+        "the probe ran and evicted once"
+    );
+}
