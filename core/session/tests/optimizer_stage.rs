@@ -186,6 +186,39 @@ fn a_swap_changes_the_code_of_new_definitions_while_another_thread_compiles() {
 }
 
 #[test]
+fn sessions_on_two_threads_share_one_stage_and_each_gets_its_own_answers() {
+    let (_dir, loader) = fresh_loader();
+    let stage = Arc::new(OptimizerPlugin::load(loader, &optimizer(&[]), DEFAULT_BUDGET).unwrap());
+    let sessions: Vec<_> = (0..2)
+        .map(|session| {
+            let stage = stage.clone();
+            std::thread::spawn(move || {
+                let mut forth = staged(&stage);
+                for n in 0..300 {
+                    // Each definition folds to its own constant, so an answer meant for
+                    // the other session would show.
+                    let value = session * 1000 + n;
+                    let source = format!(": W{n} {value} 1 + ; W{n}");
+                    assert_eq!(
+                        run(&mut forth, &source),
+                        Ok((String::new(), vec![value + 1]))
+                    );
+                    forth
+                        .evaluate("DROP", "t", &mut BufferConsole::new())
+                        .unwrap();
+                    let (_, code) = code(&forth).pop().unwrap();
+                    assert_eq!(code, [Op::Lit(value + 1), Op::Exit], "session {session}");
+                }
+                forth.take_stage_faults()
+            })
+        })
+        .collect();
+    for session in sessions {
+        assert_eq!(session.join().unwrap(), Vec::<String>::new());
+    }
+}
+
+#[test]
 fn a_stage_of_another_ir_version_is_refused_and_the_old_one_serves() {
     let (_dir, loader) = fresh_loader();
     let refused = OptimizerPlugin::load(
