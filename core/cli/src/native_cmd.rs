@@ -104,8 +104,9 @@ fn backend_beside_binary() -> anyhow::Result<PathBuf> {
 /// Compiles `source`, read from `file`, with the backend stage plugin `options` choose (see
 /// [`backend_plugin`]) to a native plugin at `output` (by default the
 /// program's name with the platform's library extension), with the shared Rust runtime it
-/// links beside it, optimised when `release`; returns the process exit code. The program is
-/// loaded before the backend is looked for, so its errors come first.
+/// links beside it, optimised when `release`; returns the process exit code. The output is
+/// checked first, and the program loaded before the backend is looked for, so a mistake in
+/// either is reported before anything is built.
 pub fn compile(
     options: &EngineOptions,
     file: &Path,
