@@ -530,9 +530,9 @@ fn installed_engine(_: &EngineOptions, _: &Limits) -> Option<Arc<ForthSession>> 
     None
 }
 
-/// A loader whose shadow copies go to the per-user plugin cache.
+/// [`crate::loader`], shared by the session's plugins.
 fn plugin_loader() -> anyhow::Result<Arc<Loader>> {
-    Ok(Arc::new(Loader::new(fastforth_host::default_cache_dir()?)))
+    Ok(Arc::new(crate::loader()?))
 }
 
 /// Says on standard error which definitions the optimizer stage's answers failed for.

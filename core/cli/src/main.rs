@@ -233,6 +233,7 @@ fn probe(file: &Path) -> i32 {
     }
 }
 
+/// A loader whose shadow copies go to the per-user plugin cache (every command's).
 fn loader() -> anyhow::Result<Loader> {
     Ok(Loader::new(fastforth_host::default_cache_dir()?))
 }

@@ -44,7 +44,7 @@ fn not_utf8(file: &Path, source: &[u8], error: std::str::Utf8Error) -> anyhow::E
 /// The backend stage plugin `compile` builds with, loaded and self-tested: `--stage
 /// backend=FILE`, else the one `fastforth update` installed, else the one beside this binary.
 fn backend_plugin(options: &EngineOptions) -> anyhow::Result<Arc<Plugin<Backend>>> {
-    let loader = Loader::new(fastforth_host::default_cache_dir()?);
+    let loader = crate::loader()?;
     if let Some(path) = &options.backend_stage {
         return Ok(loader.load::<Backend>(path)?);
     }
@@ -238,7 +238,7 @@ fn write_checked(built: &Built, output: &Path, backend: &str) -> anyhow::Result<
     std::fs::hard_link(&runtime, &staged_runtime)
         .or_else(|_| std::fs::copy(&runtime, &staged_runtime).map(drop))
         .with_context(|| format!("cannot copy the runtime into {}", staging.path().display()))?;
-    Loader::new(fastforth_host::default_cache_dir()?)
+    crate::loader()?
         .load::<ForthNative>(&candidate)
         .with_context(|| format!("{backend} answered a build that does not load"))?;
     std::fs::rename(&candidate, output)
@@ -294,7 +294,7 @@ fn report(built: &Built, output: &Path) -> anyhow::Result<()> {
 
 /// Runs `word` of the native plugin `plugin`; returns the process exit code.
 pub fn run(plugin: &Path, word: &str) -> anyhow::Result<i32> {
-    let loader = Loader::new(fastforth_host::default_cache_dir()?);
+    let loader = crate::loader()?;
     let plugin = loader.load::<ForthNative>(plugin)?;
     let mut terminal = Terminal::default();
     let run = plugin.run_word(word, &mut terminal)?;

@@ -443,11 +443,7 @@ fn install_variants(out: &mut String, install: &Install) {
                 out,
                 ", {:.2} ms on the shared runtime (ratio {ratio:.3}, target ≤ {STARTUP_TARGET}: {}).\n",
                 shared.median,
-                if ratio <= STARTUP_TARGET {
-                    "met"
-                } else {
-                    "missed"
-                }
+                verdict(ratio, STARTUP_TARGET)
             );
         }
         None => out.push_str(" (the shared-runtime build is measured by a full run).\n\n"),
@@ -460,13 +456,14 @@ fn install_variants(out: &mut String, install: &Install) {
              compile` built), in the same alternation: {:.2} ms, {ratio:.2}x `run -e bye` \
              (target ≤ {NATIVE_STARTUP_TARGET}: {}).\n",
             native.median,
-            if ratio <= NATIVE_STARTUP_TARGET {
-                "met"
-            } else {
-                "missed"
-            }
+            verdict(ratio, NATIVE_STARTUP_TARGET)
         );
     }
+}
+
+/// Whether a start-up `ratio` is within its `target`, in words.
+fn verdict(ratio: f64, target: f64) -> &'static str {
+    if ratio <= target { "met" } else { "missed" }
 }
 
 /// Symbol bytes of `fastforth` per crate: the largest 20, the rest summed.
