@@ -25,6 +25,7 @@ const FACTS: &[&[usize]] = &[
         capacity,
         depth
     }),
+    &facts!(DataSpace { bytes, len }),
     &facts!(ByteSink { context, write }),
     &facts!(PluginDescriptor {
         magic,
@@ -72,7 +73,8 @@ const FACTS: &[&[usize]] = &[
         words,
         run_word,
         data_stack_cells,
-        call_word
+        call_word,
+        new_session
     }),
     &facts!(OptimizerFunctions { optimize }),
     &facts!(BackendFunctions { build }),
@@ -146,7 +148,7 @@ mod tests {
 
     #[test]
     fn layout_hash_covers_every_boundary_type() {
-        assert_eq!(FACTS.len(), 18);
+        assert_eq!(FACTS.len(), 19);
         assert_eq!(SIGNATURES.len(), 6);
         assert_ne!(LAYOUT_HASH, 0);
     }
@@ -170,29 +172,32 @@ mod tests {
         assert!(crate::signatures::CALLBACK_SIGNATURES.contains(&"ShutdownFn() -> Status"));
     }
 
-    /// Issue 19 S8: `call_word` gained `stack_room: usize` with no change of the hash. The
-    /// table before that change has the same sizes and offsets, so only the signatures
-    /// can tell the two apart.
+    /// Issue 19 S8: `call_word` gained `stack_room: usize` with no change of the hash. A
+    /// table whose `call_word` lacks a parameter (here the data space it gained in ABI
+    /// version 8) has the same sizes and offsets, so only the signatures can tell the two
+    /// apart.
     #[test]
     fn an_added_parameter_changes_the_layout_hash() {
         let before: &[&[&str]] = &[
             crate::signatures::CALLBACK_SIGNATURES,
             ExampleFunctions::SIGNATURES,
             ForthFunctions::SIGNATURES,
-            changed::NativeBeforeStackRoom::SIGNATURES,
+            changed::NativeWithoutDataSpace::SIGNATURES,
         ];
         assert_eq!(
-            facts!(changed::NativeBeforeStackRoom {
+            facts!(changed::NativeWithoutDataSpace {
                 words,
                 run_word,
                 data_stack_cells,
-                call_word
+                call_word,
+                new_session
             }),
             facts!(NativeForthFunctions {
                 words,
                 run_word,
                 data_stack_cells,
-                call_word
+                call_word,
+                new_session
             }),
         );
         assert_ne!(layout_hash(FACTS, before), LAYOUT_HASH);
@@ -226,12 +231,12 @@ mod tests {
         use crate::*;
 
         function_table! {
-            /// `NativeForthFunctions` without `call_word`'s `stack_room` (as before commit
-            /// d73b8c5).
-            pub struct NativeBeforeStackRoom, checked as NativeBeforeStackRoomApi {
+            /// `NativeForthFunctions` without `call_word`'s `memory`.
+            pub struct NativeWithoutDataSpace, checked as NativeWithoutDataSpaceApi {
                 words: fn(names: ByteSink<'_>) -> Returned<()>,
                 run_word: fn(
                     name: FfiStr,
+                    stack_room: usize,
                     console: ConsoleCallbacks<'_>,
                     stack: ByteSink<'_>,
                     error: ByteSink<'_>,
@@ -240,9 +245,11 @@ mod tests {
                 call_word: fn(
                     word: u32,
                     stack: &mut DataStack<'_>,
-                    console: ConsoleCallbacks<'_>,
-                    error: ByteSink<'_>,
+                    stack_room: usize,
+                    console: &ConsoleCallbacks<'_>,
+                    error: &ByteSink<'_>,
                 ) -> Returned<i64>,
+                new_session: fn(memory: ByteSink<'_>) -> Returned<()>,
             }
         }
 

@@ -43,7 +43,7 @@ use std::mem::MaybeUninit;
 pub const MAGIC: [u8; 8] = *b"FFPLUGIN";
 
 /// Bumped on any incompatible change to this crate's types or conventions.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
 pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";
@@ -259,6 +259,42 @@ impl<'a> DataStack<'a> {
             unsafe { std::slice::from_raw_parts_mut(self.cells, self.capacity) }
         };
         (cells, &mut self.depth)
+    }
+}
+
+/// The caller's data space, lent to the callee for one call: `len` initialised bytes at
+/// `bytes`, which the callee reads and writes where they are. The lifetime is the borrow of
+/// the caller's bytes: the loan cannot outlive them.
+#[repr(C)]
+#[derive(Debug)]
+pub struct DataSpace<'a> {
+    bytes: *mut u8,
+    len: usize,
+    _bytes: PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> DataSpace<'a> {
+    /// Lends `bytes`.
+    pub fn new(bytes: &'a mut [u8]) -> DataSpace<'a> {
+        DataSpace {
+            bytes: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            _bytes: PhantomData,
+        }
+    }
+
+    /// The lent bytes, to work on in place.
+    ///
+    /// # Safety
+    /// The space must have been made by [`DataSpace::new`] (on either side of the ABI) and
+    /// still be lent: `bytes` valid for reads and writes of `len` bytes during `'a`.
+    pub unsafe fn bytes(&mut self) -> &mut [u8] {
+        if self.len == 0 {
+            &mut []
+        } else {
+            // SAFETY: guaranteed by the caller (see above).
+            unsafe { std::slice::from_raw_parts_mut(self.bytes, self.len) }
+        }
     }
 }
 

@@ -5,8 +5,8 @@
 //! checks. Entries are `unsafe`: each takes pointers the caller must make valid.
 
 use crate::{
-    ByteSink, CallHostWordFn, DataStack, FfiBytes, FfiStr, ReadKeyFn, ReadLineFn, Returned,
-    WriteOutputFn,
+    ByteSink, CallHostWordFn, DataSpace, DataStack, FfiBytes, FfiStr, ReadKeyFn, ReadLineFn,
+    Returned, WriteOutputFn,
 };
 use std::ffi::c_void;
 use std::marker::PhantomData;
@@ -172,7 +172,8 @@ function_table! {
 function_table! {
     /// Functions of a [`crate::PluginKind::FORTH_NATIVE`] plugin: a Forth program compiled
     /// ahead of time, whose words run as native code. Every run starts from the program's
-    /// state as it was compiled (its data space, empty stacks); runs share nothing.
+    /// state as it was compiled (its data space, empty stacks); runs share nothing. Calls
+    /// continue a session whose data space the caller keeps: the plugin keeps no state.
     pub struct NativeForthFunctions, checked as NativeForthApi {
         /// Sends the names of the compiled words, oldest first, one per line.
         words: fn(names: ByteSink<'_>) -> Returned<()>,
@@ -191,22 +192,29 @@ function_table! {
         ) -> Returned<EvalOutcome>,
         /// The most cells the compiled program's data stack holds.
         data_stack_cells: fn() -> Returned<usize>,
-        /// Calls compiled word number `word` (its line in `words`, from 0) in the plugin's
-        /// live session, whose data space persists from call to call (calls are
-        /// serialised), on the caller's data stack in place: the word may use at most
-        /// `data_stack_cells` of its cells. Output and input go through `console`. Writes 0,
-        /// or the throw code with the error's message sent to `error` (-13 for a number
-        /// that is not a compiled word). `stack_room` is the stack, in bytes, the calling
+        /// Calls compiled word number `word` (its line in `words`, from 0) in a session of
+        /// the program: its data space `memory`, which the caller owns and lends to every
+        /// call of the session (one at a time), made by `new_session` of this plugin. The
+        /// word works on `memory` and on the caller's data stack in place: it may use at
+        /// most `data_stack_cells` of the stack's cells. Output and input go through
+        /// `console`. Writes 0, or the throw code with the error's message sent to `error`
+        /// (-13 for a number that is not a compiled word, -21 for a data space of another
+        /// size than the program's). `stack_room` is the stack, in bytes, the calling
         /// thread guarantees below the caller's frame (see
-        /// [`crate::NATIVE_CALL_STACK_BYTES`]). The callbacks are lent by reference: passed
-        /// by value, their five words are copied onto the stack at every call.
+        /// [`crate::NATIVE_CALL_STACK_BYTES`]). The callbacks and the error sink are lent by
+        /// reference: passed by value, they are copied onto the stack at every call (and a
+        /// sink built with two stores and copied with one load stalls the call).
         call_word: fn(
             word: u32,
+            memory: &mut DataSpace<'_>,
             stack: &mut DataStack<'_>,
             stack_room: usize,
             console: &ConsoleCallbacks<'_>,
-            error: ByteSink<'_>,
+            error: &ByteSink<'_>,
         ) -> Returned<i64>,
+        /// Sends the data space of a new session, the program's state as it was compiled,
+        /// to `memory`.
+        new_session: fn(memory: ByteSink<'_>) -> Returned<()>,
     }
 }
 

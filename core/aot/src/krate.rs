@@ -98,7 +98,7 @@ const HEADER: &str = r#"#![allow(
     clippy::all
 )]
 
-use fastforth_abi::{ByteSink, ConsoleCallbacks, DataStack, EvalOutcome, FfiStr};
+use fastforth_abi::{ByteSink, ConsoleCallbacks, DataSpace, DataStack, EvalOutcome, FfiStr};
 use fastforth_native_runtime::{self as rt, OrThrow, Vm};
 
 "#;
@@ -119,14 +119,15 @@ fn data_stack_cells() -> usize {
 }
 
 /// # Safety
-/// `stack` must be lent as `DataStack::cells_and_depth` requires.
-unsafe fn call_word(word: u32, stack: &mut DataStack<'_>, stack_room: usize, console: &ConsoleCallbacks<'_>, error: ByteSink<'_>) -> i64 {
+/// `memory` and `stack` must be lent as `DataSpace::bytes` and `DataStack::cells_and_depth`
+/// require.
+unsafe fn call_word(word: u32, memory: &mut DataSpace<'_>, stack: &mut DataStack<'_>, stack_room: usize, console: &ConsoleCallbacks<'_>, error: &ByteSink<'_>) -> i64 {
     // SAFETY: guaranteed by the caller.
-    unsafe { rt::call(&IMAGE, WORDS, word, stack, stack_room, console, error) }
+    unsafe { rt::call(&IMAGE, WORDS, word, memory, stack, stack_room, console, error) }
 }
 
-fn shutdown() {
-    rt::end_session()
+fn new_session(memory: ByteSink<'_>) {
+    rt::new_session(&IMAGE, memory)
 }
 
 fastforth_abi::export_plugin! {
@@ -145,13 +146,14 @@ fastforth_abi::export_plugin! {
         data_stack_cells: fn() -> usize = data_stack_cells,
         call_word: fn(
             word: u32,
+            memory: &mut DataSpace,
             stack: &mut DataStack,
             stack_room: usize,
             console: &ConsoleCallbacks,
-            error: ByteSink,
+            error: &ByteSink,
         ) -> i64 = call_word,
+        new_session: fn(memory: ByteSink) -> () = new_session,
     },
-    shutdown: shutdown,
 }
 "#;
 

@@ -347,22 +347,23 @@ impl fastforth_session::ForthConsole for Captured {
     }
 }
 
-/// Calls the newest compiled word `name` on `input` in place: the throw code (0 when none)
-/// and the stack the word left.
+/// Calls the newest compiled word `name` on `input` in place in `session`: the throw code
+/// (0 when none) and the stack the word left.
 fn call_by_name(
-    plugin: &fastforth_host::Plugin<fastforth_session::ForthNative>,
+    session: &mut fastforth_session::NativeSession,
     name: &str,
     input: &[i64],
     console: &mut Captured,
 ) -> (i64, Vec<i64>) {
-    let words = plugin.words().unwrap();
+    let build = session.build().clone();
+    let words = build.words().unwrap();
     let number = words
         .iter()
         .rposition(|word| word.eq_ignore_ascii_case(name));
-    let mut cells = vec![0; plugin.data_stack_cells().unwrap()];
+    let mut cells = vec![0; build.data_stack_cells().unwrap()];
     cells[..input.len()].copy_from_slice(input);
     let mut stack = fastforth_session::DataStack::new(&mut cells, input.len());
-    let result = plugin.call_word(number.unwrap() as u32, &mut stack, console);
+    let result = session.call(number.unwrap() as u32, &mut stack, console);
     let depth = stack.depth();
     (
         result.err().map_or(0, |error| error.code),
@@ -397,25 +398,30 @@ fn the_host_runs_words_and_reads_the_stack_they_leave() {
 #[test]
 fn calls_take_the_stack_and_keep_the_data_space_on_any_thread() {
     use fastforth_host::Loader;
-    use fastforth_session::{ForthNative, on_native_stack};
+    use fastforth_session::{ForthNative, NativeSession, on_native_stack};
     let (plugin, _, _) = compiled(&control());
     let shadows = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-shadows");
     let plugin = Loader::new(shadows).load::<ForthNative>(&plugin).unwrap();
+    let mut session = NativeSession::new(plugin.clone());
     let mut console = Captured::default();
     // On this test thread the plugin runs each call on a thread of its own.
-    let fact = call_by_name(&plugin, "fact", &[9, 5], &mut console);
+    let fact = call_by_name(&mut session, "fact", &[9, 5], &mut console);
     assert_eq!(fact, (0, vec![9, 120]));
-    let first = call_by_name(&plugin, "counting", &[], &mut console);
+    let first = call_by_name(&mut session, "counting", &[], &mut console);
     assert_eq!(first.0, 0);
     // On a large stack it runs in place, in the same session: the counter goes on.
     let (second, deep) = on_native_stack(|| {
-        let second = call_by_name(&plugin, "counting", &[], &mut console);
-        let deep = call_by_name(&plugin, "deep", &[], &mut console);
+        let second = call_by_name(&mut session, "counting", &[], &mut console);
+        let deep = call_by_name(&mut session, "deep", &[], &mut console);
         (second, deep)
     });
     assert_eq!(second.0, 0);
     assert_eq!(deep.0, -5);
     assert_eq!(console.0, b"5 10 ");
+    // Another session of the same build starts from the compiled state.
+    let mut other = NativeSession::new(plugin.clone());
+    call_by_name(&mut other, "counting", &[], &mut console);
+    assert_eq!(console.0, b"5 10 5 ");
     // A run starts from the compiled state, whatever the calls did.
     let mut fresh = Captured::default();
     plugin.run_word("counting", &mut fresh).unwrap();
@@ -586,9 +592,10 @@ fn the_repl_swaps_in_a_new_build_and_keeps_the_old_one_after_a_refused_link() {
     let (v2, _, _) = compiled(&mixed("v2/calc.fs"));
     let not_a_plugin = mixed("session.fs");
     let input = format!(
-        "5 triple . hit . hit .\n#link {}\n5 triple . 4 square .\n#link {}\n#link\n2 triple .\nhit\n",
+        "5 triple . hit . hit .\n#link {}\n5 triple . 4 square .\n#link {}\n#link\n2 triple .\nhit\n#link {}\nhit .\n",
         v2.display(),
-        not_a_plugin.display()
+        not_a_plugin.display(),
+        v1.display()
     );
     let output = repl(&["--link", v1.to_str().unwrap()], &input);
     let stdout = text(&output.stdout);
@@ -604,6 +611,11 @@ fn the_repl_swaps_in_a_new_build_and_keeps_the_old_one_after_a_refused_link() {
     assert!(serving.starts_with("calc 0.1.0+"), "{stdout}");
     assert!(lines[1].ends_with(&format!("-> {}; new words: square", &serving[5..])));
     assert_eq!(lines[4], "7  ok", "{stdout}");
+    assert_eq!(
+        lines.last(),
+        Some(&"1  ok"),
+        "linking v1 again starts a new session of it: {stdout}"
+    );
     assert!(
         stderr.contains("link refused, the linked words keep serving: "),
         "{stderr}"
@@ -789,12 +801,13 @@ fn mapped_count(path: &Path) -> Option<usize> {
     Some(maps.lines().filter(|line| line.ends_with(needle)).count())
 }
 
-/// A native plugin called from a host thread leaves nothing behind on it: once retired it
-/// is unmapped, and loading the same file again starts a fresh session (issue 19 S3).
+/// A native plugin called from a host thread leaves nothing behind on it: once retired and
+/// its sessions ended it is unmapped, and a session of the same file loaded again starts
+/// from the compiled state (issue 19 S3).
 #[test]
-fn a_retired_native_plugin_is_unmapped_and_a_reload_starts_a_fresh_session() {
+fn a_retired_native_plugin_is_unmapped_once_its_sessions_end() {
     use fastforth_host::Loader;
-    use fastforth_session::ForthNative;
+    use fastforth_session::{ForthNative, NativeSession};
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-reload");
     std::fs::create_dir_all(&dir).unwrap();
     let program = dir.join("reload.fs");
@@ -806,21 +819,23 @@ fn a_retired_native_plugin_is_unmapped_and_a_reload_starts_a_fresh_session() {
     let (plugin, _, _) = compiled(&program);
     let loader = Loader::new(dir.join("shadows"));
     let mut console = Captured::default();
-    let hits = |native: &fastforth_host::Plugin<ForthNative>, console: &mut Captured| {
-        let (code, stack) = call_by_name(native, "hit", &[], console);
+    let hits = |session: &mut NativeSession, console: &mut Captured| {
+        let (code, stack) = call_by_name(session, "hit", &[], console);
         assert_eq!(code, 0);
         stack
     };
     let first = loader.load::<ForthNative>(&plugin).unwrap();
     let shadow = first.info().shadow.clone();
-    assert_eq!(hits(&first, &mut console), vec![1]);
-    assert_eq!(hits(&first, &mut console), vec![2]);
+    let mut session = NativeSession::new(first.clone());
+    assert_eq!(hits(&mut session, &mut console), vec![1]);
+    assert_eq!(hits(&mut session, &mut console), vec![2]);
     first.run_word("say", &mut console).unwrap();
     assert_eq!(console.0, b"7 ");
-    drop(first);
+    drop((first, session));
     if let Some(mapped) = mapped_count(&shadow) {
         assert_eq!(mapped, 0, "the retired plugin is still mapped");
     }
     let again = loader.load::<ForthNative>(&plugin).unwrap();
-    assert_eq!(hits(&again, &mut console), vec![1], "a fresh session");
+    let mut session = NativeSession::new(again);
+    assert_eq!(hits(&mut session, &mut console), vec![1], "a fresh session");
 }

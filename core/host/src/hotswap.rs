@@ -175,7 +175,7 @@ pub struct PluginCache<K: Kind> {
 impl<K: Kind> PluginCache<K> {
     /// The serving version, reloaded if any swap happened since the last call.
     #[inline]
-    pub fn get(&mut self) -> &Plugin<K> {
+    pub fn get(&mut self) -> &Arc<Plugin<K>> {
         let swaps = SWAPS.load(Ordering::Acquire);
         if swaps != self.seen {
             self.reload(swaps);

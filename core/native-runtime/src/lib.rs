@@ -5,8 +5,9 @@
 //! code and fails the same way.
 //!
 //! A generated plugin calls [`run`] from its `run_word` export, [`call`] from its
-//! `call_word` export, [`words`] from its `words` export and [`end_session`] from its
-//! `shutdown` hook; everything else is called from the generated word functions.
+//! `call_word` export, [`new_session`] from its `new_session` export and [`words`] from its
+//! `words` export; everything else is called from the generated word functions. It keeps
+//! no state: a session's data space is the host's, lent to each call.
 
 mod arith;
 mod output;
@@ -15,8 +16,8 @@ mod worker;
 
 pub use arith::*;
 
-use fastforth_abi::{ByteSink, ConsoleCallbacks, DataStack, EvalOutcome, FfiStr};
-use std::sync::{Arc, Mutex};
+use fastforth_abi::{ByteSink, ConsoleCallbacks, DataSpace, DataStack, EvalOutcome, FfiStr};
+use std::sync::Arc;
 
 /// An exception on its way out of the run: the Forth throw code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -699,55 +700,63 @@ pub unsafe fn run(
     }
 }
 
-/// The data space of the plugin's live session: made from the compiled state by the first
-/// [`call`], then kept from call to call.
-static SESSION: Mutex<Option<Vec<u8>>> = Mutex::new(None);
+/// Sends the data space of a new session (the program's state as it was compiled) to
+/// `memory`.
+pub fn new_session(image: &Image, memory: ByteSink<'_>) {
+    memory.send(&fresh_memory(image));
+}
 
-/// Calls compiled word number `word` (its place in `words`) in the plugin's live session,
-/// on the caller's data stack in place: like [`run`], except that the data space is the one
-/// the previous call left, that the word may use at most `image.stack_cells` of the lent
-/// cells, and that the word runs on the calling thread when the caller guarantees
-/// `stack_room` bytes of stack of at least [`RUN_STACK_BYTES`]. Calls are serialised.
+/// Calls compiled word number `word` (its place in `words`) in the session whose data space
+/// is `memory` (made by [`new_session`], as the previous call left it), on the caller's
+/// data stack in place: like [`run`], except that the word may use at most
+/// `image.stack_cells` of the lent cells, and that the word runs on the calling thread when
+/// the caller guarantees `stack_room` bytes of stack of at least [`RUN_STACK_BYTES`].
 /// Returns 0, or the throw code with the error's message (without the code) sent to
-/// `error`. On the calling thread, a call that throws nothing allocates nothing once the
-/// session's data space exists.
+/// `error`. On the calling thread, a call that throws nothing allocates nothing and takes no
+/// lock.
 ///
 /// # Safety
-/// `stack` must be lent as [`DataStack::cells_and_depth`] requires.
+/// `memory` and `stack` must be lent as [`DataSpace::bytes`] and
+/// [`DataStack::cells_and_depth`] require.
+#[allow(clippy::too_many_arguments)] // the `call_word` entry's, and the program's two parts
 pub unsafe fn call(
     image: &'static Image,
     words: &[(&str, Entry)],
     word: u32,
+    memory: &mut DataSpace<'_>,
     stack: &mut DataStack<'_>,
     stack_room: usize,
     console: &ConsoleCallbacks<'_>,
-    error: ByteSink<'_>,
+    error: &ByteSink<'_>,
 ) -> i64 {
+    let error = *error;
     let Some(&(called, entry)) = words.get(word as usize) else {
         let message = format!("undefined word: no compiled word has number {word}");
         error.send(message.as_bytes());
         return code::UNDEFINED_WORD;
     };
     // SAFETY: guaranteed by the caller.
-    let (cells, depth) = unsafe { stack.cells_and_depth() };
+    let (mem, (cells, depth)) = unsafe { (memory.bytes(), stack.cells_and_depth()) };
+    if mem.len() != image.memory_bytes {
+        let message = format!(
+            "a data space of {} bytes was lent; the program's has {}",
+            mem.len(),
+            image.memory_bytes
+        );
+        error.send(message.as_bytes());
+        return code::UNSUPPORTED_OPERATION;
+    }
     let room = cells.len().min(image.stack_cells);
     if *depth > room {
         let message = format!("stack overflow: {depth} cells in, room for {room}");
         error.send(message.as_bytes());
         return code::STACK_OVERFLOW;
     }
-    // A panic in an earlier call poisoned the lock: its data space may be half-updated.
-    let Ok(mut session) = SESSION.lock() else {
-        error.send(DEAD_SESSION.as_bytes());
-        return code::ABORT;
-    };
-    let mem = session.get_or_insert_with(|| fresh_memory(image));
     if stack_room < RUN_STACK_BYTES {
         let input = cells[..*depth].to_vec();
-        let owned = std::mem::take(mem);
         let (finished, owned, output) =
-            run_on_own_thread(image, entry, owned, input, room, console);
-        *mem = owned;
+            run_on_own_thread(image, entry, mem.to_vec(), input, room, console);
+        mem.copy_from_slice(&owned);
         cells[..output.len()].copy_from_slice(&output);
         *depth = finished.depth;
         return finished.thrown_code(Some(called), error);
@@ -767,20 +776,6 @@ pub unsafe fn call(
         Err(raised) => raised.thrown_code(vm.thrown_message.as_deref(), Some(called), error),
     }
 }
-
-/// Ends the live session: the next [`call`] starts from the compiled state. A generated
-/// plugin calls it from its `shutdown` hook, so that a library the C library keeps mapped
-/// after its retirement (one that registered a thread-local destructor on a thread still
-/// running) does not hand its old session to the next load of the same file.
-pub fn end_session() {
-    *SESSION.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    SESSION.clear_poison();
-}
-
-/// What a call answers once a panic in an earlier call (a bug, not a Forth exception) may
-/// have left the session's data space half-updated; it ends with the plugin's retirement.
-const DEAD_SESSION: &str =
-    "the session is dead after a panic in call_word; load the plugin again for a new one";
 
 /// The data space as the program was compiled.
 fn fresh_memory(image: &Image) -> Vec<u8> {
@@ -909,13 +904,14 @@ mod tests {
         -21
     }
 
-    /// Calls word number `word` on a thread of its own with an empty stack: (error code,
-    /// stack, error text).
-    fn call_word(word: u32) -> (i64, Vec<i64>, String) {
+    /// Calls word number `word` in the session `memory` on a thread of its own with an
+    /// empty stack: (error code, stack, error text).
+    fn call_word(word: u32, memory: &mut [u8]) -> (i64, Vec<i64>, String) {
         let mut cells = [0; 4];
         let mut stack = DataStack::new(&mut cells, 0);
         let mut error = Vec::new();
-        // SAFETY: the callbacks ignore their context; the stack and sink outlive the call.
+        // SAFETY: the callbacks ignore their context; the data space, stack and sink
+        // outlive the call.
         let code = unsafe {
             let console = ConsoleCallbacks::from_raw(
                 std::ptr::null_mut(),
@@ -928,10 +924,11 @@ mod tests {
                 &IMAGE,
                 WORDS,
                 word,
+                &mut DataSpace::new(memory),
                 &mut stack,
                 0,
                 &console,
-                ByteSink::for_vec(&mut error),
+                &ByteSink::for_vec(&mut error),
             )
         };
         let depth = stack.depth();
@@ -939,16 +936,36 @@ mod tests {
         (code, cells[..depth].to_vec(), error)
     }
 
+    fn session() -> Vec<u8> {
+        let mut memory = Vec::new();
+        new_session(&IMAGE, ByteSink::for_vec(&mut memory));
+        memory
+    }
+
     #[test]
-    fn a_session_is_dead_after_a_panic_until_it_ends() {
-        assert_eq!(call_word(BUMP).1, [1]);
-        assert_eq!(call_word(BUMP).1, [2]);
-        let panicked = std::panic::catch_unwind(|| call_word(HALF));
+    fn each_session_keeps_its_own_data_space_from_call_to_call() {
+        let (mut one, mut two) = (session(), session());
+        assert_eq!(one.len(), IMAGE.memory_bytes);
+        assert_eq!(call_word(BUMP, &mut one).1, [1]);
+        assert_eq!(call_word(BUMP, &mut one).1, [2]);
+        assert_eq!(call_word(BUMP, &mut two).1, [1], "a session of its own");
+        assert_eq!(call_word(BUMP, &mut one).1, [3]);
+    }
+
+    #[test]
+    fn a_panic_reaches_the_caller_and_a_wrong_data_space_is_refused() {
+        let mut memory = session();
+        let panicked = std::panic::catch_unwind(|| call_word(HALF, &mut session()));
         assert!(panicked.is_err(), "the panic reaches the export's guard");
-        let (code, stack, error) = call_word(BUMP);
-        assert_eq!((code, stack), (code::ABORT, Vec::new()));
-        assert_eq!(error, DEAD_SESSION);
-        end_session();
-        assert_eq!(call_word(BUMP).1, [1], "a fresh session");
+        let (code, stack, error) = call_word(BUMP, &mut memory[..8]);
+        assert_eq!((code, stack), (code::UNSUPPORTED_OPERATION, Vec::new()));
+        assert_eq!(
+            error,
+            "a data space of 8 bytes was lent; the program's has 64"
+        );
+        assert_eq!(call_word(BUMP, &mut memory).1, [1], "nothing was run");
+        let (code, _, error) = call_word(7, &mut memory);
+        assert_eq!(code, code::UNDEFINED_WORD);
+        assert_eq!(error, "undefined word: no compiled word has number 7");
     }
 }

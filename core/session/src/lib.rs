@@ -15,7 +15,7 @@ pub use backend::Backend;
 pub use fastforth_abi::{DataStack, ForthLimits};
 pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError};
 pub use mixed::{Linked, NativeWords};
-pub use native::{ForthNative, NativePlugin, NativeRun, on_native_stack};
+pub use native::{CallError, ForthNative, NativePlugin, NativeRun, NativeSession, on_native_stack};
 pub use stage::{Optimizer, OptimizerPlugin};
 
 use fastforth_host::{Example, Kind, PluginError, open_as};

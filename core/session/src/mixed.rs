@@ -4,10 +4,12 @@
 //! and the session's words call the new code from their next call on.
 //!
 //! Each word is resolved to its number in its plugin when the plugin is linked or swapped
-//! in, so a call passes a number, not a name, and runs on the caller's cells in place.
+//! in, so a call passes a number, not a name, and runs on the caller's cells in place. Each
+//! plugin's calls share one [`NativeSession`] (its data space), which starts afresh when the
+//! plugin is linked again or another build serves.
 
 use crate::forth::{ForthConsole, HostWordError};
-use crate::native::{ForthNative, NativePlugin};
+use crate::native::{ForthNative, NativePlugin, NativeSession};
 use fastforth_abi::{DataStack, throw};
 use fastforth_host::{HotSwap, Loader, Plugin, PluginCache, PluginError, SwapReport};
 use std::cell::RefCell;
@@ -22,10 +24,31 @@ pub struct NativeWords {
     words: Vec<LinkedWord>,
 }
 
-/// A linked plugin: its hot-swap handle, and this thread's cache of the serving build.
+/// A linked plugin: its hot-swap handle, and what its calls use.
 struct LinkedPlugin {
     handle: HotSwap<ForthNative>,
-    cache: RefCell<PluginCache<ForthNative>>,
+    serving: RefCell<Serving>,
+}
+
+/// This thread's cache of a plugin's serving build, and the session of its calls (`None`
+/// before the first call after a link).
+struct Serving {
+    cache: PluginCache<ForthNative>,
+    session: Option<NativeSession>,
+}
+
+impl Serving {
+    /// The session of the serving build: the one of the previous call, or a new one when
+    /// there was none or another build serves now.
+    #[inline]
+    fn session(&mut self) -> &mut NativeSession {
+        let build = self.cache.get();
+        if !(self.session.as_ref()).is_some_and(|session| Arc::ptr_eq(session.build(), build)) {
+            self.session = None;
+        }
+        self.session
+            .get_or_insert_with(|| NativeSession::new(build.clone()))
+    }
 }
 
 /// A host word: which plugin, the word's name, and its number in the serving build (`None`
@@ -81,11 +104,18 @@ impl NativeWords {
         // The build whose words were read is the one that serves: the file is not read again.
         let version = candidate.version().to_owned();
         let (index, swapped) = match existing {
-            Some(index) => (index, Some(self.plugins[index].handle.swap_to(candidate))),
+            Some(index) => {
+                let plugin = &mut self.plugins[index];
+                plugin.serving.get_mut().session = None;
+                (index, Some(plugin.handle.swap_to(candidate)))
+            }
             None => {
                 let handle = HotSwap::serving(self.loader.clone(), candidate);
-                let cache = RefCell::new(handle.cache());
-                self.plugins.push(LinkedPlugin { handle, cache });
+                let serving = RefCell::new(Serving {
+                    cache: handle.cache(),
+                    session: None,
+                });
+                self.plugins.push(LinkedPlugin { handle, serving });
                 (self.plugins.len() - 1, None)
             }
         };
@@ -157,27 +187,27 @@ impl NativeWords {
                 message: format!("no native word has id {id}"),
             });
         };
-        let mut cache = self.plugins[word.plugin].cache.borrow_mut();
-        let plugin = cache.get();
+        let mut serving = self.plugins[word.plugin].serving.borrow_mut();
+        let session = serving.session();
         let Some(number) = word.number else {
             return Err(HostWordError {
                 code: throw::UNDEFINED_WORD,
                 message: format!(
                     "undefined word: {} is not a compiled word (native code of {})",
                     word.name,
-                    plugin.name()
+                    session.build().name()
                 ),
             });
         };
         let room = cells.len();
         let mut stack = DataStack::new(cells, *depth);
-        let result = plugin.call_word(number, &mut stack, console);
+        let result = session.call(number, &mut stack, console);
         if stack.depth() > room {
             return Err(HostWordError {
                 code: throw::UNSUPPORTED_OPERATION,
                 message: format!(
                     "native code of {} left a depth of {} on a stack of {room} cells",
-                    plugin.name(),
+                    session.build().name(),
                     stack.depth()
                 ),
             });
@@ -185,7 +215,11 @@ impl NativeWords {
         *depth = stack.depth();
         result.map_err(|error| HostWordError {
             code: error.code,
-            message: format!("{} (native code of {})", error.message, plugin.name()),
+            message: format!(
+                "{} (native code of {})",
+                error.message,
+                session.build().name()
+            ),
         })
     }
 }

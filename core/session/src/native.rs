@@ -1,16 +1,19 @@
 //! The native Forth plugin kind: a Forth program compiled ahead of time to a plugin whose
 //! words run as machine code. A run starts from the program's compiled state; a call
-//! continues the plugin's live session on the caller's stack, in place.
+//! continues a [`NativeSession`], whose data space the host keeps, on the caller's stack, in
+//! place.
 
 use crate::forth::{Evaluation, ForthConsole, HostWordError, console_callbacks};
 use fastforth_abi::NATIVE_CALL_STACK_BYTES;
+use fastforth_abi::throw::UNSUPPORTED_OPERATION;
 use fastforth_abi::{
-    ByteSink, DataStack, EvalOutcome, FfiStr, NativeForthApi, NativeForthFunctions, PluginKind,
-    cells_from_bytes,
+    ByteSink, DataSpace, DataStack, EvalOutcome, FfiStr, NativeForthApi, NativeForthFunctions,
+    PluginKind, cells_from_bytes,
 };
 use fastforth_host::{Kind, Plugin, PluginError};
 use std::cell::Cell;
 use std::ffi::c_void;
+use std::sync::Arc;
 
 /// The native Forth plugin kind ("forth-native").
 pub struct ForthNative;
@@ -51,18 +54,32 @@ pub trait NativePlugin {
     /// stack with fewer cells has less room.
     fn data_stack_cells(&self) -> Result<usize, PluginError>;
 
-    /// Calls compiled word number `word` (its place in [`Self::words`]) in the plugin's
-    /// live session (its data space as the previous call left it) on `stack` in place. On
-    /// a thread started by [`on_native_stack`] the word runs on the calling thread and the
-    /// call allocates nothing unless the word throws; elsewhere the plugin starts a thread
-    /// with a large stack for the call (tens of microseconds). Errors are the word's throw
-    /// code and message, or -21 when the plugin failed.
+    /// The data space of a new session: the program's state as it was compiled.
+    fn new_session(&self) -> Result<Vec<u8>, PluginError>;
+
+    /// Calls compiled word number `word` (its place in [`Self::words`]) in the session whose
+    /// data space is `memory` (made by [`Self::new_session`] of this build) on `stack` in
+    /// place. On a thread started by [`on_native_stack`] the word runs on the calling thread
+    /// and the call allocates nothing unless the word throws; elsewhere the plugin starts a
+    /// thread with a large stack for the call (tens of microseconds). Errors are the word's
+    /// throw code and message; `Err(Failed)` when the plugin failed (a panic: `memory` may
+    /// be half-updated).
     fn call_word(
         &self,
         word: u32,
+        memory: &mut [u8],
         stack: &mut DataStack<'_>,
         console: &mut dyn ForthConsole,
-    ) -> Result<(), HostWordError>;
+    ) -> Result<(), CallError>;
+}
+
+/// Why a [`NativePlugin::call_word`] did not complete.
+#[derive(Debug)]
+pub enum CallError {
+    /// The word threw: its code and message.
+    Thrown(HostWordError),
+    /// The plugin failed.
+    Failed(PluginError),
 }
 
 impl NativePlugin for Plugin<ForthNative> {
@@ -120,37 +137,107 @@ impl NativePlugin for Plugin<ForthNative> {
             .map_err(|status| self.call_error("data_stack_cells", status))
     }
 
+    fn new_session(&self) -> Result<Vec<u8>, PluginError> {
+        let mut memory = Vec::new();
+        // SAFETY: a checked entry of a loaded plugin; the sink is borrowed for the call.
+        let returned = unsafe { (self.api().new_session)(ByteSink::for_vec(&mut memory)) };
+        returned
+            .into_result()
+            .map_err(|status| self.call_error("new_session", status))?;
+        Ok(memory)
+    }
+
     #[inline]
     fn call_word(
         &self,
         word: u32,
+        memory: &mut [u8],
         stack: &mut DataStack<'_>,
         console: &mut dyn ForthConsole,
-    ) -> Result<(), HostWordError> {
+    ) -> Result<(), CallError> {
         let mut console: &mut dyn ForthConsole = console;
         let mut error = Vec::new();
-        // SAFETY: a checked entry; the stack, callbacks and sink are borrowed for the call,
-        // and `stack_room` never claims more stack than this thread has.
+        // SAFETY: a checked entry; the data space, stack, callbacks and sink are borrowed
+        // for the call, and `stack_room` never claims more stack than this thread has.
         let returned = unsafe {
             (self.api().call_word)(
                 word,
+                &mut DataSpace::new(memory),
                 stack,
                 stack_room(),
                 &console_callbacks(&mut console),
-                ByteSink::for_vec(&mut error),
+                &ByteSink::for_vec(&mut error),
             )
         };
         match returned.into_result() {
             Ok(0) => Ok(()),
-            Ok(code) => Err(HostWordError {
+            Ok(code) => Err(CallError::Thrown(HostWordError {
                 code,
                 message: String::from_utf8_lossy(&error).into_owned(),
-            }),
-            Err(status) => Err(HostWordError {
-                code: fastforth_abi::throw::UNSUPPORTED_OPERATION,
-                message: self.call_error("call_word", status).to_string(),
-            }),
+            })),
+            Err(status) => Err(CallError::Failed(self.call_error("call_word", status))),
         }
+    }
+}
+
+/// A session of a native plugin's program: the build it runs on and its data space, which
+/// the host keeps and lends to each call, so a call takes no lock in the plugin. Each
+/// session is separate; a new build needs a new session.
+pub struct NativeSession {
+    build: Arc<Plugin<ForthNative>>,
+    /// The data space, or why the session cannot run: it could not start, or a call failed
+    /// and may have left the data space half-updated.
+    memory: Result<Vec<u8>, String>,
+}
+
+impl NativeSession {
+    /// A new session of `build`, from the program's compiled state.
+    #[cold]
+    #[inline(never)]
+    pub fn new(build: Arc<Plugin<ForthNative>>) -> NativeSession {
+        let memory = build.new_session().map_err(|error| error.to_string());
+        NativeSession { build, memory }
+    }
+
+    /// The build the session runs on.
+    pub fn build(&self) -> &Arc<Plugin<ForthNative>> {
+        &self.build
+    }
+
+    /// Calls compiled word number `word` of the build in this session (see
+    /// [`NativePlugin::call_word`]). A session that could not start, or one of whose calls
+    /// failed, is dead: every call fails with -21 and says why.
+    #[inline]
+    pub fn call(
+        &mut self,
+        word: u32,
+        stack: &mut DataStack<'_>,
+        console: &mut dyn ForthConsole,
+    ) -> Result<(), HostWordError> {
+        let memory = match &mut self.memory {
+            Ok(memory) => memory,
+            Err(why) => return Err(dead(why)),
+        };
+        match self.build.call_word(word, memory, stack, console) {
+            Ok(()) => Ok(()),
+            Err(CallError::Thrown(error)) => Err(error),
+            Err(CallError::Failed(failure)) => {
+                self.memory = Err(format!("{failure}; the session is dead"));
+                Err(HostWordError {
+                    code: UNSUPPORTED_OPERATION,
+                    message: failure.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// The error of every call of a dead session.
+#[cold]
+fn dead(why: &str) -> HostWordError {
+    HostWordError {
+        code: UNSUPPORTED_OPERATION,
+        message: format!("no session of the native code: {why}"),
     }
 }
 
