@@ -77,7 +77,7 @@ fn time_phases(
     let checked = Instant::now();
     let sha256 = shadow::sha256_hex(&bytes);
     let hashed = Instant::now();
-    let copy = shadow::place(cache, path, &bytes, &sha256, &|| spares.take())?;
+    let copy = shadow::place(cache, path, &bytes, &sha256, &|| spares.take())?.path;
     let copied = Instant::now();
     phases.check.push(nanos(checked - start));
     phases.hash.push(nanos(hashed - checked));

@@ -161,10 +161,9 @@ pub struct Loader {
 
 impl Loader {
     /// A loader whose shadow copies go to `cache_dir` (created when needed). Temporary
-    /// files that killed loads left there are removed now.
+    /// files that killed loads left there are removed by its first load that writes a copy.
     pub fn new(cache_dir: impl Into<PathBuf>) -> Loader {
         let cache_dir = cache_dir.into();
-        shadow::remove_stale_temp_files(&cache_dir);
         Loader {
             spares: SpareFiles::new(cache_dir.clone()),
             cache_dir,
@@ -207,7 +206,8 @@ impl Loader {
     /// Verifies, provides its Rust runtime (refusing another toolchain's, see [`runtime`]),
     /// shadow-copies, probes, opens and validates the plugin at `path`, then runs its
     /// self-test. Nothing is opened unless the file passed the structural checks. A
-    /// refused build's shadow copy is removed; a loaded one evicts its stem's old copies.
+    /// refused build's shadow copy is removed; a new copy of a loaded one tidies the cache
+    /// (see [`shadow::tidy`]).
     pub fn load<K: Kind>(&self, path: &Path) -> Result<Arc<Plugin<K>>, PluginError> {
         let mut loaded = self.load_now(path);
         for _ in 0..EVICTION_RETRIES {
@@ -226,9 +226,10 @@ impl Loader {
             runtime::provide(&self.cache_dir, path, &name)?;
         }
         let sha256 = shadow::sha256_hex(&bytes);
-        let shadow = shadow::place(&self.cache_dir, path, &bytes, &sha256, &|| {
+        let placed = shadow::place(&self.cache_dir, path, &bytes, &sha256, &|| {
             self.spares.take()
         })?;
+        let shadow = placed.path;
         drop(bytes);
         let key = shadow.canonicalize().unwrap_or_else(|_| shadow.clone());
         // The probe runs before the table is locked: it takes a child process, and every
@@ -280,9 +281,11 @@ impl Loader {
         };
         let erased: images::AnyPlugin = plugin.clone();
         images::insert(&mut open, key, &erased);
-        shadow::evict_old_versions(&shadow, &|old| {
-            open.contains_key(&old.canonicalize().unwrap_or_else(|_| old.to_path_buf()))
-        });
+        if placed.written {
+            shadow::tidy(&shadow, &|old| {
+                open.contains_key(&old.canonicalize().unwrap_or_else(|_| old.to_path_buf()))
+            });
+        }
         drop((open, other_kind));
         Ok(plugin)
     }

@@ -8,15 +8,16 @@
 //!
 //! The cache stays bounded:
 //! - a build the loader refused is removed at once ([`remove`]);
-//! - temporary files that a killed load left behind are removed when a loader starts
-//!   ([`remove_stale_temp_files`]): each is named after the process writing it, and removed
-//!   once that process is gone (or, where that cannot be asked, after an hour);
-//! - after a successful load, older copies of the same stem are evicted beyond the newest
-//!   [`KEEP_PER_STEM`] (by modification time, refreshed whenever a copy is reused), never
-//!   one that is live in this loader ([`evict_old_versions`]). A copy another process has
-//!   mapped stays valid on Unix once unlinked; Windows refuses to delete it, and it is left.
-//!   One that another process placed but had not opened yet is placed again by its loader
-//!   ([`crate::PluginError::CopyEvicted`]).
+//! - after a load that wrote a new copy, one pass over the directory ([`tidy`]) removes the
+//!   temporary files that killed loads left behind (each is named after the process writing
+//!   it, and removed once that process is gone or, where that cannot be asked, after an
+//!   hour) and evicts older copies of the same stem beyond the newest [`KEEP_PER_STEM`] (by
+//!   modification time, refreshed whenever a copy is reused), never one that is live in this
+//!   loader. A load that reuses a copy adds nothing, so it reads no directory: listing a
+//!   cache of a few hundred files costs a one-shot command a tenth of a millisecond. A copy
+//!   another process has mapped stays valid on Unix once unlinked; Windows refuses to delete
+//!   it, and it is left. One that another process placed but had not opened yet is placed
+//!   again by its loader ([`crate::PluginError::CopyEvicted`]).
 
 use crate::PluginError;
 pub use fastforth_toolchain::holds;
@@ -54,28 +55,41 @@ pub fn shadow_file_name(source: &Path, sha256: &str) -> String {
     }
 }
 
-/// Makes sure a shadow copy of `bytes` exists in `cache_dir` and returns its path; a new
-/// copy is written into the temporary file `take_spare` hands over when it has one ready
-/// (see [`crate::spare`]), else into a new one.
+/// A shadow copy in place: its path, and whether this placing wrote it (else it was reused).
+#[derive(Debug)]
+pub struct Placed {
+    pub path: PathBuf,
+    pub written: bool,
+}
+
+/// Makes sure a shadow copy of `bytes` exists in `cache_dir`; a new copy is written into the
+/// temporary file `take_spare` hands over when it has one ready (see [`crate::spare`]), else
+/// into a new one.
 pub fn place(
     cache_dir: &Path,
     source: &Path,
     bytes: &[u8],
     sha256: &str,
     take_spare: &dyn Fn() -> Option<NamedTempFile>,
-) -> Result<PathBuf, PluginError> {
+) -> Result<Placed, PluginError> {
     let cache_error = |source| PluginError::Cache {
         path: cache_dir.into(),
         source,
     };
     std::fs::create_dir_all(cache_dir).map_err(cache_error)?;
-    let shadow = cache_dir.join(shadow_file_name(source, sha256));
-    if holds(&shadow, bytes) {
-        touch(&shadow);
-        return Ok(shadow);
+    let path = cache_dir.join(shadow_file_name(source, sha256));
+    if holds(&path, bytes) {
+        touch(&path);
+        return Ok(Placed {
+            path,
+            written: false,
+        });
     }
-    write_by_rename(cache_dir, &shadow, bytes, take_spare()).map_err(cache_error)?;
-    Ok(shadow)
+    write_by_rename(cache_dir, &path, bytes, take_spare()).map_err(cache_error)?;
+    Ok(Placed {
+        path,
+        written: true,
+    })
 }
 
 /// Writes `bytes` to `path` in `cache_dir` through a temporary file (`spare`, or a new one)
@@ -117,20 +131,6 @@ pub fn remove(shadow: &Path) {
     let _ = std::fs::remove_file(shadow);
 }
 
-/// Removes temporary files whose writer is gone (see the module documentation).
-pub fn remove_stale_temp_files(cache_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(cache_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with(".tmp") && temp_file_is_stale(name, &entry) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
 fn temp_file_is_stale(name: &str, entry: &std::fs::DirEntry) -> bool {
     let writer = name
         .strip_prefix(TEMP_PREFIX)
@@ -161,9 +161,11 @@ fn process_is_alive(_pid: u32) -> Option<bool> {
     None
 }
 
-/// Evicts copies of `shadow`'s stem beyond the newest [`KEEP_PER_STEM`], keeping `shadow`
-/// itself and every copy for which `is_live` says so.
-pub fn evict_old_versions(shadow: &Path, is_live: &dyn Fn(&Path) -> bool) {
+/// In one pass over `shadow`'s directory: removes the temporary files whose writer is gone,
+/// and evicts copies of `shadow`'s stem beyond the newest [`KEEP_PER_STEM`], keeping
+/// `shadow` itself and every copy for which `is_live` says so (see the module
+/// documentation).
+pub fn tidy(shadow: &Path, is_live: &dyn Fn(&Path) -> bool) {
     let (Some(dir), Some(name)) = (shadow.parent(), shadow.file_name().and_then(|n| n.to_str()))
     else {
         return;
@@ -171,19 +173,19 @@ pub fn evict_old_versions(shadow: &Path, is_live: &dyn Fn(&Path) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut copies: Vec<(SystemTime, PathBuf)> = entries
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_str()
-                .is_some_and(|other| same_stem(name, other))
-        })
-        .map(|entry| {
+    let mut copies: Vec<(SystemTime, PathBuf)> = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(other) = file_name.to_str() else {
+            continue;
+        };
+        if other.starts_with(".tmp") && temp_file_is_stale(other, &entry) {
+            let _ = std::fs::remove_file(entry.path());
+        } else if same_stem(name, other) {
             let modified = entry.metadata().and_then(|m| m.modified());
-            (modified.unwrap_or(SystemTime::UNIX_EPOCH), entry.path())
-        })
-        .collect();
+            copies.push((modified.unwrap_or(SystemTime::UNIX_EPOCH), entry.path()));
+        }
+    }
     copies.sort_by_key(|copy| std::cmp::Reverse(copy.0));
     for (_, old) in copies.into_iter().skip(KEEP_PER_STEM) {
         if old != shadow && !is_live(&old) {
@@ -226,16 +228,12 @@ mod tests {
         let a = place(dir.path(), source, b"one", &sha256_hex(b"one"), &|| None).unwrap();
         let again = place(dir.path(), source, b"one", &sha256_hex(b"one"), &|| None).unwrap();
         let b = place(dir.path(), source, b"two", &sha256_hex(b"two"), &|| None).unwrap();
-        assert_eq!(a, again);
-        assert_ne!(a, b);
-        assert!(
-            a.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("libdemo-")
-        );
-        assert!(a.extension().is_some_and(|e| e == "so"));
-        assert_eq!(std::fs::read(&b).unwrap(), b"two");
+        assert_eq!((a.written, again.written, b.written), (true, false, true));
+        assert_eq!(a.path, again.path);
+        assert_ne!(a.path, b.path);
+        let name = a.path.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("libdemo-"), "{name}");
+        assert!(a.path.extension().is_some_and(|e| e == "so"));
+        assert_eq!(std::fs::read(&b.path).unwrap(), b"two");
     }
 }

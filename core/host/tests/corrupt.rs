@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use fastforth_host::{Example, Loader, PluginError};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -136,7 +135,7 @@ fn old_builds_of_one_file_are_evicted_but_live_ones_stay() {
 }
 
 #[test]
-fn temporary_files_of_dead_writers_are_removed_when_a_loader_starts() {
+fn temporary_files_of_dead_writers_are_removed_when_a_load_writes_a_copy() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     std::fs::create_dir_all(&cache).unwrap();
@@ -148,10 +147,13 @@ fn temporary_files_of_dead_writers_are_removed_when_a_loader_starts() {
         b"being written",
     );
     let kept = write(&cache, "libother-0123456789abcdef01234567.so", b"x");
-    let _loader = Arc::new(Loader::new(&cache));
+    let loader = Loader::new(&cache);
+    assert!(dead.exists(), "a loader reads no directory until it writes");
+    let plugin = loader.load::<Example>(&example_v1()).unwrap();
     assert!(!dead.exists());
     assert!(alive.exists());
     assert!(kept.exists());
+    assert_eq!(plugin.add_numbers(2, 3).unwrap(), 5);
 }
 
 /// The example plugin with `patch` applied to its bytes.
