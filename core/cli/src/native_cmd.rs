@@ -221,12 +221,14 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// loads as a "forth-native" plugin (structure, validation, self-test): it is checked in a
 /// new directory of this process's own beside `output` (under `output`'s file name, so the
 /// loader's shadow copies stay one set per output), then renamed over `output`, so a build
-/// that does not load leaves whatever `output` held. The directory goes whatever happens.
+/// that does not load leaves whatever `output` held. The directory goes whatever happens;
+/// one a killed `compile` left (named after its process) goes with the next `compile` there.
 fn write_checked(built: &Built, output: &Path, backend: &str) -> anyhow::Result<()> {
     let runtime = copy_runtime_beside(Path::new(&built.runtime), output)?;
     let dir = directory_of(output);
+    remove_abandoned_staging(dir);
     let staging = tempfile::Builder::new()
-        .prefix(".fastforth-compile-")
+        .prefix(&format!("{STAGING_PREFIX}{}-", std::process::id()))
         .tempdir_in(dir)
         .with_context(|| format!("cannot create a directory in {}", dir.display()))?;
     let name = output.file_name().context("the output names a file")?;
@@ -243,6 +245,27 @@ fn write_checked(built: &Built, output: &Path, backend: &str) -> anyhow::Result<
         .with_context(|| format!("{backend} answered a build that does not load"))?;
     std::fs::rename(&candidate, output)
         .with_context(|| format!("cannot write {}", output.display()))
+}
+
+/// The start of a staging directory's name, followed by its process's id and a `-`.
+const STAGING_PREFIX: &str = ".fastforth-compile-";
+
+/// Removes the staging directories in `dir` that a killed `compile` left (best effort).
+fn remove_abandoned_staging(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if is_dir
+            && name.starts_with(STAGING_PREFIX)
+            && fastforth_host::shadow::is_abandoned(name, STAGING_PREFIX, &entry)
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Copies the shared Rust runtime the plugin links next to the plugin written at `output`,

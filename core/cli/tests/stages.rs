@@ -357,11 +357,26 @@ fn a_faulty_backend_is_contained_and_the_previous_build_stays() {
             .collect();
         assert!(leftovers.is_empty(), "{name}: {leftovers:?}");
     }
-    // The same backend builds programs with other names, and the build is written.
+    // The same backend builds programs with other names, and the build is written; the
+    // staging directory a killed compile left there goes (no process has id 0x7ffffffe),
+    // the one of a compile still running stays.
     let file = program("sound", ": main 6 7 * . ;\n");
     let output = file.with_extension(std::env::consts::DLL_EXTENSION);
+    let dir = output.parent().unwrap();
+    let killed = dir.join(".fastforth-compile-2147483646-abc");
+    let running = dir.join(format!(".fastforth-compile-{}-def", std::process::id()));
+    for staging in [&killed, &running] {
+        std::fs::create_dir_all(staging).unwrap();
+        std::fs::write(staging.join("sound.so"), b"half a check").unwrap();
+    }
     let compile = compile_with(&faulty, &file, &output);
     assert!(compile.status.success(), "{compile:?}");
+    assert!(!killed.exists(), "the killed compile's directory is left");
+    assert!(
+        running.exists(),
+        "the running compile's directory is removed"
+    );
+    std::fs::remove_dir_all(&running).unwrap();
     let run = fastforth(&["run", "--native", &output.to_string_lossy()], "");
     assert_eq!(text(&run.stdout), "42 ", "{run:?}");
 }

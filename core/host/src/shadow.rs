@@ -132,8 +132,15 @@ pub fn remove(shadow: &Path) {
 }
 
 fn temp_file_is_stale(name: &str, entry: &std::fs::DirEntry) -> bool {
+    is_abandoned(name, TEMP_PREFIX, entry)
+}
+
+/// Whether the directory entry `entry`, called `name`, is a temporary one its writer left:
+/// named `<prefix><pid>-...` after a process that is gone, or, where that cannot be told
+/// (another name, or no way to ask), older than an hour.
+pub fn is_abandoned(name: &str, prefix: &str, entry: &std::fs::DirEntry) -> bool {
     let writer = name
-        .strip_prefix(TEMP_PREFIX)
+        .strip_prefix(prefix)
         .and_then(|rest| rest.split('-').next())
         .and_then(|pid| pid.parse::<u32>().ok());
     match writer.map(process_is_alive) {
