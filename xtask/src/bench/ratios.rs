@@ -100,10 +100,11 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
         name: "linked native word / interpreted word, an interpreted loop of 1,000 calls".into(),
         value: ratio("forth/linked-call/linked", "forth/linked-call/interpreted"),
         target: Target::AtMost(2.0),
-        cause: "nothing is copied, allocated or flushed on a call, but an iteration still \
-                executes 521 instructions against 60: the executor leaves and re-enters its \
-                loop (217), the host's `dyn Console` call, look-up and swap-count check (143), \
-                the plugin's two `catch_unwind`s, session lock and run setup (160)"
+        cause: "nothing is copied, allocated, locked or flushed on a call, but perf puts \
+                half of a linked iteration in the executor, which leaves and re-enters its \
+                loop for the host word, 30 % in the host (`dyn Console` call, look-up, \
+                swap-count and session check) and 20 % in the plugin (its two \
+                `catch_unwind`s and the run's setup)"
             .into(),
     });
     list.push(Ratio {
