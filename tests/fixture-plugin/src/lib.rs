@@ -1,6 +1,10 @@
 //! Deliberately broken plugins for the host's tests: an example-kind plugin whose
 //! descriptor, function table, imports, self-test or exports are wrong in exactly the way
-//! one cargo feature names. Never shipped.
+//! one cargo feature names, and (feature `native`) a native Forth plugin one of whose words
+//! panics. Never shipped.
+
+#[cfg(feature = "native")]
+mod native;
 
 use fastforth_abi::{
     ABI_VERSION, ByteSink, ExampleFunctions, FfiStr, LAYOUT_HASH, PluginDescriptor, PluginKind,
@@ -175,8 +179,12 @@ static DESCRIPTOR: PluginDescriptor = PluginDescriptor {
     )
 };
 
-/// The descriptor; not exported at all with the `no-descriptor` feature.
-#[cfg_attr(not(feature = "no-descriptor"), unsafe(no_mangle))]
+/// The descriptor; not exported at all with the `no-descriptor` feature, nor with `native`,
+/// whose module exports its own.
+#[cfg_attr(
+    not(any(feature = "no-descriptor", feature = "native")),
+    unsafe(no_mangle)
+)]
 pub extern "C" fn fastforth_plugin_v1() -> *const PluginDescriptor {
     if cfg!(feature = "wild-shutdown") {
         return wild_shutdown();
