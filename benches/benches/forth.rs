@@ -285,8 +285,14 @@ const FIB_CALLER: &str = ": calls ( -- ) 1000000 0 do i 7 and fib drop loop ;";
 fn linked_calls(c: &mut Criterion, group: &str, called: &str, caller: &str) {
     let cache = tempfile::tempdir().expect("temporary cache directory");
     let mut natives = NativeWords::new(Arc::new(Loader::new(cache.path())));
-    let linked = natives
-        .link(&native_plugin(group, called))
+    let mut forth = Forth::new(Limits::default());
+    let mut define = |word: &str, id: u32| {
+        forth
+            .define_host_word(word, id)
+            .map_err(|error| error.to_string())
+    };
+    natives
+        .link(&native_plugin(group, called), &mut define)
         .expect("native plugin links");
     let mut group = c.benchmark_group(format!("forth/{group}"));
     if caller == FIB_CALLER {
@@ -296,10 +302,6 @@ fn linked_calls(c: &mut Criterion, group: &str, called: &str, caller: &str) {
     group.bench_function("interpreted", |b| {
         b.iter(|| interpreted.evaluate("calls", "calls", &mut Discard))
     });
-    let mut forth = Forth::new(Limits::default());
-    for (word, id) in &linked.new_words {
-        forth.define_host_word(word, *id).expect("host word");
-    }
     forth
         .evaluate(caller, "calls", &mut Linked(&natives))
         .expect("caller compiles");

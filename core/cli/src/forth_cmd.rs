@@ -192,6 +192,18 @@ enum Interpreter {
     Plugin(Arc<ForthSession>),
 }
 
+/// `linked`, or an error naming the words of the plugin at `path` the session could not
+/// define.
+fn all_defined(path: &Path, linked: Linked) -> anyhow::Result<Linked> {
+    match linked.undefined.first() {
+        None => Ok(linked),
+        Some((word, why)) => Err(anyhow::anyhow!(
+            "{}: cannot define {word}: {why}",
+            path.display()
+        )),
+    }
+}
+
 impl Engine {
     pub fn start(options: &EngineOptions) -> anyhow::Result<Engine> {
         let limits = options.limits();
@@ -237,16 +249,18 @@ impl Engine {
                 .context("cannot use the optimizer stage")?;
         }
         for path in &options.links {
-            engine.link(path)?;
+            all_defined(path, engine.link(path)?)?;
         }
         Ok(engine)
     }
 
     /// Links the native plugin at `path` into the session, or swaps it in when a build of
-    /// the same program is linked already; its new words become words of the session.
+    /// the same program is linked already; its new words become words of the session (those
+    /// the session cannot define now, in the middle of a definition or with a full
+    /// dictionary, are in [`Linked::undefined`]: the next link offers them again).
     pub fn link(&mut self, path: &Path) -> anyhow::Result<Linked> {
         let plugin = self.load_native(path)?;
-        self.link_loaded(path, plugin)
+        self.link_loaded(plugin)
     }
 
     /// Loads, validates and self-tests the native plugin at `path` without linking it.
@@ -255,28 +269,27 @@ impl Engine {
     }
 
     /// [`Engine::link`] of the plugin [`Engine::load_native`] loaded from `path`.
-    pub fn link_loaded(
-        &mut self,
-        path: &Path,
-        plugin: Arc<Plugin<ForthNative>>,
-    ) -> anyhow::Result<Linked> {
+    pub fn link_loaded(&mut self, plugin: Arc<Plugin<ForthNative>>) -> anyhow::Result<Linked> {
         let natives = match self.natives.take() {
             Some(natives) => natives,
             None => NativeWords::new(self.loader()?),
         };
-        let linked = self.natives.insert(natives).link_loaded(plugin)?;
-        for (word, id) in &linked.new_words {
-            let defined = match &mut self.interpreter {
+        let interpreter = &mut self.interpreter;
+        let mut define = |word: &str, id: u32| {
+            let defined = match interpreter {
                 Interpreter::BuiltIn(forth) => forth
-                    .define_host_word(word, *id)
+                    .define_host_word(word, id)
                     .map_err(anyhow::Error::from),
                 Interpreter::Plugin(session) => session
-                    .with_instance(|engine| engine.define_host_word(word, *id))
+                    .with_instance(|engine| engine.define_host_word(word, id))
                     .map_err(anyhow::Error::from),
             };
-            defined.with_context(|| format!("{}: cannot define {word}", path.display()))?;
-        }
-        Ok(linked)
+            defined.map_err(|error| format!("{error:#}"))
+        };
+        Ok(self
+            .natives
+            .insert(natives)
+            .link_loaded(plugin, &mut define)?)
     }
 
     /// Each stage of the pipeline and what serves it.
@@ -696,7 +709,7 @@ pub fn run(
         }
     }
     if let Some((path, plugin)) = native {
-        engine.link_loaded(path, plugin)?;
+        all_defined(path, engine.link_loaded(plugin)?)?;
     }
     if let Some(code) = code
         && let Some(exit_code) = finished(engine.evaluate(code.as_bytes(), "-e", &mut console)?)

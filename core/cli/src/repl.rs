@@ -162,6 +162,9 @@ fn link_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
                     linked.words.join(" ")
                 ),
             }?;
+            for (word, why) in &linked.undefined {
+                errln!("{argument}: {word} is not defined ({why}); link it again to define it");
+            }
         }
         Err(error) => errln!("link refused, the linked words keep serving: {error:#}"),
     }

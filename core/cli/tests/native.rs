@@ -839,3 +839,26 @@ fn a_retired_native_plugin_is_unmapped_once_its_sessions_end() {
     let mut session = NativeSession::new(again);
     assert_eq!(hits(&mut session, &mut console), vec![1], "a fresh session");
 }
+
+/// A `#link` in the middle of a definition links the build, but the session cannot define
+/// its words then: they are named, and the next `#link` defines them.
+#[test]
+fn words_a_link_could_not_define_are_defined_by_the_next_link() {
+    let (v1, _, _) = compiled(&mixed("v1/calc.fs"));
+    let input = format!(
+        ": foo 1\n#link {}\n;\n#link {}\n5 triple .\n",
+        v1.display(),
+        v1.display()
+    );
+    let output = repl(&[], &input);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(
+        stderr.contains("triple is not defined (")
+            && stderr.contains("compiler nesting")
+            && stderr.contains("link it again to define it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("link refused"), "{stderr}");
+    assert!(stdout.contains("new words: triple"), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("15  ok"), "{stdout}");
+}

@@ -182,9 +182,9 @@ pub enum PluginError {
     #[error("no plugin named `{name}` of kind {kind} is registered")]
     NotRegistered { name: String, kind: &'static str },
 
-    #[error("plugin cache directory {}: {source}", path.display())]
+    #[error("plugin cache directory {}: {error}", path.display())]
     Cache {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }

@@ -107,9 +107,9 @@ fn place(cache_dir: &Path, source: &Path, name: &str, copy: &Path) -> Result<(),
     if !shadow::holds(copy, &bytes) {
         std::fs::create_dir_all(cache_dir)
             .and_then(|()| shadow::write_by_rename(cache_dir, copy, &bytes, None))
-            .map_err(|source| PluginError::Cache {
+            .map_err(|error| PluginError::Cache {
                 path: cache_dir.into(),
-                source,
+                error,
             })?;
     }
     // Best effort: without a record, the next process compares the bytes again.

@@ -14,7 +14,12 @@
 //!   hour) and evicts older copies of the same stem beyond the newest [`KEEP_PER_STEM`] (by
 //!   modification time, refreshed whenever a copy is reused), never one that is live in this
 //!   loader. A load that reuses a copy adds nothing, so it reads no directory: listing a
-//!   cache of a few hundred files costs a one-shot command a tenth of a millisecond. A copy
+//!   cache of a few hundred files costs a one-shot command a tenth of a millisecond. What
+//!   killed processes left stays until the next load that writes: each leaves at most its
+//!   spare (empty) and the copy it was writing, and a load of that build writes it again.
+//!   A writer is asked after by its process id, which assumes the processes sharing a cache
+//!   see each other's ids: a loader in another PID namespace may remove a live writer's
+//!   spare, and that writer then makes a new file ([`place`]). A copy
 //!   another process has mapped stays valid on Unix once unlinked; Windows refuses to delete
 //!   it, and it is left. One that another process placed but had not opened yet is placed
 //!   again by its loader ([`crate::PluginError::CopyEvicted`]).
@@ -72,9 +77,9 @@ pub fn place(
     sha256: &str,
     take_spare: &dyn Fn() -> Option<NamedTempFile>,
 ) -> Result<Placed, PluginError> {
-    let cache_error = |source| PluginError::Cache {
+    let cache_error = |error| PluginError::Cache {
         path: cache_dir.into(),
-        source,
+        error,
     };
     std::fs::create_dir_all(cache_dir).map_err(cache_error)?;
     let path = cache_dir.join(shadow_file_name(source, sha256));
@@ -85,7 +90,14 @@ pub fn place(
             written: false,
         });
     }
-    write_by_rename(cache_dir, &path, bytes, take_spare()).map_err(cache_error)?;
+    // A loader that cannot tell whether a temporary file's writer lives (another PID
+    // namespace sharing the cache) may have removed the spare: then a new file is made.
+    write_by_rename(cache_dir, &path, bytes, take_spare())
+        .or_else(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => write_by_rename(cache_dir, &path, bytes, None),
+            _ => Err(error),
+        })
+        .map_err(cache_error)?;
     Ok(Placed {
         path,
         written: true,
@@ -242,5 +254,21 @@ mod tests {
         assert!(name.starts_with("libdemo-"), "{name}");
         assert!(a.path.extension().is_some_and(|e| e == "so"));
         assert_eq!(std::fs::read(&b.path).unwrap(), b"two");
+    }
+
+    #[test]
+    fn a_spare_another_loader_removed_is_replaced_by_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let spare = std::cell::RefCell::new(Some(temp_file(dir.path()).unwrap()));
+        if let Some(spare) = &*spare.borrow() {
+            std::fs::remove_file(spare.path()).unwrap();
+        }
+        let source = Path::new("/x/libdemo.so");
+        let sha256 = sha256_hex(b"bytes");
+        let placed = place(dir.path(), source, b"bytes", &sha256, &|| spare.take()).unwrap();
+        assert!(placed.written);
+        assert_eq!(std::fs::read(&placed.path).unwrap(), b"bytes");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
     }
 }

@@ -14,7 +14,7 @@ pub mod stage;
 pub use backend::Backend;
 pub use fastforth_abi::{DataStack, ForthLimits};
 pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError};
-pub use mixed::{Linked, NativeWords};
+pub use mixed::{Define, Linked, NativeWords};
 pub use native::{CallError, ForthNative, NativePlugin, NativeRun, NativeSession, on_native_stack};
 pub use stage::{Optimizer, OptimizerPlugin};
 

@@ -51,13 +51,17 @@ impl Serving {
     }
 }
 
-/// A host word: which plugin, the word's name, and its number in the serving build (`None`
-/// when that build does not compile it).
+/// A host word: which plugin, the word's name, its number in the serving build (`None`
+/// when that build does not compile it), and whether the session defined it.
 struct LinkedWord {
     plugin: usize,
     name: String,
     number: Option<u32>,
+    defined: bool,
 }
+
+/// Defines a linked word in the session (its name and host word id), or says why not.
+pub type Define<'a> = &'a mut dyn FnMut(&str, u32) -> Result<(), String>;
 
 /// What linking a plugin did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +72,9 @@ pub struct Linked {
     pub swapped: Option<SwapReport>,
     /// The words that are new to the session, with their host word ids, oldest first.
     pub new_words: Vec<(String, u32)>,
+    /// The words the session could not define, with why: the next link of the program
+    /// offers them again.
+    pub undefined: Vec<(String, String)>,
     /// Every word the plugin compiled, oldest first.
     pub words: Vec<String>,
 }
@@ -83,10 +90,12 @@ impl NativeWords {
 
     /// Loads and validates the native plugin at `path`. When a plugin of the same name is
     /// already linked, the new build is swapped in (on any error the old one keeps
-    /// serving); otherwise it is added.
-    pub fn link(&mut self, path: &Path) -> Result<Linked, PluginError> {
+    /// serving); otherwise it is added. Each of its words the session has not defined yet
+    /// is passed to `define` with its host word id; a word `define` refuses is reported in
+    /// [`Linked::undefined`] and offered again at the next link.
+    pub fn link(&mut self, path: &Path, define: Define<'_>) -> Result<Linked, PluginError> {
         let candidate = self.loader.load::<ForthNative>(path)?;
-        self.link_loaded(candidate)
+        self.link_loaded(candidate, define)
     }
 
     /// [`NativeWords::link`] of a plugin loaded already (by this session's loader or
@@ -94,6 +103,7 @@ impl NativeWords {
     pub fn link_loaded(
         &mut self,
         candidate: Arc<Plugin<ForthNative>>,
+        define: Define<'_>,
     ) -> Result<Linked, PluginError> {
         let words = candidate.words()?;
         let name = candidate.name().to_owned();
@@ -119,18 +129,29 @@ impl NativeWords {
                 (self.plugins.len() - 1, None)
             }
         };
-        let new_words = self.resolve(index, &words);
+        let (mut new_words, mut undefined) = (Vec::new(), Vec::new());
+        for (word, id) in self.resolve(index, &words) {
+            match define(&word, id) {
+                Ok(()) => {
+                    self.words[id as usize].defined = true;
+                    new_words.push((word, id));
+                }
+                Err(why) => undefined.push((word, why)),
+            }
+        }
         Ok(Linked {
             plugin: name,
             version,
             swapped,
             new_words,
+            undefined,
             words,
         })
     }
 
     /// Numbers the words of plugin `index` after the serving build's list `words`, adding
-    /// those new to the session; returns the new ones with their host word ids.
+    /// those new to the session; returns those the session has not defined, with their host
+    /// word ids.
     fn resolve(&mut self, index: usize, words: &[String]) -> Vec<(String, u32)> {
         let number_of = |name: &str| {
             let newest = words
@@ -141,22 +162,25 @@ impl NativeWords {
         for word in self.words.iter_mut().filter(|word| word.plugin == index) {
             word.number = number_of(&word.name);
         }
-        let mut new_words = Vec::new();
         for name in words {
             let known = self
                 .words
                 .iter()
                 .any(|word| word.plugin == index && word.name.eq_ignore_ascii_case(name));
             if !known {
-                new_words.push((name.clone(), self.words.len() as u32));
                 self.words.push(LinkedWord {
                     plugin: index,
                     name: name.clone(),
                     number: number_of(name),
+                    defined: false,
                 });
             }
         }
-        new_words
+        let undefined = self.words.iter().enumerate();
+        undefined
+            .filter(|(_, word)| word.plugin == index && !word.defined && word.number.is_some())
+            .map(|(id, word)| (word.name.clone(), id as u32))
+            .collect()
     }
 
     /// The linked plugins: name and serving version.

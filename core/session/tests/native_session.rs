@@ -40,7 +40,7 @@ fn a_panicking_call_kills_the_session_until_the_program_is_linked_again() {
     let plugin = built("fastforth-fixture-plugin", &["native"]);
     let (_dir, loader) = fresh_loader();
     let mut natives = NativeWords::new(loader);
-    let linked = natives.link(&plugin).unwrap();
+    let linked = natives.link(&plugin, &mut |_, _| Ok(())).unwrap();
     let ids: Vec<(&str, u32)> = linked
         .new_words
         .iter()
@@ -73,10 +73,41 @@ fn a_panicking_call_kills_the_session_until_the_program_is_linked_again() {
         );
     }
 
-    natives.link(&plugin).unwrap();
+    natives.link(&plugin, &mut |_, _| Ok(())).unwrap();
     assert_eq!(
         call(&natives, COUNT).unwrap(),
         [1],
         "a new session, not the count of 100"
     );
+}
+
+#[test]
+fn a_word_the_session_could_not_define_is_offered_again_at_the_next_link() {
+    let plugin = built("fastforth-fixture-plugin", &["native"]);
+    let (_dir, loader) = fresh_loader();
+    let mut natives = NativeWords::new(loader);
+    let mut refuse_panic = |word: &str, _| match word {
+        "panic" => Err("-29 compiler nesting".to_owned()),
+        _ => Ok(()),
+    };
+    let first = natives.link(&plugin, &mut refuse_panic).unwrap();
+    assert_eq!(first.new_words, [("count".to_owned(), COUNT)]);
+    assert_eq!(
+        first.undefined,
+        [("panic".to_owned(), "-29 compiler nesting".to_owned())]
+    );
+    let mut offered = Vec::new();
+    let again = natives
+        .link(&plugin, &mut |word, id| {
+            offered.push((word.to_owned(), id));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        offered,
+        [("panic".to_owned(), PANIC)],
+        "only the undefined word, same id"
+    );
+    assert_eq!(again.new_words, offered);
+    assert!(again.undefined.is_empty());
 }
