@@ -248,8 +248,18 @@ impl Engine {
                 .swap_stage("optimizer", path)
                 .context("cannot use the optimizer stage")?;
         }
+        let mut programs: Vec<(String, &Path)> = Vec::new();
         for path in &options.links {
-            all_defined(path, engine.link(path)?)?;
+            let linked = all_defined(path, engine.link(path)?)?;
+            if let Some((_, first)) = programs.iter().find(|(name, _)| *name == linked.plugin) {
+                anyhow::bail!(
+                    "{}: program `{}` is linked already, from {}: give one build of it",
+                    path.display(),
+                    linked.plugin,
+                    first.display()
+                );
+            }
+            programs.push((linked.plugin, path));
         }
         Ok(engine)
     }

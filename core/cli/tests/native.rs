@@ -862,3 +862,22 @@ fn words_a_link_could_not_define_are_defined_by_the_next_link() {
     assert!(stdout.contains("new words: triple"), "{stdout}");
     assert_eq!(stdout.lines().last(), Some("15  ok"), "{stdout}");
 }
+
+/// Two builds of one program on one command line: the second would silently replace the
+/// first, so the command is refused.
+#[test]
+fn two_builds_of_one_program_on_the_command_line_are_refused() {
+    let (v1, _, _) = compiled(&mixed("v1/calc.fs"));
+    let (v2, _, _) = compiled(&mixed("v2/calc.fs"));
+    let (v1, v2) = (v1.to_str().unwrap(), v2.to_str().unwrap());
+    let run = fastforth(&["run", "--link", v1, "--link", v2, "-e", "5 triple ."]);
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert_eq!(text(&run.stdout), "");
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{v2}: program `calc` is linked already, from {v1}: give one build of it"
+        )),
+        "{stderr}"
+    );
+}
