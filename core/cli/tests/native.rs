@@ -881,3 +881,29 @@ fn two_builds_of_one_program_on_the_command_line_are_refused() {
         "{stderr}"
     );
 }
+
+/// An ABORT" in a linked word shows its text only when no CATCH of the session is running,
+/// as an interpreted ABORT" does.
+#[test]
+fn a_linked_abort_quote_shows_its_text_only_when_nothing_catches_it() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("linked-abort");
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("guarded.fs");
+    std::fs::write(&program, ": ab ( f -- ) abort\" stop here\" ;\n").unwrap();
+    let (plugin, _, _) = compiled(&program);
+    let plugin = plugin.to_str().unwrap();
+    let caught = fastforth(&[
+        "run",
+        "--link",
+        plugin,
+        "-e",
+        ": t ['] ab catch . ; 0 t 1 t",
+    ]);
+    assert!(caught.status.success(), "{caught:?}");
+    assert_eq!(text(&caught.stdout), "0 -2 ");
+    let uncaught = fastforth(&["run", "--link", plugin, "-e", "1 ab"]);
+    assert_eq!(uncaught.status.code(), Some(1), "{uncaught:?}");
+    assert_eq!(text(&uncaught.stdout), "stop here");
+    let stderr = text(&uncaught.stderr);
+    assert!(stderr.contains("-e:1:3: -2 stop here in ab"), "{stderr}");
+}

@@ -46,6 +46,13 @@ impl Forth {
             return fail(code::STACK_OVERFLOW);
         }
         self.machine.depth = depth;
-        result.map_err(|error| Throw::with_message(error.code, error.message))
+        result.map_err(|error| {
+            // As ABORT" itself: its text is shown unless a CATCH is running.
+            if error.code == code::ABORT_QUOTE && self.machine.catch_frames.is_empty() {
+                // An output error loses only the message: the abort stops the word either way.
+                let _ = console.write(error.message.as_bytes());
+            }
+            Throw::with_message(error.code, error.message)
+        })
     }
 }

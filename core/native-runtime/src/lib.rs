@@ -133,6 +133,9 @@ pub struct Vm<'c> {
     thrown_message: Option<String>,
     /// How many CATCHes are running.
     catching: usize,
+    /// Whether an uncaught ABORT" shows its text: a run's does; a call's caller shows it
+    /// unless a CATCH of its own is running.
+    shows_abort_text: bool,
     /// The lowest stack address a compiled word may start at: below it, the next frames
     /// could reach the guard page, so entering a word throws -5 instead.
     stack_floor: usize,
@@ -157,6 +160,7 @@ impl<'c> Vm<'c> {
             output,
             thrown_message: None,
             catching: 0,
+            shows_abort_text: true,
             stack_floor,
         }
     }
@@ -443,7 +447,7 @@ impl<'c> Vm<'c> {
             return Ok(());
         }
         let message = self.mem[range].to_vec();
-        if self.catching == 0 {
+        if self.catching == 0 && self.shows_abort_text {
             self.write(&message);
         }
         self.thrown_message = Some(String::from_utf8_lossy(&message).into_owned());
@@ -613,8 +617,8 @@ impl Finished {
 
 impl Raised {
     /// The throw code, with the error's message sent to `error`: the text of the ABORT"
-    /// that threw, if any, else the code's message, naming the compiled word that raised
-    /// it unless that is `called`.
+    /// that threw (alone in a call: its caller shows it as it is), else the run's message or
+    /// the code's, naming the compiled word that raised it unless that is `called`.
     #[cold]
     #[inline(never)]
     fn thrown_code(
@@ -626,6 +630,7 @@ impl Raised {
         let Throw(thrown) = self.thrown;
         let message = thrown_message.unwrap_or_else(|| code::message(thrown));
         let place = match self.word {
+            _ if thrown == code::ABORT_QUOTE && called.is_some() => String::new(),
             Some(word) if Some(word) != called => format!(" in {word}"),
             _ => String::new(),
         };
@@ -671,19 +676,15 @@ pub unsafe fn run(
         return failed(code);
     };
     let mem = fresh_memory(image);
+    let setup = Setup {
+        room: image.stack_cells,
+        shows_abort_text: true,
+    };
     let (finished, _, cells) = if stack_room < RUN_STACK_BYTES {
-        run_on_own_thread(image, entry, mem, Vec::new(), image.stack_cells, &console)
+        run_on_own_thread(image, entry, mem, Vec::new(), setup, &console)
     } else {
         let output = Output::Console(&console);
-        run_here(
-            image,
-            entry,
-            mem,
-            Vec::new(),
-            image.stack_cells,
-            output,
-            stack_room,
-        )
+        run_here(image, entry, mem, Vec::new(), setup, output, stack_room)
     };
     stack.send(&fastforth_abi::cells_to_bytes(&cells));
     let mut message = Vec::new();
@@ -754,8 +755,12 @@ pub unsafe fn call(
     }
     if stack_room < RUN_STACK_BYTES {
         let input = cells[..*depth].to_vec();
+        let setup = Setup {
+            room,
+            shows_abort_text: false,
+        };
         let (finished, owned, output) =
-            run_on_own_thread(image, entry, mem.to_vec(), input, room, console);
+            run_on_own_thread(image, entry, mem.to_vec(), input, setup, console);
         mem.copy_from_slice(&owned);
         cells[..output.len()].copy_from_slice(&output);
         *depth = finished.depth;
@@ -767,6 +772,7 @@ pub unsafe fn call(
         depth: *depth,
     };
     let mut vm = Vm::new(image, start, Output::Console(console), stack_room);
+    vm.shows_abort_text = false;
     let result = catching(|| entry(&mut vm));
     let result = vm.ended(result);
     *depth = vm.depth;
@@ -785,6 +791,14 @@ fn fresh_memory(image: &Image) -> Vec<u8> {
     mem
 }
 
+/// How a run on owned data is set up: the cells of its explicit data stack, and whether an
+/// uncaught ABORT" shows its text (see [`Vm`]).
+#[derive(Clone, Copy)]
+struct Setup {
+    room: usize,
+    shows_abort_text: bool,
+}
+
 /// What a run hands back: what it left, the data space, and the stack it left, bottom
 /// first.
 type Run = (Finished, Vec<u8>, Vec<i64>);
@@ -797,14 +811,14 @@ fn run_on_own_thread(
     entry: Entry,
     mem: Vec<u8>,
     input: Vec<i64>,
-    room: usize,
+    setup: Setup,
     console: &ConsoleCallbacks<'_>,
 ) -> Run {
     let pipe = Arc::new(worker::Pipe::new());
     let sender = pipe.clone();
     let body = move || {
         let output = Output::Pipe(sender);
-        run_here(image, entry, mem, input, room, output, RUN_STACK_BYTES)
+        run_here(image, entry, mem, input, setup, output, RUN_STACK_BYTES)
     };
     worker::run(RUN_STACK_BYTES + THREAD_EXTRA_BYTES, pipe, body, |chunk| {
         console.write(chunk)
@@ -818,18 +832,19 @@ fn run_here(
     entry: Entry,
     mut mem: Vec<u8>,
     mut cells: Vec<i64>,
-    room: usize,
+    setup: Setup,
     output: Output<'_>,
     stack_room: usize,
 ) -> Run {
     let depth = cells.len();
-    cells.resize(room.max(depth), 0);
+    cells.resize(setup.room.max(depth), 0);
     let start = Start {
         mem: &mut mem,
         cells: &mut cells,
         depth,
     };
     let mut vm = Vm::new(image, start, output, stack_room);
+    vm.shows_abort_text = setup.shows_abort_text;
     let result = catching(|| entry(&mut vm));
     let finished = vm.finish(result);
     drop(vm);

@@ -237,13 +237,14 @@ impl NativeWords {
             });
         }
         *depth = stack.depth();
-        result.map_err(|error| HostWordError {
-            code: error.code,
-            message: format!(
-                "{} (native code of {})",
-                error.message,
-                session.build().name()
-            ),
+        let name = session.build().name();
+        result.map_err(|error| match error.code {
+            // The text of an ABORT", which the caller shows as it is when nothing catches it.
+            throw::ABORT_QUOTE => error,
+            code => HostWordError {
+                code,
+                message: format!("{} (native code of {name})", error.message),
+            },
         })
     }
 }
