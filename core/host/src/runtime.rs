@@ -188,7 +188,10 @@ fn find(
     copy: &Path,
     toolchain: Option<&Path>,
 ) -> Result<Option<PathBuf>, PluginError> {
-    let dir = source.parent().unwrap_or(Path::new("."));
+    let dir = match source.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
     let beside_exe = std::env::current_exe()
         .ok()
         .and_then(|exe| Some(exe.parent()?.join(name)));
@@ -304,6 +307,20 @@ mod tests {
         std::fs::write(plugin_dir.path().join(name), b"runtime").unwrap();
         let found = find(&source, name, &cache.path().join(name), None).unwrap();
         assert_eq!(found, Some(plugin_dir.path().join(name)));
+    }
+
+    #[test]
+    fn a_plugin_named_without_a_directory_is_looked_for_in_the_current_one() {
+        let cache = tempfile::tempdir().unwrap();
+        let name = "libstd-0000000000000001.so";
+        let error = find(
+            Path::new("libalone.so"),
+            name,
+            &cache.path().join(name),
+            None,
+        );
+        let message = error.unwrap_err().to_string();
+        assert!(message.contains("neither next to it in . nor"), "{message}");
     }
 
     #[test]
