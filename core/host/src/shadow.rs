@@ -143,10 +143,6 @@ pub fn remove(shadow: &Path) {
     let _ = std::fs::remove_file(shadow);
 }
 
-fn temp_file_is_stale(name: &str, entry: &std::fs::DirEntry) -> bool {
-    is_abandoned(name, TEMP_PREFIX, entry)
-}
-
 /// Whether the directory entry `entry`, called `name`, is a temporary one its writer left:
 /// named `<prefix><pid>-...` after a process that is gone, or, where that cannot be told
 /// (another name, or no way to ask), older than an hour.
@@ -198,7 +194,7 @@ pub fn tidy(shadow: &Path, is_live: &dyn Fn(&Path) -> bool) {
         let Some(other) = file_name.to_str() else {
             continue;
         };
-        if other.starts_with(".tmp") && temp_file_is_stale(other, &entry) {
+        if other.starts_with(".tmp") && is_abandoned(other, TEMP_PREFIX, &entry) {
             let _ = std::fs::remove_file(entry.path());
         } else if same_stem(name, other) {
             let modified = entry.metadata().and_then(|m| m.modified());

@@ -43,7 +43,8 @@ impl Serving {
     #[inline]
     fn session(&mut self) -> &mut NativeSession {
         let build = self.cache.get();
-        if !(self.session.as_ref()).is_some_and(|session| Arc::ptr_eq(session.build(), build)) {
+        let current = self.session.as_ref();
+        if !current.is_some_and(|session| Arc::ptr_eq(session.build(), build)) {
             self.session = None;
         }
         self.session
@@ -70,7 +71,8 @@ pub struct Linked {
     pub version: String,
     /// Set when the plugin was already linked and this build replaced it.
     pub swapped: Option<SwapReport>,
-    /// The words that are new to the session, with their host word ids, oldest first.
+    /// The words this link defined in the session (new ones, and those an earlier link
+    /// could not define), with their host word ids, oldest first.
     pub new_words: Vec<(String, u32)>,
     /// The words the session could not define, with why: the next link of the program
     /// offers them again.
