@@ -192,23 +192,58 @@ pub struct Definition<'a> {
 /// of itself go to the first copy, each copy's to the next, the last one's back to the
 /// function, so that a call runs [`RECURSION_LEVELS`] levels of the recursion at most
 /// (LLVM never inlines a recursive function into itself; gcc does, several levels deep).
+/// One depth check on entry covers all the levels a call runs; where any of them could be
+/// deep, a cold copy that checks every level runs instead.
 pub fn function(definition: &Definition<'_>) -> Result<String, String> {
     let name = function_name(definition.xt);
-    let (text, self_calls, size) = body(definition, &name, &copy_name(definition.xt, 1))?;
+    let first = copy_name(definition.xt, 1);
+    let (text, self_calls, size) = body(definition, &name, &first, Entry::Checked)?;
     let levels = recursion_levels(self_calls, size);
-    let mut text = match levels {
-        1 if self_calls > 0 => body(definition, &name, &name)?.0,
-        _ => text,
+    let text = match levels {
+        1 if self_calls > 0 => body(definition, &name, &name, Entry::Checked)?.0,
+        1 => text,
+        _ => recursion_copies(definition, levels)?,
     };
+    Ok(text + &deep_entry(definition))
+}
+
+/// The function of a self-recursive definition that runs `levels` levels of its recursion
+/// per call, its inlined copies, and the cold copy that runs deep in the stacks.
+fn recursion_copies(definition: &Definition<'_>, levels: usize) -> Result<String, String> {
+    let name = function_name(definition.xt);
+    let deep = deep_copy_name(definition.xt);
+    let guard = Entry::Guard {
+        levels,
+        deep: &deep,
+    };
+    let mut text = body(definition, &name, &copy_name(definition.xt, 1), guard)?.0;
     for level in 1..levels {
         let callee = match level + 1 {
             next if next < levels => copy_name(definition.xt, next),
             _ => name.clone(),
         };
-        let copy = body(definition, &copy_name(definition.xt, level), &callee)?.0;
-        text = text + "#[inline(always)]\n" + &copy;
+        let copy = body(
+            definition,
+            &copy_name(definition.xt, level),
+            &callee,
+            Entry::Covered,
+        )?;
+        text = text + "#[inline(always)]\n" + &copy.0;
     }
-    Ok(text + &deep_entry(definition))
+    let checked = body(definition, &deep, &name, Entry::Checked)?.0;
+    Ok(text + "#[cold]\n#[inline(never)]\n" + &checked)
+}
+
+/// How a function of a definition checks the return stack depth on entry.
+#[derive(Clone, Copy)]
+enum Entry<'a> {
+    /// Its own depth, on every call.
+    Checked,
+    /// The depths of the `levels` levels of the recursion a call runs, at once: where any
+    /// could be deep, the call goes to the copy named `deep`, which checks each level.
+    Guard { levels: usize, deep: &'a str },
+    /// None: an inlined copy whose depth the guard of the first function covered.
+    Covered,
 }
 
 /// How many levels of a self-recursive definition one call runs at most.
@@ -239,12 +274,19 @@ fn copy_name(xt: u32, level: usize) -> String {
     format!("{}_{level}", function_name(xt))
 }
 
+/// The name of the copy of a self-recursive definition that checks the depth of each level.
+fn deep_copy_name(xt: u32) -> String {
+    format!("{}_deep", function_name(xt))
+}
+
 /// The text of a definition's function named `name`, whose calls of itself call
-/// `self_call`; how many such calls it makes, and its number of instructions.
+/// `self_call` and which checks the depth on entry as `entry` says; how many such calls it
+/// makes, and its number of instructions.
 fn body(
     definition: &Definition<'_>,
     name: &str,
     self_call: &str,
+    entry: Entry<'_>,
 ) -> Result<(String, usize, usize), String> {
     let shape = definition.shape;
     let mut writer = Writer {
@@ -253,14 +295,27 @@ fn body(
     };
     writer.open(&signature(name, shape.mode))?;
     writer.line(&format!("const W: &str = {:?};", definition.name));
-    writer.line(&format!(
-        "if rt::is_deep(rp, RS) {{ {}(vm, rp) }}",
-        deep_entry_name(definition.xt)
-    ));
     let inputs = match shape.mode {
         Mode::Static(s) => s.inputs,
         Mode::Dynamic => shape.slots,
     };
+    match entry {
+        Entry::Checked => writer.line(&format!(
+            "if rt::is_deep(rp, RS) {{ {}(vm, rp) }}",
+            deep_entry_name(definition.xt)
+        )),
+        Entry::Guard { levels, deep } => {
+            let arguments: String = match shape.mode {
+                Mode::Static(s) => (0..s.inputs).map(|i| format!(", s{i}")).collect(),
+                Mode::Dynamic => String::new(),
+            };
+            writer.line(&format!(
+                "if rt::is_deep(rp + {}, RS) {{ return {deep}(vm, rp{arguments}); }}",
+                levels - 1
+            ));
+        }
+        Entry::Covered => {}
+    }
     for i in inputs..shape.slots {
         writer.line(&format!("let mut s{i}: i64 = 0;"));
     }

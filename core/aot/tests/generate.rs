@@ -142,6 +142,30 @@ fn a_small_self_recursive_word_calls_copies_of_itself_and_the_last_calls_it_agai
         c.lib_rs.contains(&format!("= w{xt}(vm, rp + 1,")),
         "the last copy recurses"
     );
+    let guard = format!("if rt::is_deep(rp + 4, RS) {{ return w{xt}_deep(vm, rp, s0); }}");
+    assert_eq!(c.lib_rs.matches(&guard).count(), 1, "{}", c.lib_rs);
+    let copies = c
+        .lib_rs
+        .split(&format!("fn w{xt}_1("))
+        .nth(1)
+        .expect("copies");
+    let copies = copies
+        .split(&format!("fn w{xt}_deep("))
+        .next()
+        .expect("copies");
+    assert!(
+        !copies.contains("is_deep"),
+        "the guard covers the copies: {copies}"
+    );
+    let deep = c
+        .lib_rs
+        .split(&format!("fn w{xt}_deep("))
+        .nth(1)
+        .expect("deep copy");
+    assert!(
+        deep.contains("if rt::is_deep(rp, RS)") && deep.contains(&format!("= w{xt}(vm, rp + 1,")),
+        "the deep copy checks its level and calls the guarded function: {deep}"
+    );
 }
 
 #[test]

@@ -174,6 +174,17 @@ fn errors_end_with_the_same_throw_codes() {
     }
 }
 
+/// A self-recursive word runs several levels per call with one depth check; the deepest
+/// recursion must still end exactly where the interpreter's does.
+#[test]
+fn recursion_ends_at_the_same_depth_compiled_as_interpreted() {
+    let (interpreted, native) = both(&control(), "deepest");
+    assert!(interpreted.2, "{interpreted:?}");
+    assert_eq!(native, interpreted);
+    let depth: usize = interpreted.0.trim().parse().expect("a depth");
+    assert!(depth > 1000, "{depth}");
+}
+
 #[test]
 fn an_unknown_word_is_undefined() {
     let (plugin, _, _) = compiled(&workload("fib"));

@@ -79,6 +79,9 @@ defer op
 : bad-token ( -- ) 12345 execute ;
 : bad-catch ( -- ) 12345 catch . ;
 : deep ( -- ) recurse ;
+\ The deepest recursion of a small self-recursive word the return stack takes.
+: down ( n -- n ) dup 0> if 1- recurse 1+ then ;
+: deepest ( -- ) 0 begin 1+ dup ['] down catch nip until 1- . ;
 : aborts ( -- ) 1 abort" stop here" ;
 : underflow ( -- ) drop ;
 : long-picture ( -- ) 0 0 <# 600 0 do [char] x hold loop #> type ;
