@@ -305,12 +305,14 @@ fn body(
             deep_entry_name(definition.xt)
         )),
         Entry::Guard { levels, deep } => {
-            let arguments: String = match shape.mode {
-                Mode::Static(s) => (0..s.inputs).map(|i| format!(", s{i}")).collect(),
-                Mode::Dynamic => String::new(),
+            let ins = match shape.mode {
+                Mode::Static(s) => s.inputs,
+                Mode::Dynamic => 0,
             };
+            let arguments: Vec<String> = (0..ins).map(|i| format!("s{i}")).collect();
+            let call = fill(&call_code(deep, ins, "rp"), &arguments);
             writer.line(&format!(
-                "if rt::is_deep(rp + {}, RS) {{ return {deep}(vm, rp{arguments}); }}",
+                "if rt::is_deep(rp + {}, RS) {{ return {call}; }}",
                 levels - 1
             ));
         }
