@@ -140,10 +140,6 @@ impl Forth {
     }
 
     fn record_stage_fault(&mut self, definition: &Definition, reason: &str) {
-        if self.stage_faults.len() == MAX_STAGE_FAULTS {
-            self.stage_faults_left_out += 1;
-            return;
-        }
         let name = match &definition.name {
             Some(name) => String::from_utf8_lossy(name).into_owned(),
             None => "a :NONAME definition".to_owned(),
@@ -152,10 +148,19 @@ impl Forth {
             Some(at) => format!(" ({}:{}:{})", at.file, at.line, at.column),
             None => String::new(),
         };
-        self.stage_faults.push(format!(
+        self.push_stage_fault(format!(
             "the optimizer stage gave no usable answer for {name}{place}: {reason}; \
              the built-in optimizer compiled it"
         ));
+    }
+
+    /// Keeps why a stage gave no usable answer: the first [`MAX_STAGE_FAULTS`], then a count.
+    pub(crate) fn push_stage_fault(&mut self, fault: String) {
+        if self.stage_faults.len() == MAX_STAGE_FAULTS {
+            self.stage_faults_left_out += 1;
+        } else {
+            self.stage_faults.push(fault);
+        }
     }
 
     /// `column` (from 0) of the current line of a file or the terminal as a position;
@@ -175,16 +180,16 @@ impl Forth {
         self.optimizer_stage = stage;
     }
 
-    /// Why the optimizer stage gave no usable answer since the last call, oldest first
-    /// (the first [`MAX_STAGE_FAULTS`], then a line counting the others); each of those
-    /// definitions was compiled by the built-in optimizer instead.
+    /// Why a stage gave no usable answer since the last call, oldest first (the first
+    /// [`MAX_STAGE_FAULTS`], then a line counting the others): each of those definitions was
+    /// compiled by the built-in optimizer, each of those lines read by the built-in parser.
     pub fn take_stage_faults(&mut self) -> Vec<String> {
         let mut faults = std::mem::take(&mut self.stage_faults);
         let left_out = std::mem::take(&mut self.stage_faults_left_out);
         if left_out > 0 {
             faults.push(format!(
-                "and {left_out} more definitions that the built-in optimizer compiled for \
-                 the same or other reasons"
+                "and {left_out} more definitions or lines that the built-in stage took over \
+                 for the same or other reasons"
             ));
         }
         faults

@@ -10,6 +10,7 @@ use crate::ir::Op;
 use crate::limits::Limits;
 use crate::machine::{HALT_ADDRESS, Machine};
 use crate::memory::{self, BASE_OFFSET, CELL, STATE_OFFSET, SYSTEM_BYTES, TO_IN_OFFSET};
+use crate::parser_stage::{ParserStage, StagedLine};
 use crate::stage::OptimizerStage;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +26,7 @@ pub enum Flow {
 /// Most input sources (EVALUATE, INCLUDED) that may be nested.
 pub const MAX_SOURCE_NESTING: usize = 64;
 
-/// Most reasons an optimizer stage gave no usable answer kept until the host takes them
+/// Most reasons a stage gave no usable answer kept until the host takes them
 /// (the first ones, which name the cause; later ones are counted).
 pub const MAX_STAGE_FAULTS: usize = 16;
 
@@ -59,7 +60,11 @@ pub struct Forth {
     pub(crate) floats: FloatState,
     /// The optimizer stage that optimizes new definitions instead of the built-in optimizer.
     pub(crate) optimizer_stage: Option<Arc<dyn OptimizerStage>>,
-    /// Why the stage gave no usable answer, oldest first: the first [`MAX_STAGE_FAULTS`],
+    /// The parser stage that splits the text interpreter's input instead of the built-in
+    /// parser, and its answer for the current line.
+    pub(crate) parser_stage: Option<Arc<dyn ParserStage>>,
+    pub(crate) staged_line: Option<StagedLine>,
+    /// Why a stage gave no usable answer, oldest first: the first [`MAX_STAGE_FAULTS`],
     /// and how many more there were.
     pub(crate) stage_faults: Vec<String>,
     pub(crate) stage_faults_left_out: usize,
@@ -99,6 +104,8 @@ impl Clone for Forth {
             blocks: self.blocks.clone(),
             floats: self.floats.clone(),
             optimizer_stage: self.optimizer_stage.clone(),
+            parser_stage: self.parser_stage.clone(),
+            staged_line: None,
             stage_faults: Vec::new(),
             stage_faults_left_out: 0,
         }
@@ -147,6 +154,8 @@ impl Forth {
             blocks: crate::block_buffers::Blocks::default(),
             floats: FloatState::new(limits.float_stack_cells),
             optimizer_stage: None,
+            parser_stage: None,
+            staged_line: None,
             stage_faults: Vec::new(),
             stage_faults_left_out: 0,
             limits,

@@ -7,9 +7,11 @@ use crate::error::{Fallible, ForthError, SourceLocation, Stop, Throw, code, fail
 use crate::input_source::{Source, SourceKind};
 use crate::ir::Op;
 use crate::parser::{self, Number};
+use crate::parser_stage::{InputPosition, Line, ParserStage, Staged, StagedLine};
 use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
 impl Forth {
     /// Interprets source text; source_name is used in error positions.
@@ -303,16 +305,118 @@ impl Forth {
 
     fn interpret_buffer(&mut self, console: &mut dyn Console) -> Fallible<()> {
         loop {
-            let token = self.parse_token(b' ');
+            let (token, number) = self.next_token();
             if token.len == 0 {
                 return Ok(());
             }
             let name = self.mem[token.start..token.start + token.len].to_vec();
             let column = token.start - self.input_buffer().0;
             self.take_step()
-                .and_then(|()| self.interpret_token(&name, console))
+                .and_then(|()| self.interpret_token(&name, number, console))
                 .map_err(|throw| self.locate(throw, &name, column))?;
         }
+    }
+
+    /// The text interpreter's next token, from the parser stage's answer for the line when
+    /// a stage is set and answered usably, else from the built-in parser; with the token's
+    /// value as a number when the stage read it.
+    fn next_token(&mut self) -> (parser::Token, Option<Option<Number>>) {
+        if self.parser_stage.is_some() {
+            let at = self.input_position();
+            let mut staged = self.staged_line.take();
+            let range = at.buffer..at.buffer + at.len;
+            let mut next = staged
+                .as_mut()
+                .and_then(|line| line.next(at, &self.mem[range.clone()]));
+            if next.is_none() {
+                let asked = staged.insert(self.ask_parser_stage(at));
+                next = asked.next(at, &self.mem[range]);
+            }
+            self.staged_line = staged;
+            match next {
+                Some(Staged::Token(token)) => {
+                    self.set_to_in((token.end() + 1).min(at.len));
+                    let start = at.buffer + token.start as usize;
+                    return (
+                        parser::Token {
+                            start,
+                            len: token.len as usize,
+                        },
+                        Some(token.number),
+                    );
+                }
+                Some(Staged::End) => {
+                    self.set_to_in(at.len);
+                    return (
+                        parser::Token {
+                            start: at.buffer + at.len,
+                            len: 0,
+                        },
+                        None,
+                    );
+                }
+                Some(Staged::BuiltIn) | None => {}
+            }
+        }
+        (self.parse_token(b' '), None)
+    }
+
+    fn input_position(&self) -> InputPosition {
+        let (buffer, len) = self.input_buffer();
+        InputPosition {
+            sources: self.sources.len(),
+            line: self.sources.last().map_or(0, |source| source.line),
+            buffer,
+            len,
+            base: self.base(),
+            to_in: self.to_in(),
+        }
+    }
+
+    /// The parser stage's answer for the input buffer from `at` on, checked; a line whose
+    /// answer fails the checks is read by the built-in parser, and why is kept.
+    fn ask_parser_stage(&mut self, at: InputPosition) -> StagedLine {
+        let source = self.sources.last();
+        let line = Line {
+            source: source
+                .filter(|source| source.kind != SourceKind::Evaluate)
+                .map_or_else(Vec::new, |source| source.name.as_bytes().to_vec()),
+            line: at.line,
+            base: u64::try_from(at.base).unwrap_or(0),
+            from: at.to_in.min(at.len) as u32,
+            text: self.mem[at.buffer..at.buffer + at.len].to_vec(),
+        };
+        let Some(stage) = self.parser_stage.clone() else {
+            return StagedLine::refused(at);
+        };
+        let answer = stage.tokens(&line.encode()).and_then(|answer| {
+            line.check_answer(&answer)
+                .map_err(|error| format!("answer refused: {error}"))
+        });
+        match answer {
+            Ok(tokens) => StagedLine::answered(at, &line.text, tokens),
+            Err(reason) => {
+                let file = String::from_utf8_lossy(&line.source);
+                let file = if file.is_empty() {
+                    "EVALUATE".into()
+                } else {
+                    file
+                };
+                self.push_stage_fault(format!(
+                    "the parser stage gave no usable answer for line {} of {file}: {reason}; \
+                     the built-in parser read it",
+                    line.line
+                ));
+                StagedLine::refused(at)
+            }
+        }
+    }
+
+    /// Sets the parser stage that splits the text interpreter's input from now on (`None`:
+    /// the built-in parser).
+    pub fn set_parser_stage(&mut self, stage: Option<Arc<dyn ParserStage>>) {
+        self.parser_stage = stage;
+        self.staged_line = None;
     }
 
     /// One step of the budget per interpreted token, so that source which re-reads itself
@@ -344,7 +448,14 @@ impl Forth {
         throw
     }
 
-    fn interpret_token(&mut self, name: &[u8], console: &mut dyn Console) -> Fallible<()> {
+    /// Interprets one token; `staged` is its value as a number when the parser stage read
+    /// it (`None`: the built-in parser reads it here, if the dictionary has no such word).
+    fn interpret_token(
+        &mut self,
+        name: &[u8],
+        staged: Option<Option<Number>>,
+        console: &mut dyn Console,
+    ) -> Fallible<()> {
         if self.compile_local(name)? {
             return Ok(());
         }
@@ -360,7 +471,8 @@ impl Forth {
             };
         }
         let base = u64::try_from(self.base()).unwrap_or(0);
-        match parser::parse_number(name, base) {
+        let number = staged.unwrap_or_else(|| parser::parse_number(name, base));
+        match number {
             Some(number) => self.literal(number),
             None => self
                 .float_token(name)

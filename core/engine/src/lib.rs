@@ -140,6 +140,7 @@ mod memory;
 mod open_files;
 pub mod optimizer;
 mod parser;
+pub mod parser_stage;
 pub mod program;
 mod sandbox;
 mod search;

@@ -281,8 +281,8 @@ fn the_first_faults_are_kept_and_the_others_counted() {
     assert!(faults[15].contains("for FAULT15 "), "{faults:?}");
     assert_eq!(
         faults[16],
-        "and 4 more definitions that the built-in optimizer compiled for the same or other \
-         reasons"
+        "and 4 more definitions or lines that the built-in stage took over for the same or \
+         other reasons"
     );
     assert_eq!(forth.take_stage_faults(), Vec::<String>::new());
 }

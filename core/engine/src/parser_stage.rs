@@ -1,0 +1,403 @@
+//! The parser stage's seam: the rest of one line of source as bytes (a [`Line`]), the trait
+//! through which a parser built elsewhere (a stage plugin) splits it into tokens and reads
+//! their numbers, and the checks its answer passes before the text interpreter uses it.
+//!
+//! The text interpreter asks for the tokens of its input buffer from `>IN` on and takes them
+//! one at a time for as long as nothing else moved `>IN`, changed BASE or the buffer. A
+//! parsing word (`:`, `(`, `S"`, `\` ...) moves `>IN`, and the stage is asked again from
+//! there: parsing stays interleaved with execution as the standard requires. The parsing
+//! words themselves (PARSE-NAME, WORD, PARSE) and floating-point literals keep the built-in
+//! parser.
+//!
+//! A line is, little-endian: the IR version (u32); the source's name (u64 length, bytes;
+//! empty in `EVALUATE`d text); the line number (u32, from 1); BASE (u64); where in the text
+//! to start (u32); the text (u64 length, bytes). An answer is the IR version (u32), the
+//! number of tokens (u32), then each token's offset in the text (u32), its length (u32) and
+//! what it reads as in that BASE (u8: 0 not a number, 1 a single cell as an i64, 2 a double
+//! cell as its low and high i64). Tokens start at or after the start, are not empty, end
+//! within the text and come in order with at least one byte between two of them (the
+//! delimiter that `>IN` steps over).
+
+use crate::ir::{DecodeError, IR_VERSION, Reader};
+use crate::parser;
+pub use crate::parser::Number;
+
+/// A parser in another build: takes a line's bytes, answers its tokens' bytes or why it
+/// could not. The engine checks the answer ([`Line::check_answer`]) and parses a line whose
+/// answer fails with its own parser, reporting why ([`crate::Forth::take_stage_faults`]).
+pub trait ParserStage: Send + Sync {
+    fn tokens(&self, line: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// The rest of one line of source on its way through the parser stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The source's name; empty in `EVALUATE`d text.
+    pub source: Vec<u8>,
+    pub line: u32,
+    pub base: u64,
+    /// Where in `text` parsing starts (`>IN`).
+    pub from: u32,
+    pub text: Vec<u8>,
+}
+
+/// A token of a line: where it is in the line's text, and its value when it is a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineToken {
+    pub start: u32,
+    pub len: u32,
+    pub number: Option<Number>,
+}
+
+impl LineToken {
+    /// The offset just past the token.
+    pub fn end(self) -> usize {
+        self.start as usize + self.len as usize
+    }
+}
+
+/// The bytes one encoded token takes at least: offset, length and number tag.
+const MIN_TOKEN_BYTES: usize = 4 + 4 + 1;
+
+impl Line {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.source.len() + self.text.len() + 40);
+        out.extend(IR_VERSION.to_le_bytes());
+        out.extend((self.source.len() as u64).to_le_bytes());
+        out.extend(&self.source);
+        out.extend(self.line.to_le_bytes());
+        out.extend(self.base.to_le_bytes());
+        out.extend(self.from.to_le_bytes());
+        out.extend((self.text.len() as u64).to_le_bytes());
+        out.extend(&self.text);
+        out
+    }
+
+    /// Reads a line, refusing another IR version, a start past the end, truncation and
+    /// trailing bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Line, DecodeError> {
+        let mut reader = Reader::new(bytes);
+        read_version(&mut reader)?;
+        let source = reader.blob()?.to_vec();
+        let line = reader.u32()?;
+        let base = reader.u64()?;
+        let from = reader.u32()?;
+        let text = reader.blob()?.to_vec();
+        if from as usize > text.len() {
+            return Err(refused(format!(
+                "start {from} is past the end of a line of {} bytes",
+                text.len()
+            )));
+        }
+        no_trailing_bytes(&reader)?;
+        Ok(Line {
+            source,
+            line,
+            base,
+            from,
+            text,
+        })
+    }
+
+    /// The built-in parser's tokens of the line: blank-delimited, numbers read with
+    /// `number` (the built-in reading is [`builtin_number`]).
+    pub fn tokens(&self, number: &dyn Fn(&[u8], u64) -> Option<Number>) -> Vec<LineToken> {
+        let mut tokens = Vec::new();
+        let mut at = self.from as usize;
+        loop {
+            let (token, next) = parser::parse_word(&self.text, at, b' ');
+            if token.len == 0 {
+                return tokens;
+            }
+            let bytes = &self.text[token.start..token.start + token.len];
+            tokens.push(LineToken {
+                start: token.start as u32,
+                len: token.len as u32,
+                number: number(bytes, self.base),
+            });
+            at = next;
+        }
+    }
+
+    /// Decodes a stage's answer to this line and checks every token against it.
+    pub fn check_answer(&self, answer: &[u8]) -> Result<Vec<LineToken>, DecodeError> {
+        let mut reader = Reader::new(answer);
+        read_version(&mut reader)?;
+        let count = reader.u32()? as usize;
+        if count.saturating_mul(MIN_TOKEN_BYTES) > answer.len() {
+            return Err(refused(format!("{count} tokens in {} bytes", answer.len())));
+        }
+        let mut tokens = Vec::with_capacity(count);
+        let mut earliest = self.from as usize;
+        for index in 0..count {
+            let token = read_token(&mut reader)?;
+            let (start, end) = (token.start as usize, token.end());
+            if token.len == 0 || start < earliest || end > self.text.len() {
+                return Err(refused(format!(
+                    "token {index} at {start}..{end} is empty, overlaps the one before or lies \
+                     outside {earliest}..{}",
+                    self.text.len()
+                )));
+            }
+            earliest = end + 1;
+            tokens.push(token);
+        }
+        no_trailing_bytes(&reader)?;
+        Ok(tokens)
+    }
+}
+
+/// The encoding of an answer.
+pub fn encode_tokens(tokens: &[LineToken]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + tokens.len() * (MIN_TOKEN_BYTES + 16));
+    out.extend(IR_VERSION.to_le_bytes());
+    out.extend((tokens.len() as u32).to_le_bytes());
+    for token in tokens {
+        out.extend(token.start.to_le_bytes());
+        out.extend(token.len.to_le_bytes());
+        match token.number {
+            None => out.push(0),
+            Some(Number::Single(value)) => {
+                out.push(1);
+                out.extend(value.to_le_bytes());
+            }
+            Some(Number::Double(low, high)) => {
+                out.push(2);
+                out.extend(low.to_le_bytes());
+                out.extend(high.to_le_bytes());
+            }
+        }
+    }
+    out
+}
+
+/// How the built-in parser reads a token as a number in `base`: `'c'`, the prefixes `#`,
+/// `$` and `%`, a leading `-` and a trailing `.` for a double cell.
+pub fn builtin_number(token: &[u8], base: u64) -> Option<Number> {
+    parser::parse_number(token, base)
+}
+
+/// The answer of a parser over the seam: the line decoded, split as the built-in parser
+/// splits it, numbers read by `number`. What a parser stage plugin answers.
+pub fn parse_line(
+    line: &[u8],
+    number: &dyn Fn(&[u8], u64) -> Option<Number>,
+) -> Result<Vec<u8>, String> {
+    let line = Line::decode(line).map_err(|error| error.to_string())?;
+    Ok(encode_tokens(&line.tokens(number)))
+}
+
+/// The line a stage plugin's self-test parses, and the built-in answer to it.
+pub fn probe() -> (Line, Vec<LineToken>) {
+    let line = Line {
+        source: b"probe".to_vec(),
+        line: 1,
+        base: 16,
+        from: 2,
+        text: b"\\ : t ff -1. $10 'a' dup ; \t".to_vec(),
+    };
+    let tokens = line.tokens(&builtin_number);
+    (line, tokens)
+}
+
+/// Where the text interpreter is in its input: a parser stage's answer serves the tokens
+/// that follow only from where the last of them left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputPosition {
+    /// How many sources are nested, and the current one's line.
+    pub sources: usize,
+    pub line: u32,
+    /// The input buffer's address and length.
+    pub buffer: usize,
+    pub len: usize,
+    pub base: i64,
+    pub to_in: usize,
+}
+
+impl InputPosition {
+    fn same_line(self, other: InputPosition) -> bool {
+        (self.sources, self.line, self.buffer, self.len)
+            == (other.sources, other.line, other.buffer, other.len)
+    }
+}
+
+/// The parser stage's answer for the rest of the current line, taken a token at a time.
+#[derive(Debug, Clone)]
+pub struct StagedLine {
+    /// Where the next token is taken from.
+    at: InputPosition,
+    /// The line as it was asked about, so that a token is only taken while the bytes it
+    /// was read from are unchanged.
+    text: Vec<u8>,
+    tokens: std::collections::VecDeque<LineToken>,
+    /// Set when the stage gave no usable answer: the built-in parser reads the line.
+    built_in: bool,
+}
+
+/// What the text interpreter does next, by a [`StagedLine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staged {
+    /// Takes this token and sets `>IN` past its delimiter.
+    Token(LineToken),
+    /// Ends the line (`>IN` at its end).
+    End,
+    /// Reads the next token with the built-in parser.
+    BuiltIn,
+}
+
+impl StagedLine {
+    /// The stage's tokens of `text` (the input buffer at `at`).
+    pub fn answered(at: InputPosition, text: &[u8], tokens: Vec<LineToken>) -> StagedLine {
+        StagedLine {
+            at,
+            text: text.to_vec(),
+            tokens: tokens.into(),
+            built_in: false,
+        }
+    }
+
+    /// No usable answer for the line at `at`.
+    pub fn refused(at: InputPosition) -> StagedLine {
+        StagedLine {
+            at,
+            text: Vec::new(),
+            tokens: Default::default(),
+            built_in: true,
+        }
+    }
+
+    /// The next step at `at`, the input buffer holding `text`; `None` when this answer does
+    /// not serve there (the stage is asked again). Bytes are compared as far as the next
+    /// token's delimiter, each once per answer.
+    pub fn next(&mut self, at: InputPosition, text: &[u8]) -> Option<Staged> {
+        if self.built_in {
+            return self.at.same_line(at).then_some(Staged::BuiltIn);
+        }
+        if at != self.at {
+            return None;
+        }
+        let upto = self
+            .tokens
+            .front()
+            .map_or(text.len(), |token| (token.end() + 1).min(text.len()));
+        if text.get(at.to_in..upto) != self.text.get(at.to_in..upto) {
+            return None;
+        }
+        self.at.to_in = upto;
+        Some(match self.tokens.pop_front() {
+            Some(token) => Staged::Token(token),
+            None => Staged::End,
+        })
+    }
+}
+
+fn read_token(reader: &mut Reader<'_>) -> Result<LineToken, DecodeError> {
+    let start = reader.u32()?;
+    let len = reader.u32()?;
+    let number = match reader.u8()? {
+        0 => None,
+        1 => Some(Number::Single(reader.i64()?)),
+        2 => Some(Number::Double(reader.i64()?, reader.i64()?)),
+        tag => return Err(refused(format!("unknown number tag {tag}"))),
+    };
+    Ok(LineToken { start, len, number })
+}
+
+fn read_version(reader: &mut Reader<'_>) -> Result<(), DecodeError> {
+    match reader.u32()? {
+        IR_VERSION => Ok(()),
+        version => Err(refused(format!(
+            "IR version {version}, expected {IR_VERSION}"
+        ))),
+    }
+}
+
+fn no_trailing_bytes(reader: &Reader<'_>) -> Result<(), DecodeError> {
+    if reader.is_empty() {
+        Ok(())
+    } else {
+        Err(refused("trailing bytes".to_owned()))
+    }
+}
+
+fn refused(why: String) -> DecodeError {
+    DecodeError(why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_round_trips_and_splits_as_the_interpreter_does() {
+        let (line, tokens) = probe();
+        assert_eq!(Line::decode(&line.encode()), Ok(line.clone()));
+        let words: Vec<&[u8]> = tokens
+            .iter()
+            .map(|token| &line.text[token.start as usize..token.end()])
+            .collect();
+        assert_eq!(
+            words,
+            [&b":"[..], b"t", b"ff", b"-1.", b"$10", b"'a'", b"dup", b";"]
+        );
+        let numbers: Vec<Option<Number>> = tokens.iter().map(|token| token.number).collect();
+        assert_eq!(
+            numbers,
+            [
+                None,
+                None,
+                Some(Number::Single(255)),
+                Some(Number::Double(-1, -1)),
+                Some(Number::Single(16)),
+                Some(Number::Single(97)),
+                None,
+                None
+            ]
+        );
+        let answer = parse_line(&line.encode(), &builtin_number).unwrap();
+        assert_eq!(line.check_answer(&answer), Ok(tokens));
+    }
+
+    #[test]
+    fn answers_that_would_mislead_the_interpreter_are_refused() {
+        let (line, tokens) = probe();
+        let with = |change: &dyn Fn(&mut Vec<LineToken>)| {
+            let mut changed = tokens.clone();
+            change(&mut changed);
+            line.check_answer(&encode_tokens(&changed))
+        };
+        let refused = |result: Result<Vec<LineToken>, DecodeError>| result.unwrap_err().0;
+        assert!(refused(with(&|t| t[0].len = 0)).contains("token 0"));
+        assert!(refused(with(&|t| t[0].start = 0)).contains("outside 2.."));
+        assert!(refused(with(&|t| t[7].len = 100)).contains("token 7"));
+        assert!(refused(with(&|t| t[2].start = t[1].start)).contains("overlaps"));
+        assert!(refused(with(&|t| t[2].start = t[1].end() as u32)).contains("token 2"));
+        let mut answer = encode_tokens(&tokens);
+        answer.push(0);
+        assert_eq!(refused(line.check_answer(&answer)), "trailing bytes");
+        let answer = encode_tokens(&tokens);
+        assert_eq!(
+            refused(line.check_answer(&answer[..answer.len() - 1])),
+            "truncated"
+        );
+        let mut answer = encode_tokens(&tokens);
+        answer[0] ^= 1;
+        assert!(refused(line.check_answer(&answer)).starts_with("IR version"));
+        let mut huge = encode_tokens(&[]);
+        huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(refused(line.check_answer(&huge)).contains("tokens in"));
+    }
+
+    #[test]
+    fn a_line_whose_start_lies_past_its_end_is_refused() {
+        let (mut line, _) = probe();
+        line.from = line.text.len() as u32 + 1;
+        assert!(Line::decode(&line.encode()).is_err());
+        line.from = line.text.len() as u32;
+        assert_eq!(
+            line.check_answer(&encode_tokens(&[])),
+            Ok(Vec::new()),
+            "nothing left to parse"
+        );
+    }
+}

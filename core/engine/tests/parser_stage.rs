@@ -1,0 +1,158 @@
+//! The parser stage's seam in the text interpreter: a stage's tokens and numbers are used,
+//! parsing words and BASE changes take effect mid-line, and an answer that fails the checks
+//! or an error costs the line the built-in parser, never the session.
+
+use fastforth_engine::parser_stage::{
+    Line, LineToken, Number, ParserStage, builtin_number, encode_tokens, parse_line,
+};
+use fastforth_engine::{BufferConsole, Forth, Limits};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A parser stage that reads `_` between digits as nothing (`1_000` is 1000), and keeps
+/// each line it was asked about: where it started, and the text from there.
+#[derive(Default)]
+struct Separators {
+    asked: Mutex<Vec<(u32, String)>>,
+}
+
+fn without_separators(token: &[u8], base: u64) -> Option<Number> {
+    let digits: Vec<u8> = token.iter().copied().filter(|&b| b != b'_').collect();
+    builtin_number(&digits, base)
+}
+
+impl ParserStage for Separators {
+    fn tokens(&self, line: &[u8]) -> Result<Vec<u8>, String> {
+        let asked = Line::decode(line).map_err(|error| error.to_string())?;
+        let rest = String::from_utf8_lossy(&asked.text[asked.from as usize..]).into_owned();
+        self.asked.lock().unwrap().push((asked.line, rest));
+        parse_line(line, &without_separators)
+    }
+}
+
+/// A stage whose answers are built by `answer` from the built-in tokens.
+struct Answering(
+    fn(&Line, Vec<LineToken>) -> Result<Vec<u8>, String>,
+    AtomicUsize,
+);
+
+impl ParserStage for Answering {
+    fn tokens(&self, line: &[u8]) -> Result<Vec<u8>, String> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        let line = Line::decode(line).map_err(|error| error.to_string())?;
+        let tokens = line.tokens(&builtin_number);
+        (self.0)(&line, tokens)
+    }
+}
+
+fn run(forth: &mut Forth, source: &str) -> Vec<i64> {
+    let mut console = BufferConsole::new();
+    if let Err(error) = forth.evaluate(source, "test.fs", &mut console) {
+        panic!("{source:?} failed: {error}");
+    }
+    forth.data_stack().to_vec()
+}
+
+fn staged(stage: Arc<dyn ParserStage>) -> Forth {
+    let mut forth = Forth::new(Limits::default());
+    forth.set_parser_stage(Some(stage));
+    forth
+}
+
+#[test]
+fn the_stage_reads_the_numbers_and_the_built_in_parser_comes_back_without_it() {
+    let stage = Arc::new(Separators::default());
+    let mut forth = staged(stage.clone());
+    assert_eq!(run(&mut forth, "1_000 1+ $f_f"), [1001, 255]);
+    assert_eq!(
+        *stage.asked.lock().unwrap(),
+        [(1, "1_000 1+ $f_f".to_owned())],
+        "one question for a line without parsing words"
+    );
+    forth.set_parser_stage(None);
+    let mut console = BufferConsole::new();
+    let error = forth
+        .evaluate("1_000", "test.fs", &mut console)
+        .unwrap_err();
+    assert_eq!(error.code, -13, "{error}");
+}
+
+#[test]
+fn parsing_words_and_base_changes_take_effect_in_the_middle_of_a_line() {
+    let stage = Arc::new(Separators::default());
+    let mut forth = staged(stage.clone());
+    let source = ": sq ( n -- n*n ) dup * ; 1_2 sq hex ff decimal 10 char x\n\
+                  s\" a b\" nip 2 \\ 99 comment\n3";
+    assert_eq!(run(&mut forth, source), [144, 255, 10, 120, 3, 2, 3]);
+    let asked = stage.asked.lock().unwrap().clone();
+    let starts: Vec<&str> = asked.iter().map(|(_, rest)| rest.as_str()).collect();
+    assert_eq!(
+        starts,
+        [
+            ": sq ( n -- n*n ) dup * ; 1_2 sq hex ff decimal 10 char x",
+            "( n -- n*n ) dup * ; 1_2 sq hex ff decimal 10 char x",
+            " dup * ; 1_2 sq hex ff decimal 10 char x",
+            "ff decimal 10 char x",
+            "10 char x",
+            "",
+            "s\" a b\" nip 2 \\ 99 comment",
+            " nip 2 \\ 99 comment",
+            "",
+            "3",
+        ],
+        "asked again after each parsing word and BASE change, from where >IN was"
+    );
+    assert_eq!(asked.last().unwrap().0, 3, "line numbers");
+}
+
+#[test]
+fn input_that_rereads_itself_and_evaluate_strings_go_through_the_stage() {
+    let mut forth = staged(Arc::new(Separators::default()));
+    let source = "0\n1+ dup 5 < [if] 0 >in ! [then]\ns\" 4_0 2 +\" evaluate";
+    assert_eq!(run(&mut forth, source), [5, 42]);
+}
+
+#[test]
+fn a_refused_answer_or_an_error_costs_the_line_the_built_in_parser_and_is_reported() {
+    let outside: fn(&Line, Vec<LineToken>) -> Result<Vec<u8>, String> = |line, mut tokens| {
+        if let Some(last) = tokens.last_mut() {
+            last.len = line.text.len() as u32 + 1;
+        }
+        Ok(encode_tokens(&tokens))
+    };
+    let stage = Arc::new(Answering(outside, AtomicUsize::new(0)));
+    let mut forth = staged(stage.clone());
+    assert_eq!(run(&mut forth, "1 2 +\n4 5"), [3, 4, 5]);
+    assert_eq!(stage.1.load(Ordering::Relaxed), 2, "asked once per line");
+    let faults = forth.take_stage_faults();
+    assert_eq!(faults.len(), 2, "{faults:?}");
+    assert!(
+        faults[0].starts_with("the parser stage gave no usable answer for line 1 of test.fs: ")
+            && faults[0].contains("token 2 at 4..10")
+            && faults[0].ends_with("; the built-in parser read it"),
+        "{faults:?}"
+    );
+    let failing: fn(&Line, Vec<LineToken>) -> Result<Vec<u8>, String> =
+        |_, _| Err("no parser here".to_owned());
+    let mut forth = staged(Arc::new(Answering(failing, AtomicUsize::new(0))));
+    assert_eq!(run(&mut forth, ": t 7 ; t"), [7]);
+    let faults = forth.take_stage_faults();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert!(faults[0].contains(": no parser here;"), "{faults:?}");
+}
+
+#[test]
+fn a_stage_may_split_differently_within_the_checks() {
+    // Drops every token after a `\`: what the comment word would have skipped anyway.
+    let comments: fn(&Line, Vec<LineToken>) -> Result<Vec<u8>, String> = |line, tokens| {
+        let text = &line.text;
+        let kept: Vec<LineToken> = tokens
+            .into_iter()
+            .take_while(|token| &text[token.start as usize..token.end()] != b"\\")
+            .collect();
+        Ok(encode_tokens(&kept))
+    };
+    let mut forth = staged(Arc::new(Answering(comments, AtomicUsize::new(0))));
+    assert_eq!(run(&mut forth, "1 2 \\ 3 4\n5"), [1, 2, 5]);
+    assert!(forth.take_stage_faults().is_empty());
+}
