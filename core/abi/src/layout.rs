@@ -78,6 +78,7 @@ const FACTS: &[&[usize]] = &[
     }),
     &facts!(OptimizerFunctions { optimize }),
     &facts!(BackendFunctions { build }),
+    &facts!(ParserFunctions { tokens }),
 ];
 
 // The leading fields sit at the same offsets on every target and in every ABI version, so
@@ -97,6 +98,7 @@ const SIGNATURES: &[&[&str]] = &[
     NativeForthFunctions::SIGNATURES,
     OptimizerFunctions::SIGNATURES,
     BackendFunctions::SIGNATURES,
+    ParserFunctions::SIGNATURES,
 ];
 
 /// The layout hash of this crate's definitions.

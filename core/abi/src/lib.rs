@@ -43,7 +43,7 @@ use std::mem::MaybeUninit;
 pub const MAGIC: [u8; 8] = *b"FFPLUGIN";
 
 /// Bumped on any incompatible change to this crate's types or conventions.
-pub const ABI_VERSION: u32 = 8;
+pub const ABI_VERSION: u32 = 9;
 
 /// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
 pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";
@@ -140,6 +140,9 @@ impl PluginKind {
     /// The stage of the Forth pipeline that builds a loaded program into native code:
     /// [`BackendFunctions`].
     pub const BACKEND: PluginKind = PluginKind(5);
+    /// The stage of the Forth pipeline that splits source text into tokens and reads their
+    /// numbers: [`ParserFunctions`].
+    pub const PARSER: PluginKind = PluginKind(6);
 
     /// The kind's name as used in messages and manifests, or `None` for an unknown kind.
     pub fn name(self) -> Option<&'static str> {
@@ -149,6 +152,7 @@ impl PluginKind {
             PluginKind::FORTH_NATIVE => Some("forth-native"),
             PluginKind::OPTIMIZER => Some("optimizer"),
             PluginKind::BACKEND => Some("backend"),
+            PluginKind::PARSER => Some("parser"),
             _ => None,
         }
     }

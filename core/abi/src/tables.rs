@@ -232,6 +232,19 @@ function_table! {
 }
 
 function_table! {
+    /// Functions of a [`crate::PluginKind::PARSER`] plugin: the parser stage of the Forth
+    /// pipeline. It speaks the IR version in its descriptor's `ir_version`, like an
+    /// optimizer stage.
+    pub struct ParserFunctions, checked as ParserApi {
+        /// Splits the rest of one line of source into tokens: `line` is the line in the
+        /// engine's line encoding (`fastforth_engine::parser_stage`). Sends its tokens, each
+        /// with its value when it reads as a number, to `tokens` and returns 1, or sends why
+        /// it could not to `error` and returns 0. Pure, like an optimizer's `optimize`.
+        tokens: fn(line: FfiBytes, tokens: ByteSink<'_>, error: ByteSink<'_>) -> Returned<u32>,
+    }
+}
+
+function_table! {
     /// Functions of a [`crate::PluginKind::BACKEND`] plugin: the native backend stage of the
     /// Forth pipeline, which turns a loaded program into a "forth-native" plugin. It speaks
     /// the IR version in its descriptor's `ir_version`, like an optimizer stage.

@@ -163,7 +163,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--stage",
         Some("KIND=PLUGIN_FILE"),
-        "Run the pipeline with this stage plugin (repeatable, one per kind): `optimizer=FILE` optimizes each new definition in place of the built-in optimizer (`optimizer=builtin`: the built-in one); `backend=FILE` is the native backend `compile` builds with (default: the one `fastforth update` installed, else the one beside this binary). The parser and compiler are built in. Runs on the built-in engine (not with --engine)",
+        "Run the pipeline with this stage plugin (repeatable, one per kind): `parser=FILE` splits each line the text interpreter reads into tokens and reads their numbers in place of the built-in parser; `optimizer=FILE` optimizes each new definition in place of the built-in optimizer (`KIND=builtin`: the built-in one); `backend=FILE` is the native backend `compile` builds with (default: the one `fastforth update` installed, else the one beside this binary). The compiler is built in. Runs on the built-in engine (not with --engine)",
     ),
     Flag::new(
         "--max-steps",
@@ -835,15 +835,20 @@ impl EngineOptions {
             "--plugin-dir" => self.plugin_dir = Some(value_of(parser, flag, page)?.into()),
             "--link" => self.links.push(value_of(parser, flag, page)?.into()),
             "--stage" => {
-                let (given_optimizer, given_backend) =
-                    (self.optimizer_stage.is_some(), self.backend_stage.is_some());
+                let given = [
+                    self.parser_stage.is_some(),
+                    self.optimizer_stage.is_some(),
+                    self.backend_stage.is_some(),
+                ];
                 let (stage, file) = parsed_value(parser, flag, page, |text| {
-                    crate::forth_cmd::stage_plugin(text, given_optimizer, given_backend)
+                    crate::forth_cmd::stage_plugin(text, |stage| given[stage as usize])
                 })?;
-                match stage {
-                    PluginStage::Optimizer => self.optimizer_stage = Some(file),
-                    PluginStage::Backend => self.backend_stage = Some(file),
-                }
+                let slot = match stage {
+                    PluginStage::Parser => &mut self.parser_stage,
+                    PluginStage::Optimizer => &mut self.optimizer_stage,
+                    PluginStage::Backend => &mut self.backend_stage,
+                };
+                *slot = Some(file);
             }
             "--max-steps" => self.max_steps = Some(number_of(parser, flag, page, 1, None)?),
             "--data-space" => self.data_space = number(parser, 0, Limits::MAX_DATA_SPACE_BYTES)?,

@@ -4,19 +4,21 @@
 //! installed engine that cannot be used is named with the reason on standard error, and the
 //! built-in engine runs instead, so a broken install never locks a user out. Either can link
 //! native plugins (`--link FILE`): their compiled words become the session's own words, and
-//! linking a new build of the same program swaps it in. The built-in engine can run with an
-//! optimizer stage plugin (`--stage optimizer=FILE`), swappable mid-session too.
+//! linking a new build of the same program swaps it in. The built-in engine can run with
+//! parser and optimizer stage plugins (`--stage parser=FILE`, `--stage optimizer=FILE`),
+//! swappable mid-session too.
 
 use crate::input;
 use crate::output::errln;
 use anyhow::Context;
+use fastforth_engine::parser_stage::ParserStage;
 use fastforth_engine::stage::OptimizerStage;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code};
 use fastforth_host::{Loader, Plugin};
-use fastforth_session::stage::DEFAULT_BUDGET;
+use fastforth_session::stage::{DEFAULT_BUDGET, StageKind};
 use fastforth_session::{
     Evaluation, ForthConsole, ForthLimits, ForthNative, ForthSession, Linked, NativeWords,
-    OptimizerPlugin,
+    OptimizerPlugin, ParserPlugin, StagePlugin,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub struct EngineOptions {
     pub plugin_dir: Option<std::path::PathBuf>,
     /// `--link`: native plugins whose words become words of the session.
     pub links: Vec<std::path::PathBuf>,
+    /// `--stage parser=FILE`: the parser stage plugin in place of the built-in one.
+    pub parser_stage: Option<std::path::PathBuf>,
     /// `--stage optimizer=FILE`: the optimizer stage plugin in place of the built-in one.
     pub optimizer_stage: Option<std::path::PathBuf>,
     /// `--stage backend=FILE`: the native backend plugin `compile` builds with.
@@ -50,34 +54,30 @@ pub struct EngineOptions {
     pub given: Vec<&'static str>,
 }
 
-/// The stages of the pipeline, in order; the optimizer and the native backend can be plugins.
+/// The stages of the pipeline, in order; all but the compiler can be plugins.
 pub const STAGES: [&str; 4] = ["parser", "compiler", "optimizer", "backend"];
 
 /// A stage of the pipeline that can be a plugin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PluginStage {
+    /// Splits each line `run` and `repl` interpret into tokens and reads their numbers.
+    Parser,
     /// Optimizes each new definition of `run` and `repl`.
     Optimizer,
     /// Builds the program `compile` loaded into native code.
     Backend,
 }
 
-/// Parses `--stage KIND=FILE` (`given_optimizer`, `given_backend`: that stage was given
-/// before).
+/// Parses `--stage KIND=FILE` (`given`: whether a stage was given before).
 pub fn stage_plugin(
     text: &str,
-    given_optimizer: bool,
-    given_backend: bool,
+    given: impl Fn(PluginStage) -> bool,
 ) -> Result<(PluginStage, std::path::PathBuf), String> {
     let (kind, file) = text
         .split_once('=')
         .ok_or_else(|| "expected KIND=PLUGIN_FILE".to_owned())?;
     let stage = plugin_stage(kind)?;
-    let given = match stage {
-        PluginStage::Optimizer => given_optimizer,
-        PluginStage::Backend => given_backend,
-    };
-    if given {
+    if given(stage) {
         Err(format!("the {kind} stage is given twice"))
     } else if file.is_empty() {
         Err("expected a plugin file after '='".to_owned())
@@ -89,10 +89,12 @@ pub fn stage_plugin(
 /// Which plugin stage `kind` names, or why it is none.
 pub fn plugin_stage(kind: &str) -> Result<PluginStage, String> {
     match kind {
+        "parser" => Ok(PluginStage::Parser),
         "optimizer" => Ok(PluginStage::Optimizer),
         "backend" => Ok(PluginStage::Backend),
         other if STAGES.contains(&other) => Err(format!(
-            "the {other} stage is built in: only the optimizer and backend stages are plugins"
+            "the {other} stage is built in: only the parser, optimizer and backend stages are \
+             plugins"
         )),
         other => Err(format!(
             "unknown stage {other:?} (expected one of {})",
@@ -123,6 +125,7 @@ impl Default for EngineOptions {
             #[cfg(feature = "update")]
             plugin_dir: None,
             links: Vec::new(),
+            parser_stage: None,
             optimizer_stage: None,
             backend_stage: None,
             max_steps: limits.max_steps,
@@ -180,7 +183,8 @@ pub struct Engine {
     limits: ForthLimits,
     /// The linked native plugins, once one is linked.
     natives: Option<NativeWords>,
-    /// The optimizer stage plugin, when one replaces the built-in optimizer.
+    /// The parser and optimizer stage plugins, where they replace the built-in ones.
+    parser_stage: Option<Arc<ParserPlugin>>,
     optimizer_stage: Option<Arc<OptimizerPlugin>>,
     /// The largest source file that `include` runs, in bytes.
     max_source_bytes: usize,
@@ -217,7 +221,7 @@ impl Engine {
             // The plugin ABI does not carry the file access policy or stages: the built-in
             // engine enforces and runs them.
             None if limits.file_access != fastforth_engine::FileAccess::Full => None,
-            None if options.optimizer_stage.is_some() => None,
+            None if options.optimizer_stage.is_some() || options.parser_stage.is_some() => None,
             None => installed_engine(options, &limits),
         };
         let interpreter = match (&options.engine, &installed) {
@@ -240,13 +244,20 @@ impl Engine {
             #[cfg(feature = "update")]
             limits: abi_limits(&limits),
             natives: None,
+            parser_stage: None,
             optimizer_stage: None,
             max_source_bytes: limits.max_source_bytes,
         };
-        if let Some(path) = &options.optimizer_stage {
-            engine
-                .swap_stage("optimizer", path)
-                .context("cannot use the optimizer stage")?;
+        let stages = [
+            ("parser", &options.parser_stage),
+            ("optimizer", &options.optimizer_stage),
+        ];
+        for (kind, path) in stages {
+            if let Some(path) = path {
+                engine
+                    .swap_stage(kind, path)
+                    .with_context(|| format!("cannot use the {kind} stage"))?;
+            }
         }
         let mut programs: Vec<(String, &Path)> = Vec::new();
         for path in &options.links {
@@ -304,42 +315,25 @@ impl Engine {
 
     /// Each stage of the pipeline and what serves it.
     pub fn stages(&self) -> Vec<(&'static str, String)> {
-        let optimizer = match &self.optimizer_stage {
-            Some(stage) => {
-                let plugin = stage.current();
-                let info = plugin.info();
-                let status = match stage.out_of_service() {
-                    Some(timeout) => format!("; out of service: {timeout}"),
-                    None => String::new(),
-                };
-                format!(
-                    "plugin \"{}\" {} (IR version {}) from {}{status}",
-                    info.name,
-                    info.version,
-                    info.ir_version,
-                    info.source.display()
-                )
-            }
-            None => "built-in".to_owned(),
-        };
         let backend = "built-in threaded code (`fastforth compile` builds native code with the \
                        backend stage plugin)";
         STAGES
             .into_iter()
             .zip([
+                serving_stage(self.parser_stage.as_deref()),
                 "built-in".to_owned(),
-                "built-in".to_owned(),
-                optimizer,
+                serving_stage(self.optimizer_stage.as_deref()),
                 backend.to_owned(),
             ])
             .collect()
     }
 
     /// Puts the stage plugin at `path` (`builtin`: the built-in stage) in place of the
-    /// `kind` stage for the definitions compiled from now on; a refused plugin leaves the
-    /// serving stage in place. Says what changed.
+    /// `kind` stage for the lines read and definitions compiled from now on; a refused
+    /// plugin leaves the serving stage in place. Says what changed.
     pub fn swap_stage(&mut self, kind: &str, path: &Path) -> anyhow::Result<String> {
-        if plugin_stage(kind).map_err(anyhow::Error::msg)? == PluginStage::Backend {
+        let stage = plugin_stage(kind).map_err(anyhow::Error::msg)?;
+        if stage == PluginStage::Backend {
             anyhow::bail!(
                 "the backend stage plugin builds native code for `fastforth compile`; \
                  a session runs threaded code"
@@ -348,22 +342,25 @@ impl Engine {
         if !matches!(self.interpreter, Interpreter::BuiltIn(_)) {
             anyhow::bail!("stage plugins run on the built-in engine, not on an engine plugin");
         }
-        let before = describe_stage(self.optimizer_stage.as_deref());
-        let stage = if path == Path::new("builtin") {
-            None
-        } else if let Some(stage) = &self.optimizer_stage {
-            stage.swap(path)?;
-            Some(stage.clone())
-        } else {
-            let loaded = OptimizerPlugin::load(self.loader()?, path, DEFAULT_BUDGET)?;
-            Some(Arc::new(loaded))
+        let loader = self.loader()?;
+        let Interpreter::BuiltIn(forth) = &mut self.interpreter else {
+            unreachable!("checked above");
         };
-        if let Interpreter::BuiltIn(forth) = &mut self.interpreter {
-            forth.set_optimizer_stage(stage.clone().map(|stage| stage as Arc<dyn OptimizerStage>));
+        if stage == PluginStage::Parser {
+            let (report, serving) = swapped(&self.parser_stage, &loader, path)?;
+            forth.set_parser_stage(serving.clone().map(|stage| stage as Arc<dyn ParserStage>));
+            self.parser_stage = serving;
+            Ok(report)
+        } else {
+            let (report, serving) = swapped(&self.optimizer_stage, &loader, path)?;
+            forth.set_optimizer_stage(
+                serving
+                    .clone()
+                    .map(|stage| stage as Arc<dyn OptimizerStage>),
+            );
+            self.optimizer_stage = serving;
+            Ok(report)
         }
-        self.optimizer_stage = stage;
-        let after = describe_stage(self.optimizer_stage.as_deref());
-        Ok(format!("optimizer: {before} -> {after}"))
     }
 
     /// The linked native plugins: name and serving version.
@@ -454,10 +451,20 @@ impl Engine {
     /// or "installed engine plugin VERSION".
     pub fn describe(&self) -> String {
         match &self.interpreter {
-            Interpreter::BuiltIn(_) if self.optimizer_stage.is_some() => format!(
-                "built-in engine with optimizer stage plugin {}",
-                describe_stage(self.optimizer_stage.as_deref())
-            ),
+            Interpreter::BuiltIn(_)
+                if self.parser_stage.is_some() || self.optimizer_stage.is_some() =>
+            {
+                let plugins = [
+                    ("parser", describe_stage(self.parser_stage.as_deref())),
+                    ("optimizer", describe_stage(self.optimizer_stage.as_deref())),
+                ];
+                let plugins: Vec<String> = plugins
+                    .into_iter()
+                    .filter(|(_, serving)| serving != "built-in")
+                    .map(|(kind, serving)| format!("{kind} stage plugin {serving}"))
+                    .collect();
+                format!("built-in engine with {}", plugins.join(" and "))
+            }
             Interpreter::BuiltIn(_) => "built-in engine".to_owned(),
             Interpreter::Plugin(session) if self.installed => {
                 format!("installed engine plugin {}", session.engine_version())
@@ -515,7 +522,53 @@ impl Engine {
 }
 
 /// "built-in", or the optimizer plugin's name and version.
-fn describe_stage(stage: Option<&OptimizerPlugin>) -> String {
+/// The stage plugin at `path` in place of `serving` (the same plugin swapped, a new one, or
+/// none for `builtin`), and a line saying what changed.
+fn swapped<K: StageKind>(
+    serving: &Option<Arc<StagePlugin<K>>>,
+    loader: &Arc<Loader>,
+    path: &Path,
+) -> anyhow::Result<(String, Option<Arc<StagePlugin<K>>>)> {
+    let before = describe_stage(serving.as_deref());
+    let after = if path == Path::new("builtin") {
+        None
+    } else if let Some(stage) = serving {
+        stage.swap(path)?;
+        Some(stage.clone())
+    } else {
+        let loaded = StagePlugin::<K>::load(loader.clone(), path, DEFAULT_BUDGET)?;
+        Some(Arc::new(loaded))
+    };
+    let report = format!(
+        "{}: {before} -> {}",
+        K::STAGE,
+        describe_stage(after.as_deref())
+    );
+    Ok((report, after))
+}
+
+/// What serves a stage, for `#stage`: the plugin (name, version, IR version, file, and
+/// whether it is out of service) or "built-in".
+fn serving_stage<K: StageKind>(stage: Option<&StagePlugin<K>>) -> String {
+    let Some(stage) = stage else {
+        return "built-in".to_owned();
+    };
+    let plugin = stage.current();
+    let info = plugin.info();
+    let status = match stage.out_of_service() {
+        Some(timeout) => format!("; out of service: {timeout}"),
+        None => String::new(),
+    };
+    format!(
+        "plugin \"{}\" {} (IR version {}) from {}{status}",
+        info.name,
+        info.version,
+        info.ir_version,
+        info.source.display()
+    )
+}
+
+fn describe_stage<K: StageKind>(stage: Option<&StagePlugin<K>>) -> String {
     match stage {
         Some(stage) => {
             let plugin = stage.current();

@@ -95,7 +95,7 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
             "--max-steps",
         ),
         (
-            options.optimizer_stage.is_some(),
+            options.optimizer_stage.is_some() || options.parser_stage.is_some(),
             "--stage",
             options.engine.is_some(),
             "--engine",
@@ -119,10 +119,16 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
 /// dropped silently.
 fn misplaced_engine_option(cli: &Cli) -> Option<String> {
     let compiling = matches!(cli.command, Some(Command::Compile { .. }));
-    if compiling && cli.options.optimizer_stage.is_some() {
-        return Some(
-            "--stage optimizer=FILE applies to `run` and `repl`, not to `compile`".to_owned(),
-        );
+    let session_stages = [
+        ("parser", &cli.options.parser_stage),
+        ("optimizer", &cli.options.optimizer_stage),
+    ];
+    if let Some((kind, _)) = session_stages.iter().find(|(_, path)| path.is_some())
+        && compiling
+    {
+        return Some(format!(
+            "--stage {kind}=FILE applies to `run` and `repl`, not to `compile`"
+        ));
     }
     if !compiling && cli.options.backend_stage.is_some() {
         return Some("--stage backend=FILE applies to `compile` only".to_owned());

@@ -3,8 +3,9 @@
 //! the dictionary. `#engine` shows the engine, `#engine FILE` swaps the engine plugin;
 //! `#link` lists the linked native plugins, `#link FILE` links one or swaps in a new build;
 //! `#update [URL]` updates the installed plugins and swaps the new engine into the session;
-//! `#stage` lists the pipeline's stages, `#stage optimizer FILE` puts an optimizer stage
-//! plugin in place for the definitions that follow (`#stage optimizer builtin` goes back).
+//! `#stage` lists the pipeline's stages, `#stage parser FILE` or `#stage optimizer FILE`
+//! puts a stage plugin in place for the lines and definitions that follow (`#stage KIND
+//! builtin` goes back).
 //! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
 //! keeps the session; history is saved after every line.
 

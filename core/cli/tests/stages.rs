@@ -1,5 +1,5 @@
-//! `--stage optimizer=FILE`, `#stage` in the REPL, `plugin info` of a stage plugin and
-//! `compile` through the backend stage plugin, run as a user runs them.
+//! `--stage parser=FILE` and `--stage optimizer=FILE`, `#stage` in the REPL, `plugin info`
+//! of a stage plugin and `compile` through the backend stage plugin, run as a user runs them.
 
 mod common;
 use common::{backend_plugin, backend_stage};
@@ -69,7 +69,7 @@ fn the_repl_lists_and_swaps_the_optimizer_stage_and_keeps_the_session() {
     let v2 = optimizer(&["v2"]);
     let input = format!(
         ": a swap over ;\n#stage\n#stage optimizer {}\n: b swap over ;\nsee a see b\n\
-         #stage optimizer /nonexistent.so\n#stage parser x.so\n1 2 b . . .\n\
+         #stage optimizer /nonexistent.so\n#stage compiler x.so\n1 2 b . . .\n\
          #stage optimizer builtin\n#stage\n",
         v2.display()
     );
@@ -109,7 +109,8 @@ fn the_repl_lists_and_swaps_the_optimizer_stage_and_keeps_the_session() {
     );
     assert!(
         stderr.contains(
-            "the parser stage is built in: only the optimizer and backend stages are plugins"
+            "the compiler stage is built in: only the parser, optimizer and backend stages are \
+             plugins"
         ),
         "{stderr}"
     );
@@ -149,10 +150,11 @@ fn a_refused_answer_is_a_warning_and_the_program_runs() {
 
 #[test]
 fn stage_flags_are_checked() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
         (
-            &["--stage", "parser=p.so", "run", "-e", "bye"],
-            "the parser stage is built in: only the optimizer and backend stages are plugins",
+            &["--stage", "compiler=p.so", "run", "-e", "bye"],
+            "the compiler stage is built in: only the parser, optimizer and backend stages are \
+             plugins",
         ),
         (
             &["--stage", "linker=p.so", "run", "-e", "bye"],
@@ -181,6 +183,22 @@ fn stage_flags_are_checked() {
         (
             &["--stage", "optimizer=a.so", "compile", "p.fs"],
             "--stage optimizer=FILE applies to `run` and `repl`, not to `compile`",
+        ),
+        (
+            &["--stage", "parser=a.so", "compile", "p.fs"],
+            "--stage parser=FILE applies to `run` and `repl`, not to `compile`",
+        ),
+        (
+            &[
+                "--stage",
+                "parser=a.so",
+                "--engine",
+                "e.so",
+                "run",
+                "-e",
+                "bye",
+            ],
+            "--stage cannot be used with --engine",
         ),
         (
             &[
@@ -385,4 +403,95 @@ fn a_faulty_backend_is_contained_and_the_previous_build_stays() {
 fn compile_with(stage: &str, file: &Path, output: &Path) -> Output {
     let (file, output) = (file.to_string_lossy(), output.to_string_lossy());
     fastforth(&["--stage", stage, "compile", &file, "-o", &output], "")
+}
+
+fn parser(features: &[&str]) -> PathBuf {
+    fastforth_plugin_build::built_once("fastforth-parser-plugin", features)
+}
+
+fn parser_flag(features: &[&str]) -> String {
+    format!("parser={}", parser(features).display())
+}
+
+#[test]
+fn the_workloads_print_the_same_with_the_parser_stage_plugin() {
+    let flag = parser_flag(&[]);
+    for name in ["sieve", "bubble", "matrix", "fib"] {
+        let file = workload(name);
+        let built_in = fastforth(&["run", &file, "-e", "main"], "");
+        let staged = fastforth(&["--stage", &flag, "run", &file, "-e", "main"], "");
+        assert!(staged.status.success(), "{name}: {staged:?}");
+        assert!(!built_in.stdout.is_empty(), "{name}");
+        assert_eq!(staged.stdout, built_in.stdout, "{name}");
+        assert_eq!(text(&staged.stderr), "", "{name}");
+    }
+}
+
+#[test]
+fn the_repl_swaps_the_parser_stage_between_two_lines_and_keeps_the_session() {
+    let v2 = parser(&["v2"]);
+    let input = format!(
+        ": sq dup * ;\n1_000\n#stage parser {}\n1_000 sq .\n#stage\n\
+         #stage parser /nonexistent.so\n2_0 sq .\n#stage parser builtin\n1_0 .\n",
+        v2.display()
+    );
+    let output = fastforth(&["repl", "--stage", &parser_flag(&[])], &input);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(
+        stdout.contains("(built-in engine with parser stage plugin parser 1.0.0)"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("<repl line 2>:1:1: -13 undefined word in 1_000"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("parser: parser 1.0.0 -> parser 1.1.0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1000000  ok"), "{stdout}");
+    assert!(
+        stdout.contains("parser     plugin \"parser\" 1.1.0 (IR version 2) from"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("stage refused, the serving stages stay: /nonexistent.so"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("400  ok"), "1.1.0 still serves: {stdout}");
+    assert!(
+        stdout.contains("parser: parser 1.1.0 -> built-in"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("<repl line 9>:1:1: -13 undefined word in 1_0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_parser_that_answers_nonsense_panics_or_hangs_costs_its_lines_the_built_in_parser() {
+    let source = "1 2 + . : fault 7 ; fault .\n3 4 + .";
+    for (fault, why) in [
+        (
+            "fault-bad-token",
+            "answer refused: token 9 at 26..28 is empty",
+        ),
+        ("fault-panic", "panicked"),
+        ("fault-hang", "did not answer within 2s"),
+    ] {
+        let flag = parser_flag(&[fault]);
+        let output = fastforth(&["--stage", &flag, "run", "-e", source], "");
+        assert!(output.status.success(), "{fault}: {output:?}");
+        assert_eq!(text(&output.stdout), "3 7 7 ", "{fault}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains("warning: the parser stage gave no usable answer for line 1 of -e: ")
+                && stderr.contains(why)
+                && stderr.contains("the built-in parser read it"),
+            "{fault}: {stderr}"
+        );
+    }
 }

@@ -1,13 +1,19 @@
-//! The optimizer stage plugin kind, and the stage a session's engine uses through it: one
+//! The pipeline's stage plugin kinds that a session's engine asks as it goes (the parser for
+//! each line, the optimizer for each definition), and the stage it uses through them: one
 //! worker thread per stage asks the serving plugin, within a time budget, so a stage that
-//! panics, answers nonsense or never returns costs the session one definition compiled by
-//! the built-in optimizer, never the session.
+//! panics, answers nonsense or never returns costs the session one line read by the
+//! built-in parser or one definition compiled by the built-in optimizer, never the session.
 
-use fastforth_abi::{ByteSink, FfiBytes, OptimizerApi, OptimizerFunctions, PluginKind};
+use fastforth_abi::{
+    ByteSink, FfiBytes, OptimizerApi, OptimizerFunctions, ParserApi, ParserFunctions, PluginKind,
+    Returned,
+};
 use fastforth_engine::ir::IR_VERSION;
+use fastforth_engine::parser_stage::ParserStage;
 use fastforth_engine::stage::OptimizerStage;
 use fastforth_host::{HotSwap, Kind, Loader, Plugin, PluginError, SwapReport};
 use std::ffi::c_void;
+use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -28,17 +34,60 @@ impl Kind for Optimizer {
     }
 }
 
-/// The longest a stage may take over one definition by default.
+/// The parser stage plugin kind.
+pub struct Parser;
+
+impl Kind for Parser {
+    const KIND: PluginKind = PluginKind::PARSER;
+    type Table = ParserFunctions;
+    type Api = ParserApi;
+    const IR_VERSION: u32 = IR_VERSION;
+
+    unsafe fn resolve(table: *const c_void) -> Result<ParserApi, &'static str> {
+        // SAFETY: the caller guarantees `table` points to a live `ParserFunctions`.
+        unsafe { &*table.cast::<ParserFunctions>() }.check()
+    }
+}
+
+/// The one entry of a stage's table: bytes in, an answer or why not out (1 or 0).
+type StageEntry = unsafe extern "C" fn(FfiBytes, ByteSink<'_>, ByteSink<'_>) -> Returned<u32>;
+
+/// A stage kind whose table is one [`StageEntry`].
+pub trait StageKind: Kind {
+    /// The stage's name in messages.
+    const STAGE: &'static str;
+    /// The entry's name in messages.
+    const ENTRY: &'static str;
+    fn entry(api: &Self::Api) -> StageEntry;
+}
+
+impl StageKind for Optimizer {
+    const STAGE: &'static str = "optimizer";
+    const ENTRY: &'static str = "optimize";
+    fn entry(api: &OptimizerApi) -> StageEntry {
+        api.optimize
+    }
+}
+
+impl StageKind for Parser {
+    const STAGE: &'static str = "parser";
+    const ENTRY: &'static str = "tokens";
+    fn entry(api: &ParserApi) -> StageEntry {
+        api.tokens
+    }
+}
+
+/// The longest a stage may take over one definition or line by default.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(2);
 
-/// One definition's unit, optimized by the plugin: its answer, or why there is none.
-pub fn optimize(plugin: &Plugin<Optimizer>, unit: &[u8]) -> Result<Vec<u8>, String> {
+/// The plugin's answer to `input` (a definition's unit, a line), or why there is none.
+pub fn ask<K: StageKind>(plugin: &Plugin<K>, input: &[u8]) -> Result<Vec<u8>, String> {
     let (mut answer, mut error) = (Vec::new(), Vec::new());
-    // SAFETY: a checked entry of a loaded plugin; `unit` is readable and both sinks write
+    // SAFETY: a checked entry of a loaded plugin; `input` is readable and both sinks write
     // into live vectors for the duration of the call.
     let returned = unsafe {
-        (plugin.api().optimize)(
-            FfiBytes::new(unit),
+        (K::entry(plugin.api()))(
+            FfiBytes::new(input),
             ByteSink::for_vec(&mut answer),
             ByteSink::for_vec(&mut error),
         )
@@ -46,18 +95,25 @@ pub fn optimize(plugin: &Plugin<Optimizer>, unit: &[u8]) -> Result<Vec<u8>, Stri
     match returned.into_result() {
         Ok(1) => Ok(answer),
         Ok(_) => Err(String::from_utf8_lossy(&error).into_owned()),
-        Err(status) => Err(plugin.call_error("optimize", status).to_string()),
+        Err(status) => Err(plugin.call_error(K::ENTRY, status).to_string()),
     }
 }
 
-/// The optimizer stage plugin a session's engine uses, swappable while sessions compile.
-pub struct OptimizerPlugin {
-    serving: HotSwap<Optimizer>,
+/// The optimizer stage plugin a session's engine uses.
+pub type OptimizerPlugin = StagePlugin<Optimizer>;
+
+/// The parser stage plugin a session's engine uses.
+pub type ParserPlugin = StagePlugin<Parser>;
+
+/// A stage plugin a session's engine uses, swappable while sessions run.
+pub struct StagePlugin<K: StageKind> {
+    serving: HotSwap<K>,
     budget: Duration,
     /// The worker asking the serving plugin: idle until the first definition and after a
     /// swap, stuck after it overran its budget. Held for the whole of each exchange, so
     /// sessions that share the stage take turns, as the one worker answers them anyway.
     worker: Mutex<Worker>,
+    kind: PhantomData<K>,
 }
 
 /// The worker thread's channels, or which version did not answer in time.
@@ -74,23 +130,24 @@ struct Exchange {
     answers: Receiver<Result<Vec<u8>, String>>,
 }
 
-impl OptimizerPlugin {
+impl<K: StageKind> StagePlugin<K> {
     /// Loads, validates and self-tests the stage plugin at `path`.
     pub fn load(loader: Arc<Loader>, path: &Path, budget: Duration) -> Result<Self, PluginError> {
-        Ok(OptimizerPlugin {
+        Ok(StagePlugin {
             serving: HotSwap::load(loader, path)?,
             budget,
             worker: Mutex::new(Worker::Idle),
+            kind: PhantomData,
         })
     }
 
     /// The serving plugin.
-    pub fn current(&self) -> Arc<Plugin<Optimizer>> {
+    pub fn current(&self) -> Arc<Plugin<K>> {
         self.serving.current().clone()
     }
 
     /// Replaces the serving plugin with the one at `path`; a refused plugin leaves the old
-    /// one serving. Definitions compiled from now on go to the new one.
+    /// one serving. The lines and definitions from now on go to the new one.
     pub fn swap(&self, path: &Path) -> Result<SwapReport, PluginError> {
         let report = self.serving.swap(path)?;
         *self.lock() = Worker::Idle;
@@ -116,6 +173,7 @@ impl OptimizerPlugin {
     /// what the worker is after the exchange: running, stuck after a timeout, or idle
     /// after its thread ended.
     fn exchange(&self, worker: Worker, unit: &[u8]) -> (Worker, Result<Vec<u8>, String>) {
+        let thread_ended = || format!("the {} stage's thread ended", K::STAGE);
         let exchange = match worker {
             Worker::Running(exchange) => exchange,
             Worker::Idle => match spawn_worker(&self.serving) {
@@ -124,14 +182,14 @@ impl OptimizerPlugin {
             },
             Worker::Stuck(timeout) => {
                 let why = format!(
-                    "not asked: the stage is out of service since {timeout} for an earlier \
-                     definition (a swap puts a stage back in service)"
+                    "not asked: the stage is out of service since {timeout} earlier (a swap \
+                     puts a stage back in service)"
                 );
                 return (Worker::Stuck(timeout), Err(why));
             }
         };
         if exchange.units.send(unit.to_vec()).is_err() {
-            return (Worker::Idle, Err(THREAD_ENDED.to_owned()));
+            return (Worker::Idle, Err(thread_ended()));
         }
         match receive(&exchange.answers, Some(self.budget)) {
             Ok(result) => (Worker::Running(exchange), result),
@@ -146,28 +204,26 @@ impl OptimizerPlugin {
                 let why = format!("{timeout}; the stage is out of service from now on");
                 (Worker::Stuck(timeout), Err(why))
             }
-            Err(RecvTimeoutError::Disconnected) => (Worker::Idle, Err(THREAD_ENDED.to_owned())),
+            Err(RecvTimeoutError::Disconnected) => (Worker::Idle, Err(thread_ended())),
         }
     }
 }
 
-const THREAD_ENDED: &str = "the optimizer stage's thread ended";
-
 /// Starts a worker that answers each unit with the plugin serving at that moment.
-fn spawn_worker(serving: &HotSwap<Optimizer>) -> Result<Exchange, String> {
+fn spawn_worker<K: StageKind>(serving: &HotSwap<K>) -> Result<Exchange, String> {
     let (units, incoming) = mpsc::channel::<Vec<u8>>();
     let (outgoing, answers) = mpsc::channel();
     let mut cache = serving.cache();
     std::thread::Builder::new()
-        .name("optimizer stage".to_owned())
+        .name(format!("{} stage", K::STAGE))
         .spawn(move || {
             while let Ok(unit) = receive(&incoming, None) {
-                if outgoing.send(optimize(cache.get(), &unit)).is_err() {
+                if outgoing.send(ask(cache.get(), &unit)).is_err() {
                     break;
                 }
             }
         })
-        .map_err(|error| format!("cannot start the optimizer stage's thread: {error}"))?;
+        .map_err(|error| format!("cannot start the {} stage's thread: {error}", K::STAGE))?;
     Ok(Exchange { units, answers })
 }
 
@@ -208,11 +264,24 @@ fn receive<T>(from: &Receiver<T>, budget: Option<Duration>) -> Result<T, RecvTim
     }
 }
 
-impl OptimizerStage for OptimizerPlugin {
-    fn optimize(&self, unit: &[u8]) -> Result<Vec<u8>, String> {
+impl<K: StageKind> StagePlugin<K> {
+    /// The answer to `input` through the worker.
+    fn answer(&self, input: &[u8]) -> Result<Vec<u8>, String> {
         let mut worker = self.lock();
-        let (after, result) = self.exchange(std::mem::replace(&mut *worker, Worker::Idle), unit);
+        let (after, result) = self.exchange(std::mem::replace(&mut *worker, Worker::Idle), input);
         *worker = after;
         result
+    }
+}
+
+impl OptimizerStage for OptimizerPlugin {
+    fn optimize(&self, unit: &[u8]) -> Result<Vec<u8>, String> {
+        self.answer(unit)
+    }
+}
+
+impl ParserStage for ParserPlugin {
+    fn tokens(&self, line: &[u8]) -> Result<Vec<u8>, String> {
+        self.answer(line)
     }
 }

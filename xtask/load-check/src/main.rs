@@ -10,15 +10,17 @@
 //! PASS <file> <name> <version> add_numbers(5, 3) = 8, fibonacci(20) = 10946
 //! PASS <file> <name> <version> evaluated `: sq dup * ; 7 sq 2 + .` -> `51 `
 //! PASS <file> <name> <version> optimized `: T 2 3 + SWAP DROP ;` to [Lit(5), Nip, Exit]
+//! PASS <file> <name> <version> split the probe line into the built-in parser's 8 tokens
 //! PASS <file> <name> <version> generated its probe program (a build needs cargo, not run here)
 //! SKIP <file> <why: a kind this checker has no calls for, after the host validated the rest>
 //! FAIL <file> <reason>
 //! ```
 
+use fastforth_engine::parser_stage;
 use fastforth_engine::stage::{check_probe_answer, probe};
 use fastforth_host::{Example, Loader, PluginError};
 use fastforth_session::{
-    Backend, Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits, Optimizer, stage,
+    Backend, Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits, Optimizer, Parser, stage,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,6 +70,7 @@ fn load_and_call(loader: &Loader, file: &Path) -> Result<String, Outcome> {
             evaluate_forth(loader, file)
         }
         Err(PluginError::WrongKind { found, .. }) if found == "optimizer" => optimize(loader, file),
+        Err(PluginError::WrongKind { found, .. }) if found == "parser" => parse(loader, file),
         Err(PluginError::WrongKind { found, .. }) if found == "backend" => backend(loader, file),
         Ok(plugin) => {
             let sum = plugin.add_numbers(5, 3).map_err(failed)?;
@@ -154,11 +157,33 @@ fn evaluate_forth(loader: &Loader, file: &Path) -> Result<String, Outcome> {
 /// `5 NIP`, as the built-in optimizer compiles it, and an answer the engine accepts.
 fn optimize(loader: &Loader, file: &Path) -> Result<String, Outcome> {
     let plugin = loader.load::<Optimizer>(file).map_err(failed)?;
-    let answer = stage::optimize(&plugin, &probe().encode()).map_err(Outcome::Fail)?;
+    let answer = stage::ask(&plugin, &probe().encode()).map_err(Outcome::Fail)?;
     let ops = check_probe_answer(&answer).map_err(Outcome::Fail)?;
     Ok(format!(
         "{} {} optimized `: T 2 3 + SWAP DROP ;` to {ops:?}",
         plugin.name(),
         plugin.version()
+    ))
+}
+
+/// Loads a parser stage plugin and checks its answer to the engine's probe line: the tokens
+/// the built-in parser reads there, in an answer the engine accepts.
+fn parse(loader: &Loader, file: &Path) -> Result<String, Outcome> {
+    let plugin = loader.load::<Parser>(file).map_err(failed)?;
+    let (line, expected) = parser_stage::probe();
+    let answer = stage::ask(&plugin, &line.encode()).map_err(Outcome::Fail)?;
+    let tokens = line
+        .check_answer(&answer)
+        .map_err(|error| Outcome::Fail(format!("answer refused: {error}")))?;
+    if tokens != expected {
+        return Err(Outcome::Fail(format!(
+            "split the probe line into {tokens:?}, expected {expected:?}"
+        )));
+    }
+    Ok(format!(
+        "{} {} split the probe line into the built-in parser's {} tokens",
+        plugin.name(),
+        plugin.version(),
+        tokens.len()
     ))
 }
