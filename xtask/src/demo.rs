@@ -15,6 +15,8 @@ impl flags::Demo {
             "-p",
             "fastforth-optimizer-plugin",
             "-p",
+            "fastforth-parser-plugin",
+            "-p",
             "fastforth-backend-plugin",
         ];
         println!("== building the plugins and the fastforth binaries (release)");

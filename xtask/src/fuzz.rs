@@ -48,7 +48,13 @@ impl Bound {
 /// The others reach unsafe code (plugin files, signature crates) and keep it; they alone
 /// need the `host` feature of `fuzz/Cargo.toml`, so the build without sanitizer is the
 /// engine alone.
-const WITHOUT_SANITIZER: &[&str] = &["forth_source", "engine_image", "stage_unit", "program"];
+const WITHOUT_SANITIZER: &[&str] = &[
+    "forth_source",
+    "engine_image",
+    "stage_unit",
+    "parser_line",
+    "program",
+];
 
 /// cargo-fuzz's sanitizer for a target, and the options that build and run it so (a build
 /// without sanitizer has its own target directory, or each switch would rebuild everything).

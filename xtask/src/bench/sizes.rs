@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
 /// The plugin packages whose size is reported, when present in the workspace.
-const PLUGINS: [(&str, &str); 4] = [
+const PLUGINS: [(&str, &str); 5] = [
     ("plugins/example", "fastforth-example-plugin"),
     ("plugins/forth", "fastforth-forth-plugin"),
     ("plugins/optimizer", "fastforth-optimizer-plugin"),
+    ("plugins/parser", "fastforth-parser-plugin"),
     ("plugins/backend", "fastforth-backend-plugin"),
 ];
 
