@@ -14,8 +14,9 @@
 //! `forth/<w>/staged` and `forth/classic-<p>/staged` run the workload on the linked-in
 //! engine whose definitions were optimized by the optimizer stage plugin (the same code as
 //! `static`, so the stage boundary, per definition, costs nothing here); `forth/compile-10k/
-//! {built-in,staged}` compile a 10,000-line source on a fresh engine without and with the
-//! plugin, whose every definition crosses the stage boundary.
+//! {built-in,staged,parser-staged}` compile a 10,000-line source on a fresh engine without
+//! and with the plugin, whose every definition crosses the stage boundary, and with the parser
+//! stage plugin, which is asked about the rest of each line after each parsing word.
 //!
 //! `forth/linked-call/{interpreted,linked}` measure mixed mode: an interpreted loop calling
 //! a word 1,000 times, the word interpreted vs compiled natively and linked into the
@@ -26,14 +27,14 @@
 use criterion::{Criterion, SamplingMode, criterion_group};
 use fastforth_benches::{
     classic_programs, classic_source, compile_source, forth_plugin, forth_source, forth_workloads,
-    optimizer_plugin,
+    optimizer_plugin, parser_plugin,
 };
 use fastforth_engine::{Flow, Forth, Limits};
 use fastforth_host::Loader;
 use fastforth_session::stage::DEFAULT_BUDGET;
 use fastforth_session::{
     Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, NativePlugin, NativeWords,
-    OptimizerPlugin, on_native_stack,
+    OptimizerPlugin, ParserPlugin, on_native_stack,
 };
 use std::sync::Arc;
 
@@ -86,6 +87,22 @@ fn optimizer_stage() -> Arc<OptimizerPlugin> {
         (cache, Arc::new(stage.expect("optimizer plugin validates")))
     });
     stage.clone()
+}
+
+/// A fresh engine whose input the parser stage plugin splits (loaded once per process).
+fn parser_staged_forth() -> Forth {
+    static STAGE: std::sync::OnceLock<(tempfile::TempDir, Arc<ParserPlugin>)> =
+        std::sync::OnceLock::new();
+    let (_, stage) = STAGE.get_or_init(|| {
+        let path = parser_plugin().expect("parser plugin builds");
+        let cache = tempfile::tempdir().expect("temporary cache directory");
+        let loader = Arc::new(Loader::new(cache.path()));
+        let stage = ParserPlugin::load(loader, &path, DEFAULT_BUDGET);
+        (cache, Arc::new(stage.expect("parser plugin validates")))
+    });
+    let mut forth = Forth::new(Limits::default());
+    forth.set_parser_stage(Some(stage.clone()));
+    forth
 }
 
 /// A fresh engine whose definitions the optimizer stage plugin optimizes.
@@ -194,14 +211,21 @@ fn bench_staged(
     });
 }
 
-/// `forth/compile-10k/{built-in,staged}`: a 10,000-line source compiled on a fresh engine.
+/// `forth/compile-10k/{built-in,staged,parser-staged}`: a 10,000-line source compiled on a
+/// fresh engine.
 fn compile(c: &mut Criterion) {
     let source = compile_source(10_000);
     let mut group = c.benchmark_group("forth/compile-10k");
     group.sample_size(10).sampling_mode(SamplingMode::Flat);
     let fresh = Forth::new(Limits::default());
     let staged = staged_forth();
-    for (id, base) in [("built-in", &fresh), ("staged", &staged)] {
+    let parser_staged = parser_staged_forth();
+    let engines = [
+        ("built-in", &fresh),
+        ("staged", &staged),
+        ("parser-staged", &parser_staged),
+    ];
+    for (id, base) in engines {
         group.bench_function(id, |b| {
             b.iter_batched(
                 || base.clone(),

@@ -54,6 +54,13 @@ pub fn optimizer_plugin() -> anyhow::Result<PathBuf> {
         .context("cannot build the optimizer stage plugin")
 }
 
+/// Builds (or finds up to date) the release build of the parser stage plugin.
+pub fn parser_plugin() -> anyhow::Result<PathBuf> {
+    fastforth_plugin_build::PluginBuild::new("fastforth-parser-plugin", &[])
+        .build()
+        .context("cannot build the parser stage plugin")
+}
+
 /// A Forth source of `lines` lines for compile throughput: five-line colon definitions with
 /// a conditional exit, arithmetic, a DO loop and a call of the definition before (which the
 /// optimizer inlines while it is short).

@@ -1,6 +1,7 @@
 //! The optimizer stage plugin: the same code as the built-in optimizer on real programs and
-//! random ones, swaps while another thread compiles, and stages that are refused (another
-//! IR version) or contained (invalid answers, panics, no answer within the budget).
+//! random ones (with the parser stage plugin too), swaps while another thread compiles, and
+//! stages that are refused (another IR version) or contained (invalid answers, panics, no
+//! answer within the budget).
 
 #[path = "../../host/tests/common/mod.rs"]
 mod common;
@@ -9,8 +10,8 @@ use common::*;
 use fastforth_engine::ir::Op;
 use fastforth_engine::{BufferConsole, Forth, Limits};
 use fastforth_host::PluginError;
-use fastforth_session::OptimizerPlugin;
 use fastforth_session::stage::DEFAULT_BUDGET;
+use fastforth_session::{OptimizerPlugin, ParserPlugin};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -95,12 +96,52 @@ impl Random {
 }
 
 /// A random program: short definitions (which later ones call, and the optimizer
-/// inlines) with literals, stack words, arithmetic, comparisons, IF, loops and memory.
+/// inlines) with literals in every notation, parsing words, a BASE change, stack words,
+/// arithmetic, comparisons, IF, loops and memory.
 fn random_program(random: &mut Random) -> String {
     const WORDS: &[&str] = &[
-        "DUP", "DROP", "SWAP", "OVER", "ROT", "NIP", "TUCK", "+", "-", "*", "AND", "OR", "XOR",
-        "=", "<", ">", "0=", "1+", "1-", "2*", "NEGATE", "ABS", "MAX", "MIN", "2DUP", "2DROP",
-        "CELL+", "0", "1", "2", "3", "7", "-5", "100",
+        "DUP",
+        "DROP",
+        "SWAP",
+        "OVER",
+        "ROT",
+        "NIP",
+        "TUCK",
+        "+",
+        "-",
+        "*",
+        "AND",
+        "OR",
+        "XOR",
+        "=",
+        "<",
+        ">",
+        "0=",
+        "1+",
+        "1-",
+        "2*",
+        "NEGATE",
+        "ABS",
+        "MAX",
+        "MIN",
+        "2DUP",
+        "2DROP",
+        "CELL+",
+        "0",
+        "1",
+        "2",
+        "3",
+        "7",
+        "-5",
+        "100",
+        "$1F",
+        "#-3",
+        "%101",
+        "'a'",
+        "( c )",
+        "[CHAR] Q",
+        "S\" ab\" NIP",
+        "[ HEX ] 1F [ DECIMAL ]",
     ];
     let mut program = String::from("VARIABLE V ");
     let mut defined: Vec<String> = Vec::new();
@@ -129,19 +170,26 @@ fn random_program(random: &mut Random) -> String {
 #[test]
 fn staged_and_built_in_agree_on_random_programs() {
     let (_dir, stage) = stage(&[], DEFAULT_BUDGET);
+    let (_parser_dir, loader) = fresh_loader();
+    let parser = built("fastforth-parser-plugin", &[]);
+    let parser = Arc::new(ParserPlugin::load(loader, &parser, DEFAULT_BUDGET).unwrap());
     let mut random = Random(0x5EED_F0F7);
     for _ in 0..300 {
         let program = random_program(&mut random);
         let mut built_in = Forth::new(Limits::default());
-        let mut plugin = staged(&stage);
         let expected = run(&mut built_in, &program);
-        assert_eq!(run(&mut plugin, &program), expected, "{program}");
-        assert_eq!(code(&plugin), code(&built_in), "{program}");
-        assert_eq!(
-            plugin.take_stage_faults(),
-            Vec::<String>::new(),
-            "{program}"
-        );
+        let mut optimizer_staged = staged(&stage);
+        let mut both_staged = staged(&stage);
+        both_staged.set_parser_stage(Some(parser.clone()));
+        for plugin in [&mut optimizer_staged, &mut both_staged] {
+            assert_eq!(run(plugin, &program), expected, "{program}");
+            assert_eq!(code(plugin), code(&built_in), "{program}");
+            assert_eq!(
+                plugin.take_stage_faults(),
+                Vec::<String>::new(),
+                "{program}"
+            );
+        }
     }
 }
 

@@ -380,8 +380,23 @@ fn stage_ratios(run: &Run, workloads: &[String]) -> Vec<Ratio> {
             )
         }),
     });
+    let parser = mean("forth/compile-10k/built-in").zip(mean("forth/compile-10k/parser-staged"));
+    list.push(Ratio {
+        name: "compile throughput of 10,000 lines: parser stage plugin / built-in".into(),
+        value: parser.map(|(built_in, staged)| built_in / staged),
+        target: Target::None,
+        cause: parser.map_or_else(String::new, |(built_in, staged)| {
+            format!(
+                "the rest of each line is encoded, handed to the stage's thread, split and read                  by the plugin, then checked, again after each parsing word (`:`, `(`): {} more                  a line",
+                ns((staged - built_in) / COMPILED_LINES as f64)
+            )
+        }),
+    });
     list
 }
+
+/// The lines of `forth/compile-10k`.
+const COMPILED_LINES: u32 = 10_000;
 
 /// The colon definitions in the 10,000 lines of `forth/compile-10k` (five lines each).
 const COMPILED_DEFINITIONS: u32 = 2_000;
