@@ -150,8 +150,8 @@ mod tests {
 
     #[test]
     fn layout_hash_covers_every_boundary_type() {
-        assert_eq!(FACTS.len(), 19);
-        assert_eq!(SIGNATURES.len(), 6);
+        assert_eq!(FACTS.len(), 20);
+        assert_eq!(SIGNATURES.len(), 7);
         assert_ne!(LAYOUT_HASH, 0);
     }
 

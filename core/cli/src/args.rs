@@ -835,13 +835,18 @@ impl EngineOptions {
             "--plugin-dir" => self.plugin_dir = Some(value_of(parser, flag, page)?.into()),
             "--link" => self.links.push(value_of(parser, flag, page)?.into()),
             "--stage" => {
-                let given = [
+                let given = (
                     self.parser_stage.is_some(),
                     self.optimizer_stage.is_some(),
                     self.backend_stage.is_some(),
-                ];
+                );
+                let given = |stage| match stage {
+                    PluginStage::Parser => given.0,
+                    PluginStage::Optimizer => given.1,
+                    PluginStage::Backend => given.2,
+                };
                 let (stage, file) = parsed_value(parser, flag, page, |text| {
-                    crate::forth_cmd::stage_plugin(text, |stage| given[stage as usize])
+                    crate::forth_cmd::stage_plugin(text, given)
                 })?;
                 let slot = match stage {
                     PluginStage::Parser => &mut self.parser_stage,

@@ -19,7 +19,7 @@ use args::{Cli, Command, PluginCommand, Stop};
 use fastforth::PROBE_SUBCOMMAND;
 use fastforth_host::inspect;
 use fastforth_host::{Example, Loader, Plugin, PluginError, ProbeCommand};
-use fastforth_session::{Backend, Forth, ForthNative, NativePlugin, Optimizer};
+use fastforth_session::{Backend, Forth, ForthNative, NativePlugin, Optimizer, Parser};
 use output::{errln, outln};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -261,6 +261,9 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
         }
         Err(PluginError::WrongKind { found, .. }) if found == "backend" => {
             loader.load::<Backend>(file)?.info().clone()
+        }
+        Err(PluginError::WrongKind { found, .. }) if found == "parser" => {
+            loader.load::<Parser>(file)?.info().clone()
         }
         loaded => loaded?.info().clone(),
     };

@@ -240,6 +240,12 @@ fn plugin_info_shows_the_stage_kind_and_its_ir_version() {
     assert!(stdout.contains("kind:      optimizer"), "{stdout}");
     assert!(stdout.contains("ir:        2"), "{stdout}");
     assert!(stdout.contains("self-test: passed"), "{stdout}");
+    let parser_file = parser(&[]);
+    let output = fastforth(&["plugin", "info", &parser_file.to_string_lossy()], "");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("kind:      parser"), "{stdout}");
+    assert!(stdout.contains("ir:        2"), "{stdout}");
     let flag = stage_flag(&[]);
     let version = fastforth(&["--stage", &flag, "-V"], "");
     assert!(
