@@ -31,10 +31,10 @@ use fastforth_benches::{
 };
 use fastforth_engine::{Flow, Forth, Limits};
 use fastforth_host::Loader;
-use fastforth_session::stage::DEFAULT_BUDGET;
+use fastforth_session::stage::{DEFAULT_BUDGET, StageKind};
 use fastforth_session::{
     Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, NativePlugin, NativeWords,
-    OptimizerPlugin, ParserPlugin, on_native_stack,
+    OptimizerPlugin, ParserPlugin, StagePlugin, on_native_stack,
 };
 use std::sync::Arc;
 
@@ -75,33 +75,34 @@ fn static_engine(workload: &str, source: &str) -> Forth {
     engine_with(Forth::new(Limits::default()), workload, source)
 }
 
+/// The stage plugin at `path`, loaded with a plugin cache of its own (kept in `cache`).
+fn load_stage<K: StageKind>(
+    cache: &std::sync::OnceLock<(tempfile::TempDir, Arc<StagePlugin<K>>)>,
+    path: impl FnOnce() -> anyhow::Result<std::path::PathBuf>,
+) -> Arc<StagePlugin<K>> {
+    let (_, stage) = cache.get_or_init(|| {
+        let path = path().expect("stage plugin builds");
+        let dir = tempfile::tempdir().expect("temporary cache directory");
+        let loader = Arc::new(Loader::new(dir.path()));
+        let stage = StagePlugin::load(loader, &path, DEFAULT_BUDGET);
+        (dir, Arc::new(stage.expect("stage plugin validates")))
+    });
+    stage.clone()
+}
+
 /// The optimizer stage plugin, loaded once per process.
 fn optimizer_stage() -> Arc<OptimizerPlugin> {
     static STAGE: std::sync::OnceLock<(tempfile::TempDir, Arc<OptimizerPlugin>)> =
         std::sync::OnceLock::new();
-    let (_, stage) = STAGE.get_or_init(|| {
-        let path = optimizer_plugin().expect("optimizer plugin builds");
-        let cache = tempfile::tempdir().expect("temporary cache directory");
-        let loader = Arc::new(Loader::new(cache.path()));
-        let stage = OptimizerPlugin::load(loader, &path, DEFAULT_BUDGET);
-        (cache, Arc::new(stage.expect("optimizer plugin validates")))
-    });
-    stage.clone()
+    load_stage(&STAGE, optimizer_plugin)
 }
 
 /// A fresh engine whose input the parser stage plugin splits (loaded once per process).
 fn parser_staged_forth() -> Forth {
     static STAGE: std::sync::OnceLock<(tempfile::TempDir, Arc<ParserPlugin>)> =
         std::sync::OnceLock::new();
-    let (_, stage) = STAGE.get_or_init(|| {
-        let path = parser_plugin().expect("parser plugin builds");
-        let cache = tempfile::tempdir().expect("temporary cache directory");
-        let loader = Arc::new(Loader::new(cache.path()));
-        let stage = ParserPlugin::load(loader, &path, DEFAULT_BUDGET);
-        (cache, Arc::new(stage.expect("parser plugin validates")))
-    });
     let mut forth = Forth::new(Limits::default());
-    forth.set_parser_stage(Some(stage.clone()));
+    forth.set_parser_stage(Some(load_stage(&STAGE, parser_plugin)));
     forth
 }
 

@@ -51,16 +51,17 @@ fn workload(name: &str) -> String {
 }
 
 #[test]
-fn the_workloads_print_the_same_with_the_optimizer_stage_plugin() {
-    let flag = stage_flag(&[]);
-    for name in ["sieve", "bubble", "matrix", "fib"] {
-        let file = workload(name);
-        let built_in = fastforth(&["run", &file, "-e", "main"], "");
-        let staged = fastforth(&["--stage", &flag, "run", &file, "-e", "main"], "");
-        assert!(staged.status.success(), "{name}: {staged:?}");
-        assert!(!built_in.stdout.is_empty(), "{name}");
-        assert_eq!(staged.stdout, built_in.stdout, "{name}");
-        assert_eq!(text(&staged.stderr), "", "{name}");
+fn the_workloads_print_the_same_with_the_parser_and_optimizer_stage_plugins() {
+    for flag in [stage_flag(&[]), parser_flag(&[])] {
+        for name in ["sieve", "bubble", "matrix", "fib"] {
+            let file = workload(name);
+            let built_in = fastforth(&["run", &file, "-e", "main"], "");
+            let staged = fastforth(&["--stage", &flag, "run", &file, "-e", "main"], "");
+            assert!(staged.status.success(), "{name}: {staged:?}");
+            assert!(!built_in.stdout.is_empty(), "{name}");
+            assert_eq!(staged.stdout, built_in.stdout, "{name} with {flag}");
+            assert_eq!(text(&staged.stderr), "", "{name} with {flag}");
+        }
     }
 }
 
@@ -417,20 +418,6 @@ fn parser(features: &[&str]) -> PathBuf {
 
 fn parser_flag(features: &[&str]) -> String {
     format!("parser={}", parser(features).display())
-}
-
-#[test]
-fn the_workloads_print_the_same_with_the_parser_stage_plugin() {
-    let flag = parser_flag(&[]);
-    for name in ["sieve", "bubble", "matrix", "fib"] {
-        let file = workload(name);
-        let built_in = fastforth(&["run", &file, "-e", "main"], "");
-        let staged = fastforth(&["--stage", &flag, "run", &file, "-e", "main"], "");
-        assert!(staged.status.success(), "{name}: {staged:?}");
-        assert!(!built_in.stdout.is_empty(), "{name}");
-        assert_eq!(staged.stdout, built_in.stdout, "{name}");
-        assert_eq!(text(&staged.stderr), "", "{name}");
-    }
 }
 
 #[test]
