@@ -1,12 +1,14 @@
 //! Swaps the optimizer stage of a running session: a word compiled by optimizer 1.0.0, then
 //! the swap to 1.1.0 (one more fusion, `SWAP OVER` to `TUCK`) and a word compiled by it, both
 //! working; then a stage built for another IR version is refused and 1.1.0 keeps serving.
+//! Then the parser stage of the same session: 1.0.0 reads `1_000` as no number, 1.1.0 as
+//! 1000, and the words defined before the swap still run.
 
 use fastforth_engine::{Forth, Limits, StdConsole};
 use fastforth_host::Loader;
 use fastforth_plugin_build::PluginBuild;
-use fastforth_session::OptimizerPlugin;
-use fastforth_session::stage::DEFAULT_BUDGET;
+use fastforth_session::stage::{DEFAULT_BUDGET, StageKind};
+use fastforth_session::{OptimizerPlugin, ParserPlugin, StagePlugin};
 use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
@@ -39,10 +41,27 @@ fn main() -> anyhow::Result<()> {
         println!("Refused a stage for another IR version: {error}");
     }
     println!("Optimizer stage: {}", version(&stage));
+
+    let build = |features: &[&str]| PluginBuild::new("fastforth-parser-plugin", features).build();
+    let (v1, v2) = (build(&[])?, build(&["v2"])?);
+    let loader = Arc::new(Loader::new(scratch.path().join("parser-cache")));
+    let parser = Arc::new(ParserPlugin::load(loader, &v1, DEFAULT_BUDGET)?);
+    forth.set_parser_stage(Some(parser.clone()));
+    println!("Parser stage: {}", version(&parser));
+    if let Err(error) = run(&mut forth, "1_000 .") {
+        println!("{error}");
+    }
+    forth.reset_after_error();
+    let report = parser.swap(&v2)?;
+    println!(
+        "Swapped parser {} -> {}",
+        report.from_version, report.to_version
+    );
+    run(&mut forth, "1_000 1_000 under2 . . . cr")?;
     Ok(())
 }
 
-fn version(stage: &OptimizerPlugin) -> String {
+fn version<K: StageKind>(stage: &StagePlugin<K>) -> String {
     let plugin = stage.current();
     format!(
         "{} {} (IR version {})",
