@@ -7,7 +7,7 @@ use crate::error::{Fallible, ForthError, SourceLocation, Stop, Throw, code, fail
 use crate::input_source::{Source, SourceKind};
 use crate::ir::Op;
 use crate::parser::{self, Number};
-use crate::parser_stage::{InputPosition, Line, ParserStage, Staged, StagedLine};
+use crate::parser_stage::{InputPosition, Line, MAX_STAGED_BYTES, ParserStage, Staged, StagedLine};
 use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
@@ -321,44 +321,47 @@ impl Forth {
     /// a stage is set and answered usably, else from the built-in parser; with the token's
     /// value as a number when the stage read it.
     fn next_token(&mut self) -> (parser::Token, Option<Option<Number>>) {
-        if self.parser_stage.is_some() {
-            let at = self.input_position();
-            let mut staged = self.staged_line.take();
-            let range = at.buffer..at.buffer + at.len;
-            let mut next = staged
-                .as_mut()
-                .and_then(|line| line.next(at, &self.mem[range.clone()]));
-            if next.is_none() {
-                let asked = staged.insert(self.ask_parser_stage(at));
-                next = asked.next(at, &self.mem[range]);
-            }
-            self.staged_line = staged;
-            match next {
-                Some(Staged::Token(token)) => {
-                    self.set_to_in((token.end() + 1).min(at.len));
-                    let start = at.buffer + token.start as usize;
-                    return (
-                        parser::Token {
-                            start,
-                            len: token.len as usize,
-                        },
-                        Some(token.number),
-                    );
-                }
-                Some(Staged::End) => {
-                    self.set_to_in(at.len);
-                    return (
-                        parser::Token {
-                            start: at.buffer + at.len,
-                            len: 0,
-                        },
-                        None,
-                    );
-                }
-                Some(Staged::BuiltIn) | None => {}
-            }
+        if self.parser_stage.is_some()
+            && let Some(staged) = self.staged_token()
+        {
+            return staged;
         }
         (self.parse_token(b' '), None)
+    }
+
+    /// The next token from the parser stage's answer for the line (asked for when the one
+    /// held does not serve here), or `None` for the built-in parser: the stage gave no
+    /// usable answer for this line, or the rest of the line is longer than
+    /// [`MAX_STAGED_BYTES`].
+    fn staged_token(&mut self) -> Option<(parser::Token, Option<Option<Number>>)> {
+        let at = self.input_position();
+        if at.len - at.to_in.min(at.len) > MAX_STAGED_BYTES {
+            return None;
+        }
+        let mut staged = self.staged_line.take();
+        let range = at.buffer..at.buffer + at.len;
+        let mut next = staged
+            .as_mut()
+            .and_then(|line| line.next(at, &self.mem[range.clone()]));
+        if next.is_none() {
+            let asked = staged.insert(self.ask_parser_stage(at));
+            next = asked.next(at, &self.mem[range]);
+        }
+        self.staged_line = staged;
+        match next? {
+            Staged::Token(token) => {
+                self.set_to_in((token.end() + 1).min(at.len));
+                let start = at.buffer + token.start as usize;
+                let len = token.len as usize;
+                Some((parser::Token { start, len }, Some(token.number)))
+            }
+            Staged::End => {
+                self.set_to_in(at.len);
+                let end = at.buffer + at.len;
+                Some((parser::Token { start: end, len: 0 }, None))
+            }
+            Staged::BuiltIn => None,
+        }
     }
 
     fn input_position(&self) -> InputPosition {

@@ -56,6 +56,11 @@ impl LineToken {
     }
 }
 
+/// The longest rest of a line a stage is asked about: the built-in parser reads a longer
+/// one until the rest is this short, so that the copies and the answer a line costs stay
+/// bounded however long it is.
+pub const MAX_STAGED_BYTES: usize = 1 << 20;
+
 /// The bytes one encoded token takes at least: offset, length and number tag.
 const MIN_TOKEN_BYTES: usize = 4 + 4 + 1;
 

@@ -3,7 +3,8 @@
 //! or an error costs the line the built-in parser, never the session.
 
 use fastforth_engine::parser_stage::{
-    Line, LineToken, Number, ParserStage, builtin_number, encode_tokens, parse_line,
+    Line, LineToken, MAX_STAGED_BYTES, Number, ParserStage, builtin_number, encode_tokens,
+    parse_line,
 };
 use fastforth_engine::{BufferConsole, Forth, Limits};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -139,6 +140,21 @@ fn a_refused_answer_or_an_error_costs_the_line_the_built_in_parser_and_is_report
     let faults = forth.take_stage_faults();
     assert_eq!(faults.len(), 1, "{faults:?}");
     assert!(faults[0].contains(": no parser here;"), "{faults:?}");
+}
+
+#[test]
+fn the_built_in_parser_reads_a_huge_line_until_the_rest_is_short_enough_for_the_stage() {
+    let stage = Arc::new(Separators::default());
+    let mut forth = staged(stage.clone());
+    let long = "1 drop ".repeat(MAX_STAGED_BYTES / 7 + 1) + "1_0";
+    assert_eq!(run(&mut forth, &long), [10]);
+    let asked = stage.asked.lock().unwrap();
+    assert_eq!(asked.len(), 1, "asked once");
+    let rest = asked[0].1.len();
+    assert!(
+        rest <= MAX_STAGED_BYTES && rest > MAX_STAGED_BYTES - 8,
+        "{rest}"
+    );
 }
 
 #[test]
