@@ -7,7 +7,9 @@ use crate::error::{Fallible, ForthError, SourceLocation, Stop, Throw, code, fail
 use crate::input_source::{Source, SourceKind};
 use crate::ir::Op;
 use crate::parser::{self, Number};
-use crate::parser_stage::{InputPosition, Line, MAX_STAGED_BYTES, ParserStage, Staged, StagedLine};
+use crate::parser_stage::{
+    InputPosition, Line, MAX_STAGED_BYTES, ParserStage, Staged, StagedLine, line_budget,
+};
 use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
@@ -335,7 +337,8 @@ impl Forth {
     /// [`MAX_STAGED_BYTES`].
     fn staged_token(&mut self) -> Option<(parser::Token, Option<Option<Number>>)> {
         let at = self.input_position();
-        if at.len - at.to_in.min(at.len) > MAX_STAGED_BYTES {
+        let rest = at.len - at.to_in.min(at.len);
+        if rest > MAX_STAGED_BYTES {
             return None;
         }
         let mut staged = self.staged_line.take();
@@ -344,8 +347,16 @@ impl Forth {
             .as_mut()
             .and_then(|line| line.next(at, &self.mem[range.clone()]));
         if next.is_none() {
-            let asked = staged.insert(self.ask_parser_stage(at));
-            next = asked.next(at, &self.mem[range]);
+            let sent = staged.as_ref().map_or(0, |line| line.sent_on(at)) + rest;
+            let asked = if sent > line_budget(at.len) {
+                self.stage_fault(
+                    at,
+                    "asked about it again and again (parsing words moved >IN)",
+                )
+            } else {
+                self.ask_parser_stage(at, sent)
+            };
+            next = staged.insert(asked).next(at, &self.mem[range]);
         }
         self.staged_line = staged;
         match next? {
@@ -376,9 +387,10 @@ impl Forth {
         }
     }
 
-    /// The parser stage's answer for the input buffer from `at` on, checked; a line whose
-    /// answer fails the checks is read by the built-in parser, and why is kept.
-    fn ask_parser_stage(&mut self, at: InputPosition) -> StagedLine {
+    /// The parser stage's answer for the input buffer from `at` on, checked, `sent` bytes of
+    /// the line asked about in all; a line whose answer fails the checks is read by the
+    /// built-in parser, and why is kept.
+    fn ask_parser_stage(&mut self, at: InputPosition, sent: usize) -> StagedLine {
         let source = self.sources.last();
         let line = Line {
             source: source
@@ -397,22 +409,24 @@ impl Forth {
                 .map_err(|error| format!("answer refused: {error}"))
         });
         match answer {
-            Ok(tokens) => StagedLine::answered(at, &line.text, tokens),
-            Err(reason) => {
-                let file = String::from_utf8_lossy(&line.source);
-                let file = if file.is_empty() {
-                    "EVALUATE".into()
-                } else {
-                    file
-                };
-                self.push_stage_fault(format!(
-                    "the parser stage gave no usable answer for line {} of {file}: {reason}; \
-                     the built-in parser read it",
-                    line.line
-                ));
-                StagedLine::refused(at)
-            }
+            Ok(tokens) => StagedLine::answered(at, line.text, tokens, sent),
+            Err(reason) => self.stage_fault(at, &reason),
         }
+    }
+
+    /// Keeps why the parser stage gave no usable answer for the line at `at`, which the
+    /// built-in parser reads from here on.
+    fn stage_fault(&mut self, at: InputPosition, reason: &str) -> StagedLine {
+        let file = match self.sources.last() {
+            Some(source) if source.kind != SourceKind::Evaluate => source.name.to_string(),
+            _ => "EVALUATE".to_owned(),
+        };
+        self.push_stage_fault(format!(
+            "the parser stage gave no usable answer for line {} of {file}: {reason}; the \
+             built-in parser read it",
+            at.line
+        ));
+        StagedLine::refused(at)
     }
 
     /// Sets the parser stage that splits the text interpreter's input from now on (`None`:

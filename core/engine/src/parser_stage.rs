@@ -61,6 +61,14 @@ impl LineToken {
 /// bounded however long it is.
 pub const MAX_STAGED_BYTES: usize = 1 << 20;
 
+/// The most bytes of one line of `len` bytes sent to a stage, over all the questions about
+/// it (a parsing word makes the interpreter ask again from where it left `>IN`): beyond
+/// this, the built-in parser reads the rest of the line, so that a line of many parsing
+/// words costs a bounded multiple of its length, not its length squared.
+pub fn line_budget(len: usize) -> usize {
+    len.saturating_mul(16).saturating_add(64 << 10)
+}
+
 /// The bytes one encoded token takes at least: offset, length and number tag.
 const MIN_TOKEN_BYTES: usize = 4 + 4 + 1;
 
@@ -237,6 +245,8 @@ pub struct StagedLine {
     tokens: std::collections::VecDeque<LineToken>,
     /// Set when the stage gave no usable answer: the built-in parser reads the line.
     built_in: bool,
+    /// The bytes of this line sent to the stage so far, this answer's question included.
+    sent: usize,
 }
 
 /// What the text interpreter does next, by a [`StagedLine`].
@@ -251,13 +261,20 @@ pub enum Staged {
 }
 
 impl StagedLine {
-    /// The stage's tokens of `text` (the input buffer at `at`).
-    pub fn answered(at: InputPosition, text: &[u8], tokens: Vec<LineToken>) -> StagedLine {
+    /// The stage's tokens of `text` (the input buffer at `at`), after `sent` bytes of the
+    /// line went to the stage.
+    pub fn answered(
+        at: InputPosition,
+        text: Vec<u8>,
+        tokens: Vec<LineToken>,
+        sent: usize,
+    ) -> StagedLine {
         StagedLine {
             at,
-            text: text.to_vec(),
+            text,
             tokens: tokens.into(),
             built_in: false,
+            sent,
         }
     }
 
@@ -268,7 +285,13 @@ impl StagedLine {
             text: Vec::new(),
             tokens: Default::default(),
             built_in: true,
+            sent: 0,
         }
+    }
+
+    /// The bytes of the line at `at` that went to the stage so far (0 for another line).
+    pub fn sent_on(&self, at: InputPosition) -> usize {
+        if self.at.same_line(at) { self.sent } else { 0 }
     }
 
     /// The next step at `at`, the input buffer holding `text`; `None` when this answer does

@@ -158,6 +158,25 @@ fn the_built_in_parser_reads_a_huge_line_until_the_rest_is_short_enough_for_the_
 }
 
 #[test]
+fn a_line_of_many_parsing_words_is_asked_about_a_bounded_number_of_times() {
+    let stage = Arc::new(Separators::default());
+    let mut forth = staged(stage.clone());
+    let line = "( x ) ".repeat(100_000) + "1_0";
+    let mut console = BufferConsole::new();
+    let error = forth.evaluate(&line, "test.fs", &mut console).unwrap_err();
+    assert_eq!(error.code, -13, "the built-in parser read the end: {error}");
+    let asked = stage.asked.lock().unwrap().len();
+    assert!((2..100).contains(&asked), "{asked} questions");
+    let faults = forth.take_stage_faults();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert!(
+        faults[0].contains("line 1 of test.fs: asked about it again and again"),
+        "{faults:?}"
+    );
+    assert_eq!(run(&mut forth, "2_0"), [20], "the next line is asked about");
+}
+
+#[test]
 fn a_stage_may_split_differently_within_the_checks() {
     // Drops every token after a `\`: what the comment word would have skipped anyway.
     let comments: fn(&Line, Vec<LineToken>) -> Result<Vec<u8>, String> = |line, tokens| {
