@@ -217,24 +217,30 @@ impl Forth {
     /// DOES> behaviour, or it is the latest word and no definition is under way that would
     /// become the latest).
     pub(crate) fn compile_word(&mut self, index: usize) -> Fallible<()> {
+        self.builtin_form(index)
+            .into_iter()
+            .try_for_each(|op| self.emit(op))
+    }
+
+    /// What the built-in compiler compiles for word `index`: a primitive's instructions,
+    /// a constant's, variable's or data field's address as a literal, a VALUE's or DEFER's
+    /// access, else a call.
+    pub(crate) fn builtin_form(&self, index: usize) -> Vec<Op> {
         let word = &self.dict.words[index];
         let xt = word.xt;
-        match word.kind.clone() {
-            Kind::Primitive { len } => {
-                let ops = self.code[xt as usize..(xt + len) as usize].to_vec();
-                ops.into_iter().try_for_each(|op| self.emit(op))
-            }
-            Kind::Constant { value } => self.emit(Op::Lit(value)),
-            Kind::Variable { body } => self.emit(Op::Lit(body)),
-            Kind::Value { body } => self.emit(Op::LitFetch(body)),
-            Kind::Defer { body } => self.emit(Op::ExecuteAt(body)),
+        match word.kind {
+            Kind::Primitive { len } => self.code[xt as usize..(xt + len) as usize].to_vec(),
+            Kind::Constant { value } => vec![Op::Lit(value)],
+            Kind::Variable { body } => vec![Op::Lit(body)],
+            Kind::Value { body } => vec![Op::LitFetch(body)],
+            Kind::Defer { body } => vec![Op::ExecuteAt(body)],
             Kind::Created { body }
                 if self.code.get(xt as usize + 1) == Some(&Op::Exit)
                     && (self.definition.is_some() || self.latest != Some(index)) =>
             {
-                self.emit(Op::Lit(body))
+                vec![Op::Lit(body)]
             }
-            _ => self.emit(Op::Call(xt)),
+            _ => vec![Op::Call(xt)],
         }
     }
 

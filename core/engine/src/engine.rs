@@ -1,6 +1,7 @@
 //! The engine state (`Forth`), its construction from `Limits`, and the stack and memory
 //! helpers shared by the host-side words.
 
+use crate::compiler_stage::{CompiledRun, CompilerStage};
 use crate::definition::Definition;
 use crate::dictionary::{Builtin, COMPILE_ONLY, Dictionary, IMMEDIATE, Kind, Word};
 use crate::error::{Fallible, Throw, code, fail};
@@ -64,6 +65,10 @@ pub struct Forth {
     /// parser, and its answer for the current line.
     pub(crate) parser_stage: Option<Arc<dyn ParserStage>>,
     pub(crate) staged_line: Option<StagedLine>,
+    /// The compiler stage that says what to compile for the tokens met while compiling,
+    /// and its answer for the current run of them.
+    pub(crate) compiler_stage: Option<Arc<dyn CompilerStage>>,
+    pub(crate) compiled_run: Option<CompiledRun>,
     /// Why a stage gave no usable answer, oldest first: the first [`MAX_STAGE_FAULTS`],
     /// and how many more there were.
     pub(crate) stage_faults: Vec<String>,
@@ -106,6 +111,8 @@ impl Clone for Forth {
             optimizer_stage: self.optimizer_stage.clone(),
             parser_stage: self.parser_stage.clone(),
             staged_line: None,
+            compiler_stage: self.compiler_stage.clone(),
+            compiled_run: None,
             stage_faults: Vec::new(),
             stage_faults_left_out: 0,
         }
@@ -156,6 +163,8 @@ impl Forth {
             optimizer_stage: None,
             parser_stage: None,
             staged_line: None,
+            compiler_stage: None,
+            compiled_run: None,
             stage_faults: Vec::new(),
             stage_faults_left_out: 0,
             limits,

@@ -1,6 +1,7 @@
 //! The outer interpreter: input sources (host text, files, EVALUATE strings), the text
 //! interpreter loop, and error positions.
 
+use crate::compiler_stage::Action;
 use crate::console::{Console, output_error};
 use crate::engine::{Flow, Forth, MAX_SOURCE_NESTING};
 use crate::error::{Fallible, ForthError, SourceLocation, Stop, Throw, code, fail};
@@ -314,7 +315,7 @@ impl Forth {
             let name = self.mem[token.start..token.start + token.len].to_vec();
             let column = token.start - self.input_buffer().0;
             self.take_step()
-                .and_then(|()| self.interpret_token(&name, number, console))
+                .and_then(|()| self.interpret_token(&name, token.start, number, console))
                 .map_err(|throw| self.locate(throw, &name, column))?;
         }
     }
@@ -465,14 +466,26 @@ impl Forth {
         throw
     }
 
-    /// Interprets one token; `staged` is its value as a number when the parser stage read
-    /// it (`None`: the built-in parser reads it here, if the dictionary has no such word).
+    /// Interprets one token, at address `start` of the input buffer; `staged` is its value
+    /// as a number when the parser stage read it (`None`: the built-in parser reads it here,
+    /// if the dictionary has no such word). While compiling, a compiler stage says what to
+    /// compile for it, or leaves it to what follows.
     fn interpret_token(
         &mut self,
         name: &[u8],
+        start: usize,
         staged: Option<Option<Number>>,
         console: &mut dyn Console,
     ) -> Fallible<()> {
+        if self.compiler_stage.is_some() && self.compiling() {
+            match self.staged_action(name, start, staged) {
+                Some(Action::Compile(ops)) => {
+                    return ops.into_iter().try_for_each(|op| self.emit(op));
+                }
+                Some(Action::Undefined) => return fail(code::UNDEFINED_WORD),
+                Some(Action::Engine) | None => {}
+            }
+        }
         if self.compile_local(name)? {
             return Ok(());
         }

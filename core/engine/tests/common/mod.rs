@@ -3,26 +3,44 @@
 
 #![allow(dead_code)]
 
+use fastforth_engine::compiler_stage::{CompilerStage, Run, compile_run};
 use fastforth_engine::parser_stage::{Line, ParserStage, builtin_number, parse_line};
 use fastforth_engine::stage::{OptimizerStage, Unit, optimize_unit};
 use fastforth_engine::{BufferConsole, Forth, ForthError, Limits};
 use std::sync::Arc;
 
-/// The variable that runs the suites through the parser and optimizer stages' seams.
+/// The variable that runs the suites through the parser, compiler and optimizer stages'
+/// seams.
 const STAGED: &str = "FASTFORTH_TEST_STAGED";
 
 /// A fresh engine with default limits. With `FASTFORTH_TEST_STAGED=1` in the environment,
-/// the text interpreter's input and every definition go through the parser and optimizer
-/// stages' seams as they do to stage plugins: encoded, parsed or optimized from the bytes
-/// by the engine's own parser and optimizer, decoded and checked; an answer the engine
-/// would refuse fails the test.
+/// the text interpreter's input, the tokens it compiles and every definition go through the
+/// parser, compiler and optimizer stages' seams as they do to stage plugins: encoded,
+/// parsed, compiled or optimized from the bytes by the engine's own parser, compiler and
+/// optimizer, decoded and checked; an answer the engine would refuse fails the test.
 pub fn forth() -> Forth {
     let mut forth = Forth::new(Limits::default());
     if std::env::var_os(STAGED).is_some_and(|value| value == "1") {
         forth.set_optimizer_stage(Some(Arc::new(CheckedStage)));
         forth.set_parser_stage(Some(Arc::new(CheckedParser)));
+        forth.set_compiler_stage(Some(Arc::new(CheckedCompiler)));
     }
     forth
+}
+
+/// The built-in compiler behind the compiler stage's byte seam, panicking on a refused
+/// answer.
+struct CheckedCompiler;
+
+impl CompilerStage for CheckedCompiler {
+    fn compile(&self, run: &[u8]) -> Result<Vec<u8>, String> {
+        let asked = Run::decode(run).unwrap_or_else(|error| panic!("run refused: {error}"));
+        let answer = compile_run(run, &|_, _| {}).unwrap_or_else(|error| panic!("{error}"));
+        if let Err(error) = asked.check_answer(&answer) {
+            panic!("answer refused: {error}");
+        }
+        Ok(answer)
+    }
 }
 
 /// The built-in parser behind the parser stage's byte seam, panicking on a refused answer.
