@@ -79,6 +79,7 @@ const FACTS: &[&[usize]] = &[
     &facts!(OptimizerFunctions { optimize }),
     &facts!(BackendFunctions { build }),
     &facts!(ParserFunctions { tokens }),
+    &facts!(CompilerFunctions { compile }),
 ];
 
 // The leading fields sit at the same offsets on every target and in every ABI version, so
@@ -99,6 +100,7 @@ const SIGNATURES: &[&[&str]] = &[
     OptimizerFunctions::SIGNATURES,
     BackendFunctions::SIGNATURES,
     ParserFunctions::SIGNATURES,
+    CompilerFunctions::SIGNATURES,
 ];
 
 /// The layout hash of this crate's definitions.
@@ -150,8 +152,8 @@ mod tests {
 
     #[test]
     fn layout_hash_covers_every_boundary_type() {
-        assert_eq!(FACTS.len(), 20);
-        assert_eq!(SIGNATURES.len(), 7);
+        assert_eq!(FACTS.len(), 21);
+        assert_eq!(SIGNATURES.len(), 8);
         assert_ne!(LAYOUT_HASH, 0);
     }
 

@@ -143,6 +143,9 @@ impl PluginKind {
     /// The stage of the Forth pipeline that splits source text into tokens and reads their
     /// numbers: [`ParserFunctions`].
     pub const PARSER: PluginKind = PluginKind(6);
+    /// The stage of the Forth pipeline that says what to compile for the tokens met while
+    /// compiling: [`CompilerFunctions`].
+    pub const COMPILER: PluginKind = PluginKind(7);
 
     /// The kind's name as used in messages and manifests, or `None` for an unknown kind.
     pub fn name(self) -> Option<&'static str> {
@@ -153,6 +156,7 @@ impl PluginKind {
             PluginKind::OPTIMIZER => Some("optimizer"),
             PluginKind::BACKEND => Some("backend"),
             PluginKind::PARSER => Some("parser"),
+            PluginKind::COMPILER => Some("compiler"),
             _ => None,
         }
     }

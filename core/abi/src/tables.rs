@@ -245,6 +245,20 @@ function_table! {
 }
 
 function_table! {
+    /// Functions of a [`crate::PluginKind::COMPILER`] plugin: the compiler stage of the
+    /// Forth pipeline. It speaks the IR version in its descriptor's `ir_version`, like an
+    /// optimizer stage.
+    pub struct CompilerFunctions, checked as CompilerApi {
+        /// Says what to compile for a run of tokens: `run` is the tokens with what the
+        /// dictionary says of each, in the engine's run encoding
+        /// (`fastforth_engine::compiler_stage`). Sends each token's action to `actions` and
+        /// returns 1, or sends why it could not to `error` and returns 0. Pure, like an
+        /// optimizer's `optimize`.
+        compile: fn(run: FfiBytes, actions: ByteSink<'_>, error: ByteSink<'_>) -> Returned<u32>,
+    }
+}
+
+function_table! {
     /// Functions of a [`crate::PluginKind::BACKEND`] plugin: the native backend stage of the
     /// Forth pipeline, which turns a loaded program into a "forth-native" plugin. It speaks
     /// the IR version in its descriptor's `ir_version`, like an optimizer stage.

@@ -163,7 +163,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--stage",
         Some("KIND=PLUGIN_FILE"),
-        "Run the pipeline with this stage plugin (repeatable, one per kind): `parser=FILE` splits each line the text interpreter reads into tokens and reads their numbers in place of the built-in parser; `optimizer=FILE` optimizes each new definition in place of the built-in optimizer (`KIND=builtin`: the built-in one); `backend=FILE` is the native backend `compile` builds with (default: the one `fastforth update` installed, else the one beside this binary). The compiler is built in. Runs on the built-in engine (not with --engine)",
+        "Run the pipeline with this stage plugin (repeatable, one per kind): `parser=FILE` splits each line the text interpreter reads into tokens and reads their numbers in place of the built-in parser; `compiler=FILE` says what to compile for the tokens met while compiling in place of the built-in compiler; `optimizer=FILE` optimizes each new definition in place of the built-in optimizer (`KIND=builtin`: the built-in one); `backend=FILE` is the native backend `compile` builds with (default: the one `fastforth update` installed, else the one beside this binary). Runs on the built-in engine (not with --engine)",
     ),
     Flag::new(
         "--max-steps",
@@ -837,19 +837,22 @@ impl EngineOptions {
             "--stage" => {
                 let given = (
                     self.parser_stage.is_some(),
+                    self.compiler_stage.is_some(),
                     self.optimizer_stage.is_some(),
                     self.backend_stage.is_some(),
                 );
                 let given = |stage| match stage {
                     PluginStage::Parser => given.0,
-                    PluginStage::Optimizer => given.1,
-                    PluginStage::Backend => given.2,
+                    PluginStage::Compiler => given.1,
+                    PluginStage::Optimizer => given.2,
+                    PluginStage::Backend => given.3,
                 };
                 let (stage, file) = parsed_value(parser, flag, page, |text| {
                     crate::forth_cmd::stage_plugin(text, given)
                 })?;
                 let slot = match stage {
                     PluginStage::Parser => &mut self.parser_stage,
+                    PluginStage::Compiler => &mut self.compiler_stage,
                     PluginStage::Optimizer => &mut self.optimizer_stage,
                     PluginStage::Backend => &mut self.backend_stage,
                 };

@@ -5,20 +5,21 @@
 //! built-in engine runs instead, so a broken install never locks a user out. Either can link
 //! native plugins (`--link FILE`): their compiled words become the session's own words, and
 //! linking a new build of the same program swaps it in. The built-in engine can run with
-//! parser and optimizer stage plugins (`--stage parser=FILE`, `--stage optimizer=FILE`),
-//! swappable mid-session too.
+//! parser, compiler and optimizer stage plugins (`--stage KIND=FILE`), swappable
+//! mid-session too.
 
 use crate::input;
 use crate::output::errln;
 use anyhow::Context;
+use fastforth_engine::compiler_stage::CompilerStage;
 use fastforth_engine::parser_stage::ParserStage;
 use fastforth_engine::stage::OptimizerStage;
 use fastforth_engine::{Console, Flow, Forth, HostWordError, Limits, code};
 use fastforth_host::{Loader, Plugin};
 use fastforth_session::stage::{DEFAULT_BUDGET, StageKind};
 use fastforth_session::{
-    Evaluation, ForthConsole, ForthLimits, ForthNative, ForthSession, Linked, NativeWords,
-    OptimizerPlugin, ParserPlugin, StagePlugin,
+    CompilerPlugin, Evaluation, ForthConsole, ForthLimits, ForthNative, ForthSession, Linked,
+    NativeWords, OptimizerPlugin, ParserPlugin, StagePlugin,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct EngineOptions {
     pub links: Vec<std::path::PathBuf>,
     /// `--stage parser=FILE`: the parser stage plugin in place of the built-in one.
     pub parser_stage: Option<std::path::PathBuf>,
+    /// `--stage compiler=FILE`: the compiler stage plugin in place of the built-in one.
+    pub compiler_stage: Option<std::path::PathBuf>,
     /// `--stage optimizer=FILE`: the optimizer stage plugin in place of the built-in one.
     pub optimizer_stage: Option<std::path::PathBuf>,
     /// `--stage backend=FILE`: the native backend plugin `compile` builds with.
@@ -54,7 +57,7 @@ pub struct EngineOptions {
     pub given: Vec<&'static str>,
 }
 
-/// The stages of the pipeline, in order; all but the compiler can be plugins.
+/// The stages of the pipeline, in order; each can be a plugin.
 pub const STAGES: [&str; 4] = ["parser", "compiler", "optimizer", "backend"];
 
 /// A stage of the pipeline that can be a plugin.
@@ -62,6 +65,8 @@ pub const STAGES: [&str; 4] = ["parser", "compiler", "optimizer", "backend"];
 pub enum PluginStage {
     /// Splits each line `run` and `repl` interpret into tokens and reads their numbers.
     Parser,
+    /// Says what to compile for the tokens `run` and `repl` meet while compiling.
+    Compiler,
     /// Optimizes each new definition of `run` and `repl`.
     Optimizer,
     /// Builds the program `compile` loaded into native code.
@@ -90,12 +95,9 @@ pub fn stage_plugin(
 pub fn plugin_stage(kind: &str) -> Result<PluginStage, String> {
     match kind {
         "parser" => Ok(PluginStage::Parser),
+        "compiler" => Ok(PluginStage::Compiler),
         "optimizer" => Ok(PluginStage::Optimizer),
         "backend" => Ok(PluginStage::Backend),
-        other if STAGES.contains(&other) => Err(format!(
-            "the {other} stage is built in: only the parser, optimizer and backend stages are \
-             plugins"
-        )),
         other => Err(format!(
             "unknown stage {other:?} (expected one of {})",
             STAGES.join(", ")
@@ -126,6 +128,7 @@ impl Default for EngineOptions {
             plugin_dir: None,
             links: Vec::new(),
             parser_stage: None,
+            compiler_stage: None,
             optimizer_stage: None,
             backend_stage: None,
             max_steps: limits.max_steps,
@@ -140,6 +143,15 @@ impl Default for EngineOptions {
 }
 
 impl EngineOptions {
+    /// The stage plugins `run` and `repl` run with, by kind (`None`: built in).
+    pub fn session_stages(&self) -> [(&'static str, &Option<std::path::PathBuf>); 3] {
+        [
+            ("parser", &self.parser_stage),
+            ("compiler", &self.compiler_stage),
+            ("optimizer", &self.optimizer_stage),
+        ]
+    }
+
     /// The `--plugin-dir` given, if any.
     #[cfg(feature = "update")]
     pub fn plugin_dir(&self) -> Option<&Path> {
@@ -183,8 +195,10 @@ pub struct Engine {
     limits: ForthLimits,
     /// The linked native plugins, once one is linked.
     natives: Option<NativeWords>,
-    /// The parser and optimizer stage plugins, where they replace the built-in ones.
+    /// The parser, compiler and optimizer stage plugins, where they replace the built-in
+    /// ones.
     parser_stage: Option<Arc<ParserPlugin>>,
+    compiler_stage: Option<Arc<CompilerPlugin>>,
     optimizer_stage: Option<Arc<OptimizerPlugin>>,
     /// The largest source file that `include` runs, in bytes.
     max_source_bytes: usize,
@@ -221,7 +235,13 @@ impl Engine {
             // The plugin ABI does not carry the file access policy or stages: the built-in
             // engine enforces and runs them.
             None if limits.file_access != fastforth_engine::FileAccess::Full => None,
-            None if options.optimizer_stage.is_some() || options.parser_stage.is_some() => None,
+            None if options
+                .session_stages()
+                .iter()
+                .any(|(_, path)| path.is_some()) =>
+            {
+                None
+            }
             None => installed_engine(options, &limits),
         };
         let interpreter = match (&options.engine, &installed) {
@@ -245,14 +265,11 @@ impl Engine {
             limits: abi_limits(&limits),
             natives: None,
             parser_stage: None,
+            compiler_stage: None,
             optimizer_stage: None,
             max_source_bytes: limits.max_source_bytes,
         };
-        let stages = [
-            ("parser", &options.parser_stage),
-            ("optimizer", &options.optimizer_stage),
-        ];
-        for (kind, path) in stages {
+        for (kind, path) in options.session_stages() {
             if let Some(path) = path {
                 engine
                     .swap_stage(kind, path)
@@ -321,7 +338,7 @@ impl Engine {
             .into_iter()
             .zip([
                 serving_stage(self.parser_stage.as_deref()),
-                "built-in".to_owned(),
+                serving_stage(self.compiler_stage.as_deref()),
                 serving_stage(self.optimizer_stage.as_deref()),
                 backend.to_owned(),
             ])
@@ -346,20 +363,29 @@ impl Engine {
         let Interpreter::BuiltIn(forth) = &mut self.interpreter else {
             unreachable!("checked above");
         };
-        if stage == PluginStage::Parser {
-            let (report, serving) = swapped(&self.parser_stage, &loader, path)?;
-            forth.set_parser_stage(serving.clone().map(|stage| stage as Arc<dyn ParserStage>));
-            self.parser_stage = serving;
-            Ok(report)
-        } else {
-            let (report, serving) = swapped(&self.optimizer_stage, &loader, path)?;
-            forth.set_optimizer_stage(
-                serving
+        match stage {
+            PluginStage::Parser => {
+                let (report, serving) = swapped(&self.parser_stage, &loader, path)?;
+                forth.set_parser_stage(serving.clone().map(|stage| stage as Arc<dyn ParserStage>));
+                self.parser_stage = serving;
+                Ok(report)
+            }
+            PluginStage::Compiler => {
+                let (report, serving) = swapped(&self.compiler_stage, &loader, path)?;
+                let stage = serving.clone().map(|stage| stage as Arc<dyn CompilerStage>);
+                forth.set_compiler_stage(stage);
+                self.compiler_stage = serving;
+                Ok(report)
+            }
+            PluginStage::Optimizer | PluginStage::Backend => {
+                let (report, serving) = swapped(&self.optimizer_stage, &loader, path)?;
+                let stage = serving
                     .clone()
-                    .map(|stage| stage as Arc<dyn OptimizerStage>),
-            );
-            self.optimizer_stage = serving;
-            Ok(report)
+                    .map(|stage| stage as Arc<dyn OptimizerStage>);
+                forth.set_optimizer_stage(stage);
+                self.optimizer_stage = serving;
+                Ok(report)
+            }
         }
     }
 
@@ -452,10 +478,13 @@ impl Engine {
     pub fn describe(&self) -> String {
         match &self.interpreter {
             Interpreter::BuiltIn(_)
-                if self.parser_stage.is_some() || self.optimizer_stage.is_some() =>
+                if self.parser_stage.is_some()
+                    || self.compiler_stage.is_some()
+                    || self.optimizer_stage.is_some() =>
             {
                 let plugins = [
                     ("parser", describe_stage(self.parser_stage.as_deref())),
+                    ("compiler", describe_stage(self.compiler_stage.as_deref())),
                     ("optimizer", describe_stage(self.optimizer_stage.as_deref())),
                 ];
                 let plugins: Vec<String> = plugins

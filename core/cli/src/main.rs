@@ -19,7 +19,7 @@ use args::{Cli, Command, PluginCommand, Stop};
 use fastforth::PROBE_SUBCOMMAND;
 use fastforth_host::inspect;
 use fastforth_host::{Example, Loader, Plugin, PluginError, ProbeCommand};
-use fastforth_session::{Backend, Forth, ForthNative, NativePlugin, Optimizer, Parser};
+use fastforth_session::{Backend, Compiler, Forth, ForthNative, NativePlugin, Optimizer, Parser};
 use output::{errln, outln};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -95,7 +95,10 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
             "--max-steps",
         ),
         (
-            options.optimizer_stage.is_some() || options.parser_stage.is_some(),
+            options
+                .session_stages()
+                .iter()
+                .any(|(_, path)| path.is_some()),
             "--stage",
             options.engine.is_some(),
             "--engine",
@@ -119,11 +122,11 @@ fn conflicting_options(cli: &Cli) -> Option<String> {
 /// dropped silently.
 fn misplaced_engine_option(cli: &Cli) -> Option<String> {
     let compiling = matches!(cli.command, Some(Command::Compile { .. }));
-    let session_stages = [
-        ("parser", &cli.options.parser_stage),
-        ("optimizer", &cli.options.optimizer_stage),
-    ];
-    if let Some((kind, _)) = session_stages.iter().find(|(_, path)| path.is_some())
+    if let Some((kind, _)) = cli
+        .options
+        .session_stages()
+        .into_iter()
+        .find(|(_, path)| path.is_some())
         && compiling
     {
         return Some(format!(
@@ -264,6 +267,9 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
         }
         Err(PluginError::WrongKind { found, .. }) if found == "parser" => {
             loader.load::<Parser>(file)?.info().clone()
+        }
+        Err(PluginError::WrongKind { found, .. }) if found == "compiler" => {
+            loader.load::<Compiler>(file)?.info().clone()
         }
         loaded => loaded?.info().clone(),
     };

@@ -294,6 +294,22 @@ pub fn compile_run(run: &[u8], rewrite: &dyn Fn(&Run, &mut [Action])) -> Result<
     Ok(encode_actions(&actions))
 }
 
+/// A rewrite a stage may make (the compiler plugin's version 1.1.0 does): a literal power
+/// of two followed by `*` compiled as a shift, `8 *` as `3 LSHIFT`.
+pub fn power_of_two_shifts(run: &Run, actions: &mut [Action]) {
+    for at in 1..run.tokens.len().min(actions.len()) {
+        let (Facts::NotFound(Some(Number::Single(n))), Facts::Word { ops, .. }) =
+            (&run.tokens[at - 1].1, &run.tokens[at].1)
+        else {
+            continue;
+        };
+        if *ops == [Op::Mul] && *n > 0 && n.count_ones() == 1 {
+            actions[at - 1] = Action::Compile(Vec::new());
+            actions[at] = Action::Compile(vec![Op::Lit(n.trailing_zeros().into()), Op::LShift]);
+        }
+    }
+}
+
 /// The run a stage plugin's self-test compiles: a word, a literal, a double literal, a
 /// word of the engine's and a token that is none.
 pub fn probe() -> Run {

@@ -4,7 +4,7 @@
 //! compiler, never the session.
 
 use fastforth_engine::compiler_stage::{
-    Action, CompilerStage, Facts, Number, Run, compile_run, encode_actions,
+    Action, CompilerStage, Facts, Run, compile_run, encode_actions, power_of_two_shifts,
 };
 use fastforth_engine::ir::Op;
 use fastforth_engine::{BufferConsole, Forth, Limits};
@@ -17,26 +17,11 @@ struct Shifts {
     asked: Mutex<Vec<String>>,
 }
 
-/// `2^k *` as `k LSHIFT`.
-fn shifts(run: &Run, actions: &mut [Action]) {
-    for at in 1..run.tokens.len() {
-        let (Facts::NotFound(Some(Number::Single(n))), Facts::Word { ops, .. }) =
-            (&run.tokens[at - 1].1, &run.tokens[at].1)
-        else {
-            continue;
-        };
-        if *ops == [Op::Mul] && *n > 0 && n.count_ones() == 1 {
-            actions[at - 1] = Action::Compile(Vec::new());
-            actions[at] = Action::Compile(vec![Op::Lit(n.trailing_zeros().into()), Op::LShift]);
-        }
-    }
-}
-
 impl CompilerStage for Shifts {
     fn compile(&self, run: &[u8]) -> Result<Vec<u8>, String> {
         let asked = Run::decode(run).map_err(|error| error.to_string())?;
         self.asked.lock().unwrap().push(asked.text());
-        compile_run(run, &shifts)
+        compile_run(run, &power_of_two_shifts)
     }
 }
 

@@ -1,13 +1,16 @@
 //! The pipeline's stage plugin kinds that a session's engine asks as it goes (the parser for
-//! each line, the optimizer for each definition), and the stage it uses through them: one
-//! worker thread per stage asks the serving plugin, within a time budget, so a stage that
-//! panics, answers nonsense or never returns costs the session one line read by the
-//! built-in parser or one definition compiled by the built-in optimizer, never the session.
+//! each line, the compiler for each run of tokens it compiles, the optimizer for each
+//! definition), and the stage it uses through them: one worker thread per stage asks the
+//! serving plugin, within a time budget, so a stage that panics, answers nonsense or never
+//! returns costs the session one line read by the built-in parser, one run compiled by the
+//! built-in compiler or one definition optimized by the built-in optimizer, never the
+//! session.
 
 use fastforth_abi::{
-    ByteSink, FfiBytes, OptimizerApi, OptimizerFunctions, ParserApi, ParserFunctions, PluginKind,
-    Returned,
+    ByteSink, CompilerApi, CompilerFunctions, FfiBytes, OptimizerApi, OptimizerFunctions,
+    ParserApi, ParserFunctions, PluginKind, Returned,
 };
+use fastforth_engine::compiler_stage::CompilerStage;
 use fastforth_engine::ir::IR_VERSION;
 use fastforth_engine::parser_stage::ParserStage;
 use fastforth_engine::stage::OptimizerStage;
@@ -49,6 +52,21 @@ impl Kind for Parser {
     }
 }
 
+/// The compiler stage plugin kind.
+pub struct Compiler;
+
+impl Kind for Compiler {
+    const KIND: PluginKind = PluginKind::COMPILER;
+    type Table = CompilerFunctions;
+    type Api = CompilerApi;
+    const IR_VERSION: u32 = IR_VERSION;
+
+    unsafe fn resolve(table: *const c_void) -> Result<CompilerApi, &'static str> {
+        // SAFETY: the caller guarantees `table` points to a live `CompilerFunctions`.
+        unsafe { &*table.cast::<CompilerFunctions>() }.check()
+    }
+}
+
 /// The one entry of a stage's table: bytes in, an answer or why not out (1 or 0).
 type StageEntry = unsafe extern "C" fn(FfiBytes, ByteSink<'_>, ByteSink<'_>) -> Returned<u32>;
 
@@ -66,6 +84,14 @@ impl StageKind for Optimizer {
     const ENTRY: &'static str = "optimize";
     fn entry(api: &OptimizerApi) -> StageEntry {
         api.optimize
+    }
+}
+
+impl StageKind for Compiler {
+    const STAGE: &'static str = "compiler";
+    const ENTRY: &'static str = "compile";
+    fn entry(api: &CompilerApi) -> StageEntry {
+        api.compile
     }
 }
 
@@ -104,6 +130,9 @@ pub type OptimizerPlugin = StagePlugin<Optimizer>;
 
 /// The parser stage plugin a session's engine uses.
 pub type ParserPlugin = StagePlugin<Parser>;
+
+/// The compiler stage plugin a session's engine uses.
+pub type CompilerPlugin = StagePlugin<Compiler>;
 
 /// A stage plugin a session's engine uses, swappable while sessions run.
 pub struct StagePlugin<K: StageKind> {
@@ -277,6 +306,12 @@ impl<K: StageKind> StagePlugin<K> {
 impl OptimizerStage for OptimizerPlugin {
     fn optimize(&self, unit: &[u8]) -> Result<Vec<u8>, String> {
         self.answer(unit)
+    }
+}
+
+impl CompilerStage for CompilerPlugin {
+    fn compile(&self, run: &[u8]) -> Result<Vec<u8>, String> {
+        self.answer(run)
     }
 }
 

@@ -11,16 +11,18 @@
 //! PASS <file> <name> <version> evaluated `: sq dup * ; 7 sq 2 + .` -> `51 `
 //! PASS <file> <name> <version> optimized `: T 2 3 + SWAP DROP ;` to [Lit(5), Nip, Exit]
 //! PASS <file> <name> <version> split the probe line into the built-in parser's 8 tokens
+//! PASS <file> <name> <version> compiled the probe run as the built-in compiler does
 //! PASS <file> <name> <version> generated its probe program (a build needs cargo, not run here)
 //! SKIP <file> <why: a kind this checker has no calls for, after the host validated the rest>
 //! FAIL <file> <reason>
 //! ```
 
-use fastforth_engine::parser_stage;
 use fastforth_engine::stage::{check_probe_answer, probe};
+use fastforth_engine::{compiler_stage, parser_stage};
 use fastforth_host::{Example, Loader, PluginError};
 use fastforth_session::{
-    Backend, Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits, Optimizer, Parser, stage,
+    Backend, Compiler, Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits, Optimizer,
+    Parser, stage,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -71,6 +73,7 @@ fn load_and_call(loader: &Loader, file: &Path) -> Result<String, Outcome> {
         }
         Err(PluginError::WrongKind { found, .. }) if found == "optimizer" => optimize(loader, file),
         Err(PluginError::WrongKind { found, .. }) if found == "parser" => parse(loader, file),
+        Err(PluginError::WrongKind { found, .. }) if found == "compiler" => compile(loader, file),
         Err(PluginError::WrongKind { found, .. }) if found == "backend" => backend(loader, file),
         Ok(plugin) => {
             let sum = plugin.add_numbers(5, 3).map_err(failed)?;
@@ -185,5 +188,27 @@ fn parse(loader: &Loader, file: &Path) -> Result<String, Outcome> {
         plugin.name(),
         plugin.version(),
         tokens.len()
+    ))
+}
+
+/// Loads a compiler stage plugin and checks its answer to the engine's probe run: the
+/// built-in compiler's actions, in an answer the engine accepts.
+fn compile(loader: &Loader, file: &Path) -> Result<String, Outcome> {
+    let plugin = loader.load::<Compiler>(file).map_err(failed)?;
+    let run = compiler_stage::probe();
+    let answer = stage::ask(&plugin, &run.encode()).map_err(Outcome::Fail)?;
+    let actions = run
+        .check_answer(&answer)
+        .map_err(|error| Outcome::Fail(format!("answer refused: {error}")))?;
+    if actions != run.builtin_actions() {
+        return Err(Outcome::Fail(format!(
+            "compiled the probe run to {actions:?}, expected {:?}",
+            run.builtin_actions()
+        )));
+    }
+    Ok(format!(
+        "{} {} compiled the probe run as the built-in compiler does",
+        plugin.name(),
+        plugin.version()
     ))
 }
