@@ -51,8 +51,8 @@ fn workload(name: &str) -> String {
 }
 
 #[test]
-fn the_workloads_print_the_same_with_the_parser_and_optimizer_stage_plugins() {
-    for flag in [stage_flag(&[]), parser_flag(&[])] {
+fn the_workloads_print_the_same_with_each_stage_plugin() {
+    for flag in [stage_flag(&[]), parser_flag(&[]), compiler_flag(&[])] {
         for name in ["sieve", "bubble", "matrix", "fib"] {
             let file = workload(name);
             let built_in = fastforth(&["run", &file, "-e", "main"], "");
@@ -70,7 +70,7 @@ fn the_repl_lists_and_swaps_the_optimizer_stage_and_keeps_the_session() {
     let v2 = optimizer(&["v2"]);
     let input = format!(
         ": a swap over ;\n#stage\n#stage optimizer {}\n: b swap over ;\nsee a see b\n\
-         #stage optimizer /nonexistent.so\n#stage compiler x.so\n1 2 b . . .\n\
+         #stage optimizer /nonexistent.so\n#stage linker x.so\n1 2 b . . .\n\
          #stage optimizer builtin\n#stage\n",
         v2.display()
     );
@@ -110,8 +110,7 @@ fn the_repl_lists_and_swaps_the_optimizer_stage_and_keeps_the_session() {
     );
     assert!(
         stderr.contains(
-            "the compiler stage is built in: only the parser, optimizer and backend stages are \
-             plugins"
+            "unknown stage \"linker\" (expected one of parser, compiler, optimizer, backend)"
         ),
         "{stderr}"
     );
@@ -151,11 +150,18 @@ fn a_refused_answer_is_a_warning_and_the_program_runs() {
 
 #[test]
 fn stage_flags_are_checked() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 10] = [
         (
-            &["--stage", "compiler=p.so", "run", "-e", "bye"],
-            "the compiler stage is built in: only the parser, optimizer and backend stages are \
-             plugins",
+            &[
+                "--stage",
+                "compiler=a.so",
+                "--stage",
+                "compiler=b.so",
+                "run",
+                "-e",
+                "bye",
+            ],
+            "the compiler stage is given twice",
         ),
         (
             &["--stage", "linker=p.so", "run", "-e", "bye"],
@@ -188,6 +194,10 @@ fn stage_flags_are_checked() {
         (
             &["--stage", "parser=a.so", "compile", "p.fs"],
             "--stage parser=FILE applies to `run` and `repl`, not to `compile`",
+        ),
+        (
+            &["--stage", "compiler=a.so", "compile", "p.fs"],
+            "--stage compiler=FILE applies to `run` and `repl`, not to `compile`",
         ),
         (
             &[
@@ -484,6 +494,66 @@ fn a_parser_that_answers_nonsense_panics_or_hangs_costs_its_lines_the_built_in_p
             stderr.contains("warning: the parser stage gave no usable answer for line 1 of -e: ")
                 && stderr.contains(why)
                 && stderr.contains("the built-in parser read it"),
+            "{fault}: {stderr}"
+        );
+    }
+}
+
+fn compiler_flag(features: &[&str]) -> String {
+    let file = fastforth_plugin_build::built_once("fastforth-compiler-plugin", features);
+    format!("compiler={}", file.display())
+}
+
+#[test]
+fn the_repl_swaps_the_compiler_stage_and_new_definitions_show_it() {
+    let input = format!(
+        ": a 8 * ;\n#stage compiler {}\n: b 8 * ;\nsee a see b\n3 a . 3 b .\n",
+        compiler_flag(&["v2"]).trim_start_matches("compiler=")
+    );
+    let output = fastforth(&["repl", "--stage", &compiler_flag(&[])], &input);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("compiler: compiler 1.0.0 -> compiler 1.1.0"),
+        "{stdout}"
+    );
+    let see_b = stdout.split(": b").nth(1).unwrap();
+    assert!(see_b.contains("LSHIFT"), "{stdout}");
+    let see_a = stdout
+        .split(": a")
+        .nth(1)
+        .unwrap()
+        .split(": b")
+        .next()
+        .unwrap();
+    assert!(
+        see_a.contains("LitMul(8)") && !see_a.contains("LSHIFT"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("24 24  ok"), "{stdout}");
+}
+
+#[test]
+fn a_compiler_that_answers_nonsense_panics_or_hangs_costs_its_runs_the_built_in_compiler() {
+    let source = ": ok 1 ; : fault-x ok ok + ; fault-x .";
+    for (fault, why) in [
+        (
+            "fault-drop-call",
+            "answer refused: token 0 (ok): the word's [Call(",
+        ),
+        ("fault-panic", "panicked"),
+        ("fault-hang", "did not answer within 2s"),
+    ] {
+        let flag = compiler_flag(&[fault]);
+        let output = fastforth(&["--stage", &flag, "run", "-e", source], "");
+        assert!(output.status.success(), "{fault}: {output:?}");
+        assert_eq!(text(&output.stdout), "2 ", "{fault}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(
+                "warning: the compiler stage gave no usable answer for `ok ok +` in fault-x (-e:1): "
+            ) && stderr.contains(why)
+                && stderr.contains("the built-in compiler compiled it"),
             "{fault}: {stderr}"
         );
     }

@@ -1,5 +1,5 @@
 //! The optimizer stage plugin: the same code as the built-in optimizer on real programs and
-//! random ones (with the parser stage plugin too), swaps while another thread compiles, and
+//! random ones (with the parser and compiler stage plugins too), swaps while another thread compiles, and
 //! stages that are refused (another IR version) or contained (invalid answers, panics, no
 //! answer within the budget).
 
@@ -11,7 +11,7 @@ use fastforth_engine::ir::Op;
 use fastforth_engine::{BufferConsole, Forth, Limits};
 use fastforth_host::PluginError;
 use fastforth_session::stage::DEFAULT_BUDGET;
-use fastforth_session::{OptimizerPlugin, ParserPlugin};
+use fastforth_session::{CompilerPlugin, OptimizerPlugin, ParserPlugin};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -173,15 +173,21 @@ fn staged_and_built_in_agree_on_random_programs() {
     let (_parser_dir, loader) = fresh_loader();
     let parser = built("fastforth-parser-plugin", &[]);
     let parser = Arc::new(ParserPlugin::load(loader, &parser, DEFAULT_BUDGET).unwrap());
+    let (_compiler_dir, loader) = fresh_loader();
+    let compiler = built("fastforth-compiler-plugin", &[]);
+    let compiler = Arc::new(CompilerPlugin::load(loader, &compiler, DEFAULT_BUDGET).unwrap());
     let mut random = Random(0x5EED_F0F7);
     for _ in 0..300 {
         let program = random_program(&mut random);
         let mut built_in = Forth::new(Limits::default());
         let expected = run(&mut built_in, &program);
         let mut optimizer_staged = staged(&stage);
-        let mut both_staged = staged(&stage);
-        both_staged.set_parser_stage(Some(parser.clone()));
-        for plugin in [&mut optimizer_staged, &mut both_staged] {
+        let mut all_staged = staged(&stage);
+        all_staged.set_parser_stage(Some(parser.clone()));
+        let mut compiler_staged = staged(&stage);
+        compiler_staged.set_compiler_stage(Some(compiler.clone()));
+        all_staged.set_compiler_stage(Some(compiler.clone()));
+        for plugin in [&mut optimizer_staged, &mut compiler_staged, &mut all_staged] {
             assert_eq!(run(plugin, &program), expected, "{program}");
             assert_eq!(code(plugin), code(&built_in), "{program}");
             assert_eq!(
