@@ -14,9 +14,11 @@
 //! `forth/<w>/staged` and `forth/classic-<p>/staged` run the workload on the linked-in
 //! engine whose definitions were optimized by the optimizer stage plugin (the same code as
 //! `static`, so the stage boundary, per definition, costs nothing here); `forth/compile-10k/
-//! {built-in,staged,parser-staged}` compile a 10,000-line source on a fresh engine without
-//! and with the plugin, whose every definition crosses the stage boundary, and with the parser
-//! stage plugin, which is asked about the rest of each line after each parsing word.
+//! {built-in,staged,parser-staged,compiler-staged}` compile a 10,000-line source on a fresh
+//! engine without and with the plugin, whose every definition crosses the stage boundary,
+//! with the parser stage plugin, which is asked about the rest of each line after each
+//! parsing word, and with the compiler stage plugin, asked about each run of tokens up to
+//! the next immediate word.
 //!
 //! `forth/linked-call/{interpreted,linked}` measure mixed mode: an interpreted loop calling
 //! a word 1,000 times, the word interpreted vs compiled natively and linked into the
@@ -26,15 +28,15 @@
 
 use criterion::{Criterion, SamplingMode, criterion_group};
 use fastforth_benches::{
-    classic_programs, classic_source, compile_source, forth_plugin, forth_source, forth_workloads,
-    optimizer_plugin, parser_plugin,
+    classic_programs, classic_source, compile_source, compiler_plugin, forth_plugin, forth_source,
+    forth_workloads, optimizer_plugin, parser_plugin,
 };
 use fastforth_engine::{Flow, Forth, Limits};
 use fastforth_host::Loader;
 use fastforth_session::stage::{DEFAULT_BUDGET, StageKind};
 use fastforth_session::{
-    Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession, NativePlugin, NativeWords,
-    OptimizerPlugin, ParserPlugin, StagePlugin, on_native_stack,
+    CompilerPlugin, Evaluation, ForthInstance, ForthLimits, ForthNative, ForthSession,
+    NativePlugin, NativeWords, OptimizerPlugin, ParserPlugin, StagePlugin, on_native_stack,
 };
 use std::sync::Arc;
 
@@ -103,6 +105,15 @@ fn parser_staged_forth() -> Forth {
         std::sync::OnceLock::new();
     let mut forth = Forth::new(Limits::default());
     forth.set_parser_stage(Some(load_stage(&STAGE, parser_plugin)));
+    forth
+}
+
+/// A fresh engine whose compiling the compiler stage plugin does (loaded once per process).
+fn compiler_staged_forth() -> Forth {
+    static STAGE: std::sync::OnceLock<(tempfile::TempDir, Arc<CompilerPlugin>)> =
+        std::sync::OnceLock::new();
+    let mut forth = Forth::new(Limits::default());
+    forth.set_compiler_stage(Some(load_stage(&STAGE, compiler_plugin)));
     forth
 }
 
@@ -212,8 +223,8 @@ fn bench_staged(
     });
 }
 
-/// `forth/compile-10k/{built-in,staged,parser-staged}`: a 10,000-line source compiled on a
-/// fresh engine.
+/// `forth/compile-10k/{built-in,staged,parser-staged,compiler-staged}`: a 10,000-line source
+/// compiled on a fresh engine.
 fn compile(c: &mut Criterion) {
     let source = compile_source(10_000);
     let mut group = c.benchmark_group("forth/compile-10k");
@@ -221,10 +232,12 @@ fn compile(c: &mut Criterion) {
     let fresh = Forth::new(Limits::default());
     let staged = staged_forth();
     let parser_staged = parser_staged_forth();
+    let compiler_staged = compiler_staged_forth();
     let engines = [
         ("built-in", &fresh),
         ("staged", &staged),
         ("parser-staged", &parser_staged),
+        ("compiler-staged", &compiler_staged),
     ];
     for (id, base) in engines {
         group.bench_function(id, |b| {

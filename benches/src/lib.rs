@@ -61,6 +61,13 @@ pub fn parser_plugin() -> anyhow::Result<PathBuf> {
         .context("cannot build the parser stage plugin")
 }
 
+/// Builds (or finds up to date) the release build of the compiler stage plugin.
+pub fn compiler_plugin() -> anyhow::Result<PathBuf> {
+    fastforth_plugin_build::PluginBuild::new("fastforth-compiler-plugin", &[])
+        .build()
+        .context("cannot build the compiler stage plugin")
+}
+
 /// A Forth source of `lines` lines for compile throughput: five-line colon definitions with
 /// a conditional exit, arithmetic, a DO loop and a call of the definition before (which the
 /// optimizer inlines while it is short).

@@ -17,6 +17,8 @@ impl flags::Demo {
             "-p",
             "fastforth-parser-plugin",
             "-p",
+            "fastforth-compiler-plugin",
+            "-p",
             "fastforth-backend-plugin",
         ];
         println!("== building the plugins and the fastforth binaries (release)");

@@ -53,6 +53,7 @@ const WITHOUT_SANITIZER: &[&str] = &[
     "engine_image",
     "stage_unit",
     "parser_line",
+    "compiler_run",
     "program",
 ];
 

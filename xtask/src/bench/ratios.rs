@@ -380,6 +380,21 @@ fn stage_ratios(run: &Run, workloads: &[String]) -> Vec<Ratio> {
             )
         }),
     });
+    let compiler =
+        mean("forth/compile-10k/built-in").zip(mean("forth/compile-10k/compiler-staged"));
+    list.push(Ratio {
+        name: "compile throughput of 10,000 lines: compiler stage plugin / built-in".into(),
+        value: compiler.map(|(built_in, staged)| built_in / staged),
+        target: Target::None,
+        cause: compiler.map_or_else(String::new, |(built_in, staged)| {
+            format!(
+                "each run of tokens up to the next immediate word (about five a definition) \
+                 is looked up, encoded, handed to the stage's thread, answered by the plugin, \
+                 then checked: {} more a definition",
+                ns((staged - built_in) / COMPILED_DEFINITIONS as f64)
+            )
+        }),
+    });
     let parser = mean("forth/compile-10k/built-in").zip(mean("forth/compile-10k/parser-staged"));
     list.push(Ratio {
         name: "compile throughput of 10,000 lines: parser stage plugin / built-in".into(),

@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
 /// The plugin packages whose size is reported, when present in the workspace.
-const PLUGINS: [(&str, &str); 5] = [
+const PLUGINS: [(&str, &str); 6] = [
     ("plugins/example", "fastforth-example-plugin"),
     ("plugins/forth", "fastforth-forth-plugin"),
     ("plugins/optimizer", "fastforth-optimizer-plugin"),
     ("plugins/parser", "fastforth-parser-plugin"),
+    ("plugins/compiler", "fastforth-compiler-plugin"),
     ("plugins/backend", "fastforth-backend-plugin"),
 ];
 
