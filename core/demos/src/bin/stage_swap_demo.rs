@@ -2,13 +2,14 @@
 //! the swap to 1.1.0 (one more fusion, `SWAP OVER` to `TUCK`) and a word compiled by it, both
 //! working; then a stage built for another IR version is refused and 1.1.0 keeps serving.
 //! Then the parser stage of the same session: 1.0.0 reads `1_000` as no number, 1.1.0 as
-//! 1000, and the words defined before the swap still run.
+//! 1000, and the words defined before the swap still run. Then its compiler stage: 1.0.0
+//! compiles `8 *` as built in, 1.1.0 as `3 LSHIFT`.
 
 use fastforth_engine::{Forth, Limits, StdConsole};
 use fastforth_host::Loader;
 use fastforth_plugin_build::PluginBuild;
 use fastforth_session::stage::{DEFAULT_BUDGET, StageKind};
-use fastforth_session::{OptimizerPlugin, ParserPlugin, StagePlugin};
+use fastforth_session::{CompilerPlugin, OptimizerPlugin, ParserPlugin, StagePlugin};
 use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +59,27 @@ fn main() -> anyhow::Result<()> {
         report.from_version, report.to_version
     );
     run(&mut forth, "1_000 1_000 under2 . . . cr")?;
+
+    let build = |features: &[&str]| PluginBuild::new("fastforth-compiler-plugin", features).build();
+    let (v1, v2) = (build(&[])?, build(&["v2"])?);
+    let loader = Arc::new(Loader::new(scratch.path().join("compiler-cache")));
+    let compiler = Arc::new(CompilerPlugin::load(loader, &v1, DEFAULT_BUDGET)?);
+    // With a parser stage too, the compiler is asked one token at a time: the built-in
+    // parser comes back, so that a run is the tokens up to the next immediate word.
+    forth.set_parser_stage(None);
+    forth.set_compiler_stage(Some(compiler.clone()));
+    println!(
+        "Parser stage: built-in; compiler stage: {}",
+        version(&compiler)
+    );
+    run(&mut forth, ": eight* 8 * ;  see eight*")?;
+    let report = compiler.swap(&v2)?;
+    println!(
+        "Swapped compiler {} -> {}",
+        report.from_version, report.to_version
+    );
+    run(&mut forth, ": eight*2 8 * ;  see eight*2")?;
+    run(&mut forth, "5 eight* . 5 eight*2 . cr")?;
     Ok(())
 }
 
