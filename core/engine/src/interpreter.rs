@@ -376,7 +376,7 @@ impl Forth {
         }
     }
 
-    fn input_position(&self) -> InputPosition {
+    pub(crate) fn input_position(&self) -> InputPosition {
         let (buffer, len) = self.input_buffer();
         InputPosition {
             sources: self.sources.len(),

@@ -289,6 +289,13 @@ impl StagedLine {
         }
     }
 
+    /// The tokens still to be taken when the next one would be taken at `at` (none when
+    /// this answer does not serve there); the bytes are compared as they are taken.
+    pub fn upcoming(&self, at: InputPosition) -> impl Iterator<Item = LineToken> + '_ {
+        let serves = !self.built_in && at == self.at;
+        self.tokens.iter().copied().filter(move |_| serves)
+    }
+
     /// The bytes of the line at `at` that went to the stage so far (0 for another line).
     pub fn sent_on(&self, at: InputPosition) -> usize {
         if self.at.same_line(at) { self.sent } else { 0 }

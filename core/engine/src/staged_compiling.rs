@@ -78,28 +78,19 @@ impl Forth {
 
     /// The run that starts with the token `name` at `start`: it and the tokens after it on
     /// the line, up to the first one that is the engine's, at most [`MAX_RUN_TOKENS`]; and
-    /// where each starts. With a parser stage, the run is the one token: the tokens after it
-    /// and their numbers are the parser stage's to read.
+    /// where each starts. The tokens after it are the parser stage's, with their numbers,
+    /// when one is set.
     fn run_from(&self, name: Vec<u8>, start: usize, facts: Facts) -> (Run, Vec<usize>) {
-        let (buffer, len) = self.input_buffer();
-        let line = &self.mem[buffer..buffer + len];
+        let (buffer, _) = self.input_buffer();
         let (mut tokens, mut starts) = (vec![(name, facts)], vec![start]);
-        let mut at = self.to_in();
-        let most = if self.parser_stage.is_some() {
-            1
-        } else {
-            MAX_RUN_TOKENS
-        };
-        while tokens.len() < most {
-            let (token, next) = parser::parse_word(line, at, b' ');
-            let text = &line[token.start..token.start + token.len];
-            let facts = self.token_facts(text, None);
-            if token.len == 0 || facts == Facts::Engine {
+        for (token_start, len, number) in self.tokens_after() {
+            let text = &self.mem[buffer + token_start..buffer + token_start + len];
+            let facts = self.token_facts(text, number);
+            if tokens.len() == MAX_RUN_TOKENS || facts == Facts::Engine {
                 break;
             }
             tokens.push((text.to_vec(), facts));
-            starts.push(buffer + token.start);
-            at = next;
+            starts.push(buffer + token_start);
         }
         let source = self.sources.last();
         let run = Run {
@@ -115,6 +106,33 @@ impl Forth {
             tokens,
         };
         (run, starts)
+    }
+
+    /// The tokens after `>IN` on the line, as the text interpreter will take them: from the
+    /// parser stage's answer when one is set (with their numbers), else as the built-in
+    /// parser splits them. Each: its offset in the line, its length, its number if read.
+    fn tokens_after(&self) -> Vec<(usize, usize, Option<Option<Number>>)> {
+        let (buffer, len) = self.input_buffer();
+        if self.parser_stage.is_some() {
+            let at = self.input_position();
+            let staged = self.staged_line.iter().flat_map(|line| line.upcoming(at));
+            return staged
+                .take(MAX_RUN_TOKENS)
+                .map(|token| (token.start as usize, token.len as usize, Some(token.number)))
+                .collect();
+        }
+        let line = &self.mem[buffer..buffer + len];
+        let mut tokens = Vec::new();
+        let mut at = self.to_in();
+        while tokens.len() < MAX_RUN_TOKENS {
+            let (token, next) = parser::parse_word(line, at, b' ');
+            if token.len == 0 {
+                break;
+            }
+            tokens.push((token.start, token.len, None));
+            at = next;
+        }
+        tokens
     }
 
     /// The compiler stage's checked actions for `run`; the built-in compiler's where the

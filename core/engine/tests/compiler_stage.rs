@@ -135,3 +135,27 @@ fn a_stage_may_call_a_number_undefined_and_the_error_names_it() {
     forth.reset_after_error();
     assert_eq!(run(&mut forth, ": u 1 16 + ; u").1, [17]);
 }
+
+/// A parser stage that reads `_` between digits as nothing.
+struct Separators;
+
+impl fastforth_engine::parser_stage::ParserStage for Separators {
+    fn tokens(&self, line: &[u8]) -> Result<Vec<u8>, String> {
+        use fastforth_engine::parser_stage::{builtin_number, parse_line};
+        parse_line(line, &|token, base| {
+            let digits: Vec<u8> = token.iter().copied().filter(|&b| b != b'_').collect();
+            builtin_number(&digits, base)
+        })
+    }
+}
+
+#[test]
+fn with_a_parser_stage_a_run_holds_its_tokens_and_numbers() {
+    let stage = Arc::new(Shifts::default());
+    let mut forth = staged(stage.clone());
+    forth.set_parser_stage(Some(Arc::new(Separators)));
+    let (seen, stack) = run(&mut forth, ": t 1_6 * 1+ ; see t 2 t");
+    assert_eq!(stack, [33]);
+    assert!(seen.contains("LSHIFT"), "{seen}");
+    assert_eq!(*stage.asked.lock().unwrap(), ["1_6 * 1+"]);
+}

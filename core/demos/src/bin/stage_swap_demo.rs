@@ -64,14 +64,8 @@ fn main() -> anyhow::Result<()> {
     let (v1, v2) = (build(&[])?, build(&["v2"])?);
     let loader = Arc::new(Loader::new(scratch.path().join("compiler-cache")));
     let compiler = Arc::new(CompilerPlugin::load(loader, &v1, DEFAULT_BUDGET)?);
-    // With a parser stage too, the compiler is asked one token at a time: the built-in
-    // parser comes back, so that a run is the tokens up to the next immediate word.
-    forth.set_parser_stage(None);
     forth.set_compiler_stage(Some(compiler.clone()));
-    println!(
-        "Parser stage: built-in; compiler stage: {}",
-        version(&compiler)
-    );
+    println!("Compiler stage: {}", version(&compiler));
     run(&mut forth, ": eight* 8 * ;  see eight*")?;
     let report = compiler.swap(&v2)?;
     println!(
@@ -79,7 +73,7 @@ fn main() -> anyhow::Result<()> {
         report.from_version, report.to_version
     );
     run(&mut forth, ": eight*2 8 * ;  see eight*2")?;
-    run(&mut forth, "5 eight* . 5 eight*2 . cr")?;
+    run(&mut forth, "5 eight* . 5 eight*2 . 1_0 eight*2 . cr")?;
     Ok(())
 }
 
