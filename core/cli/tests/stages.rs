@@ -474,31 +474,6 @@ fn the_repl_swaps_the_parser_stage_between_two_lines_and_keeps_the_session() {
     );
 }
 
-#[test]
-fn a_parser_that_answers_nonsense_panics_or_hangs_costs_its_lines_the_built_in_parser() {
-    let source = "1 2 + . : fault 7 ; fault .\n3 4 + .";
-    for (fault, why) in [
-        (
-            "fault-bad-token",
-            "answer refused: token 9 at 26..28 is empty",
-        ),
-        ("fault-panic", "panicked"),
-        ("fault-hang", "did not answer within 2s"),
-    ] {
-        let flag = parser_flag(&[fault]);
-        let output = fastforth(&["--stage", &flag, "run", "-e", source], "");
-        assert!(output.status.success(), "{fault}: {output:?}");
-        assert_eq!(text(&output.stdout), "3 7 7 ", "{fault}");
-        let stderr = text(&output.stderr);
-        assert!(
-            stderr.contains("warning: the parser stage gave no usable answer for line 1 of -e: ")
-                && stderr.contains(why)
-                && stderr.contains("the built-in parser read it"),
-            "{fault}: {stderr}"
-        );
-    }
-}
-
 fn compiler_flag(features: &[&str]) -> String {
     let file = fastforth_plugin_build::built_once("fastforth-compiler-plugin", features);
     format!("compiler={}", file.display())
@@ -533,28 +508,65 @@ fn the_repl_swaps_the_compiler_stage_and_new_definitions_show_it() {
     assert!(stdout.contains("24 24  ok"), "{stdout}");
 }
 
-#[test]
-fn a_compiler_that_answers_nonsense_panics_or_hangs_costs_its_runs_the_built_in_compiler() {
-    let source = ": ok 1 ; : fault-x ok ok + ; fault-x .";
-    for (fault, why) in [
-        (
-            "fault-drop-call",
-            "answer refused: token 0 (ok): the word's [Call(",
-        ),
-        ("fault-panic", "panicked"),
-        ("fault-hang", "did not answer within 2s"),
-    ] {
-        let flag = compiler_flag(&[fault]);
-        let output = fastforth(&["--stage", &flag, "run", "-e", source], "");
+/// Runs `source` with each faulty build of a stage (its feature and the reason expected),
+/// and asserts the program printed `printed` and the fault was a warning of `warning`.
+fn faults_are_contained(
+    flag: fn(&[&str]) -> String,
+    source: &str,
+    printed: &str,
+    warning: (&str, &str),
+    faults: [(&str, &str); 3],
+) {
+    for (fault, why) in faults {
+        let output = fastforth(&["--stage", &flag(&[fault]), "run", "-e", source], "");
         assert!(output.status.success(), "{fault}: {output:?}");
-        assert_eq!(text(&output.stdout), "2 ", "{fault}");
+        assert_eq!(text(&output.stdout), printed, "{fault}");
         let stderr = text(&output.stderr);
         assert!(
-            stderr.contains(
-                "warning: the compiler stage gave no usable answer for `ok ok +` in fault-x (-e:1): "
-            ) && stderr.contains(why)
-                && stderr.contains("the built-in compiler compiled it"),
+            stderr.contains(warning.0) && stderr.contains(why) && stderr.contains(warning.1),
             "{fault}: {stderr}"
         );
     }
+}
+
+#[test]
+fn a_parser_that_answers_nonsense_panics_or_hangs_costs_its_lines_the_built_in_parser() {
+    faults_are_contained(
+        parser_flag,
+        "1 2 + . : fault 7 ; fault .\n3 4 + .",
+        "3 7 7 ",
+        (
+            "warning: the parser stage gave no usable answer for line 1 of -e: ",
+            "the built-in parser read it",
+        ),
+        [
+            (
+                "fault-bad-token",
+                "answer refused: token 9 at 26..28 is empty",
+            ),
+            ("fault-panic", "panicked"),
+            ("fault-hang", "did not answer within 2s"),
+        ],
+    );
+}
+
+#[test]
+fn a_compiler_that_answers_nonsense_panics_or_hangs_costs_its_runs_the_built_in_compiler() {
+    faults_are_contained(
+        compiler_flag,
+        ": ok 1 ; : fault-x ok ok + ; fault-x .",
+        "2 ",
+        (
+            "warning: the compiler stage gave no usable answer for `ok ok +` in fault-x (-e:1): ",
+            "the built-in compiler compiled it",
+        ),
+        [
+            (
+                "fault-drop-call",
+                "answer refused: token 0 (ok): the word's [Call(",
+            ),
+            ("fault-panic", "panicked"),
+            ("fault-hang", "did not answer within 2s"),
+        ],
+    );
 }

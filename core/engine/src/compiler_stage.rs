@@ -29,8 +29,9 @@
 //! by as much as the built-in forms would. A stage may so choose the straight-line code
 //! between the words' fixed parts, and fuse across tokens (`2 *` as `1 LSHIFT`).
 
-use crate::ir::{DecodeError, IR_VERSION, Op, Reader, encode_op};
+use crate::ir::{DecodeError, IR_VERSION, Op, Reader, encode_op, write_blob};
 pub use crate::parser::Number;
+use crate::parser_stage::{encode_number, read_number};
 
 /// A compiler in another build: takes a run's bytes, answers its actions' bytes or why it
 /// could not. The engine checks the answer ([`Run::check_answer`]) and compiles a run whose
@@ -131,12 +132,12 @@ impl Run {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend(IR_VERSION.to_le_bytes());
-        blob(&self.definition, &mut out);
-        blob(&self.source, &mut out);
+        write_blob(&self.definition, &mut out);
+        write_blob(&self.source, &mut out);
         out.extend(self.line.to_le_bytes());
         out.extend((self.tokens.len() as u32).to_le_bytes());
         for (text, facts) in &self.tokens {
-            blob(text, &mut out);
+            write_blob(text, &mut out);
             match facts {
                 Facts::NotFound(number) => {
                     out.push(0);
@@ -157,7 +158,7 @@ impl Run {
     /// unknown tags and instructions, truncation and trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Run, DecodeError> {
         let mut reader = Reader::new(bytes);
-        read_version(&mut reader)?;
+        reader.ir_version()?;
         let definition = reader.blob()?.to_vec();
         let source = reader.blob()?.to_vec();
         let line = reader.u32()?;
@@ -181,7 +182,7 @@ impl Run {
             };
             tokens.push((text, facts));
         }
-        no_trailing_bytes(&reader)?;
+        reader.finish()?;
         Ok(Run {
             definition,
             source,
@@ -377,7 +378,7 @@ fn depth_change(ops: &[Op]) -> i64 {
 
 fn decode_actions(answer: &[u8], asked: usize) -> Result<Vec<Action>, DecodeError> {
     let mut reader = Reader::new(answer);
-    read_version(&mut reader)?;
+    reader.ir_version()?;
     let count = reader.u32()? as usize;
     if count > asked {
         return Err(refused(format!("{count} actions for {asked} tokens")));
@@ -391,7 +392,7 @@ fn decode_actions(answer: &[u8], asked: usize) -> Result<Vec<Action>, DecodeErro
             tag => return Err(refused(format!("unknown action {tag}"))),
         });
     }
-    no_trailing_bytes(&reader)?;
+    reader.finish()?;
     Ok(actions)
 }
 
@@ -409,52 +410,6 @@ fn encode_ops(ops: &[Op], out: &mut Vec<u8>) {
     out.extend((ops.len() as u64).to_le_bytes());
     for &op in ops {
         encode_op(op, out);
-    }
-}
-
-fn encode_number(number: Option<Number>, out: &mut Vec<u8>) {
-    match number {
-        None => out.push(0),
-        Some(Number::Single(value)) => {
-            out.push(1);
-            out.extend(value.to_le_bytes());
-        }
-        Some(Number::Double(low, high)) => {
-            out.push(2);
-            out.extend(low.to_le_bytes());
-            out.extend(high.to_le_bytes());
-        }
-    }
-}
-
-fn read_number(reader: &mut Reader<'_>) -> Result<Option<Number>, DecodeError> {
-    Ok(match reader.u8()? {
-        0 => None,
-        1 => Some(Number::Single(reader.i64()?)),
-        2 => Some(Number::Double(reader.i64()?, reader.i64()?)),
-        tag => return Err(refused(format!("unknown number tag {tag}"))),
-    })
-}
-
-fn blob(bytes: &[u8], out: &mut Vec<u8>) {
-    out.extend((bytes.len() as u64).to_le_bytes());
-    out.extend(bytes);
-}
-
-fn read_version(reader: &mut Reader<'_>) -> Result<(), DecodeError> {
-    match reader.u32()? {
-        IR_VERSION => Ok(()),
-        version => Err(refused(format!(
-            "IR version {version}, expected {IR_VERSION}"
-        ))),
-    }
-}
-
-fn no_trailing_bytes(reader: &Reader<'_>) -> Result<(), DecodeError> {
-    if reader.is_empty() {
-        Ok(())
-    } else {
-        Err(refused("trailing bytes".to_owned()))
     }
 }
 

@@ -786,6 +786,12 @@ pub fn encode(ops: &[Op]) -> Vec<u8> {
     out
 }
 
+/// Writes a byte string as a u64 length and the bytes ([`Reader::blob`]).
+pub fn write_blob(bytes: &[u8], out: &mut Vec<u8>) {
+    out.extend((bytes.len() as u64).to_le_bytes());
+    out.extend(bytes);
+}
+
 /// Why bytes could not be decoded as IR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError(pub String);
@@ -860,10 +866,29 @@ impl<'a> Reader<'a> {
         Ok(count as usize)
     }
 
-    /// A byte string written as a u64 length and the bytes.
+    /// A byte string written as a u64 length and the bytes ([`write_blob`]).
     pub fn blob(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.count(1)?;
         self.take(len)
+    }
+
+    /// The IR version a stage's encoding starts with; another one is refused.
+    pub fn ir_version(&mut self) -> Result<(), DecodeError> {
+        match self.u32()? {
+            IR_VERSION => Ok(()),
+            version => Err(DecodeError(format!(
+                "IR version {version}, expected {IR_VERSION}"
+            ))),
+        }
+    }
+
+    /// Refuses bytes left after what was read.
+    pub fn finish(&self) -> Result<(), DecodeError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError("trailing bytes".to_owned()))
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -18,7 +18,7 @@
 //! within the text and come in order with at least one byte between two of them (the
 //! delimiter that `>IN` steps over).
 
-use crate::ir::{DecodeError, IR_VERSION, Reader};
+use crate::ir::{DecodeError, IR_VERSION, Reader, write_blob};
 use crate::parser;
 pub use crate::parser::Number;
 
@@ -76,13 +76,11 @@ impl Line {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.source.len() + self.text.len() + 40);
         out.extend(IR_VERSION.to_le_bytes());
-        out.extend((self.source.len() as u64).to_le_bytes());
-        out.extend(&self.source);
+        write_blob(&self.source, &mut out);
         out.extend(self.line.to_le_bytes());
         out.extend(self.base.to_le_bytes());
         out.extend(self.from.to_le_bytes());
-        out.extend((self.text.len() as u64).to_le_bytes());
-        out.extend(&self.text);
+        write_blob(&self.text, &mut out);
         out
     }
 
@@ -90,7 +88,7 @@ impl Line {
     /// trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Line, DecodeError> {
         let mut reader = Reader::new(bytes);
-        read_version(&mut reader)?;
+        reader.ir_version()?;
         let source = reader.blob()?.to_vec();
         let line = reader.u32()?;
         let base = reader.u64()?;
@@ -102,7 +100,7 @@ impl Line {
                 text.len()
             )));
         }
-        no_trailing_bytes(&reader)?;
+        reader.finish()?;
         Ok(Line {
             source,
             line,
@@ -135,7 +133,7 @@ impl Line {
     /// Decodes a stage's answer to this line and checks every token against it.
     pub fn check_answer(&self, answer: &[u8]) -> Result<Vec<LineToken>, DecodeError> {
         let mut reader = Reader::new(answer);
-        read_version(&mut reader)?;
+        reader.ir_version()?;
         let count = reader.u32()? as usize;
         if count.saturating_mul(MIN_TOKEN_BYTES) > answer.len() {
             return Err(refused(format!("{count} tokens in {} bytes", answer.len())));
@@ -155,7 +153,7 @@ impl Line {
             earliest = end + 1;
             tokens.push(token);
         }
-        no_trailing_bytes(&reader)?;
+        reader.finish()?;
         Ok(tokens)
     }
 }
@@ -168,18 +166,7 @@ pub fn encode_tokens(tokens: &[LineToken]) -> Vec<u8> {
     for token in tokens {
         out.extend(token.start.to_le_bytes());
         out.extend(token.len.to_le_bytes());
-        match token.number {
-            None => out.push(0),
-            Some(Number::Single(value)) => {
-                out.push(1);
-                out.extend(value.to_le_bytes());
-            }
-            Some(Number::Double(low, high)) => {
-                out.push(2);
-                out.extend(low.to_le_bytes());
-                out.extend(high.to_le_bytes());
-            }
-        }
+        encode_number(token.number, &mut out);
     }
     out
 }
@@ -329,30 +316,35 @@ impl StagedLine {
 fn read_token(reader: &mut Reader<'_>) -> Result<LineToken, DecodeError> {
     let start = reader.u32()?;
     let len = reader.u32()?;
-    let number = match reader.u8()? {
+    let number = read_number(reader)?;
+    Ok(LineToken { start, len, number })
+}
+
+/// A token's value as a number, as the stages' encodings write it: a u8 (0 none, 1 a single
+/// cell, 2 a double cell), then the cells as i64, low first.
+pub(crate) fn encode_number(number: Option<Number>, out: &mut Vec<u8>) {
+    match number {
+        None => out.push(0),
+        Some(Number::Single(value)) => {
+            out.push(1);
+            out.extend(value.to_le_bytes());
+        }
+        Some(Number::Double(low, high)) => {
+            out.push(2);
+            out.extend(low.to_le_bytes());
+            out.extend(high.to_le_bytes());
+        }
+    }
+}
+
+/// Reads what [`encode_number`] wrote.
+pub(crate) fn read_number(reader: &mut Reader<'_>) -> Result<Option<Number>, DecodeError> {
+    Ok(match reader.u8()? {
         0 => None,
         1 => Some(Number::Single(reader.i64()?)),
         2 => Some(Number::Double(reader.i64()?, reader.i64()?)),
         tag => return Err(refused(format!("unknown number tag {tag}"))),
-    };
-    Ok(LineToken { start, len, number })
-}
-
-fn read_version(reader: &mut Reader<'_>) -> Result<(), DecodeError> {
-    match reader.u32()? {
-        IR_VERSION => Ok(()),
-        version => Err(refused(format!(
-            "IR version {version}, expected {IR_VERSION}"
-        ))),
-    }
-}
-
-fn no_trailing_bytes(reader: &Reader<'_>) -> Result<(), DecodeError> {
-    if reader.is_empty() {
-        Ok(())
-    } else {
-        Err(refused("trailing bytes".to_owned()))
-    }
+    })
 }
 
 fn refused(why: String) -> DecodeError {
