@@ -130,6 +130,7 @@ impl Forth {
             return fail(code::NESTING_TOO_DEEP);
         }
         self.sources.push(source);
+        self.staged_line = None;
         self.sync_blk();
         Ok(())
     }
@@ -142,6 +143,7 @@ impl Forth {
     }
 
     fn pop_source(&mut self) {
+        self.staged_line = None;
         if let Some(source) = self.sources.pop() {
             if source.kind != SourceKind::Evaluate {
                 self.mem.truncate(source.buffer.max(self.system_end()));
@@ -256,6 +258,8 @@ impl Forth {
             source.len = len;
         }
         self.set_to_in(0);
+        // A new line: no answer about the one before serves it, refused or not.
+        self.staged_line = None;
         true
     }
 

@@ -191,3 +191,27 @@ fn a_stage_may_split_differently_within_the_checks() {
     assert_eq!(run(&mut forth, "1 2 \\ 3 4\n5"), [1, 2, 5]);
     assert!(forth.take_stage_faults().is_empty());
 }
+
+#[test]
+fn a_refused_line_does_not_cost_the_next_line_of_the_same_length() {
+    let refuse_faults: fn(&Line, Vec<LineToken>) -> Result<Vec<u8>, String> = |line, tokens| {
+        if line.text.windows(5).any(|w| w == b"FAULT") {
+            return Err("refused".to_owned());
+        }
+        let read = |token: &LineToken| {
+            let text = &line.text[token.start as usize..token.end()];
+            let digits: Vec<u8> = text.iter().copied().filter(|&b| b != b'_').collect();
+            LineToken {
+                number: builtin_number(&digits, line.base),
+                ..*token
+            }
+        };
+        Ok(encode_tokens(&tokens.iter().map(read).collect::<Vec<_>>()))
+    };
+    let mut forth = staged(Arc::new(Answering(refuse_faults, AtomicUsize::new(0))));
+    assert_eq!(
+        run(&mut forth, ": FAULT ;\nFAULT 12\n1_000 4"),
+        [12, 1000, 4]
+    );
+    assert_eq!(forth.take_stage_faults().len(), 1);
+}
