@@ -213,5 +213,9 @@ fn a_refused_line_does_not_cost_the_next_line_of_the_same_length() {
         run(&mut forth, ": FAULT ;\nFAULT 12\n1_000 4"),
         [12, 1000, 4]
     );
-    assert_eq!(forth.take_stage_faults().len(), 1);
+    assert_eq!(
+        forth.take_stage_faults().len(),
+        2,
+        "the two lines holding FAULT"
+    );
 }
