@@ -132,6 +132,8 @@ fn stage_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
         return Ok(());
     };
     match engine.swap_stage(kind, std::path::Path::new(file.trim())) {
+        // Only the stages that make code leave earlier definitions as they were compiled.
+        Ok(report) if kind == "parser" => outln!("{report}")?,
         Ok(report) => outln!("{report}; definitions compiled before keep their code")?,
         Err(error) => errln!("stage refused, the serving stages stay: {error:#}"),
     }
