@@ -136,9 +136,11 @@ fn fastforth_runs_from_dist_without_a_rust_toolchain() {
 
     for plugin in [
         "libfastforth_backend_plugin.so",
+        "libfastforth_compiler_plugin.so",
         "libfastforth_example_plugin.so",
         "libfastforth_forth_plugin.so",
         "libfastforth_optimizer_plugin.so",
+        "libfastforth_parser_plugin.so",
     ] {
         let dynamic = needed_libraries(&dir.join(plugin));
         assert!(
@@ -156,7 +158,17 @@ fn fastforth_runs_from_dist_without_a_rust_toolchain() {
         .iter()
         .map(|a| a["plugin"].as_str().unwrap())
         .collect();
-    assert_eq!(plugins, ["backend", "example", "forth", "optimizer"]);
+    assert_eq!(
+        plugins,
+        [
+            "backend",
+            "compiler",
+            "example",
+            "forth",
+            "optimizer",
+            "parser"
+        ]
+    );
     for artifact in artifacts {
         let bytes = std::fs::read(dir.join(artifact["file"].as_str().unwrap())).unwrap();
         assert_eq!(artifact["size"], bytes.len() as u64);
