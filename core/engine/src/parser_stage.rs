@@ -224,12 +224,17 @@ impl InputPosition {
 /// The parser stage's answer for the rest of the current line, taken a token at a time.
 #[derive(Debug, Clone)]
 pub struct StagedLine {
+    /// Where the question was asked from: input that comes back there unchanged (`0 >IN !`)
+    /// takes the same answer again instead of asking the same question.
+    asked: InputPosition,
     /// Where the next token is taken from.
     at: InputPosition,
     /// The line as it was asked about, so that a token is only taken while the bytes it
     /// was read from are unchanged.
     text: Vec<u8>,
-    tokens: std::collections::VecDeque<LineToken>,
+    tokens: Vec<LineToken>,
+    /// The index in `tokens` of the next token.
+    next: usize,
     /// Set when the stage gave no usable answer: the built-in parser reads the line.
     built_in: bool,
     /// The bytes of this line sent to the stage so far, this answer's question included.
@@ -257,9 +262,11 @@ impl StagedLine {
         sent: usize,
     ) -> StagedLine {
         StagedLine {
+            asked: at,
             at,
             text,
-            tokens: tokens.into(),
+            tokens,
+            next: 0,
             built_in: false,
             sent,
         }
@@ -268,11 +275,8 @@ impl StagedLine {
     /// No usable answer for the line at `at`.
     pub fn refused(at: InputPosition) -> StagedLine {
         StagedLine {
-            at,
-            text: Vec::new(),
-            tokens: Default::default(),
             built_in: true,
-            sent: 0,
+            ..StagedLine::answered(at, Vec::new(), Vec::new(), 0)
         }
     }
 
@@ -280,7 +284,8 @@ impl StagedLine {
     /// this answer does not serve there); the bytes are compared as they are taken.
     pub fn upcoming(&self, at: InputPosition) -> impl Iterator<Item = LineToken> + '_ {
         let serves = !self.built_in && at == self.at;
-        self.tokens.iter().copied().filter(move |_| serves)
+        let upcoming = if serves { &self.tokens[self.next..] } else { &[] };
+        upcoming.iter().copied()
     }
 
     /// The bytes of the line at `at` that went to the stage so far (0 for another line).
@@ -290,24 +295,29 @@ impl StagedLine {
 
     /// The next step at `at`, the input buffer holding `text`; `None` when this answer does
     /// not serve there (the stage is asked again). Bytes are compared as far as the next
-    /// token's delimiter, each once per answer.
+    /// token's delimiter, each once per answer, and the whole line when the input comes
+    /// back to where the question was asked from.
     pub fn next(&mut self, at: InputPosition, text: &[u8]) -> Option<Staged> {
         if self.built_in {
             return self.at.same_line(at).then_some(Staged::BuiltIn);
         }
         if at != self.at {
-            return None;
+            if at != self.asked || text != self.text {
+                return None;
+            }
+            (self.at, self.next) = (self.asked, 0);
         }
-        let upto = self
-            .tokens
-            .front()
-            .map_or(text.len(), |token| (token.end() + 1).min(text.len()));
+        let token = self.tokens.get(self.next).copied();
+        let upto = token.map_or(text.len(), |token| (token.end() + 1).min(text.len()));
         if text.get(at.to_in..upto) != self.text.get(at.to_in..upto) {
             return None;
         }
         self.at.to_in = upto;
-        Some(match self.tokens.pop_front() {
-            Some(token) => Staged::Token(token),
+        Some(match token {
+            Some(token) => {
+                self.next += 1;
+                Staged::Token(token)
+            }
             None => Staged::End,
         })
     }

@@ -114,6 +114,27 @@ fn input_that_rereads_itself_and_evaluate_strings_go_through_the_stage() {
 }
 
 #[test]
+fn input_that_comes_back_to_where_it_was_asked_from_takes_the_same_answer() {
+    let answer: fn(&Line, Vec<LineToken>) -> Result<Vec<u8>, String> =
+        |_, tokens| Ok(encode_tokens(&tokens));
+    let stage = Arc::new(Answering(answer, AtomicUsize::new(0)));
+    let mut forth = staged(stage.clone());
+    let source = "0\n1+ dup 5000 < [if] 0 >in ! [then]";
+    assert_eq!(run(&mut forth, source), [5000]);
+    assert_eq!(
+        stage.1.load(Ordering::Relaxed),
+        3,
+        "line 1, line 2 once for its 5,000 passes, and the rest after the last [IF] skipped"
+    );
+    assert_eq!(forth.take_stage_faults(), Vec::<String>::new());
+    // The same position with other bytes is another question.
+    let mut forth = staged(stage);
+    let source = ": t [char] 5 source drop c! ;\n0 1+ dup 3 < [if] t 0 >in ! [then]";
+    assert_eq!(run(&mut forth, source), [1, 6], "the first 0 read as 5 the second time");
+    assert_eq!(forth.take_stage_faults(), Vec::<String>::new());
+}
+
+#[test]
 fn a_refused_answer_or_an_error_costs_the_line_the_built_in_parser_and_is_reported() {
     let outside: fn(&Line, Vec<LineToken>) -> Result<Vec<u8>, String> = |line, mut tokens| {
         if let Some(last) = tokens.last_mut() {
