@@ -18,8 +18,8 @@ use anyhow::Context;
 use args::{Cli, Command, PluginCommand, Stop};
 use fastforth::PROBE_SUBCOMMAND;
 use fastforth_host::inspect;
-use fastforth_host::{Example, Loader, Plugin, PluginError, ProbeCommand};
-use fastforth_session::{Backend, Compiler, Forth, ForthNative, NativePlugin, Optimizer, Parser};
+use fastforth_host::{Example, Kind, Loader, Plugin, PluginError, PluginInfo, ProbeCommand};
+use fastforth_session::{AnyKind, ForKind, ForthNative, NativePlugin};
 use output::{errln, outln};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -248,30 +248,23 @@ fn loader() -> anyhow::Result<Loader> {
 }
 
 fn plugin_info(file: &Path) -> anyhow::Result<()> {
+    /// A plugin's descriptor, loaded as the kind `K`.
+    struct Info<'a>(&'a Loader, &'a Path);
+    impl ForKind for Info<'_> {
+        type Output = Result<PluginInfo, PluginError>;
+        fn run<K: Kind>(self) -> Self::Output {
+            Ok(self.0.load::<K>(self.1)?.info().clone())
+        }
+    }
     let loader = loader()?;
-    let mut words = None;
-    let info = match loader.load::<Example>(file) {
-        Err(PluginError::WrongKind { found, .. }) if found == "forth" => {
-            loader.load::<Forth>(file)?.info().clone()
-        }
-        Err(PluginError::WrongKind { found, .. }) if found == "forth-native" => {
-            let plugin = loader.load::<ForthNative>(file)?;
-            words = Some(plugin.words()?);
-            plugin.info().clone()
-        }
-        Err(PluginError::WrongKind { found, .. }) if found == "optimizer" => {
-            loader.load::<Optimizer>(file)?.info().clone()
-        }
-        Err(PluginError::WrongKind { found, .. }) if found == "backend" => {
-            loader.load::<Backend>(file)?.info().clone()
-        }
-        Err(PluginError::WrongKind { found, .. }) if found == "parser" => {
-            loader.load::<Parser>(file)?.info().clone()
-        }
-        Err(PluginError::WrongKind { found, .. }) if found == "compiler" => {
-            loader.load::<Compiler>(file)?.info().clone()
-        }
-        loaded => loaded?.info().clone(),
+    let mut declared = AnyKind::Example;
+    let info = AnyKind::try_each(|kind| {
+        declared = kind;
+        kind.with(Info(&loader, file))
+    })?;
+    let words = match declared {
+        AnyKind::ForthNative => Some(loader.load::<ForthNative>(file)?.words()?),
+        _ => None,
     };
     outln!("file:      {}", file.display())?;
     outln!("kind:      {}", info.kind)?;

@@ -284,7 +284,11 @@ impl StagedLine {
     /// this answer does not serve there); the bytes are compared as they are taken.
     pub fn upcoming(&self, at: InputPosition) -> impl Iterator<Item = LineToken> + '_ {
         let serves = !self.built_in && at == self.at;
-        let upcoming = if serves { &self.tokens[self.next..] } else { &[] };
+        let upcoming = if serves {
+            &self.tokens[self.next..]
+        } else {
+            &[]
+        };
         upcoming.iter().copied()
     }
 

@@ -130,7 +130,11 @@ fn input_that_comes_back_to_where_it_was_asked_from_takes_the_same_answer() {
     // The same position with other bytes is another question.
     let mut forth = staged(stage);
     let source = ": t [char] 5 source drop c! ;\n0 1+ dup 3 < [if] t 0 >in ! [then]";
-    assert_eq!(run(&mut forth, source), [1, 6], "the first 0 read as 5 the second time");
+    assert_eq!(
+        run(&mut forth, source),
+        [1, 6],
+        "the first 0 read as 5 the second time"
+    );
     assert_eq!(forth.take_stage_faults(), Vec::<String>::new());
 }
 

@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod forth;
+pub mod kinds;
 pub mod mixed;
 pub mod native;
 pub mod stage;
@@ -14,39 +15,26 @@ pub mod stage;
 pub use backend::Backend;
 pub use fastforth_abi::{DataStack, ForthLimits};
 pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError};
+pub use kinds::{AnyKind, ForKind};
 pub use mixed::{Define, Linked, NativeWords};
 pub use native::{CallError, ForthNative, NativePlugin, NativeRun, NativeSession, on_native_stack};
 pub use stage::{
     Compiler, CompilerPlugin, Optimizer, OptimizerPlugin, Parser, ParserPlugin, StagePlugin,
 };
 
-use fastforth_host::{Example, Kind, PluginError, open_as};
+use fastforth_host::{Kind, PluginError, open_as};
 use std::path::Path;
 
 /// Checks, opens, validates and self-tests the plugin at `path` in this process as
 /// whichever kind it is (example, Forth engine, native Forth, or a parser, compiler,
 /// optimizer or backend stage), then retires it: what a probe process does (see `fastforth_host::probe`).
 pub fn open_any_kind(path: &Path) -> Result<(), PluginError> {
-    let is = |found: &str, kind: fastforth_abi::PluginKind| kind.name() == Some(found);
-    match open_as::<Example>(path) {
-        Err(PluginError::WrongKind { found, .. }) if is(&found, Forth::KIND) => {
-            open_as::<Forth>(path)
+    struct Open<'a>(&'a Path);
+    impl ForKind for Open<'_> {
+        type Output = Result<(), PluginError>;
+        fn run<K: Kind>(self) -> Self::Output {
+            open_as::<K>(self.0)
         }
-        Err(PluginError::WrongKind { found, .. }) if is(&found, ForthNative::KIND) => {
-            open_as::<ForthNative>(path)
-        }
-        Err(PluginError::WrongKind { found, .. }) if is(&found, Optimizer::KIND) => {
-            open_as::<Optimizer>(path)
-        }
-        Err(PluginError::WrongKind { found, .. }) if is(&found, Backend::KIND) => {
-            open_as::<Backend>(path)
-        }
-        Err(PluginError::WrongKind { found, .. }) if is(&found, Parser::KIND) => {
-            open_as::<Parser>(path)
-        }
-        Err(PluginError::WrongKind { found, .. }) if is(&found, Compiler::KIND) => {
-            open_as::<Compiler>(path)
-        }
-        opened => opened,
     }
+    AnyKind::try_each(|kind| kind.with(Open(path)))
 }

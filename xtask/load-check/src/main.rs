@@ -19,10 +19,10 @@
 
 use fastforth_engine::stage::{check_probe_answer, probe};
 use fastforth_engine::{compiler_stage, parser_stage};
-use fastforth_host::{Example, Loader, PluginError};
+use fastforth_host::{Example, Loader, Plugin, PluginError};
 use fastforth_session::{
-    Backend, Compiler, Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits, Optimizer,
-    Parser, stage,
+    AnyKind, Backend, Compiler, Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits,
+    Optimizer, Parser, stage,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -67,33 +67,39 @@ fn failed(error: PluginError) -> Outcome {
 
 /// Loads `file` as the kind it declares and checks the answers of its functions.
 fn load_and_call(loader: &Loader, file: &Path) -> Result<String, Outcome> {
-    match loader.load::<Example>(file) {
-        Err(PluginError::WrongKind { found, .. }) if found == "forth" => {
-            evaluate_forth(loader, file)
-        }
-        Err(PluginError::WrongKind { found, .. }) if found == "optimizer" => optimize(loader, file),
-        Err(PluginError::WrongKind { found, .. }) if found == "parser" => parse(loader, file),
-        Err(PluginError::WrongKind { found, .. }) if found == "compiler" => compile(loader, file),
-        Err(PluginError::WrongKind { found, .. }) if found == "backend" => backend(loader, file),
-        Ok(plugin) => {
-            let sum = plugin.add_numbers(5, 3).map_err(failed)?;
-            let fib = plugin.fibonacci(20).map_err(failed)?;
-            if (sum, fib) != (8, 10946) {
-                return Err(Outcome::Fail(format!(
-                    "wrong answers: add_numbers(5, 3) = {sum} (expected 8), fibonacci(20) = {fib} (expected 10946)"
-                )));
-            }
-            Ok(format!(
-                "{} {} add_numbers(5, 3) = {sum}, fibonacci(20) = {fib}",
-                plugin.name(),
-                plugin.version()
-            ))
-        }
-        Err(PluginError::WrongKind { found, .. }) => Err(Outcome::Skip(format!(
-            "opened and validated (magic, ABI version, layout hash), but this checker has no calls for kind {found}"
-        ))),
-        Err(error) => Err(failed(error)),
+    let error = match loader.load::<Example>(file) {
+        Ok(plugin) => return call_example(&plugin),
+        Err(error) => error,
+    };
+    match AnyKind::declared_in(&error) {
+        Some(AnyKind::Forth) => evaluate_forth(loader, file),
+        Some(AnyKind::Optimizer) => optimize(loader, file),
+        Some(AnyKind::Parser) => parse(loader, file),
+        Some(AnyKind::Compiler) => compile(loader, file),
+        Some(AnyKind::Backend) => backend(loader, file),
+        Some(AnyKind::ForthNative | AnyKind::Example) | None => match error {
+            PluginError::WrongKind { found, .. } => Err(Outcome::Skip(format!(
+                "opened and validated (magic, ABI version, layout hash), but this checker has no calls for kind {found}"
+            ))),
+            error => Err(failed(error)),
+        },
     }
+}
+
+/// The example plugin's two functions give the known answers.
+fn call_example(plugin: &Plugin<Example>) -> Result<String, Outcome> {
+    let sum = plugin.add_numbers(5, 3).map_err(failed)?;
+    let fib = plugin.fibonacci(20).map_err(failed)?;
+    if (sum, fib) != (8, 10946) {
+        return Err(Outcome::Fail(format!(
+            "wrong answers: add_numbers(5, 3) = {sum} (expected 8), fibonacci(20) = {fib} (expected 10946)"
+        )));
+    }
+    Ok(format!(
+        "{} {} add_numbers(5, 3) = {sum}, fibonacci(20) = {fib}",
+        plugin.name(),
+        plugin.version()
+    ))
 }
 
 /// A backend stage loads and passes its self-test, which generates the crate of a probe
