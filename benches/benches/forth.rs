@@ -16,8 +16,8 @@
 //! `static`, so the stage boundary, per definition, costs nothing here); `forth/compile-10k/
 //! {built-in,staged,parser-staged,compiler-staged}` compile a 10,000-line source on a fresh
 //! engine without and with the plugin, whose every definition crosses the stage boundary,
-//! with the parser stage plugin, which is asked about the rest of each line after each
-//! parsing word, and with the compiler stage plugin, asked about each run of tokens up to
+//! with the parser stage plugin, which is asked about each line (again after a BASE
+//! change), and with the compiler stage plugin, asked about each run of tokens up to
 //! the next immediate word.
 //!
 //! `forth/linked-call/{interpreted,linked}` measure mixed mode: an interpreted loop calling

@@ -356,7 +356,7 @@ impl Forth {
             let asked = if sent > line_budget(at.len) {
                 self.stage_fault(
                     at,
-                    "asked about it again and again (parsing words moved >IN)",
+                    "asked about it again and again (BASE changed, or >IN moved back or into a token)",
                 )
             } else {
                 self.ask_parser_stage(at, sent)

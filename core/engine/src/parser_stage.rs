@@ -62,9 +62,10 @@ impl LineToken {
 pub const MAX_STAGED_BYTES: usize = 1 << 20;
 
 /// The most bytes of one line of `len` bytes sent to a stage, over all the questions about
-/// it (a parsing word makes the interpreter ask again from where it left `>IN`): beyond
-/// this, the built-in parser reads the rest of the line, so that a line of many parsing
-/// words costs a bounded multiple of its length, not its length squared.
+/// it (a BASE change, or `>IN` moved back or into a token, makes the interpreter ask again
+/// from where `>IN` is): beyond this, the built-in parser reads the rest of the line, so
+/// that a line of many BASE changes costs a bounded multiple of its length, not its length
+/// squared.
 pub fn line_budget(len: usize) -> usize {
     len.saturating_mul(16).saturating_add(64 << 10)
 }
@@ -297,6 +298,41 @@ impl StagedLine {
         if self.at.same_line(at) { self.sent } else { 0 }
     }
 
+    /// Takes the answer from its start again when the input came back, unchanged, to where
+    /// the question was asked from: the question would be the same.
+    fn rewind(&mut self, at: InputPosition, text: &[u8]) -> bool {
+        let same = at == self.asked && text == self.text;
+        if same {
+            (self.at, self.next) = (self.asked, 0);
+        }
+        same
+    }
+
+    /// Skips the tokens a parsing word took when it moved `>IN` forward on this line, BASE
+    /// unchanged: the answer serves on from its first token after `>IN`, unless `>IN` is
+    /// inside a token (a stage's tokens from a place outside them are those of its answer
+    /// from any earlier place).
+    fn skip_to(&mut self, at: InputPosition) -> bool {
+        let forward = self.at.same_line(at) && at.base == self.at.base && at.to_in > self.at.to_in;
+        if !forward {
+            return false;
+        }
+        let skipped = self.tokens[self.next..]
+            .iter()
+            .take_while(|token| token.end() <= at.to_in)
+            .count();
+        let next = self.next + skipped;
+        if self
+            .tokens
+            .get(next)
+            .is_some_and(|token| (token.start as usize) < at.to_in)
+        {
+            return false;
+        }
+        (self.at.to_in, self.next) = (at.to_in, next);
+        true
+    }
+
     /// The next step at `at`, the input buffer holding `text`; `None` when this answer does
     /// not serve there (the stage is asked again). Bytes are compared as far as the next
     /// token's delimiter, each once per answer, and the whole line when the input comes
@@ -305,11 +341,8 @@ impl StagedLine {
         if self.built_in {
             return self.at.same_line(at).then_some(Staged::BuiltIn);
         }
-        if at != self.at {
-            if at != self.asked || text != self.text {
-                return None;
-            }
-            (self.at, self.next) = (self.asked, 0);
+        if at != self.at && !self.rewind(at, text) && !self.skip_to(at) {
+            return None;
         }
         let token = self.tokens.get(self.next).copied();
         let upto = token.map_or(text.len(), |token| (token.end() + 1).min(text.len()));

@@ -402,7 +402,9 @@ fn stage_ratios(run: &Run, workloads: &[String]) -> Vec<Ratio> {
         target: Target::None,
         cause: parser.map_or_else(String::new, |(built_in, staged)| {
             format!(
-                "the rest of each line is encoded, handed to the stage's thread, split and read                  by the plugin, then checked, again after each parsing word (`:`, `(`): {} more                  a line",
+                "the rest of each line is encoded, handed to the stage's thread, split and read \
+                 by the plugin, then checked; asked again after a BASE change, not after a \
+                 parsing word (its tokens are skipped): {} more a line",
                 ns((staged - built_in) / COMPILED_LINES as f64)
             )
         }),
