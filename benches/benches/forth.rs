@@ -145,6 +145,7 @@ fn native_plugin(workload: &str, source: &str) -> std::path::PathBuf {
         cache_dir: fastforth_plugin_build::workspace_root().join("target/native-cache"),
         cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
         release: true,
+        output: fastforth_aot::Output::Plugin,
     };
     match fastforth_aot::compile(source, workload, &options) {
         Ok(compiled) => compiled.artifact,

@@ -264,15 +264,17 @@ function_table! {
     /// the IR version in its descriptor's `ir_version`, like an optimizer stage.
     pub struct BackendFunctions, checked as BackendApi {
         /// Builds `program` (the engine's program encoding, `fastforth_engine::program`)
-        /// into a native plugin with `cargo` (a command name or path), keeping its work in
-        /// the directory `cache_dir`, optimised when `release` is 1. Sends the build
-        /// (`fastforth_engine::program::Built`) to `built` and returns 1, or sends why it
-        /// could not to `error` and returns 0.
+        /// with `cargo` (a command name or path), keeping its work in the directory
+        /// `cache_dir`, optimised when `release` is 1: into a native plugin when `entry` is
+        /// empty, otherwise into an executable that runs the compiled word `entry`. Sends
+        /// the build (`fastforth_engine::program::Built`) to `built` and returns 1, or sends
+        /// why it could not to `error` and returns 0.
         build: fn(
             program: FfiBytes,
             cache_dir: FfiStr,
             cargo: FfiStr,
             release: u32,
+            entry: FfiStr,
             built: ByteSink<'_>,
             error: ByteSink<'_>,
         ) -> Returned<u32>,

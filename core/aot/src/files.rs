@@ -18,6 +18,23 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AotError
     std::fs::rename(&temporary, path).map_err(io)
 }
 
+/// Copies `from` (its permissions too, so an executable stays one) through a temporary
+/// file and a rename, as [`write_atomically`] writes.
+pub(crate) fn copy_atomically(from: &Path, to: &Path) -> Result<(), AotError> {
+    let temporary = to.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::copy(from, &temporary)
+        .map_err(|error| AotError::Io {
+            path: from.to_owned(),
+            error,
+        })
+        .and_then(|_| {
+            std::fs::rename(&temporary, to).map_err(|error| AotError::Io {
+                path: to.to_owned(),
+                error,
+            })
+        })
+}
+
 /// FNV-1a over the pieces, each closed by its length.
 pub(crate) fn fnv1a<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

@@ -1,5 +1,6 @@
-//! The generated crate: `Cargo.toml`, and `src/lib.rs` with the plugin's descriptor, the
-//! program's image and one function per compiled definition.
+//! The generated crate: `Cargo.toml`, and the program's image and one function per compiled
+//! definition, in `src/lib.rs` with the plugin's descriptor, or in `src/main.rs` with a
+//! `main` that runs one of them.
 
 use fastforth_engine::program::Program;
 use std::fmt::Write;
@@ -9,8 +10,12 @@ use std::fmt::Write;
 pub struct GeneratedCrate {
     /// The plugin's name (from the program's name).
     pub name: String,
-    /// `src/lib.rs`.
-    pub lib_rs: String,
+    /// The plugin's version: the compiler's, with the program's hash as build metadata.
+    pub version: String,
+    /// The program as Rust: the image, the word table and one function per compiled
+    /// definition, which [`GeneratedCrate::lib_rs`] exports as a plugin and
+    /// [`GeneratedCrate::main_rs`] runs as an executable.
+    pub program_rs: String,
     /// `src/data.bin` and `src/system.bin`: the program's data space and system area.
     pub data: Vec<u8>,
     pub system: Vec<u8>,
@@ -20,11 +25,26 @@ pub struct GeneratedCrate {
     pub skipped: Vec<crate::Skipped>,
 }
 
+/// What the crate builds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Output {
+    /// A native plugin of kind "forth-native", linking the shared Rust runtime.
+    Plugin,
+    /// An executable that runs the compiled word `entry`, with std linked in.
+    Executable { entry: String },
+}
+
 impl GeneratedCrate {
-    /// `Cargo.toml` for a crate named `package` in the cache, depending on the ABI and the
-    /// runtime whose sources the compiler writes next to it.
-    pub fn cargo_toml(&self, package: &str) -> String {
+    /// `Cargo.toml` for a crate named `package` in the cache that builds `output`,
+    /// depending on the ABI and the runtime whose sources the compiler writes next to it.
+    pub fn cargo_toml(&self, package: &str, output: &Output) -> String {
         let path = |krate: &str| format!("{:?}", crate::runtime_sources::relative_path(krate));
+        let target = match output {
+            Output::Plugin => "[lib]\ncrate-type = [\"cdylib\"]\npath = \"src/lib.rs\"".to_owned(),
+            Output::Executable { .. } => {
+                format!("[[bin]]\nname = \"{package}\"\npath = \"src/main.rs\"")
+            }
+        };
         format!(
             r#"[package]
 name = "{package}"
@@ -32,9 +52,7 @@ version = "{version}"
 edition = "2024"
 publish = false
 
-[lib]
-crate-type = ["cdylib"]
-path = "src/lib.rs"
+{target}
 
 [dependencies]
 fastforth-abi = {{ path = {abi} }}
@@ -53,20 +71,43 @@ strip = true
             runtime = path("native-runtime"),
         )
     }
+
+    /// The crate's one source file: its name under `src/`, and its text.
+    pub fn source_file(&self, output: &Output) -> (&'static str, String) {
+        match output {
+            Output::Plugin => ("lib.rs", self.lib_rs()),
+            Output::Executable { entry } => ("main.rs", self.main_rs(entry)),
+        }
+    }
+
+    /// `src/lib.rs` of the plugin: the program and the plugin's exports.
+    pub fn lib_rs(&self) -> String {
+        let exports = EXPORTS
+            .replace("$NAME", &format!("{:?}", self.name))
+            .replace("$VERSION", &format!("{:?}", self.version));
+        format!(
+            "//! {:?} compiled ahead of time to a FastForth plugin of kind \"forth-native\".\n{}{exports}",
+            self.name, self.program_rs
+        )
+    }
+
+    /// `src/main.rs` of the executable: the program and a `main` that runs `entry`.
+    pub fn main_rs(&self, entry: &str) -> String {
+        format!(
+            "//! {:?} compiled ahead of time to an executable that runs {entry:?}.\n{}\
+             fn main() -> std::process::ExitCode {{\n    rt::main(&IMAGE, WORDS, {entry:?})\n}}\n",
+            self.name, self.program_rs
+        )
+    }
 }
 
-/// `src/lib.rs`: the image, the word table, the exports and the word functions.
-pub fn lib_rs(
+/// The program as Rust (see [`GeneratedCrate::program_rs`]).
+pub fn program_rs(
     program: &Program,
-    version: &str,
     words: &[crate::CompiledWord],
     functions: &[String],
 ) -> String {
-    let name = &program.name;
-    let mut text = format!(
-        "//! {name:?} compiled ahead of time to a FastForth plugin of kind \"forth-native\".\n"
-    );
-    text.push_str(HEADER);
+    let mut text = HEADER.to_owned();
     write_image(&mut text, program);
     text.push_str("static WORDS: &[(&str, rt::Entry)] = &[\n");
     for word in words {
@@ -74,14 +115,9 @@ pub fn lib_rs(
     }
     text.push_str("];\n\n");
     write_execute(&mut text, program, words);
-    text.push_str(
-        &EXPORTS
-            .replace("$NAME", &format!("{name:?}"))
-            .replace("$VERSION", &format!("{version:?}")),
-    );
     for function in functions {
-        text.push('\n');
         text.push_str(function);
+        text.push('\n');
     }
     text
 }
@@ -98,12 +134,13 @@ const HEADER: &str = r#"#![allow(
     clippy::all
 )]
 
-use fastforth_abi::{ByteSink, ConsoleCallbacks, DataSpace, DataStack, EvalOutcome, FfiStr};
 use fastforth_native_runtime::{self as rt, OrThrow, Vm};
 
 "#;
 
-const EXPORTS: &str = r#"fn words(names: ByteSink<'_>) {
+const EXPORTS: &str = r#"use fastforth_abi::{ByteSink, ConsoleCallbacks, DataSpace, DataStack, EvalOutcome, FfiStr};
+
+fn words(names: ByteSink<'_>) {
     rt::words(WORDS, names)
 }
 

@@ -17,7 +17,9 @@
 //!
 //! [`compile`] writes the crate to a cache directory keyed by a hash of everything it is
 //! built from, builds it with `cargo build --release` and returns the plugin's path; an
-//! unchanged program is a cache hit that does not run cargo.
+//! unchanged program is a cache hit that does not run cargo. The same crate can instead be
+//! built into an executable that runs one compiled word, with std linked in: it starts as a
+//! C program does, with no host, no plugin loading and no shared runtime.
 //!
 //! # Semantics
 //!
@@ -58,7 +60,7 @@ mod shape;
 mod structure;
 
 pub use cache::{CompileOptions, Compiled, compile, compile_program};
-pub use krate::GeneratedCrate;
+pub use krate::{GeneratedCrate, Output};
 pub use shape::{Mode, Signature};
 
 use fastforth_engine::program::{self, Program};
@@ -101,6 +103,9 @@ pub enum AotError {
     },
     /// The toolchain's shared Rust runtime, which the plugin links, cannot be found or copied.
     Runtime(String),
+    /// An executable's entry word is not among the compiled words; why, when it was left
+    /// out.
+    EntryNotCompiled { entry: String, why: Option<String> },
 }
 
 impl fmt::Display for AotError {
@@ -122,6 +127,17 @@ impl fmt::Display for AotError {
             }
             AotError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             AotError::Runtime(problem) => write!(f, "{problem}"),
+            AotError::EntryNotCompiled {
+                entry,
+                why: Some(why),
+            } => write!(
+                f,
+                "the executable runs {entry}, which cannot be compiled natively: {why}"
+            ),
+            AotError::EntryNotCompiled { entry, why: None } => write!(
+                f,
+                "the executable runs {entry}, which the program does not define"
+            ),
         }
     }
 }
@@ -175,7 +191,8 @@ pub fn generate_program(program: &Program) -> Result<GeneratedCrate, AotError> {
     }
     Ok(GeneratedCrate {
         name: program.name.clone(),
-        lib_rs: krate::lib_rs(program, &version_of(program), &words, &functions),
+        version: version_of(program),
+        program_rs: krate::program_rs(program, &words, &functions),
         data: program.data.clone(),
         system: program.system.clone(),
         words,

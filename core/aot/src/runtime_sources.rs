@@ -71,6 +71,10 @@ libc = "0.2"
             include_str!("../../native-runtime/src/arith.rs"),
         ),
         (
+            "src/executable.rs",
+            include_str!("../../native-runtime/src/executable.rs"),
+        ),
+        (
             "src/output.rs",
             include_str!("../../native-runtime/src/output.rs"),
         ),

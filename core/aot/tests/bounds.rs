@@ -25,9 +25,9 @@ fn generated_rust_is_linear_in_the_source() {
         generated.skipped
     );
     assert!(
-        generated.lib_rs.len() < 40 * source.len(),
+        generated.program_rs.len() < 40 * source.len(),
         "{} bytes of Rust for {} bytes of Forth",
-        generated.lib_rs.len(),
+        generated.program_rs.len(),
         source.len()
     );
 }
@@ -44,7 +44,7 @@ fn nesting_deeper_than_rustc_takes_is_refused_with_the_reason() {
         generated.skipped[0].reason,
         "control flow nests more than 256 levels deep (the most the native backend compiles)"
     );
-    assert!(generated.lib_rs.len() < 100 * source.len());
+    assert!(generated.program_rs.len() < 100 * source.len());
 }
 
 #[test]
@@ -55,6 +55,7 @@ fn a_failed_build_leaves_no_cache_entry() {
         cache_dir: cache_dir.clone(),
         cargo: "false".to_owned(),
         release: false,
+        output: fastforth_aot::Output::Plugin,
     };
     match compile(": sq dup * ;", "failing", &options) {
         Err(AotError::Build(_)) => {}

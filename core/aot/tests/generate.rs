@@ -1,7 +1,7 @@
 //! What the generator makes of definitions: static stack effects in locals, the explicit
 //! stack where the depth is not static, and refusals that name the word and the reason.
 
-use fastforth_aot::{AotError, GeneratedCrate, Mode, Signature, generate};
+use fastforth_aot::{AotError, GeneratedCrate, Mode, Output, Signature, generate};
 
 fn generated(source: &str) -> GeneratedCrate {
     generate(source, "test").unwrap_or_else(|e| panic!("{e}"))
@@ -34,7 +34,7 @@ fn recursion_and_loops_get_static_effects() {
     assert_eq!(mode(&c, "fib"), signature(1, 1));
     assert_eq!(mode(&c, "sum"), signature(1, 1));
     assert_eq!(mode(&c, "both"), signature(2, 2));
-    assert!(c.lib_rs.contains("fn w"), "functions are generated");
+    assert!(c.program_rs.contains("fn w"), "functions are generated");
     assert!(c.skipped.is_empty());
 }
 
@@ -101,11 +101,31 @@ fn the_data_space_is_carried_over() {
     assert_eq!(c.data, 1234i64.to_le_bytes()[..2]);
 }
 
+/// The same program builds into a plugin exporting its words, or into an executable whose
+/// `main` runs the entry word, with std linked in (no shared runtime flags, no exports).
+#[test]
+fn an_executable_crate_runs_its_entry_word_from_main() {
+    let c = generated(": sq dup * ; : main 7 sq . ;");
+    let executable = Output::Executable {
+        entry: "main".to_owned(),
+    };
+    let (file, text) = c.source_file(&executable);
+    assert_eq!(file, "main.rs");
+    assert!(text.contains("rt::main(&IMAGE, WORDS, \"main\")"), "{text}");
+    assert!(!text.contains("export_plugin!"), "{text}");
+    let (file, text) = c.source_file(&Output::Plugin);
+    assert_eq!(file, "lib.rs");
+    assert!(text.contains("export_plugin!") && !text.contains("fn main()"));
+    let manifest = c.cargo_toml("ffnative-x", &executable);
+    assert!(manifest.contains("[[bin]]\nname = \"ffnative-x\"\npath = \"src/main.rs\""));
+    assert!(!manifest.contains("cdylib"), "{manifest}");
+}
+
 /// The generated crate builds without the FastForth checkout: it names the ABI and the
 /// runtime by a path inside the cache, where the compiler writes their sources.
 #[test]
 fn the_manifest_names_the_runtime_inside_the_cache_not_the_checkout() {
-    let manifest = generated(": sq dup * ;").cargo_toml("ffnative-test");
+    let manifest = generated(": sq dup * ;").cargo_toml("ffnative-test", &Output::Plugin);
     let checkout = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .and_then(|core| core.parent())
@@ -126,26 +146,26 @@ fn the_manifest_names_the_runtime_inside_the_cache_not_the_checkout() {
 fn a_small_self_recursive_word_calls_copies_of_itself_and_the_last_calls_it_again() {
     let c = generated(": fib dup 2 < if exit then dup 1- recurse swap 2 - recurse + ;");
     let xt = c
-        .lib_rs
+        .program_rs
         .split("// \"fib\"\nfn w")
         .nth(1)
         .and_then(|rest| rest.split('(').next())
         .expect("fib's function")
         .to_owned();
     let copies = (1..5)
-        .filter(|level| c.lib_rs.contains(&format!("fn w{xt}_{level}(")))
+        .filter(|level| c.program_rs.contains(&format!("fn w{xt}_{level}(")))
         .count();
-    assert_eq!(copies, 4, "{}", c.lib_rs);
-    assert!(!c.lib_rs.contains(&format!("fn w{xt}_5(")));
-    assert!(c.lib_rs.contains(&format!("= w{xt}_1(vm, rp + 1,")));
+    assert_eq!(copies, 4, "{}", c.program_rs);
+    assert!(!c.program_rs.contains(&format!("fn w{xt}_5(")));
+    assert!(c.program_rs.contains(&format!("= w{xt}_1(vm, rp + 1,")));
     assert!(
-        c.lib_rs.contains(&format!("= w{xt}(vm, rp + 1,")),
+        c.program_rs.contains(&format!("= w{xt}(vm, rp + 1,")),
         "the last copy recurses"
     );
     let guard = format!("if rt::is_deep(rp + 4, RS) {{ return w{xt}_deep(vm, rp, s0); }}");
-    assert_eq!(c.lib_rs.matches(&guard).count(), 1, "{}", c.lib_rs);
+    assert_eq!(c.program_rs.matches(&guard).count(), 1, "{}", c.program_rs);
     let copies = c
-        .lib_rs
+        .program_rs
         .split(&format!("fn w{xt}_1("))
         .nth(1)
         .expect("copies");
@@ -158,7 +178,7 @@ fn a_small_self_recursive_word_calls_copies_of_itself_and_the_last_calls_it_agai
         "the guard covers the copies: {copies}"
     );
     let deep = c
-        .lib_rs
+        .program_rs
         .split(&format!("fn w{xt}_deep("))
         .nth(1)
         .expect("deep copy");
@@ -172,5 +192,5 @@ fn a_small_self_recursive_word_calls_copies_of_itself_and_the_last_calls_it_agai
 fn a_large_self_recursive_word_is_not_copied() {
     let body = "dup 1+ drop ".repeat(250);
     let c = generated(&format!(": big dup 0> if 1- recurse then {body};"));
-    assert!(!c.lib_rs.contains("_1("), "{}", c.lib_rs);
+    assert!(!c.program_rs.contains("_1("), "{}", c.program_rs);
 }

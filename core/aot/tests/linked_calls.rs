@@ -95,6 +95,7 @@ fn linked(dir: &Path) -> (NativeWords, Vec<(String, u32)>) {
         cache_dir: dir.join("native-cache"),
         cargo: std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()),
         release: true,
+        output: fastforth_aot::Output::Plugin,
     };
     let compiled = compile(PROGRAM, "linked", &options).unwrap_or_else(|e| panic!("{e}"));
     let mut natives = NativeWords::new(Arc::new(Loader::new(dir.join("shadows"))));

@@ -33,6 +33,8 @@ pub enum Command {
         output: Option<PathBuf>,
         release: bool,
         debug: bool,
+        /// The word an executable runs; a plugin without it.
+        exe: Option<String>,
     },
     Repl,
     Plugin(PluginCommand),
@@ -222,13 +224,18 @@ const NATIVE: Flag = Flag::new(
 const OUTPUT: Flag = Flag::new(
     "--output",
     Some("OUT"),
-    "The plugin file to write (default: the program's name with the library extension), with the Rust runtime beside it; written only once the build loads, so a failed build leaves it as it was",
+    "The file to write (default: the program's name, with the library extension for a plugin); a plugin gets the Rust runtime beside it and is written only once it loads, and a failed build leaves the file as it was",
 )
 .short('o');
 const RELEASE: Flag = Flag::new(
     "--release",
     None,
     "Optimised build, the default (cargo's release profile)",
+);
+const EXE: Flag = Flag::new(
+    "--exe",
+    Some("WORD"),
+    "Build an executable that runs this compiled word (e.g. `main`) instead of a plugin: it needs neither fastforth nor the Rust runtime, and starts as a C program does",
 );
 const DEBUG: Flag = Flag::new(
     "--debug",
@@ -293,11 +300,11 @@ const RUN: Page = Page {
 
 const COMPILE: Page = Page {
     path: "compile",
-    about: "Compile a Forth program ahead of time to a native plugin (kind \"forth-native\") with the backend stage plugin: `--stage backend=FILE`, else the one `fastforth update` installed, else the one beside this binary",
+    about: "Compile a Forth program ahead of time to a native plugin (kind \"forth-native\"), or with --exe to an executable, with the backend stage plugin: `--stage backend=FILE`, else the one `fastforth update` installed, else the one beside this binary",
     usage: "<FILE>",
     arguments: &[("<FILE>", "The Forth program")],
     commands: &[],
-    options: &[&OUTPUT, &RELEASE, &DEBUG],
+    options: &[&OUTPUT, &EXE, &RELEASE, &DEBUG],
 };
 
 const REPL: Page = Page {
@@ -580,10 +587,22 @@ fn read_run(parser: &mut Parser, options: &mut EngineOptions) -> Result<Command,
 
 fn read_compile(parser: &mut Parser, options: &mut EngineOptions) -> Result<Command, Stop> {
     let (mut file, mut output, mut release, mut debug) = (None, None, None, None);
+    let mut exe = None;
     read(parser, options, &COMPILE, |token, parser, _| {
         if OUTPUT.matches(token) {
             let value = value_of(parser, &OUTPUT, &COMPILE)?.into();
             set_once(&mut output, value, &OUTPUT, &COMPILE)?;
+        } else if EXE.matches(token) {
+            let value = value_of(parser, &EXE, &COMPILE)?;
+            let word = value
+                .to_str()
+                .filter(|word| !word.is_empty())
+                .ok_or_else(|| {
+                    COMPILE.mistake(format!(
+                        "invalid value {value:?} for '--exe <WORD>': expected a word"
+                    ))
+                })?;
+            set_once(&mut exe, word.to_owned(), &EXE, &COMPILE)?;
         } else if RELEASE.matches(token) {
             set_once(&mut release, (), &RELEASE, &COMPILE)?;
         } else if DEBUG.matches(token) {
@@ -602,6 +621,7 @@ fn read_compile(parser: &mut Parser, options: &mut EngineOptions) -> Result<Comm
         output,
         release: release.is_some(),
         debug: debug.is_some(),
+        exe,
     })
 }
 

@@ -204,6 +204,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             output,
             release,
             debug,
+            exe,
         }) => {
             let source = input::read_source_file(&file, options.max_source_bytes)?;
             native_cmd::compile(
@@ -212,6 +213,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 &source,
                 output.as_deref(),
                 release || !debug,
+                exe.as_deref(),
             )?
         }
         Some(Command::Repl) => repl::repl(options)?,

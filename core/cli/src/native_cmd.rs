@@ -102,23 +102,25 @@ fn backend_beside_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// Compiles `source`, read from `file`, with the backend stage plugin `options` choose (see
-/// [`backend_plugin`]) to a native plugin at `output` (by default the
-/// program's name with the platform's library extension), with the shared Rust runtime it
-/// links beside it, optimised when `release`; returns the process exit code. The output is
-/// checked first, and the program loaded before the backend is looked for, so a mistake in
-/// either is reported before anything is built.
+/// [`backend_plugin`]) to a native plugin at `output` (by default the program's name with
+/// the platform's library extension), with the shared Rust runtime it links beside it, or
+/// with `entry` to an executable that runs that word (by default the program's name), in
+/// an optimised build when `release`; returns the process exit code. The output is checked
+/// first, and the program loaded before the backend is looked for, so a mistake in either
+/// is reported before anything is built.
 pub fn compile(
     options: &EngineOptions,
     file: &Path,
     source: &[u8],
     output: Option<&Path>,
     release: bool,
+    entry: Option<&str>,
 ) -> anyhow::Result<i32> {
     let source = std::str::from_utf8(source).map_err(|error| not_utf8(file, source, error))?;
     let stem = file
         .file_stem()
         .map_or("forth".into(), |stem| stem.to_string_lossy());
-    let output = output.map_or_else(|| default_output(&stem), Path::to_path_buf);
+    let output = output.map_or_else(|| default_output(&stem, entry), Path::to_path_buf);
     if let Err(mistake) = check_output(&output, file) {
         errln!("{mistake}");
         return Ok(1);
@@ -132,11 +134,16 @@ pub fn compile(
     };
     let backend = backend_plugin(options)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let cache = cache_dir()?;
     let built =
-        fastforth_session::backend::build(&backend, &program, &cache_dir()?, &cargo, release);
+        fastforth_session::backend::build(&backend, &program, &cache, &cargo, release, entry);
     let written = built.and_then(|built| {
         let backend = format!("{} {}", backend.name(), backend.version());
-        write_checked(&built, &output, &backend)
+        let written = match entry {
+            None => write_checked(&built, &output, &backend),
+            Some(_) => write_executable(&built, &output),
+        };
+        written
             .map_err(|error| format!("{error:#}"))
             .map(|()| built)
     });
@@ -247,6 +254,23 @@ fn write_checked(built: &Built, output: &Path, backend: &str) -> anyhow::Result<
         .with_context(|| format!("cannot write {}", output.display()))
 }
 
+/// Writes the executable build to `output` through a new file beside it and a rename, so
+/// a failed write leaves whatever `output` held.
+fn write_executable(built: &Built, output: &Path) -> anyhow::Result<()> {
+    let dir = directory_of(output);
+    let candidate = tempfile::Builder::new()
+        .prefix(".fastforth-compile-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    // `copy` keeps the permissions that make it an executable.
+    std::fs::copy(&built.artifact, candidate.path())
+        .with_context(|| format!("cannot copy {} to {}", built.artifact, dir.display()))?;
+    candidate
+        .persist(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    Ok(())
+}
+
 /// The start of a staging directory's name, followed by its process's id and a `-`.
 const STAGING_PREFIX: &str = ".fastforth-compile-";
 
@@ -295,11 +319,15 @@ fn copy_runtime_beside(runtime: &Path, output: &Path) -> anyhow::Result<PathBuf>
     Ok(beside)
 }
 
-fn default_output(name: &str) -> PathBuf {
-    PathBuf::from(format!("{name}.{}", std::env::consts::DLL_EXTENSION))
+/// The plugin's file name (the library extension), or the executable's with `entry`.
+fn default_output(name: &str, entry: Option<&str>) -> PathBuf {
+    match entry {
+        None => PathBuf::from(format!("{name}.{}", std::env::consts::DLL_EXTENSION)),
+        Some(_) => PathBuf::from(format!("{name}{}", std::env::consts::EXE_SUFFIX)),
+    }
 }
 
-/// Each word's stack mode, the words left out and why, and where the plugin went.
+/// Each word's stack mode, the words left out and why, and where the build went.
 fn report(built: &Built, output: &Path) -> anyhow::Result<()> {
     for word in &built.words {
         let mode = match word.static_effect {

@@ -185,6 +185,82 @@ fn recursion_ends_at_the_same_depth_compiled_as_interpreted() {
     assert!(depth > 1000, "{depth}");
 }
 
+/// `compile --exe WORD` builds an executable that prints and fails as `run --native -e
+/// WORD` does, run with an empty environment from a directory that holds nothing else: it
+/// needs neither fastforth nor the Rust runtime.
+#[test]
+fn an_executable_runs_its_word_as_run_native_does_with_nothing_beside_it() {
+    for (program, word) in [
+        (workload("fib"), "main"),
+        (control(), "main"),
+        (control(), "div0"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let executable = dir
+            .path()
+            .join(format!("{word}{}", std::env::consts::EXE_SUFFIX));
+        let built = fastforth(&[
+            "--stage",
+            backend_stage(),
+            "compile",
+            "--exe",
+            word,
+            program.to_str().unwrap(),
+            "-o",
+            executable.to_str().unwrap(),
+        ]);
+        assert!(built.status.success(), "{}", text(&built.stderr));
+        assert!(
+            text(&built.stdout).contains(&format!("wrote {}", executable.display())),
+            "{}",
+            text(&built.stdout)
+        );
+        let beside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(beside.len(), 1, "the executable alone: {beside:?}");
+        let run = Command::new(&executable)
+            .env_clear()
+            .current_dir(dir.path())
+            .output()
+            .expect("the executable starts");
+        let (plugin, _, _) = compiled(&program);
+        let native = fastforth(&["run", "--native", plugin.to_str().unwrap(), "-e", word]);
+        let summary = |o: &Output| (text(&o.stdout), text(&o.stderr), o.status.code());
+        assert_eq!(summary(&run), summary(&native), "{word}");
+    }
+}
+
+/// The word an executable runs must be compiled: one the backend leaves out, or one the
+/// program does not define, is refused before anything is built or written.
+#[test]
+fn an_executable_of_a_word_that_is_not_compiled_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let executable = dir.path().join("x");
+    for (word, why) in [
+        (
+            "matrix",
+            "the executable runs matrix, which cannot be compiled natively: ",
+        ),
+        (
+            "nope",
+            "the executable runs nope, which the program does not define",
+        ),
+    ] {
+        let built = fastforth(&[
+            "--stage",
+            backend_stage(),
+            "compile",
+            "--exe",
+            word,
+            workload("matrix").to_str().unwrap(),
+            "-o",
+            executable.to_str().unwrap(),
+        ]);
+        assert_eq!(built.status.code(), Some(1));
+        assert!(text(&built.stderr).contains(why), "{}", text(&built.stderr));
+        assert!(!executable.exists());
+    }
+}
+
 #[test]
 fn an_unknown_word_is_undefined() {
     let (plugin, _, _) = compiled(&workload("fib"));

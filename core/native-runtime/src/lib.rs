@@ -6,15 +6,18 @@
 //!
 //! A generated plugin calls [`run`] from its `run_word` export, [`call`] from its
 //! `call_word` export, [`new_session`] from its `new_session` export and [`words`] from its
-//! `words` export; everything else is called from the generated word functions. It keeps
-//! no state: a session's data space is the host's, lent to each call.
+//! `words` export; a program compiled to an executable calls [`main`] from its own `main`;
+//! everything else is called from the generated word functions. It keeps no state: a
+//! session's data space is the host's, lent to each call.
 
 mod arith;
+mod executable;
 mod output;
 mod pictured;
 mod worker;
 
 pub use arith::*;
+pub use executable::main;
 
 use fastforth_abi::{ByteSink, ConsoleCallbacks, DataSpace, DataStack, EvalOutcome, FfiStr};
 use std::sync::Arc;

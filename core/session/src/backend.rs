@@ -1,6 +1,7 @@
 //! The native backend stage plugin kind: a program the engine loaded goes to the plugin as
-//! bytes (`fastforth_engine::program`), and its build of a "forth-native" plugin comes back
-//! the same way, checked before the host uses it. `fastforth compile` runs through it.
+//! bytes (`fastforth_engine::program`), and its build of a "forth-native" plugin (or of an
+//! executable) comes back the same way, checked before the host uses it. `fastforth
+//! compile` runs through it.
 
 use fastforth_abi::{BackendApi, BackendFunctions, ByteSink, FfiBytes, FfiStr, PluginKind};
 use fastforth_engine::ir::IR_VERSION;
@@ -24,14 +25,16 @@ impl Kind for Backend {
     }
 }
 
-/// Builds `program` with the backend `plugin` into a native plugin, keeping its work in
-/// `cache_dir` and running `cargo`; the build, or why there is none.
+/// Builds `program` with the backend `plugin` into a native plugin, or with `entry` into an
+/// executable that runs that compiled word, keeping its work in `cache_dir` and running
+/// `cargo`; the build, or why there is none.
 pub fn build(
     plugin: &Plugin<Backend>,
     program: &Program,
     cache_dir: &Path,
     cargo: &str,
     release: bool,
+    entry: Option<&str>,
 ) -> Result<Built, String> {
     let cache_dir = cache_dir.to_str().ok_or_else(|| {
         format!(
@@ -49,6 +52,7 @@ pub fn build(
             FfiStr::new(cache_dir),
             FfiStr::new(cargo),
             u32::from(release),
+            FfiStr::new(entry.unwrap_or_default()),
             ByteSink::for_vec(&mut built),
             ByteSink::for_vec(&mut error),
         )

@@ -1,22 +1,24 @@
 //! The native backend as a stage plugin of kind "backend": a program loaded by the engine
 //! arrives in the engine's program encoding (`fastforth_engine::program`); `fastforth-aot`
 //! generates its Rust crate and builds it with cargo into a "forth-native" plugin in the
-//! caller's cache directory, and the build goes back in the same encoding. `fastforth
-//! compile` runs through it, so the code generator and the runtime sources it writes are
-//! not part of the `fastforth` binary.
+//! caller's cache directory (or into an executable that runs one compiled word), and the
+//! build goes back in the same encoding. `fastforth compile` runs through it, so the code
+//! generator and the runtime sources it writes are not part of the `fastforth` binary.
 
 use fastforth_abi::{ByteSink, FfiBytes, FfiStr};
-use fastforth_aot::{CompileOptions, Compiled, Mode, Signature};
+use fastforth_aot::{CompileOptions, Compiled, Mode, Output, Signature};
 use fastforth_engine::ir::{IR_VERSION, Op};
 use fastforth_engine::program::{Built, BuiltWord, Program, Word};
 use std::path::PathBuf;
 
-/// Builds the encoded program, or says why not.
+/// Builds the encoded program into a plugin, or into an executable that runs `entry` when
+/// it is not empty; or says why not.
 pub fn build_bytes(
     program: &[u8],
     cache_dir: &str,
     cargo: &str,
     release: bool,
+    entry: &str,
 ) -> Result<Vec<u8>, String> {
     let program =
         Program::decode(program).map_err(|error| format!("the program is refused: {error}"))?;
@@ -24,6 +26,12 @@ pub fn build_bytes(
         cache_dir: PathBuf::from(cache_dir),
         cargo: cargo.to_owned(),
         release,
+        output: match entry {
+            "" => Output::Plugin,
+            entry => Output::Executable {
+                entry: entry.to_owned(),
+            },
+        },
     };
     let fault = |name: &str| cfg!(feature = "faults") && program.name.starts_with(name);
     if fault("fault-panic") {
@@ -56,7 +64,10 @@ fn built(compiled: &Compiled) -> Result<Built, String> {
     };
     Ok(Built {
         artifact: text(&compiled.artifact)?,
-        runtime: text(&compiled.runtime)?,
+        runtime: match &compiled.runtime {
+            Some(runtime) => text(runtime)?,
+            None => String::new(),
+        },
         cache_hit: compiled.cache_hit,
         words: compiled
             .words
@@ -84,15 +95,27 @@ unsafe fn build(
     cache_dir: FfiStr,
     cargo: FfiStr,
     release: u32,
+    entry: FfiStr,
     built: ByteSink<'_>,
     error: ByteSink<'_>,
 ) -> u32 {
     // SAFETY: guaranteed by the caller.
-    let (program, cache_dir, cargo) =
-        unsafe { (program.as_bytes(), cache_dir.as_bytes(), cargo.as_bytes()) };
-    let answer = match (std::str::from_utf8(cache_dir), std::str::from_utf8(cargo)) {
-        (Ok(cache_dir), Ok(cargo)) => build_bytes(program, cache_dir, cargo, release == 1),
-        _ => Err("the cache directory and the cargo command must be UTF-8".to_owned()),
+    let (program, cache_dir, cargo, entry) = unsafe {
+        let text = |s: FfiStr| std::str::from_utf8(s.as_bytes());
+        (
+            program.as_bytes(),
+            text(cache_dir),
+            text(cargo),
+            text(entry),
+        )
+    };
+    let answer = match (cache_dir, cargo, entry) {
+        (Ok(cache_dir), Ok(cargo), Ok(entry)) => {
+            build_bytes(program, cache_dir, cargo, release == 1, entry)
+        }
+        _ => Err(
+            "the cache directory, the cargo command and the entry word must be UTF-8".to_owned(),
+        ),
     };
     built.send_answer(answer, &error)
 }
@@ -152,6 +175,7 @@ fastforth_abi::export_plugin! {
             cache_dir: FfiStr,
             cargo: FfiStr,
             release: u32,
+            entry: FfiStr,
             built: ByteSink<'_>,
             error: ByteSink<'_>,
         ) -> u32 = build,
