@@ -6,16 +6,17 @@
 //! sizes of an unstripped build. A quick run leaves out the shared-runtime build and the
 //! breakdown (each takes minutes to build).
 
-use super::results::{CrateBytes, Install, InstalledFile, Spread};
+use super::results::{CrateBytes, Install, InstalledFile};
+use super::timing::{self, Timed};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 use xshell::{Shell, cmd};
 
-/// Lays out `dist/`, builds the two other variants (unless `quick`) and measures them.
-pub fn measure(sh: &Shell, root: &Path, quick: bool) -> anyhow::Result<Install> {
+/// Lays out `dist/`, builds the two other variants (unless `quick`) and measures them;
+/// returns the measures and the installed `fastforth`.
+pub fn measure(sh: &Shell, root: &Path, quick: bool) -> anyhow::Result<(Install, PathBuf)> {
     let runs = if quick { 20 } else { 100 };
     let triple = crate::toolchain::host_triple(sh)?;
     let layout = crate::dist::lay_out(sh, root, &triple)?;
@@ -39,14 +40,14 @@ pub fn measure(sh: &Shell, root: &Path, quick: bool) -> anyhow::Result<Install> 
     let native = empty_native_plugin(root, &layout.binary)
         .map_err(|error| eprintln!("start-up of run --native skipped: {error:#}"))
         .ok();
-    let bye = |binary: &Path| Startup::new(binary, &["run", "-e", "bye"]);
+    let bye = |binary: &Path| Timed::new(binary, &["run", "-e", "bye"]);
     let mut timed = vec![bye(&layout.binary)];
     timed.extend(shared.as_deref().map(bye));
     timed.extend(native.as_deref().map(|plugin| {
         let plugin = plugin.to_string_lossy();
-        Startup::new(&layout.binary, &["run", "--native", &plugin, "-e", "main"])
+        Timed::new(&layout.binary, &["run", "--native", &plugin, "-e", "main"])
     }));
-    let mut spreads = startups(&timed, runs)?.into_iter();
+    let mut spreads = timing::alternately(&timed, runs)?.into_iter();
     let startup_static_ms = spreads.next().context("the static start-up was timed")?;
     let startup_shared_ms = shared.as_ref().and_then(|_| spreads.next());
     let startup_native_ms = native.as_ref().and_then(|_| spreads.next());
@@ -58,7 +59,7 @@ pub fn measure(sh: &Shell, root: &Path, quick: bool) -> anyhow::Result<Install> 
             .map_err(|error| eprintln!("the binary's breakdown skipped: {error:#}"))
             .unwrap_or_default()
     };
-    Ok(Install {
+    let install = Install {
         triple,
         files,
         shared_fastforth_bytes,
@@ -67,7 +68,8 @@ pub fn measure(sh: &Shell, root: &Path, quick: bool) -> anyhow::Result<Install> 
         startup_shared_ms,
         startup_native_ms,
         breakdown,
-    })
+    };
+    Ok((install, layout.binary))
 }
 
 /// A native plugin of an empty `main`, compiled by the installed `binary` with the backend
@@ -129,50 +131,6 @@ fn build_shared(sh: &Shell, root: &Path, triple: &str, runtime: &Path) -> anyhow
     let name = runtime.file_name().context("the runtime has a file name")?;
     std::fs::copy(runtime, dir.join(name)).context("cannot copy the runtime")?;
     Ok(dir.join(format!("fastforth{}", std::env::consts::EXE_SUFFIX)))
-}
-
-/// One command whose start-up is timed: a binary and its arguments.
-struct Startup {
-    binary: PathBuf,
-    args: Vec<String>,
-}
-
-impl Startup {
-    fn new(binary: &Path, args: &[&str]) -> Startup {
-        Startup {
-            binary: binary.to_owned(),
-            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
-        }
-    }
-
-    /// Wall time of one run, which must succeed, in milliseconds.
-    fn time_ms(&self) -> anyhow::Result<f64> {
-        let started = Instant::now();
-        let output = Command::new(&self.binary)
-            .args(&self.args)
-            .output()
-            .with_context(|| format!("cannot run {}", self.binary.display()))?;
-        let elapsed = started.elapsed().as_secs_f64() * 1e3;
-        anyhow::ensure!(
-            output.status.success(),
-            "{} {} failed: {}",
-            self.binary.display(),
-            self.args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Ok(elapsed)
-    }
-}
-
-/// `runs` start-ups of each command, alternating; the spread of each, in order.
-fn startups(commands: &[Startup], runs: usize) -> anyhow::Result<Vec<Spread>> {
-    let mut samples = vec![Vec::with_capacity(runs); commands.len()];
-    for _ in 0..runs {
-        for (command, samples) in commands.iter().zip(&mut samples) {
-            samples.push(command.time_ms()?);
-        }
-    }
-    Ok(samples.iter().map(|samples| Spread::of(samples)).collect())
 }
 
 /// The dist build of `fastforth` with its symbol table (its own target directory).
@@ -259,7 +217,7 @@ mod tests {
         let root = crate::project_root();
         let sh = Shell::new().unwrap();
         sh.change_dir(&root);
-        let install = measure(&sh, &root, false).unwrap();
+        let (install, _) = measure(&sh, &root, false).unwrap();
         let names: Vec<&str> = install.files.iter().map(|f| f.file.as_str()).collect();
         assert_eq!(names[0], "fastforth", "{names:?}");
         assert!(names[1].starts_with("libstd-"), "{names:?}");

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: runs the criterion benches (signed update over loopback included) and
 //! the measurements criterion cannot make (swap-latency percentiles, update cost, sizes,
-//! gforth-fast and C references, the compile time and plugin size of `fastforth compile`),
+//! gforth-fast and C references, the compile time and plugin size of `fastforth compile`,
+//! gforth's classic programs timed whole process),
 //! then writes `results/` (a JSON file per run, `latest.md`, `latest.svg`). A quick run
 //! writes to `target/bench/quick/` instead, so its figures are never committed.
 
@@ -15,7 +16,9 @@ mod references;
 mod report;
 mod results;
 mod sizes;
+mod timing;
 mod update;
+mod whole;
 
 use crate::flags;
 use anyhow::Context;
@@ -46,7 +49,7 @@ pub fn classic_workloads() -> impl Iterator<Item = String> {
 pub const CLASSIC_PREFIX: &str = "classic-";
 
 /// The steps of a run, for the progress lines.
-const STEPS: usize = 7;
+const STEPS: usize = 8;
 
 impl flags::Bench {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -72,7 +75,8 @@ impl flags::Bench {
                 "sizes of the plugins, the fastforth binary (three feature sets) and the install",
             );
             run.sizes = sizes::measure(sh, &root)?;
-            run.install = Some(install::measure(sh, &root, self.quick)?);
+            let (install, fastforth) = install::measure(sh, &root, self.quick)?;
+            run.install = Some(install);
             step(5, "references: gforth-fast and cc -O2");
             run.references = references::measure(sh, &root, self.repetitions(), self.repetitions());
             step(
@@ -80,6 +84,12 @@ impl flags::Bench {
                 "ahead-of-time compilation: fastforth compile of the Forth workloads",
             );
             run.aot_compile = aot::measure(sh, &root);
+            step(
+                7,
+                "whole process: gforth's classic programs as a user runs them",
+            );
+            let runs = if self.quick { 5 } else { 21 };
+            run.whole_process = whole::measure(sh, &root, &fastforth, runs);
         }
         run.finish();
         step(STEPS, &format!("writing {}", out_dir.display()));
@@ -368,6 +378,44 @@ mod tests {
         ] {
             assert!(markdown.contains(line), "{line:?} missing from\n{markdown}");
         }
+    }
+
+    #[test]
+    fn whole_process_figures_are_tabled_and_their_ratios_held_to_their_targets() {
+        let mut run = fixture_run();
+        let spread = |median| {
+            Some(results::Spread {
+                median,
+                min: median,
+                max: median,
+            })
+        };
+        run.whole_process = vec![results::WholeProcess {
+            program: "matrix".to_owned(),
+            runs: 21,
+            c_ms: spread(4.0),
+            executable_ms: spread(4.6),
+            native_ms: spread(6.0),
+            interpreted_ms: spread(90.0),
+            gforth_ms: None,
+            skipped: vec!["gforth-fast: gforth-fast is not installed".to_owned()],
+        }];
+        let markdown = report::markdown(&run);
+        for line in [
+            "| matrix | 4.00 ms | 4.60 ms | 6.00 ms | 90.00 ms | — |",
+            "Skipped: matrix: gforth-fast: gforth-fast is not installed.",
+            "| classic matrix, whole process: `compile --exe` executable / C | 1.150 | ≤ 1.18 | yes |",
+            "| classic matrix, whole process: run --native / C | 1.500 | — | — |",
+            "| classic matrix, whole process: interpreted / gforth-fast | not measured | ≤ 1 | — |",
+        ] {
+            assert!(markdown.contains(line), "{line:?} missing from\n{markdown}");
+        }
+        run.whole_process[0].executable_ms = spread(5.0);
+        let markdown = report::markdown(&run);
+        assert!(
+            markdown.contains("5.00 ms against 4.00 ms (medians of 21 runs)"),
+            "a miss states what was measured:\n{markdown}"
+        );
     }
 
     #[test]

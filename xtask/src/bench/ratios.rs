@@ -2,7 +2,7 @@
 //! missed, what was measured; and how figures are written (`ns`, `kib`). Pure functions of
 //! a [`Run`]; `report.rs` renders them.
 
-use super::results::{Download, Reference, Run};
+use super::results::{Download, Reference, Run, Spread, WholeProcess};
 use super::{classic_workloads, workloads};
 
 /// A target a ratio must meet.
@@ -133,6 +133,7 @@ pub fn ratios(run: &Run) -> Vec<Ratio> {
             .iter()
             .map(|workload| native_ratio(run, workload)),
     );
+    list.extend(run.whole_process.iter().flat_map(whole_process_ratios));
     for ratio in &mut list {
         if ratio.value.and_then(|v| ratio.target.met(v)) != Some(false) {
             ratio.cause.clear();
@@ -313,6 +314,53 @@ fn native_ratio(run: &Run, workload: &str) -> Ratio {
             )
         }),
     }
+}
+
+/// A classic program as a user runs it, start-up included: the executable `compile --exe`
+/// builds against C's (at most 1.18, as in process), `run --native` against C (no target:
+/// it loads a plugin and the shared runtime first), and the interpreter against
+/// gforth-fast (at most 1.0).
+fn whole_process_ratios(whole: &WholeProcess) -> [Ratio; 3] {
+    let median = |spread: &Option<Spread>| spread.as_ref().map(|s| s.median);
+    let of = |a: &Option<Spread>, b: &Option<Spread>| Some((median(a)?, median(b)?));
+    let cause = |pair: Option<(f64, f64)>, what: &str| {
+        pair.map_or_else(String::new, |(a, b)| {
+            format!(
+                "{a:.2} ms against {b:.2} ms (medians of {} runs); {what}",
+                whole.runs
+            )
+        })
+    };
+    let program = &whole.program;
+    let executable = of(&whole.executable_ms, &whole.c_ms);
+    let native = of(&whole.native_ms, &whole.c_ms);
+    let interpreted = of(&whole.interpreted_ms, &whole.gforth_ms);
+    [
+        Ratio {
+            name: format!("classic {program}, whole process: `compile --exe` executable / C"),
+            value: executable.map(|(a, b)| a / b),
+            target: Target::AtMost(1.18),
+            cause: cause(
+                executable,
+                "the run in process is the `native / C` row above; the rest is start-up",
+            ),
+        },
+        Ratio {
+            name: format!("classic {program}, whole process: run --native / C"),
+            value: native.map(|(a, b)| a / b),
+            target: Target::None,
+            cause: String::new(),
+        },
+        Ratio {
+            name: format!("classic {program}, whole process: interpreted / gforth-fast"),
+            value: interpreted.map(|(a, b)| a / b),
+            target: Target::AtMost(1.0),
+            cause: cause(
+                interpreted,
+                "start-up, loading the program and one `main`, interpreted",
+            ),
+        },
+    ]
 }
 
 /// The workloads whose staged run was measured.

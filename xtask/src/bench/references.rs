@@ -63,7 +63,7 @@ pub fn measure(
 }
 
 /// The newest `/usr/share/gforth/<version>/` that holds gforth's benchmark programs.
-fn gforth_programs_dir() -> Option<PathBuf> {
+pub(super) fn gforth_programs_dir() -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(GFORTH_PROGRAMS)
         .ok()?
         .filter_map(|entry| Some(entry.ok()?.path()))
@@ -124,7 +124,7 @@ fn c_reference(
     })
 }
 
-fn compile_c(sh: &Shell, source: &Path, binary: &Path) -> Result<(), String> {
+pub(super) fn compile_c(sh: &Shell, source: &Path, binary: &Path) -> Result<(), String> {
     if let Some(dir) = binary.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -2,7 +2,7 @@
 //! as measured, and the raw figures below, rendered as Markdown. Pure functions of a [`Run`].
 
 use super::ratios::{NATIVE_STARTUP_TARGET, Ratio, kib, ns, ratios, reference};
-use super::results::{AotCompile, Download, HashTiming, Install, Run};
+use super::results::{AotCompile, Download, HashTiming, Install, Run, Spread};
 use super::sizes::FASTFORTH_FEATURES;
 use super::{classic_workloads, workloads};
 use std::fmt::Write;
@@ -42,6 +42,7 @@ pub fn markdown(run: &Run) -> String {
     loopback_section(&mut out, run);
     forth_section(&mut out, run);
     aot_section(&mut out, run);
+    whole_process_section(&mut out, run);
     sizes_section(&mut out, run);
     install_section(&mut out, run);
     raw_section(&mut out, run);
@@ -320,6 +321,45 @@ fn aot_row(cost: &AotCompile) -> String {
         time(cost.cached_seconds),
         cost.plugin_bytes.map_or_else(|| "—".to_owned(), kib)
     )
+}
+
+fn whole_process_section(out: &mut String, run: &Run) {
+    if run.whole_process.is_empty() {
+        return;
+    }
+    out.push_str(
+        "## gforth's classic programs, whole process\n\n\
+         Wall time of one process from start to exit, as a user runs the program: the C \
+         reference (`cc -O2`); the executable `fastforth compile --exe main` builds (std and, \
+         on Linux with glibc, the C library linked in); `fastforth run --native` of the \
+         program's plugin (loaded with the shared Rust runtime); the interpreter, `fastforth \
+         run P.fs -e \"main bye\"`; and `gforth-fast P.fs -e \"main bye\"`. Each is run in \
+         turn, medians kept; the `fastforth` of the install above.\n\n\
+         | program | C | executable | run --native | interpreted | gforth-fast |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    let ms = |spread: &Option<Spread>| {
+        spread
+            .as_ref()
+            .map_or_else(|| "—".to_owned(), |s| format!("{:.2} ms", s.median))
+    };
+    let mut skipped = Vec::new();
+    for whole in &run.whole_process {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            whole.program,
+            ms(&whole.c_ms),
+            ms(&whole.executable_ms),
+            ms(&whole.native_ms),
+            ms(&whole.interpreted_ms),
+            ms(&whole.gforth_ms)
+        );
+        let each = whole.skipped.iter();
+        skipped.extend(each.map(|why| format!("{}: {why}", whole.program)));
+    }
+    skipped_note(out, &skipped);
+    out.push('\n');
 }
 
 /// The line naming what was skipped and why, if anything was.

@@ -36,6 +36,10 @@ pub struct Run {
     /// `cargo xtask dist`'s install (absent in runs made before it was measured).
     #[serde(default)]
     pub install: Option<Install>,
+    /// gforth's classic programs timed whole process (empty in runs made before it was
+    /// measured).
+    #[serde(default)]
+    pub whole_process: Vec<WholeProcess>,
 }
 
 /// One criterion benchmark, read from its `estimates.json` (times in `unit`).
@@ -95,6 +99,23 @@ pub struct UpdateCost {
     /// bytes; absent in runs made before patches existed.
     #[serde(default)]
     pub plugin_patch_bytes: Option<u64>,
+}
+
+/// One of gforth's classic programs timed whole process, as a user runs it: medians of
+/// alternating runs, in milliseconds, of its C reference, of the executable `fastforth
+/// compile --exe main` built, of `fastforth run --native` of its plugin, of the interpreter
+/// (`fastforth run P.fs -e "main bye"`) and of gforth-fast; `None` for what was not run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WholeProcess {
+    pub program: String,
+    pub runs: usize,
+    pub c_ms: Option<Spread>,
+    pub executable_ms: Option<Spread>,
+    pub native_ms: Option<Spread>,
+    pub interpreted_ms: Option<Spread>,
+    pub gforth_ms: Option<Spread>,
+    /// What was not run, and why.
+    pub skipped: Vec<String>,
 }
 
 /// Median and range of repeated measurements.
@@ -236,6 +257,7 @@ impl Run {
             references: Vec::new(),
             aot_compile: Vec::new(),
             install: None,
+            whole_process: Vec::new(),
         })
     }
 
