@@ -185,6 +185,20 @@ fn recursion_ends_at_the_same_depth_compiled_as_interpreted() {
     assert!(depth > 1000, "{depth}");
 }
 
+/// `fastforth compile --exe WORD PROGRAM -o EXECUTABLE`.
+fn compile_executable(program: &Path, word: &str, executable: &Path) -> Output {
+    fastforth(&[
+        "--stage",
+        backend_stage(),
+        "compile",
+        "--exe",
+        word,
+        program.to_str().unwrap(),
+        "-o",
+        executable.to_str().unwrap(),
+    ])
+}
+
 /// `compile --exe WORD` builds an executable that prints and fails as `run --native -e
 /// WORD` does, run with an empty environment from a directory that holds nothing else: it
 /// needs neither fastforth nor the Rust runtime.
@@ -199,16 +213,7 @@ fn an_executable_runs_its_word_as_run_native_does_with_nothing_beside_it() {
         let executable = dir
             .path()
             .join(format!("{word}{}", std::env::consts::EXE_SUFFIX));
-        let built = fastforth(&[
-            "--stage",
-            backend_stage(),
-            "compile",
-            "--exe",
-            word,
-            program.to_str().unwrap(),
-            "-o",
-            executable.to_str().unwrap(),
-        ]);
+        let built = compile_executable(&program, word, &executable);
         assert!(built.status.success(), "{}", text(&built.stderr));
         assert!(
             text(&built.stdout).contains(&format!("wrote {}", executable.display())),
@@ -245,16 +250,7 @@ fn an_executable_of_a_word_that_is_not_compiled_is_refused() {
             "the executable runs nope, which the program does not define",
         ),
     ] {
-        let built = fastforth(&[
-            "--stage",
-            backend_stage(),
-            "compile",
-            "--exe",
-            word,
-            workload("matrix").to_str().unwrap(),
-            "-o",
-            executable.to_str().unwrap(),
-        ]);
+        let built = compile_executable(&workload("matrix"), word, &executable);
         assert_eq!(built.status.code(), Some(1));
         assert!(text(&built.stderr).contains(why), "{}", text(&built.stderr));
         assert!(!executable.exists());

@@ -64,17 +64,17 @@ unsafe extern "C" fn write_stdout(_: *mut c_void, bytes: *const u8, len: usize) 
 }
 
 /// Compiled code reads no input (words that do are left to the interpreter): end of input.
-unsafe extern "C" fn no_input_line(_: *mut c_void, _: ByteSink<'_>) -> i32 {
+pub(crate) unsafe extern "C" fn no_input_line(_: *mut c_void, _: ByteSink<'_>) -> i32 {
     0
 }
 
 /// As [`no_input_line`], for KEY.
-unsafe extern "C" fn no_key(_: *mut c_void) -> i32 {
+pub(crate) unsafe extern "C" fn no_key(_: *mut c_void) -> i32 {
     -1
 }
 
 /// An executable has no host to provide host words; compiled code calls none.
-unsafe extern "C" fn no_host_word(
+pub(crate) unsafe extern "C" fn no_host_word(
     _: *mut c_void,
     _: u32,
     _: &mut DataStack<'_>,

@@ -907,20 +907,6 @@ mod tests {
     unsafe extern "C" fn write(_: *mut c_void, _: *const u8, _: usize) -> i32 {
         0
     }
-    unsafe extern "C" fn read_line(_: *mut c_void, _: ByteSink<'_>) -> i32 {
-        0
-    }
-    unsafe extern "C" fn read_key(_: *mut c_void) -> i32 {
-        -1
-    }
-    unsafe extern "C" fn host_word(
-        _: *mut c_void,
-        _: u32,
-        _: &mut DataStack<'_>,
-        _: ByteSink<'_>,
-    ) -> i64 {
-        -21
-    }
 
     /// Calls word number `word` in the session `memory` on a thread of its own with an
     /// empty stack: (error code, stack, error text).
@@ -934,9 +920,9 @@ mod tests {
             let console = ConsoleCallbacks::from_raw(
                 std::ptr::null_mut(),
                 write,
-                read_line,
-                read_key,
-                host_word,
+                executable::no_input_line,
+                executable::no_key,
+                executable::no_host_word,
             );
             call(
                 &IMAGE,
