@@ -1,8 +1,8 @@
 //! gforth's classic benchmark programs (siev, bubble, matrix, fib), read from where the
 //! gforth package installs them and loaded after `benches/forth/classic/gforth-compat.fs`
 //! as the bench loads them: what `main` leaves and computes, interpreted and compiled with
-//! `fastforth compile` then run with `run --native`. Where gforth is not installed the tests
-//! say so and pass without checking anything.
+//! `fastforth compile` then run with `run --native` or built into executables (`--exe`).
+//! Where gforth is not installed the tests say so and pass without checking anything.
 
 mod common;
 use common::backend_stage;
@@ -125,5 +125,41 @@ fn the_classic_programs_compute_what_gforth_computes_compiled() {
         assert_prints(&alone, "", &format!("{program} main compiled"));
         let checked = fastforth(&["run", "--native", plugin, "-e", "check"]);
         assert_prints(&checked, expected, &format!("{program} compiled"));
+    }
+}
+
+/// Built into executables (`compile --exe`), the programs compute the same, and `main`
+/// alone prints nothing, as under `run --native`.
+#[test]
+fn the_classic_programs_compute_what_gforth_computes_as_executables() {
+    let Some(dir) = gforth_programs() else { return };
+    for (program, check, expected) in PROGRAMS {
+        let file = with_compat(&dir, program, check, "executable");
+        for (word, prints) in [("main", ""), ("check", expected)] {
+            let executable = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+                "classic-{program}-{word}{}",
+                std::env::consts::EXE_SUFFIX
+            ));
+            let (file, out) = (file.to_str().unwrap(), executable.to_str().unwrap());
+            let compile = fastforth(&[
+                "--stage",
+                backend_stage(),
+                "compile",
+                "--exe",
+                word,
+                file,
+                "-o",
+                out,
+            ]);
+            assert!(
+                compile.status.success(),
+                "{program}: {}",
+                text(&compile.stderr)
+            );
+            let run = Command::new(&executable)
+                .output()
+                .expect("the executable runs");
+            assert_prints(&run, prints, &format!("{program} {word} as an executable"));
+        }
     }
 }
