@@ -163,8 +163,8 @@ fn key(generated: &GeneratedCrate, options: &CompileOptions, runtime: Option<&Pa
 /// `cargo rustc` of the crate in `dir` in the chosen profile, then the build copied to
 /// `artifact`. A plugin links the shared runtime. An executable on Linux with glibc links
 /// the C library in as well (`crt-static`): no dynamic loading at start-up, which then
-/// costs what a C program's does; where the static C library is not installed, it is
-/// built linking it dynamically instead.
+/// costs what a C program's does; where that build fails (the static C library is not
+/// installed), it is built linking it dynamically instead.
 fn build(
     dir: &Path,
     package: &str,
@@ -173,8 +173,12 @@ fn build(
 ) -> Result<(), AotError> {
     let flags = final_flags(&options.output);
     let built = match options.output {
-        Output::Executable { .. } if !flags.is_empty() => cargo_rustc(dir, package, options, flags)
-            .or_else(|_| cargo_rustc(dir, package, options, Vec::new())),
+        Output::Executable { .. } if !flags.is_empty() => {
+            match cargo_rustc(dir, package, options, flags) {
+                Err(AotError::Build(_)) => cargo_rustc(dir, package, options, Vec::new()),
+                built => built,
+            }
+        }
         _ => cargo_rustc(dir, package, options, flags),
     };
     copy_atomically(&built?, artifact)

@@ -63,6 +63,7 @@ pub use cache::{CompileOptions, Compiled, compile, compile_program};
 pub use krate::{GeneratedCrate, Output};
 pub use shape::{Mode, Signature};
 
+use fastforth_engine::Limits;
 use fastforth_engine::program::{self, Program};
 use std::collections::HashMap;
 use std::fmt;
@@ -120,10 +121,10 @@ impl fmt::Display for AotError {
             }
             AotError::CargoMissing { cargo, error } => write!(
                 f,
-                "cannot run `{cargo}` to build the native plugin: {error} (is a Rust toolchain installed?)"
+                "cannot run `{cargo}` to build the native code: {error} (is a Rust toolchain installed?)"
             ),
             AotError::Build(stderr) => {
-                write!(f, "cargo failed to build the native plugin:\n{stderr}")
+                write!(f, "cargo failed to build the native code:\n{stderr}")
             }
             AotError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             AotError::Runtime(problem) => write!(f, "{problem}"),
@@ -146,7 +147,7 @@ impl std::error::Error for AotError {}
 
 /// Loads `source` (named `name` in messages and in the plugin): [`program::load`].
 pub fn load(source: &str, name: &str) -> Result<Program, AotError> {
-    program::load(source, name).map_err(AotError::Program)
+    program::load(source, name, Limits::default()).map_err(AotError::Program)
 }
 
 /// Loads `source` (named `name` in messages and in the plugin) and generates the crate.

@@ -7,7 +7,7 @@ use crate::forth_cmd::{EngineOptions, PluginStage};
 #[cfg(feature = "update")]
 use crate::update_cmd::UpdateArgs;
 use fastforth::PROBE_SUBCOMMAND;
-use fastforth_engine::Limits;
+use fastforth_engine::{Limits, MAX_NAME_BYTES};
 use lexopt::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -593,16 +593,8 @@ fn read_compile(parser: &mut Parser, options: &mut EngineOptions) -> Result<Comm
             let value = value_of(parser, &OUTPUT, &COMPILE)?.into();
             set_once(&mut output, value, &OUTPUT, &COMPILE)?;
         } else if EXE.matches(token) {
-            let value = value_of(parser, &EXE, &COMPILE)?;
-            let word = value
-                .to_str()
-                .filter(|word| !word.is_empty())
-                .ok_or_else(|| {
-                    COMPILE.mistake(format!(
-                        "invalid value {value:?} for '--exe <WORD>': expected a word"
-                    ))
-                })?;
-            set_once(&mut exe, word.to_owned(), &EXE, &COMPILE)?;
+            let word = word_name(value_of(parser, &EXE, &COMPILE)?)?;
+            set_once(&mut exe, word, &EXE, &COMPILE)?;
         } else if RELEASE.matches(token) {
             set_once(&mut release, (), &RELEASE, &COMPILE)?;
         } else if DEBUG.matches(token) {
@@ -623,6 +615,38 @@ fn read_compile(parser: &mut Parser, options: &mut EngineOptions) -> Result<Comm
         debug: debug.is_some(),
         exe,
     })
+}
+
+/// The value of `--exe`, if it can name a word: 1 to [`MAX_NAME_BYTES`] bytes of UTF-8 with
+/// no space or control character. A value that cannot is shown escaped and cut short.
+fn word_name(value: OsString) -> Result<String, Stop> {
+    let word = value
+        .into_string()
+        .map_err(|value| value.to_string_lossy().into_owned());
+    match word {
+        Ok(word)
+            if (1..=MAX_NAME_BYTES).contains(&word.len())
+                && !word.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Ok(word)
+        }
+        Ok(value) | Err(value) => {
+            let shown: String = value
+                .chars()
+                .take(64)
+                .flat_map(char::escape_debug)
+                .collect();
+            let cut = if value.chars().nth(64).is_some() {
+                "..."
+            } else {
+                ""
+            };
+            Err(COMPILE.mistake(format!(
+                "invalid value \"{shown}{cut}\" for '--exe <WORD>': expected a word name \
+                 (1 to {MAX_NAME_BYTES} bytes, no spaces or control characters)"
+            )))
+        }
+    }
 }
 
 fn read_plugin(parser: &mut Parser, options: &mut EngineOptions) -> Result<PluginCommand, Stop> {
@@ -1053,6 +1077,33 @@ mod tests {
             let found = mistake(words);
             assert!(found.starts_with(expected), "{words}: {found}");
         }
+    }
+
+    #[test]
+    fn an_exe_word_must_be_a_word_name_shown_escaped_and_cut() {
+        let refused = |word: &str| {
+            let args = ["compile", "--exe", word, "x.fs"].map(OsString::from);
+            match parse(args) {
+                Err(Stop::Mistake { message, .. }) => message,
+                _ => panic!("{word:?}: accepted"),
+            }
+        };
+        let expected = "for '--exe <WORD>': expected a word name (1 to 255 bytes, no spaces or control characters)";
+        for (word, shown) in [
+            ("", String::new()),
+            ("a b", "a b".to_owned()),
+            ("a\x1bb\nc", "a\\u{1b}b\\nc".to_owned()),
+            (&"x".repeat(256), format!("{}...", "x".repeat(64))),
+        ] {
+            assert_eq!(
+                refused(word),
+                format!("invalid value \"{shown}\" {expected}")
+            );
+        }
+        let cli = parse_words(&format!("compile --exe {} x.fs", "X".repeat(255))).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Compile { exe: Some(word), .. }) if word.len() == 255)
+        );
     }
 
     #[cfg(feature = "update")]

@@ -158,6 +158,17 @@ impl EngineOptions {
         self.plugin_dir.as_deref()
     }
 
+    /// The limits `compile` loads a program under: the step budget, file access and source
+    /// cap given; the default sizes, which the compiled code is built for.
+    pub fn compile_limits(&self) -> Limits {
+        Limits {
+            max_steps: self.max_steps,
+            max_source_bytes: self.max_source_bytes,
+            file_access: self.file_access.clone(),
+            ..Limits::default()
+        }
+    }
+
     fn limits(&self) -> Limits {
         Limits {
             data_stack_cells: self.stack_cells,

@@ -161,15 +161,18 @@ fn misplaced_engine_option(cli: &Cli) -> Option<String> {
              {command}"
         ));
     }
-    // `compile` reads its source file under the same cap as `run`, and builds with the
-    // backend stage.
-    let flag = given.iter().find(|flag| {
-        **flag != "--plugin-dir"
-            && !(compiling && matches!(**flag, "--max-source-bytes" | "--stage"))
-    })?;
-    Some(format!(
-        "{flag} applies to `run` and `repl`, not to {command}"
-    ))
+    // `compile` loads its program under the same cap, step budget and file access as `run`,
+    // and builds with the backend stage.
+    let loading = ["--max-source-bytes", "--max-steps", "--files", "--stage"];
+    let flag = given
+        .iter()
+        .find(|flag| **flag != "--plugin-dir" && !(compiling && loading.contains(flag)))?;
+    let applies = if loading.contains(flag) {
+        "`run`, `repl` and `compile`"
+    } else {
+        "`run` and `repl`"
+    };
+    Some(format!("{flag} applies to {applies}, not to {command}"))
 }
 
 /// Runs the command; returns the process exit code.

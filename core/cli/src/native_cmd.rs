@@ -125,7 +125,7 @@ pub fn compile(
         errln!("{mistake}");
         return Ok(1);
     }
-    let program = match program::load(source, &plugin_name(&stem)) {
+    let program = match program::load(source, &plugin_name(&stem), options.compile_limits()) {
         Ok(program) => program,
         Err(error) => {
             errln!("{}: the program does not load: {error}", file.display());
@@ -181,10 +181,12 @@ fn plugin_name(stem: &str) -> String {
 /// program's own source, and is not named as the Rust runtime written beside it.
 fn check_output(output: &Path, source: &Path) -> Result<(), String> {
     let shown = output.display();
-    let Some(name) = output
-        .file_name()
-        .filter(|_| !output.as_os_str().is_empty())
-    else {
+    let names_a_directory = output
+        .as_os_str()
+        .as_encoded_bytes()
+        .last()
+        .is_none_or(|&last| std::path::is_separator(last.into()));
+    let Some(name) = output.file_name().filter(|_| !names_a_directory) else {
         return Err(format!("-o {shown:?}: expected a file name"));
     };
     if fastforth_toolchain::is_runtime_file_name(&name.to_string_lossy()) {
@@ -418,6 +420,8 @@ mod tests {
         );
         assert!(refused(Path::new("")).ends_with("expected a file name"));
         assert!(refused(Path::new("..")).ends_with("expected a file name"));
+        let new_directory = format!("{}/", dir.path().join("new").display());
+        assert!(refused(Path::new(&new_directory)).ends_with("expected a file name"));
         #[cfg(unix)]
         assert!(refused(Path::new("/dev/null")).ends_with("found a device, pipe or socket"));
         let fresh = dir.path().join("p.so");

@@ -244,3 +244,20 @@ fn run_refuses_an_endless_source_file_at_the_size_limit() {
     let stderr = text(&plugin.stderr);
     assert!(stderr.contains(&refusal), "{stderr}");
 }
+
+/// In an address space too small for the large stack native words run on, the host runs on
+/// its own thread: Forth still runs, and nothing panics.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_small_address_space_still_runs_forth() {
+    let run = Command::new("sh")
+        .args(["-c", "ulimit -v 65536 && exec \"$0\" run -e '1 2 + . bye'"])
+        .arg(env!("CARGO_BIN_EXE_fastforth"))
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        (text(&run.stdout), text(&run.stderr), run.status.code()),
+        ("3 ".to_owned(), String::new(), Some(0))
+    );
+}

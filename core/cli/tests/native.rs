@@ -234,6 +234,55 @@ fn an_executable_runs_its_word_as_run_native_does_with_nothing_beside_it() {
     }
 }
 
+/// Output that cannot be written (a full disk) and a run thread that cannot start (an
+/// address space too small for its stack) end an executable as they end `run --native`:
+/// a clear error and exit code 1, never a silent success or a panic.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_executable_fails_as_run_native_does_when_its_output_or_stack_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let executable = dir.path().join("main");
+    let built = compile_executable(&control(), "main", &executable);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let (plugin, _, _) = compiled(&control());
+    let native = [
+        env!("CARGO_BIN_EXE_fastforth"),
+        "run",
+        "--native",
+        plugin.to_str().unwrap(),
+    ];
+    let exe = [executable.to_str().unwrap()];
+    let limited = |command: &[&str], prelude: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("{prelude} exec \"$@\""), "sh"])
+            .args(command)
+            .env("FASTFORTH_NATIVE_CACHE", native_cache())
+            .output()
+            .expect("sh runs")
+    };
+    let summary = |o: &Output| (text(&o.stderr), o.status.code());
+    let full = "exec >/dev/full;";
+    let lost = summary(&limited(&exe, full));
+    assert_eq!(
+        lost,
+        (
+            "-37 file I/O exception: cannot write the output: No space left on device (os error 28)\n".to_owned(),
+            Some(1)
+        )
+    );
+    assert_eq!(summary(&limited(&native, full)), lost);
+    let small = "ulimit -v 65536 &&";
+    let unstarted = summary(&limited(&exe, small));
+    assert!(
+        unstarted
+            .0
+            .starts_with("-21 cannot start the thread of the run: "),
+        "{unstarted:?}"
+    );
+    assert_eq!(unstarted.1, Some(1));
+    assert_eq!(summary(&limited(&native, small)), unstarted);
+}
+
 /// The word an executable runs must be compiled: one the backend leaves out, or one the
 /// program does not define, is refused before anything is built or written.
 #[test]
@@ -332,7 +381,7 @@ fn compiling_without_a_rust_toolchain_says_so() {
     assert_eq!(run.status.code(), Some(1));
     let stderr = text(&run.stderr);
     assert!(
-        stderr.contains("cannot run `/nonexistent/cargo` to build the native plugin")
+        stderr.contains("cannot run `/nonexistent/cargo` to build the native code")
             && stderr.contains("is a Rust toolchain installed?"),
         "{stderr}"
     );

@@ -65,6 +65,31 @@ fn max_steps_before_run_stops_an_endless_loop() {
     }
 }
 
+/// `compile` loads its program under the step budget and file access given, so a program
+/// that never finishes loading, or reaches outside its directory, is refused, not waited on.
+#[test]
+fn compile_loads_under_the_step_budget_and_file_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let inf = endless(dir.path());
+    let output = fastforth(&["compile", "--max-steps", "1000", &inf], "");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let expected =
+        format!("{inf}: the program does not load: inf:1:19: -256 step budget exhausted in x");
+    assert_eq!(text(&output.stderr).trim_end(), expected);
+    let outside = program(dir.path(), "outside.fs", "s\" /etc/passwd\" included\n");
+    let confined = dir.path().to_str().unwrap();
+    let output = fastforth(
+        &["compile", "--files", confined, outside.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("-37 /etc/passwd: is not a plain relative name inside"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn options_before_repl_and_standard_input_apply() {
     let repl = fastforth(&["--stack-cells", "2", "repl"], "1 2 3\n");
@@ -151,7 +176,7 @@ fn options_that_cannot_apply_are_refused_not_dropped() {
     let cases = [
         (
             vec!["--max-steps", "5", "plugin", "info", "p.so"],
-            "--max-steps applies to `run` and `repl`, not to `plugin`",
+            "--max-steps applies to `run`, `repl` and `compile`, not to `plugin`",
         ),
         (
             vec!["compile", "--data-space", "4096", "p.fs"],

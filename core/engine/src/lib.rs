@@ -154,7 +154,7 @@ mod tools;
 mod vm;
 
 pub use console::{BufferConsole, Console, HostWordError, StdConsole};
-pub use dictionary::op_name;
+pub use dictionary::{MAX_NAME_BYTES, op_name};
 pub use engine::{Flow, Forth, MAX_STAGE_FAULTS};
 pub use error::{ForthError, ImageError, MESSAGES, SourceLocation, code, message_for};
 pub use limits::Limits;

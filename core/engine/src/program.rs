@@ -61,10 +61,10 @@ pub struct Program {
     pub code_end: u32,
 }
 
-/// Loads `source` into a fresh engine with the default limits (its output is discarded)
-/// and reads back the result; the error is the engine's.
-pub fn load(source: &str, name: &str) -> Result<Program, String> {
-    let mut forth = Forth::new(Limits::default());
+/// Loads `source` into a fresh engine with `limits` (its output is discarded) and reads
+/// back the result; the error is the engine's (-256 once a step budget is used up).
+pub fn load(source: &str, name: &str, limits: Limits) -> Result<Program, String> {
+    let mut forth = Forth::new(limits);
     let mut console = BufferConsole::new();
     forth
         .evaluate(source, name, &mut console)
@@ -384,7 +384,7 @@ mod tests {
     fn fib() -> Program {
         let source = ": fib dup 2 < if exit then dup 1- recurse swap 2 - recurse + ; \
                       variable v 7 v ! : main 20 fib v @ + ;";
-        load(source, "fib").unwrap()
+        load(source, "fib", Limits::default()).unwrap()
     }
 
     #[test]

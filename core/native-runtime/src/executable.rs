@@ -38,26 +38,21 @@ pub fn main(image: &'static Image, words: &[(&str, Entry)], entry: &str) -> Exit
             ByteSink::for_vec(&mut message),
         )
     };
-    let flushed = std::io::stdout().flush();
     if outcome.flow == EvalOutcome::ERROR {
         eprintln!("{}", String::from_utf8_lossy(&message));
         return ExitCode::FAILURE;
     }
-    match flushed {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("-37 cannot write to standard output: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    ExitCode::SUCCESS
 }
 
-/// Program output to standard output: 0, or the OS error number (-1 without one), which
-/// the run throws as -37 (a closed pipe ends the run, it does not kill the process).
+/// Program output to standard output, written through (std's buffer would keep a write's
+/// failure from the run): 0, or the OS error number (-1 without one), which the run throws
+/// as -37 (a closed pipe ends the run, it does not kill the process).
 unsafe extern "C" fn write_stdout(_: *mut c_void, bytes: *const u8, len: usize) -> i32 {
     // SAFETY: the runtime passes `len` readable bytes at `bytes` (`ConsoleCallbacks::write`).
     let bytes = unsafe { std::slice::from_raw_parts(bytes, len) };
-    match std::io::stdout().lock().write_all(bytes) {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Ok(()) => 0,
         Err(error) => error.raw_os_error().unwrap_or(-1),
     }

@@ -484,8 +484,7 @@ impl<'c> Vm<'c> {
     /// The exception for an output error, whose message names it, as the interpreter's.
     #[cold]
     fn output_failed(&mut self, error: &std::io::Error) -> Throw {
-        let text = code::message(code::FILE_IO);
-        self.thrown_message = Some(format!("{text}: cannot write the output: {error}"));
+        self.thrown_message = Some(output_error(error));
         Throw(code::FILE_IO)
     }
 
@@ -607,7 +606,40 @@ struct Finished {
     thrown_message: Option<String>,
 }
 
+/// The message of -37 when a run's output could not be written, for `reason`.
+#[cold]
+fn output_error(reason: &dyn std::fmt::Display) -> String {
+    let text = code::message(code::FILE_IO);
+    format!("{text}: cannot write the output: {reason}")
+}
+
 impl Finished {
+    /// A run that never started, for `reason`: it throws -21 and leaves nothing.
+    #[cold]
+    fn not_started(depth: usize, reason: &str) -> Finished {
+        Finished {
+            result: Err(Raised {
+                thrown: Throw(code::UNSUPPORTED_OPERATION),
+                word: None,
+            }),
+            depth,
+            thrown_message: Some(format!("cannot start the thread of the run: {reason}")),
+        }
+    }
+
+    /// The run's output after it ended could not be written, for `reason`: a run that ended
+    /// well throws -37.
+    #[cold]
+    fn lost_output(&mut self, reason: &str) {
+        if self.result.is_ok() {
+            self.result = Err(Raised {
+                thrown: Throw(code::FILE_IO),
+                word: None,
+            });
+            self.thrown_message = Some(output_error(&reason));
+        }
+    }
+
     /// 0, or the throw code with the error's message sent to `error` (see
     /// [`Raised::thrown_code`]).
     fn thrown_code(&self, called: Option<&str>, error: ByteSink<'_>) -> i64 {
@@ -685,6 +717,7 @@ pub unsafe fn run(
     };
     let (finished, _, cells) = if stack_room < RUN_STACK_BYTES {
         run_on_own_thread(image, entry, mem, Vec::new(), setup, &console)
+            .unwrap_or_else(|not_started| (not_started, Vec::new(), Vec::new()))
     } else {
         let output = Output::Console(&console);
         run_here(image, entry, mem, Vec::new(), setup, output, stack_room)
@@ -762,8 +795,11 @@ pub unsafe fn call(
             room,
             shows_abort_text: false,
         };
-        let (finished, owned, output) =
-            run_on_own_thread(image, entry, mem.to_vec(), input, setup, console);
+        let run = run_on_own_thread(image, entry, mem.to_vec(), input, setup, console);
+        let (finished, owned, output) = match run {
+            Ok(run) => run,
+            Err(not_started) => return not_started.thrown_code(Some(called), error),
+        };
         mem.copy_from_slice(&owned);
         cells[..output.len()].copy_from_slice(&output);
         *depth = finished.depth;
@@ -807,8 +843,9 @@ struct Setup {
 type Run = (Finished, Vec<u8>, Vec<i64>);
 
 /// Runs `entry` on a new thread from data space `mem` with `input` on a data stack of
-/// `room` cells, passing its output to `console` as it comes. A panic of the run continues
-/// on this thread.
+/// `room` cells, passing its output to `console` as it comes: a run that ended well but
+/// whose output `console` could not write throws -37. A panic of the run continues on this
+/// thread. The error is how a run that could not start ended (nothing ran).
 fn run_on_own_thread(
     image: &'static Image,
     entry: Entry,
@@ -816,16 +853,24 @@ fn run_on_own_thread(
     input: Vec<i64>,
     setup: Setup,
     console: &ConsoleCallbacks<'_>,
-) -> Run {
+) -> Result<Run, Finished> {
+    let depth = input.len();
     let pipe = Arc::new(worker::Pipe::new());
     let sender = pipe.clone();
     let body = move || {
         let output = Output::Pipe(sender);
         run_here(image, entry, mem, input, setup, output, RUN_STACK_BYTES)
     };
-    worker::run(RUN_STACK_BYTES + THREAD_EXTRA_BYTES, pipe, body, |chunk| {
-        console.write(chunk)
-    })
+    let stack_bytes = RUN_STACK_BYTES + THREAD_EXTRA_BYTES;
+    match worker::run(stack_bytes, pipe, body, |chunk| console.write(chunk)) {
+        Ok(((mut finished, mem, cells), refused)) => {
+            if let Some(reason) = refused {
+                finished.lost_output(&reason);
+            }
+            Ok((finished, mem, cells))
+        }
+        Err(reason) => Err(Finished::not_started(depth, &reason)),
+    }
 }
 
 /// Runs `entry` on this thread, which has `stack_room` bytes of stack left, from data space

@@ -63,9 +63,10 @@ impl<T> Pipe<T> {
         self.changed.notify_one();
     }
 
-    /// Passes each chunk to `write` as it comes, until the run ends; returns how it ended.
-    /// After a failed write, the chunks still in the pipe are dropped and later sends fail.
-    fn relay(&self, mut write: impl FnMut(&[u8]) -> io::Result<()>) -> Ended<T> {
+    /// Passes each chunk to `write` as it comes, until the run ends; returns how it ended,
+    /// and why a write failed, if one did. After a failed write, the chunks still in the pipe
+    /// are dropped and later sends fail.
+    fn relay(&self, mut write: impl FnMut(&[u8]) -> io::Result<()>) -> (Ended<T>, Option<String>) {
         let mut refused = false;
         loop {
             let (chunks, ended) = {
@@ -81,21 +82,25 @@ impl<T> Pipe<T> {
                 refused = true;
             }
             if let Some(ended) = ended {
-                return ended;
+                return (ended, self.lock().refused.take());
             }
         }
     }
 }
 
+/// What a run on a thread of its own returned, with why its output could not all be
+/// written, if so.
+pub type Relayed<T> = (T, Option<String>);
+
 /// Runs `body` on a new thread with `stack_bytes` of stack, passing the chunks it sends
-/// through `pipe` to `write` on this thread; returns what `body` returned, or continues its
-/// panic here.
+/// through `pipe` to `write` on this thread; returns what `body` returned (or continues its
+/// panic here), or why no thread could start (then `body` did not run).
 pub fn run<T: Send + 'static>(
     stack_bytes: usize,
     pipe: std::sync::Arc<Pipe<T>>,
     body: impl FnOnce() -> T + Send + 'static,
     write: impl FnMut(&[u8]) -> io::Result<()>,
-) -> T {
+) -> Result<Relayed<T>, String> {
     let sender = pipe.clone();
     let thread = os::spawn(
         stack_bytes,
@@ -103,11 +108,13 @@ pub fn run<T: Send + 'static>(
             let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
             sender.end(ended);
         }),
-    )
-    .unwrap_or_else(|e| panic!("cannot start the thread of the run: {e}"));
-    let ended = pipe.relay(write);
+    )?;
+    let (ended, refused) = pipe.relay(write);
     thread.join();
-    ended.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    match ended {
+        Ok(returned) => Ok((returned, refused)),
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
 }
 
 /// A body that never unwinds: it catches its own panics.

@@ -13,7 +13,7 @@ use fastforth_abi::{
 use fastforth_host::{Kind, Plugin, PluginError};
 use std::cell::Cell;
 use std::ffi::c_void;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The native Forth plugin kind ("forth-native").
 pub struct ForthNative;
@@ -256,22 +256,31 @@ thread_local! {
 
 /// Runs `f` on a new thread whose stack is large enough for native words to run in place
 /// (see [`fastforth_abi::NATIVE_CALL_STACK_BYTES`]); returns what `f` returns. The stack is
-/// reserved, not committed: untouched pages cost no memory.
+/// reserved, not committed: untouched pages cost no memory. Where no such thread can start
+/// (address space limited), `f` runs on this thread, and native words on threads of their
+/// own as they would elsewhere.
 pub fn on_native_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     let size = NATIVE_CALL_STACK_BYTES + HEADROOM_BYTES;
+    let slot = Mutex::new(Some(f));
+    let taken = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name("forth".to_owned())
             .stack_size(size)
-            .spawn_scoped(scope, move || {
+            .spawn_scoped(scope, || {
                 STACK_FLOOR.set(stack_address() - size + GUARD_BYTES);
-                f()
-            })
-            .unwrap_or_else(|e| panic!("cannot start a thread with {size} bytes of stack: {e}"));
-        worker
-            .join()
-            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+                taken().map(|f| f())
+            });
+        let returned = match started {
+            Ok(worker) => worker
+                .join()
+                .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+            Err(_) => None,
+        };
+        // The closure is still in its slot only when the thread never ran it.
+        returned.or_else(|| taken().map(|f| f()))
     })
+    .unwrap_or_else(|| unreachable!("the closure runs on one thread or the other"))
 }
 
 /// The stack this thread has left below the caller's frame, as far as it is known.
