@@ -53,6 +53,25 @@ fn a_plugin_that_crashes_in_its_self_test_is_refused_and_the_cli_lives() {
     );
 }
 
+/// A plugin whose self-test never returns costs the CLI the probe's 10 s, then is refused.
+#[cfg(unix)]
+#[test]
+fn a_plugin_that_never_finishes_loading_is_refused_after_the_probes_timeout() {
+    let plugin = build("fastforth-fixture-plugin", &["self-test-hangs"]);
+    let cache = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let output = fastforth(&["plugin", "info", plugin.to_str().unwrap()], cache.path());
+    assert!(started.elapsed() < std::time::Duration::from_secs(40));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stderr).trim(),
+        format!(
+            "Error: {}: the probe process refused it: it did not finish within 10 s",
+            plugin.display()
+        )
+    );
+}
+
 #[test]
 fn a_build_that_passed_its_probe_is_remembered_by_its_hash() {
     let plugin = build("fastforth-example-plugin", &[]);

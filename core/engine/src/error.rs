@@ -29,10 +29,30 @@ impl fmt::Display for ForthError {
         }
         write!(f, "{} {}", self.code, self.message)?;
         if let Some(word) = &self.word {
-            write!(f, " in {word}")?;
+            write!(f, " in ")?;
+            write_name(f, word)?;
         }
         Ok(())
     }
+}
+
+/// The most characters of a word's name an error shows.
+const SHOWN_NAME_CHARS: usize = 64;
+
+/// `name` as an error shows it: control characters escaped, cut after
+/// [`SHOWN_NAME_CHARS`] characters (a name can be as long as the source line it is on).
+fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    for c in name.chars().take(SHOWN_NAME_CHARS) {
+        if c.is_control() {
+            write!(f, "{}", c.escape_debug())?;
+        } else {
+            write!(f, "{c}")?;
+        }
+    }
+    if name.chars().nth(SHOWN_NAME_CHARS).is_some() {
+        write!(f, "...")?;
+    }
+    Ok(())
 }
 
 impl std::error::Error for ForthError {}

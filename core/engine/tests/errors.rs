@@ -199,6 +199,25 @@ fn display_has_position_code_message_and_word() {
     assert_eq!(failure.to_string(), "test:2:20: -4 stack underflow in DUP");
 }
 
+/// A name in a message is cut short and its control characters escaped: an undefined word
+/// can be as long as its line, and any byte but a blank.
+#[test]
+fn display_cuts_a_long_name_and_escapes_control_characters() {
+    let long = "x".repeat(100_000);
+    let failure = error(&long);
+    assert_eq!(failure.word.as_deref().map(str::len), Some(100_000));
+    assert_eq!(
+        failure.to_string(),
+        format!("test:1:1: -13 undefined word in {}...", "x".repeat(64))
+    );
+    // Bytes below 0x21 are blanks to the parser; DEL and C1 controls (CSI) are not.
+    let failure = error("a\u{7f}\u{9b}2Jb");
+    assert_eq!(
+        failure.to_string(),
+        "test:1:1: -13 undefined word in a\\u{7f}\\u{9b}2Jb"
+    );
+}
+
 #[test]
 fn errors_inside_evaluate_report_the_outer_position() {
     let failure = error("  S\" 1 nope\" EVALUATE");

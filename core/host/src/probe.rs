@@ -37,12 +37,14 @@ pub struct ProbeCommand {
 }
 
 impl ProbeCommand {
-    /// `program args… FILE`, with a 60-second limit.
+    /// `program args… FILE`, with a 10-second limit: a probe loads the file and runs its
+    /// self-test, which takes milliseconds; a plugin whose loading never returns costs the
+    /// caller at most that long.
     pub fn new(program: impl Into<PathBuf>, args: &[&str]) -> ProbeCommand {
         ProbeCommand {
             program: program.into(),
             args: args.iter().map(OsString::from).collect(),
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
         }
     }
 }

@@ -75,6 +75,9 @@ fn self_test() -> Result<(), String> {
         // SAFETY: not safe at all: this fault is the point of the feature.
         unsafe { std::ptr::null_mut::<u8>().write_volatile(1) };
     }
+    while cfg!(feature = "self-test-hangs") {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
     if cfg!(feature = "self-test-fails-then-crashes") {
         let marker = std::env::var_os("FIXTURE_MARKER").ok_or("fixture: no FIXTURE_MARKER")?;
         if std::fs::File::create_new(marker).is_err() {
