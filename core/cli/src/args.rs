@@ -7,7 +7,7 @@ use crate::forth_cmd::{EngineOptions, PluginStage};
 #[cfg(feature = "update")]
 use crate::update_cmd::UpdateArgs;
 use fastforth::PROBE_SUBCOMMAND;
-use fastforth_engine::{Limits, MAX_NAME_BYTES};
+use fastforth_engine::{Limits, MAX_NAME_BYTES, ShownName};
 use lexopt::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -618,7 +618,7 @@ fn read_compile(parser: &mut Parser, options: &mut EngineOptions) -> Result<Comm
 }
 
 /// The value of `--exe`, if it can name a word: 1 to [`MAX_NAME_BYTES`] bytes of UTF-8 with
-/// no space or control character. A value that cannot is shown escaped and cut short.
+/// no space or control character. A value that cannot is shown as an error shows a name.
 fn word_name(value: OsString) -> Result<String, Stop> {
     let word = value
         .into_string()
@@ -631,18 +631,9 @@ fn word_name(value: OsString) -> Result<String, Stop> {
             Ok(word)
         }
         Ok(value) | Err(value) => {
-            let shown: String = value
-                .chars()
-                .take(64)
-                .flat_map(char::escape_debug)
-                .collect();
-            let cut = if value.chars().nth(64).is_some() {
-                "..."
-            } else {
-                ""
-            };
+            let shown = ShownName(&value);
             Err(COMPILE.mistake(format!(
-                "invalid value \"{shown}{cut}\" for '--exe <WORD>': expected a word name \
+                "invalid value \"{shown}\" for '--exe <WORD>': expected a word name \
                  (1 to {MAX_NAME_BYTES} bytes, no spaces or control characters)"
             )))
         }

@@ -29,8 +29,7 @@ impl fmt::Display for ForthError {
         }
         write!(f, "{} {}", self.code, self.message)?;
         if let Some(word) = &self.word {
-            write!(f, " in ")?;
-            write_name(f, word)?;
+            write!(f, " in {}", ShownName(word))?;
         }
         Ok(())
     }
@@ -39,20 +38,24 @@ impl fmt::Display for ForthError {
 /// The most characters of a word's name an error shows.
 const SHOWN_NAME_CHARS: usize = 64;
 
-/// `name` as an error shows it: control characters escaped, cut after
+/// A word's name as an error shows it: control characters escaped, cut after
 /// [`SHOWN_NAME_CHARS`] characters (a name can be as long as the source line it is on).
-fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
-    for c in name.chars().take(SHOWN_NAME_CHARS) {
-        if c.is_control() {
-            write!(f, "{}", c.escape_debug())?;
-        } else {
-            write!(f, "{c}")?;
+pub struct ShownName<'a>(pub &'a str);
+
+impl fmt::Display for ShownName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars().take(SHOWN_NAME_CHARS) {
+            if c.is_control() {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                write!(f, "{c}")?;
+            }
         }
+        if self.0.chars().nth(SHOWN_NAME_CHARS).is_some() {
+            write!(f, "...")?;
+        }
+        Ok(())
     }
-    if name.chars().nth(SHOWN_NAME_CHARS).is_some() {
-        write!(f, "...")?;
-    }
-    Ok(())
 }
 
 impl std::error::Error for ForthError {}

@@ -156,7 +156,7 @@ mod vm;
 pub use console::{BufferConsole, Console, HostWordError, StdConsole};
 pub use dictionary::{MAX_NAME_BYTES, op_name};
 pub use engine::{Flow, Forth, MAX_STAGE_FAULTS};
-pub use error::{ForthError, ImageError, MESSAGES, SourceLocation, code, message_for};
+pub use error::{ForthError, ImageError, MESSAGES, ShownName, SourceLocation, code, message_for};
 pub use limits::Limits;
 pub use open_files::is_file_ior;
 pub use sandbox::FileAccess;
