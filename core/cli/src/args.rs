@@ -170,7 +170,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--max-steps",
         Some("N"),
-        "Stop any evaluation after this many executed instructions (for untrusted code; at least 1)",
+        "Stop any evaluation after this many executed instructions (for untrusted code; at least 1). Under it Forth code cannot open FIFOs, sockets or devices, which could block past it",
     ),
     Flag::new(
         "--data-space",
@@ -569,7 +569,7 @@ fn read_run(parser: &mut Parser, options: &mut EngineOptions) -> Result<Command,
             let value = text(value_of(parser, &EVALUATE, &RUN)?, &EVALUATE, &RUN)?;
             set_once(&mut code, value, &EVALUATE, &RUN)?;
         } else if NATIVE.matches(token) {
-            let value = value_of(parser, &NATIVE, &RUN)?.into();
+            let value = path_of(parser, &NATIVE, &RUN)?;
             set_once(&mut native, value, &NATIVE, &RUN)?;
         } else if let Token::Value(file) = token {
             files.push(PathBuf::from(file));
@@ -590,7 +590,7 @@ fn read_compile(parser: &mut Parser, options: &mut EngineOptions) -> Result<Comm
     let mut exe = None;
     read(parser, options, &COMPILE, |token, parser, _| {
         if OUTPUT.matches(token) {
-            let value = value_of(parser, &OUTPUT, &COMPILE)?.into();
+            let value = path_of(parser, &OUTPUT, &COMPILE)?;
             set_once(&mut output, value, &OUTPUT, &COMPILE)?;
         } else if EXE.matches(token) {
             let word = word_name(value_of(parser, &EXE, &COMPILE)?)?;
@@ -801,6 +801,16 @@ fn value_of(parser: &mut Parser, flag: &Flag, page: &Page) -> Result<OsString, S
     })
 }
 
+/// A flag's value that names a file or directory: an empty one names nothing.
+fn path_of(parser: &mut Parser, flag: &Flag, page: &Page) -> Result<PathBuf, Stop> {
+    let value = value_of(parser, flag, page)?;
+    if value.is_empty() {
+        let message = format!("invalid value '' for '{}': an empty path", flag.syntax());
+        return Err(page.mistake(message));
+    }
+    Ok(value.into())
+}
+
 fn text(value: OsString, flag: &Flag, page: &Page) -> Result<String, Stop> {
     value.into_string().map_err(|value| {
         page.mistake(format!(
@@ -864,11 +874,11 @@ impl EngineOptions {
             number_of(parser, flag, page, min as u64, Some(max as u64)).map(|n| n as usize)
         };
         match flag.long {
-            "--engine" => self.engine = Some(value_of(parser, flag, page)?.into()),
+            "--engine" => self.engine = Some(path_of(parser, flag, page)?),
             "--builtin" => self.builtin = true,
             #[cfg(feature = "update")]
-            "--plugin-dir" => self.plugin_dir = Some(value_of(parser, flag, page)?.into()),
-            "--link" => self.links.push(value_of(parser, flag, page)?.into()),
+            "--plugin-dir" => self.plugin_dir = Some(path_of(parser, flag, page)?),
+            "--link" => self.links.push(path_of(parser, flag, page)?),
             "--stage" => {
                 let given = (
                     self.parser_stage.is_some(),

@@ -465,6 +465,18 @@ impl Engine {
         self.evaluate(&text, &name, terminal)
     }
 
+    /// The end of the program's source `source_name`: an error when it left a definition
+    /// open. An engine plugin cannot be asked (the ABI does not say whether it compiles).
+    pub fn end_of_program(&self, source_name: &str) -> Outcome {
+        match &self.interpreter {
+            Interpreter::BuiltIn(forth) => match forth.end_of_program(source_name) {
+                Ok(()) => Outcome::Continue,
+                Err(error) => Outcome::Error(error.to_string()),
+            },
+            Interpreter::Plugin(_) => Outcome::Continue,
+        }
+    }
+
     pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
         match &mut self.interpreter {
             Interpreter::BuiltIn(forth) => forth.reset_after_error(),
@@ -814,10 +826,13 @@ pub fn run(
     if let Some((path, plugin)) = native {
         all_defined(path, engine.link_loaded(plugin)?)?;
     }
-    if let Some(code) = code
-        && let Some(exit_code) = finished(engine.evaluate(code.as_bytes(), "-e", &mut console)?)
-    {
-        return Ok(exit_code);
+    if let Some(code) = code {
+        if let Some(exit_code) = finished(engine.evaluate(code.as_bytes(), "-e", &mut console)?) {
+            return Ok(exit_code);
+        }
+        if let Some(exit_code) = finished(engine.end_of_program("-e")) {
+            return Ok(exit_code);
+        }
     }
     Ok(0)
 }
@@ -857,5 +872,5 @@ pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
             return Ok(exit_code);
         }
     }
-    Ok(0)
+    Ok(finished(engine.end_of_program("standard input")).unwrap_or(0))
 }

@@ -184,6 +184,19 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         outln!("engine: {}", engine.describe())?;
         return Ok(0);
     }
+    #[cfg(feature = "update")]
+    let installing = matches!(cli.command, Some(Command::Update(_)));
+    #[cfg(not(feature = "update"))]
+    let installing = false;
+    if let Some(dir) = options
+        .plugin_dir()
+        .filter(|dir| !installing && !dir.is_dir())
+    {
+        anyhow::bail!(
+            "--plugin-dir {}: no such directory (`fastforth update` creates it)",
+            dir.display()
+        );
+    }
     Ok(match cli.command {
         None if std::io::stdin().is_terminal() => repl::repl(options)?,
         None => forth_cmd::run_stdin(options)?,

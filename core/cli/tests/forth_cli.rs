@@ -74,6 +74,57 @@ fn run_reports_an_error_with_file_line_and_column_and_exits_non_zero() {
 }
 
 #[test]
+fn a_program_that_ends_inside_a_definition_fails_instead_of_swallowing_what_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = program(dir.path(), "open.fs", ": f 1\n");
+    let output = fastforth(&["run", open.to_str().unwrap(), "-e", "2 . cr"], "");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(text(&output.stdout), "");
+    let expected = format!(
+        "-39 unexpected end of file inside the definition of f in {}\n",
+        open.display()
+    );
+    assert_eq!(text(&output.stderr), expected);
+    for (args, stdin, source) in [
+        (&["run", "-e", ": g 1"][..], "", "-e"),
+        (&[][..], ": k 2\n", "standard input"),
+    ] {
+        let output = fastforth(args, stdin);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {output:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("-39 unexpected end of file"), "{stderr}");
+        assert!(
+            stderr.trim_end().ends_with(&format!(" in {source}")),
+            "{stderr}"
+        );
+    }
+    // A definition may still span the lines of standard input and end before its end.
+    let output = fastforth(&[], ": k\n2 ;\nk . cr\n");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "2 \n");
+}
+
+#[test]
+fn an_empty_or_missing_path_in_a_flag_is_refused_before_anything_runs() {
+    let output = fastforth(&["run", "--engine", "", "-e", "1 . cr"], "");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert_eq!(text(&output.stdout), "");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: invalid value '' for '--engine <PLUGIN_FILE>': an empty path"),
+        "{stderr}"
+    );
+    let output = fastforth(&["run", "--plugin-dir", "/no/such/dir", "-e", "1 . cr"], "");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(text(&output.stdout), "");
+    assert_eq!(
+        text(&output.stderr),
+        "Error: --plugin-dir /no/such/dir: no such directory (`fastforth update` creates it)\n"
+    );
+    assert!(!Path::new("/no/such/dir").exists());
+}
+
+#[test]
 fn run_names_a_missing_file() {
     let output = fastforth(&["run", "/nonexistent/prog.fs"], "");
     assert!(!output.status.success());

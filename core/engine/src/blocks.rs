@@ -159,9 +159,7 @@ impl Forth {
     }
 
     fn block_file(&self) -> Fallible<std::path::PathBuf> {
-        self.limits
-            .file_access
-            .resolve(BLOCK_FILE)
+        self.policy_path(BLOCK_FILE)
             .map_err(|refusal| Throw::with_message(code::FILE_IO, refusal.0))
     }
 

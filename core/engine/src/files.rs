@@ -19,6 +19,7 @@ use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code};
 use crate::ir::Sys;
 use crate::open_files::{IOR_INVALID, IOR_IO, IOR_REFUSED, os_ior};
+use crate::sandbox::{Refusal, is_special};
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -124,19 +125,25 @@ impl Forth {
     fn pop_file_name(&mut self) -> Fallible<Result<PathBuf, i64>> {
         let name = self.pop_bytes()?;
         let name = String::from_utf8_lossy(&name);
-        Ok(self
-            .limits
-            .file_access
-            .resolve(&name)
-            .map_err(|_| IOR_REFUSED))
+        Ok(self.policy_path(&name).map_err(|_| IOR_REFUSED))
+    }
+
+    /// The path of the file named `name` under the file policy, or why it is refused. Under
+    /// a step budget a FIFO, socket or device is refused whatever the policy: opening or
+    /// reading one can block, and no budget stops a blocked call.
+    pub(crate) fn policy_path(&self, name: &str) -> Result<PathBuf, Refusal> {
+        let path = self.limits.file_access.resolve(name)?;
+        if self.limits.max_steps.is_some() && is_special(&path) {
+            let rule = "is neither a file nor a directory, which could block past the step budget";
+            return Err(Refusal(format!("{name}: {rule}")));
+        }
+        Ok(path)
     }
 
     /// The path of a file to include, or a -37 error naming the refused file.
     pub(crate) fn permitted_source(&self, name: &[u8]) -> Fallible<PathBuf> {
         let name = String::from_utf8_lossy(name);
-        self.limits
-            .file_access
-            .resolve(&name)
+        self.policy_path(&name)
             .map_err(|refusal| Throw::with_message(code::FILE_IO, refusal.0).in_word(&name))
     }
 

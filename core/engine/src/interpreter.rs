@@ -42,16 +42,37 @@ impl Forth {
     }
 
     /// INCLUDED semantics for a file path (file not found is a ForthError with code -38
-    /// naming the path).
+    /// naming the path). A whole program file, unlike a line: one that ends inside a
+    /// definition it began is -39.
     pub fn include_file(
         &mut self,
         path: &std::path::Path,
         console: &mut dyn Console,
     ) -> Result<Flow, ForthError> {
         self.machine.steps_left = self.limits.max_steps.unwrap_or(u64::MAX);
-        let result = self.include_path(path, console);
+        let open_before = self.definition.is_some();
+        let result = self
+            .include_path(path, console)
+            .and_then(|()| match open_before {
+                true => Ok(()),
+                false => self.finished_source(&path.display().to_string()),
+            });
         let flushed = console.flush().map_err(output_error);
         self.finish(result.and(flushed))
+    }
+
+    /// Ends a program's source `source_name` (its last file, its `-e` code): -39 when it
+    /// left a definition open.
+    pub fn end_of_program(&self, source_name: &str) -> Result<(), ForthError> {
+        self.finished_source(source_name).map_err(Throw::into_error)
+    }
+
+    fn finished_source(&self, source_name: &str) -> Fallible<()> {
+        let Some(name) = self.unfinished_definition() else {
+            return Ok(());
+        };
+        let message = format!("unexpected end of file inside the definition of {name}");
+        Err(Throw::with_message(code::UNEXPECTED_EOF, message).in_word(source_name))
     }
 
     fn finish(&mut self, result: Fallible<()>) -> Result<Flow, ForthError> {

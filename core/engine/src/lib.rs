@@ -52,8 +52,8 @@
 //! # Decisions on points the standard leaves open
 //!
 //! - `/`, `MOD`, `/MOD`, `*/`, `*/MOD` are symmetric (truncating) like `SM/REM`;
-//!   `FM/MOD` is floored. `MIN-INT -1 /` wraps to MIN-INT; a quotient of a double-cell
-//!   division that does not fit is -11; a zero divisor is -10.
+//!   `FM/MOD` is floored. A quotient that does not fit in its cell is -11 (`MIN-INT -1 /`
+//!   as much as a double-cell division); a zero divisor is -10.
 //! - Arithmetic wraps. `LSHIFT`/`RSHIFT` by 64 or more give 0.
 //! - The control-flow stack is separate from the data stack.
 //! - Name lookup ignores ASCII case. Numbers accept `#` `$` `%` prefixes, `'c'`, a leading
@@ -72,6 +72,11 @@
 //! - Error codes beyond the standard's table: -256 step budget exhausted, -257 invalid
 //!   execution token, -258 input sources nested too deeply.
 //! - Defining a word while a colon definition is being compiled is -29.
+//! - A whole program file ([`Forth::include_file`]) that ends inside a definition it began
+//!   is -39, as is the end of a program with one open ([`Forth::end_of_program`]);
+//!   `INCLUDED` text within a line may leave one open for the rest of the line.
+//! - Under a step budget, file names that lead to a FIFO, a socket or a device are refused
+//!   whatever the file policy: opening or reading one can block, and no budget stops that.
 //! - Output the console cannot write (a closed pipe, a full disk) is -37 "file I/O
 //!   exception" in the word that wrote, so an output loop stops; CATCH can catch it.
 //!

@@ -240,7 +240,7 @@ fn fold_binary(a: i64, b: i64, op: Op) -> Option<i64> {
         Op::Add => a.wrapping_add(b),
         Op::Sub => a.wrapping_sub(b),
         Op::Mul => a.wrapping_mul(b),
-        Op::Div if b != 0 => a.wrapping_div(b),
+        Op::Div => a.checked_div(b)?,
         Op::Mod if b != 0 => a.wrapping_rem(b),
         Op::And => a & b,
         Op::Or => a | b,

@@ -64,12 +64,16 @@ fn resolve_within(dir: &Path, name: &str) -> Result<PathBuf, Refusal> {
         }
     }
     let path = root.join(relative);
-    match std::fs::metadata(&path) {
-        Ok(found) if !found.is_file() && !found.is_dir() => {
-            Err(refuse("is neither a file nor a directory inside"))
-        }
-        _ => Ok(path),
+    match is_special(&path) {
+        true => Err(refuse("is neither a file nor a directory inside")),
+        false => Ok(path),
     }
+}
+
+/// Whether `path` names something that is neither a file nor a directory: a FIFO, which
+/// blocks its opener until a writer comes, a socket or a device.
+pub fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|found| !found.is_file() && !found.is_dir())
 }
 
 #[cfg(test)]

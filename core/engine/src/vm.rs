@@ -67,6 +67,17 @@ pub fn floored_divide(dividend: i128, divisor: i64) -> Option<(i64, i64)> {
     Some((remainder as i64, i64::try_from(quotient).ok()?))
 }
 
+/// `/`: the symmetric quotient; -10 for a zero divisor, -11 when it does not fit (the
+/// smallest number divided by -1).
+fn quotient(dividend: i64, divisor: i64) -> Result<i64, i64> {
+    if divisor == 0 {
+        return Err(code::DIVISION_BY_ZERO);
+    }
+    dividend
+        .checked_div(divisor)
+        .ok_or(code::RESULT_OUT_OF_RANGE)
+}
+
 /// Symmetric division of a double by a single; `None` when the quotient does not fit.
 pub fn symmetric_divide(dividend: i128, divisor: i64) -> Option<(i64, i64)> {
     let quotient = dividend.checked_div(divisor as i128)?;
@@ -1185,10 +1196,7 @@ fn out_of_line(
             }
             Op::Div => {
                 need!(2);
-                if tos == 0 {
-                    return Err(code::DIVISION_BY_ZERO);
-                }
-                tos = ds[sp - 1].wrapping_div(tos);
+                tos = quotient(ds[sp - 1], tos)?;
                 sp -= 1;
             }
             Op::Mod => {
@@ -1206,7 +1214,7 @@ fn out_of_line(
                 }
                 let n1 = ds[sp - 1];
                 ds[sp - 1] = n1.wrapping_rem(tos);
-                tos = n1.wrapping_div(tos);
+                tos = quotient(n1, tos)?;
             }
             Op::StarSlash | Op::StarSlashMod => {
                 need!(3);

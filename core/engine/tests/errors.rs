@@ -34,6 +34,24 @@ fn standard_codes_messages_and_words() {
     check("0 -1 C!", -9, "invalid memory address", Some("C!"));
     check("1 0 /", -10, "division by zero", Some("/"));
     check("1 0 MOD", -10, "division by zero", Some("MOD"));
+    check(
+        "-9223372036854775808 -1 /",
+        -11,
+        "result out of range",
+        Some("/"),
+    );
+    check(
+        "-9223372036854775808 -1 /MOD",
+        -11,
+        "result out of range",
+        Some("/MOD"),
+    );
+    check(
+        ": t -9223372036854775808 -1 / ; t",
+        -11,
+        "result out of range",
+        Some("/"),
+    );
     check("nosuchword", -13, "undefined word", Some("nosuchword"));
     check("IF", -14, "interpreting a compile-only word", Some("IF"));
     check(

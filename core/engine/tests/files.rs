@@ -277,6 +277,60 @@ fn within_refuses_fifos_which_would_block_their_opener() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn a_step_budget_refuses_fifos_with_full_access_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("x");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+    let mut budgeted = Forth::new(Limits {
+        max_steps: Some(1_000_000),
+        ..Limits::default()
+    });
+    let name = fifo.display();
+    let opened = run(&mut budgeted, &format!("S\" {name}\" R/O OPEN-FILE")).unwrap();
+    assert_eq!(opened, [0, REFUSED]);
+    let failure = run(&mut budgeted, &format!("S\" {name}\" INCLUDED")).unwrap_err();
+    assert_eq!(failure.code, -37, "{failure}");
+    assert!(
+        failure.message.contains("could block past the step budget"),
+        "{failure}"
+    );
+    // A plain file is still readable under the budget.
+    std::fs::write(dir.path().join("plain.fs"), "7\n").unwrap();
+    let plain = dir.path().join("plain.fs");
+    let included = run(
+        &mut budgeted,
+        &format!("S\" {}\" INCLUDED", plain.display()),
+    );
+    assert_eq!(included.unwrap(), [0, REFUSED, 7]);
+}
+
+#[test]
+fn a_program_file_that_ends_inside_a_definition_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open.fs");
+    std::fs::write(&open, "1 : f 2").unwrap();
+    let mut forth = engine(FileAccess::Full);
+    let failure = forth
+        .include_file(&open, &mut BufferConsole::new())
+        .unwrap_err();
+    assert_eq!(failure.code, -39, "{failure}");
+    assert_eq!(
+        failure.message,
+        "unexpected end of file inside the definition of f"
+    );
+    assert_eq!(failure.word.as_deref(), Some(&*open.display().to_string()));
+    // INCLUDED inside a line is text like any other: the definition goes on after it.
+    forth.reset_after_error();
+    let source = format!("S\" {}\" INCLUDED 3 ; f", open.display());
+    assert_eq!(run(&mut forth, &source).unwrap(), [1, 2, 3]);
+    assert_eq!(forth.end_of_program("test").map_err(|e| e.code), Ok(()));
+    run(&mut forth, ": g").unwrap();
+    assert_eq!(forth.end_of_program("test").map_err(|e| e.code), Err(-39));
+}
+
 #[test]
 fn within_allows_files_in_subdirectories() {
     let dir = tempfile::tempdir().unwrap();

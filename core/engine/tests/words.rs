@@ -50,7 +50,7 @@ fn arithmetic_wraps_and_divides_symmetrically() {
         ("7 2 / -7 2 / 7 -2 / -7 -2 /", &[3, -3, -3, 3]),
         ("7 2 MOD -7 2 MOD 7 -2 MOD -7 -2 MOD", &[1, -1, 1, -1]),
         ("-7 2 /MOD", &[-1, -3]),
-        (&format!("{MIN} -1 /"), &[MIN]),
+        (&format!("{MIN} -1 ' / CATCH"), &[MIN, -1, -11]),
         (&format!("{MIN} -1 MOD"), &[0]),
         ("5 1+ 5 1- 3 2* -3 2/", &[6, 4, 6, -2]),
         ("3 7 MIN 3 7 MAX -3 7 MIN", &[3, 7, -3]),

@@ -17,11 +17,12 @@ fn nonzero(divisor: i64) -> Res<()> {
     Ok(())
 }
 
-/// `/`: symmetric quotient; -10 on a zero divisor.
+/// `/`: symmetric quotient; -10 on a zero divisor, -11 when it does not fit (the smallest
+/// number divided by -1).
 #[inline]
 pub fn div(a: i64, b: i64) -> Res<i64> {
     nonzero(b)?;
-    Ok(a.wrapping_div(b))
+    a.checked_div(b).ok_or(Throw(code::RESULT_OUT_OF_RANGE))
 }
 
 /// `MOD`: remainder with the sign of the dividend.
@@ -34,8 +35,7 @@ pub fn rem(a: i64, b: i64) -> Res<i64> {
 /// `/MOD`: ( rem quot ).
 #[inline]
 pub fn div_mod(a: i64, b: i64) -> Res<(i64, i64)> {
-    nonzero(b)?;
-    Ok((a.wrapping_rem(b), a.wrapping_div(b)))
+    Ok((rem(a, b)?, div(a, b)?))
 }
 
 /// `*/MOD`: ( rem quot ) of a*b/c with a double-cell intermediate, symmetric.
@@ -150,6 +150,16 @@ pub fn plus_loop(limit: i64, index: &mut i64, step: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quotient_that_does_not_fit_throws_minus_11_as_the_interpreter_does() {
+        let code = |result: Res<i64>| result.map_err(|thrown| thrown.0);
+        assert_eq!(code(div(i64::MIN, -1)), Err(code::RESULT_OUT_OF_RANGE));
+        assert_eq!(code(div_mod(i64::MIN, -1).map(|(_, q)| q)), Err(-11));
+        assert_eq!(code(div(1, 0)), Err(code::DIVISION_BY_ZERO));
+        assert_eq!(code(rem(i64::MIN, -1)), Ok(0));
+        assert_eq!(div_mod(7, -2).map_err(|thrown| thrown.0), Ok((1, -3)));
+    }
 
     /// `+LOOP` by the standard's words: the loop ends when the index crosses the boundary
     /// between limit-1 and limit, in either direction, wrapping around the cell's range.
