@@ -62,12 +62,14 @@ pub struct Program {
 }
 
 /// Loads `source` into a fresh engine with `limits` (its output is discarded) and reads
-/// back the result; the error is the engine's (-256 once a step budget is used up).
+/// back the result; the error is the engine's (-256 once a step budget is used up, -39
+/// when the source ends inside a definition).
 pub fn load(source: &str, name: &str, limits: Limits) -> Result<Program, String> {
     let mut forth = Forth::new(limits);
     let mut console = BufferConsole::new();
     forth
         .evaluate(source, name, &mut console)
+        .and_then(|_| forth.end_of_program(name))
         .map_err(|error| error.to_string())?;
     let limits = forth.limits.clone();
     let words = forth
@@ -395,6 +397,15 @@ mod tests {
         assert!(!program.primitives.is_empty());
         assert!(!program.data.is_empty(), "the variable's 7");
         assert_eq!(Program::decode(&program.encode()).unwrap(), program);
+    }
+
+    #[test]
+    fn a_program_that_ends_inside_a_definition_is_refused() {
+        let refused = load(": main 1 2 +", "open", Limits::default()).unwrap_err();
+        assert_eq!(
+            refused,
+            "-39 unexpected end of file inside the definition of main in open"
+        );
     }
 
     #[test]
