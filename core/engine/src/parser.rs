@@ -152,7 +152,8 @@ pub fn accumulate_digits(mut value: u128, text: &[u8], base: u64) -> (u128, usiz
 }
 
 /// Converts a token to a number: `'c'` characters, the prefixes `#` (decimal), `$` (hex)
-/// and `%` (binary), a leading `-`, and a trailing `.` for a double-cell number.
+/// and `%` (binary), a leading `-`, and a trailing `.` for a double-cell number. Digits
+/// whose value does not fit in the cell (or the double cell) are no number.
 pub fn parse_number(token: &[u8], base: u64) -> Option<Number> {
     if let [b'\'', char, b'\''] = token {
         return Some(Number::Single(*char as i64));
@@ -174,8 +175,13 @@ pub fn parse_number(token: &[u8], base: u64) -> Option<Number> {
     if digits.is_empty() || !(2..=36).contains(&base) {
         return None;
     }
-    let (magnitude, used) = accumulate_digits(0, digits, base);
-    if used != digits.len() {
+    let magnitude = digits.iter().try_fold(0u128, |value, &byte| {
+        let digit = digit_value(byte, base)?;
+        value.checked_mul(base as u128)?.checked_add(digit as u128)
+    })?;
+    // A cell holds any unsigned 64-bit magnitude (`-1` and `18446744073709551615` are the
+    // same cell); a larger one is no number rather than a silently wrapped one.
+    if !double && magnitude > u128::from(u64::MAX) {
         return None;
     }
     let value = if negative {
@@ -212,6 +218,24 @@ mod tests {
         assert_eq!(parse_number(b"-1.", 10), Some(Number::Double(-1, -1)));
         assert_eq!(parse_number(b"-", 10), None);
         assert_eq!(parse_number(b"1x", 10), None);
+    }
+
+    #[test]
+    fn a_number_too_large_for_its_cell_is_no_number() {
+        let max = Some(Number::Single(-1));
+        assert_eq!(parse_number(b"18446744073709551615", 10), max);
+        assert_eq!(parse_number(b"$FFFFFFFFFFFFFFFF", 10), max);
+        assert_eq!(parse_number(b"18446744073709551616", 10), None);
+        assert_eq!(parse_number(b"99999999999999999999", 10), None);
+        assert_eq!(parse_number(b"-18446744073709551616", 10), None);
+        let double = parse_number(b"18446744073709551616.", 10);
+        assert_eq!(double, Some(Number::Double(0, 1)));
+        let too_large = format!("{}0.", u128::MAX);
+        assert_eq!(parse_number(too_large.as_bytes(), 10), None);
+        assert_eq!(
+            parse_number(b"-9223372036854775808", 10),
+            Some(Number::Single(i64::MIN))
+        );
     }
 
     #[test]
