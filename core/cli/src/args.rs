@@ -291,7 +291,7 @@ const TOP: Page = Page {
 
 const RUN: Page = Page {
     path: "run",
-    about: "Run Forth source files in order, then `-e` code; exit non-zero after an error",
+    about: "Run Forth source files in order, then `-e` code (neither: the program on standard input); exit non-zero after an error",
     usage: "[FILES]...",
     arguments: &[("[FILES]...", "Forth source files")],
     commands: &[],

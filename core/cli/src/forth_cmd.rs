@@ -708,16 +708,21 @@ impl Terminal {
         }
     }
 
-    fn next_line(&mut self) -> Option<String> {
+    /// The next line of standard input as it was sent, bytes that are not UTF-8 included.
+    fn next_bytes(&mut self) -> Option<Vec<u8>> {
         let line = input::read_line_capped(&mut std::io::stdin().lock(), self.max_line_bytes);
-        let text = line.ok()??.text;
+        Some(line.ok()??.text)
+    }
+
+    fn next_line(&mut self) -> Option<String> {
+        let text = self.next_bytes()?;
         Some(String::from_utf8_lossy(&text).into_owned())
     }
 
     fn next_key(&mut self) -> Option<u8> {
         if self.pending_keys.is_empty() {
-            let line = self.next_line()?;
-            self.pending_keys.extend(line.bytes().chain([b'\n']));
+            let line = self.next_bytes()?;
+            self.pending_keys.extend(line.into_iter().chain([b'\n']));
         }
         self.pending_keys.pop_front()
     }

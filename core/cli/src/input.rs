@@ -14,6 +14,31 @@ pub struct Line {
     pub complete: bool,
 }
 
+/// Reads and drops the rest of the current line of `input`, up to and with its `\n`,
+/// holding no more of it than a buffer's worth at a time.
+pub fn skip_line(input: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok(());
+        }
+        match available.iter().position(|&byte| byte == b'\n') {
+            Some(newline) => {
+                input.consume(newline + 1);
+                return Ok(());
+            }
+            None => {
+                let len = available.len();
+                input.consume(len);
+            }
+        }
+    }
+}
+
 /// Reads the next line of `input` (up to `\n`, without `\n` or `\r\n`), at most `cap`
 /// bytes of it; `None` at the end of the input.
 pub fn read_line_capped(input: &mut impl BufRead, cap: usize) -> std::io::Result<Option<Line>> {

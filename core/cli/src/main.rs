@@ -212,6 +212,9 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 forth_cmd::run(&files, Some(code), Some(&plugin), options)?
             }
         }
+        Some(Command::Run { files, code, .. }) if files.is_empty() && code.is_none() => {
+            forth_cmd::run_stdin(options)?
+        }
         Some(Command::Run { files, code, .. }) => {
             forth_cmd::run(&files, code.as_deref(), None, options)?
         }

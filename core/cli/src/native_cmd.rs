@@ -125,13 +125,16 @@ pub fn compile(
         errln!("{mistake}");
         return Ok(1);
     }
-    let program = match program::load(source, &plugin_name(&stem), options.compile_limits()) {
+    // Errors name the file as given; the plugin is named after its stem.
+    let shown = file.display().to_string();
+    let mut program = match program::load(source, &shown, options.compile_limits()) {
         Ok(program) => program,
         Err(error) => {
-            errln!("{}: the program does not load: {error}", file.display());
+            errln!("the program does not load: {error}");
             return Ok(1);
         }
     };
+    program.name = plugin_name(&stem);
     let backend = backend_plugin(options)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let cache = cache_dir()?;

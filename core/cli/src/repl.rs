@@ -7,12 +7,16 @@
 //! puts a stage plugin in place for the lines and definitions that follow (`#stage KIND
 //! builtin` goes back).
 //! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
-//! keeps the session; history is saved after every line.
+//! keeps the session; history is saved after every line. A line over `--max-source-bytes`
+//! is refused (and not kept) and the session goes on; piped lines are bytes, UTF-8 or not.
 
 use crate::forth_cmd::{Engine, EngineOptions, Outcome, Terminal};
+use crate::input;
 use crate::output::{errln, outln};
+use anyhow::Context;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -28,12 +32,9 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
     if let Some(flag) = &interrupt {
         interrupt_on_ctrl_c(flag)?;
     }
-    let mut console = Terminal::default();
-    let mut editor = DefaultEditor::new()?;
-    let history = history_file();
-    if let Some(history) = &history {
-        let _ = editor.load_history(history);
-    }
+    let cap = options.max_source_bytes;
+    let mut console = Terminal::new(cap);
+    let mut lines = Lines::new()?;
     outln!(
         "FastForth {} ({}). BYE leaves; {ENGINE_COMMAND} FILE swaps the engine plugin; \
          {LINK_COMMAND} FILE links or swaps a native plugin; {STAGE_COMMAND} lists the \
@@ -43,17 +44,17 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
     )?;
     let mut line_number = 0;
     loop {
-        let line = match editor.readline("") {
-            Ok(line) => line,
-            Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
-            Err(error) => return Err(error.into()),
+        let Some(source) = lines.next(cap)? else {
+            break;
         };
         line_number += 1;
-        let _ = editor.add_history_entry(line.as_str());
-        if let Some(history) = &history {
-            let _ = editor.append_history(history);
-        }
+        let Ok(source) = source else {
+            errln!(
+                "<repl line {line_number}> is larger than the source size limit of {cap} bytes (--max-source-bytes)"
+            );
+            continue;
+        };
+        let line = String::from_utf8_lossy(&source);
         if let Some(argument) = line.trim().strip_prefix(ENGINE_COMMAND) {
             engine_command(&mut engine, argument.trim())?;
             continue;
@@ -78,7 +79,7 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
                 .for_each(|flag| flag.store(false, Ordering::Relaxed))
         };
         clear();
-        let outcome = engine.evaluate(line.as_bytes(), &name, &mut console)?;
+        let outcome = engine.evaluate(&source, &name, &mut console)?;
         clear();
         match outcome {
             Outcome::Continue => outln!(" ok")?,
@@ -91,6 +92,84 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Where the REPL's lines come from: the line editor on a terminal, plain lines of bytes
+/// (UTF-8 or not) when a script is piped in; either way each line goes to the history file.
+struct Lines {
+    editor: DefaultEditor,
+    history: Option<std::path::PathBuf>,
+    terminal: bool,
+}
+
+/// A line, or a line over the source size cap (refused whole).
+type Line = Result<Vec<u8>, TooLong>;
+
+/// A line longer than `--max-source-bytes`.
+struct TooLong;
+
+impl Lines {
+    fn new() -> anyhow::Result<Lines> {
+        let mut editor = DefaultEditor::new()?;
+        let history = history_file();
+        if let Some(history) = &history {
+            let _ = editor.load_history(history);
+        }
+        let terminal = std::io::stdin().is_terminal();
+        Ok(Lines {
+            editor,
+            history,
+            terminal,
+        })
+    }
+
+    /// The next line of at most `cap` bytes; `None` at the end of input.
+    fn next(&mut self, cap: usize) -> anyhow::Result<Option<Line>> {
+        let line = match self.terminal {
+            true => self.edited_line()?.map(|line| line.into_bytes()),
+            false => match piped_line(cap).context("cannot read standard input")? {
+                Some(Ok(line)) => Some(line),
+                other => return Ok(other),
+            },
+        };
+        let Some(line) = line else { return Ok(None) };
+        if line.len() > cap {
+            return Ok(Some(Err(TooLong)));
+        }
+        let _ = self
+            .editor
+            .add_history_entry(String::from_utf8_lossy(&line).as_ref());
+        if let Some(history) = &self.history {
+            let _ = self.editor.append_history(history);
+        }
+        Ok(Some(Ok(line)))
+    }
+
+    /// The next line from the line editor; Ctrl-C at the prompt starts the line again.
+    fn edited_line(&mut self) -> anyhow::Result<Option<String>> {
+        loop {
+            match self.editor.readline("") {
+                Ok(line) => return Ok(Some(line)),
+                Err(ReadlineError::Interrupted) => continue,
+                Err(ReadlineError::Eof) => return Ok(None),
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+/// The next line of standard input, as [`Lines::next`] reads it when no terminal is there;
+/// of a line over the cap, the rest is read and dropped.
+fn piped_line(cap: usize) -> std::io::Result<Option<Line>> {
+    let mut stdin = std::io::stdin().lock();
+    let Some(line) = input::read_line_capped(&mut stdin, cap)? else {
+        return Ok(None);
+    };
+    if !line.complete {
+        input::skip_line(&mut stdin)?;
+        return Ok(Some(Err(TooLong)));
+    }
+    Ok(Some(Ok(line.text)))
 }
 
 /// Ctrl-C (SIGINT) sets the engine's interrupt flag; at the prompt the line editor reads it

@@ -125,6 +125,68 @@ fn an_empty_or_missing_path_in_a_flag_is_refused_before_anything_runs() {
 }
 
 #[test]
+fn run_without_files_or_code_runs_the_program_on_standard_input() {
+    let output = fastforth(&["run"], "1 2 + . cr\nfoo\n");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(text(&output.stdout), "3 \n");
+    assert_eq!(
+        text(&output.stderr),
+        "<stdin line 2>:1:1: -13 undefined word in foo\n"
+    );
+}
+
+#[test]
+fn key_reads_the_bytes_sent_not_their_utf8_repair() {
+    let output = fastforth(&["run", "-e", "key . key . key . key ."], "\u{ff}");
+    // U+00FF is two bytes in UTF-8; a byte that is not UTF-8 alone stays itself too.
+    assert_eq!(text(&output.stdout), "195 191 10 ");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(["run", "-e", "key . key . key ."])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"\xff\x80A").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(text(&output.stdout), "255 128 65 ");
+}
+
+#[test]
+fn a_piped_repl_keeps_going_past_a_refused_line_and_keeps_it_out_of_the_history() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .args(["repl", "--max-source-bytes", "100"])
+        .env("HOME", home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = b"1 .\n\xff .\n".to_vec();
+    input.extend(b"2 ".repeat(200));
+    input.extend(b"\n3 . cr\n");
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(stdout.ends_with("1  ok\n\n3 \n ok\n"), "{stdout}");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("<repl line 2>:1:1: -13 undefined word"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "<repl line 3> is larger than the source size limit of 100 bytes (--max-source-bytes)"
+        ),
+        "{stderr}"
+    );
+    let history = std::fs::read_to_string(home.path().join(".fastforth_history")).unwrap();
+    assert!(history.contains("3 . cr"), "{history}");
+    assert!(!history.contains("2 2 2"), "{history}");
+}
+
+#[test]
 fn run_names_a_missing_file() {
     let output = fastforth(&["run", "/nonexistent/prog.fs"], "");
     assert!(!output.status.success());

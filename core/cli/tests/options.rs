@@ -74,7 +74,7 @@ fn compile_loads_under_the_step_budget_and_file_access() {
     let output = fastforth(&["compile", "--max-steps", "1000", &inf], "");
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let expected =
-        format!("{inf}: the program does not load: inf:1:19: -256 step budget exhausted in x");
+        format!("the program does not load: {inf}:1:19: -256 step budget exhausted in x");
     assert_eq!(text(&output.stderr).trim_end(), expected);
     let outside = program(dir.path(), "outside.fs", "s\" /etc/passwd\" included\n");
     let confined = dir.path().to_str().unwrap();

@@ -98,7 +98,7 @@ impl Forth {
             Sys::RepositionFile => {
                 self.file_update(|file, at| file.seek(SeekFrom::Start(at)).map(drop))
             }
-            Sys::ResizeFile => self.file_update(|file, size| file.set_len(size)),
+            Sys::ResizeFile => self.resize_file(),
             Sys::FlushFile => {
                 let fileid = self.pop()?;
                 let flushed = self.files.get(fileid).and_then(|file| ior(file.flush()));
@@ -186,6 +186,27 @@ impl Forth {
             _ => Err(IOR_INVALID),
         });
         self.push_ior(done)
+    }
+
+    /// RESIZE-FILE ( ud fileid -- ior ): the bytes a file grows by are charged to the step
+    /// budget as if written, so that the budget bounds the space it takes.
+    fn resize_file(&mut self) -> Fallible<()> {
+        let (fileid, high, low) = (self.pop()?, self.pop()?, self.pop()?);
+        let size = match (high, low) {
+            (0, 0..) => low as u64,
+            _ => return self.push_ior(Err(IOR_INVALID)),
+        };
+        let current = match self.files.get(fileid) {
+            Ok(file) => file.metadata().map_or(0, |found| found.len()),
+            Err(ior) => return self.push_ior(Err(ior)),
+        };
+        let growth = usize::try_from(size.saturating_sub(current)).unwrap_or(usize::MAX);
+        self.charge_bytes(growth)?;
+        let resized = self
+            .files
+            .get(fileid)
+            .and_then(|file| ior(file.set_len(size)));
+        self.push_ior(resized)
     }
 
     /// READ-FILE ( c-addr u1 fileid -- u2 ior ).

@@ -2,10 +2,10 @@
 //! [`Console`], such as native code compiled ahead of time. They take and leave any number
 //! of cells on the data stack and are called like any other word.
 
-use crate::console::Console;
+use crate::console::{Console, HostWordError};
 use crate::dictionary::{Kind, Word};
 use crate::engine::Forth;
-use crate::error::{Fallible, ForthError, Throw, code, fail};
+use crate::error::{ForthError, Throw, code};
 use crate::ir::{Op, Sys};
 
 impl Forth {
@@ -35,24 +35,59 @@ impl Forth {
         Ok(())
     }
 
-    /// CALL-HOST ( i*x id -- j*x ): runs host word `id` on the data stack in place.
-    pub(crate) fn call_host(&mut self, console: &mut dyn Console) -> Fallible<()> {
-        let id = u32::try_from(self.pop()?).map_err(|_| Throw::new(code::INVALID_XT))?;
-        let cells = &mut self.machine.ds[1..];
-        let room = cells.len();
-        let mut depth = self.machine.depth;
-        let result = console.call_host_word(id, cells, &mut depth);
-        if depth > room {
-            return fail(code::STACK_OVERFLOW);
+    /// The throw of a host word that could not run or failed; an error without a message
+    /// has its code's. The text of an ABORT" is shown, as ABORT" itself shows it, unless a
+    /// CATCH is running.
+    pub(crate) fn host_word_failed(
+        &self,
+        error: HostWordError,
+        console: &mut dyn Console,
+    ) -> Throw {
+        if error.code == code::ABORT_QUOTE && self.machine.catch_frames.is_empty() {
+            // An output error loses only the message: the abort stops the word either way.
+            let _ = console.write(error.message.as_bytes());
         }
-        self.machine.depth = depth;
-        result.map_err(|error| {
-            // As ABORT" itself: its text is shown unless a CATCH is running.
-            if error.code == code::ABORT_QUOTE && self.machine.catch_frames.is_empty() {
-                // An output error loses only the message: the abort stops the word either way.
-                let _ = console.write(error.message.as_bytes());
-            }
-            Throw::with_message(error.code, error.message)
-        })
+        match error.message.is_empty() {
+            true => Throw::new(error.code),
+            false => Throw::with_message(error.code, error.message),
+        }
     }
+}
+
+/// CALL-HOST ( i*x id -- j*x ) inside the executor's loop: runs host word `id` (the top of
+/// the stack) through the console in `host`, in place on the data stack `ds` (items at
+/// `ds[1..=depth]`), whose depth `run_inner` holds in `sp` and top in `tos`. The word gets
+/// every cell of `ds` above slot 0; what it leaves stays, also when it fails. Out of line,
+/// and everything by address, so that the loop keeps its registers for its own state.
+#[inline(never)]
+pub(crate) fn call_host(
+    host: &mut &mut dyn Console,
+    ds: &mut [i64],
+    sp: &mut usize,
+    tos: &mut i64,
+) -> Result<(), Box<HostWordError>> {
+    let refused = |code| {
+        Box::new(HostWordError {
+            code,
+            message: String::new(),
+        })
+    };
+    // The console by its slot: without the barrier the compiler passes the console itself,
+    // which then takes two of the loop's registers.
+    let console = std::hint::black_box(host);
+    let depth = sp
+        .checked_sub(1)
+        .ok_or_else(|| refused(code::STACK_UNDERFLOW))?;
+    let id = u32::try_from(*tos).map_err(|_| refused(code::INVALID_XT))?;
+    let cells = ds.get_mut(1..).unwrap_or_default();
+    let room = cells.len();
+    let mut left = depth;
+    let result = console.call_host_word(id, cells, &mut left);
+    let overflow = left > room;
+    *sp = if overflow { depth } else { left };
+    *tos = ds.get(*sp).copied().unwrap_or(0);
+    if overflow {
+        return Err(refused(code::STACK_OVERFLOW));
+    }
+    result.map_err(Box::new)
 }

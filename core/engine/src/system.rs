@@ -475,7 +475,8 @@ impl Forth {
             .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))
     }
 
-    /// TO and IS: store into a VALUE's or DEFER's data field.
+    /// TO and IS: store into a VALUE's or DEFER's data field (either word takes either, as
+    /// gforth's do); any other word is -32.
     fn store_into_named(&mut self) -> Fallible<()> {
         let index = self.find_parsed()?;
         if let Kind::TwoValue { body } = self.dict.words[index].kind {
@@ -484,9 +485,10 @@ impl Forth {
         if self.is_float_value(index) {
             return self.store_float_value(index);
         }
-        let body = self.dict.words[index]
-            .body()
-            .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))?;
+        let body = match self.dict.words[index].kind {
+            Kind::Value { body } | Kind::Defer { body } => body,
+            _ => return fail(code::INVALID_NAME_ARGUMENT),
+        };
         if self.compiling() {
             return self.emit(Op::LitStore(body));
         }

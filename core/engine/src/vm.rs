@@ -2,10 +2,11 @@
 //! `match`, keeps the top of the data stack in a local, and never recurses on the host
 //! stack for Forth calls (return addresses live on the explicit return stack).
 
-use crate::console::Console;
+use crate::console::{Console, HostWordError};
 use crate::dictionary::op_name;
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code};
+use crate::host_words::call_host;
 use crate::ir::{Op, Sys};
 use crate::machine::{BYTES_PER_STEP, CATCH_OK_ADDRESS, CatchFrame, HALT_ADDRESS};
 use crate::memory::CELL;
@@ -15,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 enum Event {
     Halt,
     Sys(Sys),
-    /// A host word: run by the console, without the dispatch of the other system words.
-    CallHost,
+    /// A host word could not run or failed; the stack is as it left it.
+    HostFailed(Box<HostWordError>),
     Throw(i64),
     /// A throw from a fused instruction, named after the part of it that failed.
     ThrowAs(i64, Op),
@@ -27,7 +28,7 @@ enum Event {
 }
 
 /// Instructions the executor runs between two looks at the interrupt flag (at most; it
-/// also looks each time it starts, so after every host word).
+/// also looks each time it starts).
 const POLL_INTERVAL: u64 = 1 << 14;
 
 /// Called when the steps handed to the executor are used up: -28 when the interrupt flag
@@ -114,14 +115,15 @@ impl Forth {
 
     fn run_loop(&mut self, console: &mut dyn Console) -> Fallible<()> {
         loop {
-            let outcome = match self.run_inner() {
+            let outcome = match self.run_inner(console) {
                 Event::Halt => return Ok(()),
                 Event::Sys(word) => self
                     .system(word, console)
                     .map_err(|t| name_throw(t, Op::Sys(word))),
-                Event::CallHost => self
-                    .call_host(console)
-                    .map_err(|t| name_throw(t, Op::Sys(Sys::CallHost))),
+                Event::HostFailed(error) => Err(name_throw(
+                    self.host_word_failed(*error, console),
+                    Op::Sys(Sys::CallHost),
+                )),
                 Event::Throw(throw_code) => Err(self.throw_here(throw_code)),
                 Event::ThrowAs(throw_code, op) => Err(name_throw(Throw::new(throw_code), op)),
                 Event::Does(target) => self.set_does(target),
@@ -210,11 +212,12 @@ impl Forth {
         Ok(())
     }
 
-    /// The inner interpreter. Returns when an instruction needs the host side. Never
-    /// inlined: alone, its registers go to the executor's state and not to its caller's.
+    /// The inner interpreter. Returns when an instruction needs the host side; host words
+    /// run from inside it, through `console`. Never inlined: alone, its registers go to the
+    /// executor's state and not to its caller's.
     #[allow(clippy::too_many_lines)]
     #[inline(never)]
-    fn run_inner(&mut self) -> Event {
+    fn run_inner(&mut self, console: &mut dyn Console) -> Event {
         // The flag itself rather than `check_interrupt`, whose throw this loop would only drop.
         if self.interrupt.load(Ordering::Relaxed) && self.interrupt.swap(false, Ordering::Relaxed) {
             return Event::Interrupt;
@@ -226,7 +229,7 @@ impl Forth {
         // The slot above the deepest item holds the cached top of the stack on exit, so the
         // executor sees one slot less: pushing fails exactly when the stack is full.
         let cap = self.machine.ds.len().saturating_sub(1);
-        let ds = &mut self.machine.ds[..cap];
+        let mut ds = &mut self.machine.ds[..cap];
         // The return stack as seen by this run starts at its base, so that underflow
         // checks compare with constants.
         let rbase = self.machine.rbase.min(self.machine.rs.len());
@@ -237,6 +240,9 @@ impl Forth {
         // is handed out a slice at a time, so that the interrupt flag is seen between slices.
         let mut steps = self.machine.steps_left.min(POLL_INTERVAL);
         self.machine.steps_left -= steps;
+        // Host words reach the console through this slot's address, so that the loop keeps
+        // no register for it (see `call_host`).
+        let mut host = console;
 
         macro_rules! need {
             ($n:expr) => {
@@ -1103,7 +1109,13 @@ impl Forth {
                 }
                 Op::Sys(Sys::CallHost) => {
                     tick!();
-                    break Event::CallHost;
+                    // On the whole stack: the word may fill the slot above the loop's slice
+                    // (the top's, when the loop stops), so the slice is taken again after.
+                    let called = call_host(&mut host, &mut self.machine.ds, &mut sp, &mut tos);
+                    ds = &mut self.machine.ds[..cap];
+                    if let Err(error) = called {
+                        break Event::HostFailed(error);
+                    }
                 }
                 Op::Sys(word) => {
                     tick!();

@@ -53,6 +53,25 @@ fn standard_codes_messages_and_words() {
         Some("/"),
     );
     check("nosuchword", -13, "undefined word", Some("nosuchword"));
+    check(
+        "VARIABLE v 5 TO v",
+        -32,
+        "invalid name argument",
+        Some("TO"),
+    );
+    check("CREATE c 5 TO c", -32, "invalid name argument", Some("TO"));
+    check(
+        "VARIABLE w ' DUP IS w",
+        -32,
+        "invalid name argument",
+        Some("IS"),
+    );
+    check(
+        ": u ; : t 5 TO u ;",
+        -32,
+        "invalid name argument",
+        Some("TO"),
+    );
     check("IF", -14, "interpreting a compile-only word", Some("IF"));
     check(
         ": t THEN ;",

@@ -362,3 +362,25 @@ fn reading_charges_the_step_budget_by_size() {
     let source = "S\" big\" R/O OPEN-FILE DROP HERE 200000 ROT READ-FILE";
     assert_eq!(run(&mut forth, source).unwrap_err().code, -256);
 }
+
+#[test]
+fn growing_a_file_charges_the_step_budget_by_the_bytes_it_grows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut forth = Forth::new(Limits {
+        file_access: FileAccess::Within(dir.path().into()),
+        max_steps: Some(2_000),
+        ..Limits::default()
+    });
+    let open = "S\" f\" R/W CREATE-FILE DROP VALUE f";
+    run(&mut forth, open).unwrap();
+    assert_eq!(run(&mut forth, "100000 0 f RESIZE-FILE").unwrap(), [0]);
+    let huge = run(&mut forth, "1000000000000 0 f RESIZE-FILE").unwrap_err();
+    assert_eq!(huge.code, -256, "{huge}");
+    assert_eq!(
+        std::fs::metadata(dir.path().join("f")).unwrap().len(),
+        100_000
+    );
+    // Shrinking costs nothing beyond the word itself.
+    forth.reset_after_error();
+    assert_eq!(run(&mut forth, "0 0 f RESIZE-FILE").unwrap(), [0]);
+}
