@@ -17,26 +17,13 @@ pub struct Line {
 /// Reads and drops the rest of the current line of `input`, up to and with its `\n`,
 /// holding no more of it than a buffer's worth at a time.
 pub fn skip_line(input: &mut impl BufRead) -> std::io::Result<()> {
-    loop {
-        let available = match input.fill_buf() {
-            Ok(available) => available,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        if available.is_empty() {
-            return Ok(());
-        }
-        match available.iter().position(|&byte| byte == b'\n') {
-            Some(newline) => {
-                input.consume(newline + 1);
-                return Ok(());
-            }
-            None => {
-                let len = available.len();
-                input.consume(len);
-            }
+    const PIECE_BYTES: usize = 8192;
+    while let Some(piece) = read_line_capped(input, PIECE_BYTES)? {
+        if piece.complete {
+            break;
         }
     }
+    Ok(())
 }
 
 /// Reads the next line of `input` (up to `\n`, without `\n` or `\r\n`), at most `cap`

@@ -23,6 +23,19 @@ fn fastforth(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `fastforth repl ARGS` with its history in `home` and its standard streams piped.
+fn spawn_repl(home: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_fastforth"))
+        .arg("repl")
+        .args(args)
+        .env("HOME", home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -154,14 +167,7 @@ fn key_reads_the_bytes_sent_not_their_utf8_repair() {
 #[test]
 fn a_piped_repl_keeps_going_past_a_refused_line_and_keeps_it_out_of_the_history() {
     let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fastforth"))
-        .args(["repl", "--max-source-bytes", "100"])
-        .env("HOME", home.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_repl(home.path(), &["--max-source-bytes", "100"]);
     let mut input = b"1 .\n\xff .\n".to_vec();
     input.extend(b"2 ".repeat(200));
     input.extend(b"\n3 . cr\n");
@@ -299,14 +305,7 @@ fn repl_swaps_the_engine_and_keeps_the_session() {
 fn ctrl_c_interrupts_the_running_word_and_the_repl_keeps_its_session_and_history() {
     use std::io::{BufRead, BufReader, Read};
     let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fastforth"))
-        .arg("repl")
-        .env("HOME", home.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_repl(home.path(), &[]);
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, ": sq dup * ;\n: x .\" go\" cr begin again ; x").unwrap();
     stdin.flush().unwrap();
