@@ -142,9 +142,19 @@ impl Forth {
             .ip
             .checked_sub(1)
             .and_then(|at| self.code.get(at).copied());
-        match failed {
-            Some(op) => name_throw(Throw::new(throw_code), op),
-            None => Throw::new(throw_code),
+        let called = match failed {
+            Some(Op::Call(xt)) => self.dict.by_xt(i64::from(xt)),
+            _ => None,
+        };
+        match (called, failed) {
+            // A call that could not be made (the return stack is full) is named after the
+            // word it calls, not after EXECUTE.
+            (Some(word), _) => {
+                let name = String::from_utf8_lossy(&self.dict.words[word].name);
+                Throw::new(throw_code).in_word(&name)
+            }
+            (None, Some(op)) => name_throw(Throw::new(throw_code), op),
+            (None, None) => Throw::new(throw_code),
         }
     }
 

@@ -17,12 +17,7 @@ fn check(source: &str, code: i64, message: &str, word: Option<&str>) {
 fn standard_codes_messages_and_words() {
     check("DUP", -4, "stack underflow", Some("DUP"));
     check(": t DUP ; t", -4, "stack underflow", Some("DUP"));
-    check(
-        ": t RECURSE ; t",
-        -5,
-        "return stack overflow",
-        Some("EXECUTE"),
-    );
+    check(": t RECURSE ; t", -5, "return stack overflow", Some("t"));
     check(": t R> R> R> ; t", -6, "return stack underflow", Some("R>"));
     check("-1 @", -9, "invalid memory address", Some("@"));
     check(
