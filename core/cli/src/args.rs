@@ -572,7 +572,7 @@ fn read_run(parser: &mut Parser, options: &mut EngineOptions) -> Result<Command,
             let value = path_of(parser, &NATIVE, &RUN)?;
             set_once(&mut native, value, &NATIVE, &RUN)?;
         } else if let Token::Value(file) = token {
-            files.push(PathBuf::from(file));
+            files.push(file_operand(file, &RUN)?);
         } else {
             return Ok(false);
         }
@@ -600,7 +600,7 @@ fn read_compile(parser: &mut Parser, options: &mut EngineOptions) -> Result<Comm
         } else if DEBUG.matches(token) {
             set_once(&mut debug, (), &DEBUG, &COMPILE)?;
         } else if let (Token::Value(value), None) = (token, &file) {
-            file = Some(PathBuf::from(value));
+            file = Some(file_operand(value, &COMPILE)?);
         } else {
             return Ok(false);
         }
@@ -799,6 +799,14 @@ fn value_of(parser: &mut Parser, flag: &Flag, page: &Page) -> Result<OsString, S
             flag.syntax()
         ))
     })
+}
+
+/// A FILE operand: an empty one names nothing.
+fn file_operand(value: &OsString, page: &Page) -> Result<PathBuf, Stop> {
+    if value.is_empty() {
+        return Err(page.mistake("invalid FILE '': an empty path".to_owned()));
+    }
+    Ok(PathBuf::from(value))
 }
 
 /// A flag's value that names a file or directory: an empty one names nothing.

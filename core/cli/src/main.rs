@@ -192,10 +192,11 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         .plugin_dir()
         .filter(|dir| !installing && !dir.is_dir())
     {
-        anyhow::bail!(
-            "--plugin-dir {}: no such directory (`fastforth update` creates it)",
-            dir.display()
-        );
+        let problem = match dir.exists() {
+            true => "not a directory",
+            false => "no such directory (`fastforth update` creates it)",
+        };
+        anyhow::bail!("--plugin-dir {}: {problem}", dir.display());
     }
     Ok(match cli.command {
         None if std::io::stdin().is_terminal() => repl::repl(options)?,

@@ -5,7 +5,8 @@
 //! `#update [URL]` updates the installed plugins and swaps the new engine into the session;
 //! `#stage` lists the pipeline's stages, `#stage parser FILE` or `#stage optimizer FILE`
 //! puts a stage plugin in place for the lines and definitions that follow (`#stage KIND
-//! builtin` goes back).
+//! builtin` goes back). Under `--max-steps` or `--files` the commands that load a plugin
+//! file are refused: the input is untrusted, and native code is bounded by neither.
 //! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
 //! keeps the session; history is saved after every line. A line over `--max-source-bytes`
 //! is refused (and not kept) and the session goes on; piped lines are bytes, UTF-8 or not.
@@ -55,6 +56,15 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
             continue;
         };
         let line = String::from_utf8_lossy(&source);
+        if let Some(flag) = untrusted_input(options)
+            && loads_native_code(line.trim())
+        {
+            errln!(
+                "{}: refused under {flag}: it bounds Forth code, not the native code this would load",
+                line.trim()
+            );
+            continue;
+        }
         if let Some(argument) = line.trim().strip_prefix(ENGINE_COMMAND) {
             engine_command(&mut engine, argument.trim())?;
             continue;
@@ -170,6 +180,31 @@ fn piped_line(cap: usize) -> std::io::Result<Option<Line>> {
         return Ok(Some(Err(TooLong)));
     }
     Ok(Some(Ok(line.text)))
+}
+
+/// The flag under which the session's input counts as untrusted (a step budget, confined
+/// file access), if one was given: such input may not load native code.
+fn untrusted_input(options: &EngineOptions) -> Option<&'static str> {
+    if options.max_steps.is_some() {
+        return Some("--max-steps");
+    }
+    (options.file_access != fastforth_engine::FileAccess::Full).then_some("--files")
+}
+
+/// Whether a REPL line is a command that loads a plugin file: `#engine FILE`, `#link FILE`,
+/// `#stage KIND FILE` (not `builtin`) or `#update`.
+fn loads_native_code(line: &str) -> bool {
+    let argument = |command: &str| line.strip_prefix(command).map(str::trim);
+    let named = |command| argument(command).is_some_and(|file| !file.is_empty());
+    let staged = argument(STAGE_COMMAND).and_then(|rest| rest.split_whitespace().nth(1));
+    #[cfg(feature = "update")]
+    let updating = argument(UPDATE_COMMAND).is_some();
+    #[cfg(not(feature = "update"))]
+    let updating = false;
+    named(ENGINE_COMMAND)
+        || named(LINK_COMMAND)
+        || staged.is_some_and(|file| file != "builtin")
+        || updating
 }
 
 /// Ctrl-C (SIGINT) sets the engine's interrupt flag; at the prompt the line editor reads it

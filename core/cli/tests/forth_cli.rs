@@ -135,6 +135,51 @@ fn an_empty_or_missing_path_in_a_flag_is_refused_before_anything_runs() {
         "Error: --plugin-dir /no/such/dir: no such directory (`fastforth update` creates it)\n"
     );
     assert!(!Path::new("/no/such/dir").exists());
+    let output = fastforth(&["run", ""], "");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(text(&output.stderr).starts_with("error: invalid FILE '': an empty path"));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let file = file.path().to_str().unwrap();
+    let output = fastforth(&["--plugin-dir", file, "run", "-e", "1"], "");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let expected = format!("Error: --plugin-dir {file}: not a directory\n");
+    assert_eq!(text(&output.stderr), expected);
+}
+
+#[test]
+fn under_a_step_budget_or_confined_files_the_repl_loads_no_native_code() {
+    let home = tempfile::tempdir().unwrap();
+    let input = "#link /nonexistent.so\n#engine /nonexistent.so\n#stage optimizer /x.so\n\
+                 #stage optimizer builtin\n#link\n1 . cr\n";
+    for flags in [["--max-steps", "1000"], ["--files", "off"]] {
+        let mut child = spawn_repl(home.path(), &flags);
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let stderr = text(&output.stderr);
+        for command in [
+            "#link /nonexistent.so",
+            "#engine /nonexistent.so",
+            "#stage optimizer /x.so",
+        ] {
+            let refusal = format!(
+                "{command}: refused under {}: it bounds Forth code",
+                flags[0]
+            );
+            assert!(stderr.contains(&refusal), "{flags:?}: {stderr}");
+        }
+        let stdout = text(&output.stdout);
+        assert!(
+            stdout.contains("optimizer: built-in -> built-in"),
+            "{stdout}"
+        );
+        assert!(stdout.ends_with("1 \n ok\n"), "{stdout}");
+    }
 }
 
 #[test]

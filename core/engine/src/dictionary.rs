@@ -63,6 +63,15 @@ pub struct Word {
 }
 
 impl Word {
+    /// The cell TO, IS, ACTION-OF, DEFER@ and DEFER! work on: a VALUE's or a DEFER's (each
+    /// of those words takes either, as gforth's do); `None` for any other word.
+    pub fn value_cell(&self) -> Option<i64> {
+        match self.kind {
+            Kind::Value { body } | Kind::Defer { body } => Some(body),
+            _ => None,
+        }
+    }
+
     pub fn body(&self) -> Option<i64> {
         match self.kind {
             Kind::Created { body }

@@ -98,7 +98,7 @@ impl Forth {
             Sys::RepositionFile => {
                 self.file_update(|file, at| file.seek(SeekFrom::Start(at)).map(drop))
             }
-            Sys::ResizeFile => self.resize_file(),
+            Sys::ResizeFile => self.file_update(|file, size| file.set_len(size)),
             Sys::FlushFile => {
                 let fileid = self.pop()?;
                 let flushed = self.files.get(fileid).and_then(|file| ior(file.flush()));
@@ -177,36 +177,26 @@ impl Forth {
     }
 
     /// REPOSITION-FILE and RESIZE-FILE ( ud fileid -- ior ).
+    /// REPOSITION-FILE and RESIZE-FILE ( ud fileid -- ior ): `update` with the position or
+    /// size. The bytes between the file's end and a place past it are charged to the step
+    /// budget as if written (the resize, or a later write, makes them), so that the budget
+    /// bounds the space a file takes.
     fn file_update(&mut self, update: fn(&mut File, u64) -> std::io::Result<()>) -> Fallible<()> {
-        let fileid = self.pop()?;
-        let high = self.pop()?;
-        let low = self.pop()?;
-        let done = self.files.get(fileid).and_then(|file| match (high, low) {
-            (0, 0..) => ior(update(file, low as u64)),
-            _ => Err(IOR_INVALID),
-        });
-        self.push_ior(done)
-    }
-
-    /// RESIZE-FILE ( ud fileid -- ior ): the bytes a file grows by are charged to the step
-    /// budget as if written, so that the budget bounds the space it takes.
-    fn resize_file(&mut self) -> Fallible<()> {
         let (fileid, high, low) = (self.pop()?, self.pop()?, self.pop()?);
-        let size = match (high, low) {
+        let place = match (high, low) {
             (0, 0..) => low as u64,
             _ => return self.push_ior(Err(IOR_INVALID)),
         };
-        let current = match self.files.get(fileid) {
+        let end = match self.files.get(fileid) {
             Ok(file) => file.metadata().map_or(0, |found| found.len()),
             Err(ior) => return self.push_ior(Err(ior)),
         };
-        let growth = usize::try_from(size.saturating_sub(current)).unwrap_or(usize::MAX);
-        self.charge_bytes(growth)?;
-        let resized = self
+        self.charge_bytes(usize::try_from(place.saturating_sub(end)).unwrap_or(usize::MAX))?;
+        let done = self
             .files
             .get(fileid)
-            .and_then(|file| ior(file.set_len(size)));
-        self.push_ior(resized)
+            .and_then(|file| ior(update(file, place)));
+        self.push_ior(done)
     }
 
     /// READ-FILE ( c-addr u1 fileid -- u2 ior ).

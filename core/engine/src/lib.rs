@@ -57,8 +57,9 @@
 //! - Arithmetic wraps. `LSHIFT`/`RSHIFT` by 64 or more give 0.
 //! - The control-flow stack is separate from the data stack.
 //! - Name lookup ignores ASCII case. Numbers accept `#` `$` `%` prefixes, `'c'`, a leading
-//!   `-`, and a trailing `.` for double cells. A literal whose magnitude does not fit in
-//!   its cell (as an unsigned number) or double cell is no number (-13), never wrapped.
+//!   `-`, and a trailing `.` for double cells. A literal that does not fit its cell (as an
+//!   unsigned number, or down to the smallest signed one when negative) or double cell is
+//!   no number (-13), never wrapped.
 //! - Host text passed to [`Forth::evaluate`] is the user input device (SOURCE-ID 0): it is
 //!   interpreted line by line and REFILL moves to its next line. `ACCEPT` reads the
 //!   console's next line; `KEY` at the end of input throws -39.

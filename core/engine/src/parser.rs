@@ -180,8 +180,14 @@ pub fn parse_number(token: &[u8], base: u64) -> Option<Number> {
         value.checked_mul(base as u128)?.checked_add(digit as u128)
     })?;
     // A cell holds any unsigned 64-bit magnitude (`-1` and `18446744073709551615` are the
-    // same cell); a larger one is no number rather than a silently wrapped one.
-    if !double && magnitude > u128::from(u64::MAX) {
+    // same cell) and a negative one down to the smallest signed number; a larger one is no
+    // number rather than a silently wrapped one. So does a double cell, in 128 bits.
+    let bits = if double { 128 } else { 64 };
+    let largest = match negative {
+        true => 1u128 << (bits - 1),
+        false => u128::MAX >> (128 - bits),
+    };
+    if magnitude > largest {
         return None;
     }
     let value = if negative {
@@ -236,6 +242,13 @@ mod tests {
             parse_number(b"-9223372036854775808", 10),
             Some(Number::Single(i64::MIN))
         );
+        assert_eq!(parse_number(b"-9223372036854775809", 10), None);
+        assert_eq!(parse_number(b"-18446744073709551615", 10), None);
+        let min = format!("-{}.", 1u128 << 127);
+        let min = parse_number(min.as_bytes(), 10);
+        assert_eq!(min, Some(Number::Double(0, i64::MIN)));
+        let below = format!("-{}.", (1u128 << 127) + 1);
+        assert_eq!(parse_number(below.as_bytes(), 10), None);
     }
 
     #[test]

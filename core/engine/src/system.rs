@@ -456,14 +456,16 @@ impl Forth {
         Ok(body)
     }
 
-    /// The data field of the word named next in the input.
+    /// The value cell ([`crate::dictionary::Word::value_cell`]) of the word named next in
+    /// the input; -32 for a word without one.
     fn parsed_body(&mut self) -> Fallible<i64> {
         let index = self.find_parsed()?;
         self.dict.words[index]
-            .body()
+            .value_cell()
             .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))
     }
 
+    /// The value cell of the word whose execution token is on the stack.
     fn xt_body(&mut self) -> Fallible<i64> {
         let xt = self.pop()?;
         let index = self
@@ -471,12 +473,12 @@ impl Forth {
             .by_xt(xt)
             .ok_or_else(|| Throw::new(code::INVALID_XT))?;
         self.dict.words[index]
-            .body()
+            .value_cell()
             .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))
     }
 
-    /// TO and IS: store into a VALUE's or DEFER's data field (either word takes either, as
-    /// gforth's do); any other word is -32.
+    /// TO and IS: store into a VALUE's or DEFER's value cell, a 2VALUE or an FVALUE; any
+    /// other word is -32.
     fn store_into_named(&mut self) -> Fallible<()> {
         let index = self.find_parsed()?;
         if let Kind::TwoValue { body } = self.dict.words[index].kind {
@@ -485,10 +487,9 @@ impl Forth {
         if self.is_float_value(index) {
             return self.store_float_value(index);
         }
-        let body = match self.dict.words[index].kind {
-            Kind::Value { body } | Kind::Defer { body } => body,
-            _ => return fail(code::INVALID_NAME_ARGUMENT),
-        };
+        let body = self.dict.words[index]
+            .value_cell()
+            .ok_or_else(|| Throw::new(code::INVALID_NAME_ARGUMENT))?;
         if self.compiling() {
             return self.emit(Op::LitStore(body));
         }

@@ -55,6 +55,13 @@ fn standard_codes_messages_and_words() {
         Some("TO"),
     );
     check("CREATE c 5 TO c", -32, "invalid name argument", Some("TO"));
+    for (source, word) in [
+        ("VARIABLE x ACTION-OF x", "ACTION-OF"),
+        ("CREATE y ' y DEFER@", "DEFER@"),
+        ("VARIABLE z ' DUP ' z DEFER!", "DEFER!"),
+    ] {
+        check(source, -32, "invalid name argument", Some(word));
+    }
     check(
         "VARIABLE w ' DUP IS w",
         -32,

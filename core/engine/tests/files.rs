@@ -364,7 +364,7 @@ fn reading_charges_the_step_budget_by_size() {
 }
 
 #[test]
-fn growing_a_file_charges_the_step_budget_by_the_bytes_it_grows() {
+fn growing_a_file_or_seeking_past_its_end_charges_the_step_budget_by_the_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let mut forth = Forth::new(Limits {
         file_access: FileAccess::Within(dir.path().into()),
@@ -380,7 +380,11 @@ fn growing_a_file_charges_the_step_budget_by_the_bytes_it_grows() {
         std::fs::metadata(dir.path().join("f")).unwrap().len(),
         100_000
     );
-    // Shrinking costs nothing beyond the word itself.
+    // Nor can a write past the end, through REPOSITION-FILE, make a large file cheaply.
+    let far = run(&mut forth, "1000000000000 0 f REPOSITION-FILE").unwrap_err();
+    assert_eq!(far.code, -256, "{far}");
+    // Shrinking, or moving inside the file, costs nothing beyond the word itself.
     forth.reset_after_error();
     assert_eq!(run(&mut forth, "0 0 f RESIZE-FILE").unwrap(), [0]);
+    assert_eq!(run(&mut forth, "0 0 f REPOSITION-FILE").unwrap(), [0, 0]);
 }
