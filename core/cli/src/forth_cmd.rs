@@ -868,9 +868,7 @@ pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
         let Some(line) = line else { break };
         let name = format!("<stdin line {number}>");
         if !line.complete {
-            errln!(
-                "{name} is larger than the source size limit of {cap} bytes (--max-source-bytes)"
-            );
+            errln!("{}", input::over_cap(&name, cap));
             return Ok(1);
         }
         if let Some(exit_code) = finished(engine.evaluate(&line.text, &name, &mut terminal)?) {

@@ -70,6 +70,11 @@ pub fn read_line_capped(input: &mut impl BufRead, cap: usize) -> std::io::Result
     }
 }
 
+/// Why source `what` (a file, a line) is refused when longer than `cap` bytes.
+pub fn over_cap(what: impl std::fmt::Display, cap: usize) -> String {
+    format!("{what} is larger than the source size limit of {cap} bytes (--max-source-bytes)")
+}
+
 /// The contents of the source file `path`, refused when longer than `cap` bytes (only
 /// `cap + 1` bytes are ever read, so an endless file such as `/dev/zero` is refused too).
 pub fn read_source_file(path: &Path, cap: usize) -> anyhow::Result<Vec<u8>> {
@@ -80,10 +85,7 @@ pub fn read_source_file(path: &Path, cap: usize) -> anyhow::Result<Vec<u8>> {
         .read_to_end(&mut bytes)
         .with_context(cannot_read)?;
     if bytes.len() > cap {
-        anyhow::bail!(
-            "{} is larger than the source size limit of {cap} bytes (--max-source-bytes)",
-            path.display()
-        );
+        anyhow::bail!(over_cap(path.display(), cap));
     }
     Ok(bytes)
 }

@@ -51,7 +51,8 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
         line_number += 1;
         let Ok(source) = source else {
             errln!(
-                "<repl line {line_number}> is larger than the source size limit of {cap} bytes (--max-source-bytes)"
+                "{}",
+                input::over_cap(format!("<repl line {line_number}>"), cap)
             );
             continue;
         };

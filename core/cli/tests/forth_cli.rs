@@ -6,27 +6,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn fastforth(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fastforth"))
-        .args(args)
-        .env("HOME", std::env::temp_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    fastforth_at(&std::env::temp_dir(), args, stdin.as_bytes())
+}
+
+/// `fastforth ARGS` with `home` as its home directory (where the REPL keeps its history),
+/// given `stdin` as its standard input.
+fn fastforth_at(home: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn(home, args);
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
 }
 
-/// `fastforth repl ARGS` with its history in `home` and its standard streams piped.
-fn spawn_repl(home: &Path, args: &[&str]) -> std::process::Child {
+/// `fastforth ARGS` with `home` as its home directory and its standard streams piped.
+fn spawn(home: &Path, args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_fastforth"))
-        .arg("repl")
         .args(args)
         .env("HOME", home)
         .stdin(Stdio::piped())
@@ -152,14 +145,8 @@ fn under_a_step_budget_or_confined_files_the_repl_loads_no_native_code() {
     let input = "#link /nonexistent.so\n#engine /nonexistent.so\n#stage optimizer /x.so\n\
                  #stage optimizer builtin\n#link\n1 . cr\n";
     for flags in [["--max-steps", "1000"], ["--files", "off"]] {
-        let mut child = spawn_repl(home.path(), &flags);
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
+        let args = ["repl", flags[0], flags[1]];
+        let output = fastforth_at(home.path(), &args, input.as_bytes());
         assert!(output.status.success(), "{output:?}");
         let stderr = text(&output.stderr);
         for command in [
@@ -198,26 +185,18 @@ fn key_reads_the_bytes_sent_not_their_utf8_repair() {
     let output = fastforth(&["run", "-e", "key . key . key . key ."], "\u{ff}");
     // U+00FF is two bytes in UTF-8; a byte that is not UTF-8 alone stays itself too.
     assert_eq!(text(&output.stdout), "195 191 10 ");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fastforth"))
-        .args(["run", "-e", "key . key . key ."])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"\xff\x80A").unwrap();
-    let output = child.wait_with_output().unwrap();
+    let args = ["run", "-e", "key . key . key ."];
+    let output = fastforth_at(&std::env::temp_dir(), &args, b"\xff\x80A");
     assert_eq!(text(&output.stdout), "255 128 65 ");
 }
 
 #[test]
 fn a_piped_repl_keeps_going_past_a_refused_line_and_keeps_it_out_of_the_history() {
     let home = tempfile::tempdir().unwrap();
-    let mut child = spawn_repl(home.path(), &["--max-source-bytes", "100"]);
     let mut input = b"1 .\n\xff .\n".to_vec();
     input.extend(b"2 ".repeat(200));
     input.extend(b"\n3 . cr\n");
-    child.stdin.take().unwrap().write_all(&input).unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = fastforth_at(home.path(), &["repl", "--max-source-bytes", "100"], &input);
     assert!(output.status.success(), "{output:?}");
     let stdout = text(&output.stdout);
     assert!(stdout.ends_with("1  ok\n\n3 \n ok\n"), "{stdout}");
@@ -350,7 +329,7 @@ fn repl_swaps_the_engine_and_keeps_the_session() {
 fn ctrl_c_interrupts_the_running_word_and_the_repl_keeps_its_session_and_history() {
     use std::io::{BufRead, BufReader, Read};
     let home = tempfile::tempdir().unwrap();
-    let mut child = spawn_repl(home.path(), &[]);
+    let mut child = spawn(home.path(), &["repl"]);
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, ": sq dup * ;\n: x .\" go\" cr begin again ; x").unwrap();
     stdin.flush().unwrap();

@@ -286,14 +286,6 @@ impl Forth {
         self.set_system_cell(TO_IN_OFFSET, position as i64);
     }
 
-    /// The name of the definition being compiled (`:NONAME` for a nameless one), if one is
-    /// open: source that ends here leaves it unfinished.
-    pub fn unfinished_definition(&self) -> Option<String> {
-        let definition = self.definition.as_ref()?;
-        let name = definition.name.as_deref().unwrap_or(b":NONAME");
-        Some(String::from_utf8_lossy(name).into_owned())
-    }
-
     /// Data stack, bottom first.
     pub fn data_stack(&self) -> &[i64] {
         &self.machine.ds[1..=self.machine.depth]

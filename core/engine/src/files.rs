@@ -176,7 +176,6 @@ impl Forth {
         self.push(answer.err().unwrap_or(0))
     }
 
-    /// REPOSITION-FILE and RESIZE-FILE ( ud fileid -- ior ).
     /// REPOSITION-FILE and RESIZE-FILE ( ud fileid -- ior ): `update` with the position or
     /// size. The bytes between the file's end and a place past it are charged to the step
     /// budget as if written (the resize, or a later write, makes them), so that the budget

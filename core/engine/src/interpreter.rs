@@ -68,9 +68,10 @@ impl Forth {
     }
 
     fn finished_source(&self, source_name: &str) -> Fallible<()> {
-        let Some(name) = self.unfinished_definition() else {
+        let Some(definition) = &self.definition else {
             return Ok(());
         };
+        let name = String::from_utf8_lossy(definition.name.as_deref().unwrap_or(b":NONAME"));
         let message = format!("unexpected end of file inside the definition of {name}");
         Err(Throw::with_message(code::UNEXPECTED_EOF, message).in_word(source_name))
     }
