@@ -76,6 +76,8 @@ pub fn classify(op: Op, k: usize) -> Class {
             k + 1
         )),
         Op::Sys(word) => system(word),
+        // The embedding program's words are not part of the program.
+        Op::CallHost(_) => Class::Unsupported,
         // Stack
         Op::Dup => code("($0, $0)"),
         Op::Drop => code(""),

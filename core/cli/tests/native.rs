@@ -719,6 +719,25 @@ fn a_linked_word_error_names_the_code_the_plugin_and_the_position() {
 }
 
 #[test]
+fn a_linked_word_runs_on_a_full_stack_as_the_interpreted_word_does() {
+    let (plugin, _, _) = compiled(&mixed("v1/calc.fs"));
+    let plugin = plugin.to_str().unwrap();
+    let full = [
+        "--stack-cells",
+        "1",
+        "run",
+        "--link",
+        plugin,
+        "-e",
+        "5 triple .",
+    ];
+    let run = fastforth(&full);
+    assert_eq!(text(&run.stderr), "");
+    assert_eq!(text(&run.stdout), "15 ");
+    assert_eq!(run.status.code(), Some(0));
+}
+
+#[test]
 fn the_repl_swaps_in_a_new_build_and_keeps_the_old_one_after_a_refused_link() {
     let (v1, _, _) = compiled(&mixed("v1/calc.fs"));
     let (v2, _, _) = compiled(&mixed("v2/calc.fs"));

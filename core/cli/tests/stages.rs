@@ -79,7 +79,7 @@ fn the_repl_lists_and_swaps_the_optimizer_stage_and_keeps_the_session() {
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     assert!(
-        stdout.contains("optimizer  plugin \"optimizer\" 1.0.0 (IR version 2) from"),
+        stdout.contains("optimizer  plugin \"optimizer\" 1.0.0 (IR version 3) from"),
         "{stdout}"
     );
     assert!(stdout.contains("parser     built-in"), "{stdout}");
@@ -237,7 +237,7 @@ fn stage_flags_are_checked() {
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains("cannot use the optimizer stage")
-            && stderr.contains("the stage speaks IR version 3, this host's engine speaks 2"),
+            && stderr.contains("the stage speaks IR version 4, this host's engine speaks 3"),
         "{stderr}"
     );
 }
@@ -456,7 +456,7 @@ fn the_repl_swaps_the_parser_stage_between_two_lines_and_keeps_the_session() {
     );
     assert!(stdout.contains("1000000  ok"), "{stdout}");
     assert!(
-        stdout.contains("parser     plugin \"parser\" 1.1.0 (IR version 2) from"),
+        stdout.contains("parser     plugin \"parser\" 1.1.0 (IR version 3) from"),
         "{stdout}"
     );
     assert!(

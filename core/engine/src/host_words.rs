@@ -6,7 +6,7 @@ use crate::console::{Console, HostWordError};
 use crate::dictionary::{Kind, Word};
 use crate::engine::Forth;
 use crate::error::{ForthError, Throw, code};
-use crate::ir::{Op, Sys};
+use crate::ir::Op;
 
 impl Forth {
     /// Defines `name` as host word `id`: executing it calls
@@ -20,7 +20,7 @@ impl Forth {
         if self.definition.is_some() {
             return Err(Throw::new(code::COMPILER_NESTING).into_error());
         }
-        let ops = [Op::Lit(i64::from(id)), Op::Sys(Sys::CallHost), Op::Exit];
+        let ops = [Op::CallHost(i64::from(id)), Op::Exit];
         self.room_for_word(Some(name.as_bytes()), ops.len())
             .map_err(Throw::into_error)?;
         let xt = self.code.len() as u32;
@@ -28,7 +28,7 @@ impl Forth {
         self.dict.add(Word {
             name: name.as_bytes().into(),
             xt,
-            kind: Kind::Primitive { len: 2 },
+            kind: Kind::Primitive { len: 1 },
             immediate: false,
             compile_only: false,
         });
@@ -54,13 +54,14 @@ impl Forth {
     }
 }
 
-/// CALL-HOST ( i*x id -- j*x ) inside the executor's loop: runs host word `id` (the top of
-/// the stack) through the console in `host`, in place on the data stack `ds` (items at
-/// `ds[1..=depth]`), whose depth `run_inner` holds in `sp` and top in `tos`. The word gets
-/// every cell of `ds` above slot 0; what it leaves stays, also when it fails. Out of line,
-/// and everything by address, so that the loop keeps its registers for its own state.
+/// [`Op::CallHost`] ( i*x -- j*x ) inside the executor's loop: runs host word `id` through
+/// the console in `host`, in place on the data stack `ds` (items at `ds[1..=depth]`), whose
+/// depth `run_inner` holds in `sp` and top in `tos`. The word gets every cell of `ds` above
+/// slot 0; what it leaves stays, also when it fails. Out of line, and everything by
+/// address, so that the loop keeps its registers for its own state.
 #[inline(never)]
 pub(crate) fn call_host(
+    id: i64,
     host: &mut &mut dyn Console,
     ds: &mut [i64],
     sp: &mut usize,
@@ -75,10 +76,12 @@ pub(crate) fn call_host(
     // The console by its slot: without the barrier the compiler passes the console itself,
     // which then takes two of the loop's registers.
     let console = std::hint::black_box(host);
-    let depth = sp
-        .checked_sub(1)
-        .ok_or_else(|| refused(code::STACK_UNDERFLOW))?;
-    let id = u32::try_from(*tos).map_err(|_| refused(code::INVALID_XT))?;
+    let id = u32::try_from(id).map_err(|_| refused(code::INVALID_XT))?;
+    // The top is held apart from the stack in `tos`: the word sees it in its cell.
+    if let Some(top) = ds.get_mut(*sp) {
+        *top = *tos;
+    }
+    let depth = *sp;
     let cells = ds.get_mut(1..).unwrap_or_default();
     let room = cells.len();
     let mut left = depth;

@@ -15,8 +15,9 @@ use std::fmt;
 /// Version of the byte encoding written by [`encode`]; [`decode`] refuses other versions.
 /// New instructions get new tags without changing the encoding of the others, so a
 /// reader of the same version refuses only the instructions it does not know. Version 2
-/// widened a system word's index from one byte to two.
-pub const IR_VERSION: u32 = 2;
+/// widened a system word's index from one byte to two; version 3 calls a host word with one
+/// instruction, [`Op::CallHost`], in place of a literal and a system word.
+pub const IR_VERSION: u32 = 3;
 
 /// What an instruction does to the stacks on its way to the next instruction (a branch
 /// that is not taken, a loop that ends): the data
@@ -664,6 +665,9 @@ instruction_set! {
     /// `>R OVER @ OVER @ * R> + >R`: ( a1 a2 acc -- a1 a2 ) ( R: -- acc+x1*x2 ), x1 at a1
     /// and x2 at a2.
     MulAccumulateToR = 0x5E, "*", [3 -> 2; 0, 1], local;
+    /// ( i*x -- j*x ) runs host word `id`, which the embedding program provides (see
+    /// `Forth::define_host_word`).
+    CallHost(id: Literal) = 0xCC, _, varies, local;
     /// A word implemented by the host side of the engine (parsing, compiling, I/O, ...).
     Sys(word: System) = 0xF0, _, varies, local;
 }
@@ -716,8 +720,6 @@ system_words! {
     Recurse, If, Else, Then, Begin, While, Repeat, Until, Again, Do, QDo, Loop, PlusLoop, Leave,
     Case, Of, Endof, Endcase, Exit,
     Here, Allot, Comma, CComma, Align, Unused, Pad, Decimal, Hex, ToBody, Words,
-    /// ( i*x id -- j*x ) the run-time part of a host word.
-    CallHost,
     // Programming-tools (tools.rs)
     Question, Dump, See, BracketIf, BracketElse, BracketThen, BracketDefined, BracketUndefined,
     Ahead, CsPick, CsRoll, NToR, NRFrom, Synonym, TraverseWordlist, NameToString,

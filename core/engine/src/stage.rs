@@ -319,10 +319,10 @@ pub fn check_probe_answer(answer: &[u8]) -> Result<Vec<Op>, String> {
     }
 }
 
-/// Instructions that refer to something outside the definition: a called word or a
-/// system word. An optimizer's answer may only keep those it was given.
+/// Instructions that refer to something outside the definition: a called word, a system
+/// word or a host word. An optimizer's answer may only keep those it was given.
 fn invented(op: Op) -> bool {
-    matches!(op, Op::Call(_) | Op::Sys(_))
+    matches!(op, Op::Call(_) | Op::Sys(_) | Op::CallHost(_))
 }
 
 fn called(op: Op) -> Option<u32> {
@@ -581,7 +581,7 @@ mod tests {
         other_version[0] = 9;
         assert_eq!(
             Unit::decode(&other_version).unwrap_err().0,
-            "IR version 9, expected 2"
+            "IR version 9, expected 3"
         );
         assert_eq!(
             Unit::decode(&bytes[..bytes.len() - 3]).unwrap_err().0,

@@ -166,6 +166,9 @@ impl Forth {
             Kind::Created { body } => {
                 format!("CREATE {shown} \\ data at {body}{}", self.see_body(&word))
             }
+            Kind::Primitive { .. } if self.host_word(word.xt).is_some() => {
+                format!("{shown} is a host word, provided by the program running Forth")
+            }
             Kind::Primitive { .. } => format!("{shown} is built in:{}", self.see_body(&word)),
             Kind::Colon => format!(": {shown}{}\n;", self.see_body(&word)),
         };
@@ -175,6 +178,14 @@ impl Forth {
         text.push('\n');
         self.charge_bytes(text.len())?;
         write_output(console, text.as_bytes())
+    }
+
+    /// The id of the host word whose execution token is `xt`, if it is one.
+    fn host_word(&self, xt: u32) -> Option<i64> {
+        match self.code.get(xt as usize) {
+            Some(&Op::CallHost(id)) => Some(id),
+            _ => None,
+        }
     }
 
     /// The instructions from the word's execution token up to the next word's code.
@@ -207,6 +218,14 @@ impl Forth {
                 None => format!("call {target}"),
             },
             Op::Exit => "EXIT".to_owned(),
+            Op::CallHost(id) => {
+                let mut newest_first = self.dict.words.iter().rev();
+                let named = newest_first.find(|word| self.host_word(word.xt) == Some(id));
+                named.map_or_else(
+                    || format!("host word {id}"),
+                    |word| String::from_utf8_lossy(&word.name).into(),
+                )
+            }
             Op::Sys(_) => op_name(op).map_or_else(|| format!("{op:?}"), str::to_owned),
             _ => match (plain(op), op_name(op)) {
                 (true, Some(name)) => name.to_owned(),

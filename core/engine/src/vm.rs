@@ -120,10 +120,7 @@ impl Forth {
                 Event::Sys(word) => self
                     .system(word, console)
                     .map_err(|t| name_throw(t, Op::Sys(word))),
-                Event::HostFailed(error) => Err(name_throw(
-                    self.host_word_failed(*error, console),
-                    Op::Sys(Sys::CallHost),
-                )),
+                Event::HostFailed(error) => Err(self.host_word_failed(*error, console)),
                 Event::Throw(throw_code) => Err(self.throw_here(throw_code)),
                 Event::ThrowAs(throw_code, op) => Err(name_throw(Throw::new(throw_code), op)),
                 Event::Does(target) => self.set_does(target),
@@ -1117,11 +1114,12 @@ impl Forth {
                     let product = fetch_both_mul!();
                     rs[rsp - 1] = rs[rsp - 1].wrapping_add(product);
                 }
-                Op::Sys(Sys::CallHost) => {
+                Op::CallHost(id) => {
                     tick!();
                     // On the whole stack: the word may fill the slot above the loop's slice
                     // (the top's, when the loop stops), so the slice is taken again after.
-                    let called = call_host(&mut host, &mut self.machine.ds, &mut sp, &mut tos);
+                    let ds_all = &mut self.machine.ds;
+                    let called = call_host(id, &mut host, ds_all, &mut sp, &mut tos);
                     ds = &mut self.machine.ds[..cap];
                     if let Err(error) = called {
                         break Event::HostFailed(error);

@@ -156,3 +156,43 @@ fn a_later_host_word_of_the_same_name_shadows_the_earlier() {
         .unwrap_err();
     assert_eq!(error.code, -10);
 }
+
+#[test]
+fn a_host_word_runs_on_a_full_stack_interpreted_and_compiled() {
+    let mut forth = engine();
+    let mut host = Host::default();
+    // 63 items and the count: the stack is full when `sum` starts.
+    let items = vec!["1"; 63].join(" ");
+    forth
+        .evaluate(&format!("{items} 63 sum ."), "t", &mut host)
+        .unwrap();
+    forth
+        .evaluate(
+            &format!(": add-all 63 sum ; {items} add-all ."),
+            "t",
+            &mut host,
+        )
+        .unwrap();
+    assert_eq!(host.output.output_text(), "63 63 ");
+    assert_eq!(forth.data_stack(), &[] as &[i64]);
+}
+
+#[test]
+fn see_names_host_words_and_their_callers_call_them_by_name() {
+    let mut forth = engine();
+    let mut host = BufferConsole::new();
+    forth
+        .evaluate(": twice 2 sum ; see sum see twice", "t", &mut host)
+        .unwrap();
+    let text = host.output_text();
+    assert!(
+        text.starts_with("sum is a host word, provided by the program running Forth\n"),
+        "{text}"
+    );
+    let twice = text.lines().skip(1).collect::<Vec<_>>();
+    assert_eq!(twice.len(), 5, "{text}");
+    assert!(
+        twice[1].ends_with(": 2") && twice[2].ends_with(": sum"),
+        "{text}"
+    );
+}
