@@ -18,6 +18,7 @@ use crate::error::{Fallible, Throw, code, fail};
 use crate::input_source::SourceKind;
 use crate::ir::Sys;
 use crate::memory::{BLK_OFFSET, SCR_OFFSET};
+use crate::sandbox;
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 
@@ -166,7 +167,7 @@ impl Forth {
     fn read_block(&self, block: i64) -> Fallible<Vec<u8>> {
         let path = self.block_file()?;
         let mut bytes = vec![b' '; BLOCK_BYTES];
-        let file = match std::fs::File::open(&path) {
+        let file = match sandbox::open(&path, OpenOptions::new().read(true), self.bounded()) {
             Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(bytes),
             Err(error) => return Err(block_error(BLOCK_READ, &path, &error)),
@@ -186,12 +187,9 @@ impl Forth {
         let path = self.block_file()?;
         let offset = (block as u64 - 1) * BLOCK_BYTES as u64;
         let failed = |error: std::io::Error| block_error(BLOCK_WRITE, &path, &error);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(failed)?;
+        let mut writing = OpenOptions::new();
+        writing.write(true).create(true).truncate(false);
+        let mut file = sandbox::open(&path, &writing, self.bounded()).map_err(failed)?;
         let end = file.seek(SeekFrom::End(0)).map_err(failed)?;
         let gap = offset.saturating_sub(end) as usize;
         self.charge_bytes(gap)?;

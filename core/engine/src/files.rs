@@ -19,7 +19,7 @@ use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code};
 use crate::ir::Sys;
 use crate::open_files::{IOR_INVALID, IOR_IO, IOR_REFUSED, os_ior};
-use crate::sandbox::{Refusal, is_special};
+use crate::sandbox::{self, BLOCKS_PAST_BUDGET, Refusal, is_special};
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -133,11 +133,16 @@ impl Forth {
     /// reading one can block, and no budget stops a blocked call.
     pub(crate) fn policy_path(&self, name: &str) -> Result<PathBuf, Refusal> {
         let path = self.limits.file_access.resolve(name)?;
-        if self.limits.max_steps.is_some() && is_special(&path) {
-            let rule = "is neither a file nor a directory, which could block past the step budget";
-            return Err(Refusal(format!("{name}: {rule}")));
+        if self.bounded() && is_special(&path) {
+            return Err(Refusal(format!("{name}: {BLOCKS_PAST_BUDGET}")));
         }
         Ok(path)
+    }
+
+    /// Whether a step budget bounds the session: then opening a file must not wait (see
+    /// [`sandbox::open`]).
+    pub(crate) fn bounded(&self) -> bool {
+        self.limits.max_steps.is_some()
     }
 
     /// The path of a file to include, or a -37 error naming the refused file.
@@ -157,7 +162,8 @@ impl Forth {
         let path = self.pop_file_name()?;
         let limit = self.limits.max_open_files;
         let opened = path.and_then(|path| {
-            let file = options(fam, create)?.open(path).map_err(|e| ior_of(&e))?;
+            let options = options(fam, create)?;
+            let file = sandbox::open(&path, &options, self.bounded()).map_err(|e| ior_of(&e))?;
             self.files.insert(file, limit)
         });
         self.push(*opened.as_ref().unwrap_or(&0))?;

@@ -107,7 +107,9 @@ impl Forth {
     /// or is larger than [`crate::Limits::max_source_bytes`] (read no further than that).
     fn read_source(&self, path: &Path, resolved: &Path) -> Fallible<Vec<u8>> {
         let shown = path.display().to_string();
-        let file = std::fs::File::open(resolved).map_err(|error| {
+        let mut reading = std::fs::OpenOptions::new();
+        reading.read(true);
+        let file = crate::sandbox::open(resolved, &reading, self.bounded()).map_err(|error| {
             let message = format!("non-existent file: {shown} ({error})");
             Throw::with_message(code::FILE_NOT_FOUND, message).in_word(&shown)
         })?;

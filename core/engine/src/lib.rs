@@ -79,6 +79,8 @@
 //!   `INCLUDED` text within a line may leave one open for the rest of the line.
 //! - Under a step budget, file names that lead to a FIFO, a socket or a device are refused
 //!   whatever the file policy: opening or reading one can block, and no budget stops that.
+//!   Files are opened without waiting and checked again once open; a read that would wait
+//!   fails with its ior.
 //! - Output the console cannot write (a closed pipe, a full disk) is -37 "file I/O
 //!   exception" in the word that wrote, so an output loop stops; CATCH can catch it.
 //!

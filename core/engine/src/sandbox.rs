@@ -2,6 +2,7 @@
 //! that names a file (the File-access words, INCLUDED/INCLUDE/REQUIRED, the block file)
 //! asks [`FileAccess::resolve`] first.
 
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 
@@ -73,8 +74,57 @@ fn resolve_within(dir: &Path, name: &str) -> Result<PathBuf, Refusal> {
 /// Whether `path` names something that is neither a file nor a directory: a FIFO, which
 /// blocks its opener until a writer comes, a socket or a device.
 pub fn is_special(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|found| !found.is_file() && !found.is_dir())
+    std::fs::metadata(path).is_ok_and(|found| special(&found))
 }
+
+fn special(found: &Metadata) -> bool {
+    !found.is_file() && !found.is_dir()
+}
+
+/// Why a file is refused under a step budget.
+pub const BLOCKS_PAST_BUDGET: &str =
+    "is neither a file nor a directory, which could block past the step budget";
+
+/// Opens `path` with `options`. Under a step budget (`bounded`) nothing about the open may
+/// wait: it does not wait for a FIFO's other end, a read that would wait fails instead
+/// (a file that says it is regular and blocks, such as `/proc/kmsg`), and what the name
+/// leads to once open must be a file or a directory, since a FIFO may have taken the
+/// place of the file that [`is_special`] checked.
+pub fn open(path: &Path, options: &OpenOptions, bounded: bool) -> std::io::Result<File> {
+    let mut options = options.clone();
+    if bounded {
+        without_waiting(&mut options);
+    }
+    let file = options.open(path)?;
+    if bounded && special(&file.metadata()?) {
+        return Err(std::io::Error::other(BLOCKS_PAST_BUDGET));
+    }
+    Ok(file)
+}
+
+/// Opens with `O_NONBLOCK`: its value on Linux for every architecture built for.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn without_waiting(options: &mut OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(0o4000);
+}
+
+/// Opens with `O_NONBLOCK`: its value on macOS and the BSDs.
+#[cfg(any(target_vendor = "apple", target_os = "freebsd", target_os = "openbsd"))]
+fn without_waiting(options: &mut OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(0x4);
+}
+
+/// Elsewhere (Windows) opening a file does not wait, and the check after opening stands.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "openbsd"
+)))]
+fn without_waiting(_: &mut OpenOptions) {}
 
 #[cfg(test)]
 mod tests {
@@ -96,5 +146,24 @@ mod tests {
     fn off_refuses_every_name() {
         let refusal = FileAccess::Off.resolve("x.fs").unwrap_err();
         assert_eq!(refusal.0, "x.fs: file access is off");
+    }
+
+    /// What the name checks cannot see: a FIFO opened as if it had passed them (swapped in
+    /// after the check) is refused without waiting for its other end, for reading and for
+    /// writing; a plain file opens.
+    #[cfg(unix)]
+    #[test]
+    fn a_bounded_open_never_waits_for_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let refused = open(&fifo, OpenOptions::new().read(true), true).unwrap_err();
+        assert_eq!(refused.to_string(), BLOCKS_PAST_BUDGET);
+        let no_reader = open(&fifo, OpenOptions::new().write(true), true).unwrap_err();
+        assert_eq!(no_reader.raw_os_error(), Some(6), "ENXIO: {no_reader}");
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        assert!(open(&plain, OpenOptions::new().read(true), true).is_ok());
     }
 }
