@@ -249,14 +249,14 @@ fn plugin_info_shows_the_stage_kind_and_its_ir_version() {
     assert!(output.status.success(), "{output:?}");
     let stdout = text(&output.stdout);
     assert!(stdout.contains("kind:      optimizer"), "{stdout}");
-    assert!(stdout.contains("ir:        2"), "{stdout}");
+    assert!(stdout.contains("ir:        3"), "{stdout}");
     assert!(stdout.contains("self-test: passed"), "{stdout}");
     let parser_file = parser(&[]);
     let output = fastforth(&["plugin", "info", &parser_file.to_string_lossy()], "");
     assert!(output.status.success(), "{output:?}");
     let stdout = text(&output.stdout);
     assert!(stdout.contains("kind:      parser"), "{stdout}");
-    assert!(stdout.contains("ir:        2"), "{stdout}");
+    assert!(stdout.contains("ir:        3"), "{stdout}");
     let flag = stage_flag(&[]);
     let version = fastforth(&["--stage", &flag, "-V"], "");
     assert!(
@@ -300,7 +300,7 @@ fn compile_builds_through_the_backend_stage_plugin() {
     let info = fastforth(&["plugin", "info", &backend_plugin().to_string_lossy()], "");
     let stdout = text(&info.stdout);
     assert!(stdout.contains("kind:      backend"), "{stdout}");
-    assert!(stdout.contains("ir:        2"), "{stdout}");
+    assert!(stdout.contains("ir:        3"), "{stdout}");
     assert!(stdout.contains("self-test: passed"), "{stdout}");
 }
 
