@@ -147,6 +147,7 @@ pub struct Vm<'c> {
 impl<'c> Vm<'c> {
     /// A run of `image` from `start`, sending its output to `output`, on a stack with
     /// `stack_room` bytes left below this call.
+    #[inline]
     fn new(image: &Image, start: Start<'c>, output: Output<'c>, stack_room: usize) -> Vm<'c> {
         let stack_floor = stack_address()
             .saturating_sub(stack_room)
@@ -756,6 +757,7 @@ pub fn new_session(image: &Image, memory: ByteSink<'_>) {
 /// `memory` and `stack` must be lent as [`DataSpace::bytes`] and
 /// [`DataStack::cells_and_depth`] require.
 #[allow(clippy::too_many_arguments)] // the `call_word` entry's, and the program's two parts
+#[inline]
 pub unsafe fn call(
     image: &'static Image,
     words: &[(&str, Entry)],

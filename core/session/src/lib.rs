@@ -17,7 +17,7 @@ pub use fastforth_abi::{DataStack, ForthLimits};
 pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError};
 pub use kinds::{AnyKind, ForKind};
 pub use mixed::{Define, Linked, NativeWords};
-pub use native::{CallError, ForthNative, NativePlugin, NativeRun, NativeSession, on_native_stack};
+pub use native::{ForthNative, NativePlugin, NativeRun, NativeSession, on_native_stack};
 pub use stage::{
     Compiler, CompilerPlugin, Optimizer, OptimizerPlugin, Parser, ParserPlugin, StagePlugin,
 };

@@ -208,45 +208,73 @@ impl NativeWords {
         console: &mut dyn ForthConsole,
     ) -> Result<(), HostWordError> {
         let Some(word) = self.words.get(id as usize) else {
-            return Err(HostWordError {
-                code: throw::UNDEFINED_WORD,
-                message: format!("no native word has id {id}"),
-            });
+            return Err(no_word(id));
         };
         let mut serving = self.plugins[word.plugin].serving.borrow_mut();
         let session = serving.session();
         let Some(number) = word.number else {
-            return Err(HostWordError {
-                code: throw::UNDEFINED_WORD,
-                message: format!(
-                    "undefined word: {} is not a compiled word (native code of {})",
-                    word.name,
-                    session.build().name()
-                ),
-            });
+            return Err(not_compiled(word, session));
         };
         let room = cells.len();
         let mut stack = DataStack::new(cells, *depth);
         let result = session.call(number, &mut stack, console);
-        if stack.depth() > room {
-            return Err(HostWordError {
+        let left = stack.depth();
+        if left > room {
+            return Err(call_failed(result, left, room, session));
+        }
+        *depth = left;
+        result.map_err(|error| call_failed(Err(error), left, room, session))
+    }
+}
+
+#[cold]
+fn no_word(id: u32) -> HostWordError {
+    HostWordError {
+        code: throw::UNDEFINED_WORD,
+        message: format!("no native word has id {id}"),
+    }
+}
+
+#[cold]
+fn not_compiled(word: &LinkedWord, session: &NativeSession) -> HostWordError {
+    HostWordError {
+        code: throw::UNDEFINED_WORD,
+        message: format!(
+            "undefined word: {} is not a compiled word (native code of {})",
+            word.name,
+            session.build().name()
+        ),
+    }
+}
+
+/// The error of a call that failed (`result`) or left a depth of `left` on a stack of
+/// `room` cells, named after the native code of `session`.
+#[cold]
+#[inline(never)]
+fn call_failed(
+    result: Result<(), HostWordError>,
+    left: usize,
+    room: usize,
+    session: &NativeSession,
+) -> HostWordError {
+    let name = session.build().name();
+    let error = match result {
+        Err(error) if left <= room => error,
+        _ => {
+            return HostWordError {
                 code: throw::UNSUPPORTED_OPERATION,
                 message: format!(
-                    "native code of {} left a depth of {} on a stack of {room} cells",
-                    session.build().name(),
-                    stack.depth()
+                    "native code of {name} left a depth of {left} on a stack of {room} cells"
                 ),
-            });
+            };
         }
-        *depth = stack.depth();
-        let name = session.build().name();
-        result.map_err(|error| match error.code {
-            // The text of an ABORT", which the caller shows as it is when nothing catches it.
-            throw::ABORT_QUOTE => error,
-            code => HostWordError {
-                code,
-                message: format!("{} (native code of {name})", error.message),
-            },
-        })
+    };
+    match error.code {
+        // The text of an ABORT", which the caller shows as it is when nothing catches it.
+        throw::ABORT_QUOTE => error,
+        code => HostWordError {
+            code,
+            message: format!("{} (native code of {name})", error.message),
+        },
     }
 }

@@ -61,25 +61,17 @@ pub trait NativePlugin {
     /// data space is `memory` (made by [`Self::new_session`] of this build) on `stack` in
     /// place. On a thread started by [`on_native_stack`] the word runs on the calling thread
     /// and the call allocates nothing unless the word throws; elsewhere the plugin starts a
-    /// thread with a large stack for the call (tens of microseconds). Errors are the word's
-    /// throw code and message; `Err(Failed)` when the plugin failed (a panic: `memory` may
-    /// be half-updated).
+    /// thread with a large stack for the call (tens of microseconds). Returns 0, or the
+    /// word's throw code with its message sent to `message`; `Err` when the plugin failed
+    /// (a panic: `memory` may be half-updated).
     fn call_word(
         &self,
         word: u32,
         memory: &mut [u8],
         stack: &mut DataStack<'_>,
         console: &mut dyn ForthConsole,
-    ) -> Result<(), CallError>;
-}
-
-/// Why a [`NativePlugin::call_word`] did not complete.
-#[derive(Debug)]
-pub enum CallError {
-    /// The word threw: its code and message.
-    Thrown(HostWordError),
-    /// The plugin failed.
-    Failed(PluginError),
+        message: &mut Vec<u8>,
+    ) -> Result<i64, PluginError>;
 }
 
 impl NativePlugin for Plugin<ForthNative> {
@@ -154,9 +146,9 @@ impl NativePlugin for Plugin<ForthNative> {
         memory: &mut [u8],
         stack: &mut DataStack<'_>,
         console: &mut dyn ForthConsole,
-    ) -> Result<(), CallError> {
+        message: &mut Vec<u8>,
+    ) -> Result<i64, PluginError> {
         let mut console: &mut dyn ForthConsole = console;
-        let mut error = Vec::new();
         // SAFETY: a checked entry; the data space, stack, callbacks and sink are borrowed
         // for the call, and `stack_room` never claims more stack than this thread has.
         let returned = unsafe {
@@ -166,17 +158,12 @@ impl NativePlugin for Plugin<ForthNative> {
                 stack,
                 stack_room(),
                 &console_callbacks(&mut console),
-                &ByteSink::for_vec(&mut error),
+                &ByteSink::for_vec(message),
             )
         };
-        match returned.into_result() {
-            Ok(0) => Ok(()),
-            Ok(code) => Err(CallError::Thrown(HostWordError {
-                code,
-                message: String::from_utf8_lossy(&error).into_owned(),
-            })),
-            Err(status) => Err(CallError::Failed(self.call_error("call_word", status))),
-        }
+        returned
+            .into_result()
+            .map_err(|status| self.call_error("call_word", status))
     }
 }
 
@@ -218,15 +205,32 @@ impl NativeSession {
             Ok(memory) => memory,
             Err(why) => return Err(dead(why)),
         };
-        match self.build.call_word(word, memory, stack, console) {
-            Ok(()) => Ok(()),
-            Err(CallError::Thrown(error)) => Err(error),
-            Err(CallError::Failed(failure)) => {
+        let mut message = Vec::new();
+        match self
+            .build
+            .call_word(word, memory, stack, console, &mut message)
+        {
+            Ok(0) => Ok(()),
+            outcome => Err(self.failed(outcome, &message)),
+        }
+    }
+
+    /// The error of a call that threw (`Ok` with the code, `message` its text) or whose
+    /// plugin failed, which kills the session.
+    #[cold]
+    #[inline(never)]
+    fn failed(&mut self, outcome: Result<i64, PluginError>, message: &[u8]) -> HostWordError {
+        match outcome {
+            Ok(code) => HostWordError {
+                code,
+                message: String::from_utf8_lossy(message).into_owned(),
+            },
+            Err(failure) => {
                 self.memory = Err(format!("{failure}; the session is dead"));
-                Err(HostWordError {
+                HostWordError {
                     code: UNSUPPORTED_OPERATION,
                     message: failure.to_string(),
-                })
+                }
             }
         }
     }
