@@ -29,9 +29,10 @@
 //! by as much as the built-in forms would. A stage may so choose the straight-line code
 //! between the words' fixed parts, and fuse across tokens (`2 *` as `1 LSHIFT`).
 
-use crate::ir::{DecodeError, IR_VERSION, Op, Reader, encode_op, write_blob};
+use crate::ir::{DecodeError, IR_VERSION, Op, Reader, write_blob};
 pub use crate::parser::Number;
 use crate::parser_stage::{encode_number, read_number};
+use crate::stage::encode_ops;
 
 /// A compiler in another build: takes a run's bytes, answers its actions' bytes or why it
 /// could not. The engine checks the answer ([`Run::check_answer`]) and compiles a run whose
@@ -404,13 +405,6 @@ fn read_ops(reader: &mut Reader<'_>) -> Result<Vec<Op>, DecodeError> {
         )));
     }
     (0..count).map(|_| reader.op()).collect()
-}
-
-fn encode_ops(ops: &[Op], out: &mut Vec<u8>) {
-    out.extend((ops.len() as u64).to_le_bytes());
-    for &op in ops {
-        encode_op(op, out);
-    }
 }
 
 fn refused(why: String) -> DecodeError {
