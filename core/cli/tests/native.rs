@@ -1040,7 +1040,11 @@ fn a_linked_abort_quote_shows_its_text_only_when_nothing_catches_it() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("linked-abort");
     std::fs::create_dir_all(&dir).unwrap();
     let program = dir.join("guarded.fs");
-    std::fs::write(&program, ": ab ( f -- ) abort\" stop here\" ;\n").unwrap();
+    std::fs::write(
+        &program,
+        ": ab ( f -- ) abort\" stop here\" ;\n: plain ( -- ) -2 throw ;\n",
+    )
+    .unwrap();
     let (plugin, _, _) = compiled(&program);
     let plugin = plugin.to_str().unwrap();
     let caught = fastforth(&[
@@ -1057,4 +1061,10 @@ fn a_linked_abort_quote_shows_its_text_only_when_nothing_catches_it() {
     assert_eq!(text(&uncaught.stdout), "stop here");
     let stderr = text(&uncaught.stderr);
     assert!(stderr.contains("-e:1:3: -2 stop here in ab"), "{stderr}");
+    // A -2 THROW without ABORT" has no text to show, as when interpreted.
+    let plain = fastforth(&["run", "--link", plugin, "-e", "plain"]);
+    assert_eq!(plain.status.code(), Some(1), "{plain:?}");
+    assert_eq!(text(&plain.stdout), "");
+    let stderr = text(&plain.stderr);
+    assert!(stderr.contains("-e:1:1: -2 aborted"), "{stderr}");
 }

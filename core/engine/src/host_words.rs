@@ -43,7 +43,8 @@ impl Forth {
         error: HostWordError,
         console: &mut dyn Console,
     ) -> Throw {
-        if error.code == code::ABORT_QUOTE && self.machine.catch_frames.is_empty() {
+        let shown = error.code == code::ABORT_QUOTE && !error.message.is_empty();
+        if shown && self.machine.catch_frames.is_empty() {
             // An output error loses only the message: the abort stops the word either way.
             let _ = console.write(error.message.as_bytes());
         }

@@ -103,15 +103,22 @@ impl Forth {
         self.interpret_text(text.into(), name, SourceKind::File(id), console)
     }
 
-    /// The bytes of a source file: -38 when it cannot be opened, -37 when it cannot be read
-    /// or is larger than [`crate::Limits::max_source_bytes`] (read no further than that).
+    /// The bytes of a source file: -38 when it does not exist, -37 when it cannot be opened
+    /// or read or is larger than [`crate::Limits::max_source_bytes`] (read no further than
+    /// that).
     fn read_source(&self, path: &Path, resolved: &Path) -> Fallible<Vec<u8>> {
         let shown = path.display().to_string();
         let mut reading = std::fs::OpenOptions::new();
         reading.read(true);
         let file = crate::sandbox::open(resolved, &reading, self.bounded()).map_err(|error| {
-            let message = format!("non-existent file: {shown} ({error})");
-            Throw::with_message(code::FILE_NOT_FOUND, message).in_word(&shown)
+            let (code, message) = match error.kind() {
+                std::io::ErrorKind::NotFound => (
+                    code::FILE_NOT_FOUND,
+                    format!("non-existent file: {shown} ({error})"),
+                ),
+                _ => (code::FILE_IO, format!("cannot open {shown}: {error}")),
+            };
+            Throw::with_message(code, message).in_word(&shown)
         })?;
         let cap = self.limits.max_source_bytes;
         let mut text = Vec::new();

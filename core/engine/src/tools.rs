@@ -166,7 +166,7 @@ impl Forth {
             Kind::Created { body } => {
                 format!("CREATE {shown} \\ data at {body}{}", self.see_body(&word))
             }
-            Kind::Primitive { .. } if self.host_word(word.xt).is_some() => {
+            Kind::Primitive { .. } if self.host_word(&word).is_some() => {
                 format!("{shown} is a host word, provided by the program running Forth")
             }
             Kind::Primitive { .. } => format!("{shown} is built in:{}", self.see_body(&word)),
@@ -180,10 +180,11 @@ impl Forth {
         write_output(console, text.as_bytes())
     }
 
-    /// The id of the host word whose execution token is `xt`, if it is one.
-    fn host_word(&self, xt: u32) -> Option<i64> {
-        match self.code.get(xt as usize) {
-            Some(&Op::CallHost(id)) => Some(id),
+    /// The id of `word` when it is a host word: a primitive whose one instruction calls the
+    /// host (a colon definition may start with that instruction too).
+    fn host_word(&self, word: &Word) -> Option<i64> {
+        match (&word.kind, self.code.get(word.xt as usize)) {
+            (Kind::Primitive { len: 1 }, Some(&Op::CallHost(id))) => Some(id),
             _ => None,
         }
     }
@@ -220,7 +221,7 @@ impl Forth {
             Op::Exit => "EXIT".to_owned(),
             Op::CallHost(id) => {
                 let mut newest_first = self.dict.words.iter().rev();
-                let named = newest_first.find(|word| self.host_word(word.xt) == Some(id));
+                let named = newest_first.find(|word| self.host_word(word) == Some(id));
                 named.map_or_else(
                     || format!("host word {id}"),
                     |word| String::from_utf8_lossy(&word.name).into(),

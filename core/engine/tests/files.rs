@@ -297,6 +297,15 @@ fn a_step_budget_refuses_fifos_with_full_access_too() {
         failure.message.contains("could block past the step budget"),
         "{failure}"
     );
+    // A program file given by the embedding program, which skips the name check, is
+    // refused once open instead of waiting for a writer.
+    let opened = budgeted.include_file(&fifo, &mut BufferConsole::new());
+    let failure = opened.unwrap_err();
+    assert_eq!(failure.code, -37, "{failure}");
+    assert!(
+        failure.message.contains("could block past the step budget"),
+        "{failure}"
+    );
     // A plain file is still readable under the budget.
     std::fs::write(dir.path().join("plain.fs"), "7\n").unwrap();
     let plain = dir.path().join("plain.fs");

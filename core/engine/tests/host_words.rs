@@ -182,17 +182,27 @@ fn see_names_host_words_and_their_callers_call_them_by_name() {
     let mut forth = engine();
     let mut host = BufferConsole::new();
     forth
-        .evaluate(": twice 2 sum ; see sum see twice", "t", &mut host)
+        .evaluate(
+            ": twice 2 sum ; : starts sum twice ; see sum see twice see starts",
+            "t",
+            &mut host,
+        )
         .unwrap();
     let text = host.output_text();
     assert!(
         text.starts_with("sum is a host word, provided by the program running Forth\n"),
         "{text}"
     );
-    let twice = text.lines().skip(1).collect::<Vec<_>>();
-    assert_eq!(twice.len(), 5, "{text}");
+    let lines = text.lines().skip(1).collect::<Vec<_>>();
+    assert_eq!(lines.len(), 10, "{text}");
     assert!(
-        twice[1].ends_with(": 2") && twice[2].ends_with(": sum"),
+        lines[1].ends_with(": 2") && lines[2].ends_with(": sum"),
+        "{text}"
+    );
+    // A definition that starts with a host word is no host word itself.
+    assert_eq!(lines[5], ": starts", "{text}");
+    assert!(
+        lines[6].ends_with(": sum") && lines[7].ends_with(": twice"),
         "{text}"
     );
 }

@@ -664,7 +664,12 @@ impl Raised {
         error: ByteSink<'_>,
     ) -> i64 {
         let Throw(thrown) = self.thrown;
-        let message = thrown_message.unwrap_or_else(|| code::message(thrown));
+        let message = match thrown_message {
+            Some(text) => text,
+            // A -2 THROW without ABORT" has no text for the caller to show.
+            None if thrown == code::ABORT_QUOTE && called.is_some() => "",
+            None => code::message(thrown),
+        };
         let place = match self.word {
             _ if thrown == code::ABORT_QUOTE && called.is_some() => String::new(),
             Some(word) if Some(word) != called => format!(" in {word}"),
