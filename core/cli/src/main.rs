@@ -184,10 +184,10 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         outln!("engine: {}", engine.describe())?;
         return Ok(0);
     }
+    // Only `update` creates the plugin directory; every other command needs it to exist.
     #[cfg(feature = "update")]
     let installing = matches!(cli.command, Some(Command::Update(_)));
-    #[cfg(not(feature = "update"))]
-    let installing = false;
+    #[cfg(feature = "update")]
     if let Some(dir) = options
         .plugin_dir()
         .filter(|dir| !installing && !dir.is_dir())
