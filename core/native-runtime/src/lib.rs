@@ -664,14 +664,16 @@ impl Raised {
         error: ByteSink<'_>,
     ) -> i64 {
         let Throw(thrown) = self.thrown;
+        // An abort in a call goes back as its ABORT" text alone, which the caller shows as it
+        // is: a -2 THROW without ABORT" has none.
+        let abort_in_call = thrown == code::ABORT_QUOTE && called.is_some();
         let message = match thrown_message {
             Some(text) => text,
-            // A -2 THROW without ABORT" has no text for the caller to show.
-            None if thrown == code::ABORT_QUOTE && called.is_some() => "",
+            None if abort_in_call => "",
             None => code::message(thrown),
         };
         let place = match self.word {
-            _ if thrown == code::ABORT_QUOTE && called.is_some() => String::new(),
+            _ if abort_in_call => String::new(),
             Some(word) if Some(word) != called => format!(" in {word}"),
             _ => String::new(),
         };

@@ -220,10 +220,10 @@ impl NativeWords {
         let result = session.call(number, &mut stack, console);
         let left = stack.depth();
         if left > room {
-            return Err(call_failed(result, left, room, session));
+            return Err(left_too_deep(left, room, session));
         }
         *depth = left;
-        result.map_err(|error| call_failed(Err(error), left, room, session))
+        result.map_err(|error| named(error, session))
     }
 }
 
@@ -247,34 +247,34 @@ fn not_compiled(word: &LinkedWord, session: &NativeSession) -> HostWordError {
     }
 }
 
-/// The error of a call that failed (`result`) or left a depth of `left` on a stack of
-/// `room` cells, named after the native code of `session`.
+/// The error of a call of the native code of `session` that left a depth of `left` on a
+/// stack of `room` cells.
 #[cold]
 #[inline(never)]
-fn call_failed(
-    result: Result<(), HostWordError>,
-    left: usize,
-    room: usize,
-    session: &NativeSession,
-) -> HostWordError {
-    let name = session.build().name();
-    let error = match result {
-        Err(error) if left <= room => error,
-        _ => {
-            return HostWordError {
-                code: throw::UNSUPPORTED_OPERATION,
-                message: format!(
-                    "native code of {name} left a depth of {left} on a stack of {room} cells"
-                ),
-            };
-        }
-    };
+fn left_too_deep(left: usize, room: usize, session: &NativeSession) -> HostWordError {
+    HostWordError {
+        code: throw::UNSUPPORTED_OPERATION,
+        message: format!(
+            "native code of {} left a depth of {left} on a stack of {room} cells",
+            session.build().name()
+        ),
+    }
+}
+
+/// A word's error, its message naming the native code of `session`.
+#[cold]
+#[inline(never)]
+fn named(error: HostWordError, session: &NativeSession) -> HostWordError {
     match error.code {
         // The text of an ABORT", which the caller shows as it is when nothing catches it.
         throw::ABORT_QUOTE => error,
         code => HostWordError {
             code,
-            message: format!("{} (native code of {name})", error.message),
+            message: format!(
+                "{} (native code of {})",
+                error.message,
+                session.build().name()
+            ),
         },
     }
 }
