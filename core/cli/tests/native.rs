@@ -494,9 +494,8 @@ fn call_by_name(
         .rposition(|word| word.eq_ignore_ascii_case(name));
     let mut cells = vec![0; build.data_stack_cells().unwrap()];
     cells[..input.len()].copy_from_slice(input);
-    let mut stack = fastforth_session::DataStack::new(&mut cells, input.len());
-    let result = session.call(number.unwrap() as u32, &mut stack, console);
-    let depth = stack.depth();
+    let mut depth = input.len();
+    let result = session.call(number.unwrap() as u32, &mut cells, &mut depth, console);
     (
         result.err().map_or(0, |error| error.code),
         cells[..depth].to_vec(),

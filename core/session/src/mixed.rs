@@ -10,7 +10,7 @@
 
 use crate::forth::{ForthConsole, HostWordError};
 use crate::native::{ForthNative, NativePlugin, NativeSession};
-use fastforth_abi::{DataStack, throw};
+use fastforth_abi::throw;
 use fastforth_host::{HotSwap, Loader, Plugin, PluginCache, PluginError, SwapReport};
 use std::cell::RefCell;
 use std::path::Path;
@@ -200,6 +200,7 @@ impl NativeWords {
     /// plugin's serving build, which stays loaded for the call even if a swap happens
     /// meanwhile. On the thread of [`crate::on_native_stack`], a call that throws nothing
     /// allocates nothing. `depth` is the depth the word left, also when it throws.
+    #[inline]
     pub fn call_in_place(
         &self,
         id: u32,
@@ -212,18 +213,10 @@ impl NativeWords {
         };
         let mut serving = self.plugins[word.plugin].serving.borrow_mut();
         let session = serving.session();
-        let Some(number) = word.number else {
-            return Err(not_compiled(word, session));
-        };
-        let room = cells.len();
-        let mut stack = DataStack::new(cells, *depth);
-        let result = session.call(number, &mut stack, console);
-        let left = stack.depth();
-        if left > room {
-            return Err(left_too_deep(left, room, session));
+        match word.number {
+            Some(number) => session.call(number, cells, depth, console),
+            None => Err(not_compiled(word, session)),
         }
-        *depth = left;
-        result.map_err(|error| named(error, session))
     }
 }
 
@@ -244,37 +237,5 @@ fn not_compiled(word: &LinkedWord, session: &NativeSession) -> HostWordError {
             word.name,
             session.build().name()
         ),
-    }
-}
-
-/// The error of a call of the native code of `session` that left a depth of `left` on a
-/// stack of `room` cells.
-#[cold]
-#[inline(never)]
-fn left_too_deep(left: usize, room: usize, session: &NativeSession) -> HostWordError {
-    HostWordError {
-        code: throw::UNSUPPORTED_OPERATION,
-        message: format!(
-            "native code of {} left a depth of {left} on a stack of {room} cells",
-            session.build().name()
-        ),
-    }
-}
-
-/// A word's error, its message naming the native code of `session`.
-#[cold]
-#[inline(never)]
-fn named(error: HostWordError, session: &NativeSession) -> HostWordError {
-    match error.code {
-        // The text of an ABORT", which the caller shows as it is when nothing catches it.
-        throw::ABORT_QUOTE => error,
-        code => HostWordError {
-            code,
-            message: format!(
-                "{} (native code of {})",
-                error.message,
-                session.build().name()
-            ),
-        },
     }
 }

@@ -5,10 +5,10 @@
 
 use crate::forth::{Evaluation, ForthConsole, HostWordError, console_callbacks};
 use fastforth_abi::NATIVE_CALL_STACK_BYTES;
-use fastforth_abi::throw::UNSUPPORTED_OPERATION;
+use fastforth_abi::throw::{ABORT_QUOTE, UNSUPPORTED_OPERATION};
 use fastforth_abi::{
     ByteSink, DataSpace, DataStack, EvalOutcome, FfiStr, NativeForthApi, NativeForthFunctions,
-    PluginKind, cells_from_bytes,
+    PluginKind, Status, cells_from_bytes,
 };
 use fastforth_host::{Kind, Plugin, PluginError};
 use std::cell::Cell;
@@ -62,8 +62,9 @@ pub trait NativePlugin {
     /// place. On a thread started by [`on_native_stack`] the word runs on the calling thread
     /// and the call allocates nothing unless the word throws; elsewhere the plugin starts a
     /// thread with a large stack for the call (tens of microseconds). Returns 0, or the
-    /// word's throw code with its message sent to `message`; `Err` when the plugin failed
-    /// (a panic: `memory` may be half-updated).
+    /// word's throw code with its message sent to `message`; `Err` with the call's status
+    /// when the plugin failed (a panic: `memory` may be half-updated), which
+    /// [`Plugin::call_error`] explains.
     fn call_word(
         &self,
         word: u32,
@@ -71,7 +72,7 @@ pub trait NativePlugin {
         stack: &mut DataStack<'_>,
         console: &mut dyn ForthConsole,
         message: &mut Vec<u8>,
-    ) -> Result<i64, PluginError>;
+    ) -> Result<i64, Status>;
 }
 
 impl NativePlugin for Plugin<ForthNative> {
@@ -147,7 +148,7 @@ impl NativePlugin for Plugin<ForthNative> {
         stack: &mut DataStack<'_>,
         console: &mut dyn ForthConsole,
         message: &mut Vec<u8>,
-    ) -> Result<i64, PluginError> {
+    ) -> Result<i64, Status> {
         let mut console: &mut dyn ForthConsole = console;
         // SAFETY: a checked entry; the data space, stack, callbacks and sink are borrowed
         // for the call, and `stack_room` never claims more stack than this thread has.
@@ -161,9 +162,7 @@ impl NativePlugin for Plugin<ForthNative> {
                 &ByteSink::for_vec(message),
             )
         };
-        returned
-            .into_result()
-            .map_err(|status| self.call_error("call_word", status))
+        returned.into_result()
     }
 }
 
@@ -192,56 +191,92 @@ impl NativeSession {
     }
 
     /// Calls compiled word number `word` of the build in this session (see
-    /// [`NativePlugin::call_word`]). A session that could not start, or one of whose calls
-    /// failed, is dead: every call fails with -21 and says why.
+    /// [`NativePlugin::call_word`]) on `cells` in place, the bottom `depth` of them in use;
+    /// `depth` is the depth the word left, also when it throws. A session that could not
+    /// start, or one of whose calls failed, is dead: every call fails with -21 and says why.
     #[inline]
     pub fn call(
         &mut self,
         word: u32,
-        stack: &mut DataStack<'_>,
+        cells: &mut [i64],
+        depth: &mut usize,
         console: &mut dyn ForthConsole,
     ) -> Result<(), HostWordError> {
         let memory = match &mut self.memory {
             Ok(memory) => memory,
-            Err(why) => return Err(dead(why)),
+            Err(_) => return Err(self.dead()),
         };
+        let room = cells.len();
+        let mut stack = DataStack::new(cells, *depth);
         let mut message = Vec::new();
-        match self
+        let outcome = self
             .build
-            .call_word(word, memory, stack, console, &mut message)
-        {
-            Ok(0) => Ok(()),
-            outcome => Err(self.failed(outcome, &message)),
+            .call_word(word, memory, &mut stack, console, &mut message);
+        let left = stack.depth();
+        if outcome == Ok(0) && left <= room {
+            *depth = left;
+            return Ok(());
         }
+        Err(self.failed(outcome, (left, room), depth, &message))
     }
 
-    /// The error of a call that threw (`Ok` with the code, `message` its text) or whose
-    /// plugin failed, which kills the session.
+    /// The error of a call that threw (`Ok` with the code, `message` its text), that left
+    /// a depth `left` past the `room` of its stack, or whose plugin failed, which kills the
+    /// session; `depth` becomes what the word left when that fits. Messages name the native
+    /// code, but for the text of an ABORT", which the caller shows as it is when nothing
+    /// catches it.
     #[cold]
     #[inline(never)]
-    fn failed(&mut self, outcome: Result<i64, PluginError>, message: &[u8]) -> HostWordError {
+    fn failed(
+        &mut self,
+        outcome: Result<i64, Status>,
+        (left, room): (usize, usize),
+        depth: &mut usize,
+        message: &[u8],
+    ) -> HostWordError {
+        let name = self.build.name();
+        if left > room {
+            let message =
+                format!("native code of {name} left a depth of {left} on a stack of {room} cells");
+            return HostWordError {
+                code: UNSUPPORTED_OPERATION,
+                message,
+            };
+        }
+        *depth = left;
+        let text = String::from_utf8_lossy(message);
         match outcome {
+            Ok(ABORT_QUOTE) => HostWordError {
+                code: ABORT_QUOTE,
+                message: text.into_owned(),
+            },
             Ok(code) => HostWordError {
                 code,
-                message: String::from_utf8_lossy(message).into_owned(),
+                message: format!("{text} (native code of {name})"),
             },
-            Err(failure) => {
+            Err(status) => {
+                let failure = self.build.call_error("call_word", status);
                 self.memory = Err(format!("{failure}; the session is dead"));
                 HostWordError {
                     code: UNSUPPORTED_OPERATION,
-                    message: failure.to_string(),
+                    message: format!("{failure} (native code of {name})"),
                 }
             }
         }
     }
-}
 
-/// The error of every call of a dead session.
-#[cold]
-fn dead(why: &str) -> HostWordError {
-    HostWordError {
-        code: UNSUPPORTED_OPERATION,
-        message: format!("no session of the native code: {why}"),
+    /// The error of every call of a dead session, which says why it died.
+    #[cold]
+    #[inline(never)]
+    fn dead(&self) -> HostWordError {
+        let why = self.memory.as_ref().err().map_or("", String::as_str);
+        HostWordError {
+            code: UNSUPPORTED_OPERATION,
+            message: format!(
+                "no session of the native code: {why} (native code of {})",
+                self.build.name()
+            ),
+        }
     }
 }
 
