@@ -158,8 +158,9 @@ function_table! {
         reset_after_error: fn(engine: EngineHandle) -> Returned<()>,
         /// Frees the engine.
         destroy: fn(engine: EngineHandle) -> Returned<()>,
-        /// Defines `name` as host word `id` (see [`ConsoleCallbacks::call_host_word`]); on a
-        /// refusal its message is sent to `error` and 0 returned, else 1.
+        /// Defines `name` as host word `id` (see [`ConsoleCallbacks::call_host_word`]) and
+        /// returns 1; returns 2 and defines nothing when a word of the dictionary is host
+        /// word `id` already; on a refusal its message is sent to `error` and 0 returned.
         define_host_word: fn(
             engine: EngineHandle,
             name: FfiStr,

@@ -264,7 +264,10 @@ fn link_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
     }
     match engine.link(std::path::Path::new(argument)) {
         Ok(linked) => {
-            let new: Vec<&str> = linked.new_words.iter().map(|(w, _)| w.as_str()).collect();
+            let mut new: Vec<&str> = linked.new_words.iter().map(|(w, _)| w.as_str()).collect();
+            if new.is_empty() {
+                new.push("none");
+            }
             match linked.swapped {
                 Some(report) => outln!(
                     "{} {} -> {}; new words: {}",

@@ -1013,6 +1013,40 @@ fn words_a_link_could_not_define_are_defined_by_the_next_link() {
     assert_eq!(stdout.lines().last(), Some("15  ok"), "{stdout}");
 }
 
+/// A MARKER that forgets linked words: linking the program again defines them again, on
+/// the built-in engine and on an engine plugin; a relink defines nothing the session has.
+#[test]
+fn linked_words_a_marker_forgot_are_defined_by_the_next_link() {
+    let (v1, _, _) = compiled(&mixed("v1/calc.fs"));
+    let engine = fastforth_plugin_build::PluginBuild::new("fastforth-forth-plugin", &[])
+        .build()
+        .unwrap();
+    let input = format!(
+        "marker gone\n#link {v1}\n5 triple .\ngone\n5 triple .\n#link {v1}\n5 triple .\n\
+         : triple 2 ;\n#link {v1}\n5 triple . .\n",
+        v1 = v1.display()
+    );
+    for engine_args in [vec![], vec!["--engine", engine.to_str().unwrap()]] {
+        let output = repl(&engine_args, &input);
+        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+        assert!(
+            stderr.contains("-13 undefined word in triple"),
+            "{engine_args:?}: {stderr}"
+        );
+        let results: Vec<&str> = stdout.lines().filter(|line| line.ends_with("ok")).collect();
+        assert!(
+            results.contains(&"15  ok") && results.last() == Some(&"2 5  ok"),
+            "{engine_args:?}: {stdout}"
+        );
+        let relinks: Vec<&str> = stdout
+            .lines()
+            .filter_map(|line| line.split_once("new words:").map(|(_, words)| words))
+            .collect();
+        let compiled = " triple hit div0 fib sum-to";
+        assert_eq!(relinks, [compiled, " none"], "{engine_args:?}: {stdout}");
+    }
+}
+
 /// Two builds of one program on one command line: the second would silently replace the
 /// first, so the command is refused.
 #[test]

@@ -11,11 +11,21 @@ use crate::ir::Op;
 impl Forth {
     /// Defines `name` as host word `id`: executing it calls
     /// [`Console::call_host_word`] with `id` and the data stack. A later definition of the
-    /// same name shadows an earlier one, as in Forth.
-    pub fn define_host_word(&mut self, name: &str, id: u32) -> Result<(), ForthError> {
+    /// same name shadows an earlier one, as in Forth. Returns whether it defined the word:
+    /// when a word of the dictionary is host word `id` already (perhaps shadowed), nothing
+    /// changes, so that linking a program again defines only what a MARKER forgot.
+    pub fn define_host_word(&mut self, name: &str, id: u32) -> Result<bool, ForthError> {
         if name.is_empty() || name.bytes().any(crate::parser::is_blank) {
             let message = format!("host word name {name:?} is empty or contains a blank");
             return Err(Throw::with_message(code::INVALID_NAME_ARGUMENT, message).into_error());
+        }
+        if self
+            .dict
+            .words
+            .iter()
+            .any(|word| self.host_word(word) == Some(id))
+        {
+            return Ok(false);
         }
         if self.definition.is_some() {
             return Err(Throw::new(code::COMPILER_NESTING).into_error());
@@ -32,7 +42,16 @@ impl Forth {
             immediate: false,
             compile_only: false,
         });
-        Ok(())
+        Ok(true)
+    }
+
+    /// The id of `word` when it is a host word: a primitive whose one instruction calls the
+    /// host (a colon definition may start with that instruction too).
+    pub(crate) fn host_word(&self, word: &Word) -> Option<u32> {
+        match (&word.kind, self.code.get(word.xt as usize)) {
+            (Kind::Primitive { len: 1 }, Some(&Op::CallHost(id))) => u32::try_from(id).ok(),
+            _ => None,
+        }
     }
 
     /// The throw of a host word that could not run or failed; an error without a message

@@ -180,15 +180,6 @@ impl Forth {
         write_output(console, text.as_bytes())
     }
 
-    /// The id of `word` when it is a host word: a primitive whose one instruction calls the
-    /// host (a colon definition may start with that instruction too).
-    fn host_word(&self, word: &Word) -> Option<i64> {
-        match (&word.kind, self.code.get(word.xt as usize)) {
-            (Kind::Primitive { len: 1 }, Some(&Op::CallHost(id))) => Some(id),
-            _ => None,
-        }
-    }
-
     /// The instructions from the word's execution token up to the next word's code.
     fn see_body(&self, word: &Word) -> String {
         let start = word.xt as usize;
@@ -221,7 +212,8 @@ impl Forth {
             Op::Exit => "EXIT".to_owned(),
             Op::CallHost(id) => {
                 let mut newest_first = self.dict.words.iter().rev();
-                let named = newest_first.find(|word| self.host_word(word) == Some(id));
+                let named =
+                    newest_first.find(|word| self.host_word(word).map(i64::from) == Some(id));
                 named.map_or_else(
                     || format!("host word {id}"),
                     |word| String::from_utf8_lossy(&word.name).into(),

@@ -148,8 +148,36 @@ fn host_word_names_must_be_one_token() {
 }
 
 #[test]
-fn a_later_host_word_of_the_same_name_shadows_the_earlier() {
+fn defining_a_host_word_the_dictionary_has_changes_nothing_unless_a_marker_forgot_it() {
     let mut forth = engine();
+    let mut host = Host::default();
+    assert!(
+        !forth.define_host_word("sum", 0).unwrap(),
+        "defined already"
+    );
+    forth.evaluate(": sum 7 ;", "t", &mut host).unwrap();
+    assert!(
+        !forth.define_host_word("sum", 0).unwrap(),
+        "shadowed, still there"
+    );
+    forth.evaluate("sum", "t", &mut host).unwrap();
+    assert_eq!(forth.data_stack(), [7], "the later definition still serves");
+    forth.evaluate("drop marker gone", "t", &mut host).unwrap();
+    assert!(forth.define_host_word("twice", 9).unwrap());
+    forth.evaluate("gone", "t", &mut host).unwrap();
+    assert!(forth.define_host_word("twice", 9).unwrap(), "forgotten");
+    assert!(!forth.define_host_word("twice", 9).unwrap());
+    let named_twice = forth
+        .primitive_words()
+        .into_iter()
+        .filter(|(name, ..)| name == "twice");
+    assert_eq!(named_twice.count(), 1);
+}
+
+#[test]
+fn a_later_host_word_of_the_same_name_shadows_the_earlier() {
+    let mut forth = Forth::new(Limits::default());
+    forth.define_host_word("sum", 0).unwrap();
     forth.define_host_word("sum", 1).unwrap();
     let error = forth
         .evaluate("1 1 sum", "t", &mut Host::default())

@@ -165,8 +165,9 @@ impl ForthInstance {
     }
 
     /// Defines `name` as host word `id`: executing it calls the console's
-    /// [`ForthConsole::call_host_word`].
-    pub fn define_host_word(&mut self, name: &str, id: u32) -> Result<(), PluginError> {
+    /// [`ForthConsole::call_host_word`]. Returns whether it defined the word: nothing
+    /// changes when a word of the dictionary is host word `id` already.
+    pub fn define_host_word(&mut self, name: &str, id: u32) -> Result<bool, PluginError> {
         self.alive("define_host_word")?;
         let mut error = Vec::new();
         // SAFETY: a checked entry called with our live handle; `name` and the sink are
@@ -180,7 +181,8 @@ impl ForthInstance {
             )
         };
         match returned.into_result() {
-            Ok(1) => Ok(()),
+            Ok(1) => Ok(true),
+            Ok(2) => Ok(false),
             Ok(_) => {
                 let message = String::from_utf8_lossy(&error).into_owned();
                 Err(self.plugin.failure("define_host_word", message))

@@ -52,17 +52,18 @@ impl Serving {
     }
 }
 
-/// A host word: which plugin, the word's name, its number in the serving build (`None`
-/// when that build does not compile it), and whether the session defined it.
+/// A host word: which plugin, the word's name, and its number in the serving build (`None`
+/// when that build does not compile it).
 struct LinkedWord {
     plugin: usize,
     name: String,
     number: Option<u32>,
-    defined: bool,
 }
 
-/// Defines a linked word in the session (its name and host word id), or says why not.
-pub type Define<'a> = &'a mut dyn FnMut(&str, u32) -> Result<(), String>;
+/// Defines a linked word in the session (its name and host word id) and says whether it
+/// did (the session has host word `id` already, unless a MARKER forgot it), or says why
+/// it cannot.
+pub type Define<'a> = &'a mut dyn FnMut(&str, u32) -> Result<bool, String>;
 
 /// What linking a plugin did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +72,8 @@ pub struct Linked {
     pub version: String,
     /// Set when the plugin was already linked and this build replaced it.
     pub swapped: Option<SwapReport>,
-    /// The words this link defined in the session (new ones, and those an earlier link
-    /// could not define), with their host word ids, oldest first.
+    /// The words this link defined in the session (new ones, those an earlier link could
+    /// not define, and those a MARKER forgot), with their host word ids, oldest first.
     pub new_words: Vec<(String, u32)>,
     /// The words the session could not define, with why: the next link of the program
     /// offers them again.
@@ -92,9 +93,10 @@ impl NativeWords {
 
     /// Loads and validates the native plugin at `path`. When a plugin of the same name is
     /// already linked, the new build is swapped in (on any error the old one keeps
-    /// serving); otherwise it is added. Each of its words the session has not defined yet
-    /// is passed to `define` with its host word id; a word `define` refuses is reported in
-    /// [`Linked::undefined`] and offered again at the next link.
+    /// serving); otherwise it is added. Each word its build compiles is passed to `define`
+    /// with its host word id, which defines those the session does not have; a word
+    /// `define` refuses is reported in [`Linked::undefined`] and offered again at the next
+    /// link.
     pub fn link(&mut self, path: &Path, define: Define<'_>) -> Result<Linked, PluginError> {
         let candidate = self.loader.load::<ForthNative>(path)?;
         self.link_loaded(candidate, define)
@@ -134,10 +136,8 @@ impl NativeWords {
         let (mut new_words, mut undefined) = (Vec::new(), Vec::new());
         for (word, id) in self.resolve(index, &words) {
             match define(&word, id) {
-                Ok(()) => {
-                    self.words[id as usize].defined = true;
-                    new_words.push((word, id));
-                }
+                Ok(true) => new_words.push((word, id)),
+                Ok(false) => {}
                 Err(why) => undefined.push((word, why)),
             }
         }
@@ -152,8 +152,7 @@ impl NativeWords {
     }
 
     /// Numbers the words of plugin `index` after the serving build's list `words`, adding
-    /// those new to the session; returns those the session has not defined, with their host
-    /// word ids.
+    /// those new to the session; returns those the build compiles, with their host word ids.
     fn resolve(&mut self, index: usize, words: &[String]) -> Vec<(String, u32)> {
         let number_of = |name: &str| {
             let newest = words
@@ -174,13 +173,12 @@ impl NativeWords {
                     plugin: index,
                     name: name.clone(),
                     number: number_of(name),
-                    defined: false,
                 });
             }
         }
-        let undefined = self.words.iter().enumerate();
-        undefined
-            .filter(|(_, word)| word.plugin == index && !word.defined && word.number.is_some())
+        let compiled = self.words.iter().enumerate();
+        compiled
+            .filter(|(_, word)| word.plugin == index && word.number.is_some())
             .map(|(id, word)| (word.name.clone(), id as u32))
             .collect()
     }

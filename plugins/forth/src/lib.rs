@@ -152,7 +152,8 @@ unsafe fn define_host_word(
     // SAFETY: guaranteed by the caller.
     let (forth, name) = unsafe { (engine(handle), name.as_bytes()) };
     match forth.define_host_word(&String::from_utf8_lossy(name), id) {
-        Ok(()) => 1,
+        Ok(true) => 1,
+        Ok(false) => 2,
         Err(refused) => {
             error.send(refused.to_string().as_bytes());
             0
