@@ -5,8 +5,9 @@
 //! `#update [URL]` updates the installed plugins and swaps the new engine into the session;
 //! `#stage` lists the pipeline's stages, `#stage parser FILE` or `#stage optimizer FILE`
 //! puts a stage plugin in place for the lines and definitions that follow (`#stage KIND
-//! builtin` goes back). Under `--max-steps` or `--files` the commands that load a plugin
-//! file are refused: the input is untrusted, and native code is bounded by neither.
+//! builtin` goes back). A command is the line's whole first word. Under `--max-steps` or
+//! `--files` the commands that load a plugin file are refused: the input is untrusted, and
+//! native code is bounded by neither.
 //! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
 //! keeps the session; history is saved after every line. A line over `--max-source-bytes`
 //! is refused (and not kept) and the session goes on; piped lines are bytes, UTF-8 or not.
@@ -57,30 +58,14 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
             continue;
         };
         let line = String::from_utf8_lossy(&source);
-        if let Some(flag) = untrusted_input(options)
-            && loads_native_code(line.trim())
-        {
-            errln!(
-                "{}: refused under {flag}: it bounds Forth code, not the native code this would load",
-                line.trim()
-            );
-            continue;
-        }
-        if let Some(argument) = line.trim().strip_prefix(ENGINE_COMMAND) {
-            engine_command(&mut engine, argument.trim())?;
-            continue;
-        }
-        if let Some(argument) = line.trim().strip_prefix(LINK_COMMAND) {
-            link_command(&mut engine, argument.trim())?;
-            continue;
-        }
-        if let Some(argument) = line.trim().strip_prefix(STAGE_COMMAND) {
-            stage_command(&mut engine, argument.trim())?;
-            continue;
-        }
-        #[cfg(feature = "update")]
-        if let Some(argument) = line.trim().strip_prefix(UPDATE_COMMAND) {
-            update_command(&mut engine, options, argument.trim());
+        if let Some(command) = Command::parse(&line) {
+            match untrusted_input(options) {
+                Some(flag) if command.loads_native_code() => errln!(
+                    "{}: refused under {flag}: it bounds Forth code, not the native code this would load",
+                    line.trim()
+                ),
+                _ => command.run(&mut engine, options)?,
+            }
             continue;
         }
         let name = format!("<repl line {line_number}>");
@@ -192,20 +177,67 @@ fn untrusted_input(options: &EngineOptions) -> Option<&'static str> {
     (options.file_access != fastforth_engine::FileAccess::Full).then_some("--files")
 }
 
-/// Whether a REPL line is a command that loads a plugin file: `#engine FILE`, `#link FILE`,
-/// `#stage KIND FILE` (not `builtin`) or `#update`.
-fn loads_native_code(line: &str) -> bool {
-    let argument = |command: &str| line.strip_prefix(command).map(str::trim);
-    let named = |command| argument(command).is_some_and(|file| !file.is_empty());
-    let staged = argument(STAGE_COMMAND).and_then(|rest| rest.split_whitespace().nth(1));
+/// A REPL command: a line whose first word is one of the `#` commands (exactly).
+enum Command<'a> {
+    /// `#engine [FILE]`
+    Engine(&'a str),
+    /// `#link [FILE]`
+    Link(&'a str),
+    /// `#stage [KIND FILE|builtin]`
+    Stage(&'a str),
+    /// `#update [URL]`
     #[cfg(feature = "update")]
-    let updating = argument(UPDATE_COMMAND).is_some();
-    #[cfg(not(feature = "update"))]
-    let updating = false;
-    named(ENGINE_COMMAND)
-        || named(LINK_COMMAND)
-        || staged.is_some_and(|file| file != "builtin")
-        || updating
+    Update(&'a str),
+}
+
+impl<'a> Command<'a> {
+    /// The command on `line`, if its first word names one; the rest is its argument.
+    fn parse(line: &'a str) -> Option<Command<'a>> {
+        let line = line.trim();
+        let (name, argument) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let argument = argument.trim();
+        match name {
+            ENGINE_COMMAND => Some(Command::Engine(argument)),
+            LINK_COMMAND => Some(Command::Link(argument)),
+            STAGE_COMMAND => Some(Command::Stage(argument)),
+            #[cfg(feature = "update")]
+            UPDATE_COMMAND => Some(Command::Update(argument)),
+            _ => None,
+        }
+    }
+
+    /// Whether the command loads a plugin file: `#engine FILE`, `#link FILE`, `#stage KIND
+    /// FILE` (anything but exactly `builtin`) or `#update`.
+    fn loads_native_code(&self) -> bool {
+        match self {
+            Command::Engine(file) | Command::Link(file) => !file.is_empty(),
+            Command::Stage(argument) => {
+                stage_target(argument).is_some_and(|(_, file)| file != "builtin")
+            }
+            #[cfg(feature = "update")]
+            Command::Update(_) => true,
+        }
+    }
+
+    #[cfg_attr(not(feature = "update"), expect(unused_variables))]
+    fn run(self, engine: &mut Engine, options: &EngineOptions) -> anyhow::Result<()> {
+        match self {
+            Command::Engine(file) => engine_command(engine, file),
+            Command::Link(file) => link_command(engine, file),
+            Command::Stage(argument) => stage_command(engine, argument),
+            #[cfg(feature = "update")]
+            Command::Update(channel) => {
+                update_command(engine, options, channel);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The kind and the file (or `builtin`) of `#stage KIND FILE`, if both are there.
+fn stage_target(argument: &str) -> Option<(&str, &str)> {
+    let (kind, file) = argument.split_once(char::is_whitespace)?;
+    Some((kind, file.trim()))
 }
 
 /// Ctrl-C (SIGINT) sets the engine's interrupt flag; at the prompt the line editor reads it
@@ -242,11 +274,11 @@ fn stage_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let Some((kind, file)) = argument.split_once(char::is_whitespace) else {
+    let Some((kind, file)) = stage_target(argument) else {
         errln!("usage: {STAGE_COMMAND} [KIND FILE|builtin]");
         return Ok(());
     };
-    match engine.swap_stage(kind, std::path::Path::new(file.trim())) {
+    match engine.swap_stage(kind, std::path::Path::new(file)) {
         // Only the stages that make code leave earlier definitions as they were compiled.
         Ok(report) if kind == "parser" => outln!("{report}")?,
         Ok(report) => outln!("{report}; definitions compiled before keep their code")?,

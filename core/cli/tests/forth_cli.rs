@@ -143,7 +143,8 @@ fn an_empty_or_missing_path_in_a_flag_is_refused_before_anything_runs() {
 fn under_a_step_budget_or_confined_files_the_repl_loads_no_native_code() {
     let home = tempfile::tempdir().unwrap();
     let input = "#link /nonexistent.so\n#engine /nonexistent.so\n#stage optimizer /x.so\n\
-                 #stage optimizer builtin\n#link\n1 . cr\n";
+                 #stage optimizer builtin /x.so\n#update\n#stage optimizer builtin\n#link\n\
+                 #linkx /x.so\n1 . cr\n";
     for flags in [["--max-steps", "1000"], ["--files", "off"]] {
         let args = ["repl", flags[0], flags[1]];
         let output = fastforth_at(home.path(), &args, input.as_bytes());
@@ -153,6 +154,8 @@ fn under_a_step_budget_or_confined_files_the_repl_loads_no_native_code() {
             "#link /nonexistent.so",
             "#engine /nonexistent.so",
             "#stage optimizer /x.so",
+            "#stage optimizer builtin /x.so",
+            "#update",
         ] {
             let refusal = format!(
                 "{command}: refused under {}: it bounds Forth code",
@@ -166,6 +169,9 @@ fn under_a_step_budget_or_confined_files_the_repl_loads_no_native_code() {
             "{stdout}"
         );
         assert!(stdout.ends_with("1 \n ok\n"), "{stdout}");
+        // A command is its whole first word: `#linkx` is Forth, an undefined word.
+        assert!(stderr.contains("#linkx"), "{stderr}");
+        assert!(stderr.contains("undefined word"), "{stderr}");
     }
 }
 
