@@ -213,6 +213,8 @@ pub struct Engine {
     optimizer_stage: Option<Arc<OptimizerPlugin>>,
     /// The largest source file that `include` runs, in bytes.
     max_source_bytes: usize,
+    /// Whether a step budget bounds the session: reading a source file must not wait.
+    bounded: bool,
 }
 
 /// The built-in engine, or an engine plugin session.
@@ -279,6 +281,7 @@ impl Engine {
             compiler_stage: None,
             optimizer_stage: None,
             max_source_bytes: limits.max_source_bytes,
+            bounded: limits.max_steps.is_some(),
         };
         for (kind, path) in options.session_stages() {
             if let Some(path) = path {
@@ -460,7 +463,7 @@ impl Engine {
             report_stage_faults(forth);
             return Ok(outcome(result));
         }
-        let text = input::read_source_file(path, self.max_source_bytes)?;
+        let text = input::read_source_file(path, self.max_source_bytes, self.bounded)?;
         let name = path.display().to_string();
         self.evaluate(&text, &name, terminal)
     }

@@ -77,9 +77,12 @@ pub fn over_cap(what: impl std::fmt::Display, cap: usize) -> String {
 
 /// The contents of the source file `path`, refused when longer than `cap` bytes (only
 /// `cap + 1` bytes are ever read, so an endless file such as `/dev/zero` is refused too).
-pub fn read_source_file(path: &Path, cap: usize) -> anyhow::Result<Vec<u8>> {
+/// Under a step budget (`bounded`) nothing waits: a FIFO, socket or device is refused, as
+/// the engine refuses them to INCLUDED.
+pub fn read_source_file(path: &Path, cap: usize, bounded: bool) -> anyhow::Result<Vec<u8>> {
     let cannot_read = || format!("{}: cannot read", path.display());
-    let file = std::fs::File::open(path).with_context(cannot_read)?;
+    let reading = std::fs::OpenOptions::new().read(true).clone();
+    let file = fastforth_engine::open_file(path, &reading, bounded).with_context(cannot_read)?;
     let mut bytes = Vec::new();
     file.take(cap as u64 + 1)
         .read_to_end(&mut bytes)
@@ -130,8 +133,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.fs");
         std::fs::write(&path, "1 2 +").unwrap();
-        assert_eq!(read_source_file(&path, 5).unwrap(), b"1 2 +");
-        let refused = read_source_file(&path, 4).unwrap_err().to_string();
+        assert_eq!(read_source_file(&path, 5, false).unwrap(), b"1 2 +");
+        let refused = read_source_file(&path, 4, true).unwrap_err().to_string();
         assert_eq!(
             refused,
             format!(

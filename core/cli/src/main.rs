@@ -226,7 +226,8 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             debug,
             exe,
         }) => {
-            let source = input::read_source_file(&file, options.max_source_bytes)?;
+            let bounded = options.max_steps.is_some();
+            let source = input::read_source_file(&file, options.max_source_bytes, bounded)?;
             native_cmd::compile(
                 options,
                 &file,

@@ -387,6 +387,35 @@ fn run_refuses_an_endless_source_file_at_the_size_limit() {
     assert!(stderr.contains(&refusal), "{stderr}");
 }
 
+/// Under a step budget a FIFO as the program file is refused, not waited on: on the
+/// built-in engine, on an engine plugin (the CLI reads the file for it) and by `compile`.
+#[cfg(unix)]
+#[test]
+fn under_a_step_budget_a_fifo_program_file_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("program.fs");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let fifo = fifo.to_str().unwrap();
+    let plugin = engine_plugin();
+    for args in [
+        vec!["run", "--max-steps", "100", fifo],
+        vec!["run", "--max-steps", "100", "--engine", &plugin, fifo],
+        vec!["compile", "--max-steps", "100", fifo],
+    ] {
+        let output = fastforth(&args, "");
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {output:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(fifo), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "is neither a file nor a directory, which could block past the step budget"
+            ),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 /// In an address space too small for the large stack native words run on, the host runs on
 /// its own thread: Forth still runs, and nothing panics.
 #[cfg(target_os = "linux")]
