@@ -316,7 +316,8 @@ fn repl_swaps_the_engine_and_keeps_the_session() {
         .build()
         .unwrap();
     let input = format!(
-        ": twice 2 * ;\nvariable v 11 v !\n#engine {}\n#engine\n21 twice . v @ .\n#engine /nonexistent.so\n1 twice .\n",
+        ": twice 2 * ;\nvariable v 11 v !\n: thrice 1 IF\n#engine {}\n3 THEN * ;\n#engine\n\
+         21 twice . v @ . 5 thrice .\n#engine /nonexistent.so\n1 twice .\n",
         v2.display()
     );
     let output = fastforth(&["repl", "--engine", &v1], &input);
@@ -326,7 +327,8 @@ fn repl_swaps_the_engine_and_keeps_the_session() {
         "{stdout}"
     );
     assert!(stdout.contains("engine plugin 1.1.0"), "{stdout}");
-    assert!(stdout.contains("42 11  ok"), "{stdout}");
+    // The definition open at the swap was carried across and finished there.
+    assert!(stdout.contains("42 11 15  ok"), "{stdout}");
     assert!(text(&output.stderr).contains("swap refused, engine plugin 1.1.0 keeps serving"));
     assert!(stdout.contains("2  ok"), "{stdout}");
 }

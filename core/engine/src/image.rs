@@ -22,7 +22,11 @@
 //!    each).
 //! 8. the heap of ALLOCATE and the block buffers, see `allocate::save_heap`.
 //! 9. the float stack (u64 count + the floats' IEEE bits) and the float output precision
-//!    (u64).
+//!    (u64);
+//! 10. the definition being compiled, see [`open_definition`] (from image version 3 on;
+//!    version 2 images, which have no such section, are read too).
+
+mod open_definition;
 
 use crate::dictionary::{FORTH_WORDLIST, Kind, MAX_WORDLISTS, Snapshot, Word};
 use crate::engine::Forth;
@@ -32,8 +36,11 @@ use crate::limits::Limits;
 use crate::memory::SYSTEM_BYTES;
 
 const MAGIC: &[u8; 8] = b"FFIMAGE\0";
-/// Version of the image layout; images of other versions are refused.
-pub const IMAGE_VERSION: u32 = 2;
+/// Version of the image layout; images of other versions are refused, but for version 2
+/// (the same layout without the definition being compiled).
+pub const IMAGE_VERSION: u32 = 3;
+/// The oldest image version this engine reads.
+const OLDEST_IMAGE_VERSION: u32 = 2;
 /// Largest data space an image may ask for beyond the caller's own limit.
 const MAX_IMAGE_DATA_SPACE: usize = 1 << 28;
 
@@ -179,6 +186,7 @@ impl Forth {
             .collect();
         put_cells(&mut out, &float_bits);
         put_u64(&mut out, self.floats.precision() as u64);
+        open_definition::put(&mut out, self.definition.as_ref());
         let checksum = fnv1a(&out);
         put_u64(&mut out, checksum);
         out
@@ -194,9 +202,10 @@ impl Forth {
         let (body, checksum) = bytes.split_at(bytes.len() - 8);
         let mut reader = Reader::new(&body[MAGIC.len()..]);
         let version = reader.u32().map_err(|e| refuse(e.0))?;
-        if version != IMAGE_VERSION {
+        if !(OLDEST_IMAGE_VERSION..=IMAGE_VERSION).contains(&version) {
             return Err(refuse(format!(
-                "image version {version}, this engine reads version {IMAGE_VERSION}"
+                "image version {version}, this engine reads versions \
+                 {OLDEST_IMAGE_VERSION} to {IMAGE_VERSION}"
             )));
         }
         if fnv1a(body).to_le_bytes() != checksum {
@@ -215,11 +224,13 @@ impl Forth {
         limits.check().map_err(refuse)?;
         // The image brings its own code and words: the built-in ones are not installed.
         let mut forth = Forth::without_words(limits);
-        forth.read_state(&mut reader).map_err(|e| refuse(e.0))?;
+        forth
+            .read_state(&mut reader, version)
+            .map_err(|e| refuse(e.0))?;
         Ok(forth)
     }
 
-    fn read_state(&mut self, reader: &mut Reader) -> Result<(), DecodeError> {
+    fn read_state(&mut self, reader: &mut Reader, version: u32) -> Result<(), DecodeError> {
         let refuse = |message: &str| Err(DecodeError(message.to_owned()));
         let here = reader.u64()? as usize;
         let data = reader.blob()?;
@@ -246,6 +257,9 @@ impl Forth {
         self.read_word_lists(reader)?;
         self.read_heap(reader)?;
         self.read_floats(reader)?;
+        if version >= 3 {
+            self.definition = open_definition::read(reader)?;
+        }
         if !reader.is_empty() {
             return refuse("trailing bytes");
         }

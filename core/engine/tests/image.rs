@@ -86,6 +86,73 @@ fn bad_images_are_refused() {
     }
 }
 
+/// Each line of `lines` evaluated on an engine of its own, loaded from the image of the
+/// engine after the line before: a definition may span the images.
+fn across_images(lines: &[&str]) -> (Forth, BufferConsole) {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    for line in lines {
+        forth = Forth::load_image(&forth.save_image(), Limits::default()).unwrap();
+        forth.evaluate(line, "line", &mut console).unwrap();
+    }
+    (forth, console)
+}
+
+#[test]
+fn a_definition_being_compiled_goes_on_in_the_loaded_engine() {
+    let lines = [
+        ": classify {: n | acc :} 0 TO acc",
+        "n 0 ?DO i 2 MOD IF 1 ELSE",
+        "10 THEN acc + TO acc i 5 = IF LEAVE THEN",
+        "LOOP BEGIN acc 100 < WHILE acc 3 * 1+ TO acc",
+        "REPEAT acc CASE 121 OF 111 ENDOF",
+        "DUP ENDCASE ;",
+        "0 classify 1 classify 4 classify 9 classify",
+        ":NONAME 6 7",
+        "* ; EXECUTE",
+    ];
+    let (spanned, spanned_output) = across_images(&lines);
+    let mut whole = Forth::new(Limits::default());
+    let mut whole_output = BufferConsole::new();
+    whole
+        .evaluate(&lines.join(" "), "whole", &mut whole_output)
+        .unwrap();
+    assert_eq!(spanned.data_stack(), whole.data_stack());
+    assert_eq!(spanned.data_stack(), &[111, 283, 202, 100, 42]);
+    assert_eq!(spanned_output.output_text(), whole_output.output_text());
+}
+
+#[test]
+fn a_definition_left_open_in_an_image_still_reports_its_errors() {
+    let (mut forth, _) = across_images(&[": unfinished 1 IF 2"]);
+    let mut console = BufferConsole::new();
+    let error = forth.evaluate("; ", "line", &mut console).unwrap_err();
+    assert_eq!(error.code, -22, "{error}");
+    forth.reset_after_error();
+    let mut loaded = Forth::load_image(&forth.save_image(), Limits::default()).unwrap();
+    loaded.evaluate(": f 5 ; f", "line", &mut console).unwrap();
+    assert_eq!(loaded.data_stack(), &[5]);
+    let (forth, _) = across_images(&[": open 1"]);
+    let ended = forth.end_of_program("prog.fs").unwrap_err();
+    assert!(
+        ended.to_string().contains("inside the definition of open"),
+        "{ended}"
+    );
+}
+
+#[test]
+fn an_image_of_version_2_without_the_open_definition_loads() {
+    let (forth, _) = session();
+    let image = forth.save_image();
+    let body = &image[..image.len() - 8];
+    assert_eq!(body.last(), Some(&0), "no definition open");
+    let mut old = body[..body.len() - 1].to_vec();
+    old[8..12].copy_from_slice(&2u32.to_le_bytes());
+    old.extend(fnv1a(&old).to_le_bytes());
+    let loaded = Forth::load_image(&old, Limits::default()).unwrap();
+    assert_eq!(loaded.save_image(), image);
+}
+
 #[test]
 fn an_image_that_does_not_fit_is_refused() {
     let mut forth = Forth::new(Limits::default());
