@@ -1,7 +1,7 @@
 //! Engine state images: any bytes are refused with an `ImageError` or load into a session
-//! that runs, and a loaded image saves back to one that loads again. The input is an image
-//! without its trailing checksum, which the target appends, so mutations reach the decoder
-//! instead of stopping at the checksum.
+//! that runs (and ends the definition it may hold), and a loaded image saves back to one
+//! that loads again. The input is an image without its trailing checksum, which the target
+//! appends, so mutations reach the decoder instead of stopping at the checksum.
 #![no_main]
 
 use fastforth_engine::{BufferConsole, Forth, Limits};
@@ -26,6 +26,8 @@ fuzz_target!(|body: &[u8]| {
     };
     let mut console = BufferConsole::with_input("");
     let _ = forth.evaluate("1 2 + . words", "check", &mut console);
+    // An image may hold a definition being compiled: end it, which optimizes its code.
+    let _ = forth.evaluate(";", "check", &mut console);
     let saved = forth.save_image();
     assert!(
         Forth::load_image(&saved, limits).is_ok(),

@@ -9,7 +9,8 @@
 //! `--files` the commands that load a plugin file are refused: the input is untrusted, and
 //! native code is bounded by neither.
 //! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
-//! keeps the session; history is saved after every line. A line over `--max-source-bytes`
+//! keeps the session; history is saved after every line (a history file that is not a
+//! regular file, or is over 4 MiB, is skipped with a warning). A line over `--max-source-bytes`
 //! is refused (and not kept) and the session goes on; piped lines are bytes, UTF-8 or not.
 
 use crate::forth_cmd::{Engine, EngineOptions, Outcome, Terminal};
@@ -336,7 +337,30 @@ fn update_command(engine: &mut Engine, options: &EngineOptions, channel: &str) {
     }
 }
 
+/// The largest history file the REPL reads (a line editor's history is some thousand lines).
+const MAX_HISTORY_BYTES: u64 = 4 << 20;
+
+/// `~/.fastforth_history`, unless it is something the REPL must not read or append to: a
+/// FIFO (which would block), a device (which may never end), a directory, or a file over
+/// [`MAX_HISTORY_BYTES`]. Then a warning says why and the session keeps no history.
 fn history_file() -> Option<std::path::PathBuf> {
     let home = std::env::var_os("HOME")?;
-    Some(std::path::Path::new(&home).join(".fastforth_history"))
+    let path = std::path::Path::new(&home).join(".fastforth_history");
+    let unusable = match std::fs::metadata(&path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => Some(error.to_string()),
+        Ok(found) if !found.is_file() => Some("not a regular file".to_owned()),
+        Ok(found) if found.len() > MAX_HISTORY_BYTES => Some(format!(
+            "{} bytes, more than the {MAX_HISTORY_BYTES} a history may have",
+            found.len()
+        )),
+        Ok(_) => None,
+    };
+    match unusable {
+        None => Some(path),
+        Some(why) => {
+            errln!("warning: {}: {why}; no history is kept", path.display());
+            None
+        }
+    }
 }

@@ -333,6 +333,39 @@ fn repl_swaps_the_engine_and_keeps_the_session() {
     assert!(stdout.contains("2  ok"), "{stdout}");
 }
 
+/// A history file that is a FIFO, a device or too large is not read (which would block or
+/// never end): a warning names it, and the session runs without history.
+#[cfg(unix)]
+#[test]
+fn an_unusable_history_file_is_skipped_with_a_warning() {
+    let fifo = tempfile::tempdir().unwrap();
+    let made = Command::new("mkfifo")
+        .arg(fifo.path().join(".fastforth_history"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let device = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/zero", device.path().join(".fastforth_history")).unwrap();
+    let large = tempfile::tempdir().unwrap();
+    let file = std::fs::File::create(large.path().join(".fastforth_history")).unwrap();
+    file.set_len(64 << 20).unwrap();
+    for (home, why) in [
+        (&fifo, "not a regular file"),
+        (&device, "not a regular file"),
+        (&large, "67108864 bytes, more than"),
+    ] {
+        let output = fastforth_at(home.path(), &["repl"], b"2 3 + . cr\n");
+        assert!(output.status.success(), "{why}: {output:?}");
+        assert!(text(&output.stdout).contains("5 \n ok"), "{output:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(".fastforth_history: "), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+        assert!(stderr.contains("no history is kept"), "{stderr}");
+    }
+    let kept = std::fs::metadata(large.path().join(".fastforth_history")).unwrap();
+    assert_eq!(kept.len(), 64 << 20, "the large history is left as it was");
+}
+
 #[test]
 fn ctrl_c_interrupts_the_running_word_and_the_repl_keeps_its_session_and_history() {
     use std::io::{BufRead, BufReader, Read};
