@@ -10,8 +10,9 @@
 //! native code is bounded by neither.
 //! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
 //! keeps the session; history is saved after every line (a history file that is not a
-//! regular file, or is over 4 MiB, is skipped with a warning). A line over `--max-source-bytes`
-//! is refused (and not kept) and the session goes on; piped lines are bytes, UTF-8 or not.
+//! regular file, or is over 4 MiB, is skipped with a warning). A line over
+//! `--max-source-bytes` is refused (and not kept) and the session goes on; piped lines are
+//! bytes, UTF-8 or not.
 
 use crate::forth_cmd::{Engine, EngineOptions, Outcome, Terminal};
 use crate::input;
