@@ -241,7 +241,7 @@ impl Slot for SessionSlot {
 fn plugin_error(plugin: &str, source: PluginError) -> UpdateError {
     UpdateError::Plugin {
         plugin: plugin.to_owned(),
-        source: Box::new(source),
+        error: Box::new(source),
     }
 }
 

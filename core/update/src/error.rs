@@ -144,10 +144,11 @@ pub enum UpdateError {
         error: std::io::Error,
     },
 
-    #[error("plugin `{plugin}` failed its checks: {source}")]
+    /// The check's error is part of the message, not a source, so that it is printed once.
+    #[error("plugin `{plugin}` failed its checks: {error}")]
     Plugin {
         plugin: String,
-        source: Box<PluginError>,
+        error: Box<PluginError>,
     },
 
     #[error(

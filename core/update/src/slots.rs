@@ -97,7 +97,7 @@ impl<K: Kind> Slot for HotSlot<K> {
             .map(|_| ())
             .map_err(|source| UpdateError::Plugin {
                 plugin: plugin.to_owned(),
-                source: Box::new(source),
+                error: Box::new(source),
             })
     }
 
@@ -122,7 +122,7 @@ pub fn load_verified<K: Kind>(
         .load::<K>(path)
         .map_err(|source| UpdateError::Plugin {
             plugin: name.to_owned(),
-            source: Box::new(source),
+            error: Box::new(source),
         })?;
     if candidate.info().sha256 != sha256 {
         return Err(UpdateError::ChangedAfterCheck {

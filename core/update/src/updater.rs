@@ -749,7 +749,7 @@ impl Updater {
         }
         fastforth_host::inspect::check_bytes(&path, &bytes).map_err(|source| UpdateError::Plugin {
             plugin: step.plugin.to_owned(),
-            source: Box::new(source),
+            error: Box::new(source),
         })
     }
 

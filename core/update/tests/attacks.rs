@@ -422,6 +422,9 @@ fn a_signed_artifact_that_fails_to_load_leaves_the_old_version_serving() {
         error.to_string().contains("the dynamic loader refused it"),
         "{error}"
     );
+    // The cause is part of the message, not also its source, which a report of the whole
+    // chain would print a second time.
+    assert!(std::error::Error::source(&error).is_none(), "{error:?}");
 }
 
 #[test]
