@@ -95,6 +95,11 @@ pub enum UpdateError {
     IssuedBeforeSeen { issued: String, seen: String },
 
     #[error(
+        "manifest issued at {issued}, after this host's clock ({now}): the publisher's clock or this host's is wrong"
+    )]
+    IssuedInTheFuture { issued: String, now: String },
+
+    #[error(
         "manifest_version is {found}, expected more than the installed {stored}: refusing to go back to an older release"
     )]
     OlderManifest { stored: u64, found: u64 },

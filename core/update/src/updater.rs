@@ -39,6 +39,8 @@ const MAX_ROOT_STEPS: usize = 64;
 /// The largest root file, and the largest root signature file.
 const MAX_ROOT_BYTES: u64 = 64 * 1024;
 const MAX_ROOT_SIGNATURE_BYTES: u64 = 16 * 1024;
+/// How far after this host's clock a manifest's `issued` time may be: clocks differ.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(3600);
 
 /// The target triple this library was built for: the manifest entry an update picks.
 pub const HOST_TARGET: &str = env!("FASTFORTH_UPDATE_TARGET");
@@ -621,8 +623,22 @@ impl Updater {
         Ok(())
     }
 
-    /// Refuses a newer `manifest` issued before the newest one already accepted.
-    fn check_issued(&self, manifest: &Manifest, state: &State) -> Result<(), UpdateError> {
+    /// Refuses a newer `manifest` issued before the newest one already accepted, or later
+    /// than [`MAX_CLOCK_SKEW`] after the clock at `started`: an `issued` time in the future,
+    /// once accepted, would judge every later manifest by that time, and refuse as expired
+    /// (a clock set back) those that expire before it.
+    fn check_issued(
+        &self,
+        manifest: &Manifest,
+        state: &State,
+        started: SystemTime,
+    ) -> Result<(), UpdateError> {
+        if manifest.issued_at()? > started + MAX_CLOCK_SKEW {
+            return Err(UpdateError::IssuedInTheFuture {
+                issued: manifest.issued.clone(),
+                now: format_rfc3339(started),
+            });
+        }
         match state.newest_issued_at() {
             Some(seen) if manifest.issued_at()? < seen => Err(UpdateError::IssuedBeforeSeen {
                 issued: manifest.issued.clone(),
@@ -664,7 +680,7 @@ impl Updater {
                 max_jump: self.config.max_version_jump,
             });
         }
-        self.check_issued(&manifest, state)?;
+        self.check_issued(&manifest, state, started)?;
         if manifest.abi_version != self.config.abi_version {
             return Err(UpdateError::AbiMismatch {
                 expected: self.config.abi_version,

@@ -1,6 +1,6 @@
 //! Time and the publisher: a torn manifest/signature pair (a reader between the publisher's
 //! two renames) is fetched again; a clock set back does not revive an expired manifest; a
-//! manifest issued before the installed one is refused.
+//! manifest issued before the installed one, or in the future, is refused.
 
 mod common;
 
@@ -74,4 +74,42 @@ fn a_manifest_issued_before_the_installed_one_is_refused() {
         "{error}"
     );
     world.assert_unchanged(&before);
+}
+
+#[test]
+fn a_manifest_issued_in_the_future_is_refused_and_later_ones_still_install() {
+    let world = World::installed_v1();
+    let now = SystemTime::now();
+    // A publisher's clock a day ahead: accepting it would judge every later manifest by it.
+    Release::new(&world.channel, &release_key())
+        .manifest_version(2)
+        .issued(now + DAY)
+        .expires(now + 30 * DAY)
+        .publish(&[artifact("1.0.1", &example_v2())])
+        .unwrap();
+    let before = world.snapshot();
+
+    let error = world.update().unwrap_err();
+
+    assert!(
+        matches!(error, UpdateError::IssuedInTheFuture { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("after this host's clock"),
+        "{error}"
+    );
+    world.assert_unchanged(&before);
+    // The publisher's clock mended, the next release installs, though it expires before
+    // the day the refused one said it was issued.
+    Release::new(&world.channel, &release_key())
+        .manifest_version(3)
+        .expires(now + DAY / 2)
+        .publish(&[artifact("1.0.1", &example_v2())])
+        .unwrap();
+    let outcome = world.update().unwrap();
+    assert!(
+        matches!(outcome, Outcome::Updated { to_manifest: 3, .. }),
+        "{outcome:?}"
+    );
 }
