@@ -47,6 +47,14 @@ fn check_private(dir: &Path) -> io::Result<()> {
         )
     };
     let metadata = std::fs::symlink_metadata(dir)?;
+    if metadata.is_symlink() {
+        let target = std::fs::read_link(dir)?;
+        return Err(refuse(format!(
+            "a symbolic link (to {}), expected the directory itself: a link can lead elsewhere \
+             after it was checked",
+            target.display()
+        )));
+    }
     if !metadata.is_dir() {
         return Err(refuse("not a directory".to_owned()));
     }
@@ -130,7 +138,19 @@ mod tests {
         let error = ensure_private_dir(&link).unwrap_err();
         assert_eq!(
             error.to_string(),
-            format!("{}: not a directory", link.display())
+            format!(
+                "{}: a symbolic link (to {}), expected the directory itself: a link can lead \
+                 elsewhere after it was checked",
+                link.display(),
+                dir.display()
+            )
+        );
+        let file = base.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let error = ensure_private_dir(&file).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("{}: not a directory", file.display())
         );
     }
 }
