@@ -7,6 +7,7 @@
 use crate::forth_cmd::{Engine, EngineOptions};
 use crate::installed::{self, Managed};
 use crate::output::{errln, outln};
+use anyhow::Context;
 use fastforth_host::{Loader, PluginError};
 use fastforth_session::{Forth, ForthSession};
 use fastforth_update::{
@@ -33,30 +34,13 @@ pub fn update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()>
 }
 
 fn run_update(args: UpdateArgs, plugin_dir: Option<&Path>) -> anyhow::Result<()> {
+    if args.check {
+        return check(args.channel, plugin_dir);
+    }
     let dir = installed::private_plugin_dir(plugin_dir)?;
     let updater = installed::updater(&dir, args.channel)?;
     let set_aside = args.rollback && set_aside_unreadable(&updater)?;
     report_recovery(updater.recover()?);
-    if args.check {
-        return match updater.check(&Managed::names())? {
-            Outcome::Available {
-                from_manifest,
-                to_manifest,
-                changes,
-                downloads,
-            } => {
-                outln!("update available: manifest {from_manifest} -> {to_manifest}")?;
-                print_changes(&changes)?;
-                for download in downloads {
-                    let kind = if download.patch { "patch" } else { "full file" };
-                    let name = printable(&download.plugin);
-                    outln!("  would download {name}: {} bytes ({kind})", download.bytes)?;
-                }
-                Ok(())
-            }
-            outcome => report(&outcome),
-        };
-    }
     let slots = slots(None)?;
     if args.rollback {
         return rollback(&updater, &slots, set_aside);
@@ -235,6 +219,35 @@ impl Slot for SessionSlot {
 
     fn serving(&self) -> Option<String> {
         Some(self.session.engine_version())
+    }
+}
+
+/// `update --check`: says what an update would download; reads what is installed but
+/// creates, locks and changes nothing (not even the installation directory).
+fn check(channel: Option<String>, plugin_dir: Option<&Path>) -> anyhow::Result<()> {
+    let dir = installed::plugin_dir(plugin_dir)?;
+    if dir.exists() {
+        fastforth_host::check_private_dir(&dir)
+            .with_context(|| format!("the plugin directory {}", dir.display()))?;
+    }
+    let updater = installed::updater(&dir, channel)?;
+    match updater.check(&Managed::names())? {
+        Outcome::Available {
+            from_manifest,
+            to_manifest,
+            changes,
+            downloads,
+        } => {
+            outln!("update available: manifest {from_manifest} -> {to_manifest}")?;
+            print_changes(&changes)?;
+            for download in downloads {
+                let kind = if download.patch { "patch" } else { "full file" };
+                let name = printable(&download.plugin);
+                outln!("  would download {name}: {} bytes ({kind})", download.bytes)?;
+            }
+            Ok(())
+        }
+        outcome => report(&outcome),
     }
 }
 

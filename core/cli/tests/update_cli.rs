@@ -123,6 +123,38 @@ fn update_without_a_channel_says_how_to_give_one() {
         "{}",
         stderr(&output)
     );
+    // `--check` creates nothing, not even the installation directory.
+    assert!(!home.path().join("data").exists());
+}
+
+/// `update --check` reads an installation and writes nothing into it: no lock file, no
+/// state, no new file.
+#[test]
+fn update_check_changes_nothing_in_the_installation() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("install");
+    std::fs::create_dir(&dir).unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    let channel = format!("file://{}", home.path().join("no-channel").display());
+    let output = fastforth(
+        home.path(),
+        &[
+            "update",
+            "--check",
+            "--plugin-dir",
+            dir_arg,
+            "--channel",
+            &channel,
+        ],
+    );
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        stderr(&output).contains("manifest.json"),
+        "{}",
+        stderr(&output)
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

@@ -38,7 +38,7 @@ pub use error::PluginError;
 pub use hotswap::{HotSwap, PluginCache, SwapReport};
 pub use kinds::{Example, Kind};
 pub use plugin::{Loader, Plugin, PluginInfo, Retirement, is_semver, open_as};
-pub use private_dir::{ensure_private_dir, per_user_dir};
+pub use private_dir::{check_private_dir, ensure_private_dir, per_user_dir};
 pub use probe::ProbeCommand;
 pub use registry::Registry;
 

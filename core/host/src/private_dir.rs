@@ -34,11 +34,13 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
         Err(error) if error.kind() != io::ErrorKind::AlreadyExists => return Err(error),
         _ => {}
     }
-    check_private(dir)
+    check_private_dir(dir)
 }
 
+/// Checks that `dir` (which must exist) is a directory of this user that neither group nor
+/// others can write to; it creates and changes nothing.
 #[cfg(unix)]
-fn check_private(dir: &Path) -> io::Result<()> {
+pub fn check_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let refuse = |problem: String| {
         io::Error::new(
@@ -75,8 +77,9 @@ fn check_private(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Checks that `dir` is a directory (elsewhere than Unix, ownership is not checked).
 #[cfg(not(unix))]
-fn check_private(dir: &Path) -> io::Result<()> {
+pub fn check_private_dir(dir: &Path) -> io::Result<()> {
     match std::fs::metadata(dir)?.is_dir() {
         true => Ok(()),
         false => Err(io::Error::other(format!(
