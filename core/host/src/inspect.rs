@@ -137,7 +137,7 @@ pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
     if file.kind() != ObjectKind::Dynamic {
         return Err(PluginError::NotALibrary {
             path: path.into(),
-            found: format!("a {:?} {:?} file", file.format(), file.kind()).to_lowercase(),
+            found: describe_object(file.format(), file.kind()),
         });
     }
     crate::elf::check(bytes).map_err(|detail| PluginError::Malformed {
@@ -199,6 +199,24 @@ pub fn describe_unknown(bytes: &[u8]) -> String {
         let shown: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
         format!("unknown bytes {}", shown.join(" "))
     }
+}
+
+/// What an object file that is not a shared library is, as "an ELF executable".
+fn describe_object(format: BinaryFormat, kind: ObjectKind) -> String {
+    let format = match format {
+        BinaryFormat::Elf => "an ELF",
+        BinaryFormat::MachO => "a Mach-O",
+        BinaryFormat::Pe => "a PE",
+        BinaryFormat::Coff => "a COFF",
+        _ => "an object",
+    };
+    let kind = match kind {
+        ObjectKind::Executable => "executable",
+        ObjectKind::Relocatable => "relocatable object file",
+        ObjectKind::Core => "core dump",
+        _ => "file of unknown kind",
+    };
+    format!("{format} {kind}")
 }
 
 /// Binary format, architecture, bitness and byte order: what must match this host.

@@ -259,6 +259,23 @@ fn text_file_is_refused() {
 }
 
 #[test]
+fn an_object_file_that_is_no_shared_library_is_named() {
+    let plugin = std::fs::read(example_v1()).unwrap();
+    for (e_type, found) in [
+        (1u8, "an ELF relocatable object file"),
+        (2, "an ELF executable"),
+        (4, "an ELF core dump"),
+    ] {
+        let mut bytes = plugin.clone();
+        bytes[16] = e_type;
+        let (_dir, path) = scratch_file("libobject.so", &bytes);
+        let error = refused(&path);
+        let expected = format!("not a shared library: expected ELF, PE or Mach-O, found {found}");
+        assert!(error.to_string().ends_with(&expected), "{error}");
+    }
+}
+
+#[test]
 fn truncated_plugin_is_refused() {
     let bytes = std::fs::read(example_v1()).unwrap();
     let (_dir, path) = scratch_file("libhalf.so", &bytes[..bytes.len() / 2]);
