@@ -129,9 +129,13 @@ pub enum UpdateError {
         found: Vec<String>,
     },
 
-    #[error("plugin `{plugin}` declares {found} bytes, expected at most {limit}")]
+    /// `what` is `build` or `patch`.
+    #[error(
+        "the manifest declares a {what} of {found} bytes for plugin `{plugin}`, expected at most {limit}"
+    )]
     DeclaredTooLarge {
         plugin: String,
+        what: &'static str,
         limit: u64,
         found: u64,
     },

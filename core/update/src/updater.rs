@@ -744,6 +744,7 @@ impl Updater {
         if build.size > self.config.max_artifact_bytes {
             return Err(UpdateError::DeclaredTooLarge {
                 plugin: step.plugin.to_owned(),
+                what: "build",
                 limit: self.config.max_artifact_bytes,
                 found: build.size,
             });
@@ -832,6 +833,7 @@ impl Updater {
         if patch.size > self.config.max_artifact_bytes {
             return Err(UpdateError::DeclaredTooLarge {
                 plugin: step.plugin.to_owned(),
+                what: "patch",
                 limit: self.config.max_artifact_bytes,
                 found: patch.size,
             });
