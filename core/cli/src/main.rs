@@ -18,12 +18,11 @@ use anyhow::Context;
 use args::{Cli, Command, PluginCommand, Stop};
 use fastforth::PROBE_SUBCOMMAND;
 use fastforth_host::inspect;
-use fastforth_host::{Example, Kind, Loader, Plugin, PluginError, PluginInfo, ProbeCommand};
+use fastforth_host::{Example, Kind, Loader, PluginError, PluginInfo, ProbeCommand};
 use fastforth_session::{AnyKind, ForKind, ForthNative, NativePlugin};
 use output::{errln, outln};
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::Arc;
 
 fn main() {
     let exit_code = run().unwrap_or_else(|error| {
@@ -309,37 +308,32 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
 
 fn plugin_call(file: &Path, function: &str, args: &[String]) -> anyhow::Result<()> {
     let plugin = loader()?.load::<Example>(file)?;
-    let answer = call_example(&plugin, function, &parse_ints(function, args)?)?;
+    let Some(arity) = arity(function) else {
+        anyhow::bail!(
+            "plugin `{}` has no function `{function}`; expected add_numbers, fibonacci or version",
+            plugin.name()
+        );
+    };
+    let answer = match (function, parse_ints(function, args)?.as_slice()) {
+        ("add_numbers", [a, b]) => plugin.add_numbers(*a, *b)?.to_string(),
+        ("fibonacci", [n]) => plugin.fibonacci(*n)?.to_string(),
+        ("version", []) => plugin.version().to_owned(),
+        _ => anyhow::bail!(
+            "`{function}` takes {arity}, found {} argument(s)",
+            args.len()
+        ),
+    };
     outln!("{answer}")?;
     Ok(())
 }
 
-fn call_example(
-    plugin: &Arc<Plugin<Example>>,
-    function: &str,
-    args: &[i32],
-) -> anyhow::Result<String> {
-    Ok(match (function, args) {
-        ("add_numbers", [a, b]) => plugin.add_numbers(*a, *b)?.to_string(),
-        ("fibonacci", [n]) => plugin.fibonacci(*n)?.to_string(),
-        ("version", []) => plugin.version().to_owned(),
-        ("add_numbers" | "fibonacci" | "version", _) => anyhow::bail!(
-            "`{function}` takes {}, found {} argument(s)",
-            arity(function),
-            args.len()
-        ),
-        _ => anyhow::bail!(
-            "plugin `{}` has no function `{function}`; expected add_numbers, fibonacci or version",
-            plugin.name()
-        ),
-    })
-}
-
-fn arity(function: &str) -> &'static str {
+/// The arguments a function of the example plugin takes; `None` for no such function.
+fn arity(function: &str) -> Option<&'static str> {
     match function {
-        "add_numbers" => "2 arguments (A B)",
-        "fibonacci" => "1 argument (N)",
-        _ => "no arguments",
+        "add_numbers" => Some("2 arguments (A B)"),
+        "fibonacci" => Some("1 argument (N)"),
+        "version" => Some("no arguments"),
+        _ => None,
     }
 }
 

@@ -71,4 +71,7 @@ fn plugin_call_explains_bad_arguments() {
             .contains("argument 1 of `fibonacci`: expected a 32-bit integer, found \"x\"")
     );
     assert!(stderr(&["nope"]).contains("plugin `example` has no function `nope`"));
+    // The function is checked before its arguments.
+    assert!(stderr(&["nope", "x"]).contains("plugin `example` has no function `nope`"));
+    assert!(stderr(&["version", "1"]).contains("`version` takes no arguments, found 1"));
 }
