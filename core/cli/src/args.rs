@@ -293,7 +293,10 @@ const RUN: Page = Page {
     path: "run",
     about: "Run Forth source files in order, then `-e` code (neither: the program on standard input); exit non-zero after an error",
     usage: "[FILES]...",
-    arguments: &[("[FILES]...", "Forth source files")],
+    arguments: &[(
+        "[FILES]...",
+        "Forth source files (`-` alone: the program on standard input, as with no FILES and no -e)",
+    )],
     commands: &[],
     options: &[&EVALUATE, &NATIVE],
 };
@@ -578,6 +581,16 @@ fn read_run(parser: &mut Parser, options: &mut EngineOptions) -> Result<Command,
         }
         Ok(true)
     })?;
+    // `-` is the program on standard input, which is what `run` alone reads.
+    if files.iter().any(|file| file.as_os_str() == "-") {
+        if files.len() > 1 || code.is_some() || native.is_some() {
+            return Err(RUN.mistake(
+                "`-` (the program on standard input) must be the only FILE, without -e or --native"
+                    .to_owned(),
+            ));
+        }
+        files.clear();
+    }
     Ok(Command::Run {
         files,
         code,
@@ -1043,10 +1056,26 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_dash_is_the_program_on_standard_input() {
+        let cli = parse_words("run -").unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Run { files, code: None, .. }) if files.is_empty())
+        );
+    }
+
+    #[test]
     fn mistakes_name_the_argument() {
         let cases = [
             ("--bogus", "unexpected argument '--bogus' found"),
             ("run -V", "unexpected argument '-V' found"),
+            (
+                "run - x.fs",
+                "`-` (the program on standard input) must be the only FILE, without -e or --native",
+            ),
+            (
+                "run - -e bye",
+                "`-` (the program on standard input) must be the only FILE, without -e or --native",
+            ),
             ("nonsense", "unrecognized subcommand 'nonsense'"),
             ("help nonsense", "unrecognized subcommand 'nonsense'"),
             (
