@@ -171,7 +171,8 @@ impl Fetcher {
 /// Opens the file of a `file://` URL if it is a regular file: a FIFO or a device would
 /// block or never end.
 fn open_regular_file(url: &str) -> Result<Box<dyn Read>, UpdateError> {
-    let path = &url["file://".len()..];
+    let path = file_path(url);
+    let path = path.as_path();
     let fetch_error = |message: String| UpdateError::Fetch {
         url: url.to_owned(),
         message,
@@ -192,6 +193,16 @@ fn open_regular_file(url: &str) -> Result<Box<dyn Read>, UpdateError> {
         Ok(_) => Err(not_regular()),
         Err(error) => Err(fetch_error(error.to_string())),
     }
+}
+
+/// The path a `file://` URL names, its `%XX` escapes decoded (`%20` for a space).
+fn file_path(url: &str) -> std::path::PathBuf {
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&url["file://".len()..]).collect();
+    #[cfg(unix)]
+    let path = <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes);
+    #[cfg(not(unix))]
+    let path = String::from_utf8_lossy(&bytes).into_owned();
+    path.into()
 }
 
 /// `scheme://host[:port]` of `url`, lower-cased; `None` without a host.
@@ -410,6 +421,22 @@ mod tests {
             error.to_string(),
             format!("cannot fetch {url}: not a regular file: refused")
         );
+    }
+
+    #[test]
+    fn a_file_url_names_its_path_with_escapes_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("my channel")).unwrap();
+        std::fs::write(dir.path().join("my channel/m%.json"), b"{}").unwrap();
+        let url = format!("file://{}/my%20channel/m%25.json", dir.path().display());
+        let mut read = String::new();
+        open_regular_file(&url)
+            .unwrap_or_else(|error| panic!("{error}"))
+            .read_to_string(&mut read)
+            .unwrap();
+        assert_eq!(read, "{}");
+        let literal = format!("file://{}/my channel/m%25.json", dir.path().display());
+        assert!(open_regular_file(&literal).is_ok());
     }
 
     #[test]
