@@ -396,6 +396,9 @@ fn print_changes(changes: &[Change]) -> anyhow::Result<()> {
 
 fn describe(change: &Change) -> String {
     let (plugin, to) = (printable(&change.plugin), printable(&change.to));
+    if change.repaired {
+        return format!("{plugin} {to} (repaired: its installed file was missing or changed)");
+    }
     match &change.from {
         Some(from) => format!("{plugin} {} -> {to}", printable(from)),
         None => format!("{plugin} {to} (new)"),

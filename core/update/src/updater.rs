@@ -119,13 +119,15 @@ impl UpdaterConfig {
     }
 }
 
-/// One plugin whose version changes (or would).
+/// One plugin whose version changes (or would), or whose installed file is put back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub plugin: String,
     /// `None` for a first install.
     pub from: Option<String>,
     pub to: String,
+    /// The version stays: its installed file was missing or changed, and is fetched again.
+    pub repaired: bool,
 }
 
 /// What an update would download for one plugin.
@@ -183,8 +185,11 @@ struct Step<'m> {
     plugin: &'m str,
     version: &'m str,
     build: &'m TargetBuild,
+    /// Whether this build is fetched and swapped in.
     changed: bool,
-    /// What is installed now, a possible base for a patch.
+    /// Whether it is the build installed already, whose file is missing or changed.
+    repair: bool,
+    /// What is installed now and intact, a possible base for a patch.
     installed: Option<Installed>,
 }
 
@@ -269,7 +274,7 @@ impl Updater {
         let channel = self.channel(&state)?;
         let keys = self.release_keys(&channel, false)?;
         let manifest = self.fetch_manifest(&channel, &keys)?;
-        let Some(manifest) = self.newer(manifest, &state, started)? else {
+        let Some(manifest) = self.to_install(manifest, &state, managed, started)? else {
             return Ok(Outcome::UpToDate {
                 manifest_version: state.manifest_version,
             });
@@ -298,12 +303,13 @@ impl Updater {
         let _lock = UpdateLock::acquire(&self.config.state_dir, self.config.lock_timeout)?;
         self.refuse_pending()?;
         let state = self.state()?;
-        let Some(manifest) = self.newer(manifest, &state, started)? else {
+        let managed = slots.names();
+        let Some(manifest) = self.to_install(manifest, &state, &managed, started)? else {
             return Ok(Outcome::UpToDate {
                 manifest_version: state.manifest_version,
             });
         };
-        let steps = self.plan(&manifest, &state, &slots.names())?;
+        let steps = self.plan(&manifest, &state, &managed)?;
         let mut staged = Staged::default();
         for step in steps.iter().filter(|step| step.changed) {
             self.fetch_and_place(&channel, step, progress, &mut staged)?;
@@ -384,6 +390,7 @@ impl Updater {
                     || "nothing".to_owned(),
                     |before| before.installed.version.clone(),
                 ),
+                repaired: false,
             })
             .collect();
         Ok(Recovery::RolledBack {
@@ -463,6 +470,7 @@ impl Updater {
                 plugin: (*name).clone(),
                 from: Some(installed.version.clone()),
                 to: previous.version.clone(),
+                repaired: false,
             })
             .collect())
     }
@@ -690,6 +698,25 @@ impl Updater {
         Ok(Some(manifest))
     }
 
+    /// The manifest to install: `manifest` if it is newer than the stored one, or if it is
+    /// the stored one and a managed plugin's installed file is missing or changed (which
+    /// the update then fetches again); `None` when there is nothing to do.
+    fn to_install(
+        &self,
+        manifest: Manifest,
+        state: &State,
+        managed: &[String],
+        started: SystemTime,
+    ) -> Result<Option<Manifest>, UpdateError> {
+        if let Some(newer) = self.newer(manifest.clone(), state, started)? {
+            return Ok(Some(newer));
+        }
+        let repairs = self
+            .plan(&manifest, state, managed)
+            .is_ok_and(|steps| steps.iter().any(|step| step.repair));
+        Ok(repairs.then_some(manifest))
+    }
+
     /// The manifest's managed plugins with their build for this host's triple.
     fn plan<'m>(
         &self,
@@ -714,12 +741,14 @@ impl Updater {
             let installed = state.plugins.get(name).map(|p| &p.installed);
             let same =
                 installed.is_some_and(|i| i.sha256 == build.sha256 && i.version == release.version);
+            let intact = installed.filter(|i| self.read_verified(i).is_ok());
             steps.push(Step {
                 plugin: name,
                 version: &release.version,
                 build,
-                changed: !same,
-                installed: installed.cloned(),
+                changed: !same || intact.is_none(),
+                repair: same && intact.is_none(),
+                installed: intact.cloned(),
             });
         }
         if steps.is_empty() {
@@ -937,7 +966,8 @@ fn next_state(
         .map_or(started, |seen| seen.max(started));
     next.clock_seen = Some(format_rfc3339(clock));
     next.channel = Some(channel.to_owned());
-    for step in steps.iter().filter(|step| step.changed) {
+    // A repaired plugin keeps its entry: the same build, the same one to go back to.
+    for step in steps.iter().filter(|step| step.changed && !step.repair) {
         let installed = Installed {
             version: step.version.to_owned(),
             file: installed_file_name(step.build),
@@ -967,6 +997,7 @@ fn changes_of(steps: &[Step], state: &State) -> Vec<Change> {
                 .get(step.plugin)
                 .map(|p| p.installed.version.clone()),
             to: step.version.to_owned(),
+            repaired: step.repair,
         })
         .collect()
 }

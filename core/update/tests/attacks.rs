@@ -54,6 +54,7 @@ fn happy_path_swaps_1_0_0_to_1_0_1_while_a_thread_keeps_calling() {
                 plugin: "example".to_owned(),
                 from: Some("1.0.0".to_owned()),
                 to: "1.0.1".to_owned(),
+                repaired: false,
             }],
             confirmed: true,
         }
@@ -106,6 +107,7 @@ fn check_says_what_would_change_and_downloads_nothing() {
                 plugin: "example".to_owned(),
                 from: Some("1.0.0".to_owned()),
                 to: "1.0.1".to_owned(),
+                repaired: false,
             }],
             downloads: vec![Download {
                 plugin: "example".to_owned(),
@@ -496,6 +498,7 @@ fn rollback_restores_the_previous_version_and_a_newer_release_installs_again() {
             plugin: "example".to_owned(),
             from: Some("1.0.1".to_owned()),
             to: "1.0.0".to_owned(),
+            repaired: false,
         }]
     );
     assert_eq!(world.serving().as_deref(), Some("1.0.0"));

@@ -263,11 +263,9 @@ fn an_installed_file_changed_on_disk_is_no_base_for_a_patch() {
     assert!(!downloads[0].patch && downloads[0].bytes == v2_size());
     let fell_back = FallBacks::default();
     world.updater().update(&world.slots(), &fell_back).unwrap();
+    // The damaged file is known before any download: no patch is tried for it.
     let notes = fell_back.taken();
-    assert!(
-        notes.len() == 1 && notes[0].contains("sha256 is"),
-        "{notes:?}"
-    );
+    assert!(notes.is_empty(), "{notes:?}");
     assert_eq!(
         payload_bytes(&world),
         [(world.artifact_url(), v2_size())],
