@@ -274,6 +274,24 @@ fn update_makes_run_use_the_new_engine_and_rollback_the_old_one() {
         "{listed}"
     );
 
+    // The installed engine's file deleted: `run` falls back to the built-in engine, and the
+    // next update fetches the file again though the channel has nothing newer.
+    let state = State::load(&world.plugin_dir()).unwrap();
+    std::fs::remove_file(
+        world
+            .plugin_dir()
+            .join(&state.plugins["forth"].installed.file),
+    )
+    .unwrap();
+    let fallback = world.fastforth(&["run", "-e", "engine-version"], "");
+    assert_eq!(fallback.status.code(), Some(1), "{fallback:?}");
+    let repaired = world.succeeds(&["update"]);
+    assert_eq!(
+        repaired,
+        "updated: manifest 2 -> 2\n  forth 1.1.0 (repaired: its installed file was missing or changed)\n"
+    );
+    assert_eq!(world.engine_version(), "1.1.0");
+
     let rolled = world.succeeds(&["update", "--rollback"]);
     assert_eq!(rolled, "rolled back:\n  forth 1.1.0 -> 1.0.0\n");
     assert_eq!(world.engine_version(), "1.0.0");
