@@ -67,7 +67,8 @@ const FACTS: &[&[usize]] = &[
         data_stack,
         reset_after_error,
         destroy,
-        define_host_word
+        define_host_word,
+        end_of_program
     }),
     &facts!(NativeForthFunctions {
         words,

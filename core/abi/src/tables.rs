@@ -167,6 +167,14 @@ function_table! {
             id: u32,
             error: ByteSink<'_>,
         ) -> Returned<u32>,
+        /// Ends a program's source `source_name` (its last file, its `-e` code, standard
+        /// input): returns 0, or the throw code (-39) with its message sent to `error` when
+        /// the program left a definition open.
+        end_of_program: fn(
+            engine: EngineHandle,
+            source_name: FfiStr,
+            error: ByteSink<'_>,
+        ) -> Returned<i64>,
     }
 }
 

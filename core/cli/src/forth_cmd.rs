@@ -440,11 +440,7 @@ impl Engine {
                 let evaluation = session.with_instance(|engine| {
                     engine.evaluate(&String::from_utf8_lossy(source), name, &mut console)
                 })?;
-                match evaluation {
-                    Evaluation::Continue => Outcome::Continue,
-                    Evaluation::Bye => Outcome::Bye,
-                    Evaluation::Error { message, .. } => Outcome::Error(message),
-                }
+                evaluated(evaluation)
             }
         };
         Ok(outcome)
@@ -465,19 +461,25 @@ impl Engine {
         }
         let text = input::read_source_file(path, self.max_source_bytes, self.bounded)?;
         let name = path.display().to_string();
-        self.evaluate(&text, &name, terminal)
+        match self.evaluate(&text, &name, terminal)? {
+            // As the built-in engine refuses a program file that ends inside a definition.
+            Outcome::Continue => self.end_of_program(&name),
+            ended => Ok(ended),
+        }
     }
 
     /// The end of the program's source `source_name`: an error when it left a definition
-    /// open. An engine plugin cannot be asked (the ABI does not say whether it compiles).
-    pub fn end_of_program(&self, source_name: &str) -> Outcome {
-        match &self.interpreter {
+    /// open.
+    pub fn end_of_program(&self, source_name: &str) -> anyhow::Result<Outcome> {
+        Ok(match &self.interpreter {
             Interpreter::BuiltIn(forth) => match forth.end_of_program(source_name) {
                 Ok(()) => Outcome::Continue,
                 Err(error) => Outcome::Error(error.to_string()),
             },
-            Interpreter::Plugin(_) => Outcome::Continue,
-        }
+            Interpreter::Plugin(session) => {
+                evaluated(session.with_instance(|engine| engine.end_of_program(source_name))?)
+            }
+        })
     }
 
     pub fn reset_after_error(&mut self) -> anyhow::Result<()> {
@@ -673,6 +675,15 @@ fn report_stage_faults(forth: &mut Forth) {
     }
 }
 
+/// What an engine plugin's evaluation means for the program.
+fn evaluated(evaluation: Evaluation) -> Outcome {
+    match evaluation {
+        Evaluation::Continue => Outcome::Continue,
+        Evaluation::Bye => Outcome::Bye,
+        Evaluation::Error { message, .. } => Outcome::Error(message),
+    }
+}
+
 fn outcome(result: Result<Flow, fastforth_engine::ForthError>) -> Outcome {
     match result {
         Ok(Flow::Continue) => Outcome::Continue,
@@ -838,7 +849,7 @@ pub fn run(
         if let Some(exit_code) = finished(engine.evaluate(code.as_bytes(), "-e", &mut console)?) {
             return Ok(exit_code);
         }
-        if let Some(exit_code) = finished(engine.end_of_program("-e")) {
+        if let Some(exit_code) = finished(engine.end_of_program("-e")?) {
             return Ok(exit_code);
         }
     }
@@ -878,5 +889,5 @@ pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
             return Ok(exit_code);
         }
     }
-    Ok(finished(engine.end_of_program("standard input")).unwrap_or(0))
+    Ok(finished(engine.end_of_program("standard input")?).unwrap_or(0))
 }

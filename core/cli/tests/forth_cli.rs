@@ -79,35 +79,44 @@ fn run_reports_an_error_with_file_line_and_column_and_exits_non_zero() {
     );
 }
 
+/// On the built-in engine and on an engine plugin alike.
 #[test]
 fn a_program_that_ends_inside_a_definition_fails_instead_of_swallowing_what_follows() {
     let dir = tempfile::tempdir().unwrap();
     let open = program(dir.path(), "open.fs", ": f 1\n");
-    let output = fastforth(&["run", open.to_str().unwrap(), "-e", "2 . cr"], "");
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert_eq!(text(&output.stdout), "");
-    let expected = format!(
-        "-39 unexpected end of file inside the definition of f in {}\n",
-        open.display()
-    );
-    assert_eq!(text(&output.stderr), expected);
-    for (args, stdin, source) in [
-        (&["run", "-e", ": g 1"][..], "", "-e"),
-        (&[][..], ": k 2\n", "standard input"),
-    ] {
-        let output = fastforth(args, stdin);
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {output:?}");
-        let stderr = text(&output.stderr);
-        assert!(stderr.contains("-39 unexpected end of file"), "{stderr}");
-        assert!(
-            stderr.trim_end().ends_with(&format!(" in {source}")),
-            "{stderr}"
+    let plugin = engine_plugin();
+    for engine in [&[][..], &["--engine", &plugin][..]] {
+        let run = |args: &[&str], stdin: &str| {
+            let (command, rest) = args.split_first().unwrap_or((&"run", &[]));
+            let with_engine = [&[*command][..], engine, rest].concat();
+            fastforth(&with_engine, stdin)
+        };
+        let output = run(&["run", open.to_str().unwrap(), "-e", "2 . cr"], "");
+        assert_eq!(output.status.code(), Some(1), "{engine:?}: {output:?}");
+        assert_eq!(text(&output.stdout), "");
+        let expected = format!(
+            "-39 unexpected end of file inside the definition of f in {}\n",
+            open.display()
         );
+        assert_eq!(text(&output.stderr), expected, "{engine:?}");
+        for (args, stdin, source) in [
+            (&["run", "-e", ": g 1"][..], "", "-e"),
+            (&["run"][..], ": k 2\n", "standard input"),
+        ] {
+            let output = run(args, stdin);
+            assert_eq!(output.status.code(), Some(1), "{args:?}: {output:?}");
+            let stderr = text(&output.stderr);
+            assert!(stderr.contains("-39 unexpected end of file"), "{stderr}");
+            assert!(
+                stderr.trim_end().ends_with(&format!(" in {source}")),
+                "{engine:?}: {stderr}"
+            );
+        }
+        // A definition may still span the lines of standard input and end before its end.
+        let output = run(&["run"], ": k\n2 ;\nk . cr\n");
+        assert!(output.status.success(), "{engine:?}: {output:?}");
+        assert_eq!(text(&output.stdout), "2 \n");
     }
-    // A definition may still span the lines of standard input and end before its end.
-    let output = fastforth(&[], ": k\n2 ;\nk . cr\n");
-    assert!(output.status.success(), "{output:?}");
-    assert_eq!(text(&output.stdout), "2 \n");
 }
 
 #[test]

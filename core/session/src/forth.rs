@@ -191,6 +191,30 @@ impl ForthInstance {
         }
     }
 
+    /// Ends a program's source `source_name`: an error (-39) when the program left a
+    /// definition open, else [`Evaluation::Continue`].
+    pub fn end_of_program(&mut self, source_name: &str) -> Result<Evaluation, PluginError> {
+        self.alive("end_of_program")?;
+        let mut error = Vec::new();
+        // SAFETY: a checked entry called with our live handle; the name and the sink are
+        // borrowed for the call.
+        let returned = unsafe {
+            (self.plugin.api().end_of_program)(
+                self.handle,
+                FfiStr::new(source_name),
+                ByteSink::for_vec(&mut error),
+            )
+        };
+        match returned.into_result() {
+            Ok(0) => Ok(Evaluation::Continue),
+            Ok(code) => Ok(Evaluation::Error {
+                code,
+                message: String::from_utf8_lossy(&error).into_owned(),
+            }),
+            Err(status) => Err(self.failed("end_of_program", status)),
+        }
+    }
+
     /// Empties the stacks and leaves compilation state, keeping the dictionary.
     pub fn reset_after_error(&mut self) -> Result<(), PluginError> {
         self.alive("reset_after_error")?;

@@ -162,6 +162,20 @@ unsafe fn define_host_word(
 }
 
 /// # Safety
+/// As for [`engine`], and `source_name` readable for the duration of the call.
+unsafe fn end_of_program(handle: EngineHandle, source_name: FfiStr, error: ByteSink<'_>) -> i64 {
+    // SAFETY: guaranteed by the caller.
+    let (forth, name) = unsafe { (engine(handle), source_name.as_bytes()) };
+    match forth.end_of_program(&String::from_utf8_lossy(name)) {
+        Ok(()) => 0,
+        Err(failure) => {
+            error.send(failure.to_string().as_bytes());
+            failure.code
+        }
+    }
+}
+
+/// # Safety
 /// `handle` must be null or come from `create`, and not be used after this call.
 unsafe fn destroy(handle: EngineHandle) {
     if !handle.is_null() {
@@ -253,6 +267,11 @@ fastforth_abi::export_plugin! {
             id: u32,
             error: ByteSink,
         ) -> u32 = define_host_word,
+        end_of_program: fn(
+            engine: EngineHandle,
+            source_name: FfiStr,
+            error: ByteSink,
+        ) -> i64 = end_of_program,
     },
     self_test: self_test,
 }
