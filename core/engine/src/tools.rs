@@ -12,6 +12,7 @@ use crate::definition::Control;
 use crate::dictionary::{Kind, Word, op_name};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
+use crate::input_source::SourceKind;
 use crate::ir::{Op, Sys};
 
 /// Whether the word belongs to this module.
@@ -228,16 +229,24 @@ impl Forth {
     }
 
     /// [IF] with a false flag and [ELSE]: discards words up to the matching [THEN] (or, for
-    /// [IF], [ELSE]), across lines, nested [IF]s included.
+    /// [IF], [ELSE]), across lines, nested [IF]s included. A file that ends first is -39;
+    /// other text (a line, an EVALUATE string) just ends.
     fn skip_conditional(&mut self, stop_at_else: bool) -> Fallible<()> {
         let mut depth = 0usize;
         loop {
             let token = self.parse_token(b' ');
             if token.len == 0 {
-                if !self.refill_line() {
-                    return Ok(());
+                if self.refill_line() {
+                    continue;
                 }
-                continue;
+                return match self.sources.last().map(|source| &source.kind) {
+                    Some(SourceKind::File(_)) => Err(Throw::with_message(
+                        code::UNEXPECTED_EOF,
+                        "unexpected end of file inside [IF] or [ELSE], before its [THEN]"
+                            .to_owned(),
+                    )),
+                    _ => Ok(()),
+                };
             }
             self.charge_steps(1)?;
             let name = self.mem[token.start..token.start + token.len].to_ascii_uppercase();

@@ -341,6 +341,31 @@ fn a_program_file_that_ends_inside_a_definition_is_an_error() {
 }
 
 #[test]
+fn a_file_that_ends_inside_a_skipped_bracket_if_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open.fs");
+    std::fs::write(&open, "1 0 [IF] 2\n[IF] 3 [THEN] 4\n").unwrap();
+    let mut forth = engine(FileAccess::Full);
+    let failure = forth
+        .include_file(&open, &mut BufferConsole::new())
+        .unwrap_err();
+    assert_eq!(failure.code, -39, "{failure}");
+    assert_eq!(
+        failure.message,
+        "unexpected end of file inside [IF] or [ELSE], before its [THEN]"
+    );
+    forth.reset_after_error();
+    // Closed, across lines and nested, it skips what it should.
+    std::fs::write(&open, "1 0 [IF] 2\n[IF] 3 [THEN] 4\n[ELSE] 5 [THEN] 6\n").unwrap();
+    forth
+        .include_file(&open, &mut BufferConsole::new())
+        .unwrap();
+    assert_eq!(forth.data_stack(), [1, 5, 6]);
+    // A line or an EVALUATE string that ends inside one just ends, as it always did.
+    assert_eq!(run(&mut forth, "0 [IF] 7").unwrap(), [1, 5, 6]);
+}
+
+#[test]
 fn within_allows_files_in_subdirectories() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
