@@ -271,6 +271,41 @@ struct Page {
     arguments: &'static [(&'static str, &'static str)],
     commands: &'static [&'static Page],
     options: &'static [&'static Flag],
+    /// The engine flags (global, so that they may come before the command) it takes.
+    engine_flags: EngineFlags,
+}
+
+/// Which engine flags a command takes; `main` refuses the others.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EngineFlags {
+    /// All of them: `run`, `repl` and `fastforth` alone.
+    All,
+    /// [`LOADING_FLAGS`]: `compile`, which loads its program as `run` does.
+    Loading,
+    /// `--plugin-dir` alone: `update` and `plugin list`.
+    PluginDir,
+    None,
+}
+
+/// The engine flags `compile` takes: it loads its program under the same cap, step budget
+/// and file access as `run`, builds with the backend stage and finds the installed one.
+pub const LOADING_FLAGS: [&str; 5] = [
+    "--max-source-bytes",
+    "--max-steps",
+    "--files",
+    "--stage",
+    "--plugin-dir",
+];
+
+impl EngineFlags {
+    fn takes(self, flag: &str) -> bool {
+        match self {
+            EngineFlags::All => true,
+            EngineFlags::Loading => LOADING_FLAGS.contains(&flag),
+            EngineFlags::PluginDir => flag == "--plugin-dir",
+            EngineFlags::None => false,
+        }
+    }
 }
 
 const TOP: Page = Page {
@@ -287,6 +322,7 @@ const TOP: Page = Page {
         &UPDATE,
     ],
     options: &[&VERSION],
+    engine_flags: EngineFlags::All,
 };
 
 const RUN: Page = Page {
@@ -299,6 +335,7 @@ const RUN: Page = Page {
     )],
     commands: &[],
     options: &[&EVALUATE, &NATIVE],
+    engine_flags: EngineFlags::All,
 };
 
 const COMPILE: Page = Page {
@@ -308,6 +345,7 @@ const COMPILE: Page = Page {
     arguments: &[("<FILE>", "The Forth program")],
     commands: &[],
     options: &[&OUTPUT, &EXE, &RELEASE, &DEBUG],
+    engine_flags: EngineFlags::Loading,
 };
 
 const REPL: Page = Page {
@@ -317,6 +355,7 @@ const REPL: Page = Page {
     arguments: &[],
     commands: &[],
     options: &[],
+    engine_flags: EngineFlags::All,
 };
 
 const PLUGIN: Page = Page {
@@ -331,6 +370,7 @@ const PLUGIN: Page = Page {
         &PLUGIN_LIST,
     ],
     options: &[],
+    engine_flags: EngineFlags::None,
 };
 
 const PLUGIN_FILE: (&str, &str) = ("<FILE>", "The plugin library file (.so, .dll or .dylib)");
@@ -342,6 +382,7 @@ const PLUGIN_INFO: Page = Page {
     arguments: &[PLUGIN_FILE],
     commands: &[],
     options: &[],
+    engine_flags: EngineFlags::None,
 };
 
 const PLUGIN_CALL: Page = Page {
@@ -358,6 +399,7 @@ const PLUGIN_CALL: Page = Page {
     ],
     commands: &[],
     options: &[],
+    engine_flags: EngineFlags::None,
 };
 
 #[cfg(feature = "update")]
@@ -368,6 +410,7 @@ const PLUGIN_LIST: Page = Page {
     arguments: &[],
     commands: &[],
     options: &[],
+    engine_flags: EngineFlags::PluginDir,
 };
 
 #[cfg(feature = "update")]
@@ -378,6 +421,7 @@ const UPDATE: Page = Page {
     arguments: &[],
     commands: &[],
     options: &[&CHANNEL, &CHECK, &ROLLBACK],
+    engine_flags: EngineFlags::PluginDir,
 };
 
 /// The probe has no page of its own: it is run by the loader, not by people.
@@ -388,6 +432,7 @@ const PROBE: Page = Page {
     arguments: &[],
     commands: &[],
     options: &[],
+    engine_flags: EngineFlags::None,
 };
 
 /// The `help` command listed on the pages of commands that have commands.
@@ -437,11 +482,14 @@ impl Page {
             page += &table("Commands", commands.map(|(n, a)| (n.into(), a.into())));
         }
         let limits = Limits::default();
+        let engine_flags = ENGINE_FLAGS
+            .iter()
+            .filter(|flag| self.engine_flags.takes(flag.long));
         let flags = self
             .options
             .iter()
             .copied()
-            .chain(ENGINE_FLAGS)
+            .chain(engine_flags)
             .chain([&HELP]);
         page += &table("Options", flags.map(|flag| option_row(flag, &limits)));
         page
@@ -1046,6 +1094,28 @@ mod tests {
         assert!(run.contains("  -e, --evaluate <CODE>  "), "{run}");
         assert!(run.contains("--data-space <BYTES>"), "{run}");
         assert!(run.contains("[default: 1048576]"), "{run}");
+    }
+
+    #[test]
+    fn a_help_page_lists_only_the_engine_flags_its_command_takes() {
+        let compile = help("compile --help");
+        assert!(compile.contains("--max-steps <N>"), "{compile}");
+        assert!(compile.contains("--plugin-dir <DIR>"), "{compile}");
+        assert!(!compile.contains("--engine <PLUGIN_FILE>"), "{compile}");
+        assert!(!compile.contains("--stack-cells"), "{compile}");
+        let update = help("update --help");
+        assert!(update.contains("--plugin-dir <DIR>"), "{update}");
+        assert!(!update.contains("--max-steps"), "{update}");
+        let info = help("plugin info --help");
+        assert!(
+            !info.contains("--plugin-dir") && !info.contains("--max-steps"),
+            "{info}"
+        );
+        let run = help("run --help");
+        assert!(
+            run.contains("--engine") && run.contains("--stack-cells"),
+            "{run}"
+        );
     }
 
     #[test]

@@ -160,9 +160,7 @@ fn misplaced_engine_option(cli: &Cli) -> Option<String> {
              {command}"
         ));
     }
-    // `compile` loads its program under the same cap, step budget and file access as `run`,
-    // and builds with the backend stage.
-    let loading = ["--max-source-bytes", "--max-steps", "--files", "--stage"];
+    let loading = args::LOADING_FLAGS;
     let flag = given
         .iter()
         .find(|flag| **flag != "--plugin-dir" && !(compiling && loading.contains(flag)))?;
