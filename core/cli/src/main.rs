@@ -6,6 +6,7 @@ mod output;
 
 mod args;
 mod forth_cmd;
+mod history;
 mod input;
 #[cfg(feature = "update")]
 mod installed;

@@ -9,12 +9,13 @@
 //! `--files` the commands that load a plugin file are refused: the input is untrusted, and
 //! native code is bounded by neither.
 //! Ctrl-C while a line runs on the built-in engine throws -28 into the running word and
-//! keeps the session; history is saved after every line (a history file that is not a
-//! regular file, or is over 4 MiB, is skipped with a warning). A line over
+//! keeps the session; history is saved after every line (a history file that cannot be
+//! read without waiting, or is over 4 MiB, is skipped with a warning). A line over
 //! `--max-source-bytes` is refused (and not kept) and the session goes on; piped lines are
 //! bytes, UTF-8 or not.
 
 use crate::forth_cmd::{Engine, EngineOptions, Outcome, Terminal};
+use crate::history::History;
 use crate::input;
 use crate::output::{errln, outln};
 use anyhow::Context;
@@ -96,7 +97,7 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
 /// (UTF-8 or not) when a script is piped in; either way each line goes to the history file.
 struct Lines {
     editor: DefaultEditor,
-    history: Option<std::path::PathBuf>,
+    history: Option<History>,
     terminal: bool,
 }
 
@@ -109,10 +110,12 @@ struct TooLong;
 impl Lines {
     fn new() -> anyhow::Result<Lines> {
         let mut editor = DefaultEditor::new()?;
-        let history = history_file();
-        if let Some(history) = &history {
-            let _ = editor.load_history(history);
-        }
+        let history = History::open().map(|(history, entries)| {
+            for entry in entries {
+                let _ = editor.add_history_entry(entry);
+            }
+            history
+        });
         let terminal = std::io::stdin().is_terminal();
         Ok(Lines {
             editor,
@@ -134,11 +137,10 @@ impl Lines {
         if line.len() > cap {
             return Ok(Some(Err(TooLong)));
         }
-        let _ = self
-            .editor
-            .add_history_entry(String::from_utf8_lossy(&line).as_ref());
+        let entry = String::from_utf8_lossy(&line);
+        let _ = self.editor.add_history_entry(entry.as_ref());
         if let Some(history) = &self.history {
-            let _ = self.editor.append_history(history);
+            history.append(&entry);
         }
         Ok(Some(Ok(line)))
     }
@@ -335,33 +337,5 @@ fn update_command(engine: &mut Engine, options: &EngineOptions, channel: &str) {
             "update refused, {} keeps serving: {error:#}",
             engine.describe()
         );
-    }
-}
-
-/// The largest history file the REPL reads (a line editor's history is some thousand lines).
-const MAX_HISTORY_BYTES: u64 = 4 << 20;
-
-/// `~/.fastforth_history`, unless it is something the REPL must not read or append to: a
-/// FIFO (which would block), a device (which may never end), a directory, or a file over
-/// [`MAX_HISTORY_BYTES`]. Then a warning says why and the session keeps no history.
-fn history_file() -> Option<std::path::PathBuf> {
-    let home = std::env::var_os("HOME")?;
-    let path = std::path::Path::new(&home).join(".fastforth_history");
-    let unusable = match std::fs::metadata(&path) {
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(error) => Some(error.to_string()),
-        Ok(found) if !found.is_file() => Some("not a regular file".to_owned()),
-        Ok(found) if found.len() > MAX_HISTORY_BYTES => Some(format!(
-            "{} bytes, more than the {MAX_HISTORY_BYTES} a history may have",
-            found.len()
-        )),
-        Ok(_) => None,
-    };
-    match unusable {
-        None => Some(path),
-        Some(why) => {
-            errln!("warning: {}: {why}; no history is kept", path.display());
-            None
-        }
     }
 }

@@ -342,8 +342,9 @@ fn repl_swaps_the_engine_and_keeps_the_session() {
     assert!(stdout.contains("2  ok"), "{stdout}");
 }
 
-/// A history file that is a FIFO, a device or too large is not read (which would block or
-/// never end): a warning names it, and the session runs without history.
+/// A history file that is a FIFO, a device, blocks on reading, is too large or a link to
+/// nothing is not read (which would block or never end) nor written: a warning names it,
+/// and the session runs without history.
 #[cfg(unix)]
 #[test]
 fn an_unusable_history_file_is_skipped_with_a_warning() {
@@ -358,10 +359,18 @@ fn an_unusable_history_file_is_skipped_with_a_warning() {
     let large = tempfile::tempdir().unwrap();
     let file = std::fs::File::create(large.path().join(".fastforth_history")).unwrap();
     file.set_len(64 << 20).unwrap();
+    let dangling = tempfile::tempdir().unwrap();
+    let nowhere = dangling.path().join("gone/history");
+    std::os::unix::fs::symlink(&nowhere, dangling.path().join(".fastforth_history")).unwrap();
+    // A file that says it is regular and blocks on reading (where it can be opened).
+    let blocking = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/proc/kmsg", blocking.path().join(".fastforth_history")).unwrap();
     for (home, why) in [
         (&fifo, "not a regular file"),
         (&device, "not a regular file"),
-        (&large, "67108864 bytes, more than"),
+        (&large, "more than 4194304 bytes"),
+        (&dangling, "a symbolic link to nothing"),
+        (&blocking, ""),
     ] {
         let output = fastforth_at(home.path(), &["repl"], b"2 3 + . cr\n");
         assert!(output.status.success(), "{why}: {output:?}");
@@ -373,6 +382,10 @@ fn an_unusable_history_file_is_skipped_with_a_warning() {
     }
     let kept = std::fs::metadata(large.path().join(".fastforth_history")).unwrap();
     assert_eq!(kept.len(), 64 << 20, "the large history is left as it was");
+    assert!(
+        !nowhere.exists(),
+        "nothing is written through a dangling link"
+    );
 }
 
 #[test]
