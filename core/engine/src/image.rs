@@ -24,7 +24,7 @@
 //! 9. the float stack (u64 count + the floats' IEEE bits) and the float output precision
 //!    (u64);
 //! 10. the definition being compiled, see [`open_definition`] (from image version 3 on;
-//!    version 2 images, which have no such section, are read too).
+//!     version 2 images, which have no such section, are read too).
 
 mod open_definition;
 

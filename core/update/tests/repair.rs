@@ -7,6 +7,9 @@ mod common;
 use common::*;
 use fastforth_update::{Change, Outcome, State};
 
+/// Something done to an installed file.
+type Damage = fn(&std::path::Path);
+
 fn repaired() -> Vec<Change> {
     vec![Change {
         plugin: "example".to_owned(),
@@ -24,7 +27,7 @@ fn a_missing_or_changed_installed_file_is_fetched_again() {
         .plugin_dir
         .join(&recorded.plugins["example"].installed.file);
     let good = std::fs::read(&file).unwrap();
-    let damages: [(&str, fn(&std::path::Path)); 2] = [
+    let damages: [(&str, Damage); 2] = [
         ("deleted", |file| std::fs::remove_file(file).unwrap()),
         ("changed", |file| flip_byte(file, 1000)),
     ];
