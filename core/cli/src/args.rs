@@ -393,7 +393,7 @@ const PLUGIN_CALL: Page = Page {
         PLUGIN_FILE,
         (
             "<FUNCTION>",
-            "`add_numbers A B`, `fibonacci N` or `version` (example plugins)",
+            "`add_numbers A B`, `fibonacci N` (N up to 40) or `version` (example plugins)",
         ),
         ("[ARGS]...", "The function's integer arguments"),
     ],
@@ -661,6 +661,11 @@ fn read_compile(parser: &mut Parser, options: &mut EngineOptions) -> Result<Comm
         } else if DEBUG.matches(token) {
             set_once(&mut debug, (), &DEBUG, &COMPILE)?;
         } else if let (Token::Value(value), None) = (token, &file) {
+            if value == "-" {
+                // The program's name names the plugin it becomes: standard input has none.
+                let message = "compile reads its program from a file, not `-` (standard input)";
+                return Err(COMPILE.mistake(message.to_owned()));
+            }
             file = Some(file_operand(value, &COMPILE)?);
         } else {
             return Ok(false);
@@ -1141,6 +1146,10 @@ mod tests {
             (
                 "run - x.fs",
                 "`-` (the program on standard input) must be the only FILE, without -e or --native",
+            ),
+            (
+                "compile -",
+                "compile reads its program from a file, not `-` (standard input)",
             ),
             (
                 "run - -e bye",

@@ -305,33 +305,45 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The largest N `plugin call FILE fibonacci N` takes: the example plugin's Fibonacci is
+/// recursive, so its time doubles with each N past that (about a second at 40).
+const MAX_FIBONACCI_N: i32 = 40;
+
 fn plugin_call(file: &Path, function: &str, args: &[String]) -> anyhow::Result<()> {
     let plugin = loader()?.load::<Example>(file)?;
-    let Some(arity) = arity(function) else {
+    let Some((count, arity)) = arity(function) else {
         anyhow::bail!(
             "plugin `{}` has no function `{function}`; expected add_numbers, fibonacci or version",
             plugin.name()
         );
     };
-    let answer = match (function, parse_ints(function, args)?.as_slice()) {
-        ("add_numbers", [a, b]) => plugin.add_numbers(*a, *b)?.to_string(),
-        ("fibonacci", [n]) => plugin.fibonacci(*n)?.to_string(),
-        ("version", []) => plugin.version().to_owned(),
-        _ => anyhow::bail!(
+    if args.len() != count {
+        anyhow::bail!(
             "`{function}` takes {arity}, found {} argument(s)",
             args.len()
+        );
+    }
+    let answer = match (function, parse_ints(function, args)?.as_slice()) {
+        ("add_numbers", &[a, b]) => plugin.add_numbers(a, b)?.to_string(),
+        ("fibonacci", &[n]) if n > MAX_FIBONACCI_N => anyhow::bail!(
+            "`fibonacci` takes N up to {MAX_FIBONACCI_N}, found {n}: the example plugin's \
+             recursive Fibonacci takes twice as long for each N more"
         ),
+        ("fibonacci", &[n]) => plugin.fibonacci(n)?.to_string(),
+        // `version`, the one function left: its count of arguments was checked.
+        _ => plugin.version().to_owned(),
     };
     outln!("{answer}")?;
     Ok(())
 }
 
-/// The arguments a function of the example plugin takes; `None` for no such function.
-fn arity(function: &str) -> Option<&'static str> {
+/// How many arguments a function of the example plugin takes, and that in words; `None`
+/// for no such function.
+fn arity(function: &str) -> Option<(usize, &'static str)> {
     match function {
-        "add_numbers" => Some("2 arguments (A B)"),
-        "fibonacci" => Some("1 argument (N)"),
-        "version" => Some("no arguments"),
+        "add_numbers" => Some((2, "2 arguments (A B)")),
+        "fibonacci" => Some((1, "1 argument (N)")),
+        "version" => Some((0, "no arguments")),
         _ => None,
     }
 }

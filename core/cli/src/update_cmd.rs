@@ -226,7 +226,8 @@ impl Slot for SessionSlot {
 /// creates, locks and changes nothing (not even the installation directory).
 fn check(channel: Option<String>, plugin_dir: Option<&Path>) -> anyhow::Result<()> {
     let dir = installed::plugin_dir(plugin_dir)?;
-    if dir.exists() {
+    // Whatever is there, a symbolic link included, is checked as `update` checks it.
+    if std::fs::symlink_metadata(&dir).is_ok() {
         fastforth_host::check_private_dir(&dir)
             .with_context(|| format!("the plugin directory {}", dir.display()))?;
     }

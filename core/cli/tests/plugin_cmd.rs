@@ -71,7 +71,15 @@ fn plugin_call_explains_bad_arguments() {
             .contains("argument 1 of `fibonacci`: expected a 32-bit integer, found \"x\"")
     );
     assert!(stderr(&["nope"]).contains("plugin `example` has no function `nope`"));
-    // The function is checked before its arguments.
+    // The function is checked before its arguments, and their count before their values.
     assert!(stderr(&["nope", "x"]).contains("plugin `example` has no function `nope`"));
-    assert!(stderr(&["version", "1"]).contains("`version` takes no arguments, found 1"));
+    assert!(stderr(&["version", "x"]).contains("`version` takes no arguments, found 1"));
+    assert!(stderr(&["add_numbers", "1", "2", "x"]).contains("takes 2 arguments (A B), found 3"));
+    // A recursive Fibonacci past 40 would take hours, past some thousands overflow the stack.
+    for n in ["41", "2147483647"] {
+        assert!(
+            stderr(&["fibonacci", n]).contains("`fibonacci` takes N up to 40, found"),
+            "{n}"
+        );
+    }
 }

@@ -129,6 +129,7 @@ fn update_without_a_channel_says_how_to_give_one() {
 
 /// `update --check` reads an installation and writes nothing into it: no lock file, no
 /// state, no new file.
+#[cfg(unix)]
 #[test]
 fn update_check_changes_nothing_in_the_installation() {
     let home = tempfile::tempdir().unwrap();
@@ -155,6 +156,30 @@ fn update_check_changes_nothing_in_the_installation() {
     );
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
+    // A symbolic link in its place is refused as `update` refuses it, dangling or not.
+    for target in [dir.clone(), home.path().join("nowhere")] {
+        let link = home.path().join("link");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let link_arg = link.to_str().unwrap();
+        let output = fastforth(
+            home.path(),
+            &[
+                "update",
+                "--check",
+                "--plugin-dir",
+                link_arg,
+                "--channel",
+                &channel,
+            ],
+        );
+        assert!(!output.status.success(), "{output:?}");
+        assert!(
+            stderr(&output).contains("a symbolic link (to "),
+            "{}",
+            stderr(&output)
+        );
+    }
 }
 
 #[test]
