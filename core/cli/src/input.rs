@@ -77,10 +77,17 @@ pub fn over_cap(what: impl std::fmt::Display, cap: usize) -> String {
 
 /// The contents of the source file `path`, refused when longer than `cap` bytes (only
 /// `cap + 1` bytes are ever read, so an endless file such as `/dev/zero` is refused too).
-/// Under a step budget (`bounded`) nothing waits: a FIFO, socket or device is refused, as
-/// the engine refuses them to INCLUDED.
+/// Under a step budget (`bounded`) nothing waits: a FIFO, socket or device is refused
+/// without being opened, as the engine refuses them to INCLUDED.
 pub fn read_source_file(path: &Path, cap: usize, bounded: bool) -> anyhow::Result<Vec<u8>> {
     let cannot_read = || format!("{}: cannot read", path.display());
+    if bounded && fastforth_engine::is_special(path) {
+        anyhow::bail!(
+            "{}: {}",
+            cannot_read(),
+            fastforth_engine::BLOCKS_PAST_BUDGET
+        );
+    }
     let reading = std::fs::OpenOptions::new().read(true).clone();
     let file = fastforth_engine::open_file(path, &reading, bounded).with_context(cannot_read)?;
     let mut bytes = Vec::new();

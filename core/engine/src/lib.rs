@@ -168,4 +168,4 @@ pub use engine::{Flow, Forth, MAX_STAGE_FAULTS};
 pub use error::{ForthError, ImageError, MESSAGES, ShownName, SourceLocation, code, message_for};
 pub use limits::Limits;
 pub use open_files::is_file_ior;
-pub use sandbox::{FileAccess, open as open_file};
+pub use sandbox::{BLOCKS_PAST_BUDGET, FileAccess, is_special, open as open_file};
