@@ -53,7 +53,7 @@ impl fastforth_session::ForthConsole for Discard {
     fn write(&mut self, _bytes: &[u8]) -> std::io::Result<()> {
         Ok(())
     }
-    fn read_line(&mut self) -> Option<String> {
+    fn read_line(&mut self) -> Option<Vec<u8>> {
         None
     }
     fn read_key(&mut self) -> Option<u8> {

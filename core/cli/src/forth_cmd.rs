@@ -728,11 +728,6 @@ impl Terminal {
         Some(line.ok()??.text)
     }
 
-    fn next_line(&mut self) -> Option<String> {
-        let text = self.next_bytes()?;
-        Some(String::from_utf8_lossy(&text).into_owned())
-    }
-
     fn next_key(&mut self) -> Option<u8> {
         if self.pending_keys.is_empty() {
             let line = self.next_bytes()?;
@@ -746,8 +741,8 @@ impl ForthConsole for Terminal {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         crate::output::write_stdout(bytes)
     }
-    fn read_line(&mut self) -> Option<String> {
-        self.next_line()
+    fn read_line(&mut self) -> Option<Vec<u8>> {
+        self.next_bytes()
     }
     fn read_key(&mut self) -> Option<u8> {
         self.next_key()
@@ -782,8 +777,8 @@ impl Console for WithNatives<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         crate::output::write_stdout(bytes)
     }
-    fn read_line(&mut self) -> Option<String> {
-        self.terminal.next_line()
+    fn read_line(&mut self) -> Option<Vec<u8>> {
+        self.terminal.next_bytes()
     }
     fn read_key(&mut self) -> Option<u8> {
         self.terminal.next_key()
@@ -806,8 +801,8 @@ impl ForthConsole for WithNatives<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         crate::output::write_stdout(bytes)
     }
-    fn read_line(&mut self) -> Option<String> {
-        self.terminal.next_line()
+    fn read_line(&mut self) -> Option<Vec<u8>> {
+        self.terminal.next_bytes()
     }
     fn read_key(&mut self) -> Option<u8> {
         self.terminal.next_key()

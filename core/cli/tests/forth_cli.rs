@@ -196,13 +196,20 @@ fn run_without_files_or_code_runs_the_program_on_standard_input() {
 }
 
 #[test]
-fn key_reads_the_bytes_sent_not_their_utf8_repair() {
+fn key_and_accept_read_the_bytes_sent_not_their_utf8_repair() {
     let output = fastforth(&["run", "-e", "key . key . key . key ."], "\u{ff}");
     // U+00FF is two bytes in UTF-8; a byte that is not UTF-8 alone stays itself too.
     assert_eq!(text(&output.stdout), "195 191 10 ");
     let args = ["run", "-e", "key . key . key ."];
     let output = fastforth_at(&std::env::temp_dir(), &args, b"\xff\x80A");
     assert_eq!(text(&output.stdout), "255 128 65 ");
+    let accept = ": t pad 80 accept dup . pad + pad ?do i c@ . loop ; t";
+    let plugin = engine_plugin();
+    for engine in [&[][..], &["--engine", &plugin][..]] {
+        let args = [&["run"][..], engine, &["-e", accept]].concat();
+        let output = fastforth_at(&std::env::temp_dir(), &args, b"\xffA\x80\r\n");
+        assert_eq!(text(&output.stdout), "3 255 65 128 ", "{engine:?}");
+    }
 }
 
 #[test]

@@ -18,8 +18,9 @@ pub trait Console {
     /// Writes program output. An error (a closed pipe, a full disk) is throw code -37 in
     /// the word that wrote, which stops it unless it is caught.
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()>;
-    /// One line of input without the newline (for ACCEPT, REFILL of the user input device); None = end of input.
-    fn read_line(&mut self) -> Option<String> {
+    /// The bytes of one line of input, as received (UTF-8 or not), without its line end
+    /// (for ACCEPT); None = end of input.
+    fn read_line(&mut self) -> Option<Vec<u8>> {
         None
     }
     /// One key (for KEY); None = end of input.
@@ -95,8 +96,8 @@ impl Console for BufferConsole {
         Ok(())
     }
 
-    fn read_line(&mut self) -> Option<String> {
-        self.input_lines.pop_front()
+    fn read_line(&mut self) -> Option<Vec<u8>> {
+        self.input_lines.pop_front().map(String::into_bytes)
     }
 
     fn read_key(&mut self) -> Option<u8> {
@@ -126,11 +127,16 @@ impl Console for StdConsole {
         Ok(())
     }
 
-    fn read_line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
+    fn read_line(&mut self) -> Option<Vec<u8>> {
+        let mut line = Vec::new();
+        match std::io::stdin().lock().read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_owned()),
+            Ok(_) => {
+                while line.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+                    line.pop();
+                }
+                Some(line)
+            }
         }
     }
 

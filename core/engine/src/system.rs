@@ -86,7 +86,7 @@ impl Forth {
         let len = line.len().min(max as usize);
         let range = memory::range(&self.mem, address, len as i64)
             .ok_or_else(|| Throw::new(code::INVALID_ADDRESS))?;
-        self.mem[range].copy_from_slice(&line.as_bytes()[..len]);
+        self.mem[range].copy_from_slice(&line[..len]);
         self.push(len as i64)
     }
 

@@ -34,8 +34,9 @@ impl Kind for Forth {
 pub trait ForthConsole {
     /// Program output; an error (a closed pipe, a full disk) makes the engine throw -37.
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()>;
-    /// One input line without its newline; `None` at end of input.
-    fn read_line(&mut self) -> Option<String>;
+    /// The bytes of one input line, as received, without its line end; `None` at end of
+    /// input.
+    fn read_line(&mut self) -> Option<Vec<u8>>;
     /// One key; `None` at end of input.
     fn read_key(&mut self) -> Option<u8>;
     /// Runs host word `id` (see [`ForthInstance::define_host_word`]) on the data stack in
@@ -321,7 +322,7 @@ unsafe extern "C" fn console_read_line(context: *mut c_void, line: ByteSink<'_>)
         let console = unsafe { console_from(context) };
         match console.read_line() {
             Some(text) => {
-                line.send(text.as_bytes());
+                line.send(&text);
                 1
             }
             None => 0,

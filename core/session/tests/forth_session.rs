@@ -36,8 +36,8 @@ impl ForthConsole for Captured {
         self.output.extend_from_slice(bytes);
         Ok(())
     }
-    fn read_line(&mut self) -> Option<String> {
-        (!self.input.is_empty()).then(|| self.input.remove(0))
+    fn read_line(&mut self) -> Option<Vec<u8>> {
+        (!self.input.is_empty()).then(|| self.input.remove(0).into_bytes())
     }
     fn read_key(&mut self) -> Option<u8> {
         None
@@ -261,7 +261,7 @@ fn a_retired_engine_plugin_is_unmapped() {
         fn write(&mut self, _: &[u8]) -> std::io::Result<()> {
             Ok(())
         }
-        fn read_line(&mut self) -> Option<String> {
+        fn read_line(&mut self) -> Option<Vec<u8>> {
             None
         }
         fn read_key(&mut self) -> Option<u8> {

@@ -19,7 +19,7 @@ impl ForthConsole for Silent {
     fn write(&mut self, _bytes: &[u8]) -> std::io::Result<()> {
         Ok(())
     }
-    fn read_line(&mut self) -> Option<String> {
+    fn read_line(&mut self) -> Option<Vec<u8>> {
         None
     }
     fn read_key(&mut self) -> Option<u8> {

@@ -193,10 +193,10 @@ impl Console for HostConsole<'_> {
         self.0.write(bytes)
     }
 
-    fn read_line(&mut self) -> Option<String> {
+    fn read_line(&mut self) -> Option<Vec<u8>> {
         let mut line = Vec::new();
         let got = self.0.read_line(ByteSink::for_vec(&mut line));
-        got.then(|| String::from_utf8_lossy(&line).into_owned())
+        got.then_some(line)
     }
 
     fn read_key(&mut self) -> Option<u8> {

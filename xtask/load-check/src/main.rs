@@ -127,7 +127,7 @@ impl ForthConsole for Output {
         self.0.extend_from_slice(bytes);
         Ok(())
     }
-    fn read_line(&mut self) -> Option<String> {
+    fn read_line(&mut self) -> Option<Vec<u8>> {
         None
     }
     fn read_key(&mut self) -> Option<u8> {

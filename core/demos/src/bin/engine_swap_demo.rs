@@ -14,7 +14,7 @@ impl ForthConsole for Stdout {
         use std::io::Write;
         std::io::stdout().lock().write_all(bytes)
     }
-    fn read_line(&mut self) -> Option<String> {
+    fn read_line(&mut self) -> Option<Vec<u8>> {
         None
     }
     fn read_key(&mut self) -> Option<u8> {
