@@ -316,16 +316,24 @@ fn a_step_budget_refuses_fifos_with_full_access_too() {
     assert_eq!(included.unwrap(), [0, REFUSED, 7]);
 }
 
-#[test]
-fn a_program_file_that_ends_inside_a_definition_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let open = dir.path().join("open.fs");
-    std::fs::write(&open, "1 : f 2").unwrap();
+/// An engine with full file access after including `text` as the file `open.fs` in `dir`,
+/// which must end in an unexpected end of file (-39), and that error.
+fn ended_early(dir: &Path, text: &str) -> (Forth, ForthError) {
+    let open = dir.join("open.fs");
+    std::fs::write(&open, text).unwrap();
     let mut forth = engine(FileAccess::Full);
     let failure = forth
         .include_file(&open, &mut BufferConsole::new())
         .unwrap_err();
     assert_eq!(failure.code, -39, "{failure}");
+    (forth, failure)
+}
+
+#[test]
+fn a_program_file_that_ends_inside_a_definition_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open.fs");
+    let (mut forth, failure) = ended_early(dir.path(), "1 : f 2");
     assert_eq!(
         failure.message,
         "unexpected end of file inside the definition of f"
@@ -344,12 +352,7 @@ fn a_program_file_that_ends_inside_a_definition_is_an_error() {
 fn a_file_that_ends_inside_a_skipped_bracket_if_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let open = dir.path().join("open.fs");
-    std::fs::write(&open, "1 0 [IF] 2\n[IF] 3 [THEN] 4\n").unwrap();
-    let mut forth = engine(FileAccess::Full);
-    let failure = forth
-        .include_file(&open, &mut BufferConsole::new())
-        .unwrap_err();
-    assert_eq!(failure.code, -39, "{failure}");
+    let (mut forth, failure) = ended_early(dir.path(), "1 0 [IF] 2\n[IF] 3 [THEN] 4\n");
     assert_eq!(
         failure.message,
         "unexpected end of file inside [IF] or [ELSE], before its [THEN]"
