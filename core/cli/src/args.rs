@@ -283,6 +283,7 @@ enum EngineFlags {
     /// [`LOADING_FLAGS`]: `compile`, which loads its program as `run` does.
     Loading,
     /// `--plugin-dir` alone: `update` and `plugin list`.
+    #[cfg(feature = "update")]
     PluginDir,
     None,
 }
@@ -302,6 +303,7 @@ impl EngineFlags {
         match self {
             EngineFlags::All => true,
             EngineFlags::Loading => LOADING_FLAGS.contains(&flag),
+            #[cfg(feature = "update")]
             EngineFlags::PluginDir => flag == "--plugin-dir",
             EngineFlags::None => false,
         }
