@@ -578,16 +578,19 @@ impl Engine {
     }
 }
 
-/// "built-in", or the optimizer plugin's name and version.
+/// What names the built-in stage where a stage plugin's file would go (`#stage KIND
+/// builtin`, `--stage KIND=builtin`).
+pub const BUILTIN_STAGE: &str = "builtin";
+
 /// The stage plugin at `path` in place of `serving` (the same plugin swapped, a new one, or
-/// none for `builtin`), and a line saying what changed.
+/// none for [`BUILTIN_STAGE`]), and a line saying what changed.
 fn swapped<K: StageKind>(
     serving: &Option<Arc<StagePlugin<K>>>,
     loader: &Arc<Loader>,
     path: &Path,
 ) -> anyhow::Result<(String, Option<Arc<StagePlugin<K>>>)> {
     let before = describe_stage(serving.as_deref());
-    let after = if path == Path::new("builtin") {
+    let after = if path == Path::new(BUILTIN_STAGE) {
         None
     } else if let Some(stage) = serving {
         stage.swap(path)?;
@@ -625,6 +628,7 @@ fn serving_stage<K: StageKind>(stage: Option<&StagePlugin<K>>) -> String {
     )
 }
 
+/// "built-in", or the stage plugin's name and version.
 fn describe_stage<K: StageKind>(stage: Option<&StagePlugin<K>>) -> String {
     match stage {
         Some(stage) => {

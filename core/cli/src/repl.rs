@@ -14,7 +14,7 @@
 //! `--max-source-bytes` is refused (and not kept) and the session goes on; piped lines are
 //! bytes, UTF-8 or not.
 
-use crate::forth_cmd::{Engine, EngineOptions, Outcome, Terminal};
+use crate::forth_cmd::{BUILTIN_STAGE, Engine, EngineOptions, Outcome, Terminal};
 use crate::history::History;
 use crate::input;
 use crate::output::{errln, outln};
@@ -216,7 +216,7 @@ impl<'a> Command<'a> {
         match self {
             Command::Engine(file) | Command::Link(file) => !file.is_empty(),
             Command::Stage(argument) => {
-                stage_target(argument).is_some_and(|(_, file)| file != "builtin")
+                stage_target(argument).is_some_and(|(_, file)| file != BUILTIN_STAGE)
             }
             #[cfg(feature = "update")]
             Command::Update(_) => true,
