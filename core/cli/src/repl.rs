@@ -19,6 +19,7 @@ use crate::history::History;
 use crate::input;
 use crate::output::{errln, outln};
 use anyhow::Context;
+use fastforth_host::printable;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 use std::io::IsTerminal;
@@ -65,7 +66,7 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
             match untrusted_input(options) {
                 Some(flag) if command.loads_native_code() => errln!(
                     "{}: refused under {flag}: it bounds Forth code, not the native code this would load",
-                    line.trim()
+                    printable(line.trim())
                 ),
                 _ => command.run(&mut engine, options)?,
             }
@@ -262,8 +263,9 @@ fn engine_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
     match engine.swap(std::path::Path::new(argument)) {
         Ok(report) => outln!("{report}; definitions, stacks and data kept")?,
         Err(error) => errln!(
-            "swap refused, {} keeps serving: {error:#}",
-            engine.describe()
+            "swap refused, {} keeps serving: {}",
+            engine.describe(),
+            printable(&format!("{error:#}"))
         ),
     }
     Ok(())
@@ -286,7 +288,10 @@ fn stage_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
         // Only the stages that make code leave earlier definitions as they were compiled.
         Ok(report) if kind == "parser" => outln!("{report}")?,
         Ok(report) => outln!("{report}; definitions compiled before keep their code")?,
-        Err(error) => errln!("stage refused, the serving stages stay: {error:#}"),
+        Err(error) => errln!(
+            "stage refused, the serving stages stay: {}",
+            printable(&format!("{error:#}"))
+        ),
     }
     Ok(())
 }
@@ -300,9 +305,9 @@ fn link_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
     }
     match engine.link(std::path::Path::new(argument)) {
         Ok(linked) => {
-            let mut new: Vec<&str> = linked.new_words.iter().map(|(w, _)| w.as_str()).collect();
+            let mut new = word_list(linked.new_words.iter().map(|(word, _)| word));
             if new.is_empty() {
-                new.push("none");
+                new = "none".to_owned();
             }
             match linked.swapped {
                 Some(report) => outln!(
@@ -310,22 +315,33 @@ fn link_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
                     linked.plugin,
                     report.from_version,
                     report.to_version,
-                    new.join(" ")
+                    new
                 ),
                 None => outln!(
                     "{} {} linked: {}",
                     linked.plugin,
                     linked.version,
-                    linked.words.join(" ")
+                    word_list(linked.words.iter())
                 ),
             }?;
             for (word, why) in &linked.undefined {
+                let (argument, word, why) = (printable(argument), printable(word), printable(why));
                 errln!("{argument}: {word} is not defined ({why}); link it again to define it");
             }
         }
-        Err(error) => errln!("link refused, the linked words keep serving: {error:#}"),
+        Err(error) => errln!(
+            "link refused, the linked words keep serving: {}",
+            printable(&format!("{error:#}"))
+        ),
     }
     Ok(())
+}
+
+/// The names of `words` (a native plugin's, so not to be trusted) for a terminal, separated
+/// by spaces.
+fn word_list<'a>(words: impl Iterator<Item = &'a String>) -> String {
+    let words: Vec<&str> = words.map(String::as_str).collect();
+    printable(&words.join(" ")).into_owned()
 }
 
 /// `#update [URL]`: a refused update is reported and the session keeps its engine.
@@ -334,8 +350,9 @@ fn update_command(engine: &mut Engine, options: &EngineOptions, channel: &str) {
     let channel = (!channel.is_empty()).then(|| channel.to_owned());
     if let Err(error) = crate::update_cmd::update_session(engine, options.plugin_dir(), channel) {
         errln!(
-            "update refused, {} keeps serving: {error:#}",
-            engine.describe()
+            "update refused, {} keeps serving: {}",
+            engine.describe(),
+            printable(&format!("{error:#}"))
         );
     }
 }

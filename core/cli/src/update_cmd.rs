@@ -8,10 +8,10 @@ use crate::forth_cmd::{Engine, EngineOptions};
 use crate::installed::{self, Managed};
 use crate::output::{errln, outln};
 use anyhow::Context;
-use fastforth_host::{Loader, PluginError};
+use fastforth_host::{Loader, PluginError, printable};
 use fastforth_session::{Forth, ForthSession};
 use fastforth_update::{
-    Change, Outcome, Progress, Recovery, Slot, Slots, State, UpdateError, Updater, printable,
+    Change, Outcome, Progress, Recovery, Slot, Slots, State, UpdateError, Updater,
 };
 use std::io::{IsTerminal, Write};
 use std::path::Path;

@@ -185,6 +185,33 @@ fn under_a_step_budget_or_confined_files_the_repl_loads_no_native_code() {
 }
 
 #[test]
+fn a_refused_command_is_echoed_without_its_control_characters() {
+    let home = tempfile::tempdir().unwrap();
+    let input = "#link /x\u{1b}]0;pwned\u{7}.so\n1 . cr\n";
+    let output = fastforth_at(home.path(), &["repl", "--files", "off"], input.as_bytes());
+    assert!(output.status.success(), "{output:?}");
+    let stderr = text(&output.stderr);
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    let refusal = "#link /x\\u{1b}]0;pwned\\u{7}.so: refused under --files";
+    assert!(stderr.contains(refusal), "{stderr:?}");
+}
+
+#[test]
+fn a_refused_link_names_the_file_without_its_control_characters() {
+    let home = tempfile::tempdir().unwrap();
+    let input = "#link /nonexistent\u{1b}[2J.so\n";
+    let output = fastforth_at(home.path(), &["repl"], input.as_bytes());
+    assert!(output.status.success(), "{output:?}");
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("link refused"), "{stderr:?}");
+    assert!(stderr.contains("/nonexistent\\u{1b}[2J.so"), "{stderr:?}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}
+
+#[test]
 fn run_without_files_or_code_runs_the_program_on_standard_input() {
     let output = fastforth(&["run"], "1 2 + . cr\nfoo\n");
     assert_eq!(output.status.code(), Some(1), "{output:?}");

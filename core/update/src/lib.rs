@@ -41,35 +41,7 @@ pub use updater::{
     installed_file_name,
 };
 
-/// `text` with every control character (terminal escapes, newlines, ...) written as a
-/// `\u{..}` escape, so that a string from a manifest, a state file or a plugin can be printed
-/// without taking over the terminal.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return text.into();
-    }
-    text.chars()
-        .map(|c| match c.is_control() {
-            true => format!("\\u{{{:x}}}", u32::from(c)),
-            false => c.to_string(),
-        })
-        .collect::<String>()
-        .into()
-}
-
 /// Lower-case hex SHA-256 of `bytes` (the form manifests carry).
 fn shadow_sha256(bytes: &[u8]) -> String {
     fastforth_host::shadow::sha256_hex(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn control_characters_are_escaped_for_printing() {
-        assert_eq!(super::printable("1.0.1"), "1.0.1");
-        assert_eq!(
-            super::printable("1.0.1-\u{1b}[2J\n"),
-            "1.0.1-\\u{1b}[2J\\u{a}"
-        );
-    }
 }
