@@ -64,8 +64,10 @@ pub(crate) fn read_plugin_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, P
     Ok(bytes)
 }
 
+/// Opens `path` for reading without waiting: a FIFO put where a regular file was checked
+/// opens at once (and is then refused by its type) instead of blocking until a writer comes.
 #[cfg(unix)]
-fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+pub fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
@@ -73,9 +75,9 @@ fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
+/// Opens `path` for reading (a named pipe on Windows does not wait for the other end).
 #[cfg(not(unix))]
-fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
-    // Opening a named pipe on Windows does not wait for the other end.
+pub fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::File::open(path)
 }
 
@@ -285,6 +287,19 @@ impl std::fmt::Display for Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_opens_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("plugin.so");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        // A blocking open would wait here for ever: nobody writes to the FIFO.
+        let file = open_nonblocking(&fifo).unwrap();
+        let file_type = file.metadata().unwrap().file_type();
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(&file_type));
+    }
 
     #[test]
     fn text_is_described_as_text() {

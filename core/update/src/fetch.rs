@@ -187,7 +187,9 @@ fn open_regular_file(url: &str) -> Result<Box<dyn Read>, UpdateError> {
     if !metadata.is_file() {
         return Err(not_regular());
     }
-    let file = std::fs::File::open(path).map_err(|error| fetch_error(error.to_string()))?;
+    // Without waiting: a FIFO swapped in since the check above is refused below.
+    let file = fastforth_host::inspect::open_nonblocking(path)
+        .map_err(|error| fetch_error(error.to_string()))?;
     match file.metadata() {
         Ok(metadata) if metadata.is_file() => Ok(Box::new(file)),
         Ok(_) => Err(not_regular()),
