@@ -328,10 +328,14 @@ macro_rules! instruction_set {
             let (tag, operands): (u8, [(u64, usize); 2]) = match op {
                 $(Op::$name $(($($field),+))? => encoding!($tag; $($($kind $field),+)?),)*
             };
-            out.push(tag);
+            let mut bytes = [0u8; 1 + 8 + 8];
+            bytes[0] = tag;
+            let mut len = 1;
             for (value, width) in operands {
-                out.extend_from_slice(&value.to_le_bytes()[..width]);
+                bytes[len..len + 8].copy_from_slice(&value.to_le_bytes());
+                len += width;
             }
+            out.extend_from_slice(&bytes[..len]);
         }
 
         impl Reader<'_> {
@@ -806,6 +810,13 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// The error of a read past the end.
+#[cold]
+#[inline(never)]
+fn truncated() -> DecodeError {
+    DecodeError("truncated".to_owned())
+}
+
 /// A cursor over bytes that refuses to read past the end.
 pub struct Reader<'a> {
     bytes: &'a [u8],
@@ -817,34 +828,38 @@ impl<'a> Reader<'a> {
         Reader { bytes, position: 0 }
     }
 
-    #[inline(never)]
+    /// The next `count` bytes. Inline, with the error out of line: a decoder reads a
+    /// few bytes at a time, and a call per read cost more than the read.
+    #[inline]
     pub fn take(&mut self, count: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self
-            .position
-            .checked_add(count)
-            .filter(|&end| end <= self.bytes.len());
-        let end = end.ok_or_else(|| DecodeError("truncated".to_owned()))?;
-        let taken = &self.bytes[self.position..end];
-        self.position = end;
-        Ok(taken)
+        let rest = self.bytes.get(self.position..).unwrap_or_default();
+        match rest.get(..count) {
+            Some(taken) => {
+                self.position += count;
+                Ok(taken)
+            }
+            None => Err(truncated()),
+        }
     }
 
-    #[inline(never)]
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }
 
+    #[inline]
     pub fn u16(&mut self) -> Result<u16, DecodeError> {
         let bytes = self.take(2)?;
         Ok(u16::from_le_bytes([bytes[0], bytes[1]]))
     }
 
+    #[inline]
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
         let bytes = self.take(4)?;
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
-    #[inline(never)]
+    #[inline]
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
         let bytes = self.take(8)?;
         let mut array = [0u8; 8];

@@ -459,15 +459,19 @@ fn flow(op: Op, callees: &CalleeEffects) -> Option<Flow> {
 
 /// A definition's data stack effect, when every path through it agrees on one.
 pub fn stack_effect(ops: &[Op], callees: &CalleeEffects) -> Option<StackEffect> {
-    let mut depth: Vec<Option<isize>> = vec![None; ops.len()];
+    // The depth on reaching each instruction, `UNSEEN` before it is reached.
+    const UNSEEN: isize = isize::MIN;
+    let mut depth = vec![UNSEEN; ops.len()];
     let mut lowest = 0isize;
     let mut exit_depth = None;
-    let mut pending = vec![(0usize, 0isize)];
+    let mut pending = Vec::with_capacity(8);
+    pending.push((0usize, 0isize));
     while let Some((at, here)) = pending.pop() {
-        match depth.get(at)? {
-            Some(seen) if *seen == here => continue,
-            Some(_) => return None,
-            None => depth[at] = Some(here),
+        let seen = depth.get_mut(at)?;
+        match *seen {
+            UNSEEN => *seen = here,
+            seen if seen == here => continue,
+            _ => return None,
         }
         let flow = flow(ops[at], callees)?;
         lowest = lowest.min(here - flow.needs as isize);
