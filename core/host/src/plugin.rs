@@ -308,7 +308,13 @@ fn evicted(path: &Path, shadow: PathBuf) -> PluginError {
 /// hooks runs.
 pub fn open_as<K: Kind>(path: &Path) -> Result<(), PluginError> {
     let bytes = inspect::read_and_check(path)?;
-    runtime::check_needed(path, &bytes)?;
+    // The runtime first, from the file's directory (a loader's cache, where the loader put
+    // it beside the shadow copy), as the loader that asked for this probe opens it: a
+    // corrupt build can behave differently when its runtime was opened before it.
+    if let Some(name) = runtime::check_needed(path, &bytes)? {
+        let directory = path.parent().unwrap_or(Path::new("."));
+        runtime::provide(directory, path, &name)?;
+    }
     drop(bytes);
     let library = open_library(path, path)?;
     // Not hashed: the probe's caller knows the hash, and nothing here outlives this call.
