@@ -53,6 +53,26 @@ fn a_plugin_that_crashes_in_its_self_test_is_refused_and_the_cli_lives() {
     );
 }
 
+/// An engine plugin whose self-test passes but whose `evaluate` export aborts is refused by
+/// the probe, which runs a program through the engine's exports, and the CLI lives.
+#[cfg(unix)]
+#[test]
+fn an_engine_whose_exports_crash_is_refused_although_its_self_test_passes() {
+    let plugin = build("fastforth-forth-plugin", &["fault-abort-in-evaluate"]);
+    let cache = tempfile::tempdir().unwrap();
+    let plugin = plugin.to_str().unwrap();
+    let output = fastforth(&["run", "--engine", plugin, "-e", "1 2 + ."], cache.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).ends_with(&format!(
+            "Error: {plugin}: the probe process refused it: it was killed by signal 6 (SIGABRT)\n"
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(output.stdout.is_empty());
+}
+
 /// A plugin whose self-test never returns costs the CLI the probe's 10 s, then is refused.
 #[cfg(unix)]
 #[test]

@@ -22,6 +22,14 @@ pub trait Kind: Send + Sync + Sized + 'static {
     /// # Safety
     /// `table` must point to this kind's `#[repr(C)]` table, valid while the library is loaded.
     unsafe fn resolve(table: *const c_void) -> Result<Self::Api, &'static str>;
+
+    /// What a probe process runs on a build after its self-test: calls through the
+    /// functions the host will call (a self-test runs inside the plugin and passes none of
+    /// its exports). `Err` says why the build is refused. Nothing by default.
+    fn exercise(plugin: std::sync::Arc<Plugin<Self>>) -> Result<(), String> {
+        drop(plugin);
+        Ok(())
+    }
 }
 
 /// The example plugin kind: `add_numbers` and `fibonacci`.

@@ -302,9 +302,9 @@ fn evicted(path: &Path, shadow: PathBuf) -> PluginError {
     }
 }
 
-/// Checks, opens, validates and self-tests the plugin at `path` in this process as a plugin
-/// of kind `K`, without a shadow copy or a probe, then retires it: what a probe process
-/// does. A plugin of another kind is refused ([`PluginError::WrongKind`]) before any of its
+/// Checks, opens, validates, self-tests and exercises ([`Kind::exercise`]) the plugin at
+/// `path` in this process as a plugin of kind `K`, without a shadow copy or a probe, then
+/// retires it: what a probe process does. A plugin of another kind is refused ([`PluginError::WrongKind`]) before any of its
 /// hooks runs.
 pub fn open_as<K: Kind>(path: &Path) -> Result<(), PluginError> {
     let bytes = inspect::read_and_check(path)?;
@@ -319,15 +319,18 @@ pub fn open_as<K: Kind>(path: &Path) -> Result<(), PluginError> {
     let library = open_library(path, path)?;
     // Not hashed: the probe's caller knows the hash, and nothing here outlives this call.
     let (retirements, shadow, sha256) = (Arc::default(), path.to_path_buf(), String::new());
-    build::<K>(
+    let plugin = build::<K>(
         library,
         path,
         shadow,
         sha256,
         retirements,
         path.to_path_buf(),
-    )
-    .map(drop)
+    )?;
+    K::exercise(Arc::new(plugin)).map_err(|message| PluginError::SelfTestFailed {
+        path: path.into(),
+        message: format!("calling its functions: {message}"),
+    })
 }
 
 fn open_library(source: &Path, shadow: &Path) -> Result<libloading::Library, PluginError> {

@@ -27,6 +27,10 @@ impl Kind for Forth {
         // SAFETY: the caller guarantees `table` points to a live `ForthFunctions`.
         unsafe { &*table.cast::<ForthFunctions>() }.check()
     }
+
+    fn exercise(plugin: Arc<Plugin<Forth>>) -> Result<(), String> {
+        crate::exercise::engine(plugin)
+    }
 }
 
 /// Where a plugin engine's output goes and its input comes from, and who runs its host

@@ -6,6 +6,7 @@
 //! plugins of any kind and knows nothing of Forth.
 
 pub mod backend;
+mod exercise;
 pub mod forth;
 pub mod kinds;
 pub mod mixed;

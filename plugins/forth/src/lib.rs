@@ -99,6 +99,8 @@ unsafe fn evaluate(
         unsafe { (engine(handle), source.as_bytes(), source_name.as_bytes()) };
     let name = String::from_utf8_lossy(name);
     let mut console = HostConsole(console);
+    #[cfg(feature = "fault-abort-in-evaluate")]
+    std::process::abort();
     #[cfg(feature = "fault-panic")]
     if let Some(rest) = source.strip_prefix(b"fault-panic") {
         drop(forth.evaluate_bytes(rest, &name, &mut console));
