@@ -868,8 +868,8 @@ fn finished(outcome: Outcome) -> Option<i32> {
 }
 
 /// Runs the program on standard input a line at a time as the lines arrive, each
-/// evaluated as the REPL evaluates a line (definitions may span lines; a `(` comment ends
-/// at the end of its line), and stops at the first error; `ACCEPT` and `KEY` read the
+/// evaluated as the REPL evaluates a line (definitions and skipping for `[IF]` may span
+/// lines; a `(` comment ends at the end of its line), and stops at the first error; `ACCEPT` and `KEY` read the
 /// lines that follow. A line longer than `--max-source-bytes` is an error.
 pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
     let mut engine = Engine::start(options)?;

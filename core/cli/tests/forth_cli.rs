@@ -223,6 +223,24 @@ fn run_without_files_or_code_runs_the_program_on_standard_input() {
 }
 
 #[test]
+fn a_program_on_standard_input_skips_conditional_text_across_lines_as_a_file_does() {
+    let program =
+        "1 [if]\n8 .\n[else]\n7 .\n[then] 9 .\n0 [if] 1 [if] 2 .\n[then]\n[else] 3 .\n[then]\n";
+    let output = fastforth(&["run"], program);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "8 9 3 ");
+    let output = fastforth(&["run"], "0 [if] 1 .\n2 .\n");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(
+        text(&output.stderr),
+        "-39 unexpected end of input inside [IF] or [ELSE], before its [THEN] in standard input\n"
+    );
+    let output = fastforth(&["run", "-e", "0 [if] 1 ."], "");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(text(&output.stderr).ends_with("before its [THEN] in -e\n"));
+}
+
+#[test]
 fn key_and_accept_read_the_bytes_sent_not_their_utf8_repair() {
     let output = fastforth(&["run", "-e", "key . key . key . key ."], "\u{ff}");
     // U+00FF is two bytes in UTF-8; a byte that is not UTF-8 alone stays itself too.

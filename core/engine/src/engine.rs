@@ -46,6 +46,9 @@ pub struct Forth {
     /// The executor's state: stacks, instruction pointer, step budget, catch frames.
     pub(crate) machine: Machine,
     pub(crate) definition: Option<Definition>,
+    /// An [IF] or [ELSE] whose skipping the end of the host's text interrupted: the next
+    /// text goes on skipping, as the user input device refills (see `tools`).
+    pub(crate) pending_skip: Option<crate::tools::Skip>,
     /// The newest defined word (for IMMEDIATE and DOES>).
     pub(crate) latest: Option<usize>,
     pub(crate) hold: usize,
@@ -98,6 +101,7 @@ impl Clone for Forth {
             dict: self.dict.clone(),
             machine: self.machine.clone(),
             definition: self.definition.clone(),
+            pending_skip: self.pending_skip,
             latest: self.latest,
             hold: self.hold,
             sources: self.sources.clone(),
@@ -150,6 +154,7 @@ impl Forth {
             dict: Dictionary::default(),
             machine: Machine::new(&limits),
             definition: None,
+            pending_skip: None,
             latest: None,
             hold: 0,
             sources: Vec::new(),
@@ -392,6 +397,7 @@ impl Forth {
         self.machine.ip = HALT_ADDRESS;
         self.machine.catch_frames.clear();
         self.definition = None;
+        self.pending_skip = None;
         self.set_compiling(false);
         self.sources.clear();
         self.floats.clear();

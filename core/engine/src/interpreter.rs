@@ -68,6 +68,12 @@ impl Forth {
     }
 
     fn finished_source(&self, source_name: &str) -> Fallible<()> {
+        if self.pending_skip.is_some() {
+            let message = "unexpected end of input inside [IF] or [ELSE], before its [THEN]";
+            return Err(
+                Throw::with_message(code::UNEXPECTED_EOF, message.to_owned()).in_word(source_name),
+            );
+        }
         let Some(definition) = &self.definition else {
             return Ok(());
         };
@@ -84,6 +90,7 @@ impl Forth {
                 self.machine.rdepth = 0;
                 self.set_compiling(false);
                 self.definition = None;
+                self.pending_skip = None;
                 Ok(Flow::Continue)
             }
             Err(throw) => Err(throw.into_error()),
@@ -223,9 +230,16 @@ impl Forth {
 
     /// Each line read is a step, so that a huge text of blank or comment lines is bounded
     /// by the budget like one of words.
+    /// The host's text (the user input device) first goes on with a skip for [IF] that the
+    /// end of its previous text interrupted.
     fn interpret_lines(&mut self, console: &mut dyn Console) -> Fallible<()> {
+        let host_text = self.sources.len() == 1
+            && self.sources.last().map(|source| &source.kind) == Some(&SourceKind::User);
         while self.refill_line() {
             self.take_step()?;
+            if host_text {
+                self.resume_skip()?;
+            }
             self.interpret_buffer(console)?;
         }
         Ok(())

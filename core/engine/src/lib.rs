@@ -64,6 +64,10 @@
 //!   interpreted line by line and REFILL moves to its next line. `ACCEPT` reads the
 //!   console's next line; `KEY` at the end of input throws -39.
 //! - `(` comments continue across lines of a file or host text.
+//! - Skipping for `[IF]` and `[ELSE]` continues across lines of a file or host text, and
+//!   into the host's next text, which refills the user input device; an EVALUATE string or
+//!   a block that ends inside it ends the skip. A program that ends inside it is -39
+//!   ([`Forth::end_of_program`]), as is a file.
 //! - Interpreted `S"`/`S\"` use two alternating 2048-byte buffers; compiled strings live in
 //!   data space. `."` also works while interpreting.
 //! - `ABORT"` displays its message only when no CATCH is active; the message is also the

@@ -43,6 +43,14 @@ pub(crate) fn owns(word: Sys) -> bool {
 /// Bytes per line of DUMP.
 const DUMP_LINE: usize = 16;
 
+/// Where skipping for [IF] or [ELSE] is: how many nested [IF]s it is inside, and whether
+/// an [ELSE] at the outer level ends it (it does for [IF]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Skip {
+    pub depth: usize,
+    pub stop_at_else: bool,
+}
+
 impl Forth {
     /// Executes a Programming-tools word.
     pub(crate) fn tools_word(&mut self, word: Sys, console: &mut dyn Console) -> Fallible<()> {
@@ -56,10 +64,16 @@ impl Forth {
             Sys::Dump => self.dump(console),
             Sys::See => self.see(console),
             Sys::BracketIf => match self.pop()? {
-                0 => self.skip_conditional(true),
+                0 => self.skip_conditional(Skip {
+                    depth: 0,
+                    stop_at_else: true,
+                }),
                 _ => Ok(()),
             },
-            Sys::BracketElse => self.skip_conditional(false),
+            Sys::BracketElse => self.skip_conditional(Skip {
+                depth: 0,
+                stop_at_else: false,
+            }),
             Sys::BracketThen => Ok(()),
             Sys::BracketDefined | Sys::BracketUndefined => {
                 let token = self.parse_token(b' ');
@@ -229,10 +243,11 @@ impl Forth {
     }
 
     /// [IF] with a false flag and [ELSE]: discards words up to the matching [THEN] (or, for
-    /// [IF], [ELSE]), across lines, nested [IF]s included. A file that ends first is -39;
-    /// other text (a line, an EVALUATE string) just ends.
-    fn skip_conditional(&mut self, stop_at_else: bool) -> Fallible<()> {
-        let mut depth = 0usize;
+    /// [IF], [ELSE]), across lines, nested [IF]s included. A file that ends first is -39.
+    /// When the host's text (the user input device) ends first, the next text the host
+    /// gives goes on skipping ([`Forth::resume_skip`]), as REFILL of the terminal would;
+    /// other text (an EVALUATE string, a block) just ends.
+    pub(crate) fn skip_conditional(&mut self, mut skip: Skip) -> Fallible<()> {
         loop {
             let token = self.parse_token(b' ');
             if token.len == 0 {
@@ -245,18 +260,31 @@ impl Forth {
                         "unexpected end of file inside [IF] or [ELSE], before its [THEN]"
                             .to_owned(),
                     )),
+                    Some(SourceKind::User) if self.sources.len() == 1 => {
+                        self.pending_skip = Some(skip);
+                        Ok(())
+                    }
                     _ => Ok(()),
                 };
             }
             self.charge_steps(1)?;
             let name = self.mem[token.start..token.start + token.len].to_ascii_uppercase();
             match name.as_slice() {
-                b"[IF]" => depth += 1,
-                b"[ELSE]" if depth == 0 && stop_at_else => return Ok(()),
-                b"[THEN]" if depth == 0 => return Ok(()),
-                b"[THEN]" => depth -= 1,
+                b"[IF]" => skip.depth += 1,
+                b"[ELSE]" if skip.depth == 0 && skip.stop_at_else => return Ok(()),
+                b"[THEN]" if skip.depth == 0 => return Ok(()),
+                b"[THEN]" => skip.depth -= 1,
                 _ => {}
             }
+        }
+    }
+
+    /// Goes on with the skip that the end of the host's previous text interrupted, if any,
+    /// in the host's new text.
+    pub(crate) fn resume_skip(&mut self) -> Fallible<()> {
+        match self.pending_skip.take() {
+            Some(skip) => self.skip_conditional(skip),
+            None => Ok(()),
         }
     }
 

@@ -176,3 +176,37 @@ fn scanning_skipped_text_is_bounded_by_the_step_budget() {
     let refused = forth.evaluate(&source, "test", &mut console).unwrap_err();
     assert_eq!(refused.code, -256);
 }
+
+/// The host's texts are the user input device: skipping for [IF] or [ELSE] goes on in the
+/// next one, as REFILL of the terminal would, and a program that ends inside it is -39.
+#[test]
+fn conditional_skipping_goes_on_in_the_hosts_next_text() {
+    let mut forth = Forth::new(Limits::default());
+    let mut console = BufferConsole::new();
+    for line in [
+        "0 [IF] 1 [IF] 2",
+        "[ELSE] 3 [THEN] 4",
+        "[ELSE] 5",
+        "[THEN] 6",
+    ] {
+        forth.evaluate(line, "line", &mut console).unwrap();
+    }
+    assert_eq!(forth.data_stack(), [5, 6]);
+    assert_eq!(forth.end_of_program("input").map_err(|e| e.code), Ok(()));
+    forth.evaluate("0 [IF] 7", "line", &mut console).unwrap();
+    let ended = forth.end_of_program("input").unwrap_err();
+    assert_eq!(ended.code, -39);
+    assert!(
+        ended.to_string().contains("inside [IF] or [ELSE]"),
+        "{ended}"
+    );
+    // The reset after the error ends the skip: the next text is interpreted.
+    forth.reset_after_error();
+    forth.evaluate("8", "line", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), [8]);
+    // An EVALUATE string that ends inside [IF] just ends it.
+    forth
+        .evaluate("s\" 0 [IF] 9\" evaluate 10", "line", &mut console)
+        .unwrap();
+    assert_eq!(forth.data_stack(), [8, 10]);
+}
