@@ -170,7 +170,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--max-steps",
         Some("N"),
-        "Stop any evaluation after this many executed instructions (for untrusted code; at least 1). Under it Forth code cannot open FIFOs, sockets or devices, which could block past it",
+        "Stop any evaluation after this many executed instructions (for untrusted code; at least 1). Under it Forth code cannot open FIFOs, sockets or devices, which could block past it; KEY, EKEY and ACCEPT still wait for standard input, which is the caller's to give or close",
     ),
     Flag::new(
         "--data-space",
