@@ -16,6 +16,9 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// The UTF-8 byte order mark, which some editors start a file with.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 impl Forth {
     /// Interprets source text; source_name is used in error positions.
     pub fn evaluate(
@@ -97,13 +100,18 @@ impl Forth {
         }
     }
 
+    /// INCLUDED, and a program file: interprets the file at `path` from its start.
     pub(crate) fn include_path(
         &mut self,
         path: &std::path::Path,
         console: &mut dyn Console,
     ) -> Fallible<()> {
         let resolved = self.resolve_path(path);
-        let text = self.read_source(path, &resolved)?;
+        let mut text = self.read_source(path, &resolved)?;
+        // A byte order mark is no word.
+        if text.starts_with(UTF8_BOM) {
+            text.drain(..UTF8_BOM.len());
+        }
         self.files.note_included(&resolved);
         let id = self.sources.len() as i64 + 1;
         let name: Rc<str> = resolved.display().to_string().into();

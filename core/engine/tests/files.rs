@@ -153,6 +153,20 @@ fn include_file_and_required_include_once() {
 }
 
 #[test]
+fn a_byte_order_mark_at_the_start_of_a_file_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bom.fs"), b"\xEF\xBB\xBF1 2 +\n").unwrap();
+    assert_eq!(stack_in(dir.path(), "S\" bom.fs\" INCLUDED"), [3]);
+    // Elsewhere it is text like any other: not a word.
+    let mut forth = fastforth_engine::Forth::new(fastforth_engine::Limits::default());
+    let mut console = fastforth_engine::BufferConsole::new();
+    let error = forth
+        .evaluate("\u{feff}1", "line", &mut console)
+        .unwrap_err();
+    assert_eq!(error.code, -13);
+}
+
+#[test]
 fn required_includes_a_new_file_once() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("once.fs"), "1+\n").unwrap();
