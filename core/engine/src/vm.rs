@@ -179,8 +179,7 @@ impl Forth {
     pub(crate) fn catch(&mut self) -> Fallible<()> {
         let xt = self.pop()?;
         if !(0..self.code.len() as i64).contains(&xt) {
-            // Caught by this CATCH, as when the token runs and throws: nothing ran.
-            return self.push(code::INVALID_XT);
+            return Err(Throw::new(code::INVALID_XT));
         }
         let frame = CatchFrame {
             depth: self.machine.depth,
