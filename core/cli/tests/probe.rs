@@ -73,6 +73,27 @@ fn an_engine_whose_exports_crash_is_refused_although_its_self_test_passes() {
     assert!(output.stdout.is_empty());
 }
 
+/// The probe calls an example plugin's functions: one whose `add_numbers` fails although
+/// its self-test passes is refused before the CLI calls anything.
+#[test]
+fn a_plugin_whose_functions_fail_is_refused_although_its_self_test_passes() {
+    let plugin = build("fastforth-fixture-plugin", &["export-panics"]);
+    let cache = tempfile::tempdir().unwrap();
+    let plugin = plugin.to_str().unwrap();
+    let output = fastforth(
+        &["plugin", "call", plugin, "add_numbers", "2", "3"],
+        cache.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    let refusal = format!(
+        "Error: {plugin}: self-test failed: calling its functions: plugin `fixture` 0.0.1 \
+         panicked in `add_numbers`"
+    );
+    assert!(stderr.ends_with(&format!("{refusal}\n")), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
 /// A plugin whose self-test never returns costs the CLI the probe's 10 s, then is refused.
 #[cfg(unix)]
 #[test]

@@ -44,6 +44,20 @@ impl Kind for Example {
         // SAFETY: the caller guarantees `table` points to a live `ExampleFunctions`.
         unsafe { &*table.cast::<ExampleFunctions>() }.check()
     }
+
+    /// Both functions, on arguments whose answers every build gives.
+    fn exercise(plugin: std::sync::Arc<Plugin<Example>>) -> Result<(), String> {
+        let sum = plugin
+            .add_numbers(2, 3)
+            .map_err(|error| error.to_string())?;
+        let fibonacci = plugin.fibonacci(10).map_err(|error| error.to_string())?;
+        match (sum, fibonacci) {
+            (5, 89) => Ok(()),
+            _ => Err(format!(
+                "add_numbers(2, 3) gave {sum} and fibonacci(10) {fibonacci}, not 5 and 89"
+            )),
+        }
+    }
 }
 
 impl Plugin<Example> {
