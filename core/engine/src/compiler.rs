@@ -165,7 +165,7 @@ impl Forth {
 
     /// `column` (from 0) of the current line of a file or the terminal as a position;
     /// `None` in `EVALUATE`d text.
-    fn source_position(&self, column: usize) -> Option<SourceLocation> {
+    pub(crate) fn source_position(&self, column: usize) -> Option<SourceLocation> {
         let source = self.sources.last()?;
         (source.kind != SourceKind::Evaluate).then(|| SourceLocation {
             file: source.name.to_string(),

@@ -4,7 +4,7 @@
 use crate::compiler_stage::Action;
 use crate::console::{Console, output_error};
 use crate::engine::{Flow, Forth, MAX_SOURCE_NESTING};
-use crate::error::{Fallible, ForthError, SourceLocation, Stop, Throw, code, fail};
+use crate::error::{Fallible, ForthError, Stop, Throw, code, fail};
 use crate::input_source::{Source, SourceKind};
 use crate::ir::Op;
 use crate::parser::{self, Number};
@@ -244,7 +244,8 @@ impl Forth {
         let host_text = self.sources.len() == 1
             && self.sources.last().map(|source| &source.kind) == Some(&SourceKind::User);
         while self.refill_line() {
-            self.take_step()?;
+            self.take_step()
+                .map_err(|throw| self.locate_line_start(throw))?;
             if host_text {
                 self.resume_skip()?;
             }
@@ -507,18 +508,22 @@ impl Forth {
         }
     }
 
+    /// Adds the start of the current line as the position of an error raised before any of
+    /// its words (the step that reading a line costs).
+    fn locate_line_start(&self, mut throw: Throw) -> Throw {
+        if throw.location.is_none() {
+            throw.location = self.source_position(0);
+        }
+        throw
+    }
+
     /// Adds the word and position to an error passing through this source.
     fn locate(&self, mut throw: Throw, name: &[u8], column: usize) -> Throw {
         if throw.word.is_none() {
             throw.word = Some(String::from_utf8_lossy(name).into_owned());
         }
-        let source = self.sources.last();
-        if throw.location.is_none() && source.is_some_and(|s| s.kind != SourceKind::Evaluate) {
-            throw.location = source.map(|s| SourceLocation {
-                file: s.name.to_string(),
-                line: s.line,
-                column: column as u32 + 1,
-            });
+        if throw.location.is_none() {
+            throw.location = self.source_position(column);
         }
         throw
     }

@@ -331,6 +331,20 @@ fn engine_keeps_working_after_reset() {
     }
 }
 
+/// Reading a line costs a step: a budget that runs out there names the line, at column 1.
+#[test]
+fn a_budget_exhausted_between_lines_names_the_line_it_stopped_at() {
+    let limits = Limits {
+        max_steps: Some(3),
+        ..Limits::default()
+    };
+    let mut forth = Forth::new(limits);
+    let failure = forth
+        .evaluate("1 drop\n1 drop\n", "prog", &mut BufferConsole::new())
+        .unwrap_err();
+    assert_eq!(failure.to_string(), "prog:2:1: -256 step budget exhausted");
+}
+
 #[test]
 fn step_budget_stops_runaway_programs() {
     let limits = Limits {
