@@ -147,7 +147,8 @@ impl Forth {
         Ok(())
     }
 
-    fn save_buffers(&mut self) -> Fallible<()> {
+    /// SAVE-BUFFERS, and BYE before it leaves: writes every updated block buffer back.
+    pub(crate) fn save_buffers(&mut self) -> Fallible<()> {
         (0..self.blocks.buffers.len()).try_for_each(|index| self.write_back(index))
     }
 

@@ -64,6 +64,9 @@
 //!   interpreted line by line and REFILL moves to its next line. `ACCEPT` reads the
 //!   console's next line; `KEY` at the end of input throws -39.
 //! - `(` comments continue across lines of a file or host text.
+//! - BYE writes the updated block buffers back first (SAVE-BUFFERS); an error writing them
+//!   is BYE's. A program that ends without BYE leaves them unwritten, as the standard
+//!   allows: FLUSH or SAVE-BUFFERS writes them.
 //! - Skipping for `[IF]` and `[ELSE]` continues across lines of a file or host text, and
 //!   into the host's next text, which refills the user input device; an EVALUATE string or
 //!   a block that ends inside it ends the skip. A program that ends inside it is -39

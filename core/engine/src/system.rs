@@ -275,7 +275,8 @@ impl Forth {
             },
             Sys::Abort => fail(code::ABORT),
             Sys::Quit => Err(Throw::stop(Stop::Quit)),
-            Sys::Bye => Err(Throw::stop(Stop::Bye)),
+            // Updated blocks are written first; an error writing them is BYE's.
+            Sys::Bye => self.save_buffers().and(Err(Throw::stop(Stop::Bye))),
             Sys::ToNumber => self.convert_number(),
             Sys::Environment => self.environment(),
             Sys::LessNumber => {

@@ -40,6 +40,19 @@ fn updated_blocks_reach_the_block_file_and_a_new_session_reads_them() {
 }
 
 #[test]
+fn bye_writes_updated_blocks_before_it_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut forth = engine(dir.path());
+    let flow = forth.evaluate(
+        "CHAR X 2 BLOCK C! UPDATE BYE",
+        "test",
+        &mut BufferConsole::new(),
+    );
+    assert_eq!(flow.unwrap(), fastforth_engine::Flow::Bye);
+    assert_eq!(stack_in(dir.path(), "2 BLOCK C@"), [b'X' as i64]);
+}
+
+#[test]
 fn block_and_buffer_share_the_buffer_of_a_block() {
     let dir = tempfile::tempdir().unwrap();
     let source = "1 BLOCK 1 BUFFER = 2 BUFFER 2 BLOCK = 1 BLOCK 2 BLOCK <> 1 BLOCK DUP ALIGNED =";
