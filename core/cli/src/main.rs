@@ -325,8 +325,8 @@ fn plugin_call(file: &Path, function: &str, args: &[String]) -> anyhow::Result<(
     }
     let answer = match (function, parse_ints(function, args)?.as_slice()) {
         ("add_numbers", &[a, b]) => plugin.add_numbers(a, b)?.to_string(),
-        ("fibonacci", &[n]) if n > MAX_FIBONACCI_N => anyhow::bail!(
-            "`fibonacci` takes N up to {MAX_FIBONACCI_N}, found {n}: the example plugin's \
+        ("fibonacci", &[n]) if !(0..=MAX_FIBONACCI_N).contains(&n) => anyhow::bail!(
+            "`fibonacci` takes N from 0 to {MAX_FIBONACCI_N}, found {n}: the example plugin's \
              recursive Fibonacci takes twice as long for each N more"
         ),
         ("fibonacci", &[n]) => plugin.fibonacci(n)?.to_string(),

@@ -76,9 +76,9 @@ fn plugin_call_explains_bad_arguments() {
     assert!(stderr(&["version", "x"]).contains("`version` takes no arguments, found 1"));
     assert!(stderr(&["add_numbers", "1", "2", "x"]).contains("takes 2 arguments (A B), found 3"));
     // A recursive Fibonacci past 40 would take hours, past some thousands overflow the stack.
-    for n in ["41", "2147483647"] {
+    for n in ["41", "2147483647", "-1"] {
         assert!(
-            stderr(&["fibonacci", n]).contains("`fibonacci` takes N up to 40, found"),
+            stderr(&["fibonacci", n]).contains("`fibonacci` takes N from 0 to 40, found"),
             "{n}"
         );
     }
