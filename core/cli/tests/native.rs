@@ -6,7 +6,7 @@
 mod common;
 use common::backend_stage;
 
-use fastforth_session::NativePlugin;
+use fastforth_session::{CollectingConsole, NativePlugin};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
@@ -462,30 +462,13 @@ fn plugin_info_shows_the_kind_and_the_compiled_words() {
     assert!(stdout.contains("words:     fib main"), "{stdout}");
 }
 
-/// A console that keeps what is written.
-#[derive(Default)]
-struct Captured(Vec<u8>);
-
-impl fastforth_session::ForthConsole for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.0.extend_from_slice(bytes);
-        Ok(())
-    }
-    fn read_line(&mut self) -> Option<Vec<u8>> {
-        None
-    }
-    fn read_key(&mut self) -> Option<u8> {
-        None
-    }
-}
-
 /// Calls the newest compiled word `name` on `input` in place in `session`: the throw code
 /// (0 when none) and the stack the word left.
 fn call_by_name(
     session: &mut fastforth_session::NativeSession,
     name: &str,
     input: &[i64],
-    console: &mut Captured,
+    console: &mut CollectingConsole,
 ) -> (i64, Vec<i64>) {
     let build = session.build().clone();
     let words = build.words().unwrap();
@@ -512,7 +495,7 @@ fn the_host_runs_words_and_reads_the_stack_they_leave() {
         .load::<ForthNative>(&plugin)
         .expect("the native plugin validates");
     assert!(plugin.words().unwrap().contains(&"fact".to_owned()));
-    let mut console = Captured::default();
+    let mut console = CollectingConsole::default();
     let early = plugin.run_word("EARLY", &mut console).unwrap();
     assert_eq!(
         (early.evaluation, early.stack),
@@ -534,7 +517,7 @@ fn calls_take_the_stack_and_keep_the_data_space_on_any_thread() {
     let shadows = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-shadows");
     let plugin = Loader::new(shadows).load::<ForthNative>(&plugin).unwrap();
     let mut session = NativeSession::new(plugin.clone());
-    let mut console = Captured::default();
+    let mut console = CollectingConsole::default();
     // On this test thread the plugin runs each call on a thread of its own.
     let fact = call_by_name(&mut session, "fact", &[9, 5], &mut console);
     assert_eq!(fact, (0, vec![9, 120]));
@@ -554,7 +537,7 @@ fn calls_take_the_stack_and_keep_the_data_space_on_any_thread() {
     call_by_name(&mut other, "counting", &[], &mut console);
     assert_eq!(console.0, b"5 10 5 ");
     // A run starts from the compiled state, whatever the calls did.
-    let mut fresh = Captured::default();
+    let mut fresh = CollectingConsole::default();
     plugin.run_word("counting", &mut fresh).unwrap();
     assert_eq!(fresh.0, b"5 ");
 }
@@ -968,8 +951,8 @@ fn a_retired_native_plugin_is_unmapped_once_its_sessions_end() {
     .unwrap();
     let (plugin, _, _) = compiled(&program);
     let loader = Loader::new(dir.join("shadows"));
-    let mut console = Captured::default();
-    let hits = |session: &mut NativeSession, console: &mut Captured| {
+    let mut console = CollectingConsole::default();
+    let hits = |session: &mut NativeSession, console: &mut CollectingConsole| {
         let (code, stack) = call_by_name(session, "hit", &[], console);
         assert_eq!(code, 0);
         stack

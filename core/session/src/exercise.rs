@@ -4,7 +4,7 @@
 //! broken where its self-test does not reach then crashes or fails in the probe, not in
 //! the host.
 
-use crate::forth::{Evaluation, Forth, ForthConsole, ForthInstance};
+use crate::forth::{CollectingConsole, Evaluation, Forth, ForthInstance};
 use fastforth_abi::ForthLimits;
 use fastforth_host::{Plugin, PluginError};
 use std::sync::Arc;
@@ -36,7 +36,7 @@ pub(crate) fn engine(plugin: Arc<Plugin<Forth>>) -> Result<(), String> {
     let mut first = ForthInstance::create(plugin.clone(), limits, &[]).map_err(text)?;
     expect_output(&mut first, PROGRAM, PRINTS)?;
     let undefined = first
-        .evaluate("no-such-word", "probe", &mut Collected::default())
+        .evaluate("no-such-word", "probe", &mut CollectingConsole::default())
         .map_err(text)?;
     if !matches!(undefined, Evaluation::Error { code: -13, .. }) {
         return Err(format!(
@@ -55,7 +55,7 @@ pub(crate) fn engine(plugin: Arc<Plugin<Forth>>) -> Result<(), String> {
 
 /// Evaluates `source` on `instance` and checks that it printed `expected`.
 fn expect_output(instance: &mut ForthInstance, source: &str, expected: &str) -> Result<(), String> {
-    let mut console = Collected::default();
+    let mut console = CollectingConsole::default();
     let evaluation = instance
         .evaluate(source, "probe", &mut console)
         .map_err(|error| error.to_string())?;
@@ -64,22 +64,5 @@ fn expect_output(instance: &mut ForthInstance, source: &str, expected: &str) -> 
         Evaluation::Continue if printed == expected => Ok(()),
         Evaluation::Continue => Err(format!("`{source}` printed {printed:?}, not {expected:?}")),
         other => Err(format!("`{source}` ended with {other:?}")),
-    }
-}
-
-/// A console that keeps the output and has no input.
-#[derive(Default)]
-struct Collected(Vec<u8>);
-
-impl ForthConsole for Collected {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.0.extend_from_slice(bytes);
-        Ok(())
-    }
-    fn read_line(&mut self) -> Option<Vec<u8>> {
-        None
-    }
-    fn read_key(&mut self) -> Option<u8> {
-        None
     }
 }

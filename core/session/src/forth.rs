@@ -61,6 +61,24 @@ pub trait ForthConsole {
     }
 }
 
+/// A console that keeps what the engine writes and has no input: for checks of an engine
+/// (the probe's, the load check's, tests).
+#[derive(Debug, Default)]
+pub struct CollectingConsole(pub Vec<u8>);
+
+impl ForthConsole for CollectingConsole {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+    fn read_line(&mut self) -> Option<Vec<u8>> {
+        None
+    }
+    fn read_key(&mut self) -> Option<u8> {
+        None
+    }
+}
+
 /// Why a host word failed: the throw code and its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostWordError {

@@ -15,7 +15,9 @@ pub mod stage;
 
 pub use backend::Backend;
 pub use fastforth_abi::{DataStack, ForthLimits};
-pub use forth::{Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError};
+pub use forth::{
+    CollectingConsole, Evaluation, Forth, ForthConsole, ForthInstance, ForthSession, HostWordError,
+};
 pub use kinds::{AnyKind, ForKind};
 pub use mixed::{Define, Linked, NativeWords};
 pub use native::{ForthNative, NativePlugin, NativeRun, NativeSession, on_native_stack};

@@ -21,7 +21,7 @@ use fastforth_engine::stage::{check_probe_answer, probe};
 use fastforth_engine::{compiler_stage, parser_stage};
 use fastforth_host::{Example, Loader, Plugin, PluginError};
 use fastforth_session::{
-    AnyKind, Backend, Compiler, Evaluation, Forth, ForthConsole, ForthInstance, ForthLimits,
+    AnyKind, Backend, CollectingConsole, Compiler, Evaluation, Forth, ForthInstance, ForthLimits,
     Optimizer, Parser, stage,
 };
 use std::path::{Path, PathBuf};
@@ -118,23 +118,6 @@ fn backend(loader: &Loader, file: &Path) -> Result<String, Outcome> {
 const FORTH_PROGRAM: &str = ": sq dup * ; 7 sq 2 + .";
 const FORTH_OUTPUT: &str = "51 ";
 
-/// Collects what the engine prints; reads nothing.
-#[derive(Default)]
-struct Output(Vec<u8>);
-
-impl ForthConsole for Output {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.0.extend_from_slice(bytes);
-        Ok(())
-    }
-    fn read_line(&mut self) -> Option<Vec<u8>> {
-        None
-    }
-    fn read_key(&mut self) -> Option<u8> {
-        None
-    }
-}
-
 /// Loads a forth engine plugin, makes an instance and checks what a small program prints.
 fn evaluate_forth(loader: &Loader, file: &Path) -> Result<String, Outcome> {
     let plugin = loader.load::<Forth>(file).map_err(failed)?;
@@ -145,7 +128,7 @@ fn evaluate_forth(loader: &Loader, file: &Path) -> Result<String, Outcome> {
         max_steps: 1_000_000,
     };
     let mut instance = ForthInstance::create(plugin.clone(), limits, &[]).map_err(failed)?;
-    let mut output = Output::default();
+    let mut output = CollectingConsole::default();
     let outcome = instance
         .evaluate(FORTH_PROGRAM, "load-check", &mut output)
         .map_err(failed)?;
