@@ -21,8 +21,18 @@ const PROGRAM: &str = ": sq dup * ; 7 sq . 1 2 + . : sum 0 10 0 do i + loop ; su
     pad 3 char x fill pad 3 type space : z 1 0 / ; ' z catch .";
 const PRINTS: &str = "49 3 45 0 -1 text 12 42 7 255 12 3. 4 10 6 2 1 xxx -10 ";
 
-/// Errors the host receives, each with its throw code.
-const ERRORS: [(&str, i64); 2] = [("no-such-word", -13), ("1 0 /", -10)];
+/// More words, whose output is the engine's own to format: this program must only end
+/// well.
+const MORE: &str = ": rr 1 2 2>r 2r> + ; rr drop : w begin dup while 1- repeat ; 1000 w drop \
+    s\" x\" s\" y\" compare drop -5 abs drop char A emit 1 2 3 .s 2drop drop words \
+    see rr : dd 1 0 ['] / catch ; dd 2drop drop";
+
+/// Errors the host receives, each with its throw code, on a stack with cells or without.
+const ERRORS: [(&str, i64); 3] = [
+    ("no-such-word", -13),
+    ("1 2 no-such-word", -13),
+    ("1 0 /", -10),
+];
 
 /// Run on an instance made from the image of the first, after an error: the words
 /// defined before it are there.
@@ -40,6 +50,12 @@ pub(crate) fn engine(plugin: Arc<Plugin<Forth>>) -> Result<(), String> {
     let text = |error: PluginError| error.to_string();
     let mut first = ForthInstance::create(plugin.clone(), limits, &[]).map_err(text)?;
     expect_output(&mut first, PROGRAM, PRINTS)?;
+    let more = first
+        .evaluate(MORE, "probe", &mut CollectingConsole::default())
+        .map_err(text)?;
+    if more != Evaluation::Continue {
+        return Err(format!("`{MORE}` ended with {more:?}"));
+    }
     for (source, code) in ERRORS {
         let failed = first
             .evaluate(source, "probe", &mut CollectingConsole::default())
