@@ -24,7 +24,10 @@
 //! 9. the float stack (u64 count + the floats' IEEE bits) and the float output precision
 //!    (u64);
 //! 10. the definition being compiled, see [`open_definition`] (from image version 3 on;
-//!     version 2 images, which have no such section, are read too).
+//!     version 2 images, which have no such section, are read too);
+//! 11. an [IF] being skipped across the host's texts (from image version 4 on): a u8, 0 for
+//!     none, else 1, how many nested [IF]s the skip is inside (u64) and whether an [ELSE]
+//!     ends it (u8, 0 or 1).
 
 mod open_definition;
 
@@ -34,11 +37,13 @@ use crate::error::ImageError;
 use crate::ir::{self, DecodeError, Reader};
 use crate::limits::Limits;
 use crate::memory::SYSTEM_BYTES;
+use crate::tools::Skip;
 
 const MAGIC: &[u8; 8] = b"FFIMAGE\0";
-/// Version of the image layout; images of other versions are refused, but for version 2
-/// (the same layout without the definition being compiled).
-pub const IMAGE_VERSION: u32 = 3;
+/// Version of the image layout; images of other versions are refused, but for versions 2
+/// and 3 (the same layout without the definition being compiled, and without an [IF]
+/// being skipped).
+pub const IMAGE_VERSION: u32 = 4;
 /// The oldest image version this engine reads.
 const OLDEST_IMAGE_VERSION: u32 = 2;
 /// Largest data space an image may ask for beyond the caller's own limit.
@@ -145,6 +150,35 @@ fn read_kind(reader: &mut Reader) -> Result<Kind, DecodeError> {
     })
 }
 
+fn put_skip(out: &mut Vec<u8>, skip: Option<Skip>) {
+    match skip {
+        None => out.push(0),
+        Some(skip) => {
+            out.push(1);
+            put_u64(out, skip.depth as u64);
+            out.push(u8::from(skip.stop_at_else));
+        }
+    }
+}
+
+fn read_skip(reader: &mut Reader) -> Result<Option<Skip>, DecodeError> {
+    let flag = |value: u8| match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(DecodeError(format!("skip flag {other}, expected 0 or 1"))),
+    };
+    if !flag(reader.u8()?)? {
+        return Ok(None);
+    }
+    let depth = usize::try_from(reader.u64()?)
+        .map_err(|_| DecodeError("skip depth out of range".to_owned()))?;
+    let stop_at_else = flag(reader.u8()?)?;
+    Ok(Some(Skip {
+        depth,
+        stop_at_else,
+    }))
+}
+
 fn read_cells(reader: &mut Reader) -> Result<Vec<i64>, DecodeError> {
     let count = reader.count(8)?;
     (0..count).map(|_| reader.i64()).collect()
@@ -187,6 +221,7 @@ impl Forth {
         put_cells(&mut out, &float_bits);
         put_u64(&mut out, self.floats.precision() as u64);
         open_definition::put(&mut out, self.definition.as_ref());
+        put_skip(&mut out, self.pending_skip);
         let checksum = fnv1a(&out);
         put_u64(&mut out, checksum);
         out
@@ -259,6 +294,9 @@ impl Forth {
         self.read_floats(reader)?;
         if version >= 3 {
             self.definition = open_definition::read(reader)?;
+        }
+        if version >= 4 {
+            self.pending_skip = read_skip(reader)?;
         }
         if !reader.is_empty() {
             return refuse("trailing bytes");

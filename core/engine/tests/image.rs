@@ -141,16 +141,48 @@ fn a_definition_left_open_in_an_image_still_reports_its_errors() {
 }
 
 #[test]
-fn an_image_of_version_2_without_the_open_definition_loads() {
+fn images_of_versions_2_and_3_without_the_newer_sections_load() {
     let (forth, _) = session();
     let image = forth.save_image();
     let body = &image[..image.len() - 8];
-    assert_eq!(body.last(), Some(&0), "no definition open");
-    let mut old = body[..body.len() - 1].to_vec();
-    old[8..12].copy_from_slice(&2u32.to_le_bytes());
-    old.extend(fnv1a(&old).to_le_bytes());
-    let loaded = Forth::load_image(&old, Limits::default()).unwrap();
-    assert_eq!(loaded.save_image(), image);
+    assert!(
+        body.ends_with(&[0, 0]),
+        "no definition open, no [IF] skipped"
+    );
+    // Version 3 has no skip section; version 2 has no open definition either.
+    for (version, newer_sections) in [(3u32, 1), (2, 2)] {
+        let mut old = body[..body.len() - newer_sections].to_vec();
+        old[8..12].copy_from_slice(&version.to_le_bytes());
+        old.extend(fnv1a(&old).to_le_bytes());
+        let loaded = Forth::load_image(&old, Limits::default()).unwrap();
+        assert_eq!(loaded.save_image(), image, "version {version}");
+    }
+}
+
+#[test]
+fn an_if_being_skipped_goes_on_in_the_loaded_engine() {
+    let lines = [
+        "0 [IF] 1 [IF] 2",
+        "[ELSE] 3 [THEN] 4",
+        "[ELSE] 5",
+        "[THEN] 6",
+    ];
+    let (forth, _) = across_images(&lines);
+    assert_eq!(forth.data_stack(), &[5, 6]);
+    let (forth, _) = across_images(&["TRUE [IF] 7 [ELSE] 8"]);
+    let loaded = Forth::load_image(&forth.save_image(), Limits::default()).unwrap();
+    let ended = loaded.end_of_program("prog").unwrap_err();
+    assert_eq!(ended.code, -39, "{ended}");
+    let mut corrupt = forth.save_image();
+    let body = corrupt.len() - 8;
+    assert_eq!(corrupt[body - 10], 1, "a skip in the image");
+    corrupt[body - 1] = 2;
+    corrupt.truncate(body);
+    corrupt.extend(fnv1a(&corrupt).to_le_bytes());
+    let refused = Forth::load_image(&corrupt, Limits::default())
+        .err()
+        .unwrap();
+    assert!(refused.to_string().contains("skip flag 2"), "{refused}");
 }
 
 #[test]
