@@ -878,7 +878,10 @@ pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
     for number in 1.. {
         let line = input::read_line_capped(&mut std::io::stdin().lock(), cap)
             .with_context(|| format!("cannot read line {number} of standard input"))?;
-        let Some(line) = line else { break };
+        let Some(mut line) = line else { break };
+        if number == 1 {
+            fastforth_engine::strip_byte_order_mark(&mut line.text);
+        }
         let name = format!("<stdin line {number}>");
         if !line.complete {
             errln!("{}", input::over_cap(&name, cap));

@@ -75,8 +75,9 @@ pub fn over_cap(what: impl std::fmt::Display, cap: usize) -> String {
     format!("{what} is larger than the source size limit of {cap} bytes (--max-source-bytes)")
 }
 
-/// The contents of the source file `path`, refused when longer than `cap` bytes (only
-/// `cap + 1` bytes are ever read, so an endless file such as `/dev/zero` is refused too).
+/// The contents of the source file `path` without a byte order mark at its start, refused
+/// when longer than `cap` bytes (only `cap + 1` bytes are ever read, so an endless file
+/// such as `/dev/zero` is refused too).
 /// Under a step budget (`bounded`) nothing waits: a FIFO, socket or device is refused
 /// without being opened, as the engine refuses them to INCLUDED.
 pub fn read_source_file(path: &Path, cap: usize, bounded: bool) -> anyhow::Result<Vec<u8>> {
@@ -97,6 +98,7 @@ pub fn read_source_file(path: &Path, cap: usize, bounded: bool) -> anyhow::Resul
     if bytes.len() > cap {
         anyhow::bail!(over_cap(path.display(), cap));
     }
+    fastforth_engine::strip_byte_order_mark(&mut bytes);
     Ok(bytes)
 }
 

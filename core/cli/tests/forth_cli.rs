@@ -360,6 +360,23 @@ fn repl_answers_ok_and_keeps_definitions_after_an_error() {
 }
 
 #[test]
+fn a_byte_order_mark_starting_a_program_is_skipped_on_every_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bom.fs");
+    std::fs::write(&file, b"\xEF\xBB\xBF1 2 + .\n").unwrap();
+    let file = file.to_str().unwrap();
+    let engine = engine_plugin();
+    for args in [vec!["run", file], vec!["run", "--engine", &engine, file]] {
+        let output = fastforth(&args, "");
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        assert_eq!(text(&output.stdout), "3 ", "{args:?}");
+    }
+    let output = fastforth(&["run"], "\u{feff}1 2 + .\n");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "3 ");
+}
+
+#[test]
 fn engine_plugin_runs_the_same_program_the_same_way() {
     let engine = engine_plugin();
     let code = ": fib dup 2 < if drop 1 else dup 1- recurse swap 2 - recurse + then ; 20 fib .";

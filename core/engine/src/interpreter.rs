@@ -16,8 +16,15 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
-/// The UTF-8 byte order mark, which some editors start a file with.
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// Removes the UTF-8 byte order mark, which some editors start a file with, from the start
+/// of a program's text: it is no word. Every reader of a program file does this (INCLUDED
+/// here, the CLI for a file it hands an engine plugin or `compile`).
+pub fn strip_byte_order_mark(text: &mut Vec<u8>) {
+    const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+    if text.starts_with(UTF8_BOM) {
+        text.drain(..UTF8_BOM.len());
+    }
+}
 
 impl Forth {
     /// Interprets source text; source_name is used in error positions.
@@ -108,10 +115,7 @@ impl Forth {
     ) -> Fallible<()> {
         let resolved = self.resolve_path(path);
         let mut text = self.read_source(path, &resolved)?;
-        // A byte order mark is no word.
-        if text.starts_with(UTF8_BOM) {
-            text.drain(..UTF8_BOM.len());
-        }
+        strip_byte_order_mark(&mut text);
         self.files.note_included(&resolved);
         let id = self.sources.len() as i64 + 1;
         let name: Rc<str> = resolved.display().to_string().into();
