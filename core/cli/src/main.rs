@@ -297,9 +297,11 @@ fn plugin_info(file: &Path) -> anyhow::Result<()> {
     }
     outln!("sha256:    {}", info.sha256)?;
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
-    outln!("exports:   {}", inspect::exported_symbols(&bytes).join(" "))?;
+    // Names the file chose: shown with their control characters escaped.
+    let exports = inspect::exported_symbols(&bytes).join(" ");
+    outln!("exports:   {}", fastforth_host::printable(&exports))?;
     if let Some(words) = words {
-        outln!("words:     {}", words.join(" "))?;
+        outln!("words:     {}", fastforth_host::printable(&words.join(" ")))?;
     }
     outln!("self-test: passed")?;
     Ok(())
