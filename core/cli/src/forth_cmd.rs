@@ -861,7 +861,7 @@ fn finished(outcome: Outcome) -> Option<i32> {
         Outcome::Continue => None,
         Outcome::Bye => Some(0),
         Outcome::Error(message) => {
-            errln!("{message}");
+            crate::output::report_forth_error(&message);
             Some(1)
         }
     }

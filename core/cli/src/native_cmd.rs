@@ -357,7 +357,7 @@ pub fn run(plugin: &Path, word: &str) -> anyhow::Result<i32> {
     match run.evaluation {
         Evaluation::Continue | Evaluation::Bye => Ok(0),
         Evaluation::Error { message, .. } => {
-            errln!("{message}");
+            crate::output::report_forth_error(&message);
             Ok(1)
         }
     }

@@ -24,6 +24,13 @@ macro_rules! errln {
 
 pub(crate) use {errln, outln};
 
+/// Reports a Forth error on standard error with its control characters escaped: its text
+/// is partly the program's (a file name, ABORT" text), which must not drive the terminal
+/// that shows it, even when the program's own output goes elsewhere.
+pub fn report_forth_error(message: &str) {
+    errln!("{}", fastforth_host::printable(message));
+}
+
 /// Writes one line to standard output.
 pub fn print_line(line: std::fmt::Arguments) -> anyhow::Result<()> {
     write_stdout(format!("{line}\n").as_bytes()).context("cannot write to standard output")

@@ -86,7 +86,7 @@ pub fn repl(options: &EngineOptions) -> anyhow::Result<i32> {
             Outcome::Bye => break,
             Outcome::Error(message) => {
                 outln!()?;
-                errln!("{message}");
+                crate::output::report_forth_error(&message);
                 engine.reset_after_error()?;
             }
         }

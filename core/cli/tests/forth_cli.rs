@@ -377,6 +377,24 @@ fn a_byte_order_mark_starting_a_program_is_skipped_on_every_path() {
 }
 
 #[test]
+fn a_forth_error_is_reported_without_the_control_characters_the_program_put_in_it() {
+    let code = "s\" \u{1b}]0;title\u{7}x.fs\" included";
+    for args in [vec!["run", "-e", code], vec!["repl"]] {
+        let input = if args[0] == "repl" { code } else { "" };
+        let output = fastforth(&args, input);
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains("-38 non-existent file: \\u{1b}]0;title\\u{7}x.fs"),
+            "{stderr:?}"
+        );
+        assert!(
+            !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+            "{stderr:?}"
+        );
+    }
+}
+
+#[test]
 fn engine_plugin_runs_the_same_program_the_same_way() {
     let engine = engine_plugin();
     let code = ": fib dup 2 < if drop 1 else dup 1- recurse swap 2 - recurse + then ; 20 fib .";
