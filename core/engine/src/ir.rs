@@ -344,7 +344,7 @@ macro_rules! instruction_set {
             /// The tag gives its operand kinds, one loop reads them, and the arms only
             /// assemble the instruction, so they stay small.
             pub fn op(&mut self) -> Result<Op, DecodeError> {
-                let tag = self.u8()?;
+                let [tag] = self.array()?;
                 let mut kinds: u8 = match tag {
                     $($tag => operand_codes!($($($kind),+)?),)*
                     tag => return Err(DecodeError(format!("unknown instruction tag {tag}"))),
@@ -828,43 +828,41 @@ impl<'a> Reader<'a> {
         Reader { bytes, position: 0 }
     }
 
-    /// The next `count` bytes. Inline, with the error out of line: a decoder reads a
-    /// few bytes at a time, and a call per read cost more than the read.
-    #[inline]
+    #[inline(never)]
     pub fn take(&mut self, count: usize) -> Result<&'a [u8], DecodeError> {
         let rest = self.bytes.get(self.position..).unwrap_or_default();
-        match rest.get(..count) {
-            Some(taken) => {
-                self.position += count;
-                Ok(taken)
-            }
-            None => Err(truncated()),
-        }
+        let taken = rest.get(..count).ok_or_else(truncated)?;
+        self.position += count;
+        Ok(taken)
     }
 
-    #[inline]
+    /// The next `N` bytes, inline, with the error out of line: what [`Reader::op`] reads
+    /// an instruction with, where a call per read cost more than the read. The other reads
+    /// stay out of line, which keeps the image decoder small.
+    #[inline(always)]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let rest = self.bytes.get(self.position..).unwrap_or_default();
+        let taken = rest.get(..N).ok_or_else(truncated)?;
+        self.position += N;
+        taken.try_into().map_err(|_| truncated())
+    }
+
+    #[inline(never)]
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
+        self.array::<1>().map(|[byte]| byte)
     }
 
-    #[inline]
     pub fn u16(&mut self) -> Result<u16, DecodeError> {
-        let bytes = self.take(2)?;
-        Ok(u16::from_le_bytes([bytes[0], bytes[1]]))
+        self.array().map(u16::from_le_bytes)
     }
 
-    #[inline]
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
-        let bytes = self.take(4)?;
-        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        self.array().map(u32::from_le_bytes)
     }
 
-    #[inline]
+    #[inline(never)]
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
-        let bytes = self.take(8)?;
-        let mut array = [0u8; 8];
-        array.copy_from_slice(bytes);
-        Ok(u64::from_le_bytes(array))
+        self.array().map(u64::from_le_bytes)
     }
 
     pub fn i64(&mut self) -> Result<i64, DecodeError> {
@@ -916,10 +914,12 @@ impl<'a> Reader<'a> {
     /// word's index, checked), widened to a u64.
     fn operand(&mut self, kind: u8) -> Result<u64, DecodeError> {
         match kind {
-            1 => self.u64(),
-            2 => self.u32().map(u64::from),
+            1 => self.array().map(u64::from_le_bytes),
+            2 => self
+                .array()
+                .map(|bytes| u64::from(u32::from_le_bytes(bytes))),
             _ => {
-                let index = self.u16()?;
+                let index = u16::from_le_bytes(self.array()?);
                 if usize::from(index) < Sys::ALL.len() {
                     Ok(u64::from(index))
                 } else {
