@@ -166,7 +166,7 @@ fn an_image_of_another_version_is_refused_naming_both_versions() {
     assert!(
         refused
             .message
-            .contains("image version 1, this engine reads versions 2 to 3"),
+            .contains("image version 1, this engine reads versions 2 to 4"),
         "{refused}"
     );
 }
