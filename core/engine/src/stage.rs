@@ -459,18 +459,20 @@ fn flow(op: Op, callees: &CalleeEffects) -> Option<Flow> {
 
 /// A definition's data stack effect, when every path through it agrees on one.
 pub fn stack_effect(ops: &[Op], callees: &CalleeEffects) -> Option<StackEffect> {
-    // The depth on reaching each instruction, `UNSEEN` before it is reached.
-    const UNSEEN: isize = isize::MIN;
-    let mut depth = vec![UNSEEN; ops.len()];
+    // The depth on reaching each instruction, doubled and with its low bit set; 0 before
+    // it is reached. A zeroed vector: a fill with another pattern is a `memset_pattern16`
+    // call on macOS, which the cross builds do not link.
+    let mut reached = vec![0i64; ops.len()];
     let mut lowest = 0isize;
     let mut exit_depth = None;
     let mut pending = Vec::with_capacity(8);
     pending.push((0usize, 0isize));
     while let Some((at, here)) = pending.pop() {
-        let seen = depth.get_mut(at)?;
+        let mark = (here as i64) << 1 | 1;
+        let seen = reached.get_mut(at)?;
         match *seen {
-            UNSEEN => *seen = here,
-            seen if seen == here => continue,
+            0 => *seen = mark,
+            seen if seen == mark => continue,
             _ => return None,
         }
         let flow = flow(ops[at], callees)?;
