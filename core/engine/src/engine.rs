@@ -6,7 +6,7 @@ use crate::definition::Definition;
 use crate::dictionary::{Builtin, COMPILE_ONLY, Dictionary, IMMEDIATE, Kind, Word};
 use crate::error::{Fallible, Throw, code, fail};
 use crate::float_stack::FloatState;
-use crate::input_source::Source;
+use crate::input_source::{Skip, Source};
 use crate::ir::Op;
 use crate::limits::Limits;
 use crate::machine::{HALT_ADDRESS, Machine};
@@ -48,7 +48,7 @@ pub struct Forth {
     pub(crate) definition: Option<Definition>,
     /// An [IF] or [ELSE] whose skipping the end of the host's text interrupted: the next
     /// text goes on skipping, as the user input device refills (see `tools`).
-    pub(crate) pending_skip: Option<crate::tools::Skip>,
+    pub(crate) pending_skip: Option<Skip>,
     /// The newest defined word (for IMMEDIATE and DOES>).
     pub(crate) latest: Option<usize>,
     pub(crate) hold: usize,

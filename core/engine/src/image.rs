@@ -34,10 +34,10 @@ mod open_definition;
 use crate::dictionary::{FORTH_WORDLIST, Kind, MAX_WORDLISTS, Snapshot, Word};
 use crate::engine::Forth;
 use crate::error::ImageError;
+use crate::input_source::Skip;
 use crate::ir::{self, DecodeError, Reader};
 use crate::limits::Limits;
 use crate::memory::SYSTEM_BYTES;
-use crate::tools::Skip;
 
 const MAGIC: &[u8; 8] = b"FFIMAGE\0";
 /// Version of the image layout; images of other versions are refused, but for versions 2

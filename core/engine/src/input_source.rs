@@ -1,5 +1,6 @@
 //! An input source of the outer interpreter (`Source`): host text, a file, an EVALUATE
-//! string or a block, with its current line and where that line lies in memory.
+//! string or a block, with its current line and where that line lies in memory; and where
+//! skipping input for [IF] is (`Skip`).
 
 use std::rc::Rc;
 
@@ -32,4 +33,12 @@ pub struct Source {
     pub len: usize,
     /// The enclosing source's >IN, restored when this one ends.
     pub saved_to_in: usize,
+}
+
+/// Where skipping for [IF] or [ELSE] is: how many nested [IF]s it is inside, and whether
+/// an [ELSE] at the outer level ends it (it does for [IF]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Skip {
+    pub depth: usize,
+    pub stop_at_else: bool,
 }

@@ -12,7 +12,7 @@ use crate::definition::Control;
 use crate::dictionary::{Kind, Word, op_name};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code, fail};
-use crate::input_source::SourceKind;
+use crate::input_source::{Skip, SourceKind};
 use crate::ir::{Op, Sys};
 
 /// Whether the word belongs to this module.
@@ -42,14 +42,6 @@ pub(crate) fn owns(word: Sys) -> bool {
 
 /// Bytes per line of DUMP.
 const DUMP_LINE: usize = 16;
-
-/// Where skipping for [IF] or [ELSE] is: how many nested [IF]s it is inside, and whether
-/// an [ELSE] at the outer level ends it (it does for [IF]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Skip {
-    pub depth: usize,
-    pub stop_at_else: bool,
-}
 
 impl Forth {
     /// Executes a Programming-tools word.

@@ -6,7 +6,6 @@
 //! plugins of any kind and knows nothing of Forth.
 
 pub mod backend;
-mod exercise;
 pub mod forth;
 pub mod kinds;
 pub mod mixed;
