@@ -652,7 +652,7 @@ fn installed_engine(options: &EngineOptions, limits: &Limits) -> Option<Arc<Fort
         Ok(Some(Arc::new(session)))
     });
     started.unwrap_or_else(|error| {
-        let reason = fastforth_host::printable(&format!("{error:#}")).into_owned();
+        let reason = crate::output::error_line(&error);
         errln!(
             "warning: {reason}; running the built-in engine instead (`fastforth update \
              --rollback` returns to the previous version or sets an unreadable state file \

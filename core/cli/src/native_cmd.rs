@@ -69,7 +69,7 @@ fn installed_backend(options: &EngineOptions, loader: &Loader) -> Option<Arc<Plu
         Ok(Some(plugin))
     });
     loaded.unwrap_or_else(|error| {
-        let reason = fastforth_host::printable(&format!("{error:#}")).into_owned();
+        let reason = crate::output::error_line(&error);
         errln!(
             "warning: {reason}; building with the backend beside this binary instead \
              (`fastforth update --rollback` returns to the previous version)"

@@ -31,6 +31,12 @@ pub fn report_forth_error(message: &str) {
     errln!("{}", fastforth_host::printable(message));
 }
 
+/// `error` with its causes on one line (`{error:#}`), its control characters escaped: an
+/// error's text can carry a file's name or a plugin's strings.
+pub fn error_line(error: &impl std::fmt::Display) -> String {
+    fastforth_host::printable(&format!("{error:#}")).into_owned()
+}
+
 /// Writes one line to standard output.
 pub fn print_line(line: std::fmt::Arguments) -> anyhow::Result<()> {
     write_stdout(format!("{line}\n").as_bytes()).context("cannot write to standard output")

@@ -17,7 +17,7 @@
 use crate::forth_cmd::{BUILTIN_STAGE, Engine, EngineOptions, Outcome, Terminal};
 use crate::history::History;
 use crate::input;
-use crate::output::{errln, outln};
+use crate::output::{error_line, errln, outln};
 use anyhow::Context;
 use fastforth_host::printable;
 use rustyline::DefaultEditor;
@@ -265,7 +265,7 @@ fn engine_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
         Err(error) => errln!(
             "swap refused, {} keeps serving: {}",
             engine.describe(),
-            printable(&format!("{error:#}"))
+            error_line(&error)
         ),
     }
     Ok(())
@@ -290,7 +290,7 @@ fn stage_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
         Ok(report) => outln!("{report}; definitions compiled before keep their code")?,
         Err(error) => errln!(
             "stage refused, the serving stages stay: {}",
-            printable(&format!("{error:#}"))
+            error_line(&error)
         ),
     }
     Ok(())
@@ -331,7 +331,7 @@ fn link_command(engine: &mut Engine, argument: &str) -> anyhow::Result<()> {
         }
         Err(error) => errln!(
             "link refused, the linked words keep serving: {}",
-            printable(&format!("{error:#}"))
+            error_line(&error)
         ),
     }
     Ok(())
@@ -352,7 +352,7 @@ fn update_command(engine: &mut Engine, options: &EngineOptions, channel: &str) {
         errln!(
             "update refused, {} keeps serving: {}",
             engine.describe(),
-            printable(&format!("{error:#}"))
+            error_line(&error)
         );
     }
 }

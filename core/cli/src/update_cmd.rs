@@ -144,7 +144,7 @@ fn adopt_installed(engine: &mut Engine, dir: &Path) -> anyhow::Result<()> {
             errln!(
                 "the installed engine cannot take over this session, the {before} keeps \
                  serving: {}",
-                printable(&format!("{error:#}"))
+                crate::output::error_line(&error)
             );
             Ok(())
         }

@@ -842,9 +842,9 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let rest = self.bytes.get(self.position..).unwrap_or_default();
-        let taken = rest.get(..N).ok_or_else(truncated)?;
+        let taken = rest.first_chunk::<N>().ok_or_else(truncated)?;
         self.position += N;
-        taken.try_into().map_err(|_| truncated())
+        Ok(*taken)
     }
 
     #[inline(never)]
