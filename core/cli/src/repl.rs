@@ -17,7 +17,7 @@
 use crate::forth_cmd::{BUILTIN_STAGE, Engine, EngineOptions, Outcome, Terminal};
 use crate::history::History;
 use crate::input;
-use crate::output::{error_line, errln, outln};
+use crate::output::{errln, error_line, outln};
 use anyhow::Context;
 use fastforth_host::printable;
 use rustyline::DefaultEditor;

@@ -163,7 +163,7 @@ impl Forth {
             Kind::Value { body } => {
                 format!("{} VALUE {shown}", self.fetch_cell(body)?)
             }
-            Kind::Defer { body } => format!("DEFER {shown} \\ at {body}"),
+            Kind::Defer { body } => self.see_defer(&shown, body)?,
             Kind::Marker(_) => format!("MARKER {shown}"),
             Kind::TwoValue { body } => format!(
                 "{} {} 2VALUE {shown}",
@@ -185,6 +185,19 @@ impl Forth {
         text.push('\n');
         self.charge_bytes(text.len())?;
         write_output(console, text.as_bytes())
+    }
+
+    /// A deferred word as the source that sets it: `DEFER d ' x IS d`, or its action's
+    /// token when that has no name (unset is 0, which is no word's).
+    fn see_defer(&self, shown: &str, body: i64) -> Fallible<String> {
+        let action = self.fetch_cell(body)?;
+        Ok(match self.dict.by_xt(action) {
+            Some(index) => {
+                let name = String::from_utf8_lossy(&self.dict.words[index].name);
+                format!("DEFER {shown} ' {name} IS {shown}")
+            }
+            None => format!("DEFER {shown} \\ its action is execution token {action}"),
+        })
     }
 
     /// The instructions from the word's execution token up to the next word's code.
@@ -226,6 +239,10 @@ impl Forth {
                     |word| String::from_utf8_lossy(&word.name).into(),
                 )
             }
+            // A local's run-time parts, after the literal of its return stack offset.
+            Op::Sys(Sys::LocalFetch) => "(local@)".to_owned(),
+            Op::Sys(Sys::LocalStore) => "(local!)".to_owned(),
+            Op::Sys(Sys::LocalsDrop) => "(locals-drop)".to_owned(),
             Op::Sys(_) => op_name(op).map_or_else(|| format!("{op:?}"), str::to_owned),
             _ => match (plain(op), op_name(op)) {
                 (true, Some(name)) => name.to_owned(),

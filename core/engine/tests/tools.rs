@@ -40,6 +40,19 @@ fn see_decompiles_definitions_and_names_other_words() {
 }
 
 #[test]
+fn see_shows_a_deferred_words_action_and_a_locals_run_time_parts() {
+    let set = output("DEFER d : x 1 ; ' x IS d SEE d");
+    assert_eq!(set, "DEFER d ' x IS d\n");
+    let unset = output("DEFER d SEE d");
+    assert_eq!(unset, "DEFER d \\ its action is execution token 0\n");
+    let text = output(": w {: a b :} a b + TO a ; SEE w");
+    for part in ["(local@)", "(local!)", "(locals-drop)"] {
+        assert!(text.contains(part), "{part} in {text:?}");
+    }
+    assert!(!text.contains("{:"), "{text:?}");
+}
+
+#[test]
 fn bracket_if_else_then_interpret_and_compile() {
     check_all(&[
         ("TRUE [IF] 1 [ELSE] 2 [THEN]", &[1]),
