@@ -224,7 +224,7 @@ static IMAGE: rt::Image = rt::Image {{
 
 /// `execute`: EXECUTE, CATCH and deferred words, for the execution tokens of compiled
 /// definitions and of the built-in words that can run on the explicit stack. A token
-/// outside the program's code is -257, as in the interpreter (`check_xt`); any other token
+/// outside the program's words' code is -257, as in the interpreter (`check_xt`); any other token
 /// is -21 (the interpreter would run it, the plugin cannot). Both name `caller`, the
 /// compiled word that executed the token.
 fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledWord]) {
@@ -232,8 +232,9 @@ fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledW
         text,
         "/// Throws -257 in `caller` unless `xt` lies in the program's code.\n\
          fn check_xt(xt: i64, caller: &'static str) {{\n    \
-         if !(0..{}).contains(&xt) {{\n        \
+         if !({}..{}).contains(&xt) {{\n        \
          rt::Throw(rt::code::INVALID_XT).raise_in(Some(caller))\n    }}\n}}\n\n",
+        fastforth_engine::FIRST_WORD_ADDRESS,
         program.code_end
     )
     .expect("writing to a String");

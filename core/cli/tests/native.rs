@@ -155,6 +155,8 @@ fn errors_end_with_the_same_throw_codes() {
         ("far-stride", "-9 invalid memory address"),
         ("bad-token", "-257 invalid execution token"),
         ("bad-catch", "-257 invalid execution token"),
+        ("reserved-token", "-257 invalid execution token"),
+        ("reserved-catch", "-257 invalid execution token"),
         ("deep", "-5 return stack overflow"),
         ("aborts", "-2 stop here"),
         ("underflow", "-4 stack underflow"),

@@ -9,6 +9,7 @@ use crate::engine::{Forth, MAX_STAGE_FAULTS};
 use crate::error::{Fallible, SourceLocation, Throw, code, fail};
 use crate::input_source::SourceKind;
 use crate::ir::Op;
+use crate::machine::is_xt;
 use crate::optimizer;
 use crate::stage::{OptimizerStage, Unit};
 use std::sync::Arc;
@@ -250,7 +251,7 @@ impl Forth {
             return self.compile_word(index);
         }
         match u32::try_from(xt) {
-            Ok(target) if (target as usize) < self.code.len() => self.emit(Op::Call(target)),
+            Ok(target) if is_xt(xt, self.code.len()) => self.emit(Op::Call(target)),
             _ => fail(code::INVALID_XT),
         }
     }

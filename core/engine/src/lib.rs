@@ -175,5 +175,6 @@ pub use engine::{Flow, Forth, MAX_STAGE_FAULTS};
 pub use error::{ForthError, ImageError, MESSAGES, ShownName, SourceLocation, code, message_for};
 pub use interpreter::strip_byte_order_mark;
 pub use limits::Limits;
+pub use machine::FIRST_WORD_ADDRESS;
 pub use open_files::is_file_ior;
 pub use sandbox::{BLOCKS_PAST_BUDGET, FileAccess, is_special, open as open_file};

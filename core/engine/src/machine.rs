@@ -6,6 +6,15 @@ use crate::limits::Limits;
 /// Code addresses with fixed roles.
 pub const HALT_ADDRESS: usize = 0;
 pub const CATCH_OK_ADDRESS: usize = 1;
+/// The first address a word's code can start at: those below have the fixed roles above,
+/// so no execution token is one of them.
+pub const FIRST_WORD_ADDRESS: usize = 2;
+
+/// Whether `xt` may be executed: an address in the code at or above [`FIRST_WORD_ADDRESS`].
+#[inline]
+pub(crate) fn is_xt(xt: i64, code_len: usize) -> bool {
+    (FIRST_WORD_ADDRESS as i64..code_len as i64).contains(&xt)
+}
 
 /// Bytes of data space per step of the budget that copying or clearing costs.
 pub(crate) const BYTES_PER_STEP: usize = 256;

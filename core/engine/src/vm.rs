@@ -8,7 +8,7 @@ use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code};
 use crate::host_words::call_host;
 use crate::ir::{Op, Sys};
-use crate::machine::{BYTES_PER_STEP, CATCH_OK_ADDRESS, CatchFrame, HALT_ADDRESS};
+use crate::machine::{BYTES_PER_STEP, CATCH_OK_ADDRESS, CatchFrame, HALT_ADDRESS, is_xt};
 use crate::memory::CELL;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -95,7 +95,7 @@ pub fn double(low: i64, high: i64) -> i128 {
 impl Forth {
     /// Runs the word with this execution token to completion (or to an uncaught throw).
     pub(crate) fn execute_xt(&mut self, xt: i64, console: &mut dyn Console) -> Fallible<()> {
-        if !(0..self.code.len() as i64).contains(&xt) {
+        if !is_xt(xt, self.code.len()) {
             return Err(Throw::new(code::INVALID_XT));
         }
         let saved = (self.machine.ip, self.machine.rbase, self.machine.rdepth);
@@ -178,7 +178,7 @@ impl Forth {
     /// CATCH ( i*x xt -- j*x 0 | i*x n ).
     pub(crate) fn catch(&mut self) -> Fallible<()> {
         let xt = self.pop()?;
-        if !(0..self.code.len() as i64).contains(&xt) {
+        if !is_xt(xt, self.code.len()) {
             return Err(Throw::new(code::INVALID_XT));
         }
         let frame = CatchFrame {
@@ -461,7 +461,7 @@ impl Forth {
                     need!(1);
                     let xt = tos;
                     drop1!();
-                    if !(0..code.len() as i64).contains(&xt) {
+                    if !is_xt(xt, code.len()) {
                         break Event::Throw(code::INVALID_XT);
                     }
                     tick!();
@@ -470,7 +470,7 @@ impl Forth {
                 }
                 Op::ExecuteAt(address) => {
                     let xt = load!(address);
-                    if !(0..code.len() as i64).contains(&xt) {
+                    if !is_xt(xt, code.len()) {
                         break Event::Throw(code::INVALID_XT);
                     }
                     tick!();

@@ -28,6 +28,24 @@ fn standard_codes_messages_and_words() {
     );
     check("0 -1 C!", -9, "invalid memory address", Some("C!"));
     check("1 0 /", -10, "division by zero", Some("/"));
+    // 0 and 1 are code addresses of the executor's own (halt, end of CATCH), no word's.
+    for token in ["0", "1", "-1", "999999999"] {
+        let message = "invalid execution token";
+        check(&format!("{token} EXECUTE"), -257, message, Some("EXECUTE"));
+        check(
+            &format!(": t {token} EXECUTE ; t"),
+            -257,
+            message,
+            Some("EXECUTE"),
+        );
+        check(&format!("{token} CATCH"), -257, message, Some("CATCH"));
+        check(
+            &format!("{token} COMPILE,"),
+            -257,
+            message,
+            Some("COMPILE,"),
+        );
+    }
     check("1 0 MOD", -10, "division by zero", Some("MOD"));
     check(
         "-9223372036854775808 -1 /",

@@ -78,6 +78,9 @@ defer op
 : bad-address ( -- ) -8 @ . ;
 : bad-token ( -- ) 12345 execute ;
 : bad-catch ( -- ) 12345 catch . ;
+\ 0 and 1 lie in the code but are no word's: the executor's halt and end of CATCH.
+: reserved-token ( -- ) 1 execute ;
+: reserved-catch ( -- ) 0 catch . ;
 : deep ( -- ) recurse ;
 \ The deepest recursion of a small self-recursive word the return stack takes.
 : down ( n -- n ) dup 0> if 1- recurse 1+ then ;
