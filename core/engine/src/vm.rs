@@ -3,7 +3,7 @@
 //! stack for Forth calls (return addresses live on the explicit return stack).
 
 use crate::console::{Console, HostWordError};
-use crate::dictionary::op_name;
+use crate::dictionary::{Kind, op_name};
 use crate::engine::Forth;
 use crate::error::{Fallible, Throw, code};
 use crate::host_words::call_host;
@@ -141,11 +141,15 @@ impl Forth {
             .and_then(|at| self.code.get(at).copied());
         let called = match failed {
             Some(Op::Call(xt)) => self.dict.by_xt(i64::from(xt)),
+            Some(Op::ExecuteAt(body)) => self.dict.words.iter().rposition(
+                |word| matches!(word.kind, Kind::Defer { body: action } if action == body),
+            ),
             _ => None,
         };
         match (called, failed) {
             // A call that could not be made (the return stack is full) is named after the
-            // word it calls, not after EXECUTE.
+            // word it calls, and a deferred word's action that cannot run after the
+            // deferred word, not after EXECUTE.
             (Some(word), _) => {
                 let name = String::from_utf8_lossy(&self.dict.words[word].name);
                 Throw::new(throw_code).in_word(&name)
