@@ -57,6 +57,7 @@ const FACTS: &[&[usize]] = &[
         write,
         read_line,
         read_key,
+        key_available,
         call_host_word
     }),
     &facts!(EvalOutcome { flow, error_code }),

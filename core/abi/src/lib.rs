@@ -43,7 +43,7 @@ use std::mem::MaybeUninit;
 pub const MAGIC: [u8; 8] = *b"FFPLUGIN";
 
 /// Bumped on any incompatible change to this crate's types or conventions.
-pub const ABI_VERSION: u32 = 12;
+pub const ABI_VERSION: u32 = 13;
 
 /// The one symbol every plugin exports: `extern "C" fn() -> *const PluginDescriptor`.
 pub const DESCRIPTOR_SYMBOL: &str = "fastforth_plugin_v1";

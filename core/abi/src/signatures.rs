@@ -99,6 +99,9 @@ fn_types! {
     pub type ReadLineFn = fn(context: *mut c_void, line: ByteSink<'_>) -> i32;
     /// One key (0..=255), or -1 at end of input.
     pub type ReadKeyFn = fn(context: *mut c_void) -> i32;
+    /// 1 when a key can be read without waiting (or the input has ended, so that reading
+    /// ends at once), else 0.
+    pub type KeyAvailableFn = fn(context: *mut c_void) -> i32;
     /// Runs the host word `id` on the data stack `stack`, lent in place (see [`DataStack`]):
     /// returns 0, or the throw code with the message sent to `error`. Either way the
     /// stack's depth is the one the word left.

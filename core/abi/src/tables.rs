@@ -5,8 +5,8 @@
 //! checks. Entries are `unsafe`: each takes pointers the caller must make valid.
 
 use crate::{
-    ByteSink, CallHostWordFn, DataSpace, DataStack, FfiBytes, FfiStr, ReadKeyFn, ReadLineFn,
-    Returned, WriteOutputFn,
+    ByteSink, CallHostWordFn, DataSpace, DataStack, FfiBytes, FfiStr, KeyAvailableFn, ReadKeyFn,
+    ReadLineFn, Returned, WriteOutputFn,
 };
 use std::ffi::c_void;
 use std::marker::PhantomData;
@@ -56,6 +56,7 @@ pub struct ConsoleCallbacks<'a> {
     pub(crate) write: WriteOutputFn,
     pub(crate) read_line: ReadLineFn,
     pub(crate) read_key: ReadKeyFn,
+    pub(crate) key_available: KeyAvailableFn,
     pub(crate) call_host_word: CallHostWordFn,
     _console: PhantomData<&'a mut ()>,
 }
@@ -71,6 +72,7 @@ impl<'a> ConsoleCallbacks<'a> {
         write: WriteOutputFn,
         read_line: ReadLineFn,
         read_key: ReadKeyFn,
+        key_available: KeyAvailableFn,
         call_host_word: CallHostWordFn,
     ) -> ConsoleCallbacks<'a> {
         ConsoleCallbacks {
@@ -78,6 +80,7 @@ impl<'a> ConsoleCallbacks<'a> {
             write,
             read_line,
             read_key,
+            key_available,
             call_host_word,
             _console: PhantomData,
         }
@@ -105,6 +108,12 @@ impl<'a> ConsoleCallbacks<'a> {
     pub fn read_key(&self) -> Option<u8> {
         // SAFETY: as in `write`.
         u8::try_from(unsafe { (self.read_key)(self.context) }).ok()
+    }
+
+    /// Whether a key can be read without waiting (see [`KeyAvailableFn`]).
+    pub fn key_available(&self) -> bool {
+        // SAFETY: as in `write`.
+        unsafe { (self.key_available)(self.context) == 1 }
     }
 
     /// Runs host word `id` on `stack` in place (see [`CallHostWordFn`]): 0, or the throw

@@ -728,7 +728,7 @@ impl Terminal {
 
     /// The next line of standard input as it was sent, bytes that are not UTF-8 included.
     fn next_bytes(&mut self) -> Option<Vec<u8>> {
-        let line = input::read_line_capped(&mut std::io::stdin().lock(), self.max_line_bytes);
+        let line = input::read_line_capped(&mut *input::stdin(), self.max_line_bytes);
         Some(line.ok()??.text)
     }
 
@@ -738,6 +738,11 @@ impl Terminal {
             self.pending_keys.extend(line.into_iter().chain([b'\n']));
         }
         self.pending_keys.pop_front()
+    }
+
+    /// KEY?: a key of the current line is left, or standard input can be read at once.
+    fn key_ready(&self) -> bool {
+        !self.pending_keys.is_empty() || input::key_ready()
     }
 }
 
@@ -750,6 +755,9 @@ impl ForthConsole for Terminal {
     }
     fn read_key(&mut self) -> Option<u8> {
         self.next_key()
+    }
+    fn key_available(&mut self) -> bool {
+        self.key_ready()
     }
 }
 
@@ -787,6 +795,9 @@ impl Console for WithNatives<'_> {
     fn read_key(&mut self) -> Option<u8> {
         self.terminal.next_key()
     }
+    fn key_available(&mut self) -> bool {
+        self.terminal.key_ready()
+    }
     fn call_host_word(
         &mut self,
         id: u32,
@@ -810,6 +821,9 @@ impl ForthConsole for WithNatives<'_> {
     }
     fn read_key(&mut self) -> Option<u8> {
         self.terminal.next_key()
+    }
+    fn key_available(&mut self) -> bool {
+        self.terminal.key_ready()
     }
     fn call_host_word(
         &mut self,
@@ -876,7 +890,7 @@ pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
     let cap = options.max_source_bytes;
     let mut terminal = Terminal::new(cap);
     for number in 1.. {
-        let line = input::read_line_capped(&mut std::io::stdin().lock(), cap)
+        let line = input::read_line_capped(&mut *input::stdin(), cap)
             .with_context(|| format!("cannot read line {number} of standard input"))?;
         let Some(mut line) = line else { break };
         if number == 1 {

@@ -3,8 +3,51 @@
 //! (`/dev/zero`, `yes`) never grows memory without bound.
 
 use anyhow::Context;
-use std::io::{BufRead, Read};
+use std::io::{BufRead, BufReader, Read, Stdin};
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+
+/// The size of the CLI's standard input buffer: `std::io::Stdin`'s own, so that each read
+/// into it passes `Stdin`'s buffer by (it only fills its own for smaller reads).
+const STDIN_BUFFER_BYTES: usize = 8 * 1024;
+
+/// Standard input as the CLI reads it (program lines, ACCEPT, KEY): through one buffer of
+/// its own, which [`key_ready`] can look into; `Stdin` keeps its buffer to itself.
+pub fn stdin() -> MutexGuard<'static, BufReader<Stdin>> {
+    static STDIN: OnceLock<Mutex<BufReader<Stdin>>> = OnceLock::new();
+    let buffered = STDIN.get_or_init(|| {
+        Mutex::new(BufReader::with_capacity(
+            STDIN_BUFFER_BYTES,
+            std::io::stdin(),
+        ))
+    });
+    buffered.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether reading standard input would not wait (KEY?): bytes are buffered or have
+/// arrived, or the input has ended, so that a read ends at once. A terminal in its usual
+/// line mode has input once a line was entered.
+pub fn key_ready() -> bool {
+    !stdin().buffer().is_empty() || readable_now(&std::io::stdin())
+}
+
+/// Whether `input` can be read without waiting: `poll` with no timeout.
+#[cfg(unix)]
+fn readable_now(input: &impl std::os::fd::AsFd) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut polled = [PollFd::new(input, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut polled, Some(&now)).is_ok_and(|ready| ready > 0)
+}
+
+/// Elsewhere there is no way to tell without waiting: never ready.
+#[cfg(not(unix))]
+fn readable_now(_: &Stdin) -> bool {
+    false
+}
 
 /// One line of input, without its line end.
 pub struct Line {

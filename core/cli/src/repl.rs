@@ -162,12 +162,12 @@ impl Lines {
 /// The next line of standard input, as [`Lines::next`] reads it when no terminal is there;
 /// of a line over the cap, the rest is read and dropped.
 fn piped_line(cap: usize) -> std::io::Result<Option<Line>> {
-    let mut stdin = std::io::stdin().lock();
-    let Some(line) = input::read_line_capped(&mut stdin, cap)? else {
+    let mut stdin = input::stdin();
+    let Some(line) = input::read_line_capped(&mut *stdin, cap)? else {
         return Ok(None);
     };
     if !line.complete {
-        input::skip_line(&mut stdin)?;
+        input::skip_line(&mut *stdin)?;
         return Ok(Some(Err(TooLong)));
     }
     Ok(Some(Ok(line.text)))

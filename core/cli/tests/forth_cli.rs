@@ -79,6 +79,30 @@ fn run_reports_an_error_with_file_line_and_column_and_exits_non_zero() {
     );
 }
 
+/// KEY? on the built-in engine and on an engine plugin: true while a key of a line read
+/// is left, or standard input has bytes or has ended; false while it is open and empty.
+#[test]
+fn key_question_tells_whether_standard_input_can_be_read_without_waiting() {
+    let plugin = engine_plugin();
+    for engine in [&[][..], &["--engine", &plugin][..]] {
+        let keys = "key? . key . key? . key . key? .";
+        let output = fastforth(&[&["run"], engine, &["-e", keys]].concat(), "X\n");
+        assert!(output.status.success(), "{engine:?}: {output:?}");
+        assert_eq!(text(&output.stdout), "-1 88 -1 10 -1 ", "{engine:?}");
+        let waits = ": w begin key? until key ; w .";
+        let output = fastforth(&[&["run"], engine].concat(), &format!("{waits}\nZ\n"));
+        assert_eq!(text(&output.stdout), "90 ", "{engine:?}: {output:?}");
+        let mut child = spawn(
+            &std::env::temp_dir(),
+            &[&["run"], engine, &["-e", "key? ."]].concat(),
+        );
+        let held_open = child.stdin.take();
+        let output = child.wait_with_output().unwrap();
+        drop(held_open);
+        assert_eq!(text(&output.stdout), "0 ", "{engine:?}: {output:?}");
+    }
+}
+
 /// On the built-in engine and on an engine plugin alike.
 #[test]
 fn a_program_that_ends_inside_a_definition_fails_instead_of_swallowing_what_follows() {

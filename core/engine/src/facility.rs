@@ -5,10 +5,10 @@
 //! The terminal words write ANSI (VT100) escape sequences. EKEY reads one byte of input,
 //! so every event is a character: escape sequences of function keys reach the program as
 //! their bytes and EKEY>FKEY never answers true for them. KEY? asks the console
-//! ([`Console::key_available`]); the standard-input console cannot tell without waiting
-//! and answers false. TIME&DATE gives the system clock's time in UTC. MS sleeps and
-//! charges 1,000 steps of the budget per millisecond, so `--max-steps` bounds it; an
-//! interrupt ends it early. The native backend compiles none of these host words: a
+//! ([`Console::key_available`]); [`crate::StdConsole`] cannot tell without waiting and
+//! answers false (the `fastforth` CLI's console can). TIME&DATE gives the system clock's
+//! time in UTC. MS sleeps and charges 1,000 steps of the budget per millisecond, so
+//! `--max-steps` bounds it; an interrupt ends it early. The native backend compiles none of these host words: a
 //! definition that uses one is named as not compilable and runs interpreted, so a native
 //! run behaves the same.
 

@@ -20,6 +20,7 @@ pub fn main(image: &'static Image, words: &[(&str, Entry)], entry: &str) -> Exit
             write_stdout,
             no_input_line,
             no_key,
+            no_key_available,
             no_host_word,
         )
     };
@@ -66,6 +67,11 @@ pub(crate) unsafe extern "C" fn no_input_line(_: *mut c_void, _: ByteSink<'_>) -
 /// As [`no_input_line`], for KEY.
 pub(crate) unsafe extern "C" fn no_key(_: *mut c_void) -> i32 {
     -1
+}
+
+/// As [`no_key`], for KEY? (compiled code asks none: KEY? runs interpreted).
+pub(crate) unsafe extern "C" fn no_key_available(_: *mut c_void) -> i32 {
+    0
 }
 
 /// An executable has no host to provide host words; compiled code calls none.

@@ -976,6 +976,7 @@ mod tests {
                 write,
                 executable::no_input_line,
                 executable::no_key,
+                executable::no_key_available,
                 executable::no_host_word,
             );
             call(

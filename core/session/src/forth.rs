@@ -45,6 +45,11 @@ pub trait ForthConsole {
     fn read_line(&mut self) -> Option<Vec<u8>>;
     /// One key; `None` at end of input.
     fn read_key(&mut self) -> Option<u8>;
+    /// Whether [`ForthConsole::read_key`] would answer without waiting (KEY?, EKEY?). The
+    /// default, for consoles that cannot tell without waiting, is false.
+    fn key_available(&mut self) -> bool {
+        false
+    }
     /// Runs host word `id` (see [`ForthInstance::define_host_word`]) on the data stack in
     /// place: `cells` is its storage, bottom first, the bottom `*depth` in use. The word
     /// sets `*depth` to the depth it leaves, also when it fails. The default knows no host
@@ -302,6 +307,7 @@ pub(crate) fn console_callbacks<'a>(
             console_write,
             console_read_line,
             console_read_key,
+            console_key_available,
             console_call_host_word,
         )
     }
@@ -361,6 +367,16 @@ unsafe extern "C" fn console_read_key(context: *mut c_void) -> i32 {
         // SAFETY: guaranteed by the caller.
         let console = unsafe { console_from(context) };
         console.read_key().map_or(-1, i32::from)
+    })
+}
+
+/// # Safety
+/// `context` must come from [`console_callbacks`], still borrowed.
+unsafe extern "C" fn console_key_available(context: *mut c_void) -> i32 {
+    catch_panic_or(0, || {
+        // SAFETY: guaranteed by the caller.
+        let console = unsafe { console_from(context) };
+        i32::from(console.key_available())
     })
 }
 

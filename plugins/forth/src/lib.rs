@@ -205,6 +205,10 @@ impl Console for HostConsole<'_> {
         self.0.read_key()
     }
 
+    fn key_available(&mut self) -> bool {
+        self.0.key_available()
+    }
+
     fn call_host_word(
         &mut self,
         id: u32,
