@@ -264,11 +264,15 @@ impl Forth {
                     continue;
                 }
                 return match self.sources.last().map(|source| &source.kind) {
-                    Some(SourceKind::File(_)) => Err(Throw::with_message(
-                        code::UNEXPECTED_EOF,
-                        "unexpected end of file inside [IF] or [ELSE], before its [THEN]"
-                            .to_owned(),
-                    )),
+                    Some(SourceKind::File(_)) => {
+                        let message =
+                            "unexpected end of file inside [IF] or [ELSE], before its [THEN]";
+                        let mut throw =
+                            Throw::with_message(code::UNEXPECTED_EOF, message.to_owned());
+                        // Where the file ended, not where the word that began the skip was.
+                        throw.location = self.source_position(self.input_buffer().1);
+                        Err(throw)
+                    }
                     Some(SourceKind::User) if self.sources.len() == 1 => {
                         self.pending_skip = Some(skip);
                         Ok(())

@@ -371,6 +371,12 @@ fn a_file_that_ends_inside_a_skipped_bracket_if_is_an_error() {
         failure.message,
         "unexpected end of file inside [IF] or [ELSE], before its [THEN]"
     );
+    // Where the file ended: after the 15 characters of its second line.
+    let at = failure.location.as_ref().expect("a position");
+    assert_eq!(
+        (at.file.as_str(), at.line, at.column),
+        (&*open.display().to_string(), 2, 16)
+    );
     forth.reset_after_error();
     // Closed, across lines and nested, it skips what it should.
     std::fs::write(&open, "1 0 [IF] 2\n[IF] 3 [THEN] 4\n[ELSE] 5 [THEN] 6\n").unwrap();
