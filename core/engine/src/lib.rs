@@ -67,6 +67,12 @@
 //! - BYE writes the updated block buffers back first (SAVE-BUFFERS); an error writing them
 //!   is BYE's. A program that ends without BYE leaves them unwritten, as the standard
 //!   allows: FLUSH or SAVE-BUFFERS writes them.
+//! - EXECUTE, CATCH or a deferred word running the token of a built-in that works on its
+//!   caller's return stack frame (`>R`, `R>`, `R@`, `2>R`, `2R>`, `2R@`, `I`, `J`, `UNLOOP`,
+//!   `N>R`, `NR>`) is -14 naming it: a definition inlines these, and run by token they
+//!   would take the token's own return address for the frame (the standard leaves ticking
+//!   them ambiguous). `COMPILE,` of such a token compiles the word. Execution tokens start
+//!   at address 2: 0 and 1 are the executor's own, and EXECUTE of them is -257.
 //! - Skipping for `[IF]` and `[ELSE]` continues across lines of a file or host text, and
 //!   into the host's next text, which refills the user input device; an EVALUATE string or
 //!   a block that ends inside it ends the skip. A program that ends inside it is -39

@@ -22,6 +22,9 @@ enum Event {
     /// A throw from a fused instruction, named after the part of it that failed.
     ThrowAs(i64, Op),
     Does(u32),
+    /// EXECUTE or a deferred word reached code that works on its caller's return stack
+    /// frame (see [`works_on_callers_frame`]); the token is taken, nothing is pushed yet.
+    ExecuteFramed(usize),
     CatchOk,
     /// The interrupt flag was found set.
     Interrupt,
@@ -98,6 +101,7 @@ impl Forth {
         if !is_xt(xt, self.code.len()) {
             return Err(Throw::new(code::INVALID_XT));
         }
+        self.refuse_frameless(xt)?;
         let saved = (self.machine.ip, self.machine.rbase, self.machine.rdepth);
         self.push_rs(HALT_ADDRESS as i64)?;
         self.machine.rbase = self.machine.rdepth - 1;
@@ -124,6 +128,7 @@ impl Forth {
                 Event::Throw(throw_code) => Err(self.throw_here(throw_code)),
                 Event::ThrowAs(throw_code, op) => Err(name_throw(Throw::new(throw_code), op)),
                 Event::Does(target) => self.set_does(target),
+                Event::ExecuteFramed(xt) => self.execute_framed(xt),
                 Event::CatchOk => self.catch_ok(),
                 Event::Interrupt => Err(Throw::new(code::USER_INTERRUPT)),
             };
@@ -179,12 +184,38 @@ impl Forth {
         Ok(())
     }
 
+    /// EXECUTE of `xt`, whose code works on its caller's return stack frame: a definition
+    /// of the program is called as any other; a compile-only built-in is -14.
+    fn execute_framed(&mut self, xt: usize) -> Fallible<()> {
+        self.refuse_frameless(xt as i64)?;
+        self.push_rs(self.machine.ip as i64)?;
+        self.machine.ip = xt;
+        Ok(())
+    }
+
+    /// -14 for the token of a compile-only built-in that works on its caller's return stack
+    /// frame (>R, R>, I, UNLOOP, N>R...): compiled, it is inlined into its caller; executed
+    /// by token, it would take the token's own return address for that frame.
+    fn refuse_frameless(&self, xt: i64) -> Fallible<()> {
+        if !works_on_callers_frame(&self.code, xt) {
+            return Ok(());
+        }
+        match self.dict.by_xt(xt).map(|index| &self.dict.words[index]) {
+            Some(word) if word.compile_only => {
+                let name = String::from_utf8_lossy(&word.name);
+                Err(Throw::new(code::COMPILE_ONLY).in_word(&name))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// CATCH ( i*x xt -- j*x 0 | i*x n ).
     pub(crate) fn catch(&mut self) -> Fallible<()> {
         let xt = self.pop()?;
         if !is_xt(xt, self.code.len()) {
             return Err(Throw::new(code::INVALID_XT));
         }
+        self.refuse_frameless(xt)?;
         let frame = CatchFrame {
             depth: self.machine.depth,
             rdepth: self.machine.rdepth,
@@ -468,6 +499,9 @@ impl Forth {
                     if !is_xt(xt, code.len()) {
                         break Event::Throw(code::INVALID_XT);
                     }
+                    if works_on_callers_frame(code, xt) {
+                        break Event::ExecuteFramed(xt as usize);
+                    }
                     tick!();
                     rpush!(ip as i64);
                     ip = xt as usize;
@@ -476,6 +510,9 @@ impl Forth {
                     let xt = load!(address);
                     if !is_xt(xt, code.len()) {
                         break Event::Throw(code::INVALID_XT);
+                    }
+                    if works_on_callers_frame(code, xt) {
+                        break Event::ExecuteFramed(xt as usize);
                     }
                     tick!();
                     rpush!(ip as i64);
@@ -1417,6 +1454,30 @@ fn cell_of(bytes: &[u8]) -> i64 {
     let mut cell = [0; CELL];
     cell.copy_from_slice(bytes);
     i64::from_le_bytes(cell)
+}
+
+/// Whether the code at `xt` (an execution token) is one of the built-ins' instructions that
+/// work on their caller's return stack frame, then EXIT: the body of R>, I, N>R and the
+/// like, or of a program's definition that is just that instruction. The instructions are
+/// named, not looked up, so that EXECUTE of any other token pays one comparison.
+fn works_on_callers_frame(code: &[Op], xt: i64) -> bool {
+    let at = xt as usize;
+    let frame_word = matches!(
+        code.get(at),
+        Some(
+            Op::ToR
+                | Op::RFrom
+                | Op::RFetch
+                | Op::TwoToR
+                | Op::TwoRFrom
+                | Op::TwoRFetch
+                | Op::I
+                | Op::J
+                | Op::Unloop
+                | Op::Sys(Sys::NToR | Sys::NRFrom)
+        )
+    );
+    frame_word && code.get(at + 1) == Some(&Op::Exit)
 }
 
 /// Names the word of the failing instruction in the throw, if it has a name.

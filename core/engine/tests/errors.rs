@@ -46,6 +46,28 @@ fn standard_codes_messages_and_words() {
             Some("COMPILE,"),
         );
     }
+    let message = "invalid execution token";
+    check("DEFER d d", -257, message, Some("d"));
+    check("DEFER d : t d ; t", -257, message, Some("d"));
+    check("DEFER d -1 IS d d", -257, message, Some("d"));
+    // A built-in on its caller's return stack frame has no frame when run by token.
+    let message = "interpreting a compile-only word";
+    check(": t 5 >R ['] R> EXECUTE . ; t", -14, message, Some("R>"));
+    check(
+        ": t 3 0 DO ['] I EXECUTE . LOOP ; t",
+        -14,
+        message,
+        Some("I"),
+    );
+    check(": t 7 ['] >R EXECUTE R> ; t", -14, message, Some(">R"));
+    check(": t ['] R@ CATCH ; t", -14, message, Some("R@"));
+    check(
+        "DEFER d ' UNLOOP IS d : t 1 0 DO d LOOP ; t",
+        -14,
+        message,
+        Some("UNLOOP"),
+    );
+    check("1 2 2 ' N>R EXECUTE", -14, message, Some("N>R"));
     check("1 0 MOD", -10, "division by zero", Some("MOD"));
     check(
         "-9223372036854775808 -1 /",
@@ -127,6 +149,15 @@ fn standard_codes_messages_and_words() {
         "attempt to use zero-length string as a name",
         Some("'"),
     );
+}
+
+/// A program's own one-instruction definition on the return stack runs by token as when
+/// called, and the token of a built-in like R> still compiles it.
+#[test]
+fn words_on_the_return_stack_run_by_token_when_they_have_a_frame() {
+    let program = ": skip R> DROP ; : t 1 ['] skip EXECUTE 2 ; t 3 \
+                   : r>, ['] R> COMPILE, ; IMMEDIATE : u 9 >R r>, ; u";
+    assert_eq!(stack(program), [1, 3, 9]);
 }
 
 #[test]
