@@ -41,8 +41,15 @@ pub fn on_explicit_stack(xt: u32, mode: Mode, rp: &str) -> String {
 }
 
 /// A statement running a built-in word's instructions on the explicit stack, when every one
-/// of them can run there (none touches the return stack or needs the definition around it).
+/// of them can run there (none touches the return stack or needs the definition around it),
+/// or when it is one instruction that works on the explicit stack itself (EXECUTE, CATCH,
+/// PICK, DEPTH...), written for `execute`'s scope (`vm`, `rp`, `W`).
 pub fn primitive_on_stack(code: &[fastforth_engine::ir::Op]) -> Option<String> {
+    if let &[op] = code
+        && let Class::Stackful(run) = ops::classify(op, 0)
+    {
+        return Some(format!("{{ {run} }}"));
+    }
     let mut statements = Vec::new();
     for &op in code {
         match ops::classify(op, 0) {

@@ -52,6 +52,10 @@ defer op
 : pictures ( -- ) -12345 money 7 money 255 hex-pic holds-demo cr ;
 : builtin-tokens ( -- )
     3 4 ['] + execute . 1 2 ['] 2drop catch . depth . 65 ['] emit execute ['] cr execute ;
+\ Built-ins that work on the stack itself, run by token: EXECUTE, CATCH, PICK, DEPTH.
+: stack-tokens ( -- )
+    3 ['] . ['] execute execute  9 ['] dup ['] catch execute . . .
+    7 8 1 ['] pick execute . . .  ['] depth execute . cr ;
 \ Loops of `0 I C! DUP +LOOP`, which the native backend runs whole: unchecked when the
 \ indices provably lie in data space, checked one at a time otherwise.
 : stride ( step limit start -- ) do 0 i c! dup +loop drop ;
@@ -72,7 +76,8 @@ defer op
     0 weekday 3 weekday 6 weekday cr
     fill-table sum-table . bytes-demo counting cr
     1 2 3 third . . . . 7 2 safe-div 7 0 safe-div 0 nz 5 nz depth-demo 4 5 rstack cr
-    math cr bases emits tokens catches pictures builtin-tokens strides stride-caught cr ;
+    math cr bases emits tokens catches pictures builtin-tokens stack-tokens strides
+    stride-caught cr ;
 
 : div0 ( -- ) ." before " 1 0 / . ;
 : bad-address ( -- ) -8 @ . ;
