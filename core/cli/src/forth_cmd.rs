@@ -705,11 +705,14 @@ fn abi_limits(limits: &Limits) -> ForthLimits {
     }
 }
 
-/// Standard output for program output, standard input for `ACCEPT`/`KEY`.
+/// Standard output for program output, standard input for `ACCEPT`, `KEY` and `REFILL`.
 pub struct Terminal {
     pending_keys: std::collections::VecDeque<u8>,
     /// The longest input line read at once: a longer line is read in pieces of this size.
     max_line_bytes: usize,
+    /// The lines of standard input read to their end, by the program or by `run` for the
+    /// program's own lines: what numbers the next one.
+    lines_read: usize,
 }
 
 impl Default for Terminal {
@@ -723,13 +726,22 @@ impl Terminal {
         Terminal {
             pending_keys: Default::default(),
             max_line_bytes,
+            lines_read: 0,
         }
+    }
+
+    /// The next line of standard input, or the next piece of one over the cap, counted.
+    fn read_line(&mut self) -> std::io::Result<Option<input::Line>> {
+        let line = input::read_line_capped(&mut *input::stdin(), self.max_line_bytes)?;
+        if line.as_ref().is_some_and(|line| line.complete) {
+            self.lines_read += 1;
+        }
+        Ok(line)
     }
 
     /// The next line of standard input as it was sent, bytes that are not UTF-8 included.
     fn next_bytes(&mut self) -> Option<Vec<u8>> {
-        let line = input::read_line_capped(&mut *input::stdin(), self.max_line_bytes);
-        Some(line.ok()??.text)
+        Some(self.read_line().ok()??.text)
     }
 
     fn next_key(&mut self) -> Option<u8> {
@@ -883,14 +895,17 @@ fn finished(outcome: Outcome) -> Option<i32> {
 
 /// Runs the program on standard input a line at a time as the lines arrive, each
 /// evaluated as the REPL evaluates a line (definitions and skipping for `[IF]` may span
-/// lines; a `(` comment ends at the end of its line), and stops at the first error; `ACCEPT` and `KEY` read the
-/// lines that follow. A line longer than `--max-source-bytes` is an error.
+/// lines; a `(` comment ends at the end of its line), and stops at the first error; `ACCEPT`,
+/// `KEY` and `REFILL` read the lines that follow, and the program goes on after them. A line longer than `--max-source-bytes` is an error.
 pub fn run_stdin(options: &EngineOptions) -> anyhow::Result<i32> {
     let mut engine = Engine::start(options)?;
     let cap = options.max_source_bytes;
     let mut terminal = Terminal::new(cap);
-    for number in 1.. {
-        let line = input::read_line_capped(&mut *input::stdin(), cap)
+    loop {
+        // ACCEPT, KEY and REFILL may have read lines since the previous one.
+        let number = terminal.lines_read + 1;
+        let line = terminal
+            .read_line()
             .with_context(|| format!("cannot read line {number} of standard input"))?;
         let Some(mut line) = line else { break };
         if number == 1 {

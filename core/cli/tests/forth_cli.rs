@@ -103,6 +103,20 @@ fn key_question_tells_whether_standard_input_can_be_read_without_waiting() {
     }
 }
 
+/// REFILL of a program on standard input reads its next line, on both engines, and the
+/// lines after it keep their numbers in error reports.
+#[test]
+fn refill_reads_the_next_line_of_standard_input() {
+    let plugin = engine_plugin();
+    for engine in [&[][..], &["--engine", &plugin][..]] {
+        let program = "source-id . refill . 99 .\n1 2 3 .\n4 .\nfoo\n";
+        let output = fastforth(&[&["run"], engine].concat(), program);
+        assert_eq!(text(&output.stdout), "0 3 4 ", "{engine:?}: {output:?}");
+        let expected = "<stdin line 4>:1:1: -13 undefined word in foo\n";
+        assert_eq!(text(&output.stderr), expected, "{engine:?}");
+    }
+}
+
 /// On the built-in engine and on an engine plugin alike.
 #[test]
 fn a_program_that_ends_inside_a_definition_fails_instead_of_swallowing_what_follows() {

@@ -28,6 +28,10 @@ pub struct Source {
     pub line_start: usize,
     pub next_line: usize,
     pub line: u32,
+    /// The number of `text`'s first line: 1, or for the user input device the line that
+    /// REFILL last read from the console in place of the text (SAVE-INPUT positions of
+    /// earlier lines are gone).
+    pub first_line: u32,
     /// The input buffer in memory.
     pub buffer: usize,
     pub len: usize,

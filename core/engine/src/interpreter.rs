@@ -229,6 +229,7 @@ impl Forth {
             line_start: 0,
             next_line: 0,
             line: 0,
+            first_line: 1,
             buffer: self.mem.len(),
             len: 0,
             saved_to_in: self.to_in(),
@@ -274,6 +275,7 @@ impl Forth {
             line_start: 0,
             next_line: 0,
             line: outer.map_or(1, |s| s.line),
+            first_line: 1,
             buffer: address,
             len,
             saved_to_in: self.to_in(),
@@ -632,6 +634,14 @@ impl Forth {
             .sources
             .last()
             .is_some_and(|s| s.kind != SourceKind::Evaluate);
+        if line_based
+            && self
+                .sources
+                .last()
+                .is_some_and(|s| line < i64::from(s.first_line))
+        {
+            return self.push(-1);
+        }
         if line_based && self.sources.last().is_some_and(|s| s.line_start != start) {
             if let Some(source) = self.sources.last_mut() {
                 source.next_line = start;

@@ -61,7 +61,9 @@
 //!   unsigned number, or down to the smallest signed one when negative) or double cell is
 //!   no number (-13), never wrapped.
 //! - Host text passed to [`Forth::evaluate`] is the user input device (SOURCE-ID 0): it is
-//!   interpreted line by line and REFILL moves to its next line. `ACCEPT` reads the
+//!   interpreted line by line and REFILL moves to its next line; past its last line, REFILL
+//!   reads the console's next line ([`Console::read_line`]) in place of the rest of the
+//!   current one, as from a terminal. `ACCEPT` reads the
 //!   console's next line; `KEY` at the end of input throws -39.
 //! - `(` comments continue across lines of a file or host text.
 //! - BYE writes the updated block buffers back first (SAVE-BUFFERS); an error writing them

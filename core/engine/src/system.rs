@@ -5,6 +5,7 @@ use crate::console::{Console, write_output};
 use crate::dictionary::{Kind, Snapshot};
 use crate::engine::Forth;
 use crate::error::{Fallible, Stop, Throw, code, fail, unreachable_word};
+use crate::input_source::SourceKind;
 use crate::ir::{Op, Sys};
 use crate::memory::{self, BASE_OFFSET, CELL, PAD_OFFSET, WORD_BYTES, WORD_OFFSET};
 use crate::parser;
@@ -92,7 +93,22 @@ impl Forth {
 
     /// REFILL: the next line of a file or of the host text; the console's next line when
     /// the host text is exhausted is not read (the host text is the user input).
-    fn refill(&mut self, _console: &mut dyn Console) -> bool {
+    /// REFILL of a line-based source: its next line; for the user input device once the
+    /// host's text has no more, the next line the console reads, as REFILL of a terminal
+    /// would (the host's next text then starts after it).
+    fn refill(&mut self, console: &mut dyn Console) -> bool {
+        if self.refill_line() {
+            return true;
+        }
+        let user = self.sources.last().map(|source| &source.kind) == Some(&SourceKind::User);
+        let Some(line) = user.then(|| console.read_line()).flatten() else {
+            return false;
+        };
+        if let Some(source) = self.sources.last_mut() {
+            source.text = line.into();
+            source.next_line = 0;
+            source.first_line = source.line + 1;
+        }
         self.refill_line()
     }
 

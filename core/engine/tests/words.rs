@@ -356,6 +356,26 @@ fn refill_reads_the_next_line_of_the_text() {
     check_all(&[("REFILL 1\n2", &[-1, 2]), ("S\" REFILL\" EVALUATE", &[0])]);
 }
 
+/// At the end of the host's text, REFILL of the user input device reads the console's next
+/// line in place of the rest of the current one; SAVE-INPUT positions from before it are
+/// then gone (RESTORE-INPUT fails); with no line left it is false.
+#[test]
+fn refill_of_the_user_input_device_reads_the_consoles_next_line() {
+    let mut forth = common::forth();
+    let lines = "1 2 3 .\nDROP RESTORE-INPUT . 5 .";
+    let mut console = fastforth_engine::BufferConsole::with_input(lines);
+    let program = "SOURCE-ID . REFILL . 99 .";
+    forth.evaluate(program, "test", &mut console).unwrap();
+    assert_eq!(console.output_text(), "0 3 ");
+    assert_eq!(forth.data_stack(), [-1, 1, 2]);
+    forth
+        .evaluate("SAVE-INPUT REFILL", "test", &mut console)
+        .unwrap();
+    assert_eq!(console.output_text(), "0 3 -1 5 ");
+    forth.evaluate("REFILL", "test", &mut console).unwrap();
+    assert_eq!(forth.data_stack(), [-1, 1, 2, 0]);
+}
+
 #[test]
 fn bye_stops_the_evaluation() {
     use fastforth_engine::{BufferConsole, Flow};
