@@ -160,7 +160,7 @@ const ENGINE_FLAGS: &[Flag] = &[
     Flag::new(
         "--link",
         Some("PLUGIN_FILE"),
-        "Make the words of this native plugin (from `fastforth compile`) words of the session (no step budget: native code cannot be stopped, so not with --max-steps; repeatable, one build per program)",
+        "Make the words of this native plugin (from `fastforth compile`) words of the session (no step budget: native code cannot be stopped, so not with --max-steps; its words keep the data space and return stack depth they were compiled with, and at most the data stack depth, whatever --data-space, --stack-cells and --return-stack-cells say; repeatable, one build per program)",
     ),
     Flag::new(
         "--stage",
@@ -219,7 +219,7 @@ const EVALUATE: Flag = Flag::new(
 const NATIVE: Flag = Flag::new(
     "--native",
     Some("PLUGIN_FILE"),
-    "Run this native plugin (made by `fastforth compile`). With FILES, the plugin is loaded and checked first, the files are interpreted, then the plugin's compiled words replace their definitions for the code that follows, so words the backend could not compile run interpreted (on the interpreter's data space: the compiled words keep their own copy of the program's variables). Cannot be used with --engine or --max-steps",
+    "Run this native plugin (made by `fastforth compile`). With FILES, the plugin is loaded and checked first, the files are interpreted, then the plugin's compiled words replace their definitions for the code that follows, so words the backend could not compile run interpreted (on the interpreter's data space: the compiled words keep their own copy of the program's variables, and the data space and stack depths they were compiled with). Cannot be used with --engine or --max-steps",
 );
 const OUTPUT: Flag = Flag::new(
     "--output",
