@@ -395,7 +395,7 @@ const PLUGIN_CALL: Page = Page {
         PLUGIN_FILE,
         (
             "<FUNCTION>",
-            "`add_numbers A B`, `fibonacci N` (N from 0 to 40) or `version` (example plugins)",
+            "`add_numbers A B` (their sum within 32 bits), `fibonacci N` (N from 0 to 40) or `version` (example plugins)",
         ),
         ("[ARGS]...", "The function's integer arguments"),
     ],

@@ -326,6 +326,10 @@ fn plugin_call(file: &Path, function: &str, args: &[String]) -> anyhow::Result<(
         );
     }
     let answer = match (function, parse_ints(function, args)?.as_slice()) {
+        ("add_numbers", &[a, b]) if a.checked_add(b).is_none() => anyhow::bail!(
+            "`add_numbers` takes A and B whose sum fits in 32 bits, found {a} and {b}: the \
+             example plugin's sum would wrap"
+        ),
         ("add_numbers", &[a, b]) => plugin.add_numbers(a, b)?.to_string(),
         ("fibonacci", &[n]) if !(0..=MAX_FIBONACCI_N).contains(&n) => anyhow::bail!(
             "`fibonacci` takes N from 0 to {MAX_FIBONACCI_N}, found {n}: the example plugin's \

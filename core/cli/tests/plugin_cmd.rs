@@ -75,6 +75,15 @@ fn plugin_call_explains_bad_arguments() {
     assert!(stderr(&["nope", "x"]).contains("plugin `example` has no function `nope`"));
     assert!(stderr(&["version", "x"]).contains("`version` takes no arguments, found 1"));
     assert!(stderr(&["add_numbers", "1", "2", "x"]).contains("takes 2 arguments (A B), found 3"));
+    // A sum past 32 bits would wrap.
+    for (a, b) in [("2147483647", "1"), ("-2147483648", "-1")] {
+        let expected =
+            format!("`add_numbers` takes A and B whose sum fits in 32 bits, found {a} and {b}");
+        assert!(
+            stderr(&["add_numbers", a, b]).contains(&expected),
+            "{a} {b}"
+        );
+    }
     // A recursive Fibonacci past 40 would take hours, past some thousands overflow the stack.
     for n in ["41", "2147483647", "-1"] {
         assert!(
