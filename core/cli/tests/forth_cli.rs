@@ -84,9 +84,16 @@ fn run_reports_an_error_with_file_line_and_column_and_exits_non_zero() {
 #[test]
 fn key_question_tells_whether_standard_input_can_be_read_without_waiting() {
     let plugin = engine_plugin();
+    let dir = tempfile::tempdir().unwrap();
+    // A file as standard input: its bytes are there before the program asks.
+    let input = program(dir.path(), "input", "X\n");
     for engine in [&[][..], &["--engine", &plugin][..]] {
         let keys = "key? . key . key? . key . key? .";
-        let output = fastforth(&[&["run"], engine, &["-e", keys]].concat(), "X\n");
+        let output = Command::new(env!("CARGO_BIN_EXE_fastforth"))
+            .args([&["run"], engine, &["-e", keys]].concat())
+            .stdin(std::fs::File::open(&input).unwrap())
+            .output()
+            .unwrap();
         assert!(output.status.success(), "{engine:?}: {output:?}");
         assert_eq!(text(&output.stdout), "-1 88 -1 10 -1 ", "{engine:?}");
         let waits = ": w begin key? until key ; w .";
