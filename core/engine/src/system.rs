@@ -105,7 +105,8 @@ impl Forth {
             return false;
         };
         if let Some(source) = self.sources.last_mut() {
-            source.text = line.into();
+            // With its line end: a text without one has no line when the line is empty.
+            source.text = [line, vec![b'\n']].concat().into();
             source.next_line = 0;
             source.first_line = source.line + 1;
         }

@@ -374,6 +374,11 @@ fn refill_of_the_user_input_device_reads_the_consoles_next_line() {
     assert_eq!(console.output_text(), "0 3 -1 5 ");
     forth.evaluate("REFILL", "test", &mut console).unwrap();
     assert_eq!(forth.data_stack(), [-1, 1, 2, 0]);
+    // An empty line is a line.
+    let mut console = fastforth_engine::BufferConsole::with_input("\nnext");
+    let program = ": r REFILL . SOURCE NIP . ; r";
+    forth.evaluate(program, "test", &mut console).unwrap();
+    assert_eq!(console.output_text(), "-1 0 ");
 }
 
 #[test]
