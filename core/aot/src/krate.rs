@@ -223,10 +223,11 @@ static IMAGE: rt::Image = rt::Image {{
 }
 
 /// `execute`: EXECUTE, CATCH and deferred words, for the execution tokens of compiled
-/// definitions and of the built-in words that can run on the explicit stack. A token
-/// outside the program's words' code is -257, as in the interpreter (`check_xt`); any other token
-/// is -21 (the interpreter would run it, the plugin cannot). Both name `caller`, the
-/// compiled word that executed the token.
+/// definitions and of the built-in words that can run on the explicit stack. As in the
+/// interpreter, a token outside the program's words' code is -257 (`check_xt`) and one of a
+/// built-in on its caller's return stack frame (R>, I...) -14; any other token is -21 (the
+/// interpreter would run it, the plugin cannot). All name `caller`, the compiled word that
+/// executed the token.
 fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledWord]) {
     write!(
         text,
@@ -246,6 +247,12 @@ fn write_execute(text: &mut String, program: &Program, words: &[crate::CompiledW
     for (xt, code) in &program.primitives {
         if let Some(run) = crate::emit::primitive_on_stack(code) {
             writeln!(text, "        {xt} => {run},").expect("writing to a String");
+        } else if let [op] = code.as_slice()
+            && op.works_on_callers_frame()
+        {
+            // As in the interpreter: the built-in has no frame of its own to work on.
+            let raise = "rt::Throw(rt::code::COMPILE_ONLY).raise_in(Some(caller))";
+            writeln!(text, "        {xt} => {raise},").expect("writing to a String");
         }
     }
     text.push_str("        _ => {\n            check_xt(xt, caller);\n            rt::Throw(rt::code::UNSUPPORTED_OPERATION).raise_in(Some(caller))\n        }\n    }\n}\n\n");

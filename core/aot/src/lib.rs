@@ -39,10 +39,11 @@
 //! - An error names the compiled word it happened in (`-10 division by zero in avg`), where
 //!   the interpreter names the built-in word (`in /`) and the position of the text it was
 //!   interpreting.
-//! - EXECUTE (and CATCH) of a token outside the program's code is -257, as in the
+//! - EXECUTE (and CATCH, which catches it) of a token outside the program's code is -257,
+//!   and of a built-in on its caller's return stack frame (`>R`, `I`) -14, as in the
 //!   interpreter; of a token that is neither a compiled definition nor a built-in word that
-//!   runs on the data stack alone (`:NONAME` code, `>R`, parsing words) it is -21. Both
-//!   name the compiled word that executed the token. There is no step budget.
+//!   runs on the data stack alone (`:NONAME` code, parsing words) it is -21. All name the
+//!   compiled word that executed the token. There is no step budget.
 //!
 //! Not compiled (reported per word): defining and compiling words (`CREATE`, `DOES>`,
 //! `,`, `ALLOT`...), input, `EVALUATE`, words that read

@@ -72,7 +72,7 @@ pub fn classify(op: Op, k: usize) -> Class {
             k + 1
         )),
         Op::Sys(Sys::Catch) => Class::Stackful(format!(
-            "let xt = vm.pop().or_throw_in(W); check_xt(xt, W); vm.catch(|vm| execute(vm, rp + {}, xt, W));",
+            "let xt = vm.pop().or_throw_in(W); vm.catch(|vm| execute(vm, rp + {}, xt, W));",
             k + 1
         )),
         Op::Sys(word) => system(word),

@@ -311,6 +311,25 @@ macro_rules! instruction_set {
                 }
             }
 
+            /// Whether the instruction is one that a built-in word consists of and that
+            /// works on its caller's return stack frame (>R, R>, I, UNLOOP, N>R...): run by
+            /// execution token instead of inlined, it would work on the token's own frame.
+            pub const fn works_on_callers_frame(self) -> bool {
+                matches!(
+                    self,
+                    Op::ToR
+                        | Op::RFrom
+                        | Op::RFetch
+                        | Op::TwoToR
+                        | Op::TwoRFrom
+                        | Op::TwoRFetch
+                        | Op::I
+                        | Op::J
+                        | Op::Unloop
+                        | Op::Sys(Sys::NToR | Sys::NRFrom)
+                )
+            }
+
             /// Whether the instruction may be copied into another definition: no branches,
             /// nothing that reads or changes the return stack, and no host words.
             pub const fn inlinable(self) -> bool {

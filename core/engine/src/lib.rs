@@ -74,7 +74,8 @@
 //!   `N>R`, `NR>`) is -14 naming it: a definition inlines these, and run by token they
 //!   would take the token's own return address for the frame (the standard leaves ticking
 //!   them ambiguous). `COMPILE,` of such a token compiles the word. Execution tokens start
-//!   at address 2: 0 and 1 are the executor's own, and EXECUTE of them is -257.
+//!   at address 2: 0 and 1 are the executor's own, and EXECUTE of them is -257. CATCH of a
+//!   token that cannot run catches its error, as of any other throw of the word.
 //! - Skipping for `[IF]` and `[ELSE]` continues across lines of a file or host text, and
 //!   into the host's next text, which refills the user input device; an EVALUATE string or
 //!   a block that ends inside it ends the skip. A program that ends inside it is -39

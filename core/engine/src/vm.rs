@@ -212,10 +212,14 @@ impl Forth {
     /// CATCH ( i*x xt -- j*x 0 | i*x n ).
     pub(crate) fn catch(&mut self) -> Fallible<()> {
         let xt = self.pop()?;
-        if !is_xt(xt, self.code.len()) {
-            return Err(Throw::new(code::INVALID_XT));
+        // A token that cannot run throws inside the frame: CATCH catches it.
+        let runnable = match is_xt(xt, self.code.len()) {
+            true => self.refuse_frameless(xt),
+            false => Err(Throw::new(code::INVALID_XT)),
+        };
+        if let Err(throw) = runnable {
+            return self.push(throw.code);
         }
-        self.refuse_frameless(xt)?;
         let frame = CatchFrame {
             depth: self.machine.depth,
             rdepth: self.machine.rdepth,
@@ -1456,28 +1460,13 @@ fn cell_of(bytes: &[u8]) -> i64 {
     i64::from_le_bytes(cell)
 }
 
-/// Whether the code at `xt` (an execution token) is one of the built-ins' instructions that
-/// work on their caller's return stack frame, then EXIT: the body of R>, I, N>R and the
-/// like, or of a program's definition that is just that instruction. The instructions are
-/// named, not looked up, so that EXECUTE of any other token pays one comparison.
+/// Whether the code at `xt` (an execution token) is one instruction that works on its
+/// caller's return stack frame ([`Op::works_on_callers_frame`]), then EXIT: the body of R>,
+/// I, N>R and the like, or of a program's definition that is just that instruction.
 fn works_on_callers_frame(code: &[Op], xt: i64) -> bool {
     let at = xt as usize;
-    let frame_word = matches!(
-        code.get(at),
-        Some(
-            Op::ToR
-                | Op::RFrom
-                | Op::RFetch
-                | Op::TwoToR
-                | Op::TwoRFrom
-                | Op::TwoRFetch
-                | Op::I
-                | Op::J
-                | Op::Unloop
-                | Op::Sys(Sys::NToR | Sys::NRFrom)
-        )
-    );
-    frame_word && code.get(at + 1) == Some(&Op::Exit)
+    code.get(at).is_some_and(|op| op.works_on_callers_frame())
+        && code.get(at + 1) == Some(&Op::Exit)
 }
 
 /// Names the word of the failing instruction in the throw, if it has a name.

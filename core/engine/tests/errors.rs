@@ -38,7 +38,8 @@ fn standard_codes_messages_and_words() {
             message,
             Some("EXECUTE"),
         );
-        check(&format!("{token} CATCH"), -257, message, Some("CATCH"));
+        // Inside CATCH's frame: caught.
+        assert_eq!(stack(&format!("7 {token} CATCH")), [7, -257], "{token}");
         check(
             &format!("{token} COMPILE,"),
             -257,
@@ -60,7 +61,7 @@ fn standard_codes_messages_and_words() {
         Some("I"),
     );
     check(": t 7 ['] >R EXECUTE R> ; t", -14, message, Some(">R"));
-    check(": t ['] R@ CATCH ; t", -14, message, Some("R@"));
+    assert_eq!(stack(": t 7 ['] R@ CATCH ; t"), [7, -14]);
     check(
         "DEFER d ' UNLOOP IS d : t 1 0 DO d LOOP ; t",
         -14,
