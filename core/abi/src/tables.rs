@@ -154,7 +154,7 @@ function_table! {
         /// Interprets `source`; on an error its message (with position) is sent to `error`.
         evaluate: fn(
             engine: EngineHandle,
-            source: FfiStr,
+            source: FfiBytes,
             source_name: FfiStr,
             console: ConsoleCallbacks<'_>,
             error: ByteSink<'_>,

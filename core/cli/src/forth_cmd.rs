@@ -418,8 +418,7 @@ impl Engine {
         Ok(self.loader.insert(plugin_loader()?).clone())
     }
 
-    /// Evaluates source bytes: the built-in engine takes them as they are; an engine plugin
-    /// gets text, so bytes that are not UTF-8 become U+FFFD on the way (the ABI passes text).
+    /// Evaluates source bytes, as they are, on either engine.
     pub fn evaluate(
         &mut self,
         source: &[u8],
@@ -437,9 +436,8 @@ impl Engine {
                 outcome(result)
             }
             Interpreter::Plugin(session) => {
-                let evaluation = session.with_instance(|engine| {
-                    engine.evaluate(&String::from_utf8_lossy(source), name, &mut console)
-                })?;
+                let evaluation =
+                    session.with_instance(|engine| engine.evaluate(source, name, &mut console))?;
                 evaluated(evaluation)
             }
         };
@@ -447,8 +445,8 @@ impl Engine {
     }
 
     /// Runs a source file. The built-in engine includes it itself, as INCLUDED does (same
-    /// size limit, source as bytes); an engine plugin gets its text, read under the same
-    /// limit (bytes that are not UTF-8 become U+FFFD on the way: the ABI passes text).
+    /// size limit, source as bytes); an engine plugin gets its bytes, read under the same
+    /// limit.
     pub fn include(&mut self, path: &Path, terminal: &mut Terminal) -> anyhow::Result<Outcome> {
         if let Interpreter::BuiltIn(forth) = &mut self.interpreter {
             let mut console = WithNatives {

@@ -343,11 +343,12 @@ fn run_names_a_missing_file() {
 fn run_takes_source_bytes_that_are_not_utf8_like_included() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("latin1.fs");
-    std::fs::write(&path, b": \xff 1 ; \\ caf\xe9\n\xff .\n").unwrap();
+    let source = b": \xff 1 ; \\ caf\xe9\n\xff . s\" \xfe\" drop c@ .\n";
+    std::fs::write(&path, source).unwrap();
     let file = path.to_str().unwrap();
     let run = fastforth(&["run", file], "");
     assert!(run.status.success(), "{run:?}");
-    assert_eq!(text(&run.stdout), "1 ");
+    assert_eq!(text(&run.stdout), "1 254 ");
     let included = fastforth(&["run", "-e", &format!("s\" {file}\" included")], "");
     assert_eq!(included.stdout, run.stdout, "{included:?}");
     let plugin = fastforth(&["run", "--engine", &engine_plugin(), file], "");

@@ -151,7 +151,7 @@ impl ForthInstance {
     /// Interprets `source` (named `source_name` in error positions).
     pub fn evaluate(
         &mut self,
-        source: &str,
+        source: impl AsRef<[u8]>,
         source_name: &str,
         console: &mut dyn ForthConsole,
     ) -> Result<Evaluation, PluginError> {
@@ -164,7 +164,7 @@ impl ForthInstance {
         let returned = unsafe {
             (self.plugin.api().evaluate)(
                 self.handle,
-                FfiStr::new(source),
+                FfiBytes::new(source.as_ref()),
                 FfiStr::new(source_name),
                 callbacks,
                 ByteSink::for_vec(&mut error),

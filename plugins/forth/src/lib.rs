@@ -89,7 +89,7 @@ unsafe fn engine<'a>(engine: EngineHandle) -> &'a mut Forth {
 /// readable for the duration of the call.
 unsafe fn evaluate(
     handle: EngineHandle,
-    source: FfiStr,
+    source: FfiBytes,
     source_name: FfiStr,
     console: ConsoleCallbacks<'_>,
     error: ByteSink<'_>,
@@ -258,7 +258,7 @@ fastforth_abi::export_plugin! {
         create: fn(limits: ForthLimits, image: FfiBytes, error: ByteSink) -> EngineHandle = create,
         evaluate: fn(
             engine: EngineHandle,
-            source: FfiStr,
+            source: FfiBytes,
             source_name: FfiStr,
             console: ConsoleCallbacks,
             error: ByteSink,
