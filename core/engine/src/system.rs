@@ -91,8 +91,6 @@ impl Forth {
         self.push(len as i64)
     }
 
-    /// REFILL: the next line of a file or of the host text; the console's next line when
-    /// the host text is exhausted is not read (the host text is the user input).
     /// REFILL of a line-based source: its next line; for the user input device once the
     /// host's text has no more, the next line the console reads, as REFILL of a terminal
     /// would (the host's next text then starts after it).

@@ -213,9 +213,10 @@ impl Forth {
     pub(crate) fn catch(&mut self) -> Fallible<()> {
         let xt = self.pop()?;
         // A token that cannot run throws inside the frame: CATCH catches it.
-        let runnable = match is_xt(xt, self.code.len()) {
-            true => self.refuse_frameless(xt),
-            false => Err(Throw::new(code::INVALID_XT)),
+        let runnable = if is_xt(xt, self.code.len()) {
+            self.refuse_frameless(xt)
+        } else {
+            Err(Throw::new(code::INVALID_XT))
         };
         if let Err(throw) = runnable {
             return self.push(throw.code);
